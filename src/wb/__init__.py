@@ -1,0 +1,63 @@
+"""WhiteBalloon: an invite-only mutual-aid community with private messaging."""
+from flask import Flask
+
+from .config import default_instance_path, load_config
+
+
+def create_app(config=None) -> Flask:
+    """Application factory: config, extensions, blueprints, error handlers, CLI."""
+    instance_path = None
+    if isinstance(config, dict) and config.get("INSTANCE_PATH"):
+        instance_path = config["INSTANCE_PATH"]
+    app = Flask(__name__, instance_path=instance_path or default_instance_path(), instance_relative_config=True)
+    load_config(app, config)
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    return app
+
+
+def _register_extensions(app: Flask) -> None:
+    from . import logging_setup, security
+    from .database import init_database
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    logging_setup.init_app(app)
+    init_database(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+    from .messaging import init_app as init_messaging
+    from .people import bp as people_bp
+    from .requests import bp as requests_bp
+
+    for blueprint in (main_bp, auth_bp, people_bp, requests_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    init_messaging(app)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from .errors import init_app
+
+    init_app(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from .cli import register_commands
+
+    register_commands(app)
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "migrations"

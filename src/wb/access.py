@@ -1,0 +1,60 @@
+"""Who may do what: decorators every blueprint uses, so no view re-implements a check."""
+from functools import wraps
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+PENDING_EXPLANATION = (
+    "Your account is waiting for an admin to approve it. Until then you can read, but not post or message."
+)
+
+
+def _to_login():
+    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+def login_required(view):
+    """Signed-in visitors only; everyone else goes to the login page."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return _to_login()
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def active_required(view):
+    """Fully authenticated members only (signed in and active); pending members get 403 and why."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return _to_login()
+        if not current_user.is_active_member:
+            abort(403, PENDING_EXPLANATION if current_user.is_pending else "Your account can't do that.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    """Admins only: anonymous visitors go to login, members get 403."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return _to_login()
+        if not (current_user.is_admin and current_user.is_active_member):
+            abort(403, "This page is for admins.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site relative paths are followed after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default

@@ -1,0 +1,61 @@
+"""Feature flags and member administration."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import case, select
+
+from .. import flags
+from ..access import admin_required, safe_next
+from ..auth.service import set_status
+from ..extensions import db
+from ..models import User
+from ..security import is_htmx
+from . import bp
+
+STATUS_ACTIONS = {"approve": "active", "suspend": "suspended", "reinstate": "active"}
+
+
+@bp.route("/settings")
+@admin_required
+def settings():
+    return render_template("admin/settings.html", flag_rows=flags.flag_rows(), history=flags.flag_history())
+
+
+@bp.route("/settings/<flag>", methods=["POST"])
+@admin_required
+def toggle_flag(flag):
+    if flag not in flags.KNOWN_FLAGS:
+        abort(404, "There is no such setting.")
+    wanted = request.form.get("enabled")
+    if wanted not in {"0", "1"}:
+        abort(400, "Say whether to switch the setting on or off.")
+    flags.set_flag(flag, wanted == "1", actor=current_user)
+    if is_htmx():
+        row = flags.flag_row(flag)
+        next_url = safe_next(request.form.get("next"), "") or None  # keeps the plain-form fallback on its page
+        return render_template("admin/_flag_toggle.html", row=row, history=flags.flag_history(), oob_history=True,
+                               next_url=next_url)
+    flash(f"{flag.replace('_', ' ').capitalize()} is now {'on' if wanted == '1' else 'off'}.", "success")
+    return redirect(safe_next(request.form.get("next"), url_for("admin.settings")))
+
+
+@bp.route("/members")
+@admin_required
+def members():
+    pending_first = case((User.status == "pending", 0), else_=1)
+    people = list(db.session.scalars(select(User).where(User.deleted_at.is_(None)).order_by(pending_first, User.username)))
+    return render_template("admin/members.html", people=people)
+
+
+@bp.route("/members/<username>/<action>", methods=["POST"])
+@admin_required
+def member_action(username, action):
+    if action not in STATUS_ACTIONS:
+        abort(404)
+    person = User.by_username(username)
+    if person is None:
+        abort(404, "No member has that username.")
+    if person.id == current_user.id:
+        abort(400, "You can't change your own account's status.")
+    set_status(person, STATUS_ACTIONS[action])
+    flash(f"{person.name} is now {STATUS_ACTIONS[action]}.", "success")
+    return redirect(url_for("admin.members"))

@@ -1,0 +1,27 @@
+"""Sign in, sign out, register with an invite."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import views  # noqa: E402,F401  (routes attach to bp)
+
+
+def _load_user(user_id: str):
+    from ..extensions import db
+    from ..models import User
+
+    if not user_id.isdigit():
+        return None
+    return db.session.get(User, int(user_id))
+
+
+def _configure_login_manager():
+    from ..extensions import login_manager
+
+    login_manager.user_loader(_load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.session_protection = "basic"
+
+
+_configure_login_manager()

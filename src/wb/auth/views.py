@@ -1,0 +1,100 @@
+"""Login, logout, registration."""
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+
+from ..access import active_required, safe_next
+from ..errors import render_error
+from ..extensions import limiter
+from ..models import User
+from ..security import is_htmx
+from . import bp, service
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    return render_template("auth/login.html", errors={}, form={})
+
+
+@bp.route("/login", methods=["POST"])
+@limiter.limit(_login_limit, key_func=get_remote_address, scope="login")
+def login_post():
+    form = request.form
+    username = (form.get("username") or "").strip()
+    password = form.get("password") or ""
+    if not username or not password:
+        return render_template(
+            "auth/login.html", errors={"form": "Enter your username and password."}, form=form
+        ), 400
+    user = User.by_username(username)
+    if user is None or not user.check_password(password):
+        return render_template(
+            "auth/login.html", errors={"form": "That username and password don't match."}, form=form
+        ), 400
+    if not user.is_active:
+        return render_template(
+            "auth/login.html", errors={"form": "This account is suspended. Contact an admin."}, form=form
+        ), 403
+    login_user(user)
+    flash(f"Welcome back, {user.name}.", "success")
+    return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
+
+
+@bp.errorhandler(429)
+def login_rate_limited(error):
+    if is_htmx():
+        return render_error(429, "Too many sign-in attempts from this address. Wait a minute, then try again.")
+    return render_template("auth/rate_limited.html"), 429
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    token = request.values.get("invite", "")
+    invite = service.find_invite(token)
+    first = service.is_first_account()
+    if request.method == "GET":
+        problem = None
+        if not first:
+            problem = "You need an invite to join. Ask a member for one." if invite is None else invite.problem()
+        return render_template(
+            "auth/register.html", invite=invite, token=token, first=first, errors={}, form={}, problem=problem
+        ), (400 if problem and token else 200)
+    user, validation = service.register(request.form, invite)
+    if user is None:
+        return render_template(
+            "auth/register.html",
+            invite=invite, token=token, first=first, errors=validation.errors, form=request.form, problem=None,
+        ), 400
+    login_user(user)
+    if user.is_pending:
+        flash("Welcome! An admin will approve your account soon; until then you can look around.", "info")
+    else:
+        flash(f"Welcome to WhiteBalloon, {user.name}.", "success")
+    return redirect(url_for("main.dashboard"))
+
+
+@bp.route("/invites", methods=["GET", "POST"])
+@active_required
+def invites():
+    error = None
+    if request.method == "POST":
+        invite, error = service.create_member_invite(current_user, request.form)
+        if invite is not None:
+            flash("New invite ready: copy the link below and send it to the person you trust.", "success")
+            return redirect(url_for("auth.invites"))
+    return render_template(
+        "auth/invites.html", invites=service.invites_of(current_user), error=error
+    ), (400 if error else 200)

@@ -1,0 +1,182 @@
+"""The `./wb` command group. App commands also work as `flask --app wb ...`."""
+import os
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+
+from . import create_app
+
+
+def _create_app():
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def cli():
+    """WhiteBalloon: run, set up and operate an instance."""
+
+
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(pytest_args):
+    """Run the test suite (extra arguments go to pytest)."""
+    root = os.environ.get("WB_PROJECT_ROOT") or os.getcwd()
+    command = [sys.executable, "-m", "pytest", *pytest_args]
+    sys.exit(subprocess.call(command, cwd=root))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.argument("bench_args", nargs=-1, type=click.UNPROCESSED)
+def bench(bench_args):
+    """Run the messaging benchmark (benchmarks/run.py; --help for its options)."""
+    root = os.environ.get("WB_PROJECT_ROOT") or os.getcwd()
+    command = [sys.executable, os.path.join(root, "benchmarks", "run.py"), *bench_args]
+    sys.exit(subprocess.call(command, cwd=root))
+
+
+def register_commands(app) -> None:
+    """Attach the core commands to app.cli (feature packages add their own groups)."""
+    for command in (init_command, demo_command, run_command, create_admin_command, create_invite_command, approve_command):
+        app.cli.add_command(command)
+
+
+def initialize() -> None:
+    """Create or upgrade both databases and the feature flag rows; safe to repeat."""
+    from .database import upgrade
+    from .flags import ensure_flags
+
+    upgrade()
+    ensure_flags()
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Create or upgrade both databases (idempotent)."""
+    from .database import redact_url
+
+    initialize()
+    click.echo(f"Main database ready: {redact_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+    click.echo(f"Messaging database ready: {redact_url(current_app.config['MESSAGING_DATABASE_URI'])}")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up and seed, but don't start the server.")
+@with_appcontext
+def demo_command(host, port, no_serve):
+    """Set up, seed a demo community with messaging on, and serve it."""
+    from .demo import DEMO_PASSWORD, seed_demo
+
+    initialize()
+    created = seed_demo()
+    click.echo("Demo community " + ("created." if created else "already there."))
+    click.echo("Sign in with any of these (password for all: %s):" % DEMO_PASSWORD)
+    click.echo("  admin  (admin)")
+    for name in ("alice", "bob", "carol", "dave"):
+        click.echo(f"  {name}")
+    from .demo import unused_invite_url
+
+    click.echo(f"An unused invite: http://{host}:{port}{unused_invite_url()}")
+    if no_serve:
+        return
+    click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
+    # Flask's app.run() refuses to start inside a CLI command; werkzeug's server is what it would run.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Processes (one per core is a good start).")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+def run_command(host, port, workers, threads):
+    """Serve with gunicorn, as in production."""
+    os.execv(sys.executable, gunicorn_argv(host, port, workers, threads))
+
+
+def gunicorn_argv(host, port, workers=2, threads=4) -> list[str]:
+    """The production gunicorn command line (the benchmark serves with exactly this)."""
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--worker-class", "gthread",
+        # A gthread worker keeps every keep-alive connection it accepted, so a few busy
+        # clients can all land on one worker and leave the other cores idle (measured on
+        # 2 cores: half the throughput). One request per connection spreads the load,
+        # which is also what a reverse proxy such as nginx sends by default.
+        "--keep-alive", "0",
+        "--access-logfile", "-",
+        "wb:create_app()",
+    ]
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.password_option("--password", help="Prompted for when not given.")
+@with_appcontext
+def create_admin_command(username, password):
+    """Create an active admin account."""
+    from .auth.service import create_admin
+
+    try:
+        user = create_admin(username, password)
+    except ValueError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"Admin {user.username} created.")
+
+
+@click.command("create-invite")
+@click.option("--max-uses", default=1, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--expires-days", default=None, type=click.IntRange(1, 3650), help="Days until it expires (never by default).")
+@click.option("--no-auto-approve", is_flag=True, help="Members who join with it wait for an admin's approval.")
+@with_appcontext
+def create_invite_command(max_uses, expires_days, no_auto_approve):
+    """Create an invite and print its registration link."""
+    from .extensions import db
+    from .models import Invite
+
+    invite = Invite.issue(max_uses=max_uses, expires_days=expires_days, auto_approve=not no_auto_approve)
+    db.session.commit()
+    click.echo(f"/register?invite={invite.token}")
+
+
+@click.command("approve")
+@click.argument("username")
+@with_appcontext
+def approve_command(username):
+    """Approve a pending member."""
+    from .auth.service import set_status
+    from .models import User
+
+    user = User.by_username(username)
+    if user is None:
+        raise click.ClickException(f"No member is called {username!r}.")
+    if user.status == "active":
+        click.echo(f"{user.username} is already active.")
+        return
+    if user.status == "suspended":
+        # Lifting a suspension is a different decision from approving a newcomer.
+        raise click.ClickException(f"{user.username} is suspended; reinstate them in Admin > Members instead.")
+    set_status(user, "active")
+    click.echo(f"{user.username} is now active.")
+
+
+def main():
+    cli(prog_name="wb")
+
+
+if __name__ == "__main__":
+    main()

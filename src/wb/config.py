@@ -1,0 +1,144 @@
+"""Configuration: defaults, then instance/config.py, then WB_* environment variables."""
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+# Environment variables we read, and the config key each one fills.
+ENVIRONMENT = {
+    "WB_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "WB_MESSAGING_DATABASE_URL": "MESSAGING_DATABASE_URI",
+    "WB_RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",
+    "WB_SECRET_KEY": "SECRET_KEY",
+    "WB_SECURE_COOKIES": "SESSION_COOKIE_SECURE",
+    "WB_BACKUP_CADENCE_HOURS": "MESSAGING_BACKUP_CADENCE_HOURS",
+    "WB_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
+    "WB_MESSAGE_RATE_LIMIT": "MESSAGE_RATE_LIMIT",
+    "WB_NEW_CONVERSATION_RATE_LIMIT": "NEW_CONVERSATION_RATE_LIMIT",
+}
+
+BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE"}
+
+
+class Config:
+    """Defaults for a real instance; every one can be overridden."""
+
+    SECRET_KEY = None
+    SQLALCHEMY_DATABASE_URI = None
+    MESSAGING_DATABASE_URI = None
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Large enough for a 5,000-character message in any script, small enough
+    # that nobody can post megabytes at us.
+    MAX_CONTENT_LENGTH = 256 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "wb"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+    MESSAGE_RATE_LIMIT = "20 per minute"
+    NEW_CONVERSATION_RATE_LIMIT = "5 per day"
+    PASSWORD_HASH_METHOD = "scrypt"
+    MESSAGING_BACKUP_CADENCE_HOURS = 24
+    MESSAGES_PER_PAGE = 50
+    CONVERSATIONS_PER_PAGE = 30
+    POLL_INTERVAL_SECONDS = 3
+    BADGE_POLL_INTERVAL_SECONDS = 10
+
+
+class TestConfig(Config):
+    """What the test suite runs with; database URLs come from the fixtures."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    LOGIN_RATE_LIMIT = "1000 per minute"
+    # Cheap hashes keep hundreds of test logins fast; real instances use scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+def project_root() -> Path:
+    """The checkout this package lives in (src/wb -> project root)."""
+    env = os.environ.get("WB_PROJECT_ROOT")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2]
+
+
+def default_instance_path() -> str:
+    """WB_INSTANCE_PATH, or instance/ in the project root."""
+    return os.environ.get("WB_INSTANCE_PATH") or str(project_root() / "instance")
+
+
+def load_config(app, overrides=None) -> None:
+    """Fill app.config from defaults, instance/config.py, WB_* variables, overrides."""
+    app.config.from_object(Config)
+    app.config.from_pyfile("config.py", silent=True)
+    for variable, key in ENVIRONMENT.items():
+        value = os.environ.get(variable)
+        if value:
+            app.config[key] = _coerce(key, value)
+    if overrides is not None:
+        if isinstance(overrides, dict):
+            app.config.update(overrides)
+        else:
+            app.config.from_object(overrides)
+    _fill_derived(app)
+
+
+def _coerce(key, value):
+    if key in BOOLEAN_KEYS:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if key == "MESSAGING_BACKUP_CADENCE_HOURS":
+        return float(value)
+    return value
+
+
+def _fill_derived(app) -> None:
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    config = app.config
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'wb.sqlite3'}"
+    if not config.get("MESSAGING_DATABASE_URI"):
+        config["MESSAGING_DATABASE_URI"] = f"sqlite:///{instance / 'messaging.sqlite3'}"
+    config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    config["MESSAGING_DATABASE_URI"] = normalize_database_url(config["MESSAGING_DATABASE_URI"])
+    config["SQLALCHEMY_BINDS"] = {"messaging": config["MESSAGING_DATABASE_URI"]}
+    # hide_parameters: a database error must never carry message text into a log line.
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "hide_parameters": True})
+    # Flask-Login's remember-me cookie follows the session cookie onto HTTPS-only.
+    config.setdefault("REMEMBER_COOKIE_SECURE", bool(config.get("SESSION_COOKIE_SECURE")))
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret_key(instance)
+
+
+def normalize_database_url(url: str) -> str:
+    """Let operators write postgres:// or postgresql://; we drive it with psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the generated secret key, creating it (mode 600) on first run."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # Several gunicorn workers may start at once on a fresh instance: each writes a
+        # complete key to a private file (mkstemp: mode 600) and links it into place.
+        # Linking never overwrites, so the first key wins and nobody reads a half-written file.
+        fd, scratch = tempfile.mkstemp(dir=instance, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            try:
+                os.link(scratch, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(scratch)
+    return path.read_text().strip()

@@ -1,0 +1,84 @@
+"""The demo community `./wb demo` seeds: an admin, four members, requests, comments, conversations."""
+from sqlalchemy import select
+
+from .extensions import db
+from .flags import set_flag
+from .models import Comment, HelpRequest, Invite, User
+
+DEMO_PASSWORD = "demo-password"
+
+MEMBERS = [
+    ("admin", "Ada Admin", "Keeps the lights on. Ask me anything about how WhiteBalloon works.", "admin"),
+    ("alice", "Alice Moreno", "Gardener, bike fixer, owner of too many ladders.", "member"),
+    ("bob", "Bob Okafor", "Night-shift nurse. Happy to help with errands on weekends.", "member"),
+    ("carol", "Carol Lind", "Retired teacher; tutoring and lending books.", "member"),
+    ("dave", "Dave Ng", "Has a van. Will help you move (for pizza).", "member"),
+]
+
+REQUESTS = [
+    ("alice", "Borrow a ladder this Saturday?", "My gutters are full of leaves. Mine is 3 m, I need about 5 m.",
+     [("dave", "I have an extension ladder, it reaches 6 m. Saturday morning works."),
+      ("alice", "Perfect, thank you! I'll bring coffee.")]),
+    ("bob", "Someone to water plants next week", "I'm away Monday to Thursday. Four pots and a lemon tree.",
+     [("carol", "I live two streets over, happy to do it.")]),
+    ("carol", "Maths tutoring volunteers", "Looking for two people to help kids with homework on Wednesdays.",
+     [("bob", "I can do every other Wednesday."), ("admin", "Pinned this on the noticeboard too.")]),
+    ("dave", "Help loading a van", "Moving a sofa and a fridge on Sunday at 10.", []),
+]
+
+CONVERSATIONS = [
+    ("alice", "dave", ["Hi Dave, about the ladder: what time suits you?", "Around 9? I'll drop it off.",
+                       "Great, see you then!"]),
+    ("bob", "carol", ["Thanks again for offering to water the plants.", "No trouble at all. Where's the key?"]),
+]
+
+
+def seed_demo() -> bool:
+    """Seed once; returns False when the demo community is already there."""
+    if db.session.scalar(select(User).where(User.username == "admin")) is not None:
+        return False
+    users = {}
+    for username, display_name, bio, role in MEMBERS:
+        user = User(username=username, display_name=display_name, bio=bio, role=role, status="active")
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+        users[username] = user
+    db.session.flush()
+    for author, title, body, comments in REQUESTS:
+        request = HelpRequest(author=users[author], title=title, body=body)
+        db.session.add(request)
+        for commenter, text in comments:
+            db.session.add(Comment(author=users[commenter], request=request, body=text))
+    Invite.issue(creator=users["admin"], max_uses=1)
+    db.session.commit()
+    set_flag("direct_messaging", True, actor=users["admin"])
+    _seed_conversations(users)
+    return True
+
+
+def _seed_conversations(users) -> None:
+    from .messaging.models import Conversation, Message
+    from .messaging.service import _ensure_memberships, reconcile_conversation
+
+    for first, second, lines in CONVERSATIONS:
+        a, b = users[first], users[second]
+        low, high = sorted((a.id, b.id))
+        conversation = Conversation(user_low_id=low, user_high_id=high)
+        db.session.add(conversation)
+        db.session.commit()
+        for index, text in enumerate(lines):
+            sender = a if index % 2 == 0 else b
+            db.session.add(Message(conversation_id=conversation.id, sender_id=sender.id, body=text))
+        db.session.commit()
+        _ensure_memberships(conversation)
+        reconcile_conversation(conversation)
+        db.session.commit()
+
+
+def unused_invite_url() -> str:
+    """A registration link for an invite nobody has used yet (created if needed)."""
+    invite = db.session.scalar(select(Invite).where(Invite.uses < Invite.max_uses).order_by(Invite.id))
+    if invite is None:
+        invite = Invite.issue(max_uses=1)
+        db.session.commit()
+    return f"/register?invite={invite.token}"

@@ -1,0 +1,82 @@
+"""Error pages for every status we send, as full pages or htmx partials."""
+import logging
+import traceback
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .security import is_htmx
+
+log = logging.getLogger("wb.errors")
+
+MESSAGES = {
+    400: ("Bad request", "Something in that request wasn't right. Go back and try again."),
+    403: ("Not allowed", "You don't have permission to do that."),
+    404: ("Not found", "There's nothing here. It may have been moved or never existed."),
+    405: ("Method not allowed", "That page can't be used that way."),
+    413: ("Too large", "That was more than we accept in one go. Try something shorter."),
+    429: ("Slow down", "You're doing that too often. Wait a moment and try again."),
+    500: ("Something went wrong", "We hit an error on our side. It has been logged; please try again."),
+}
+
+
+def init_app(app) -> None:
+    """Register handlers for HTTP errors, CSRF failures and unexpected exceptions."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def render_error(code: int, detail: str | None = None, title: str | None = None):
+    """The error page (or partial) for a status, with an optional specific explanation."""
+    default_title, default_detail = MESSAGES.get(code, (f"Error {code}", "Something went wrong."))
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    body = render_template(template, code=code, title=title or default_title, detail=detail or default_detail)
+    return body, code
+
+
+def _http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    detail = error.description if _has_own_description(error) else None
+    response = render_error(error.code, detail)
+    if error.code == 405 and error.valid_methods:
+        return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
+    if error.code == 429:
+        retry = getattr(error, "retry_after", None)
+        return response[0], 429, {"Retry-After": str(retry)} if retry else {}
+    return response
+
+
+def _has_own_description(error: HTTPException) -> bool:
+    """Werkzeug's stock descriptions are technical; show only ones we wrote."""
+    return bool(error.description) and error.description != type(error).description
+
+
+def _csrf_error(error: CSRFError):
+    log.info("csrf rejected", extra={"path": request.path, "reason": error.description})
+    return render_error(
+        400,
+        "Your form was missing its security token or it had expired. Reload the page and try again.",
+        title="Form expired",
+    )
+
+
+def _unexpected_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    # The exception's own text may quote what a member wrote (a database error
+    # can carry its statement's parameters), so log its type and where it
+    # happened, never its message.
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    log.error(
+        "unhandled error %s\n%s",
+        type(error).__name__,
+        frames,
+        extra={"path": request.path, "method": request.method},
+    )
+    return render_error(500)
+
+
+__all__ = ["init_app", "render_error", "InternalServerError"]

@@ -1,0 +1,70 @@
+"""Dashboard, liveness and readiness."""
+from markupsafe import Markup, escape
+from flask import jsonify, render_template
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..database import check_database
+from ..extensions import db, limiter
+from ..models import HelpRequest
+from . import bp
+
+
+@bp.route("/")
+def dashboard():
+    recent_requests = list(
+        db.session.scalars(
+            select(HelpRequest).options(selectinload(HelpRequest.author)).order_by(HelpRequest.id.desc()).limit(5)
+        )
+    )
+    inbox = None
+    if current_user.is_authenticated:
+        from ..messaging.service import dashboard_summary
+
+        inbox = dashboard_summary(current_user)
+    return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox)
+
+
+@bp.route("/healthz")
+@limiter.exempt
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+@limiter.exempt
+def readyz():
+    checks = {"main": check_database(None), "messaging": check_database("messaging")}
+    ready = all(check["ok"] for check in checks.values())
+    return jsonify(status="ready" if ready else "unavailable", databases=checks), (200 if ready else 503)
+
+
+@bp.app_template_filter("timeago")
+def timeago(moment) -> str:
+    """'just now', '5 min ago', '3 h ago', 'yesterday', or a date."""
+    from ..models import utcnow
+
+    seconds = (utcnow() - moment).total_seconds()
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return f"{round(seconds / 60) or 1} min ago"
+    if seconds < 86400:
+        return f"{round(seconds / 3600)} h ago"
+    if seconds < 2 * 86400:
+        return "yesterday"
+    if seconds < 7 * 86400:
+        return f"{int(seconds // 86400)} days ago"
+    return moment.strftime("%-d %b %Y")
+
+
+@bp.app_template_filter("timetag")
+def timetag(moment) -> Markup:
+    """A <time> element: relative text, the exact UTC time on hover."""
+    # Plain concatenation: Markup.format builds a formatter per call, and a thread
+    # page draws 80 of these. Only the relative text needs escaping; the rest is digits.
+    return Markup(
+        f'<time datetime="{moment.isoformat()}Z" title="{moment.strftime("%Y-%m-%d %H:%M")} UTC">'
+        f"{escape(timeago(moment))}</time>"
+    )

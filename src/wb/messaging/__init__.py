@@ -1,0 +1,14 @@
+"""Private 1:1 messaging: its blueprint, template helpers and CLI group."""
+
+
+def init_app(app) -> None:
+    """Register the messaging blueprints (member and admin), template helpers, flag hook and CLI."""
+    from . import admin, cli, views
+    from .. import flags
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(views.safety_bp)
+    app.context_processor(views.template_helpers)
+    app.cli.add_command(cli.messaging_cli)
+    flags.flag_changed.connect(views.on_flag_changed, weak=False)

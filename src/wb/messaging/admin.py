@@ -1,0 +1,24 @@
+"""The admin's view of messaging: switch, storage health, counts. Never content, never who talks to whom."""
+from flask import Blueprint, render_template, url_for
+
+from .. import flags
+from ..access import admin_required
+from . import operations
+from .policy import FLAG
+
+bp = Blueprint("messaging_admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/messaging")
+@admin_required
+def health():
+    """The same figures as `./wb messaging stats --json`, from the same function."""
+    row = flags.flag_row(FLAG)
+    return render_template(
+        "admin/messaging.html",
+        row=row,
+        figures=operations.messaging_health(),
+        history=flags.flag_history(FLAG),
+        next_url=url_for("messaging_admin.health"),
+        describe_size=operations.describe_size,
+    )

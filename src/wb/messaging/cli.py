@@ -1,0 +1,184 @@
+"""`./wb messaging ...`: operating the messaging database. The work is done in operations.py."""
+import functools
+import json
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import operations, service
+from .operations import OperationFailed, describe_size
+
+messaging_cli = AppGroup("messaging", help="Operate the messaging database.")
+
+# Copies smaller than this finish in a blink; larger ones print their progress.
+PROGRESS_THRESHOLD_BYTES = 64 * 1024 * 1024
+
+
+def one_line_errors(command):
+    """Turn every expected fault into one line on stderr and a non-zero exit, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except OperationFailed as error:
+            raise click.ClickException(str(error)) from None
+        except SQLAlchemyError as error:
+            raise click.ClickException(operations.database_error_line(error)) from None
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            raise click.ClickException(f"{error.strerror or error}{where}") from None
+
+    return wrapped
+
+
+@messaging_cli.command("init")
+@one_line_errors
+def init_command():
+    """Create or upgrade the messaging database's schema (idempotent)."""
+    created = operations.ensure_schema()
+    click.echo(
+        f"Messaging database {'created' if created else 'up to date'}: "
+        f"{operations.engine_name()} at {operations.location()}"
+    )
+
+
+@messaging_cli.command("backup")
+@click.option("--out", type=click.Path(dir_okay=True, file_okay=True), help="Folder or file name for the backup.")
+@click.option("--keep", type=click.IntRange(min=1), help="Keep only the newest N backups in that folder.")
+@one_line_errors
+def backup_command(out, keep):
+    """Write a consistent, verified copy of the messaging database with a SHA-256 beside it."""
+    result = operations.backup(out=out, keep=keep, progress=_progress_printer())
+    click.echo(f"Backup written: {result.path} ({describe_size(result.size)}, integrity ok)")
+    click.echo(f"SHA-256 {result.sha256} in {result.checksum_path}")
+    for old in result.removed:
+        click.echo(f"Removed old backup: {old}")
+
+
+def _progress_printer():
+    """Print every tenth of a large copy; small copies stay quiet."""
+    path = operations.sqlite_path()
+    if path is None or not path.exists() or path.stat().st_size < PROGRESS_THRESHOLD_BYTES:
+        return None
+    printed = set()
+
+    def show(done, total):
+        percent = 100 * done // total if total else 100
+        step = percent - percent % 10
+        if step not in printed:
+            printed.add(step)
+            click.echo(f"  copied {step}% ({done:,} of {total:,} pages)")
+
+    return show
+
+
+@messaging_cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+@one_line_errors
+def restore_command(path, yes):
+    """Replace the messaging database with a verified backup, keeping the current one."""
+    checked = operations.check_backup(path)
+    counts = "" if checked.messages is None else f" ({checked.conversations:,} conversations, {checked.messages:,} messages)"
+    click.echo(f"Checksum and integrity ok: {checked.path}{counts}")
+    if not yes:
+        click.confirm(
+            f"Replace the messaging database at {operations.location()} with this backup? "
+            "Stop the app first; the current database is kept beside it",
+            abort=True,
+        )
+    restored = operations.restore(checked)
+    if restored.kept:
+        click.echo(f"Previous database kept as {restored.kept}")
+    click.echo(f"Restored from {checked.path}; metadata reconciled ({len(restored.changes)} change(s)).")
+
+
+@messaging_cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@one_line_errors
+def stats_command(as_json):
+    """Engine, location, size, counts, last backup, schema revision and probe latency."""
+    figures = operations.messaging_health()
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, sort_keys=True))
+    else:
+        for label, value in _stats_lines(figures):
+            click.echo(f"{label:<22}{value}")
+    if figures["error"]:
+        raise click.ClickException(figures["error"])
+
+
+def _stats_lines(f):
+    yield "messaging", "on" if f["enabled"] else "off"
+    yield "engine", f["engine"]
+    yield "location", f["location"]
+    if not f["reachable"]:
+        yield "reachable", "no"
+    else:
+        yield "reachable", f"yes (probe {f['probe_latency_ms']} ms)"
+        wal = f" (WAL {describe_size(f['wal_size_bytes'])})" if f["wal_size_bytes"] is not None else ""
+        yield "size", describe_size(f["size_bytes"]) + wal
+        yield "schema revision", f["schema_revision"] or "none"
+        yield "conversations", f"{f['conversations']:,}"
+        yield "messages", f"{f['messages']:,} ({f['deleted_messages']:,} deleted, {f['wiped_messages']:,} of them wiped)"
+        yield "members with unread", f"{f['members_with_unread']:,}"
+    yield "last backup", _backup_line(f)
+
+
+def _backup_line(f) -> str:
+    if f["last_backup"] is None:
+        return f"none yet - run `./wb messaging backup` (cadence {f['backup_cadence_hours']:g} h)"
+    line = f"{f['last_backup_at']} ({f['backup_age_hours']:g} h ago) {f['last_backup']}"
+    if f["backup_overdue"]:
+        line += f"  WARNING: older than the {f['backup_cadence_hours']:g} h cadence"
+    return line
+
+
+@messaging_cli.command("verify")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1), hidden=True)
+@one_line_errors
+def verify_command(batch_size):
+    """Check that message text lives only in the messaging database and metadata agrees with it."""
+    report = operations.verify(batch_size=batch_size)
+    for line in report.checked:
+        click.echo(f"checked {line}")
+    if report.ok:
+        click.echo("Verify passed: no problems found.")
+        return
+    click.echo(f"Verify FAILED: {len(report.problems)} problem(s):")
+    for problem in report.problems:
+        click.echo(f"  - {problem}")
+    click.get_current_context().exit(1)
+
+
+@messaging_cli.command("reconcile")
+@click.option("--dry-run", is_flag=True, help="Show what would change without changing it.")
+@one_line_errors
+def reconcile_command(dry_run):
+    """Rebuild the main database's messaging metadata from the messaging database."""
+    operations.require_database()
+    changes = service.reconcile(dry_run=dry_run)
+    for line in changes:
+        click.echo(("would fix: " if dry_run else "fixed: ") + line)
+    click.echo(f"{len(changes)} change(s) {'found' if dry_run else 'made'}.")
+
+
+@messaging_cli.command("purge")
+@click.option("--deleted-older-than", "days", required=True, type=click.IntRange(min=0), metavar="DAYS",
+              help="Wipe the text of messages deleted more than DAYS days ago.")
+@click.option("--yes", is_flag=True, help="Really wipe (without it, only count).")
+@one_line_errors
+def purge_command(days, yes):
+    """Retention: permanently wipe the text of messages deleted long ago (dry run unless --yes)."""
+    result = operations.purge_deleted(days, apply=yes)
+    when = result.cutoff.strftime("%Y-%m-%d %H:%M UTC")
+    if not yes:
+        click.echo(f"Dry run: {result.due:,} message(s) deleted before {when} still hold text "
+                   f"({result.already_wiped:,} already wiped). Run again with --yes to wipe them.")
+        return
+    click.echo(f"Wiped the text of {result.wiped:,} message(s) deleted before {when}.")
+    if not result.checkpointed:
+        click.echo("Note: a reader kept the wiped pages in the WAL; they leave it at the next checkpoint.")
+    click.echo("Backups taken earlier still hold that text until they are rotated away.")

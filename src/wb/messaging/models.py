@@ -1,0 +1,143 @@
+"""Messaging data.
+
+Messaging database (bind "messaging"): conversations and messages - the only
+place message text is ever stored. User ids there are plain integers; no
+foreign key crosses databases.
+
+Main database: the metadata routing, permissions and unread counts need -
+memberships, blocks, reports. None of it holds message text, and all of it can
+be rebuilt from the messaging database (service.reconcile).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..models import utcnow
+
+# BigInteger ids on PostgreSQL, INTEGER (so still the rowid alias) on SQLite.
+MessageId = BigInteger().with_variant(db.Integer(), "sqlite")
+
+
+# --- messaging database -------------------------------------------------------
+
+
+class Conversation(db.Model):
+    """Exactly one per pair of members, enforced by the database."""
+
+    __bind_key__ = "messaging"
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("user_low_id", "user_high_id", name="uq_conversations_pair"),
+        CheckConstraint("user_low_id < user_high_id", name="ordered_pair"),
+        Index("ix_conversations_user_high_id", "user_high_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_low_id: Mapped[int] = mapped_column()
+    user_high_id: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def has_participant(self, user_id: int) -> bool:
+        return user_id in (self.user_low_id, self.user_high_id)
+
+    def other_id(self, user_id: int) -> int:
+        return self.user_high_id if user_id == self.user_low_id else self.user_low_id
+
+    def side(self, user_id: int) -> str:
+        """'low' or 'high': which per-side columns belong to this member."""
+        return "low" if user_id == self.user_low_id else "high"
+
+
+class Message(db.Model):
+    __bind_key__ = "messaging"
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Thread pages, polls and "newest message" all walk this index.
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # Retention purge looks for old deletions.
+        Index("ix_messages_deleted_at", "deleted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(MessageId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    sender_id: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Deleted by its sender for both sides: the body is never served again and
+    # is wiped for good by `./wb messaging purge`.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Removed by one member from their own view only.
+    hidden_for_low: Mapped[bool] = mapped_column(default=False)
+    hidden_for_high: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+# --- main database: metadata only ---------------------------------------------
+
+
+class ConversationMembership(db.Model):
+    """One member's view of one conversation: what the inbox and badge read."""
+
+    __tablename__ = "conversation_memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "conversation_id", name="uq_memberships_user_conversation"),
+        Index("ix_memberships_inbox", "user_id", "hidden", "last_activity_at"),
+        Index("ix_memberships_conversation_id", "conversation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column()  # lives in the messaging database
+    other_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
+    unread_count: Mapped[int] = mapped_column(default=0)
+    last_read_message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
+    hidden: Mapped[bool] = mapped_column(default=False)
+
+
+class Block(db.Model):
+    __tablename__ = "blocks"
+    __table_args__ = (
+        UniqueConstraint("blocker_id", "blocked_id", name="uq_blocks_pair"),
+        Index("ix_blocks_blocked_id", "blocked_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+REPORT_REASONS = {
+    "spam": "Spam or advertising",
+    "harassment": "Harassment or bullying",
+    "scam": "Scam or fraud",
+    "safety": "Threats or safety concern",
+    "other": "Something else",
+}
+
+
+class Report(db.Model):
+    """A moderation record: who reported whom, when, about which conversation - never message text."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reported_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(default=None)
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

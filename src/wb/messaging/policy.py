@@ -1,0 +1,129 @@
+"""Who may message whom, and how often. Every rule the views rely on lives here or in service.py."""
+from __future__ import annotations
+
+import math
+import time
+
+from flask import current_app
+from limits import parse
+from sqlalchemy import or_, select
+
+from .. import flags
+from ..access import PENDING_EXPLANATION
+from ..extensions import db, limiter
+from .models import Block
+
+FLAG = "direct_messaging"
+# A block is private: the blocked member gets the same words as any other refusal.
+NEUTRAL_REFUSAL = "You can't message this member."
+FORMER_MEMBER = "former member"
+
+
+class Refusal(Exception):
+    """A messaging action that is not allowed, with what to tell the member and the HTTP status."""
+
+    def __init__(self, message: str, status: int = 403, retry_after: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+def messaging_enabled() -> bool:
+    """The admin switch, read once per request."""
+    return flags.is_enabled(FLAG)
+
+
+def show_inbox_badge(viewer) -> bool:
+    """The nav badge: messaging on and the viewer may message."""
+    return messaging_enabled() and viewer.is_authenticated and viewer.is_active_member
+
+
+def show_message_button(viewer, person) -> bool:
+    """A "Message" button next to person: not to yourself, not for pending members, not while off.
+
+    Blocks are not consulted: a blocked member gets the neutral refusal on pressing it,
+    so the button itself reveals nothing (and costs no query per name on a page).
+    """
+    return (
+        show_inbox_badge(viewer)
+        and person is not None
+        and person.id != viewer.id
+        and person.is_active_member
+    )
+
+
+def require_active(member) -> None:
+    """Only fully authenticated members message."""
+    if not member.is_authenticated or not member.is_active_member:
+        raise Refusal(PENDING_EXPLANATION if getattr(member, "is_pending", False) else "Your account can't send messages.")
+
+
+def is_former(member) -> bool:
+    """Deleted, suspended or missing members show as 'former member' in old conversations."""
+    return member is None or member.deleted_at is not None or member.status == "suspended"
+
+
+def block_between(member_id: int, other_id: int) -> Block | None:
+    """A block in either direction between two members, if any."""
+    return db.session.scalar(
+        select(Block).where(
+            or_(
+                (Block.blocker_id == member_id) & (Block.blocked_id == other_id),
+                (Block.blocker_id == other_id) & (Block.blocked_id == member_id),
+            )
+        ).limit(1)
+    )
+
+
+def check_can_message(sender, recipient) -> None:
+    """Raise Refusal unless sender may start or continue a conversation with recipient."""
+    require_active(sender)
+    if recipient is None or recipient.deleted_at is not None:
+        raise Refusal("There is no member by that name.", 404)
+    if recipient.id == sender.id:
+        raise Refusal("You can't message yourself.", 400)
+    if recipient.status == "suspended":
+        raise Refusal("This member's account is suspended, so they can't receive messages.", 400)
+    if recipient.status == "pending":
+        raise Refusal("This member is waiting for approval and can't receive messages yet.", 400)
+    block = block_between(sender.id, recipient.id)
+    if block is not None:
+        if block.blocker_id == sender.id:
+            raise Refusal("You've blocked this member. Unblock them to send messages.", 403)
+        raise Refusal(NEUTRAL_REFUSAL, 403)
+
+
+def compose_blocker(viewer, other, block: Block | None) -> str | None:
+    """Why the compose box is replaced in a thread, or None when the viewer may write."""
+    if not viewer.is_active_member:
+        return PENDING_EXPLANATION
+    if is_former(other):
+        return "This member has left WhiteBalloon, so you can't reply. The conversation stays here for you."
+    if other.status == "pending":
+        return "This member is waiting for approval and can't receive messages yet."
+    if block is not None and block.blocker_id == viewer.id:
+        return "You've blocked this member. Unblock them from their profile or your settings to write again."
+    return None
+
+
+def take_rate_limit(name: str, config_key: str, member) -> None:
+    """Count one action against the member's limit, or raise a 429 Refusal without counting it."""
+    item = parse(current_app.config[config_key])
+    strategy = limiter.limiter
+    identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], name, f"user:{member.id}")
+    if strategy.hit(item, *identifiers):
+        return
+    reset_at = strategy.get_window_stats(item, *identifiers).reset_time
+    retry_after = max(1, math.ceil(reset_at - time.time()))
+    raise Refusal(_limit_message(name, item, retry_after), 429, retry_after)
+
+
+def _limit_message(name: str, item, retry_after: int) -> str:
+    wait = f"{retry_after} seconds" if retry_after < 120 else f"{math.ceil(retry_after / 60)} minutes"
+    if name == "new-conversation":
+        return (
+            f"You've started {item.amount} new conversations today, the daily limit. "
+            f"You can keep writing in your existing conversations; try a new one in {wait}."
+        )
+    return f"You're sending messages very quickly ({item.amount} a {item.GRANULARITY.name} at most). Try again in {wait}."

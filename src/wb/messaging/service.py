@@ -1,0 +1,700 @@
+"""All messaging rules: conversations, messages, reads, deletes, blocks, reports, reconcile.
+
+A send commits the message to the messaging database first and updates the
+main database's metadata second; if the second step fails the message is still
+there and reconcile() repairs the metadata.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import abort, current_app
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ..extensions import db
+from ..models import User, utcnow
+from . import policy
+from .models import REPORT_REASONS, Block, Conversation, ConversationMembership, Message, Report
+from .policy import Refusal
+
+log = logging.getLogger("wb.messaging")
+
+BODY_MAX = 5000
+PREVIEW_LENGTH = 90
+# Anything below space except tab and newline (carriage returns are folded into newlines first).
+FORBIDDEN_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def audit(event: str, **ids) -> None:
+    """One structured log line per messaging action: ids and timestamps only, never text."""
+    log.info(event, extra={"event": event, "at": utcnow().isoformat(timespec="seconds"), **ids})
+
+
+# --- fetch and authorize --------------------------------------------------------
+
+
+def get_conversation_for(member, conversation_id) -> Conversation:
+    """The conversation, if member takes part in it; 404 when unknown, 403 otherwise."""
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError):
+        abort(404)
+    conversation = db.session.get(Conversation, conversation_id)
+    if conversation is None:
+        abort(404, "That conversation doesn't exist.")
+    if not conversation.has_participant(member.id):
+        abort(403, "That conversation is between other members.")
+    return conversation
+
+
+def membership(member_id: int, conversation_id: int) -> ConversationMembership | None:
+    return db.session.scalar(
+        select(ConversationMembership).where(
+            ConversationMembership.user_id == member_id,
+            ConversationMembership.conversation_id == conversation_id,
+        )
+    )
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def find_conversation(a_id: int, b_id: int) -> Conversation | None:
+    low, high = _pair(a_id, b_id)
+    return db.session.scalar(
+        select(Conversation).where(Conversation.user_low_id == low, Conversation.user_high_id == high)
+    )
+
+
+# --- opening conversations --------------------------------------------------------
+
+
+def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
+    """The pair's one conversation, created if needed; returns (conversation, created)."""
+    policy.check_can_message(sender, recipient)
+    conversation = find_conversation(sender.id, recipient.id)
+    created = False
+    if conversation is None:
+        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
+        conversation, created = _create_conversation(sender.id, recipient.id)
+    _ensure_memberships(conversation)
+    _set_hidden(sender.id, conversation.id, False)
+    db.session.commit()
+    if created:
+        audit("conversation.created", conversation_id=conversation.id, user_id=sender.id, other_user_id=recipient.id)
+    return conversation, created
+
+
+def _create_conversation(a_id: int, b_id: int) -> tuple[Conversation, bool]:
+    """Insert the pair's row; if another request won the race, use theirs."""
+    low, high = _pair(a_id, b_id)
+    conversation = Conversation(user_low_id=low, user_high_id=high)
+    db.session.add(conversation)
+    try:
+        db.session.commit()
+        return conversation, True
+    except IntegrityError:
+        db.session.rollback()
+        existing = find_conversation(low, high)
+        if existing is None:  # not a uniqueness race after all
+            raise
+        return existing, False
+
+
+def _ensure_memberships(conversation: Conversation) -> None:
+    """Both members' metadata rows exist (commits; tolerates a concurrent insert)."""
+    have = set(
+        db.session.scalars(
+            select(ConversationMembership.user_id).where(ConversationMembership.conversation_id == conversation.id)
+        )
+    )
+    for member_id in (conversation.user_low_id, conversation.user_high_id):
+        if member_id in have:
+            continue
+        db.session.add(
+            ConversationMembership(
+                user_id=member_id,
+                conversation_id=conversation.id,
+                other_user_id=conversation.other_id(member_id),
+                last_activity_at=conversation.created_at or utcnow(),
+            )
+        )
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+
+
+def _set_hidden(member_id: int, conversation_id: int, hidden: bool) -> None:
+    db.session.execute(
+        update(ConversationMembership)
+        .where(ConversationMembership.user_id == member_id, ConversationMembership.conversation_id == conversation_id)
+        .values(hidden=hidden)
+    )
+
+
+# --- sending ----------------------------------------------------------------------
+
+
+def clean_body(raw) -> str:
+    """The message text to store, or a 400 Refusal saying what is wrong with it."""
+    body = (raw or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
+        raise Refusal("Write something before sending.", 400)
+    if len(body) > BODY_MAX:
+        raise Refusal(f"Messages can be at most {BODY_MAX:,} characters; this one has {len(body):,}.", 400)
+    if FORBIDDEN_CONTROL.search(body):
+        raise Refusal("Messages can only contain text; remove the control characters and try again.", 400)
+    return body
+
+
+def send_message(sender, conversation: Conversation, raw_body) -> Message:
+    """Store a message (first) and update both members' metadata (second)."""
+    body = clean_body(raw_body)
+    recipient = db.session.get(User, conversation.other_id(sender.id))
+    policy.check_can_message(sender, recipient)
+    policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
+    message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
+    db.session.add(message)
+    with _kept_after_commit():
+        db.session.commit()
+        audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
+        try:
+            record_send(conversation, message)
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            log.warning(
+                "metadata update failed after send; reconcile will repair it",
+                extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__},
+            )
+    return message
+
+
+@contextmanager
+def _kept_after_commit():
+    """Commits inside keep loaded objects as they are instead of expiring them.
+
+    A send reads back exactly what it just wrote (the message, the conversation, both
+    members) for its audit line, the metadata update and the response; expiring them
+    on each commit would reload three rows twice per send.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
+
+
+def record_send(conversation: Conversation, message: Message) -> None:
+    """Metadata for a new message: activity, unread for the recipient, read for the sender, unhide for both."""
+    recipient_id = conversation.other_id(message.sender_id)
+    result = db.session.execute(
+        update(ConversationMembership)
+        .where(ConversationMembership.conversation_id == conversation.id)
+        .values(
+            last_message_id=message.id,
+            last_activity_at=message.created_at,
+            hidden=False,
+            unread_count=case(
+                (ConversationMembership.user_id == recipient_id, ConversationMembership.unread_count + 1),
+                else_=0,  # replying means the sender has read everything before it
+            ),
+            last_read_message_id=case(
+                (ConversationMembership.user_id == message.sender_id, message.id),
+                else_=ConversationMembership.last_read_message_id,
+            ),
+        )
+    )
+    db.session.commit()
+    if result.rowcount < 2:
+        reconcile_conversation(conversation)
+        db.session.commit()
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def _visible_to(conversation: Conversation, member_id: int):
+    hidden_column = Message.hidden_for_low if conversation.side(member_id) == "low" else Message.hidden_for_high
+    return and_(Message.conversation_id == conversation.id, hidden_column.is_(False))
+
+
+@dataclass
+class ThreadPage:
+    messages: list[Message]
+    older_cursor: int | None  # pass as ?before= to get the page before this one
+
+
+def thread_page(member, conversation: Conversation, before=None) -> ThreadPage:
+    """The newest page of messages (or the page before a cursor), oldest first."""
+    per_page = current_app.config["MESSAGES_PER_PAGE"]
+    query = select(Message).where(_visible_to(conversation, member.id))
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(per_page + 1)))
+    has_older = len(rows) > per_page
+    rows = rows[:per_page]
+    rows.reverse()
+    return ThreadPage(messages=rows, older_cursor=rows[0].id if has_older and rows else None)
+
+
+def messages_after(member, conversation: Conversation, after: int) -> list[Message]:
+    """Messages newer than a cursor, oldest first (at most one page)."""
+    per_page = current_app.config["MESSAGES_PER_PAGE"]
+    query = select(Message).where(_visible_to(conversation, member.id), Message.id > after)
+    return list(db.session.scalars(query.order_by(Message.id).limit(per_page)))
+
+
+def memberships_of(conversation: Conversation) -> dict[int, ConversationMembership]:
+    """Both members' metadata rows, by member id, in one query."""
+    rows = db.session.scalars(
+        select(ConversationMembership).where(ConversationMembership.conversation_id == conversation.id)
+    )
+    return {row.user_id: row for row in rows}
+
+
+@dataclass
+class PollResult:
+    changed: bool
+    conversation: Conversation | None = None
+    messages: list[Message] = field(default_factory=list)
+    seen_id: int | None = None
+
+
+def poll(member, conversation_id: int, after: int, seen: int) -> PollResult:
+    """What changed since the client's cursors (after: newest message shown, seen: their read marker).
+
+    Every open thread polls every few seconds and almost always nothing changed, so that
+    answer comes from the member's own metadata rows alone: only a participant has one,
+    so it tells nobody else anything. Anything else goes through get_conversation_for,
+    and message rows are read only when there are newer ones.
+    """
+    rows = {
+        row.user_id: row
+        for row in db.session.execute(
+            select(
+                ConversationMembership.user_id,
+                ConversationMembership.last_message_id,
+                ConversationMembership.last_read_message_id,
+            ).where(ConversationMembership.conversation_id == conversation_id)
+        )
+    }
+    mine = rows.pop(member.id, None)
+    theirs = next(iter(rows.values()), None)
+    seen_now = (theirs.last_read_message_id or 0) if theirs else 0
+    nothing_newer = mine is not None and (mine.last_message_id or 0) <= after
+    if nothing_newer and theirs is not None and seen_now == seen:
+        return PollResult(changed=False)
+    conversation = get_conversation_for(member, conversation_id)
+    messages = [] if nothing_newer else messages_after(member, conversation, after)
+    if not messages and seen_now == seen:
+        return PollResult(changed=False)
+    return PollResult(changed=True, conversation=conversation, messages=messages, seen_id=seen_now)
+
+
+def mark_read(member, conversation: Conversation) -> None:
+    """Everything up to the newest message is read."""
+    mine = membership(member.id, conversation.id)
+    if mine is None:
+        _ensure_memberships(conversation)
+        mine = membership(member.id, conversation.id)
+    newest = db.session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
+    behind = newest is not None and (mine.last_read_message_id or 0) < newest
+    if behind or mine.unread_count:
+        mine.last_read_message_id = max(newest or 0, mine.last_read_message_id or 0)
+        mine.unread_count = 0
+        db.session.commit()
+
+
+# --- deleting and hiding ---------------------------------------------------------------
+
+
+def _message_in(conversation: Conversation, message_id) -> Message:
+    """A message of this conversation; a guessed id from anywhere else is simply not found."""
+    try:
+        message_id = int(message_id)
+    except (TypeError, ValueError):
+        abort(404)
+    message = db.session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
+        abort(404, "That message doesn't exist.")
+    return message
+
+
+def delete_message(member, conversation: Conversation, message_id) -> Message:
+    """The sender deletes their own message for both members."""
+    message = _message_in(conversation, message_id)
+    if message.sender_id != member.id:
+        raise Refusal("You can only delete messages you sent. You can remove this one from your own view.", 403)
+    if message.deleted_at is None:
+        message.deleted_at = utcnow()
+        db.session.commit()
+        audit("message.deleted", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
+        _recount_unread(conversation, conversation.other_id(member.id))
+    return message
+
+
+def remove_message_for_me(member, conversation: Conversation, message_id) -> Message:
+    """Either member removes a single message from their own view only."""
+    message = _message_in(conversation, message_id)
+    if conversation.side(member.id) == "low":
+        message.hidden_for_low = True
+    else:
+        message.hidden_for_high = True
+    db.session.commit()
+    audit("message.removed_for_self", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
+    _recount_unread(conversation, member.id)
+    return message
+
+
+def _unread_for(conversation: Conversation, member_id: int, last_read: int | None) -> int:
+    return db.session.scalar(
+        select(func.count(Message.id)).where(
+            _visible_to(conversation, member_id),
+            Message.sender_id != member_id,
+            Message.deleted_at.is_(None),
+            Message.id > (last_read or 0),
+        )
+    )
+
+
+def _recount_unread(conversation: Conversation, member_id: int) -> None:
+    row = membership(member_id, conversation.id)
+    if row is not None:
+        row.unread_count = _unread_for(conversation, member_id, row.last_read_message_id)
+        db.session.commit()
+
+
+def hide_conversation(member, conversation: Conversation) -> None:
+    """Hide from the member's own inbox until a new message arrives."""
+    _ensure_memberships(conversation)
+    _set_hidden(member.id, conversation.id, True)
+    db.session.commit()
+    audit("conversation.hidden", conversation_id=conversation.id, user_id=member.id)
+
+
+# --- inbox -------------------------------------------------------------------------------
+
+
+@dataclass
+class InboxRow:
+    conversation_id: int
+    other: User | None
+    other_name: str
+    preview: str
+    unread_count: int
+    last_activity_at: datetime
+
+
+@dataclass
+class InboxPage:
+    rows: list[InboxRow]
+    page: int
+    has_next: bool
+    unread_only: bool
+
+
+def _inbox_query(member_id: int):
+    blocked = select(Block.blocked_id).where(Block.blocker_id == member_id)
+    return select(ConversationMembership).where(
+        ConversationMembership.user_id == member_id,
+        ConversationMembership.hidden.is_(False),
+        ConversationMembership.other_user_id.not_in(blocked),
+    )
+
+
+def inbox(member, page: int = 1, unread_only: bool = False) -> InboxPage:
+    """One page of conversations, newest activity first, in a fixed number of queries."""
+    per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
+    page = max(page, 1)
+    query = _inbox_query(member.id)
+    if unread_only:
+        query = query.where(ConversationMembership.unread_count > 0)
+    rows = list(
+        db.session.scalars(
+            query.order_by(ConversationMembership.last_activity_at.desc(), ConversationMembership.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
+        )
+    )
+    has_next = len(rows) > per_page
+    rows = rows[:per_page]
+    others = users_by_id({row.other_user_id for row in rows})
+    previews = _previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
+    return InboxPage(
+        rows=[
+            InboxRow(
+                conversation_id=row.conversation_id,
+                other=others.get(row.other_user_id),
+                other_name=display_name(others.get(row.other_user_id)),
+                preview=previews.get(row.last_message_id, "No messages yet"),
+                unread_count=row.unread_count,
+                last_activity_at=row.last_activity_at,
+            )
+            for row in rows
+        ],
+        page=page,
+        has_next=has_next,
+        unread_only=unread_only,
+    )
+
+
+def users_by_id(ids) -> dict[int, User]:
+    """Members by id, in one query."""
+    if not ids:
+        return {}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def display_name(user: User | None) -> str:
+    """A member's name, or 'former member' once they have left or been suspended."""
+    return policy.FORMER_MEMBER if policy.is_former(user) else user.name
+
+
+def _previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
+    """Short previews of the newest messages, read from the messaging database in one query."""
+    if not message_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            Message.id, Message.sender_id, Message.deleted_at, Message.hidden_for_low, Message.hidden_for_high,
+            Conversation.user_low_id, func.substr(Message.body, 1, PREVIEW_LENGTH + 1),
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id.in_(message_ids))
+    ).all()
+    previews = {}
+    for message_id, sender_id, deleted_at, hidden_low, hidden_high, low_id, text in rows:
+        hidden = hidden_low if member_id == low_id else hidden_high
+        if deleted_at is not None:
+            preview = "Message deleted"
+        elif hidden:
+            preview = "Message removed from your view"
+        else:
+            preview = " ".join(text.split())
+            if len(preview) > PREVIEW_LENGTH:
+                preview = preview[:PREVIEW_LENGTH].rstrip() + "…"
+            if sender_id == member_id:
+                preview = f"You: {preview}"
+        previews[message_id] = preview
+    return previews
+
+
+def unread_total(member) -> int:
+    """The badge number: unread messages across visible conversations."""
+    if not member.is_authenticated:
+        return 0
+    # One flat aggregate over the inbox's own filter (no subquery: the badge is polled every few seconds).
+    total = func.coalesce(func.sum(ConversationMembership.unread_count), 0)
+    return db.session.scalar(_inbox_query(member.id).with_only_columns(total))
+
+
+def dashboard_summary(member) -> dict | None:
+    """Unread total and the latest conversations for the dashboard, or None when messaging is off."""
+    if not policy.messaging_enabled() or not member.is_active_member:
+        return None
+    latest = inbox(member, page=1)
+    return {"unread_total": unread_total(member), "conversations": latest.rows[:5]}
+
+
+# --- blocks and reports ----------------------------------------------------------------------
+
+
+def block(blocker, blocked) -> None:
+    """Block a member; idempotent."""
+    if blocked.id == blocker.id:
+        raise Refusal("You can't block yourself.", 400)
+    exists = db.session.scalar(
+        select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id)
+    )
+    if exists is None:
+        db.session.add(Block(blocker_id=blocker.id, blocked_id=blocked.id))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return
+        audit("member.blocked", user_id=blocker.id, other_user_id=blocked.id)
+
+
+def unblock(blocker, blocked) -> None:
+    """Lift a block; idempotent."""
+    row = db.session.scalar(select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id))
+    if row is not None:
+        db.session.delete(row)
+        db.session.commit()
+        audit("member.unblocked", user_id=blocker.id, other_user_id=blocked.id)
+
+
+def has_blocked(blocker, other) -> bool:
+    if not blocker.is_authenticated or other is None:
+        return False
+    return db.session.scalar(
+        select(func.count(Block.id)).where(Block.blocker_id == blocker.id, Block.blocked_id == other.id)
+    ) > 0
+
+
+def blocked_members(member) -> list[User]:
+    """Members this member has blocked, for their settings page."""
+    return list(
+        db.session.scalars(
+            select(User).join(Block, Block.blocked_id == User.id)
+            .where(Block.blocker_id == member.id).order_by(User.username)
+        )
+    )
+
+
+def report(reporter, reported, reason: str, note: str = "", conversation_id=None) -> Report:
+    """File a moderation report; never stores message text."""
+    if reported.id == reporter.id:
+        raise Refusal("You can't report yourself.", 400)
+    if reason not in REPORT_REASONS:
+        raise Refusal("Choose a reason for the report.", 400)
+    note = (note or "").strip()
+    if len(note) > 1000:
+        raise Refusal("Keep the note under 1,000 characters.", 400)
+    conversation = find_conversation(reporter.id, reported.id)
+    row = Report(
+        reporter_id=reporter.id,
+        reported_id=reported.id,
+        reason=reason,
+        note=note,
+        conversation_id=conversation.id if conversation else None,
+    )
+    db.session.add(row)
+    db.session.commit()
+    audit("member.reported", report_id=row.id, user_id=reporter.id, other_user_id=reported.id)
+    return row
+
+
+def open_reports(status: str = "open") -> list[Report]:
+    return list(db.session.scalars(select(Report).where(Report.status == status).order_by(Report.id.desc())))
+
+
+def resolve_report(admin, report_id) -> Report:
+    row = db.session.get(Report, report_id)
+    if row is None:
+        abort(404, "That report doesn't exist.")
+    if row.status != "resolved":
+        row.status = "resolved"
+        row.resolved_at = utcnow()
+        row.resolved_by_id = admin.id
+        db.session.commit()
+        audit("report.resolved", report_id=row.id, user_id=admin.id)
+    return row
+
+
+# --- reconcile -------------------------------------------------------------------------------
+
+
+def reconcile_conversation(conversation: Conversation, dry_run: bool = False) -> list[str]:
+    """Make one conversation's metadata agree with its messages; returns what changed (no commit)."""
+    return _reconcile_batch([conversation], dry_run)
+
+
+def reconcile(dry_run: bool = False, batch_size: int = 200) -> list[str]:
+    """Rebuild all metadata from the messaging database; idempotent. Returns the changes."""
+    changes: list[str] = []
+    last_id = 0
+    while True:
+        batch = list(
+            db.session.scalars(
+                select(Conversation).where(Conversation.id > last_id).order_by(Conversation.id).limit(batch_size)
+            )
+        )
+        if not batch:
+            break
+        changes += _reconcile_batch(batch, dry_run)
+        if not dry_run:
+            db.session.commit()
+        last_id = batch[-1].id
+    changes += _remove_orphans(dry_run)
+    if not dry_run:
+        db.session.commit()
+    return changes
+
+
+def _reconcile_batch(conversations: list[Conversation], dry_run: bool) -> list[str]:
+    ids = [c.id for c in conversations]
+    newest = dict(
+        db.session.execute(
+            select(Message.conversation_id, func.max(Message.id)).where(Message.conversation_id.in_(ids))
+            .group_by(Message.conversation_id)
+        ).all()
+    )
+    created_at = {}
+    if newest:
+        created_at = dict(db.session.execute(select(Message.id, Message.created_at).where(Message.id.in_(newest.values()))).all())
+    rows = {
+        (m.conversation_id, m.user_id): m
+        for m in db.session.scalars(
+            select(ConversationMembership).where(ConversationMembership.conversation_id.in_(ids))
+        )
+    }
+    changes = []
+    for conversation in conversations:
+        for member_id in (conversation.user_low_id, conversation.user_high_id):
+            row = rows.get((conversation.id, member_id))
+            if row is None:
+                changes.append(f"conversation {conversation.id}: added missing membership for member {member_id}")
+                row = ConversationMembership(
+                    user_id=member_id, conversation_id=conversation.id,
+                    other_user_id=conversation.other_id(member_id), unread_count=0, hidden=False,
+                )
+                if not dry_run:
+                    db.session.add(row)
+            newest_id = newest.get(conversation.id)
+            last_read = row.last_read_message_id
+            # After a restore from an older backup a read marker can point past the
+            # newest message; ids after it may be reused, so it must not stay ahead.
+            if last_read is not None and (newest_id is None or last_read > newest_id):
+                changes.append(
+                    f"conversation {conversation.id}: member {member_id} last_read_message_id {last_read} -> {newest_id}"
+                )
+                last_read = newest_id
+                if not dry_run:
+                    row.last_read_message_id = newest_id
+            want = {
+                "other_user_id": conversation.other_id(member_id),
+                "last_message_id": newest.get(conversation.id),
+                "last_activity_at": created_at.get(newest.get(conversation.id)) or conversation.created_at,
+                "unread_count": _unread_for(conversation, member_id, last_read),
+            }
+            for name, value in want.items():
+                if getattr(row, name) != value:
+                    if name != "last_activity_at" or row.id is not None:
+                        changes.append(
+                            f"conversation {conversation.id}: member {member_id} {name} {getattr(row, name)} -> {value}"
+                        )
+                    if not dry_run:
+                        setattr(row, name, value)
+    return changes
+
+
+def _remove_orphans(dry_run: bool) -> list[str]:
+    """Memberships pointing at conversations the messaging database doesn't have."""
+    known = select(ConversationMembership.conversation_id).distinct()
+    membership_ids = set(db.session.scalars(known))
+    if not membership_ids:
+        return []
+    existing: set[int] = set()
+    ordered = sorted(membership_ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        existing |= set(db.session.scalars(select(Conversation.id).where(Conversation.id.in_(chunk))))
+    orphans = sorted(membership_ids - existing)
+    if orphans and not dry_run:
+        for start in range(0, len(orphans), 500):
+            db.session.execute(
+                ConversationMembership.__table__.delete().where(
+                    ConversationMembership.conversation_id.in_(orphans[start : start + 500])
+                )
+            )
+    return [f"conversation {cid}: removed memberships of a conversation that no longer exists" for cid in orphans]

@@ -1,0 +1,181 @@
+"""Main-database models: members, invites, help requests, comments, flags, audit events."""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, Text, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
+# Control characters other than tab and line breaks: never meant in text, and NUL can't be
+# stored in PostgreSQL at all (a query carrying one fails), so forms refuse them up front.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS_MESSAGE = "Use text only; remove the control characters and try again."
+ROLES = ("member", "admin")
+STATUSES = ("pending", "active", "suspended")
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: what every timestamp column stores, on SQLite and PostgreSQL alike."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased; the allowed alphabet has no upper case, so unique == unique in any case.
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password."""
+        from flask import current_app
+
+        self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+    def check_password(self, password: str) -> bool:
+        """True when the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def name(self) -> str:
+        """What other members see: the display name, or the username."""
+        return self.display_name or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == "pending"
+
+    @property
+    def is_active_member(self) -> bool:
+        """Account may act: active, not suspended, not deleted."""
+        return self.status == "active" and self.deleted_at is None
+
+    @property
+    def is_fully_authenticated(self) -> bool:
+        """Signed in and active: the bar for posting and messaging."""
+        return self.is_authenticated and self.is_active_member
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: suspended and deleted members cannot sign in
+        return self.status != "suspended" and self.deleted_at is None
+
+    @classmethod
+    def by_username(cls, username: str) -> "User | None":
+        """The member with that username, in any case."""
+        name = (username or "").strip().lower()
+        if CONTROL_CHARACTERS.search(name):
+            return None  # no username has one (see USERNAME_PATTERN), and PostgreSQL refuses NUL
+        return db.session.scalar(select(cls).where(cls.username == name))
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username}>"
+
+
+class Invite(db.Model):
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_urlsafe(16))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    max_uses: Mapped[int] = mapped_column(default=1)
+    uses: Mapped[int] = mapped_column(default=0)
+    auto_approve: Mapped[bool] = mapped_column(default=True)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @classmethod
+    def issue(cls, creator=None, max_uses=1, expires_days=None, auto_approve=True) -> "Invite":
+        """A new invite, added to the session (caller commits)."""
+        invite = cls(
+            created_by=creator,
+            max_uses=max_uses,
+            auto_approve=auto_approve,
+            expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None,
+        )
+        db.session.add(invite)
+        return invite
+
+    def problem(self) -> str | None:
+        """Why this invite can't be used now, or None when it can."""
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            return "This invite has expired. Ask the member who invited you for a new one."
+        if self.uses >= self.max_uses:
+            return "This invite has already been used. Ask the member who invited you for a new one."
+        return None
+
+
+class HelpRequest(db.Model):
+    __tablename__ = "help_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    author: Mapped[User] = relationship()
+    comments: Mapped[list["Comment"]] = relationship(
+        back_populates="request", order_by="Comment.id", cascade="all, delete-orphan"
+    )
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("help_requests.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship()
+    request: Mapped[HelpRequest] = relationship(back_populates="comments")
+
+
+class FeatureFlag(db.Model):
+    __tablename__ = "feature_flags"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    updated_by: Mapped[User | None] = relationship()
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_created", "action", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128), default="")
+    old_value: Mapped[str | None] = mapped_column(String(128))
+    new_value: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    actor: Mapped[User | None] = relationship()

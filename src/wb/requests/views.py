@@ -1,0 +1,72 @@
+"""Help request pages."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from flask_login import current_user
+
+from ..access import active_required
+from ..extensions import db
+from ..models import Comment, HelpRequest
+from ..security import page_arg
+from . import bp, service
+
+PER_PAGE = 20
+
+
+def get_request_or_404(request_id: int) -> HelpRequest:
+    help_request = db.session.get(HelpRequest, request_id)
+    if help_request is None:
+        abort(404, "That request doesn't exist.")
+    return help_request
+
+
+@bp.route("/requests")
+def index():
+    page = page_arg()
+    query = select(HelpRequest).options(selectinload(HelpRequest.author)).order_by(HelpRequest.id.desc())
+    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return render_template("requests/index.html", pagination=pagination, requests=pagination.items)
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@active_required
+def new():
+    if request.method == "GET":
+        return render_template("requests/new.html", errors={}, form={})
+    help_request, errors = service.create_request(current_user, request.form.get("title"), request.form.get("body"))
+    if help_request is None:
+        return render_template("requests/new.html", errors=errors, form=request.form), 400
+    flash("Your request is posted.", "success")
+    return redirect(url_for("requests.show", request_id=help_request.id))
+
+
+@bp.route("/requests/<int:request_id>")
+def show(request_id):
+    help_request = get_request_or_404(request_id)
+    return render_template(
+        "requests/show.html", help_request=help_request, comments=_comments_of(help_request), errors={}, form={}
+    )
+
+
+def _comments_of(help_request: HelpRequest) -> list[Comment]:
+    """The request's comments, oldest first, with their authors loaded in one query."""
+    return list(
+        db.session.scalars(
+            select(Comment).options(selectinload(Comment.author))
+            .where(Comment.request_id == help_request.id).order_by(Comment.id)
+        )
+    )
+
+
+@bp.route("/requests/<int:request_id>/comments", methods=["POST"])
+@active_required
+def comment(request_id):
+    help_request = get_request_or_404(request_id)
+    created, errors = service.add_comment(current_user, help_request, request.form.get("body"))
+    if created is None:
+        return render_template(
+            "requests/show.html", help_request=help_request, comments=_comments_of(help_request),
+            errors=errors, form=request.form,
+        ), 400
+    flash("Comment posted.", "success")
+    return redirect(url_for("requests.show", request_id=help_request.id, _anchor=f"comment-{created.id}"))

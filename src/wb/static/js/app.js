@@ -1,0 +1,139 @@
+// WhiteBalloon's few behaviours that HTML and htmx can't express on their own.
+// Loaded as a file (our CSP allows no inline script).
+(function () {
+  "use strict";
+
+  // Enter sends a message, Shift+Enter adds a line.
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    if (!box.matches || !box.matches("#compose textarea")) return;
+    event.preventDefault();
+    if (box.value.trim() === "") return;
+    // A send is still on its way: this one follows as soon as it lands (see below).
+    if (box.form.classList.contains("htmx-request")) { sendWhenSwapped = true; return; }
+    box.form.requestSubmit();
+  });
+
+  // The box empties as soon as a send leaves (htmx has read the form by then), so the member
+  // can write the next message at once; the send answers with a fresh compose form, and
+  // what was typed meanwhile is carried into it. An Enter pressed meanwhile sends it next.
+  // A refused send comes back with its text and the error; anything typed since follows it.
+  var sendingText = null, keptText = null, keptFor = null, sendWhenSwapped = false, lastSendOk = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.id !== "compose") return;
+    var box = event.detail.elt.querySelector("textarea");
+    sendingText = box.value;
+    box.value = "";
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.elt;
+    if (form.id !== "compose" || sendingText === null) return;
+    var typed = form.querySelector("textarea").value;
+    lastSendOk = event.detail.xhr.status < 400;
+    keptText = lastSendOk || typed === "" ? typed : sendingText + "\n" + typed;
+    keptFor = event.detail.xhr;
+    sendingText = null;
+  });
+  // After settling: only then has htmx wired up the new form (a submit before that would
+  // be a full-page post).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (keptText === null || event.detail.xhr !== keptFor) return;
+    var box = document.querySelector("#compose textarea");
+    var text = keptText, send = sendWhenSwapped && lastSendOk;
+    keptText = null;
+    keptFor = null;
+    sendWhenSwapped = false;
+    if (!box || text === "") return;
+    box.value = text;
+    box.focus();
+    if (send && text.trim() !== "") box.form.requestSubmit();
+  });
+  // A send that never got an answer (network down): give the text back.
+  document.addEventListener("htmx:sendError", function (event) {
+    if (event.detail.elt.id !== "compose" || sendingText === null) return;
+    var box = event.detail.elt.querySelector("textarea");
+    box.value = box.value === "" ? sendingText : sendingText + "\n" + box.value;
+    sendingText = null;
+    sendWhenSwapped = false;
+  });
+
+  // Plain (non-htmx) forms that destroy something ask first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
+  // Polling components (nav badge, dashboard count, thread poller) never swap an error page
+  // into their place. 403/404 mean messaging is no longer there for this member (switched
+  // off, account suspended): they stop polling and leave. Other errors: try at the next tick.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var component = event.detail.elt;
+    if (event.detail.xhr.status < 400 || !component.matches("#inbox-badge, #dashboard-unread, #poller")) return;
+    event.detail.shouldSwap = false;
+    if (event.detail.xhr.status !== 403 && event.detail.xhr.status !== 404) return;
+    var item = component.parentElement;
+    component.remove();
+    if (item && item.matches(".nav-links > li") && !item.children.length) item.remove();
+  });
+
+  function threadList() { return document.getElementById("thread-messages"); }
+
+  // Messages arrive only through the poller, but a retried request could still
+  // deliver one twice: keep the first of each id, in id order.
+  function tidyThread() {
+    var list = threadList();
+    if (!list) return;
+    var seen = {};
+    var items = list.querySelectorAll("li.message");
+    items.forEach(function (item) {
+      if (seen[item.id]) item.remove(); else seen[item.id] = true;
+    });
+    if (list.querySelector("li.message")) {
+      var empty = list.querySelector(".thread-empty");
+      if (empty) empty.remove();
+    }
+  }
+
+  // "Seen" under the newest of my messages that the other member has read.
+  function placeSeen() {
+    var list = threadList();
+    var poller = document.getElementById("poller");
+    if (!list || !poller) return;
+    var seenId = parseInt(poller.getAttribute("data-seen-id") || "0", 10);
+    list.querySelectorAll(".seen-label").forEach(function (label) { label.remove(); });
+    var mine = list.querySelectorAll("li.message.mine:not(.deleted)");
+    for (var i = mine.length - 1; i >= 0; i--) {
+      if (parseInt(mine[i].getAttribute("data-id"), 10) <= seenId) {
+        var label = document.createElement("p");
+        label.className = "seen-label";
+        label.textContent = "Seen";
+        mine[i].appendChild(label);
+        break;
+      }
+    }
+  }
+
+  function nearBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
+  function scrollToEnd() { var list = threadList(); if (list) list.scrollTop = list.scrollHeight; }
+
+  var stickToBottom = true;
+  document.addEventListener("htmx:beforeSwap", function () {
+    var list = threadList();
+    stickToBottom = !list || nearBottom(list);
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    tidyThread();
+    placeSeen();
+    var target = event.detail && event.detail.elt;
+    var olderPage = target && target.classList && target.classList.contains("older");
+    if (stickToBottom && !olderPage) scrollToEnd();
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    tidyThread();
+    placeSeen();
+    scrollToEnd();
+  });
+})();

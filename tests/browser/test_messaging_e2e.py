@@ -1,0 +1,350 @@
+"""Two members messaging in a real Chromium: polling, htmx swaps, focus, badges, the phone layout.
+
+Every test signs in fresh members through the login form and does what a person would:
+click, type, press Enter, and wait (with Playwright's auto-waiting expect) for what they
+would see. Waits are one polling period plus a margin; nothing sleeps.
+"""
+import re
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .conftest import BADGE_WAIT_MS, MESSAGE_RATE_LIMIT, THREAD_WAIT_MS, failed_resource
+
+pytestmark = pytest.mark.browser
+
+THREAD_URL = re.compile(r"/messages/\d+$")
+INBOX_URL = re.compile(r"/messages$")
+PHONE = {"width": 390, "height": 844}
+
+
+# --- what a member does ---------------------------------------------------------------------
+
+
+def open_conversation(page, username, name):
+    """From the member's profile, press "Message"; lands in the thread."""
+    page.goto(f"/people/{username}")
+    press_message(page, name)
+    expect(page.locator("#thread h2")).to_have_text(name)
+
+
+def press_message(page, name):
+    page.get_by_role("button", name=f"Message {name}").click()
+    expect(page).to_have_url(THREAD_URL)
+    # Scripts are deferred: until "load", Enter would only add a line, as for any early typist.
+    page.wait_for_load_state("load")
+
+
+def compose_box(page):
+    return page.locator("#compose textarea")
+
+
+def send(page, text):
+    """Type into the compose box and press Enter (fill: the keystrokes are not what is tested)."""
+    box = compose_box(page)
+    box.fill(text)
+    box.press("Enter")
+
+
+def remember_document(page):
+    """Mark this document, so a later check can tell the page was never reloaded."""
+    page.evaluate("window.wbSameDocument = true")
+
+
+def assert_not_reloaded(page):
+    assert page.evaluate("window.wbSameDocument === true"), "the page was reloaded"
+
+
+HORIZONTAL_OVERFLOW = """() => {
+  const width = window.innerWidth;
+  const offenders = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || box.right <= width + 0.5) continue;
+    let clipped = false;  // inside a scroll or clip box that itself fits
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible" && up.getBoundingClientRect().right <= width + 0.5) {
+        clipped = true;
+        break;
+      }
+    }
+    if (!clipped) offenders.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+      (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
+      " right=" + Math.round(box.right));
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, offenders: offenders.slice(0, 10)};
+}"""
+
+
+def assert_no_horizontal_overflow(page):
+    result = page.evaluate(HORIZONTAL_OVERFLOW)
+    assert result["scrollWidth"] <= result["innerWidth"], f"{page.url} scrolls sideways: {result}"
+    assert not result["offenders"], f"{page.url} has content past the right edge: {result}"
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+
+def test_alice_sends_from_bobs_profile_and_the_message_appears_without_reload(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    remember_document(page)
+
+    box = compose_box(page)
+    box.click()
+    box.press_sequentially("Hi Bob,")
+    box.press("Shift+Enter")
+    box.press_sequentially("I can lend you the ladder on Saturday.")
+    box.press("Enter")
+
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    expect(mine.locator(".body")).to_have_text("Hi Bob,\nI can lend you the ladder on Saturday.")
+    expect(compose_box(page)).to_have_value("")
+    expect(compose_box(page)).to_be_focused()
+    expect(page.locator("#thread-messages .thread-empty")).to_have_count(0)
+    assert_not_reloaded(page)
+
+
+def test_what_alice_types_while_a_send_is_on_its_way_is_sent_next(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    # Both Enters in one go, so the second surely comes while the first send is in flight.
+    page.evaluate("""() => {
+      const box = document.querySelector("#compose textarea");
+      const enter = () => box.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter", bubbles: true, cancelable: true}));
+      box.value = "First thought";
+      enter();
+      box.value = "Second thought";
+      enter();
+    }""")
+    bodies = page.locator("#thread-messages li.message.mine .body")
+    expect(bodies).to_have_text(["First thought", "Second thought"], timeout=THREAD_WAIT_MS)
+    expect(compose_box(page)).to_have_value("")
+    expect(compose_box(page)).to_be_focused()
+
+
+def test_bob_sees_the_badge_then_reads_alices_message(browsing, server, artifacts):
+    alice, bob, carol = (server.create_member(name) for name in ("alice", "bob", "carol"))
+    bob_page = browsing.sign_in(bob)
+    # An older conversation of Bob's, so that "Alice first" means something.
+    open_conversation(bob_page, carol, "Carol")
+    send(bob_page, "Thanks for the soup, Carol!")
+    expect(bob_page.locator("li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    bob_page.goto("/")
+    badge = bob_page.locator("#inbox-badge")
+    expect(badge).to_have_text("Messages")
+    remember_document(bob_page)
+
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Could you water my plants while I'm away next week?")
+    expect(alice_page.locator("li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+
+    expect(badge.locator(".badge")).to_have_text("1", timeout=BADGE_WAIT_MS)
+    expect(bob_page.locator("#dashboard-unread")).to_contain_text("1 unread message", timeout=BADGE_WAIT_MS)
+    assert_not_reloaded(bob_page)
+
+    badge.click()
+    expect(bob_page).to_have_url(INBOX_URL)
+    rows = bob_page.locator(".conversation")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".conversation-name")).to_have_text("Alice")
+    expect(rows.nth(0).locator(".conversation-preview")).to_have_text("Could you water my plants while I'm away next week?")
+    expect(rows.nth(0).locator(".badge")).to_have_text("1")
+    expect(rows.nth(1).locator(".conversation-name")).to_have_text("Carol")
+    expect(rows.nth(1).locator(".badge")).to_have_count(0)
+    bob_page.screenshot(path=artifacts / "inbox-desktop.png", full_page=True)
+
+    rows.nth(0).get_by_role("link").click()
+    expect(bob_page).to_have_url(THREAD_URL)
+    expect(bob_page.locator("li.message.theirs .body")).to_have_text("Could you water my plants while I'm away next week?")
+    expect(bob_page.locator("#inbox-badge")).to_have_text("Messages", timeout=BADGE_WAIT_MS)
+    expect(bob_page.locator(".conversation.active .badge")).to_have_count(0)
+    bob_page.screenshot(path=artifacts / "thread-desktop.png", full_page=True)
+
+
+def test_alice_sees_seen_and_bobs_reply_arrives_by_polling(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Are you around tomorrow afternoon?")
+    mine = alice_page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    expect(alice_page.locator(".seen-label")).to_have_count(0)
+    remember_document(alice_page)
+
+    bob_page = browsing.sign_in(bob)
+    bob_page.goto(alice_page.url)
+    expect(bob_page.locator("li.message.theirs .body")).to_have_text("Are you around tomorrow afternoon?")
+    expect(bob_page.locator("#inbox-badge")).to_have_text("Messages", timeout=BADGE_WAIT_MS)
+
+    expect(mine.locator(".seen-label")).to_have_text("Seen", timeout=THREAD_WAIT_MS)
+
+    send(bob_page, "Yes, from two o'clock. Come by!")
+    theirs = alice_page.locator("#thread-messages li.message.theirs")
+    expect(theirs.locator(".body")).to_have_text("Yes, from two o'clock. Come by!", timeout=THREAD_WAIT_MS)
+    expect(alice_page.locator(".seen-label")).to_have_count(1)
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(2)
+    assert_not_reloaded(alice_page)
+
+
+def test_phone_layout_stacks_list_and_thread(browsing, server, artifacts):
+    alice = server.create_member("alice")
+    bob = server.create_member("bob", display_name="Bartholomew Featherstonehaugh-Wolfeschlegelsteinhausen")
+    page = browsing.sign_in(alice, viewport=PHONE)
+    assert_no_horizontal_overflow(page)
+
+    page.goto(f"/people/{bob}")
+    assert_no_horizontal_overflow(page)
+    press_message(page, "Bartholomew")
+    send(page, "A link without a single space: https://example.org/" + "very-long-path-segment-" * 12)
+    send(page, "And a short one.")
+    expect(page.locator("li.message.mine")).to_have_count(2, timeout=THREAD_WAIT_MS)
+
+    conversation_list, thread = page.locator(".inbox-list"), page.locator(".inbox-thread")
+    expect(thread).to_be_visible()
+    expect(conversation_list).to_be_hidden()
+    assert_no_horizontal_overflow(page)
+    page.screenshot(path=artifacts / "thread-phone.png")
+
+    back = page.get_by_role("link", name="All conversations")
+    expect(back).to_be_visible()
+    back.click()
+    expect(page).to_have_url(INBOX_URL)
+    expect(conversation_list).to_be_visible()
+    expect(thread).to_be_hidden()
+    expect(page.locator(".conversation")).to_have_count(1)
+    box = conversation_list.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert_no_horizontal_overflow(page)
+    page.screenshot(path=artifacts / "inbox-phone.png")
+
+    page.locator(".conversation a").click()
+    expect(page).to_have_url(THREAD_URL)
+    expect(thread).to_be_visible()
+    expect(conversation_list).to_be_hidden()
+
+
+def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_server):
+    # A server of its own: switching the flag must not pull the rug from other tests.
+    live = start_server()
+    live.set_messaging(True)
+    admin, alice, bob = live.create_member("root", role="admin"), live.create_member("alice"), live.create_member("bob")
+    # Alice's open page polls /messages/badge, which answers 404 once messaging is off.
+    browsing.allow_console_error(failed_resource(404))
+
+    alice_page = browsing.sign_in(alice, server=live)
+    alice_page.goto(f"/people/{bob}")
+    message_button = alice_page.get_by_role("button", name="Message Bob")
+    expect(message_button).to_be_visible()
+    expect(alice_page.locator("#inbox-badge")).to_be_visible()
+    remember_document(alice_page)
+
+    admin_page = browsing.sign_in(admin, server=live)
+    admin_page.goto("/admin/settings")
+    row = admin_page.locator("#flag-direct_messaging")
+    expect(row.locator(".flag-state")).to_have_text("Currently on.")
+    row.get_by_role("switch").click()
+    expect(row.locator(".flag-state")).to_have_text("Currently off.")
+    expect(row.get_by_role("switch")).to_have_text("Turn on")
+
+    # The page Alice already had open drops its badge at the next poll, showing no error in its place.
+    expect(alice_page.locator("#inbox-badge")).to_have_count(0, timeout=BADGE_WAIT_MS)
+    expect(alice_page.locator(".site-header .error-box")).to_have_count(0)
+    assert_not_reloaded(alice_page)
+
+    alice_page.reload()
+    expect(alice_page.get_by_role("heading", name="Bob", exact=True)).to_be_visible()
+    expect(message_button).to_have_count(0)
+    expect(alice_page.locator("#inbox-badge")).to_have_count(0)
+
+    response = alice_page.goto("/messages")
+    assert response.status == 404
+    expect(alice_page.locator(".error-code")).to_have_text("404")
+    expect(alice_page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(alice_page.locator("#inbox-badge")).to_have_count(0)
+
+
+def test_compose_errors_show_in_the_compose_area_and_keep_the_text(browsing, server):
+    # The deliberate 400 (too long) and 429 (rate limit) responses, and nothing else.
+    browsing.allow_console_error(failed_resource(400))
+    browsing.allow_console_error(failed_resource(429))
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    error = page.locator("#compose .compose-error")
+    mine = page.locator("#thread-messages li.message.mine")
+
+    too_long = "x" * 5001
+    send(page, too_long)
+    expect(error).to_contain_text("at most 5,000 characters")
+    expect(compose_box(page)).to_have_value(too_long)
+    expect(compose_box(page)).to_be_focused()
+    expect(mine).to_have_count(0)
+
+    limit = int(MESSAGE_RATE_LIMIT.split()[0])
+    for number in range(1, limit + 1):
+        send(page, f"Message number {number}")
+        expect(mine).to_have_count(number, timeout=THREAD_WAIT_MS)
+        expect(error).to_have_count(0)
+
+    send(page, "One message too many")
+    expect(error).to_contain_text("You're sending messages very quickly")
+    expect(error).to_contain_text("Try again in")
+    expect(compose_box(page)).to_have_value("One message too many")
+    expect(mine).to_have_count(limit)
+
+
+def test_no_console_errors_or_csp_violations_on_any_page(browsing, server):
+    admin = server.create_member("root", role="admin")
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+
+    visitor = browsing.new_page()
+    for path in ("/", "/login", "/requests"):
+        response = visitor.goto(path)
+        assert response.ok, (path, response.status)
+
+    page = browsing.sign_in(alice)
+    page.goto("/requests/new")
+    page.get_by_label("What do you need?").fill("A lift to the station on Friday")
+    page.get_by_label("Details").fill("Early train, around 6am.")
+    page.get_by_role("button", name="Post request").click()
+    expect(page.get_by_role("heading", name="A lift to the station on Friday")).to_be_visible()
+    request_path = page.url
+    open_conversation(page, bob, "Bob")
+    send(page, "Hello from the tour")
+    expect(page.locator("li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    thread_path = page.url
+    for path in ("/", "/requests", request_path, "/members", f"/people/{bob}", f"/people/{bob}/report",
+                 "/settings", "/messages", "/messages?filter=unread", thread_path):
+        response = page.goto(path)
+        assert response.ok, (path, response.status)
+
+    admin_page = browsing.sign_in(admin)
+    for path in ("/admin/settings", "/admin/messaging", "/admin/members", "/admin/reports", f"/people/{alice}"):
+        response = admin_page.goto(path)
+        assert response.ok, (path, response.status)
+
+    assert browsing.unexpected_problems() == []
+
+
+def test_the_console_watch_catches_csp_violations(browsing, server):
+    """The watch itself: an inline script is refused by our CSP, and the test would fail."""
+    page = browsing.new_page()
+    page.goto("/login")
+    with page.expect_console_message(lambda message: "CSP violation" in message.text):
+        page.evaluate("""() => {
+          const script = document.createElement("script");
+          script.textContent = "window.inlineRan = true";
+          document.body.appendChild(script);
+        }""")
+    assert page.evaluate("window.inlineRan === undefined")
+    assert any("CSP violation: script-src" in problem for problem in browsing.unexpected_problems())
+    browsing.problems.clear()  # provoked on purpose

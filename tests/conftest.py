@@ -1,0 +1,210 @@
+"""Fixtures: a fresh app per test on shared, emptied databases; clients that log in through the form.
+
+Databases: SQLite files in a temporary folder by default. WB_TEST_DATABASE_URL and
+WB_TEST_MESSAGING_DATABASE_URL point the suite at other servers (CI uses PostgreSQL);
+WB_TEST_RATELIMIT_STORAGE_URL at another limiter storage (CI uses Redis). Every table
+is emptied after each test, so never point these at data you want to keep.
+"""
+import os
+import re
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from wb import create_app
+from wb.config import TestConfig
+from wb.extensions import db, limiter
+from wb.flags import ensure_flags, set_flag
+from wb.models import User
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory):
+    """Both database URLs for this run, migrated once with Alembic."""
+    folder = tmp_path_factory.mktemp("databases")
+    urls = {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("WB_TEST_DATABASE_URL") or f"sqlite:///{folder / 'wb.sqlite3'}",
+        "MESSAGING_DATABASE_URI": os.environ.get("WB_TEST_MESSAGING_DATABASE_URL")
+        or f"sqlite:///{folder / 'messaging.sqlite3'}",
+        "INSTANCE_PATH": str(folder / "instance"),
+    }
+    app = create_app({**_config(urls), "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        from wb.database import upgrade
+
+        upgrade()
+        for engine in db.engines.values():
+            engine.dispose()
+    return urls
+
+
+def _config(urls, **extra):
+    config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
+    config.update(urls)
+    config.update(extra)
+    return config
+
+
+def _empty_all_tables():
+    for bind, metadata in db.metadatas.items():
+        engine = db.engines[bind]
+        with engine.begin() as connection:
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def app_config():
+    """Per-test config overrides; a test may update this dict before using `app`."""
+    return {}
+
+
+@pytest.fixture
+def app(database_urls, app_config):
+    """A fresh app on emptied databases, its flag rows in place, inside an app context."""
+    storage = os.environ.get("WB_TEST_RATELIMIT_STORAGE_URL", "memory://")
+    config = _config(
+        database_urls,
+        RATELIMIT_STORAGE_URI=storage,
+        RATELIMIT_KEY_PREFIX=f"wbtest-{uuid.uuid4().hex[:12]}",
+        **app_config,
+    )
+    app = create_app(config)
+    app.test_client_class = WBClient
+    with app.app_context():
+        _empty_all_tables()
+        ensure_flags()
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        limiter.reset()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+class WBClient(FlaskClient):
+    """A test client that sends the CSRF token with every POST unless told `csrf=False`."""
+
+    _csrf_token = None
+
+    def open(self, *args, **kwargs):
+        # A request reuses an app context that is already pushed (the `app` fixture
+        # keeps one open), which would share `g` - the signed-in user, cached flags -
+        # between requests. A real server gives every request its own; so do we.
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        if self._csrf_token is None:
+            page = self.open("/login", method="GET").get_data(as_text=True)
+            self._csrf_token = CSRF_META.search(page).group(1)
+        return self._csrf_token
+
+    def post(self, *args, csrf=True, **kwargs):
+        if csrf:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().post(*args, **kwargs)
+
+    def htmx(self, method, url, **kwargs):
+        """A request as htmx sends it (HX-Request header)."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers["HX-Request"] = "true"
+        if method == "POST":
+            return self.post(url, headers=headers, **kwargs)
+        return self.open(url, method=method, headers=headers, **kwargs)
+
+    def login(self, username, password=PASSWORD):
+        """Sign in through the real login form."""
+        response = self.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a member: make_user('alice', role='admin', status='pending')."""
+
+    def make(username, role="member", status="active", display_name=None, bio=""):
+        user = User(username=username, display_name=display_name or username.capitalize(), bio=bio,
+                    role=role, status=status)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("root", role="admin", display_name="Rita Root")
+
+
+@pytest.fixture
+def login(app):
+    """login(user) -> a new client signed in as that member through the form."""
+
+    def sign_in(user):
+        member_client = app.test_client()
+        member_client.login(user.username)
+        return member_client
+
+    return sign_in
+
+
+@pytest.fixture
+def messaging_on(app):
+    """Switch direct messaging on (it is off by default)."""
+    set_flag("direct_messaging", True)
+    return True
+
+
+@pytest.fixture
+def count_queries(app):
+    """with count_queries() as queries: ... -> list of SQL statements run on either database."""
+
+    @contextmanager
+    def counting():
+        statements = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        engines = list(db.engines.values())
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", record)
+
+    return counting

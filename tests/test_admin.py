@@ -1,0 +1,273 @@
+"""The admin area: who may enter, feature flags with their audit trail, member approval."""
+import pytest
+from sqlalchemy import select
+
+from wb import flags
+from wb.extensions import db
+from wb.models import AuditEvent, FeatureFlag, User
+
+ADMIN_PAGES = ["/admin/settings", "/admin/members"]
+ADMIN_POSTS = ["/admin/settings/direct_messaging", "/admin/members/bob/suspend"]
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def reload(model, key):
+    """The row as the database holds it now."""
+    db.session.expire_all()
+    return db.session.get(model, key)
+
+
+def flag_events():
+    db.session.expire_all()
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "flag.changed")
+                                   .order_by(AuditEvent.id)))
+
+
+@pytest.fixture
+def admin_client(admin, login):
+    return login(admin)
+
+
+# --- who may enter --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_anonymous_visitors_are_sent_to_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.location == f"/login?next={path}"
+
+
+@pytest.mark.parametrize("path", ADMIN_POSTS)
+def test_anonymous_posts_change_nothing(client, bob, path):
+    response = client.post(path, data={"enabled": "1"})
+    assert response.status_code == 302
+    assert response.location.startswith("/login")
+    assert reload(User, bob.id).status == "active"
+    assert flags.flag_history() == []
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_members_get_403(client, alice, path):
+    client.login("alice")
+    response = client.get(path)
+    assert response.status_code == 403
+    assert "This page is for admins." in text(response)
+
+
+@pytest.mark.parametrize("path", ADMIN_POSTS)
+def test_members_cannot_use_admin_actions(client, alice, bob, path):
+    client.login("alice")
+    response = client.post(path, data={"enabled": "1"})
+    assert response.status_code == 403
+    assert reload(User, bob.id).status == "active"
+    assert reload(FeatureFlag, "direct_messaging").enabled is False
+    assert flag_events() == []
+
+
+def test_pending_member_gets_403_too(client, make_user):
+    make_user("penny", status="pending")
+    client.login("penny")
+    assert client.get("/admin/settings").status_code == 403
+
+
+def test_admin_sees_the_admin_link_and_members_do_not(admin_client, client, alice):
+    assert 'href="/admin/settings">Admin</a>' in text(admin_client.get("/"))
+    client.login("alice")
+    assert 'href="/admin/settings"' not in text(client.get("/"))
+
+
+# --- feature flags --------------------------------------------------------------------------------
+
+def test_direct_messaging_exists_and_defaults_off(admin_client, alice, login):
+    stored = reload(FeatureFlag, "direct_messaging")
+    assert stored is not None and stored.enabled is False
+    assert flags.is_enabled("direct_messaging") is False
+
+    page = text(admin_client.get("/admin/settings"))
+    assert "Direct messaging" in page
+    assert "Private 1:1 messages between members." in page
+    assert "Currently <strong>off</strong>." in page
+    assert "Turn on" in page
+    assert "No setting has been changed yet." in page
+    assert login(alice).get("/messages").status_code == 404
+
+
+def test_toggle_with_a_plain_form_redirects_and_records_who_old_and_new(admin_client, admin):
+    response = admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1"})
+
+    assert response.status_code == 302
+    assert response.location == "/admin/settings"
+    stored = reload(FeatureFlag, "direct_messaging")
+    assert stored.enabled is True
+    assert stored.updated_by_id == admin.id
+    assert stored.updated_at is not None
+    [event] = flag_events()
+    assert (event.actor_id, event.subject, event.old_value, event.new_value) == (
+        admin.id, "direct_messaging", "off", "on")
+
+    page = text(admin_client.get("/admin/settings"))
+    assert "Direct messaging is now on." in page
+    assert "Currently <strong>on</strong>." in page
+    assert "Turn off" in page
+    history = page[page.index('id="flag-history"'):]
+    assert "<td>direct_messaging</td><td>off → on</td>" in history
+    assert "Rita Root" in history
+    assert f'datetime="{event.created_at.isoformat()}Z"' in history
+
+
+def test_toggle_over_htmx_returns_the_row_and_the_new_history(admin_client, admin):
+    response = admin_client.htmx("POST", "/admin/settings/direct_messaging", data={"enabled": "1"})
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "<html" not in page and "<nav" not in page
+    assert page.lstrip().startswith('<div class="flag-row" id="flag-direct_messaging">')
+    assert "Currently <strong>on</strong>." in page
+    assert 'name="enabled" value="0"' in page  # the next click turns it off
+    assert '<section class="card" id="flag-history" hx-swap-oob="true">' in page
+    assert "off → on" in page and "Rita Root" in page
+    assert "HX-Request" in response.headers.get("Vary", "")
+    assert reload(FeatureFlag, "direct_messaging").enabled is True
+    assert [(e.actor_id, e.old_value, e.new_value) for e in flag_events()] == [(admin.id, "off", "on")]
+
+
+def test_toggling_back_off_records_a_second_event(admin_client, admin):
+    admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1"})
+    admin_client.htmx("POST", "/admin/settings/direct_messaging", data={"enabled": "0"})
+
+    assert reload(FeatureFlag, "direct_messaging").enabled is False
+    assert [(e.old_value, e.new_value) for e in flag_events()] == [("off", "on"), ("on", "off")]
+    page = text(admin_client.get("/admin/settings"))
+    history = page[page.index('id="flag-history"'):]
+    assert history.index("on → off") < history.index("off → on")  # newest first
+
+
+def test_flag_change_takes_effect_on_the_next_request(admin_client, alice, login):
+    member = login(alice)
+    assert member.get("/messages").status_code == 404
+
+    admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1"})
+
+    assert member.get("/messages").status_code == 200
+
+
+def test_unknown_flag_is_404(admin_client):
+    response = admin_client.post("/admin/settings/time_travel", data={"enabled": "1"})
+    assert response.status_code == 404
+    assert "There is no such setting." in text(response)
+    partial = admin_client.htmx("POST", "/admin/settings/time_travel", data={"enabled": "1"})
+    assert partial.status_code == 404 and "<html" not in text(partial)
+    assert flag_events() == []
+    assert reload(FeatureFlag, "time_travel") is None
+
+
+@pytest.mark.parametrize("data", [{}, {"enabled": ""}, {"enabled": "2"}, {"enabled": "yes"}, {"enabled": "on"}])
+def test_bad_flag_value_is_400_and_changes_nothing(admin_client, data):
+    response = admin_client.post("/admin/settings/direct_messaging", data=data)
+    assert response.status_code == 400
+    assert "Say whether to switch the setting on or off." in text(response)
+    partial = admin_client.htmx("POST", "/admin/settings/direct_messaging", data=data)
+    assert partial.status_code == 400 and "<html" not in text(partial)
+    assert reload(FeatureFlag, "direct_messaging").enabled is False
+    assert flag_events() == []
+
+
+def test_toggle_without_csrf_token_is_refused(admin_client):
+    response = admin_client.htmx("POST", "/admin/settings/direct_messaging", data={"enabled": "1"}, csrf=False)
+    assert response.status_code == 400
+    assert reload(FeatureFlag, "direct_messaging").enabled is False
+
+
+def test_toggle_returns_to_a_local_next_page_only(admin_client):
+    response = admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1", "next": "/admin/members"})
+    assert response.location == "/admin/members"
+    response = admin_client.post("/admin/settings/direct_messaging",
+                                 data={"enabled": "0", "next": "//evil.example/"})
+    assert response.location == "/admin/settings"
+
+
+def test_flags_are_read_once_per_request(client, alice, bob, make_user, count_queries):
+    flags.set_flag("direct_messaging", True)
+    for name in ("carol", "dave", "erin"):
+        make_user(name)
+    client.login("alice")
+    with count_queries() as statements:
+        assert client.get("/members").status_code == 200  # nav badge + a Message button per member
+    flag_reads = [s for s in statements if "feature_flags" in s]
+    assert len(flag_reads) <= 1  # at most once a request, however many places ask
+
+
+def test_set_flag_rejects_unknown_names(app):
+    with pytest.raises(KeyError):
+        flags.set_flag("no_such_flag", True)
+
+
+# --- members --------------------------------------------------------------------------------------
+
+def test_members_page_lists_pending_first_with_approve(admin_client, make_user, alice):
+    make_user("zed", status="pending")
+
+    page = text(admin_client.get("/admin/members"))
+
+    assert page.index('id="member-zed"') < page.index('id="member-alice"')
+    zed_row = page[page.index('id="member-zed"'):page.index('id="member-alice"')]
+    assert "Pending verification" in zed_row
+    assert 'action="/admin/members/zed/approve"' in zed_row
+    alice_row = page[page.index('id="member-alice"'):]
+    alice_row = alice_row[:alice_row.index("</tr>")]
+    assert "approve" not in alice_row and 'action="/admin/members/alice/suspend"' in alice_row
+    own_row = page[page.index('id="member-root"'):]
+    assert "<form" not in own_row[:own_row.index("</tr>")]  # no buttons for yourself
+
+
+def test_admin_approves_a_pending_member(admin_client, make_user, client):
+    penny = make_user("penny", status="pending")
+
+    response = admin_client.post("/admin/members/penny/approve")
+
+    assert response.status_code == 302
+    assert response.location == "/admin/members"
+    assert reload(User, penny.id).status == "active"
+    assert "Penny is now active." in text(admin_client.get("/admin/members"))
+    client.login("penny")
+    page = text(client.get("/"))
+    assert "Pending verification" not in page
+    assert client.post("/requests/new", data={"title": "Hi", "body": "Thanks"}).status_code == 302
+
+
+def test_admin_suspends_and_reinstates_a_member(admin_client, bob, client):
+    assert admin_client.post("/admin/members/bob/suspend").status_code == 302
+    assert reload(User, bob.id).status == "suspended"
+    assert 'action="/admin/members/bob/reinstate"' in text(admin_client.get("/admin/members"))
+    refused = client.post("/login", data={"username": "bob", "password": "correct horse battery"})
+    assert refused.status_code == 403
+
+    assert admin_client.post("/admin/members/bob/reinstate").status_code == 302
+    assert reload(User, bob.id).status == "active"
+    client.login("bob")
+
+
+def test_admin_cannot_change_their_own_status(admin_client, admin):
+    response = admin_client.post("/admin/members/root/suspend")
+    assert response.status_code == 400
+    assert "You can&#39;t change your own account&#39;s status." in text(response)
+    assert reload(User, admin.id).status == "active"
+
+
+@pytest.mark.parametrize("path", ["/admin/members/bob/promote", "/admin/members/nobody/approve"])
+def test_unknown_member_or_action_is_404(admin_client, bob, path):
+    assert admin_client.post(path).status_code == 404
+    assert reload(User, bob.id).status == "active"
+
+
+def test_member_action_without_csrf_token_is_refused(admin_client, bob):
+    assert admin_client.post("/admin/members/bob/suspend", csrf=False).status_code == 400
+    assert reload(User, bob.id).status == "active"
+
+
+def test_member_actions_are_post_only(admin_client, bob):
+    assert admin_client.get("/admin/members/bob/suspend").status_code == 405
+    assert reload(User, bob.id).status == "active"

@@ -1,0 +1,273 @@
+"""Signing in and out: the login form, suspended and pending members, rate limits, cookies."""
+import pytest
+
+from conftest import PASSWORD
+from wb.extensions import db
+from wb.models import User
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def signed_in_user_id(client):
+    """The member id in the client's session cookie, or None."""
+    with client.session_transaction() as session:
+        return session.get("_user_id")
+
+
+# --- signing in -----------------------------------------------------------------------------------
+
+def test_member_signs_in_and_the_nav_shows_who_they_are(client, alice):
+    response = client.post("/login", data={"username": "alice", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.location == "/"
+    assert signed_in_user_id(client) == str(alice.id)
+    page = text(client.get("/"))
+    assert 'class="whoami">Alice</a>' in page
+    assert "Welcome back, Alice." in page
+    assert "Sign out" in page
+
+
+def test_username_is_matched_in_any_case(client, alice):
+    response = client.post("/login", data={"username": "  ALICE ", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert signed_in_user_id(client) == str(alice.id)
+
+
+def test_password_is_stored_as_a_salted_hash(alice):
+    stored = db.session.get(User, alice.id).password_hash
+    assert PASSWORD not in stored
+    assert stored.startswith(("pbkdf2:", "scrypt:"))
+    assert alice.check_password(PASSWORD)
+    assert not alice.check_password(PASSWORD.upper())
+
+
+def test_wrong_password_shows_a_message_on_the_form(client, alice):
+    response = client.post("/login", data={"username": "alice", "password": "not the password"})
+
+    assert response.status_code == 400
+    page = text(response)
+    assert "That username and password don&#39;t match." in page
+    assert '<form method="post"' in page
+    assert 'value="alice"' in page  # the username is kept, the password is not
+    assert "not the password" not in page
+    assert signed_in_user_id(client) is None
+
+
+def test_unknown_username_gets_the_same_message_as_a_wrong_password(client, alice):
+    response = client.post("/login", data={"username": "nobody", "password": PASSWORD})
+
+    assert response.status_code == 400
+    assert "That username and password don&#39;t match." in text(response)
+    assert signed_in_user_id(client) is None
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"username": "", "password": ""},
+        {"username": "alice", "password": ""},
+        {"username": "", "password": PASSWORD},
+        {"username": "   ", "password": PASSWORD},
+        {},
+    ],
+)
+def test_empty_fields_ask_for_username_and_password(client, alice, form):
+    response = client.post("/login", data=form)
+
+    assert response.status_code == 400
+    assert "Enter your username and password." in text(response)
+    assert signed_in_user_id(client) is None
+
+
+def test_suspended_member_cannot_sign_in(client, make_user):
+    carol = make_user("carol", status="suspended")
+
+    response = client.post("/login", data={"username": "carol", "password": PASSWORD})
+
+    assert response.status_code == 403
+    assert "This account is suspended. Contact an admin." in text(response)
+    assert signed_in_user_id(client) is None
+    assert db.session.get(User, carol.id).status == "suspended"
+
+
+def test_suspending_a_signed_in_member_signs_them_out(client, alice, admin, login):
+    client.login("alice")
+    assert "Hello, Alice" in text(client.get("/"))
+
+    login(admin).post("/admin/members/alice/suspend")
+
+    page = text(client.get("/"))
+    assert "Hello, Alice" not in page
+    assert "Sign in" in page
+    response = client.get("/members")
+    assert response.status_code == 302
+    assert response.location.startswith("/login")
+
+
+def test_pending_member_can_sign_in_and_sees_the_pending_tag(client, make_user):
+    make_user("penny", status="pending")
+
+    client.login("penny")
+
+    page = text(client.get("/"))
+    assert "Hello, Penny" in page
+    assert '<span class="tag tag-pending">Pending verification</span>' in page
+    assert "waiting for an admin's approval" in page
+
+
+def test_active_member_has_no_pending_tag_and_admin_has_admin_tag(client, alice, admin, login):
+    client.login("alice")
+    page = text(client.get("/"))
+    assert "Pending verification" not in page
+    assert "tag-admin" not in page
+
+    admin_page = text(login(admin).get("/"))
+    assert '<span class="tag tag-admin">Admin</span>' in admin_page
+
+
+def test_login_follows_a_local_next_page(client, alice):
+    response = client.post("/login?next=/members", data={"username": "alice", "password": PASSWORD})
+    assert response.location == "/members"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+def test_login_ignores_next_pages_on_other_sites(client, alice, target):
+    response = client.post("/login", query_string={"next": target},
+                           data={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.location == "/"
+
+
+def test_protected_page_sends_visitor_to_login_and_back(client, alice):
+    response = client.get("/members")
+    assert response.status_code == 302
+    assert response.location == "/login?next=/members"
+
+    login_page = text(client.get(response.location))
+    assert 'action="/login?next=/members"' in login_page
+    assert client.post("/login?next=/members", data={"username": "alice", "password": PASSWORD}).location == "/members"
+
+
+def test_login_page_sends_signed_in_member_home(client, alice):
+    client.login("alice")
+    response = client.get("/login")
+    assert response.status_code == 302
+    assert response.location == "/"
+
+
+# --- signing out ----------------------------------------------------------------------------------
+
+def test_logout_is_a_post_that_signs_out(client, alice):
+    client.login("alice")
+
+    response = client.post("/logout")
+
+    assert response.status_code == 302
+    assert response.location == "/login"
+    assert signed_in_user_id(client) is None
+    assert "You are signed out." in text(client.get("/login"))
+    assert "Hello, Alice" not in text(client.get("/"))
+
+
+def test_logout_by_get_is_not_allowed(client, alice):
+    client.login("alice")
+
+    response = client.get("/logout")
+
+    assert response.status_code == 405
+    assert response.headers["Allow"].split(", ").count("POST") == 1
+    assert "GET" not in response.headers["Allow"]
+    assert signed_in_user_id(client) == str(alice.id)
+
+
+def test_logout_without_csrf_token_keeps_the_member_signed_in(client, alice):
+    client.login("alice")
+
+    response = client.post("/logout", csrf=False)
+
+    assert response.status_code == 400
+    assert signed_in_user_id(client) == str(alice.id)
+
+
+# --- rate limit -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def limited_app(app_config, request):
+    """An app whose login form takes three attempts a minute per address."""
+    app_config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    return request.getfixturevalue("app")
+
+
+def test_login_is_rate_limited_per_address_with_its_own_page(limited_app, make_user):
+    make_user("alice")
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert client.post("/login", data={"username": "alice", "password": "wrong-password"}).status_code == 400
+
+    blocked = client.post("/login", data={"username": "alice", "password": PASSWORD})
+
+    assert blocked.status_code == 429
+    page = text(blocked)
+    assert "Too many sign-in attempts" in page
+    assert "paused sign-ins from this address" in page
+    assert '<nav class="nav"' in page
+    assert signed_in_user_id(client) is None  # even the right password waits
+    assert int(blocked.headers["Retry-After"]) > 0
+    partial = client.htmx("POST", "/login", data={"username": "alice", "password": PASSWORD})
+    assert partial.status_code == 429
+    assert "<html" not in text(partial) and "Too many sign-in attempts" in text(partial)
+    assert client.get("/login").status_code == 200  # the form itself still loads
+
+    elsewhere = limited_app.test_client()
+    response = elsewhere.post("/login", data={"username": "alice", "password": PASSWORD},
+                              environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 302
+
+
+def test_rate_limit_counts_attempts_not_members(limited_app, make_user):
+    """Guessing at different usernames from one address shares one budget."""
+    for name in ("alice", "bob", "carol", "dave"):
+        make_user(name)
+    client = limited_app.test_client()
+    statuses = [client.post("/login", data={"username": name, "password": "nope-nope"}).status_code
+                for name in ("alice", "bob", "carol", "dave")]
+    assert statuses == [400, 400, 400, 429]
+
+
+# --- cookies --------------------------------------------------------------------------------------
+
+def session_cookie_header(response) -> str:
+    cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")]
+    assert cookies, response.headers
+    return cookies[-1]
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client, alice):
+    cookie = session_cookie_header(client.post("/login", data={"username": "alice", "password": PASSWORD}))
+
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+@pytest.fixture
+def secure_app(app_config, request):
+    app_config["SESSION_COOKIE_SECURE"] = True
+    return request.getfixturevalue("app")
+
+
+def test_session_cookie_is_secure_when_configured(secure_app, make_user):
+    make_user("alice")
+    client = secure_app.test_client()
+
+    cookie = session_cookie_header(client.post("/login", data={"username": "alice", "password": PASSWORD},
+                                               base_url="https://localhost"))
+
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert secure_app.config["REMEMBER_COOKIE_SECURE"] is True

@@ -1,0 +1,259 @@
+"""The core `./wb` commands: init, demo, create-admin, create-invite, approve."""
+import re
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, inspect, select
+
+from conftest import PASSWORD
+from wb import create_app
+from wb.config import TestConfig
+from wb.extensions import db
+from wb.models import Comment, FeatureFlag, HelpRequest, Invite, User
+from helpers import reload, text
+
+LINK = re.compile(r"^/register\?invite=([A-Za-z0-9_-]+)$", re.M)
+NEW_PASSWORD = "a long enough password"
+
+
+
+
+# --- a fresh instance: init and demo ---------------------------------------------------------------
+
+@pytest.fixture
+def fresh_app(tmp_path):
+    """An app on empty SQLite files of its own (not the suite's shared databases)."""
+    config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
+    config.update(
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        MESSAGING_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh-messaging.sqlite3'}",
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+    app = create_app(config)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def table_names(app, bind=None) -> set[str]:
+    with app.app_context():
+        return set(inspect(db.engines[bind]).get_table_names())
+
+
+def test_init_creates_both_databases_and_is_safe_to_repeat(fresh_app):
+    runner = fresh_app.test_cli_runner()
+
+    first = runner.invoke(args=["init"])
+    second = runner.invoke(args=["init"])
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert "Main database ready: sqlite:///" in first.output
+    assert "Messaging database ready: sqlite:///" in first.output
+    assert second.output == first.output
+    main_tables = table_names(fresh_app)
+    assert {"users", "invites", "help_requests", "comments", "feature_flags", "audit_events",
+            "alembic_version"} <= main_tables
+    assert "messages" not in main_tables  # message text never lives in the main database
+    assert {"conversations", "messages", "alembic_version"} <= table_names(fresh_app, "messaging")
+    with fresh_app.app_context():
+        flags = db.session.execute(select(FeatureFlag.name, FeatureFlag.enabled)).all()
+        assert flags == [("direct_messaging", False)]
+
+
+def test_demo_seeds_a_community_once(fresh_app):
+    runner = fresh_app.test_cli_runner()
+
+    first = runner.invoke(args=["demo", "--no-serve"])
+
+    assert first.exit_code == 0, first.output
+    assert "Demo community created." in first.output
+    assert "password for all: demo-password" in first.output
+    for name in ("admin", "alice", "bob", "carol", "dave"):
+        assert f"  {name}" in first.output
+    link = re.search(r"An unused invite: http://127\.0\.0\.1:5000(/register\?invite=\S+)", first.output).group(1)
+    assert "Serving on" not in first.output
+
+    with fresh_app.app_context():
+        members = db.session.scalars(select(User).order_by(User.id)).all()
+        assert [(u.username, u.role, u.status) for u in members][0] == ("admin", "admin", "active")
+        assert len([u for u in members if u.role == "member" and u.status == "active"]) >= 4
+        assert all(u.bio for u in members)
+        assert db.session.scalar(select(func.count(HelpRequest.id))) >= 4
+        assert db.session.scalar(select(func.count(Comment.id))) >= 3
+        assert db.session.get(FeatureFlag, "direct_messaging").enabled is True
+        assert User.by_username("alice").check_password("demo-password")
+
+        client = fresh_app.test_client()
+        assert client.get(link).status_code == 200
+        assert 'name="username"' in text(client.get(link))
+
+    again = runner.invoke(args=["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    assert "Demo community already there." in again.output
+    with fresh_app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == len(members)
+
+
+def test_help_lists_every_core_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "instance"))
+    from wb.cli import cli
+
+    result = CliRunner().invoke(cli, ["--help"])
+
+    assert result.exit_code == 0, result.output
+    for command in ("demo", "test", "init", "run", "create-admin", "create-invite", "approve", "messaging"):
+        assert re.search(rf"^\s+{command}\s", result.output, re.M), command
+
+
+def test_flask_command_sees_the_same_commands(monkeypatch, tmp_path):
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "instance"))
+    from flask.cli import cli as flask_cli
+
+    result = CliRunner().invoke(flask_cli, ["--app", "wb", "--help"])
+
+    assert result.exit_code == 0, result.output
+    for command in ("init", "create-admin", "create-invite", "approve", "messaging"):
+        assert re.search(rf"^\s+{command}\s", result.output, re.M), command
+
+
+def test_run_offers_host_port_and_workers(runner):
+    result = runner.invoke(args=["run", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--workers", "--threads"):
+        assert option in result.output
+
+
+# --- create-admin ---------------------------------------------------------------------------------
+
+def test_create_admin_makes_an_active_admin_who_can_sign_in(runner, client):
+    result = runner.invoke(args=["create-admin", "Boss", "--password", NEW_PASSWORD])
+
+    assert result.exit_code == 0, result.output
+    assert "Admin boss created." in result.output
+    boss = User.by_username("boss")
+    assert (boss.role, boss.status) == ("admin", "active")
+    client.login("boss", NEW_PASSWORD)
+    assert client.get("/admin/settings").status_code == 200
+
+
+def test_create_admin_prompts_for_the_password_twice(runner):
+    result = runner.invoke(args=["create-admin", "boss"], input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
+
+    assert result.exit_code == 0, result.output
+    assert User.by_username("boss").check_password(NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    "username, password, message",
+    [("no spaces", NEW_PASSWORD, "Usernames are 3 to 32 characters"),
+     ("ab", NEW_PASSWORD, "Usernames are 3 to 32 characters"),
+     ("alice", NEW_PASSWORD, "That username is taken."),
+     ("ALICE", NEW_PASSWORD, "That username is taken."),
+     ("boss", "short", "Passwords need at least 8 characters.")],
+)
+def test_create_admin_refuses_bad_input(runner, alice, username, password, message):
+    result = runner.invoke(args=["create-admin", username, "--password", password])
+
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+# --- create-invite --------------------------------------------------------------------------------
+
+def test_create_invite_prints_a_link_that_registers_a_member(runner, client, admin):
+    result = runner.invoke(args=["create-invite"])
+
+    assert result.exit_code == 0, result.output
+    token = LINK.search(result.output).group(1)
+    invite = db.session.scalar(select(Invite).where(Invite.token == token))
+    assert (invite.max_uses, invite.uses, invite.auto_approve, invite.expires_at) == (1, 0, True, None)
+
+    link = f"/register?invite={token}"
+    assert client.get(link).status_code == 200
+    response = client.post("/register", data={"invite": token, "username": "newbie", "password": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert User.by_username("newbie").status == "active"
+    assert reload(Invite, invite.id).uses == 1
+
+
+def test_create_invite_options(runner, client, admin, app):
+    result = runner.invoke(args=["create-invite", "--max-uses", "2", "--expires-days", "3", "--no-auto-approve"])
+
+    assert result.exit_code == 0, result.output
+    token = LINK.search(result.output).group(1)
+    invite = db.session.scalar(select(Invite).where(Invite.token == token))
+    assert (invite.max_uses, invite.auto_approve) == (2, False)
+    lifetime = invite.expires_at - invite.created_at
+    assert timedelta(days=3) - timedelta(minutes=1) < lifetime <= timedelta(days=3)
+
+    statuses = [app.test_client().post("/register", data={"invite": token, "username": name,
+                                                          "password": NEW_PASSWORD}).status_code
+                for name in ("first", "second", "third")]
+    assert statuses == [302, 302, 400]
+    assert User.by_username("first").status == "pending"
+    assert User.by_username("second").status == "pending"
+    assert User.by_username("third") is None
+
+
+@pytest.mark.parametrize("args", [["--max-uses", "0"], ["--max-uses", "many"], ["--expires-days", "0"],
+                                  ["--expires-days", "-1"]])
+def test_create_invite_rejects_bad_options(runner, args):
+    result = runner.invoke(args=["create-invite", *args])
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
+    assert db.session.scalar(select(func.count(Invite.id))) == 0
+
+
+def test_each_invite_has_its_own_token(runner):
+    outputs = [runner.invoke(args=["create-invite"]).output for _ in range(3)]
+    tokens = {LINK.search(output).group(1) for output in outputs}
+    assert len(tokens) == 3
+
+
+# --- approve --------------------------------------------------------------------------------------
+
+def test_approve_activates_a_pending_member(runner, make_user, client):
+    penny = make_user("penny", status="pending")
+    client.login("penny")
+    assert client.get("/requests/new").status_code == 403
+
+    result = runner.invoke(args=["approve", "PENNY"])
+
+    assert result.exit_code == 0, result.output
+    assert "penny is now active." in result.output
+    assert reload(User, penny.id).status == "active"
+    assert client.get("/requests/new").status_code == 200
+    assert "Pending verification" not in text(client.get("/"))
+
+
+def test_approve_an_active_member_says_so(runner, alice):
+    result = runner.invoke(args=["approve", "alice"])
+    assert result.exit_code == 0
+    assert "alice is already active." in result.output
+
+
+def test_approve_unknown_member_fails_clearly(runner):
+    result = runner.invoke(args=["approve", "ghost"])
+    assert result.exit_code == 1
+    assert "No member is called 'ghost'." in result.output
+
+
+def test_approve_does_not_let_a_suspended_member_back_in_silently(runner, make_user):
+    sam = make_user("sam", status="suspended")
+    result = runner.invoke(args=["approve", "sam"])
+    assert result.exit_code == 1
+    assert "suspended" in result.output
+    assert reload(User, sam.id).status == "suspended"
+
+
+def test_created_admin_can_sign_in_through_the_form(runner, client):
+    runner.invoke(args=["create-admin", "boss", "--password", PASSWORD])
+    client.login("boss")
+    assert '<span class="tag tag-admin">Admin</span>' in text(client.get("/"))

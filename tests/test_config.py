@@ -1,0 +1,151 @@
+"""Configuration: WB_* environment variables, instance/config.py, the generated secret key."""
+import os
+import stat
+
+import pytest
+
+from wb import config as wb_config
+from wb import create_app
+
+ALL_VARIABLES = [*wb_config.ENVIRONMENT, "WB_INSTANCE_PATH"]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """No WB_* variable leaks in from the shell; the instance folder is a fresh temporary one."""
+    for variable in ALL_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "instance"))
+
+
+def test_defaults_put_both_databases_and_the_key_in_the_instance_folder(tmp_path):
+    app = create_app()
+
+    instance = tmp_path / "instance"
+    assert app.instance_path == str(instance)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'wb.sqlite3'}"
+    assert app.config["MESSAGING_DATABASE_URI"] == f"sqlite:///{instance / 'messaging.sqlite3'}"
+    assert app.config["SQLALCHEMY_BINDS"] == {"messaging": app.config["MESSAGING_DATABASE_URI"]}
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert (instance / "secret_key").exists()
+
+
+def test_environment_variables_are_respected(monkeypatch, tmp_path):
+    monkeypatch.setenv("WB_DATABASE_URL", f"sqlite:///{tmp_path / 'main.db'}")
+    monkeypatch.setenv("WB_MESSAGING_DATABASE_URL", "postgresql://wb:s3cret@db.internal:5432/wb_messaging")
+    monkeypatch.setenv("WB_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/3")
+    monkeypatch.setenv("WB_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("WB_SECURE_COOKIES", "1")
+    monkeypatch.setenv("WB_LOGIN_RATE_LIMIT", "4 per hour")
+
+    app = create_app()
+
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'main.db'}"
+    assert app.config["MESSAGING_DATABASE_URI"] == "postgresql+psycopg://wb:s3cret@db.internal:5432/wb_messaging"
+    assert app.config["SQLALCHEMY_BINDS"]["messaging"] == app.config["MESSAGING_DATABASE_URI"]
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/3"
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["LOGIN_RATE_LIMIT"] == "4 per hour"
+    assert not (tmp_path / "instance" / "secret_key").exists()  # a given key is not replaced by a file
+
+
+@pytest.mark.parametrize("url", ["postgres://u@h/db", "postgresql://u@h/db"])
+def test_postgres_urls_are_driven_by_psycopg(monkeypatch, url):
+    monkeypatch.setenv("WB_DATABASE_URL", url)
+    assert create_app().config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("value, secure", [("1", True), ("true", True), ("YES", True), ("on", True),
+                                           ("0", False), ("false", False), ("no", False)])
+def test_secure_cookies_switch(monkeypatch, value, secure):
+    monkeypatch.setenv("WB_SECURE_COOKIES", value)
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is secure
+    assert app.config["REMEMBER_COOKIE_SECURE"] is secure
+
+
+def test_explicit_config_beats_the_environment(monkeypatch):
+    monkeypatch.setenv("WB_LOGIN_RATE_LIMIT", "4 per hour")
+    assert create_app({"LOGIN_RATE_LIMIT": "9 per hour"}).config["LOGIN_RATE_LIMIT"] == "9 per hour"
+
+
+def test_instance_config_file_is_read_and_environment_wins(monkeypatch, tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text('LOGIN_RATE_LIMIT = "7 per hour"\nMESSAGES_PER_PAGE = 12\n')
+
+    assert create_app().config["LOGIN_RATE_LIMIT"] == "7 per hour"
+
+    monkeypatch.setenv("WB_LOGIN_RATE_LIMIT", "4 per hour")
+    app = create_app()
+    assert app.config["LOGIN_RATE_LIMIT"] == "4 per hour"
+    assert app.config["MESSAGES_PER_PAGE"] == 12
+
+
+def test_instance_path_moves_with_wb_instance_path(monkeypatch, tmp_path):
+    elsewhere = tmp_path / "deep" / "elsewhere"
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(elsewhere))
+
+    app = create_app()
+
+    assert app.instance_path == str(elsewhere)
+    assert elsewhere.is_dir()
+    assert str(elsewhere) in app.config["SQLALCHEMY_DATABASE_URI"]
+
+
+# --- the secret key -------------------------------------------------------------------------------
+
+def test_secret_key_is_generated_once_with_mode_600(tmp_path):
+    key_file = tmp_path / "instance" / "secret_key"
+
+    first = create_app()
+
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) == 64 and int(key, 16) >= 0
+    assert first.config["SECRET_KEY"] == key
+    assert create_app().config["SECRET_KEY"] == key  # read back, not regenerated
+    assert [p.name for p in key_file.parent.iterdir() if p.name.startswith(".secret_key")] == []
+
+
+def test_each_instance_gets_its_own_key(monkeypatch, tmp_path):
+    first = create_app().config["SECRET_KEY"]
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "other"))
+    assert create_app().config["SECRET_KEY"] != first
+
+
+def test_an_existing_key_file_is_kept(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "secret_key").write_text("operator-chosen-key\n")
+    assert create_app().config["SECRET_KEY"] == "operator-chosen-key"
+
+
+def test_when_two_workers_race_the_first_key_wins(monkeypatch, tmp_path):
+    """Another process writes the key between our check and our link: we use theirs."""
+    real_link = os.link
+
+    def link_after_a_rival(source, target):
+        with open(target, "w") as rival:
+            rival.write("rival-worker-key")
+        return real_link(source, target)
+
+    monkeypatch.setattr(wb_config.os, "link", link_after_a_rival)
+
+    assert create_app().config["SECRET_KEY"] == "rival-worker-key"
+    leftovers = [p.name for p in (tmp_path / "instance").iterdir() if p.name != "secret_key"]
+    assert leftovers == []
+
+
+def test_sessions_survive_a_new_app_on_the_same_instance(tmp_path):
+    """Signed cookies made by one process are valid in the next (the key is shared through the file)."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    first, second = create_app(), create_app()
+    signed = URLSafeTimedSerializer(first.secret_key).dumps({"user": 1})
+    assert URLSafeTimedSerializer(second.secret_key).loads(signed) == {"user": 1}

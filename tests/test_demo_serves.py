@@ -1,0 +1,51 @@
+"""`./wb demo` really serves the seeded community (run as a subprocess, as a newcomer would)."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def test_demo_seeds_prints_logins_and_serves(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WB_")}
+    env.update(WB_INSTANCE_PATH=str(tmp_path / "instance"), WB_PROJECT_ROOT=str(ROOT))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wb.cli", "demo", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, f"demo exited early:\n{server.stdout.read()}"
+            try:
+                status, _ = fetch(f"http://127.0.0.1:{port}/healthz")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "demo never started serving"
+                time.sleep(0.2)
+        assert status == 200
+        status, page = fetch(f"http://127.0.0.1:{port}/requests")
+        assert status == 200 and "Borrow a ladder this Saturday?" in page
+        status, page = fetch(f"http://127.0.0.1:{port}/people/alice")
+        assert "Alice Moreno" in page
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    assert "password for all: demo-password" in output
+    assert "alice" in output and "/register?invite=" in output

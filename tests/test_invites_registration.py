@@ -1,0 +1,259 @@
+"""Joining: the first account becomes admin; everyone after needs a valid invite."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from wb.extensions import db
+from wb.models import Invite, User, utcnow
+from helpers import reload, text
+
+NEW_PASSWORD = "a long enough password"
+
+
+
+
+def user_count() -> int:
+    return db.session.scalar(select(func.count(User.id)))
+
+
+def signed_in_user_id(client):
+    with client.session_transaction() as session:
+        return session.get("_user_id")
+
+
+@pytest.fixture
+def invite(admin):
+    """A single-use, auto-approving invite from the admin."""
+    invite = Invite.issue(creator=admin)
+    db.session.commit()
+    return invite
+
+
+def register(client, token, username="newbie", password=NEW_PASSWORD, **fields):
+    return client.post("/register", data={"invite": token, "username": username, "password": password, **fields})
+
+
+# --- the first account ----------------------------------------------------------------------------
+
+def test_first_account_becomes_admin_without_an_invite(client):
+    page = client.get("/register")
+    assert page.status_code == 200
+    assert "your account will be the community's admin" in text(page)
+
+    response = client.post("/register", data={"username": "Founder", "password": NEW_PASSWORD,
+                                               "display_name": "Fay Founder", "bio": "I started this."})
+
+    assert response.status_code == 302
+    assert response.location == "/"
+    founder = User.by_username("founder")
+    assert (founder.username, founder.role, founder.status) == ("founder", "admin", "active")
+    assert (founder.display_name, founder.bio) == ("Fay Founder", "I started this.")
+    assert signed_in_user_id(client) == str(founder.id)
+    assert '<span class="tag tag-admin">Admin</span>' in text(client.get("/"))
+
+
+def test_second_account_is_not_made_admin_and_needs_an_invite(client):
+    client.post("/register", data={"username": "founder", "password": NEW_PASSWORD})
+    other = client.application.test_client()
+
+    response = other.post("/register", data={"username": "second", "password": NEW_PASSWORD})
+
+    assert response.status_code == 400
+    assert "You need a valid invite to join." in text(response)
+    assert User.by_username("second") is None
+    assert user_count() == 1
+
+
+# --- invites --------------------------------------------------------------------------------------
+
+def test_register_page_without_invite_explains_and_shows_no_form(client, admin):
+    response = client.get("/register")
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "You need an invite to join. Ask a member for one." in page
+    assert 'name="username"' not in page
+
+
+def test_register_page_with_valid_invite_shows_the_form_and_the_inviter(client, invite):
+    response = client.get(f"/register?invite={invite.token}")
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "Rita Root invited you." in page
+    assert f'name="invite" value="{invite.token}"' in page
+    assert 'name="username"' in page
+
+
+def test_registration_with_a_valid_invite_creates_an_active_member(client, invite, admin):
+    response = register(client, invite.token, username="newbie", display_name="Nina New", bio="Hi all")
+
+    assert response.status_code == 302
+    assert response.location == "/"
+    newbie = User.by_username("newbie")
+    assert (newbie.role, newbie.status, newbie.invited_by_id) == ("member", "active", admin.id)
+    assert (newbie.display_name, newbie.bio) == ("Nina New", "Hi all")
+    assert newbie.check_password(NEW_PASSWORD)
+    assert reload(Invite, invite.id).uses == 1
+    page = text(client.get("/"))
+    assert "Welcome to WhiteBalloon, Nina New." in page
+    assert "Hello, Nina New" in page
+    assert "Pending verification" not in page
+
+
+def test_display_name_defaults_to_the_username(client, invite):
+    register(client, invite.token, username="plain")
+    assert User.by_username("plain").display_name == "plain"
+
+
+def test_wrong_invite_token_is_refused(client, admin):
+    page = client.get("/register?invite=not-a-real-token")
+    assert page.status_code == 400
+    assert "You need an invite to join." in text(page)
+
+    response = register(client, "not-a-real-token")
+
+    assert response.status_code == 400
+    assert "You need a valid invite to join. Ask a member for one." in text(response)
+    assert User.by_username("newbie") is None
+
+
+def test_used_invite_is_refused_on_the_page_and_the_form(client, invite, app):
+    assert register(client, invite.token, username="first-one").status_code == 302
+
+    other = app.test_client()
+    page = other.get(f"/register?invite={invite.token}")
+    assert page.status_code == 400
+    assert "This invite has already been used." in text(page)
+    assert 'name="username"' not in text(page)
+
+    response = register(other, invite.token, username="second-one")
+    assert response.status_code == 400
+    assert "This invite has already been used." in text(response)
+    assert User.by_username("second-one") is None
+    assert reload(Invite, invite.id).uses == 1
+
+
+def test_expired_invite_is_refused(client, invite):
+    invite.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+    page = client.get(f"/register?invite={invite.token}")
+    assert page.status_code == 400
+    assert "This invite has expired." in text(page)
+
+    response = register(client, invite.token)
+    assert response.status_code == 400
+    assert "This invite has expired." in text(response)
+    assert User.by_username("newbie") is None
+    assert reload(Invite, invite.id).uses == 0
+
+
+def test_invite_that_expires_later_still_works(client, admin):
+    invite = Invite.issue(creator=admin, expires_days=7)
+    db.session.commit()
+    assert register(client, invite.token).status_code == 302
+    assert User.by_username("newbie") is not None
+
+
+def test_invite_with_max_uses_admits_that_many_members(app, admin):
+    invite = Invite.issue(creator=admin, max_uses=3)
+    db.session.commit()
+
+    statuses = [register(app.test_client(), invite.token, username=f"member{n}").status_code for n in range(4)]
+
+    assert statuses == [302, 302, 302, 400]
+    assert [User.by_username(f"member{n}") is not None for n in range(4)] == [True, True, True, False]
+    assert reload(Invite, invite.id).uses == 3
+
+
+def test_invite_without_auto_approve_creates_a_pending_member(client, admin):
+    invite = Invite.issue(creator=admin, auto_approve=False)
+    db.session.commit()
+
+    response = register(client, invite.token, username="waiting")
+
+    assert response.status_code == 302
+    waiting = User.by_username("waiting")
+    assert (waiting.role, waiting.status) == ("member", "pending")
+    assert not waiting.is_fully_authenticated
+    page = text(client.get("/"))
+    assert "An admin will approve your account soon" in page
+    assert '<span class="tag tag-pending">Pending verification</span>' in page
+
+
+def test_failed_registration_does_not_use_up_the_invite(client, invite):
+    assert register(client, invite.token, username="x").status_code == 400
+    assert reload(Invite, invite.id).uses == 0
+    assert register(client, invite.token, username="good-name").status_code == 302
+
+
+# --- usernames, passwords, other fields -----------------------------------------------------------
+
+@pytest.mark.parametrize("taken", ["alice", "ALICE", "Alice", " alice "])
+def test_duplicate_username_in_any_case_is_refused(client, invite, alice, taken):
+    response = register(client, invite.token, username=taken)
+
+    assert response.status_code == 400
+    assert "That username is taken." in text(response)
+    assert user_count() == 2  # alice and the admin
+    assert reload(Invite, invite.id).uses == 0
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["ab", "a" * 33, "has space", "émile", "dot.name", "semi;colon", "at@sign", "plus+sign", "tab\tname", "ab\u0131"],
+)
+def test_invalid_usernames_are_refused_with_the_rule(client, invite, username):
+    response = register(client, invite.token, username=username, display_name="Kept Name")
+
+    assert response.status_code == 400
+    page = text(response)
+    assert "Usernames are 3 to 32 characters: letters, digits, _ and -." in page
+    assert 'value="Kept Name"' in page  # the form keeps what was typed
+    assert user_count() == 1
+
+
+@pytest.mark.parametrize("username, stored", [("abc", "abc"), ("a" * 32, "a" * 32), ("x_y-z9", "x_y-z9"),
+                                              ("MixedCase", "mixedcase"), ("007", "007")])
+def test_valid_usernames_are_stored_lower_case(client, invite, username, stored):
+    assert register(client, invite.token, username=username).status_code == 302
+    assert db.session.scalar(select(User.username).where(User.username == stored)) == stored
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"username": ""}, "Choose a username."),
+        ({"username": "   "}, "Choose a username."),
+        ({"password": ""}, "Choose a password."),
+        ({"password": "short"}, "Passwords need at least 8 characters."),
+        ({"password": "p" * 201}, "Passwords can be at most 200 characters."),
+        ({"display_name": "d" * 81}, "Display names can be at most 80 characters."),
+        ({"bio": "b" * 2001}, "Bios can be at most 2,000 characters."),
+        ({"display_name": "Nul\x00Name"}, "Use text only; remove the control characters and try again."),
+        ({"bio": "escape\x1b[31m"}, "Use text only; remove the control characters and try again."),
+        ({"username": "nul\x00name"}, "Usernames are 3 to 32 characters"),
+    ],
+)
+def test_bad_fields_get_a_message_on_the_form(client, invite, fields, message):
+    data = {"invite": invite.token, "username": "newbie", "password": NEW_PASSWORD, **fields}
+
+    response = client.post("/register", data=data)
+
+    assert response.status_code == 400
+    page = text(response)
+    assert message in page
+    assert '<form method="post" action="/register">' in page
+    assert user_count() == 1
+    assert reload(Invite, invite.id).uses == 0
+
+
+def test_registration_without_csrf_token_is_refused(client, invite):
+    response = client.post("/register", csrf=False,
+                           data={"invite": invite.token, "username": "newbie", "password": NEW_PASSWORD})
+
+    assert response.status_code == 400
+    assert "security token" in text(response)
+    assert User.by_username("newbie") is None

@@ -1,0 +1,166 @@
+"""Who may reach messaging at all, and who may reach which conversation."""
+import pytest
+
+from wb.flags import set_flag
+from messaging_helpers import open_conversation, send, messages_in
+
+ROUTES_GET = ["/messages", "/messages/{cid}", "/messages/{cid}/poll?after=0", "/messages/badge"]
+ROUTES_POST = [
+    "/messages/with/bob",
+    "/messages/{cid}",
+    "/messages/{cid}/read",
+    "/messages/{cid}/hide",
+    "/messages/{cid}/messages/{mid}/delete",
+    "/messages/{cid}/messages/{mid}/remove",
+]
+
+
+@pytest.fixture
+def pair(app, alice, bob, login, messaging_on):
+    """Alice and Bob with one conversation and one message from Alice."""
+    alice_client = login(alice)
+    cid = open_conversation(alice_client, "bob")
+    send(alice_client, cid, "Hello Bob")
+    mid = messages_in(cid)[0].id
+    return alice_client, cid, mid
+
+
+def test_messaging_is_off_by_default_and_every_route_is_404(app, alice, bob, login):
+    client = login(alice)
+    for path in ROUTES_GET:
+        assert client.get(path.format(cid=1, mid=1)).status_code == 404, path
+    for path in ROUTES_POST:
+        assert client.post(path.format(cid=1, mid=1), data={"body": "x"}).status_code == 404, path
+
+
+def test_no_message_button_or_badge_while_off(app, alice, bob, login):
+    client = login(alice)
+    profile = client.get("/people/bob").get_data(as_text=True)
+    assert "/messages/with/bob" not in profile
+    assert 'id="inbox-badge"' not in client.get("/").get_data(as_text=True)
+    assert "/messages/with/bob" not in client.get("/members").get_data(as_text=True)
+
+
+def test_stored_messages_survive_switching_off_and_back_on(pair, app, login, bob):
+    alice_client, cid, _ = pair
+    set_flag("direct_messaging", False)
+    assert alice_client.get(f"/messages/{cid}").status_code == 404
+    assert len(messages_in(cid)) == 1
+    set_flag("direct_messaging", True)
+    page = alice_client.get(f"/messages/{cid}")
+    assert page.status_code == 200
+    assert "Hello Bob" in page.get_data(as_text=True)
+
+
+def test_anonymous_visitors_are_sent_to_login(app, messaging_on, client):
+    response = client.get("/messages")
+    assert response.status_code == 302
+    assert response.location.startswith("/login")
+
+
+def test_pending_member_sees_why_they_cannot_message(app, make_user, login, messaging_on, bob):
+    pending = make_user("newbie", status="pending")
+    client = login(pending)
+    response = client.get("/messages")
+    assert response.status_code == 403
+    assert "waiting for an admin to approve" in response.get_data(as_text=True)
+    assert client.post("/messages/with/bob").status_code == 403
+    # and no Message button is drawn for them
+    assert "/messages/with/bob" not in client.get("/people/bob").get_data(as_text=True)
+
+
+def test_message_button_on_profile_directory_requests_and_comments(app, alice, bob, login, messaging_on):
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest
+
+    request = HelpRequest(author_id=bob.id, title="Need a ladder", body="Tall one")
+    db.session.add(request)
+    db.session.flush()
+    db.session.add(Comment(request_id=request.id, author_id=bob.id, body="Still need it"))
+    db.session.commit()
+    client = login(alice)
+    for path in ["/people/bob", "/members", "/requests", f"/requests/{request.id}"]:
+        assert 'action="/messages/with/bob"' in client.get(path).get_data(as_text=True), path
+    # never to yourself
+    assert "/messages/with/alice" not in client.get("/people/alice").get_data(as_text=True)
+
+
+def test_non_participant_gets_403_on_every_route(pair, make_user, login):
+    _, cid, mid = pair
+    mallory = login(make_user("mallory"))
+    for path in ["/messages/{cid}", "/messages/{cid}/poll?after=0"]:
+        assert mallory.get(path.format(cid=cid)).status_code == 403, path
+    for path in ROUTES_POST[1:]:
+        response = mallory.post(path.format(cid=cid, mid=mid), data={"body": "sneaky"})
+        assert response.status_code == 403, path
+        assert "Hello Bob" not in response.get_data(as_text=True)
+    assert [m.body for m in messages_in(cid)] == ["Hello Bob"]
+    assert messages_in(cid)[0].deleted_at is None
+
+
+def test_unknown_and_malformed_conversation_ids(pair):
+    alice_client, cid, _ = pair
+    assert alice_client.get(f"/messages/{cid + 999}").status_code == 404
+    assert alice_client.get("/messages/abc").status_code == 404
+    assert alice_client.post(f"/messages/{cid + 999}", data={"body": "x"}).status_code == 404
+    assert alice_client.get(f"/messages/{cid}?before=xyz").status_code == 400
+    assert alice_client.get(f"/messages/{cid}/poll?after=-1").status_code == 400
+
+
+def test_guessed_message_id_from_another_conversation_is_not_found(pair, make_user, login, bob):
+    alice_client, cid, mid = pair
+    carol = make_user("carol")
+    carol_client = login(carol)
+    other_cid = open_conversation(carol_client, "bob")
+    send(carol_client, other_cid, "carol's message")
+    carol_mid = messages_in(other_cid)[0].id
+    # Alice uses her own conversation id with Carol's message id
+    response = alice_client.post(f"/messages/{cid}/messages/{carol_mid}/delete")
+    assert response.status_code == 404
+    response = alice_client.post(f"/messages/{cid}/messages/{carol_mid}/remove")
+    assert response.status_code == 404
+    message = messages_in(other_cid)[0]
+    assert message.deleted_at is None and not message.hidden_for_low and not message.hidden_for_high
+    assert alice_client.post(f"/messages/{cid}/messages/999999/delete").status_code == 404
+
+
+def test_missing_csrf_token_is_refused_and_nothing_is_stored(pair):
+    alice_client, cid, _ = pair
+    response = alice_client.post(f"/messages/{cid}", data={"body": "no token"}, csrf=False)
+    assert response.status_code == 400
+    assert "security token" in response.get_data(as_text=True)
+    assert [m.body for m in messages_in(cid)] == ["Hello Bob"]
+
+
+def test_switching_on_creates_the_messaging_schema_if_missing(tmp_path):
+    """A fresh instance whose messaging database is empty: the admin's switch builds its tables."""
+    from sqlalchemy import inspect
+
+    from conftest import WBClient, _config
+    from wb import create_app
+    from wb.database import engine_for, upgrade
+    from wb.extensions import db
+    from wb.models import User
+
+    urls = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'main.sqlite3'}",
+        "MESSAGING_DATABASE_URI": f"sqlite:///{tmp_path / 'messaging.sqlite3'}",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    fresh = create_app(_config(urls))
+    fresh.test_client_class = WBClient
+    with fresh.app_context():
+        upgrade(["main"])
+        assert inspect(engine_for("messaging")).get_table_names() == []
+        admin = User(username="boss", display_name="Boss", role="admin", status="active")
+        admin.set_password("correct horse battery")
+        db.session.add(admin)
+        db.session.commit()
+        client = fresh.test_client()
+        client.login("boss")
+        response = client.post("/admin/settings/direct_messaging", data={"enabled": "1"})
+        assert response.status_code == 302
+        assert {"conversations", "messages"} <= set(inspect(engine_for("messaging")).get_table_names())
+        assert client.get("/messages").status_code == 200
+        for engine in db.engines.values():
+            engine.dispose()

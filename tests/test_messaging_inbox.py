@@ -1,0 +1,151 @@
+"""The inbox, the badge, the dashboard; deleting and hiding."""
+import html
+import re
+
+import pytest
+
+from messaging_helpers import membership_of, messages_in, open_conversation, send, visible_text
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def chat(app, alice, bob, login, messaging_on):
+    alice_client, bob_client = login(alice), login(bob)
+    cid = open_conversation(alice_client, "bob")
+    return alice_client, bob_client, cid
+
+
+def test_empty_inbox_says_what_to_do(app, alice, login, messaging_on):
+    page = text(login(alice).get("/messages"))
+    assert "No conversations yet" in page
+    assert "members list" in page
+
+
+def test_inbox_lists_newest_first_with_preview_and_unread_count(app, alice, make_user, login, messaging_on):
+    alice_client = login(alice)
+    senders = []
+    for name in ("carol", "dave", "erin"):
+        user = make_user(name)
+        client = login(user)
+        cid = open_conversation(client, "alice")
+        senders.append((name, client, cid))
+    # erin writes first, then carol twice, dave never
+    send(senders[2][1], senders[2][2], "from erin")
+    send(senders[0][1], senders[0][2], "carol one")
+    send(senders[0][1], senders[0][2], "carol two is the latest")
+    page = text(alice_client.get("/messages"))
+    names = re.findall(r'class="conversation-name">([^<]+)<', page)
+    assert names == ["Carol", "Erin", "Dave"]
+    assert "carol two is the latest" in page
+    assert 'aria-label="2 unread"' in page and 'aria-label="1 unread"' in page
+    assert "No messages yet" in page  # dave's empty conversation
+    unread_only = text(alice_client.get("/messages?filter=unread"))
+    assert re.findall(r'class="conversation-name">([^<]+)<', unread_only) == ["Carol", "Erin"]
+
+
+def test_inbox_pages_conversations(app, alice, make_user, login, messaging_on):
+    app.config["CONVERSATIONS_PER_PAGE"] = 2
+    alice_client = login(alice)
+    for name in ("carol", "dave", "erin"):
+        make_user(name)
+        open_conversation(alice_client, name)
+    first = text(alice_client.get("/messages"))
+    assert first.count('<li class="conversation') == 2 and "page=2" in first
+    second = text(alice_client.get("/messages?page=2"))
+    assert second.count('<li class="conversation') == 1 and "page=1" in second
+
+
+def test_own_message_preview_is_prefixed(chat):
+    alice_client, _, cid = chat
+    send(alice_client, cid, "my own words")
+    assert "You: my own words" in text(alice_client.get("/messages"))
+
+
+def test_badge_and_dashboard_show_unread_total(chat, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    send(alice_client, cid, "two")
+    badge = text(bob_client.get("/messages/badge", headers={"HX-Request": "true"}))
+    assert 'aria-label="2 unread"' in badge and "<html" not in badge
+    dashboard = text(bob_client.get("/"))
+    assert "You have 2 unread messages" in visible_text(dashboard)
+    assert 'id="inbox-badge"' in dashboard
+    assert "Alice" in dashboard  # latest conversations
+    bob_client.post(f"/messages/{cid}/read")
+    assert visible_text(bob_client.get("/messages/badge")) == "Messages"
+    assert "No unread messages" in visible_text(bob_client.get("/messages/badge?variant=dashboard"))
+
+
+def test_sender_deletes_own_message_for_both(chat, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "oops, wrong person")
+    [message] = messages_in(cid)
+    response = alice_client.post(
+        f"/messages/{cid}/messages/{message.id}/delete", headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert "Message deleted" in text(response)
+    assert messages_in(cid)[0].deleted_at is not None
+    for client in (alice_client, bob_client):
+        page = text(client.get(f"/messages/{cid}"))
+        assert "oops, wrong person" not in page and "Message deleted" in page
+        assert "oops" not in text(client.get("/messages"))
+    # deleting an unread message takes it off the recipient's unread count
+    assert membership_of(bob, cid).unread_count == 0
+
+
+def test_cannot_delete_someone_elses_message(chat):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "alice's words")
+    [message] = messages_in(cid)
+    response = bob_client.post(f"/messages/{cid}/messages/{message.id}/delete")
+    assert response.status_code == 403
+    assert "only delete messages you sent" in text(response)
+    assert messages_in(cid)[0].deleted_at is None
+
+
+def test_remove_for_me_hides_only_from_my_view_and_both_means_no_one(chat):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "keep or remove")
+    [message] = messages_in(cid)
+    assert bob_client.post(f"/messages/{cid}/messages/{message.id}/remove", headers={"HX-Request": "true"}).status_code == 200
+    assert "keep or remove" not in text(bob_client.get(f"/messages/{cid}"))
+    assert "keep or remove" in text(alice_client.get(f"/messages/{cid}"))
+    alice_client.post(f"/messages/{cid}/messages/{message.id}/remove")
+    assert "keep or remove" not in text(alice_client.get(f"/messages/{cid}"))
+    assert "keep or remove" not in text(alice_client.get(f"/messages/{cid}/poll?after=0"))
+    stored = messages_in(cid)[0]
+    assert stored.hidden_for_low and stored.hidden_for_high
+
+
+def test_hidden_conversation_returns_when_a_new_message_arrives(chat, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "hello")
+    response = bob_client.post(f"/messages/{cid}/hide")
+    assert response.status_code == 302
+    assert "Alice" not in re.findall(r'class="conversation-name">([^<]+)<', text(bob_client.get("/messages")))
+    assert membership_of(bob, cid).hidden is True
+    send(alice_client, cid, "are you ignoring me?")
+    assert "Alice" in re.findall(r'class="conversation-name">([^<]+)<', text(bob_client.get("/messages")))
+    assert membership_of(bob, cid).hidden is False
+
+
+def test_the_action_urls_on_the_page_are_the_ones_the_routes_answer(chat):
+    """Delete and remove, posted exactly as the rendered forms say (page, poll and older partials)."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "delete me via the page")
+    send(alice_client, cid, "remove me via the page")
+    first, second = messages_in(cid)
+    page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
+    delete_action = re.search(rf'action="([^"]+/{first.id}/delete)"', page).group(1)
+    assert delete_action == f"/messages/{cid}/messages/{first.id}/delete"
+    assert alice_client.post(delete_action).status_code == 302
+    polled = bob_client.get(f"/messages/{cid}/poll?after=0&seen=0").get_data(as_text=True)
+    remove_action = re.search(rf'action="([^"]+/{second.id}/remove)"', polled).group(1)
+    assert bob_client.post(remove_action).status_code == 302
+    assert 'name="csrf_token" value="' in polled
+    first, second = messages_in(cid)
+    assert first.deleted_at is not None and (second.hidden_for_low or second.hidden_for_high)

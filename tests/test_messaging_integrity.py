@@ -1,0 +1,264 @@
+"""Privacy, the two-step send, reconcile, concurrency and query counts."""
+import logging
+import threading
+
+import pytest
+from sqlalchemy import String, Text, event, select
+from sqlalchemy.exc import OperationalError
+
+from wb.extensions import db
+from wb.messaging import service
+from wb.messaging.models import Conversation, ConversationMembership
+from wb.models import User
+from messaging_helpers import membership_of, messages_in, open_conversation, poll_cursors, send
+
+SECRET = "the-spare-key-is-under-the-blue-flowerpot-7731"
+
+
+@pytest.fixture
+def chat(app, alice, bob, login, messaging_on):
+    alice_client, bob_client = login(alice), login(bob)
+    cid = open_conversation(alice_client, "bob")
+    return alice_client, bob_client, cid
+
+
+def main_database_string_values():
+    """Every string value in every main-database table."""
+    engine = db.engines[None]
+    values = []
+    with engine.connect() as connection:
+        for table in db.metadatas[None].sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, (String, Text))]
+            if columns:
+                for row in connection.execute(select(*columns)):
+                    values.extend(str(v) for v in row if v is not None)
+    return values
+
+
+def test_message_text_never_reaches_the_main_database_or_the_logs(chat, caplog, capfd):
+    alice_client, bob_client, cid = chat
+    caplog.set_level(logging.DEBUG)
+    send(alice_client, cid, SECRET)
+    send(alice_client, cid, "x" * 5001 + SECRET)  # refused, still must not be logged
+    send(bob_client, cid, f"re: {SECRET}")
+    bob_client.post(f"/messages/{cid}/read")
+    bob_client.post("/people/alice/report", data={"reason": "spam"})
+    [first, _] = messages_in(cid)
+    alice_client.post(f"/messages/{cid}/messages/{first.id}/delete")
+    service.reconcile()
+    assert all(SECRET not in value for value in main_database_string_values())
+    assert any(SECRET in m.body for m in messages_in(cid))  # it is in the messaging database
+    assert SECRET not in caplog.text
+    out, err = capfd.readouterr()
+    assert SECRET not in out and SECRET not in err
+    assert "message.sent" in caplog.text and "message.deleted" in caplog.text
+
+
+def test_a_failing_database_error_does_not_leak_text_into_logs(chat, caplog, capfd, monkeypatch):
+    """Even an unexpected error while storing shows a 500 page and logs no message text."""
+    alice_client, _, cid = chat
+    caplog.set_level(logging.DEBUG)
+    engine = db.engines["messaging"]
+
+    def explode(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO MESSAGES"):
+            raise OperationalError(statement, parameters, Exception("disk on fire"))
+
+    event.listen(engine, "before_cursor_execute", explode)
+    try:
+        response = send(alice_client, cid, SECRET)
+    finally:
+        event.remove(engine, "before_cursor_execute", explode)
+    assert response.status_code == 500
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert SECRET not in caplog.text
+    _, err = capfd.readouterr()
+    assert SECRET not in err
+    assert messages_in(cid) == []
+
+
+def test_metadata_failure_after_send_loses_nothing_and_reconcile_repairs_it(chat, bob, caplog):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "before the failure")
+    engine = db.engines[None]
+
+    def fail_metadata(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE CONVERSATION_MEMBERSHIPS"):
+            # the driver's own error, as a lost connection or a locked database raises it
+            raise engine.dialect.loaded_dbapi.OperationalError("main database unavailable")
+
+    event.listen(engine, "before_cursor_execute", fail_metadata)
+    try:
+        response = send(alice_client, cid, "sent while metadata fails")
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_metadata)
+    assert response.status_code == 200  # the member's message went through
+    assert "metadata update failed" in caplog.text
+    stored = messages_in(cid)
+    assert [m.body for m in stored] == ["before the failure", "sent while metadata fails"]
+    # the thread reads the messaging database, so both members see it at once
+    assert "sent while metadata fails" in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    stale = membership_of(bob, cid)
+    assert stale.unread_count == 1 and stale.last_message_id == stored[0].id
+    changes = service.reconcile(dry_run=True)
+    assert any("unread_count 1 -> 2" in line for line in changes)
+    assert membership_of(bob, cid).unread_count == 1  # dry run changed nothing
+    service.reconcile()
+    repaired = membership_of(bob, cid)
+    assert repaired.unread_count == 2 and repaired.last_message_id == stored[1].id
+    assert service.reconcile() == []  # idempotent
+
+
+def test_reconcile_rebuilds_missing_memberships_and_removes_orphans(chat, alice, bob):
+    alice_client, _, cid = chat
+    send(alice_client, cid, "hello")
+    db.session.execute(ConversationMembership.__table__.delete())
+    db.session.add(ConversationMembership(user_id=alice.id, conversation_id=cid + 500, other_user_id=bob.id))
+    db.session.commit()
+    changes = service.reconcile()
+    assert any("added missing membership" in line for line in changes)
+    assert any(f"conversation {cid + 500}" in line for line in changes)
+    assert membership_of(bob, cid).unread_count == 1
+    assert membership_of(alice, cid).unread_count == 0
+    assert membership_of(alice, cid + 500) is None
+
+
+def test_database_enforces_one_conversation_per_pair(app, alice, bob):
+    from sqlalchemy.exc import IntegrityError
+
+    low, high = sorted((alice.id, bob.id))
+    db.session.add(Conversation(user_low_id=low, user_high_id=high))
+    db.session.commit()
+    db.session.add(Conversation(user_low_id=low, user_high_id=high))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    db.session.add(Conversation(user_low_id=high, user_high_id=low))  # wrong order
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_concurrent_creation_from_two_threads_makes_one_conversation(app, make_user, messaging_on):
+    """Both requests race to create the pair's conversation; the database keeps one."""
+    pairs = [(make_user(f"left{i}"), make_user(f"right{i}")) for i in range(5)]
+    for left, right in pairs:
+        barrier = threading.Barrier(2)
+        results, errors = [], []
+
+        def start(me_id, other_id):
+            with app.app_context():
+                try:
+                    me, other = db.session.get(User, me_id), db.session.get(User, other_id)
+                    barrier.wait(timeout=10)
+                    conversation, _ = service.open_conversation(me, other)
+                    results.append(conversation.id)
+                except Exception as error:  # reported below
+                    errors.append(repr(error))
+                finally:
+                    db.session.remove()
+
+        threads = [
+            threading.Thread(target=start, args=(left.id, right.id)),
+            threading.Thread(target=start, args=(right.id, left.id)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert errors == []
+        assert len(results) == 2 and results[0] == results[1]
+        low, high = sorted((left.id, right.id))
+        rows = db.session.scalars(
+            select(Conversation).where(Conversation.user_low_id == low, Conversation.user_high_id == high)
+        ).all()
+        assert len(rows) == 1
+        memberships = db.session.scalars(
+            select(ConversationMembership).where(ConversationMembership.conversation_id == rows[0].id)
+        ).all()
+        assert sorted(m.user_id for m in memberships) == sorted((left.id, right.id))
+
+
+def _queries_for(client, count_queries, path, **kwargs):
+    """The statements one request runs, less the flag cache's periodic refresh (not per-request work)."""
+    with count_queries() as statements:
+        response = client.get(path, **kwargs)
+    assert response.status_code in (200, 204)
+    return [s for s in statements if "feature_flags" not in s]
+
+
+def _add_conversations(member, prefix, count, make_user):
+    """Conversations with a message each, made directly (the daily limit is for members, not fixtures)."""
+    from wb.messaging.models import Message
+
+    for i in range(count):
+        other = make_user(f"{prefix}{i}")
+        conversation, _ = service._create_conversation(member.id, other.id)
+        service._ensure_memberships(conversation)
+        message = Message(conversation_id=conversation.id, sender_id=other.id, body=f"hello from {other.username}")
+        db.session.add(message)
+        db.session.commit()
+        service.record_send(conversation, message)
+
+
+def test_inbox_runs_a_fixed_number_of_queries(app, alice, make_user, login, messaging_on, count_queries):
+    client = login(alice)
+    _add_conversations(alice, "few", 3, make_user)
+    few = len(_queries_for(client, count_queries, "/messages"))
+    _add_conversations(alice, "many", 12, make_user)
+    many = len(_queries_for(client, count_queries, "/messages"))
+    assert "hello from many11" in client.get("/messages").get_data(as_text=True)
+    assert few == many
+    assert many <= 10
+
+
+def test_thread_runs_a_fixed_number_of_queries(chat, count_queries):
+    alice_client, bob_client, cid = chat
+    for i in range(3):
+        send(alice_client, cid, f"short {i}")
+    few = len(_queries_for(bob_client, count_queries, f"/messages/{cid}"))
+    from wb.messaging.models import Message
+
+    alice = User.by_username("alice")
+    db.session.add_all([Message(conversation_id=cid, sender_id=alice.id, body=f"long {i}") for i in range(80)])
+    db.session.commit()
+    many = len(_queries_for(bob_client, count_queries, f"/messages/{cid}"))
+    assert few == many
+    older = len(_queries_for(bob_client, count_queries, f"/messages/{cid}?before=40", headers={"HX-Request": "true"}))
+    assert older <= many
+
+
+def test_idle_poll_does_not_touch_message_rows(chat, count_queries):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "hello")
+    bob_client.post(f"/messages/{cid}/read")
+    after, seen = poll_cursors(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    statements = _queries_for(alice_client, count_queries, f"/messages/{cid}/poll?after={after}&seen={seen}")
+    assert not any("messages" in s.lower().split("from", 1)[-1].split("where")[0] for s in statements), statements
+    assert len(statements) <= 5
+
+
+def test_reconcile_pulls_back_a_read_marker_that_points_past_the_newest_message(chat, bob):
+    """As after restoring an older backup: ids past the restored messages will be reused."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    bob_client.post(f"/messages/{cid}/read")
+    newest = messages_in(cid)[-1].id
+    row = membership_of(bob, cid)
+    row.last_read_message_id = newest + 40
+    db.session.commit()
+    changes = service.reconcile()
+    assert any(f"last_read_message_id {newest + 40} -> {newest}" in line for line in changes)
+    assert membership_of(bob, cid).last_read_message_id == newest
+    send(alice_client, cid, "two")
+    assert membership_of(bob, cid).unread_count == 1
+    assert service.reconcile() == []
+
+
+def test_huge_cursors_and_page_numbers_are_refused_cleanly(chat):
+    alice_client, _, cid = chat
+    huge = "9" * 25
+    assert alice_client.get(f"/messages?page={huge}").status_code == 200
+    assert alice_client.get(f"/messages/{cid}?before={huge}").status_code == 400
+    assert alice_client.get(f"/messages/{cid}/poll?after={huge}").status_code == 400
+    assert alice_client.get(f"/messages/{huge}").status_code == 404

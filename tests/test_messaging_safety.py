@@ -1,0 +1,126 @@
+"""Blocks and reports."""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from wb.extensions import db
+from wb.messaging.models import Block, Report
+from messaging_helpers import messages_in, open_conversation, send, visible_text
+
+
+@pytest.fixture
+def chat(app, alice, bob, login, messaging_on):
+    alice_client, bob_client = login(alice), login(bob)
+    cid = open_conversation(alice_client, "bob")
+    send(alice_client, cid, "hi bob")
+    return alice_client, bob_client, cid
+
+
+def names_in_inbox(client):
+    return re.findall(r'class="conversation-name">([^<]+)<', client.get("/messages").get_data(as_text=True))
+
+
+def test_blocked_member_cannot_send_and_gets_the_neutral_refusal(chat, alice, bob):
+    alice_client, bob_client, cid = chat
+    response = bob_client.post("/people/alice/block")
+    assert response.status_code == 302
+    assert db.session.scalar(select(Block).where(Block.blocker_id == bob.id, Block.blocked_id == alice.id))
+    response = send(alice_client, cid, "let me in")
+    assert response.status_code == 403
+    assert "You can't message this member." in visible_text(response)
+    assert "block" not in visible_text(response).lower()  # a block is private
+    response = alice_client.post("/messages/with/bob")
+    assert response.status_code == 403
+    assert "block" not in visible_text(response).lower()
+    assert [m.body for m in messages_in(cid)] == ["hi bob"]
+
+
+def test_blocked_members_refusal_matches_other_not_allowed_cases(chat, make_user, login):
+    """Same words whether blocked or refused for another reason, so a block can't be detected."""
+    alice_client, bob_client, cid = chat
+    bob_client.post("/people/alice/block")
+    blocked_text = visible_text(alice_client.post("/messages/with/bob"))
+    from wb.messaging.policy import NEUTRAL_REFUSAL
+
+    assert NEUTRAL_REFUSAL in blocked_text
+
+
+def test_conversation_leaves_the_blockers_inbox_while_the_block_lasts(chat):
+    alice_client, bob_client, cid = chat
+    assert names_in_inbox(bob_client) == ["Alice"]
+    bob_client.post("/people/alice/block")
+    assert names_in_inbox(bob_client) == []
+    # the blocker's badge no longer counts the blocked member's messages
+    assert visible_text(bob_client.get("/messages/badge")) == "Messages"
+    # the blocked member still sees the conversation (nothing reveals the block)
+    assert names_in_inbox(alice_client) == ["Bob"]
+    bob_client.post("/people/alice/unblock")
+    assert names_in_inbox(bob_client) == ["Alice"]
+
+
+def test_blocker_sees_why_they_cannot_write(chat):
+    alice_client, bob_client, cid = chat
+    bob_client.post("/people/alice/block")
+    page = visible_text(bob_client.get(f"/messages/{cid}"))
+    assert "You've blocked this member" in page
+    assert 'id="compose-body"' not in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+
+
+def test_blocked_list_in_settings_with_unblock(chat, alice, bob):
+    alice_client, bob_client, _ = chat
+    bob_client.post("/people/alice/block")
+    settings = bob_client.get("/settings").get_data(as_text=True)
+    assert 'action="/people/alice/unblock"' in settings
+    response = bob_client.post("/people/alice/unblock", data={"from": "settings"})
+    assert response.location == "/settings"
+    assert db.session.scalar(select(Block)) is None
+    assert "haven't blocked anyone" in visible_text(bob_client.get("/settings"))
+    assert send(alice_client, chat[2], "back again").status_code == 200
+
+
+def test_cannot_block_yourself_or_unknown_members(app, alice, login):
+    client = login(alice)
+    assert client.post("/people/alice/block").status_code == 400
+    assert client.post("/people/nobody/block").status_code == 404
+
+
+def test_report_records_who_whom_when_and_conversation_but_never_text(chat, alice, bob, admin, login):
+    alice_client, bob_client, cid = chat
+    form = bob_client.get("/people/alice/report")
+    assert form.status_code == 200 and "Reason" in visible_text(form)
+    response = bob_client.post("/people/alice/report", data={"reason": "harassment", "note": "keeps pestering"})
+    assert response.status_code == 302
+    report = db.session.scalar(select(Report))
+    assert (report.reporter_id, report.reported_id, report.conversation_id) == (bob.id, alice.id, cid)
+    assert report.reason == "harassment" and report.note == "keeps pestering" and report.created_at
+    admin_page = login(admin).get("/admin/reports")
+    assert admin_page.status_code == 200
+    page = visible_text(admin_page)
+    assert "Harassment" in page and "keeps pestering" in page
+    assert "hi bob" not in admin_page.get_data(as_text=True)
+
+
+def test_report_needs_a_reason_and_keeps_the_note(chat):
+    _, bob_client, _ = chat
+    response = bob_client.post("/people/alice/report", data={"reason": "", "note": "my note"})
+    assert response.status_code == 400
+    assert "Choose a reason" in visible_text(response)
+    assert "my note" in response.get_data(as_text=True)
+    assert bob_client.post("/people/bob/report", data={"reason": "spam"}).status_code == 400
+    assert db.session.scalar(select(Report)) is None
+
+
+def test_admin_resolves_reports_and_members_cannot_see_them(chat, admin, login):
+    alice_client, bob_client, _ = chat
+    bob_client.post("/people/alice/report", data={"reason": "spam"})
+    report = db.session.scalar(select(Report))
+    assert alice_client.get("/admin/reports").status_code == 403
+    admin_client = login(admin)
+    response = admin_client.post(f"/admin/reports/{report.id}/resolve")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Report, report.id).status == "resolved"
+    assert "Nothing to review" in visible_text(admin_client.get("/admin/reports"))
+    assert "Spam" in visible_text(admin_client.get("/admin/reports?status=resolved"))
+    assert admin_client.post("/admin/reports/99999/resolve").status_code == 404

@@ -1,0 +1,208 @@
+"""Sending: validation, escaping, what the thread and poll show."""
+import html
+
+import pytest
+
+from messaging_helpers import messages_in, membership_of, open_conversation, poll_cursors, send
+
+
+@pytest.fixture
+def chat(app, alice, bob, login, messaging_on):
+    alice_client, bob_client = login(alice), login(bob)
+    cid = open_conversation(alice_client, "bob")
+    return alice_client, bob_client, cid
+
+
+def test_opening_twice_gives_the_same_single_conversation(chat):
+    alice_client, bob_client, cid = chat
+    assert open_conversation(alice_client, "bob") == cid
+    assert open_conversation(bob_client, "alice") == cid
+    assert open_conversation(alice_client, "BOB") == cid
+
+
+def test_sent_message_is_stored_trimmed_and_shown(chat, alice):
+    alice_client, _, cid = chat
+    response = send(alice_client, cid, "   Hi Bob,\r\nfancy a walk?\t  ")
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "wb:poll-now"
+    # the fresh compose box comes back empty and focused
+    html = response.get_data(as_text=True)
+    assert 'id="compose"' in html and "autofocus" in html and "fancy a walk" not in html
+    [message] = messages_in(cid)
+    assert message.body == "Hi Bob,\nfancy a walk?"
+    assert message.sender_id == alice.id
+    assert "Hi Bob,\nfancy a walk?" in alice_client.get(f"/messages/{cid}").get_data(as_text=True)
+
+
+def test_plain_form_send_without_javascript_redirects_to_the_thread(chat):
+    alice_client, _, cid = chat
+    response = send(alice_client, cid, "no js here", htmx=False)
+    assert response.status_code == 302
+    assert response.location.startswith(f"/messages/{cid}#message-")
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("", "Write something"),
+        ("   \n\t ", "Write something"),
+        ("x" * 5001, "at most 5,000 characters"),
+        ("nul\x00byte", "only contain text"),
+        ("bell\x07", "only contain text"),
+        ("escape\x1b[31m", "only contain text"),
+    ],
+)
+def test_bad_bodies_are_refused_in_the_compose_area_and_nothing_is_stored(chat, body, expected):
+    alice_client, _, cid = chat
+    response = send(alice_client, cid, body)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert expected in html
+    assert 'class="compose-error"' in html
+    assert messages_in(cid) == []
+
+
+def test_oversized_text_is_kept_in_the_box_after_the_error(chat):
+    alice_client, _, cid = chat
+    text = "y" * 5001
+    html = send(alice_client, cid, text).get_data(as_text=True)
+    assert f">{text}</textarea>" in html
+
+
+def test_exactly_5000_characters_and_tabs_and_newlines_are_fine(chat):
+    alice_client, _, cid = chat
+    assert send(alice_client, cid, "z" * 5000).status_code == 200
+    assert send(alice_client, cid, "a\tb\nc").status_code == 200
+    assert [len(m.body) for m in messages_in(cid)] == [5000, 5]
+
+
+def test_html_and_script_payloads_are_rendered_as_text(chat):
+    alice_client, bob_client, cid = chat
+    payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    send(alice_client, cid, payload)
+    for client in (alice_client, bob_client):
+        html = client.get(f"/messages/{cid}").get_data(as_text=True)
+        assert "<script>alert" not in html
+        assert "<img src=x" not in html
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    inbox = bob_client.get("/messages").get_data(as_text=True)
+    assert "<script>alert" not in inbox and "&lt;script&gt;" in inbox
+
+
+def test_messaging_yourself_or_unknown_or_suspended_members(app, alice, make_user, login, messaging_on):
+    client = login(alice)
+    response = client.post("/messages/with/alice")
+    assert response.status_code == 400
+    assert "can't message yourself" in html.unescape(response.get_data(as_text=True))
+    response = client.post("/messages/with/nobody-here")
+    assert response.status_code == 404
+    assert "no member by that name" in response.get_data(as_text=True)
+    make_user("gone", status="suspended")
+    response = client.post("/messages/with/gone")
+    assert response.status_code == 400
+    assert "suspended" in response.get_data(as_text=True)
+    from messaging_helpers import conversation_count
+
+    assert conversation_count() == 0
+
+
+def test_former_member_shows_as_such_and_compose_is_replaced(chat, bob, alice):
+    from wb.extensions import db
+
+    alice_client, _, cid = chat
+    send(alice_client, cid, "are you there?")
+    bob.status = "suspended"
+    db.session.commit()
+    html = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert "former member" in html
+    assert 'id="compose-body"' not in html
+    assert "has left WhiteBalloon" in html
+    response = send(alice_client, cid, "still there?")
+    assert response.status_code == 400
+    assert len(messages_in(cid)) == 1
+    inbox = alice_client.get("/messages").get_data(as_text=True)
+    assert "former member" in inbox and ">Bob<" not in inbox
+
+
+def test_poll_returns_204_when_nothing_is_new(chat):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "first")
+    after, seen = poll_cursors(bob_client.get(f"/messages/{cid}").get_data(as_text=True))
+    # Bob's page marks the thread read with a POST, as the browser does on load
+    bob_client.post(f"/messages/{cid}/read", headers={"HX-Request": "true"})
+    after, seen = poll_cursors(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    response = alice_client.get(f"/messages/{cid}/poll?after={after}&seen={seen}", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.data == b""
+
+
+def test_poll_delivers_new_messages_and_moves_its_cursor(chat, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    after, seen = poll_cursors(bob_client.get(f"/messages/{cid}").get_data(as_text=True))
+    send(alice_client, cid, "two")
+    send(alice_client, cid, "three")
+    response = bob_client.get(f"/messages/{cid}/poll?after={after}&seen={seen}", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "two" in html and "three" in html and ">one<" not in html
+    new_after, _ = poll_cursors(html)
+    assert new_after == messages_in(cid)[-1].id
+    # new messages from the other member come with the read trigger
+    assert f'hx-post="/messages/{cid}/read"' in html
+    assert html.index("two") < html.index("three")
+
+
+def test_viewing_does_not_mark_read_but_the_read_post_does(chat, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "unread one")
+    send(alice_client, cid, "unread two")
+    assert membership_of(bob, cid).unread_count == 2
+    html = bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert membership_of(bob, cid).unread_count == 2  # a GET changes nothing
+    assert f'hx-post="/messages/{cid}/read"' in html
+    response = bob_client.post(f"/messages/{cid}/read", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["HX-Trigger"] == "wb:unread-changed"
+    row = membership_of(bob, cid)
+    assert row.unread_count == 0
+    assert row.last_read_message_id == messages_in(cid)[-1].id
+
+
+def test_seen_cursor_reaches_the_sender_by_polling(chat, alice, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "did you see this?")
+    after, seen = poll_cursors(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    assert seen == 0
+    bob_client.post(f"/messages/{cid}/read")
+    response = alice_client.get(f"/messages/{cid}/poll?after={after}&seen={seen}", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert f'data-seen-id="{messages_in(cid)[-1].id}"' in response.get_data(as_text=True)
+
+
+def test_thread_shows_newest_50_and_pages_older_by_cursor(chat, app):
+    from wb.extensions import db
+    from wb.messaging.models import Message
+
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "kick off")
+    first = messages_in(cid)[0]
+    db.session.add_all(
+        [Message(conversation_id=cid, sender_id=first.sender_id, body=f"number {i:03d}") for i in range(1, 120)]
+    )
+    db.session.commit()
+    html = bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert html.count('class="message ') == 50
+    assert "number 119" in html and "number 069" not in html
+    assert "number 070" in html
+    ids = [m.id for m in messages_in(cid)]
+    cursor = ids[-50]
+    assert f"?before={cursor}" in html
+    older = bob_client.get(f"/messages/{cid}?before={cursor}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert older.count('class="message ') == 50
+    assert "number 020" in older and "number 069" in older and "number 070" not in older
+    assert "<html" not in older
+    oldest = bob_client.get(f"/messages/{cid}?before={ids[-100]}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert oldest.count('class="message ') == 20
+    assert "kick off" in oldest
+    assert "?before=" not in oldest  # nothing older than the first page

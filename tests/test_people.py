@@ -1,0 +1,202 @@
+"""Profiles, the members directory and each member's own settings."""
+import pytest
+from sqlalchemy import insert
+
+from wb.extensions import db
+from wb.models import HelpRequest, User
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def reload(model, key):
+    """The row as the database holds it now."""
+    db.session.expire_all()
+    return db.session.get(model, key)
+
+
+# --- profiles -------------------------------------------------------------------------------------
+
+def test_profile_shows_name_bio_and_the_members_requests(client, make_user, bob):
+    ann = make_user("ann", display_name="Ann Archer", bio="Keeps bees.")
+    db.session.add_all([HelpRequest(author_id=ann.id, title="Jars wanted", body="For honey."),
+                        HelpRequest(author_id=bob.id, title="Bob's own request", body="x")])
+    db.session.commit()
+
+    response = client.get("/people/ann")
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "<h1>Ann Archer</h1>" in page
+    assert "@ann" in page
+    assert "Keeps bees." in page
+    assert "Requests by Ann Archer" in page
+    assert "Jars wanted" in page
+    assert "Bob&#39;s own request" not in page
+
+
+def test_profile_without_bio_or_requests_says_so(client, alice):
+    page = text(client.get("/people/alice"))
+    assert "No bio yet." in page
+    assert "Alice hasn't posted any requests yet." in page
+
+
+def test_unknown_profile_explains(client):
+    assert "No member has that username." in text(client.get("/people/nobody"))
+
+
+def test_profile_username_is_case_insensitive(client, alice):
+    response = client.get("/people/ALICE")
+    assert response.status_code == 200
+    assert "<h1>Alice</h1>" in text(response)
+
+
+@pytest.mark.parametrize("name", ["nobody", "x" * 300, "%00", "semi;colon", "%E2%80%8Balice"])
+def test_unknown_profile_is_404(client, alice, name):
+    response = client.get(f"/people/{name}")
+    assert response.status_code == 404
+    assert "<h2>Not found</h2>" in text(response)
+
+
+@pytest.mark.parametrize(
+    "status, role, tag",
+    [("pending", "member", '<span class="tag tag-pending">Pending verification</span>'),
+     ("suspended", "member", '<span class="tag">Suspended</span>'),
+     ("active", "admin", '<span class="tag tag-admin">Admin</span>')],
+)
+def test_profile_shows_role_and_status_tags(client, make_user, status, role, tag):
+    make_user("tagged", status=status, role=role)
+    assert tag in text(client.get("/people/tagged"))
+
+
+def test_profile_text_is_escaped(client, make_user):
+    make_user("mallory", display_name="<img src=x onerror=alert(1)>", bio="<script>steal()</script>")
+    page = text(client.get("/people/mallory"))
+    assert "<img src=x" not in page and "<script>steal" not in page
+    assert "&lt;script&gt;steal()&lt;/script&gt;" in page
+
+
+# --- directory ------------------------------------------------------------------------------------
+
+def test_directory_needs_sign_in(client, alice):
+    response = client.get("/members")
+    assert response.status_code == 302
+    assert response.location == "/login?next=/members"
+
+
+def test_directory_lists_members_alphabetically_with_tags(client, make_user, admin):
+    make_user("zoe", bio="Plays the cello.")
+    make_user("penny", status="pending")
+    make_user("sam", status="suspended")
+    make_user("adam")
+    client.login("zoe")
+
+    page = text(client.get("/members"))
+
+    assert page.index("@adam") < page.index("@penny") < page.index("@root") < page.index("@zoe")
+    assert "Plays the cello." in page
+    assert "@sam" not in page  # suspended members are not listed
+    penny_row = page[page.index("@penny"):page.index("@root")]
+    assert "Pending verification" in penny_row
+    root_row = page[page.index("@root"):page.index("@zoe")]
+    assert "tag-admin" in root_row
+
+
+def test_pending_member_can_read_the_directory(client, make_user, alice):
+    make_user("penny", status="pending")
+    client.login("penny")
+    response = client.get("/members")
+    assert response.status_code == 200
+    assert "@alice" in text(response)
+
+
+def test_directory_is_paginated(client, app, alice):
+    # 60 more members, inserted in one statement with alice's hash (no hashing per row).
+    db.session.execute(insert(User), [
+        {"username": f"a{n:03d}", "display_name": f"A {n}", "bio": "", "password_hash": alice.password_hash,
+         "role": "member", "status": "active"} for n in range(60)
+    ])
+    db.session.commit()
+    client.login("alice")
+
+    first = text(client.get("/members"))
+    second = text(client.get("/members?page=2"))
+
+    assert "Page 1 of 2" in first and "@a000" in first and "@a049" in first and "@alice" not in first
+    assert "@a050" in second and "@alice" in second and "@a000" not in second
+    for odd in ("not-a-number", "0", "99999999999999999999999"):
+        response = client.get(f"/members?page={odd}")
+        assert response.status_code == 200
+        assert "Page 1 of 2" in text(response)
+
+
+def test_message_button_is_not_shown_while_messaging_is_off(client, alice, bob):
+    client.login("alice")
+    for path in ("/members", "/people/bob"):
+        page = text(client.get(path))
+        assert "Message Bob" not in page
+        assert "/messages/with/bob" not in page
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+def test_settings_need_sign_in(client):
+    response = client.get("/settings")
+    assert response.status_code == 302
+    assert response.location == "/login?next=/settings"
+    assert client.post("/settings", data={"display_name": "x"}).status_code == 302
+
+
+def test_member_edits_display_name_and_bio(client, alice):
+    client.login("alice")
+    form = text(client.get("/settings"))
+    assert 'name="display_name"' in form and 'value="Alice"' in form
+
+    response = client.post("/settings", data={"display_name": "  Alice Moreno ", "bio": "Gardener.\nBikes."})
+
+    assert response.status_code == 302
+    assert response.location == "/settings"
+    stored = reload(User, alice.id)
+    assert (stored.display_name, stored.bio) == ("Alice Moreno", "Gardener.\nBikes.")
+    assert "Your profile is saved." in text(client.get("/settings"))
+    profile = text(client.get("/people/alice"))
+    assert "<h1>Alice Moreno</h1>" in profile and "Gardener." in profile
+    assert 'class="whoami">Alice Moreno</a>' in profile
+
+
+def test_empty_display_name_falls_back_to_username(client, alice):
+    client.login("alice")
+    client.post("/settings", data={"display_name": "   ", "bio": ""})
+    assert reload(User, alice.id).display_name == "alice"
+
+
+@pytest.mark.parametrize(
+    "form, message",
+    [({"display_name": "d" * 81, "bio": ""}, "Display names can be at most 80 characters."),
+     ({"display_name": "Ok", "bio": "b" * 2001}, "Bios can be at most 2,000 characters."),
+     ({"display_name": "A\x00", "bio": ""}, "Use text only; remove the control characters and try again."),
+     ({"display_name": "Ok", "bio": "nul\x00"}, "Use text only; remove the control characters and try again.")],
+)
+def test_settings_errors_are_shown_and_nothing_is_saved(client, alice, form, message):
+    client.login("alice")
+
+    response = client.post("/settings", data=form)
+
+    assert response.status_code == 400
+    assert message in text(response)
+    stored = reload(User, alice.id)
+    assert (stored.display_name, stored.bio) == ("Alice", "")
+
+
+def test_settings_change_only_your_own_profile(client, alice, bob):
+    client.login("alice")
+    client.post("/settings", data={"display_name": "Changed", "bio": "mine"})
+    assert reload(User, bob.id).display_name == "Bob"
+
+
+def test_settings_without_csrf_token_are_refused(client, alice):
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": "Hacked", "bio": ""}, csrf=False)
+    assert response.status_code == 400
+    assert reload(User, alice.id).display_name == "Alice"

@@ -1,0 +1,370 @@
+"""Help requests and comments: reading, posting, bad input, pending members."""
+import pytest
+from sqlalchemy import func, select
+
+from wb.access import PENDING_EXPLANATION
+from wb.extensions import db
+from wb.models import Comment, HelpRequest
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def help_request(alice):
+    """Alice's open request for a ladder."""
+    item = HelpRequest(author_id=alice.id, title="Borrow a ladder", body="Mine is too short for the gutters.")
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+@pytest.fixture
+def penny(make_user):
+    return make_user("penny", status="pending")
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+def test_visitors_can_read_the_list_and_a_request(client, help_request, bob):
+    db.session.add(Comment(request_id=help_request.id, author_id=bob.id, body="I have a long one."))
+    db.session.commit()
+
+    listing = client.get("/requests")
+    assert listing.status_code == 200
+    assert "Borrow a ladder" in text(listing)
+    assert 'href="/people/alice">Alice</a>' in text(listing)
+    assert "Ask for help" not in text(listing)
+
+    page = client.get(f"/requests/{help_request.id}")
+    assert page.status_code == 200
+    body = text(page)
+    assert "Mine is too short for the gutters." in body
+    assert "I have a long one." in body
+    assert 'href="/login?next=/requests/' in body and "to comment." in body
+    assert 'name="body"' not in body
+
+
+def test_empty_list_says_so(client, alice):
+    client.login("alice")
+    page = text(client.get("/requests"))
+    assert "No requests yet." in page
+    assert "Be the first to ask." in page
+
+
+def test_list_is_newest_first_and_paginated(client, alice):
+    for n in range(25):
+        db.session.add(HelpRequest(author_id=alice.id, title=f"Request number {n:02d}", body="details"))
+    db.session.commit()
+
+    first = text(client.get("/requests"))
+    assert first.index("Request number 24") < first.index("Request number 05")
+    assert "Request number 04" not in first
+    assert "Page 1 of 2" in first
+
+    second = text(client.get("/requests?page=2"))
+    assert "Request number 04" in second and "Request number 00" in second
+    assert "Request number 05" not in second
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-3", "99999999999999999999999", ""])
+def test_odd_page_numbers_show_the_first_page(client, help_request, page):
+    response = client.get(f"/requests?page={page}")
+    assert response.status_code == 200
+    assert "Borrow a ladder" in text(response)
+
+
+def test_page_past_the_end_is_empty_not_an_error(client, help_request):
+    response = client.get("/requests?page=40")
+    assert response.status_code == 200
+    assert "Borrow a ladder" not in text(response)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/requests/abc", "/requests/1.5", "/requests/-1", "/requests/0", "/requests/999999",
+     "/requests/9223372036854775808", "/requests/99999999999999999999999999"],
+)
+def test_missing_or_non_numeric_request_ids_are_404(client, help_request, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "Not found" in text(response)
+    assert '<nav class="nav"' in text(response)
+
+
+@pytest.mark.parametrize("path", ["/requests/abc/comments", "/requests/999999/comments",
+                                  "/requests/99999999999999999999999999/comments"])
+def test_commenting_on_missing_or_non_numeric_ids_is_404(client, alice, help_request, path):
+    client.login("alice")
+    response = client.post(path, data={"body": "hello"})
+    assert response.status_code == 404
+    assert count(Comment) == 0
+
+
+def test_request_text_is_escaped(client, alice):
+    db.session.add(HelpRequest(author_id=alice.id, title="<script>alert(1)</script>", body="<b>bold</b>"))
+    db.session.commit()
+
+    listing = text(client.get("/requests"))
+    assert "<script>alert(1)</script>" not in listing
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing
+    page = text(client.get(f"/requests/{db.session.scalar(select(HelpRequest.id))}"))
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def data_queries(statements) -> list[str]:
+    """The statements that load page data (flag reads are cached and counted elsewhere)."""
+    return [statement for statement in statements if "feature_flags" not in statement]
+
+
+def test_list_query_count_does_not_grow_with_authors(client, make_user, count_queries):
+    for n in range(3):
+        author = make_user(f"author{n}")
+        db.session.add(HelpRequest(author_id=author.id, title=f"t{n}", body="b"))
+    db.session.commit()
+    with count_queries() as few:
+        client.get("/requests")
+    for n in range(3, 15):
+        author = make_user(f"author{n}")
+        db.session.add(HelpRequest(author_id=author.id, title=f"t{n}", body="b"))
+    db.session.commit()
+    with count_queries() as many:
+        assert client.get("/requests").status_code == 200
+    assert len(data_queries(many)) == len(data_queries(few))
+
+
+def test_request_page_query_count_does_not_grow_with_comments(client, help_request, make_user, count_queries):
+    commenter = make_user("commenter0")
+    db.session.add(Comment(request_id=help_request.id, author_id=commenter.id, body="c0"))
+    db.session.commit()
+    with count_queries() as few:
+        client.get(f"/requests/{help_request.id}")
+    for n in range(1, 10):
+        commenter = make_user(f"commenter{n}")
+        db.session.add(Comment(request_id=help_request.id, author_id=commenter.id, body=f"c{n}"))
+    db.session.commit()
+    with count_queries() as many:
+        client.get(f"/requests/{help_request.id}")
+    assert len(data_queries(many)) == len(data_queries(few))
+
+
+# --- posting --------------------------------------------------------------------------------------
+
+def test_visitor_is_sent_to_login_to_post(client):
+    response = client.get("/requests/new")
+    assert response.status_code == 302
+    assert response.location == "/login?next=/requests/new"
+    assert client.post("/requests/new", data={"title": "t", "body": "b"}).status_code == 302
+    assert count(HelpRequest) == 0
+
+
+def test_member_posts_a_request(client, alice):
+    client.login("alice")
+    form = client.get("/requests/new")
+    assert form.status_code == 200
+    assert 'name="title"' in text(form)
+
+    response = client.post("/requests/new", data={"title": "  Need a drill  ", "body": "For two shelves."})
+
+    stored = db.session.scalar(select(HelpRequest))
+    assert (stored.title, stored.body, stored.author_id, stored.status) == (
+        "Need a drill", "For two shelves.", alice.id, "open")
+    assert response.status_code == 302
+    assert response.location == f"/requests/{stored.id}"
+    page = text(client.get(response.location))
+    assert "Your request is posted." in page
+    assert "Need a drill" in page and "For two shelves." in page
+    assert "Need a drill" in text(client.get("/requests"))
+    assert "Need a drill" in text(client.get("/people/alice"))
+
+
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"title": "", "body": "details"}, "Give your request a short title."),
+        ({"title": "   ", "body": "details"}, "Give your request a short title."),
+        ({"title": "Title", "body": ""}, "Say what you need help with."),
+        ({"title": "Title", "body": " \n "}, "Say what you need help with."),
+        ({}, "Give your request a short title."),
+        ({"title": "t" * 121, "body": "details"}, "Titles can be at most 120 characters."),
+        ({"title": "Title", "body": "b" * 5001}, "Requests can be at most 5,000 characters."),
+        ({"title": "Lad\x00der", "body": "details"}, "Use text only; remove the control characters and try again."),
+        ({"title": "Title", "body": "bell\x07 and nul\x00"}, "Use text only; remove the control characters and try again."),
+    ],
+)
+def test_bad_request_input_is_shown_on_the_form(client, alice, form, message):
+    client.login("alice")
+
+    response = client.post("/requests/new", data=form)
+
+    assert response.status_code == 400
+    page = text(response)
+    assert message in page
+    assert '<form method="post" action="/requests/new">' in page
+    assert count(HelpRequest) == 0
+
+
+def test_form_keeps_what_was_typed_after_an_error(client, alice):
+    client.login("alice")
+    page = text(client.post("/requests/new", data={"title": "", "body": "My careful details"}))
+    assert "My careful details</textarea>" in page
+
+
+def test_line_breaks_and_tabs_are_kept(client, alice):
+    client.login("alice")
+    client.post("/requests/new", data={"title": "List", "body": "one\r\n\ttwo\nthree"})
+    assert db.session.scalar(select(HelpRequest.body)) in ("one\r\n\ttwo\nthree", "one\n\ttwo\nthree")
+
+
+def test_longest_allowed_request_is_accepted(client, alice):
+    client.login("alice")
+    response = client.post("/requests/new", data={"title": "t" * 120, "body": "b" * 5000})
+    assert response.status_code == 302
+    assert count(HelpRequest) == 1
+
+
+# --- comments -------------------------------------------------------------------------------------
+
+def test_member_comments_on_a_request(client, bob, help_request):
+    client.login("bob")
+    page = text(client.get(f"/requests/{help_request.id}"))
+    assert "No comments yet." in page
+    assert f'action="/requests/{help_request.id}/comments"' in page
+
+    response = client.post(f"/requests/{help_request.id}/comments", data={"body": " I can lend mine. "})
+
+    stored = db.session.scalar(select(Comment))
+    assert (stored.body, stored.author_id, stored.request_id) == ("I can lend mine.", bob.id, help_request.id)
+    assert response.status_code == 302
+    assert response.location == f"/requests/{help_request.id}#comment-{stored.id}"
+    page = text(client.get(f"/requests/{help_request.id}"))
+    assert "Comment posted." in page
+    assert f'id="comment-{stored.id}"' in page and "I can lend mine." in page
+
+
+def test_comments_are_shown_oldest_first(client, alice, bob, help_request):
+    client.login("bob")
+    for body in ("first comment", "second comment", "third comment"):
+        client.post(f"/requests/{help_request.id}/comments", data={"body": body})
+    page = text(client.get(f"/requests/{help_request.id}"))
+    assert page.index("first comment") < page.index("second comment") < page.index("third comment")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [("", "Write something before posting."), ("   ", "Write something before posting."),
+     ("c" * 5001, "Comments can be at most 5,000 characters."), ("nul\x00byte", "Use text only; remove the control characters and try again.")],
+)
+def test_bad_comment_is_shown_on_the_request_page(client, bob, help_request, body, message):
+    db.session.add(Comment(request_id=help_request.id, author_id=bob.id, body="an earlier comment"))
+    db.session.commit()
+    client.login("bob")
+
+    response = client.post(f"/requests/{help_request.id}/comments", data={"body": body})
+
+    assert response.status_code == 400
+    page = text(response)
+    assert message in page
+    assert "Borrow a ladder" in page and "an earlier comment" in page
+    assert count(Comment) == 1
+
+
+def test_visitor_cannot_comment(client, help_request):
+    response = client.post(f"/requests/{help_request.id}/comments", data={"body": "hi"})
+    assert response.status_code == 302
+    assert response.location.startswith("/login?next=")
+    assert count(Comment) == 0
+
+
+# --- pending members read but do not post ---------------------------------------------------------
+
+def test_pending_member_can_read_requests(client, penny, help_request):
+    client.login("penny")
+
+    listing = client.get("/requests")
+    assert listing.status_code == 200
+    assert "Borrow a ladder" in text(listing)
+    assert "Ask for help" not in text(listing)
+
+    page = client.get(f"/requests/{help_request.id}")
+    assert page.status_code == 200
+    assert "You can comment once an admin approves your account." in text(page)
+    assert 'name="body"' not in text(page)
+
+
+def test_pending_member_cannot_post_a_request(client, penny):
+    client.login("penny")
+
+    for response in (client.get("/requests/new"),
+                     client.post("/requests/new", data={"title": "Spam", "body": "Spam"})):
+        assert response.status_code == 403
+        page = text(response)
+        assert "waiting for an admin to approve it" in page
+        assert "Pending verification" in page  # full page with the nav's tag
+    assert count(HelpRequest) == 0
+
+
+def test_pending_member_cannot_comment(client, penny, help_request):
+    client.login("penny")
+
+    response = client.post(f"/requests/{help_request.id}/comments", data={"body": "hello"})
+
+    assert response.status_code == 403
+    assert PENDING_EXPLANATION.replace("'", "&#39;") in text(response)
+    assert count(Comment) == 0
+
+
+def test_pending_member_gets_a_partial_403_over_htmx(client, penny, help_request):
+    client.login("penny")
+
+    response = client.htmx("POST", f"/requests/{help_request.id}/comments", data={"body": "hello"})
+
+    assert response.status_code == 403
+    assert "<html" not in text(response)
+    assert "waiting for an admin to approve it" in text(response)
+    assert count(Comment) == 0
+
+
+def test_approved_member_can_post(client, penny, admin, login):
+    client.login("penny")
+    assert client.get("/requests/new").status_code == 403
+
+    login(admin).post("/admin/members/penny/approve")
+
+    assert client.get("/requests/new").status_code == 200
+    assert client.post("/requests/new", data={"title": "Now I can", "body": "ask"}).status_code == 302
+    assert count(HelpRequest) == 1
+
+
+# --- the dashboard --------------------------------------------------------------------------------
+
+def test_dashboard_lists_the_five_latest_requests_with_authors(client, make_user, count_queries):
+    def add(n):
+        author = make_user(f"author{n}", display_name=f"Author {n}")
+        db.session.add(HelpRequest(author_id=author.id, title=f"Dashboard request {n}", body="b"))
+        db.session.commit()
+
+    add(0)
+    with count_queries() as few:
+        client.get("/")
+    for n in range(1, 7):
+        add(n)
+    with count_queries() as many:
+        page = text(client.get("/"))
+
+    assert [f"Dashboard request {n}" in page for n in range(7)] == [False, False, True, True, True, True, True]
+    assert page.index("Dashboard request 6") < page.index("Dashboard request 2")
+    assert "by Author 6" in page
+    assert len(data_queries(many)) == len(data_queries(few))
+
+
+def test_pending_member_dashboard_has_no_ask_button(client, penny):
+    client.login("penny")
+    page = text(client.get("/"))
+    assert 'href="/requests/new"' not in page
+    assert "posting, commenting and messaging open up once you" in page

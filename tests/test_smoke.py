@@ -1,0 +1,10 @@
+def test_dashboard_renders_for_visitors(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Neighbours helping neighbours" in response.get_data(as_text=True)
+
+
+def test_member_signs_in_through_the_form(client, alice):
+    response = client.login("alice")
+    assert response.location == "/"
+    assert "Hello, Alice" in client.get("/").get_data(as_text=True)
