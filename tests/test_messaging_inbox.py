@@ -134,18 +134,69 @@ def test_hidden_conversation_returns_when_a_new_message_arrives(chat, bob):
 
 
 def test_the_action_urls_on_the_page_are_the_ones_the_routes_answer(chat):
-    """Delete and remove, posted exactly as the rendered forms say (page, poll and older partials)."""
+    """Each message's menu links to its actions; the forms found there post to routes that work
+    (thread page and poll partial alike)."""
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "delete me via the page")
     send(alice_client, cid, "remove me via the page")
     first, second = messages_in(cid)
     page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
-    delete_action = re.search(rf'action="([^"]+/{first.id}/delete)"', page).group(1)
+    menu_url = re.search(rf'hx-get="([^"]+/{first.id}/actions)"', page).group(1)
+    assert f'<a href="{menu_url}">' in page  # the same place without JavaScript
+    menu = alice_client.get(menu_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    delete_action = re.search(r'action="([^"]+/delete)"', menu).group(1)
     assert delete_action == f"/messages/{cid}/messages/{first.id}/delete"
     assert alice_client.post(delete_action).status_code == 302
+
     polled = bob_client.get(f"/messages/{cid}/poll?after=0&seen=0").get_data(as_text=True)
-    remove_action = re.search(rf'action="([^"]+/{second.id}/remove)"', polled).group(1)
+    menu_url = re.search(rf'hx-get="([^"]+/{second.id}/actions)"', polled).group(1)
+    menu = bob_client.get(menu_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    remove_action = re.search(r'action="([^"]+/remove)"', menu).group(1)
+    assert 'name="csrf_token" value="' in menu
     assert bob_client.post(remove_action).status_code == 302
-    assert 'name="csrf_token" value="' in polled
     first, second = messages_in(cid)
     assert first.deleted_at is not None and (second.hidden_for_low or second.hidden_for_high)
+
+
+def test_a_message_menu_offers_what_this_member_may_do(chat):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "mine to delete")
+    (message,) = messages_in(cid)
+    url = f"/messages/{cid}/messages/{message.id}/actions"
+    htmx = {"HX-Request": "true"}
+
+    mine = text(alice_client.get(url, headers=htmx))
+    assert "Delete for both" in mine and "Remove for me" in mine
+    assert f'hx-post="{url[:-len("/actions")]}/delete"' in mine and 'hx-confirm="Delete this message for both of you?"' in mine
+    assert "mine to delete" not in mine  # the menu only: the message is already on screen
+
+    theirs = text(bob_client.get(url, headers=htmx))
+    assert "Remove for me" in theirs and "Delete for both" not in theirs
+
+    # Without JavaScript: a page of its own with the message, plain forms that ask first, a way back.
+    response = alice_client.get(url)
+    page = text(response)
+    assert response.status_code == 200
+    assert "mine to delete" in page and "Back to the conversation with Bob" in page
+    assert 'data-confirm="Delete this message for both of you?"' in page and "hx-post" not in page
+
+    alice_client.post(f"/messages/{cid}/messages/{message.id}/delete")
+    deleted = text(alice_client.get(url, headers=htmx))
+    assert "Remove for me" in deleted and "Delete for both" not in deleted
+
+
+def test_a_message_menu_is_only_for_messages_the_member_sees(chat, make_user, login):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "hello")
+    (message,) = messages_in(cid)
+    url = f"/messages/{cid}/messages/{message.id}/actions"
+    carol_client = login(make_user("carol"))
+    assert carol_client.get(url).status_code == 403  # not a participant
+    assert "hello" not in text(carol_client.get(url))
+    other_cid = open_conversation(carol_client, "alice")
+    assert alice_client.get(f"/messages/{other_cid}/messages/{message.id}/actions").status_code == 404
+    assert alice_client.get(f"/messages/{cid}/messages/999999/actions").status_code == 404
+    assert alice_client.get(f"/messages/{cid}/messages/abc/actions").status_code == 404
+    bob_client.post(f"/messages/{cid}/messages/{message.id}/remove")
+    assert bob_client.get(url).status_code == 404  # removed from his view
+    assert alice_client.get(url).status_code == 200

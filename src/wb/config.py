@@ -107,13 +107,21 @@ def _fill_derived(app) -> None:
         config["MESSAGING_DATABASE_URI"] = f"sqlite:///{instance / 'messaging.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["MESSAGING_DATABASE_URI"] = normalize_database_url(config["MESSAGING_DATABASE_URI"])
-    config["SQLALCHEMY_BINDS"] = {"messaging": config["MESSAGING_DATABASE_URI"]}
-    # hide_parameters: a database error must never carry message text into a log line.
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "hide_parameters": True})
+    config["SQLALCHEMY_BINDS"] = {
+        "messaging": {"url": config["MESSAGING_DATABASE_URI"], **engine_options(config["MESSAGING_DATABASE_URI"])}
+    }
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     # Flask-Login's remember-me cookie follows the session cookie onto HTTPS-only.
     config.setdefault("REMEMBER_COOKIE_SECURE", bool(config.get("SESSION_COOKIE_SECURE")))
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret_key(instance)
+
+
+def engine_options(url: str) -> dict:
+    """hide_parameters: a database error must never carry message text into a log line.
+    pool_pre_ping: a server connection may have been dropped since its last use (a PostgreSQL
+    restart); a SQLite file has no connection to lose, so it skips that query per request."""
+    return {"hide_parameters": True, "pool_pre_ping": not url.startswith("sqlite")}
 
 
 def normalize_database_url(url: str) -> str:

@@ -232,6 +232,41 @@ def test_phone_layout_stacks_list_and_thread(browsing, server, artifacts):
     expect(conversation_list).to_be_hidden()
 
 
+def test_a_message_menu_loads_its_actions_and_deletes_for_both(browsing, server):
+    """The menu under a message is opened from the keyboard; its actions load then; deleting
+    asks first, and both members then see "Message deleted" without a reload."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Sorry, wrong person!")
+    mine = alice_page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    bob_page = browsing.sign_in(bob)
+    bob_page.goto(alice_page.url)
+    expect(bob_page.locator("li.message.theirs .body")).to_have_text("Sorry, wrong person!")
+    remember_document(alice_page)
+
+    mine.locator("summary").focus()
+    alice_page.keyboard.press("Enter")
+    delete = mine.get_by_role("button", name="Delete for both")
+    expect(delete).to_be_visible()
+    expect(mine.get_by_role("button", name="Remove for me")).to_be_visible()
+    questions = []
+    alice_page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    delete.click()
+    expect(mine.locator(".body")).to_have_text("Message deleted")
+    assert questions == ["Delete this message for both of you?"]
+    assert_not_reloaded(alice_page)
+
+    # Bob's menu on Alice's message offers only removal from his own view.
+    theirs = bob_page.locator("li.message.theirs")
+    theirs.locator("summary").click()
+    expect(theirs.get_by_role("button", name="Remove for me")).to_be_visible()
+    expect(theirs.get_by_role("button", name="Delete for both")).to_have_count(0)
+    bob_page.reload()
+    expect(bob_page.locator("li.message.theirs .body")).to_have_text("Message deleted")
+
+
 def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_server):
     # A server of its own: switching the flag must not pull the rug from other tests.
     live = start_server()

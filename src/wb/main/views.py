@@ -40,6 +40,9 @@ def readyz():
     return jsonify(status="ready" if ready else "unavailable", databases=checks), (200 if ready else 503)
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 @bp.app_template_filter("timeago")
 def timeago(moment) -> str:
     """'just now', '5 min ago', '3 h ago', 'yesterday', or a date."""
@@ -56,7 +59,7 @@ def timeago(moment) -> str:
         return "yesterday"
     if seconds < 7 * 86400:
         return f"{int(seconds // 86400)} days ago"
-    return moment.strftime("%-d %b %Y")
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"  # strftime costs five times more
 
 
 @bp.app_template_filter("timetag")
@@ -64,7 +67,8 @@ def timetag(moment) -> Markup:
     """A <time> element: relative text, the exact UTC time on hover."""
     # Plain concatenation: Markup.format builds a formatter per call, and a thread
     # page draws 80 of these. Only the relative text needs escaping; the rest is digits.
+    # isoformat, not strftime: a fifth of the cost.
     return Markup(
-        f'<time datetime="{moment.isoformat()}Z" title="{moment.strftime("%Y-%m-%d %H:%M")} UTC">'
+        f'<time datetime="{moment.isoformat()}Z" title="{moment.isoformat(" ", "minutes")} UTC">'
         f"{escape(timeago(moment))}</time>"
     )

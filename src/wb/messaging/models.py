@@ -90,6 +90,8 @@ class ConversationMembership(db.Model):
         UniqueConstraint("user_id", "conversation_id", name="uq_memberships_user_conversation"),
         Index("ix_memberships_inbox", "user_id", "hidden", "last_activity_at"),
         Index("ix_memberships_conversation_id", "conversation_id"),
+        # The badge sums unread counts from this index alone, over only the rows that have some.
+        Index("ix_memberships_unread", "user_id", "hidden", "unread_count", "other_user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

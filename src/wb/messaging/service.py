@@ -226,30 +226,36 @@ def _visible_to(conversation: Conversation, member_id: int):
     return and_(Message.conversation_id == conversation.id, hidden_column.is_(False))
 
 
+# What a thread shows of a message. Read as plain rows (attribute access like a Message):
+# a page holds 50 of them, and building ORM objects for rows that are only displayed
+# cost more than the query.
+SHOWN_COLUMNS = (Message.id, Message.sender_id, Message.body, Message.created_at, Message.deleted_at)
+
+
 @dataclass
 class ThreadPage:
-    messages: list[Message]
+    messages: list  # rows of SHOWN_COLUMNS, oldest first
     older_cursor: int | None  # pass as ?before= to get the page before this one
 
 
 def thread_page(member, conversation: Conversation, before=None) -> ThreadPage:
     """The newest page of messages (or the page before a cursor), oldest first."""
     per_page = current_app.config["MESSAGES_PER_PAGE"]
-    query = select(Message).where(_visible_to(conversation, member.id))
+    query = select(*SHOWN_COLUMNS).where(_visible_to(conversation, member.id))
     if before is not None:
         query = query.where(Message.id < before)
-    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(per_page + 1)))
+    rows = db.session.execute(query.order_by(Message.id.desc()).limit(per_page + 1)).all()
     has_older = len(rows) > per_page
     rows = rows[:per_page]
     rows.reverse()
     return ThreadPage(messages=rows, older_cursor=rows[0].id if has_older and rows else None)
 
 
-def messages_after(member, conversation: Conversation, after: int) -> list[Message]:
-    """Messages newer than a cursor, oldest first (at most one page)."""
+def messages_after(member, conversation: Conversation, after: int) -> list:
+    """Messages newer than a cursor, oldest first (at most one page), as rows of SHOWN_COLUMNS."""
     per_page = current_app.config["MESSAGES_PER_PAGE"]
-    query = select(Message).where(_visible_to(conversation, member.id), Message.id > after)
-    return list(db.session.scalars(query.order_by(Message.id).limit(per_page)))
+    query = select(*SHOWN_COLUMNS).where(_visible_to(conversation, member.id), Message.id > after)
+    return db.session.execute(query.order_by(Message.id).limit(per_page)).all()
 
 
 def memberships_of(conversation: Conversation) -> dict[int, ConversationMembership]:
@@ -264,7 +270,7 @@ def memberships_of(conversation: Conversation) -> dict[int, ConversationMembersh
 class PollResult:
     changed: bool
     conversation: Conversation | None = None
-    messages: list[Message] = field(default_factory=list)
+    messages: list = field(default_factory=list)  # rows of SHOWN_COLUMNS
     seen_id: int | None = None
 
 
@@ -324,6 +330,15 @@ def _message_in(conversation: Conversation, message_id) -> Message:
         abort(404)
     message = db.session.get(Message, message_id)
     if message is None or message.conversation_id != conversation.id:
+        abort(404, "That message doesn't exist.")
+    return message
+
+
+def visible_message(member, conversation: Conversation, message_id) -> Message:
+    """A message of this conversation that this member still sees (not removed from their view)."""
+    message = _message_in(conversation, message_id)
+    hidden = message.hidden_for_low if conversation.side(member.id) == "low" else message.hidden_for_high
+    if hidden:
         abort(404, "That message doesn't exist.")
     return message
 
@@ -414,16 +429,16 @@ def inbox(member, page: int = 1, unread_only: bool = False) -> InboxPage:
     """One page of conversations, newest activity first, in a fixed number of queries."""
     per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
     page = max(page, 1)
-    query = _inbox_query(member.id)
+    CM = ConversationMembership
+    # Plain rows, not ORM objects: a page shows 30 and changes none.
+    query = _inbox_query(member.id).with_only_columns(
+        CM.conversation_id, CM.other_user_id, CM.last_message_id, CM.unread_count, CM.last_activity_at
+    )
     if unread_only:
         query = query.where(ConversationMembership.unread_count > 0)
-    rows = list(
-        db.session.scalars(
-            query.order_by(ConversationMembership.last_activity_at.desc(), ConversationMembership.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page + 1)
-        )
-    )
+    rows = db.session.execute(
+        query.order_by(CM.last_activity_at.desc(), CM.id.desc()).offset((page - 1) * per_page).limit(per_page + 1)
+    ).all()
     has_next = len(rows) > per_page
     rows = rows[:per_page]
     others = users_by_id({row.other_user_id for row in rows})
@@ -491,9 +506,11 @@ def unread_total(member) -> int:
     """The badge number: unread messages across visible conversations."""
     if not member.is_authenticated:
         return 0
-    # One flat aggregate over the inbox's own filter (no subquery: the badge is polled every few seconds).
+    # One flat aggregate over the inbox's own filter (the badge is polled every few seconds),
+    # walking ix_memberships_unread: a member in hundreds of conversations has few unread.
     total = func.coalesce(func.sum(ConversationMembership.unread_count), 0)
-    return db.session.scalar(_inbox_query(member.id).with_only_columns(total))
+    query = _inbox_query(member.id).where(ConversationMembership.unread_count > 0)
+    return db.session.scalar(query.with_only_columns(total))
 
 
 def dashboard_summary(member) -> dict | None:

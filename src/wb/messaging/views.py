@@ -168,6 +168,19 @@ def read(conversation_id):
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
 
+@bp.route("/<int:conversation_id>/messages/<int:message_id>/actions")
+def message_actions(conversation_id, message_id):
+    """What a member can do with one message: loaded into the thread when its menu opens
+    (so the thread page carries no forms per message), or a page of its own without JavaScript."""
+    conversation = service.get_conversation_for(current_user, conversation_id)
+    message = service.visible_message(current_user, conversation, message_id)
+    if is_htmx():
+        return render_template("messaging/_message_actions.html", message=message, conversation=conversation, inline=True)
+    other = db.session.get(User, conversation.other_id(current_user.id))
+    return render_template("messaging/message_actions.html", message=message, conversation=conversation,
+                           other_name=service.display_name(other))
+
+
 @bp.route("/<int:conversation_id>/messages/<int:message_id>/delete", methods=["POST"])
 def delete(conversation_id, message_id):
     conversation = service.get_conversation_for(current_user, conversation_id)

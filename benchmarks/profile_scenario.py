@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Where a scenario's CPU goes: replay its requests in-process under cProfile.
+
+    ./wb bench --scale large --keep ...           # seed once and keep the run folder
+    python benchmarks/profile_scenario.py RUN_DIR thread   # then profile one scenario against it
+
+The requests are the benchmark's own (the same members, conversations and cursors),
+sent through Flask's test client with a real signed-in session, so no server, socket
+or load generator is in the picture: only the app's own work. Prints the CPU time per
+request and the functions that take it. Timing lives here, never in the test suite.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import run  # noqa: E402  (re-executes with .venv's Python when needed)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", help="a run folder kept with ./wb bench --keep")
+    parser.add_argument("scenario", choices=run.SCENARIOS)
+    parser.add_argument("-n", "--requests", type=int, default=300)
+    parser.add_argument("--top", type=int, default=35, help="functions shown")
+    parser.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
+    args = parser.parse_args(argv)
+
+    manifest = run.json.loads((Path(args.run_dir) / "manifest.json").read_text())
+    bench = run.Bench(run.parse_args(["--scale", manifest["scale"], "--db", manifest["db"], "--reuse", args.run_dir]))
+    bench.prepare()
+    app = bench.app
+    app.config.update(RATELIMIT_ENABLED=False)
+    from wb.extensions import limiter
+
+    limiter.enabled = False
+
+    # Sign in through the login form, as the benchmark does over HTTP.
+    from wb.messaging.models import Conversation
+
+    seeded = manifest["seed"]
+    clients = {}
+
+    def client_for(user_id):
+        if user_id not in clients:
+            client = app.test_client()
+            page = client.get("/login").get_data(as_text=True)
+            token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            answer = client.post("/login", data={"username": f"member{user_id:05d}", "password": run.seed.PASSWORD,
+                                                 "csrf_token": token})
+            assert answer.status_code == 302, f"sign-in of member{user_id:05d} answered {answer.status_code}"
+            home = client.get("/messages").get_data(as_text=True)
+            csrf = home.split('name="csrf_token" value="', 1)[1].split('"', 1)[0] if 'name="csrf_token"' in home else ""
+            clients[user_id] = (client, csrf)
+        return clients[user_id]
+
+    with bench.app_context() as db:
+        pairs = db.session.execute(db.select(Conversation.user_low_id, Conversation.user_high_id)
+                                   .where(Conversation.id.in_(seeded["long_thread_ids"]))).all()
+    members = list(dict.fromkeys([*seeded["hub_ids"], *(m for pair in pairs for m in pair)]))[:40]
+
+    class Session:
+        """Stands in for a signed-in HTTP session: its "cookie" names the member it belongs to."""
+
+        def __init__(self, user_id):
+            self.user_id = user_id
+            self.cookie = f"member-{user_id}"
+            self.csrf = ""
+
+    bench.sessions = [Session(m) for m in members]
+    lines = bench.targets(args.scenario)
+    if not lines:
+        raise SystemExit(f"no {args.scenario} targets in {args.run_dir}")
+    owners = [int(cookie.split("-", 1)[1]) if cookie else None for _method, _path, cookie, *_rest in lines]
+
+    def send(i):
+        method, path, _cookie, _csrf, kind, hx = lines[i % len(lines)]
+        owner = owners[i % len(lines)]
+        client, csrf = client_for(owner) if owner else (app.test_client(), "")
+        headers = {"HX-Request": "true"} if hx else {}
+        if method == "POST":
+            headers["X-CSRFToken"] = csrf
+            answer = client.post(path, data={"body": f"profiled message {i}"}, headers=headers)
+        else:
+            answer = client.get(path, headers=headers)
+        if answer.status_code != run.EXPECTED_STATUS[args.scenario]:
+            raise SystemExit(f"{method} {path} answered {answer.status_code}")
+        return len(answer.get_data())
+
+    for i in range(min(len(lines), 40)):  # warm up: sign-ins, caches, compiled templates
+        send(i)
+    started = time.process_time()
+    sizes = sum(send(i) for i in range(args.requests))
+    plain = (time.process_time() - started) / args.requests * 1000
+    profiler = cProfile.Profile()
+    started = time.process_time()
+    profiler.enable()
+    for i in range(args.requests):
+        send(i)
+    profiler.disable()
+    profiled = (time.process_time() - started) / args.requests * 1000
+    print(f"{args.scenario}: {plain:.2f} ms CPU per request ({profiled:.2f} ms under cProfile), "
+          f"{sizes / args.requests / 1024:.1f} KB per answer, {args.requests} requests")
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
+    print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
