@@ -10,7 +10,7 @@ from wb.extensions import db
 from wb.messaging import service
 from wb.messaging.models import Conversation, ConversationMembership
 from wb.models import User
-from messaging_helpers import membership_of, messages_in, open_conversation, poll_cursors, send
+from messaging_helpers import membership_of, messages_in, open_conversation, poll_cursors, send, visible_text
 
 SECRET = "the-spare-key-is-under-the-blue-flowerpot-7731"
 
@@ -234,8 +234,36 @@ def test_idle_poll_does_not_touch_message_rows(chat, count_queries):
     bob_client.post(f"/messages/{cid}/read")
     after, seen = poll_cursors(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
     statements = _queries_for(alice_client, count_queries, f"/messages/{cid}/poll?after={after}&seen={seen}")
-    assert not any("messages" in s.lower().split("from", 1)[-1].split("where")[0] for s in statements), statements
-    assert len(statements) <= 5
+    # One query: both members' cursors and Alice's account state. No message rows, no user load.
+    assert len(statements) == 1, statements
+    assert "messages" not in statements[0].lower().split("from", 1)[-1].split("where")[0]
+
+
+def test_the_quick_idle_poll_still_refuses_who_may_not_poll(chat, alice, make_user, login):
+    """The idle answer skips loading the member, never the checks: signed out, suspended,
+    not a participant, unknown conversation all get what any other messaging route gives."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "hello")
+    after, seen = poll_cursors(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    path = f"/messages/{cid}/poll?after={after}&seen={seen}"
+    assert alice_client.get(path).status_code == 204
+
+    carol_client = login(make_user("carol"))
+    assert carol_client.get(path).status_code == 403
+    assert alice_client.get(f"/messages/{cid + 1000}/poll?after={after}&seen={seen}").status_code == 404
+    assert alice_client.get(f"/messages/{cid}/poll?after=x&seen={seen}").status_code == 400
+
+    alice.status = "suspended"
+    db.session.commit()
+    refused = alice_client.get(path)  # a suspended account counts as signed out, as on every page
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+    alice.status = "active"
+    db.session.commit()
+    assert alice_client.get(path).status_code == 204
+
+    alice_client.post("/logout")
+    response = alice_client.get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_reconcile_pulls_back_a_read_marker_that_points_past_the_newest_message(chat, bob):
@@ -262,3 +290,41 @@ def test_huge_cursors_and_page_numbers_are_refused_cleanly(chat):
     assert alice_client.get(f"/messages/{cid}?before={huge}").status_code == 400
     assert alice_client.get(f"/messages/{cid}/poll?after={huge}").status_code == 400
     assert alice_client.get(f"/messages/{huge}").status_code == 404
+
+
+def test_the_badge_is_one_query_and_counts_what_the_inbox_shows(chat, bob, make_user, login, count_queries):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    send(alice_client, cid, "two")
+    carol = make_user("carol")
+    carol_client = login(carol)
+    carol_cid = open_conversation(carol_client, "bob")
+    send(carol_client, carol_cid, "from carol")
+    statements = _queries_for(bob_client, count_queries, "/messages/badge")
+    assert len(statements) == 1, statements
+    badge = bob_client.get("/messages/badge").get_data(as_text=True)
+    assert 'aria-label="3 unread"' in badge and 'hx-trigger="every ' in badge
+    assert "3</strong> unread messages" in bob_client.get("/messages/badge?variant=dashboard").get_data(as_text=True)
+
+    # A blocked member's unread messages leave the badge with their conversation.
+    bob_client.post("/people/carol/block")
+    assert 'aria-label="2 unread"' in bob_client.get("/messages/badge").get_data(as_text=True)
+    bob_client.post(f"/messages/{cid}/read")
+    assert visible_text(bob_client.get("/messages/badge")) == "Messages"
+
+
+def test_the_quick_badge_still_refuses_who_may_not_see_it(chat, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "hello")
+    assert bob_client.get("/messages/badge").status_code == 200
+    bob.status = "pending"
+    db.session.commit()
+    assert bob_client.get("/messages/badge").status_code == 403
+    bob.status = "suspended"
+    db.session.commit()
+    assert bob_client.get("/messages/badge").status_code == 302
+    bob.status = "active"
+    db.session.commit()
+    bob_client.post("/logout")
+    response = bob_client.get("/messages/badge")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

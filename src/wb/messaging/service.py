@@ -274,28 +274,54 @@ class PollResult:
     seen_id: int | None = None
 
 
-def poll(member, conversation_id: int, after: int, seen: int) -> PollResult:
-    """What changed since the client's cursors (after: newest message shown, seen: their read marker).
-
-    Every open thread polls every few seconds and almost always nothing changed, so that
-    answer comes from the member's own metadata rows alone: only a participant has one,
-    so it tells nobody else anything. Anything else goes through get_conversation_for,
-    and message rows are read only when there are newer ones.
-    """
+def _poll_state(member_id: int, conversation_id: int):
+    """Both members' cursors for this conversation, with the asking member's account state,
+    in one query: (mine, theirs), either None when there is no such row."""
+    CM = ConversationMembership
     rows = {
         row.user_id: row
         for row in db.session.execute(
-            select(
-                ConversationMembership.user_id,
-                ConversationMembership.last_message_id,
-                ConversationMembership.last_read_message_id,
-            ).where(ConversationMembership.conversation_id == conversation_id)
+            select(CM.user_id, CM.last_message_id, CM.last_read_message_id, User.status, User.deleted_at)
+            .join(User, User.id == CM.user_id)
+            .where(CM.conversation_id == conversation_id)
         )
     }
-    mine = rows.pop(member.id, None)
-    theirs = next(iter(rows.values()), None)
-    seen_now = (theirs.last_read_message_id or 0) if theirs else 0
-    nothing_newer = mine is not None and (mine.last_message_id or 0) <= after
+    mine = rows.pop(member_id, None)
+    return mine, next(iter(rows.values()), None)
+
+
+def _seen_now(theirs) -> int:
+    return (theirs.last_read_message_id or 0) if theirs else 0
+
+
+def _nothing_newer(mine, after: int) -> bool:
+    return mine is not None and (mine.last_message_id or 0) <= after
+
+
+def poll_is_idle(member_id: int, conversation_id: int, after: int, seen: int) -> bool:
+    """True when an active participant's poll has nothing to fetch: no newer message and the
+    other member's read marker where the client last saw it.
+
+    Every open thread asks this every few seconds and the answer is almost always yes, so
+    it is answered before the member's account is loaded, from the metadata rows alone
+    (only a participant has one; it tells nobody else anything). Any other answer goes
+    the full way: sign-in, account, get_conversation_for.
+    """
+    mine, theirs = _poll_state(member_id, conversation_id)
+    return (
+        mine is not None and mine.status == "active" and mine.deleted_at is None
+        and theirs is not None and _nothing_newer(mine, after) and _seen_now(theirs) == seen
+    )
+
+
+def poll(member, conversation_id: int, after: int, seen: int) -> PollResult:
+    """What changed since the client's cursors (after: newest message shown, seen: their read marker).
+
+    Message rows are read only when there are newer ones.
+    """
+    mine, theirs = _poll_state(member.id, conversation_id)
+    seen_now = _seen_now(theirs)
+    nothing_newer = _nothing_newer(mine, after)
     if nothing_newer and theirs is not None and seen_now == seen:
         return PollResult(changed=False)
     conversation = get_conversation_for(member, conversation_id)
@@ -401,7 +427,6 @@ def hide_conversation(member, conversation: Conversation) -> None:
 @dataclass
 class InboxRow:
     conversation_id: int
-    other: User | None
     other_name: str
     preview: str
     unread_count: int
@@ -441,14 +466,13 @@ def inbox(member, page: int = 1, unread_only: bool = False) -> InboxPage:
     ).all()
     has_next = len(rows) > per_page
     rows = rows[:per_page]
-    others = users_by_id({row.other_user_id for row in rows})
+    names = _names_by_id({row.other_user_id for row in rows})
     previews = _previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
     return InboxPage(
         rows=[
             InboxRow(
                 conversation_id=row.conversation_id,
-                other=others.get(row.other_user_id),
-                other_name=display_name(others.get(row.other_user_id)),
+                other_name=names.get(row.other_user_id, policy.FORMER_MEMBER),
                 preview=previews.get(row.last_message_id, "No messages yet"),
                 unread_count=row.unread_count,
                 last_activity_at=row.last_activity_at,
@@ -466,6 +490,16 @@ def users_by_id(ids) -> dict[int, User]:
     if not ids:
         return {}
     return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def _names_by_id(ids) -> dict[int, str]:
+    """What a list shows for each member (display_name below), from plain rows in one query."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(User.id, User.username, User.display_name, User.status, User.deleted_at).where(User.id.in_(ids))
+    )
+    return {row.id: policy.FORMER_MEMBER if policy.is_former(row) else (row.display_name or row.username) for row in rows}
 
 
 def display_name(user: User | None) -> str:
@@ -506,11 +540,28 @@ def unread_total(member) -> int:
     """The badge number: unread messages across visible conversations."""
     if not member.is_authenticated:
         return 0
-    # One flat aggregate over the inbox's own filter (the badge is polled every few seconds),
-    # walking ix_memberships_unread: a member in hundreds of conversations has few unread.
+    return db.session.scalar(_unread_sum(member.id))
+
+
+def _unread_sum(member_id: int):
+    """One flat aggregate over the inbox's own filter (the badge is polled every few seconds),
+    walking ix_memberships_unread: a member in hundreds of conversations has few unread."""
     total = func.coalesce(func.sum(ConversationMembership.unread_count), 0)
-    query = _inbox_query(member.id).where(ConversationMembership.unread_count > 0)
-    return db.session.scalar(query.with_only_columns(total))
+    return _inbox_query(member_id).where(ConversationMembership.unread_count > 0).with_only_columns(total)
+
+
+def badge_total_if_active(member_id: int) -> int | None:
+    """The badge number for an active member, None for anyone else, in one query.
+
+    Every open page asks this every few seconds, so it is answered before the member's
+    account is loaded (see views._quick_badge); None sends the request the full way.
+    """
+    row = db.session.execute(
+        select(User.status, User.deleted_at, _unread_sum(member_id).scalar_subquery()).where(User.id == member_id)
+    ).first()
+    if row is None or row.status != "active" or row.deleted_at is not None:
+        return None
+    return row[2]
 
 
 def dashboard_summary(member) -> dict | None:

@@ -1,5 +1,5 @@
 """Messaging routes. Thin: read input, call one service function, render or redirect."""
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ..access import admin_required, login_required
@@ -20,12 +20,54 @@ def _guard():
     """Every /messages route: 404 while switched off, sign-in, then active members only."""
     if not policy.messaging_enabled():
         abort(404)
+    quick = QUICK_ANSWERS.get(request.endpoint)
+    member_id = _session_member_id() if quick else None
+    if member_id is not None:
+        answer = quick(member_id)
+        if answer is not None:
+            return answer
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     try:
         policy.require_active(current_user)
     except Refusal as refusal:
         abort(403, refusal.message)
+
+
+# --- the two requests every open page repeats every few seconds ----------------------------
+# An open thread polls for news; every page polls the badge. Almost always nothing changed,
+# so each is answered from one query, before the member's account is loaded: the session
+# says who is signed in, and that query checks they are an active member (and, for a poll,
+# a participant). Any other case returns None and the request goes the full way, with the
+# same answers as any other messaging route (sign-in, 403, 404).
+
+
+def _session_member_id() -> int | None:
+    """Who the session says is signed in (Flask-Login keeps the id under "_user_id"), unloaded.
+    No id (signed out, or only a remember-me cookie): None, and the full way decides."""
+    user_id = session.get("_user_id")
+    return int(user_id) if isinstance(user_id, str) and user_id.isdigit() else None
+
+
+def _quick_poll(member_id: int):
+    after, seen = _int_arg("after") or 0, _int_arg("seen") or 0
+    return ("", 204) if service.poll_is_idle(member_id, request.view_args["conversation_id"], after, seen) else None
+
+
+def _badge_template() -> str:
+    return "messaging/_dashboard_unread.html" if request.args.get("variant") == "dashboard" else "messaging/_badge.html"
+
+
+def _quick_badge(member_id: int):
+    total = service.badge_total_if_active(member_id)
+    if total is None:
+        return None
+    # Rendered without the context processors: Flask-Login's would load the member after all.
+    template = current_app.jinja_env.get_template(_badge_template())
+    return template.render(unread=total, badge_poll_seconds=current_app.config["BADGE_POLL_INTERVAL_SECONDS"])
+
+
+QUICK_ANSWERS = {"messaging.poll": _quick_poll, "messaging.badge": _quick_badge}
 
 
 def _int_arg(name):
@@ -110,6 +152,8 @@ def _full_page(conversation, context, status=200, headers=None):
 def send(conversation_id):
     conversation = service.get_conversation_for(current_user, conversation_id)
     body = request.form.get("body", "")
+    # Held here, the recipient is loaded once: send_message's own lookup finds it in the session.
+    other = db.session.get(User, conversation.other_id(current_user.id))
     try:
         message = service.send_message(current_user, conversation, body)
     except Refusal as refusal:
@@ -120,7 +164,6 @@ def send(conversation_id):
     # the poller, which this event fires at once. One path, so no duplicates.
     # The send itself proved the compose box stays open (check_can_message passed),
     # so the empty box needs only the other member's name, not the whole thread.
-    other = db.session.get(User, conversation.other_id(current_user.id))
     response = make_response(render_template(
         "messaging/_compose.html", conversation=conversation, other_name=service.display_name(other),
         compose_blocked=None, compose_body="", compose_error=None,
@@ -214,8 +257,8 @@ def hide(conversation_id):
 
 @bp.route("/badge")
 def badge():
-    template = "messaging/_dashboard_unread.html" if request.args.get("variant") == "dashboard" else "messaging/_badge.html"
-    return render_template(template, unread=service.unread_total(current_user))
+    """The full way (see _quick_badge for the usual one)."""
+    return render_template(_badge_template(), unread=service.unread_total(current_user))
 
 
 # --- safety: block, unblock, report ----------------------------------------------------
