@@ -6,6 +6,7 @@ there and reconcile() repairs the metadata.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import abort, current_app
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db
@@ -274,18 +275,21 @@ class PollResult:
     seen_id: int | None = None
 
 
+@functools.cache
+def _poll_state_statement():
+    """Asked for on every poll: built once (building costs more than running it), values bound."""
+    CM = ConversationMembership
+    return (
+        select(CM.user_id, CM.last_message_id, CM.last_read_message_id, User.status, User.deleted_at)
+        .join(User, User.id == CM.user_id)
+        .where(CM.conversation_id == bindparam("conversation_id"))
+    )
+
+
 def _poll_state(member_id: int, conversation_id: int):
     """Both members' cursors for this conversation, with the asking member's account state,
     in one query: (mine, theirs), either None when there is no such row."""
-    CM = ConversationMembership
-    rows = {
-        row.user_id: row
-        for row in db.session.execute(
-            select(CM.user_id, CM.last_message_id, CM.last_read_message_id, User.status, User.deleted_at)
-            .join(User, User.id == CM.user_id)
-            .where(CM.conversation_id == conversation_id)
-        )
-    }
+    rows = {row.user_id: row for row in db.session.execute(_poll_state_statement(), {"conversation_id": conversation_id})}
     mine = rows.pop(member_id, None)
     return mine, next(iter(rows.values()), None)
 
@@ -543,11 +547,18 @@ def unread_total(member) -> int:
     return db.session.scalar(_unread_sum(member.id))
 
 
-def _unread_sum(member_id: int):
+def _unread_sum(member_id):
     """One flat aggregate over the inbox's own filter (the badge is polled every few seconds),
     walking ix_memberships_unread: a member in hundreds of conversations has few unread."""
     total = func.coalesce(func.sum(ConversationMembership.unread_count), 0)
     return _inbox_query(member_id).where(ConversationMembership.unread_count > 0).with_only_columns(total)
+
+
+@functools.cache
+def _badge_statement():
+    """Asked for on every page's badge poll: built once, values bound."""
+    member_id = bindparam("member_id")
+    return select(User.status, User.deleted_at, _unread_sum(member_id).scalar_subquery()).where(User.id == member_id)
 
 
 def badge_total_if_active(member_id: int) -> int | None:
@@ -556,9 +567,7 @@ def badge_total_if_active(member_id: int) -> int | None:
     Every open page asks this every few seconds, so it is answered before the member's
     account is loaded (see views._quick_badge); None sends the request the full way.
     """
-    row = db.session.execute(
-        select(User.status, User.deleted_at, _unread_sum(member_id).scalar_subquery()).where(User.id == member_id)
-    ).first()
+    row = db.session.execute(_badge_statement(), {"member_id": member_id}).first()
     if row is None or row.status != "active" or row.deleted_at is not None:
         return None
     return row[2]
