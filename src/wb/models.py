@@ -67,7 +67,12 @@ class User(UserMixin, db.Model):
     @property
     def is_active_member(self) -> bool:
         """Account may act: active, not suspended, not deleted."""
-        return self.status == "active" and self.deleted_at is None
+        return User.may_act(self)
+
+    @staticmethod
+    def may_act(account) -> bool:
+        """is_active_member for a User or for a plain row with its status and deleted_at."""
+        return account.status == "active" and account.deleted_at is None
 
     @property
     def is_fully_authenticated(self) -> bool:

@@ -313,7 +313,7 @@ def poll_is_idle(member_id: int, conversation_id: int, after: int, seen: int) ->
     """
     mine, theirs = _poll_state(member_id, conversation_id)
     return (
-        mine is not None and mine.status == "active" and mine.deleted_at is None
+        mine is not None and User.may_act(mine)
         and theirs is not None and _nothing_newer(mine, after) and _seen_now(theirs) == seen
     )
 
@@ -568,7 +568,7 @@ def badge_total_if_active(member_id: int) -> int | None:
     account is loaded (see views._quick_badge); None sends the request the full way.
     """
     row = db.session.execute(_badge_statement(), {"member_id": member_id}).first()
-    if row is None or row.status != "active" or row.deleted_at is not None:
+    if row is None or not User.may_act(row):
         return None
     return row[2]
 
