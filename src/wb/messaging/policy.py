@@ -59,6 +59,11 @@ def require_active(member) -> None:
         raise Refusal(PENDING_EXPLANATION if getattr(member, "is_pending", False) else "Your account can't send messages.")
 
 
+def may_delete_for_both(member, message) -> bool:
+    """Only its sender deletes a message for both members; either member removes it for themselves."""
+    return message.sender_id == member.id
+
+
 def is_former(member) -> bool:
     """Deleted, suspended or missing members show as 'former member' in old conversations."""
     return member is None or member.deleted_at is not None or member.status == "suspended"

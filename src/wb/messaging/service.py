@@ -376,7 +376,7 @@ def visible_message(member, conversation: Conversation, message_id) -> Message:
 def delete_message(member, conversation: Conversation, message_id) -> Message:
     """The sender deletes their own message for both members."""
     message = _message_in(conversation, message_id)
-    if message.sender_id != member.id:
+    if not policy.may_delete_for_both(member, message):
         raise Refusal("You can only delete messages you sent. You can remove this one from your own view.", 403)
     if message.deleted_at is None:
         message.deleted_at = utcnow()

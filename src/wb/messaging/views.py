@@ -217,11 +217,15 @@ def message_actions(conversation_id, message_id):
     (so the thread page carries no forms per message), or a page of its own without JavaScript."""
     conversation = service.get_conversation_for(current_user, conversation_id)
     message = service.visible_message(current_user, conversation, message_id)
+    context = {
+        "message": message,
+        "conversation": conversation,
+        "offer_delete": policy.may_delete_for_both(current_user, message) and message.deleted_at is None,
+    }
     if is_htmx():
-        return render_template("messaging/_message_actions.html", message=message, conversation=conversation, inline=True)
+        return render_template("messaging/_message_actions.html", inline=True, **context)
     other = db.session.get(User, conversation.other_id(current_user.id))
-    return render_template("messaging/message_actions.html", message=message, conversation=conversation,
-                           other_name=service.display_name(other))
+    return render_template("messaging/message_actions.html", other_name=service.display_name(other), **context)
 
 
 @bp.route("/<int:conversation_id>/messages/<int:message_id>/delete", methods=["POST"])
