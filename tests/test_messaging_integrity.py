@@ -239,6 +239,18 @@ def test_idle_poll_does_not_touch_message_rows(chat, count_queries):
     assert "messages" not in statements[0].lower().split("from", 1)[-1].split("where")[0]
 
 
+def test_a_poll_with_news_reads_the_cursors_once(chat, count_queries):
+    """The quick idle check and the full poll share one read of both members' cursors."""
+    alice_client, bob_client, cid = chat
+    after, seen = poll_cursors(bob_client.get(f"/messages/{cid}").get_data(as_text=True))
+    send(alice_client, cid, "news")
+    with count_queries() as statements:
+        response = bob_client.get(f"/messages/{cid}/poll?after={after}&seen={seen}")
+    assert response.status_code == 200 and "news" in response.get_data(as_text=True)
+    cursor_reads = [s for s in statements if "last_read_message_id" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(cursor_reads) == 1, cursor_reads
+
+
 def test_the_quick_idle_poll_still_refuses_who_may_not_poll(chat, alice, make_user, login):
     """The idle answer skips loading the member, never the checks: signed out, suspended,
     not a participant, unknown conversation all get what any other messaging route gives."""

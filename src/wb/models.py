@@ -54,7 +54,12 @@ class User(UserMixin, db.Model):
     @property
     def name(self) -> str:
         """What other members see: the display name, or the username."""
-        return self.display_name or self.username
+        return User.name_of(self)
+
+    @staticmethod
+    def name_of(account) -> str:
+        """name, for a User or for a plain row with its display_name and username."""
+        return account.display_name or account.username
 
     @property
     def is_admin(self) -> bool:

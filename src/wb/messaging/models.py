@@ -74,10 +74,6 @@ class Message(db.Model):
     hidden_for_low: Mapped[bool] = mapped_column(default=False)
     hidden_for_high: Mapped[bool] = mapped_column(default=False)
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
 
 # --- main database: metadata only ---------------------------------------------
 

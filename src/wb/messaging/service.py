@@ -158,7 +158,7 @@ def clean_body(raw) -> str:
 def send_message(sender, conversation: Conversation, raw_body) -> Message:
     """Store a message (first) and update both members' metadata (second)."""
     body = clean_body(raw_body)
-    recipient = db.session.get(User, conversation.other_id(sender.id))
+    recipient = other_member(sender, conversation)
     policy.check_can_message(sender, recipient)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
@@ -222,8 +222,13 @@ def record_send(conversation: Conversation, message: Message) -> None:
 # --- reading ------------------------------------------------------------------------
 
 
+def _hidden_column(conversation: Conversation, member_id: int) -> str:
+    """The messages column that says "removed from this member's view"."""
+    return f"hidden_for_{conversation.side(member_id)}"
+
+
 def _visible_to(conversation: Conversation, member_id: int):
-    hidden_column = Message.hidden_for_low if conversation.side(member_id) == "low" else Message.hidden_for_high
+    hidden_column = getattr(Message, _hidden_column(conversation, member_id))
     return and_(Message.conversation_id == conversation.id, hidden_column.is_(False))
 
 
@@ -286,7 +291,7 @@ def _poll_state_statement():
     )
 
 
-def _poll_state(member_id: int, conversation_id: int):
+def poll_state(member_id: int, conversation_id: int):
     """Both members' cursors for this conversation, with the asking member's account state,
     in one query: (mine, theirs), either None when there is no such row."""
     rows = {row.user_id: row for row in db.session.execute(_poll_state_statement(), {"conversation_id": conversation_id})}
@@ -302,28 +307,29 @@ def _nothing_newer(mine, after: int) -> bool:
     return mine is not None and (mine.last_message_id or 0) <= after
 
 
-def poll_is_idle(member_id: int, conversation_id: int, after: int, seen: int) -> bool:
+def poll_is_idle(state, after: int, seen: int) -> bool:
     """True when an active participant's poll has nothing to fetch: no newer message and the
     other member's read marker where the client last saw it.
 
     Every open thread asks this every few seconds and the answer is almost always yes, so
     it is answered before the member's account is loaded, from the metadata rows alone
     (only a participant has one; it tells nobody else anything). Any other answer goes
-    the full way: sign-in, account, get_conversation_for.
+    the full way: sign-in, account, get_conversation_for. state is poll_state()'s answer.
     """
-    mine, theirs = _poll_state(member_id, conversation_id)
+    mine, theirs = state
     return (
         mine is not None and User.may_act(mine)
         and theirs is not None and _nothing_newer(mine, after) and _seen_now(theirs) == seen
     )
 
 
-def poll(member, conversation_id: int, after: int, seen: int) -> PollResult:
+def poll(member, conversation_id: int, after: int, seen: int, state=None) -> PollResult:
     """What changed since the client's cursors (after: newest message shown, seen: their read marker).
 
-    Message rows are read only when there are newer ones.
+    Message rows are read only when there are newer ones. state: poll_state() for this member
+    and conversation when the request already read it (the quick idle check did).
     """
-    mine, theirs = _poll_state(member.id, conversation_id)
+    mine, theirs = state or poll_state(member.id, conversation_id)
     seen_now = _seen_now(theirs)
     nothing_newer = _nothing_newer(mine, after)
     if nothing_newer and theirs is not None and seen_now == seen:
@@ -367,8 +373,7 @@ def _message_in(conversation: Conversation, message_id) -> Message:
 def visible_message(member, conversation: Conversation, message_id) -> Message:
     """A message of this conversation that this member still sees (not removed from their view)."""
     message = _message_in(conversation, message_id)
-    hidden = message.hidden_for_low if conversation.side(member.id) == "low" else message.hidden_for_high
-    if hidden:
+    if getattr(message, _hidden_column(conversation, member.id)):
         abort(404, "That message doesn't exist.")
     return message
 
@@ -389,10 +394,7 @@ def delete_message(member, conversation: Conversation, message_id) -> Message:
 def remove_message_for_me(member, conversation: Conversation, message_id) -> Message:
     """Either member removes a single message from their own view only."""
     message = _message_in(conversation, message_id)
-    if conversation.side(member.id) == "low":
-        message.hidden_for_low = True
-    else:
-        message.hidden_for_high = True
+    setattr(message, _hidden_column(conversation, member.id), True)
     db.session.commit()
     audit("message.removed_for_self", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
     _recount_unread(conversation, member.id)
@@ -503,12 +505,18 @@ def _names_by_id(ids) -> dict[int, str]:
     rows = db.session.execute(
         select(User.id, User.username, User.display_name, User.status, User.deleted_at).where(User.id.in_(ids))
     )
-    return {row.id: policy.FORMER_MEMBER if policy.is_former(row) else (row.display_name or row.username) for row in rows}
+    return {row.id: display_name(row) for row in rows}
 
 
-def display_name(user: User | None) -> str:
-    """A member's name, or 'former member' once they have left or been suspended."""
-    return policy.FORMER_MEMBER if policy.is_former(user) else user.name
+def other_member(member, conversation: Conversation) -> User | None:
+    """The other participant's account (None once it is gone)."""
+    return db.session.get(User, conversation.other_id(member.id))
+
+
+def display_name(user) -> str:
+    """A member's name, or 'former member' once they have left or been suspended
+    (a User, or a plain row with their name and account columns)."""
+    return policy.FORMER_MEMBER if policy.is_former(user) else User.name_of(user)
 
 
 def _previews(member_id: int, message_ids: list[int]) -> dict[int, str]:

@@ -1,10 +1,11 @@
 """Messaging routes. Thin: read input, call one service function, render or redirect."""
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for,
+)
 from flask_login import current_user
 
 from ..access import admin_required, login_required
 from ..errors import render_error
-from ..extensions import db
 from ..models import User
 from ..security import MAX_DATABASE_ID, is_htmx, page_arg
 from . import policy, service
@@ -50,8 +51,11 @@ def _session_member_id() -> int | None:
 
 
 def _quick_poll(member_id: int):
-    after, seen = _int_arg("after") or 0, _int_arg("seen") or 0
-    return ("", 204) if service.poll_is_idle(member_id, request.view_args["conversation_id"], after, seen) else None
+    state = service.poll_state(member_id, request.view_args["conversation_id"])
+    if service.poll_is_idle(state, _int_arg("after") or 0, _int_arg("seen") or 0):
+        return "", 204
+    g.poll_state = state  # the full way reads the same rows: it takes these
+    return None
 
 
 def _badge_template() -> str:
@@ -113,7 +117,7 @@ def _thread_context(conversation, before=None, compose_body="", compose_error=No
     rows = service.memberships_of(conversation)
     mine = rows.get(current_user.id)
     theirs = rows.get(conversation.other_id(current_user.id))
-    other = db.session.get(User, conversation.other_id(current_user.id))
+    other = service.other_member(current_user, conversation)
     block = policy.block_between(current_user.id, other.id) if other else None
     newest_id = max((m.id for m in page.messages), default=0) if before is None else (mine.last_message_id if mine else 0)
     return {
@@ -153,7 +157,7 @@ def send(conversation_id):
     conversation = service.get_conversation_for(current_user, conversation_id)
     body = request.form.get("body", "")
     # Held here, the recipient is loaded once: send_message's own lookup finds it in the session.
-    other = db.session.get(User, conversation.other_id(current_user.id))
+    other = service.other_member(current_user, conversation)
     try:
         message = service.send_message(current_user, conversation, body)
     except Refusal as refusal:
@@ -184,7 +188,7 @@ def _compose_error(conversation, body, refusal: Refusal):
 def poll(conversation_id):
     after = _int_arg("after") or 0
     seen = _int_arg("seen") or 0
-    result = service.poll(current_user, conversation_id, after, seen)
+    result = service.poll(current_user, conversation_id, after, seen, state=g.pop("poll_state", None))
     if not result.changed:
         return "", 204
     new_after = max([after] + [m.id for m in result.messages])
@@ -224,7 +228,7 @@ def message_actions(conversation_id, message_id):
     }
     if is_htmx():
         return render_template("messaging/_message_actions.html", inline=True, **context)
-    other = db.session.get(User, conversation.other_id(current_user.id))
+    other = service.other_member(current_user, conversation)
     return render_template("messaging/message_actions.html", other_name=service.display_name(other), **context)
 
 
