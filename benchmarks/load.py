@@ -84,6 +84,7 @@ class Server:
         from wb.cli import gunicorn_argv
 
         self.command = gunicorn_argv("127.0.0.1", self.port, self.workers, self.threads)  # exactly `./wb run`
+        self.worker_class = self.command[self.command.index("--worker-class") + 1]
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout

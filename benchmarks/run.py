@@ -45,6 +45,7 @@ sys.path.insert(0, str(HERE))
 
 import load  # noqa: E402
 import seed  # noqa: E402
+from wb.cli import default_workers  # noqa: E402
 
 SCENARIOS = ("healthz", "poll", "badge", "inbox", "thread", "older", "send")
 EXPECTED_STATUS = {"healthz": 200, "poll": 204, "badge": 200, "inbox": 200, "thread": 200, "older": 200, "send": 200}
@@ -77,8 +78,10 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each measurement")
     parser.add_argument("--concurrency", default="1,16", help="comma-separated connection counts")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset of " + ",".join(SCENARIOS))
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="gunicorn worker processes (`./wb run`'s default: one per core, plus one)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="gunicorn threads per worker (`./wb run`'s default; more than 1 uses gthread workers)")
     parser.add_argument("--sessions", type=int, default=200, help="members signed in and rotated through")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432",
                         help="PostgreSQL server (its 'postgres' database is used to create and drop bench databases)")
@@ -223,7 +226,7 @@ class Bench:
         }
         self.server = load.Server(env, self.args.workers, self.args.threads, self.run_dir / "gunicorn.log")
         self.server.start()
-        log(f"gunicorn: {self.args.workers} workers x {self.args.threads} threads on {self.server.url} "
+        log(f"gunicorn: {self.args.workers} {self.server.worker_class} workers x {self.args.threads} thread(s) on {self.server.url} "
             f"(workers {self.server.worker_pids()}, limiter storage {self.storage})")
 
     # -- sessions and targets
@@ -423,7 +426,7 @@ class Bench:
             "scale": self.args.scale,
             "db": self.args.db,
             "seed": self.manifest["seed"],
-            "server": {"workers": self.args.workers, "threads": self.args.threads, "worker_class": "gthread",
+            "server": {"workers": self.args.workers, "threads": self.args.threads, "worker_class": self.server.worker_class,
                        "command": " ".join(self.server.command[2:]), "limiter_storage": self.storage,
                        "peak_rss_mb": [w["peak_rss_mb"] for w in workers]},
             "load_generator": "wrk -t1 (one thread), Lua script benchmarks/wrk.lua rotating sessions and targets",
@@ -515,7 +518,7 @@ def print_report(report) -> None:
     print()
     print(f"WhiteBalloon messaging benchmark: {report['scale']} scale on {report['db']} "
           f"({seeded['members']:,} members, {seeded['conversations']:,} conversations, {seeded['messages']:,} messages)")
-    print(f"gunicorn {server['workers']} workers x {server['threads']} threads (gthread, `./wb run`'s command line); "
+    print(f"gunicorn {server['workers']} {server['worker_class']} workers x {server['threads']} thread(s) (`./wb run`'s command line); "
           f"{report['sessions']} signed-in members; {report['duration_s']:g} s per row; "
           f"{report['machine']['cores']} cores, {report['machine']['cpu']}")
     has_baseline = any("p95_vs_baseline" in r for r in report["results"])

@@ -128,6 +128,29 @@ def test_run_offers_host_port_and_workers(runner):
         assert option in result.output
 
 
+def _option(argv, name):
+    return argv[argv.index(name) + 1]
+
+
+def test_run_serves_with_sync_workers_one_per_core_plus_one(monkeypatch):
+    from wb.cli import gunicorn_argv
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    argv = gunicorn_argv("127.0.0.1", 8000)
+
+    assert (_option(argv, "--worker-class"), _option(argv, "--workers"), _option(argv, "--threads")) == ("sync", "3", "1")
+    assert _option(argv, "--bind") == "127.0.0.1:8000" and argv[-1] == "wb:create_app()"
+
+
+def test_run_with_threads_uses_threaded_workers():
+    from wb.cli import gunicorn_argv
+
+    argv = gunicorn_argv("0.0.0.0", 9000, workers=2, threads=4)
+
+    assert (_option(argv, "--worker-class"), _option(argv, "--workers"), _option(argv, "--threads")) == ("gthread", "2", "4")
+    assert _option(argv, "--keep-alive") == "0"
+
+
 # --- create-admin ---------------------------------------------------------------------------------
 
 def test_create_admin_makes_an_active_admin_who_can_sign_in(runner, client):

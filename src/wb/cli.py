@@ -95,28 +95,41 @@ def demo_command(host, port, no_serve):
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
+def default_workers() -> int:
+    """One process per core, plus one to use the time another spends waiting on a database."""
+    return (os.cpu_count() or 1) + 1
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int, help="Processes (one per core is a good start).")
-@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@click.option("--workers", type=int, help="Processes.  [default: one per core, plus one]")
+@click.option("--threads", default=1, show_default=True, type=int,
+              help="Threads per worker; more than 1 uses gunicorn's gthread workers.")
 def run_command(host, port, workers, threads):
-    """Serve with gunicorn, as in production."""
+    """Serve with gunicorn, as in production (behind a proxy such as nginx)."""
     os.execv(sys.executable, gunicorn_argv(host, port, workers, threads))
 
 
-def gunicorn_argv(host, port, workers=2, threads=4) -> list[str]:
-    """The production gunicorn command line (the benchmark serves with exactly this)."""
+def gunicorn_argv(host, port, workers=None, threads=1) -> list[str]:
+    """The production gunicorn command line (the benchmark serves with exactly this).
+
+    Sync workers by default. A sync worker takes a connection from the shared queue only
+    when it is free, so requests are served in the order they arrive. A gthread worker
+    accepts whatever comes and its threads then share one interpreter lock; on 2 cores that
+    made the slowest 5 % of requests twice as slow as the median (README, "Serving on a
+    2-core machine"). Like any sync server it expects a buffering proxy such as nginx in
+    front, so that a slow client never holds a worker.
+    """
     return [
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
-        "--workers", str(workers),
+        "--workers", str(workers or default_workers()),
+        "--worker-class", "gthread" if threads > 1 else "sync",
         "--threads", str(threads),
-        "--worker-class", "gthread",
-        # A gthread worker keeps every keep-alive connection it accepted, so a few busy
-        # clients can all land on one worker and leave the other cores idle (measured on
-        # 2 cores: half the throughput). One request per connection spreads the load,
-        # which is also what a reverse proxy such as nginx sends by default.
+        # One request per connection, as sync workers always do. A gthread worker would keep
+        # every keep-alive connection it accepted, so a few busy clients could all land on one
+        # worker and leave the other cores idle. nginx opens one per request by default.
         "--keep-alive", "0",
         "--access-logfile", "-",
         "wb:create_app()",
