@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     parser.add_argument("-n", "--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=35, help="functions shown")
     parser.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
+    parser.add_argument("--queries", action="store_true", help="also print the SQL one request runs")
+    parser.add_argument("--save", metavar="PATH", help="also write the raw profile here (for pstats or snakeviz)")
     args = parser.parse_args(argv)
 
     manifest = run.json.loads((Path(args.run_dir) / "manifest.json").read_text())
@@ -96,6 +98,8 @@ def main(argv=None) -> int:
 
     for i in range(min(len(lines), 40)):  # warm up: sign-ins, caches, compiled templates
         send(i)
+    if args.queries:
+        print_queries(bench, lambda: send(0))
     started = time.process_time()
     sizes = sum(send(i) for i in range(args.requests))
     plain = (time.process_time() - started) / args.requests * 1000
@@ -105,6 +109,8 @@ def main(argv=None) -> int:
     for i in range(args.requests):
         send(i)
     profiler.disable()
+    if args.save:
+        profiler.dump_stats(args.save)
     profiled = (time.process_time() - started) / args.requests * 1000
     print(f"{args.scenario}: {plain:.2f} ms CPU per request ({profiled:.2f} ms under cProfile), "
           f"{sizes / args.requests / 1024:.1f} KB per answer, {args.requests} requests")
@@ -112,6 +118,31 @@ def main(argv=None) -> int:
     pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())
     return 0
+
+
+def print_queries(bench, request_once) -> None:
+    """The statements one request sends to each database, in order."""
+    from sqlalchemy import event
+
+    from wb.extensions import db
+
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((conn.engine.url.database, " ".join(statement.split())))
+
+    with bench.app.app_context():
+        engines = {db.engines[None], db.engines["messaging"]}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        request_once()
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+    print(f"{len(seen)} statements:")
+    for database, statement in seen:
+        print(f"  [{Path(database or '').name or database}] {statement}")
 
 
 if __name__ == "__main__":

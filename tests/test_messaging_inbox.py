@@ -58,6 +58,40 @@ def test_inbox_pages_conversations(app, alice, make_user, login, messaging_on):
     assert second.count('<li class="conversation') == 1 and "page=1" in second
 
 
+def _nav_badge(page: str) -> str:
+    """The unread number in the page's navigation ("" when it shows none)."""
+    link = re.search(r'<a id="inbox-badge".*?</a>', page, re.S).group(0)
+    number = re.search(r'class="badge"[^>]*>(\d+)<', link)
+    return number.group(1) if number else ""
+
+
+def test_inbox_pages_show_the_same_unread_total_as_the_badge(app, alice, make_user, login, messaging_on):
+    """The inbox reads the navigation's unread total with its list: every page and filter agrees
+    with the badge, past the last page too, and blocks and reads change it alike."""
+    app.config["CONVERSATIONS_PER_PAGE"] = 1
+    alice_client = login(alice)
+    conversations = {}
+    for name, count in (("carol", 2), ("dave", 1), ("erin", 0)):
+        client = login(make_user(name))
+        conversations[name] = cid = open_conversation(client, "alice")
+        for i in range(count):
+            send(client, cid, f"{name} {i}")
+
+    def totals():
+        badge = _nav_badge(text(alice_client.get("/messages/badge")))
+        pages = [_nav_badge(text(alice_client.get(path))) for path in (
+            "/messages", "/messages?page=2", "/messages?page=3", "/messages?page=9",
+            "/messages?filter=unread", "/messages?filter=unread&page=9", f"/messages/{conversations['erin']}",
+        )]
+        return badge, set(pages)
+
+    assert totals() == ("3", {"3"})
+    alice_client.post("/people/carol/block")
+    assert totals() == ("1", {"1"})
+    alice_client.post(f"/messages/{conversations['dave']}/read")
+    assert totals() == ("", {""})
+
+
 def test_own_message_preview_is_prefixed(chat):
     alice_client, _, cid = chat
     send(alice_client, cid, "my own words")

@@ -10,9 +10,9 @@ NOW = datetime(2026, 11, 21, 12, 0, 0)
 
 @pytest.fixture(autouse=True)
 def fixed_now(monkeypatch):
-    import wb.models
+    import wb.main.views
 
-    monkeypatch.setattr(wb.models, "utcnow", lambda: NOW)
+    monkeypatch.setattr(wb.main.views, "utcnow", lambda: NOW)
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,8 @@ def test_timeago(ago, text):
 def test_timetag_gives_the_exact_utc_time_on_hover():
     tag = str(timetag(datetime(2026, 1, 5, 9, 7, 30, 1234)))
     assert tag == '<time datetime="2026-01-05T09:07:30.001234Z" title="2026-01-05 09:07 UTC">5 Jan 2026</time>'
+
+
+def test_timetag_of_a_whole_minute():
+    tag = str(timetag(datetime(2026, 11, 21, 11, 58)))
+    assert tag == '<time datetime="2026-11-21T11:58:00Z" title="2026-11-21 11:58 UTC">2 min ago</time>'

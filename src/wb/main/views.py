@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from ..database import check_database
 from ..extensions import db, limiter
-from ..models import HelpRequest
+from ..models import HelpRequest, utcnow
 from . import bp
 
 
@@ -46,8 +46,6 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 @bp.app_template_filter("timeago")
 def timeago(moment) -> str:
     """'just now', '5 min ago', '3 h ago', 'yesterday', or a date."""
-    from ..models import utcnow
-
     seconds = (utcnow() - moment).total_seconds()
     if seconds < 45:
         return "just now"
@@ -65,10 +63,8 @@ def timeago(moment) -> str:
 @bp.app_template_filter("timetag")
 def timetag(moment) -> Markup:
     """A <time> element: relative text, the exact UTC time on hover."""
-    # Plain concatenation: Markup.format builds a formatter per call, and a thread
-    # page draws 80 of these. Only the relative text needs escaping; the rest is digits.
-    # isoformat, not strftime: a fifth of the cost.
-    return Markup(
-        f'<time datetime="{moment.isoformat()}Z" title="{moment.isoformat(" ", "minutes")} UTC">'
-        f"{escape(timeago(moment))}</time>"
-    )
+    # Plain concatenation: Markup.format builds a formatter per call, and a thread page
+    # draws 80 of these. Nothing needs escaping: timeago's words and the rest are digits.
+    # One isoformat, sliced for the title: strftime costs five times more.
+    exact = moment.isoformat()
+    return Markup(f'<time datetime="{exact}Z" title="{exact[:10]} {exact[11:16]} UTC">{timeago(moment)}</time>')

@@ -1,12 +1,13 @@
 """Who may message whom, and how often. Every rule the views rely on lives here or in service.py."""
 from __future__ import annotations
 
+import functools
 import math
 import time
 
 from flask import current_app
 from limits import parse
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from .. import flags
 from ..access import PENDING_EXPLANATION
@@ -69,16 +70,18 @@ def is_former(member) -> bool:
     return member is None or member.deleted_at is not None or member.status == "suspended"
 
 
+@functools.cache
+def _block_statement():
+    """Asked on every thread page and every send: built once, values bound."""
+    a, b = bindparam("member_id"), bindparam("other_id")
+    return select(Block).where(
+        or_((Block.blocker_id == a) & (Block.blocked_id == b), (Block.blocker_id == b) & (Block.blocked_id == a))
+    ).limit(1)
+
+
 def block_between(member_id: int, other_id: int) -> Block | None:
     """A block in either direction between two members, if any."""
-    return db.session.scalar(
-        select(Block).where(
-            or_(
-                (Block.blocker_id == member_id) & (Block.blocked_id == other_id),
-                (Block.blocker_id == other_id) & (Block.blocked_id == member_id),
-            )
-        ).limit(1)
-    )
+    return db.session.scalar(_block_statement(), {"member_id": member_id, "other_id": other_id})
 
 
 def check_can_message(sender, recipient) -> None:

@@ -238,6 +238,29 @@ def _visible_to(conversation: Conversation, member_id: int):
 SHOWN_COLUMNS = (Message.id, Message.sender_id, Message.body, Message.created_at, Message.deleted_at)
 
 
+@functools.cache
+def _run_statement(side: str, direction: str):
+    """A run of the messages one side of a conversation sees: the newest, those before a
+    cursor or those after it. Every thread page and poll asks for one, so each of the six
+    shapes is built once (building costs more than running it) and values are bound."""
+    hidden = getattr(Message, f"hidden_for_{side}")
+    query = select(*SHOWN_COLUMNS).where(Message.conversation_id == bindparam("conversation_id"), hidden.is_(False))
+    if direction == "before":
+        query = query.where(Message.id < bindparam("cursor"))
+    elif direction == "after":
+        query = query.where(Message.id > bindparam("cursor"))
+    order = Message.id.asc() if direction == "after" else Message.id.desc()
+    return query.order_by(order).limit(bindparam("limit"))
+
+
+def _message_run(member, conversation: Conversation, direction: str, cursor=None, limit=None) -> list:
+    statement = _run_statement(conversation.side(member.id), direction)
+    values = {"conversation_id": conversation.id, "limit": limit or current_app.config["MESSAGES_PER_PAGE"]}
+    if cursor is not None:
+        values["cursor"] = cursor
+    return db.session.execute(statement, values).all()
+
+
 @dataclass
 class ThreadPage:
     messages: list  # rows of SHOWN_COLUMNS, oldest first
@@ -247,10 +270,8 @@ class ThreadPage:
 def thread_page(member, conversation: Conversation, before=None) -> ThreadPage:
     """The newest page of messages (or the page before a cursor), oldest first."""
     per_page = current_app.config["MESSAGES_PER_PAGE"]
-    query = select(*SHOWN_COLUMNS).where(_visible_to(conversation, member.id))
-    if before is not None:
-        query = query.where(Message.id < before)
-    rows = db.session.execute(query.order_by(Message.id.desc()).limit(per_page + 1)).all()
+    direction = "newest" if before is None else "before"
+    rows = _message_run(member, conversation, direction, before, limit=per_page + 1)
     has_older = len(rows) > per_page
     rows = rows[:per_page]
     rows.reverse()
@@ -259,16 +280,20 @@ def thread_page(member, conversation: Conversation, before=None) -> ThreadPage:
 
 def messages_after(member, conversation: Conversation, after: int) -> list:
     """Messages newer than a cursor, oldest first (at most one page), as rows of SHOWN_COLUMNS."""
-    per_page = current_app.config["MESSAGES_PER_PAGE"]
-    query = select(*SHOWN_COLUMNS).where(_visible_to(conversation, member.id), Message.id > after)
-    return db.session.execute(query.order_by(Message.id).limit(per_page)).all()
+    return _message_run(member, conversation, "after", after)
 
 
-def memberships_of(conversation: Conversation) -> dict[int, ConversationMembership]:
-    """Both members' metadata rows, by member id, in one query."""
-    rows = db.session.scalars(
-        select(ConversationMembership).where(ConversationMembership.conversation_id == conversation.id)
+@functools.cache
+def _cursors_statement():
+    CM = ConversationMembership
+    return select(CM.user_id, CM.last_message_id, CM.last_read_message_id, CM.unread_count).where(
+        CM.conversation_id == bindparam("conversation_id")
     )
+
+
+def cursors_of(conversation: Conversation) -> dict:
+    """Both members' metadata (last message, last read, unread count) as plain rows, by member id."""
+    rows = db.session.execute(_cursors_statement(), {"conversation_id": conversation.id})
     return {row.user_id: row for row in rows}
 
 
@@ -445,40 +470,57 @@ class InboxPage:
     page: int
     has_next: bool
     unread_only: bool
+    unread_total: int  # the badge number, read with the page
 
 
-def _inbox_query(member_id: int):
+def _inbox_filter(member_id):
+    """The member's conversations the inbox lists: not hidden, not with someone they blocked."""
     blocked = select(Block.blocked_id).where(Block.blocker_id == member_id)
-    return select(ConversationMembership).where(
-        ConversationMembership.user_id == member_id,
-        ConversationMembership.hidden.is_(False),
-        ConversationMembership.other_user_id.not_in(blocked),
+    CM = ConversationMembership
+    return CM.user_id == member_id, CM.hidden.is_(False), CM.other_user_id.not_in(blocked)
+
+
+@functools.cache
+def _inbox_statement(unread_only: bool):
+    """One page of the inbox, built once per filter (values bound): each conversation's
+    metadata with the other member's name, and the badge total, in one query."""
+    CM = ConversationMembership
+    member_id = bindparam("member_id")
+    query = (
+        select(
+            CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at,
+            User.username, User.display_name, User.status, User.deleted_at,
+            _unread_sum(member_id).scalar_subquery().label("unread_total"),
+        )
+        .select_from(CM)
+        .join(User, User.id == CM.other_user_id)  # a foreign key: every membership's other member has a row
+        .where(*_inbox_filter(member_id))
     )
+    if unread_only:
+        query = query.where(CM.unread_count > 0)
+    return query.order_by(CM.last_activity_at.desc(), CM.id.desc()).offset(bindparam("offset")).limit(bindparam("limit"))
 
 
 def inbox(member, page: int = 1, unread_only: bool = False) -> InboxPage:
-    """One page of conversations, newest activity first, in a fixed number of queries."""
+    """One page of conversations, newest activity first, in two queries (one per database)."""
     per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
     page = max(page, 1)
-    CM = ConversationMembership
     # Plain rows, not ORM objects: a page shows 30 and changes none.
-    query = _inbox_query(member.id).with_only_columns(
-        CM.conversation_id, CM.other_user_id, CM.last_message_id, CM.unread_count, CM.last_activity_at
-    )
-    if unread_only:
-        query = query.where(ConversationMembership.unread_count > 0)
     rows = db.session.execute(
-        query.order_by(CM.last_activity_at.desc(), CM.id.desc()).offset((page - 1) * per_page).limit(per_page + 1)
+        _inbox_statement(unread_only), {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1}
     ).all()
     has_next = len(rows) > per_page
     rows = rows[:per_page]
-    names = _names_by_id({row.other_user_id for row in rows})
     previews = _previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
+    if rows:
+        total = rows[0].unread_total
+    else:  # an empty first page means no conversations to count; past the end, ask
+        total = 0 if page == 1 else unread_total(member)
     return InboxPage(
         rows=[
             InboxRow(
                 conversation_id=row.conversation_id,
-                other_name=names.get(row.other_user_id, policy.FORMER_MEMBER),
+                other_name=display_name(row),
                 preview=previews.get(row.last_message_id, "No messages yet"),
                 unread_count=row.unread_count,
                 last_activity_at=row.last_activity_at,
@@ -488,6 +530,7 @@ def inbox(member, page: int = 1, unread_only: bool = False) -> InboxPage:
         page=page,
         has_next=has_next,
         unread_only=unread_only,
+        unread_total=total,
     )
 
 
@@ -496,16 +539,6 @@ def users_by_id(ids) -> dict[int, User]:
     if not ids:
         return {}
     return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
-
-
-def _names_by_id(ids) -> dict[int, str]:
-    """What a list shows for each member (display_name below), from plain rows in one query."""
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(User.id, User.username, User.display_name, User.status, User.deleted_at).where(User.id.in_(ids))
-    )
-    return {row.id: display_name(row) for row in rows}
 
 
 def other_member(member, conversation: Conversation) -> User | None:
@@ -519,18 +552,23 @@ def display_name(user) -> str:
     return policy.FORMER_MEMBER if policy.is_former(user) else User.name_of(user)
 
 
-def _previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
-    """Short previews of the newest messages, read from the messaging database in one query."""
-    if not message_ids:
-        return {}
-    rows = db.session.execute(
+@functools.cache
+def _previews_statement():
+    return (
         select(
             Message.id, Message.sender_id, Message.deleted_at, Message.hidden_for_low, Message.hidden_for_high,
             Conversation.user_low_id, func.substr(Message.body, 1, PREVIEW_LENGTH + 1),
         )
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.id.in_(message_ids))
-    ).all()
+        .where(Message.id.in_(bindparam("message_ids", expanding=True)))
+    )
+
+
+def _previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
+    """Short previews of the newest messages, read from the messaging database in one query."""
+    if not message_ids:
+        return {}
+    rows = db.session.execute(_previews_statement(), {"message_ids": message_ids}).all()
     previews = {}
     for message_id, sender_id, deleted_at, hidden_low, hidden_high, low_id, text in rows:
         hidden = hidden_low if member_id == low_id else hidden_high
@@ -552,14 +590,19 @@ def unread_total(member) -> int:
     """The badge number: unread messages across visible conversations."""
     if not member.is_authenticated:
         return 0
-    return db.session.scalar(_unread_sum(member.id))
+    return db.session.scalar(_unread_total_statement(), {"member_id": member.id})
 
 
 def _unread_sum(member_id):
     """One flat aggregate over the inbox's own filter (the badge is polled every few seconds),
     walking ix_memberships_unread: a member in hundreds of conversations has few unread."""
     total = func.coalesce(func.sum(ConversationMembership.unread_count), 0)
-    return _inbox_query(member_id).where(ConversationMembership.unread_count > 0).with_only_columns(total)
+    return select(total).where(*_inbox_filter(member_id), ConversationMembership.unread_count > 0)
+
+
+@functools.cache
+def _unread_total_statement():
+    return _unread_sum(bindparam("member_id"))
 
 
 @functools.cache
@@ -586,7 +629,7 @@ def dashboard_summary(member) -> dict | None:
     if not policy.messaging_enabled() or not member.is_active_member:
         return None
     latest = inbox(member, page=1)
-    return {"unread_total": unread_total(member), "conversations": latest.rows[:5]}
+    return {"unread_total": latest.unread_total, "conversations": latest.rows[:5]}
 
 
 # --- blocks and reports ----------------------------------------------------------------------

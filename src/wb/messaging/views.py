@@ -98,7 +98,9 @@ def inbox():
     page = page_arg()
     unread_only = request.args.get("filter") == "unread"
     listing = service.inbox(current_user, page=page, unread_only=unread_only)
-    return render_template("messaging/inbox.html", listing=listing, thread=False, active_id=None)
+    return render_template(
+        "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total, thread=False, active_id=None
+    )
 
 
 @bp.route("/with/<username>", methods=["POST"])
@@ -114,7 +116,7 @@ def open_with(username):
 def _thread_context(conversation, before=None, compose_body="", compose_error=None):
     """Everything the thread partial needs, in a fixed number of queries."""
     page = service.thread_page(current_user, conversation, before=before)
-    rows = service.memberships_of(conversation)
+    rows = service.cursors_of(conversation)
     mine = rows.get(current_user.id)
     theirs = rows.get(conversation.other_id(current_user.id))
     other = service.other_member(current_user, conversation)
@@ -139,16 +141,19 @@ def _thread_context(conversation, before=None, compose_body="", compose_error=No
 def thread(conversation_id):
     conversation = service.get_conversation_for(current_user, conversation_id)
     before = _int_arg("before")
-    context = _thread_context(conversation, before=before)
-    if is_htmx() and before is not None:
-        return render_template("messaging/_older.html", **context)
-    return _full_page(conversation, context)
+    if is_htmx() and before is not None:  # "Show older messages": just those
+        page = service.thread_page(current_user, conversation, before=before)
+        return render_template("messaging/_older.html", conversation=conversation, page=page)
+    return _full_page(conversation, _thread_context(conversation, before=before))
 
 
 def _full_page(conversation, context, status=200, headers=None):
     """The inbox with this thread open (also what no-JavaScript form posts get back)."""
     listing = service.inbox(current_user)
-    page = render_template("messaging/inbox.html", listing=listing, thread=True, active_id=conversation.id, **context)
+    page = render_template(
+        "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total, thread=True, active_id=conversation.id,
+        **context,
+    )
     return page, status, headers or {}
 
 
