@@ -193,26 +193,35 @@ def _kept_after_commit():
         session.expire_on_commit = True
 
 
-def record_send(conversation: Conversation, message: Message) -> None:
-    """Metadata for a new message: activity, unread for the recipient, read for the sender, unhide for both."""
-    recipient_id = conversation.other_id(message.sender_id)
-    result = db.session.execute(
-        update(ConversationMembership)
-        .where(ConversationMembership.conversation_id == conversation.id)
+@functools.cache
+def _record_send_statement():
+    """Every send runs it: built once, values bound."""
+    CM = ConversationMembership
+    sender_id, message_id = bindparam("sender"), bindparam("new_message")
+    return (
+        update(CM)
+        # (binds are not named like columns: those names belong to the SET clause)
+        .where(CM.conversation_id == bindparam("in_conversation"))
         .values(
-            last_message_id=message.id,
-            last_activity_at=message.created_at,
+            last_message_id=message_id,
+            last_activity_at=bindparam("sent_at"),
             hidden=False,
             unread_count=case(
-                (ConversationMembership.user_id == recipient_id, ConversationMembership.unread_count + 1),
-                else_=0,  # replying means the sender has read everything before it
+                (CM.user_id == sender_id, 0),  # replying means the sender has read everything before it
+                else_=CM.unread_count + 1,
             ),
-            last_read_message_id=case(
-                (ConversationMembership.user_id == message.sender_id, message.id),
-                else_=ConversationMembership.last_read_message_id,
-            ),
+            last_read_message_id=case((CM.user_id == sender_id, message_id), else_=CM.last_read_message_id),
         )
+        .execution_options(synchronize_session=False)  # plain values: no loaded row to bring up to date
     )
+
+
+def record_send(conversation: Conversation, message: Message) -> None:
+    """Metadata for a new message: activity, unread for the recipient, read for the sender, unhide for both."""
+    result = db.session.execute(_record_send_statement(), {
+        "in_conversation": conversation.id, "sender": message.sender_id,
+        "new_message": message.id, "sent_at": message.created_at,
+    })
     db.session.commit()
     if result.rowcount < 2:
         reconcile_conversation(conversation)
