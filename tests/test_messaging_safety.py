@@ -65,6 +65,20 @@ def test_blocker_sees_why_they_cannot_write(chat):
     page = visible_text(bob_client.get(f"/messages/{cid}"))
     assert "You've blocked this member" in page
     assert 'id="compose-body"' not in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    # the blocked member's page looks as before: nothing reveals the block
+    blocked_side = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert 'id="compose-body"' in blocked_side and "blocked" not in blocked_side.lower()
+    bob_client.post("/people/alice/unblock")
+    assert 'id="compose-body"' in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+
+
+def test_a_thread_with_a_member_awaiting_approval_explains_the_closed_box(chat, bob):
+    alice_client, _, cid = chat
+    bob.status = "pending"
+    db.session.commit()
+    page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert "waiting for approval and can&#39;t receive messages yet" in page
+    assert 'id="compose-body"' not in page
 
 
 def test_blocked_list_in_settings_with_unblock(chat, alice, bob):

@@ -70,13 +70,15 @@ def is_former(member) -> bool:
     return member is None or member.deleted_at is not None or member.status == "suspended"
 
 
+def blocked_either_way(a, b):
+    """The condition on blocks for a block between two members, in either direction."""
+    return or_((Block.blocker_id == a) & (Block.blocked_id == b), (Block.blocker_id == b) & (Block.blocked_id == a))
+
+
 @functools.cache
 def _block_statement():
-    """Asked on every thread page and every send: built once, values bound."""
-    a, b = bindparam("member_id"), bindparam("other_id")
-    return select(Block).where(
-        or_((Block.blocker_id == a) & (Block.blocked_id == b), (Block.blocker_id == b) & (Block.blocked_id == a))
-    ).limit(1)
+    """Asked on every send: built once, values bound."""
+    return select(Block).where(blocked_either_way(bindparam("member_id"), bindparam("other_id"))).limit(1)
 
 
 def block_between(member_id: int, other_id: int) -> Block | None:
@@ -102,15 +104,16 @@ def check_can_message(sender, recipient) -> None:
         raise Refusal(NEUTRAL_REFUSAL, 403)
 
 
-def compose_blocker(viewer, other, block: Block | None) -> str | None:
-    """Why the compose box is replaced in a thread, or None when the viewer may write."""
+def compose_blocker(viewer, other, blocker_id: int | None) -> str | None:
+    """Why the compose box is replaced in a thread, or None when the viewer may write.
+    other: a User or a row with its status; blocker_id: who blocked whom between the two, if anyone."""
     if not viewer.is_active_member:
         return PENDING_EXPLANATION
     if is_former(other):
         return "This member has left WhiteBalloon, so you can't reply. The conversation stays here for you."
     if other.status == "pending":
         return "This member is waiting for approval and can't receive messages yet."
-    if block is not None and block.blocker_id == viewer.id:
+    if blocker_id == viewer.id:
         return "You've blocked this member. Unblock them from their profile or your settings to write again."
     return None
 

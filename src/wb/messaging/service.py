@@ -292,18 +292,46 @@ def messages_after(member, conversation: Conversation, after: int) -> list:
     return _message_run(member, conversation, "after", after)
 
 
+@dataclass
+class ThreadState:
+    """What an open thread needs besides its messages, read in one query."""
+    other: object | None  # the other member: id, username, display_name, status, deleted_at (None: no account)
+    mine: object | None  # my metadata: last_message_id, last_read_message_id, unread_count (None: no row yet)
+    theirs: object | None  # theirs, likewise
+    blocker_id: int | None  # who blocked whom, if either of us blocked the other
+
+
 @functools.cache
-def _cursors_statement():
+def _thread_state_statement():
+    """Both members' accounts with their metadata for one conversation, and a block between them."""
     CM = ConversationMembership
-    return select(CM.user_id, CM.last_message_id, CM.last_read_message_id, CM.unread_count).where(
-        CM.conversation_id == bindparam("conversation_id")
+    member_id, other_id = bindparam("member_id"), bindparam("other_id")
+    blocker = select(Block.blocker_id).where(policy.blocked_either_way(member_id, other_id)).limit(1).scalar_subquery()
+    return (
+        select(
+            User.id, User.username, User.display_name, User.status, User.deleted_at,
+            CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count,
+            blocker.label("blocker_id"),
+        )
+        .outerjoin(CM, (CM.user_id == User.id) & (CM.conversation_id == bindparam("in_conversation")))
+        .where(User.id.in_([member_id, other_id]))
     )
 
 
-def cursors_of(conversation: Conversation) -> dict:
-    """Both members' metadata (last message, last read, unread count) as plain rows, by member id."""
-    rows = db.session.execute(_cursors_statement(), {"conversation_id": conversation.id})
-    return {row.user_id: row for row in rows}
+def thread_state(member, conversation: Conversation) -> ThreadState:
+    other_id = conversation.other_id(member.id)
+    rows = {
+        row.id: row for row in db.session.execute(
+            _thread_state_statement(), {"member_id": member.id, "other_id": other_id, "in_conversation": conversation.id}
+        )
+    }
+    mine, other = rows.get(member.id), rows.get(other_id)
+    return ThreadState(
+        other=other,
+        mine=mine if mine is not None and mine.member_of is not None else None,
+        theirs=other if other is not None and other.member_of is not None else None,
+        blocker_id=next(iter(rows.values())).blocker_id if rows else None,
+    )
 
 
 @dataclass

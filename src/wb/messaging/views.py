@@ -116,18 +116,15 @@ def open_with(username):
 def _thread_context(conversation, before=None, compose_body="", compose_error=None):
     """Everything the thread partial needs, in a fixed number of queries."""
     page = service.thread_page(current_user, conversation, before=before)
-    rows = service.cursors_of(conversation)
-    mine = rows.get(current_user.id)
-    theirs = rows.get(conversation.other_id(current_user.id))
-    other = service.other_member(current_user, conversation)
-    block = policy.block_between(current_user.id, other.id) if other else None
+    state = service.thread_state(current_user, conversation)
+    mine, theirs, other = state.mine, state.theirs, state.other
     newest_id = max((m.id for m in page.messages), default=0) if before is None else (mine.last_message_id if mine else 0)
     return {
         "conversation": conversation,
         "page": page,
         "other": other,
         "other_name": service.display_name(other),
-        "compose_blocked": policy.compose_blocker(current_user, other, block),
+        "compose_blocked": policy.compose_blocker(current_user, other, state.blocker_id),
         "compose_body": compose_body,
         "compose_error": compose_error,
         "after_id": max(newest_id or 0, (mine.last_message_id or 0) if mine else 0),
