@@ -344,3 +344,42 @@ def test_the_quick_badge_still_refuses_who_may_not_see_it(chat, bob):
     bob_client.post("/logout")
     response = bob_client.get("/messages/badge")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def _connection_modes(client, method, path, **kwargs):
+    """For each statement a request runs: its database's dialect and whether its connection
+    was in autocommit (no transaction around it)."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if conn.dialect.name == "postgresql":  # the driver's own flag must agree
+            assert conn.connection.dbapi_connection.autocommit is autocommit
+        seen.append((conn.dialect.name, autocommit))
+
+    engines = [db.engines[None], db.engines["messaging"]]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post(path, **kwargs) if method == "POST" else client.open(path, method=method, **kwargs)
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code < 400, response.status_code
+    return seen
+
+
+def test_reads_skip_transactions_on_postgresql_and_writes_keep_them(chat):
+    """GET and HEAD run in autocommit on PostgreSQL (no BEGIN/ROLLBACK round trips; the same
+    answers under read committed); a POST keeps its transactions; SQLite is left as it is."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    reads = (_connection_modes(bob_client, "GET", f"/messages/{cid}")
+             + _connection_modes(bob_client, "HEAD", "/messages"))
+    writes = _connection_modes(alice_client, "POST", f"/messages/{cid}", data={"body": "two"},
+                               headers={"HX-Request": "true"})
+    assert reads and writes
+    assert all(autocommit == (dialect == "postgresql") for dialect, autocommit in reads), reads
+    assert not any(autocommit for _dialect, autocommit in writes), writes
+    # and the write is there for the next read
+    assert "two" in bob_client.get(f"/messages/{cid}").get_data(as_text=True)

@@ -1,10 +1,13 @@
 """Every Flask extension, created unbound; create_app() binds them."""
+from flask import has_request_context, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.engine import Engine
 
 # Stable constraint names, so Alembic can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -15,7 +18,43 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+READ_METHODS = ("GET", "HEAD")
+
+
+class RequestSession(Session):
+    """Reads on PostgreSQL without a transaction around them.
+
+    GET and HEAD requests only read. On PostgreSQL each of them would otherwise pay two
+    extra round trips per database, BEGIN before its first query and ROLLBACK when the
+    connection goes back to the pool, for nothing: under PostgreSQL's default isolation
+    (read committed) every statement sees what was committed when it began, inside a
+    transaction or not. So a read request's connections run in autocommit: same answers,
+    measured a quarter more polls per second (README, "What made it faster"). Requests
+    that change things (POST) keep their transactions, and so does SQLite, whose driver
+    opens none for reads anyway.
+    """
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if (
+            bind is None and isinstance(engine, Engine) and engine.dialect.name == "postgresql"
+            and has_request_context() and request.method in READ_METHODS
+        ):
+            return _reading_engine(engine)
+        return engine
+
+
+def _reading_engine(engine: Engine) -> Engine:
+    """The same engine (and pool) with autocommit connections, made once per engine."""
+    reading = getattr(engine, "_wb_reading_engine", None)
+    if reading is None:
+        reading = engine._wb_reading_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return reading
+
+
+db = SQLAlchemy(
+    metadata=MetaData(naming_convention=NAMING_CONVENTION), session_options={"class_": RequestSession}
+)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
