@@ -248,11 +248,12 @@ SHOWN_COLUMNS = (Message.id, Message.sender_id, Message.body, Message.created_at
 
 
 @functools.cache
-def _run_statement(side: str, direction: str):
-    """A run of the messages one side of a conversation sees: the newest, those before a
-    cursor or those after it. Every thread page and poll asks for one, so each of the six
-    shapes is built once (building costs more than running it) and values are bound."""
-    hidden = getattr(Message, f"hidden_for_{side}")
+def _run_statement(hidden_column: str, direction: str):
+    """A run of the messages one side of a conversation sees (hidden_column: _hidden_column's
+    answer): the newest, those before a cursor or those after it. Every thread page and poll
+    asks for one, so each of the six shapes is built once (building costs more than running
+    it) and values are bound."""
+    hidden = getattr(Message, hidden_column)
     query = select(*SHOWN_COLUMNS).where(Message.conversation_id == bindparam("conversation_id"), hidden.is_(False))
     if direction == "before":
         query = query.where(Message.id < bindparam("cursor"))
@@ -263,7 +264,7 @@ def _run_statement(side: str, direction: str):
 
 
 def _message_run(member, conversation: Conversation, direction: str, cursor=None, limit=None) -> list:
-    statement = _run_statement(conversation.side(member.id), direction)
+    statement = _run_statement(_hidden_column(conversation, member.id), direction)
     values = {"conversation_id": conversation.id, "limit": limit or current_app.config["MESSAGES_PER_PAGE"]}
     if cursor is not None:
         values["cursor"] = cursor

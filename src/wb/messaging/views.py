@@ -98,8 +98,16 @@ def inbox():
     page = page_arg()
     unread_only = request.args.get("filter") == "unread"
     listing = service.inbox(current_user, page=page, unread_only=unread_only)
+    return _render_inbox(listing)
+
+
+def _render_inbox(listing, conversation=None, **thread_context):
+    """The inbox page, with a conversation open or not. Its navigation badge shows the
+    unread total the listing read along with its rows."""
+    active_id = conversation.id if conversation is not None else None
     return render_template(
-        "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total, thread=False, active_id=None
+        "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total,
+        thread=conversation is not None, conversation=conversation, active_id=active_id, **thread_context,
     )
 
 
@@ -141,17 +149,12 @@ def thread(conversation_id):
     if is_htmx() and before is not None:  # "Show older messages": just those
         page = service.thread_page(current_user, conversation, before=before)
         return render_template("messaging/_older.html", conversation=conversation, page=page)
-    return _full_page(conversation, _thread_context(conversation, before=before))
+    return _full_page(_thread_context(conversation, before=before))
 
 
-def _full_page(conversation, context, status=200, headers=None):
+def _full_page(context, status=200, headers=None):
     """The inbox with this thread open (also what no-JavaScript form posts get back)."""
-    listing = service.inbox(current_user)
-    page = render_template(
-        "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total, thread=True, active_id=conversation.id,
-        **context,
-    )
-    return page, status, headers or {}
+    return _render_inbox(service.inbox(current_user), **context), status, headers or {}
 
 
 @bp.route("/<int:conversation_id>", methods=["POST"])
@@ -183,7 +186,7 @@ def _compose_error(conversation, body, refusal: Refusal):
     context = _thread_context(conversation, compose_body=body, compose_error=refusal.message)
     if is_htmx():
         return render_template("messaging/_compose.html", **context), refusal.status, headers
-    return _full_page(conversation, context, refusal.status, headers)
+    return _full_page(context, refusal.status, headers)
 
 
 @bp.route("/<int:conversation_id>/poll")
