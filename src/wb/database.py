@@ -35,6 +35,18 @@ def engine_for(bind=None):
     return db.engines[bind]
 
 
+def read_rows(statement, values, model):
+    """Plain rows from a prebuilt read of columns, on the session's own connection to model's database.
+
+    The hot reads (every thread page, inbox and poll) select columns, never objects, so the
+    ORM's per-statement work (compile state, result adaptation) buys them nothing: skipping
+    it took a third off each read (README, "What made it faster"). What the session holds
+    unflushed is flushed first, as the session's own execute would.
+    """
+    db.session.flush()
+    return db.session.connection(bind_arguments={"mapper": model}).execute(statement, values)
+
+
 def check_database(bind=None) -> dict:
     """Ping one database; returns ok, engine name and latency, never raises."""
     engine = engine_for(bind)

@@ -17,6 +17,7 @@ from flask import abort, current_app
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ..database import read_rows
 from ..extensions import db
 from ..models import User, utcnow
 from . import policy
@@ -268,7 +269,7 @@ def _message_run(member, conversation: Conversation, direction: str, cursor=None
     values = {"conversation_id": conversation.id, "limit": limit or current_app.config["MESSAGES_PER_PAGE"]}
     if cursor is not None:
         values["cursor"] = cursor
-    return db.session.execute(statement, values).all()
+    return read_rows(statement, values, Message).all()
 
 
 @dataclass
@@ -322,8 +323,9 @@ def _thread_state_statement():
 def thread_state(member, conversation: Conversation) -> ThreadState:
     other_id = conversation.other_id(member.id)
     rows = {
-        row.id: row for row in db.session.execute(
-            _thread_state_statement(), {"member_id": member.id, "other_id": other_id, "in_conversation": conversation.id}
+        row.id: row for row in read_rows(
+            _thread_state_statement(), {"member_id": member.id, "other_id": other_id, "in_conversation": conversation.id},
+            User,
         )
     }
     mine, other = rows.get(member.id), rows.get(other_id)
@@ -357,7 +359,7 @@ def _poll_state_statement():
 def poll_state(member_id: int, conversation_id: int):
     """Both members' cursors for this conversation, with the asking member's account state,
     in one query: (mine, theirs), either None when there is no such row."""
-    rows = {row.user_id: row for row in db.session.execute(_poll_state_statement(), {"conversation_id": conversation_id})}
+    rows = {row.user_id: row for row in read_rows(_poll_state_statement(), {"conversation_id": conversation_id}, User)}
     mine = rows.pop(member_id, None)
     return mine, next(iter(rows.values()), None)
 
@@ -544,8 +546,10 @@ def inbox(member, page: int = 1, unread_only: bool = False) -> InboxPage:
     per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
     page = max(page, 1)
     # Plain rows, not ORM objects: a page shows 30 and changes none.
-    rows = db.session.execute(
-        _inbox_statement(unread_only), {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1}
+    rows = read_rows(
+        _inbox_statement(unread_only),
+        {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1},
+        User,
     ).all()
     has_next = len(rows) > per_page
     rows = rows[:per_page]
@@ -606,7 +610,7 @@ def _previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
     """Short previews of the newest messages, read from the messaging database in one query."""
     if not message_ids:
         return {}
-    rows = db.session.execute(_previews_statement(), {"message_ids": message_ids}).all()
+    rows = read_rows(_previews_statement(), {"message_ids": message_ids}, Message).all()
     previews = {}
     for message_id, sender_id, deleted_at, hidden_low, hidden_high, low_id, text in rows:
         hidden = hidden_low if member_id == low_id else hidden_high
@@ -628,7 +632,7 @@ def unread_total(member) -> int:
     """The badge number: unread messages across visible conversations."""
     if not member.is_authenticated:
         return 0
-    return db.session.scalar(_unread_total_statement(), {"member_id": member.id})
+    return read_rows(_unread_total_statement(), {"member_id": member.id}, User).scalar()
 
 
 def _unread_sum(member_id):
@@ -656,7 +660,7 @@ def badge_total_if_active(member_id: int) -> int | None:
     Every open page asks this every few seconds, so it is answered before the member's
     account is loaded (see views._quick_badge); None sends the request the full way.
     """
-    row = db.session.execute(_badge_statement(), {"member_id": member_id}).first()
+    row = read_rows(_badge_statement(), {"member_id": member_id}, User).first()
     if row is None or not User.may_act(row):
         return None
     return row[2]
