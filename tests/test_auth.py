@@ -271,3 +271,11 @@ def test_session_cookie_is_secure_when_configured(secure_app, make_user):
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     assert secure_app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_an_app_wide_limit_configured_by_an_operator_still_applies(app_config, request):
+    """Routes without a limit skip Flask-Limiter's app-wide check, unless one is configured."""
+    app_config["RATELIMIT_DEFAULT"] = "2 per minute"
+    client = request.getfixturevalue("app").test_client()
+
+    assert [client.get("/requests").status_code for _ in range(3)] == [200, 200, 429]
