@@ -181,6 +181,24 @@ def test_html_responses_vary_on_hx_request(client, alice):
         assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_security_headers_keep_what_a_response_set_itself(app):
+    from flask import Response
+
+    from wb.security import _security_headers
+
+    own = Response("<p>hi</p>", headers={"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "max-age=60",
+                                         "Vary": "Accept-Encoding"})
+    answered = _security_headers(own).headers
+    assert answered.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert answered.getlist("Cache-Control") == ["max-age=60"]
+    assert answered.getlist("Vary") == ["Accept-Encoding, HX-Request"]
+    assert answered["Referrer-Policy"] == "same-origin"
+
+    again = _security_headers(Response("<p>hi</p>", headers={"Vary": "hx-request"})).headers
+    assert again.getlist("Vary") == ["hx-request"]  # said once, in any case
+    assert _security_headers(Response("{}", mimetype="application/json")).headers.get("Vary") is None
+
+
 def test_signed_in_pages_are_not_cached(client, alice):
     client.login("alice")
     assert client.get("/members").headers["Cache-Control"] == "no-store"
