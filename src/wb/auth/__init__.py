@@ -7,12 +7,11 @@ from . import views  # noqa: E402,F401  (routes attach to bp)
 
 
 def _load_user(user_id: str):
-    from ..extensions import db
     from ..models import User
 
     if not user_id.isdigit():
         return None
-    return db.session.get(User, int(user_id))
+    return User.signed_in(int(user_id))
 
 
 def _configure_login_manager():
