@@ -46,12 +46,18 @@ def get_conversation_for(member, conversation_id) -> Conversation:
         conversation_id = int(conversation_id)
     except (TypeError, ValueError):
         abort(404)
-    conversation = db.session.get(Conversation, conversation_id)
+    conversation = db.session.execute(_conversation_statement(), {"conversation_id": conversation_id}).scalar()
     if conversation is None:
         abort(404, "That conversation doesn't exist.")
     if not conversation.has_participant(member.id):
         abort(403, "That conversation is between other members.")
     return conversation
+
+
+@functools.cache
+def _conversation_statement():
+    """Every conversation route loads one: built once (session.get rebuilds its query each time)."""
+    return select(Conversation).where(Conversation.id == bindparam("conversation_id"))
 
 
 def membership(member_id: int, conversation_id: int) -> ConversationMembership | None:
