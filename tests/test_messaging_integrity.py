@@ -232,6 +232,18 @@ def test_thread_runs_a_fixed_number_of_queries(chat, count_queries):
     assert older == 3  # an older page needs only the member, the conversation and the messages
 
 
+def test_a_send_runs_a_fixed_number_of_queries(chat, count_queries):
+    alice_client, bob_client, cid = chat
+    with count_queries() as statements:
+        response = alice_client.post(f"/messages/{cid}", data={"body": "counted"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    statements = [s for s in statements if "feature_flags" not in s]
+    # the member, the conversation; the recipient with any block between the two (one query);
+    # the message; both members' metadata (one update)
+    assert len(statements) == 5, statements
+    assert "blocks" in statements[2].lower() and "users" in statements[2].lower()
+
+
 def test_idle_poll_does_not_touch_message_rows(chat, count_queries):
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "hello")

@@ -75,19 +75,27 @@ def blocked_either_way(a, b):
     return or_((Block.blocker_id == a) & (Block.blocked_id == b), (Block.blocker_id == b) & (Block.blocked_id == a))
 
 
+def blocker_of(member_id, other_id):
+    """Who blocked whom between two members (a scalar subquery: the blocker's id, or NULL)."""
+    return select(Block.blocker_id).where(blocked_either_way(member_id, other_id)).limit(1).scalar_subquery()
+
+
 @functools.cache
-def _block_statement():
-    """Asked on every send: built once, values bound."""
-    return select(Block).where(blocked_either_way(bindparam("member_id"), bindparam("other_id"))).limit(1)
+def _blocker_statement():
+    return select(blocker_of(bindparam("member_id"), bindparam("other_id")))
 
 
-def block_between(member_id: int, other_id: int) -> Block | None:
-    """A block in either direction between two members, if any."""
-    return db.session.scalar(_block_statement(), {"member_id": member_id, "other_id": other_id})
+def blocker_between(member_id: int, other_id: int) -> int | None:
+    """The id of whoever blocked the other between two members, if either did."""
+    return db.session.scalar(_blocker_statement(), {"member_id": member_id, "other_id": other_id})
 
 
-def check_can_message(sender, recipient) -> None:
-    """Raise Refusal unless sender may start or continue a conversation with recipient."""
+UNREAD = object()  # check_can_message: the block between the two was not read along with the recipient
+
+
+def check_can_message(sender, recipient, blocker_id=UNREAD) -> None:
+    """Raise Refusal unless sender may start or continue a conversation with recipient.
+    blocker_id: blocker_between's answer, when the caller read it with the recipient."""
     require_active(sender)
     if recipient is None or recipient.deleted_at is not None:
         raise Refusal("There is no member by that name.", 404)
@@ -97,9 +105,10 @@ def check_can_message(sender, recipient) -> None:
         raise Refusal("This member's account is suspended, so they can't receive messages.", 400)
     if recipient.status == "pending":
         raise Refusal("This member is waiting for approval and can't receive messages yet.", 400)
-    block = block_between(sender.id, recipient.id)
-    if block is not None:
-        if block.blocker_id == sender.id:
+    if blocker_id is UNREAD:
+        blocker_id = blocker_between(sender.id, recipient.id)
+    if blocker_id is not None:
+        if blocker_id == sender.id:
             raise Refusal("You've blocked this member. Unblock them to send messages.", 403)
         raise Refusal(NEUTRAL_REFUSAL, 403)
 

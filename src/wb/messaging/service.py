@@ -162,11 +162,17 @@ def clean_body(raw) -> str:
     return body
 
 
-def send_message(sender, conversation: Conversation, raw_body) -> Message:
+@dataclass
+class Sent:
+    message: Message
+    recipient: User  # read for the send's checks; the answer shows their name
+
+
+def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     """Store a message (first) and update both members' metadata (second)."""
     body = clean_body(raw_body)
-    recipient = other_member(sender, conversation)
-    policy.check_can_message(sender, recipient)
+    recipient, blocker_id = _recipient(sender, conversation)
+    policy.check_can_message(sender, recipient, blocker_id)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
     db.session.add(message)
@@ -181,7 +187,22 @@ def send_message(sender, conversation: Conversation, raw_body) -> Message:
                 "metadata update failed after send; reconcile will repair it",
                 extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__},
             )
-    return message
+    return Sent(message, recipient)
+
+
+@functools.cache
+def _recipient_statement():
+    """Every send asks it: the other member's account and any block between the two, in one query."""
+    member_id, other_id = bindparam("member_id"), bindparam("other_id")
+    return select(User, policy.blocker_of(member_id, other_id).label("blocker_id")).where(User.id == other_id)
+
+
+def _recipient(sender, conversation: Conversation) -> tuple[User | None, int | None]:
+    """The other member (None once their account is gone) and who blocked whom between the two, if anyone."""
+    row = db.session.execute(
+        _recipient_statement(), {"member_id": sender.id, "other_id": conversation.other_id(sender.id)}
+    ).first()
+    return (row.User, row.blocker_id) if row is not None else (None, None)
 
 
 @contextmanager
@@ -314,7 +335,7 @@ def _thread_state_statement():
     """Both members' accounts with their metadata for one conversation, and a block between them."""
     CM = ConversationMembership
     member_id, other_id = bindparam("member_id"), bindparam("other_id")
-    blocker = select(Block.blocker_id).where(policy.blocked_either_way(member_id, other_id)).limit(1).scalar_subquery()
+    blocker = policy.blocker_of(member_id, other_id)
     return (
         select(
             User.id, User.username, User.display_name, User.status, User.deleted_at,

@@ -163,20 +163,18 @@ def _full_page(context, status=200, headers=None):
 def send(conversation_id):
     conversation = service.get_conversation_for(current_user, conversation_id)
     body = request.form.get("body", "")
-    # Held here, the recipient is loaded once: send_message's own lookup finds it in the session.
-    other = service.other_member(current_user, conversation)
     try:
-        message = service.send_message(current_user, conversation, body)
+        sent = service.send_message(current_user, conversation, body)
     except Refusal as refusal:
         return _compose_error(conversation, body, refusal)
     if not is_htmx():
-        return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor=f"message-{message.id}"))
+        return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor=f"message-{sent.message.id}"))
     # The new message reaches the thread the same way every message does: through
     # the poller, which this event fires at once. One path, so no duplicates.
     # The send itself proved the compose box stays open (check_can_message passed),
     # so the empty box needs only the other member's name, not the whole thread.
     response = make_response(render_template(
-        "messaging/_compose.html", conversation=conversation, other_name=service.display_name(other),
+        "messaging/_compose.html", conversation=conversation, other_name=service.display_name(sent.recipient),
         compose_blocked=None, compose_body="", compose_error=None,
     ))
     response.headers["HX-Trigger"] = "wb:poll-now"
