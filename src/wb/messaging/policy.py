@@ -65,6 +65,11 @@ def may_delete_for_both(member, message) -> bool:
     return message.sender_id == member.id
 
 
+def offers_delete_for_both(member, message) -> bool:
+    """A message's menu offers "Delete for both" to its sender, until it is deleted."""
+    return may_delete_for_both(member, message) and message.deleted_at is None
+
+
 def is_former(member) -> bool:
     """Deleted, suspended or missing members show as 'former member' in old conversations."""
     return member is None or member.deleted_at is not None or member.status == "suspended"

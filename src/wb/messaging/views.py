@@ -229,7 +229,7 @@ def message_actions(conversation_id, message_id):
     context = {
         "message": message,
         "conversation": conversation,
-        "offer_delete": policy.may_delete_for_both(current_user, message) and message.deleted_at is None,
+        "offer_delete": policy.offers_delete_for_both(current_user, message),
     }
     if is_htmx():
         return render_template("messaging/_message_actions.html", inline=True, **context)
