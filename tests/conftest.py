@@ -2,7 +2,8 @@
 
 Databases: SQLite files in a temporary folder by default. WB_TEST_DATABASE_URL and
 WB_TEST_MESSAGING_DATABASE_URL point the suite at other servers (CI uses PostgreSQL);
-WB_TEST_RATELIMIT_STORAGE_URL at another limiter storage (CI uses Redis). Every table
+WB_TEST_RATELIMIT_STORAGE_URL at another limiter storage than the default database://
+(CI's second pass uses Redis). Every table
 is emptied after each test, so never point these at data you want to keep.
 """
 import os
@@ -68,7 +69,7 @@ def app_config():
 @pytest.fixture
 def app(database_urls, app_config):
     """A fresh app on emptied databases, its flag rows in place, inside an app context."""
-    storage = os.environ.get("WB_TEST_RATELIMIT_STORAGE_URL", "memory://")
+    storage = os.environ.get("WB_TEST_RATELIMIT_STORAGE_URL", "database://")
     config = _config(
         database_urls,
         RATELIMIT_STORAGE_URI=storage,

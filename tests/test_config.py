@@ -26,7 +26,7 @@ def test_defaults_put_both_databases_and_the_key_in_the_instance_folder(tmp_path
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'wb.sqlite3'}"
     assert app.config["MESSAGING_DATABASE_URI"] == f"sqlite:///{instance / 'messaging.sqlite3'}"
     assert app.config["SQLALCHEMY_BINDS"]["messaging"]["url"] == app.config["MESSAGING_DATABASE_URI"]
-    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "database://"  # shared by every worker: the main database
     assert app.config["SESSION_COOKIE_SECURE"] is False
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
-from . import create_app
+from . import create_app, ratelimits
 
 
 def _create_app():
@@ -108,6 +108,14 @@ def default_workers() -> int:
               help="Threads per worker; more than 1 uses gunicorn's gthread workers.")
 def run_command(host, port, workers, threads):
     """Serve with gunicorn, as in production (behind a proxy such as nginx)."""
+    workers = workers or default_workers()
+    storage = current_app.config["RATELIMIT_STORAGE_URI"]
+    if workers > 1 and not ratelimits.shared_between_processes(storage):
+        raise click.ClickException(
+            f"WB_RATELIMIT_STORAGE_URL is {storage}, which each of the {workers} workers would keep to itself, "
+            "so every limit would be several times too high. Leave it unset (database://, the default) "
+            "or use redis://, or serve with --workers 1."
+        )
     os.execv(sys.executable, gunicorn_argv(host, port, workers, threads))
 
 

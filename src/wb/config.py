@@ -9,6 +9,7 @@ ENVIRONMENT = {
     "WB_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "WB_MESSAGING_DATABASE_URL": "MESSAGING_DATABASE_URI",
     "WB_RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",
+    "WB_RATELIMIT_KEY_PREFIX": "RATELIMIT_KEY_PREFIX",
     "WB_SECRET_KEY": "SECRET_KEY",
     "WB_SECURE_COOKIES": "SESSION_COOKIE_SECURE",
     "WB_BACKUP_CADENCE_HOURS": "MESSAGING_BACKUP_CADENCE_HOURS",
@@ -36,7 +37,9 @@ class Config:
     # that nobody can post megabytes at us.
     MAX_CONTENT_LENGTH = 256 * 1024
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Counted in the main database, so every worker and server shares one count (wb/ratelimits.py);
+    # redis:// works too. memory:// is each process's own: fine for one process, refused by `wb run`.
+    RATELIMIT_STORAGE_URI = "database://"
     RATELIMIT_KEY_PREFIX = "wb"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"

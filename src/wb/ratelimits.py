@@ -1,0 +1,125 @@
+"""Rate-limit counters kept in the main database: one count for every worker and every server.
+
+Flask-Limiter keeps its counters in a storage chosen by URI (`limits`' documented
+extension point: a Storage subclass registers its scheme). `memory://` is each process's
+own, so with several workers every member would get several times their limit. The
+default here, `database://`, counts in the main database the app already has, SQLite or
+PostgreSQL, with one atomic upsert per hit; `redis://` is the other shared choice.
+"""
+from __future__ import annotations
+
+import functools
+import time
+
+from limits.storage import Storage
+from sqlalchemy import Float, String, bindparam, case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+SCHEME = "database"
+DEFAULT_STORAGE_URI = f"{SCHEME}://"
+# Storages whose counts live in one process only.
+PRIVATE_SCHEMES = {"memory", "async+memory"}
+
+
+class RateLimitCounter(db.Model):
+    """One fixed window of one limit for one member or address."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column()
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+
+
+def shared_between_processes(storage_uri: str) -> bool:
+    """Whether every worker started with this storage would see the same counts."""
+    return storage_uri.split("://", 1)[0] not in PRIVATE_SCHEMES
+
+
+class DatabaseStorage(Storage):
+    """Counts in the main database (the app's own engine), for the fixed-window strategy."""
+
+    STORAGE_SCHEME = [SCHEME]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+
+    @property
+    def base_exceptions(self):
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        """Count a hit in the key's window, starting a new window when the last one is over."""
+        now = time.time()
+        with db.engine.begin() as connection:
+            hits = connection.execute(
+                _increment_statement(connection.dialect.name),
+                {"key": key, "amount": amount, "now": now, "expires": now + expiry},
+            ).scalar_one()
+            if hits == amount:  # a new window: the moment to clear everybody's finished ones
+                connection.execute(_expired_statement(), {"now": now})
+        return hits
+
+    def get(self, key: str) -> int:
+        with db.engine.connect() as connection:
+            row = connection.execute(_window_statement(), {"key": key, "now": time.time()}).first()
+        return row.hits if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        now = time.time()
+        with db.engine.connect() as connection:
+            row = connection.execute(_window_statement(), {"key": key, "now": now}).first()
+        return row.expires_at if row else now
+
+    def check(self) -> bool:
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with db.engine.begin() as connection:
+            return connection.execute(delete(RateLimitCounter)).rowcount
+
+    def clear(self, key: str) -> None:
+        with db.engine.begin() as connection:
+            connection.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
+
+
+UPSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+@functools.cache
+def _increment_statement(dialect: str):
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING: one atomic statement on SQLite and PostgreSQL."""
+    if dialect not in UPSERTS:
+        raise NotImplementedError(f"database:// rate limits need SQLite or PostgreSQL, not {dialect}")
+    table = RateLimitCounter.__table__
+    insert = UPSERTS[dialect](table).values(key=bindparam("key"), hits=bindparam("amount"), expires_at=bindparam("expires"))
+    over = table.c.expires_at <= bindparam("now")
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "hits": case((over, insert.excluded.hits), else_=table.c.hits + insert.excluded.hits),
+            "expires_at": case((over, insert.excluded.expires_at), else_=table.c.expires_at),
+        },
+    ).returning(table.c.hits)
+
+
+@functools.cache
+def _window_statement():
+    table = RateLimitCounter.__table__
+    return select(table.c.hits, table.c.expires_at).where(
+        table.c.key == bindparam("key"), table.c.expires_at > bindparam("now")
+    )
+
+
+@functools.cache
+def _expired_statement():
+    return delete(RateLimitCounter.__table__).where(RateLimitCounter.expires_at <= bindparam("now"))

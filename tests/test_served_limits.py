@@ -1,0 +1,111 @@
+"""Every limit is exact across the worker processes of `wb run`, and across servers sharing storage.
+
+These start the production server (gunicorn, several workers) as operators do, with no
+limiter storage configured: the default must be shared. Requests are fired concurrently,
+so they land on different workers.
+"""
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from served import Member, Server
+
+from conftest import PASSWORD
+from wb.extensions import db
+from wb.messaging.models import Conversation, Message
+
+pytestmark = pytest.mark.slow
+
+
+def in_parallel(calls, workers=12):
+    """Run the zero-argument calls at once; their answers, in order."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [future.result() for future in [pool.submit(call) for call in calls]]
+
+
+def shared_storage_settings() -> dict:
+    """The limiter storage this pass tests against: the default, or CI's Redis in its second pass
+    (under a prefix of this test's own, as two communities sharing one Redis would)."""
+    url = os.environ.get("WB_TEST_RATELIMIT_STORAGE_URL")
+    return {"WB_RATELIMIT_STORAGE_URL": url, "WB_RATELIMIT_KEY_PREFIX": f"wbserved-{uuid.uuid4().hex[:12]}"} if url else {}
+
+
+@pytest.fixture
+def community(app, make_user, messaging_on):
+    """Alice, Bob and eight more members, messaging on, committed for the servers to see."""
+    people = [make_user(name) for name in ("alice", "bob", *(f"member{i}" for i in range(8)))]
+    db.session.commit()
+    return people
+
+
+def signed_in(server, username):
+    member = Member(server.url)
+    assert member.sign_in(username, PASSWORD).status == 302
+    return member
+
+
+def test_25_sends_through_three_workers_accept_exactly_20(tmp_path, database_urls, community):
+    with Server(tmp_path, database_urls, workers=3) as server:  # nothing configured: the default storage
+        alice = signed_in(server, "alice")
+        opened = alice.post("/messages/with/bob")
+        assert opened.status == 302
+        path = opened.headers["Location"]
+        answers = in_parallel([lambda i=i: alice.post(path, {"body": f"quick {i}"}, htmx=True) for i in range(25)])
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses == [200] * 20 + [429] * 5, (statuses, server.log()[-2000:])
+    for refused in (answer for answer in answers if answer.status == 429):
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "sending messages very quickly" in refused.text
+    db.session.expire_all()
+    assert db.session.query(Message).count() == 20  # the database agrees: nothing half-saved
+
+
+def test_eight_new_conversations_through_three_workers_allow_exactly_5(tmp_path, database_urls, community):
+    with Server(tmp_path, database_urls, workers=3) as server:
+        alice = signed_in(server, "alice")
+        answers = in_parallel([lambda i=i: alice.post(f"/messages/with/member{i}") for i in range(8)])
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses == [302] * 5 + [429] * 3, statuses
+    assert all(int(a.headers["Retry-After"]) > 0 for a in answers if a.status == 429)
+    db.session.expire_all()
+    assert db.session.query(Conversation).count() == 5
+
+
+def test_fifteen_wrong_passwords_through_three_workers_get_exactly_10_answers(tmp_path, database_urls, community):
+    with Server(tmp_path, database_urls, workers=3) as server:
+        guesser = Member(server.url)
+        guesser.fetch_csrf()
+        answers = in_parallel(
+            [lambda i=i: guesser.post("/login", {"username": "alice", "password": f"guess {i}"}) for i in range(15)]
+        )
+        # the address is locked out even for the right password until the minute is over
+        late = guesser.post("/login", {"username": "alice", "password": PASSWORD})
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses == [400] * 10 + [429] * 5, statuses
+    assert all(int(a.headers["Retry-After"]) > 0 for a in answers if a.status == 429)
+    assert late.status == 429
+
+
+def test_wb_run_refuses_a_limiter_storage_its_workers_would_not_share(tmp_path, database_urls):
+    server = Server(tmp_path, database_urls, workers=3, WB_RATELIMIT_STORAGE_URL="memory://")
+    assert server.process.wait(timeout=60) != 0
+    server._log.close()
+    assert "each of the 3 workers would keep to itself" in server.log()
+
+
+def test_two_servers_on_the_same_databases_share_one_count(tmp_path, database_urls, community):
+    """Two `wb run`s, as behind a load balancer: on the main database's counters, or on Redis."""
+    settings = shared_storage_settings()
+    with Server(tmp_path, database_urls, workers=2, **settings) as first, \
+            Server(tmp_path, database_urls, workers=2, **settings) as second:
+        alice_first = signed_in(first, "alice")
+        alice_second = alice_first.on(second.url)
+        path = alice_first.post("/messages/with/bob").headers["Location"]
+        calls = [lambda i=i: (alice_first if i % 2 else alice_second).post(path, {"body": f"m{i}"}, htmx=True)
+                 for i in range(25)]
+        answers = in_parallel(calls)
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses == [200] * 20 + [429] * 5, statuses
+    assert {a.status for i, a in enumerate(answers) if i % 2} >= {200}
+    assert {a.status for i, a in enumerate(answers) if not i % 2} >= {200}  # both servers took sends
