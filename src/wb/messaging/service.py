@@ -174,6 +174,7 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     recipient, blocker_id = _recipient(sender, conversation)
     policy.check_can_message(sender, recipient, blocker_id)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
+    _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
     db.session.add(message)
     with _kept_after_commit():
@@ -188,6 +189,20 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
                 extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__},
             )
     return Sent(message, recipient)
+
+
+@functools.cache
+def _hold_statement():
+    return select(Conversation.id).where(Conversation.id == bindparam("conversation_id")).with_for_update()
+
+
+def _hold(conversation: Conversation) -> None:
+    """Sends to one conversation take turns until their message commits, so ids are committed in order.
+
+    Polls ask for messages after the newest one shown: a message committed after a newer one
+    would never be shown. (PostgreSQL takes the row lock; SQLite writes one at a time anyway.)
+    """
+    db.session.execute(_hold_statement(), {"conversation_id": conversation.id})
 
 
 @functools.cache
@@ -221,9 +236,27 @@ def _kept_after_commit():
         session.expire_on_commit = True
 
 
+# --- metadata writes --------------------------------------------------------------
+# Sends, reads, deletes and removals by both members interleave in any order across
+# workers and servers. Two rules keep the metadata right under every interleaving:
+# - cursors (last_message_id, last_activity_at, last_read_message_id) only move forward:
+#   each UPDATE keeps the larger of the stored and the new value itself;
+# - an unread count is never adjusted by one: it is recounted from the messaging database
+#   while this transaction's UPDATE holds the membership row, so whichever write comes
+#   last counts after every message, read, delete and removal that came before it.
+
+
+def _later(column, value):
+    """The larger of a stored cursor and a new value, in SQL (NULL: nothing stored yet)."""
+    return case((column.is_(None) | (column < value), value), else_=column)
+
+
+LOCKED_ROWS = (ConversationMembership.user_id, ConversationMembership.last_read_message_id)
+
+
 @functools.cache
 def _record_send_statement():
-    """Every send runs it: built once, values bound."""
+    """Every send runs it: built once, values bound. Holds both rows until the counts are written."""
     CM = ConversationMembership
     sender_id, message_id = bindparam("sender"), bindparam("new_message")
     return (
@@ -231,29 +264,90 @@ def _record_send_statement():
         # (binds are not named like columns: those names belong to the SET clause)
         .where(CM.conversation_id == bindparam("in_conversation"))
         .values(
-            last_message_id=message_id,
-            last_activity_at=bindparam("sent_at"),
+            last_message_id=_later(CM.last_message_id, message_id),
+            last_activity_at=_later(CM.last_activity_at, bindparam("sent_at")),
             hidden=False,
-            unread_count=case(
-                (CM.user_id == sender_id, 0),  # replying means the sender has read everything before it
-                else_=CM.unread_count + 1,
+            # replying means the sender has read everything before it
+            last_read_message_id=case(
+                (CM.user_id == sender_id, _later(CM.last_read_message_id, message_id)),
+                else_=CM.last_read_message_id,
             ),
-            last_read_message_id=case((CM.user_id == sender_id, message_id), else_=CM.last_read_message_id),
         )
+        .returning(*LOCKED_ROWS)
         .execution_options(synchronize_session=False)  # plain values: no loaded row to bring up to date
     )
 
 
 def record_send(conversation: Conversation, message: Message) -> None:
     """Metadata for a new message: activity, unread for the recipient, read for the sender, unhide for both."""
-    result = db.session.execute(_record_send_statement(), {
+    locked = db.session.execute(_record_send_statement(), {
         "in_conversation": conversation.id, "sender": message.sender_id,
         "new_message": message.id, "sent_at": message.created_at,
-    })
-    db.session.commit()
-    if result.rowcount < 2:
-        reconcile_conversation(conversation)
+    }).all()
+    if len(locked) < 2:
         db.session.commit()
+        reconcile_conversation(conversation)
+    else:
+        _write_unread_counts(conversation, locked)
+    db.session.commit()
+
+
+@functools.cache
+def _read_up_to_statement():
+    """Moves one member's read marker (and what they know is newest) forward, holding their row."""
+    CM = ConversationMembership
+    newest = bindparam("newest")
+    return (
+        update(CM)
+        .where(CM.conversation_id == bindparam("in_conversation"), CM.user_id == bindparam("member"))
+        .values(
+            last_read_message_id=_later(CM.last_read_message_id, newest),
+            last_message_id=_later(CM.last_message_id, newest),
+        )
+        .returning(*LOCKED_ROWS)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _lock_and_recount(conversation: Conversation, member_id: int, read_up_to: int = 0) -> None:
+    """Recount one member's unread messages (moving their read marker to read_up_to first), and commit."""
+    locked = db.session.execute(_read_up_to_statement(), {
+        "in_conversation": conversation.id, "member": member_id, "newest": read_up_to,
+    }).all()
+    if locked:
+        _write_unread_counts(conversation, locked)
+    db.session.commit()
+
+
+def _write_unread_counts(conversation: Conversation, locked) -> None:
+    """Each locked member's unread count, counted now from the messaging database."""
+    counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked})
+    CM = ConversationMembership
+    db.session.execute(
+        update(CM)
+        .where(CM.conversation_id == conversation.id, CM.user_id.in_(list(counts)))
+        .values(unread_count=case(counts, value=CM.user_id))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _unread_counts(conversation: Conversation, read_markers: dict[int, int | None]) -> dict[int, int]:
+    """Messages each member hasn't read (from the other, still visible to them, past their marker), in one query."""
+    counted = {member_id: _unread_condition(conversation, member_id, last_read)
+               for member_id, last_read in read_markers.items()}
+    row = db.session.execute(
+        select(*(func.count(Message.id).filter(condition) for condition in counted.values())).where(
+            Message.conversation_id == conversation.id,
+            Message.deleted_at.is_(None),
+            Message.id > min((last_read or 0) for last_read in read_markers.values()),
+        )
+    ).one()
+    return dict(zip(counted, row))
+
+
+def _unread_condition(conversation: Conversation, member_id: int, last_read: int | None):
+    hidden_column = getattr(Message, _hidden_column(conversation, member_id))
+    return and_(Message.sender_id != member_id, hidden_column.is_(False), Message.id > (last_read or 0))
 
 
 # --- reading ------------------------------------------------------------------------
@@ -442,9 +536,7 @@ def mark_read(member, conversation: Conversation) -> None:
     newest = db.session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
     behind = newest is not None and (mine.last_read_message_id or 0) < newest
     if behind or mine.unread_count:
-        mine.last_read_message_id = max(newest or 0, mine.last_read_message_id or 0)
-        mine.unread_count = 0
-        db.session.commit()
+        _lock_and_recount(conversation, member.id, read_up_to=newest or 0)
 
 
 # --- deleting and hiding ---------------------------------------------------------------
@@ -494,21 +586,11 @@ def remove_message_for_me(member, conversation: Conversation, message_id) -> Mes
 
 
 def _unread_for(conversation: Conversation, member_id: int, last_read: int | None) -> int:
-    return db.session.scalar(
-        select(func.count(Message.id)).where(
-            _visible_to(conversation, member_id),
-            Message.sender_id != member_id,
-            Message.deleted_at.is_(None),
-            Message.id > (last_read or 0),
-        )
-    )
+    return _unread_counts(conversation, {member_id: last_read})[member_id]
 
 
 def _recount_unread(conversation: Conversation, member_id: int) -> None:
-    row = membership(member_id, conversation.id)
-    if row is not None:
-        row.unread_count = _unread_for(conversation, member_id, row.last_read_message_id)
-        db.session.commit()
+    _lock_and_recount(conversation, member_id)
 
 
 def hide_conversation(member, conversation: Conversation) -> None:
