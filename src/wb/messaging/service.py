@@ -902,15 +902,14 @@ def reconcile(dry_run: bool = False, batch_size: int = 200) -> list[str]:
 
 def _reconcile_batch(conversations: list[Conversation], dry_run: bool) -> list[str]:
     ids = [c.id for c in conversations]
-    newest = dict(
-        db.session.execute(
-            select(Message.conversation_id, func.max(Message.id)).where(Message.conversation_id.in_(ids))
-            .group_by(Message.conversation_id)
-        ).all()
-    )
-    created_at = {}
-    if newest:
-        created_at = dict(db.session.execute(select(Message.id, Message.created_at).where(Message.id.in_(newest.values()))).all())
+    # The newest message and the latest time: a send's cursors only move forward, so two
+    # messages sent at once leave the larger of each, whichever message it came from.
+    newest, latest = {}, {}
+    for conversation_id, newest_id, latest_at in db.session.execute(
+        select(Message.conversation_id, func.max(Message.id), func.max(Message.created_at))
+        .where(Message.conversation_id.in_(ids)).group_by(Message.conversation_id)
+    ):
+        newest[conversation_id], latest[conversation_id] = newest_id, latest_at
     rows = {
         (m.conversation_id, m.user_id): m
         for m in db.session.scalars(
@@ -943,7 +942,7 @@ def _reconcile_batch(conversations: list[Conversation], dry_run: bool) -> list[s
             want = {
                 "other_user_id": conversation.other_id(member_id),
                 "last_message_id": newest.get(conversation.id),
-                "last_activity_at": created_at.get(newest.get(conversation.id)) or conversation.created_at,
+                "last_activity_at": latest.get(conversation.id) or conversation.created_at,
                 "unread_count": _unread_for(conversation, member_id, last_read),
             }
             for name, value in want.items():
