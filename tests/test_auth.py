@@ -13,7 +13,8 @@ def text(response) -> str:
 def signed_in_user_id(client):
     """The member id in the client's session cookie, or None."""
     with client.session_transaction() as session:
-        return session.get("_user_id")
+        signed_in = session.get("_user_id")  # "id:generation", see User.get_id
+        return signed_in.partition(":")[0] if signed_in else None
 
 
 # --- signing in -----------------------------------------------------------------------------------

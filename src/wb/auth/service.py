@@ -83,6 +83,25 @@ def validate_profile(validation: Validation) -> tuple[str, str]:
     return display_name, bio
 
 
+def end_sessions(member, reason: str) -> None:
+    """Sign a member out of every browser and device they are signed in on."""
+    member.end_sessions()
+    db.session.commit()
+    log.info("sessions ended", extra={"user_id": member.id, "reason": reason})
+
+
+def change_password(member, form) -> Validation:
+    """Set a new password from the settings form, given the current one; ends every session."""
+    validation = Validation(form)
+    if not member.check_password(form.get("current_password") or ""):
+        validation.error("current_password", "That isn't your current password.")
+    password = validate_password(validation, "new_password")
+    if validation.ok:
+        member.set_password(password)
+        end_sessions(member, "password_changed")
+    return validation
+
+
 def update_profile(member, form) -> Validation:
     """Save a member's display name and bio from the settings form, unless they are invalid."""
     validation = Validation(form)
@@ -154,8 +173,10 @@ def create_admin(username: str, password: str) -> User:
 
 
 def set_status(user: User, status: str) -> None:
-    """Approve, suspend or reinstate a member."""
+    """Approve, suspend or reinstate a member; a suspension ends their sessions for good."""
     user.status = status
+    if status == "suspended":
+        user.end_sessions()  # so reinstating them doesn't revive a cookie someone kept
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 
