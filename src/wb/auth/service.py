@@ -1,5 +1,6 @@
 """Accounts: registration through invites, approval, admin creation."""
 import logging
+import re
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,13 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 DISPLAY_NAME_MAX = 80
 BIO_MAX = 2000
+# Direction controls reorder the text around them ("Bob\u202ekcilA" shows as "BobAlick"), so a
+# display name holding one could pass for someone else's. Names in right-to-left scripts need none.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+BIDI_CONTROLS_MESSAGE = (
+    "Display names can't contain direction controls (such as right-to-left override): "
+    "they can make a name look like someone else's. Remove them and try again."
+)
 
 
 class Validation:
@@ -75,6 +83,8 @@ def validate_profile(validation: Validation) -> tuple[str, str]:
     bio = (validation.form.get("bio") or "").strip()
     if len(display_name) > DISPLAY_NAME_MAX:
         validation.error("display_name", f"Display names can be at most {DISPLAY_NAME_MAX} characters.")
+    if BIDI_CONTROLS.search(display_name):
+        validation.error("display_name", BIDI_CONTROLS_MESSAGE)
     if len(bio) > BIO_MAX:
         validation.error("bio", f"Bios can be at most {BIO_MAX:,} characters.")
     for field, value in (("display_name", display_name), ("bio", bio)):

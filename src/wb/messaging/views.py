@@ -348,7 +348,8 @@ def message_items(messages, conversation, viewer_id) -> Markup:
 
     Written here rather than as a Jinja loop: a thread page draws 50 of them, and the loop
     cost 26 µs a message against 11 here (measured), a tenth of the page. The body is the
-    only text from a member, and it is escaped. A message carries only what it shows: its
+    only text from a member: it is escaped, and dir="auto" keeps any direction control in it
+    from reordering the page around it. A message carries only what it shows: its
     actions (delete, remove) load when its menu opens, from .../actions, which is also the
     page that link leads to without JavaScript.
     """
@@ -360,7 +361,7 @@ def message_items(messages, conversation, viewer_id) -> Markup:
         if message.deleted_at:
             side, body = f"{side} deleted", '<p class="body deleted-text">Message deleted</p>'
         else:
-            body = f'<p class="body">{escape(message.body)}</p>'
+            body = f'<p class="body" dir="auto">{escape(message.body)}</p>'
         actions = f"{base}{message_id}/actions"
         items.append(
             f'<li class="message {side}" id="message-{message_id}" data-id="{message_id}">\n'
