@@ -248,7 +248,7 @@ def test_error_pages_are_full_pages_with_the_site_nav(probe, code):
     assert response.status_code == code
     page = text(response)
     assert page.lstrip().startswith("<!doctype html>")
-    assert '<nav class="nav"' in page and 'class="whoami">Alice</a>' in page
+    assert '<nav class="nav"' in page and 'class="whoami"><bdi>Alice</bdi></a>' in page
     assert f'<p class="error-code">{code}</p>' in page
     assert f"<h2>{ERROR_TITLES[code]}</h2>" in page
     assert 'href="/">Back to the start page</a>' in page

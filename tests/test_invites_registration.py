@@ -19,7 +19,8 @@ def user_count() -> int:
 
 def signed_in_user_id(client):
     with client.session_transaction() as session:
-        return session.get("_user_id")
+        signed_in = session.get("_user_id")  # "id:generation", see User.get_id
+        return signed_in.partition(":")[0] if signed_in else None
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_register_page_with_valid_invite_shows_the_form_and_the_inviter(client, 
 
     assert response.status_code == 200
     page = text(response)
-    assert "Rita Root invited you." in page
+    assert "<bdi>Rita Root</bdi> invited you." in page
     assert f'name="invite" value="{invite.token}"' in page
     assert 'name="username"' in page
 
@@ -98,7 +99,7 @@ def test_registration_with_a_valid_invite_creates_an_active_member(client, invit
     assert reload(Invite, invite.id).uses == 1
     page = text(client.get("/"))
     assert "Welcome to WhiteBalloon, Nina New." in page
-    assert "Hello, Nina New" in page
+    assert "Hello, <bdi>Nina New</bdi>" in page
     assert "Pending verification" not in page
 
 

@@ -37,13 +37,13 @@ def test_inbox_lists_newest_first_with_preview_and_unread_count(app, alice, make
     send(senders[0][1], senders[0][2], "carol one")
     send(senders[0][1], senders[0][2], "carol two is the latest")
     page = text(alice_client.get("/messages"))
-    names = re.findall(r'class="conversation-name">([^<]+)<', page)
+    names = re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', page)
     assert names == ["Carol", "Erin", "Dave"]
     assert "carol two is the latest" in page
     assert 'aria-label="2 unread"' in page and 'aria-label="1 unread"' in page
     assert "No messages yet" in page  # dave's empty conversation
     unread_only = text(alice_client.get("/messages?filter=unread"))
-    assert re.findall(r'class="conversation-name">([^<]+)<', unread_only) == ["Carol", "Erin"]
+    assert re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', unread_only) == ["Carol", "Erin"]
 
 
 def test_inbox_pages_conversations(app, alice, make_user, login, messaging_on):
@@ -160,10 +160,10 @@ def test_hidden_conversation_returns_when_a_new_message_arrives(chat, bob):
     send(alice_client, cid, "hello")
     response = bob_client.post(f"/messages/{cid}/hide")
     assert response.status_code == 302
-    assert "Alice" not in re.findall(r'class="conversation-name">([^<]+)<', text(bob_client.get("/messages")))
+    assert "Alice" not in re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', text(bob_client.get("/messages")))
     assert membership_of(bob, cid).hidden is True
     send(alice_client, cid, "are you ignoring me?")
-    assert "Alice" in re.findall(r'class="conversation-name">([^<]+)<', text(bob_client.get("/messages")))
+    assert "Alice" in re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', text(bob_client.get("/messages")))
     assert membership_of(bob, cid).hidden is False
 
 
@@ -211,7 +211,7 @@ def test_a_message_menu_offers_what_this_member_may_do(chat):
     response = alice_client.get(url)
     page = text(response)
     assert response.status_code == 200
-    assert "mine to delete" in page and "Back to the conversation with Bob" in page
+    assert "mine to delete" in page and "Back to the conversation with <bdi>Bob</bdi>" in page
     assert 'data-confirm="Delete this message for both of you?"' in page and "hx-post" not in page
 
     alice_client.post(f"/messages/{cid}/messages/{message.id}/delete")

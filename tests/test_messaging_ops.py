@@ -427,12 +427,12 @@ def test_toggle_from_the_messaging_page_returns_there_and_shows_the_latest_chang
     assert response.status_code == 302 and response.location == "/admin/messaging"
     html = admin_client.get("/admin/messaging").get_data(as_text=True)
     assert "Currently <strong>off</strong>" in html
-    assert re.search(r"Last changed on → off by\s+Rita Root", html)
+    assert re.search(r"Last changed on → off by\s+<bdi>Rita Root</bdi>", html)
     settings = admin_client.get("/admin/settings").get_data(as_text=True)
-    assert re.search(r"Last changed on → off by\s+Rita Root", settings)
+    assert re.search(r"Last changed on → off by\s+<bdi>Rita Root</bdi>", settings)
     partial = admin_client.htmx("POST", "/admin/settings/direct_messaging",
                                 data={"enabled": "1", "next": "/admin/messaging"}).get_data(as_text=True)
-    assert re.search(r"Last changed off → on by\s+Rita Root", partial)
+    assert re.search(r"Last changed off → on by\s+<bdi>Rita Root</bdi>", partial)
     assert 'name="next" value="/admin/messaging"' in partial
 
 

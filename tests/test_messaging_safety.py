@@ -18,7 +18,7 @@ def chat(app, alice, bob, login, messaging_on):
 
 
 def names_in_inbox(client):
-    return re.findall(r'class="conversation-name">([^<]+)<', client.get("/messages").get_data(as_text=True))
+    return re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', client.get("/messages").get_data(as_text=True))
 
 
 def test_blocked_member_cannot_send_and_gets_the_neutral_refusal(chat, alice, bob):

@@ -28,10 +28,10 @@ def test_profile_shows_name_bio_and_the_members_requests(client, make_user, bob)
 
     assert response.status_code == 200
     page = text(response)
-    assert "<h1>Ann Archer</h1>" in page
+    assert "<h1><bdi>Ann Archer</bdi></h1>" in page
     assert "@ann" in page
     assert "Keeps bees." in page
-    assert "Requests by Ann Archer" in page
+    assert "Requests by <bdi>Ann Archer</bdi>" in page
     assert "Jars wanted" in page
     assert "Bob&#39;s own request" not in page
 
@@ -39,7 +39,7 @@ def test_profile_shows_name_bio_and_the_members_requests(client, make_user, bob)
 def test_profile_without_bio_or_requests_says_so(client, alice):
     page = text(client.get("/people/alice"))
     assert "No bio yet." in page
-    assert "Alice hasn't posted any requests yet." in page
+    assert "<bdi>Alice</bdi> hasn't posted any requests yet." in page
 
 
 def test_unknown_profile_explains(client):
@@ -49,7 +49,7 @@ def test_unknown_profile_explains(client):
 def test_profile_username_is_case_insensitive(client, alice):
     response = client.get("/people/ALICE")
     assert response.status_code == 200
-    assert "<h1>Alice</h1>" in text(response)
+    assert "<h1><bdi>Alice</bdi></h1>" in text(response)
 
 
 @pytest.mark.parametrize("name", ["nobody", "x" * 300, "%00", "semi;colon", "%E2%80%8Balice"])
@@ -161,8 +161,8 @@ def test_member_edits_display_name_and_bio(client, alice):
     assert (stored.display_name, stored.bio) == ("Alice Moreno", "Gardener.\nBikes.")
     assert "Your profile is saved." in text(client.get("/settings"))
     profile = text(client.get("/people/alice"))
-    assert "<h1>Alice Moreno</h1>" in profile and "Gardener." in profile
-    assert 'class="whoami">Alice Moreno</a>' in profile
+    assert "<h1><bdi>Alice Moreno</bdi></h1>" in profile and "Gardener." in profile
+    assert 'class="whoami"><bdi>Alice Moreno</bdi></a>' in profile
 
 
 def test_empty_display_name_falls_back_to_username(client, alice):

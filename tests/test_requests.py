@@ -38,7 +38,7 @@ def test_visitors_can_read_the_list_and_a_request(client, help_request, bob):
     listing = client.get("/requests")
     assert listing.status_code == 200
     assert "Borrow a ladder" in text(listing)
-    assert 'href="/people/alice">Alice</a>' in text(listing)
+    assert 'href="/people/alice"><bdi>Alice</bdi></a>' in text(listing)
     assert "Ask for help" not in text(listing)
 
     page = client.get(f"/requests/{help_request.id}")
@@ -359,7 +359,7 @@ def test_dashboard_lists_the_five_latest_requests_with_authors(client, make_user
 
     assert [f"Dashboard request {n}" in page for n in range(7)] == [False, False, True, True, True, True, True]
     assert page.index("Dashboard request 6") < page.index("Dashboard request 2")
-    assert "by Author 6" in page
+    assert "by <bdi>Author 6</bdi>" in page
     assert len(data_queries(many)) == len(data_queries(few))
 
 

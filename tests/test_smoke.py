@@ -7,4 +7,4 @@ def test_dashboard_renders_for_visitors(client):
 def test_member_signs_in_through_the_form(client, alice):
     response = client.login("alice")
     assert response.location == "/"
-    assert "Hello, Alice" in client.get("/").get_data(as_text=True)
+    assert "Hello, <bdi>Alice</bdi>" in client.get("/").get_data(as_text=True)

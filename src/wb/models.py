@@ -41,6 +41,8 @@ class User(UserMixin, db.Model):
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Part of every session cookie (see get_id): raising it turns away every cookie made before.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""
@@ -89,11 +91,36 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: suspended and deleted members cannot sign in
         return self.status != "suspended" and self.deleted_at is None
 
+    def get_id(self) -> str:
+        """What the session cookie stores (Flask-Login's alternative token): id and generation."""
+        return f"{self.id}:{self.session_generation}"
+
+    @staticmethod
+    def parse_session_id(session_id) -> tuple[int, int] | None:
+        """(id, generation) from what get_id wrote; None for anything else, old id-only cookies too."""
+        user_id, _, generation = session_id.partition(":") if isinstance(session_id, str) else ("", "", "")
+        if not (user_id.isdigit() and generation.isdigit()):
+            return None
+        return int(user_id), int(generation)
+
+    @staticmethod
+    def holds_session(account, generation: int) -> bool:
+        """True when a cookie of that generation still signs this account in (User or plain row)."""
+        return account.session_generation == generation
+
+    def end_sessions(self) -> None:
+        """Every session cookie issued so far stops working (the caller commits).
+
+        Counted up in SQL, so two ends at once both count."""
+        self.session_generation = User.session_generation + 1
+
     @classmethod
-    def signed_in(cls, user_id: int) -> "User | None":
-        """The member a session names: loaded on every request that needs them, so from one
-        statement built once (session.get rebuilds its query each time: a third slower, measured)."""
-        return db.session.execute(_signed_in_statement(), {"user_id": user_id}).scalar_one_or_none()
+    def signed_in(cls, user_id: int, generation: int) -> "User | None":
+        """The member a session names, if the session is still theirs: loaded on every request
+        that needs them, so from one statement built once (session.get rebuilds its query each
+        time: a third slower, measured)."""
+        user = db.session.execute(_signed_in_statement(), {"user_id": user_id}).scalar_one_or_none()
+        return user if user is not None and User.holds_session(user, generation) else None
 
     @classmethod
     def by_username(cls, username: str) -> "User | None":

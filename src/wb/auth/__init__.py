@@ -6,12 +6,11 @@ bp = Blueprint("auth", __name__)
 from . import views  # noqa: E402,F401  (routes attach to bp)
 
 
-def _load_user(user_id: str):
+def _load_user(session_id: str):
     from ..models import User
 
-    if not user_id.isdigit():
-        return None
-    return User.signed_in(int(user_id))
+    parsed = User.parse_session_id(session_id)
+    return User.signed_in(*parsed) if parsed else None
 
 
 def _configure_login_manager():

@@ -1,5 +1,6 @@
 """Accounts: registration through invites, approval, admin creation."""
 import logging
+import re
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,13 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 DISPLAY_NAME_MAX = 80
 BIO_MAX = 2000
+# Direction controls reorder the text around them ("Bob\u202ekcilA" shows as "BobAlick"), so a
+# display name holding one could pass for someone else's. Names in right-to-left scripts need none.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+BIDI_CONTROLS_MESSAGE = (
+    "Display names can't contain direction controls (such as right-to-left override): "
+    "they can make a name look like someone else's. Remove them and try again."
+)
 
 
 class Validation:
@@ -75,12 +83,33 @@ def validate_profile(validation: Validation) -> tuple[str, str]:
     bio = (validation.form.get("bio") or "").strip()
     if len(display_name) > DISPLAY_NAME_MAX:
         validation.error("display_name", f"Display names can be at most {DISPLAY_NAME_MAX} characters.")
+    if BIDI_CONTROLS.search(display_name):
+        validation.error("display_name", BIDI_CONTROLS_MESSAGE)
     if len(bio) > BIO_MAX:
         validation.error("bio", f"Bios can be at most {BIO_MAX:,} characters.")
     for field, value in (("display_name", display_name), ("bio", bio)):
         if CONTROL_CHARACTERS.search(value):
             validation.error(field, CONTROL_CHARACTERS_MESSAGE)
     return display_name, bio
+
+
+def end_sessions(member, reason: str) -> None:
+    """Sign a member out of every browser and device they are signed in on."""
+    member.end_sessions()
+    db.session.commit()
+    log.info("sessions ended", extra={"user_id": member.id, "reason": reason})
+
+
+def change_password(member, form) -> Validation:
+    """Set a new password from the settings form, given the current one; ends every session."""
+    validation = Validation(form)
+    if not member.check_password(form.get("current_password") or ""):
+        validation.error("current_password", "That isn't your current password.")
+    password = validate_password(validation, "new_password")
+    if validation.ok:
+        member.set_password(password)
+        end_sessions(member, "password_changed")
+    return validation
 
 
 def update_profile(member, form) -> Validation:
@@ -154,8 +183,10 @@ def create_admin(username: str, password: str) -> User:
 
 
 def set_status(user: User, status: str) -> None:
-    """Approve, suspend or reinstate a member."""
+    """Approve, suspend or reinstate a member; a suspension ends their sessions for good."""
     user.status = status
+    if status == "suspended":
+        user.end_sessions()  # so reinstating them doesn't revive a cookie someone kept
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 

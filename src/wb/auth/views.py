@@ -55,6 +55,8 @@ def login_rate_limited(error):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        service.end_sessions(current_user, "signed_out")  # a copy of the cookie dies with it
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

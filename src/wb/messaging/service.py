@@ -471,7 +471,10 @@ def _poll_state_statement():
     """Asked for on every poll: built once (building costs more than running it), values bound."""
     CM = ConversationMembership
     return (
-        select(CM.user_id, CM.last_message_id, CM.last_read_message_id, User.status, User.deleted_at)
+        select(
+            CM.user_id, CM.last_message_id, CM.last_read_message_id,
+            User.status, User.deleted_at, User.session_generation,
+        )
         .join(User, User.id == CM.user_id)
         .where(CM.conversation_id == bindparam("conversation_id"))
     )
@@ -493,9 +496,10 @@ def _nothing_newer(mine, after: int) -> bool:
     return mine is not None and (mine.last_message_id or 0) <= after
 
 
-def poll_is_idle(state, after: int, seen: int) -> bool:
-    """True when an active participant's poll has nothing to fetch: no newer message and the
-    other member's read marker where the client last saw it.
+def poll_is_idle(state, generation: int, after: int, seen: int) -> bool:
+    """True when an active participant's poll, from a session of that generation that is
+    still theirs, has nothing to fetch: no newer message and the other member's read marker
+    where the client last saw it.
 
     Every open thread asks this every few seconds and the answer is almost always yes, so
     it is answered before the member's account is loaded, from the metadata rows alone
@@ -504,7 +508,7 @@ def poll_is_idle(state, after: int, seen: int) -> bool:
     """
     mine, theirs = state
     return (
-        mine is not None and User.may_act(mine)
+        mine is not None and User.holds_session(mine, generation) and User.may_act(mine)
         and theirs is not None and _nothing_newer(mine, after) and _seen_now(theirs) == seen
     )
 
@@ -760,19 +764,22 @@ def _unread_total_statement():
 def _badge_statement():
     """Asked for on every page's badge poll: built once, values bound."""
     member_id = bindparam("member_id")
-    return select(User.status, User.deleted_at, _unread_sum(member_id).scalar_subquery()).where(User.id == member_id)
+    return select(
+        User.status, User.deleted_at, User.session_generation, _unread_sum(member_id).scalar_subquery()
+    ).where(User.id == member_id)
 
 
-def badge_total_if_active(member_id: int) -> int | None:
-    """The badge number for an active member, None for anyone else, in one query.
+def badge_total_if_active(member_id: int, generation: int) -> int | None:
+    """The badge number for an active member whose session of that generation is still
+    theirs, None for anyone else, in one query.
 
     Every open page asks this every few seconds, so it is answered before the member's
     account is loaded (see views._quick_badge); None sends the request the full way.
     """
     row = read_rows(_badge_statement(), {"member_id": member_id}, User).first()
-    if row is None or not User.may_act(row):
+    if row is None or not User.holds_session(row, generation) or not User.may_act(row):
         return None
-    return row[2]
+    return row[3]
 
 
 def dashboard_summary(member) -> dict | None:

@@ -1,10 +1,10 @@
 """Profiles, members directory, settings."""
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from ..access import login_required
-from ..auth.service import update_profile
+from ..auth import service as accounts
 from ..extensions import db
 from ..models import HelpRequest, User
 from ..security import page_arg
@@ -40,12 +40,41 @@ def directory():
 def settings():
     errors = {}
     if request.method == "POST":
-        errors = update_profile(current_user, request.form).errors
+        errors = accounts.update_profile(current_user, request.form).errors
         if not errors:
             flash("Your profile is saved.", "success")
             return redirect(url_for("people.settings"))
+    return _render_settings(errors)
+
+
+def _render_settings(errors):
     from ..messaging.service import blocked_members
 
     return render_template(
         "people/settings.html", errors=errors, form=request.form, blocked=blocked_members(current_user)
     ), (400 if errors else 200)
+
+
+@bp.route("/settings/password", methods=["POST"])
+@login_required
+def change_password():
+    errors = accounts.change_password(current_user, request.form).errors
+    if errors:
+        return _render_settings(errors)
+    _keep_this_browser_signed_in()
+    flash("Your password is changed, and every other device is signed out.", "success")
+    return redirect(url_for("people.settings"))
+
+
+@bp.route("/settings/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere():
+    accounts.end_sessions(current_user, "everywhere")
+    _keep_this_browser_signed_in()
+    flash("Signed out of every other device. This browser stays signed in.", "success")
+    return redirect(url_for("people.settings"))
+
+
+def _keep_this_browser_signed_in():
+    """After every session ended, this browser signs back in with a cookie of the new generation."""
+    login_user(db.session.get(User, current_user.id))
