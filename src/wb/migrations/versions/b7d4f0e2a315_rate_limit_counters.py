@@ -1,7 +1,7 @@
 """rate_limit_counters: limits shared by every worker and server
 
 Revision ID: b7d4f0e2a315
-Revises: 3b1f0c2d9a7e
+Revises: a6c3e9d1f204
 Create Date: 2026-11-29 15:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7d4f0e2a315'
-down_revision = '3b1f0c2d9a7e'
+down_revision = 'a6c3e9d1f204'
 branch_labels = None
 depends_on = None
 
