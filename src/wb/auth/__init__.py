@@ -8,10 +8,10 @@ from . import views  # noqa: E402,F401  (routes attach to bp)
 
 def _load_user(user_id: str):
     from ..models import User
+    from ..security import whole_number
 
-    if not user_id.isdigit():
-        return None
-    return User.signed_in(int(user_id))
+    member_id = whole_number(user_id)
+    return None if member_id is None else User.signed_in(member_id)
 
 
 def _configure_login_manager():

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE, USERNAME_PATTERN, Invite, User
+from ..security import whole_number
 
 log = logging.getLogger("wb.auth")
 
@@ -175,10 +176,9 @@ def create_member_invite(member, form) -> tuple[Invite | None, str | None]:
         return None, f"You have {INVITES_PER_MEMBER_OPEN} unused invites already. Share those first."
     max_uses, auto_approve = 1, True
     if member.is_admin:
-        raw_uses = (form.get("max_uses") or "1").strip()
-        if not raw_uses.isdigit() or not 1 <= int(raw_uses) <= 1000:
+        max_uses = whole_number((form.get("max_uses") or "1").strip(), maximum=1000)
+        if not max_uses:
             return None, "Uses must be a whole number from 1 to 1,000."
-        max_uses = int(raw_uses)
         auto_approve = form.get("approval") != "manual"
     invite = Invite.issue(creator=member, max_uses=max_uses, expires_days=14, auto_approve=auto_approve)
     db.session.commit()
