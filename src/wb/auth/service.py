@@ -5,8 +5,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE, USERNAME_PATTERN, Invite, User
+from ..models import USERNAME_PATTERN, Invite, User
 from ..security import whole_number
+from ..text import clean_field, has_control_characters
 
 log = logging.getLogger("wb.auth")
 
@@ -65,22 +66,16 @@ def is_first_account() -> bool:
 
 def find_invite(token: str | None) -> Invite | None:
     """The invite with that token, or None (tokens are URL-safe, so anything else can't match)."""
-    if not token or CONTROL_CHARACTERS.search(token):
+    if not token or has_control_characters(token):
         return None
     return db.session.scalar(select(Invite).where(Invite.token == token.strip()))
 
 
 def validate_profile(validation: Validation) -> tuple[str, str]:
     """The display name and bio a member typed, trimmed and checked (registration and settings)."""
-    display_name = (validation.form.get("display_name") or "").strip()
-    bio = (validation.form.get("bio") or "").strip()
-    if len(display_name) > DISPLAY_NAME_MAX:
-        validation.error("display_name", f"Display names can be at most {DISPLAY_NAME_MAX} characters.")
-    if len(bio) > BIO_MAX:
-        validation.error("bio", f"Bios can be at most {BIO_MAX:,} characters.")
-    for field, value in (("display_name", display_name), ("bio", bio)):
-        if CONTROL_CHARACTERS.search(value):
-            validation.error(field, CONTROL_CHARACTERS_MESSAGE)
+    form, errors = validation.form, validation.errors
+    display_name = clean_field(errors, "display_name", form.get("display_name"), DISPLAY_NAME_MAX, "Display names")
+    bio = clean_field(errors, "bio", form.get("bio"), BIO_MAX, "Bios")
     return display_name, bio
 
 
