@@ -2,7 +2,6 @@
 import html
 
 import pytest
-from sqlalchemy import func, select
 
 from helpers import reload, text
 from messaging_helpers import open_conversation, send

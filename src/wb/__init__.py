@@ -19,7 +19,7 @@ def create_app(config=None) -> Flask:
 
 
 def _register_extensions(app: Flask) -> None:
-    from . import logging_setup, ratelimits, security  # ratelimits: registers the database:// storage
+    from . import logging_setup, ratelimits, security  # noqa: F401  (ratelimits registers database://)
     from .database import init_database
     from .extensions import csrf, db, limiter, login_manager, migrate
 

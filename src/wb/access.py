@@ -1,5 +1,7 @@
 """Who may do what: decorators every blueprint uses, so no view re-implements a check."""
+import unicodedata
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
@@ -54,7 +56,12 @@ def admin_required(view):
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """target if it is a path on this site, else default: where sign-in and a setting switch may lead."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    # Browsers drop tabs and line breaks from a URL ("/\t/evil" becomes "//evil") and a line
+    # break can't go in a Location header at all, so any control or space character is refused.
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in target):
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target

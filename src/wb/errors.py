@@ -6,6 +6,7 @@ from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .extensions import db
 from .security import is_htmx
 
 log = logging.getLogger("wb.errors")
@@ -36,9 +37,19 @@ def render_error(code: int, detail: str | None = None, title: str | None = None)
     return body, code
 
 
+def _roll_back() -> None:
+    """Undo the failed request's unfinished work before drawing its page: after a database
+    error the session refuses every query (the navigation's too) until rolled back."""
+    try:
+        db.session.rollback()
+    except Exception:  # a dead connection can fail this too; the page must still render
+        log.warning("rollback failed before an error page")
+
+
 def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
+    _roll_back()
     detail = error.description if _has_own_description(error) else None
     response = render_error(error.code, detail)
     if error.code == 405 and error.valid_methods:
@@ -55,6 +66,7 @@ def _has_own_description(error: HTTPException) -> bool:
 
 
 def _csrf_error(error: CSRFError):
+    _roll_back()
     log.info("csrf rejected", extra={"path": request.path, "reason": error.description})
     return render_error(
         400,
@@ -76,6 +88,7 @@ def _unexpected_error(error: Exception):
         frames,
         extra={"path": request.path, "method": request.method},
     )
+    _roll_back()
     return render_error(500)
 
 

@@ -12,12 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
+from .security import whole_number
+from .text import has_control_characters
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
-# Control characters other than tab and line breaks: never meant in text, and NUL can't be
-# stored in PostgreSQL at all (a query carrying one fails), so forms refuse them up front.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-CONTROL_CHARACTERS_MESSAGE = "Use text only; remove the control characters and try again."
 ROLES = ("member", "admin")
 STATUSES = ("pending", "active", "suspended")
 
@@ -99,9 +97,8 @@ class User(UserMixin, db.Model):
     def parse_session_id(session_id) -> tuple[int, int] | None:
         """(id, generation) from what get_id wrote; None for anything else, old id-only cookies too."""
         user_id, _, generation = session_id.partition(":") if isinstance(session_id, str) else ("", "", "")
-        if not (user_id.isdigit() and generation.isdigit()):
-            return None
-        return int(user_id), int(generation)
+        user_id, generation = whole_number(user_id), whole_number(generation)
+        return None if user_id is None or generation is None else (user_id, generation)
 
     @staticmethod
     def holds_session(account, generation: int) -> bool:
@@ -126,7 +123,7 @@ class User(UserMixin, db.Model):
     def by_username(cls, username: str) -> "User | None":
         """The member with that username, in any case."""
         name = (username or "").strip().lower()
-        if CONTROL_CHARACTERS.search(name):
+        if has_control_characters(name):
             return None  # no username has one (see USERNAME_PATTERN), and PostgreSQL refuses NUL
         return db.session.scalar(select(cls).where(cls.username == name))
 

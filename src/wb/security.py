@@ -1,12 +1,17 @@
 """Request hardening and response headers every page gets, and the htmx request helpers."""
+import re
 from itertools import chain
 
 from flask import abort, request
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, ValidationError
 
-# The largest id a BIGINT (and SQLite INTEGER) column can hold. Larger numbers in a URL
-# would overflow the database driver (a 500); they can't name a row, so they don't match (404).
+# The largest id each kind of column holds: a BIGINT (message ids, and every SQLite INTEGER),
+# and an INTEGER on PostgreSQL (every other id). A larger number in a URL would make the
+# driver fail (a 500); it can't name a row, so it doesn't match (404).
 MAX_DATABASE_ID = 2**63 - 1
+MAX_ROW_ID = 2**31 - 1
+MAX_PAGE = MAX_DATABASE_ID // 1000
+ASCII_DIGITS = re.compile(r"[0-9]+")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -24,17 +29,33 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """`<int:...>` in every route: digits only, and never more than a database id can be."""
+    """`<int:...>` in every route: ASCII digits only, and never more than an INTEGER id can be."""
+
+    regex = r"[0-9]+"  # Werkzeug's \d+ also matches "٣" or "１", which int() reads as 3 or 1
+    largest = MAX_ROW_ID
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_DATABASE_ID)
+        kwargs.setdefault("max", self.largest)
         super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        number = whole_number(value, self.max)
+        if number is None or (self.min is not None and number < self.min):
+            raise ValidationError()
+        return number
+
+
+class MessageIdConverter(DatabaseIdConverter):
+    """`<bigint:...>`: a message's id, the one id stored as a BIGINT."""
+
+    largest = MAX_DATABASE_ID
 
 
 def init_app(app) -> None:
     """Bound `<int:>` URL parts to database ids, refuse NUL in URLs, set security headers."""
     # Registered before any blueprint, so every route's <int:...> uses it.
     app.url_map.converters["int"] = DatabaseIdConverter
+    app.url_map.converters["bigint"] = MessageIdConverter
     app.before_request(_refuse_nul_in_url)
     app.after_request(_security_headers)
 
@@ -50,10 +71,34 @@ def _refuse_nul_in_url():
         abort(400, "That link contained a character we can't accept (a NUL byte).")
 
 
+def whole_number(value, maximum: int = MAX_DATABASE_ID) -> int | None:
+    """value as an int if it is ASCII digits and at most maximum, else None: every number a member sends.
+
+    Not str.isdigit() or int() alone: they take "²", "٣", "1_000" or " 1", and int() fails on
+    some of what isdigit() passes (a 500) and on more than 4,300 digits.
+    """
+    if not isinstance(value, str) or not ASCII_DIGITS.fullmatch(value):
+        return None
+    if len(value.lstrip("0")) > len(str(maximum)):
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
+def number_arg(name: str, meaning: str = "a whole number") -> int | None:
+    """An optional whole-number query argument: None when absent or empty, a 400 saying so when malformed."""
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    number = whole_number(value)
+    if number is None:
+        abort(400, f"'{name}' must be {meaning}.")
+    return number
+
+
 def page_arg(name: str = "page") -> int:
     """A 1-based page number from the query string; junk and out-of-range values mean page 1."""
-    page = request.args.get(name, 1, type=int)
-    return page if page is not None and 1 <= page <= MAX_DATABASE_ID // 1000 else 1
+    return whole_number(request.args.get(name), maximum=MAX_PAGE) or 1
 
 
 SECURITY_HEADERS = (

@@ -6,7 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE, USERNAME_PATTERN, Invite, User
+from ..models import USERNAME_PATTERN, Invite, User
+from ..security import whole_number
+from ..text import clean_field, has_control_characters
 
 log = logging.getLogger("wb.auth")
 
@@ -72,24 +74,18 @@ def is_first_account() -> bool:
 
 def find_invite(token: str | None) -> Invite | None:
     """The invite with that token, or None (tokens are URL-safe, so anything else can't match)."""
-    if not token or CONTROL_CHARACTERS.search(token):
+    if not token or has_control_characters(token):
         return None
     return db.session.scalar(select(Invite).where(Invite.token == token.strip()))
 
 
 def validate_profile(validation: Validation) -> tuple[str, str]:
     """The display name and bio a member typed, trimmed and checked (registration and settings)."""
-    display_name = (validation.form.get("display_name") or "").strip()
-    bio = (validation.form.get("bio") or "").strip()
-    if len(display_name) > DISPLAY_NAME_MAX:
-        validation.error("display_name", f"Display names can be at most {DISPLAY_NAME_MAX} characters.")
+    form, errors = validation.form, validation.errors
+    display_name = clean_field(errors, "display_name", form.get("display_name"), DISPLAY_NAME_MAX, "Display names")
+    bio = clean_field(errors, "bio", form.get("bio"), BIO_MAX, "Bios")
     if BIDI_CONTROLS.search(display_name):
         validation.error("display_name", BIDI_CONTROLS_MESSAGE)
-    if len(bio) > BIO_MAX:
-        validation.error("bio", f"Bios can be at most {BIO_MAX:,} characters.")
-    for field, value in (("display_name", display_name), ("bio", bio)):
-        if CONTROL_CHARACTERS.search(value):
-            validation.error(field, CONTROL_CHARACTERS_MESSAGE)
     return display_name, bio
 
 
@@ -206,10 +202,9 @@ def create_member_invite(member, form) -> tuple[Invite | None, str | None]:
         return None, f"You have {INVITES_PER_MEMBER_OPEN} unused invites already. Share those first."
     max_uses, auto_approve = 1, True
     if member.is_admin:
-        raw_uses = (form.get("max_uses") or "1").strip()
-        if not raw_uses.isdigit() or not 1 <= int(raw_uses) <= 1000:
+        max_uses = whole_number((form.get("max_uses") or "1").strip(), maximum=1000)
+        if not max_uses:
             return None, "Uses must be a whole number from 1 to 1,000."
-        max_uses = int(raw_uses)
         auto_approve = form.get("approval") != "manual"
     invite = Invite.issue(creator=member, max_uses=max_uses, expires_days=14, auto_approve=auto_approve)
     db.session.commit()

@@ -2,7 +2,7 @@
 import time
 from datetime import datetime
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from flask import jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import select

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,16 +19,15 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ..database import read_rows
 from ..extensions import db
 from ..models import User, utcnow
+from ..text import BODY_MAX, TextRefused, clean_text
 from . import policy
 from .models import REPORT_REASONS, Block, Conversation, ConversationMembership, Message, Report
 from .policy import Refusal
 
 log = logging.getLogger("wb.messaging")
 
-BODY_MAX = 5000
 PREVIEW_LENGTH = 90
-# Anything below space except tab and newline (carriage returns are folded into newlines first).
-FORBIDDEN_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+REPORT_NOTE_MAX = 1000
 
 
 def audit(event: str, **ids) -> None:
@@ -152,14 +150,14 @@ def _set_hidden(member_id: int, conversation_id: int, hidden: bool) -> None:
 
 def clean_body(raw) -> str:
     """The message text to store, or a 400 Refusal saying what is wrong with it."""
-    body = (raw or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not body:
-        raise Refusal("Write something before sending.", 400)
-    if len(body) > BODY_MAX:
-        raise Refusal(f"Messages can be at most {BODY_MAX:,} characters; this one has {len(body):,}.", 400)
-    if FORBIDDEN_CONTROL.search(body):
-        raise Refusal("Messages can only contain text; remove the control characters and try again.", 400)
-    return body
+    try:
+        return clean_text(
+            raw, BODY_MAX, "Messages", required="Write something before sending.",
+            too_long="{label} can be at most {max_length:,} characters; this one has {length:,}.",
+            control="Messages can only contain text; remove the control characters and try again.",
+        )
+    except TextRefused as refused:
+        raise Refusal(refused.message, 400) from None
 
 
 @dataclass
@@ -843,9 +841,10 @@ def report(reporter, reported, reason: str, note: str = "", conversation_id=None
         raise Refusal("You can't report yourself.", 400)
     if reason not in REPORT_REASONS:
         raise Refusal("Choose a reason for the report.", 400)
-    note = (note or "").strip()
-    if len(note) > 1000:
-        raise Refusal("Keep the note under 1,000 characters.", 400)
+    try:
+        note = clean_text(note, REPORT_NOTE_MAX, "Notes", too_long="Keep the note under {max_length:,} characters.")
+    except TextRefused as refused:
+        raise Refusal(refused.message, 400) from None
     conversation = find_conversation(reporter.id, reported.id)
     row = Report(
         reporter_id=reporter.id,

@@ -9,7 +9,7 @@ from ..access import admin_required, login_required
 from ..errors import render_error
 from ..main.views import timetag
 from ..models import User
-from ..security import MAX_DATABASE_ID, is_htmx, page_arg
+from ..security import is_htmx, number_arg, page_arg
 from . import policy, service
 from .models import REPORT_REASONS
 from .policy import Refusal
@@ -55,7 +55,7 @@ def _session_member() -> tuple[int, int] | None:
 
 def _quick_poll(member_id: int, generation: int):
     state = service.poll_state(member_id, request.view_args["conversation_id"])
-    if service.poll_is_idle(state, generation, _int_arg("after") or 0, _int_arg("seen") or 0):
+    if service.poll_is_idle(state, generation, _message_number_arg("after") or 0, _message_number_arg("seen") or 0):
         return "", 204
     g.poll_state = state  # the full way reads the same rows: it takes these
     return None
@@ -77,14 +77,9 @@ def _quick_badge(member_id: int, generation: int):
 QUICK_ANSWERS = {"messaging.poll": _quick_poll, "messaging.badge": _quick_badge}
 
 
-def _int_arg(name):
-    """An optional non-negative integer query argument; malformed values are a 400."""
-    value = request.args.get(name)
-    if value in (None, ""):
-        return None
-    if not value.isdigit() or int(value) > MAX_DATABASE_ID:
-        abort(400, f"'{name}' must be a message number.")
-    return int(value)
+def _message_number_arg(name):
+    """An optional message id cursor from the query string (after, seen, before); malformed is a 400."""
+    return number_arg(name, "a message number")
 
 
 def _refusal_response(refusal: Refusal):
@@ -148,7 +143,7 @@ def _thread_context(conversation, before=None, compose_body="", compose_error=No
 @bp.route("/<int:conversation_id>")
 def thread(conversation_id):
     conversation = service.get_conversation_for(current_user, conversation_id)
-    before = _int_arg("before")
+    before = _message_number_arg("before")
     if is_htmx() and before is not None:  # "Show older messages": just those
         page = service.thread_page(current_user, conversation, before=before)
         return render_template("messaging/_older.html", conversation=conversation, page=page)
@@ -192,8 +187,8 @@ def _compose_error(conversation, body, refusal: Refusal):
 
 @bp.route("/<int:conversation_id>/poll")
 def poll(conversation_id):
-    after = _int_arg("after") or 0
-    seen = _int_arg("seen") or 0
+    after = _message_number_arg("after") or 0
+    seen = _message_number_arg("seen") or 0
     result = service.poll(current_user, conversation_id, after, seen, state=g.pop("poll_state", None))
     if not result.changed:
         return "", 204
@@ -221,7 +216,7 @@ def read(conversation_id):
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
 
-@bp.route("/<int:conversation_id>/messages/<int:message_id>/actions")
+@bp.route("/<int:conversation_id>/messages/<bigint:message_id>/actions")
 def message_actions(conversation_id, message_id):
     """What a member can do with one message: loaded into the thread when its menu opens
     (so the thread page carries no forms per message), or a page of its own without JavaScript."""
@@ -238,7 +233,7 @@ def message_actions(conversation_id, message_id):
     return render_template("messaging/message_actions.html", other_name=service.display_name(other), **context)
 
 
-@bp.route("/<int:conversation_id>/messages/<int:message_id>/delete", methods=["POST"])
+@bp.route("/<int:conversation_id>/messages/<bigint:message_id>/delete", methods=["POST"])
 def delete(conversation_id, message_id):
     conversation = service.get_conversation_for(current_user, conversation_id)
     try:
@@ -251,7 +246,7 @@ def delete(conversation_id, message_id):
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
 
-@bp.route("/<int:conversation_id>/messages/<int:message_id>/remove", methods=["POST"])
+@bp.route("/<int:conversation_id>/messages/<bigint:message_id>/remove", methods=["POST"])
 def remove(conversation_id, message_id):
     conversation = service.get_conversation_for(current_user, conversation_id)
     service.remove_message_for_me(current_user, conversation, message_id)

@@ -1,0 +1,91 @@
+"""After signing in or switching a setting, `next` only ever leads to a page on this site."""
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import PASSWORD
+from wb.extensions import db
+from wb.models import FeatureFlag
+
+# Each as it appears, percent-encoded, in a query string or a form body.
+ELSEWHERE = [
+    "/%09/evil.example",      # Werkzeug drops the tab: Location would be //evil.example
+    "/%0A/x", "/%0D/x", "/%0D%0A/x",  # a line break in a header was a 500, after the sign-in
+    "%09//evil.example", "%20//evil.example", "/%E2%80%A8/evil.example", "/%C2%85/evil.example",
+    "//evil", "///evil", "https://evil", "http:/evil", "https:evil", "javascript:alert(1)",
+    "/%5Cevil", "%5C%5Cevil", "/%2F/evil", "%2F%2Fevil", "evil.example/x", "",
+]
+
+
+def is_same_site_path(location: str) -> bool:
+    """What a browser would stay on this site for: a plain path, no scheme, no host."""
+    parts = urlsplit(location)
+    return (location.startswith("/") and not location.startswith(("//", "/\\"))
+            and not parts.scheme and not parts.netloc
+            and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in location))
+
+
+def sign_in(client, next_query):
+    return client.post(f"/login?next={next_query}", data={"username": "alice", "password": PASSWORD})
+
+
+def toggle(admin_client, next_form_value):
+    body = f"enabled=1&next={next_form_value}"
+    return admin_client.post("/admin/settings/direct_messaging", data=body,
+                             content_type="application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def admin_client(admin, login):
+    return login(admin)
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
+def test_signing_in_never_leaves_the_site(client, alice, target):
+    response = sign_in(client, target)
+
+    assert response.status_code == 302
+    assert response.location == "/"
+    with client.session_transaction() as session:
+        assert session["_user_id"] == alice.get_id()  # signed in as Alice
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
+def test_switching_a_setting_never_leaves_the_site(admin_client, target):
+    response = toggle(admin_client, target)
+
+    assert response.status_code == 302
+    assert response.location == "/admin/settings"
+    db.session.expire_all()
+    assert db.session.get(FeatureFlag, "direct_messaging").enabled is True
+
+
+@pytest.mark.parametrize("target", ["/%252F/evil", "/%2509/x", "/members?x=//evil"])
+def test_encoded_lookalikes_stay_paths_on_this_site(client, alice, target):
+    response = sign_in(client, target)
+
+    assert response.status_code == 302
+    assert is_same_site_path(response.location), response.location
+
+
+@pytest.mark.parametrize("target, location", [("/messages%3Ffilter%3Dunread", "/messages?filter=unread"),
+                                              ("/members", "/members"), ("/requests/1%23comment-2", "/requests/1#comment-2")])
+def test_a_page_on_this_site_is_still_where_signing_in_leads(client, alice, target, location):
+    response = sign_in(client, target)
+
+    assert response.status_code == 302
+    assert response.location == location
+
+
+def test_a_page_on_this_site_is_still_where_a_setting_switch_leads(admin_client):
+    response = toggle(admin_client, "/messages%3Ffilter%3Dunread")
+
+    assert response.status_code == 302
+    assert response.location == "/messages?filter=unread"
+
+
+def test_an_htmx_setting_switch_keeps_no_foreign_next_in_its_fallback_form(admin_client):
+    response = admin_client.htmx("POST", "/admin/settings/direct_messaging", data={"enabled": "1", "next": "/\t/evil"})
+
+    assert response.status_code == 200
+    assert "evil" not in response.get_data(as_text=True)
