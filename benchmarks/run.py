@@ -85,8 +85,8 @@ def parse_args(argv=None):
     parser.add_argument("--sessions", type=int, default=200, help="members signed in and rotated through")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432",
                         help="PostgreSQL server (its 'postgres' database is used to create and drop bench databases)")
-    parser.add_argument("--limiter-storage", default="auto",
-                        help="rate-limit storage for the server: auto (redis://127.0.0.1:6379/0 if reachable, else memory://) or a URL")
+    parser.add_argument("--limiter-storage", default="database://",
+                        help="rate-limit storage for the server: database:// (wb run's default) or a redis:// URL")
     parser.add_argument("--baseline", metavar="JSON", help="an earlier result (e.g. small scale) to compare p95 against")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder and databases (prints how to reuse them)")
     parser.add_argument("--reuse", metavar="RUN_DIR", help="skip seeding: reuse a run folder kept with --keep")
@@ -112,15 +112,6 @@ def log(message: str) -> None:
 def psql(base_url: str, sql: str) -> None:
     subprocess.run(["psql", f"{base_url}/postgres", "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True,
                    stdout=subprocess.DEVNULL)
-
-
-def redis_reachable(url="redis://127.0.0.1:6379/0") -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except Exception:
-        return False
 
 
 class Bench:
@@ -206,14 +197,9 @@ class Bench:
         log(f"Seeded {result.members:,} members, {result.conversations:,} conversations, "
             f"{result.messages:,} messages in {result.seconds:.0f} s")
 
-    def limiter_storage(self) -> str:
-        if self.args.limiter_storage != "auto":
-            return self.args.limiter_storage
-        return "redis://127.0.0.1:6379/0" if redis_reachable() else "memory://"
-
     def start_server(self) -> None:
         main_url, messaging_url = self.database_urls()
-        self.storage = self.limiter_storage()
+        self.storage = self.args.limiter_storage
         env = {
             "WB_INSTANCE_PATH": str(self.instance),
             "WB_DATABASE_URL": main_url,
