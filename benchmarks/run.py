@@ -296,13 +296,13 @@ class Bench:
 
     def reconcile_check(self, lines) -> list[str]:
         """Dry-run reconcile on every conversation the sends touched: metadata must already agree."""
-        from wb.messaging import service
+        from wb.messaging import reconcile
         from wb.messaging.models import Conversation
 
         ids = sorted({int(path.split("/")[2]) for _, path, *_ in lines})
         with self.app_context() as db:
             conversations = list(db.session.scalars(db.select(Conversation).where(Conversation.id.in_(ids))))
-            return service._reconcile_batch(conversations, dry_run=True)
+            return reconcile.reconcile_conversations(conversations, dry_run=True)
 
     # -- measuring
 

@@ -8,7 +8,7 @@ from sqlalchemy import String, Text, event, select
 from sqlalchemy.exc import OperationalError
 
 from wb.extensions import db
-from wb.messaging import service
+from wb.messaging import conversations, metadata, reconcile, writes
 from wb.messaging.models import Conversation, ConversationMembership
 from wb.models import User
 from messaging_helpers import membership_of, messages_in, open_conversation, poll_cursors, send, visible_text
@@ -46,7 +46,7 @@ def test_message_text_never_reaches_the_main_database_or_the_logs(chat, caplog, 
     bob_client.post("/people/alice/report", data={"reason": "spam"})
     [first, _] = messages_in(cid)
     alice_client.post(f"/messages/{cid}/messages/{first.id}/delete")
-    service.reconcile()
+    reconcile.reconcile()
     assert all(SECRET not in value for value in main_database_string_values())
     assert any(SECRET in m.body for m in messages_in(cid))  # it is in the messaging database
     assert SECRET not in caplog.text
@@ -101,13 +101,13 @@ def test_metadata_failure_after_send_loses_nothing_and_reconcile_repairs_it(chat
     assert "sent while metadata fails" in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
     stale = membership_of(bob, cid)
     assert stale.unread_count == 1 and stale.last_message_id == stored[0].id
-    changes = service.reconcile(dry_run=True)
+    changes = reconcile.reconcile(dry_run=True)
     assert any("unread_count 1 -> 2" in line for line in changes)
     assert membership_of(bob, cid).unread_count == 1  # dry run changed nothing
-    service.reconcile()
+    reconcile.reconcile()
     repaired = membership_of(bob, cid)
     assert repaired.unread_count == 2 and repaired.last_message_id == stored[1].id
-    assert service.reconcile() == []  # idempotent
+    assert reconcile.reconcile() == []  # idempotent
 
 
 def test_reconcile_rebuilds_missing_memberships_and_removes_orphans(chat, alice, bob):
@@ -116,7 +116,7 @@ def test_reconcile_rebuilds_missing_memberships_and_removes_orphans(chat, alice,
     db.session.execute(ConversationMembership.__table__.delete())
     db.session.add(ConversationMembership(user_id=alice.id, conversation_id=cid + 500, other_user_id=bob.id))
     db.session.commit()
-    changes = service.reconcile()
+    changes = reconcile.reconcile()
     assert any("added missing membership" in line for line in changes)
     assert any(f"conversation {cid + 500}" in line for line in changes)
     assert membership_of(bob, cid).unread_count == 1
@@ -152,7 +152,7 @@ def test_concurrent_creation_from_two_threads_makes_one_conversation(app, make_u
                 try:
                     me, other = db.session.get(User, me_id), db.session.get(User, other_id)
                     barrier.wait(timeout=10)
-                    conversation, _ = service.open_conversation(me, other)
+                    conversation, _ = writes.open_conversation(me, other)
                     results.append(conversation.id)
                 except Exception as error:  # reported below
                     errors.append(repr(error))
@@ -194,12 +194,12 @@ def _add_conversations(member, prefix, count, make_user):
 
     for i in range(count):
         other = make_user(f"{prefix}{i}")
-        conversation, _ = service._create_conversation(member.id, other.id)
-        service._ensure_memberships(conversation)
+        conversation, _ = conversations.create_conversation(member.id, other.id)
+        conversations.ensure_memberships(conversation)
         message = Message(conversation_id=conversation.id, sender_id=other.id, body=f"hello from {other.username}")
         db.session.add(message)
         db.session.commit()
-        service.record_send(conversation, message)
+        metadata.record_send(conversation, message)
 
 
 def test_inbox_runs_a_fixed_number_of_queries(app, alice, make_user, login, messaging_on, count_queries):
@@ -312,12 +312,12 @@ def test_reconcile_pulls_back_a_read_marker_that_points_past_the_newest_message(
     row = membership_of(bob, cid)
     row.last_read_message_id = newest + 40
     db.session.commit()
-    changes = service.reconcile()
+    changes = reconcile.reconcile()
     assert any(f"last_read_message_id {newest + 40} -> {newest}" in line for line in changes)
     assert membership_of(bob, cid).last_read_message_id == newest
     send(alice_client, cid, "two")
     assert membership_of(bob, cid).unread_count == 1
-    assert service.reconcile() == []
+    assert reconcile.reconcile() == []
 
 
 def test_huge_cursors_and_page_numbers_are_refused_cleanly(chat):

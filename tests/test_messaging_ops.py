@@ -23,7 +23,7 @@ from wb.database import upgrade
 from wb.extensions import db
 from wb.flags import ensure_flags, set_flag
 from wb.messaging import cli as messaging_cli
-from wb.messaging import operations, service
+from wb.messaging import operations, reconcile, writes
 from wb.messaging.models import Conversation, ConversationMembership, Message, Report
 from wb.models import HelpRequest, User, utcnow
 
@@ -67,9 +67,9 @@ def member(username, **fields):
 
 def converse(sender, recipient, bodies):
     """sender writes each body to recipient; returns the conversation."""
-    conversation, _created = service.open_conversation(sender, recipient)
+    conversation, _created = writes.open_conversation(sender, recipient)
     for body in bodies:
-        service.send_message(sender, conversation, body)
+        writes.send_message(sender, conversation, body)
     return conversation
 
 
@@ -132,7 +132,7 @@ def test_backup_while_another_thread_sends_is_a_consistent_snapshot(sqlite_app, 
             thread = db.session.get(Conversation, conversation_id)
             try:
                 while not stop.is_set():
-                    service.send_message(sender, thread, f"live {sent['count']} " + "y" * 800)
+                    writes.send_message(sender, thread, f"live {sent['count']} " + "y" * 800)
                     sent["count"] += 1
             except Exception as error:  # surfaced by the assertion below
                 errors.append(error)
@@ -372,7 +372,7 @@ def test_restore_of_a_missing_file_is_one_line(sqlite_app, tmp_path):
 def some_messages(app, alice, bob, messaging_on):
     conversation = converse(alice, bob, [SECRET_BODY, "second message, quite ordinary", "third one"])
     first = db.session.scalar(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
-    service.delete_message(alice, conversation, first.id)
+    writes.delete_message(alice, conversation, first.id)
     return conversation
 
 

@@ -14,7 +14,7 @@ from served import POLLER, Member, Server
 
 from conftest import PASSWORD
 from wb.extensions import db
-from wb.messaging import operations, service
+from wb.messaging import operations, reconcile
 from wb.messaging.models import Conversation, Message
 
 pytestmark = pytest.mark.slow
@@ -111,14 +111,14 @@ def test_sends_reads_polls_and_deletes_from_both_sides_leave_metadata_exact(tmp_
         visible = {m.id for m in messages if not getattr(m, f"hidden_for_{side_of[member.id]}")}
         # every message still in this member's view reached their open thread by polling
         assert visible <= set(thread.shown), sorted(visible - set(thread.shown))[:10]
-    assert service.reconcile(dry_run=True) == []  # every count and cursor is what reconcile computes
+    assert reconcile.reconcile(dry_run=True) == []  # every count and cursor is what reconcile computes
     assert operations.verify().ok
 
 
 def settled_metadata(conversation):
     """What reconcile would change for this conversation now (nothing, when metadata is right)."""
     db.session.expire_all()
-    return service.reconcile_conversation(conversation, dry_run=True)
+    return reconcile.reconcile_conversation(conversation, dry_run=True)
 
 
 def select_messages(conversation_id):

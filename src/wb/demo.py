@@ -58,7 +58,8 @@ def seed_demo() -> bool:
 
 def _seed_conversations(users) -> None:
     from .messaging.models import Conversation, Message
-    from .messaging.service import _ensure_memberships, reconcile_conversation
+    from .messaging.conversations import ensure_memberships
+    from .messaging.reconcile import reconcile_conversation
 
     for first, second, lines in CONVERSATIONS:
         a, b = users[first], users[second]
@@ -70,7 +71,7 @@ def _seed_conversations(users) -> None:
             sender = a if index % 2 == 0 else b
             db.session.add(Message(conversation_id=conversation.id, sender_id=sender.id, body=text))
         db.session.commit()
-        _ensure_memberships(conversation)
+        ensure_memberships(conversation)
         reconcile_conversation(conversation)
         db.session.commit()
 

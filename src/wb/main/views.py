@@ -23,7 +23,7 @@ def dashboard():
     )
     inbox = None
     if current_user.is_authenticated:
-        from ..messaging.service import dashboard_summary
+        from ..messaging.inbox import dashboard_summary
 
         inbox = dashboard_summary(current_user)
     return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox)

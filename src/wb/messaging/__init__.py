@@ -3,8 +3,8 @@
 
 def init_app(app) -> None:
     """Register the messaging blueprints (member and admin), template helpers, flag hook and CLI."""
-    from . import admin, cli, views
     from .. import flags
+    from . import admin, cli, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)

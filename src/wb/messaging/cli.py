@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import operations, service
+from . import operations, reconcile
 from .operations import OperationFailed, describe_size
 
 messaging_cli = AppGroup("messaging", help="Operate the messaging database.")
@@ -159,7 +159,7 @@ def verify_command(batch_size):
 def reconcile_command(dry_run):
     """Rebuild the main database's messaging metadata from the messaging database."""
     operations.require_database()
-    changes = service.reconcile(dry_run=dry_run)
+    changes = reconcile.reconcile(dry_run=dry_run)
     for line in changes:
         click.echo(("would fix: " if dry_run else "fixed: ") + line)
     click.echo(f"{len(changes)} change(s) {'found' if dry_run else 'made'}.")

@@ -28,7 +28,7 @@ from .. import flags
 from ..database import check_database, engine_for, redact_url, upgrade
 from ..extensions import db
 from ..models import utcnow
-from . import service
+from . import reconcile
 from .models import Conversation, ConversationMembership, Message
 from .policy import FLAG
 
@@ -528,7 +528,7 @@ def restore(checked: CheckedBackup) -> Restored:
         kept = _swap_sqlite_file(checked)
     _engine().dispose()
     ensure_schema()  # an older backup is brought up to the current schema
-    changes = service.reconcile()
+    changes = reconcile.reconcile()
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
                                                    "kept": str(kept) if kept else None})
     return Restored(backup=checked, kept=kept, changes=changes)
@@ -670,7 +670,7 @@ def _check_no_text_outside(report: Verification, batch_size: int) -> None:
 
 
 def _check_metadata(report: Verification) -> None:
-    changes = service.reconcile(dry_run=True)
+    changes = reconcile.reconcile(dry_run=True)
     db.session.rollback()
     report.problems += _limited([f"metadata disagrees: {change}" for change in changes])
     report.checked.append("metadata: memberships, unread counts and latest messages against the messaging database")

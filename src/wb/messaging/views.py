@@ -1,6 +1,16 @@
 """Messaging routes. Thin: read input, call one service function, render or redirect."""
 from flask import (
-    Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -10,7 +20,8 @@ from ..errors import render_error
 from ..main.views import timetag
 from ..models import User
 from ..security import is_htmx, number_arg, page_arg
-from . import policy, service
+from . import conversations, policy, reads, safety, writes
+from .inbox import badge_total_if_active, inbox_page, unread_total, users_by_id
 from .models import REPORT_REASONS
 from .policy import Refusal
 
@@ -54,8 +65,8 @@ def _session_member() -> tuple[int, int] | None:
 
 
 def _quick_poll(member_id: int, generation: int):
-    state = service.poll_state(member_id, request.view_args["conversation_id"])
-    if service.poll_is_idle(state, generation, _message_number_arg("after") or 0, _message_number_arg("seen") or 0):
+    state = reads.poll_state(member_id, request.view_args["conversation_id"])
+    if reads.poll_is_idle(state, generation, _message_number_arg("after") or 0, _message_number_arg("seen") or 0):
         return "", 204
     g.poll_state = state  # the full way reads the same rows: it takes these
     return None
@@ -66,7 +77,7 @@ def _badge_template() -> str:
 
 
 def _quick_badge(member_id: int, generation: int):
-    total = service.badge_total_if_active(member_id, generation)
+    total = badge_total_if_active(member_id, generation)
     if total is None:
         return None
     # Rendered without the context processors: Flask-Login's would load the member after all.
@@ -95,7 +106,7 @@ def _refusal_response(refusal: Refusal):
 def inbox():
     page = page_arg()
     unread_only = request.args.get("filter") == "unread"
-    listing = service.inbox(current_user, page=page, unread_only=unread_only)
+    listing = inbox_page(current_user, page=page, unread_only=unread_only)
     return _render_inbox(listing)
 
 
@@ -113,7 +124,7 @@ def _render_inbox(listing, conversation=None, **thread_context):
 def open_with(username):
     recipient = User.by_username(username)
     try:
-        conversation, _created = service.open_conversation(current_user, recipient)
+        conversation, _created = writes.open_conversation(current_user, recipient)
     except Refusal as refusal:
         return _refusal_response(refusal)
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
@@ -121,15 +132,15 @@ def open_with(username):
 
 def _thread_context(conversation, before=None, compose_body="", compose_error=None):
     """Everything the thread partial needs, in a fixed number of queries."""
-    page = service.thread_page(current_user, conversation, before=before)
-    state = service.thread_state(current_user, conversation)
+    page = reads.thread_page(current_user, conversation, before=before)
+    state = reads.thread_state(current_user, conversation)
     mine, theirs, other = state.mine, state.theirs, state.other
     newest_id = max((m.id for m in page.messages), default=0) if before is None else (mine.last_message_id if mine else 0)
     return {
         "conversation": conversation,
         "page": page,
         "other": other,
-        "other_name": service.display_name(other),
+        "other_name": reads.display_name(other),
         "compose_blocked": policy.compose_blocker(current_user, other, state.blocker_id),
         "compose_body": compose_body,
         "compose_error": compose_error,
@@ -142,25 +153,25 @@ def _thread_context(conversation, before=None, compose_body="", compose_error=No
 
 @bp.route("/<int:conversation_id>")
 def thread(conversation_id):
-    conversation = service.get_conversation_for(current_user, conversation_id)
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
     before = _message_number_arg("before")
     if is_htmx() and before is not None:  # "Show older messages": just those
-        page = service.thread_page(current_user, conversation, before=before)
+        page = reads.thread_page(current_user, conversation, before=before)
         return render_template("messaging/_older.html", conversation=conversation, page=page)
     return _full_page(_thread_context(conversation, before=before))
 
 
 def _full_page(context, status=200, headers=None):
     """The inbox with this thread open (also what no-JavaScript form posts get back)."""
-    return _render_inbox(service.inbox(current_user), **context), status, headers or {}
+    return _render_inbox(inbox_page(current_user), **context), status, headers or {}
 
 
 @bp.route("/<int:conversation_id>", methods=["POST"])
 def send(conversation_id):
-    conversation = service.get_conversation_for(current_user, conversation_id)
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
     body = request.form.get("body", "")
     try:
-        sent = service.send_message(current_user, conversation, body)
+        sent = writes.send_message(current_user, conversation, body)
     except Refusal as refusal:
         return _compose_error(conversation, body, refusal)
     if not is_htmx():
@@ -170,7 +181,7 @@ def send(conversation_id):
     # The send itself proved the compose box stays open (check_can_message passed),
     # so the empty box needs only the other member's name, not the whole thread.
     response = make_response(render_template(
-        "messaging/_compose.html", conversation=conversation, other_name=service.display_name(sent.recipient),
+        "messaging/_compose.html", conversation=conversation, other_name=reads.display_name(sent.recipient),
         compose_blocked=None, compose_body="", compose_error=None,
     ))
     response.headers["HX-Trigger"] = "wb:poll-now"
@@ -189,7 +200,7 @@ def _compose_error(conversation, body, refusal: Refusal):
 def poll(conversation_id):
     after = _message_number_arg("after") or 0
     seen = _message_number_arg("seen") or 0
-    result = service.poll(current_user, conversation_id, after, seen, state=g.pop("poll_state", None))
+    result = reads.poll(current_user, conversation_id, after, seen, state=g.pop("poll_state", None))
     if not result.changed:
         return "", 204
     new_after = max([after] + [m.id for m in result.messages])
@@ -207,8 +218,8 @@ def poll(conversation_id):
 
 @bp.route("/<int:conversation_id>/read", methods=["POST"])
 def read(conversation_id):
-    conversation = service.get_conversation_for(current_user, conversation_id)
-    service.mark_read(current_user, conversation)
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
+    writes.mark_read(current_user, conversation)
     if is_htmx():
         response = make_response("", 204)
         response.headers["HX-Trigger"] = "wb:unread-changed"
@@ -220,8 +231,8 @@ def read(conversation_id):
 def message_actions(conversation_id, message_id):
     """What a member can do with one message: loaded into the thread when its menu opens
     (so the thread page carries no forms per message), or a page of its own without JavaScript."""
-    conversation = service.get_conversation_for(current_user, conversation_id)
-    message = service.visible_message(current_user, conversation, message_id)
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
+    message = reads.visible_message(current_user, conversation, message_id)
     context = {
         "message": message,
         "conversation": conversation,
@@ -229,15 +240,15 @@ def message_actions(conversation_id, message_id):
     }
     if is_htmx():
         return render_template("messaging/_message_actions.html", inline=True, **context)
-    other = service.other_member(current_user, conversation)
-    return render_template("messaging/message_actions.html", other_name=service.display_name(other), **context)
+    other = reads.other_member(current_user, conversation)
+    return render_template("messaging/message_actions.html", other_name=reads.display_name(other), **context)
 
 
 @bp.route("/<int:conversation_id>/messages/<bigint:message_id>/delete", methods=["POST"])
 def delete(conversation_id, message_id):
-    conversation = service.get_conversation_for(current_user, conversation_id)
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
     try:
-        message = service.delete_message(current_user, conversation, message_id)
+        message = writes.delete_message(current_user, conversation, message_id)
     except Refusal as refusal:
         return _refusal_response(refusal)
     if is_htmx():
@@ -248,8 +259,8 @@ def delete(conversation_id, message_id):
 
 @bp.route("/<int:conversation_id>/messages/<bigint:message_id>/remove", methods=["POST"])
 def remove(conversation_id, message_id):
-    conversation = service.get_conversation_for(current_user, conversation_id)
-    service.remove_message_for_me(current_user, conversation, message_id)
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
+    writes.remove_message_for_me(current_user, conversation, message_id)
     if is_htmx():
         return ""
     flash("Message removed from your view.", "info")
@@ -258,8 +269,8 @@ def remove(conversation_id, message_id):
 
 @bp.route("/<int:conversation_id>/hide", methods=["POST"])
 def hide(conversation_id):
-    conversation = service.get_conversation_for(current_user, conversation_id)
-    service.hide_conversation(current_user, conversation)
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
+    writes.hide_conversation(current_user, conversation)
     flash("Conversation hidden. It comes back if a new message arrives.", "info")
     return redirect(url_for("messaging.inbox"))
 
@@ -267,7 +278,7 @@ def hide(conversation_id):
 @bp.route("/badge")
 def badge():
     """The full way (see _quick_badge for the usual one)."""
-    return render_template(_badge_template(), unread=service.unread_total(current_user))
+    return render_template(_badge_template(), unread=unread_total(current_user))
 
 
 # --- safety: block, unblock, report ----------------------------------------------------
@@ -285,7 +296,7 @@ def _member_or_404(username) -> User:
 def block(username):
     person = _member_or_404(username)
     try:
-        service.block(current_user, person)
+        safety.block(current_user, person)
     except Refusal as refusal:
         return _refusal_response(refusal)
     flash(f"You blocked {person.name}. They can't message you, and they aren't told.", "info")
@@ -296,7 +307,7 @@ def block(username):
 @login_required
 def unblock(username):
     person = _member_or_404(username)
-    service.unblock(current_user, person)
+    safety.unblock(current_user, person)
     flash(f"You unblocked {person.name}.", "info")
     back = url_for("people.settings") if request.form.get("from") == "settings" else url_for("people.profile", username=person.username)
     return redirect(back)
@@ -309,7 +320,7 @@ def report(username):
     if request.method == "GET":
         return render_template("messaging/report.html", person=person, reasons=REPORT_REASONS, error=None, form={})
     try:
-        service.report(current_user, person, request.form.get("reason", ""), request.form.get("note", ""))
+        safety.report(current_user, person, request.form.get("reason", ""), request.form.get("note", ""))
     except Refusal as refusal:
         return render_template(
             "messaging/report.html", person=person, reasons=REPORT_REASONS, error=refusal.message, form=request.form
@@ -322,15 +333,15 @@ def report(username):
 @admin_required
 def admin_reports():
     status = "resolved" if request.args.get("status") == "resolved" else "open"
-    reports = service.open_reports(status)
-    people = service.users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports})
+    reports = safety.reports(status)
+    people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports})
     return render_template("admin/reports.html", reports=reports, people=people, status=status, reasons=REPORT_REASONS)
 
 
 @safety_bp.route("/admin/reports/<int:report_id>/resolve", methods=["POST"])
 @admin_required
 def resolve_report(report_id):
-    service.resolve_report(current_user, report_id)
+    safety.resolve_report(current_user, report_id)
     flash("Report resolved.", "success")
     return redirect(url_for("safety.admin_reports"))
 
@@ -376,8 +387,8 @@ def template_helpers():
     return {
         "show_message_button": lambda person: policy.show_message_button(current_user, person),
         "show_inbox_badge": lambda: policy.show_inbox_badge(current_user),
-        "unread_total": lambda: service.unread_total(current_user),
-        "has_blocked": lambda person: service.has_blocked(current_user, person),
+        "unread_total": lambda: unread_total(current_user),
+        "has_blocked": lambda person: safety.has_blocked(current_user, person),
         "badge_poll_seconds": current_app.config["BADGE_POLL_INTERVAL_SECONDS"],
     }
 

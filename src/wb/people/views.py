@@ -48,7 +48,7 @@ def settings():
 
 
 def _render_settings(errors):
-    from ..messaging.service import blocked_members
+    from ..messaging.safety import blocked_members
 
     return render_template(
         "people/settings.html", errors=errors, form=request.form, blocked=blocked_members(current_user)

@@ -1,0 +1,117 @@
+"""A conversation fetched and authorized, found or created for a pair, and the audit line every action writes."""
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import abort
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import utcnow
+from .models import Conversation, ConversationMembership, Message
+
+log = logging.getLogger("wb.messaging")
+
+
+def audit(event: str, **ids) -> None:
+    """One structured log line per messaging action: ids and timestamps only, never text."""
+    log.info(event, extra={"event": event, "at": utcnow().isoformat(timespec="seconds"), **ids})
+
+
+def get_conversation_for(member, conversation_id) -> Conversation:
+    """The conversation, if member takes part in it; 404 when unknown, 403 otherwise."""
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError):
+        abort(404)
+    conversation = db.session.execute(_conversation_statement(), {"conversation_id": conversation_id}).scalar()
+    if conversation is None:
+        abort(404, "That conversation doesn't exist.")
+    if not conversation.has_participant(member.id):
+        abort(403, "That conversation is between other members.")
+    return conversation
+
+
+@functools.cache
+def _conversation_statement():
+    """Every conversation route loads one: built once (session.get rebuilds its query each time)."""
+    return select(Conversation).where(Conversation.id == bindparam("conversation_id"))
+
+
+def membership(member_id: int, conversation_id: int) -> ConversationMembership | None:
+    return db.session.scalar(
+        select(ConversationMembership).where(
+            ConversationMembership.user_id == member_id,
+            ConversationMembership.conversation_id == conversation_id,
+        )
+    )
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def find_conversation(a_id: int, b_id: int) -> Conversation | None:
+    low, high = _pair(a_id, b_id)
+    return db.session.scalar(
+        select(Conversation).where(Conversation.user_low_id == low, Conversation.user_high_id == high)
+    )
+
+
+def create_conversation(a_id: int, b_id: int) -> tuple[Conversation, bool]:
+    """Insert the pair's row; if another request won the race, use theirs."""
+    low, high = _pair(a_id, b_id)
+    conversation = Conversation(user_low_id=low, user_high_id=high)
+    db.session.add(conversation)
+    try:
+        db.session.commit()
+        return conversation, True
+    except IntegrityError:
+        db.session.rollback()
+        existing = find_conversation(low, high)
+        if existing is None:  # not a uniqueness race after all
+            raise
+        return existing, False
+
+
+def ensure_memberships(conversation: Conversation) -> None:
+    """Both members' metadata rows exist (commits; tolerates a concurrent insert)."""
+    have = set(
+        db.session.scalars(
+            select(ConversationMembership.user_id).where(ConversationMembership.conversation_id == conversation.id)
+        )
+    )
+    for member_id in (conversation.user_low_id, conversation.user_high_id):
+        if member_id in have:
+            continue
+        db.session.add(
+            ConversationMembership(
+                user_id=member_id,
+                conversation_id=conversation.id,
+                other_user_id=conversation.other_id(member_id),
+                last_activity_at=conversation.created_at or utcnow(),
+            )
+        )
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+
+
+def hidden_column_name(conversation: Conversation, member_id: int) -> str:
+    """The messages column that says "removed from this member's view"."""
+    return f"hidden_for_{conversation.side(member_id)}"
+
+
+def message_in(conversation: Conversation, message_id) -> Message:
+    """A message of this conversation; a guessed id from anywhere else is simply not found."""
+    try:
+        message_id = int(message_id)
+    except (TypeError, ValueError):
+        abort(404)
+    message = db.session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id:
+        abort(404, "That message doesn't exist.")
+    return message

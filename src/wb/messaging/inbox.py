@@ -1,0 +1,189 @@
+"""The inbox list, its previews, the unread badge and the dashboard's summary."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import bindparam, func, select
+
+from ..database import read_rows
+from ..extensions import db
+from ..models import User
+from . import policy
+from .models import Block, Conversation, ConversationMembership, Message
+from .reads import display_name
+
+PREVIEW_LENGTH = 90
+
+
+@dataclass
+class InboxRow:
+    conversation_id: int
+    other_name: str
+    preview: str
+    unread_count: int
+    last_activity_at: datetime
+
+
+@dataclass
+class InboxPage:
+    rows: list[InboxRow]
+    page: int
+    has_next: bool
+    unread_only: bool
+    unread_total: int  # the badge number, read with the page
+
+
+def _inbox_filter(member_id):
+    """The member's conversations the inbox lists: not hidden, not with someone they blocked."""
+    blocked = select(Block.blocked_id).where(Block.blocker_id == member_id)
+    CM = ConversationMembership
+    return CM.user_id == member_id, CM.hidden.is_(False), CM.other_user_id.not_in(blocked)
+
+
+@functools.cache
+def _inbox_statement(unread_only: bool):
+    """One page of the inbox, built once per filter (values bound): each conversation's
+    metadata with the other member's name, and the badge total, in one query."""
+    CM = ConversationMembership
+    member_id = bindparam("member_id")
+    query = (
+        select(
+            CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at,
+            User.username, User.display_name, User.status, User.deleted_at,
+            _unread_sum(member_id).scalar_subquery().label("unread_total"),
+        )
+        .select_from(CM)
+        .join(User, User.id == CM.other_user_id)  # a foreign key: every membership's other member has a row
+        .where(*_inbox_filter(member_id))
+    )
+    if unread_only:
+        query = query.where(CM.unread_count > 0)
+    return query.order_by(CM.last_activity_at.desc(), CM.id.desc()).offset(bindparam("offset")).limit(bindparam("limit"))
+
+
+def inbox_page(member, page: int = 1, unread_only: bool = False) -> InboxPage:
+    """One page of conversations, newest activity first, in two queries (one per database)."""
+    per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
+    page = max(page, 1)
+    # Plain rows, not ORM objects: a page shows 30 and changes none.
+    rows = read_rows(
+        _inbox_statement(unread_only),
+        {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1},
+        User,
+    ).all()
+    has_next = len(rows) > per_page
+    rows = rows[:per_page]
+    previews = _previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
+    if rows:
+        total = rows[0].unread_total
+    else:  # an empty first page means no conversations to count; past the end, ask
+        total = 0 if page == 1 else unread_total(member)
+    return InboxPage(
+        rows=[
+            InboxRow(
+                conversation_id=row.conversation_id,
+                other_name=display_name(row),
+                preview=previews.get(row.last_message_id, "No messages yet"),
+                unread_count=row.unread_count,
+                last_activity_at=row.last_activity_at,
+            )
+            for row in rows
+        ],
+        page=page,
+        has_next=has_next,
+        unread_only=unread_only,
+        unread_total=total,
+    )
+
+
+def users_by_id(ids) -> dict[int, User]:
+    """Members by id, in one query."""
+    if not ids:
+        return {}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+@functools.cache
+def _previews_statement():
+    return (
+        select(
+            Message.id, Message.sender_id, Message.deleted_at, Message.hidden_for_low, Message.hidden_for_high,
+            Conversation.user_low_id, func.substr(Message.body, 1, PREVIEW_LENGTH + 1),
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id.in_(bindparam("message_ids", expanding=True)))
+    )
+
+
+def _previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
+    """Short previews of the newest messages, read from the messaging database in one query."""
+    if not message_ids:
+        return {}
+    rows = read_rows(_previews_statement(), {"message_ids": message_ids}, Message).all()
+    previews = {}
+    for message_id, sender_id, deleted_at, hidden_low, hidden_high, low_id, text in rows:
+        hidden = hidden_low if member_id == low_id else hidden_high
+        if deleted_at is not None:
+            preview = "Message deleted"
+        elif hidden:
+            preview = "Message removed from your view"
+        else:
+            preview = " ".join(text.split())
+            if len(preview) > PREVIEW_LENGTH:
+                preview = preview[:PREVIEW_LENGTH].rstrip() + "…"
+            if sender_id == member_id:
+                preview = f"You: {preview}"
+        previews[message_id] = preview
+    return previews
+
+
+def unread_total(member) -> int:
+    """The badge number: unread messages across visible conversations."""
+    if not member.is_authenticated:
+        return 0
+    return read_rows(_unread_total_statement(), {"member_id": member.id}, User).scalar()
+
+
+def _unread_sum(member_id):
+    """One flat aggregate over the inbox's own filter (the badge is polled every few seconds),
+    walking ix_memberships_unread: a member in hundreds of conversations has few unread."""
+    total = func.coalesce(func.sum(ConversationMembership.unread_count), 0)
+    return select(total).where(*_inbox_filter(member_id), ConversationMembership.unread_count > 0)
+
+
+@functools.cache
+def _unread_total_statement():
+    return _unread_sum(bindparam("member_id"))
+
+
+@functools.cache
+def _badge_statement():
+    """Asked for on every page's badge poll: built once, values bound."""
+    member_id = bindparam("member_id")
+    return select(
+        User.status, User.deleted_at, User.session_generation, _unread_sum(member_id).scalar_subquery()
+    ).where(User.id == member_id)
+
+
+def badge_total_if_active(member_id: int, generation: int) -> int | None:
+    """The badge number for an active member whose session of that generation is still
+    theirs, None for anyone else, in one query.
+
+    Every open page asks this every few seconds, so it is answered before the member's
+    account is loaded (see views._quick_badge); None sends the request the full way.
+    """
+    row = read_rows(_badge_statement(), {"member_id": member_id}, User).first()
+    if row is None or not User.holds_session(row, generation) or not User.may_act(row):
+        return None
+    return row[3]
+
+
+def dashboard_summary(member) -> dict | None:
+    """Unread total and the latest conversations for the dashboard, or None when messaging is off."""
+    if not policy.messaging_enabled() or not member.is_active_member:
+        return None
+    latest = inbox_page(member, page=1)
+    return {"unread_total": latest.unread_total, "conversations": latest.rows[:5]}

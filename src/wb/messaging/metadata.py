@@ -1,0 +1,127 @@
+"""The main database's metadata of a conversation, written so that any interleaving of writes leaves it right."""
+from __future__ import annotations
+
+import functools
+
+from sqlalchemy import and_, bindparam, case, func, select, update
+
+from ..extensions import db
+from .conversations import ensure_memberships, hidden_column_name
+from .models import Conversation, ConversationMembership, Message
+
+
+def _later(column, value):
+    """The larger of a stored cursor and a new value, in SQL (NULL: nothing stored yet)."""
+    return case((column.is_(None) | (column < value), value), else_=column)
+
+
+LOCKED_ROWS = (ConversationMembership.user_id, ConversationMembership.last_read_message_id)
+
+
+@functools.cache
+def _record_send_statement():
+    """Every send runs it: built once, values bound. Holds both rows until the counts are written."""
+    CM = ConversationMembership
+    sender_id, message_id = bindparam("sender"), bindparam("new_message")
+    return (
+        update(CM)
+        # (binds are not named like columns: those names belong to the SET clause)
+        .where(CM.conversation_id == bindparam("in_conversation"))
+        .values(
+            last_message_id=_later(CM.last_message_id, message_id),
+            last_activity_at=_later(CM.last_activity_at, bindparam("sent_at")),
+            hidden=False,
+            # replying means the sender has read everything before it
+            last_read_message_id=case(
+                (CM.user_id == sender_id, _later(CM.last_read_message_id, message_id)),
+                else_=CM.last_read_message_id,
+            ),
+        )
+        .returning(*LOCKED_ROWS)
+        .execution_options(synchronize_session=False)  # plain values: no loaded row to bring up to date
+    )
+
+
+def record_send(conversation: Conversation, message: Message) -> None:
+    """Metadata for a new message: activity, unread for the recipient, read for the sender, unhide for both."""
+    values = {
+        "in_conversation": conversation.id, "sender": message.sender_id,
+        "new_message": message.id, "sent_at": message.created_at,
+    }
+    locked = db.session.execute(_record_send_statement(), values).all()
+    if len(locked) < 2:  # a member's row is missing (made by reconcile after a failed write): add it, again
+        db.session.commit()
+        ensure_memberships(conversation)
+        locked = db.session.execute(_record_send_statement(), values).all()
+    _write_unread_counts(conversation, locked)
+    db.session.commit()
+
+
+@functools.cache
+def _read_up_to_statement():
+    """Moves one member's read marker (and what they know is newest) forward, holding their row."""
+    CM = ConversationMembership
+    newest = bindparam("newest")
+    return (
+        update(CM)
+        .where(CM.conversation_id == bindparam("in_conversation"), CM.user_id == bindparam("member"))
+        .values(
+            last_read_message_id=_later(CM.last_read_message_id, newest),
+            last_message_id=_later(CM.last_message_id, newest),
+        )
+        .returning(*LOCKED_ROWS)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recount_unread(conversation: Conversation, member_id: int, read_up_to: int = 0) -> None:
+    """Recount one member's unread messages (moving their read marker to read_up_to first), and commit."""
+    locked = db.session.execute(_read_up_to_statement(), {
+        "in_conversation": conversation.id, "member": member_id, "newest": read_up_to,
+    }).all()
+    if locked:
+        _write_unread_counts(conversation, locked)
+    db.session.commit()
+
+
+def _write_unread_counts(conversation: Conversation, locked) -> None:
+    """Each locked member's unread count, counted now from the messaging database."""
+    counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked})
+    CM = ConversationMembership
+    db.session.execute(
+        update(CM)
+        .where(CM.conversation_id == conversation.id, CM.user_id.in_(list(counts)))
+        .values(unread_count=case(counts, value=CM.user_id))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _unread_counts(conversation: Conversation, read_markers: dict[int, int | None]) -> dict[int, int]:
+    """Messages each member hasn't read (from the other, still visible to them, past their marker), in one query."""
+    counted = {member_id: _unread_condition(conversation, member_id, last_read)
+               for member_id, last_read in read_markers.items()}
+    row = db.session.execute(
+        select(*(func.count(Message.id).filter(condition) for condition in counted.values())).where(
+            Message.conversation_id == conversation.id,
+            Message.deleted_at.is_(None),
+            Message.id > min((last_read or 0) for last_read in read_markers.values()),
+        )
+    ).one()
+    return dict(zip(counted, row))
+
+
+def _unread_condition(conversation: Conversation, member_id: int, last_read: int | None):
+    hidden_column = getattr(Message, hidden_column_name(conversation, member_id))
+    return and_(Message.sender_id != member_id, hidden_column.is_(False), Message.id > (last_read or 0))
+
+
+def unread_for(conversation: Conversation, member_id: int, last_read: int | None) -> int:
+    return _unread_counts(conversation, {member_id: last_read})[member_id]
+
+
+def set_hidden(member_id: int, conversation_id: int, hidden: bool) -> None:
+    db.session.execute(
+        update(ConversationMembership)
+        .where(ConversationMembership.user_id == member_id, ConversationMembership.conversation_id == conversation_id)
+        .values(hidden=hidden)
+    )

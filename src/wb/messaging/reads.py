@@ -1,0 +1,201 @@
+"""What an open thread shows: its messages, both members' state, and what a poll brings."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from flask import abort, current_app
+from sqlalchemy import bindparam, select
+
+from ..database import read_rows
+from ..extensions import db
+from ..models import User
+from . import policy
+from .conversations import get_conversation_for, hidden_column_name, message_in
+from .models import Conversation, ConversationMembership, Message
+
+# What a thread shows of a message. Read as plain rows (attribute access like a Message):
+# a page holds 50 of them, and building ORM objects for rows that are only displayed
+# cost more than the query.
+SHOWN_COLUMNS = (Message.id, Message.sender_id, Message.body, Message.created_at, Message.deleted_at)
+
+
+@functools.cache
+def _run_statement(hidden_column: str, direction: str):
+    """A run of the messages one side of a conversation sees (hidden_column: hidden_column's
+    answer): the newest, those before a cursor or those after it. Every thread page and poll
+    asks for one, so each of the six shapes is built once (building costs more than running
+    it) and values are bound."""
+    hidden = getattr(Message, hidden_column)
+    query = select(*SHOWN_COLUMNS).where(Message.conversation_id == bindparam("conversation_id"), hidden.is_(False))
+    if direction == "before":
+        query = query.where(Message.id < bindparam("cursor"))
+    elif direction == "after":
+        query = query.where(Message.id > bindparam("cursor"))
+    order = Message.id.asc() if direction == "after" else Message.id.desc()
+    return query.order_by(order).limit(bindparam("limit"))
+
+
+def _visible_messages(member, conversation: Conversation, direction: str, cursor=None, limit=None) -> list:
+    statement = _run_statement(hidden_column_name(conversation, member.id), direction)
+    values = {"conversation_id": conversation.id, "limit": limit or current_app.config["MESSAGES_PER_PAGE"]}
+    if cursor is not None:
+        values["cursor"] = cursor
+    return read_rows(statement, values, Message).all()
+
+
+@dataclass
+class ThreadPage:
+    messages: list  # rows of SHOWN_COLUMNS, oldest first
+    older_cursor: int | None  # pass as ?before= to get the page before this one
+
+
+def thread_page(member, conversation: Conversation, before=None) -> ThreadPage:
+    """The newest page of messages (or the page before a cursor), oldest first."""
+    per_page = current_app.config["MESSAGES_PER_PAGE"]
+    direction = "newest" if before is None else "before"
+    rows = _visible_messages(member, conversation, direction, before, limit=per_page + 1)
+    has_older = len(rows) > per_page
+    rows = rows[:per_page]
+    rows.reverse()
+    return ThreadPage(messages=rows, older_cursor=rows[0].id if has_older and rows else None)
+
+
+def messages_after(member, conversation: Conversation, after: int) -> list:
+    """Messages newer than a cursor, oldest first (at most one page), as rows of SHOWN_COLUMNS."""
+    return _visible_messages(member, conversation, "after", after)
+
+
+@dataclass
+class ThreadState:
+    """What an open thread needs besides its messages, read in one query."""
+    other: object | None  # the other member: id, username, display_name, status, deleted_at (None: no account)
+    mine: object | None  # my metadata: last_message_id, last_read_message_id, unread_count (None: no row yet)
+    theirs: object | None  # theirs, likewise
+    blocker_id: int | None  # who blocked whom, if either of us blocked the other
+
+
+@functools.cache
+def _thread_state_statement():
+    """Both members' accounts with their metadata for one conversation, and a block between them."""
+    CM = ConversationMembership
+    member_id, other_id = bindparam("member_id"), bindparam("other_id")
+    blocker = policy.blocker_of(member_id, other_id)
+    return (
+        select(
+            User.id, User.username, User.display_name, User.status, User.deleted_at,
+            CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count,
+            blocker.label("blocker_id"),
+        )
+        .outerjoin(CM, (CM.user_id == User.id) & (CM.conversation_id == bindparam("in_conversation")))
+        .where(User.id.in_([member_id, other_id]))
+    )
+
+
+def thread_state(member, conversation: Conversation) -> ThreadState:
+    other_id = conversation.other_id(member.id)
+    rows = {
+        row.id: row for row in read_rows(
+            _thread_state_statement(), {"member_id": member.id, "other_id": other_id, "in_conversation": conversation.id},
+            User,
+        )
+    }
+    mine, other = rows.get(member.id), rows.get(other_id)
+    return ThreadState(
+        other=other,
+        mine=mine if mine is not None and mine.member_of is not None else None,
+        theirs=other if other is not None and other.member_of is not None else None,
+        blocker_id=next(iter(rows.values())).blocker_id if rows else None,
+    )
+
+
+@dataclass
+class PollResult:
+    changed: bool
+    conversation: Conversation | None = None
+    messages: list = field(default_factory=list)  # rows of SHOWN_COLUMNS
+    seen_id: int | None = None
+
+
+@functools.cache
+def _poll_state_statement():
+    """Asked for on every poll: built once (building costs more than running it), values bound."""
+    CM = ConversationMembership
+    return (
+        select(
+            CM.user_id, CM.last_message_id, CM.last_read_message_id,
+            User.status, User.deleted_at, User.session_generation,
+        )
+        .join(User, User.id == CM.user_id)
+        .where(CM.conversation_id == bindparam("conversation_id"))
+    )
+
+
+def poll_state(member_id: int, conversation_id: int):
+    """Both members' cursors for this conversation, with the asking member's account state,
+    in one query: (mine, theirs), either None when there is no such row."""
+    rows = {row.user_id: row for row in read_rows(_poll_state_statement(), {"conversation_id": conversation_id}, User)}
+    mine = rows.pop(member_id, None)
+    return mine, next(iter(rows.values()), None)
+
+
+def _seen_now(theirs) -> int:
+    return (theirs.last_read_message_id or 0) if theirs else 0
+
+
+def _nothing_newer(mine, after: int) -> bool:
+    return mine is not None and (mine.last_message_id or 0) <= after
+
+
+def poll_is_idle(state, generation: int, after: int, seen: int) -> bool:
+    """True when an active participant's poll, from a session of that generation that is
+    still theirs, has nothing to fetch: no newer message and the other member's read marker
+    where the client last saw it.
+
+    Every open thread asks this every few seconds and the answer is almost always yes, so
+    it is answered before the member's account is loaded, from the metadata rows alone
+    (only a participant has one; it tells nobody else anything). Any other answer goes
+    the full way: sign-in, account, get_conversation_for. state is poll_state()'s answer.
+    """
+    mine, theirs = state
+    return (
+        mine is not None and User.holds_session(mine, generation) and User.may_act(mine)
+        and theirs is not None and _nothing_newer(mine, after) and _seen_now(theirs) == seen
+    )
+
+
+def poll(member, conversation_id: int, after: int, seen: int, state=None) -> PollResult:
+    """What changed since the client's cursors (after: newest message shown, seen: their read marker).
+
+    Message rows are read only when there are newer ones. state: poll_state() for this member
+    and conversation when the request already read it (the quick idle check did).
+    """
+    mine, theirs = state or poll_state(member.id, conversation_id)
+    seen_now = _seen_now(theirs)
+    nothing_newer = _nothing_newer(mine, after)
+    if nothing_newer and theirs is not None and seen_now == seen:
+        return PollResult(changed=False)
+    conversation = get_conversation_for(member, conversation_id)
+    messages = [] if nothing_newer else messages_after(member, conversation, after)
+    if not messages and seen_now == seen:
+        return PollResult(changed=False)
+    return PollResult(changed=True, conversation=conversation, messages=messages, seen_id=seen_now)
+
+
+def visible_message(member, conversation: Conversation, message_id) -> Message:
+    """A message of this conversation that this member still sees (not removed from their view)."""
+    message = message_in(conversation, message_id)
+    if getattr(message, hidden_column_name(conversation, member.id)):
+        abort(404, "That message doesn't exist.")
+    return message
+
+
+def other_member(member, conversation: Conversation) -> User | None:
+    """The other participant's account (None once it is gone)."""
+    return db.session.get(User, conversation.other_id(member.id))
+
+
+def display_name(user) -> str:
+    """A member's name, or 'former member' once they have left or been suspended
+    (a User, or a plain row with their name and account columns)."""
+    return policy.FORMER_MEMBER if policy.is_former(user) else User.name_of(user)

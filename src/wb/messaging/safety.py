@@ -1,0 +1,100 @@
+"""Blocks and reports. A report records who, whom, when and why, never message text."""
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import User, utcnow
+from ..text import TextRefused, clean_text
+from .conversations import audit, find_conversation
+from .models import REPORT_REASONS, Block, Report
+from .policy import Refusal
+
+REPORT_NOTE_MAX = 1000
+
+
+def block(blocker, blocked) -> None:
+    """Block a member; idempotent."""
+    if blocked.id == blocker.id:
+        raise Refusal("You can't block yourself.", 400)
+    exists = db.session.scalar(
+        select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id)
+    )
+    if exists is None:
+        db.session.add(Block(blocker_id=blocker.id, blocked_id=blocked.id))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return
+        audit("member.blocked", user_id=blocker.id, other_user_id=blocked.id)
+
+
+def unblock(blocker, blocked) -> None:
+    """Lift a block; idempotent."""
+    row = db.session.scalar(select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id))
+    if row is not None:
+        db.session.delete(row)
+        db.session.commit()
+        audit("member.unblocked", user_id=blocker.id, other_user_id=blocked.id)
+
+
+def has_blocked(blocker, other) -> bool:
+    if not blocker.is_authenticated or other is None:
+        return False
+    return db.session.scalar(
+        select(func.count(Block.id)).where(Block.blocker_id == blocker.id, Block.blocked_id == other.id)
+    ) > 0
+
+
+def blocked_members(member) -> list[User]:
+    """Members this member has blocked, for their settings page."""
+    return list(
+        db.session.scalars(
+            select(User).join(Block, Block.blocked_id == User.id)
+            .where(Block.blocker_id == member.id).order_by(User.username)
+        )
+    )
+
+
+def report(reporter, reported, reason: str, note: str = "", conversation_id=None) -> Report:
+    """File a moderation report; never stores message text."""
+    if reported.id == reporter.id:
+        raise Refusal("You can't report yourself.", 400)
+    if reason not in REPORT_REASONS:
+        raise Refusal("Choose a reason for the report.", 400)
+    try:
+        note = clean_text(note, REPORT_NOTE_MAX, "Notes", too_long="Keep the note under {max_length:,} characters.")
+    except TextRefused as refused:
+        raise Refusal(refused.message, 400) from None
+    conversation = find_conversation(reporter.id, reported.id)
+    row = Report(
+        reporter_id=reporter.id,
+        reported_id=reported.id,
+        reason=reason,
+        note=note,
+        conversation_id=conversation.id if conversation else None,
+    )
+    db.session.add(row)
+    db.session.commit()
+    audit("member.reported", report_id=row.id, user_id=reporter.id, other_user_id=reported.id)
+    return row
+
+
+def reports(status: str = "open") -> list[Report]:
+    return list(db.session.scalars(select(Report).where(Report.status == status).order_by(Report.id.desc())))
+
+
+def resolve_report(admin, report_id) -> Report:
+    row = db.session.get(Report, report_id)
+    if row is None:
+        abort(404, "That report doesn't exist.")
+    if row.status != "resolved":
+        row.status = "resolved"
+        row.resolved_at = utcnow()
+        row.resolved_by_id = admin.id
+        db.session.commit()
+        audit("report.resolved", report_id=row.id, user_id=admin.id)
+    return row

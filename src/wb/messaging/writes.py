@@ -1,0 +1,174 @@
+"""What members do to conversations: open, send, read, delete, remove, hide. Each is its own transaction."""
+from __future__ import annotations
+
+import functools
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from ..models import User, utcnow
+from ..text import BODY_MAX, TextRefused, clean_text
+from . import policy
+from .conversations import (
+    audit,
+    create_conversation,
+    ensure_memberships,
+    find_conversation,
+    hidden_column_name,
+    log,
+    membership,
+    message_in,
+)
+from .metadata import record_send, recount_unread, set_hidden
+from .models import Conversation, Message
+from .policy import Refusal
+
+
+def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
+    """The pair's one conversation, created if needed; returns (conversation, created)."""
+    policy.check_can_message(sender, recipient)
+    conversation = find_conversation(sender.id, recipient.id)
+    created = False
+    if conversation is None:
+        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
+        conversation, created = create_conversation(sender.id, recipient.id)
+    ensure_memberships(conversation)
+    set_hidden(sender.id, conversation.id, False)
+    db.session.commit()
+    if created:
+        audit("conversation.created", conversation_id=conversation.id, user_id=sender.id, other_user_id=recipient.id)
+    return conversation, created
+
+
+def clean_body(raw) -> str:
+    """The message text to store, or a 400 Refusal saying what is wrong with it."""
+    try:
+        return clean_text(
+            raw, BODY_MAX, "Messages", required="Write something before sending.",
+            too_long="{label} can be at most {max_length:,} characters; this one has {length:,}.",
+            control="Messages can only contain text; remove the control characters and try again.",
+        )
+    except TextRefused as refused:
+        raise Refusal(refused.message, 400) from None
+
+
+@dataclass
+class Sent:
+    message: Message
+    recipient: User  # read for the send's checks; the answer shows their name
+
+
+def send_message(sender, conversation: Conversation, raw_body) -> Sent:
+    """Store a message (first) and update both members' metadata (second)."""
+    body = clean_body(raw_body)
+    recipient, blocker_id = _recipient(sender, conversation)
+    policy.check_can_message(sender, recipient, blocker_id)
+    policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
+    _hold(conversation)
+    message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
+    db.session.add(message)
+    with _kept_after_commit():
+        db.session.commit()
+        audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
+        try:
+            record_send(conversation, message)
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            log.warning(
+                "metadata update failed after send; reconcile will repair it",
+                extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__},
+            )
+    return Sent(message, recipient)
+
+
+@functools.cache
+def _hold_statement():
+    return select(Conversation.id).where(Conversation.id == bindparam("conversation_id")).with_for_update()
+
+
+def _hold(conversation: Conversation) -> None:
+    """Sends to one conversation take turns until their message commits, so ids are committed in order.
+
+    Polls ask for messages after the newest one shown: a message committed after a newer one
+    would never be shown. (PostgreSQL takes the row lock; SQLite writes one at a time anyway.)
+    """
+    db.session.execute(_hold_statement(), {"conversation_id": conversation.id})
+
+
+@functools.cache
+def _recipient_statement():
+    """Every send asks it: the other member's account and any block between the two, in one query."""
+    member_id, other_id = bindparam("member_id"), bindparam("other_id")
+    return select(User, policy.blocker_of(member_id, other_id).label("blocker_id")).where(User.id == other_id)
+
+
+def _recipient(sender, conversation: Conversation) -> tuple[User | None, int | None]:
+    """The other member (None once their account is gone) and who blocked whom between the two, if anyone."""
+    row = db.session.execute(
+        _recipient_statement(), {"member_id": sender.id, "other_id": conversation.other_id(sender.id)}
+    ).first()
+    return (row.User, row.blocker_id) if row is not None else (None, None)
+
+
+@contextmanager
+def _kept_after_commit():
+    """Commits inside keep loaded objects as they are instead of expiring them.
+
+    A send reads back exactly what it just wrote (the message, the conversation, both
+    members) for its audit line, the metadata update and the response; expiring them
+    on each commit would reload three rows twice per send.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
+
+
+def mark_read(member, conversation: Conversation) -> None:
+    """Everything up to the newest message is read."""
+    mine = membership(member.id, conversation.id)
+    if mine is None:
+        ensure_memberships(conversation)
+        mine = membership(member.id, conversation.id)
+    newest = db.session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
+    behind = newest is not None and (mine.last_read_message_id or 0) < newest
+    if behind or mine.unread_count:
+        recount_unread(conversation, member.id, read_up_to=newest or 0)
+
+
+def delete_message(member, conversation: Conversation, message_id) -> Message:
+    """The sender deletes their own message for both members."""
+    message = message_in(conversation, message_id)
+    if not policy.may_delete_for_both(member, message):
+        raise Refusal("You can only delete messages you sent. You can remove this one from your own view.", 403)
+    if message.deleted_at is None:
+        message.deleted_at = utcnow()
+        db.session.commit()
+        audit("message.deleted", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
+        recount_unread(conversation, conversation.other_id(member.id))
+    return message
+
+
+def remove_message_for_me(member, conversation: Conversation, message_id) -> Message:
+    """Either member removes a single message from their own view only."""
+    message = message_in(conversation, message_id)
+    setattr(message, hidden_column_name(conversation, member.id), True)
+    db.session.commit()
+    audit("message.removed_for_self", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
+    recount_unread(conversation, member.id)
+    return message
+
+
+
+
+def hide_conversation(member, conversation: Conversation) -> None:
+    """Hide from the member's own inbox until a new message arrives."""
+    ensure_memberships(conversation)
+    set_hidden(member.id, conversation.id, True)
+    db.session.commit()
+    audit("conversation.hidden", conversation_id=conversation.id, user_id=member.id)
