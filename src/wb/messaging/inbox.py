@@ -164,21 +164,20 @@ def _badge_statement():
     """Asked for on every page's badge poll: built once, values bound."""
     member_id = bindparam("member_id")
     return select(
-        User.status, User.deleted_at, User.session_generation, _unread_sum(member_id).scalar_subquery()
+        User.status, User.deleted_at, User.session_generation, _unread_sum(member_id).scalar_subquery().label("unread_total")
     ).where(User.id == member_id)
 
 
-def badge_total_if_active(member_id: int, generation: int) -> int | None:
-    """The badge number for an active member whose session of that generation is still
-    theirs, None for anyone else, in one query.
-
-    Every open page asks this every few seconds, so it is answered before the member's
-    account is loaded (see views._quick_badge); None sends the request the full way.
-    """
+def badge_total_if_active(signed_in: tuple[int, int] | None) -> int | None:
+    """The badge number for the active member a session names (auth.session_member: id and
+    session generation), None for anyone else, in one query: asked before the account is loaded."""
+    if signed_in is None:
+        return None
+    member_id, generation = signed_in
     row = read_rows(_badge_statement(), {"member_id": member_id}, User).first()
     if row is None or not User.holds_session(row, generation) or not User.may_act(row):
         return None
-    return row[3]
+    return row.unread_total
 
 
 def dashboard_summary(member) -> dict | None:

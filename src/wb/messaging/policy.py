@@ -29,6 +29,11 @@ class Refusal(Exception):
         self.status = status
         self.retry_after = retry_after
 
+    @property
+    def headers(self) -> dict:
+        """What the response carries besides the page: when to try again, for a limit."""
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+
 
 def messaging_enabled() -> bool:
     """The admin switch, read once per request."""
@@ -95,10 +100,10 @@ def blocker_between(member_id: int, other_id: int) -> int | None:
     return db.session.scalar(_blocker_statement(), {"member_id": member_id, "other_id": other_id})
 
 
-UNREAD = object()  # check_can_message: the block between the two was not read along with the recipient
+NOT_LOOKED_UP = object()  # check_can_message: the caller did not read the block along with the recipient
 
 
-def check_can_message(sender, recipient, blocker_id=UNREAD) -> None:
+def check_can_message(sender, recipient, blocker_id=NOT_LOOKED_UP) -> None:
     """Raise Refusal unless sender may start or continue a conversation with recipient.
     blocker_id: blocker_between's answer, when the caller read it with the recipient."""
     require_active(sender)
@@ -110,7 +115,7 @@ def check_can_message(sender, recipient, blocker_id=UNREAD) -> None:
         raise Refusal("This member's account is suspended, so they can't receive messages.", 400)
     if recipient.status == "pending":
         raise Refusal("This member is waiting for approval and can't receive messages yet.", 400)
-    if blocker_id is UNREAD:
+    if blocker_id is NOT_LOOKED_UP:
         blocker_id = blocker_between(sender.id, recipient.id)
     if blocker_id is not None:
         if blocker_id == sender.id:

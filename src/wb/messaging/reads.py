@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import abort, current_app
 from sqlalchemy import bindparam, select
@@ -109,14 +109,6 @@ def thread_state(member, conversation: Conversation) -> ThreadState:
     )
 
 
-@dataclass
-class PollResult:
-    changed: bool
-    conversation: Conversation | None = None
-    messages: list = field(default_factory=list)  # rows of SHOWN_COLUMNS
-    seen_id: int | None = None
-
-
 @functools.cache
 def _poll_state_statement():
     """Asked for on every poll: built once (building costs more than running it), values bound."""
@@ -164,22 +156,75 @@ def poll_is_idle(state, generation: int, after: int, seen: int) -> bool:
     )
 
 
-def poll(member, conversation_id: int, after: int, seen: int, state=None) -> PollResult:
-    """What changed since the client's cursors (after: newest message shown, seen: their read marker).
+@dataclass
+class PollUpdate:
+    """What a poll brings an open thread: newer messages, the other member's read marker, new cursors."""
+    conversation: Conversation
+    messages: list  # rows of SHOWN_COLUMNS, oldest first
+    after_id: int  # the newest message the thread now shows
+    seen_id: int  # how far the other member has read
+    needs_read: bool  # something arrived from the other member: the page marks it read
+    poll_seconds: int
 
-    Message rows are read only when there are newer ones. state: poll_state() for this member
-    and conversation when the request already read it (the quick idle check did).
-    """
+
+def poll(member, conversation_id: int, after: int, seen: int, state=None) -> PollUpdate | None:
+    """What changed since the client's cursors (after: newest message shown, seen: their read
+    marker), or None when nothing did. Message rows are read only when there are newer ones.
+    state: poll_state() for this member and conversation, when the request already read it."""
     mine, theirs = state or poll_state(member.id, conversation_id)
     seen_now = _seen_now(theirs)
     nothing_newer = _nothing_newer(mine, after)
     if nothing_newer and theirs is not None and seen_now == seen:
-        return PollResult(changed=False)
+        return None
     conversation = get_conversation_for(member, conversation_id)
     messages = [] if nothing_newer else messages_after(member, conversation, after)
     if not messages and seen_now == seen:
-        return PollResult(changed=False)
-    return PollResult(changed=True, conversation=conversation, messages=messages, seen_id=seen_now)
+        return None
+    return PollUpdate(
+        conversation=conversation,
+        messages=messages,
+        after_id=max([after] + [m.id for m in messages]),
+        seen_id=seen_now,
+        needs_read=any(m.sender_id != member.id for m in messages),
+        poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
+    )
+
+
+@dataclass
+class ThreadView:
+    """What an open thread shows: its messages, the other member, the compose box and the poller's cursors."""
+    conversation: Conversation
+    page: ThreadPage
+    other: object | None  # the other member's account row (None once it is gone)
+    other_name: str
+    compose_blocked: str | None  # why the compose box is replaced, or None when the member may write
+    compose_body: str  # what the compose box holds (what a refused send had)
+    compose_error: str | None
+    after_id: int  # the poller's cursors: the newest message shown ...
+    seen_id: int  # ... and how far the other member had read
+    needs_read: bool  # the member has unread messages here: the page marks them read
+    poll_seconds: int
+
+
+def thread_view(member, conversation: Conversation, before=None, compose_body="", compose_error=None) -> ThreadView:
+    """An open thread (its newest page, or the page before a cursor), in a fixed number of queries."""
+    page = thread_page(member, conversation, before=before)
+    state = thread_state(member, conversation)
+    mine, theirs, other = state.mine, state.theirs, state.other
+    newest_shown = max((m.id for m in page.messages), default=0) if before is None else 0
+    return ThreadView(
+        conversation=conversation,
+        page=page,
+        other=other,
+        other_name=display_name(other),
+        compose_blocked=policy.compose_blocker(member, other, state.blocker_id),
+        compose_body=compose_body,
+        compose_error=compose_error,
+        after_id=max(newest_shown, (mine.last_message_id or 0) if mine else 0),
+        seen_id=_seen_now(theirs),
+        needs_read=bool(mine and mine.unread_count),
+        poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
+    )
 
 
 def visible_message(member, conversation: Conversation, message_id) -> Message:

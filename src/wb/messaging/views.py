@@ -4,18 +4,17 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from ..access import admin_required, login_required
+from ..access import active_required, admin_required, login_required
+from ..auth import session_member
 from ..errors import render_error
 from ..main.views import timetag
 from ..models import User
@@ -30,62 +29,10 @@ safety_bp = Blueprint("safety", __name__)
 
 
 @bp.before_request
-def _guard():
-    """Every /messages route: 404 while switched off, sign-in, then active members only."""
+def _switched_on():
+    """Every /messages route answers 404 while messaging is switched off."""
     if not policy.messaging_enabled():
         abort(404)
-    quick = QUICK_ANSWERS.get(request.endpoint)
-    session_member = _session_member() if quick else None
-    if session_member is not None:
-        answer = quick(*session_member)
-        if answer is not None:
-            return answer
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    try:
-        policy.require_active(current_user)
-    except Refusal as refusal:
-        abort(403, refusal.message)
-
-
-# --- the two requests every open page repeats every few seconds ----------------------------
-# An open thread polls for news; every page polls the badge. Almost always nothing changed,
-# so each is answered from one query, before the member's account is loaded: the session
-# says who is signed in, and that query checks the session is still theirs (its generation),
-# that they are an active member (and, for a poll, a participant). Any other case returns
-# None and the request goes the full way, with the same answers as any other messaging
-# route (sign-in, 403, 404).
-
-
-def _session_member() -> tuple[int, int] | None:
-    """(id, session generation) the session names (Flask-Login keeps User.get_id() under
-    "_user_id"), unloaded and unchecked. None (signed out, or only a remember-me cookie):
-    the full way decides."""
-    return User.parse_session_id(session.get("_user_id"))
-
-
-def _quick_poll(member_id: int, generation: int):
-    state = reads.poll_state(member_id, request.view_args["conversation_id"])
-    if reads.poll_is_idle(state, generation, _message_number_arg("after") or 0, _message_number_arg("seen") or 0):
-        return "", 204
-    g.poll_state = state  # the full way reads the same rows: it takes these
-    return None
-
-
-def _badge_template() -> str:
-    return "messaging/_dashboard_unread.html" if request.args.get("variant") == "dashboard" else "messaging/_badge.html"
-
-
-def _quick_badge(member_id: int, generation: int):
-    total = badge_total_if_active(member_id, generation)
-    if total is None:
-        return None
-    # Rendered without the context processors: Flask-Login's would load the member after all.
-    template = current_app.jinja_env.get_template(_badge_template())
-    return template.render(unread=total, badge_poll_seconds=current_app.config["BADGE_POLL_INTERVAL_SECONDS"])
-
-
-QUICK_ANSWERS = {"messaging.poll": _quick_poll, "messaging.badge": _quick_badge}
 
 
 def _message_number_arg(name):
@@ -94,15 +41,15 @@ def _message_number_arg(name):
 
 
 def _refusal_response(refusal: Refusal):
-    headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else {}
     body, status = render_error(refusal.status, refusal.message, title="Can't do that")
-    return body, status, headers
+    return body, status, refusal.headers
 
 
 # --- inbox and threads ----------------------------------------------------------------
 
 
 @bp.route("")
+@active_required
 def inbox():
     page = page_arg()
     unread_only = request.args.get("filter") == "unread"
@@ -121,6 +68,7 @@ def _render_inbox(listing, conversation=None, **thread_context):
 
 
 @bp.route("/with/<username>", methods=["POST"])
+@active_required
 def open_with(username):
     recipient = User.by_username(username)
     try:
@@ -130,43 +78,24 @@ def open_with(username):
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
 
-def _thread_context(conversation, before=None, compose_body="", compose_error=None):
-    """Everything the thread partial needs, in a fixed number of queries."""
-    page = reads.thread_page(current_user, conversation, before=before)
-    state = reads.thread_state(current_user, conversation)
-    mine, theirs, other = state.mine, state.theirs, state.other
-    newest_id = max((m.id for m in page.messages), default=0) if before is None else (mine.last_message_id if mine else 0)
-    return {
-        "conversation": conversation,
-        "page": page,
-        "other": other,
-        "other_name": reads.display_name(other),
-        "compose_blocked": policy.compose_blocker(current_user, other, state.blocker_id),
-        "compose_body": compose_body,
-        "compose_error": compose_error,
-        "after_id": max(newest_id or 0, (mine.last_message_id or 0) if mine else 0),
-        "seen_id": (theirs.last_read_message_id or 0) if theirs else 0,
-        "needs_read": bool(mine and mine.unread_count),
-        "poll_seconds": current_app.config["POLL_INTERVAL_SECONDS"],
-    }
-
-
 @bp.route("/<int:conversation_id>")
+@active_required
 def thread(conversation_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     before = _message_number_arg("before")
     if is_htmx() and before is not None:  # "Show older messages": just those
         page = reads.thread_page(current_user, conversation, before=before)
         return render_template("messaging/_older.html", conversation=conversation, page=page)
-    return _full_page(_thread_context(conversation, before=before))
+    return _full_page(reads.thread_view(current_user, conversation, before=before))
 
 
-def _full_page(context, status=200, headers=None):
+def _full_page(view: reads.ThreadView, status=200, headers=None):
     """The inbox with this thread open (also what no-JavaScript form posts get back)."""
-    return _render_inbox(inbox_page(current_user), **context), status, headers or {}
+    return _render_inbox(inbox_page(current_user), **vars(view)), status, headers or {}
 
 
 @bp.route("/<int:conversation_id>", methods=["POST"])
+@active_required
 def send(conversation_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     body = request.form.get("body", "")
@@ -189,34 +118,40 @@ def send(conversation_id):
 
 
 def _compose_error(conversation, body, refusal: Refusal):
-    headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else {}
-    context = _thread_context(conversation, compose_body=body, compose_error=refusal.message)
+    view = reads.thread_view(current_user, conversation, compose_body=body, compose_error=refusal.message)
     if is_htmx():
-        return render_template("messaging/_compose.html", **context), refusal.status, headers
-    return _full_page(context, refusal.status, headers)
+        return render_template("messaging/_compose.html", **vars(view)), refusal.status, refusal.headers
+    return _full_page(view, refusal.status, refusal.headers)
+
+
+# An open thread polls for news and every page polls the badge, every few seconds each, and
+# almost always nothing changed. So both first ask one query, before the member's account is
+# loaded: the session names who signed in (auth.session_member), and the query checks that the
+# session is still theirs, that they are an active member and, for a poll, a participant. Only
+# an answer that isn't "nothing changed" goes the way every other route goes.
 
 
 @bp.route("/<int:conversation_id>/poll")
 def poll(conversation_id):
-    after = _message_number_arg("after") or 0
-    seen = _message_number_arg("seen") or 0
-    result = reads.poll(current_user, conversation_id, after, seen, state=g.pop("poll_state", None))
-    if not result.changed:
+    """New messages and read markers since the client's cursors, or 204 when nothing changed."""
+    after, seen = _message_number_arg("after") or 0, _message_number_arg("seen") or 0
+    signed_in = session_member()
+    state = reads.poll_state(signed_in[0], conversation_id) if signed_in else None
+    if state and reads.poll_is_idle(state, signed_in[1], after, seen):
         return "", 204
-    new_after = max([after] + [m.id for m in result.messages])
-    from_other = any(m.sender_id != current_user.id for m in result.messages)
-    return render_template(
-        "messaging/_poll.html",
-        conversation=result.conversation,
-        messages=result.messages,
-        after_id=new_after,
-        seen_id=result.seen_id,
-        needs_read=from_other,
-        poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
-    )
+    return _poll_with_news(conversation_id, after, seen, state)
+
+
+@active_required
+def _poll_with_news(conversation_id, after, seen, state):
+    update = reads.poll(current_user, conversation_id, after, seen, state)
+    if update is None:
+        return "", 204
+    return render_template("messaging/_poll.html", **vars(update))
 
 
 @bp.route("/<int:conversation_id>/read", methods=["POST"])
+@active_required
 def read(conversation_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     writes.mark_read(current_user, conversation)
@@ -228,6 +163,7 @@ def read(conversation_id):
 
 
 @bp.route("/<int:conversation_id>/messages/<bigint:message_id>/actions")
+@active_required
 def message_actions(conversation_id, message_id):
     """What a member can do with one message: loaded into the thread when its menu opens
     (so the thread page carries no forms per message), or a page of its own without JavaScript."""
@@ -245,6 +181,7 @@ def message_actions(conversation_id, message_id):
 
 
 @bp.route("/<int:conversation_id>/messages/<bigint:message_id>/delete", methods=["POST"])
+@active_required
 def delete(conversation_id, message_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     try:
@@ -258,6 +195,7 @@ def delete(conversation_id, message_id):
 
 
 @bp.route("/<int:conversation_id>/messages/<bigint:message_id>/remove", methods=["POST"])
+@active_required
 def remove(conversation_id, message_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     writes.remove_message_for_me(current_user, conversation, message_id)
@@ -268,6 +206,7 @@ def remove(conversation_id, message_id):
 
 
 @bp.route("/<int:conversation_id>/hide", methods=["POST"])
+@active_required
 def hide(conversation_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     writes.hide_conversation(current_user, conversation)
@@ -277,8 +216,18 @@ def hide(conversation_id):
 
 @bp.route("/badge")
 def badge():
-    """The full way (see _quick_badge for the usual one)."""
-    return render_template(_badge_template(), unread=unread_total(current_user))
+    """The unread badge (or the dashboard's line), or 204 when it already shows the right number:
+    the badge asks with the number it shows (?shown=N)."""
+    shown = number_arg("shown")
+    if shown is not None and badge_total_if_active(session_member()) == shown:
+        return "", 204
+    return _badge_now()
+
+
+@active_required
+def _badge_now():
+    template = "messaging/_dashboard_unread.html" if request.args.get("variant") == "dashboard" else "messaging/_badge.html"
+    return render_template(template, unread=unread_total(current_user))
 
 
 # --- safety: block, unblock, report ----------------------------------------------------
