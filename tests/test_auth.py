@@ -274,9 +274,13 @@ def test_session_cookie_is_secure_when_configured(secure_app, make_user):
     assert secure_app.config["REMEMBER_COOKIE_SECURE"] is True
 
 
-def test_an_app_wide_limit_configured_by_an_operator_still_applies(app_config, request):
-    """Routes without a limit skip Flask-Limiter's app-wide check, unless one is configured."""
-    app_config["RATELIMIT_DEFAULT"] = "2 per minute"
-    client = request.getfixturevalue("app").test_client()
+def test_an_app_wide_limit_configured_by_an_operator_applies(tmp_path, database_urls, app):
+    """An operator's RATELIMIT_DEFAULT in instance/config.py limits every route, in the real server."""
+    from served import Member, Server
 
-    assert [client.get("/requests").status_code for _ in range(3)] == [200, 200, 429]
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text('RATELIMIT_DEFAULT = "2 per minute"\n')
+    with Server(tmp_path, {**database_urls, "INSTANCE_PATH": str(instance)}, workers=1) as server:
+        visitor = Member(server.url)
+        assert [visitor.get("/requests").status for _ in range(3)] == [200, 200, 429]

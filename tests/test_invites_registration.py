@@ -178,7 +178,7 @@ def test_invite_without_auto_approve_creates_a_pending_member(client, admin):
     assert response.status_code == 302
     waiting = User.by_username("waiting")
     assert (waiting.role, waiting.status) == ("member", "pending")
-    assert not waiting.is_fully_authenticated
+    assert not waiting.is_active_member  # signed in, but not yet allowed to post or message
     page = text(client.get("/"))
     assert "An admin will approve your account soon" in page
     assert '<span class="tag tag-pending">Pending verification</span>' in page

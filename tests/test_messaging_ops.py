@@ -23,7 +23,7 @@ from wb.database import upgrade
 from wb.extensions import db
 from wb.flags import ensure_flags, set_flag
 from wb.messaging import cli as messaging_cli
-from wb.messaging import operations, reconcile, writes
+from wb.messaging import operations, writes
 from wb.messaging.models import Conversation, ConversationMembership, Message, Report
 from wb.models import HelpRequest, User, utcnow
 

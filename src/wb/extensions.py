@@ -1,4 +1,6 @@
 """Every Flask extension, created unbound; create_app() binds them."""
+import weakref
+
 from flask import has_request_context, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -29,7 +31,7 @@ class RequestSession(Session):
     connection goes back to the pool, for nothing: under PostgreSQL's default isolation
     (read committed) every statement sees what was committed when it began, inside a
     transaction or not. So a read request's connections run in autocommit: same answers,
-    measured a quarter more polls per second (README, "What made it faster"). Requests
+    measured a quarter more polls per second (docs/performance.md). Requests
     that change things (POST) keep their transactions, and so does SQLite, whose driver
     opens none for reads anyway.
     """
@@ -44,11 +46,14 @@ class RequestSession(Session):
         return engine
 
 
+_READING_ENGINES: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+
+
 def _reading_engine(engine: Engine) -> Engine:
     """The same engine (and pool) with autocommit connections, made once per engine."""
-    reading = getattr(engine, "_wb_reading_engine", None)
+    reading = _READING_ENGINES.get(engine)
     if reading is None:
-        reading = engine._wb_reading_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        reading = _READING_ENGINES[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return reading
 
 

@@ -81,11 +81,6 @@ class User(UserMixin, db.Model):
         return account.status == "active" and account.deleted_at is None
 
     @property
-    def is_fully_authenticated(self) -> bool:
-        """Signed in and active: the bar for posting and messaging."""
-        return self.is_authenticated and self.is_active_member
-
-    @property
     def is_active(self) -> bool:  # Flask-Login: suspended and deleted members cannot sign in
         return self.status != "suspended" and self.deleted_at is None
 

@@ -10,6 +10,5 @@ def init_app(app) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(views.safety_bp)
     app.context_processor(views.template_helpers)
-    app.jinja_env.globals["message_items"] = views.message_items
     app.cli.add_command(cli.messaging_cli)
     flags.flag_changed.connect(views.on_flag_changed, weak=False)

@@ -22,10 +22,6 @@ def audit(event: str, **ids) -> None:
 
 def get_conversation_for(member, conversation_id) -> Conversation:
     """The conversation, if member takes part in it; 404 when unknown, 403 otherwise."""
-    try:
-        conversation_id = int(conversation_id)
-    except (TypeError, ValueError):
-        abort(404)
     conversation = db.session.execute(_conversation_statement(), {"conversation_id": conversation_id}).scalar()
     if conversation is None:
         abort(404, "That conversation doesn't exist.")
@@ -107,10 +103,6 @@ def hidden_column_name(conversation: Conversation, member_id: int) -> str:
 
 def message_in(conversation: Conversation, message_id) -> Message:
     """A message of this conversation; a guessed id from anywhere else is simply not found."""
-    try:
-        message_id = int(message_id)
-    except (TypeError, ValueError):
-        abort(404)
     message = db.session.get(Message, message_id)
     if message is None or message.conversation_id != conversation.id:
         abort(404, "That message doesn't exist.")
