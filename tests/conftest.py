@@ -13,12 +13,16 @@ from contextlib import contextmanager
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from messaging_ops_helpers import SECRET_BODY, converse, member
 from wb import create_app
 from wb.config import TestConfig
+from wb.database import upgrade
 from wb.extensions import db, limiter
 from wb.flags import ensure_flags, set_flag
+from wb.messaging import writes
+from wb.messaging.models import Message
 from wb.models import User
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -37,8 +41,6 @@ def database_urls(tmp_path_factory):
     }
     app = create_app({**_config(urls), "RATELIMIT_STORAGE_URI": "memory://"})
     with app.app_context():
-        from wb.database import upgrade
-
         upgrade()
         for engine in db.engines.values():
             engine.dispose()
@@ -209,3 +211,43 @@ def count_queries(app):
                 event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+# --- messaging operations: a SQLite instance of their own, and a few messages ---------
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    """A fresh app on SQLite files in tmp_path, migrated, messaging on, inside an app context."""
+    config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
+    config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'wb.sqlite3'}",
+        MESSAGING_DATABASE_URI=f"sqlite:///{tmp_path / 'messaging.sqlite3'}",
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_KEY_PREFIX=f"wbops-{uuid.uuid4().hex[:12]}",
+        MESSAGE_RATE_LIMIT="100000 per minute",
+        NEW_CONVERSATION_RATE_LIMIT="100000 per day",
+    )
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        ensure_flags()
+        set_flag("direct_messaging", True)
+        yield app
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def pair(sqlite_app):
+    return member("ann"), member("ben")
+
+
+@pytest.fixture
+def some_messages(app, alice, bob, messaging_on):
+    conversation = converse(alice, bob, [SECRET_BODY, "second message, quite ordinary", "third one"])
+    first = db.session.scalar(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
+    writes.delete_message(alice, conversation, first.id)
+    return conversation

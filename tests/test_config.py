@@ -103,6 +103,19 @@ def test_instance_path_moves_with_wb_instance_path(monkeypatch, tmp_path):
     assert str(elsewhere) in app.config["SQLALCHEMY_DATABASE_URI"]
 
 
+def test_instance_path_of_an_installed_package_is_in_the_current_folder(monkeypatch, tmp_path):
+    # Installed from a wheel, the package sits in site-packages: its databases must not.
+    installed = tmp_path / "venv" / "lib" / "python3" / "site-packages" / "wb" / "config.py"
+    monkeypatch.setattr(wb_config, "__file__", str(installed))
+    monkeypatch.delenv("WB_INSTANCE_PATH")
+    monkeypatch.delenv("WB_PROJECT_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    assert wb_config.default_instance_path() == str(tmp_path / "instance")
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "chosen"))
+    assert wb_config.default_instance_path() == str(tmp_path / "chosen")
+
+
 # --- the secret key -------------------------------------------------------------------------------
 
 def test_secret_key_is_generated_once_with_mode_600(tmp_path):

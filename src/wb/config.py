@@ -64,15 +64,20 @@ class TestConfig(Config):
 
 
 def project_root() -> Path:
-    """The checkout this package lives in (src/wb -> project root)."""
+    """WB_PROJECT_ROOT; else the checkout when run from source (src/wb -> root); else the current folder."""
     env = os.environ.get("WB_PROJECT_ROOT")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2]
+    package = Path(__file__).resolve().parent
+    if package.parent.name == "src" and (package.parents[1] / "setup.cfg").is_file():
+        return package.parents[1]
+    # An installed package lives in site-packages, no place for databases and keys: like
+    # `git` or `flask`, an installed `wb` works on the folder it is started in.
+    return Path.cwd()
 
 
 def default_instance_path() -> str:
-    """WB_INSTANCE_PATH, or instance/ in the project root."""
+    """WB_INSTANCE_PATH, or instance/ in the project root (see project_root)."""
     return os.environ.get("WB_INSTANCE_PATH") or str(project_root() / "instance")
 
 

@@ -3,7 +3,7 @@ from flask import Blueprint, render_template, url_for
 
 from .. import flags
 from ..access import admin_required
-from . import operations
+from .ops.health import describe_size, messaging_health
 from .policy import FLAG
 
 bp = Blueprint("messaging_admin", __name__, url_prefix="/admin")
@@ -17,8 +17,8 @@ def health():
     return render_template(
         "admin/messaging.html",
         row=row,
-        figures=operations.messaging_health(),
+        figures=messaging_health(),
         history=flags.flag_history(FLAG),
         next_url=url_for("messaging_admin.health"),
-        describe_size=operations.describe_size,
+        describe_size=describe_size,
     )

@@ -1,4 +1,4 @@
-"""`./wb messaging ...`: operating the messaging database. The work is done in operations.py."""
+"""`./wb messaging ...`: operating the messaging database. The work is done in the ops package."""
 import functools
 import json
 
@@ -6,8 +6,14 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import operations, reconcile
-from .operations import OperationFailed, describe_size
+from .reconcile import reconcile
+from .ops.backup import backup
+from .ops.database import (OperationFailed, database_error_line, engine_name, ensure_schema, location,
+                           require_database, sqlite_path)
+from .ops.health import describe_size, messaging_health
+from .ops.purge import purge_deleted
+from .ops.restore import check_backup, restore
+from .ops.verify import verify
 
 messaging_cli = AppGroup("messaging", help="Operate the messaging database.")
 
@@ -25,7 +31,7 @@ def one_line_errors(command):
         except OperationFailed as error:
             raise click.ClickException(str(error)) from None
         except SQLAlchemyError as error:
-            raise click.ClickException(operations.database_error_line(error)) from None
+            raise click.ClickException(database_error_line(error)) from None
         except OSError as error:
             where = f" ({error.filename})" if error.filename else ""
             raise click.ClickException(f"{error.strerror or error}{where}") from None
@@ -37,10 +43,10 @@ def one_line_errors(command):
 @one_line_errors
 def init_command():
     """Create or upgrade the messaging database's schema (idempotent)."""
-    created = operations.ensure_schema()
+    created = ensure_schema()
     click.echo(
         f"Messaging database {'created' if created else 'up to date'}: "
-        f"{operations.engine_name()} at {operations.location()}"
+        f"{engine_name()} at {location()}"
     )
 
 
@@ -50,7 +56,7 @@ def init_command():
 @one_line_errors
 def backup_command(out, keep):
     """Write a consistent, verified copy of the messaging database with a SHA-256 beside it."""
-    result = operations.backup(out=out, keep=keep, progress=_progress_printer())
+    result = backup(out=out, keep=keep, progress=_progress_printer())
     click.echo(f"Backup written: {result.path} ({describe_size(result.size)}, integrity ok)")
     click.echo(f"SHA-256 {result.sha256} in {result.checksum_path}")
     for old in result.removed:
@@ -59,7 +65,7 @@ def backup_command(out, keep):
 
 def _progress_printer():
     """Print every tenth of a large copy; small copies stay quiet."""
-    path = operations.sqlite_path()
+    path = sqlite_path()
     if path is None or not path.exists() or path.stat().st_size < PROGRESS_THRESHOLD_BYTES:
         return None
     printed = set()
@@ -80,16 +86,16 @@ def _progress_printer():
 @one_line_errors
 def restore_command(path, yes):
     """Replace the messaging database with a verified backup, keeping the current one."""
-    checked = operations.check_backup(path)
+    checked = check_backup(path)
     counts = "" if checked.messages is None else f" ({checked.conversations:,} conversations, {checked.messages:,} messages)"
     click.echo(f"Checksum and integrity ok: {checked.path}{counts}")
     if not yes:
         click.confirm(
-            f"Replace the messaging database at {operations.location()} with this backup? "
+            f"Replace the messaging database at {location()} with this backup? "
             "Stop the app first; the current database is kept beside it",
             abort=True,
         )
-    restored = operations.restore(checked)
+    restored = restore(checked)
     if restored.kept:
         click.echo(f"Previous database kept as {restored.kept}")
     click.echo(f"Restored from {checked.path}; metadata reconciled ({len(restored.changes)} change(s)).")
@@ -100,7 +106,7 @@ def restore_command(path, yes):
 @one_line_errors
 def stats_command(as_json):
     """Engine, location, size, counts, last backup, schema revision and probe latency."""
-    figures = operations.messaging_health()
+    figures = messaging_health()
     if as_json:
         click.echo(json.dumps(figures, indent=2, sort_keys=True))
     else:
@@ -141,7 +147,7 @@ def _backup_line(f) -> str:
 @one_line_errors
 def verify_command(batch_size):
     """Check that message text lives only in the messaging database and metadata agrees with it."""
-    report = operations.verify(batch_size=batch_size)
+    report = verify(batch_size=batch_size)
     for line in report.checked:
         click.echo(f"checked {line}")
     if report.ok:
@@ -158,8 +164,8 @@ def verify_command(batch_size):
 @one_line_errors
 def reconcile_command(dry_run):
     """Rebuild the main database's messaging metadata from the messaging database."""
-    operations.require_database()
-    changes = reconcile.reconcile(dry_run=dry_run)
+    require_database()
+    changes = reconcile(dry_run=dry_run)
     for line in changes:
         click.echo(("would fix: " if dry_run else "fixed: ") + line)
     click.echo(f"{len(changes)} change(s) {'found' if dry_run else 'made'}.")
@@ -172,7 +178,7 @@ def reconcile_command(dry_run):
 @one_line_errors
 def purge_command(days, yes):
     """Retention: permanently wipe the text of messages deleted long ago (dry run unless --yes)."""
-    result = operations.purge_deleted(days, apply=yes)
+    result = purge_deleted(days, apply=yes)
     when = result.cutoff.strftime("%Y-%m-%d %H:%M UTC")
     if not yes:
         click.echo(f"Dry run: {result.due:,} message(s) deleted before {when} still hold text "

@@ -310,6 +310,6 @@ def template_helpers():
 def on_flag_changed(name, enabled=False, **_):
     """Switching messaging on creates the messaging database's schema if it is missing."""
     if name == policy.FLAG and enabled:
-        from .operations import ensure_schema
+        from .ops.database import ensure_schema
 
         ensure_schema()

@@ -1,0 +1,221 @@
+"""Backups of the messaging database: a consistent, verified copy with its SHA-256, listed and rotated."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+
+from ...models import utcnow
+from . import postgres
+from .database import OperationFailed, engine_name, require_database, sqlite_path
+
+log = logging.getLogger("wb.messaging.operations")
+
+BACKUP_NAME = re.compile(r"^messaging-(\d{8}T\d{6}Z)(?:-(\d+))?\.(sqlite3|dump)$")
+STAMP = "%Y%m%dT%H%M%SZ"
+LAST_BACKUP_RECORD = "messaging-last-backup.json"
+# 1,024 pages is 4 MiB at SQLite's default page size: progress every few MB.
+PAGES_PER_STEP = 1024
+
+
+@dataclass
+class Backup:
+    path: Path
+    taken_at: datetime
+    sha256: str | None = None
+    size: int = 0
+    removed: list[Path] = field(default_factory=list)
+
+    @property
+    def checksum_path(self) -> Path:
+        return checksum_path(self.path)
+
+
+def checksum_path(path: Path) -> Path:
+    """The sha256sum-format file written beside a backup."""
+    return path.with_name(path.name + ".sha256")
+
+
+def backup_folder() -> Path:
+    """The default folder for backups: backups/ in the instance folder."""
+    return Path(current_app.instance_path) / "backups"
+
+
+def list_backups(folder: Path | None = None) -> list[Backup]:
+    """Backups named messaging-<UTC timestamp> in a folder, oldest first."""
+    folder = folder or backup_folder()
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = BACKUP_NAME.match(path.name)
+        if match and path.is_file():
+            taken_at = datetime.strptime(match.group(1), STAMP)
+            found.append((taken_at, int(match.group(2) or 1), Backup(path=path, taken_at=taken_at)))
+    return [backup for _at, _n, backup in sorted(found, key=lambda item: item[:2])]
+
+
+def last_backup() -> Backup | None:
+    """The newest backup: in the backups folder, or the last one written elsewhere with --out."""
+    candidates = list_backups()[-1:]
+    record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
+    try:
+        data = json.loads(record.read_text())
+        if Path(data["path"]).is_file():
+            candidates.append(Backup(path=Path(data["path"]), taken_at=datetime.fromisoformat(data["taken_at"])))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no record, or an unreadable one: the folder scan stands
+    return max(candidates, key=lambda backup: backup.taken_at, default=None)
+
+
+def backup(out=None, keep: int | None = None, progress=None) -> Backup:
+    """A consistent, verified copy of the messaging database with a SHA-256 beside it.
+
+    progress(done, total) is called as a SQLite copy advances.
+    """
+    require_database()
+    taken_at = utcnow().replace(microsecond=0)
+    suffix = "sqlite3" if sqlite_path() is not None else "dump"
+    if suffix == "dump" and engine_name() != "postgresql":
+        raise OperationFailed(f"Backups of a {engine_name()} messaging database aren't supported.")
+    target = _backup_target(out, taken_at, suffix)
+    partial = partial_file(target.parent, ".messaging-backup-")
+    try:
+        if suffix == "sqlite3":
+            _copy_sqlite(sqlite_path(), partial, progress)
+        else:
+            postgres.dump(partial)
+        digest = file_sha256(partial)
+        _place_without_overwriting(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    _write_checksum(target, digest)
+    result = Backup(path=target, taken_at=taken_at, sha256=digest, size=target.stat().st_size)
+    _record_last_backup(result)
+    if keep:
+        result.removed = _rotate(target.parent, keep)
+    log.info("messaging backup written", extra={"event": "messaging.backup", "path": str(target), "size": result.size})
+    return result
+
+
+def _backup_target(out, taken_at: datetime, suffix: str) -> Path:
+    """Where this backup goes: the default folder and name, a folder, or an exact file name."""
+    names_a_folder = bool(out) and str(out).endswith(("/", os.sep))  # Path() would drop the trailing slash
+    out = Path(out) if out else None
+    if out is None or out.is_dir() or names_a_folder:
+        folder, name = out or backup_folder(), None
+    else:
+        folder, name = out.parent, out.name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OperationFailed(f"Can't write a backup to {folder}: part of that path is a file, not a folder.") from None
+    except OSError as error:
+        raise OperationFailed(f"Can't write a backup to {folder}: {error.strerror or error}.") from None
+    if name is not None:
+        target = folder / name
+        if target.exists():
+            raise OperationFailed(f"{target} already exists; choose another name (nothing was overwritten).")
+        return target
+    stamp = taken_at.strftime(STAMP)
+    target, counter = folder / f"messaging-{stamp}.{suffix}", 1
+    while target.exists():
+        counter += 1
+        target = folder / f"messaging-{stamp}-{counter}.{suffix}"
+    return target
+
+
+def partial_file(folder: Path, prefix: str) -> Path:
+    """An empty temporary file in folder (same file system, so the final move is atomic)."""
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".partial")
+    except OSError as error:
+        raise OperationFailed(f"Can't write to {folder}: {error.strerror or error}.") from None
+    os.close(handle)
+    return Path(name)
+
+
+def _copy_sqlite(source_path: Path, destination: Path, progress=None) -> None:
+    """SQLite's online backup API from one pinned snapshot, then an integrity check of the copy."""
+    source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    target = sqlite3.connect(destination)
+    try:
+        # An open read transaction pins one snapshot for every step: concurrent
+        # writers (WAL) neither block the copy nor make it restart.
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+        def report(_status, remaining, total):
+            if progress is not None:
+                progress(total - remaining, total)
+
+        source.backup(target, pages=PAGES_PER_STEP, progress=report)
+        source.rollback()
+        target.execute("PRAGMA journal_mode=DELETE")  # the copy is one self-contained file
+        result = [row[0] for row in target.execute("PRAGMA integrity_check").fetchall()]
+    except sqlite3.Error as error:
+        raise OperationFailed(f"The backup of {source_path} failed: {error}.") from None
+    finally:
+        source.close()
+        target.close()
+    if result != ["ok"]:
+        raise OperationFailed(f"The copy failed its integrity check ({result[0]}); nothing was kept.")
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 as hex, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _place_without_overwriting(partial: Path, target: Path) -> None:
+    """Give the finished file its name; fails rather than replace a file that appeared meanwhile."""
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise OperationFailed(f"{target} already exists; nothing was overwritten.") from None
+    except OSError as error:
+        if target.exists():  # a file system without hard links: a plain move, still never over a file
+            raise OperationFailed(f"{target} already exists; nothing was overwritten.") from None
+        try:
+            os.replace(partial, target)
+        except OSError:
+            raise OperationFailed(f"Can't write a backup to {target}: {error.strerror or error}.") from None
+
+
+def _write_checksum(target: Path, digest: str) -> None:
+    partial = partial_file(target.parent, ".messaging-checksum-")
+    partial.write_text(f"{digest}  {target.name}\n")
+    os.replace(partial, checksum_path(target))
+
+
+def _record_last_backup(result: Backup) -> None:
+    record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
+    try:
+        record.write_text(json.dumps({"path": str(result.path.resolve()), "taken_at": result.taken_at.isoformat(),
+                                      "sha256": result.sha256}))
+    except OSError:
+        log.warning("could not record the last backup", extra={"path": str(record)})
+
+
+def _rotate(folder: Path, keep: int) -> list[Path]:
+    """Remove the oldest backups in folder beyond the newest `keep`, with their checksums."""
+    backups = list_backups(folder)
+    removed = []
+    for old in backups[: max(0, len(backups) - keep)]:
+        old.path.unlink(missing_ok=True)
+        old.checksum_path.unlink(missing_ok=True)
+        removed.append(old.path)
+    return removed

@@ -1,0 +1,84 @@
+"""Where the messaging database is, whether it answers, and its schema."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ...database import engine_for, redact_url, upgrade
+
+BIND = "messaging"
+TABLES = ("conversations", "messages")
+
+
+class OperationFailed(Exception):
+    """An operation that could not be done; str() is one line saying why.
+
+    The CLI turns it into an error and a non-zero exit, the admin page into a notice.
+    """
+
+
+def messaging_engine():
+    """The messaging database's engine."""
+    return engine_for(BIND)
+
+
+def engine_name() -> str:
+    """The messaging database's dialect: sqlite, postgresql, ..."""
+    return messaging_engine().dialect.name
+
+
+def sqlite_path() -> Path | None:
+    """The messaging database's file, or None when it is not a SQLite file."""
+    url = messaging_engine().url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def location() -> str:
+    """Where the messaging database is, safe to print (passwords redacted)."""
+    path = sqlite_path()
+    return str(path) if path is not None else redact_url(messaging_engine().url)
+
+
+def database_error_line(error: Exception) -> str:
+    """One printable line for a driver error, without parameters or passwords."""
+    original = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(original).__name__
+    return f"Can't reach the messaging database at {location()}: {reason}"
+
+
+def require_database() -> None:
+    """Go on only when the messaging database exists, answers, and has its tables."""
+    path = sqlite_path()
+    if path is not None and not path.is_file():
+        # Connecting would silently create an empty file; say what is wrong instead.
+        raise OperationFailed(
+            f"The messaging database {path} doesn't exist; run `./wb messaging init` or restore a backup."
+        )
+    try:
+        with messaging_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+        present = schema_present()
+    except SQLAlchemyError as error:
+        raise OperationFailed(database_error_line(error)) from None
+    if not present:
+        raise OperationFailed(
+            f"The messaging database at {location()} has no messaging tables; run `./wb messaging init`."
+        )
+
+
+def schema_present() -> bool:
+    """True when the messaging database has its tables."""
+    names = set(inspect(messaging_engine()).get_table_names())
+    return all(table in names for table in TABLES)
+
+
+def ensure_schema() -> bool:
+    """Create or upgrade the messaging schema; returns True when it had to create it."""
+    missing = not schema_present()
+    upgrade([BIND])
+    return missing

@@ -1,0 +1,70 @@
+"""Retention: wipe for good the text of messages deleted longer ago than a cutoff."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from ...models import utcnow
+from ..models import Message
+from .database import messaging_engine, require_database, sqlite_path
+from .health import utc_stamp
+
+log = logging.getLogger("wb.messaging.operations")
+
+
+@dataclass
+class Purge:
+    cutoff: datetime
+    due: int
+    wiped: int = 0
+    already_wiped: int = 0
+    checkpointed: bool = True
+
+
+def purge_deleted(older_than_days: int, apply: bool = False, batch_size: int = 1000) -> Purge:
+    """Count (or, with apply, wipe for good) the text of messages deleted before the cutoff."""
+    require_database()
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    old_deletion = (Message.deleted_at.is_not(None)) & (Message.deleted_at < cutoff)
+    engine = messaging_engine()
+    with engine.connect() as connection:
+        due = connection.scalar(select(func.count()).select_from(Message).where(old_deletion, Message.body != ""))
+        already = connection.scalar(select(func.count()).select_from(Message).where(old_deletion, Message.body == ""))
+    result = Purge(cutoff=cutoff, due=due, already_wiped=already)
+    if apply and due:
+        result.wiped = _wipe(old_deletion & (Message.body != ""), batch_size)
+        result.checkpointed = _checkpoint_after_wipe()
+        log.info("deleted message text purged", extra={"event": "messaging.purge", "count": result.wiped,
+                                                       "cutoff": utc_stamp(cutoff)})
+    return result
+
+
+def _wipe(condition, batch_size: int) -> int:
+    """Blank the bodies in batches, so a million rows never sit in one transaction."""
+    wiped = 0
+    sqlite = sqlite_path() is not None
+    while True:
+        with messaging_engine().begin() as connection:
+            if sqlite:
+                # Overwrite freed bytes instead of leaving the old text in the file.
+                connection.exec_driver_sql("PRAGMA secure_delete=ON")
+            ids = list(connection.scalars(select(Message.id).where(condition).order_by(Message.id).limit(batch_size)))
+            if ids:
+                connection.execute(update(Message).where(Message.id.in_(ids)).values(body=""))
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA secure_delete=OFF")
+        if not ids:
+            return wiped
+        wiped += len(ids)
+
+
+def _checkpoint_after_wipe() -> bool:
+    """SQLite: move the wiped pages out of the WAL into the file; False when a reader held it back."""
+    if sqlite_path() is None:
+        return True
+    with messaging_engine().connect() as connection:
+        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return not busy

@@ -1,0 +1,122 @@
+"""Verify: message text only in the messaging database, metadata in agreement, one conversation per pair."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import func, inspect, select
+
+from ...database import engine_for
+from ...extensions import db
+from ..reconcile import reconcile
+from ..models import Message
+from .database import messaging_engine, require_database
+
+# Texts shorter than this ("ok", "thanks!") are too common to prove a leak.
+MIN_COMPARED_LENGTH = 20
+REPORT_LIMIT = 50
+
+
+@dataclass
+class Verification:
+    problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(batch_size: int = 5000) -> Verification:
+    """Is message text only in the messaging database, metadata in agreement, one conversation per pair?"""
+    require_database()
+    report = Verification()
+    _check_no_text_outside(report, batch_size)
+    _check_metadata(report)
+    _check_pair_constraint(report)
+    return report
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _main_text_columns() -> list[tuple[str, str]]:
+    """Every text column of every main-database table, as the database itself describes them."""
+    inspector = inspect(engine_for(None))
+    return [
+        (table, column["name"])
+        for table in inspector.get_table_names()
+        for column in inspector.get_columns(table)
+        if isinstance(column["type"], sa.String)
+    ]
+
+
+def _check_no_text_outside(report: Verification, batch_size: int) -> None:
+    """Hash the main database's long text values, then stream message bodies past that set."""
+    columns = _main_text_columns()
+    seen: dict[bytes, set[int]] = {}
+    lengths: set[int] = set()  # a body of any other length can't equal a main value: no need to hash it
+    with engine_for(None).connect() as connection:
+        for index, (table_name, column_name) in enumerate(columns):
+            column = sa.column(column_name)
+            query = select(column).select_from(sa.table(table_name)).where(
+                column.is_not(None), func.length(column) >= MIN_COMPARED_LENGTH
+            )
+            for (value,) in connection.execution_options(yield_per=batch_size).execute(query):
+                value = value.strip()
+                lengths.add(len(value))
+                seen.setdefault(_digest(value), set()).add(index)
+    tables = len({table for table, _column in columns})
+    report.checked.append(
+        f"message text: every message body of {MIN_COMPARED_LENGTH}+ characters against the values of "
+        f"{len(columns)} text columns in {tables} main-database tables"
+    )
+    if not lengths:
+        return  # nothing in the main database is long enough to be a copied message
+    # Only bodies as long as some main value can equal one: let the database skip the rest.
+    length = func.length(Message.body)
+    candidates = length.in_(sorted(lengths)) if len(lengths) <= 500 else length >= MIN_COMPARED_LENGTH
+    leaks, last_id = [], 0
+    while True:
+        with messaging_engine().connect() as connection:
+            rows = connection.execute(
+                select(Message.id, Message.body).where(Message.id > last_id, candidates)
+                .order_by(Message.id).limit(batch_size)
+            ).all()
+        if not rows:
+            break
+        for message_id, body in rows:
+            where = seen.get(_digest(body.strip()))
+            if where:
+                places = ", ".join(sorted(f"{columns[i][0]}.{columns[i][1]}" for i in where))
+                leaks.append(f"text of message {message_id} also appears in the main database: {places}")
+        last_id = rows[-1][0]
+    report.problems += _limited(leaks)
+
+
+def _check_metadata(report: Verification) -> None:
+    changes = reconcile(dry_run=True)
+    db.session.rollback()
+    report.problems += _limited([f"metadata disagrees: {change}" for change in changes])
+    report.checked.append("metadata: memberships, unread counts and latest messages against the messaging database")
+
+
+def _check_pair_constraint(report: Verification) -> None:
+    inspector = inspect(messaging_engine())
+    pair = {"user_low_id", "user_high_id"}
+    unique_sets = [set(c["column_names"]) for c in inspector.get_unique_constraints("conversations")]
+    unique_sets += [set(i["column_names"]) for i in inspector.get_indexes("conversations") if i.get("unique")]
+    if pair not in unique_sets:
+        report.problems.append(
+            "constraint missing: conversations has no UNIQUE(user_low_id, user_high_id); one conversation per pair "
+            "is not enforced (run `./wb messaging init`, or restore a backup with the constraint)"
+        )
+    report.checked.append("constraint: one conversation per pair, UNIQUE(user_low_id, user_high_id)")
+
+
+def _limited(lines: list[str]) -> list[str]:
+    if len(lines) <= REPORT_LIMIT:
+        return lines
+    return lines[:REPORT_LIMIT] + [f"... and {len(lines) - REPORT_LIMIT:,} more like these"]

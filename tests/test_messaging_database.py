@@ -1,0 +1,74 @@
+"""The messaging database itself: `init`, and one-line errors when it is missing or unreachable."""
+import re
+
+import pytest
+
+from messaging_ops_helpers import assert_one_line_error, invoke, member, messaging_file
+from wb import create_app
+from wb.config import TestConfig
+from wb.database import upgrade
+from wb.extensions import db
+from wb.flags import ensure_flags
+from wb.messaging.ops import backup
+
+
+def test_init_is_idempotent_and_says_where(sqlite_app):
+    first = invoke(sqlite_app, "init")
+    again = invoke(sqlite_app, "init")
+    assert first.exit_code == 0 and again.exit_code == 0
+    assert "up to date: sqlite at" in again.output and str(messaging_file(sqlite_app)) in again.output
+
+
+def test_a_missing_messaging_database_is_a_one_line_error(sqlite_app, pair):
+    path = messaging_file(sqlite_app)
+    db.session.remove()
+    db.engines["messaging"].dispose()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    for command in (["backup"], ["stats"], ["verify"], ["reconcile"], ["purge", "--deleted-older-than", "1"]):
+        assert_one_line_error(invoke(sqlite_app, *command), "doesn't exist")
+    assert not path.exists(), "no command may create an empty database in its place"
+    assert not backup.backup_folder().exists() or not list(backup.backup_folder().iterdir())
+
+
+# --- an unreachable PostgreSQL --------------------------------------------------------
+
+
+@pytest.fixture
+def unreachable_app(tmp_path):
+    config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
+    config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'wb.sqlite3'}",
+        # Port 1: nothing listens there, so the connection is refused at once.
+        MESSAGING_DATABASE_URI="postgresql://wb:sekrit-password@127.0.0.1:1/wb_messaging",
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+    app = create_app(config)
+    with app.app_context():
+        upgrade(["main"])
+        ensure_flags()
+        yield app
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.mark.parametrize("command", [
+    ["init"], ["stats"], ["stats", "--json"], ["backup"], ["verify"], ["reconcile"],
+    ["purge", "--deleted-older-than", "30", "--yes"],
+])
+def test_an_unreachable_postgresql_is_a_one_line_error(unreachable_app, command):
+    result = invoke(unreachable_app, *command)
+    assert_one_line_error(result, "Can't reach the messaging database", "***")
+    assert "sekrit-password" not in result.output
+
+
+def test_admin_page_says_when_storage_is_unreachable(unreachable_app):
+    member("boss", role="admin")
+    client = unreachable_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": "boss", "password": "correct horse battery"}, headers={"X-CSRFToken": token})
+    html = client.get("/admin/messaging").get_data(as_text=True)
+    assert "Not reachable" in html and "sekrit-password" not in html

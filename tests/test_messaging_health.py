@@ -1,0 +1,85 @@
+"""`./wb messaging stats` and the admin health page: the same figures, from one function, never content."""
+import json
+import re
+import time
+
+from messaging_ops_helpers import SECRET_BODY, invoke, member, take_backup
+from wb.extensions import db
+
+
+def test_stats_json_reports_the_figures(app, some_messages):
+    result = invoke(app, "stats", "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["engine"] == db.engines["messaging"].dialect.name
+    assert figures["reachable"] is True and figures["enabled"] is True
+    assert (figures["conversations"], figures["messages"], figures["deleted_messages"]) == (1, 3, 1)
+    assert figures["members_with_unread"] == 1
+    assert figures["schema_revision"]
+    assert figures["size_bytes"] > 0 and figures["probe_latency_ms"] >= 0
+    assert SECRET_BODY not in result.output
+
+
+def test_stats_is_readable_by_default(app, some_messages):
+    result = invoke(app, "stats")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"messages\s+3 \(1 deleted", result.output)
+    assert re.search(r"conversations\s+1", result.output)
+    assert "schema revision" in result.output and "last backup" in result.output
+
+
+def test_admin_page_shows_the_same_figures_and_never_content(app, admin, login, some_messages):
+    page = login(admin).get("/admin/messaging")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    figures = json.loads(invoke(app, "stats", "--json").output)
+    for name in ("conversations", "messages", "deleted_messages", "members_with_unread"):
+        assert f'data-figure="{name}">{figures[name]:,}<' in html, name
+    assert f'data-figure="engine">{figures["engine"]}<' in html
+    assert figures["schema_revision"] in html
+    assert SECRET_BODY not in html and "second message" not in html
+    # No list of who talks to whom.
+    for name in ("Alice", "alice", "Bob", "bob"):
+        assert name not in html
+    assert 'action="/admin/settings/direct_messaging"' in html
+    assert 'name="next" value="/admin/messaging"' in html
+    assert '>Messaging</a>' in html
+
+
+def test_admin_page_is_for_admins_only(app, alice, login, client):
+    assert login(alice).get("/admin/messaging").status_code == 403
+    anonymous = client.get("/admin/messaging")
+    assert anonymous.status_code == 302 and "/login" in anonymous.location
+
+
+def test_toggle_from_the_messaging_page_returns_there_and_shows_the_latest_change(app, admin, login, messaging_on):
+    admin_client = login(admin)
+    response = admin_client.post("/admin/settings/direct_messaging", data={"enabled": "0", "next": "/admin/messaging"})
+    assert response.status_code == 302 and response.location == "/admin/messaging"
+    html = admin_client.get("/admin/messaging").get_data(as_text=True)
+    assert "Currently <strong>off</strong>" in html
+    assert re.search(r"Last changed on → off by\s+<bdi>Rita Root</bdi>", html)
+    settings = admin_client.get("/admin/settings").get_data(as_text=True)
+    assert re.search(r"Last changed on → off by\s+<bdi>Rita Root</bdi>", settings)
+    partial = admin_client.htmx("POST", "/admin/settings/direct_messaging",
+                                data={"enabled": "1", "next": "/admin/messaging"}).get_data(as_text=True)
+    assert re.search(r"Last changed off → on by\s+<bdi>Rita Root</bdi>", partial)
+    assert 'name="next" value="/admin/messaging"' in partial
+
+
+def test_backup_age_warns_past_the_cadence(sqlite_app, pair):
+    admin = member("boss", role="admin")
+    client = sqlite_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": "boss", "password": "correct horse battery"},
+                headers={"X-CSRFToken": token})
+    assert admin.is_admin
+    assert "No backup has been taken yet" in client.get("/admin/messaging").get_data(as_text=True)
+    take_backup(sqlite_app)
+    fresh = client.get("/admin/messaging").get_data(as_text=True)
+    assert "cadence" not in fresh.split('id="messaging-storage"')[1].split("</section>")[0]
+    sqlite_app.config["MESSAGING_BACKUP_CADENCE_HOURS"] = 0.0001
+    time.sleep(0.5)
+    assert "older than the 0.0001-hour cadence" in client.get("/admin/messaging").get_data(as_text=True)
+    assert "WARNING: older than" in invoke(sqlite_app, "stats").output

@@ -1,0 +1,152 @@
+"""`./wb messaging restore`: only a checked backup replaces the database, the old one is kept, metadata follows.
+
+SQLite restores run on a fresh SQLite instance of their own (sqlite_app), on every CI pass;
+the PostgreSQL round trip runs on CI's second pass.
+"""
+import sqlite3
+
+import pytest
+from sqlalchemy import func, select, text
+
+from messaging_ops_helpers import (PG_ONLY, assert_one_line_error, converse, invoke, member, message_rows,
+                                   messaging_file, sha256_of, take_backup)
+from wb.extensions import db
+from wb.messaging.models import ConversationMembership
+from wb.messaging.ops import postgres
+from wb.messaging.ops.backup import last_backup
+
+
+def test_restore_round_trip_gives_back_every_message(sqlite_app, pair):
+    ann, ben = pair
+    ann_id, ben_id = ann.id, ben.id  # restore ends the session these objects belong to
+    cat = member("cat")
+    converse(ann, ben, [f"ann to ben {i}" for i in range(30)])
+    converse(cat, ann, [f"cat to ann {i}" for i in range(12)])
+    original = message_rows()
+    backup_path = take_backup(sqlite_app)
+
+    # Life goes on after the backup: more messages, a deletion, a wiped table.
+    converse(member("dan"), ann, ["after the backup"])  # a conversation the backup doesn't know
+    db.session.execute(text("DELETE FROM messages WHERE id <= 5"), bind_arguments={"bind": db.engines["messaging"]})
+    db.session.commit()
+    target = messaging_file(sqlite_app)
+    assert message_rows() != original
+
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert message_rows() == original
+    kept = list(target.parent.glob("messaging.sqlite3.replaced-*"))
+    assert len(kept) == 1 and f"Previous database kept as {kept[0]}" in result.output
+    replaced = sqlite3.connect(kept[0])
+    assert replaced.execute("SELECT count(*) FROM messages WHERE body = 'after the backup'").fetchone() == (1,)
+    replaced.close()
+    # Metadata follows the restored messages: unread counts agree, verify is clean.
+    db.session.expire_all()
+    ann_row = db.session.scalar(select(ConversationMembership).where(
+        ConversationMembership.user_id == ann_id, ConversationMembership.other_user_id == ben_id))
+    assert ann_row.unread_count == 0
+    assert db.session.scalar(select(func.sum(ConversationMembership.unread_count))) == 30 + 12
+    assert db.session.scalar(select(func.count(ConversationMembership.id))) == 4  # dan's conversation is gone
+    assert invoke(sqlite_app, "verify").exit_code == 0
+
+
+def test_restore_asks_for_confirmation_and_no_keeps_everything(sqlite_app, pair):
+    converse(*pair, ["first"])
+    backup_path = take_backup(sqlite_app)
+    converse(*pair, ["second"])
+    before = message_rows()
+    result = invoke(sqlite_app, "restore", str(backup_path), input="n\n")
+    assert result.exit_code != 0
+    assert "Replace the messaging database" in result.output
+    assert message_rows() == before
+    assert not list(messaging_file(sqlite_app).parent.glob("*.replaced-*"))
+
+
+def corrupt_pages(path):
+    data = bytearray(path.read_bytes())
+    for offset in range(4096 + 16, len(data), 4096):
+        data[offset : offset + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    path.with_name(path.name + ".sha256").write_text(f"{sha256_of(path)}  {path.name}\n")
+
+
+def not_sqlite(path):
+    path.write_text("this is a text file, not a database\n" * 50)
+    path.with_name(path.name + ".sha256").write_text(f"{sha256_of(path)}  {path.name}\n")
+
+
+def other_sqlite(path):
+    path.unlink()
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE notes (body TEXT)")
+    other.commit()
+    other.close()
+    path.with_name(path.name + ".sha256").write_text(f"{sha256_of(path)}  {path.name}\n")
+
+
+def wrong_checksum(path):
+    path.with_name(path.name + ".sha256").write_text(f"{'0' * 64}  {path.name}\n")
+
+
+def no_checksum(path):
+    path.with_name(path.name + ".sha256").unlink()
+
+
+@pytest.mark.parametrize("spoil, words", [
+    (corrupt_pages, "damaged"),
+    (not_sqlite, "isn't a SQLite database"),
+    (other_sqlite, "not a messaging backup"),
+    (wrong_checksum, "Checksum mismatch"),
+    (no_checksum, "checksum file"),
+])
+def test_restore_refuses_a_bad_file_and_changes_nothing(sqlite_app, pair, spoil, words):
+    converse(*pair, [f"message {i} " + "q" * 500 for i in range(60)])
+    backup_path = take_backup(sqlite_app)
+    spoil(backup_path)
+    target = messaging_file(sqlite_app)
+    before_rows, before_sum = message_rows(), sha256_of(target)
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+    assert_one_line_error(result, words)
+    assert message_rows() == before_rows and sha256_of(target) == before_sum
+    assert not list(target.parent.glob("*.replaced-*"))
+
+
+def test_restore_of_a_missing_file_is_one_line(sqlite_app, tmp_path):
+    assert_one_line_error(invoke(sqlite_app, "restore", str(tmp_path / "nope.sqlite3"), "--yes"), "doesn't exist")
+
+
+# --- PostgreSQL -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_instance(app_config, tmp_path):
+    app_config["INSTANCE_PATH"] = str(tmp_path / "instance")
+
+
+@PG_ONLY
+def test_postgresql_backup_and_restore_round_trip(own_instance, app, some_messages):
+    assert postgres.shutil.which("pg_dump"), "CI must install postgresql-client (pg_dump) for this pass"
+    original = message_rows()
+    result = invoke(app, "backup")
+    assert result.exit_code == 0, result.output
+    dump = last_backup().path
+    assert dump.suffix == ".dump" and dump.read_bytes().startswith(b"PGDMP")
+    assert (dump.parent / (dump.name + ".sha256")).read_text().split()[0] == sha256_of(dump)
+
+    db.session.execute(text("DELETE FROM messages"), bind_arguments={"bind": db.engines["messaging"]})
+    db.session.commit()
+    assert message_rows() == []
+    restored = invoke(app, "restore", str(dump), "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert message_rows() == original
+    assert "Previous database kept as" in restored.output
+    assert invoke(app, "verify").exit_code == 0
+
+
+@PG_ONLY
+def test_postgresql_restore_refuses_a_sqlite_file(own_instance, app, tmp_path):
+    fake = tmp_path / "messaging.sqlite3"
+    sqlite3.connect(fake).close()
+    fake.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    fake.with_name(fake.name + ".sha256").write_text(f"{sha256_of(fake)}  {fake.name}\n")
+    assert_one_line_error(invoke(app, "restore", str(fake), "--yes"), "pg_dump custom-format")

@@ -1,0 +1,84 @@
+"""`./wb messaging verify` and `reconcile`: text only in the messaging database, metadata in agreement."""
+from sqlalchemy import select, update
+
+from messaging_ops_helpers import SECRET_BODY, converse, invoke
+from wb.extensions import db
+from wb.messaging.models import ConversationMembership, Message, Report
+from wb.models import HelpRequest
+
+
+def test_verify_passes_on_a_clean_instance(app, some_messages):
+    result = invoke(app, "verify")
+    assert result.exit_code == 0, result.output
+    assert "Verify passed" in result.output
+
+
+def test_verify_fails_when_message_text_is_copied_into_a_help_request(app, alice, some_messages):
+    db.session.add(HelpRequest(author_id=alice.id, title="Groceries", body=SECRET_BODY))
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1, result.output
+    assert "help_requests.body" in result.output and "Verify FAILED" in result.output
+    assert SECRET_BODY not in result.output
+
+
+def test_verify_fails_when_a_report_note_holds_message_text(app, alice, bob, some_messages):
+    db.session.add(Report(reporter_id=bob.id, reported_id=alice.id, reason="other", note="second message, quite ordinary"))
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1
+    assert "reports.note" in result.output
+    assert "second message" not in result.output
+
+
+def test_verify_catches_a_skewed_unread_count_and_reconcile_fixes_it(app, bob, some_messages):
+    db.session.execute(update(ConversationMembership).where(ConversationMembership.user_id == bob.id)
+                       .values(unread_count=7))
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1
+    assert "unread_count 7 -> 2" in result.output
+
+    dry = invoke(app, "reconcile", "--dry-run")
+    assert "would fix" in dry.output
+    db.session.expire_all()
+    assert db.session.scalar(select(ConversationMembership.unread_count).where(ConversationMembership.user_id == bob.id)) == 7
+    fixed = invoke(app, "reconcile")
+    assert fixed.exit_code == 0 and "fixed:" in fixed.output and "unread_count 7 -> 2" in fixed.output
+    db.session.expire_all()
+    assert db.session.scalar(select(ConversationMembership.unread_count).where(ConversationMembership.user_id == bob.id)) == 2
+    assert invoke(app, "verify").exit_code == 0
+    assert "0 change(s) made" in invoke(app, "reconcile").output
+
+
+def test_verify_catches_orphans_and_missing_memberships(app, alice, bob, some_messages):
+    db.session.add(ConversationMembership(user_id=alice.id, other_user_id=bob.id, conversation_id=987654))
+    db.session.execute(ConversationMembership.__table__.delete().where(
+        ConversationMembership.user_id == bob.id, ConversationMembership.conversation_id == some_messages.id))
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1
+    assert "987654" in result.output and "missing membership" in result.output
+
+
+def test_verify_fails_without_the_one_per_pair_constraint(sqlite_app, pair):
+    engine = db.engines["messaging"]
+    db.session.remove()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE messages")
+        connection.exec_driver_sql("DROP TABLE conversations")
+        connection.exec_driver_sql(
+            "CREATE TABLE conversations (id INTEGER PRIMARY KEY, user_low_id INTEGER NOT NULL, "
+            "user_high_id INTEGER NOT NULL, created_at DATETIME NOT NULL)"
+        )
+    Message.__table__.create(engine)
+    result = invoke(sqlite_app, "verify")
+    assert result.exit_code == 1
+    assert "UNIQUE(user_low_id, user_high_id)" in result.output
+
+
+def test_verify_ignores_short_common_phrases(app, alice, bob, messaging_on):
+    converse(alice, bob, ["open"])  # same as every help request's status: not a leak
+    db.session.add(HelpRequest(author_id=alice.id, title="Ladder", body="Need a ladder"))
+    db.session.commit()
+    assert invoke(app, "verify").exit_code == 0
