@@ -125,8 +125,7 @@ def gunicorn_argv(host, port, workers=None, threads=1) -> list[str]:
     Sync workers by default. A sync worker takes a connection from the shared queue only
     when it is free, so requests are served in the order they arrive. A gthread worker
     accepts whatever comes and its threads then share one interpreter lock; on 2 cores that
-    made the slowest 5 % of requests twice as slow as the median (README, "Serving on a
-    2-core machine"). Like any sync server it expects a buffering proxy such as nginx in
+    made the slowest requests far slower than the median (docs/performance.md). Like any sync server it expects a buffering proxy such as nginx in
     front, so that a slow client never holds a worker.
     """
     return [

@@ -40,7 +40,7 @@ def read_rows(statement, values, model):
 
     The hot reads (every thread page, inbox and poll) select columns, never objects, so the
     ORM's per-statement work (compile state, result adaptation) buys them nothing: skipping
-    it roughly halved each read's own cost (README, "What made it faster"). What the session
+    it makes each read markedly cheaper (docs/performance.md). What the session
     holds unflushed is flushed first, as the session's own execute would.
     """
     db.session.flush()

@@ -31,7 +31,7 @@ class RequestSession(Session):
     connection goes back to the pool, for nothing: under PostgreSQL's default isolation
     (read committed) every statement sees what was committed when it began, inside a
     transaction or not. So a read request's connections run in autocommit: same answers,
-    measured a quarter more polls per second (docs/performance.md). Requests
+    more polls per second (docs/performance.md). Requests
     that change things (POST) keep their transactions, and so does SQLite, whose driver
     opens none for reads anyway.
     """

@@ -109,8 +109,7 @@ class User(UserMixin, db.Model):
     @classmethod
     def signed_in(cls, user_id: int, generation: int) -> "User | None":
         """The member a session names, if the session is still theirs: loaded on every request
-        that needs them, so from one statement built once (session.get rebuilds its query each
-        time: a third slower, measured)."""
+        that needs them, so from one statement built once (session.get rebuilds its query each time)."""
         user = db.session.execute(_signed_in_statement(), {"user_id": user_id}).scalar_one_or_none()
         return user if user is not None and User.holds_session(user, generation) else None
 

@@ -112,8 +112,8 @@ SECURITY_HEADERS = (
 
 def _security_headers(response):
     """Every response's security headers, unless the view set its own; HTML also varies on
-    HX-Request and is never stored. Written against the raw header list: Werkzeug's
-    setdefault and Vary helpers cost three times more, on every request (measured)."""
+    HX-Request and is never stored. Written against the header list itself: every response
+    passes here, and Werkzeug's setdefault and Vary helpers cost several times more."""
     headers = response.headers
     present = {name.lower() for name in headers.keys()}
     for name, value in SECURITY_HEADERS:
