@@ -19,7 +19,8 @@ from messaging_ops_helpers import SECRET_BODY, converse, member
 from wb import create_app
 from wb.config import TestConfig
 from wb.database import upgrade
-from wb.extensions import db, limiter
+from wb import ratelimits
+from wb.extensions import db
 from wb.flags import ensure_flags, set_flag
 from wb.messaging import writes
 from wb.messaging.models import Message
@@ -86,7 +87,7 @@ def app(database_urls, app_config):
         yield app
         db.session.remove()
         _empty_all_tables()
-        limiter.reset()
+        ratelimits.reset()
         for engine in db.engines.values():
             engine.dispose()
 

@@ -18,8 +18,11 @@ def create_app(config=None) -> Flask:
     return app
 
 
+APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
 def _register_extensions(app: Flask) -> None:
-    from . import logging_setup, ratelimits, security  # noqa: F401  (ratelimits registers database://)
+    from . import logging_setup, ratelimits, security
     from .database import init_database
     from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -28,7 +31,11 @@ def _register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     login_manager.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)
+    if any(app.config.get(key) for key in APP_WIDE_LIMITS):
+        # Flask-Limiter checks every request for limits an operator sets app-wide; the app's
+        # own limits (sign-in, messages, new conversations) are taken where they apply.
+        limiter.init_app(app)
     security.init_app(app)
 
 

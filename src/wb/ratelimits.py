@@ -1,17 +1,21 @@
-"""Rate-limit counters kept in the main database: one count for every worker and every server.
+"""Rate limits: sign-in attempts, messages and new conversations, counted where every worker sees them.
 
-Flask-Limiter keeps its counters in a storage chosen by URI (`limits`' documented
-extension point: a Storage subclass registers its scheme). `memory://` is each process's
-own, so with several workers every member would get several times their limit. The
-default here, `database://`, counts in the main database the app already has, SQLite or
-PostgreSQL, with one atomic upsert per hit; `redis://` is the other shared choice.
+The counts live in a `limits` storage chosen by URI (`WB_RATELIMIT_STORAGE_URL`). `memory://`
+is each process's own, so with several workers every member would get several times their
+limit. The default, `database://`, counts in the main database the app already has, SQLite or
+PostgreSQL, with one atomic upsert per hit (a Storage subclass registering its scheme is
+`limits`' documented extension point); `redis://` is the other shared choice.
 """
 from __future__ import annotations
 
 import functools
+import math
 import time
 
-from limits.storage import Storage
+from flask import current_app
+from limits import parse
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import Float, String, bindparam, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +37,36 @@ class RateLimitCounter(db.Model):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     hits: Mapped[int] = mapped_column()
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+
+
+class LimitReached(Exception):
+    """An action over its limit: which limit, and in how many seconds it may be tried again."""
+
+    def __init__(self, limit, retry_after: int):
+        super().__init__(str(limit))
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+def init_app(app) -> None:
+    """The app's counter: a fixed window per limit and key, in the configured storage."""
+    app.extensions["wb.ratelimits"] = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
+
+
+def take(name: str, limit: str, key: str) -> None:
+    """Count one action of key's against limit ("20 per minute"), or raise LimitReached."""
+    item = parse(limit)
+    counter = current_app.extensions["wb.ratelimits"]
+    identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], name, key)
+    if counter.hit(item, *identifiers):
+        return
+    reset_at = counter.get_window_stats(item, *identifiers).reset_time
+    raise LimitReached(item, max(1, math.ceil(reset_at - time.time())))
+
+
+def reset() -> None:
+    """Forget every count (the test suite starts each test afresh)."""
+    current_app.extensions["wb.ratelimits"].storage.reset()
 
 
 def shared_between_processes(storage_uri: str) -> bool:

@@ -1,18 +1,13 @@
 """Login, logout, registration."""
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from ..access import active_required, safe_next
 from ..errors import render_error
-from ..extensions import limiter
+from .. import ratelimits
 from ..models import User
 from ..security import is_htmx
 from . import bp, service
-
-
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 @bp.route("/login", methods=["GET"])
@@ -23,8 +18,11 @@ def login():
 
 
 @bp.route("/login", methods=["POST"])
-@limiter.limit(_login_limit, key_func=get_remote_address, scope="login")
 def login_post():
+    try:
+        ratelimits.take("login", current_app.config["LOGIN_RATE_LIMIT"], f"addr:{request.remote_addr}")
+    except ratelimits.LimitReached as reached:
+        return _too_many_sign_ins(reached.retry_after)
     form = request.form
     username = (form.get("username") or "").strip()
     password = form.get("password") or ""
@@ -46,11 +44,12 @@ def login_post():
     return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
 
 
-@bp.errorhandler(429)
-def login_rate_limited(error):
+def _too_many_sign_ins(retry_after: int):
+    headers = {"Retry-After": str(retry_after)}
     if is_htmx():
-        return render_error(429, "Too many sign-in attempts from this address. Wait a minute, then try again.")
-    return render_template("auth/rate_limited.html"), 429
+        body, status = render_error(429, "Too many sign-in attempts from this address. Wait a minute, then try again.")
+        return body, status, headers
+    return render_template("auth/rate_limited.html"), 429, headers
 
 
 @bp.route("/logout", methods=["POST"])

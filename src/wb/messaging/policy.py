@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 
 from flask import current_app
-from limits import parse
 from sqlalchemy import bindparam, or_, select
 
 from .. import flags
 from ..access import PENDING_EXPLANATION
-from ..extensions import db, limiter
+from .. import ratelimits
+from ..extensions import db
 from .models import Block
 
 FLAG = "direct_messaging"
@@ -138,15 +137,11 @@ def compose_blocker(viewer, other, blocker_id: int | None) -> str | None:
 
 
 def take_rate_limit(name: str, config_key: str, member) -> None:
-    """Count one action against the member's limit, or raise a 429 Refusal without counting it."""
-    item = parse(current_app.config[config_key])
-    strategy = limiter.limiter
-    identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], name, f"user:{member.id}")
-    if strategy.hit(item, *identifiers):
-        return
-    reset_at = strategy.get_window_stats(item, *identifiers).reset_time
-    retry_after = max(1, math.ceil(reset_at - time.time()))
-    raise Refusal(_limit_message(name, item, retry_after), 429, retry_after)
+    """Count one action against the member's limit, or raise a 429 Refusal saying when to try again."""
+    try:
+        ratelimits.take(name, current_app.config[config_key], f"user:{member.id}")
+    except ratelimits.LimitReached as reached:
+        raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after) from None
 
 
 def _limit_message(name: str, item, retry_after: int) -> str:
