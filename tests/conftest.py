@@ -252,3 +252,22 @@ def some_messages(app, alice, bob, messaging_on):
     first = db.session.scalar(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
     writes.delete_message(alice, conversation, first.id)
     return conversation
+
+
+@pytest.fixture
+def chat(app, alice, bob, login, messaging_on):
+    """Alice and Bob signed in, with their conversation opened by Alice: (alice_client, bob_client, id)."""
+    from messaging_helpers import open_conversation
+
+    alice_client, bob_client = login(alice), login(bob)
+    return alice_client, bob_client, open_conversation(alice_client, "bob")
+
+
+@pytest.fixture
+def alice_wrote_to_bob(chat):
+    """Alice's client and the conversation in which she has written Bob one message."""
+    from messaging_helpers import send
+
+    alice_client, _bob_client, cid = chat
+    send(alice_client, cid, "Hello Bob")
+    return alice_client, cid

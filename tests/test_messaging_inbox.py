@@ -2,20 +2,12 @@
 import html
 import re
 
-import pytest
 
 from messaging_helpers import membership_of, messages_in, open_conversation, send, visible_text
 
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
-
-
-@pytest.fixture
-def chat(app, alice, bob, login, messaging_on):
-    alice_client, bob_client = login(alice), login(bob)
-    cid = open_conversation(alice_client, "bob")
-    return alice_client, bob_client, cid
 
 
 def test_empty_inbox_says_what_to_do(app, alice, login, messaging_on):

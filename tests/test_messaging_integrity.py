@@ -16,13 +16,6 @@ from messaging_helpers import membership_of, messages_in, open_conversation, pol
 SECRET = "the-spare-key-is-under-the-blue-flowerpot-7731"
 
 
-@pytest.fixture
-def chat(app, alice, bob, login, messaging_on):
-    alice_client, bob_client = login(alice), login(bob)
-    cid = open_conversation(alice_client, "bob")
-    return alice_client, bob_client, cid
-
-
 def main_database_string_values():
     """Every string value in every main-database table."""
     engine = db.engines[None]

@@ -6,13 +6,6 @@ import pytest
 from messaging_helpers import messages_in, membership_of, open_conversation, poll_cursors, send
 
 
-@pytest.fixture
-def chat(app, alice, bob, login, messaging_on):
-    alice_client, bob_client = login(alice), login(bob)
-    cid = open_conversation(alice_client, "bob")
-    return alice_client, bob_client, cid
-
-
 def test_opening_twice_gives_the_same_single_conversation(chat):
     alice_client, bob_client, cid = chat
     assert open_conversation(alice_client, "bob") == cid

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from messaging_helpers import open_conversation, send, visible_text
+from messaging_helpers import visible_text
 from wb.extensions import db
 from wb.models import HelpRequest, Invite
 
@@ -12,18 +12,10 @@ NOT_ASCII_NUMBERS = ["²", "①", "1²", "٣", "１", "-1", "+1", "1_000", "0x1f
 NOT_QUERY_NUMBERS = NOT_ASCII_NUMBERS + [" 1", "1\n"]
 
 
-@pytest.fixture
-def chat(app, alice, bob, login, messaging_on):
-    alice_client = login(alice)
-    cid = open_conversation(alice_client, "bob")
-    send(alice_client, cid, "Hello Bob")
-    return alice_client, cid
-
-
 @pytest.mark.parametrize("value", NOT_QUERY_NUMBERS)
 @pytest.mark.parametrize("name", ["after", "seen"])
-def test_a_poll_with_a_cursor_that_is_not_a_number_is_a_400(chat, name, value):
-    alice_client, cid = chat
+def test_a_poll_with_a_cursor_that_is_not_a_number_is_a_400(alice_wrote_to_bob, name, value):
+    alice_client, cid = alice_wrote_to_bob
 
     response = alice_client.get(f"/messages/{cid}/poll", query_string={name: value})
 
@@ -31,8 +23,8 @@ def test_a_poll_with_a_cursor_that_is_not_a_number_is_a_400(chat, name, value):
     assert f"'{name}' must be a message number." in visible_text(response)
 
 
-def test_a_poll_from_outside_the_conversation_with_a_bad_cursor_is_refused_not_a_500(chat, make_user, login):
-    _, cid = chat
+def test_a_poll_from_outside_the_conversation_with_a_bad_cursor_is_refused_not_a_500(alice_wrote_to_bob, make_user, login):
+    _, cid = alice_wrote_to_bob
     stranger = login(make_user("carol"))
 
     response = stranger.get(f"/messages/{cid}/poll?after=%C2%B2")
@@ -41,8 +33,8 @@ def test_a_poll_from_outside_the_conversation_with_a_bad_cursor_is_refused_not_a
 
 
 @pytest.mark.parametrize("value", NOT_QUERY_NUMBERS)
-def test_older_messages_need_a_message_number(chat, value):
-    alice_client, cid = chat
+def test_older_messages_need_a_message_number(alice_wrote_to_bob, value):
+    alice_client, cid = alice_wrote_to_bob
 
     response = alice_client.get(f"/messages/{cid}", query_string={"before": value})
 
@@ -50,8 +42,8 @@ def test_older_messages_need_a_message_number(chat, value):
     assert "'before' must be a message number." in visible_text(response)
 
 
-def test_plain_cursors_still_work(chat):
-    alice_client, cid = chat
+def test_plain_cursors_still_work(alice_wrote_to_bob):
+    alice_client, cid = alice_wrote_to_bob
 
     assert alice_client.get(f"/messages/{cid}/poll?after=999&seen=0").status_code == 204
     assert "Hello Bob" in visible_text(alice_client.get(f"/messages/{cid}/poll?after=0&seen=0"))
@@ -93,8 +85,8 @@ ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 @pytest.mark.parametrize("path", ["/requests/2147483648", "/messages/2147483648", "/messages/2147483648/poll",
                                   "/messages/9223372036854775807/poll"])
-def test_ids_past_what_an_integer_column_holds_are_not_found(chat, path):
-    alice_client, _ = chat
+def test_ids_past_what_an_integer_column_holds_are_not_found(alice_wrote_to_bob, path):
+    alice_client, _ = alice_wrote_to_bob
 
     response = alice_client.get(path)
 
@@ -106,15 +98,15 @@ def test_resolving_a_report_past_what_an_integer_column_holds_is_not_found(app, 
 
 
 @pytest.mark.parametrize("message_id", [2**31, 2**63 - 1])
-def test_message_ids_are_big_and_still_just_not_found(chat, message_id):
-    alice_client, cid = chat
+def test_message_ids_are_big_and_still_just_not_found(alice_wrote_to_bob, message_id):
+    alice_client, cid = alice_wrote_to_bob
 
     assert alice_client.get(f"/messages/{cid}/messages/{message_id}/actions").status_code == 404
     assert alice_client.post(f"/messages/{cid}/messages/{message_id}/delete").status_code == 404
 
 
-def test_an_id_in_other_digits_names_nothing(chat):
-    alice_client, _ = chat
+def test_an_id_in_other_digits_names_nothing(alice_wrote_to_bob):
+    alice_client, _ = alice_wrote_to_bob
     alice_client.post("/requests/new", data={"title": "Ladder", "body": "Need one"})
     request_id = db.session.scalar(select(HelpRequest.id))
 

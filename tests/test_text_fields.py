@@ -2,21 +2,13 @@
 import pytest
 from sqlalchemy import func, select, text as sql
 
-from messaging_helpers import open_conversation, send, visible_text
+from messaging_helpers import visible_text
 from wb.extensions import db
 from wb.messaging.models import Message, Report
 from wb.models import Comment, HelpRequest, User
 from wb.text import TextRefused, clean_text
 
 CONTROL_CHARACTERS = ["a\x00b", "bell\x07", "escape\x1b[31m", "del\x7f", "form\x0cfeed", "vtab\x0b", "trailing\x1f"]
-
-
-@pytest.fixture
-def chat(app, alice, bob, login, messaging_on):
-    alice_client = login(alice)
-    cid = open_conversation(alice_client, "bob")
-    send(alice_client, cid, "Hello Bob")
-    return alice_client, cid
 
 
 def count(model) -> int:
@@ -26,8 +18,8 @@ def count(model) -> int:
 # --- the report note: the one field that had no rule ---------------------------------------------
 
 @pytest.mark.parametrize("note", CONTROL_CHARACTERS)
-def test_a_report_note_with_control_characters_is_sent_back_kept_and_nothing_is_stored(chat, note):
-    alice_client, _ = chat
+def test_a_report_note_with_control_characters_is_sent_back_kept_and_nothing_is_stored(alice_wrote_to_bob, note):
+    alice_client, _ = alice_wrote_to_bob
 
     response = alice_client.post("/people/bob/report", data={"reason": "spam", "note": note})
 
@@ -39,8 +31,8 @@ def test_a_report_note_with_control_characters_is_sent_back_kept_and_nothing_is_
     assert count(Report) == 0
 
 
-def test_a_report_note_keeps_its_line_breaks_as_newlines(chat):
-    alice_client, _ = chat
+def test_a_report_note_keeps_its_line_breaks_as_newlines(alice_wrote_to_bob):
+    alice_client, _ = alice_wrote_to_bob
 
     response = alice_client.post("/people/bob/report", data={"reason": "spam", "note": " one\r\ntwo\rthree\t "})
 
@@ -70,8 +62,8 @@ FIELDS = {
 
 
 @pytest.mark.parametrize("field", FIELDS)
-def test_every_free_text_field_refuses_nul_with_a_400(chat, field):
-    alice_client, cid = chat
+def test_every_free_text_field_refuses_nul_with_a_400(alice_wrote_to_bob, field):
+    alice_client, cid = alice_wrote_to_bob
     path, form, stored = FIELDS[field]
     url = path(alice_client, cid)
 
