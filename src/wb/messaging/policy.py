@@ -122,6 +122,19 @@ def check_can_message(sender, recipient, blocker_id=NOT_LOOKED_UP) -> None:
         raise Refusal(NEUTRAL_REFUSAL, 403)
 
 
+def messageable_by(viewer_id, user_table):
+    """check_can_message as SQL conditions on the members table, for lists that offer many
+    members at once (a query per candidate would grow with the directory): an account that
+    is active and not deleted, not the viewer, and no block between the two either way."""
+    blocks = select(Block.id).where(blocked_either_way(viewer_id, user_table.id))
+    return (
+        user_table.status == "active",
+        user_table.deleted_at.is_(None),
+        user_table.id != viewer_id,
+        ~blocks.exists(),
+    )
+
+
 def compose_blocker(viewer, other, blocker_id: int | None) -> str | None:
     """Why the compose box is replaced in a thread, or None when the viewer may write.
     other: a User or a row with its status; blocker_id: who blocked whom between the two, if anyone."""

@@ -17,7 +17,7 @@ from ..auth import session_member
 from ..errors import render_error
 from ..models import User
 from ..security import is_htmx, number_arg, page_arg
-from . import conversations, policy, reads, safety, writes
+from . import conversations, directory_search, policy, reads, safety, writes
 from .inbox import badge_total_if_active, inbox_page, unread_total, users_by_id
 from .models import REPORT_REASONS
 from .policy import Refusal
@@ -63,6 +63,16 @@ def _render_inbox(listing, conversation=None, **thread_context):
         "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total,
         thread=conversation is not None, conversation=conversation, active_id=active_id, **thread_context,
     )
+
+
+@bp.route("/new")
+@active_required
+def new_message():
+    """Members to start a conversation with: the results for the inbox's search box (htmx),
+    or a page of its own with a plain form, which works without JavaScript."""
+    found = directory_search.search_members(current_user, request.args.get("q", ""))
+    template = "messaging/_new_message_results.html" if is_htmx() else "messaging/new_message.html"
+    return render_template(template, found=found)
 
 
 @bp.route("/with/<username>", methods=["POST"])

@@ -131,6 +131,23 @@
     if (stickToBottom && !olderPage) scrollToEnd();
   });
   document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
+
+  // "New message" in the inbox is a <details>: opening it puts the cursor in the search box,
+  // Escape anywhere inside closes it and hands focus back to its summary.
+  document.addEventListener("toggle", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("details.new-message") || !box.open) return;
+    var input = box.querySelector("input[type=search]");
+    if (input) input.focus();
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    var box = event.target.closest("details.new-message[open]");
+    if (!box) return;
+    event.preventDefault();
+    box.open = false;
+    box.querySelector("summary").focus();
+  });
   document.addEventListener("DOMContentLoaded", function () {
     tidyThread();
     placeSeen();
