@@ -40,7 +40,10 @@ def _link(match) -> str:
 
 def linkify(text) -> Markup:
     """A member's text, escaped, with its http and https URLs as links and nothing else as markup."""
-    return Markup(URL.sub(_link, str(escape(text))))
+    escaped = escape(text)
+    if "://" not in text:  # most messages have no URL: skip the search (a thread page draws 50)
+        return escaped
+    return Markup(URL.sub(_link, escaped))
 
 
 def day_label(day, today) -> str:
@@ -67,7 +70,7 @@ def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
     base = f"{url_for('messaging.thread', conversation_id=conversation.id)}/messages/"
     today = (EPOCH + timedelta(seconds=main_views.clock())).date()
     items = []
-    day = group_side = group_start = None
+    day = day_iso = group_side = group_start = None
     for message in messages:
         message_id = message.id
         created = message.created_at
@@ -75,7 +78,7 @@ def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
         seconds = (created - EPOCH).total_seconds()
         if created.date() != day:
             day = created.date()
-            group_side = None
+            day_iso, group_side = day.isoformat(), None
             if separators:
                 items.append(f'<li class="day-separator" role="separator"><span>{day_label(day, today)}</span></li>')
         if side == group_side and seconds - group_start <= GROUP_SECONDS:
@@ -89,7 +92,7 @@ def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
         actions = f"{base}{message_id}/actions"
         items.append(
             f'<li class="message {classes}" id="message-{message_id}" data-id="{message_id}"'
-            f' data-day="{day.isoformat()}" data-at="{int(seconds)}">\n'
+            f' data-day="{day_iso}" data-at="{int(seconds)}">\n'
             f'  <div class="bubble">{body}</div>\n'
             f'  <div class="message-meta">{timetag(created)}\n'
             f'    <details class="message-actions" hx-get="{actions}" hx-trigger="toggle once"'
