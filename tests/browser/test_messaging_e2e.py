@@ -383,3 +383,25 @@ def test_the_console_watch_catches_csp_violations(browsing, server):
     assert page.evaluate("window.inlineRan === undefined")
     assert any("CSP violation: script-src" in problem for problem in browsing.unexpected_problems())
     browsing.problems.clear()  # provoked on purpose
+
+
+def test_a_url_in_a_message_is_a_link_and_a_script_url_is_not(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    send(page, "Read https://example.org/a?b=1&c=2.")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    send(page, "javascript:alert(1)")
+    expect(mine).to_have_count(2, timeout=THREAD_WAIT_MS)
+
+    link = mine.nth(0).locator(".body a")
+    expect(link).to_have_text("https://example.org/a?b=1&c=2")
+    expect(link).to_have_attribute("href", "https://example.org/a?b=1&c=2")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "nofollow noopener ugc")
+    expect(mine.nth(1).locator(".body")).to_have_text("javascript:alert(1)")
+    expect(mine.nth(1).locator(".body a")).to_have_count(0)
+    # Each message came by its own poll: one "Today" between them all, and one time label.
+    expect(page.locator("#thread-messages li.day-separator")).to_have_text(["Today"])
+    expect(mine.nth(1)).to_have_class(re.compile(r"\bgrouped\b"))

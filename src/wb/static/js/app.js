@@ -94,6 +94,30 @@
       var empty = list.querySelector(".thread-empty");
       if (empty) empty.remove();
     }
+    tidyDaysAndGroups(list);
+  }
+
+  // Every run the server draws (a page, an older page, a poll) starts with its day's
+  // separator and its own time groups: where two runs meet, drop the separator that repeats
+  // a day and group a member's messages within 5 minutes across the seam, as the server does.
+  function tidyDaysAndGroups(list) {
+    var day = null, side = null, start = 0;
+    Array.prototype.slice.call(list.children).forEach(function (item) {
+      if (item.matches("li.day-separator")) {
+        var next = item.nextElementSibling;
+        while (next && !next.matches("li.message, li.day-separator")) next = next.nextElementSibling;
+        if (!next || next.matches("li.day-separator") || next.getAttribute("data-day") === day) item.remove();
+        return;
+      }
+      if (!item.matches("li.message")) return;
+      var at = parseInt(item.getAttribute("data-at"), 10);
+      var itemSide = item.classList.contains("mine") ? "mine" : "theirs";
+      var sameDay = item.getAttribute("data-day") === day;
+      var grouped = sameDay && itemSide === side && at - start <= 300;
+      item.classList.toggle("grouped", grouped);
+      if (!grouped) { side = itemSide; start = at; }
+      day = item.getAttribute("data-day");
+    });
   }
 
   // "Seen" under the newest of my messages that the other member has read.
