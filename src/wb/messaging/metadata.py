@@ -49,7 +49,7 @@ def record_send(conversation: Conversation, message: Message) -> None:
         "new_message": message.id, "sent_at": message.created_at,
     }
     locked = db.session.execute(_record_send_statement(), values).all()
-    if len(locked) < 2:  # a member's row is missing (made by reconcile after a failed write): add it, again
+    if len(locked) < 2:  # a member's row is missing (its insert failed earlier): add it, then update again
         db.session.commit()
         ensure_memberships(conversation)
         locked = db.session.execute(_record_send_statement(), values).all()
@@ -79,13 +79,14 @@ def recount_unread(conversation: Conversation, member_id: int, read_up_to: int =
     locked = db.session.execute(_read_up_to_statement(), {
         "in_conversation": conversation.id, "member": member_id, "newest": read_up_to,
     }).all()
-    if locked:
-        _write_unread_counts(conversation, locked)
+    _write_unread_counts(conversation, locked)
     db.session.commit()
 
 
 def _write_unread_counts(conversation: Conversation, locked) -> None:
     """Each locked member's unread count, counted now from the messaging database."""
+    if not locked:
+        return
     counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked})
     CM = ConversationMembership
     db.session.execute(
