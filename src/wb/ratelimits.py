@@ -23,8 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
 
-SCHEME = "database"
-DEFAULT_STORAGE_URI = f"{SCHEME}://"
+SCHEME = "database"  # WB_RATELIMIT_STORAGE_URL=database:// (the default, config.py)
 # Storages whose counts live in one process only.
 PRIVATE_SCHEMES = {"memory", "async+memory"}
 
