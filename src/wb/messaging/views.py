@@ -90,6 +90,7 @@ def open_with(username):
 @bp.route("/<int:conversation_id>")
 @active_required
 def thread(conversation_id):
+    """The inbox with this thread open; only the thread for the inbox's pane, or only older messages, to htmx."""
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     before = _message_number_arg("before")
     if is_htmx() and before is not None:  # "Show older messages": just those
