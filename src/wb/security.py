@@ -131,5 +131,11 @@ def _security_headers(response):
 
 
 def is_htmx() -> bool:
-    """A targeted htmx request (not a boosted full-page navigation)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    """A targeted htmx request (not a boosted full-page navigation, nor a history restore,
+    which htmx answers by swapping in the whole page)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )

@@ -23,6 +23,7 @@ from .models import REPORT_REASONS
 from .policy import Refusal
 
 bp = Blueprint("messaging", __name__, url_prefix="/messages")
+THREAD_PANE = "thread-pane"  # the inbox's thread pane: a conversation picked in its list swaps only this
 safety_bp = Blueprint("safety", __name__)
 
 
@@ -89,12 +90,21 @@ def open_with(username):
 @bp.route("/<int:conversation_id>")
 @active_required
 def thread(conversation_id):
+    """The inbox with this thread open; only the thread for the inbox's pane, or only older messages, to htmx."""
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     before = _message_number_arg("before")
     if is_htmx() and before is not None:  # "Show older messages": just those
         page = reads.thread_page(current_user, conversation, before=before)
-        return render_template("messaging/_older.html", conversation=conversation, page=page)
-    return _full_page(reads.thread_view(current_user, conversation, before=before))
+        response = make_response(render_template("messaging/_older.html", conversation=conversation, page=page))
+    else:
+        view = reads.thread_view(current_user, conversation, before=before)
+        if is_htmx() and request.headers.get("HX-Target") == THREAD_PANE:  # picked in the list
+            response = make_response(render_template("messaging/_thread_pane.html", **vars(view)))
+        else:
+            response = make_response(_full_page(view))
+    # Which of the three answers depends on these headers too (security.py adds HX-Request).
+    response.vary.update(("HX-Target", "HX-History-Restore-Request"))
+    return response
 
 
 def _full_page(view: reads.ThreadView, status=200, headers=None):

@@ -143,9 +143,9 @@
   function scrollToEnd() { var list = threadList(); if (list) list.scrollTop = list.scrollHeight; }
 
   var stickToBottom = true;
-  document.addEventListener("htmx:beforeSwap", function () {
+  document.addEventListener("htmx:beforeSwap", function (event) {
     var list = threadList();
-    stickToBottom = !list || nearBottom(list);
+    stickToBottom = !list || nearBottom(list) || isThreadPane(event.detail.target);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     tidyThread();
@@ -155,6 +155,50 @@
     if (stickToBottom && !olderPage) scrollToEnd();
   });
   document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
+
+  // A conversation picked in the inbox list swaps only the thread pane (the list keeps its
+  // scroll). The list's "current" marker moves to the new thread, whose unread count the
+  // server no longer shows; the inbox shows the pane on phones; focus goes to the thread's
+  // heading (not the compose box, whose autofocus would open a phone's keyboard), so screen
+  // readers announce the change.
+  function isThreadPane(elt) { return !!elt && elt.id === "thread-pane"; }
+
+  function markCurrentConversation(id) {
+    document.querySelectorAll("#conversation-list li.conversation").forEach(function (row) {
+      var current = row.getAttribute("data-conversation-id") === id;
+      var link = row.querySelector("a");
+      row.classList.toggle("active", current);
+      if (current) {
+        link.setAttribute("aria-current", "page");
+        row.classList.remove("unread");
+        var badge = row.querySelector(".badge");
+        if (badge) badge.remove();
+      } else {
+        link.removeAttribute("aria-current");
+      }
+    });
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var pane = event.detail.target;
+    if (!isThreadPane(pane)) return;
+    pane.querySelectorAll("[autofocus]").forEach(function (box) { box.removeAttribute("autofocus"); });
+    var thread = pane.querySelector("#thread");
+    if (thread) markCurrentConversation(thread.getAttribute("data-conversation-id"));
+    var inbox = pane.closest(".inbox");
+    if (inbox) inbox.classList.add("has-thread");
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!isThreadPane(event.detail.target)) return;
+    var heading = event.detail.target.querySelector("#thread h2");
+    if (heading) heading.focus();
+  });
+  // Back and forward: htmx asks the server for the whole page and swaps in its body.
+  document.addEventListener("htmx:historyRestore", function () {
+    tidyThread();
+    placeSeen();
+    scrollToEnd();
+  });
 
   // "New message" in the inbox is a <details>: opening it puts the cursor in the search box,
   // Escape anywhere inside closes it and hands focus back to its summary.

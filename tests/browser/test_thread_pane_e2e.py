@@ -1,0 +1,107 @@
+"""Picking a conversation in the inbox list swaps only the thread pane, in a real Chromium."""
+import re
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .conftest import THREAD_WAIT_MS
+
+pytestmark = pytest.mark.browser
+
+# Short enough that Alice's list of conversations scrolls.
+SHORT = {"width": 1280, "height": 560}
+
+
+def seed_conversation(server, sender: str, recipient: str, body: str) -> int:
+    """sender opens a conversation with recipient and writes body; returns its id."""
+    from wb.messaging import writes
+    from wb.models import User
+
+    with server.app.app_context():
+        author, reader = User.by_username(sender), User.by_username(recipient)
+        conversation, _created = writes.open_conversation(author, reader)
+        writes.send_message(author, conversation, body)
+        return conversation.id
+
+
+def test_picking_a_conversation_swaps_the_pane_and_back_restores_the_thread(browsing, server):
+    alice = server.create_member("alice")
+    bob, carol = server.create_member("bob"), server.create_member("carol")
+    # Newest first: Carol's conversation is the oldest, at the bottom of a list that scrolls.
+    with_carol = seed_conversation(server, carol, alice, "carol says hi")
+    for _ in range(8):
+        seed_conversation(server, server.create_member("filler"), alice, "just filling the list")
+    with_bob = seed_conversation(server, bob, alice, "bob says hi")
+
+    page = browsing.sign_in(alice, viewport=SHORT)
+    page.goto(f"/messages/{with_bob}")
+    page.wait_for_load_state("load")
+    expect(page.locator("#thread-messages")).to_contain_text("bob says hi")
+    page.evaluate("window.wbSameDocument = true")
+    page.evaluate("document.getElementById('conversation-list').wbSameList = true")
+    carol_row = page.locator(f'#conversation-list li[data-conversation-id="{with_carol}"]')
+    carol_row.scroll_into_view_if_needed()
+    scrolled = page.evaluate("document.querySelector('.inbox-list').scrollTop")
+    assert scrolled > 0, "the list should scroll at this height"
+
+    carol_row.locator("a").click()
+    expect(page).to_have_url(re.compile(rf"/messages/{with_carol}$"))
+    expect(page.locator("#thread h2")).to_have_text("Carol")
+    expect(page.locator("#thread-messages")).to_contain_text("carol says hi")
+    expect(page.locator("#thread-messages")).not_to_contain_text("bob says hi")
+    expect(page).to_have_title("Carol · Messages · WhiteBalloon")
+    expect(page.locator("#thread h2")).to_be_focused()
+    # The list is the same node, still scrolled; the current marker moved to Carol's row.
+    assert page.evaluate("window.wbSameDocument === true"), "the page was reloaded"
+    assert page.evaluate("document.getElementById('conversation-list').wbSameList === true")
+    # (within a few pixels: Carol's row dropped its unread badge, so the list got shorter)
+    assert page.evaluate("document.querySelector('.inbox-list').scrollTop") >= scrolled - 10
+    expect(carol_row).to_have_class(re.compile(r"\bactive\b"))
+    expect(carol_row.locator("a")).to_have_attribute("aria-current", "page")
+    expect(carol_row.locator(".badge")).to_have_count(0)  # opened, so read: as the server draws it
+    expect(page.locator("#conversation-list [aria-current]")).to_have_count(1)
+    expect(page.locator("#conversation-list li.active")).to_have_count(1)
+    # One poller, the new thread's: the old one left with its thread.
+    expect(page.locator("#poller")).to_have_count(1)
+    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(rf"^/messages/{with_carol}/poll"))
+
+    # Writing in the swapped-in thread works: the send, then the poller brings the message.
+    box = page.locator("#compose textarea")
+    box.fill("hello carol, from the pane")
+    box.press("Enter")
+    expect(page.locator("#thread-messages")).to_contain_text("hello carol, from the pane", timeout=THREAD_WAIT_MS)
+    expect(box).to_have_value("")
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/messages/{with_bob}$"))
+    expect(page.locator("#thread h2")).to_have_text("Bob")
+    expect(page.locator("#thread-messages")).to_contain_text("bob says hi")
+    expect(page.locator("#thread-messages")).not_to_contain_text("carol says hi")
+    expect(page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"] a')).to_have_attribute("aria-current", "page")
+    expect(page.locator("#poller")).to_have_count(1)
+    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(rf"^/messages/{with_bob}/poll"))
+
+    page.go_forward()
+    expect(page).to_have_url(re.compile(rf"/messages/{with_carol}$"))
+    expect(page.locator("#thread-messages")).to_contain_text("hello carol, from the pane")
+
+
+def test_on_a_phone_a_picked_conversation_shows_the_thread_and_focuses_its_heading(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    with_bob = seed_conversation(server, bob, alice, "bob on the phone")
+    page = browsing.sign_in(alice, viewport={"width": 390, "height": 844})
+    page.goto("/messages")
+    page.wait_for_load_state("load")
+    expect(page.locator("#thread-pane")).to_be_hidden()
+    page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"] a').click()
+    expect(page).to_have_url(re.compile(rf"/messages/{with_bob}$"))
+    expect(page.locator("#thread-messages")).to_contain_text("bob on the phone")
+    expect(page.locator("#conversation-list")).to_be_hidden()  # stacked: the thread replaces the list
+    expect(page.locator("#thread h2")).to_be_focused()  # not the compose box: no keyboard pops up
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/messages$"))
+    expect(page.locator("#conversation-list")).to_be_visible()
