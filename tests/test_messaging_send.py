@@ -17,7 +17,7 @@ def test_sent_message_is_stored_trimmed_and_shown(chat, alice):
     alice_client, _, cid = chat
     response = send(alice_client, cid, "   Hi Bob,\r\nfancy a walk?\t  ")
     assert response.status_code == 200
-    assert response.headers["HX-Trigger"] == "wb:poll-now"
+    assert response.headers["HX-Trigger"] == "wb:poll-now, wb:list-changed"
     # the fresh compose box comes back empty and focused
     html = response.get_data(as_text=True)
     assert 'id="compose"' in html and "autofocus" in html and "fancy a walk" not in html
@@ -156,7 +156,7 @@ def test_viewing_does_not_mark_read_but_the_read_post_does(chat, bob):
     assert f'hx-post="/messages/{cid}/read"' in html
     response = bob_client.post(f"/messages/{cid}/read", headers={"HX-Request": "true"})
     assert response.status_code == 204
-    assert response.headers["HX-Trigger"] == "wb:unread-changed"
+    assert response.headers["HX-Trigger"] == "wb:unread-changed, wb:list-changed"
     row = membership_of(bob, cid)
     assert row.unread_count == 0
     assert row.last_read_message_id == messages_in(cid)[-1].id

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, true
 
 from ..database import read_rows
 from ..extensions import db
@@ -34,6 +34,7 @@ class InboxPage:
     has_next: bool
     unread_only: bool
     unread_total: int  # the badge number, read with the page
+    version: str  # what the list shows, summed up (list_version): its poll asks with it
 
 
 def _inbox_filter(member_id):
@@ -46,17 +47,20 @@ def _inbox_filter(member_id):
 @functools.cache
 def _inbox_statement(unread_only: bool):
     """One page of the inbox, built once per filter (values bound): each conversation's
-    metadata with the other member's name, and the badge total, in one query."""
+    metadata with the other member's name, the badge total and the list's version, in one query."""
     CM = ConversationMembership
     member_id = bindparam("member_id")
+    summary = _list_summary(member_id)
     query = (
         select(
             CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at,
             User.username, User.display_name, User.status, User.deleted_at,
             _unread_sum(member_id).scalar_subquery().label("unread_total"),
+            summary.c.listed, summary.c.newest_message_id, summary.c.newest_activity_at,
         )
         .select_from(CM)
         .join(User, User.id == CM.other_user_id)  # a foreign key: every membership's other member has a row
+        .join(summary, true())  # one row of aggregates
         .where(*_inbox_filter(member_id))
     )
     if unread_only:
@@ -78,9 +82,12 @@ def inbox_page(member, page: int = 1, unread_only: bool = False) -> InboxPage:
     rows = rows[:per_page]
     previews = _previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
     if rows:
-        total = rows[0].unread_total
-    else:  # an empty first page means no conversations to count; past the end, ask
-        total = 0 if page == 1 else unread_total(member)
+        total, version = rows[0].unread_total, list_version(rows[0])
+    elif page == 1 and not unread_only:  # an empty first page means no conversations to count
+        total, version = 0, EMPTY_LIST_VERSION
+    else:  # past the end, or nothing unread: ask
+        summary = read_rows(_list_summary_statement(), {"member_id": member.id}, User).one()
+        total, version = summary.unread_total, list_version(summary)
     return InboxPage(
         rows=[
             InboxRow(
@@ -96,6 +103,7 @@ def inbox_page(member, page: int = 1, unread_only: bool = False) -> InboxPage:
         has_next=has_next,
         unread_only=unread_only,
         unread_total=total,
+        version=version,
     )
 
 
@@ -178,6 +186,63 @@ def badge_total_if_active(signed_in: tuple[int, int] | None) -> int | None:
     if row is None or not User.holds_session(row, generation) or not User.may_act(row):
         return None
     return row.unread_total
+
+
+# The inbox list polls with its version: any send, receive, read, hide, block or new
+# conversation moves one of these. A message deleted for both moves none (no metadata
+# changes): the other member's preview catches up with the list's next change.
+EMPTY_LIST_VERSION = "0-0-0-0"
+
+
+def _list_summary(member_id):
+    """What the inbox list shows, summed up in one row: how many conversations, the newest message and activity."""
+    CM = ConversationMembership
+    return select(
+        func.count().label("listed"),
+        func.max(CM.last_message_id).label("newest_message_id"),
+        func.max(CM.last_activity_at).label("newest_activity_at"),
+    ).where(*_inbox_filter(member_id)).subquery("listed")
+
+
+def list_version(row) -> str:
+    """A short string that changes whenever the inbox list would: from a row with unread_total and _list_summary's columns."""
+    activity = row.newest_activity_at.strftime("%Y%m%d%H%M%S%f") if row.newest_activity_at else 0
+    return f"{row.listed}-{row.unread_total}-{row.newest_message_id or 0}-{activity}"
+
+
+@functools.cache
+def _list_summary_statement():
+    member_id = bindparam("member_id")
+    summary = _list_summary(member_id)
+    return select(_unread_sum(member_id).scalar_subquery().label("unread_total"), summary)
+
+
+@functools.cache
+def _list_poll_statement():
+    """Asked on every inbox list poll: the session's member and their list's version, built once."""
+    member_id = bindparam("member_id")
+    summary = _list_summary(member_id)
+    return (
+        select(
+            User.status, User.deleted_at, User.session_generation,
+            _unread_sum(member_id).scalar_subquery().label("unread_total"), summary,
+        )
+        .select_from(User)
+        .join(summary, true())
+        .where(User.id == member_id)
+    )
+
+
+def list_version_if_active(signed_in: tuple[int, int] | None) -> str | None:
+    """The inbox list's version for the active member a session names (auth.session_member),
+    None for anyone else, in one query: asked before the account is loaded, like the badge."""
+    if signed_in is None:
+        return None
+    member_id, generation = signed_in
+    row = read_rows(_list_poll_statement(), {"member_id": member_id}, User).first()
+    if row is None or not User.holds_session(row, generation) or not User.may_act(row):
+        return None
+    return list_version(row)
 
 
 def dashboard_summary(member) -> dict | None:

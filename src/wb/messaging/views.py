@@ -18,7 +18,7 @@ from ..errors import render_error
 from ..models import User
 from ..security import is_htmx, number_arg, page_arg
 from . import conversations, directory_search, policy, reads, safety, writes
-from .inbox import badge_total_if_active, inbox_page, unread_total, users_by_id
+from .inbox import badge_total_if_active, inbox_page, list_version_if_active, unread_total, users_by_id
 from .models import REPORT_REASONS
 from .policy import Refusal
 
@@ -131,7 +131,7 @@ def send(conversation_id):
         "messaging/_compose.html", conversation=conversation, other_name=reads.display_name(sent.recipient),
         compose_blocked=None, compose_body="", compose_error=None,
     ))
-    response.headers["HX-Trigger"] = "wb:poll-now"
+    response.headers["HX-Trigger"] = "wb:poll-now, wb:list-changed"
     return response
 
 
@@ -175,7 +175,7 @@ def read(conversation_id):
     writes.mark_read(current_user, conversation)
     if is_htmx():
         response = make_response("", 204)
-        response.headers["HX-Trigger"] = "wb:unread-changed"
+        response.headers["HX-Trigger"] = "wb:unread-changed, wb:list-changed"
         return response
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
@@ -206,8 +206,8 @@ def delete(conversation_id, message_id):
         message = writes.delete_message(current_user, conversation, message_id)
     except Refusal as refusal:
         return _refusal_response(refusal)
-    if is_htmx():
-        return render_template("messaging/_message.html", message=message, conversation=conversation)
+    if is_htmx():  # the list's preview changes too
+        return render_template("messaging/_message.html", message=message, conversation=conversation), {"HX-Trigger": "wb:list-changed"}
     flash("Message deleted for both of you.", "info")
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
@@ -218,7 +218,7 @@ def remove(conversation_id, message_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     writes.remove_message_for_me(current_user, conversation, message_id)
     if is_htmx():
-        return ""
+        return "", {"HX-Trigger": "wb:list-changed"}
     flash("Message removed from your view.", "info")
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
@@ -230,6 +230,23 @@ def hide(conversation_id):
     writes.hide_conversation(current_user, conversation)
     flash("Conversation hidden. It comes back if a new message arrives.", "info")
     return redirect(url_for("messaging.inbox"))
+
+
+@bp.route("/list")
+def conversation_list():
+    """The inbox's conversation list, or 204 when it already shows the latest: the list asks
+    with the version it shows (?version=V), for its page and filter, with the open conversation (?active=)."""
+    shown = request.args.get("version")
+    if shown and list_version_if_active(session_member()) == shown:
+        return "", 204
+    return _conversation_list_now()
+
+
+@active_required
+def _conversation_list_now():
+    listing = inbox_page(current_user, page=page_arg(), unread_only=request.args.get("filter") == "unread")
+    active_id = number_arg("active", "a conversation number") or None
+    return render_template("messaging/_conversation_list.html", listing=listing, active_id=active_id)
 
 
 @bp.route("/badge")

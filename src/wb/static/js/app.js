@@ -200,6 +200,61 @@
     scrollToEnd();
   });
 
+  // The inbox list polls for itself (_conversation_list.html). It asks with the thread open
+  // now (picked since the list was drawn, maybe), and the member's own action
+  // (wb:list-changed) asks for the list whatever version it shows.
+  function openConversationId() {
+    var thread = document.getElementById("thread");
+    return (thread && thread.getAttribute("data-conversation-id")) || "0";
+  }
+  function isList(elt) { return !!elt && elt.id === "conversation-list"; }
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!isList(event.detail.elt)) return;
+    var url = new URL(event.detail.path, window.location.href);
+    url.searchParams.set("active", openConversationId());
+    var cause = event.detail.triggeringEvent;
+    if (cause && cause.type === "wb:list-changed") url.searchParams.delete("version");
+    event.detail.path = url.pathname + url.search;
+  });
+  // A new list keeps the member's scroll and focus. It never swaps in an error, nor the sign-in
+  // page a stale session is sent to; those (and 403/404) stop the polling: the links still work.
+  var listKept = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var list = event.detail.elt, xhr = event.detail.xhr;
+    if (!isList(list)) return;
+    var answeredBy = xhr.responseURL ? new URL(xhr.responseURL).pathname : null;
+    var signedOut = answeredBy !== null && answeredBy !== new URL(list.getAttribute("hx-get"), window.location.href).pathname;
+    if (xhr.status >= 400 || signedOut) {
+      event.detail.shouldSwap = false;
+      if (signedOut || xhr.status === 403 || xhr.status === 404) {
+        list.removeAttribute("hx-get");
+        list.removeAttribute("hx-trigger");
+        var still = list.cloneNode(true);
+        list.replaceWith(still);
+        htmx.process(still);
+      }
+      return;
+    }
+    if (!event.detail.shouldSwap) return;  // 204: nothing changed
+    var scroller = list.closest(".inbox-list");
+    var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#conversation-list li.conversation");
+    listKept = {
+      scrollTop: scroller ? scroller.scrollTop : null,
+      focused: focused ? focused.getAttribute("data-conversation-id") : null,
+    };
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.target;
+    if (!isList(list) || !listKept) return;
+    var scroller = list.closest(".inbox-list");
+    if (scroller && listKept.scrollTop !== null) scroller.scrollTop = listKept.scrollTop;
+    var row = listKept.focused && list.querySelector('li.conversation[data-conversation-id="' + listKept.focused + '"] a');
+    if (row) row.focus({ preventScroll: true });
+    listKept = null;
+    var open = openConversationId();
+    if (open !== "0") markCurrentConversation(open);
+  });
+
   // "New message" in the inbox is a <details>: opening it puts the cursor in the search box,
   // Escape anywhere inside closes it and hands focus back to its summary.
   document.addEventListener("toggle", function (event) {

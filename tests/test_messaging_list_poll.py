@@ -1,0 +1,141 @@
+"""The inbox list keeps up on its own: it polls with the version it shows (issue 13)."""
+import html
+import re
+
+import pytest
+
+from wb.flags import set_flag
+from messaging_helpers import open_conversation, send
+from test_sessions import replay, session_cookie
+
+LIST_POLL = re.compile(r'<div id="conversation-list"\s+hx-get="([^"]+)"')
+
+
+def list_poll_path(page: str) -> str:
+    """The URL the list polls, as the page drew it."""
+    return html.unescape(LIST_POLL.search(page).group(1))
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def rows(page: str) -> list[int]:
+    """The conversation ids the list shows, top first."""
+    return [int(i) for i in re.findall(r'<li class="conversation[^"]*" data-conversation-id="(\d+)"', page)]
+
+
+def unread_of(page: str, conversation_id: int) -> int:
+    row = re.search(rf'data-conversation-id="{conversation_id}".*?</li>', page, re.S).group(0)
+    badge = re.search(r'aria-label="(\d+) unread"', row)
+    return int(badge.group(1)) if badge else 0
+
+
+@pytest.fixture
+def inbox(alice, bob, make_user, login, messaging_on):
+    """Alice reading her thread with Bob; Carol and Bob have each written to her."""
+    carol = make_user("carol")
+    alice_client, bob_client, carol_client = login(alice), login(bob), login(carol)
+    with_bob = open_conversation(bob_client, "alice")
+    with_carol = open_conversation(carol_client, "alice")
+    send(carol_client, with_carol, "hi from carol")
+    send(bob_client, with_bob, "hi from bob")
+    alice_client.post(f"/messages/{with_bob}/read")
+    return alice_client, bob_client, carol_client, with_bob, with_carol
+
+
+def _statements(client, count_queries, path):
+    with count_queries() as statements:
+        response = client.get(path, headers={"HX-Request": "true"})
+    return response, [s for s in statements if "feature_flags" not in s]
+
+
+def test_unchanged_list_answers_204_in_one_query(inbox, count_queries):
+    alice_client, _bob, _carol, with_bob, _with_carol = inbox
+    path = list_poll_path(text(alice_client.get(f"/messages/{with_bob}")))
+    assert f"active={with_bob}" in path and "version=" in path
+    response, statements = _statements(alice_client, count_queries, path)
+    assert response.status_code == 204 and text(response) == ""
+    assert len(statements) == 1
+
+
+def test_a_new_message_brings_its_row_to_the_top_with_its_unread_count(inbox):
+    alice_client, _bob, carol_client, with_bob, with_carol = inbox
+    page = text(alice_client.get(f"/messages/{with_bob}"))
+    assert rows(page) == [with_bob, with_carol]
+    path = list_poll_path(page)
+    send(carol_client, with_carol, "are you there?")
+    response = alice_client.get(path, headers={"HX-Request": "true"})
+    fresh = text(response)
+    assert response.status_code == 200 and "<html" not in fresh
+    assert rows(fresh) == [with_carol, with_bob]
+    assert unread_of(fresh, with_carol) == 2 and "are you there?" in fresh
+    # The open conversation stays marked, and the new list carries a new version that is idle.
+    assert re.search(rf'<a href="/messages/{with_bob}"[^>]*aria-current="page"', fresh)
+    assert list_poll_path(fresh) != path
+    assert alice_client.get(list_poll_path(fresh)).status_code == 204
+
+
+def test_a_read_changes_the_version(inbox):
+    alice_client, _bob, _carol, _with_bob, with_carol = inbox
+    path = list_poll_path(text(alice_client.get("/messages")))
+    alice_client.post(f"/messages/{with_carol}/read", headers={"HX-Request": "true"})
+    fresh = text(alice_client.get(path))
+    assert unread_of(fresh, with_carol) == 0 and rows(fresh)
+
+
+def test_a_hide_changes_the_version(inbox):
+    alice_client, _bob, _carol, with_bob, with_carol = inbox
+    path = list_poll_path(text(alice_client.get("/messages")))
+    alice_client.post(f"/messages/{with_bob}/hide")
+    assert rows(text(alice_client.get(path))) == [with_carol]
+
+
+def test_own_actions_ask_for_the_list(inbox):
+    alice_client, _bob, _carol, with_bob, _with_carol = inbox
+    sent = send(alice_client, with_bob, "on my way")
+    assert "wb:list-changed" in sent.headers["HX-Trigger"]
+    read = alice_client.post(f"/messages/{with_bob}/read", headers={"HX-Request": "true"})
+    assert "wb:list-changed" in read.headers["HX-Trigger"]
+
+
+def test_page_and_filter_are_honoured(inbox, app):
+    alice_client, _bob, _carol, with_bob, with_carol = inbox
+    unread = text(alice_client.get("/messages/list?filter=unread&active=0"))
+    assert rows(unread) == [with_carol]
+    assert "filter=unread" in list_poll_path(unread)
+    app.config["CONVERSATIONS_PER_PAGE"] = 1
+    second = text(alice_client.get("/messages/list?page=2&active=0"))
+    assert rows(second) == [with_carol] and "page=2" in list_poll_path(second)
+    assert "Newer" in visible_text_of(second)
+
+
+def visible_text_of(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", " ", fragment)
+
+
+def test_a_cookie_from_before_sign_out_gets_no_list(app, inbox):
+    alice_client, *_ = inbox
+    path = list_poll_path(text(alice_client.get("/messages")))
+    cookie = session_cookie(alice_client)
+    alice_client.post("/logout")
+    for stale in (replay(app, cookie), alice_client):
+        response = stale.get(path)
+        assert response.status_code == 302 and response.location.startswith("/login")
+        assert "hi from" not in text(response)
+
+
+def test_messaging_off_gets_404(inbox):
+    alice_client, *_ = inbox
+    path = list_poll_path(text(alice_client.get("/messages")))
+    set_flag("direct_messaging", False)
+    response = alice_client.get(path)
+    assert response.status_code == 404 and "hi from" not in text(response)
+
+
+def test_a_version_for_someone_else_gets_nothing(inbox, client):
+    """A visitor who was never signed in, guessing a version, is sent to sign in."""
+    alice_client, *_ = inbox
+    path = list_poll_path(text(alice_client.get("/messages")))
+    response = client.get(path)
+    assert response.status_code == 302 and "hi from" not in text(response)
