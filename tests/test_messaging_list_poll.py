@@ -8,12 +8,15 @@ from wb.flags import set_flag
 from messaging_helpers import open_conversation, send
 from test_sessions import replay, session_cookie
 
-LIST_POLL = re.compile(r'<div id="conversation-list"\s+hx-get="([^"]+)"')
+LIST_POLL = re.compile(r'<div id="conversation-list"[^>]*\shx-get="([^"]+)"')
+LIST_VERSION = re.compile(r'data-list-version="([^"]+)"')
 
 
-def list_poll_path(page: str) -> str:
-    """The URL the list polls, as the page drew it."""
-    return html.unescape(LIST_POLL.search(page).group(1))
+def list_poll_path(page: str, active: int = 0) -> str:
+    """What the list asks on its next tick: its URL with the version its rows show (as app.js sends it)."""
+    path = html.unescape(LIST_POLL.search(page).group(1)) if "conversation-list" in page else "/messages/list?"
+    separator = "&" if "?" in path and not path.endswith("?") else ""
+    return f"{path}{separator}active={active}&version={LIST_VERSION.search(page).group(1)}"
 
 
 def text(response) -> str:
@@ -52,8 +55,7 @@ def _statements(client, count_queries, path):
 
 def test_unchanged_list_answers_204_in_one_query(inbox, count_queries):
     alice_client, _bob, _carol, with_bob, _with_carol = inbox
-    path = list_poll_path(text(alice_client.get(f"/messages/{with_bob}")))
-    assert f"active={with_bob}" in path and "version=" in path
+    path = list_poll_path(text(alice_client.get(f"/messages/{with_bob}")), active=with_bob)
     response, statements = _statements(alice_client, count_queries, path)
     assert response.status_code == 204 and text(response) == ""
     assert len(statements) == 1
@@ -63,7 +65,7 @@ def test_a_new_message_brings_its_row_to_the_top_with_its_unread_count(inbox):
     alice_client, _bob, carol_client, with_bob, with_carol = inbox
     page = text(alice_client.get(f"/messages/{with_bob}"))
     assert rows(page) == [with_bob, with_carol]
-    path = list_poll_path(page)
+    path = list_poll_path(page, active=with_bob)
     send(carol_client, with_carol, "are you there?")
     response = alice_client.get(path, headers={"HX-Request": "true"})
     fresh = text(response)
@@ -72,8 +74,9 @@ def test_a_new_message_brings_its_row_to_the_top_with_its_unread_count(inbox):
     assert unread_of(fresh, with_carol) == 2 and "are you there?" in fresh
     # The open conversation stays marked, and the new list carries a new version that is idle.
     assert re.search(rf'<a href="/messages/{with_bob}"[^>]*aria-current="page"', fresh)
-    assert list_poll_path(fresh) != path
-    assert alice_client.get(list_poll_path(fresh)).status_code == 204
+    assert "<div" not in fresh.split("<ul", 1)[0]  # only the rows: the list element stays
+    assert list_poll_path(fresh, active=with_bob) != path
+    assert alice_client.get(list_poll_path(fresh, active=with_bob)).status_code == 204
 
 
 def test_a_read_changes_the_version(inbox):
@@ -103,10 +106,12 @@ def test_page_and_filter_are_honoured(inbox, app):
     alice_client, _bob, _carol, with_bob, with_carol = inbox
     unread = text(alice_client.get("/messages/list?filter=unread&active=0"))
     assert rows(unread) == [with_carol]
-    assert "filter=unread" in list_poll_path(unread)
+    page = text(alice_client.get("/messages?filter=unread"))
+    assert "filter=unread" in list_poll_path(page) and rows(page) == [with_carol]
     app.config["CONVERSATIONS_PER_PAGE"] = 1
     second = text(alice_client.get("/messages/list?page=2&active=0"))
-    assert rows(second) == [with_carol] and "page=2" in list_poll_path(second)
+    assert rows(second) == [with_carol]
+    assert "page=2" in list_poll_path(text(alice_client.get("/messages?page=2")))
     assert "Newer" in visible_text_of(second)
 
 

@@ -234,8 +234,8 @@ def hide(conversation_id):
 
 @bp.route("/list")
 def conversation_list():
-    """The inbox's conversation list, or 204 when it already shows the latest: the list asks
-    with the version it shows (?version=V), for its page and filter, with the open conversation (?active=)."""
+    """The inbox list's rows, or 204 when it already shows the latest: the list asks with the
+    version it shows (?version=V), for its page and filter, with the open conversation (?active=)."""
     shown = request.args.get("version")
     if shown and list_version_if_active(session_member()) == shown:
         return "", 204
@@ -246,7 +246,7 @@ def conversation_list():
 def _conversation_list_now():
     listing = inbox_page(current_user, page=page_arg(), unread_only=request.args.get("filter") == "unread")
     active_id = number_arg("active", "a conversation number") or None
-    return render_template("messaging/_conversation_list.html", listing=listing, active_id=active_id)
+    return render_template("messaging/_conversation_list_rows.html", listing=listing, active_id=active_id)
 
 
 @bp.route("/badge")
