@@ -1,0 +1,64 @@
+"""The inbox list keeps up on its own, in a real Chromium (issue 13)."""
+import re
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .conftest import BADGE_WAIT_MS
+from .test_thread_pane_e2e import seed_conversation
+
+pytestmark = pytest.mark.browser
+
+
+def send_as(server, sender: str, conversation_id: int, body: str) -> None:
+    from wb.extensions import db
+    from wb.messaging import writes
+    from wb.messaging.models import Conversation
+    from wb.models import User
+
+    with server.app.app_context():
+        writes.send_message(User.by_username(sender), db.session.get(Conversation, conversation_id), body)
+
+
+def test_a_new_message_moves_its_row_to_the_top_while_reading_another(browsing, server):
+    alice = server.create_member("alice")
+    bob, carol = server.create_member("bob"), server.create_member("carol")
+    with_carol = seed_conversation(server, carol, alice, "carol says hi")
+    with_bob = seed_conversation(server, bob, alice, "bob says hi")
+
+    page = browsing.sign_in(alice)
+    page.goto(f"/messages/{with_bob}")
+    page.wait_for_load_state("load")
+    expect(page.locator("#thread-messages")).to_contain_text("bob says hi")
+    page.evaluate("window.wbSameDocument = true")
+    rows = page.locator("#conversation-list li.conversation")
+    expect(rows.first).to_have_attribute("data-conversation-id", str(with_bob))
+
+    send_as(server, carol, with_carol, "are you around?")
+
+    expect(rows.first).to_have_attribute("data-conversation-id", str(with_carol), timeout=3 * BADGE_WAIT_MS)
+    carol_row = rows.first
+    expect(carol_row.locator(".badge")).to_have_text("2")
+    expect(carol_row).to_contain_text("are you around?")
+    bob_row = page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"]')
+    expect(bob_row).to_have_class(re.compile(r"\bactive\b"))
+    expect(bob_row.locator("a")).to_have_attribute("aria-current", "page")
+    expect(page.locator("#conversation-list li.active")).to_have_count(1)
+    expect(page.locator("#thread-messages")).to_contain_text("bob says hi")
+    assert page.evaluate("window.wbSameDocument === true"), "the page was reloaded"
+
+    # Picked in the list, Carol's thread is the open one: the next polls keep it marked.
+    carol_row.locator("a").click()
+    expect(page.locator("#thread-messages")).to_contain_text("are you around?")
+    send_as(server, bob, with_bob, "bob again")
+    expect(rows.first).to_have_attribute("data-conversation-id", str(with_bob), timeout=3 * BADGE_WAIT_MS)
+    expect(bob_row.locator(".badge")).to_have_text("1")
+    expect(page.locator(f'#conversation-list li[data-conversation-id="{with_carol}"]')).to_have_class(re.compile(r"\bactive\b"))
+    expect(page.locator(f'#conversation-list li[data-conversation-id="{with_carol}"] .badge')).to_have_count(0)
+    expect(page.locator("#conversation-list li.active")).to_have_count(1)
+    assert page.evaluate("window.wbSameDocument === true"), "the page was reloaded"
+    assert browsing.unexpected_problems() == []
