@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, true
+from sqlalchemy import bindparam, func, select
 
 from ..database import read_rows
 from ..extensions import db
@@ -50,17 +50,15 @@ def _inbox_statement(unread_only: bool):
     metadata with the other member's name, the badge total and the list's version, in one query."""
     CM = ConversationMembership
     member_id = bindparam("member_id")
-    summary = _list_summary(member_id)
     query = (
         select(
             CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at,
             User.username, User.display_name, User.status, User.deleted_at,
             _unread_sum(member_id).scalar_subquery().label("unread_total"),
-            summary.c.listed, summary.c.newest_message_id, summary.c.newest_activity_at,
+            *_list_summary(member_id),
         )
         .select_from(CM)
         .join(User, User.id == CM.other_user_id)  # a foreign key: every membership's other member has a row
-        .join(summary, true())  # one row of aggregates
         .where(*_inbox_filter(member_id))
     )
     if unread_only:
@@ -188,49 +186,44 @@ def badge_total_if_active(signed_in: tuple[int, int] | None) -> int | None:
     return row.unread_total
 
 
-# The inbox list polls with its version: any send, receive, read, hide, block or new
-# conversation moves one of these. A message deleted for both moves none (no metadata
+# The inbox list polls with its version: its unread total, how many conversations it holds
+# and their newest activity. Any send, receive, read or hide moves one of them, and each is
+# read from an index of the member's own memberships (a block's effect shows on the next full
+# page, which the block itself leads to). A message deleted for both moves none (no metadata
 # changes): the other member's preview catches up with the list's next change.
-EMPTY_LIST_VERSION = "0-0-0-0"
+EMPTY_LIST_VERSION = "0-0-0"
 
 
 def _list_summary(member_id):
-    """What the inbox list shows, summed up in one row: how many conversations, the newest message and activity."""
+    """The list's version parts besides the unread total: scalar subqueries on ix_memberships_inbox."""
     CM = ConversationMembership
-    return select(
-        func.count().label("listed"),
-        func.max(CM.last_message_id).label("newest_message_id"),
-        func.max(CM.last_activity_at).label("newest_activity_at"),
-    ).where(*_inbox_filter(member_id)).subquery("listed")
+    mine = (CM.user_id == member_id, CM.hidden.is_(False))
+    return (
+        select(func.count()).select_from(CM).where(*mine).scalar_subquery().label("listed"),
+        select(func.max(CM.last_activity_at)).where(*mine).scalar_subquery().label("newest_activity_at"),
+    )
 
 
 def list_version(row) -> str:
     """A short string that changes whenever the inbox list would: from a row with unread_total and _list_summary's columns."""
     activity = row.newest_activity_at.strftime("%Y%m%d%H%M%S%f") if row.newest_activity_at else 0
-    return f"{row.listed}-{row.unread_total}-{row.newest_message_id or 0}-{activity}"
+    return f"{row.listed}-{row.unread_total}-{activity}"
 
 
 @functools.cache
 def _list_summary_statement():
     member_id = bindparam("member_id")
-    summary = _list_summary(member_id)
-    return select(_unread_sum(member_id).scalar_subquery().label("unread_total"), summary)
+    return select(_unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id))
 
 
 @functools.cache
 def _list_poll_statement():
     """Asked on every inbox list poll: the session's member and their list's version, built once."""
     member_id = bindparam("member_id")
-    summary = _list_summary(member_id)
-    return (
-        select(
-            User.status, User.deleted_at, User.session_generation,
-            _unread_sum(member_id).scalar_subquery().label("unread_total"), summary,
-        )
-        .select_from(User)
-        .join(summary, true())
-        .where(User.id == member_id)
-    )
+    return select(
+        User.status, User.deleted_at, User.session_generation,
+        _unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id),
+    ).where(User.id == member_id)
 
 
 def list_version_if_active(signed_in: tuple[int, int] | None) -> str | None:
