@@ -174,16 +174,22 @@ def _badge_statement():
     ).where(User.id == member_id)
 
 
-def badge_total_if_active(signed_in: tuple[int, int] | None) -> int | None:
-    """The badge number for the active member a session names (auth.session_member: id and
-    session generation), None for anyone else, in one query: asked before the account is loaded."""
+def _row_if_active(signed_in: tuple[int, int] | None, statement):
+    """statement's row for the active member a session names (auth.session_member: id and
+    session generation), None for anyone else: one query, before the account is loaded."""
     if signed_in is None:
         return None
     member_id, generation = signed_in
-    row = read_rows(_badge_statement(), {"member_id": member_id}, User).first()
+    row = read_rows(statement, {"member_id": member_id}, User).first()
     if row is None or not User.holds_session(row, generation) or not User.may_act(row):
         return None
-    return row.unread_total
+    return row
+
+
+def badge_total_if_active(signed_in: tuple[int, int] | None) -> int | None:
+    """The badge number for the active member a session names, None for anyone else, in one query."""
+    row = _row_if_active(signed_in, _badge_statement())
+    return None if row is None else row.unread_total
 
 
 # The inbox list polls with its version: its unread total, how many conversations it holds
@@ -227,15 +233,9 @@ def _list_poll_statement():
 
 
 def list_version_if_active(signed_in: tuple[int, int] | None) -> str | None:
-    """The inbox list's version for the active member a session names (auth.session_member),
-    None for anyone else, in one query: asked before the account is loaded, like the badge."""
-    if signed_in is None:
-        return None
-    member_id, generation = signed_in
-    row = read_rows(_list_poll_statement(), {"member_id": member_id}, User).first()
-    if row is None or not User.holds_session(row, generation) or not User.may_act(row):
-        return None
-    return list_version(row)
+    """The inbox list's version for the active member a session names, None for anyone else, in one query."""
+    row = _row_if_active(signed_in, _list_poll_statement())
+    return None if row is None else list_version(row)
 
 
 def dashboard_summary(member) -> dict | None:
