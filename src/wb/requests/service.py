@@ -1,31 +1,19 @@
-"""Rules for help requests and comments."""
+"""Writes for help requests and comments (their forms in forms.py checked the text)."""
 from ..extensions import db
 from ..models import Comment, HelpRequest
-from ..text import BODY_MAX, clean_field
-
-TITLE_MAX = 120
 
 
-def create_request(author, title: str, body: str) -> tuple[HelpRequest | None, dict]:
-    """A new help request, or the field errors that stopped it."""
-    errors = {}
-    title = clean_field(errors, "title", title, TITLE_MAX, "Titles", required="Give your request a short title.")
-    body = clean_field(errors, "body", body, BODY_MAX, "Requests", required="Say what you need help with.")
-    if errors:
-        return None, errors
+def create_request(author, title: str, body: str) -> HelpRequest:
+    """Post a new help request."""
     help_request = HelpRequest(author_id=author.id, title=title, body=body)
     db.session.add(help_request)
     db.session.commit()
-    return help_request, {}
+    return help_request
 
 
-def add_comment(author, help_request: HelpRequest, body: str) -> tuple[Comment | None, dict]:
-    """A new comment, or the error that stopped it."""
-    errors = {}
-    body = clean_field(errors, "body", body, BODY_MAX, "Comments", required="Write something before posting.")
-    if errors:
-        return None, errors
+def add_comment(author, help_request: HelpRequest, body: str) -> Comment:
+    """Post a comment under a help request."""
     comment = Comment(author_id=author.id, request_id=help_request.id, body=body)
     db.session.add(comment)
     db.session.commit()
-    return comment, {}
+    return comment

@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Comment, HelpRequest
 from ..security import page_arg
 from . import bp, service
+from .forms import CommentForm, RequestForm
 
 PER_PAGE = 20
 
@@ -31,11 +32,12 @@ def index():
 @bp.route("/requests/new", methods=["GET", "POST"])
 @active_required
 def new():
-    if request.method == "GET":
-        return render_template("requests/new.html", errors={}, form={})
-    help_request, errors = service.create_request(current_user, request.form.get("title"), request.form.get("body"))
-    if help_request is None:
-        return render_template("requests/new.html", errors=errors, form=request.form), 400
+    form = RequestForm()
+    if not form.validate_on_submit():
+        return render_template("requests/new.html", errors=form.first_errors, form=request.form), (
+            400 if form.errors else 200
+        )
+    help_request = service.create_request(current_user, form.title.data, form.body.data)
     flash("Your request is posted.", "success")
     return redirect(url_for("requests.show", request_id=help_request.id))
 
@@ -62,11 +64,12 @@ def _comments_of(help_request: HelpRequest) -> list[Comment]:
 @active_required
 def comment(request_id):
     help_request = get_request_or_404(request_id)
-    created, errors = service.add_comment(current_user, help_request, request.form.get("body"))
-    if created is None:
+    form = CommentForm()
+    if not form.validate():
         return render_template(
             "requests/show.html", help_request=help_request, comments=_comments_of(help_request),
-            errors=errors, form=request.form,
+            errors=form.first_errors, form=request.form,
         ), 400
+    created = service.add_comment(current_user, help_request, form.body.data)
     flash("Comment posted.", "success")
     return redirect(url_for("requests.show", request_id=help_request.id, _anchor=f"comment-{created.id}"))
