@@ -45,12 +45,3 @@ def clean_text(raw, max_length: int, field_label: str, *, required: str | None =
         raise TextRefused(control)
     return text
 
-
-def clean_field(errors: dict, field: str, raw, max_length: int, field_label: str, **wording) -> str:
-    """clean_text for a form that shows every field's error at once: a refusal goes into
-    errors[field] (the first one stays) and "" comes back."""
-    try:
-        return clean_text(raw, max_length, field_label, **wording)
-    except TextRefused as refused:
-        errors.setdefault(field, refused.message)
-        return ""

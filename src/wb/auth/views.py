@@ -5,9 +5,9 @@ from flask_login import current_user, login_user, logout_user
 from ..access import active_required, safe_next
 from ..errors import render_error
 from .. import ratelimits
-from ..models import User
 from ..security import is_htmx
 from . import bp, service
+from .forms import InviteForm, LoginForm, RegisterForm
 
 
 @bp.route("/login", methods=["GET"])
@@ -17,28 +17,23 @@ def login():
     return render_template("auth/login.html", errors={}, form={})
 
 
+def _login_page(form: LoginForm, status: int):
+    return render_template("auth/login.html", errors=form.first_errors, form=request.form), status
+
+
 @bp.route("/login", methods=["POST"])
 def login_post():
     try:
         ratelimits.take("login", current_app.config["LOGIN_RATE_LIMIT"], f"addr:{request.remote_addr}")
     except ratelimits.LimitReached as reached:
         return _too_many_sign_ins(reached.retry_after)
-    form = request.form
-    username = (form.get("username") or "").strip()
-    password = form.get("password") or ""
-    if not username or not password:
-        return render_template(
-            "auth/login.html", errors={"form": "Enter your username and password."}, form=form
-        ), 400
-    user = User.by_username(username)
-    if user is None or not user.check_password(password):
-        return render_template(
-            "auth/login.html", errors={"form": "That username and password don't match."}, form=form
-        ), 400
+    form = LoginForm()
+    if not form.validate():
+        return _login_page(form, 400)
+    user = form.user
     if not user.is_active:
-        return render_template(
-            "auth/login.html", errors={"form": "This account is suspended. Contact an admin."}, form=form
-        ), 403
+        form.form_errors.append("This account is suspended. Contact an admin.")
+        return _login_page(form, 403)
     login_user(user)
     flash(f"Welcome back, {user.name}.", "success")
     return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
@@ -73,11 +68,12 @@ def register():
         return render_template(
             "auth/register.html", invite=invite, token=token, first=first, errors={}, form={}, problem=problem
         ), (400 if problem and token else 200)
-    user, validation = service.register(request.form, invite)
+    form = RegisterForm(invite, first)
+    user = service.register(form) if form.validate() else None
     if user is None:
         return render_template(
             "auth/register.html",
-            invite=invite, token=token, first=first, errors=validation.errors, form=request.form, problem=None,
+            invite=invite, token=token, first=first, errors=form.first_errors, form=request.form, problem=None,
         ), 400
     login_user(user)
     if user.is_pending:
@@ -90,12 +86,11 @@ def register():
 @bp.route("/invites", methods=["GET", "POST"])
 @active_required
 def invites():
-    error = None
-    if request.method == "POST":
-        invite, error = service.create_member_invite(current_user, request.form)
-        if invite is not None:
-            flash("New invite ready: copy the link below and send it to the person you trust.", "success")
-            return redirect(url_for("auth.invites"))
-    return render_template(
-        "auth/invites.html", invites=service.invites_of(current_user), error=error
-    ), (400 if error else 200)
+    made = service.invites_of(current_user)
+    form = InviteForm(current_user, made)
+    if form.validate_on_submit():
+        service.create_member_invite(current_user, **form.terms())
+        flash("New invite ready: copy the link below and send it to the person you trust.", "success")
+        return redirect(url_for("auth.invites"))
+    error = next(iter(form.first_errors.values()), None)
+    return render_template("auth/invites.html", invites=made, error=error), (400 if error else 200)

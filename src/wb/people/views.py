@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from ..access import login_required
 from ..auth import service as accounts
+from ..auth.forms import ChangePasswordForm, ProfileForm
 from ..extensions import db
 from ..models import HelpRequest, User
 from ..security import page_arg
@@ -38,18 +39,19 @@ def directory():
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    errors = {}
-    if request.method == "POST":
-        errors = accounts.update_profile(current_user, request.form).errors
-        if not errors:
-            flash("Your profile is saved.", "success")
-            return redirect(url_for("people.settings"))
-    return _render_settings(errors)
+    form = ProfileForm()
+    if form.validate_on_submit():
+        accounts.update_profile(current_user, form.display_name.data, form.bio.data)
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("people.settings"))
+    return _render_settings(form)
 
 
-def _render_settings(errors):
+def _render_settings(form):
+    """The settings page, with the errors of the form just posted (a GET has none)."""
     from ..messaging.safety import blocked_members
 
+    errors = form.first_errors
     return render_template(
         "people/settings.html", errors=errors, form=request.form, blocked=blocked_members(current_user)
     ), (400 if errors else 200)
@@ -58,9 +60,10 @@ def _render_settings(errors):
 @bp.route("/settings/password", methods=["POST"])
 @login_required
 def change_password():
-    errors = accounts.change_password(current_user, request.form).errors
-    if errors:
-        return _render_settings(errors)
+    form = ChangePasswordForm(current_user)
+    if not form.validate():
+        return _render_settings(form)
+    accounts.change_password(current_user, form.new_password.data)
     _keep_this_browser_signed_in()
     flash("Your password is changed, and every other device is signed out.", "success")
     return redirect(url_for("people.settings"))

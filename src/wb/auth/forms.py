@@ -1,0 +1,155 @@
+"""Account forms: sign in, register, profile and password (the settings page), invites.
+
+The settings page's forms live here too: registration shares their fields and rules.
+"""
+import re
+
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import StopValidation, ValidationError
+
+from ..forms import CleanText, Form, WholeNumberField
+from ..models import USERNAME_PATTERN, User
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 200
+DISPLAY_NAME_MAX = 80
+BIO_MAX = 2000
+INVITES_PER_MEMBER_OPEN = 10
+# Direction controls reorder the text around them ("Bob\u202ekcilA" shows as "BobAlick"), so a
+# display name holding one could pass for someone else's. Names in right-to-left scripts need none.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+BIDI_CONTROLS_MESSAGE = (
+    "Display names can't contain direction controls (such as right-to-left override): "
+    "they can make a name look like someone else's. Remove them and try again."
+)
+
+
+def trimmed(value) -> str:
+    return (value or "").strip()
+
+
+def trimmed_lower(value) -> str:
+    return trimmed(value).lower()
+
+
+def available_username(form, field):
+    """A username that fits the pattern and that nobody has, in any case (the filter lower-cased it)."""
+    if not field.data:
+        raise StopValidation("Choose a username.")
+    if not USERNAME_PATTERN.match(field.data):
+        raise StopValidation("Usernames are 3 to 32 characters: letters, digits, _ and -.")
+    if User.by_username(field.data) is not None:
+        raise StopValidation("That username is taken.")
+
+
+def acceptable_password(form, field):
+    """A password of a sensible length (taken as typed: spaces count)."""
+    password = field.data or ""
+    if not password:
+        raise StopValidation("Choose a password.")
+    if len(password) < PASSWORD_MIN:
+        raise StopValidation(f"Passwords need at least {PASSWORD_MIN} characters.")
+    if len(password) > PASSWORD_MAX:
+        raise StopValidation(f"Passwords can be at most {PASSWORD_MAX} characters.")
+
+
+def no_direction_controls(form, field):
+    """Refuse a display name that could be drawn as someone else's."""
+    if BIDI_CONTROLS.search(field.data or ""):
+        raise ValidationError(BIDI_CONTROLS_MESSAGE)
+
+
+class LoginForm(Form):
+    """A username and password that match a member, who is then `user` (suspended or not: the view says)."""
+
+    username = StringField(filters=[trimmed])
+    password = PasswordField()
+
+    def validate(self, extra_validators=None) -> bool:
+        self.user = None
+        if not super().validate(extra_validators):
+            return False
+        if not self.username.data or not self.password.data:
+            self.form_errors.append("Enter your username and password.")
+            return False
+        user = User.by_username(self.username.data)
+        if user is None or not user.check_password(self.password.data):
+            self.form_errors.append("That username and password don't match.")
+            return False
+        self.user = user
+        return True
+
+
+class AccountForm(Form):
+    """A new account's username and password (registration, and `./wb create-admin`)."""
+
+    username = StringField(filters=[trimmed_lower], validators=[available_username])
+    password = PasswordField(validators=[acceptable_password])
+
+
+class ProfileForm(Form):
+    """A display name and a bio, both optional (settings, and registration's optional part)."""
+
+    display_name = StringField(validators=[CleanText(DISPLAY_NAME_MAX, "Display names"), no_direction_controls])
+    bio = TextAreaField(validators=[CleanText(BIO_MAX, "Bios")])
+
+
+class RegisterForm(AccountForm, ProfileForm):
+    """Joining: an account and a profile, through a usable invite unless this is the first account."""
+
+    invite = HiddenField()  # the token; the view found its invite, `joining_with`
+
+    def __init__(self, joining_with, first_account: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.joining_with, self.first_account = joining_with, first_account
+
+    def validate_invite(self, field):
+        if self.first_account:
+            return
+        if self.joining_with is None:
+            raise ValidationError("You need a valid invite to join. Ask a member for one.")
+        if problem := self.joining_with.problem():
+            raise ValidationError(problem)
+
+
+class ChangePasswordForm(Form):
+    """The member's current password and a new one."""
+
+    current_password = PasswordField()
+    new_password = PasswordField(validators=[acceptable_password])
+
+    def __init__(self, member, **kwargs):
+        super().__init__(**kwargs)
+        self.member = member
+
+    def validate_current_password(self, field):
+        if not self.member.check_password(field.data or ""):
+            raise ValidationError("That isn't your current password.")
+
+
+class InviteForm(Form):
+    """A new invite. Admins choose how many may use it and whether newcomers wait for approval;
+    a member's invite is single-use, approved, and they may hold only so many unused ones."""
+
+    max_uses = WholeNumberField(default=1, maximum=1000, message="Uses must be a whole number from 1 to 1,000.")
+    approval = StringField()
+
+    def __init__(self, member, invites, **kwargs):
+        super().__init__(**kwargs)
+        self.member = member
+        self.open_invites = sum(1 for invite in invites if invite.problem() is None)
+        if not member.is_admin:  # not on their page, so nothing they post there counts
+            del self.max_uses
+            del self.approval
+
+    def validate(self, extra_validators=None) -> bool:
+        if not self.member.is_admin and self.open_invites >= INVITES_PER_MEMBER_OPEN:
+            self.form_errors.append(f"You have {INVITES_PER_MEMBER_OPEN} unused invites already. Share those first.")
+            return False
+        return super().validate(extra_validators)
+
+    def terms(self) -> dict:
+        """The invite's terms as Invite.issue takes them."""
+        if not self.member.is_admin:
+            return {"max_uses": 1, "auto_approve": True}
+        return {"max_uses": self.max_uses.data, "auto_approve": self.approval.data != "manual"}
