@@ -7,12 +7,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import User, utcnow
-from ..text import TextRefused, clean_text
 from .conversations import audit, find_conversation
-from .models import REPORT_REASONS, Block, Report
+from .models import Block, Report
 from .policy import Refusal
-
-REPORT_NOTE_MAX = 1000
 
 
 def block(blocker, blocked) -> None:
@@ -59,16 +56,10 @@ def blocked_members(member) -> list[User]:
     )
 
 
-def report(reporter, reported, reason: str, note: str = "", conversation_id=None) -> Report:
-    """File a moderation report; never stores message text."""
+def report(reporter, reported, reason: str, note: str = "") -> Report:
+    """File a moderation report (reason and note as ReportForm checked them); never stores message text."""
     if reported.id == reporter.id:
         raise Refusal("You can't report yourself.", 400)
-    if reason not in REPORT_REASONS:
-        raise Refusal("Choose a reason for the report.", 400)
-    try:
-        note = clean_text(note, REPORT_NOTE_MAX, "Notes", too_long="Keep the note under {max_length:,} characters.")
-    except TextRefused as refused:
-        raise Refusal(refused.message, 400) from None
     conversation = find_conversation(reporter.id, reported.id)
     row = Report(
         reporter_id=reporter.id,

@@ -18,6 +18,7 @@ from ..errors import render_error
 from ..models import User
 from ..security import is_htmx, number_arg, page_arg
 from . import conversations, directory_search, policy, reads, safety, writes
+from .forms import ReportForm
 from .inbox import badge_total_if_active, inbox_page, list_version_if_active, unread_total, users_by_id
 from .models import REPORT_REASONS
 from .policy import Refusal
@@ -301,16 +302,20 @@ def unblock(username):
 @login_required
 def report(username):
     person = _member_or_404(username)
-    if request.method == "GET":
-        return render_template("messaging/report.html", person=person, reasons=REPORT_REASONS, error=None, form={})
+    form = ReportForm()
+    if not form.validate_on_submit():
+        error = next(iter(form.first_errors.values()), None)
+        return _report_page(person, error), (400 if error else 200)
     try:
-        safety.report(current_user, person, request.form.get("reason", ""), request.form.get("note", ""))
+        safety.report(current_user, person, form.reason.data, form.note.data)
     except Refusal as refusal:
-        return render_template(
-            "messaging/report.html", person=person, reasons=REPORT_REASONS, error=refusal.message, form=request.form
-        ), refusal.status
+        return _report_page(person, refusal.message), refusal.status
     flash("Thanks. An admin will look at your report; the member isn't told who reported them.", "success")
     return redirect(url_for("people.profile", username=person.username))
+
+
+def _report_page(person, error):
+    return render_template("messaging/report.html", person=person, reasons=REPORT_REASONS, error=error, form=request.form)
 
 
 @safety_bp.route("/admin/reports")
