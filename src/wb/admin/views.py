@@ -1,5 +1,5 @@
 """Feature flags and member administration."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import case, select
 
@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import User
 from ..security import is_htmx
 from . import bp
+from .forms import FlagForm
 
 STATUS_ACTIONS = {"approve": "active", "suspend": "suspended", "reinstate": "active"}
 
@@ -25,17 +26,18 @@ def settings():
 def toggle_flag(flag):
     if flag not in flags.KNOWN_FLAGS:
         abort(404, "There is no such setting.")
-    wanted = request.form.get("enabled")
-    if wanted not in {"0", "1"}:
-        abort(400, "Say whether to switch the setting on or off.")
-    flags.set_flag(flag, wanted == "1", actor=current_user)
+    form = FlagForm()
+    if not form.validate():
+        abort(400, form.enabled.errors[0])  # the switch is a button, not a page to re-render
+    enabled = form.enabled.data == "1"
+    flags.set_flag(flag, enabled, actor=current_user)
     if is_htmx():
         row = flags.flag_row(flag)
-        next_url = safe_next(request.form.get("next"), "") or None  # keeps the plain-form fallback on its page
+        next_url = safe_next(form.next.data, "") or None  # keeps the plain-form fallback on its page
         return render_template("admin/_flag_toggle.html", row=row, history=flags.flag_history(), oob_history=True,
                                next_url=next_url)
-    flash(f"{flag.replace('_', ' ').capitalize()} is now {'on' if wanted == '1' else 'off'}.", "success")
-    return redirect(safe_next(request.form.get("next"), url_for("admin.settings")))
+    flash(f"{flag.replace('_', ' ').capitalize()} is now {'on' if enabled else 'off'}.", "success")
+    return redirect(safe_next(form.next.data, url_for("admin.settings")))
 
 
 @bp.route("/members")
