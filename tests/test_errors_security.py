@@ -63,6 +63,36 @@ def test_form_post_without_token_is_a_400_page_with_a_clear_message(client, alic
     assert request_count() == 0
 
 
+@pytest.mark.parametrize("path, data", [
+    ("/login", {"username": "alice", "password": "whatever"}),
+    ("/register", {"username": "newcomer", "password": "long enough"}),
+    ("/settings", {"display_name": "Alice", "bio": ""}),
+    ("/settings/password", {"current_password": "x", "new_password": "long enough"}),
+    ("/invites", {}),
+    ("/people/bob/report", {"reason": "spam"}),
+])
+def test_every_form_without_its_token_gets_the_same_form_expired_page(client, alice, bob, path, data):
+    client.login("alice")
+
+    response = client.post(path, data=data, csrf=False)
+
+    assert response.status_code == 400
+    assert "<h2>Form expired</h2>" in text(response)
+    assert "Your form was missing its security token or it had expired. Reload the page and try again." in text(response)
+
+
+@pytest.mark.parametrize("body", [[1, 2], 5, "text", {"title": ["a", "b"]}])
+@pytest.mark.parametrize("path", ["/login", "/requests/new", "/settings", "/invites"])
+def test_a_json_body_sent_to_a_form_is_read_as_no_fields_not_a_500(client, alice, path, body):
+    if path != "/login":
+        client.login("alice")
+
+    response = client.post(path, json=body)
+
+    assert response.status_code in (302, 400)
+    assert request_count() == 0
+
+
 def test_htmx_post_without_token_is_a_400_partial(client, alice):
     client.login("alice")
 
