@@ -25,10 +25,12 @@ BIDI_CONTROLS_MESSAGE = (
 
 
 def trimmed(value) -> str:
+    """A field's text without surrounding spaces; nothing sent reads as ""."""
     return (value or "").strip()
 
 
 def trimmed_lower(value) -> str:
+    """Usernames are stored lower-cased, so "Alice" signs up as "alice"."""
     return trimmed(value).lower()
 
 
