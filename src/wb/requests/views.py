@@ -43,9 +43,17 @@ def new():
 @bp.route("/requests/<int:request_id>")
 def show(request_id):
     help_request = get_request_or_404(request_id)
-    return render_template(
-        "requests/show.html", help_request=help_request, comments=_comments_of(help_request), errors={}, form={}
-    )
+    comments = _comments_of(help_request)
+    _prepare_message_buttons(help_request, comments)
+    return render_template("requests/show.html", help_request=help_request, comments=comments, errors={}, form={})
+
+
+def _prepare_message_buttons(help_request: HelpRequest, comments) -> None:
+    """Whom the viewer may write to, for the author and every commenter at once (a fixed number of queries)."""
+    from ..messaging import policy, rules
+
+    if policy.show_inbox_badge(current_user):
+        rules.prepare_page(current_user, [help_request.author, *(c.author for c in comments)])
 
 
 def _comments_of(help_request: HelpRequest) -> list[Comment]:
@@ -64,9 +72,10 @@ def comment(request_id):
     help_request = get_request_or_404(request_id)
     created, errors = service.add_comment(current_user, help_request, request.form.get("body"))
     if created is None:
+        comments = _comments_of(help_request)
+        _prepare_message_buttons(help_request, comments)
         return render_template(
-            "requests/show.html", help_request=help_request, comments=_comments_of(help_request),
-            errors=errors, form=request.form,
+            "requests/show.html", help_request=help_request, comments=comments, errors=errors, form=request.form,
         ), 400
     flash("Comment posted.", "success")
     return redirect(url_for("requests.show", request_id=help_request.id, _anchor=f"comment-{created.id}"))
