@@ -311,3 +311,32 @@ def test_deleting_an_open_to_circle_keeps_the_protection(people):
     circles.delete_circle(clinicians)
     assert refusal(people["carol"], people["alice"]) is None
     assert rules.load_rules().protected == {}
+
+
+def test_request_pages_decide_for_every_author_in_a_fixed_number_of_queries(people, make_user, login, count_queries):
+    from wb.models import Comment, HelpRequest
+
+    rule_changes.set_reach(True)
+    circle("Elm Street", people["alice"], people["bob"])
+    first = HelpRequest(author_id=people["bob"].id, title="Ladder", body="Need one")
+    db.session.add(first)
+    db.session.flush()
+    db.session.add(Comment(request_id=first.id, author_id=people["carol"].id, body="one comment to begin with"))
+    db.session.commit()
+    alice_client = login(people["alice"])
+
+    def queries(url):
+        with count_queries() as statements:
+            assert alice_client.get(url).status_code == 200
+        return len([s for s in statements if "feature_flags" not in s])
+
+    few = queries("/requests"), queries(f"/requests/{first.id}")
+    for i in range(12):
+        author = make_user(f"writer{i:02}")
+        db.session.add(HelpRequest(author_id=author.id, title=f"t{i}", body="b"))
+        db.session.add(Comment(request_id=first.id, author_id=author.id, body=f"c{i}"))
+    db.session.commit()
+    assert (queries("/requests"), queries(f"/requests/{first.id}")) == few
+    page = text(alice_client.get(f"/requests/{first.id}"))
+    assert 'action="/messages/with/bob"' in page and 'action="/messages/with/writer00"' not in page
+    assert "Writer00 isn&#39;t in any of yours" in page or "Writer00 isn't in any of yours" in visible_text(page)

@@ -51,11 +51,8 @@ def show_inbox_badge(viewer) -> bool:
 
 
 def show_message_button(viewer, person) -> bool:
-    """A "Message" button next to person: not to yourself, not for pending members, not while off.
-
-    Blocks are not consulted: a blocked member gets the neutral refusal on pressing it,
-    so the button itself reveals nothing (and costs no query per name on a page).
-    """
+    """A "Message" button (or why not) next to person: not to yourself, not for pending members,
+    not while off. Whether the viewer may start with person is rules.page_decision's answer."""
     return (
         show_inbox_badge(viewer)
         and person is not None
