@@ -113,6 +113,7 @@ def test_admin_creates_renames_fills_and_deletes_a_circle(admin_client, alice, b
 @pytest.mark.parametrize("name, error", [
     ("", "Give the circle a name."), ("x" * 500, "at most 60 characters"), ("tab\x0bname", "control characters"),
     ("VOLUNTEERS", "There is already a circle called Volunteers."),
+    ("Elm \u202eteertS", "text-direction control characters"),
 ])
 def test_admin_gets_a_clear_error_for_a_bad_name(admin_client, name, error):
     circles.create("Volunteers")
@@ -225,3 +226,25 @@ def test_the_migration_goes_down_and_up_again(sqlite_app):
     upgrade()
     db.engine.dispose()
     assert {"circles", "circle_members", "messaging_rules"} <= tables() and "message_from" in columns()
+
+
+@pytest.mark.parametrize("junk", ["\x00", "a\x00b", "\u202egnp.exe", "x" * 5000, "'; DROP TABLE circles; --", "%", "٣"])
+def test_junk_never_makes_a_500(admin_client, alice, junk):
+    elm = circles.create("Elm Street")
+    answers = [
+        admin_client.post("/admin/circles", data={"name": junk}),
+        admin_client.post(f"/admin/circles/{elm.id}/rename", data={"name": junk}),
+        admin_client.post(f"/admin/circles/{elm.id}/members", data={"usernames": junk}),
+        admin_client.post(f"/admin/circles/{elm.id}/members/{junk[:300]}/remove"),
+        admin_client.post("/admin/members/alice/circles", data={"circle_id": junk}),
+        admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": junk}),
+        admin_client.post("/admin/settings/rules/protect", data={"circle_id": junk}),
+        admin_client.post("/settings/messaging", data={"message_from": junk}),
+        admin_client.get("/members", query_string={"circle": junk}),
+    ]
+    assert all(answer.status_code < 500 for answer in answers), [a.status_code for a in answers]
+    # a name that is plain text may become a circle; nothing else may
+    made = {c.name for c in circles.all_circles()} - {"Elm Street"}
+    assert made <= {junk}
+    if "\x00" in junk or "\u202e" in junk or len(junk) > 60:
+        assert made == set()

@@ -6,6 +6,7 @@ import re
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..auth.service import BIDI_CONTROLS
 from ..extensions import db
 from ..models import AuditEvent, User
 from ..text import TextRefused, clean_text
@@ -31,6 +32,8 @@ def clean_name(raw) -> str:
         raise CircleError(refused.message) from None
     if "," in name:
         raise CircleError("Circle names can't contain commas (the messaging rules list circles with commas).")
+    if BIDI_CONTROLS.search(name):  # as for display names: no name may make another read differently
+        raise CircleError("Circle names can't contain text-direction control characters.")
     return name
 
 
