@@ -28,8 +28,9 @@ def test_blocked_member_cannot_send_and_gets_the_neutral_refusal(chat, alice, bo
     assert db.session.scalar(select(Block).where(Block.blocker_id == bob.id, Block.blocked_id == alice.id))
     response = send(alice_client, cid, "let me in")
     assert response.status_code == 403
-    assert "You can't message this member." in visible_text(response)
-    assert "block" not in visible_text(response).lower()  # a block is private
+    # a block is private: the blocked member reads what a "nobody new" setting says
+    assert "Bob isn't accepting new conversations right now. Only they can change that." in visible_text(response)
+    assert "block" not in visible_text(response).lower()
     response = alice_client.post("/messages/with/bob")
     assert response.status_code == 403
     assert "block" not in visible_text(response).lower()
@@ -40,10 +41,19 @@ def test_blocked_members_refusal_matches_other_not_allowed_cases(chat, make_user
     """Same words whether blocked or refused for another reason, so a block can't be detected."""
     alice_client, bob_client, cid = chat
     bob_client.post("/people/alice/block")
-    blocked_text = visible_text(alice_client.post("/messages/with/bob"))
-    from wb.messaging.policy import NEUTRAL_REFUSAL
+    blocked = alice_client.post("/messages/with/bob")
+    # Bob's block and another Bob's "nobody new" setting read exactly alike
+    def error_box(response):
+        return visible_text(re.search(r'<div class="error-box".*?</div>', response.get_data(as_text=True), re.S).group(0))
 
-    assert NEUTRAL_REFUSAL in blocked_text
+    bob_says = error_box(blocked)
+    dora = make_user("dora", display_name="Bob")
+    dora.message_from = "nobody"
+    db.session.commit()
+    nobody_new = alice_client.post("/messages/with/dora")
+    assert blocked.status_code == nobody_new.status_code == 403
+    assert bob_says == error_box(nobody_new) == (
+        "Can't do that Bob isn't accepting new conversations right now. Only they can change that.")
 
 
 def test_conversation_leaves_the_blockers_inbox_while_the_block_lasts(chat):

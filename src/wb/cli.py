@@ -74,7 +74,7 @@ def init_command():
 @with_appcontext
 def demo_command(host, port, no_serve):
     """Set up, seed a demo community with messaging on, and serve it."""
-    from .demo import DEMO_PASSWORD, seed_demo
+    from .demo import DEMO_PASSWORD, PROMPT_HINT, seed_demo
 
     initialize()
     created = seed_demo()
@@ -83,6 +83,7 @@ def demo_command(host, port, no_serve):
     click.echo("  admin  (admin)")
     for name in ("alice", "bob", "carol", "dave"):
         click.echo(f"  {name}")
+    click.echo(PROMPT_HINT)
     from .demo import unused_invite_url
 
     click.echo(f"An unused invite: http://{host}:{port}{unused_invite_url()}")

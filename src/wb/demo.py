@@ -1,4 +1,5 @@
-"""The demo community `./wb demo` seeds: an admin, four members, requests, comments, conversations."""
+"""The demo community `./wb demo` seeds: an admin, four members, requests, comments, conversations,
+circles and one messaging rule (members reach only those who share a circle with them)."""
 from sqlalchemy import select
 
 from .extensions import db
@@ -30,7 +31,15 @@ CONVERSATIONS = [
     ("alice", "dave", ["Hi Dave, about the ladder: what time suits you?", "Around 9? I'll drop it off.",
                        "Great, see you then!"]),
     ("bob", "carol", ["Thanks again for offering to water the plants.", "No trouble at all. Where's the key?"]),
+    # Written before the rule below: Alice shares no circle with Carol, yet may reply.
+    ("carol", "alice", ["Hi Alice, I'm coordinating the street party. Could we borrow a ladder for the bunting?"]),
 ]
+
+CIRCLES = [("Elm Street", ["alice", "dave"]), ("Oak Street", ["bob", "carol"]), ("Coordinators", ["admin", "carol"])]
+
+# Who sees the rule's prompt, and where (printed by `./wb demo`).
+PROMPT_HINT = ("alice sees the messaging rule: Bob's profile says why she can't start a conversation with him "
+               "(no circle in common), while she can still reply to Carol, who wrote first.")
 
 
 def seed_demo() -> bool:
@@ -53,7 +62,18 @@ def seed_demo() -> bool:
     db.session.commit()
     set_flag("direct_messaging", True, actor=users["admin"])
     _seed_conversations(users)
+    _seed_circles(users["admin"])
     return True
+
+
+def _seed_circles(admin) -> None:
+    """Two streets and the coordinators, and the "organisation" rule: reach only a shared circle."""
+    from .circles import service as circles
+    from .messaging.rule_changes import set_reach
+
+    for name, usernames in CIRCLES:
+        circles.add_members(circles.create(name, actor=admin), usernames, actor=admin)
+    set_reach(True, actor=admin)
 
 
 def _seed_conversations(users) -> None:

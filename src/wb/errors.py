@@ -29,11 +29,12 @@ def init_app(app) -> None:
     app.register_error_handler(Exception, _unexpected_error)
 
 
-def render_error(code: int, detail: str | None = None, title: str | None = None):
-    """The error page (or partial) for a status, with an optional specific explanation."""
+def render_error(code: int, detail: str | None = None, title: str | None = None, link=None):
+    """The error page (or partial) for a status, with an optional specific explanation and a
+    link (endpoint, label) to where it can be changed."""
     default_title, default_detail = MESSAGES.get(code, (f"Error {code}", "Something went wrong."))
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    body = render_template(template, code=code, title=title or default_title, detail=detail or default_detail)
+    body = render_template(template, code=code, title=title or default_title, detail=detail or default_detail, link=link)
     return body, code
 
 

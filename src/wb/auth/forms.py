@@ -2,22 +2,18 @@
 
 The settings page's forms live here too: registration shares their fields and rules.
 """
-import re
-
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
 from ..forms import CleanText, Form, WholeNumberField
 from ..models import USERNAME_PATTERN, User
+from ..text import BIDI_CONTROLS
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 DISPLAY_NAME_MAX = 80
 BIO_MAX = 2000
 INVITES_PER_MEMBER_OPEN = 10
-# Direction controls reorder the text around them ("Bob\u202ekcilA" shows as "BobAlick"), so a
-# display name holding one could pass for someone else's. Names in right-to-left scripts need none.
-BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 BIDI_CONTROLS_MESSAGE = (
     "Display names can't contain direction controls (such as right-to-left override): "
     "they can make a name look like someone else's. Remove them and try again."

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from .reconcile import reconcile
+from .rules_cli import rules_cli
 from .ops.backup import backup
 from .ops.database import (OperationFailed, database_error_line, engine_name, ensure_schema, location,
                            require_database, sqlite_path)
@@ -16,6 +17,7 @@ from .ops.restore import check_backup, restore
 from .ops.verify import verify
 
 messaging_cli = AppGroup("messaging", help="Operate the messaging database.")
+messaging_cli.add_command(rules_cli)
 
 # Copies smaller than this finish in a blink; larger ones print their progress.
 PROGRESS_THRESHOLD_BYTES = 64 * 1024 * 1024

@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import User
-from . import policy
+from . import policy, rules
 from .models import Block
 
 MIN_QUERY_LENGTH = 2
@@ -37,8 +37,8 @@ def _sort_name():
 
 
 def search_members(viewer, query: str) -> MemberSearch:
-    """Members whose username or display name contains query (any case), whom viewer may
-    message, by name; one query however large the directory is."""
+    """Members whose username or display name contains query (any case), with whom viewer may
+    start (or continue) a conversation, by name; a fixed number of queries however large the directory is."""
     query = " ".join(query.split())[:MAX_QUERY_LENGTH]
     if len(query) < MIN_QUERY_LENGTH:
         return MemberSearch(query, too_short=True)
@@ -46,7 +46,7 @@ def search_members(viewer, query: str) -> MemberSearch:
     matches = or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
     members = db.session.execute(
         select(User.username, User.display_name)
-        .where(matches, *policy.messageable_by(viewer.id, User))
+        .where(matches, *rules.startable_conditions(viewer, User))
         .order_by(_sort_name(), User.username)
         .limit(RESULT_LIMIT)
     ).all()

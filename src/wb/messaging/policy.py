@@ -14,7 +14,7 @@ from ..extensions import db
 from .models import Block
 
 FLAG = "direct_messaging"
-# A block is private: the blocked member gets the same words as any other refusal.
+# Said of a pending or suspended member named in the inbox's search.
 NEUTRAL_REFUSAL = "You can't message this member."
 FORMER_MEMBER = "former member"
 
@@ -22,11 +22,17 @@ FORMER_MEMBER = "former member"
 class Refusal(Exception):
     """A messaging action that is not allowed, with what to tell the member and the HTTP status."""
 
-    def __init__(self, message: str, status: int = 403, retry_after: int | None = None):
+    def __init__(self, message: str, status: int = 403, retry_after: int | None = None,
+                 link: tuple[str, str] | None = None, explained: bool = False, everyone: bool = False):
         super().__init__(message)
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        self.link = link  # (url, label): where to go to change it
+        # explained: shown where the "Message" button would be (a rule, a setting, a block);
+        # everyone: the same answer for every member the viewer looks at (who may start at all).
+        self.explained = explained
+        self.everyone = everyone
 
     @property
     def headers(self) -> dict:
@@ -45,11 +51,8 @@ def show_inbox_badge(viewer) -> bool:
 
 
 def show_message_button(viewer, person) -> bool:
-    """A "Message" button next to person: not to yourself, not for pending members, not while off.
-
-    Blocks are not consulted: a blocked member gets the neutral refusal on pressing it,
-    so the button itself reveals nothing (and costs no query per name on a page).
-    """
+    """A "Message" button (or why not) next to person: not to yourself, not for pending members,
+    not while off. Whether the viewer may start with person is rules.page_decision's answer."""
     return (
         show_inbox_badge(viewer)
         and person is not None
@@ -118,8 +121,11 @@ def check_can_message(sender, recipient, blocker_id=NOT_LOOKED_UP) -> None:
         blocker_id = blocker_between(sender.id, recipient.id)
     if blocker_id is not None:
         if blocker_id == sender.id:
-            raise Refusal("You've blocked this member. Unblock them to send messages.", 403)
-        raise Refusal(NEUTRAL_REFUSAL, 403)
+            raise Refusal("You've blocked this member. Unblock them to send messages.", 403, explained=True)
+        # A block is private: the blocked member gets exactly what "nobody new" gives.
+        from .rules import not_accepting
+
+        raise not_accepting(recipient)
 
 
 def messageable_by(viewer_id, user_table):

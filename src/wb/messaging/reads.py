@@ -217,7 +217,7 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         page=page,
         other=other,
         other_name=display_name(other),
-        compose_blocked=policy.compose_blocker(member, other, state.blocker_id),
+        compose_blocked=_compose_blocked(member, conversation, page, state),
         compose_body=compose_body,
         compose_error=compose_error,
         after_id=max(newest_shown, (mine.last_message_id or 0) if mine else 0),
@@ -225,6 +225,22 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         needs_read=bool(mine and mine.unread_count),
         poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
     )
+
+
+def _compose_blocked(member, conversation: Conversation, page: ThreadPage, state: ThreadState) -> str | None:
+    """Why the compose box is replaced: what compose_blocker says, or, in a conversation nobody has
+    written in yet, why the member may not start one (an opened, empty conversation grants nothing)."""
+    blocked = policy.compose_blocker(member, state.other, state.blocker_id)
+    written = page.messages or any(row is not None and row.last_message_id for row in (state.mine, state.theirs))
+    if blocked is not None or written or state.other is None:
+        return blocked
+    from .rules import check_can_start
+
+    try:
+        check_can_start(member, db.session.get(User, state.other.id), state.blocker_id, replied=False)
+    except policy.Refusal as refusal:
+        return refusal.message if refusal.explained else None
+    return None
 
 
 def visible_message(member, conversation: Conversation, message_id) -> Message:

@@ -17,7 +17,7 @@ from ..auth import session_member
 from ..errors import render_error
 from ..models import User
 from ..security import is_htmx, number_arg, page_arg
-from . import conversations, directory_search, policy, reads, safety, writes
+from . import conversations, directory_search, policy, reads, rules, safety, writes
 from .forms import ReportForm
 from .inbox import badge_total_if_active, inbox_page, list_version_if_active, unread_total, users_by_id
 from .models import REPORT_REASONS
@@ -41,7 +41,7 @@ def _message_number_arg(name):
 
 
 def _refusal_response(refusal: Refusal):
-    body, status = render_error(refusal.status, refusal.message, title="Can't do that")
+    body, status = render_error(refusal.status, refusal.message, title="Can't do that", link=refusal.link)
     return body, status, refusal.headers
 
 
@@ -342,6 +342,7 @@ def template_helpers():
     """What every page's templates may ask about messaging; the decisions live in policy.py."""
     return {
         "show_message_button": lambda person: policy.show_message_button(current_user, person),
+        "start_refusal": lambda person: rules.page_decision(current_user, person),
         "show_inbox_badge": lambda: policy.show_inbox_badge(current_user),
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),

@@ -5,13 +5,13 @@ import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import User, utcnow
 from ..text import BODY_MAX, TextRefused, clean_text
-from . import policy
+from . import policy, rules
 from .conversations import (
     audit,
     create_conversation,
@@ -23,13 +23,14 @@ from .conversations import (
     message_in,
 )
 from .metadata import record_send, recount_unread, set_hidden
-from .models import Conversation, Message
+from .models import Conversation, ConversationMembership, Message
 from .policy import Refusal
 
 
 def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
-    """The pair's one conversation, created if needed; returns (conversation, created)."""
-    policy.check_can_message(sender, recipient)
+    """The pair's one conversation, created if needed; returns (conversation, created).
+    Only a member who may start one with recipient opens it (or whoever already wrote in it)."""
+    rules.check_can_start(sender, recipient)
     conversation = find_conversation(sender.id, recipient.id)
     created = False
     if conversation is None:
@@ -64,8 +65,11 @@ class Sent:
 def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     """Store a message (first) and update both members' metadata (second)."""
     body = clean_body(raw_body)
-    recipient, blocker_id = _recipient(sender, conversation)
-    policy.check_can_message(sender, recipient, blocker_id)
+    recipient, blocker_id, replied = _recipient(sender, conversation)
+    if replied or (recipient is not None and rules.conversation_has_message(conversation.id)):
+        policy.check_can_message(sender, recipient, blocker_id)  # a reply: the rules decided the first message
+    else:
+        rules.check_can_start(sender, recipient, blocker_id, replied=False)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
@@ -100,17 +104,24 @@ def _hold(conversation: Conversation) -> None:
 
 @functools.cache
 def _recipient_statement():
-    """Every send asks it: the other member's account and any block between the two, in one query."""
+    """Every send asks it: the other member's account, any block between the two, and whether the
+    conversation has a message yet (the metadata's word for it), in one query."""
     member_id, other_id = bindparam("member_id"), bindparam("other_id")
-    return select(User, policy.blocker_of(member_id, other_id).label("blocker_id")).where(User.id == other_id)
+    CM = ConversationMembership
+    replied = exists().where(CM.conversation_id == bindparam("conversation_id"), CM.last_message_id.is_not(None))
+    return select(User, policy.blocker_of(member_id, other_id).label("blocker_id"), replied.label("replied")).where(
+        User.id == other_id
+    )
 
 
-def _recipient(sender, conversation: Conversation) -> tuple[User | None, int | None]:
-    """The other member (None once their account is gone) and who blocked whom between the two, if anyone."""
+def _recipient(sender, conversation: Conversation) -> tuple[User | None, int | None, bool]:
+    """The other member (None once their account is gone), who blocked whom between the two, if
+    anyone, and whether the metadata knows of a message in the conversation."""
     row = db.session.execute(
-        _recipient_statement(), {"member_id": sender.id, "other_id": conversation.other_id(sender.id)}
+        _recipient_statement(),
+        {"member_id": sender.id, "other_id": conversation.other_id(sender.id), "conversation_id": conversation.id},
     ).first()
-    return (row.User, row.blocker_id) if row is not None else (None, None)
+    return (row.User, row.blocker_id, bool(row.replied)) if row is not None else (None, None, False)
 
 
 @contextmanager

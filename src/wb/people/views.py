@@ -6,10 +6,17 @@ from sqlalchemy import select
 from ..access import login_required
 from ..auth import service as accounts
 from ..auth.forms import ChangePasswordForm, ProfileForm
+from ..circles import service as circle_service
+from ..circles.models import CircleMember
+from ..circles.service import circles_by_member
+from ..messaging import rules
+from ..messaging.policy import show_inbox_badge
+from ..messaging.rules import MESSAGE_FROM
 from ..extensions import db
 from ..models import HelpRequest, User
 from ..security import page_arg
 from . import bp
+from .forms import MessageFromForm
 
 MEMBERS_PER_PAGE = 50
 
@@ -24,16 +31,35 @@ def profile(username):
             select(HelpRequest).where(HelpRequest.author_id == user.id).order_by(HelpRequest.id.desc()).limit(20)
         )
     )
-    return render_template("people/profile.html", person=user, requests=requests_)
+    circles = circles_by_member([user.id]).get(user.id, [])
+    return render_template("people/profile.html", person=user, requests=requests_, circles=circles)
 
 
 @bp.route("/members")
 @login_required
 def directory():
+    """Every member (or a circle's, with ?circle=NAME), each with their circles and a "Message"
+    button or why not: decided for the whole page in a fixed number of queries."""
     page = page_arg()
     query = select(User).where(User.deleted_at.is_(None), User.status != "suspended").order_by(User.username)
+    circle_name = request.args.get("circle", "")
+    circle = circle_service.by_name(circle_name) if circle_name else None
+    if circle_name and circle is None:
+        return render_template("people/directory.html", pagination=None, members=[], circle=None,
+                               unknown_circle=circle_name[:60], member_circles={}, viewer_refusal=None,
+                               all_circles=circle_service.all_circles()), 404
+    if circle is not None:
+        query = query.join(CircleMember, CircleMember.user_id == User.id).where(CircleMember.circle_id == circle.id)
     pagination = db.paginate(query, page=page, per_page=MEMBERS_PER_PAGE, error_out=False)
-    return render_template("people/directory.html", pagination=pagination, members=pagination.items)
+    members = pagination.items
+    viewer_refusal = None
+    if show_inbox_badge(current_user):
+        viewer_refusal = rules.viewer_wide_refusal(rules.prepare_page(current_user, members))
+    return render_template(
+        "people/directory.html", pagination=pagination, members=members, circle=circle, unknown_circle=None,
+        member_circles=circles_by_member([member.id for member in members]), viewer_refusal=viewer_refusal,
+        all_circles=circle_service.all_circles(),
+    )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -47,14 +73,29 @@ def settings():
     return _render_settings(form)
 
 
-def _render_settings(form):
+def _render_settings(form=None, message_form=None):
     """The settings page, with the errors of the form just posted (a GET has none)."""
     from ..messaging.safety import blocked_members
 
-    errors = form.first_errors
+    errors = form.first_errors if form is not None else {}
+    message_form = message_form or MessageFromForm(formdata=None, message_from=current_user.message_from)
     return render_template(
-        "people/settings.html", errors=errors, form=request.form, blocked=blocked_members(current_user)
-    ), (400 if errors else 200)
+        "people/settings.html", errors=errors, form=request.form, blocked=blocked_members(current_user),
+        message_form=message_form,
+    ), (400 if errors or message_form.errors else 200)
+
+
+@bp.route("/settings/messaging", methods=["POST"])
+@login_required
+def message_from():
+    """The member's own "who can start a conversation with me" (messaging/rules.py reads it)."""
+    form = MessageFromForm()
+    if not form.validate_on_submit():
+        return _render_settings(message_form=form)
+    current_user.message_from = form.message_from.data
+    db.session.commit()
+    flash(f"Saved. Who can start a conversation with you: {MESSAGE_FROM[form.message_from.data].lower()}.", "success")
+    return redirect(url_for("people.settings", _anchor="messaging"))
 
 
 @bp.route("/settings/password", methods=["POST"])

@@ -26,6 +26,7 @@ def index():
     page = page_arg()
     query = select(HelpRequest).options(selectinload(HelpRequest.author)).order_by(HelpRequest.id.desc())
     pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    _prepare_message_buttons([r.author for r in pagination.items])
     return render_template("requests/index.html", pagination=pagination, requests=pagination.items)
 
 
@@ -45,9 +46,17 @@ def new():
 @bp.route("/requests/<int:request_id>")
 def show(request_id):
     help_request = get_request_or_404(request_id)
-    return render_template(
-        "requests/show.html", help_request=help_request, comments=_comments_of(help_request), errors={}, form={}
-    )
+    comments = _comments_of(help_request)
+    _prepare_message_buttons([help_request.author, *(c.author for c in comments)])
+    return render_template("requests/show.html", help_request=help_request, comments=comments, errors={}, form={})
+
+
+def _prepare_message_buttons(authors) -> None:
+    """Whom the viewer may write to, for every author on the page at once (a fixed number of queries)."""
+    from ..messaging import policy, rules
+
+    if policy.show_inbox_badge(current_user):
+        rules.prepare_page(current_user, authors)
 
 
 def _comments_of(help_request: HelpRequest) -> list[Comment]:
@@ -66,8 +75,10 @@ def comment(request_id):
     help_request = get_request_or_404(request_id)
     form = CommentForm()
     if not form.validate():
+        comments = _comments_of(help_request)
+        _prepare_message_buttons([help_request.author, *(c.author for c in comments)])
         return render_template(
-            "requests/show.html", help_request=help_request, comments=_comments_of(help_request),
+            "requests/show.html", help_request=help_request, comments=comments,
             errors=form.first_errors, form=request.form,
         ), 400
     created = service.add_comment(current_user, help_request, form.body.data)

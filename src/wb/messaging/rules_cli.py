@@ -1,0 +1,73 @@
+"""`./wb messaging rules show|set`: the community's messaging rules from the command line (audited as "command line")."""
+import click
+from flask.cli import AppGroup
+
+from ..circles import service as circles
+from . import rule_changes
+
+rules_cli = AppGroup("rules", help="Show or change who may start conversations with whom.")
+
+SET_HELP = """Change one rule. RULE and VALUE are one of:
+
+\b
+  starters all                         every active member may start conversations
+  starters circles:Volunteers,Coordinators   only members of these circles may
+  reach anyone                         members may start with anyone
+  reach shared-circle                  only with members who share a circle with them
+  protect CIRCLE --open-to OTHER[,..]  only staff, CIRCLE's members and OTHER's members
+                                       may start with CIRCLE's members
+  protect CIRCLE --off                 CIRCLE is no longer protected
+
+Staff may always start a conversation and be written to, and once a conversation
+has a message both members may reply whatever the rules say."""
+
+
+def _circles_named(text: str) -> list:
+    """Circles from a comma-separated list of names, or a ClickException naming the unknown ones."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise click.ClickException("Name at least one circle.")
+    unknown = [name for name in names if circles.by_name(name) is None]
+    if unknown:
+        raise click.ClickException(
+            f"No circle is called {', '.join(repr(n) for n in unknown)}. `./wb circles list` shows them.")
+    return [circles.by_name(name) for name in names]
+
+
+@rules_cli.command("show")
+def show_command():
+    """Print every rule in words."""
+    for what, state in rule_changes.describe():
+        click.echo(f"{what}: {state}")
+
+
+@rules_cli.command("set", help=SET_HELP)
+@click.argument("rule", type=click.Choice(["starters", "reach", "protect"]))
+@click.argument("value")
+@click.option("--open-to", "open_to", multiple=True, help="protect: circles whose members may start (repeat or comma-separate).")
+@click.option("--off", is_flag=True, help="protect: remove the protection.")
+def set_command(rule, value, open_to, off):
+    if rule != "protect" and (open_to or off):
+        raise click.UsageError("--open-to and --off go with `protect` only.")
+    if rule == "starters":
+        if value == "all":
+            event = rule_changes.set_starters(None)
+        elif value.startswith("circles:"):
+            event = rule_changes.set_starters(_circles_named(value[len("circles:"):]))
+        else:
+            raise click.UsageError("starters takes `all` or `circles:NAME,NAME`.")
+    elif rule == "reach":
+        if value not in ("anyone", "shared-circle"):
+            raise click.UsageError("reach takes `anyone` or `shared-circle`.")
+        event = rule_changes.set_reach(value == "shared-circle")
+    else:
+        if off and open_to:
+            raise click.UsageError("Use either --open-to or --off.")
+        circle = _circles_named(value)[0] if "," not in value else None
+        if circle is None:
+            raise click.UsageError("protect takes one circle.")
+        event = rule_changes.set_protection(circle, None if off else _circles_named(",".join(open_to)) if open_to else [])
+    if event is None:
+        click.echo("No change: the rule already says that.")
+    else:
+        click.echo(f"{event.subject}: {event.old_value} -> {event.new_value}")

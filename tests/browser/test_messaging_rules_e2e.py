@@ -1,0 +1,69 @@
+"""The messaging rules in a real Chromium: the prompt where a member may not start, and a reply that always goes."""
+import re
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def ruled_server(start_server, browser):
+    """A server of its own (its rules would otherwise reach every other browser test)."""
+    live = start_server()
+    live.set_messaging(True)
+    return live
+
+
+def seed(server, alice, bob, carol):
+    """Streets as circles, a message Carol wrote Alice before the rule, then "reach shared-circle"."""
+    from wb.circles import service as circles
+    from wb.extensions import db
+    from wb.messaging.conversations import ensure_memberships
+    from wb.messaging.models import Conversation, Message
+    from wb.messaging.reconcile import reconcile_conversation
+    from wb.messaging.rule_changes import set_reach
+    from wb.models import User
+
+    with server.app.app_context():
+        ids = {name: User.by_username(name).id for name in (alice, bob, carol)}
+        circles.add_members(circles.create("Elm Street"), [alice])
+        circles.add_members(circles.create("Oak Street"), [bob, carol])
+        low, high = sorted((ids[alice], ids[carol]))
+        conversation = Conversation(user_low_id=low, user_high_id=high)
+        db.session.add(conversation)
+        db.session.commit()
+        db.session.add(Message(conversation_id=conversation.id, sender_id=ids[carol], body="Could we borrow a ladder?"))
+        db.session.commit()
+        ensure_memberships(conversation)
+        reconcile_conversation(conversation)
+        db.session.commit()
+        set_reach(True)
+        return conversation.id
+
+
+def test_the_prompt_replaces_the_button_and_a_reply_still_goes(browsing, ruled_server):
+    alice = ruled_server.create_member("alice")
+    bob = ruled_server.create_member("bob", display_name="Bob Okafor")
+    carol = ruled_server.create_member("carol", display_name="Carol Lind")
+    conversation_id = seed(ruled_server, alice, bob, carol)
+    page = browsing.sign_in(alice, server=ruled_server)
+
+    page.goto(f"/people/{bob}")
+    expect(page.get_by_role("button", name="Message Bob Okafor")).to_have_count(0)
+    prompt = page.locator(".message-refusal")
+    expect(prompt).to_contain_text("You can start conversations with members who share a circle with you, "
+                                   "and Bob Okafor isn't in any of yours.")
+    prompt.get_by_role("link", name="See the circles and who the admins are").click()
+    expect(page).to_have_url(re.compile(r"/circles$"))
+    expect(page.locator("main")).to_contain_text("Oak Street")
+
+    page.goto(f"/messages/{conversation_id}")
+    box = page.locator("#compose textarea")
+    box.fill("Of course, come by on Saturday")
+    box.press("Enter")
+    expect(page.locator("#thread")).to_contain_text("Of course, come by on Saturday")

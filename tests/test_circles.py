@@ -1,0 +1,250 @@
+"""Circles: the admin pages, the command line, members' settings and pages, and the migration."""
+import pytest
+from sqlalchemy import func, inspect, select
+
+from helpers import reload, text
+from messaging_helpers import visible_text
+from wb.circles import service as circles
+from wb.circles.models import Circle, CircleMember, MessagingRule
+from wb.extensions import db
+from wb.messaging import rule_changes, rules
+from wb.models import AuditEvent, User
+
+
+@pytest.fixture
+def admin_client(admin, login):
+    return login(admin)
+
+
+def names_in(circle_name):
+    db.session.expire_all()
+    return [user.username for user in circles.members_of(circles.require(circle_name))]
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+
+def test_cli_creates_fills_lists_and_empties_circles(runner, alice, bob):
+    assert runner.invoke(args=["circles", "create", "Volunteers"]).output == "Circle Volunteers created.\n"
+    result = runner.invoke(args=["circles", "add", "volunteers", "alice", "bob"])
+    assert result.exit_code == 0 and "Added to Volunteers: alice, bob." in result.output
+    assert runner.invoke(args=["circles", "list"]).output == "Volunteers (2): alice, bob\n"
+    result = runner.invoke(args=["circles", "remove", "Volunteers", "bob"])
+    assert result.exit_code == 0 and names_in("Volunteers") == ["alice"]
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("circle.%"))).all()
+    assert actions == ["circle.created", "circle.member_added", "circle.member_added", "circle.member_removed"]
+
+
+@pytest.mark.parametrize("args, error", [
+    (["circles", "add", "Nowhere", "alice"], "There is no circle called 'Nowhere'."),
+    (["circles", "add", "Volunteers", "alice", "ghost"], "No member is called 'ghost'; nobody was changed."),
+    (["circles", "create", "volunteers"], "There is already a circle called Volunteers."),
+    (["circles", "create", "A,B"], "Circle names can't contain commas"),
+    (["circles", "create", "x" * 61], "at most 60 characters"),
+    (["circles", "create", "bad\x07name"], "control characters"),
+    (["messaging", "rules", "set", "starters", "circles:Volunteers,Nowhere"], "No circle is called 'Nowhere'."),
+    (["messaging", "rules", "set", "protect", "Nowhere", "--off"], "No circle is called 'Nowhere'."),
+    (["messaging", "rules", "set", "reach", "everyone"], "reach takes `anyone` or `shared-circle`."),
+    (["messaging", "rules", "set", "starters", "some"], "starters takes `all` or `circles:NAME,NAME`."),
+])
+def test_cli_errors_are_one_clear_line_and_change_nothing(runner, alice, args, error):
+    circles.create("Volunteers")
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert error in result.output
+    assert "Traceback" not in result.output
+    assert names_in("Volunteers") == []
+    assert db.session.scalar(select(func.count()).select_from(MessagingRule)) == 0
+
+
+def test_cli_sets_and_shows_every_rule_audited_as_the_command_line(runner, app):
+    for name in ("Volunteers", "Coordinators", "Clinicians", "Therapists"):
+        circles.create(name)
+    steps = [
+        (["starters", "circles:Volunteers,Coordinators"], "starters: all active members -> members of Coordinators, Volunteers"),
+        (["reach", "shared-circle"], "reach: anyone -> members who share a circle"),
+        (["protect", "Clinicians", "--open-to", "Therapists"], "protect Clinicians: off -> staff, its own members and members of Therapists"),
+    ]
+    for args, said in steps:
+        result = runner.invoke(args=["messaging", "rules", "set", *args])
+        assert result.exit_code == 0 and result.output == said + "\n", result.output
+    assert runner.invoke(args=["messaging", "rules", "show"]).output == (
+        "Who may start conversations: members of Coordinators, Volunteers\n"
+        "Whom members may reach: members who share a circle\n"
+        "Protected: Clinicians: started by staff, its own members and members of Therapists\n")
+    assert runner.invoke(args=["messaging", "rules", "set", "starters", "all"]).exit_code == 0
+    assert runner.invoke(args=["messaging", "rules", "set", "reach", "anyone"]).exit_code == 0
+    assert runner.invoke(args=["messaging", "rules", "set", "protect", "Clinicians", "--off"]).exit_code == 0
+    assert rules.load_rules() == rules.Rules(names=rules.load_rules().names)
+    events = rule_changes.rule_history()
+    assert len(events) == 6 and all(event.actor_id is None for event in events)
+    assert runner.invoke(args=["messaging", "rules", "set", "reach", "anyone"]).output == "No change: the rule already says that.\n"
+
+
+# --- the admin pages ---------------------------------------------------------------------------------
+
+
+def test_admin_creates_renames_fills_and_deletes_a_circle(admin_client, alice, bob):
+    assert admin_client.post("/admin/circles", data={"name": "  Elm   Street "}).status_code == 302
+    elm = circles.require("elm street")
+    assert elm.name == "Elm Street"
+    response = admin_client.post(f"/admin/circles/{elm.id}/members", data={"usernames": "alice, @bob"})
+    assert response.status_code == 302 and names_in("Elm Street") == ["alice", "bob"]
+    response = admin_client.post(f"/admin/circles/{elm.id}/members", data={"usernames": "alice nobody<script>"})
+    assert response.status_code == 400
+    assert "No member is called &#39;nobody&lt;script&gt;&#39;; nobody was changed." in text(response)
+    assert admin_client.post(f"/admin/circles/{elm.id}/rename", data={"name": "Elm Road"}).status_code == 302
+    assert reload(Circle, elm.id).name == "Elm Road"
+    assert admin_client.post(f"/admin/circles/{elm.id}/members/bob/remove").status_code == 302
+    assert names_in("Elm Road") == ["alice"]
+    page = admin_client.get("/admin/circles")
+    assert "Elm Road" in text(page) and 'for="add-' in text(page)
+    # deleting asks first
+    confirm = admin_client.get(f"/admin/circles/{elm.id}/delete")
+    assert confirm.status_code == 200 and "Delete the circle" in text(confirm)
+    assert admin_client.post(f"/admin/circles/{elm.id}/delete").status_code == 200  # no confirm: asks again
+    assert reload(Circle, elm.id) is not None
+    assert admin_client.post(f"/admin/circles/{elm.id}/delete", data={"confirm": "yes"}).status_code == 302
+    assert reload(Circle, elm.id) is None
+    assert reload(User, alice.id) is not None
+    assert db.session.scalar(select(func.count()).select_from(CircleMember)) == 0
+
+
+@pytest.mark.parametrize("name, error", [
+    ("", "Give the circle a name."), ("x" * 500, "at most 60 characters"), ("tab\x0bname", "control characters"),
+    ("VOLUNTEERS", "There is already a circle called Volunteers."),
+    ("Elm \u202eteertS", "text-direction control characters"),
+])
+def test_admin_gets_a_clear_error_for_a_bad_name(admin_client, name, error):
+    circles.create("Volunteers")
+    response = admin_client.post("/admin/circles", data={"name": name})
+    assert response.status_code == 400 and error in visible_text(response)
+    assert db.session.scalar(select(func.count()).select_from(Circle)) == 1
+
+
+def test_deleting_warns_what_it_changes_in_the_rules(admin_client):
+    volunteers = circles.create("Volunteers")
+    rule_changes.set_starters([volunteers])
+    page = visible_text(admin_client.get(f"/admin/circles/{volunteers.id}/delete"))
+    assert "Starting conversations would be open to staff only, until you change the rule." in page
+
+
+def test_admin_members_page_adds_and_removes_circles(admin_client, alice):
+    elm = circles.create("Elm Street")
+    page = text(admin_client.get("/admin/members"))
+    assert f'action="/admin/members/alice/circles"' in page
+    response = admin_client.post("/admin/members/alice/circles", data={"circle_id": str(elm.id)})
+    assert response.status_code == 302 and names_in("Elm Street") == ["alice"]
+    assert "Elm Street" in text(admin_client.get("/admin/members"))
+    response = admin_client.post(f"/admin/circles/{elm.id}/members/alice/remove", data={"next": "/admin/members"})
+    assert response.location == "/admin/members" and names_in("Elm Street") == []
+    assert admin_client.post("/admin/members/ghost/circles", data={"circle_id": str(elm.id)}).status_code == 404
+    assert admin_client.post("/admin/members/alice/circles", data={"circle_id": "99999999999999999999"}).status_code == 302
+
+
+def test_admin_changes_the_rules_on_the_settings_page_with_their_history(admin_client, admin):
+    volunteers, clinicians = circles.create("Volunteers"), circles.create("Clinicians")
+    assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": [str(volunteers.id)]}).status_code == 302
+    assert admin_client.post("/admin/settings/rules/reach", data={"reach": "shared-circle"}).status_code == 302
+    assert admin_client.post("/admin/settings/rules/protect", data={"circle_id": str(clinicians.id), "open_to": [str(volunteers.id)]}).status_code == 302
+    loaded = rules.load_rules()
+    assert loaded.starters == {volunteers.id} and loaded.shared_circle and loaded.protected == {clinicians.id: {volunteers.id}}
+    page = visible_text(admin_client.get("/admin/settings"))
+    assert "Who may start conversations: members of Volunteers" in page
+    assert "protect Clinicians off → staff, its own members and members of Volunteers Rita Root" in page
+    # refused: no circle ticked (would silently lock everyone out), unknown rule, a circle that is gone
+    assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles"}).status_code == 400
+    assert admin_client.post("/admin/settings/rules/colour", data={}).status_code == 404
+    assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": "12345"}).status_code == 400
+    assert admin_client.post("/admin/settings/rules/protect", data={"circle_id": str(clinicians.id), "action": "off"}).status_code == 302
+    assert rules.load_rules().protected == {}
+
+
+@pytest.mark.parametrize("method, url, data", [
+    ("post", "/admin/circles", {"name": "Sneaky"}),
+    ("post", "/admin/settings/rules/reach", {"reach": "shared-circle"}),
+    ("post", "/settings/messaging", {"message_from": "nobody"}),
+])
+def test_posts_without_a_csrf_token_are_refused(admin_client, method, url, data):
+    response = admin_client.post(url, data=data, csrf=False)
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Circle)) == 0
+    assert rules.load_rules().shared_circle is False
+    assert db.session.scalar(select(User.message_from).where(User.username == "root")) == "rules"
+
+
+def test_members_cannot_use_the_admin_pages(alice, login):
+    member_client = login(alice)
+    assert member_client.get("/admin/circles").status_code == 403
+    assert member_client.post("/admin/circles", data={"name": "Mine"}).status_code == 403
+    assert member_client.post("/admin/settings/rules/reach", data={"reach": "shared-circle"}).status_code == 403
+
+
+# --- what members see -------------------------------------------------------------------------------
+
+
+def test_a_member_chooses_who_can_start_a_conversation_with_them(alice, login):
+    member_client = login(alice)
+    page = text(member_client.get("/settings"))
+    assert "Who can start a conversation with me" in page
+    assert '<input checked id="message_from-0" name="message_from" required type="radio" value="rules">' in page
+    response = member_client.post("/settings/messaging", data={"message_from": "nobody"})
+    assert response.status_code == 302 and reload(User, alice.id).message_from == "nobody"
+    assert "Saved. Who can start a conversation with you: nobody new" in visible_text(member_client.get("/settings"))
+    response = member_client.post("/settings/messaging", data={"message_from": "everyone!"})
+    assert response.status_code == 400 and "Not a valid choice" in visible_text(response)
+    assert reload(User, alice.id).message_from == "nobody"
+
+
+def test_profile_and_directory_show_circles_and_filter_by_them(alice, bob, login):
+    elm = circles.create("Elm Street")
+    circles.add_members(elm, ["alice"])
+    member_client = login(bob)
+    assert "Elm Street" in visible_text(member_client.get("/people/alice"))
+    filtered = text(member_client.get("/members?circle=elm street"))
+    assert "@alice" in filtered and "@bob" not in filtered and "Members of <bdi>Elm Street</bdi>" in filtered
+    assert "@bob" in text(member_client.get("/members"))
+    unknown = member_client.get("/members?circle=" + "Nowhere\x07" * 20)
+    assert unknown.status_code == 404 and "There is no circle called" in visible_text(unknown)
+    circles_page = visible_text(member_client.get("/circles"))
+    assert "Elm Street · 1 member" in circles_page and "Admins" in circles_page
+
+
+# --- the migration ----------------------------------------------------------------------------------
+
+
+def test_the_migration_goes_down_and_up_again(sqlite_app):
+    from flask_migrate import downgrade, upgrade
+
+    tables = lambda: set(inspect(db.engine).get_table_names())  # noqa: E731
+    columns = lambda: {c["name"] for c in inspect(db.engine).get_columns("users")}  # noqa: E731
+    assert {"circles", "circle_members", "messaging_rules"} <= tables() and "message_from" in columns()
+    db.session.remove()
+    downgrade(revision="b7d4f0e2a315")
+    db.engine.dispose()
+    assert not {"circles", "circle_members", "messaging_rules"} & tables() and "message_from" not in columns()
+    upgrade()
+    db.engine.dispose()
+    assert {"circles", "circle_members", "messaging_rules"} <= tables() and "message_from" in columns()
+
+
+@pytest.mark.parametrize("junk", ["\x00", "a\x00b", "\u202egnp.exe", "x" * 5000, "'; DROP TABLE circles; --", "%", "٣"])
+def test_junk_never_makes_a_500(admin_client, alice, junk):
+    elm = circles.create("Elm Street")
+    answers = [
+        admin_client.post("/admin/circles", data={"name": junk}),
+        admin_client.post(f"/admin/circles/{elm.id}/rename", data={"name": junk}),
+        admin_client.post(f"/admin/circles/{elm.id}/members", data={"usernames": junk}),
+        admin_client.post(f"/admin/circles/{elm.id}/members/{junk[:300]}/remove"),
+        admin_client.post("/admin/members/alice/circles", data={"circle_id": junk}),
+        admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": junk}),
+        admin_client.post("/admin/settings/rules/protect", data={"circle_id": junk}),
+        admin_client.post("/settings/messaging", data={"message_from": junk}),
+        admin_client.get("/members", query_string={"circle": junk}),
+    ]
+    assert all(answer.status_code < 500 for answer in answers), [a.status_code for a in answers]
+    # a name that is plain text may become a circle; nothing else may
+    made = {c.name for c in circles.all_circles()} - {"Elm Street"}
+    assert made <= {junk}
+    if "\x00" in junk or "\u202e" in junk or len(junk) > 60:
+        assert made == set()

@@ -1,0 +1,342 @@
+"""Who may start a conversation: circles, the community's rules, each member's own setting, staff, replies, blocks."""
+import itertools
+import re
+
+import pytest
+from sqlalchemy import select
+
+from helpers import text
+from messaging_helpers import conversation_count, messages_in, open_conversation, send, visible_text
+from wb.circles import service as circles
+from wb.extensions import db
+from wb.messaging import rule_changes, rules, safety
+from wb.messaging.directory_search import search_members
+from wb.messaging.policy import Refusal
+from wb.models import AuditEvent
+
+STARTERS_ONLY = ("Starting conversations is open to members of Coordinators and Volunteers. "
+                 "Ask an admin if you'd like to join.")
+
+
+@pytest.fixture
+def people(app, make_user, messaging_on):
+    """alice, bob, carol, dave (members) and root (admin)."""
+    return {name: make_user(name) for name in ("alice", "bob", "carol", "dave")} | {
+        "root": make_user("root", role="admin", display_name="Rita Root")}
+
+
+def circle(name, *members):
+    made = circles.create(name)
+    if members:
+        circles.add_members(made, [m.username for m in members])
+    return made
+
+
+def refusal(a, b):
+    """The words refusing a the first message to b, or None when a may start."""
+    try:
+        rules.check_can_start(a, b)
+    except Refusal as refused:
+        return refused.message
+    return None
+
+
+def set_setting(user, value):
+    user.message_from = value
+    db.session.commit()
+
+
+def test_by_default_every_active_member_may_start_with_anyone(people):
+    for a, b in itertools.permutations(people.values(), 2):
+        assert refusal(a, b) is None
+
+
+def test_starters_rule_lets_only_members_of_chosen_circles_start(people, login):
+    volunteers = circle("Volunteers", people["alice"])
+    coordinators = circle("Coordinators", people["carol"])
+    rule_changes.set_starters([volunteers, coordinators])
+    assert refusal(people["alice"], people["bob"]) is None
+    assert refusal(people["carol"], people["bob"]) is None
+    assert refusal(people["bob"], people["dave"]).startswith(STARTERS_ONLY)
+    response = login(people["bob"]).post("/messages/with/dave")
+    assert response.status_code == 403
+    assert STARTERS_ONLY in visible_text(response)
+    assert 'href="/circles"' in text(response)  # the prompt leads somewhere: circles and the admins
+    assert conversation_count() == 0
+    rule_changes.set_starters(None)
+    assert refusal(people["bob"], people["dave"]) is None
+
+
+def test_a_bypassing_htmx_post_gets_the_explanation_as_a_partial(people, login):
+    rule_changes.set_starters([circle("Volunteers", people["alice"])])
+    response = login(people["bob"]).htmx("POST", "/messages/with/dave")
+    assert response.status_code == 403
+    assert "<html" not in text(response)
+    assert "Starting conversations is open to members of Volunteers." in visible_text(response)
+
+
+def test_reach_shared_circle_needs_a_circle_in_common(people):
+    circle("Elm Street", people["alice"], people["bob"])
+    circle("Oak Street", people["carol"])
+    rule_changes.set_reach(True)
+    assert refusal(people["alice"], people["bob"]) is None
+    assert refusal(people["alice"], people["carol"]) == (
+        "You can start conversations with members who share a circle with you, and Carol isn't in any of yours. "
+        "Ask an admin if you'd like to join one of their circles.")
+    assert refusal(people["dave"], people["alice"]) is not None  # in no circle: shares none
+    rule_changes.set_reach(False)
+    assert refusal(people["alice"], people["carol"]) is None
+
+
+def test_a_protected_circle_is_open_to_staff_its_members_and_the_circles_named(people, make_user):
+    clinicians = circle("Clinicians", people["alice"], people["bob"])
+    therapists = circle("Therapists", people["carol"])
+    rule_changes.set_protection(clinicians, [therapists])
+    assert refusal(people["dave"], people["alice"]) == (
+        "Alice is in Clinicians: new conversations with its members are started by staff and members of Therapists. "
+        "Once they write to you, you can reply.")
+    assert refusal(people["carol"], people["alice"]) is None  # open to Therapists
+    assert refusal(people["bob"], people["alice"]) is None  # a protected circle's own members
+    assert refusal(people["root"], people["alice"]) is None  # staff
+    assert refusal(people["alice"], people["dave"]) is None  # clinicians may start with anyone
+    rule_changes.set_protection(clinicians, [])
+    assert "started by staff." in refusal(people["carol"], people["alice"])
+    rule_changes.set_protection(clinicians, None)
+    assert refusal(people["dave"], people["alice"]) is None
+
+
+def test_a_clinician_writes_first_and_then_the_member_may_reply(people, login):
+    clinicians = circle("Clinicians", people["alice"])
+    rule_changes.set_protection(clinicians, [])
+    dave_client, alice_client = login(people["dave"]), login(people["alice"])
+    assert dave_client.post("/messages/with/alice").status_code == 403
+    cid = open_conversation(alice_client, "dave")
+    assert send(alice_client, cid, "How are you feeling this week?").status_code == 200
+    assert send(dave_client, cid, "Better, thanks").status_code == 200
+    assert open_conversation(dave_client, "alice") == cid  # the button works for a reply too
+    assert [m.body for m in messages_in(cid)] == ["How are you feeling this week?", "Better, thanks"]
+
+
+@pytest.mark.parametrize("setting", ["rules", "circles", "nobody"])
+def test_each_member_setting(people, setting):
+    circle("Elm Street", people["alice"], people["bob"])
+    set_setting(people["bob"], setting)
+    shared, outsider = refusal(people["alice"], people["bob"]), refusal(people["carol"], people["bob"])
+    if setting == "rules":
+        assert shared is None and outsider is None
+    elif setting == "circles":
+        assert shared is None
+        assert outsider == ("Bob accepts new conversations only from members of their circles. "
+                            "Ask an admin if you'd like to join one.")
+    else:
+        assert shared == outsider == "Bob isn't accepting new conversations right now. Only they can change that."
+    assert refusal(people["root"], people["bob"]) is None  # staff can always reach a member
+
+
+def test_staff_may_start_with_anyone_and_anyone_may_write_to_staff(people):
+    rule_changes.set_starters([circle("Volunteers")])
+    rule_changes.set_reach(True)
+    set_setting(people["root"], "nobody")
+    set_setting(people["bob"], "nobody")
+    assert refusal(people["root"], people["bob"]) is None
+    assert refusal(people["bob"], people["root"]) is None
+    assert refusal(people["bob"], people["alice"]) is not None
+
+
+def test_replies_are_allowed_after_the_rules_change(people, login):
+    alice_client, bob_client = login(people["alice"]), login(people["bob"])
+    cid = open_conversation(alice_client, "bob")
+    send(alice_client, cid, "hi")
+    rule_changes.set_starters([circle("Volunteers")])
+    rule_changes.set_reach(True)
+    set_setting(people["bob"], "nobody")
+    set_setting(people["alice"], "nobody")
+    assert send(bob_client, cid, "still here").status_code == 200
+    assert send(alice_client, cid, "me too").status_code == 200
+    assert [m.body for m in messages_in(cid)] == ["hi", "still here", "me too"]
+    assert "compose-blocked" not in text(bob_client.get(f"/messages/{cid}"))
+
+
+def test_an_opened_but_empty_conversation_grants_nothing(people, login):
+    alice_client, bob_client = login(people["alice"]), login(people["bob"])
+    cid = open_conversation(alice_client, "bob")
+    rule_changes.set_starters([circle("Volunteers")])
+    response = send(alice_client, cid, "first words")
+    assert response.status_code == 403
+    assert "Starting conversations is open to members of Volunteers." in visible_text(response)
+    assert send(bob_client, cid, "nor me", htmx=False).status_code == 403
+    assert messages_in(cid) == []
+    # the thread says why instead of offering a box that can't send
+    page = text(alice_client.get(f"/messages/{cid}"))
+    assert "compose-blocked" in page and "open to members of Volunteers" in page
+    assert alice_client.post("/messages/with/bob").status_code == 403
+
+
+def test_pending_and_suspended_members(people, make_user, login):
+    pending, suspended = make_user("penny", status="pending"), make_user("sam", status="suspended")
+    assert "waiting for an admin" in refusal(pending, people["bob"])
+    assert refusal(people["bob"], pending) == "This member is waiting for approval and can't receive messages yet."
+    assert "suspended" in refusal(people["bob"], suspended)
+    assert "waiting for approval" in refusal(people["root"], pending)  # staff too: accounts come first
+    assert login(pending).post("/messages/with/bob").status_code == 403
+
+
+def test_a_block_stops_staff_and_replies_and_reads_like_nobody_new(people, login):
+    alice_client = login(people["alice"])
+    cid = open_conversation(alice_client, "bob")
+    send(alice_client, cid, "hi")
+    safety.block(people["bob"], people["alice"])
+    safety.block(people["bob"], people["root"])
+    nobody_new = "Bob isn't accepting new conversations right now. Only they can change that."
+    assert refusal(people["alice"], people["bob"]) == nobody_new  # despite the conversation with a message
+    assert refusal(people["root"], people["bob"]) == nobody_new  # despite being staff
+    assert refusal(people["bob"], people["alice"]) == "You've blocked this member. Unblock them to send messages."
+    response = send(alice_client, cid, "hello?")
+    assert response.status_code == 403 and nobody_new in visible_text(response)
+
+
+def test_the_profile_shows_the_button_or_why_not(people, login):
+    set_setting(people["bob"], "nobody")
+    alice_client = login(people["alice"])
+    bob_page = alice_client.get("/people/bob")
+    assert "/messages/with/bob" not in text(bob_page)
+    assert "Bob isn't accepting new conversations right now." in visible_text(bob_page)
+    assert 'action="/messages/with/carol"' in text(alice_client.get("/people/carol"))
+
+
+def test_a_request_shows_why_next_to_its_author_and_commenters(people, login):
+    from wb.models import Comment, HelpRequest
+
+    request_ = HelpRequest(author_id=people["bob"].id, title="Ladder", body="Need one")
+    db.session.add(request_)
+    db.session.flush()
+    db.session.add(Comment(request_id=request_.id, author_id=people["carol"].id, body="I have one"))
+    db.session.commit()
+    circle("Clinicians", people["carol"])
+    rule_changes.set_protection(circles.by_name("Clinicians"), [])
+    page = text(login(people["alice"]).get(f"/requests/{request_.id}"))
+    assert 'action="/messages/with/bob"' in page
+    assert 'action="/messages/with/carol"' not in page and "Carol is in Clinicians" in page
+
+
+def test_the_directory_says_once_that_the_viewer_may_not_start(people, login):
+    rule_changes.set_starters([circle("Volunteers", people["alice"])])
+    page = text(login(people["bob"]).get("/members"))
+    assert page.count("Starting conversations is open to members of Volunteers.") == 1
+    assert re.findall(r'action="/messages/with/(\w+)"', page) == ["root"]  # staff can always be written to
+    assert 'action="/messages/with/bob"' in text(login(people["alice"]).get("/members"))
+
+
+def test_the_search_offers_exactly_the_members_one_may_start_with(people, make_user):
+    """Every cell of a small matrix: the search and check_can_start agree."""
+    elm = circle("Elm Street", people["alice"], people["bob"])
+    clinicians = circle("Clinicians", people["carol"])
+    circle("Therapists", people["dave"])
+    others = [make_user(f"pat{i}", display_name=f"Pat {i}") for i in range(4)]
+    circles.add_members(elm, ["pat0"])
+    circles.add_members(clinicians, ["pat1"])
+    set_setting(others[2], "nobody")
+    set_setting(others[3], "circles")
+    safety.block(others[0], people["bob"])
+    everyone = list(people.values()) + others
+    for starters, reach, protect in itertools.product([None, ["Elm Street"]], [False, True], [None, ["Therapists"]]):
+        rule_changes.set_starters(None if starters is None else [circles.by_name(n) for n in starters])
+        rule_changes.set_reach(reach)
+        rule_changes.set_protection(clinicians, None if protect is None else [circles.by_name(n) for n in protect])
+        for viewer, person in itertools.permutations(everyone, 2):
+            offered = person.username in {row.username for row in search_members(viewer, person.username).members}
+            assert offered == (refusal(viewer, person) is None), (viewer.username, person.username, starters, reach, protect)
+
+
+def test_a_reply_is_offered_in_the_search_whatever_the_rules(people, login):
+    alice_client = login(people["alice"])
+    send(alice_client, open_conversation(alice_client, "bob"), "hi")
+    rule_changes.set_starters([circle("Volunteers")])
+    assert [row.username for row in search_members(people["bob"], "ali").members] == ["alice"]
+    assert search_members(people["bob"], "car").members == []
+
+
+def test_the_directory_decides_for_5_or_50_members_in_the_same_number_of_queries(people, make_user, login, count_queries):
+    elm = circle("Elm Street", people["alice"])
+    rule_changes.set_reach(True)
+    rule_changes.set_protection(circle("Clinicians"), [elm])
+    alice_client = login(people["alice"])
+
+    def directory_queries():
+        with count_queries() as statements:
+            assert alice_client.get("/members").status_code == 200
+        return [s for s in statements if "feature_flags" not in s]
+
+    few = directory_queries()
+    for i in range(45):
+        member = make_user(f"member{i:02}")
+        if i % 3 == 0:
+            circles.add_members(elm, [member.username])
+    many = directory_queries()
+    page = text(alice_client.get("/members"))
+    assert len(re.findall(r'action="/messages/with/member\d+"', page)) == 15  # those sharing Elm Street
+    assert len(many) == len(few)
+
+
+def test_rule_changes_are_audited_with_who_old_and_new(people):
+    volunteers = circle("Volunteers")
+    rule_changes.set_starters([volunteers], actor=people["root"])
+    rule_changes.set_starters([volunteers], actor=people["root"])  # no change: no second row
+    events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "messaging_rule.changed")))
+    assert [(e.subject, e.old_value, e.new_value, e.actor_id) for e in events] == [
+        ("starters", "all active members", "members of Volunteers", people["root"].id)]
+
+
+def test_deleting_the_only_starter_circle_leaves_staff_only_never_everyone(people):
+    volunteers = circle("Volunteers", people["alice"])
+    rule_changes.set_starters([volunteers])
+    assert rule_changes.impact_of_deleting(volunteers) == [
+        "Starting conversations would be open to staff only, until you change the rule."]
+    changes = circles.delete_circle(volunteers)
+    assert changes == ["Who may start conversations: now staff only."]
+    assert refusal(people["alice"], people["bob"]).startswith(
+        "Starting conversations is open to staff only at the moment. Ask an admin if you need to reach someone.")
+    assert refusal(people["root"], people["bob"]) is None
+    assert db.session.get(type(people["alice"]), people["alice"].id) is not None  # members stay
+    latest = rule_changes.rule_history()[0]
+    assert (latest.subject, latest.old_value, latest.new_value) == ("starters", "members of Volunteers", "staff only")
+
+
+def test_deleting_an_open_to_circle_keeps_the_protection(people):
+    clinicians = circle("Clinicians", people["alice"])
+    therapists = circle("Therapists", people["carol"])
+    rule_changes.set_protection(clinicians, [therapists])
+    circles.delete_circle(therapists)
+    assert "started by staff." in refusal(people["carol"], people["alice"])
+    circles.delete_circle(clinicians)
+    assert refusal(people["carol"], people["alice"]) is None
+    assert rules.load_rules().protected == {}
+
+
+def test_request_pages_decide_for_every_author_in_a_fixed_number_of_queries(people, make_user, login, count_queries):
+    from wb.models import Comment, HelpRequest
+
+    rule_changes.set_reach(True)
+    circle("Elm Street", people["alice"], people["bob"])
+    first = HelpRequest(author_id=people["bob"].id, title="Ladder", body="Need one")
+    db.session.add(first)
+    db.session.flush()
+    db.session.add(Comment(request_id=first.id, author_id=people["carol"].id, body="one comment to begin with"))
+    db.session.commit()
+    alice_client = login(people["alice"])
+
+    def queries(url):
+        with count_queries() as statements:
+            assert alice_client.get(url).status_code == 200
+        return len([s for s in statements if "feature_flags" not in s])
+
+    few = queries("/requests"), queries(f"/requests/{first.id}")
+    for i in range(12):
+        author = make_user(f"writer{i:02}")
+        db.session.add(HelpRequest(author_id=author.id, title=f"t{i}", body="b"))
+        db.session.add(Comment(request_id=first.id, author_id=author.id, body=f"c{i}"))
+    db.session.commit()
+    assert (queries("/requests"), queries(f"/requests/{first.id}")) == few
+    page = text(alice_client.get(f"/requests/{first.id}"))
+    assert 'action="/messages/with/bob"' in page and 'action="/messages/with/writer00"' not in page
+    assert "Writer00 isn&#39;t in any of yours" in page or "Writer00 isn't in any of yours" in visible_text(page)
