@@ -142,16 +142,33 @@
   function nearBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
   function scrollToEnd() { var list = threadList(); if (list) list.scrollTop = list.scrollHeight; }
 
+  // "Show older messages" puts a page above what the reader sees: the message that was at the
+  // top stays where it was on screen (after the seam's repeated separator is gone).
+  var olderAnchor = null, olderAnchorTop = 0;
+  function topInList(item, list) { return item.getBoundingClientRect().top - list.getBoundingClientRect().top; }
+
   var stickToBottom = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var list = threadList();
     stickToBottom = !list || nearBottom(list) || isThreadPane(event.detail.target);
+    var target = event.detail.target;
+    if (list && target && target.matches && target.matches("#thread-messages > li.older")) {
+      olderAnchor = list.querySelector("li.message");
+      if (olderAnchor) olderAnchorTop = topInList(olderAnchor, list);
+    }
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     tidyThread();
     placeSeen();
     var target = event.detail && event.detail.elt;
     var olderPage = target && target.classList && target.classList.contains("older");
+    var list = threadList();
+    if (olderAnchor && list && olderAnchor.isConnected) {
+      list.scrollTop += topInList(olderAnchor, list) - olderAnchorTop;
+      olderAnchor = null;
+      return;
+    }
+    olderAnchor = null;
     if (stickToBottom && !olderPage) scrollToEnd();
   });
   document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
