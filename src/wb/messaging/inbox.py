@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 
-from ..database import read_rows
+from ..database import read_alone, read_rows
 from ..extensions import db
 from ..models import User
 from . import policy
@@ -180,7 +180,8 @@ def _row_if_active(signed_in: tuple[int, int] | None, statement):
     if signed_in is None:
         return None
     member_id, generation = signed_in
-    row = read_rows(statement, {"member_id": member_id}, User).first()
+    rows = read_alone(statement, {"member_id": member_id}, User)
+    row = rows[0] if rows else None
     if row is None or not User.holds_session(row, generation) or not User.may_act(row):
         return None
     return row
