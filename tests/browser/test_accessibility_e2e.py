@@ -157,7 +157,7 @@ def test_visitor_pages_have_no_serious_accessibility_violations(browsing, server
 
 def test_member_pages_have_no_serious_accessibility_violations(browsing, server):
     alice = server.create_member("alice", display_name="Alice Liddell")
-    bob = server.create_member("bob", display_name="Bob Quillfeather")
+    bob = server.create_member("bob", display_name="Bob Inkwell")
     tour = AxeTour()
 
     page = browsing.sign_in(alice, bypass_csp=True)
@@ -172,6 +172,7 @@ def test_member_pages_have_no_serious_accessibility_violations(browsing, server)
     thread = page.locator("#thread-messages")
     expect(thread.locator("li.day-separator")).to_have_count(3)
     expect(thread.locator(".body a")).to_have_count(1)
+    expect(thread).to_have_attribute("aria-live", "polite")  # new messages are read out
     tour.check(page, "inbox with a thread open")
     # The message menu, opened in place, and its own page (without JavaScript).
     page.locator(f"#message-{last_message} .message-actions summary").click()
@@ -181,10 +182,10 @@ def test_member_pages_have_no_serious_accessibility_violations(browsing, server)
 
     page.goto("/messages")
     page.locator("details.new-message summary").click()
-    page.get_by_label("Find a member by name or username").press_sequentially("quill", delay=30)
-    expect(page.locator("#new-message-results").get_by_role("button", name="Message Bob Quillfeather")).to_be_visible()
+    page.get_by_label("Find a member by name or username").press_sequentially("inkw", delay=30)
+    expect(page.locator("#new-message-results").get_by_role("button", name="Message Bob Inkwell")).to_be_visible()
     tour.check(page, "New message search with results")
-    tour.visit(page, "/messages/new?q=quill", "New message page with results")
+    tour.visit(page, "/messages/new?q=inkw", "New message page with results")
 
     tour.visit(page, f"/people/{alice}", "own profile")
     tour.visit(page, f"/people/{bob}", "another member's profile")

@@ -101,5 +101,7 @@ def test_show_older_joins_the_days_at_the_seam_and_keeps_the_reader_in_place(bro
     shown = page.locator("#thread-messages li.message").evaluate_all("items => items.map(i => +i.dataset.id)")
     assert shown == ids
     expect(page.get_by_role("link", name="Show older messages")).to_have_count(0)
+    # The thread is a live region for new messages again (silent only while the older page landed).
+    expect(page.locator("#thread-messages")).to_have_attribute("aria-live", "polite")
     # The message that was at the top is where it was: the older ones came in above it.
     assert abs(offset_in_thread(page, first_seen) - before) <= 2, (before, offset_in_thread(page, first_seen))

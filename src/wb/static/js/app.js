@@ -143,9 +143,17 @@
   function scrollToEnd() { var list = threadList(); if (list) list.scrollTop = list.scrollHeight; }
 
   // "Show older messages" puts a page above what the reader sees: the message that was at the
-  // top stays where it was on screen (after the seam's repeated separator is gone).
+  // top stays where it was on screen (after the seam's repeated separator is gone). The thread
+  // is a live region for new messages only: it is silent while an older page lands.
   var olderAnchor = null, olderAnchorTop = 0;
   function topInList(item, list) { return item.getBoundingClientRect().top - list.getBoundingClientRect().top; }
+
+  function speakAgainAfterNextFrame(list) {
+    // Two frames: the browser has taken in the older page while the region was silent.
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () { list.setAttribute("aria-live", "polite"); });
+    });
+  }
 
   var stickToBottom = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -155,6 +163,7 @@
     if (list && target && target.matches && target.matches("#thread-messages > li.older")) {
       olderAnchor = list.querySelector("li.message");
       if (olderAnchor) olderAnchorTop = topInList(olderAnchor, list);
+      list.setAttribute("aria-live", "off");
     }
   });
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -166,9 +175,11 @@
     if (olderAnchor && list && olderAnchor.isConnected) {
       list.scrollTop += topInList(olderAnchor, list) - olderAnchorTop;
       olderAnchor = null;
+      speakAgainAfterNextFrame(list);
       return;
     }
     olderAnchor = null;
+    if (list && list.getAttribute("aria-live") === "off") speakAgainAfterNextFrame(list);
     if (stickToBottom && !olderPage) scrollToEnd();
   });
   document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
