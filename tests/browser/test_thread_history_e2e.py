@@ -88,6 +88,7 @@ def test_show_older_joins_the_days_at_the_seam_and_keeps_the_reader_in_place(bro
     before = offset_in_thread(page, first_seen)
     page.get_by_role("link", name="Show older messages").click()
     expect(page.locator("#thread-messages li.message")).to_have_count(2 * PER_PAGE)
+    expect(page.locator("#thread-messages li.day-separator")).to_have_count(3)
 
     long_ago_label = page.locator("#thread-messages li.day-separator").first
     expect(long_ago_label).not_to_have_text("Yesterday")

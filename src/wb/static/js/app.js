@@ -164,23 +164,23 @@
       olderAnchor = list.querySelector("li.message");
       if (olderAnchor) olderAnchorTop = topInList(olderAnchor, list);
       list.setAttribute("aria-live", "off");
+      stickToBottom = false;
     }
+  });
+  // As soon as the older page is in (not a settle later): the seam shows no repeated
+  // separator and the reader's message doesn't move, not even for a frame.
+  document.addEventListener("htmx:afterSwap", function () {
+    var list = threadList();
+    if (!olderAnchor || !list) return;
+    tidyThread();
+    if (olderAnchor.isConnected) list.scrollTop += topInList(olderAnchor, list) - olderAnchorTop;
+    olderAnchor = null;
+    speakAgainAfterNextFrame(list);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     tidyThread();
     placeSeen();
-    var target = event.detail && event.detail.elt;
-    var olderPage = target && target.classList && target.classList.contains("older");
-    var list = threadList();
-    if (olderAnchor && list && olderAnchor.isConnected) {
-      list.scrollTop += topInList(olderAnchor, list) - olderAnchorTop;
-      olderAnchor = null;
-      speakAgainAfterNextFrame(list);
-      return;
-    }
-    olderAnchor = null;
-    if (list && list.getAttribute("aria-live") === "off") speakAgainAfterNextFrame(list);
-    if (stickToBottom && !olderPage) scrollToEnd();
+    if (stickToBottom && !olderAnchor) scrollToEnd();
   });
   document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
 
