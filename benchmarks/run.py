@@ -47,12 +47,14 @@ import load  # noqa: E402
 import seed  # noqa: E402
 from wb.cli import default_workers  # noqa: E402
 
-SCENARIOS = ("healthz", "poll", "badge", "inbox", "thread", "older", "send")
-EXPECTED_STATUS = {"healthz": 200, "poll": 204, "badge": 204, "inbox": 200, "thread": 200, "older": 200, "send": 200}
+SCENARIOS = ("healthz", "poll", "badge", "list", "inbox", "thread", "older", "send")
+EXPECTED_STATUS = {"healthz": 200, "poll": 204, "badge": 204, "list": 204, "inbox": 200, "thread": 200, "older": 200,
+                   "send": 200}
 DESCRIPTIONS = {
     "healthz": "GET /healthz (the floor: Flask itself)",
     "poll": "GET /messages/<id>/poll?after=<newest>&seen=<their last read> -> 204",
     "badge": "GET /messages/badge?shown=N (idle: the number shown is still right)",
+    "list": "GET /messages/list?active=0&version=V (idle: the inbox list shows the current version)",
     "inbox": "GET /messages (full page)",
     "thread": "GET /messages/<id> of a long thread (full page, newest 50)",
     "older": "GET /messages/<id>?before=<cursor> (htmx partial, 50 older)",
@@ -61,6 +63,7 @@ DESCRIPTIONS = {
 TARGET_P95_MS = 50
 TARGET_POLL_RATIO = 0.50
 TARGET_SEND_RATIO = 0.25
+TARGET_IDLE_CPU_RATIO = 1.3  # idle poll, badge and list: server CPU per request against /healthz's
 TARGET_SCALE_RATIO = 1.5
 TARGET_RSS_MB = 150
 GENEROUS_LIMIT = "1000000 per minute"
@@ -257,12 +260,16 @@ class Bench:
                 conversations.setdefault(user_id, []).append(conversation_id)
             if scenario == "healthz":
                 return [("GET", "/healthz", "", "", "", "")]
-            if scenario == "badge":  # asking with the number it shows, as the page's badge does
-                from wb.messaging.inbox import badge_total_if_active
+            if scenario in ("badge", "list"):  # asking with what it shows, as the page's badge and list do
+                from wb.messaging.inbox import badge_total_if_active, list_version_if_active
                 from wb.models import User
 
                 generations = dict(db.session.execute(
                     db.select(User.id, User.session_generation).where(User.id.in_(list(by_id)))).all())
+                if scenario == "list":
+                    return [line(s, "GET", "/messages/list?active=0&version="
+                                           + list_version_if_active((s.user_id, generations[s.user_id])), hx=True)
+                            for s in self.sessions]
                 return [line(s, "GET", f"/messages/badge?shown={badge_total_if_active((s.user_id, generations[s.user_id]))}")
                         for s in self.sessions]
             if scenario == "inbox":
@@ -494,6 +501,12 @@ def evaluate(report) -> list[dict]:
         if name in at_top:
             checks.append({"target": f"{name} >= {want:.0%} of /healthz throughput (c={top})",
                            "value": at_top[name]["vs_healthz"], "ok": at_top[name]["vs_healthz"] >= want})
+    floor_cpu = at_top.get("healthz", {}).get("server_cpu_ms_per_request")
+    for name in ("poll", "badge", "list"):
+        if name in at_top and floor_cpu:
+            ratio = round(at_top[name]["server_cpu_ms_per_request"] / floor_cpu, 2)
+            checks.append({"target": f"idle {name} CPU/request <= {TARGET_IDLE_CPU_RATIO}x /healthz's (c={top})",
+                           "value": ratio, "ok": ratio <= TARGET_IDLE_CPU_RATIO})
     errors = sum(r["errors"] for r in results)
     checks.append({"target": "no errors (non-2xx, socket errors, unstored sends)", "value": errors, "ok": errors == 0})
     peak = max(report["server"]["peak_rss_mb"])

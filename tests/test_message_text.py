@@ -83,7 +83,7 @@ def set_times(cid, *moments):
 
 
 def separators(page):
-    return re.findall(r'<li class="day-separator" role="separator"><span>([^<]*)</span></li>', page)
+    return re.findall(r'<li class="day-separator"><span>([^<]*)</span></li>', page)
 
 
 def test_day_separators_come_before_the_first_message_of_each_day(chat):

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from wb.flags import set_flag
-from messaging_helpers import open_conversation, send
+from messaging_helpers import messages_in, open_conversation, send
 from test_sessions import replay, session_cookie
 
 LIST_POLL = re.compile(r'<div id="conversation-list"[^>]*\shx-get="([^"]+)"')
@@ -144,3 +144,41 @@ def test_a_version_for_someone_else_gets_nothing(inbox, client):
     path = list_poll_path(text(alice_client.get("/messages")))
     response = client.get(path)
     assert response.status_code == 302 and "hi from" not in text(response)
+
+
+def preview_of(page: str, conversation_id: int) -> str:
+    row = re.search(rf'data-conversation-id="{conversation_id}".*?</li>', page, re.S).group(0)
+    return html.unescape(re.search(r'class="conversation-preview"[^>]*>([^<]*)<', row).group(1))
+
+
+def test_the_newest_message_deleted_for_both_changes_the_other_members_list(inbox):
+    alice_client, bob_client, _carol, with_bob, _with_carol = inbox
+    page = text(alice_client.get("/messages"))
+    assert preview_of(page, with_bob) == "hi from bob"
+    path = list_poll_path(page)
+    newest = messages_in(with_bob)[-1].id
+    assert bob_client.post(f"/messages/{with_bob}/messages/{newest}/delete").status_code == 302
+    response = alice_client.get(path, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and preview_of(text(response), with_bob) == "Message deleted"
+    assert alice_client.get(list_poll_path(text(response))).status_code == 204
+
+
+def test_removing_the_newest_message_for_me_changes_my_list_elsewhere(inbox):
+    """Alice's other tab (or phone) polls with the version it shows."""
+    alice_client, _bob, _carol, with_bob, _with_carol = inbox
+    path = list_poll_path(text(alice_client.get("/messages")))
+    newest = messages_in(with_bob)[-1].id
+    assert alice_client.post(f"/messages/{with_bob}/messages/{newest}/remove").status_code == 302
+    response = alice_client.get(path, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert preview_of(text(response), with_bob) == "Message removed from your view"
+
+
+def test_deleting_an_older_message_leaves_the_other_members_list_idle(inbox):
+    alice_client, bob_client, _carol, with_bob, _with_carol = inbox
+    send(bob_client, with_bob, "and another")
+    alice_client.post(f"/messages/{with_bob}/read")
+    path = list_poll_path(text(alice_client.get("/messages")))
+    older = messages_in(with_bob)[-2].id
+    assert bob_client.post(f"/messages/{with_bob}/messages/{older}/delete").status_code == 302
+    assert alice_client.get(path, headers={"HX-Request": "true"}).status_code == 204

@@ -6,7 +6,7 @@ import time
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
-from .extensions import db
+from .extensions import db, engine_for_request
 
 log = logging.getLogger("wb.database")
 
@@ -45,6 +45,18 @@ def read_rows(statement, values, model):
     """
     db.session.flush()
     return db.session.connection(bind_arguments={"mapper": model}).execute(statement, values)
+
+
+def read_alone(statement, values, model) -> list:
+    """All rows of a prebuilt read, on a pooled connection of its own instead of the session's.
+
+    For the idle polls (badge, list, thread), which answer from this one read before the
+    request uses its session: the session's transaction bookkeeping around a connection
+    costs more than such a read itself (docs/performance.md).
+    """
+    engine = engine_for_request(db.engines[getattr(model, "__bind_key__", None)])
+    with engine.connect() as connection:
+        return connection.execute(statement, values).all()
 
 
 def check_database(bind=None) -> dict:

@@ -38,12 +38,17 @@ class RequestSession(Session):
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
-        if (
-            bind is None and isinstance(engine, Engine) and engine.dialect.name == "postgresql"
-            and has_request_context() and request.method in READ_METHODS
-        ):
-            return _reading_engine(engine)
-        return engine
+        return engine if bind is not None else engine_for_request(engine)
+
+
+def engine_for_request(engine):
+    """The engine a request reads with: on PostgreSQL, a read request's runs in autocommit."""
+    if (
+        isinstance(engine, Engine) and engine.dialect.name == "postgresql"
+        and has_request_context() and request.method in READ_METHODS
+    ):
+        return _reading_engine(engine)
+    return engine
 
 
 _READING_ENGINES: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()

@@ -249,10 +249,11 @@ class Browsing:
         """This test provokes an error line on purpose (a 400, 404 or 429 response)."""
         self.allowed.append(pattern)
 
-    def new_page(self, viewport=None, server=None):
-        """A page in a fresh context (its own cookies), watched for errors."""
+    def new_page(self, viewport=None, server=None, **options):
+        """A page in a fresh context (its own cookies), watched for errors; options go to
+        Playwright's new_context (bypass_csp=True lets a test inject a script tag of its own)."""
         context = self.browser.new_context(
-            base_url=(server or self.server).url, viewport=viewport or {"width": 1280, "height": 800}
+            base_url=(server or self.server).url, viewport=viewport or {"width": 1280, "height": 800}, **options
         )
         context.add_init_script(REPORT_CSP_VIOLATIONS)
         self.contexts.append(context)
@@ -270,11 +271,11 @@ class Browsing:
         if response.status >= 500:
             self.problems.append(("server error", page.url, f"{response.status} for {response.request.method} {response.url}"))
 
-    def sign_in(self, username: str, viewport=None, server=None):
+    def sign_in(self, username: str, viewport=None, server=None, **options):
         """A new page signed in as username through the real login form, left on the dashboard."""
         from playwright.sync_api import expect
 
-        page = self.new_page(viewport, server)
+        page = self.new_page(viewport, server, **options)
         page.goto("/login")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)

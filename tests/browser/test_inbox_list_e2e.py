@@ -62,3 +62,27 @@ def test_a_new_message_moves_its_row_to_the_top_while_reading_another(browsing, 
     expect(page.locator("#conversation-list li.active")).to_have_count(1)
     assert page.evaluate("window.wbSameDocument === true"), "the page was reloaded"
     assert browsing.unexpected_problems() == []
+
+
+def test_the_newest_message_deleted_for_both_changes_the_other_members_preview(browsing, server):
+    from wb.extensions import db
+    from wb.messaging import writes
+    from wb.messaging.models import Conversation, Message
+    from wb.models import User
+
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    with_bob = seed_conversation(server, bob, alice, "sent by mistake")
+    with server.app.app_context():  # read: the deletion moves no unread count
+        writes.mark_read(User.by_username(alice), db.session.get(Conversation, with_bob))
+    page = browsing.sign_in(alice)
+    page.goto("/messages")
+    page.wait_for_load_state("load")
+    preview = page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"] .conversation-preview')
+    expect(preview).to_have_text("sent by mistake")
+
+    with server.app.app_context():
+        conversation = db.session.get(Conversation, with_bob)
+        newest = db.session.scalar(db.select(db.func.max(Message.id)).where(Message.conversation_id == with_bob))
+        writes.delete_message(User.by_username(bob), conversation, newest)
+
+    expect(preview).to_have_text("Message deleted", timeout=BADGE_WAIT_MS)

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 
-from ..database import read_rows
+from ..database import read_alone, read_rows
 from ..extensions import db
 from ..models import User
 from . import policy
@@ -180,7 +180,8 @@ def _row_if_active(signed_in: tuple[int, int] | None, statement):
     if signed_in is None:
         return None
     member_id, generation = signed_in
-    row = read_rows(statement, {"member_id": member_id}, User).first()
+    rows = read_alone(statement, {"member_id": member_id}, User)
+    row = rows[0] if rows else None
     if row is None or not User.holds_session(row, generation) or not User.may_act(row):
         return None
     return row
@@ -192,28 +193,31 @@ def badge_total_if_active(signed_in: tuple[int, int] | None) -> int | None:
     return None if row is None else row.unread_total
 
 
-# The inbox list polls with its version: its unread total, how many conversations it holds
-# and their newest activity. Any send, receive, read or hide moves one of them, and each is
-# read from an index of the member's own memberships (a block's effect shows on the next full
-# page, which the block itself leads to). A message deleted for both moves none (no metadata
-# changes): the other member's preview catches up with the list's next change.
-EMPTY_LIST_VERSION = "0-0-0"
+# The inbox list polls with its version: its unread total, how many conversations it holds,
+# their newest activity and their newest preview change. Any send, receive, read or hide moves
+# one of them, as does the newest message deleted for both or removed from a member's view
+# (metadata.mark_preview_changed), and each is read from an index of the member's own
+# memberships (a block's effect shows on the next full page, which the block itself leads to).
+EMPTY_LIST_VERSION = "0-0-0-0"
 
 
 def _list_summary(member_id):
-    """The list's version parts besides the unread total: scalar subqueries on ix_memberships_inbox."""
+    """The list's version parts besides the unread total: scalar subqueries on ix_memberships_inbox
+    and ix_memberships_preview_changed."""
     CM = ConversationMembership
     mine = (CM.user_id == member_id, CM.hidden.is_(False))
     return (
         select(func.count()).select_from(CM).where(*mine).scalar_subquery().label("listed"),
         select(func.max(CM.last_activity_at)).where(*mine).scalar_subquery().label("newest_activity_at"),
+        select(func.max(CM.preview_changed_at)).where(*mine).scalar_subquery().label("newest_preview_change_at"),
     )
 
 
 def list_version(row) -> str:
     """A short string that changes whenever the inbox list would: from a row with unread_total and _list_summary's columns."""
-    activity = row.newest_activity_at.strftime("%Y%m%d%H%M%S%f") if row.newest_activity_at else 0
-    return f"{row.listed}-{row.unread_total}-{activity}"
+    activity, preview = (moment.strftime("%Y%m%d%H%M%S%f") if moment else 0
+                         for moment in (row.newest_activity_at, row.newest_preview_change_at))
+    return f"{row.listed}-{row.unread_total}-{activity}-{preview}"
 
 
 @functools.cache

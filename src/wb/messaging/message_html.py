@@ -80,7 +80,7 @@ def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
             day = created.date()
             day_iso, group_side = day.isoformat(), None
             if separators:
-                items.append(f'<li class="day-separator" role="separator"><span>{day_label(day, today)}</span></li>')
+                items.append(f'<li class="day-separator"><span>{day_label(day, today)}</span></li>')
         if side == group_side and seconds - group_start <= GROUP_SECONDS:
             classes = f"{side} grouped"
         else:

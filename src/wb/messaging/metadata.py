@@ -6,6 +6,7 @@ import functools
 from sqlalchemy import and_, bindparam, case, func, select, update
 
 from ..extensions import db
+from ..models import utcnow
 from .conversations import ensure_memberships, hidden_column_name
 from .models import Conversation, ConversationMembership, Message
 
@@ -118,6 +119,18 @@ def _unread_condition(conversation: Conversation, member_id: int, last_read: int
 
 def unread_for(conversation: Conversation, member_id: int, last_read: int | None) -> int:
     return _unread_counts(conversation, {member_id: last_read})[member_id]
+
+
+def mark_preview_changed(conversation_id: int, message_id: int, member_ids) -> None:
+    """These members' rows that preview this message show it differently now (deleted, removed):
+    their lists' versions move, so a polling list fetches the change. Caller commits."""
+    CM = ConversationMembership
+    db.session.execute(
+        update(CM)
+        .where(CM.conversation_id == conversation_id, CM.user_id.in_(list(member_ids)), CM.last_message_id == message_id)
+        .values(preview_changed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def set_hidden(member_id: int, conversation_id: int, hidden: bool) -> None:

@@ -96,6 +96,8 @@ class ConversationMembership(db.Model):
         Index("ix_memberships_conversation_id", "conversation_id"),
         # The badge sums unread counts from this index alone, over only the rows that have some.
         Index("ix_memberships_unread", "user_id", "hidden", "unread_count", "other_user_id"),
+        # The inbox list's poll reads the newest preview change from this index alone.
+        Index("ix_memberships_preview_changed", "user_id", "hidden", "preview_changed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +109,9 @@ class ConversationMembership(db.Model):
     unread_count: Mapped[int] = mapped_column(default=0)
     last_read_message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
     hidden: Mapped[bool] = mapped_column(default=False)
+    # When the newest message's preview last changed without new activity (deleted for both,
+    # removed from this member's view): part of the inbox list's version.
+    preview_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Block(db.Model):

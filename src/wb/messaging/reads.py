@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import abort, current_app
 from sqlalchemy import bindparam, select
 
-from ..database import read_rows
+from ..database import read_alone, read_rows
 from ..extensions import db
 from ..models import User
 from . import policy
@@ -126,7 +126,7 @@ def _poll_state_statement():
 def poll_state(member_id: int, conversation_id: int):
     """Both members' cursors for this conversation, with the asking member's account state,
     in one query: (mine, theirs), either None when there is no such row."""
-    rows = {row.user_id: row for row in read_rows(_poll_state_statement(), {"conversation_id": conversation_id}, User)}
+    rows = {row.user_id: row for row in read_alone(_poll_state_statement(), {"conversation_id": conversation_id}, User)}
     mine = rows.pop(member_id, None)
     return mine, next(iter(rows.values()), None)
 

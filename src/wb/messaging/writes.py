@@ -22,7 +22,7 @@ from .conversations import (
     membership,
     message_in,
 )
-from .metadata import record_send, recount_unread, set_hidden
+from .metadata import mark_preview_changed, record_send, recount_unread, set_hidden
 from .models import Conversation, ConversationMembership, Message
 from .policy import Refusal
 
@@ -161,7 +161,9 @@ def delete_message(member, conversation: Conversation, message_id) -> Message:
         message.deleted_at = utcnow()
         db.session.commit()
         audit("message.deleted", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
-        recount_unread(conversation, conversation.other_id(member.id))
+        other_id = conversation.other_id(member.id)
+        mark_preview_changed(conversation.id, message.id, (member.id, other_id))
+        recount_unread(conversation, other_id)
     return message
 
 
@@ -171,6 +173,7 @@ def remove_message_for_me(member, conversation: Conversation, message_id) -> Mes
     setattr(message, hidden_column_name(conversation, member.id), True)
     db.session.commit()
     audit("message.removed_for_self", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
+    mark_preview_changed(conversation.id, message.id, (member.id,))
     recount_unread(conversation, member.id)
     return message
 

@@ -142,17 +142,45 @@
   function nearBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
   function scrollToEnd() { var list = threadList(); if (list) list.scrollTop = list.scrollHeight; }
 
+  // "Show older messages" puts a page above what the reader sees: the message that was at the
+  // top stays where it was on screen (after the seam's repeated separator is gone). The thread
+  // is a live region for new messages only: it is silent while an older page lands.
+  var olderAnchor = null, olderAnchorTop = 0;
+  function topInList(item, list) { return item.getBoundingClientRect().top - list.getBoundingClientRect().top; }
+
+  function speakAgainAfterNextFrame(list) {
+    // Two frames: the browser has taken in the older page while the region was silent.
+    requestAnimationFrame(function () {
+      requestAnimationFrame(function () { list.setAttribute("aria-live", "polite"); });
+    });
+  }
+
   var stickToBottom = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var list = threadList();
     stickToBottom = !list || nearBottom(list) || isThreadPane(event.detail.target);
+    var target = event.detail.target;
+    if (list && target && target.matches && target.matches("#thread-messages > li.older")) {
+      olderAnchor = list.querySelector("li.message");
+      if (olderAnchor) olderAnchorTop = topInList(olderAnchor, list);
+      list.setAttribute("aria-live", "off");
+      stickToBottom = false;
+    }
+  });
+  // As soon as the older page is in (not a settle later): the seam shows no repeated
+  // separator and the reader's message doesn't move, not even for a frame.
+  document.addEventListener("htmx:afterSwap", function () {
+    var list = threadList();
+    if (!olderAnchor || !list) return;
+    tidyThread();
+    if (olderAnchor.isConnected) list.scrollTop += topInList(olderAnchor, list) - olderAnchorTop;
+    olderAnchor = null;
+    speakAgainAfterNextFrame(list);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     tidyThread();
     placeSeen();
-    var target = event.detail && event.detail.elt;
-    var olderPage = target && target.classList && target.classList.contains("older");
-    if (stickToBottom && !olderPage) scrollToEnd();
+    if (stickToBottom && !olderAnchor) scrollToEnd();
   });
   document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
 

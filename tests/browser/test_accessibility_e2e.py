@@ -1,0 +1,221 @@
+"""axe-core on every page a member or admin visits, in a real Chromium (issue 13).
+
+axe-core comes from the npm registry, pinned and vendored next to this file (never served
+to members): each page gets it as a script tag from Playwright (in a context that bypasses
+our CSP, which rightly refuses the inline script), runs `axe.run()`, and the
+test fails on any violation of impact "serious" or "critical", naming the rule, the
+elements and axe's help.
+"""
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .conftest import THREAD_WAIT_MS, failed_resource
+from .test_thread_pane_e2e import seed_conversation
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+PHONE = {"width": 390, "height": 844}
+SERIOUS = ("serious", "critical")
+
+# The whole page, every rule axe ships for WCAG 2.x A/AA and its best practices.
+RUN_AXE = """async () => {
+  const results = await axe.run(document, {resultTypes: ["violations"]});
+  return results.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(" ") + (n.failureSummary ? " (" + n.failureSummary.replace(/\\s+/g, " ") + ")" : "")),
+  }));
+}"""
+
+
+def axe_violations(page, label: str) -> list[str]:
+    """The serious and critical violations on the page as it is now, one readable line each."""
+    page.wait_for_load_state("load")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(RUN_AXE)
+    return [
+        f"{label} ({page.url}): {violation['impact']} {violation['id']}: {violation['help']}\n    "
+        + "\n    ".join(violation["targets"][:8])
+        for violation in found if violation["impact"] in SERIOUS
+    ]
+
+
+class AxeTour:
+    """Visits pages and gathers their violations, so one failure lists every page's."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+        self.checked: list[str] = []
+
+    def check(self, page, label: str) -> None:
+        self.checked.append(label)
+        self.problems.extend(axe_violations(page, label))
+
+    def visit(self, page, path: str, label: str, status: int = 200) -> None:
+        response = page.goto(path)
+        assert response.status == status, (path, response.status)
+        self.check(page, label)
+
+    def assert_clean(self) -> None:
+        assert not self.problems, (
+            f"axe found serious or critical violations on {len(self.problems)} page checks:\n"
+            + "\n".join(self.problems)
+        )
+
+
+# --- seeding --------------------------------------------------------------------------------
+
+
+def invite_token(server) -> str:
+    from wb.extensions import db
+    from wb.models import Invite
+
+    with server.app.app_context():
+        invite = Invite.issue()
+        db.session.commit()
+        return invite.token
+
+
+def spread_over_days(server, conversation_id: int) -> int:
+    """Gives the conversation's messages a last week, a yesterday and a today; returns a message id."""
+    from wb.extensions import db
+    from wb.messaging.models import Message
+
+    now = datetime.utcnow()
+    moments = [now - timedelta(days=6), now - timedelta(days=1), now - timedelta(days=1) + timedelta(minutes=2),
+               now - timedelta(minutes=5), now - timedelta(minutes=4)]
+    with server.app.app_context():
+        messages = db.session.scalars(
+            db.select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+        ).all()
+        for message, moment in zip(messages, moments):
+            message.created_at = moment
+        db.session.commit()
+        return messages[-1].id
+
+
+def chat_over_days(server, alice: str, bob: str) -> tuple[int, int]:
+    """A conversation with a link and three days of messages; returns (its id, a message id of alice's)."""
+    from wb.messaging import writes
+    from wb.models import User
+
+    with server.app.app_context():
+        author, reader = User.by_username(alice), User.by_username(bob)
+        conversation, _created = writes.open_conversation(author, reader)
+        for sender, body in ((author, "Hello Bob, last week's list is at https://example.org/list?week=1"),
+                             (reader, "Thanks! I'll look."),
+                             (reader, "Looked: all fine."),
+                             (author, "Coffee today?"),
+                             (author, "Say 3pm?")):
+            writes.send_message(sender, conversation, body)
+        conversation_id = conversation.id
+    return conversation_id, spread_over_days(server, conversation_id)
+
+
+def help_request_with_comments(server, author: str, commenter: str) -> int:
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest, User
+
+    with server.app.app_context():
+        request = HelpRequest(author=User.by_username(author), title="A lift to the station on Friday",
+                              body="Early train, around 6am.")
+        db.session.add(request)
+        db.session.flush()
+        db.session.add(Comment(request=request, author=User.by_username(commenter), body="I can drive you."))
+        db.session.commit()
+        return request.id
+
+
+def report(server, reporter: str, reported: str) -> None:
+    from wb.messaging import safety
+    from wb.models import User
+
+    with server.app.app_context():
+        safety.report(User.by_username(reporter), User.by_username(reported), "spam", "sends adverts")
+
+
+# --- the tour -------------------------------------------------------------------------------
+
+
+def test_visitor_pages_have_no_serious_accessibility_violations(browsing, server):
+    tour = AxeTour()
+    page = browsing.new_page(bypass_csp=True)
+    tour.visit(page, "/login", "login")
+    tour.visit(page, f"/register?invite={invite_token(server)}", "register with an invite")
+    browsing.allow_console_error(failed_resource(404))
+    tour.visit(page, "/no-such-page", "404 page", status=404)
+    tour.assert_clean()
+
+
+def test_member_pages_have_no_serious_accessibility_violations(browsing, server):
+    alice = server.create_member("alice", display_name="Alice Liddell")
+    bob = server.create_member("bob", display_name="Bob Inkwell")
+    tour = AxeTour()
+
+    page = browsing.sign_in(alice, bypass_csp=True)
+    tour.check(page, "dashboard")
+    tour.visit(page, "/messages", "inbox, empty")
+
+    with_bob, last_message = chat_over_days(server, alice, bob)
+    carol = server.create_member("carol")
+    seed_conversation(server, carol, alice, "Are you coming on Saturday?")
+    tour.visit(page, "/", "dashboard with conversations")
+    tour.visit(page, f"/messages/{with_bob}", "inbox with a thread open")
+    thread = page.locator("#thread-messages")
+    expect(thread.locator("li.day-separator")).to_have_count(3)
+    expect(thread.locator(".body a")).to_have_count(1)
+    expect(thread).to_have_attribute("aria-live", "polite")  # new messages are read out
+    tour.check(page, "inbox with a thread open")
+    # The message menu, opened in place, and its own page (without JavaScript).
+    page.locator(f"#message-{last_message} .message-actions summary").click()
+    expect(page.locator(f"#message-{last_message} .message-actions form").first).to_be_visible(timeout=THREAD_WAIT_MS)
+    tour.check(page, "a message's menu, open")
+    tour.visit(page, f"/messages/{with_bob}/messages/{last_message}/actions", "a message's actions page")
+
+    page.goto("/messages")
+    page.locator("details.new-message summary").click()
+    page.get_by_label("Find a member by name or username").press_sequentially("inkw", delay=30)
+    expect(page.locator("#new-message-results").get_by_role("button", name="Message Bob Inkwell")).to_be_visible()
+    tour.check(page, "New message search with results")
+    tour.visit(page, "/messages/new?q=inkw", "New message page with results")
+
+    tour.visit(page, f"/people/{alice}", "own profile")
+    tour.visit(page, f"/people/{bob}", "another member's profile")
+    tour.visit(page, f"/people/{bob}/report", "report a member")
+    tour.visit(page, "/members", "directory")
+    tour.visit(page, "/settings", "settings")
+    tour.visit(page, "/invites", "invites")
+
+    request_id = help_request_with_comments(server, bob, alice)
+    tour.visit(page, "/requests", "help requests")
+    tour.visit(page, f"/requests/{request_id}", "a help request with comments")
+    tour.visit(page, "/requests/new", "new help request form")
+    browsing.allow_console_error(failed_resource(404))
+    tour.visit(page, "/messages/999999", "404 page, signed in", status=404)
+
+    phone = browsing.sign_in(alice, viewport=PHONE, bypass_csp=True)
+    tour.visit(phone, "/messages", "phone: inbox list")
+    tour.visit(phone, f"/messages/{with_bob}", "phone: thread")
+    tour.assert_clean()
+
+
+def test_admin_pages_have_no_serious_accessibility_violations(browsing, server):
+    admin = server.create_member("root", role="admin")
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_conversation(server, alice, bob, "hello")
+    report(server, bob, alice)
+    tour = AxeTour()
+    page = browsing.sign_in(admin, bypass_csp=True)
+    for path, label in (("/admin/settings", "admin: settings"), ("/admin/members", "admin: members"),
+                        ("/admin/messaging", "admin: messaging health"), ("/admin/reports", "admin: reports"),
+                        (f"/people/{alice}", "admin: a member's profile")):
+        tour.visit(page, path, label)
+    tour.assert_clean()
