@@ -41,6 +41,7 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
+    from .api import init_app as init_api
     from .auth import bp as auth_bp
     from .main import bp as main_bp
     from .messaging import init_app as init_messaging
@@ -50,6 +51,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, people_bp, requests_bp, admin_bp):
         app.register_blueprint(blueprint)
     init_messaging(app)
+    init_api(app)
 
 
 def _register_error_handlers(app: Flask) -> None:
