@@ -32,7 +32,7 @@ def _utc(value: datetime) -> datetime:
 # A message id in a JSON body: a positive whole number a database id can be.
 MessageId = Annotated[int, Field(ge=1, le=MAX_DATABASE_ID)]
 # The same, and a page size, in a query string (the constraints inside, so the spec shows them).
-QueryMessageId = Annotated[MessageId, BeforeValidator(_ascii_number)]
+QueryMessageId = Annotated[Annotated[int, Field(ge=0, le=MAX_DATABASE_ID)], BeforeValidator(_ascii_number)]
 PageSize = Annotated[Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)], BeforeValidator(_ascii_number)]
 Timestamp = Annotated[datetime, AfterValidator(_utc), PlainSerializer(lambda v: _utc(v).isoformat().replace("+00:00", "Z"), return_type=str)]
 
