@@ -102,9 +102,12 @@ def conversation_row(member, conversation):
 
 
 def message_page(member, conversation, before=None, after=None, limit=50):
-    """(messages oldest first, older cursor, more newer, their read marker)."""
+    """(messages oldest first, older cursor, more newer, their read marker). With both after and
+    before: the messages between the two."""
     if after is not None:
         rows = reads._visible_messages(member, conversation, "after", after, limit=limit + 1)
+        if before is not None and rows and rows[-1].id >= before:  # the range ends within these rows
+            rows = [row for row in rows if row.id < before]
         more_newer, older = len(rows) > limit, None
         rows = rows[:limit]
     else:

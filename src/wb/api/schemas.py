@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from ..messaging.models import REPORT_REASONS
 from ..messaging.safety import REPORT_NOTE_MAX
@@ -24,13 +24,21 @@ def _ascii_number(value):
     return value
 
 
+def _json_integer(value):
+    """JSON bodies: a number with no fraction is an integer (JSON Schema says 1.0 is one); strings and
+    booleans are not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _utc(value: datetime) -> datetime:
     """Stored timestamps are naive UTC; answers carry the offset, as RFC 3339 wants."""
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 # A message id in a JSON body: a positive whole number a database id can be.
-MessageId = Annotated[int, Field(ge=1, le=MAX_DATABASE_ID)]
+MessageId = Annotated[Annotated[int, Field(ge=1, le=MAX_DATABASE_ID)], BeforeValidator(_json_integer)]
 # The same, and a page size, in a query string (the constraints inside, so the spec shows them).
 QueryMessageId = Annotated[Annotated[int, Field(ge=0, le=MAX_DATABASE_ID)], BeforeValidator(_ascii_number)]
 PageSize = Annotated[Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)], BeforeValidator(_ascii_number)]
@@ -104,7 +112,7 @@ class UnreadCount(BaseModel):
 
 class ConversationsQuery(Query):
     limit: PageSize = Field(30, description=f"Conversations per page (at most {MAX_PAGE_SIZE})")
-    cursor: str | None = Field(None, max_length=200, description="next_cursor from the previous page")
+    cursor: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor from the previous page, as it came")
     unread: bool = Field(False, description="Only conversations with unread messages")
 
 
@@ -134,15 +142,9 @@ class ConversationPage(BaseModel):
 
 
 class MessagesQuery(Query):
-    before: QueryMessageId | None = Field(None, description="Older messages than this id (paging back)")
+    before: QueryMessageId | None = Field(None, description="Older messages than this id (paging back); with after=, the end of a range")
     after: QueryMessageId | None = Field(None, description="Newer messages than this id (polling; send If-None-Match)")
     limit: PageSize = Field(50, description=f"Messages per page (at most {MAX_PAGE_SIZE})")
-
-    @model_validator(mode="after")
-    def _one_direction(self):
-        if self.before is not None and self.after is not None:
-            raise ValueError("use either before or after, not both")
-        return self
 
 
 class SendMessage(Request):

@@ -6,6 +6,7 @@ import copy
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 
 from . import schemas
+from ..security import MAX_ROW_ID
 from .problems import MEDIA_TYPE, ApiProblem
 
 # Every route may answer these; the spec says so, so a client (and schemathesis) expects them.
@@ -63,12 +64,23 @@ def answers(**success) -> Response:
 
 
 def document() -> dict:
-    """The spec as served: spectree's, with problems under their own media type (RFC 9457)."""
+    """The spec as served: spectree's, with three things it can't say on its own: problems
+    under their own media type (RFC 9457), a body whose fields are all optional may be left
+    out, and an id past an INTEGER's range (a message's, see security.py) is an int64."""
     spec = copy.deepcopy(api.spec)
+    schemas_by_ref = {f"#/components/schemas/{name}": schema for name, schema in spec["components"]["schemas"].items()}
     for operations in spec["paths"].values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if status[:1] in "45" and "application/json" in content:
                     content[MEDIA_TYPE] = content.pop("application/json")
+            body = operation.get("requestBody")
+            if body:
+                ref = body["content"]["application/json"]["schema"].get("$ref")
+                body["required"] = bool(schemas_by_ref.get(ref, {}).get("required"))
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema") or {}
+                if schema.get("maximum", 0) > MAX_ROW_ID:
+                    schema["format"] = "int64"
     return spec
