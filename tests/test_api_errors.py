@@ -94,3 +94,21 @@ def test_message_text_is_never_logged_by_the_api(api_chat, alice_api, bob_api, c
     alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": secret, "extra": secret})
     bob_api.get(f"/api/v1/conversations/{cid}/messages")
     assert "eagle" not in caplog.text
+
+
+def test_an_answer_that_breaks_its_own_schema_is_a_500_that_logs_no_text(api_chat, alice_api, monkeypatch, caplog):
+    from wb.api import views
+
+    _, _, cid = api_chat
+    send(alice_api, cid, "the eagle lands")
+
+    def broken(model, status=200, headers=None):
+        response = views.current_app.response_class('{"messages": [{"body": "the eagle lands"}]}', status=status,
+                                                    mimetype="application/json")
+        return response
+
+    monkeypatch.setattr(views, "_json", broken)
+    response = alice_api.get(f"/api/v1/conversations/{cid}/messages")
+    assert_problem(response, 500)
+    assert "eagle" not in response.get_data(as_text=True) and "eagle" not in caplog.text
+    assert "api answer does not match its schema" in caplog.text
