@@ -253,3 +253,24 @@ def test_a_message_id_from_another_conversation_is_not_found(api_chat, alice_api
             assert_problem(response, 404)
             assert SECRET not in response.get_data(as_text=True)
     assert messages_in(theirs)[0].deleted_at is None and messages_in(theirs)[0].hidden_for_low is False
+
+
+def test_a_claim_left_by_a_request_that_died_is_taken_over_by_a_later_retry(api_chat, alice_api, alice):
+    from datetime import timedelta
+
+    from wb.api.idempotency import hashlib
+    from wb.api.models import IdempotencyKey
+    from wb.extensions import db
+    from wb.models import utcnow
+
+    _, _, cid = api_chat
+    key_hash = hashlib.sha256(b"died").hexdigest()
+    db.session.add(IdempotencyKey(user_id=alice.id, key_hash=key_hash, conversation_id=cid,
+                                  created_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+    url, headers = f"/api/v1/conversations/{cid}/messages", {"Idempotency-Key": "died"}
+    first = alice_api.post(url, json={"body": "hi"}, headers=headers)
+    assert_problem(first, 409)
+    assert first.headers["Retry-After"] == "1"
+    assert alice_api.post(url, json={"body": "hi"}, headers=headers).status_code == 201
+    assert len(messages_in(cid)) == 1

@@ -18,6 +18,9 @@ from .models import IdempotencyKey
 from .problems import ApiProblem
 
 KEPT_FOR = timedelta(hours=24)  # a key may be reused for another message after this
+# A send takes well under a second; a claim older than this belongs to a request that died
+# before it stored anything (or before it noted what it stored): the next retry may take it over.
+ABANDONED_AFTER = timedelta(minutes=1)
 
 
 def send_once(member, conversation, raw_body, key: str) -> tuple[Message, bool]:
@@ -66,6 +69,8 @@ def _replay(member_id: int, conversation, raw_body, key_hash: str) -> Message:
     if row.conversation_id != conversation.id:
         raise ApiProblem(422, "This Idempotency-Key was already used for a message to another conversation.")
     if row.message_id is None:
+        if row.created_at < utcnow() - ABANDONED_AFTER:
+            _release(row.id)
         raise ApiProblem(409, "A request with this Idempotency-Key is still being sent; retry it in a moment.",
                          headers={"Retry-After": "1"})
     message = db.session.get(Message, row.message_id)
