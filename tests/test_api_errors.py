@@ -39,7 +39,8 @@ def test_a_body_that_is_not_json_is_a_415(api_chat, alice_api):
     assert_problem(response, 415)
 
 
-@pytest.mark.parametrize("raw, status", [("{not json", 400), ("[1, 2]", 422), ('"hi"', 422), ("\xff", 400)])
+@pytest.mark.parametrize("raw, status", [("{not json", 400), ("[1, 2]", 422), ('"hi"', 422), ("\xff", 400),
+                                         ("[" * 100_000, 400), ('{"body": ' + "[" * 50_000 + "]" * 50_000 + "}", 400)])
 def test_malformed_or_non_object_json_is_refused(api_chat, alice_api, raw, status):
     _, _, cid = api_chat
     response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=raw.encode("latin-1"),

@@ -28,7 +28,10 @@ def is_api_request() -> bool:
 
 def problem_response(status: int, detail: str | None = None, errors: list | None = None, headers: dict | None = None):
     """A problem+json response: type, title (the status phrase), status, detail, and errors for a 422."""
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:  # a status Python doesn't name
+        phrase = "Error"
     body = {"type": "about:blank", "title": phrase, "status": status, "detail": detail or phrase}
     if errors is not None:
         body["errors"] = errors

@@ -43,7 +43,7 @@ def _check_body() -> None:
         raise ApiProblem(415, "Send the request body as JSON (Content-Type: application/json).")
     try:
         body = json.loads(request.get_data(cache=True))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
         raise ApiProblem(400, "The request body isn't valid JSON.") from None
     if not isinstance(body, dict):
         raise ApiProblem(422, "The request body must be a JSON object.", errors=[])
