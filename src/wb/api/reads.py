@@ -1,6 +1,9 @@
 """What the API reads that the HTML pages show differently: conversation pages by cursor, one
-conversation's summary, a page of messages in either direction. Built from messaging's own
-filters and previews, in a fixed number of queries."""
+conversation's summary, a page of messages in either direction, in a fixed number of queries.
+
+Built from messaging's own building blocks (the inbox's filter, unread sum and previews, the
+thread's run of visible messages): module-private names there, used here so that the API and
+the inbox can't disagree about what a member sees."""
 from __future__ import annotations
 
 import base64
