@@ -274,3 +274,13 @@ def test_a_claim_left_by_a_request_that_died_is_taken_over_by_a_later_retry(api_
     assert first.headers["Retry-After"] == "1"
     assert alice_api.post(url, json={"body": "hi"}, headers=headers).status_code == 201
     assert len(messages_in(cid)) == 1
+
+
+def test_an_idempotency_key_names_one_send_in_one_conversation(api_chat, alice_api, api_as, make_user):
+    _, _, cid = api_chat
+    make_user("carol")
+    other = alice_api.post("/api/v1/conversations", json={"with": "carol"}).get_json()["id"]
+    headers = {"Idempotency-Key": "one-send"}
+    assert alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hi"}, headers=headers).status_code == 201
+    assert_problem(alice_api.post(f"/api/v1/conversations/{other}/messages", json={"body": "hi"}, headers=headers), 422)
+    assert messages_in(other) == []
