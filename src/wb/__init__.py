@@ -42,6 +42,7 @@ def _register_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .circles import init_app as init_circles
+    from .api import init_app as init_api
     from .auth import bp as auth_bp
     from .main import bp as main_bp
     from .messaging import init_app as init_messaging
@@ -52,6 +53,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     init_messaging(app)
     init_circles(app)
+    init_api(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

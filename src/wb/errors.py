@@ -6,6 +6,8 @@ from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .api import problems as api_problems
+from .api.problems import is_api_request
 from .extensions import db
 from .security import is_htmx
 
@@ -51,6 +53,8 @@ def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
     _roll_back()
+    if is_api_request():
+        return api_problems.from_http_error(error)
     detail = error.description if _has_own_description(error) else None
     response = render_error(error.code, detail)
     if error.code == 405 and error.valid_methods:
@@ -69,6 +73,8 @@ def _has_own_description(error: HTTPException) -> bool:
 def _csrf_error(error: CSRFError):
     _roll_back()
     log.info("csrf rejected", extra={"path": request.path, "reason": error.description})
+    if is_api_request():
+        return api_problems.csrf_failed()
     return render_error(
         400,
         "Your form was missing its security token or it had expired. Reload the page and try again.",
@@ -90,6 +96,8 @@ def _unexpected_error(error: Exception):
         extra={"path": request.path, "method": request.method},
     )
     _roll_back()
+    if is_api_request():
+        return api_problems.server_error()
     return render_error(500)
 
 

@@ -63,6 +63,12 @@ def take(name: str, limit: str, key: str) -> None:
     raise LimitReached(item, max(1, math.ceil(reset_at - time.time())))
 
 
+def remaining(name: str, limit: str, key: str) -> int:
+    """How many more actions key may take under limit in the current window (counts nothing)."""
+    counter = current_app.extensions["wb.ratelimits"]
+    return counter.get_window_stats(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], name, key).remaining
+
+
 def reset() -> None:
     """Forget every count (the test suite starts each test afresh)."""
     current_app.extensions["wb.ratelimits"].storage.reset()

@@ -1,0 +1,51 @@
+"""Who is asking the API: a Bearer token, or the browser session (with the CSRF header on writes)."""
+from __future__ import annotations
+
+from flask import g, request
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from ..access import PENDING_EXPLANATION
+from . import tokens
+from .problems import ApiProblem
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="WhiteBalloon API"'}
+
+
+def sign_in() -> None:
+    """Sets g.api_member and g.api_auth ("token" or "session"), or raises a 401/403 problem.
+
+    A token request carries its own proof, so it needs no CSRF token; a session request
+    is a browser's, and its writes must prove they come from our own pages."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiProblem(401, "Send your token as 'Authorization: Bearer <token>'.", headers=CHALLENGE)
+        bearer = tokens.authenticate(token.strip())
+        if bearer is None:
+            raise ApiProblem(401, "That token doesn't work: it is unknown or was revoked.", headers=CHALLENGE)
+        g.api_member, g.api_auth = bearer.member, "token"
+        return
+    if not current_user.is_authenticated:
+        raise ApiProblem(401, "Sign in: send a personal access token as 'Authorization: Bearer <token>'.", headers=CHALLENGE)
+    if request.method not in SAFE_METHODS:
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken"))
+        except ValidationError:
+            raise ApiProblem(403, "A request signed in with the browser session needs the X-CSRFToken header on writes.") from None
+    g.api_member, g.api_auth = current_user._get_current_object(), "session"
+
+
+def require_active() -> None:
+    """Only active members use the messaging API (pending members read /me to learn why)."""
+    member = g.api_member
+    if not member.is_active_member:
+        raise ApiProblem(403, PENDING_EXPLANATION if member.is_pending else "Your account can't do that.")
+
+
+def member():
+    """The member this API request acts for."""
+    return g.api_member

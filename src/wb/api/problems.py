@@ -1,0 +1,81 @@
+"""Errors as application/problem+json (RFC 9457): every error under /api/ answers this way."""
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from flask import current_app, json, request
+from werkzeug.exceptions import HTTPException
+
+MEDIA_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
+
+
+class ApiProblem(HTTPException):
+    """An API error with its status, what to tell the client, invalid fields and extra headers."""
+
+    def __init__(self, status: int, detail: str, errors: list | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.code = status
+        self.detail = detail
+        self.errors = errors
+        self.extra_headers = headers or {}
+
+
+def is_api_request() -> bool:
+    """Whether the request is for the JSON API (and so gets problem+json errors, never HTML)."""
+    return request.path.startswith(API_PREFIX)
+
+
+def problem_response(status: int, detail: str | None = None, errors: list | None = None, headers: dict | None = None):
+    """A problem+json response: type, title (the status phrase), status, detail, and errors for a 422."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:  # a status Python doesn't name
+        phrase = "Error"
+    body = {"type": "about:blank", "title": phrase, "status": status, "detail": detail or phrase}
+    if errors is not None:
+        body["errors"] = errors
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def from_http_error(error: HTTPException):
+    """The problem for any HTTP error raised while answering an API request."""
+    from ..messaging.policy import messaging_enabled
+
+    if not _messaging_on(messaging_enabled):
+        return problem_response(404, "There is nothing here.")
+    if isinstance(error, ApiProblem):
+        return problem_response(error.code, error.detail, error.errors, error.extra_headers)
+    status = error.code or 500
+    headers = {}
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="WhiteBalloon API"'
+    retry = getattr(error, "retry_after", None)
+    if status == 429 and retry:
+        headers["Retry-After"] = str(retry)
+    detail = error.description if error.description != type(error).description else None
+    return problem_response(status, detail, headers=headers)
+
+
+def _messaging_on(messaging_enabled) -> bool:
+    """The admin switch; a broken flag read answers as if messaging were on (the error shows)."""
+    try:
+        return messaging_enabled()
+    except Exception:  # the error being drawn may be the database itself failing
+        return True
+
+
+def server_error():
+    """A 500 without a stack trace (errors.py has logged what happened, without text)."""
+    return problem_response(500, "We hit an error on our side. It has been logged; please try again.")
+
+
+def csrf_failed():
+    """A session-authenticated write without a valid X-CSRFToken header."""
+    return problem_response(403, "A request signed in with the browser session needs the X-CSRFToken header on writes.")

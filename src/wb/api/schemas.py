@@ -1,0 +1,206 @@
+"""The API's request and response shapes: they validate requests, shape answers, and the spec is generated from them."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from ..messaging.models import REPORT_REASONS
+from ..messaging.safety import REPORT_NOTE_MAX
+from ..security import MAX_DATABASE_ID, whole_number
+from ..text import BODY_MAX
+
+MAX_PAGE_SIZE = 100
+
+
+def _ascii_number(value):
+    """Query strings: ASCII digits only ("٣", "1_000", " 1" and "+1" are refused), as every number a member sends."""
+    if isinstance(value, str):
+        number = whole_number(value)
+        if number is None:
+            raise ValueError("must be a whole number written with the digits 0-9")
+        return number
+    return value
+
+
+def _json_integer(value):
+    """JSON bodies: a number with no fraction is an integer (JSON Schema says 1.0 is one); strings and
+    booleans are not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    """Stored timestamps are naive UTC; answers carry the offset, as RFC 3339 wants."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+# A message id in a JSON body: a positive whole number a database id can be.
+MessageId = Annotated[Annotated[int, Field(ge=1, le=MAX_DATABASE_ID)], BeforeValidator(_json_integer)]
+# The same, and a page size, in a query string (the constraints inside, so the spec shows them).
+QueryMessageId = Annotated[Annotated[int, Field(ge=0, le=MAX_DATABASE_ID)], BeforeValidator(_ascii_number)]
+PageSize = Annotated[Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)], BeforeValidator(_ascii_number)]
+Timestamp = Annotated[datetime, AfterValidator(_utc), PlainSerializer(lambda v: _utc(v).isoformat().replace("+00:00", "Z"), return_type=str)]
+
+
+class Request(BaseModel):
+    """A JSON request body: unknown fields and loose types (a number as a string) are refused."""
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """Query-string arguments: values arrive as text, so types are converted (and checked)."""
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- problems -------------------------------------------------------------------------
+
+
+class InvalidField(BaseModel):
+    """One invalid field of a 422: where it was, which, and what is wrong."""
+    location: Literal["body", "query", "header", "path"]
+    name: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457, application/problem+json)."""
+    type: str = Field(description='"about:blank": the status says what kind of error it is')
+    title: str = Field(description="The HTTP status phrase")
+    status: int
+    detail: str = Field(description="What went wrong, in words for a person")
+    errors: list[InvalidField] | None = Field(None, description="For a 422: each invalid field")
+
+
+# --- members --------------------------------------------------------------------------
+
+
+class Member(BaseModel):
+    username: str | None = Field(description="null for a former member")
+    display_name: str = Field(description='Their name, or "former member" once they have left or been suspended')
+    former: bool = Field(description="They left, were suspended, or their account is gone")
+
+
+class Limits(BaseModel):
+    messages_remaining: int = Field(description="Messages you may still send in the current window")
+    messages_limit: str
+    new_conversations_remaining: int
+    new_conversations_limit: str
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    status: Literal["pending", "active", "suspended"]
+    is_admin: bool
+    may_message: bool = Field(description="Whether you may send messages and start conversations at all")
+    why_not: str | None = Field(description="Why not, when you may not")
+    limits: Limits
+    unread_total: int
+    authenticated_by: Literal["token", "session"]
+
+
+class UnreadCount(BaseModel):
+    unread_total: int
+
+
+# --- conversations --------------------------------------------------------------------
+
+
+class ConversationsQuery(Query):
+    limit: PageSize = Field(30, description=f"Conversations per page (at most {MAX_PAGE_SIZE})")
+    cursor: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor from the previous page, as it came")
+    unread: bool = Field(False, description="Only conversations with unread messages")
+
+
+class OpenConversation(Request):
+    with_: str = Field(alias="with", min_length=1, max_length=64, description="The other member's username")
+
+
+class Conversation(BaseModel):
+    id: int
+    other_member: Member
+    preview: str = Field(description="The newest message, shortened (or what became of it)")
+    last_activity_at: Timestamp
+    last_message_id: int | None
+    unread_count: int
+    last_read_message_id: int | None = Field(description="How far you have read")
+    other_last_read_message_id: int | None = Field(description='How far the other member has read ("Seen")')
+    hidden: bool
+
+
+class ConversationPage(BaseModel):
+    conversations: list[Conversation]
+    next_cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last one")
+    unread_total: int
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+class MessagesQuery(Query):
+    before: QueryMessageId | None = Field(None, description="Older messages than this id (paging back); with after=, the end of a range")
+    after: QueryMessageId | None = Field(None, description="Newer messages than this id (polling; send If-None-Match)")
+    limit: PageSize = Field(50, description=f"Messages per page (at most {MAX_PAGE_SIZE})")
+
+
+class SendMessage(Request):
+    body: str = Field(min_length=1, max_length=BODY_MAX, description="The message text")
+
+
+class SendHeaders(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    idempotency_key: str | None = Field(
+        None, alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (a UUID): a retried send with the same key stores the message once",
+    )
+
+
+class Message(BaseModel):
+    id: int
+    conversation_id: int
+    sender_id: int
+    from_me: bool
+    body: str | None = Field(description="null once its sender deleted it")
+    deleted: bool
+    created_at: Timestamp
+
+
+class MessagePage(BaseModel):
+    messages: list[Message] = Field(description="Oldest first")
+    older_cursor: int | None = Field(description="Pass as before= for the page before this one; null when there is none")
+    has_more_newer: bool = Field(description="For after=: more new messages than fit on this page")
+    other_last_read_message_id: int | None
+
+
+class MarkRead(Request):
+    up_to: MessageId | None = Field(None, description="The newest message read (omitted: everything)")
+
+
+class ReadState(BaseModel):
+    conversation_id: int
+    last_read_message_id: int | None
+    unread_count: int
+    unread_total: int
+
+
+# --- safety -----------------------------------------------------------------------------
+
+
+class BlockList(BaseModel):
+    blocked: list[Member]
+
+
+class NewReport(Request):
+    username: str = Field(min_length=1, max_length=64)
+    reason: Literal[tuple(REPORT_REASONS)] = Field(description="; ".join(f"{k}: {v}" for k, v in REPORT_REASONS.items()))
+    note: str = Field("", max_length=REPORT_NOTE_MAX)
+
+
+class Report(BaseModel):
+    id: int
+    reason: str
+    created_at: Timestamp

@@ -1,0 +1,57 @@
+"""/settings/tokens: a member's personal access tokens for the API (create, see, revoke)."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..access import login_required
+from . import tokens
+
+bp = Blueprint("api_tokens", __name__, url_prefix="/settings/tokens")
+
+
+@bp.route("", methods=["GET"])
+@login_required
+def index():
+    return _render()
+
+
+@bp.route("", methods=["POST"])
+@login_required
+def create():
+    """Create a named token and show it, once: only its hash is kept."""
+    try:
+        row, token = tokens.issue(current_user, request.form.get("name", ""))
+    except tokens.TokenRefused as refused:
+        return _render(error=str(refused), status=400)
+    return _render(new_token=token, new_name=row.name, status=201)
+
+
+@bp.route("/<int:token_id>/revoke", methods=["GET"])
+@login_required
+def confirm_revoke(token_id):
+    """Ask before revoking: an app using the token stops working at once."""
+    row = _own_active_token(token_id)
+    return render_template("api/revoke_token.html", token=row)
+
+
+@bp.route("/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke(token_id):
+    row = tokens.revoke(current_user, token_id)
+    if row is None:
+        abort(404, "You have no such token.")
+    flash(f"Token \u201c{row.name}\u201d revoked: it no longer works.", "success")
+    return redirect(url_for("api_tokens.index"))
+
+
+def _own_active_token(token_id):
+    for row in tokens.active_tokens(current_user):
+        if row.id == token_id:
+            return row
+    abort(404, "You have no such token.")
+
+
+def _render(new_token=None, new_name=None, error=None, status=200):
+    return render_template(
+        "api/tokens.html", tokens=tokens.active_tokens(current_user), new_token=new_token, new_name=new_name,
+        error=error, form=request.form, name_max=tokens.NAME_MAX,
+    ), status

@@ -1,0 +1,109 @@
+"""Personal access tokens: issue (shown once), authenticate a Bearer header, list, revoke."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import bindparam, select, update
+
+from ..extensions import db
+from ..models import User, utcnow
+from ..text import TextRefused, clean_text
+from .models import AccessToken
+
+# A recognisable prefix lets secret scanners and members tell a WhiteBalloon token at a glance.
+PREFIX = "wbpat_"
+NAME_MAX = 80
+TOKENS_PER_MEMBER = 20
+# last_used_at is written at most this often per token: a poll every few seconds must not
+# turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenRefused(ValueError):
+    """A token that can't be created, with what to tell the member."""
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: a token has 256 random bits, so a plain SHA-256 is enough."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue(member, raw_name) -> tuple[AccessToken, str]:
+    """A new named token for member; returns (row, the token itself, to show once)."""
+    try:
+        name = clean_text(raw_name, NAME_MAX, "Token names", required="Give the token a name, such as the app that will use it.")
+    except TextRefused as refused:
+        raise TokenRefused(refused.message) from None
+    if len(active_tokens(member)) >= TOKENS_PER_MEMBER:
+        raise TokenRefused(f"You can have at most {TOKENS_PER_MEMBER} tokens; revoke one you no longer use first.")
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = AccessToken(user_id=member.id, name=name, token_hash=hash_token(token))
+    db.session.add(row)
+    db.session.commit()
+    return row, token
+
+
+def active_tokens(member) -> list[AccessToken]:
+    """The member's tokens that still work, newest first."""
+    return list(db.session.scalars(
+        select(AccessToken)
+        .where(AccessToken.user_id == member.id, AccessToken.revoked_at.is_(None))
+        .order_by(AccessToken.id.desc())
+    ))
+
+
+def revoke(member, token_id: int) -> AccessToken | None:
+    """Revoke one of member's tokens (idempotent); None when they have no such token."""
+    row = db.session.get(AccessToken, token_id)
+    if row is None or row.user_id != member.id:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    return row
+
+
+@dataclass
+class Bearer:
+    """Who a Bearer token names, when it still works."""
+    member: User
+    token_id: int
+
+
+@functools.cache
+def _lookup_statement():
+    return (
+        select(AccessToken.id, AccessToken.revoked_at, AccessToken.last_used_at, User)
+        .join(User, User.id == AccessToken.user_id)
+        .where(AccessToken.token_hash == bindparam("token_hash"))
+    )
+
+
+def authenticate(token: str) -> Bearer | None:
+    """The member a token signs in, in one query; None when it is unknown, revoked, or its
+    owner is suspended or gone (a pending member is signed in, and refused by the API's checks)."""
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    row = db.session.execute(_lookup_statement(), {"token_hash": hash_token(token)}).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    member = row.User
+    if member.status == "suspended" or member.deleted_at is not None:
+        return None
+    _note_use(row.id, row.last_used_at)
+    return Bearer(member=member, token_id=row.id)
+
+
+def _note_use(token_id: int, last_used_at) -> None:
+    now = utcnow()
+    if last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION:
+        return
+    db.session.execute(
+        update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()

@@ -1,0 +1,287 @@
+"""JSON API v1 routes: read input (validated by the schemas), call messaging's functions, answer JSON."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, json, request, url_for
+
+from ..messaging import conversations, policy, safety, writes
+from ..messaging.conversations import ensure_memberships, membership, message_in
+from ..messaging.inbox import unread_total
+from ..messaging.metadata import recount_unread
+from ..messaging.policy import Refusal
+from ..messaging.reads import display_name
+from ..models import User
+from ..security import MAX_DATABASE_ID
+from . import auth, idempotency, limits, schemas
+from .problems import ApiProblem, problem_response
+from .reads import conversation_page, conversation_row, message_page
+from .spec import answers, api, document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+JSON_TYPES = ("application/json",)
+PUBLIC_ENDPOINTS = ("api.openapi",)
+MESSAGE_ID = f"<int(max={MAX_DATABASE_ID}):message_id>"
+
+
+@bp.before_request
+def _switched_on_signed_in_and_json():
+    """Every route 404s while messaging is off; then who is asking; then a body must be a JSON object."""
+    if not policy.messaging_enabled():
+        raise ApiProblem(404, "There is nothing here.")
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    auth.sign_in()
+    if request.endpoint != "api.me":
+        auth.require_active()
+    _check_body()
+
+
+def _check_body() -> None:
+    """A request body, when there is one, is a JSON object (415 for another type, 400 when it doesn't parse)."""
+    if request.method in auth.SAFE_METHODS or not request.get_data(cache=True):
+        return
+    if request.mimetype not in JSON_TYPES:
+        raise ApiProblem(415, "Send the request body as JSON (Content-Type: application/json).")
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
+        raise ApiProblem(400, "The request body isn't valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiProblem(422, "The request body must be a JSON object.", errors=[])
+
+
+@bp.errorhandler(Refusal)
+def _refused(refusal: Refusal):
+    """Messaging's own refusals (the rules, the limits) keep their status, words and Retry-After."""
+    return problem_response(refusal.status, refusal.message, headers=refusal.headers)
+
+
+def _json(model, status=200, headers=None):
+    response = current_app.response_class(model.model_dump_json(by_alias=True), status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of this API."""
+    return current_app.json.response(document())
+
+
+# --- me ------------------------------------------------------------------------------------
+
+
+@bp.get("/me")
+@api.validate(resp=answers(HTTP_200=schemas.Me), tags=["me"])
+def me():
+    """Who I am and what I may do: whether I may message, why not, my remaining limits."""
+    member = auth.member()
+    why_not = None
+    try:
+        policy.require_active(member)
+    except Refusal as refusal:
+        why_not = refusal.message
+    return _json(schemas.Me(
+        id=member.id, username=member.username, display_name=member.name, status=member.status,
+        is_admin=member.is_admin, may_message=why_not is None, why_not=why_not,
+        limits=limits.remaining_for(member), unread_total=unread_total(member), authenticated_by=g.api_auth,
+    ))
+
+
+@bp.get("/unread-count")
+@api.validate(resp=answers(HTTP_200=schemas.UnreadCount), tags=["conversations"])
+def unread_count():
+    """The unread badge: unread messages across my visible conversations."""
+    return _json(schemas.UnreadCount(unread_total=unread_total(auth.member())))
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+def _member_out(row) -> schemas.Member:
+    former = policy.is_former(row)
+    return schemas.Member(username=None if former else row.username, display_name=display_name(row), former=former)
+
+
+def _conversation_out(row, previews) -> schemas.Conversation:
+    return schemas.Conversation(
+        id=row.conversation_id, other_member=_member_out(row),
+        preview=previews.get(row.last_message_id, "No messages yet"),
+        last_activity_at=row.last_activity_at, last_message_id=row.last_message_id, unread_count=row.unread_count,
+        last_read_message_id=row.last_read_message_id, other_last_read_message_id=row.their_last_read, hidden=row.hidden,
+    )
+
+
+@bp.get("/conversations")
+@api.validate(query=schemas.ConversationsQuery, resp=answers(HTTP_200=schemas.ConversationPage), tags=["conversations"])
+def list_conversations():
+    """My conversations, newest activity first, a page at a time."""
+    query = request.context.query
+    rows, previews, next_cursor, total = conversation_page(auth.member(), query.limit, query.cursor, query.unread)
+    return _json(schemas.ConversationPage(
+        conversations=[_conversation_out(row, previews) for row in rows], next_cursor=next_cursor, unread_total=total,
+    ))
+
+
+@bp.post("/conversations")
+@api.validate(json=schemas.OpenConversation, resp=answers(HTTP_200=schemas.Conversation, HTTP_201=schemas.Conversation), tags=["conversations"])
+def open_conversation():
+    """Find or start my conversation with a member (201 when it is new), under the same rules and limits as the button."""
+    member = auth.member()
+    conversation, created = writes.open_conversation(member, User.by_username(request.context.json.with_))
+    row, previews = conversation_row(member, conversation)
+    location = url_for("api.get_conversation", conversation_id=conversation.id)
+    return _json(_conversation_out(row, previews), 201 if created else 200, {"Location": location})
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@api.validate(resp=answers(HTTP_200=schemas.Conversation), tags=["conversations"])
+def get_conversation(conversation_id):
+    """One of my conversations."""
+    member = auth.member()
+    conversation = conversations.get_conversation_for(member, conversation_id)
+    return _json(_conversation_out(*conversation_row(member, conversation)))
+
+
+@bp.post("/conversations/<int:conversation_id>/hide")
+@api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
+def hide_conversation(conversation_id):
+    """Hide a conversation from my list until a new message arrives."""
+    member = auth.member()
+    writes.hide_conversation(member, conversations.get_conversation_for(member, conversation_id))
+    return "", 204
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+def _message_out(member, conversation_id: int, message) -> schemas.Message:
+    """A message as the API shows it: a deleted one keeps its place, never its text."""
+    deleted = message.deleted_at is not None
+    return schemas.Message(
+        id=message.id, conversation_id=conversation_id,
+        sender_id=message.sender_id, from_me=message.sender_id == member.id,
+        body=None if deleted else message.body, deleted=deleted, created_at=message.created_at,
+    )
+
+
+@bp.get("/conversations/<int:conversation_id>/messages")
+@api.validate(query=schemas.MessagesQuery, resp=answers(HTTP_200=schemas.MessagePage, HTTP_304=None), tags=["messages"])
+def list_messages(conversation_id):
+    """A page of messages, oldest first: the newest, those before= an id, or those after= one (polling:
+    send the ETag back as If-None-Match and get 304 while nothing changed)."""
+    member = auth.member()
+    conversation = conversations.get_conversation_for(member, conversation_id)
+    query = request.context.query
+    rows, older, more_newer, theirs = message_page(member, conversation, query.before, query.after, query.limit)
+    response = _json(schemas.MessagePage(
+        messages=[_message_out(member, conversation.id, row) for row in rows], older_cursor=older,
+        has_more_newer=more_newer, other_last_read_message_id=theirs,
+    ))
+    response.headers["Cache-Control"] = "no-cache, private"  # stored, but asked again every time
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.post("/conversations/<int:conversation_id>/messages")
+@api.validate(json=schemas.SendMessage, headers=schemas.SendHeaders,
+              resp=answers(HTTP_201=schemas.Message, HTTP_409=schemas.Problem), tags=["messages"])
+def send_message(conversation_id):
+    """Send a message (201 with it). With an Idempotency-Key, a retry stores it once and answers the same."""
+    member = auth.member()
+    conversation = conversations.get_conversation_for(member, conversation_id)
+    raw_body, key = request.context.json.body, request.context.headers.idempotency_key
+    try:
+        writes.clean_body(raw_body)
+    except Refusal as refusal:
+        raise ApiProblem(422, refusal.message, errors=[{"location": "body", "name": "body", "detail": refusal.message}]) from None
+    if key is None:
+        message = writes.send_message(member, conversation, raw_body).message
+        replayed = False
+    else:
+        message, replayed = idempotency.send_once(member, conversation, raw_body, key)
+    headers = {"Location": url_for("api.list_messages", conversation_id=conversation.id)}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _json(_message_out(member, conversation.id, message), 201, headers)
+
+
+@bp.post("/conversations/<int:conversation_id>/read")
+@api.validate(json=schemas.MarkRead, resp=answers(HTTP_200=schemas.ReadState), tags=["messages"])
+def mark_read(conversation_id):
+    """Mark messages read up to an id (omitted: the newest); read markers only move forward."""
+    member = auth.member()
+    conversation = conversations.get_conversation_for(member, conversation_id)
+    up_to = request.context.json.up_to if request.context.json else None
+    if up_to is None:
+        writes.mark_read(member, conversation)
+    else:
+        message_in(conversation, up_to)  # a message of this conversation, or 404
+        ensure_memberships(conversation)
+        recount_unread(conversation, member.id, read_up_to=up_to)
+    mine = membership(member.id, conversation.id)
+    return _json(schemas.ReadState(
+        conversation_id=conversation.id, last_read_message_id=mine.last_read_message_id,
+        unread_count=mine.unread_count, unread_total=unread_total(member),
+    ))
+
+
+@bp.delete(f"/conversations/<int:conversation_id>/messages/{MESSAGE_ID}")
+@api.validate(resp=answers(HTTP_204=None), tags=["messages"])
+def delete_message(conversation_id, message_id):
+    """Delete a message I sent, for both of us."""
+    member = auth.member()
+    writes.delete_message(member, conversations.get_conversation_for(member, conversation_id), message_id)
+    return "", 204
+
+
+@bp.post(f"/conversations/<int:conversation_id>/messages/{MESSAGE_ID}/remove")
+@api.validate(resp=answers(HTTP_204=None), tags=["messages"])
+def remove_message(conversation_id, message_id):
+    """Remove a message from my own view only."""
+    member = auth.member()
+    writes.remove_message_for_me(member, conversations.get_conversation_for(member, conversation_id), message_id)
+    return "", 204
+
+
+# --- safety ----------------------------------------------------------------------------------------
+
+
+def _someone(username) -> User:
+    person = User.by_username(username)
+    if person is None or person.deleted_at is not None:
+        raise ApiProblem(404, "No member has that username.")
+    return person
+
+
+@bp.get("/blocks")
+@api.validate(resp=answers(HTTP_200=schemas.BlockList), tags=["safety"])
+def list_blocks():
+    """Members I have blocked (they aren't told)."""
+    return _json(schemas.BlockList(blocked=[_member_out(person) for person in safety.blocked_members(auth.member())]))
+
+
+@bp.put("/blocks/<username>")
+@api.validate(resp=answers(HTTP_204=None), tags=["safety"])
+def block(username):
+    """Block a member: they can't message me, and they aren't told."""
+    safety.block(auth.member(), _someone(username))
+    return "", 204
+
+
+@bp.delete("/blocks/<username>")
+@api.validate(resp=answers(HTTP_204=None), tags=["safety"])
+def unblock(username):
+    """Lift a block."""
+    safety.unblock(auth.member(), _someone(username))
+    return "", 204
+
+
+@bp.post("/reports")
+@api.validate(json=schemas.NewReport, resp=answers(HTTP_201=schemas.Report), tags=["safety"])
+def report():
+    """Report a member to the admins (they aren't told who reported them)."""
+    body = request.context.json
+    row = safety.report(auth.member(), _someone(body.username), body.reason, body.note)
+    return _json(schemas.Report(id=row.id, reason=row.reason, created_at=row.created_at), 201)

@@ -1,0 +1,132 @@
+"""Conversations through the API: open, list by cursor, one, hide, the badge; the same rules as the button."""
+import pytest
+
+from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
+from messaging_helpers import conversation_count
+from wb.messaging import safety
+
+
+def test_opening_creates_once_then_finds_the_same(api_chat, alice_api, bob_api):
+    _, _, cid = api_chat
+    again = alice_api.post("/api/v1/conversations", json={"with": "BOB"})
+    assert again.status_code == 200 and again.get_json()["id"] == cid
+    assert again.headers["Location"] == f"/api/v1/conversations/{cid}"
+    assert bob_api.post("/api/v1/conversations", json={"with": "alice"}).get_json()["id"] == cid
+    assert conversation_count() == 1
+
+
+def test_an_opened_conversation_describes_the_other_member(api_chat, alice_api):
+    _, _, cid = api_chat
+    body = alice_api.get(f"/api/v1/conversations/{cid}").get_json()
+    assert body["other_member"] == {"username": "bob", "display_name": "Bob", "former": False}
+    assert body["preview"] == "No messages yet" and body["unread_count"] == 0 and body["hidden"] is False
+    assert body["last_activity_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("name, status, words", [
+    ("alice", 400, "yourself"), ("nobody", 404, "no member"), ("penny", 400, "waiting for approval"),
+])
+def test_the_button_s_rules_hold(alice_api, make_user, name, status, words):
+    make_user("penny", status="pending")
+    problem = assert_problem(alice_api.post("/api/v1/conversations", json={"with": name}), status)
+    assert words in problem["detail"].lower()
+    assert conversation_count() == 0
+
+
+def test_a_blocked_member_gets_the_neutral_refusal(alice_api, alice, bob, bob_api):
+    safety.block(bob, alice)
+    problem = assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403)
+    assert problem["detail"] == "You can't message this member."
+
+
+@pytest.mark.parametrize("app_config", [{"NEW_CONVERSATION_RATE_LIMIT": "1 per day"}])
+def test_new_conversations_are_limited_with_retry_after(alice_api, bob, make_user, app_config):
+    make_user("carol")
+    assert alice_api.post("/api/v1/conversations", json={"with": "bob"}).status_code == 201
+    response = alice_api.post("/api/v1/conversations", json={"with": "carol"})
+    assert_problem(response, 429)
+    assert int(response.headers["Retry-After"]) > 0
+    assert alice_api.post("/api/v1/conversations", json={"with": "bob"}).status_code == 200  # existing: no limit
+    assert alice_api.get("/api/v1/me").get_json()["limits"]["new_conversations_remaining"] == 0
+
+
+def test_the_list_is_newest_first_with_previews_unread_and_seen(api_chat, alice_api, bob_api, make_user, api_as):
+    _, _, cid = api_chat
+    carol_api = api_as(make_user("carol"))
+    other = carol_api.post("/api/v1/conversations", json={"with": "bob"}).get_json()["id"]
+    send(carol_api, other, "from carol")
+    first = send(alice_api, cid, "  Hello\nBob  ")
+    page = bob_api.get("/api/v1/conversations").get_json()
+    assert [c["id"] for c in page["conversations"]] == [cid, other]
+    newest = page["conversations"][0]
+    assert newest["preview"] == "Hello Bob" and newest["unread_count"] == 1
+    assert newest["other_last_read_message_id"] == first["id"] and newest["last_read_message_id"] is None
+    assert page["unread_total"] == 2 and page["next_cursor"] is None
+    assert alice_api.get("/api/v1/conversations").get_json()["conversations"][0]["preview"] == "You: Hello Bob"
+    unread = bob_api.get("/api/v1/conversations?unread=true").get_json()["conversations"]
+    assert len(unread) == 2
+    bob_api.post(f"/api/v1/conversations/{cid}/read")
+    assert [c["id"] for c in bob_api.get("/api/v1/conversations?unread=true").get_json()["conversations"]] == [other]
+    assert bob_api.get("/api/v1/unread-count").get_json() == {"unread_total": 1}
+
+
+def _crowd(api_as, bob_api, count, start=0):
+    ids = []
+    for number in range(start, start + count):
+        friend = api_as(_member(f"friend{number}"))
+        cid = friend.post("/api/v1/conversations", json={"with": "bob"}).get_json()["id"]
+        send(friend, cid, f"hi from {number}")
+        ids.append(cid)
+    return ids
+
+
+def _member(name):
+    from wb.extensions import db
+    from wb.models import User
+    from conftest import PASSWORD
+
+    user = User(username=name, display_name=name.capitalize(), status="active")
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def test_cursor_pages_cover_every_conversation_once(api_as, bob_api, bob):
+    ids = _crowd(api_as, bob_api, 5)
+    seen, cursor = [], None
+    for _ in range(5):
+        url = "/api/v1/conversations?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = bob_api.get(url).get_json()
+        seen += [c["id"] for c in page["conversations"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))
+
+
+def test_the_list_asks_the_same_number_of_queries_however_long(api_as, bob_api, bob, count_queries):
+    _crowd(api_as, bob_api, 2)
+    bob_api.get("/api/v1/conversations")  # the token's last use is noted once
+    with count_queries() as few:
+        assert bob_api.get("/api/v1/conversations").status_code == 200
+    _crowd(api_as, bob_api, 6, start=2)
+    with count_queries() as many:
+        assert len(bob_api.get("/api/v1/conversations").get_json()["conversations"]) == 8
+    assert len(many) == len(few) <= 4, many
+
+
+@pytest.mark.parametrize("cursor, status", [("garbage", 400), ("MjAyNi0xMS0yOXx4", 400), ("eA", 400),
+                                            ("!!!", 422), ("%00", 400), ("x" * 201, 422)])
+def test_a_malformed_cursor_is_refused(bob_api, cursor, status):
+    assert_problem(bob_api.get(f"/api/v1/conversations?cursor={cursor}"), status)
+
+
+def test_hiding_takes_it_off_the_list_until_a_new_message(api_chat, alice_api, bob_api):
+    _, _, cid = api_chat
+    send(alice_api, cid, "one")
+    assert bob_api.post(f"/api/v1/conversations/{cid}/hide").status_code == 204
+    assert bob_api.get("/api/v1/conversations").get_json()["conversations"] == []
+    assert bob_api.get(f"/api/v1/conversations/{cid}").get_json()["hidden"] is True
+    send(alice_api, cid, "two")
+    assert [c["id"] for c in bob_api.get("/api/v1/conversations").get_json()["conversations"]] == [cid]

@@ -1,0 +1,115 @@
+"""Every error under /api is application/problem+json, never HTML, never a trace; off means 404 everywhere."""
+import json
+
+import pytest
+
+from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
+from wb.flags import set_flag
+from wb.messaging import writes
+
+ROUTES = [
+    ("GET", "/api/v1/me"), ("GET", "/api/v1/unread-count"), ("GET", "/api/v1/conversations"),
+    ("POST", "/api/v1/conversations"), ("GET", "/api/v1/conversations/1"), ("POST", "/api/v1/conversations/1/hide"),
+    ("GET", "/api/v1/conversations/1/messages"), ("POST", "/api/v1/conversations/1/messages"),
+    ("POST", "/api/v1/conversations/1/read"), ("DELETE", "/api/v1/conversations/1/messages/1"),
+    ("POST", "/api/v1/conversations/1/messages/1/remove"), ("GET", "/api/v1/blocks"),
+    ("PUT", "/api/v1/blocks/bob"), ("DELETE", "/api/v1/blocks/bob"), ("POST", "/api/v1/reports"),
+    ("GET", "/api/v1/openapi.json"), ("GET", "/api/docs"), ("GET", "/api/v1/no-such-thing"),
+]
+
+
+@pytest.mark.parametrize("method, path", ROUTES)
+def test_with_messaging_off_every_api_route_is_a_404_problem(api_chat, alice_api, method, path):
+    set_flag("direct_messaging", False)
+    response = alice_api.request(method, path, json={"body": "x"} if method == "POST" else None)
+    assert_problem(response, 404)
+
+
+def test_unknown_routes_and_methods_are_problems(alice_api):
+    assert_problem(alice_api.get("/api/v1/nothing/here"), 404)
+    response = alice_api.request("PATCH", "/api/v1/conversations")
+    assert_problem(response, 405)
+    assert "POST" in response.headers["Allow"]
+
+
+def test_a_body_that_is_not_json_is_a_415(api_chat, alice_api):
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data="body=hi",
+                              content_type="application/x-www-form-urlencoded")
+    assert_problem(response, 415)
+
+
+@pytest.mark.parametrize("raw, status", [("{not json", 400), ("[1, 2]", 422), ('"hi"', 422), ("\xff", 400),
+                                         ("[" * 100_000, 400), ('{"body": ' + "[" * 50_000 + "]" * 50_000 + "}", 400)])
+def test_malformed_or_non_object_json_is_refused(api_chat, alice_api, raw, status):
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=raw.encode("latin-1"),
+                              content_type="application/json")
+    assert_problem(response, status)
+
+
+def test_an_oversized_body_is_a_413(api_chat, alice_api):
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=json.dumps({"body": "x" * 300_000}),
+                              content_type="application/json")
+    assert_problem(response, 413)
+
+
+def test_a_422_lists_each_invalid_field_without_echoing_it(alice_api):
+    response = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "bored", "note": 7, "extra": 1})
+    problem = assert_problem(response, 422)
+    names = {error["name"] for error in problem["errors"]}
+    assert {"reason", "note", "extra"} <= names
+    assert all(error["location"] == "body" for error in problem["errors"])
+    assert "bored" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/conversations/99999999999", "/api/v1/conversations/%D9%A3",
+                                  "/api/v1/conversations/-1", "/api/v1/conversations/1/messages/x/remove"])
+def test_malformed_or_impossible_ids_are_a_404(alice_api, path):
+    assert_problem(alice_api.request("POST" if path.endswith("remove") else "GET", path), 404)
+
+
+def test_an_unexpected_error_is_a_500_problem_without_a_trace(api_chat, alice_api, app, monkeypatch):
+    _, _, cid = api_chat
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("kaboom in /srv/wb/secret.py")
+
+    monkeypatch.setattr(writes, "hide_conversation", crash)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = alice_api.post(f"/api/v1/conversations/{cid}/hide")
+    problem = assert_problem(response, 500)
+    for leak in ("Traceback", "kaboom", "RuntimeError", "secret.py"):
+        assert leak not in json.dumps(problem)
+
+
+def test_message_text_is_never_logged_by_the_api(api_chat, alice_api, bob_api, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    _, _, cid = api_chat
+    secret = "the eagle lands at midnight"
+    send(alice_api, cid, secret)
+    alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": secret + "\x07"})
+    alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": secret, "extra": secret})
+    bob_api.get(f"/api/v1/conversations/{cid}/messages")
+    assert "eagle" not in caplog.text
+
+
+def test_an_answer_that_breaks_its_own_schema_is_a_500_that_logs_no_text(api_chat, alice_api, monkeypatch, caplog):
+    from wb.api import views
+
+    _, _, cid = api_chat
+    send(alice_api, cid, "the eagle lands")
+
+    def broken(model, status=200, headers=None):
+        response = views.current_app.response_class('{"messages": [{"body": "the eagle lands"}]}', status=status,
+                                                    mimetype="application/json")
+        return response
+
+    monkeypatch.setattr(views, "_json", broken)
+    response = alice_api.get(f"/api/v1/conversations/{cid}/messages")
+    assert_problem(response, 500)
+    assert "eagle" not in response.get_data(as_text=True) and "eagle" not in caplog.text
+    assert "api answer does not match its schema" in caplog.text

@@ -1,0 +1,49 @@
+"""Blocks and reports through the API."""
+import pytest
+from sqlalchemy import select
+
+from api_helpers import alice_api, api_as, assert_problem, bob_api  # noqa: F401
+from wb.extensions import db
+from wb.messaging.models import Block, Report
+
+
+def test_blocking_lists_and_unblocking_are_idempotent(alice_api, alice, bob):
+    assert alice_api.put("/api/v1/blocks/bob").status_code == 204
+    assert alice_api.put("/api/v1/blocks/BOB").status_code == 204
+    assert alice_api.get("/api/v1/blocks").get_json() == {
+        "blocked": [{"username": "bob", "display_name": "Bob", "former": False}]}
+    assert db.session.scalars(select(Block)).all()[0].blocked_id == bob.id
+    assert alice_api.delete("/api/v1/blocks/bob").status_code == 204
+    assert alice_api.delete("/api/v1/blocks/bob").status_code == 204
+    assert alice_api.get("/api/v1/blocks").get_json() == {"blocked": []}
+
+
+def test_blocking_nobody_or_yourself_is_refused(alice_api, alice):
+    assert_problem(alice_api.put("/api/v1/blocks/nobody"), 404)
+    assert_problem(alice_api.put("/api/v1/blocks/alice"), 400)
+
+
+def test_a_blocked_member_sees_nothing_of_the_block(alice_api, bob_api, bob):
+    alice_api.put("/api/v1/blocks/bob")
+    assert bob_api.get("/api/v1/blocks").get_json() == {"blocked": []}
+    assert assert_problem(bob_api.post("/api/v1/conversations", json={"with": "alice"}), 403)["detail"] \
+        == "You can't message this member."
+
+
+def test_a_report_is_filed_without_telling_anyone(alice_api, alice, bob):
+    response = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["reason"] == "spam" and body["created_at"].endswith("Z")
+    row = db.session.scalars(select(Report)).one()
+    assert (row.reporter_id, row.reported_id, row.note) == (alice.id, bob.id, "ads")
+
+
+@pytest.mark.parametrize("payload, status", [
+    ({"username": "bob", "reason": "bored"}, 422), ({"username": "bob"}, 422),
+    ({"username": "bob", "reason": "spam", "note": "x" * 1001}, 422), ({"username": "alice", "reason": "spam"}, 400),
+    ({"username": "ghost", "reason": "spam"}, 404), ({"username": "bob", "reason": "spam", "note": "\x00"}, 400),
+])
+def test_bad_reports_are_refused(alice_api, bob, payload, status):
+    assert_problem(alice_api.post("/api/v1/reports", json=payload), status)
+    assert db.session.scalars(select(Report)).all() == []
