@@ -3,6 +3,7 @@ import pytest
 
 from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
 from messaging_helpers import conversation_count
+from wb.extensions import db
 from wb.messaging import safety
 
 
@@ -33,10 +34,15 @@ def test_the_button_s_rules_hold(alice_api, make_user, name, status, words):
     assert conversation_count() == 0
 
 
-def test_a_blocked_member_gets_the_neutral_refusal(alice_api, alice, bob, bob_api):
+def test_a_blocked_member_gets_the_words_of_nobody_new(alice_api, alice, bob, bob_api, make_user):
+    """A block reads exactly like the member's "nobody new" setting, so it can't be inferred."""
     safety.block(bob, alice)
-    problem = assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403)
-    assert problem["detail"] == "You can't message this member."
+    blocked = assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403)
+    safety.unblock(bob, alice)
+    bob.message_from = "nobody"
+    db.session.commit()
+    refused = assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403)
+    assert blocked["detail"] == refused["detail"] == "Bob isn't accepting new conversations right now. Only they can change that."
 
 
 @pytest.mark.parametrize("app_config", [{"NEW_CONVERSATION_RATE_LIMIT": "1 per day"}])
@@ -130,3 +136,29 @@ def test_hiding_takes_it_off_the_list_until_a_new_message(api_chat, alice_api, b
     assert bob_api.get(f"/api/v1/conversations/{cid}").get_json()["hidden"] is True
     send(alice_api, cid, "two")
     assert [c["id"] for c in bob_api.get("/api/v1/conversations").get_json()["conversations"]] == [cid]
+
+
+def test_the_who_may_start_rules_hold_for_the_api_and_replies_still_go(alice_api, bob_api, alice, bob):
+    """Starters limited to Volunteers: Alice (not one) is told why in /me and refused a new
+    conversation in the same words; once Bob (a volunteer) writes, Alice replies through the API."""
+    from wb.circles import service as circles
+    from wb.messaging import rule_changes
+
+    volunteers = circles.create("Volunteers")
+    circles.add_members(volunteers, ["bob"])
+    rule_changes.set_starters([volunteers])
+    words = ("Starting conversations is open to members of Volunteers. Ask an admin if you'd like to join. "
+             "You can still reply in conversations you already have.")
+
+    me = alice_api.get("/api/v1/me").get_json()
+    assert (me["may_message"], me["may_start"], me["why_not_start"]) == (True, False, words)
+    assert assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403)["detail"] == words
+    assert bob_api.get("/api/v1/me").get_json()["may_start"] is True
+
+    opened = bob_api.post("/api/v1/conversations", json={"with": "alice"})
+    assert opened.status_code == 201
+    conversation_id = opened.get_json()["id"]
+    send(bob_api, conversation_id, "Can you help on Saturday?")
+    assert alice_api.post("/api/v1/conversations", json={"with": "bob"}).status_code == 200
+    reply = send(alice_api, conversation_id, "Yes!")
+    assert reply["body"] == "Yes!"

@@ -195,7 +195,7 @@ def test_a_blocked_member_cannot_send(api_chat, alice_api, alice, bob):
     _, _, cid = api_chat
     safety.block(bob, alice)
     assert assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hi"}), 403)["detail"] \
-        == "You can't message this member."
+        == "Bob isn't accepting new conversations right now. Only they can change that."
 
 
 def test_a_page_of_messages_asks_the_same_number_of_queries_however_long(api_chat, alice_api, bob_api, count_queries):

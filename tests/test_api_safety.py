@@ -27,7 +27,7 @@ def test_a_blocked_member_sees_nothing_of_the_block(alice_api, bob_api, bob):
     alice_api.put("/api/v1/blocks/bob")
     assert bob_api.get("/api/v1/blocks").get_json() == {"blocked": []}
     assert assert_problem(bob_api.post("/api/v1/conversations", json={"with": "alice"}), 403)["detail"] \
-        == "You can't message this member."
+        == "Alice isn't accepting new conversations right now. Only they can change that."  # as "nobody new"
 
 
 def test_a_report_is_filed_without_telling_anyone(alice_api, alice, bob):
@@ -42,7 +42,7 @@ def test_a_report_is_filed_without_telling_anyone(alice_api, alice, bob):
 @pytest.mark.parametrize("payload, status", [
     ({"username": "bob", "reason": "bored"}, 422), ({"username": "bob"}, 422),
     ({"username": "bob", "reason": "spam", "note": "x" * 1001}, 422), ({"username": "alice", "reason": "spam"}, 400),
-    ({"username": "ghost", "reason": "spam"}, 404), ({"username": "bob", "reason": "spam", "note": "\x00"}, 400),
+    ({"username": "ghost", "reason": "spam"}, 404), ({"username": "bob", "reason": "spam", "note": "\x00"}, 422),
 ])
 def test_bad_reports_are_refused(alice_api, bob, payload, status):
     assert_problem(alice_api.post("/api/v1/reports", json=payload), status)

@@ -44,8 +44,8 @@ def _page_statement(unread_only: bool, after_cursor: bool):
     """A page of the inbox (its own filter: not hidden, not with someone I blocked), newest
     activity first, with the badge total: built once per shape, values bound."""
     member_id = bindparam("member_id")
-    query = _rows_query().add_columns(inbox._unread_sum(member_id).scalar_subquery().label("unread_total"))
-    query = query.where(*inbox._inbox_filter(member_id))
+    query = _rows_query().add_columns(inbox.unread_sum(member_id).scalar_subquery().label("unread_total"))
+    query = query.where(*inbox.inbox_filter(member_id))
     if unread_only:
         query = query.where(CM.unread_count > 0)
     if after_cursor:
@@ -81,7 +81,7 @@ def conversation_page(member, limit: int, cursor: str | None, unread_only: bool)
     rows = read_rows(_page_statement(unread_only, cursor is not None), values, User).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    previews = inbox._previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
+    previews = inbox.message_previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
     total = rows[0].unread_total if rows else inbox.unread_total(member)
     return rows, previews, encode_cursor(rows[-1]) if more and rows else None, total
 
@@ -100,7 +100,7 @@ def conversation_row(member, conversation):
 
         ensure_memberships(conversation)
         row = read_rows(_one_statement(), values, User).one()
-    previews = inbox._previews(member.id, [row.last_message_id] if row.last_message_id else [])
+    previews = inbox.message_previews(member.id, [row.last_message_id] if row.last_message_id else [])
     return row, previews
 
 
@@ -108,14 +108,14 @@ def message_page(member, conversation, before=None, after=None, limit=50):
     """(messages oldest first, older cursor, more newer, their read marker). With both after and
     before: the messages between the two."""
     if after is not None:
-        rows = reads._visible_messages(member, conversation, "after", after, limit=limit + 1)
+        rows = reads.visible_messages(member, conversation, "after", after, limit=limit + 1)
         if before is not None and rows and rows[-1].id >= before:  # the range ends within these rows
             rows = [row for row in rows if row.id < before]
         more_newer, older = len(rows) > limit, None
         rows = rows[:limit]
     else:
         direction = "newest" if before is None else "before"
-        rows = reads._visible_messages(member, conversation, direction, before, limit=limit + 1)
+        rows = reads.visible_messages(member, conversation, direction, before, limit=limit + 1)
         has_older = len(rows) > limit
         rows = rows[:limit]
         rows.reverse()

@@ -6,10 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from ..messaging.models import REPORT_REASONS
-from ..messaging.safety import REPORT_NOTE_MAX
+from ..messaging.models import REPORT_NOTE_MAX, REPORT_REASONS
 from ..security import MAX_DATABASE_ID, whole_number
-from ..text import BODY_MAX
+from ..text import BODY_MAX, TextRefused, clean_text
 
 MAX_PAGE_SIZE = 100
 
@@ -98,6 +97,8 @@ class Me(BaseModel):
     is_admin: bool
     may_message: bool = Field(description="Whether you may send messages and start conversations at all")
     why_not: str | None = Field(description="Why not, when you may not")
+    may_start: bool = Field(description="Whether the community's rules let you start conversations (replies are always allowed)")
+    why_not_start: str | None = Field(description="Why not and what would change it, when you may not start any")
     limits: Limits
     unread_total: int
     authenticated_by: Literal["token", "session"]
@@ -194,10 +195,18 @@ class BlockList(BaseModel):
     blocked: list[Member]
 
 
+def _report_note(value: str) -> str:
+    """The report form's text rule (wb.text): folded, trimmed, no control characters."""
+    try:
+        return clean_text(value, REPORT_NOTE_MAX, "Notes")
+    except TextRefused as refused:
+        raise ValueError(refused.message) from None
+
+
 class NewReport(Request):
     username: str = Field(min_length=1, max_length=64)
     reason: Literal[tuple(REPORT_REASONS)] = Field(description="; ".join(f"{k}: {v}" for k, v in REPORT_REASONS.items()))
-    note: str = Field("", max_length=REPORT_NOTE_MAX)
+    note: Annotated[str, AfterValidator(_report_note)] = Field("", max_length=REPORT_NOTE_MAX)
 
 
 class Report(BaseModel):

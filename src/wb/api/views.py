@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, json, request, url_for
 
-from ..messaging import conversations, policy, safety, writes
+from ..messaging import conversations, policy, rules, safety, writes
 from ..messaging.conversations import ensure_memberships, membership, message_in
 from ..messaging.inbox import unread_total
 from ..messaging.metadata import recount_unread
@@ -82,9 +82,12 @@ def me():
         policy.require_active(member)
     except Refusal as refusal:
         why_not = refusal.message
+    not_starting = rules.starting_refusal(member)
+    why_not_start = why_not or (not_starting.message if not_starting else None)
     return _json(schemas.Me(
         id=member.id, username=member.username, display_name=member.name, status=member.status,
         is_admin=member.is_admin, may_message=why_not is None, why_not=why_not,
+        may_start=why_not_start is None, why_not_start=why_not_start,
         limits=limits.remaining_for(member), unread_total=unread_total(member), authenticated_by=g.api_auth,
     ))
 

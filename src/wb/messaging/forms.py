@@ -3,9 +3,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import AnyOf
 
 from ..forms import CleanText, Form
-from .models import REPORT_REASONS
-
-REPORT_NOTE_MAX = 1000
+from .models import REPORT_NOTE_MAX, REPORT_REASONS
 
 
 class ReportForm(Form):

@@ -37,7 +37,7 @@ class InboxPage:
     version: str  # what the list shows, summed up (list_version): its poll asks with it
 
 
-def _inbox_filter(member_id):
+def inbox_filter(member_id):
     """The member's conversations the inbox lists: not hidden, not with someone they blocked."""
     blocked = select(Block.blocked_id).where(Block.blocker_id == member_id)
     CM = ConversationMembership
@@ -54,12 +54,12 @@ def _inbox_statement(unread_only: bool):
         select(
             CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at,
             User.username, User.display_name, User.status, User.deleted_at,
-            _unread_sum(member_id).scalar_subquery().label("unread_total"),
+            unread_sum(member_id).scalar_subquery().label("unread_total"),
             *_list_summary(member_id),
         )
         .select_from(CM)
         .join(User, User.id == CM.other_user_id)  # a foreign key: every membership's other member has a row
-        .where(*_inbox_filter(member_id))
+        .where(*inbox_filter(member_id))
     )
     if unread_only:
         query = query.where(CM.unread_count > 0)
@@ -78,7 +78,7 @@ def inbox_page(member, page: int = 1, unread_only: bool = False) -> InboxPage:
     ).all()
     has_next = len(rows) > per_page
     rows = rows[:per_page]
-    previews = _previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
+    previews = message_previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
     if rows:
         total, version = rows[0].unread_total, list_version(rows[0])
     elif page == 1 and not unread_only:  # an empty first page means no conversations to count
@@ -124,7 +124,7 @@ def _previews_statement():
     )
 
 
-def _previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
+def message_previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
     """Short previews of the newest messages, read from the messaging database in one query."""
     if not message_ids:
         return {}
@@ -153,16 +153,16 @@ def unread_total(member) -> int:
     return read_rows(_unread_total_statement(), {"member_id": member.id}, User).scalar()
 
 
-def _unread_sum(member_id):
+def unread_sum(member_id):
     """One flat aggregate over the inbox's own filter (the badge is polled every few seconds),
     walking ix_memberships_unread: a member in hundreds of conversations has few unread."""
     total = func.coalesce(func.sum(ConversationMembership.unread_count), 0)
-    return select(total).where(*_inbox_filter(member_id), ConversationMembership.unread_count > 0)
+    return select(total).where(*inbox_filter(member_id), ConversationMembership.unread_count > 0)
 
 
 @functools.cache
 def _unread_total_statement():
-    return _unread_sum(bindparam("member_id"))
+    return unread_sum(bindparam("member_id"))
 
 
 @functools.cache
@@ -170,7 +170,7 @@ def _badge_statement():
     """Asked for on every page's badge poll: built once, values bound."""
     member_id = bindparam("member_id")
     return select(
-        User.status, User.deleted_at, User.session_generation, _unread_sum(member_id).scalar_subquery().label("unread_total")
+        User.status, User.deleted_at, User.session_generation, unread_sum(member_id).scalar_subquery().label("unread_total")
     ).where(User.id == member_id)
 
 
@@ -223,7 +223,7 @@ def list_version(row) -> str:
 @functools.cache
 def _list_summary_statement():
     member_id = bindparam("member_id")
-    return select(_unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id))
+    return select(unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id))
 
 
 @functools.cache
@@ -232,7 +232,7 @@ def _list_poll_statement():
     member_id = bindparam("member_id")
     return select(
         User.status, User.deleted_at, User.session_generation,
-        _unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id),
+        unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id),
     ).where(User.id == member_id)
 
 

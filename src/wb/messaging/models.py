@@ -134,6 +134,7 @@ REPORT_REASONS = {
     "safety": "Threats or safety concern",
     "other": "Something else",
 }
+REPORT_NOTE_MAX = 1000  # characters of a report's note for the admins
 
 
 class Report(db.Model):

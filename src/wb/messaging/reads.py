@@ -36,7 +36,7 @@ def _run_statement(hidden_column: str, direction: str):
     return query.order_by(order).limit(bindparam("limit"))
 
 
-def _visible_messages(member, conversation: Conversation, direction: str, cursor=None, limit=None) -> list:
+def visible_messages(member, conversation: Conversation, direction: str, cursor=None, limit=None) -> list:
     statement = _run_statement(hidden_column_name(conversation, member.id), direction)
     values = {"conversation_id": conversation.id, "limit": limit or current_app.config["MESSAGES_PER_PAGE"]}
     if cursor is not None:
@@ -54,7 +54,7 @@ def thread_page(member, conversation: Conversation, before=None) -> ThreadPage:
     """The newest page of messages (or the page before a cursor), oldest first."""
     per_page = current_app.config["MESSAGES_PER_PAGE"]
     direction = "newest" if before is None else "before"
-    rows = _visible_messages(member, conversation, direction, before, limit=per_page + 1)
+    rows = visible_messages(member, conversation, direction, before, limit=per_page + 1)
     has_older = len(rows) > per_page
     rows = rows[:per_page]
     rows.reverse()
@@ -63,7 +63,7 @@ def thread_page(member, conversation: Conversation, before=None) -> ThreadPage:
 
 def messages_after(member, conversation: Conversation, after: int) -> list:
     """Messages newer than a cursor, oldest first (at most one page), as rows of SHOWN_COLUMNS."""
-    return _visible_messages(member, conversation, "after", after)
+    return visible_messages(member, conversation, "after", after)
 
 
 @dataclass

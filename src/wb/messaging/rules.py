@@ -158,6 +158,18 @@ def check_can_start(sender, recipient, blocker_id=NOT_LOOKED_UP, replied: bool |
         raise refusal
 
 
+def starting_refusal(viewer) -> Refusal | None:
+    """Why viewer may start no conversation at all (the starters rule), or None: then whether they may
+    start with someone depends on that member too (check_can_start)."""
+    if viewer.is_admin:
+        return None
+    rules = load_rules()
+    if rules.starters is None:
+        return None
+    mine = circle_ids_by_member([viewer.id]).get(viewer.id, frozenset())
+    return None if mine & rules.starters else _starters_only(rules)
+
+
 def decisions_for(viewer, people) -> dict:
     """{member id: Refusal or None} for everyone listed, in five queries however many there are."""
     people = [person for person in people if person is not None]
