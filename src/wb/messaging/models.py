@@ -96,6 +96,8 @@ class ConversationMembership(db.Model):
         Index("ix_memberships_conversation_id", "conversation_id"),
         # The badge sums unread counts from this index alone, over only the rows that have some.
         Index("ix_memberships_unread", "user_id", "hidden", "unread_count", "other_user_id"),
+        # `./wb messaging notify` finds conversations that became due from this index alone.
+        Index("ix_memberships_unread_since", "unread_since", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +109,9 @@ class ConversationMembership(db.Model):
     unread_count: Mapped[int] = mapped_column(default=0)
     last_read_message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
     hidden: Mapped[bool] = mapped_column(default=False)
+    # When this member's conversation first became unread since they last read it or were
+    # emailed about it (wb.notifications): NULL when there is nothing to tell them.
+    unread_since: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Block(db.Model):
