@@ -44,12 +44,14 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .main import bp as main_bp
     from .messaging import init_app as init_messaging
+    from .notifications import init_app as init_notifications
     from .people import bp as people_bp
     from .requests import bp as requests_bp
 
     for blueprint in (main_bp, auth_bp, people_bp, requests_bp, admin_bp):
         app.register_blueprint(blueprint)
     init_messaging(app)
+    init_notifications(app)
 
 
 def _register_error_handlers(app: Flask) -> None:
