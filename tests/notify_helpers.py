@@ -1,6 +1,7 @@
 """What the notification tests share: a real SMTP server, members who asked for email, the notify command."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -31,10 +32,13 @@ def free_port() -> int:
 class Inbox:
     """An aiosmtpd handler keeping everything it was handed, as raw bytes."""
 
-    def __init__(self):
+    def __init__(self, seconds_per_email: float = 0):
         self.received = []
+        self.seconds_per_email = seconds_per_email
 
     async def handle_DATA(self, server, session, envelope):
+        if self.seconds_per_email:  # a slow server keeps a sender busy, so another process overlaps it
+            await asyncio.sleep(self.seconds_per_email)
         self.received.append(envelope)
         return "250 Message accepted for delivery"
 
@@ -53,8 +57,8 @@ class Inbox:
 class SmtpServer:
     """A real SMTP server on a free loopback port, for as long as a test needs it."""
 
-    def __init__(self):
-        self.inbox = Inbox()
+    def __init__(self, seconds_per_email: float = 0):
+        self.inbox = Inbox(seconds_per_email)
         self.port = free_port()
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
 
