@@ -48,7 +48,9 @@ def _connect() -> smtplib.SMTP:
 
 
 def _print(message: EmailMessage) -> None:
-    """WB_MAIL_BACKEND=console: the whole email on stdout, for the demo and development."""
+    """WB_MAIL_BACKEND=console: headers and the decoded text on stdout, links whole to copy."""
     rule = "-" * 72
-    sys.stdout.write(f"{rule}\n{message.as_string()}\n{rule}\n")
+    headers = "".join(f"{name}: {value}\n" for name, value in message.items()
+                      if name not in ("Content-Type", "Content-Transfer-Encoding", "MIME-Version"))
+    sys.stdout.write(f"{rule}\n{headers}\n{message.get_content()}{rule}\n")
     sys.stdout.flush()
