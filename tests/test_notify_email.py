@@ -227,3 +227,12 @@ def test_no_message_text_in_logs_or_the_main_database(app, smtp, bob_wrote_alice
         assert secret not in caplog.text and secret not in captured.out + captured.err
     assert notify(app, minutes_later=12).exit_code == 0
     assert app.test_cli_runner().invoke(args=["messaging", "verify"]).exit_code == 0
+
+
+def test_old_runs_and_finished_notices_are_forgotten_after_a_month(app, smtp, bob_wrote_alice):
+    from wb.notifications.models import NotifyRun
+
+    notify(app, minutes_later=11)
+    assert len(notices()) == 1
+    notify(app, minutes_later=31 * 24 * 60)
+    assert notices() == [] and db.session.query(NotifyRun).count() == 1  # only the run just now

@@ -46,6 +46,7 @@ class Notice(db.Model):
     __table_args__ = (
         Index("ix_notices_status_id", "status", "id"),
         Index("ix_notices_sent_at", "sent_at"),
+        Index("ix_notices_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

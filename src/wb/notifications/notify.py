@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from ..extensions import db
 from ..messaging import policy
@@ -17,6 +17,8 @@ from .delivery import Delivered, deliver_pending
 from .models import Notice, NotifyRun
 
 log = logging.getLogger("wb.notifications")
+
+KEEP_DAYS = 30  # how long runs and sent or dropped notices are kept (the admin page shows one day)
 
 
 @dataclass
@@ -37,13 +39,21 @@ def run_notify(now: datetime | None = None) -> RunResult:
     claimed = claim_due(now) if messaging_on else 0
     delivered = deliver_pending(now)
     db.session.execute(
-        NotifyRun.__table__.update().where(NotifyRun.id == run_id)
+        update(NotifyRun).where(NotifyRun.id == run_id)
         .values(finished_at=utcnow(), claimed=claimed, sent=delivered.sent, failed=delivered.failed)
     )
+    _forget_old(now)
     db.session.commit()
     log.info("notify run", extra={"claimed": claimed, "sent": delivered.sent, "failed": delivered.failed,
                                   "dropped": delivered.dropped})
     return RunResult(messaging_on, claimed, delivered)
+
+
+def _forget_old(now: datetime) -> None:
+    """Runs and finished notices older than KEEP_DAYS go: a run a minute would otherwise pile up."""
+    cutoff = now - timedelta(days=KEEP_DAYS)
+    db.session.execute(delete(NotifyRun).where(NotifyRun.started_at < cutoff))
+    db.session.execute(delete(Notice).where(Notice.created_at < cutoff, Notice.status != "pending"))
 
 
 def notification_health(now: datetime | None = None) -> dict:

@@ -54,6 +54,7 @@ def upgrade_():
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.create_index('ix_notices_status_id', ['status', 'id'], unique=False)
         batch_op.create_index('ix_notices_sent_at', ['sent_at'], unique=False)
+        batch_op.create_index('ix_notices_created_at', ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_user_id'), ['user_id'], unique=False)
     op.create_table(
         'notify_runs',
@@ -81,6 +82,7 @@ def downgrade_():
     op.drop_table('notify_runs')
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notices_user_id'))
+        batch_op.drop_index('ix_notices_created_at')
         batch_op.drop_index('ix_notices_sent_at')
         batch_op.drop_index('ix_notices_status_id')
     op.drop_table('notices')
