@@ -35,6 +35,13 @@ class Inbox:
     def __init__(self, seconds_per_email: float = 0):
         self.received = []
         self.seconds_per_email = seconds_per_email
+        self.unknown = set()  # addresses refused for good (550), as for a mailbox that doesn't exist
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.seconds_per_email:  # a slow server keeps a sender busy, so another process overlaps it

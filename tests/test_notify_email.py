@@ -236,3 +236,15 @@ def test_old_runs_and_finished_notices_are_forgotten_after_a_month(app, smtp, bo
     assert len(notices()) == 1
     notify(app, minutes_later=31 * 24 * 60)
     assert notices() == [] and db.session.query(NotifyRun).count() == 1  # only the run just now
+
+
+def test_an_address_the_server_refuses_for_good_is_not_retried_forever(app, smtp, bob_wrote_alice, caplog):
+    address, _conversation = bob_wrote_alice
+    smtp.unknown.add(address)
+    caplog.set_level(logging.INFO, logger="wb")
+    assert notify(app, minutes_later=11).exit_code == 1
+    [notice] = notices()
+    assert notice.status == "refused" and notice.last_error == "SMTPRecipientsRefused"
+    assert address not in caplog.text
+    assert notify(app, minutes_later=12).exit_code == 0  # not tried again
+    assert smtp.received == [] and notices()[0].attempts == 1

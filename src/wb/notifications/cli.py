@@ -8,7 +8,8 @@ from ..messaging.cli import one_line_errors
 from .notify import run_notify
 
 
-def _naive_utc(value):
+def _naive_utc(_context, _parameter, value):
+    """--now as a naive UTC datetime, what every timestamp column stores."""
     if value is None:
         return None
     try:
@@ -21,13 +22,13 @@ def _naive_utc(value):
 
 
 @click.command("notify")
-@click.option("--now", "now", metavar="TIME", hidden=True,
+@click.option("--now", "now", metavar="TIME", hidden=True, callback=_naive_utc,
               help="Act as if it were this UTC time (tests and drills).")
 @with_appcontext
 @one_line_errors
 def notify_command(now):
     """Email members about unread messages (run it every minute from cron)."""
-    result = run_notify(_naive_utc(now))
+    result = run_notify(now)
     delivered = result.delivered
     if not result.messaging_on:
         click.echo("Messaging is switched off: nothing new claimed.")

@@ -2,7 +2,8 @@
 
 A notice is leased with a conditional UPDATE (pending and not leased, or its lease expired),
 which only one process can win. After sending it is marked sent. A failed send releases the
-lease and leaves the notice pending for the next run. The one unavoidable window: a process
+lease and leaves the notice pending for the next run (unless the server refused the
+recipient for good, 5xx: then it is marked refused). The one unavoidable window: a process
 that dies after the SMTP server accepted the email but before it recorded that leaves the
 notice pending, and the next run after the lease expires sends it again (with the same
 Message-ID, so receiving servers may fold the two).
@@ -76,11 +77,14 @@ def _deliver(notice_id: int, now: datetime) -> str:
     try:
         mail.send(email)
     except mail.MailFailed as failure:
-        log.warning("notice delivery failed; it stays queued for the next run",
-                    extra={"notice_id": notice_id, "error": failure.kind})
-        db.session.execute(update(Notice).where(Notice.id == notice_id)
-                           .values(lease_until=None, last_error=failure.kind))
-        db.session.commit()
+        if failure.permanent:  # the address is refused for good: retrying every minute would never end
+            log.warning("notice refused by the mail server for good",
+                        extra={"notice_id": notice_id, "error": failure.kind})
+            _finish(notice_id, status="refused", last_error=failure.kind)
+        else:
+            log.warning("notice delivery failed; it stays queued for the next run",
+                        extra={"notice_id": notice_id, "error": failure.kind})
+            _finish(notice_id, last_error=failure.kind)
         return "failed"
     _finish(notice_id, status="sent", sent_at=now)
     log.info("notice sent", extra={"notice_id": notice_id, "kind": notice.kind})

@@ -14,11 +14,13 @@ from flask import current_app
 
 
 class MailFailed(Exception):
-    """Sending failed; `kind` is what may be logged (an exception's class name, never an address)."""
+    """Sending failed; `kind` is what may be logged (an exception's class name, never an address).
+    permanent: the server refused the recipient for good (5xx), so trying again can't help."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, permanent: bool = False):
         super().__init__(kind)
         self.kind = kind
+        self.permanent = permanent
 
 
 def send(message: EmailMessage) -> None:
@@ -29,7 +31,10 @@ def send(message: EmailMessage) -> None:
     try:
         with _connect() as server:
             server.send_message(message)
-    except (OSError, smtplib.SMTPException) as error:  # refused, unreachable, timed out, rejected
+    except smtplib.SMTPRecipientsRefused as error:
+        permanent = all(code >= 500 for code, _reply in error.recipients.values())
+        raise MailFailed(type(error).__name__, permanent) from None
+    except (OSError, smtplib.SMTPException) as error:  # unreachable, timed out, busy, misconfigured
         raise MailFailed(type(error).__name__) from None
 
 

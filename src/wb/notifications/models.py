@@ -38,7 +38,8 @@ class EmailSettings(db.Model):
 class Notice(db.Model):
     """One email to send: claimed from due memberships (or asked for by a new address), then delivered once.
 
-    status: pending -> sent, or dropped when it no longer should go out (read meanwhile, unsubscribed).
+    status: pending -> sent; dropped when it no longer should go out (read meanwhile, unsubscribed);
+    refused when the mail server refused the address for good.
     A delivery holds a lease (lease_until) so a second notify process leaves it alone.
     """
 
