@@ -24,7 +24,8 @@ def email_settings():
 
 
 def _render_email_page(errors, status=200):
-    return render_template("notifications/email_settings.html", errors=errors, form=request.form), status
+    return render_template("notifications/email_settings.html", email_errors=errors,
+                           email_typed=request.form.get("email", "")), status
 
 
 @bp.route("/settings/email", methods=["POST"])
