@@ -271,3 +271,17 @@ def alice_wrote_to_bob(chat):
     alice_client, _bob_client, cid = chat
     send(alice_client, cid, "Hello Bob")
     return alice_client, cid
+
+
+# --- email notifications: a real SMTP server the app sends to -------------------------
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server (aiosmtpd) on a loopback port, and the app configured to send to it."""
+    from notify_helpers import BASE_URL, MAIL_FROM, SmtpServer
+
+    with SmtpServer() as server:
+        app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port,
+                          MAIL_USE_TLS=False, MAIL_FROM=MAIL_FROM, BASE_URL=BASE_URL, MAIL_TIMEOUT_SECONDS=5)
+        yield server.inbox

@@ -46,6 +46,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .main import bp as main_bp
     from .messaging import init_app as init_messaging
+    from .notifications import init_app as init_notifications
     from .people import bp as people_bp
     from .requests import bp as requests_bp
 
@@ -54,6 +55,7 @@ def _register_blueprints(app: Flask) -> None:
     init_messaging(app)
     init_circles(app)
     init_api(app)
+    init_notifications(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

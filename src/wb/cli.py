@@ -71,8 +71,10 @@ def init_command():
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up and seed, but don't start the server.")
+@click.option("--notify-every", default=10.0, type=click.FloatRange(min=0.1), hidden=True,
+              help="Seconds between the demo's background notify runs.")
 @with_appcontext
-def demo_command(host, port, no_serve):
+def demo_command(host, port, no_serve, notify_every):
     """Set up, seed a demo community with messaging on, and serve it."""
     from .demo import DEMO_PASSWORD, PROMPT_HINT, seed_demo
 
@@ -89,11 +91,26 @@ def demo_command(host, port, no_serve):
     click.echo(f"An unused invite: http://{host}:{port}{unused_invite_url()}")
     if no_serve:
         return
+    _start_demo_mail(host, port, notify_every)
     click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
     # Flask's app.run() refuses to start inside a CLI command; werkzeug's server is what it would run.
     from werkzeug.serving import run_simple
 
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+def _start_demo_mail(host, port, every_seconds) -> None:
+    """The demo prints emails here and runs the notify step itself; a real instance runs it from cron."""
+    from .notifications.notify import start_demo_mailer
+
+    config = current_app.config
+    if not os.environ.get("WB_MAIL_BACKEND"):
+        config["MAIL_BACKEND"] = "console"
+    if not os.environ.get("WB_BASE_URL"):
+        config["BASE_URL"] = f"http://{host}:{port}"
+    start_demo_mailer(current_app._get_current_object(), every_seconds)
+    click.echo(f"Emails (address confirmations, unread-message notices) are printed here: the demo runs "
+               f"`./wb messaging notify` every {every_seconds:g} seconds (WB_MAIL_BACKEND={config['MAIL_BACKEND']}).")
 
 
 def default_workers() -> int:

@@ -16,9 +16,19 @@ ENVIRONMENT = {
     "WB_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
     "WB_MESSAGE_RATE_LIMIT": "MESSAGE_RATE_LIMIT",
     "WB_NEW_CONVERSATION_RATE_LIMIT": "NEW_CONVERSATION_RATE_LIMIT",
+    "WB_BASE_URL": "BASE_URL",
+    "WB_MAIL_BACKEND": "MAIL_BACKEND",
+    "WB_MAIL_SERVER": "MAIL_SERVER",
+    "WB_MAIL_PORT": "MAIL_PORT",
+    "WB_MAIL_USERNAME": "MAIL_USERNAME",
+    "WB_MAIL_PASSWORD": "MAIL_PASSWORD",
+    "WB_MAIL_USE_TLS": "MAIL_USE_TLS",
+    "WB_MAIL_FROM": "MAIL_FROM",
+    "WB_NOTIFY_DELAY_MINUTES": "NOTIFY_DELAY_MINUTES",
 }
 
-BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE"}
+BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS"}
+NUMBER_KEYS = {"MESSAGING_BACKUP_CADENCE_HOURS", "NOTIFY_DELAY_MINUTES"}
 
 
 class Config:
@@ -51,6 +61,21 @@ class Config:
     CONVERSATIONS_PER_PAGE = 30
     POLL_INTERVAL_SECONDS = 3
     BADGE_POLL_INTERVAL_SECONDS = 10
+    # Email (wb.notifications): links in emails start with BASE_URL; `./wb demo` uses its own address.
+    BASE_URL = "http://127.0.0.1:8000"
+    MAIL_BACKEND = "smtp"  # or "console": print each email instead of sending it
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_USE_TLS = False  # STARTTLS; port 465 always speaks TLS from the start
+    MAIL_FROM = "WhiteBalloon <noreply@localhost>"
+    MAIL_TIMEOUT_SECONDS = 30
+    NOTIFY_DELAY_MINUTES = 10
+    # A notify process holds a notice this long while sending it; longer than any SMTP timeout.
+    NOTIFY_LEASE_MINUTES = 10
+    EMAIL_CONFIRM_MAX_AGE_HOURS = 48
+    EMAIL_CHANGE_RATE_LIMIT = "5 per day"
 
 
 class TestConfig(Config):
@@ -100,8 +125,10 @@ def load_config(app, overrides=None) -> None:
 def _coerce(key, value):
     if key in BOOLEAN_KEYS:
         return value.strip().lower() in {"1", "true", "yes", "on"}
-    if key == "MESSAGING_BACKUP_CADENCE_HOURS":
+    if key in NUMBER_KEYS:
         return float(value)
+    if key == "MAIL_PORT":
+        return int(value)
     return value
 
 

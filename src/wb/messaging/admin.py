@@ -3,6 +3,7 @@ from flask import Blueprint, render_template, url_for
 
 from .. import flags
 from ..access import admin_required
+from ..notifications.notify import notification_health
 from .ops.health import describe_size, messaging_health
 from .policy import FLAG
 
@@ -21,4 +22,5 @@ def health():
         history=flags.flag_history(FLAG),
         next_url=url_for("messaging_admin.health"),
         describe_size=describe_size,
+        notifications=notification_health(),
     )

@@ -37,6 +37,11 @@ def _record_send_statement():
                 (CM.user_id == sender_id, _later(CM.last_read_message_id, message_id)),
                 else_=CM.last_read_message_id,
             ),
+            # the recipient's unread clock starts at the first message they haven't read (or been told of)
+            unread_since=case(
+                (CM.user_id == sender_id, None),
+                else_=func.coalesce(CM.unread_since, bindparam("sent_at", type_=CM.unread_since.type)),
+            ),
         )
         .returning(*LOCKED_ROWS)
         .execution_options(synchronize_session=False)  # plain values: no loaded row to bring up to date
@@ -90,10 +95,15 @@ def _write_unread_counts(conversation: Conversation, locked) -> None:
         return
     counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked})
     CM = ConversationMembership
+    all_read = [member_id for member_id, count in counts.items() if count == 0]
     db.session.execute(
         update(CM)
         .where(CM.conversation_id == conversation.id, CM.user_id.in_(list(counts)))
-        .values(unread_count=case(counts, value=CM.user_id))
+        .values(
+            unread_count=case(counts, value=CM.user_id),
+            # nothing left unread: nothing to email about
+            unread_since=case((CM.user_id.in_(all_read), None), else_=CM.unread_since),
+        )
         .execution_options(synchronize_session=False)
     )
 

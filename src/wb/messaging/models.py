@@ -98,6 +98,8 @@ class ConversationMembership(db.Model):
         Index("ix_memberships_unread", "user_id", "hidden", "unread_count", "other_user_id"),
         # The inbox list's poll reads the newest preview change from this index alone.
         Index("ix_memberships_preview_changed", "user_id", "hidden", "preview_changed_at"),
+        # `./wb messaging notify` finds conversations that became due from this index alone.
+        Index("ix_memberships_unread_since", "unread_since", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,6 +114,9 @@ class ConversationMembership(db.Model):
     # When the newest message's preview last changed without new activity (deleted for both,
     # removed from this member's view): part of the inbox list's version.
     preview_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When this member's conversation first became unread since they last read it or were
+    # emailed about it (wb.notifications): NULL when there is nothing to tell them.
+    unread_since: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Block(db.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..models import utcnow
 from .metadata import unread_for
 from .models import Conversation, ConversationMembership, Message
 
@@ -80,6 +81,8 @@ def reconcile_conversations(conversations: list[Conversation], dry_run: bool) ->
                 "last_activity_at": latest.get(conversation.id) or conversation.created_at,
                 "unread_count": unread_for(conversation, member_id, last_read),
             }
+            if not dry_run:
+                _keep_unread_clock(row, want["unread_count"])
             for name, value in want.items():
                 if getattr(row, name) != value:
                     if name != "last_activity_at" or row.id is not None:
@@ -89,6 +92,15 @@ def reconcile_conversations(conversations: list[Conversation], dry_run: bool) ->
                     if not dry_run:
                         setattr(row, name, value)
     return changes
+
+
+def _keep_unread_clock(row: ConversationMembership, unread_count: int) -> None:
+    """unread_since (wb.notifications) follows the corrected count: cleared when nothing is unread;
+    started now for unread messages a failed metadata write never recorded (the member hears of them later)."""
+    if unread_count == 0:
+        row.unread_since = None
+    elif row.unread_since is None and unread_count > (row.unread_count or 0):
+        row.unread_since = utcnow()
 
 
 def _remove_orphans(dry_run: bool) -> list[str]:

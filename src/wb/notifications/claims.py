@@ -1,0 +1,101 @@
+"""Finding what is due and claiming it into notices, so that no two notify runs ever claim the same thing.
+
+A membership is due when its unread clock (ConversationMembership.unread_since) started at
+least WB_NOTIFY_DELAY_MINUTES ago and its member asked for email. Claiming clears the clock
+and writes a pending notice in one transaction: a conditional UPDATE ... RETURNING holds the
+rows, so a second process running at the same time finds them already cleared.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from ..extensions import db
+from ..messaging.models import Block, ConversationMembership
+from ..models import User
+from .models import EmailSettings, Notice
+
+DIGEST_INTERVAL = timedelta(days=1)
+
+
+def unread_cutoff(now: datetime) -> datetime:
+    """Unread clocks started at or before this are due."""
+    return now - timedelta(minutes=float(current_app.config["NOTIFY_DELAY_MINUTES"]))
+
+
+def due_members(now: datetime) -> list[tuple[int, str]]:
+    """(member id, frequency) of every member with something due: an index lookup on unread_since."""
+    CM, ES = ConversationMembership, EmailSettings
+    rows = db.session.execute(
+        select(CM.user_id, ES.frequency).distinct()
+        .join(ES, ES.user_id == CM.user_id)
+        .join(User, User.id == CM.user_id)
+        .where(
+            CM.unread_since <= unread_cutoff(now),
+            ES.address.is_not(None), ES.confirmed_at.is_not(None),
+            or_(ES.frequency == "soon", (ES.frequency == "daily") & _digest_allowed(now)),
+            User.status == "active", User.deleted_at.is_(None),
+        )
+        .order_by(CM.user_id)
+    ).all()
+    # End this read before claiming: on SQLite a write must begin a transaction of its own.
+    db.session.commit()
+    return [(row.user_id, row.frequency) for row in rows]
+
+
+def _digest_allowed(now: datetime):
+    return or_(EmailSettings.last_digest_at.is_(None), EmailSettings.last_digest_at <= now - DIGEST_INTERVAL)
+
+
+def claim_due(now: datetime) -> int:
+    """Claim everything due into pending notices, one per member; returns how many notices were made."""
+    return sum(claim_for_member(user_id, frequency, now) for user_id, frequency in due_members(now))
+
+
+def claim_for_member(user_id: int, frequency: str, now: datetime) -> int:
+    """One member's due conversations into one notice (1), or nothing left to claim (0). Commits."""
+    CM = ConversationMembership
+    claimed = db.session.execute(
+        update(CM)
+        .where(CM.user_id == user_id, CM.unread_since <= unread_cutoff(now))
+        .values(unread_since=None)
+        .returning(CM.other_user_id, CM.unread_count)
+        .execution_options(synchronize_session=False)
+    ).all()
+    blocked = blocked_ids(user_id)
+    items = sorted(
+        ((row.other_user_id, row.unread_count) for row in claimed
+         if row.unread_count > 0 and row.other_user_id not in blocked),
+        key=lambda item: (-item[1], item[0]),
+    )
+    if not items:
+        db.session.commit()  # only blocked or already-read conversations: cleared, nothing to tell
+        return 0
+    if frequency == "daily" and not _take_digest_slot(user_id, now):
+        db.session.rollback()  # another run sent today's digest a moment ago
+        return 0
+    db.session.add(Notice(user_id=user_id, kind=frequency, status="pending", summary=json.dumps(items),
+                          created_at=now))
+    db.session.commit()
+    return 1
+
+
+def _take_digest_slot(user_id: int, now: datetime) -> bool:
+    """At most one digest a day: a conditional update only one run can win."""
+    ES = EmailSettings
+    won = db.session.execute(
+        update(ES).where(ES.user_id == user_id, _digest_allowed(now)).values(last_digest_at=now)
+        .returning(ES.user_id).execution_options(synchronize_session=False)
+    ).first()
+    return won is not None
+
+
+def blocked_ids(user_id: int) -> set[int]:
+    """Everyone this member blocked or was blocked by: no email about them."""
+    rows = db.session.execute(
+        select(Block.blocker_id, Block.blocked_id).where(or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
+    ).all()
+    return {row.blocked_id if row.blocker_id == user_id else row.blocker_id for row in rows}

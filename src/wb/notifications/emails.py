@@ -1,0 +1,78 @@
+"""The emails themselves: who wrote and how many, links, never message text. Plain text only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from datetime import timezone
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from .models import FREQUENCIES
+from .tokens import confirm_token, unsubscribe_token
+
+
+@dataclass
+class Writer:
+    """One line of a notice: a member's name and how many unread messages they sent."""
+    name: str
+    count: int
+
+
+def link(endpoint: str, **values) -> str:
+    """An absolute link under WB_BASE_URL (no request is needed: the URL map builds it)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def _envelope(notice, address: str, subject: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = address
+    message["Subject"] = subject
+    message["Date"] = format_datetime(notice.created_at.replace(tzinfo=timezone.utc))
+    # The same notice always carries the same Message-ID, so a receiving server can tell a resend.
+    stamp = notice.created_at.strftime("%Y%m%d%H%M%S")
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    message["Message-ID"] = f"<wb-notice-{notice.id}-{stamp}@{host}>"
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
+def unread_email(notice, recipient, address: str, writers: list[Writer], frequency: str) -> EmailMessage:
+    """The notice of unread messages: names and counts, a link to the inbox, one-click unsubscribe."""
+    total = sum(writer.count for writer in writers)
+    subject = ("Your daily WhiteBalloon digest: " if notice.kind == "daily" else "") + (
+        f"{total} unread message{'s' if total != 1 else ''} on WhiteBalloon")
+    message = _envelope(notice, address, subject)
+    unsubscribe = link("notifications.unsubscribe", token=unsubscribe_token(recipient.id))
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    lines = [f"Hello {recipient.name},", "", "You have unread messages on WhiteBalloon:", ""]
+    lines += [f"  - {writer.name}: {writer.count} new message{'s' if writer.count != 1 else ''}" for writer in writers]
+    lines += [
+        "", f"Read and reply: {link('messaging.inbox')}", "",
+        "Emails never hold the text of messages: it stays on WhiteBalloon.", "", "-- ",
+        f'You get this email because you chose "{FREQUENCIES[frequency]}" for unread messages.',
+        f"Stop these emails: {unsubscribe}",
+        f"Change how often: {link('notifications.email_settings')}",
+    ]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def confirmation_email(notice, recipient, address: str) -> EmailMessage:
+    """The link that confirms an address before anything else is sent to it."""
+    message = _envelope(notice, address, "Confirm your email address for WhiteBalloon")
+    hours = current_app.config["EMAIL_CONFIRM_MAX_AGE_HOURS"]
+    lines = [
+        f"Hello {recipient.name},", "",
+        "Someone (we hope you) added this address to a WhiteBalloon account. To confirm it, open:", "",
+        f"  {link('notifications.confirm', token=confirm_token(recipient.id, address))}", "",
+        f"The link works for {hours:g} hours. Until it is confirmed we send nothing else here.",
+        "If this wasn't you, ignore this email and the address stays unconfirmed.",
+    ]
+    message.set_content("\n".join(lines) + "\n")
+    return message

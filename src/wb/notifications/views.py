@@ -1,0 +1,97 @@
+"""Email settings, the confirmation link, unsubscribe. Thin: read input, call one function, render or redirect."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..access import login_required
+from ..extensions import csrf
+from . import addresses
+from .addresses import AddressRefused
+from .models import FREQUENCIES
+from .tokens import LinkRefused, read_unsubscribe_token
+
+bp = Blueprint("notifications", __name__)
+
+
+def _settings_page():
+    return url_for("people.settings") + "#email"
+
+
+@bp.route("/settings/email")
+@login_required
+def email_settings():
+    """The email section on a page of its own (Settings includes the same partial)."""
+    return _render_email_page({})
+
+
+def _render_email_page(errors, status=200):
+    return render_template("notifications/email_settings.html", email_errors=errors,
+                           email_typed=request.form.get("email", "")), status
+
+
+@bp.route("/settings/email", methods=["POST"])
+@login_required
+def set_address():
+    try:
+        address = addresses.set_address(current_user, request.form.get("email"))
+    except AddressRefused as refused:
+        return _render_email_page({"email": refused.message}, refused.status)
+    settings = addresses.settings_of(current_user)
+    if settings.confirmed:
+        flash(f"{address} is already confirmed.", "success")
+    else:
+        flash(f"We'll send a link to {address} within a minute. Open it to confirm the address; "
+              "until then nothing else is sent there.", "success")
+    return redirect(_settings_page())
+
+
+@bp.route("/settings/email/remove", methods=["POST"])
+@login_required
+def remove_address():
+    addresses.remove_address(current_user)
+    flash("Your email address is removed. We won't email you.", "success")
+    return redirect(_settings_page())
+
+
+@bp.route("/settings/email/frequency", methods=["POST"])
+@login_required
+def set_frequency():
+    try:
+        frequency = addresses.set_frequency(current_user, request.form.get("frequency"))
+    except AddressRefused as refused:
+        return _render_email_page({"frequency": refused.message}, refused.status)
+    flash(f"Email about unread messages: {FREQUENCIES[frequency].lower()}.", "success")
+    return redirect(_settings_page())
+
+
+@bp.route("/settings/email/confirm/<token>")
+def confirm(token):
+    """The link in the confirmation email; works signed in or not (the signature is the proof)."""
+    try:
+        settings = addresses.confirm(token)
+    except LinkRefused as refused:
+        return render_template("notifications/link_result.html", title="Link not valid",
+                               message=refused.message, ok=False), 400
+    return render_template("notifications/link_result.html", title="Address confirmed", ok=True,
+                           message=f"{settings.address} is confirmed. Choose in Settings when to hear "
+                                   "about unread messages.")
+
+
+@bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click: the mail client POSTs without a session; the signed token is the proof
+def unsubscribe(token):
+    """GET: a page with one button (link scanners must not unsubscribe anyone). POST: unsubscribe."""
+    if request.method == "GET":
+        try:
+            read_unsubscribe_token(token)
+        except LinkRefused as refused:
+            return render_template("notifications/link_result.html", title="Link not valid",
+                                   message=refused.message, ok=False), 400
+        return render_template("notifications/unsubscribe.html", token=token)
+    try:
+        addresses.unsubscribe(token)
+    except LinkRefused as refused:
+        return render_template("notifications/link_result.html", title="Link not valid",
+                               message=refused.message, ok=False), 400
+    return render_template("notifications/link_result.html", title="Unsubscribed", ok=True,
+                           message="You won't get emails about unread messages any more. "
+                                   "You can switch them on again in Settings.")

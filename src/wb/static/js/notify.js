@@ -1,0 +1,177 @@
+// Telling a member about unread messages while WhiteBalloon sits in a background tab:
+// the count in the tab title, and (only when they switch it on) desktop notices.
+// Loaded as a file (our CSP allows no inline script).
+(function () {
+  "use strict";
+
+  // --- the tab title: "(3) Messages · WhiteBalloon", from the nav badge the poll already refreshes
+
+  var COUNT_PREFIX = /^\(\d+\) /;
+
+  function unreadTotal() {
+    var badge = document.querySelector("#inbox-badge .badge");
+    var count = badge ? parseInt(badge.textContent, 10) : 0;
+    return isNaN(count) ? 0 : count;
+  }
+
+  function showCountInTitle(count) {
+    var bare = document.title.replace(COUNT_PREFIX, "");
+    document.title = count > 0 ? "(" + count + ") " + bare : bare;
+  }
+
+  // --- desktop notices: opt-in per browser, remembered in localStorage
+
+  var SETTING = "wb.desktop-notices";   // "on" or absent
+  var PREVIEW = "wb.desktop-previews";  // "on" or absent
+  var REFUSED = "wb.desktop-refused";   // the browser said no; we explain instead of asking again
+
+  function stored(key) {
+    try { return window.localStorage.getItem(key); } catch (error) { return null; }
+  }
+  function store(key, value) {
+    try {
+      if (value === null) window.localStorage.removeItem(key); else window.localStorage.setItem(key, value);
+    } catch (error) { /* private mode: the choice lasts for this page only */ }
+  }
+
+  function supported() { return "Notification" in window; }
+  function noticesOn() { return supported() && stored(SETTING) === "on" && Notification.permission === "granted"; }
+
+  // The unread count of each conversation the member already knows about (shown or told).
+  var known = null;
+
+  function unreadRows(html) {
+    var rows = {};
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    doc.querySelectorAll("li.conversation.unread").forEach(function (row) {
+      var badge = row.querySelector(".badge");
+      var name = row.querySelector(".conversation-name");
+      var link = row.querySelector("a[href]");
+      var preview = row.querySelector(".conversation-preview");
+      rows[row.getAttribute("data-conversation-id")] = {
+        count: badge ? parseInt(badge.textContent, 10) || 0 : 0,
+        name: name ? name.textContent.trim() : "a member",
+        href: link ? link.getAttribute("href") : "/messages",
+        preview: preview ? preview.textContent.trim() : ""
+      };
+    });
+    return rows;
+  }
+
+  function fetchUnread(then) {
+    fetch("/messages/list?filter=unread", { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { if (html !== null) then(unreadRows(html)); })
+      .catch(function () { /* offline: the next poll tries again */ });
+  }
+
+  function tell(id, row) {
+    var options = { tag: "wb-conversation-" + id };
+    if (stored(PREVIEW) === "on" && row.preview) options.body = row.preview;
+    var notice = new Notification("New message from " + row.name, options);
+    notice.onclick = function () {
+      window.focus();
+      window.location.href = row.href;
+      notice.close();
+    };
+  }
+
+  // One notice per conversation that has more unread messages than the member knew of.
+  function announceNewMessages() {
+    var before = known;
+    fetchUnread(function (rows) {
+      Object.keys(rows).forEach(function (id) {
+        if (rows[id].count > (before[id] ? before[id].count : 0)) tell(id, rows[id]);
+      });
+      known = rows;
+    });
+  }
+
+  // What is unread now, learnt without telling (on load, and after changes the member saw).
+  function learnUnread(total) {
+    if (total === 0) known = {};
+    else fetchUnread(function (rows) { known = rows; });
+  }
+
+  var lastTotal = null;
+
+  function unreadChanged() {
+    var total = unreadTotal();
+    showCountInTitle(total);
+    if (!noticesOn()) {
+      known = null;
+    } else if (known === null) {
+      learnUnread(total);
+    } else if (total > lastTotal && document.hidden) {
+      announceNewMessages();
+    } else if (total !== lastTotal) {
+      learnUnread(total);
+    }
+    lastTotal = total;
+  }
+
+  // --- the switch (on /settings and in the inbox): nothing is asked before the member presses it
+
+  function explain(panel, text) {
+    var status = panel.querySelector("[data-desktop-status]");
+    if (status) status.textContent = text;
+  }
+
+  function drawSwitch(panel) {
+    var button = panel.querySelector("[data-desktop-toggle]");
+    var preview = panel.querySelector("[data-desktop-preview]");
+    panel.hidden = false;
+    if (!supported()) {
+      button.hidden = true;
+      explain(panel, "This browser can't show desktop notifications.");
+      return;
+    }
+    if (preview) preview.checked = stored(PREVIEW) === "on";
+    if (Notification.permission === "denied" || stored(REFUSED) === "yes" && Notification.permission !== "granted") {
+      button.textContent = "Turn on desktop notifications";
+      explain(panel, "Your browser is set to block notifications from this site. To get them, allow " +
+        "notifications for this site in the browser's site settings, then press the button again.");
+      return;
+    }
+    var on = noticesOn();
+    button.textContent = on ? "Turn off desktop notifications" : "Turn on desktop notifications";
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    explain(panel, on ? "On in this browser: a notice when a message arrives while WhiteBalloon is in the background."
+                      : "Off in this browser.");
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-desktop-toggle]");
+    if (!button || !supported()) return;
+    var panel = button.closest("[data-desktop-notices]");
+    if (noticesOn()) {
+      store(SETTING, null);
+      drawSwitch(panel);
+      return;
+    }
+    Notification.requestPermission().then(function (answer) {
+      store(SETTING, answer === "granted" ? "on" : null);
+      store(REFUSED, answer === "denied" ? "yes" : null);
+      known = null;
+      drawSwitch(panel);
+      unreadChanged();
+    });
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-desktop-preview]")) {
+      store(PREVIEW, event.target.checked ? "on" : null);
+    }
+  });
+
+  function setUp() {
+    document.querySelectorAll("[data-desktop-notices]").forEach(drawSwitch);
+    unreadChanged();
+  }
+
+  document.addEventListener("DOMContentLoaded", setUp);
+  // The badge poll swaps #inbox-badge; a read swaps it too (wb:unread-changed). After the swap
+  // for the badge; after settling too, as htmx sets a swapped page's own title in between.
+  document.addEventListener("htmx:afterSwap", function () { unreadChanged(); });
+  document.addEventListener("htmx:afterSettle", function () { unreadChanged(); });
+})();

@@ -1,0 +1,107 @@
+"""Learning of a message in a background tab, in a real Chromium: the count in the tab title, desktop notices."""
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .conftest import BADGE_WAIT_MS, THREAD_WAIT_MS
+from .test_messaging_e2e import open_conversation, send
+
+pytestmark = pytest.mark.browser
+
+# The test decides whether the tab is hidden, and sees every notice the page makes
+# (the real Notification is still called, with the permission the context was granted).
+WATCH_NOTICES = """
+window.wbTabHidden = false;
+Object.defineProperty(Document.prototype, "hidden", { get: function () { return window.wbTabHidden; } });
+Object.defineProperty(Document.prototype, "visibilityState", {
+  get: function () { return window.wbTabHidden ? "hidden" : "visible"; } });
+window.wbNotices = [];
+if ("Notification" in window) {
+  var Real = window.Notification;
+  var Watched = function (title, options) {
+    window.wbNotices.push({ title: title, body: (options && options.body) || "", tag: (options && options.tag) || "" });
+    document.documentElement.setAttribute("data-test-notices", String(window.wbNotices.length));
+    return new Real(title, options);
+  };
+  Object.defineProperty(Watched, "permission", { get: function () { return Real.permission; } });
+  Watched.requestPermission = function () { return Real.requestPermission.apply(Real, arguments); };
+  window.Notification = Watched;
+}
+"""
+SECRET = "The spare key is under the blue flowerpot"
+
+
+def test_the_tab_title_shows_the_unread_count_on_every_page(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    bob_page = browsing.sign_in(bob)
+    bob_page.goto("/requests")
+    bob_page.wait_for_load_state("load")
+    title = bob_page.title()
+    assert not title.startswith("(")
+
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Are you free on Saturday?")
+    expect(alice_page.locator("li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    expect(bob_page).to_have_title(f"(1) {title}", timeout=BADGE_WAIT_MS)
+    send(alice_page, "Around ten?")
+    expect(bob_page).to_have_title(f"(2) {title}", timeout=BADGE_WAIT_MS)
+
+    bob_page.goto("/messages")
+    expect(bob_page).to_have_title("(2) Messages · WhiteBalloon")
+    bob_page.locator(".conversation a").first.click()
+    # read: the count leaves the title (the thread's own title is "Alice · Messages")
+    expect(bob_page).to_have_title("Alice · Messages · WhiteBalloon", timeout=BADGE_WAIT_MS)
+
+
+def test_a_hidden_tab_gets_one_notice_naming_the_sender_without_the_text(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob", display_name="Bob")
+    bob_page = browsing.sign_in(bob)
+    bob_page.context.grant_permissions(["notifications"], origin=server.url)
+    bob_page.context.add_init_script(WATCH_NOTICES)
+    bob_page.goto("/settings")
+    bob_page.wait_for_load_state("load")
+    switch = bob_page.get_by_role("button", name="Turn on desktop notifications")
+    expect(switch).to_be_visible()
+    switch.click()
+    expect(bob_page.get_by_role("button", name="Turn off desktop notifications")).to_be_visible()
+    bob_page.goto("/requests")  # any page: the choice belongs to this browser
+    bob_page.wait_for_load_state("load")
+    bob_page.evaluate("window.wbTabHidden = true")
+
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, SECRET)
+    expect(alice_page.locator("li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    # (the page's CSP forbids wait_for_function's eval: the watcher marks <html> instead)
+    expect(bob_page.locator("html")).to_have_attribute("data-test-notices", "1", timeout=BADGE_WAIT_MS + 3000)
+    notices = bob_page.evaluate("window.wbNotices")
+    assert [notice["title"] for notice in notices] == ["New message from Alice"]
+    assert SECRET not in str(notices) and notices[0]["body"] == ""
+
+    # A visible tab gets no notice: the member sees the badge.
+    bob_page.evaluate("window.wbTabHidden = false")
+    send(alice_page, "and one more")
+    expect(bob_page.locator("#inbox-badge .badge")).to_have_text("2", timeout=BADGE_WAIT_MS)
+    assert len(bob_page.evaluate("window.wbNotices")) == 1
+
+
+def test_nothing_is_asked_until_the_member_chooses_and_a_refusal_is_explained(browsing, server):
+    bob = server.create_member("bob")
+    bob_page = browsing.sign_in(bob)
+    bob_page.context.add_init_script(
+        "window.wbAsked = 0; if ('Notification' in window) { var ask = Notification.requestPermission;"
+        " Notification.requestPermission = function () { window.wbAsked += 1; return Promise.resolve('denied'); }; }")
+    bob_page.goto("/settings")
+    bob_page.wait_for_load_state("load")
+    assert bob_page.evaluate("window.wbAsked") == 0
+    bob_page.get_by_role("button", name="Turn on desktop notifications").click()
+    expect(bob_page.locator("[data-desktop-status]").first).to_contain_text("block notifications")
+    assert bob_page.evaluate("window.wbAsked") == 1
+    bob_page.reload()
+    bob_page.wait_for_load_state("load")
+    expect(bob_page.locator("[data-desktop-status]").first).to_contain_text("block notifications")
+    assert bob_page.evaluate("window.wbAsked") == 0

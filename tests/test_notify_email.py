@@ -1,0 +1,250 @@
+"""Emails about unread messages: sent by `./wb messaging notify` to a real SMTP server, never with text."""
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+
+from messaging_helpers import membership_of, messages_in
+from messaging_ops_helpers import converse
+from notify_helpers import BASE_URL, MAIL_FROM, body_text, notices, notify, opt_in
+from wb.extensions import db
+from wb.flags import set_flag
+from wb.messaging import safety, writes
+from wb.messaging.reconcile import reconcile
+from wb.models import utcnow
+from wb.notifications.claims import claim_due
+from wb.notifications.delivery import deliver_pending
+from wb.notifications.notify import run_notify
+
+FIRST = "Zebra-lantern 4471: the spare key is under the blue flowerpot"
+SECOND = "Quokka-violin 9902: my phone number is 0612345678"
+
+
+@pytest.fixture
+def bob_wrote_alice(app, alice, bob, messaging_on):
+    """Alice asked to hear soon; Bob wrote her two messages she hasn't read."""
+    address = opt_in(alice, "soon")
+    conversation = converse(bob, alice, [FIRST, SECOND])
+    return address, conversation
+
+
+def test_an_unread_conversation_is_emailed_once_after_the_delay(app, smtp, bob_wrote_alice):
+    address, conversation = bob_wrote_alice
+    assert notify(app, minutes_later=0).exit_code == 0
+    assert smtp.received == []  # not due yet: the delay is 10 minutes
+    result = notify(app, minutes_later=11)
+    assert result.exit_code == 0, result.output
+    assert "1 email(s) sent" in result.output
+    [message] = smtp.messages
+    assert message["From"] == MAIL_FROM and message["To"] == address
+    assert message["Subject"] == "2 unread messages on WhiteBalloon"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = message["List-Unsubscribe"].strip()  # a long value is folded onto its own line
+    assert re.fullmatch(rf"<{re.escape(BASE_URL)}/email/unsubscribe/[\w.-]+>", unsubscribe)
+    [notice] = notices()
+    assert re.fullmatch(rf"<wb-notice-{notice.id}-\d{{14}}@wb\.example\.org>", message["Message-ID"])
+    text = body_text(message)
+    assert "Bob: 2 new messages" in text
+    assert f"{BASE_URL}/messages\n" in text
+    assert unsubscribe[1:-1] in text
+    assert smtp.received[0].rcpt_tos == [address]
+    # Never the text: not in the raw bytes, not in the decoded body.
+    for secret in ("Zebra", "lantern", "4471", "flowerpot", "Quokka", "0612345678"):
+        assert secret.encode() not in smtp.raw[0] and secret not in text
+    assert notice.status == "sent"
+
+    again = notify(app, minutes_later=30)
+    assert again.exit_code == 0 and len(smtp.received) == 1  # nothing new, nothing sent twice
+
+
+def test_one_email_covers_every_conversation_that_became_due(app, smtp, alice, bob, make_user, messaging_on):
+    carol = make_user("carol")
+    opt_in(alice, "soon")
+    converse(bob, alice, ["one from bob"])
+    converse(carol, alice, ["one from carol", "two from carol", "three from carol"])
+    notify(app, minutes_later=11)
+    [message] = smtp.messages
+    text = body_text(message)
+    assert "Carol: 3 new messages" in text and "Bob: 1 new message\n" in text
+    assert text.index("Carol") < text.index("Bob")  # most unread first
+    assert message["Subject"] == "4 unread messages on WhiteBalloon"
+
+
+def test_a_new_message_after_a_notice_gets_its_own_notice_later(app, smtp, bob_wrote_alice, alice, bob):
+    _address, conversation = bob_wrote_alice
+    notify(app, minutes_later=11)
+    assert membership_of(alice, conversation.id).unread_since is None  # told: the clock is stopped
+    writes.send_message(bob, conversation, "and a third")
+    notify(app, minutes_later=5)
+    assert len(smtp.received) == 1  # the third message's clock started just now
+    notify(app, minutes_later=11)
+    assert len(smtp.received) == 2
+    assert "Bob: 3 new messages" in body_text(smtp.messages[1])
+
+
+def test_messages_read_before_the_delay_are_not_emailed(app, smtp, bob_wrote_alice, login, alice):
+    _address, conversation = bob_wrote_alice
+    assert login(alice).post(f"/messages/{conversation.id}/read").status_code in (200, 204, 302)
+    assert membership_of(alice, conversation.id).unread_since is None
+    notify(app, minutes_later=60)
+    assert smtp.received == [] and notices() == []
+
+
+def test_a_deleted_message_leaves_nothing_to_email(app, smtp, alice, bob, messaging_on):
+    opt_in(alice, "soon")
+    conversation = converse(bob, alice, ["oops, wrong person"])
+    writes.delete_message(bob, conversation, messages_in(conversation.id)[0].id)
+    notify(app, minutes_later=60)
+    assert smtp.received == []
+
+
+@pytest.mark.parametrize("who_blocks", ["recipient", "sender"])
+def test_no_email_about_a_blocked_member_either_way(app, smtp, bob_wrote_alice, alice, bob, who_blocks):
+    _address, conversation = bob_wrote_alice
+    if who_blocks == "recipient":
+        safety.block(alice, bob)
+    else:
+        safety.block(bob, alice)
+    notify(app, minutes_later=60)
+    assert smtp.received == [] and notices() == []
+    # and lifting the block later doesn't bring up the old messages
+    safety.unblock(alice, bob) if who_blocks == "recipient" else safety.unblock(bob, alice)
+    notify(app, minutes_later=120)
+    assert smtp.received == []
+
+
+def test_no_email_while_messaging_is_switched_off(app, smtp, bob_wrote_alice):
+    set_flag("direct_messaging", False)
+    result = notify(app, minutes_later=60)
+    assert result.exit_code == 0 and "switched off" in result.output
+    assert smtp.received == [] and notices() == []
+
+
+def test_switching_messaging_off_drops_a_notice_claimed_before(app, smtp, bob_wrote_alice):
+    assert claim_due(utcnow() + timedelta(minutes=11)) == 1
+    set_flag("direct_messaging", False)
+    run_notify()
+    assert smtp.received == [] and [n.status for n in notices()] == ["dropped"]
+
+
+@pytest.mark.parametrize("status, deleted", [("suspended", False), ("pending", False), ("active", True)])
+def test_no_email_to_suspended_pending_or_departed_members(app, smtp, bob_wrote_alice, alice, status, deleted):
+    alice.status = status
+    alice.deleted_at = utcnow() if deleted else None
+    db.session.commit()
+    notify(app, minutes_later=60)
+    assert smtp.received == []
+
+
+def test_no_email_to_an_unconfirmed_address(app, smtp, alice, bob, messaging_on):
+    opt_in(alice, "soon", confirmed=False)
+    converse(bob, alice, ["hello?"])
+    notify(app, minutes_later=60)
+    assert smtp.received == []
+
+
+def test_no_email_for_members_who_chose_never(app, smtp, alice, bob, messaging_on):
+    opt_in(alice, "never")
+    converse(bob, alice, ["hello?"])
+    notify(app, minutes_later=60)
+    assert smtp.received == []
+
+
+def test_unread_since_is_cleared_when_read_and_kept_by_reconcile(app, bob_wrote_alice, alice):
+    _address, conversation = bob_wrote_alice
+    started = membership_of(alice, conversation.id).unread_since
+    assert started is not None
+    reconcile()
+    assert membership_of(alice, conversation.id).unread_since == started  # agreeing metadata: untouched
+    writes.mark_read(alice, conversation)
+    assert membership_of(alice, conversation.id).unread_since is None
+
+
+def test_reconcile_starts_the_clock_for_messages_a_failed_metadata_write_missed(app, alice, bob, messaging_on):
+    conversation = converse(bob, alice, ["one"])
+    row = membership_of(alice, conversation.id)
+    row.unread_count, row.unread_since = 0, None  # as if record_send had never run
+    db.session.commit()
+    reconcile()
+    row = membership_of(alice, conversation.id)
+    assert row.unread_count == 1 and row.unread_since is not None
+
+
+def test_the_daily_digest_goes_once_a_day(app, smtp, alice, bob, messaging_on):
+    opt_in(alice, "daily")
+    conversation = converse(bob, alice, ["first"])
+    notify(app, minutes_later=11)
+    [digest] = smtp.messages
+    assert digest["Subject"] == "Your daily WhiteBalloon digest: 1 unread message on WhiteBalloon"
+    writes.send_message(bob, conversation, "second")
+    notify(app, minutes_later=60)
+    notify(app, minutes_later=23 * 60)
+    assert len(smtp.received) == 1  # still the same day
+    notify(app, minutes_later=24 * 60 + 12)
+    assert len(smtp.received) == 2
+    assert "Bob: 2 new messages" in body_text(smtp.messages[1])
+
+
+def test_an_unreachable_mail_server_is_logged_without_addresses_and_retried(app, smtp, bob_wrote_alice, caplog):
+    from notify_helpers import free_port
+
+    address, _conversation = bob_wrote_alice
+    working_port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = free_port()  # nobody listens there
+    caplog.set_level(logging.INFO, logger="wb")
+    failed = notify(app, minutes_later=11)
+    assert failed.exit_code == 1 and "stay queued" in failed.output
+    [notice] = notices()
+    assert notice.status == "pending" and notice.last_error == "ConnectionRefusedError"
+    [line] = [record for record in caplog.records if record.getMessage().startswith("notice delivery failed")]
+    assert line.notice_id == notice.id and line.error == "ConnectionRefusedError"
+    assert address not in caplog.text and "alice" not in caplog.text.lower()
+    assert FIRST not in caplog.text and SECOND not in caplog.text
+
+    app.config["MAIL_PORT"] = working_port
+    retried = notify(app, minutes_later=12)
+    assert retried.exit_code == 0
+    assert len(smtp.received) == 1 and notices()[0].status == "sent"
+    assert notify(app, minutes_later=13).exit_code == 0 and len(smtp.received) == 1
+
+
+def test_a_notice_held_by_another_process_waits_for_its_lease(app, smtp, bob_wrote_alice):
+    now = utcnow() + timedelta(minutes=11)
+    assert claim_due(now) == 1
+    [notice] = notices()
+    notice.lease_until = now + timedelta(minutes=10)  # as a process that died while sending leaves it
+    db.session.commit()
+    assert deliver_pending(now).sent == 0 and smtp.received == []
+    assert deliver_pending(now + timedelta(minutes=11)).sent == 1 and len(smtp.received) == 1
+
+
+def test_no_message_text_in_logs_or_the_main_database(app, smtp, bob_wrote_alice, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    notify(app, minutes_later=11)
+    captured = capfd.readouterr()
+    for secret in (FIRST, SECOND):
+        assert secret not in caplog.text and secret not in captured.out + captured.err
+    assert notify(app, minutes_later=12).exit_code == 0
+    assert app.test_cli_runner().invoke(args=["messaging", "verify"]).exit_code == 0
+
+
+def test_old_runs_and_finished_notices_are_forgotten_after_a_month(app, smtp, bob_wrote_alice):
+    from wb.notifications.models import NotifyRun
+
+    notify(app, minutes_later=11)
+    assert len(notices()) == 1
+    notify(app, minutes_later=31 * 24 * 60)
+    assert notices() == [] and db.session.query(NotifyRun).count() == 1  # only the run just now
+
+
+def test_an_address_the_server_refuses_for_good_is_not_retried_forever(app, smtp, bob_wrote_alice, caplog):
+    address, _conversation = bob_wrote_alice
+    smtp.unknown.add(address)
+    caplog.set_level(logging.INFO, logger="wb")
+    assert notify(app, minutes_later=11).exit_code == 1
+    [notice] = notices()
+    assert notice.status == "refused" and notice.last_error == "SMTPRecipientsRefused"
+    assert address not in caplog.text
+    assert notify(app, minutes_later=12).exit_code == 0  # not tried again
+    assert smtp.received == [] and notices()[0].attempts == 1

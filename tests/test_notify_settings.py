@@ -1,0 +1,197 @@
+"""The email address in /settings: confirmed by a signed link sent by the notify command; unsubscribe."""
+import re
+
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from messaging_helpers import visible_text
+from messaging_ops_helpers import converse
+from notify_helpers import BASE_URL, body_text, notices, notify, opt_in
+from wb.extensions import db
+from wb.notifications.models import EmailSettings
+from wb.notifications.tokens import CONFIRM_SALT
+
+CONFIRM_LINK = re.compile(rf"{re.escape(BASE_URL)}(/settings/email/confirm/[\w.-]+)")
+
+
+def settings_row(user) -> EmailSettings | None:
+    db.session.expire_all()
+    return db.session.get(EmailSettings, user.id)
+
+
+def add_address(client, address):
+    return client.post("/settings/email", data={"email": address})
+
+
+def confirmation_path(message) -> str:
+    return CONFIRM_LINK.search(body_text(message)).group(1)
+
+
+def test_settings_page_has_the_email_section(app, alice, login):
+    page = login(alice).get("/settings").get_data(as_text=True)
+    assert 'id="email"' in page and "Email me about unread messages" in page
+    assert 'value="never" checked' in page  # the default
+
+
+def test_adding_an_address_queues_its_confirmation_for_the_notify_command(app, smtp, alice, login):
+    client = login(alice)
+    response = add_address(client, "Alice@Mail.Example.ORG")
+    assert response.status_code == 302 and response.location.endswith("/settings#email")
+    page = client.get("/settings").get_data(as_text=True)
+    assert "within a minute" in page
+    assert smtp.received == []  # nothing is sent inside the request
+    row = settings_row(alice)
+    assert row.address == "Alice@mail.example.org" and row.confirmed_at is None
+    assert [n.kind for n in notices(status="pending")] == ["confirm"]
+
+    assert notify(app).exit_code == 0
+    [message] = smtp.messages
+    assert message["To"] == "Alice@mail.example.org"
+    assert message["Subject"] == "Confirm your email address for WhiteBalloon"
+    assert "List-Unsubscribe" not in message
+    confirmed = app.test_client().get(confirmation_path(message))  # works without signing in
+    assert confirmed.status_code == 200 and "is confirmed" in confirmed.get_data(as_text=True)
+    assert settings_row(alice).confirmed_at is not None
+    assert notify(app).exit_code == 0 and len(smtp.received) == 1
+
+
+def test_a_tampered_confirmation_link_is_refused(app, smtp, alice, login):
+    add_address(login(alice), "alice@mail.example.org")
+    notify(app)
+    path = confirmation_path(smtp.messages[0])
+    tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    response = app.test_client().get(tampered)
+    assert response.status_code == 400 and "isn't valid" in visible_text(response)
+    assert settings_row(alice).confirmed_at is None
+
+
+def test_an_expired_confirmation_link_is_refused(app, alice, login):
+    add_address(login(alice), "alice@mail.example.org")
+
+    class ThreeDaysAgo(TimestampSigner):
+        def get_timestamp(self):
+            return super().get_timestamp() - 3 * 24 * 3600
+
+    token = URLSafeTimedSerializer(app.secret_key, salt=CONFIRM_SALT, signer=ThreeDaysAgo).dumps(
+        [alice.id, "alice@mail.example.org"])
+    response = app.test_client().get(f"/settings/email/confirm/{token}")
+    assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
+    assert settings_row(alice).confirmed_at is None
+
+
+def test_changing_the_address_needs_confirming_again_and_voids_the_old_link(app, smtp, alice, bob, login,
+                                                                           messaging_on):
+    client = login(alice)
+    add_address(client, "old@mail.example.org")
+    notify(app)
+    old_link = confirmation_path(smtp.messages[0])
+    assert app.test_client().get(old_link).status_code == 200
+    client.post("/settings/email/frequency", data={"frequency": "soon"})
+
+    add_address(client, "new@mail.example.org")
+    row = settings_row(alice)
+    assert row.address == "new@mail.example.org" and row.confirmed_at is None
+    converse(bob, alice, ["are you there?"])
+    notify(app, minutes_later=11)
+    # only the new address's confirmation: no notice goes to an unconfirmed address
+    assert [m["Subject"] for m in smtp.messages[1:]] == ["Confirm your email address for WhiteBalloon"]
+    assert smtp.messages[1]["To"] == "new@mail.example.org"
+    refused = app.test_client().get(old_link)
+    assert refused.status_code == 400 and "since been changed" in refused.get_data(as_text=True)
+    assert app.test_client().get(confirmation_path(smtp.messages[1])).status_code == 200
+    assert settings_row(alice).confirmed
+
+
+def test_only_the_newest_confirmation_is_sent_after_quick_changes(app, smtp, alice, login):
+    client = login(alice)
+    add_address(client, "first@mail.example.org")
+    add_address(client, "second@mail.example.org")
+    notify(app)
+    assert [m["To"] for m in smtp.messages] == ["second@mail.example.org"]
+
+
+@pytest.mark.parametrize("address", ["", "not-an-address", "a b@example.org", "x@localhost", "a@@example.org",
+                                     "alice@example.org\nBcc: eve@example.org", "a" * 250 + "@example.org"])
+def test_a_bad_address_is_refused_with_the_form_again(app, alice, login, address):
+    response = add_address(login(alice), address)
+    assert response.status_code == 400
+    assert 'id="email-error"' in response.get_data(as_text=True)
+    assert settings_row(alice) is None or settings_row(alice).address is None
+
+
+def test_confirmation_emails_are_rate_limited(app, alice, login):
+    app.config["EMAIL_CHANGE_RATE_LIMIT"] = "2 per day"
+    client = login(alice)
+    assert add_address(client, "one@mail.example.org").status_code == 302
+    assert add_address(client, "two@mail.example.org").status_code == 302
+    response = add_address(client, "three@mail.example.org")
+    assert response.status_code == 429 and settings_row(alice).address == "two@mail.example.org"
+
+
+def test_a_bad_frequency_is_refused(app, alice, login):
+    response = login(alice).post("/settings/email/frequency", data={"frequency": "hourly"})
+    assert response.status_code == 400
+
+
+def test_removing_the_address_stops_everything(app, smtp, alice, bob, login, messaging_on):
+    opt_in(alice, "soon")
+    login(alice).post("/settings/email/remove")
+    converse(bob, alice, ["hello"])
+    notify(app, minutes_later=11)
+    assert smtp.received == [] and settings_row(alice).address is None
+
+
+def test_the_address_is_shown_to_nobody_else(app, alice, bob, admin, login, messaging_on):
+    address = opt_in(alice, "soon", address="alice.private@mail.example.org")
+    pages = ["/people/alice", "/members", "/"]
+    for viewer, extra in ((bob, []), (admin, ["/admin/messaging", "/admin/members", "/admin/settings"])):
+        client = login(viewer)
+        for path in pages + extra:
+            response = client.get(path)
+            assert address not in response.get_data(as_text=True), path
+    assert address in login(alice).get("/settings").get_data(as_text=True)
+
+
+# --- unsubscribe -----------------------------------------------------------------
+
+
+@pytest.fixture
+def alice_was_emailed(app, smtp, alice, bob, messaging_on):
+    opt_in(alice, "soon")
+    converse(bob, alice, ["hello"])
+    notify(app, minutes_later=11)
+    [message] = smtp.messages
+    return message["List-Unsubscribe"].strip()[1:-1].removeprefix(BASE_URL)
+
+
+def test_the_unsubscribe_link_shows_a_button_and_changes_nothing_by_itself(app, alice, alice_was_emailed):
+    page = app.test_client().get(alice_was_emailed)
+    assert page.status_code == 200 and "<button" in page.get_data(as_text=True)
+    assert settings_row(alice).frequency == "soon"
+    assert app.test_client().post(alice_was_emailed, csrf=False).status_code == 200  # the page's button
+    assert settings_row(alice).frequency == "never"
+
+
+def test_one_click_unsubscribe_works_without_a_session_or_csrf_token(app, smtp, alice, bob, alice_was_emailed):
+    response = app.test_client().post(alice_was_emailed, csrf=False, data="List-Unsubscribe=One-Click",
+                                      content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and "Unsubscribed" in response.get_data(as_text=True)
+    assert settings_row(alice).frequency == "never"
+    converse(bob, alice, ["still there?"])
+    notify(app, minutes_later=11)
+    assert len(smtp.received) == 1
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_bad_unsubscribe_signature_is_refused(app, alice, alice_was_emailed, method):
+    forged = alice_was_emailed[:-2] + ("xx" if not alice_was_emailed.endswith("xx") else "yy")
+    response = app.test_client().open(forged, method=method, data="List-Unsubscribe=One-Click")
+    assert response.status_code == 400
+    assert settings_row(alice).frequency == "soon"
+
+
+def test_a_confirmation_token_is_no_unsubscribe_token(app, alice):
+    token = URLSafeTimedSerializer(app.secret_key, salt=CONFIRM_SALT).dumps(alice.id)
+    opt_in(alice, "soon")
+    assert app.test_client().post(f"/email/unsubscribe/{token}", csrf=False).status_code == 400
+    assert settings_row(alice).frequency == "soon"
