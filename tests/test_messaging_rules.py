@@ -167,8 +167,9 @@ def test_an_opened_but_empty_conversation_grants_nothing(people, login):
     assert send(bob_client, cid, "nor me", htmx=False).status_code == 403
     assert messages_in(cid) == []
     # the thread says why instead of offering a box that can't send
-    page = text(alice_client.get(f"/messages/{cid}"))
+    page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
     assert "compose-blocked" in page and "open to members of Volunteers" in page
+    assert '<a href="/circles">See the circles and who the admins are</a>' in page  # and where to go
     assert alice_client.post("/messages/with/bob").status_code == 403
 
 

@@ -197,7 +197,7 @@ class ThreadView:
     page: ThreadPage
     other: object | None  # the other member's account row (None once it is gone)
     other_name: str
-    compose_blocked: str | None  # why the compose box is replaced, or None when the member may write
+    compose_blocked: policy.Refusal | None  # why the compose box is replaced (and where to go), or None when the member may write
     compose_body: str  # what the compose box holds (what a refused send had)
     compose_error: str | None
     after_id: int  # the poller's cursors: the newest message shown ...
@@ -227,19 +227,21 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
     )
 
 
-def _compose_blocked(member, conversation: Conversation, page: ThreadPage, state: ThreadState) -> str | None:
+def _compose_blocked(member, conversation: Conversation, page: ThreadPage, state: ThreadState) -> policy.Refusal | None:
     """Why the compose box is replaced: what compose_blocker says, or, in a conversation nobody has
     written in yet, why the member may not start one (an opened, empty conversation grants nothing)."""
     blocked = policy.compose_blocker(member, state.other, state.blocker_id)
+    if blocked is not None:
+        return policy.Refusal(blocked)
     written = page.messages or any(row is not None and row.last_message_id for row in (state.mine, state.theirs))
-    if blocked is not None or written or state.other is None:
-        return blocked
+    if written or state.other is None:
+        return None
     from .rules import check_can_start
 
     try:
         check_can_start(member, db.session.get(User, state.other.id), state.blocker_id, replied=False)
     except policy.Refusal as refusal:
-        return refusal.message if refusal.explained else None
+        return refusal if refusal.explained else None
     return None
 
 
