@@ -3,22 +3,12 @@ from wtforms import Field, StringField
 from wtforms.validators import AnyOf, StopValidation, ValidationError
 
 from ..extensions import db
-from ..forms import Form, WholeNumberField
+from ..forms import Cleaned, Form, WholeNumberField
 from ..security import MAX_DATABASE_ID, whole_number
 from . import service
 from .models import Circle
 
 UNKNOWN_CIRCLES = "One of the chosen circles doesn't exist any more. Reload the page and try again."
-
-
-class CircleName:
-    """service.clean_name as a validator: the field's data becomes the name as stored, or its error the refusal."""
-
-    def __call__(self, form, field):
-        try:
-            field.data = service.clean_name(field.data)
-        except service.CircleError as error:
-            raise StopValidation(error.message) from None
 
 
 class CircleField(WholeNumberField):
@@ -59,7 +49,7 @@ class KnownCircles:
 class NameForm(Form):
     """A new circle's name, or a circle's new name."""
 
-    name = StringField(validators=[CircleName()])
+    name = StringField(validators=[Cleaned(service.clean_name, service.CircleError)])
 
 
 class DeleteForm(Form):
