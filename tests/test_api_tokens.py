@@ -49,6 +49,29 @@ def test_creating_a_token_needs_the_csrf_token_and_a_name(login, alice):
     assert db.session.scalars(select(AccessToken)).all() == []
 
 
+@pytest.mark.parametrize("junk, said", [("x" * 5000, "Token names"), (None, "Give the token a name"),
+                                         ("\n\t ", "Give the token a name")])
+def test_junk_token_names_are_a_clear_400(login, alice, junk, said):
+    response = login(alice).post("/settings/tokens", data={} if junk is None else {"name": junk})
+    assert response.status_code == 400
+    assert said in response.get_data(as_text=True) and 'id="name-error"' in response.get_data(as_text=True)
+    assert db.session.scalars(select(AccessToken)).all() == []
+
+
+@pytest.mark.parametrize("junk", ["\x00", "a\x00b", "\u202egnp.exe", "٣", ["a", "b"]])
+def test_odd_token_names_never_make_a_500(login, alice, junk):
+    assert login(alice).post("/settings/tokens", data={"name": junk}).status_code in (201, 400)
+
+
+def test_revoking_needs_the_csrf_token(login, alice, app, messaging_on):
+    client = login(alice)
+    token = TOKEN_SHOWN.search(_create(client).get_data(as_text=True)).group(1)
+    row = db.session.scalars(select(AccessToken)).one()
+    response = client.post(f"/settings/tokens/{row.id}/revoke", csrf=False)
+    assert response.status_code == 400 and "Form expired" in response.get_data(as_text=True)
+    assert ApiClient(app.test_client(), token).get("/api/v1/me").status_code == 200
+
+
 def test_revoking_asks_first_and_then_the_token_stops_working(login, alice, app, messaging_on):
     client = login(alice)
     token = TOKEN_SHOWN.search(_create(client).get_data(as_text=True)).group(1)

@@ -173,6 +173,51 @@ def test_posts_without_a_csrf_token_are_refused(admin_client, method, url, data)
     assert db.session.scalar(select(User.message_from).where(User.username == "root")) == "rules"
 
 
+def test_circle_posts_without_a_csrf_token_change_nothing(admin_client, alice):
+    elm = circles.create("Elm Street")
+    circles.add_members(elm, ["alice"])
+    posts = [
+        (f"/admin/circles/{elm.id}/rename", {"name": "Elm Road"}),
+        (f"/admin/circles/{elm.id}/delete", {"confirm": "yes"}),
+        (f"/admin/circles/{elm.id}/members/alice/remove", {"next": "/admin/members"}),
+        (f"/admin/circles/{elm.id}/members", {"usernames": "root"}),
+        ("/admin/members/root/circles", {"circle_id": str(elm.id)}),
+        ("/admin/settings/rules/starters", {"mode": "circles", "circle_id": str(elm.id)}),
+        ("/admin/settings/rules/protect", {"circle_id": str(elm.id)}),
+    ]
+    for url, data in posts:
+        response = admin_client.post(url, data=data, csrf=False)
+        assert response.status_code == 400 and "Form expired" in text(response), url
+    assert names_in("Elm Street") == ["alice"]
+    assert rules.load_rules().starters is None and rules.load_rules().protected == {}
+
+
+def test_circle_forms_say_what_is_wrong(admin_client, alice):
+    elm = circles.create("Elm Street")
+    refused = [
+        ("/admin/circles", {"name": "  "}, "Give the circle a name."),
+        (f"/admin/circles/{elm.id}/rename", {"name": "Elm, Oak"}, "Circle names can't contain commas"),
+        (f"/admin/circles/{elm.id}/members", {"usernames": " , "}, "Give at least one username."),
+        ("/admin/settings/rules/starters", {"mode": "some"}, "Say who may start conversations."),
+        ("/admin/settings/rules/starters", {"mode": "circles", "circle_id": ["", str(elm.id)]},
+         "One of the chosen circles doesn't exist any more."),
+        ("/admin/settings/rules/reach", {}, "Say whom members may reach."),
+        ("/admin/settings/rules/protect", {"circle_id": "٣"}, "Choose the circle to protect."),
+        ("/admin/settings/rules/protect", {"circle_id": str(elm.id), "open_to": "x"},
+         "One of the chosen circles doesn't exist any more."),
+    ]
+    for url, data, message in refused:
+        response = admin_client.post(url, data=data)
+        assert response.status_code == 400 and message in visible_text(response), url
+    response = admin_client.post("/admin/members/alice/circles", data={"circle_id": ""}, follow_redirects=True)
+    assert "Choose a circle to add them to." in visible_text(response) and names_in("Elm Street") == []
+    # ticks a rule doesn't read are not refused: "all" ignores circles, stopping protection ignores open_to
+    assert admin_client.post("/admin/settings/rules/starters", data={"mode": "all", "circle_id": "x"}).status_code == 302
+    assert admin_client.post("/admin/settings/rules/protect",
+                             data={"circle_id": str(elm.id), "action": "off", "open_to": "x"}).status_code == 302
+    assert {c.name for c in circles.all_circles()} == {"Elm Street"}
+
+
 def test_members_cannot_use_the_admin_pages(alice, login):
     member_client = login(alice)
     assert member_client.get("/admin/circles").status_code == 403

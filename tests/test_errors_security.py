@@ -5,6 +5,7 @@ import re
 
 import pytest
 from flask import abort
+from werkzeug.exceptions import TooManyRequests
 from sqlalchemy import func, select
 
 from conftest import CSRF_META
@@ -12,6 +13,7 @@ from wb import create_app
 from wb.config import TestConfig
 from wb.extensions import db
 from wb.models import HelpRequest, User
+from wb.ratelimits import retry_after_headers
 
 FORM = re.compile(r"<form\b[^>]*>.*?</form>", re.S)
 CSRF_FIELD = re.compile(r'<input type="hidden" name="csrf_token" value="[^"]+">')
@@ -416,3 +418,31 @@ def test_nul_byte_in_the_login_form_is_a_plain_mismatch(client, alice):
     assert "That username and password don&#39;t match." in text(response)
     with client.session_transaction() as session:
         assert "_user_id" not in session
+
+
+@pytest.fixture
+def slowed(app, alice, messaging_on):
+    """A signed-in client on the app with a page and an API path that refuse with a 429 and a wait."""
+
+    def slow_down():
+        raise TooManyRequests(retry_after=30)
+
+    app.add_url_rule("/_probe/slow-down", "probe_slow_down", slow_down)
+    app.add_url_rule("/api/v1/_probe/slow-down", "probe_api_slow_down", slow_down)
+    member = app.test_client()
+    member.login("alice")
+    return member
+
+
+def test_retry_after_headers_say_when_to_try_again():
+    assert retry_after_headers(30) == {"Retry-After": "30"}
+    assert retry_after_headers(None) == {} and retry_after_headers(0) == {}
+
+
+@pytest.mark.parametrize("path, htmx", [("/_probe/slow-down", False), ("/_probe/slow-down", True),
+                                        ("/api/v1/_probe/slow-down", False)])
+def test_every_429_says_when_to_try_again(slowed, path, htmx):
+    response = slowed.htmx("GET", path) if htmx else slowed.get(path)
+
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "30"

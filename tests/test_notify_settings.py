@@ -133,6 +133,32 @@ def test_a_bad_frequency_is_refused(app, alice, login):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("path, field, message", [
+    ("/settings/email", "email", "That doesn't look like an email address (name@example.org)."),
+    ("/settings/email/frequency", "frequency", "Choose how often to hear about unread messages."),
+])
+@pytest.mark.parametrize("junk", ["\x00", "\u202e", "٣", "x" * 5000, None])
+def test_junk_in_the_email_forms_is_a_clear_400(app, alice, login, path, field, message, junk):
+    response = login(alice).post(path, data={} if junk is None else {field: junk})
+    assert response.status_code == 400
+    said = visible_text(response)
+    assert any(words in said for words in (message, "Enter an email address.", "at most 254 characters",
+                                            "no spaces or control characters")), said
+    assert settings_row(alice) is None
+
+
+@pytest.mark.parametrize("path, data", [("/settings/email", {"email": "alice@mail.example.org"}),
+                                        ("/settings/email/frequency", {"frequency": "daily"}),
+                                        ("/settings/email/remove", {})])
+def test_the_email_forms_without_a_csrf_token_get_the_form_expired_page(app, alice, login, path, data):
+    client = login(alice)
+    add_address(client, "old@mail.example.org")
+    response = client.post(path, data=data, csrf=False)
+    assert response.status_code == 400 and "Form expired" in visible_text(response)
+    row = settings_row(alice)
+    assert row.address == "old@mail.example.org" and row.frequency == "never"
+
+
 def test_removing_the_address_stops_everything(app, smtp, alice, bob, login, messaging_on):
     opt_in(alice, "soon")
     login(alice).post("/settings/email/remove")

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from .api import problems as api_problems
 from .api.problems import is_api_request
 from .extensions import db
+from .ratelimits import retry_after_headers
 from .security import is_htmx
 
 log = logging.getLogger("wb.errors")
@@ -60,8 +61,7 @@ def _http_error(error: HTTPException):
     if error.code == 405 and error.valid_methods:
         return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
     if error.code == 429:
-        retry = getattr(error, "retry_after", None)
-        return response[0], 429, {"Retry-After": str(retry)} if retry else {}
+        return response[0], 429, retry_after_headers(getattr(error, "retry_after", None))
     return response
 
 

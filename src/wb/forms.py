@@ -1,4 +1,4 @@
-"""What every HTML form shares: the base form class, the text rule as a validator, whole numbers."""
+"""What every HTML form shares: the base form class, the text rule and services' rules as validators, whole numbers."""
 from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
@@ -44,6 +44,20 @@ class CleanText:
             field.data = clean_text(field.data, self.max_length, self.field_label, **self.wording)
         except TextRefused as refused:
             raise StopValidation(refused.message) from None
+
+
+class Cleaned:
+    """A service's clean_* function as a validator, so forms and the service's other callers share one rule:
+    the data becomes what it returns, a `refused` exception's words (its `message`, else str()) the error."""
+
+    def __init__(self, clean, refused: type[Exception]):
+        self.clean, self.refused = clean, refused
+
+    def __call__(self, form, field):
+        try:
+            field.data = self.clean(field.data)
+        except self.refused as refusal:
+            raise StopValidation(getattr(refusal, "message", None) or str(refusal)) from None
 
 
 class WholeNumberField(IntegerField):

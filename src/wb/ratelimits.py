@@ -47,6 +47,11 @@ class LimitReached(Exception):
         self.retry_after = retry_after
 
 
+def retry_after_headers(seconds) -> dict:
+    """The headers of a refusal that may be tried again in `seconds`: every 429 (pages, htmx, API) uses this."""
+    return {"Retry-After": str(seconds)} if seconds else {}
+
+
 def init_app(app) -> None:
     """The app's counter: a fixed window per limit and key, in the configured storage."""
     app.extensions["wb.ratelimits"] = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))

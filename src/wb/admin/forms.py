@@ -1,7 +1,8 @@
-"""The feature flag switch's form."""
+"""The admin settings' forms: the feature flag switch and the messaging rules."""
 from wtforms import StringField
-from wtforms.validators import AnyOf
+from wtforms.validators import AnyOf, ValidationError
 
+from ..circles.forms import CircleField, CirclesField, KnownCircles
 from ..forms import Form
 
 
@@ -10,3 +11,36 @@ class FlagForm(Form):
 
     enabled = StringField(validators=[AnyOf(["0", "1"], message="Say whether to switch the setting on or off.")])
     next = StringField()
+
+
+class StartersForm(Form):
+    """Who may start conversations: all active members, or the members of the ticked circles."""
+
+    mode = StringField(validators=[AnyOf(["all", "circles"], message="Say who may start conversations.")])
+    circle_id = CirclesField()
+
+    def validate_circle_id(self, field):
+        """Only a choice of circles reads the ticks (a stale tick beside "all" changes nothing)."""
+        if self.mode.data == "circles":
+            KnownCircles()(self, field)
+            if not field.circles:
+                raise ValidationError("Tick at least one circle whose members may start conversations.")
+
+
+class ReachForm(Form):
+    """Whom members may reach."""
+
+    reach = StringField(validators=[AnyOf(["anyone", "shared-circle"], message="Say whom members may reach.")])
+
+
+class ProtectForm(Form):
+    """Protect a circle, open to the ticked circles' members, or stop protecting it (action "off")."""
+
+    circle_id = CircleField(message="Choose the circle to protect.")
+    action = StringField()
+    open_to = CirclesField()
+
+    def validate_open_to(self, field):
+        """Stopping protection reads no ticks."""
+        if self.action.data != "off":
+            KnownCircles()(self, field)

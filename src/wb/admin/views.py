@@ -1,5 +1,5 @@
 """Feature flags and member administration."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import case, select
 
@@ -8,10 +8,11 @@ from ..access import admin_required, safe_next
 from ..auth.service import set_status
 from ..extensions import db
 from ..models import User
-from ..security import is_htmx, whole_number
+from ..security import is_htmx
 from . import bp
-from .forms import FlagForm
+from .forms import FlagForm, ProtectForm, ReachForm, StartersForm
 
+RULE_FORMS = {"starters": StartersForm, "reach": ReachForm, "protect": ProtectForm}
 STATUS_ACTIONS = {"approve": "active", "suspend": "suspended", "reinstate": "active"}
 
 
@@ -31,45 +32,26 @@ def _rules_context() -> dict:
             "rule_history": rule_changes.rule_history()}
 
 
-def _chosen_circles(field: str) -> list:
-    """The circles ticked in a form's checkboxes (ids); unknown ones are a 400."""
-    from ..circles.models import Circle
-
-    ids = [whole_number(value) for value in request.form.getlist(field)]
-    chosen = [db.session.get(Circle, i) if i is not None else None for i in ids]
-    if any(circle is None for circle in chosen):
-        abort(400, "One of the chosen circles doesn't exist any more. Reload the page and try again.")
-    return chosen
-
-
 @bp.route("/settings/rules/<rule>", methods=["POST"])
 @admin_required
 def set_rule(rule):
     """Change one messaging rule (starters, reach or protect), audited."""
-    from ..circles.models import Circle
     from ..messaging import rule_changes
 
+    if rule not in RULE_FORMS:
+        abort(404, "There is no such rule.")
+    form = RULE_FORMS[rule]()
+    if not form.validate():
+        abort(400, next(iter(form.first_errors.values())))  # the rule forms are buttons, not pages to re-render
     if rule == "starters":
-        mode = request.form.get("mode")
-        if mode not in {"all", "circles"}:
-            abort(400, "Say who may start conversations.")
-        chosen = _chosen_circles("circle_id") if mode == "circles" else None
-        if mode == "circles" and not chosen:
-            abort(400, "Tick at least one circle whose members may start conversations.")
+        chosen = form.circle_id.circles if form.mode.data == "circles" else None
         event = rule_changes.set_starters(chosen, actor=current_user)
     elif rule == "reach":
-        if request.form.get("reach") not in {"anyone", "shared-circle"}:
-            abort(400, "Say whom members may reach.")
-        event = rule_changes.set_reach(request.form["reach"] == "shared-circle", actor=current_user)
-    elif rule == "protect":
-        circle_id = whole_number(request.form.get("circle_id"))
-        circle = db.session.get(Circle, circle_id) if circle_id is not None else None
-        if circle is None:
-            abort(400, "Choose the circle to protect.")
-        off = request.form.get("action") == "off"
-        event = rule_changes.set_protection(circle, None if off else _chosen_circles("open_to"), actor=current_user)
+        event = rule_changes.set_reach(form.reach.data == "shared-circle", actor=current_user)
     else:
-        abort(404, "There is no such rule.")
+        off = form.action.data == "off"
+        event = rule_changes.set_protection(form.circle_id.circle, None if off else form.open_to.circles,
+                                            actor=current_user)
     if event is None:
         flash("Nothing changed: the rule already said that.", "info")
     else:

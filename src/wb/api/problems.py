@@ -6,6 +6,8 @@ from http import HTTPStatus
 from flask import current_app, json, request
 from werkzeug.exceptions import HTTPException
 
+from ..ratelimits import retry_after_headers
+
 MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
 
@@ -56,9 +58,8 @@ def from_http_error(error: HTTPException):
         headers["Allow"] = ", ".join(error.valid_methods)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="WhiteBalloon API"'
-    retry = getattr(error, "retry_after", None)
-    if status == 429 and retry:
-        headers["Retry-After"] = str(retry)
+    if status == 429:
+        headers.update(retry_after_headers(getattr(error, "retry_after", None)))
     detail = error.description if error.description != type(error).description else None
     return problem_response(status, detail, headers=headers)
 

@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from ..access import login_required
 from . import tokens
+from .forms import TokenForm
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/settings/tokens")
 
@@ -18,8 +19,11 @@ def index():
 @login_required
 def create():
     """Create a named token and show it, once: only its hash is kept."""
+    form = TokenForm()
+    if not form.validate():
+        return _render(error=form.name.errors[0], status=400)
     try:
-        row, token = tokens.issue(current_user, request.form.get("name", ""))
+        row, token = tokens.issue(current_user, form.name.data)
     except tokens.TokenRefused as refused:
         return _render(error=str(refused), status=400)
     return _render(new_token=token, new_name=row.name, status=201)

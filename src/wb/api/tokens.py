@@ -32,12 +32,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def issue(member, raw_name) -> tuple[AccessToken, str]:
-    """A new named token for member; returns (row, the token itself, to show once)."""
+def clean_name(raw) -> str:
+    """A token's name as stored, or TokenRefused: required, text only, at most NAME_MAX characters."""
     try:
-        name = clean_text(raw_name, NAME_MAX, "Token names", required="Give the token a name, such as the app that will use it.")
+        return clean_text(raw, NAME_MAX, "Token names", required="Give the token a name, such as the app that will use it.")
     except TextRefused as refused:
         raise TokenRefused(refused.message) from None
+
+
+def issue(member, raw_name) -> tuple[AccessToken, str]:
+    """A new named token for member; returns (row, the token itself, to show once)."""
+    name = clean_name(raw_name)
     if len(active_tokens(member)) >= TOKENS_PER_MEMBER:
         raise TokenRefused(f"You can have at most {TOKENS_PER_MEMBER} tokens; revoke one you no longer use first.")
     token = PREFIX + secrets.token_urlsafe(32)

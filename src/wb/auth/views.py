@@ -40,7 +40,7 @@ def login_post():
 
 
 def _too_many_sign_ins(retry_after: int):
-    headers = {"Retry-After": str(retry_after)}
+    headers = ratelimits.retry_after_headers(retry_after)
     if is_htmx():
         body, status = render_error(429, "Too many sign-in attempts from this address. Wait a minute, then try again.")
         return body, status, headers

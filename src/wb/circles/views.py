@@ -6,8 +6,8 @@ from sqlalchemy import select
 from ..access import admin_required, login_required, safe_next
 from ..extensions import db
 from ..models import User
-from ..security import whole_number
 from . import service
+from .forms import DeleteForm, MemberCircleForm, MembersForm, NameForm, NextForm
 from .models import Circle
 
 bp = Blueprint("circles", __name__)
@@ -40,8 +40,8 @@ def _admin_page(errors=None, status=200, form=None):
                            form=form or {}), status
 
 
-def _back():
-    return redirect(safe_next(request.form.get("next"), url_for("circles.admin")))
+def _back(form: NextForm):
+    return redirect(safe_next(form.next.data, url_for("circles.admin")))
 
 
 @bp.route("/admin/circles")
@@ -53,8 +53,11 @@ def admin():
 @bp.route("/admin/circles", methods=["POST"])
 @admin_required
 def create():
+    form = NameForm()
+    if not form.validate():
+        return _admin_page({"new": form.name.errors[0]}, 400, request.form)
     try:
-        circle = service.create(request.form.get("name"), actor=current_user)
+        circle = service.create(form.name.data, actor=current_user)
     except service.CircleError as error:
         return _admin_page({"new": error.message}, 400, request.form)
     flash(f"Circle {circle.name} created.", "success")
@@ -66,8 +69,11 @@ def create():
 def rename(circle_id):
     circle = _circle_or_404(circle_id)
     old = circle.name
+    form = NameForm()
+    if not form.validate():
+        return _admin_page({circle_id: form.name.errors[0]}, 400)
     try:
-        service.rename(circle, request.form.get("name"), actor=current_user)
+        service.rename(circle, form.name.data, actor=current_user)
     except service.CircleError as error:
         db.session.rollback()
         return _admin_page({circle_id: error.message}, 400)
@@ -80,7 +86,7 @@ def rename(circle_id):
 def delete(circle_id):
     """Deleting asks first, saying what it would change in the messaging rules."""
     circle = _circle_or_404(circle_id)
-    if request.method == "GET" or request.form.get("confirm") != "yes":
+    if request.method == "GET" or not DeleteForm().validate():
         from ..messaging.rule_changes import impact_of_deleting
 
         return render_template("circles/delete.html", circle=circle, count=len(service.members_of(circle)),
@@ -95,15 +101,16 @@ def delete(circle_id):
 @admin_required
 def add_members(circle_id):
     circle = _circle_or_404(circle_id)
+    form = MembersForm()
     try:
-        added = service.add_members(circle, service.split_usernames(request.form.get("usernames")), actor=current_user)
+        added = service.add_members(circle, form.usernames.data, actor=current_user)
     except service.CircleError as error:
-        if request.form.get("next"):
+        if form.next.data:
             flash(error.message, "error")
-            return _back()
+            return _back(form)
         return _admin_page({circle_id: error.message}, 400)
     flash(f"Added to {circle.name}: {', '.join(p.name for p in added) or 'nobody new'}.", "success")
-    return _back()
+    return _back(form)
 
 
 @bp.route("/admin/circles/<int:circle_id>/members/<username>/remove", methods=["POST"])
@@ -115,18 +122,18 @@ def remove_member(circle_id, username):
     except service.CircleError as error:
         abort(404, error.message)
     flash(f"Removed from {circle.name}: {', '.join(p.name for p in removed) or 'nobody (they were not in it)'}.", "success")
-    return _back()
+    return _back(NextForm())
 
 
 @bp.route("/admin/members/<username>/circles", methods=["POST"])
 @admin_required
 def add_member_to_circle(username):
     """The circle control on a row of /admin/members."""
-    circle_id = whole_number(request.form.get("circle_id"))
-    circle = db.session.get(Circle, circle_id) if circle_id is not None else None
-    if circle is None:
-        flash("Choose a circle to add them to.", "error")
+    form = MemberCircleForm()
+    if not form.validate():
+        flash(form.circle_id.errors[0], "error")
         return redirect(url_for("admin.members"))
+    circle = form.circle_id.circle
     try:
         service.add_members(circle, [username], actor=current_user)
     except service.CircleError as error:

@@ -37,7 +37,7 @@ class Refusal(Exception):
     @property
     def headers(self) -> dict:
         """What the response carries besides the page: when to try again, for a limit."""
-        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+        return ratelimits.retry_after_headers(self.retry_after)
 
 
 def messaging_enabled() -> bool:

@@ -85,10 +85,16 @@ def remove_address(member) -> None:
         db.session.commit()
 
 
-def set_frequency(member, value) -> str:
-    """never, soon or daily."""
+def clean_frequency(value) -> str:
+    """never, soon or daily, or AddressRefused asking for one of them."""
     if value not in FREQUENCIES:
         raise AddressRefused("Choose how often to hear about unread messages.")
+    return value
+
+
+def set_frequency(member, value) -> str:
+    """never, soon or daily."""
+    value = clean_frequency(value)
     row = _stored_settings(member)
     row.frequency, row.updated_at = value, utcnow()
     db.session.commit()

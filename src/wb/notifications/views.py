@@ -6,6 +6,7 @@ from ..access import login_required
 from ..extensions import csrf
 from . import addresses
 from .addresses import AddressRefused
+from .forms import AddressForm, FrequencyForm
 from .models import FREQUENCIES
 from .tokens import LinkRefused, read_unsubscribe_token
 
@@ -31,8 +32,11 @@ def _render_email_page(errors, status=200):
 @bp.route("/settings/email", methods=["POST"])
 @login_required
 def set_address():
+    form = AddressForm()
+    if not form.validate():
+        return _render_email_page(form.first_errors, 400)
     try:
-        address = addresses.set_address(current_user, request.form.get("email"))
+        address = addresses.set_address(current_user, form.email.data)
     except AddressRefused as refused:
         return _render_email_page({"email": refused.message}, refused.status)
     settings = addresses.settings_of(current_user)
@@ -55,8 +59,11 @@ def remove_address():
 @bp.route("/settings/email/frequency", methods=["POST"])
 @login_required
 def set_frequency():
+    form = FrequencyForm()
+    if not form.validate():
+        return _render_email_page(form.first_errors, 400)
     try:
-        frequency = addresses.set_frequency(current_user, request.form.get("frequency"))
+        frequency = addresses.set_frequency(current_user, form.frequency.data)
     except AddressRefused as refused:
         return _render_email_page({"frequency": refused.message}, refused.status)
     flash(f"Email about unread messages: {FREQUENCIES[frequency].lower()}.", "success")
