@@ -113,7 +113,7 @@ def test_toggle_with_a_plain_form_redirects_and_records_who_old_and_new(admin_cl
     assert "Currently <strong>on</strong>." in page
     assert "Turn off" in page
     history = page[page.index('id="flag-history"'):]
-    assert "<td>direct_messaging</td><td>off → on</td>" in history
+    assert "<td><bdi>direct_messaging</bdi></td><td><bdi>off</bdi> → <bdi>on</bdi></td>" in history
     assert "Rita Root" in history
     assert f'datetime="{event.created_at.isoformat()}Z"' in history
 
@@ -142,7 +142,7 @@ def test_toggling_back_off_records_a_second_event(admin_client, admin):
     assert [(e.old_value, e.new_value) for e in flag_events()] == [("off", "on"), ("on", "off")]
     page = text(admin_client.get("/admin/settings"))
     history = page[page.index('id="flag-history"'):]
-    assert history.index("on → off") < history.index("off → on")  # newest first
+    assert history.index("<bdi>on</bdi> → <bdi>off</bdi>") < history.index("<bdi>off</bdi> → <bdi>on</bdi>")  # newest first
 
 
 def test_flag_change_takes_effect_on_the_next_request(admin_client, alice, login):
