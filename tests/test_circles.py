@@ -293,3 +293,27 @@ def test_junk_never_makes_a_500(admin_client, alice, junk):
     assert made <= {junk}
     if "\x00" in junk or "\u202e" in junk or len(junk) > 60:
         assert made == set()
+
+
+def test_the_circles_page_lists_every_circle_and_its_history_in_a_fixed_number_of_queries(
+        admin_client, alice, bob, count_queries):
+    def page_queries():
+        with count_queries() as statements:
+            page = admin_client.get("/admin/circles")
+        assert page.status_code == 200
+        return text(page), [s for s in statements if "feature_flags" not in s]
+
+    first = circles.create("Elm Street")
+    circles.add_members(first, ["alice", "bob"])
+    _page, few = page_queries()
+    for n in range(8):
+        circles.add_members(circles.create(f"Street {n}"), ["alice"])
+    circles.remove_members(first, ["bob"])
+    circles.rename(first, "Elm Road")
+    page, many = page_queries()
+    assert len(many) == len(few)
+    history = page[page.index('id="circle-history"'):]
+    # newest first, each change in words, names isolated
+    assert history.index("renamed: <bdi>Elm Street</bdi> → <bdi>Elm Road</bdi>") \
+        < history.index("removed: <bdi>bob</bdi>") < history.index("added: <bdi>alice</bdi>")
+    assert "created: <bdi>Street 7</bdi>" in history

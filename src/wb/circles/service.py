@@ -112,6 +112,24 @@ def members_of(circle: Circle) -> list[User]:
     ))
 
 
+def members_by_circle(circles) -> dict:
+    """{circle id: its members by username} for every circle given, in one query."""
+    found: dict = {circle.id: [] for circle in circles}
+    for circle_id, person in db.session.execute(
+        select(CircleMember.circle_id, User).join(User, User.id == CircleMember.user_id)
+        .where(CircleMember.circle_id.in_(list(found)), User.deleted_at.is_(None)).order_by(User.username)
+    ):
+        found[circle_id].append(person)
+    return found
+
+
+def history(limit: int = 20) -> list[AuditEvent]:
+    """The latest changes to circles (created, renamed, deleted, members added or removed), newest first."""
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.startswith("circle.")).order_by(AuditEvent.id.desc()).limit(limit)
+    ))
+
+
 def member_counts() -> dict:
     """{circle id: how many members}, in one query."""
     return dict(db.session.execute(

@@ -35,9 +35,8 @@ def _circle_or_404(circle_id) -> Circle:
 
 def _admin_page(errors=None, status=200, form=None):
     circles = service.all_circles()
-    members = {circle.id: service.members_of(circle) for circle in circles}
-    return render_template("circles/admin.html", circles=circles, members=members, errors=errors or {},
-                           form=form or {}), status
+    return render_template("circles/admin.html", circles=circles, members=service.members_by_circle(circles),
+                           history=service.history(), errors=errors or {}, form=form or {}), status
 
 
 def _back(form: NextForm):
