@@ -19,6 +19,14 @@ def _later(column, value):
 LOCKED_ROWS = (ConversationMembership.user_id, ConversationMembership.last_read_message_id)
 
 
+def _rows_in_order(*conditions):
+    """The membership rows an UPDATE of several of them touches, locked in user order first
+    (PostgreSQL; SQLite writes one at a time): two writers that each lock the rows in the order
+    their scan meets them can meet them in opposite orders, and deadlock."""
+    CM = ConversationMembership
+    return CM.id.in_(select(CM.id).where(*conditions).order_by(CM.user_id).with_for_update())
+
+
 @functools.cache
 def _record_send_statement():
     """Every send runs it: built once, values bound. Holds both rows until the counts are written."""
@@ -27,7 +35,7 @@ def _record_send_statement():
     return (
         update(CM)
         # (binds are not named like columns: those names belong to the SET clause)
-        .where(CM.conversation_id == bindparam("in_conversation"))
+        .where(_rows_in_order(CM.conversation_id == bindparam("in_conversation")))
         .values(
             last_message_id=_later(CM.last_message_id, message_id),
             last_activity_at=_later(CM.last_activity_at, bindparam("sent_at")),
@@ -137,7 +145,8 @@ def mark_preview_changed(conversation_id: int, message_id: int, member_ids) -> N
     CM = ConversationMembership
     db.session.execute(
         update(CM)
-        .where(CM.conversation_id == conversation_id, CM.user_id.in_(list(member_ids)), CM.last_message_id == message_id)
+        .where(_rows_in_order(CM.conversation_id == conversation_id, CM.user_id.in_(list(member_ids)),
+                              CM.last_message_id == message_id))
         .values(preview_changed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
