@@ -1,5 +1,8 @@
 """Ending sessions: a cookie copied before sign-out, a password change or a suspension opens nothing."""
+import time
+
 import pytest
+from flask import request as flask_request
 
 from conftest import PASSWORD
 from messaging_helpers import open_conversation, poll_cursors, send
@@ -214,3 +217,62 @@ def test_a_remember_me_cookie_from_before_sign_out_opens_nothing(app, chat, alic
     forgotten.set_cookie("remember_token", kept)
     assert_sent_to_sign_in(forgotten.get("/messages"))
     assert_sent_to_sign_in(forgotten.get(poll_path))
+
+
+# --- the session cookie, verified once per process (wb/sessions.py) -------------------------------
+
+def signed_cookie(app, data) -> str:
+    """A session cookie as Flask would sign it for data."""
+    return app.session_interface.get_signing_serializer(app).dumps(data)
+
+
+def opened(app, cookie):
+    """The session a request carrying cookie opens."""
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
+        return app.session_interface.open_session(app, flask_request)
+
+
+def test_a_cookie_opens_the_same_session_every_time_it_is_presented(app):
+    cookie = signed_cookie(app, {"member": "7:0", "csrf_token": "abc", "_fresh": True})
+    sessions = [opened(app, cookie) for _ in range(3)]
+    assert all(dict(session) == {"member": "7:0", "csrf_token": "abc", "_fresh": True} for session in sessions)
+    assert not any(session.modified for session in sessions)
+
+
+def test_changing_one_requests_session_leaves_the_next_requests_alone(app):
+    plain = signed_cookie(app, {"member": "7:0"})
+    first = opened(app, plain)
+    first["member"] = "8:0"
+    assert opened(app, plain)["member"] == "7:0"
+    flashed = signed_cookie(app, {"member": "7:0", "_flashes": [["success", "Saved."]]})
+    first = opened(app, flashed)
+    first["_flashes"].append(["success", "Changed in place."])  # as flash() does
+    assert opened(app, flashed)["_flashes"] == [["success", "Saved."]]
+
+
+def test_a_tampered_cookie_opens_an_empty_session_even_after_the_real_one_was_seen(app):
+    cookie = signed_cookie(app, {"member": "7:0"})
+    assert opened(app, cookie)["member"] == "7:0"
+    payload, _, signature = cookie.rpartition(".")
+    forged = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    assert dict(opened(app, forged)) == {}
+    assert dict(opened(app, cookie + "x")) == {}
+
+
+def test_a_cookie_stops_opening_anything_once_the_secret_key_changes(app, chat):
+    alice_client, _bob_client, poll_path = chat
+    cookie = session_cookie(alice_client)
+    assert replay(app, cookie).get(poll_path).status_code == 204
+    app.secret_key = "a different secret key for this test"
+    assert dict(opened(app, cookie)) == {}
+    assert_sent_to_sign_in(replay(app, cookie).get("/messages"))
+
+
+def test_a_cookie_expires_when_flask_would_expire_it_even_if_seen_before(app, chat, monkeypatch):
+    alice_client, _bob_client, poll_path = chat
+    cookie = session_cookie(alice_client)
+    assert replay(app, cookie).get(poll_path).status_code == 204
+    later = time.time() + app.permanent_session_lifetime.total_seconds() + 5
+    monkeypatch.setattr("wb.sessions.time.time", lambda: later)
+    assert dict(opened(app, cookie)) == {}
+    assert_sent_to_sign_in(replay(app, cookie).get("/messages"))
