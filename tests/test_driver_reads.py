@@ -36,7 +36,7 @@ def test_the_badge_check_reads_what_sqlalchemy_reads(app, talked):
     assert [type(value) for value in got[0]] == [type(value) for value in expected[0]]
 
 
-def test_the_list_check_reads_times_as_datetimes_as_sqlalchemy_does(app, talked):
+def test_the_list_check_reads_what_sqlalchemy_reads(app, talked):
     alice, _bob, _cid = talked
     with app.test_request_context("/messages/list", method="GET"):
         got, expected = both_ways(_list_poll_statement(), {"member_id": alice.id})

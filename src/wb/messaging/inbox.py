@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, bindparam, func, select, type_coerce
 
 from ..database import read_alone, read_rows
 from ..extensions import db
@@ -208,14 +208,19 @@ def _list_summary(member_id):
     mine = (CM.user_id == member_id, CM.hidden.is_(False))
     return (
         select(func.count()).select_from(CM).where(*mine).scalar_subquery().label("listed"),
-        select(func.max(CM.last_activity_at)).where(*mine).scalar_subquery().label("newest_activity_at"),
-        select(func.max(CM.preview_changed_at)).where(*mine).scalar_subquery().label("newest_preview_change_at"),
+        # The times only go into the version, compared as they are read: not turned into datetimes.
+        select(type_coerce(func.max(CM.last_activity_at), String)).where(*mine).scalar_subquery().label("newest_activity_at"),
+        select(type_coerce(func.max(CM.preview_changed_at), String)).where(*mine).scalar_subquery()
+        .label("newest_preview_change_at"),
     )
+
+
+_NOT_DIGITS = str.maketrans("", "", " -:.T+")
 
 
 def list_version(row) -> str:
     """A short string that changes whenever the inbox list would: from a row with unread_total and _list_summary's columns."""
-    activity, preview = (moment.strftime("%Y%m%d%H%M%S%f") if moment else 0
+    activity, preview = (str(moment).translate(_NOT_DIGITS) if moment else 0
                          for moment in (row.newest_activity_at, row.newest_preview_change_at))
     return f"{row.listed}-{row.unread_total}-{activity}-{preview}"
 
