@@ -276,3 +276,12 @@ def test_a_cookie_expires_when_flask_would_expire_it_even_if_seen_before(app, ch
     monkeypatch.setattr("wb.sessions.time.time", lambda: later)
     assert dict(opened(app, cookie)) == {}
     assert_sent_to_sign_in(replay(app, cookie).get("/messages"))
+
+
+def test_answers_that_read_the_session_vary_on_the_cookie_once(app, chat):
+    """Shared caches must not hand one member's answer to another: every answer that read the
+    session says Vary: Cookie (beside HX-Request), once."""
+    alice_client, _bob_client, poll_path = chat
+    for answer in (alice_client.get(poll_path), alice_client.get("/messages"), alice_client.get("/messages/badge?shown=0")):
+        parts = [part.strip() for part in answer.headers.get("Vary", "").split(",")]
+        assert parts.count("Cookie") == 1 and "HX-Request" in parts, (answer.request.path, parts)

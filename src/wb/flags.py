@@ -31,9 +31,10 @@ STAMP_FILE = "flags-changed"
 
 def all_flags() -> dict[str, bool]:
     """Every known flag's state: the same for a whole request, read from the process cache."""
-    if "wb_flags" not in g:
-        g.wb_flags = _cached_flags()
-    return g.wb_flags
+    flags = g.get("wb_flags")
+    if flags is None:
+        flags = g.wb_flags = _cached_flags()
+    return flags
 
 
 def _stamp() -> tuple | None:

@@ -123,14 +123,20 @@ def _security_headers(response):
         if name.lower() not in present:
             headers.add(name, value)
     if response.mimetype == "text/html":
-        vary = headers.get("Vary")
-        if not vary:
-            headers.add("Vary", "HX-Request")
-        elif "hx-request" not in (part.strip().lower() for part in vary.split(",")):
-            headers["Vary"] = f"{vary}, HX-Request"
+        add_vary(headers, "HX-Request")
         if "cache-control" not in present:
             headers.add("Cache-Control", "no-store")
     return response
+
+
+def add_vary(headers, name: str) -> None:
+    """Add name to the Vary header, written against the header list: Werkzeug's response.vary
+    parses and rewrites the header each time, which costs several times more."""
+    vary = headers.get("Vary")
+    if not vary:
+        headers.add("Vary", name)
+    elif name.lower() not in (part.strip().lower() for part in vary.split(",")):
+        headers["Vary"] = f"{vary}, {name}"
 
 
 def is_htmx() -> bool:

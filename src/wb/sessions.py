@@ -15,6 +15,8 @@ from flask import current_app
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
 
+from .security import add_vary
+
 # Cookie texts kept per process: more than the members one worker serves in a few minutes.
 VERIFIED_COOKIES = 4096
 
@@ -55,3 +57,9 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
         if age < 0 or age > int(app.permanent_session_lifetime.total_seconds()):
             return self.session_class()  # expired: what Flask's own max_age check decides
         return self.session_class(items)
+
+    def save_session(self, app, session, response):
+        if session.accessed:
+            add_vary(response.headers, "Cookie")  # what Flask's save_session adds, added for less
+            session.accessed = False
+        super().save_session(app, session, response)
