@@ -62,11 +62,11 @@ def read_alone(statement, values, model) -> list:
 
     For the idle checks (badge, list, thread poll), answered from this one read before the
     request uses its session: they are most of what the server is asked, and SQLAlchemy's
-    per-execution work cost more than the read itself (docs/performance.md). So the statement
-    is compiled once per dialect by SQLAlchemy, its values are laid out and its columns typed by
-    SQLAlchemy's own processors, and only the execution goes straight to the driver's cursor
-    on the Connection's DB-API connection (with the Connection's isolation level, so autocommit
-    on a PostgreSQL read request). Rows come back as named tuples, as SQLAlchemy's would.
+    per-execution work cost more than the read itself (docs/performance.md). So SQLAlchemy
+    compiles the statement once per dialect and lays out its values and types its columns with
+    its own processors; only the execution goes to the driver's cursor, on the Connection's
+    DB-API connection (so a PostgreSQL read request keeps its autocommit). Rows are named
+    tuples, as SQLAlchemy's are.
     """
     engine = engine_for_request(db.engines[getattr(model, "__bind_key__", None)])
     form = _driver_form(statement, engine.dialect)
