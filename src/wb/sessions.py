@@ -4,8 +4,7 @@ A browser sends the same session cookie with every request, and the badge, list 
 polls send it every few seconds, so verifying and decoding it (two HMACs, zlib, tagged JSON)
 again each time was a large part of their cost (docs/performance.md). A cookie's contents
 can't change without its text changing, so what a given text decodes to under the app's keys
-is kept.
-Everything else is Flask's own: the cookie format, keys, salt, expiry and saving.
+is kept. Everything else is Flask's own: the cookie format, keys, salt, expiry and saving.
 """
 from __future__ import annotations
 
