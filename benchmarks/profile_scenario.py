@@ -8,6 +8,10 @@ The requests are the benchmark's own (the same members, conversations and cursor
 sent through Flask's test client with a real signed-in session, so no server, socket
 or load generator is in the picture: only the app's own work. Prints the CPU time per
 request and the functions that take it. Timing lives here, never in the test suite.
+
+With --direct, a GET scenario's requests are built once and handed to the WSGI app itself,
+round after round beside /healthz, so not even the test client is in the numbers: the
+app's own CPU per request and its ratio to /healthz's, medians of the rounds.
 """
 from __future__ import annotations
 
@@ -34,6 +38,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
     parser.add_argument("--queries", action="store_true", help="also print the SQL one request runs")
     parser.add_argument("--save", metavar="PATH", help="also write the raw profile here (for pstats or snakeviz)")
+    parser.add_argument("--direct", action="store_true",
+                        help="time the WSGI app alone against /healthz (GET scenarios), no profile")
+    parser.add_argument("--rounds", type=int, default=5, help="with --direct: rounds of -n requests each")
     args = parser.parse_args(argv)
 
     manifest = run.json.loads((Path(args.run_dir) / "manifest.json").read_text())
@@ -81,6 +88,8 @@ def main(argv=None) -> int:
     if not lines:
         raise SystemExit(f"no {args.scenario} targets in {args.run_dir}")
     owners = [int(cookie.split("-", 1)[1]) if cookie else None for _method, _path, cookie, *_rest in lines]
+    if args.direct and any(method != "GET" for method, *_rest in lines):
+        raise SystemExit("--direct replays GET scenarios only (a replayed send would change the data)")
 
     def send(i):
         method, path, _cookie, _csrf, kind, hx = lines[i % len(lines)]
@@ -98,6 +107,11 @@ def main(argv=None) -> int:
 
     for i in range(min(len(lines), 40)):  # warm up: sign-ins, caches, compiled templates
         send(i)
+    if args.direct:
+        return time_directly(app, args, {"healthz": [("GET", "/healthz", None, False)],
+                                         args.scenario: [(method, path, owners[i], hx)
+                                                         for i, (method, path, _c, _t, _k, hx) in enumerate(lines[:200])]},
+                             lambda owner: client_for(owner)[0])
     if args.queries:
         print_queries(bench, lambda: send(0))
     started = time.process_time()
@@ -117,6 +131,53 @@ def main(argv=None) -> int:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())
+    return 0
+
+
+def time_directly(app, args, requests_by_name: dict, client_of) -> int:
+    """CPU per request of the WSGI app called with prebuilt environs, in rounds; medians."""
+    from werkzeug.test import EnvironBuilder
+
+    environs = {}
+    for name, requests in requests_by_name.items():
+        environs[name] = []
+        for _method, target, owner, hx in requests:
+            path, _, query = target.partition("?")
+            headers = {"HX-Request": "true"} if hx else {}
+            if owner:
+                headers["Cookie"] = f"session={client_of(owner).get_cookie('session').value}"
+            environs[name].append(EnvironBuilder(path=path, query_string=query, headers=headers).get_environ())
+
+    def start_response(status, headers, exc_info=None):
+        statuses.add(status.split(" ", 1)[0])
+
+    def call(environ):
+        answer = app(dict(environ), start_response)
+        for _chunk in answer:
+            pass
+        if hasattr(answer, "close"):
+            answer.close()
+
+    statuses = set()
+    for batch in environs.values():  # warm up
+        for environ in batch:
+            call(environ)
+    timings = {name: [] for name in environs}
+    for _round in range(args.rounds):
+        for name, batch in environs.items():
+            statuses = set()
+            started = time.process_time()
+            for i in range(args.requests):
+                call(batch[i % len(batch)])
+            timings[name].append((time.process_time() - started) / args.requests * 1e6)
+            wanted = str(run.EXPECTED_STATUS[name])
+            if statuses != {wanted}:
+                raise SystemExit(f"{name} answered {sorted(statuses)}, not {wanted}")
+    medians = {name: sorted(values)[len(values) // 2] for name, values in timings.items()}
+    for name, median in medians.items():
+        print(f"{name}: {median:.1f} µs CPU per request, the app alone "
+              f"(median of {args.rounds} rounds of {args.requests}; {min(timings[name]):.1f} at best)")
+    print(f"{args.scenario} / healthz: {medians[args.scenario] / medians['healthz']:.2f}x")
     return 0
 
 
