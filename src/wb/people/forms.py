@@ -1,5 +1,5 @@
 """Forms of the people pages (Flask-WTF)."""
-from wtforms import RadioField
+from wtforms import BooleanField, RadioField
 from wtforms.validators import InputRequired
 
 from ..forms import Form
@@ -20,3 +20,9 @@ class MessageFromForm(Form):
         choices=[SelectChoice(value, label) for value, label in MESSAGE_FROM.items()],
         validators=[InputRequired("Choose who can start a conversation with you.")],
     )
+
+
+class ReadReceiptsForm(Form):
+    """A member's own "let others see when I've read their messages" (an unticked box sends nothing: off)."""
+
+    read_receipts = BooleanField("Let others see when I've read their messages")
