@@ -70,7 +70,7 @@ def messages_after(member, conversation: Conversation, after: int) -> list:
 class ThreadState:
     """What an open thread needs besides its messages, read in one query."""
     other: object | None  # the other member: id, username, display_name, status, deleted_at (None: no account)
-    mine: object | None  # my metadata: last_message_id, last_read_message_id, unread_count (None: no row yet)
+    mine: object | None  # my metadata: last_message_id, last_read_message_id, unread_count, muted (None: no row yet)
     theirs: object | None  # theirs, likewise
     blocker_id: int | None  # who blocked whom, if either of us blocked the other
 
@@ -84,7 +84,7 @@ def _thread_state_statement():
     return (
         select(
             User.id, User.username, User.display_name, User.status, User.deleted_at, User.read_receipts,
-            CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count,
+            CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count, CM.muted,
             blocker.label("blocker_id"),
         )
         .outerjoin(CM, (CM.user_id == User.id) & (CM.conversation_id == bindparam("in_conversation")))
@@ -212,6 +212,7 @@ class ThreadView:
     seen_id: int  # ... and how far the other member had read
     needs_read: bool  # the member has unread messages here: the page marks them read
     poll_seconds: int
+    muted: bool  # the member muted this conversation (the header offers Unmute)
 
 
 def thread_view(member, conversation: Conversation, before=None, compose_body="", compose_error=None) -> ThreadView:
@@ -232,6 +233,7 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         seen_id=seen_marker(member, theirs),
         needs_read=bool(mine and mine.unread_count),
         poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
+        muted=bool(mine and mine.muted),
     )
 
 
