@@ -1,5 +1,5 @@
 """Forms of the people pages (Flask-WTF)."""
-from wtforms import BooleanField, RadioField
+from wtforms import BooleanField, PasswordField, RadioField, StringField, ValidationError
 from wtforms.validators import InputRequired
 
 from ..forms import Form
@@ -26,3 +26,32 @@ class ReadReceiptsForm(Form):
     """A member's own "let others see when I've read their messages" (an unticked box sends nothing: off)."""
 
     read_receipts = BooleanField("Let others see when I've read their messages")
+
+
+class CloseAccountForm(Form):
+    """Closing one's own account: the password to confirm, and whether to erase the text one sent."""
+
+    current_password = PasswordField()
+    erase_text = BooleanField("Also erase the text of the messages I sent")
+
+    def __init__(self, member, **kwargs):
+        super().__init__(**kwargs)
+        self.member = member
+
+    def validate_current_password(self, field):
+        if not self.member.check_password(field.data or ""):
+            raise ValidationError("That isn't your password.")
+
+
+class EraseMemberForm(Form):
+    """An admin's typed confirmation of an erasure: the member's username, exactly."""
+
+    confirm_username = StringField()
+
+    def __init__(self, member, **kwargs):
+        super().__init__(**kwargs)
+        self.member = member
+
+    def validate_confirm_username(self, field):
+        if (field.data or "").strip().lower() != self.member.username:
+            raise ValidationError(f"Type {self.member.username} to confirm.")
