@@ -92,6 +92,19 @@ def me():
     ))
 
 
+@bp.get("/me/export")
+@api.validate(resp=answers(HTTP_200=None), tags=["me"])
+def export_mine():
+    """All my conversations as a ZIP (application/zip): one HTML page per conversation and
+    conversations.json with every message I can see; at most once an hour (429 with Retry-After)."""
+    from ..people import export as member_export
+
+    try:
+        return member_export.zip_response(auth.member())
+    except member_export.TooSoon as too_soon:
+        raise ApiProblem(429, too_soon.message, headers=too_soon.headers) from None
+
+
 @bp.get("/unread-count")
 @api.validate(resp=answers(HTTP_200=schemas.UnreadCount), tags=["conversations"])
 def unread_count():

@@ -3,7 +3,7 @@ from flask import Blueprint
 
 bp = Blueprint("people", __name__)
 
-from . import views, leaving_views  # noqa: E402,F401
+from . import views, data_views  # noqa: E402,F401
 
 
 def init_app(app) -> None:

@@ -1,10 +1,13 @@
-"""Leaving: Settings → Close my account, and an admin's erasure on request (behind a typed confirmation)."""
+"""A member's data: Settings → Download my conversations and Close my account, and an admin's
+erasure on request (behind a typed confirmation)."""
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, logout_user
 
 from ..access import admin_required, login_required
+from ..errors import render_error
 from ..models import User
 from . import bp, leaving
+from . import export as member_export
 from .forms import CloseAccountForm, EraseMemberForm
 
 
@@ -42,3 +45,14 @@ def erase_member(username):
               f"text of {wiped:,} message{'' if wiped == 1 else 's'} wiped.", "success")
         return redirect(url_for("admin.members"))
     return render_template("people/erase.html", person=member, errors=form.first_errors), 400 if form.errors else 200
+
+
+@bp.route("/settings/export")
+@login_required
+def export():
+    """Download my conversations: a ZIP streamed as it is written (once an hour, WB_EXPORT_RATE_LIMIT)."""
+    try:
+        return member_export.zip_response(current_user)
+    except member_export.TooSoon as too_soon:
+        body, status = render_error(429, too_soon.message, title="Not yet")
+        return body, status, too_soon.headers
