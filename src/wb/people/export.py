@@ -70,7 +70,9 @@ class ExportedConversation:
     other_id: int
     other_username: str | None  # None for a former member
     other_name: str
-    mine: object | None  # this member's metadata (last_read_message_id, hidden, muted)
+    my_read: int | None  # how far this member has read
+    hidden: bool  # hidden from this member's inbox
+    muted: bool
     their_read: int | None  # how far the other member read, when read receipts are shared
 
     @property
@@ -92,16 +94,17 @@ def conversations_of(member) -> list[ExportedConversation]:
     CM = ConversationMembership
     metadata = {(row.conversation_id, row.user_id): row for row in db.session.scalars(
         select(CM).where(CM.conversation_id.in_([c.id for c in rows])))}
-    found = []
+    found = []  # plain values: the stream outlives the session these rows came from
     for conversation in rows:
         other = others.get(conversation.other_id(member.id))
         theirs = metadata.get((conversation.id, conversation.other_id(member.id)))
+        mine = metadata.get((conversation.id, member.id))
         shared = other is not None and theirs is not None and shares_read_receipts(member, other)
         found.append(ExportedConversation(
             id=conversation.id, side=conversation.side(member.id), other_id=conversation.other_id(member.id),
             other_username=None if policy.is_former(other) else other.username, other_name=display_name(other),
-            mine=metadata.get((conversation.id, member.id)),
-            their_read=theirs.last_read_message_id if shared else None,
+            my_read=mine.last_read_message_id if mine else None, hidden=bool(mine and mine.hidden),
+            muted=bool(mine and mine.muted), their_read=theirs.last_read_message_id if shared else None,
         ))
     db.session.commit()  # end the read: the stream goes on without holding a transaction
     return found
@@ -182,14 +185,12 @@ def _json_pieces(conversations, member_id: int, username: str, name: str):
                                   "removed from your own view.")
            + ', "conversations": [')
     for index, conversation in enumerate(conversations):
-        mine = conversation.mine
         head = {
             "id": conversation.id,
             "other_member": {"id": conversation.other_id, "username": conversation.other_username,
                              "display_name": conversation.other_name},
-            "my_last_read_message_id": mine.last_read_message_id if mine else None,
-            "other_last_read_message_id": conversation.their_read,
-            "hidden_by_me": bool(mine and mine.hidden), "muted_by_me": bool(mine and mine.muted),
+            "my_last_read_message_id": conversation.my_read, "other_last_read_message_id": conversation.their_read,
+            "hidden_by_me": conversation.hidden, "muted_by_me": conversation.muted,
         }
         yield ("," if index else "") + dump(head)[:-1] + ', "messages": ['
         first = True
