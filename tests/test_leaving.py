@@ -58,7 +58,7 @@ def test_a_wrong_password_closes_nothing(alice, login):
     client = login(alice)
     response = close(client, password="not my password")
     assert response.status_code == 400
-    assert "That isn't your password." in visible_text(response)
+    assert "That isn't your current password." in visible_text(response)
     assert reloaded(alice).deleted_at is None
     assert client.get("/settings").status_code == 200
 

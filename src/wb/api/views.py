@@ -172,21 +172,14 @@ def hide_conversation(conversation_id):
     return "", 204
 
 
-@bp.put("/conversations/<int:conversation_id>/mute")
+@bp.route("/conversations/<int:conversation_id>/mute", methods=["PUT", "DELETE"])
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def mute_conversation(conversation_id):
-    """Mute a conversation: it keeps its unread_count, but adds nothing to the unread total or emails."""
+    """Mute a conversation (PUT) or unmute it (DELETE): muted, it keeps its unread_count, but adds
+    nothing to the unread total or emails."""
     member = auth.member()
-    writes.mute_conversation(member, conversations.get_conversation_for(member, conversation_id), True)
-    return "", 204
-
-
-@bp.delete("/conversations/<int:conversation_id>/mute")
-@api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
-def unmute_conversation(conversation_id):
-    """Unmute a conversation."""
-    member = auth.member()
-    writes.mute_conversation(member, conversations.get_conversation_for(member, conversation_id), False)
+    conversation = conversations.get_conversation_for(member, conversation_id)
+    writes.mute_conversation(member, conversation, request.method == "PUT")
     return "", 204
 
 

@@ -1,7 +1,8 @@
 """Forms of the people pages (Flask-WTF)."""
-from wtforms import BooleanField, PasswordField, RadioField, StringField, ValidationError
+from wtforms import BooleanField, RadioField, StringField, ValidationError
 from wtforms.validators import InputRequired
 
+from ..auth.forms import CurrentPasswordForm
 from ..forms import Form
 from ..messaging.rules import MESSAGE_FROM
 
@@ -28,19 +29,10 @@ class ReadReceiptsForm(Form):
     read_receipts = BooleanField("Let others see when I've read their messages")
 
 
-class CloseAccountForm(Form):
+class CloseAccountForm(CurrentPasswordForm):
     """Closing one's own account: the password to confirm, and whether to erase the text one sent."""
 
-    current_password = PasswordField()
     erase_text = BooleanField("Also erase the text of the messages I sent")
-
-    def __init__(self, member, **kwargs):
-        super().__init__(**kwargs)
-        self.member = member
-
-    def validate_current_password(self, field):
-        if not self.member.check_password(field.data or ""):
-            raise ValidationError("That isn't your password.")
 
 
 class EraseMemberForm(Form):
