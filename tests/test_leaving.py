@@ -164,6 +164,15 @@ def test_verify_finds_text_left_of_an_erased_member(app, alice, bob, alice_wrote
     assert "restored from an old backup" not in result.output
 
 
+def test_verify_finds_a_profile_left_of_an_erased_member(app, alice, bob, alice_wrote_bob):
+    app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
+    db.session.execute(User.__table__.update().where(User.id == alice.id).values(bio="Back from a restore"))
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1
+    assert f"member {alice.id} was erased, yet their account still holds: bio" in result.output
+
+
 def test_erasing_an_unknown_member_is_one_error_line(app):
     result = app.test_cli_runner().invoke(args=["members", "erase", "nobody", "--yes"])
     assert result.exit_code != 0 and "No member is called 'nobody'." in result.output and "Traceback" not in result.output

@@ -90,3 +90,20 @@ def text_erased_members() -> list[int]:
     subjects = db.session.scalars(select(AuditEvent.subject).where(
         (AuditEvent.action == ERASED) | ((AuditEvent.action == CLOSED) & (AuditEvent.new_value == TEXT_ERASED)))).all()
     return sorted({int(subject.split(":", 1)[1]) for subject in subjects})
+
+
+def erasure_leftovers() -> list[str]:
+    """What remains of members erased on request besides ids and times (profile text, an address,
+    tokens), one line per member, for `./wb messaging verify`."""
+    erased = db.session.scalars(select(AuditEvent.subject).where(AuditEvent.action == ERASED)).all()
+    ids = sorted({int(subject.split(":", 1)[1]) for subject in erased})
+    problems = []
+    for user in db.session.scalars(select(User).where(User.id.in_(ids))):
+        kept = [name for name, value in (("display name", user.display_name), ("bio", user.bio)) if value]
+        kept += [what for what, model in (("email address", EmailSettings), ("API tokens", AccessToken))
+                 if db.session.scalar(select(func.count()).select_from(model).where(model.user_id == user.id))]
+        if not user.username.startswith("erased-"):
+            kept.append("username")
+        if kept:
+            problems.append(f"member {user.id} was erased, yet their account still holds: {', '.join(kept)}")
+    return problems

@@ -118,8 +118,9 @@ def _check_pair_constraint(report: Verification) -> None:
 
 
 def _check_erased_text(report: Verification) -> None:
-    """Members whose sent text was erased (erasure on request, or closing with "erase"): none of it remains."""
-    from ...people.leaving import text_erased_members
+    """Members whose sent text was erased (erasure on request, or closing with "erase"): none of it
+    remains; and of members erased on request, nothing but ids and times."""
+    from ...people.leaving import erasure_leftovers, text_erased_members
 
     members = text_erased_members()
     left = {}
@@ -132,8 +133,9 @@ def _check_erased_text(report: Verification) -> None:
     report.problems += _limited([
         f"member {member_id}'s text was erased, yet {count:,} of their messages still hold text "
         "(erase them again: `./wb members erase`)" for member_id, count in sorted(left.items())
-    ])
-    report.checked.append(f"erasure: no text left of the {len(members)} member(s) whose sent text was erased")
+    ] + erasure_leftovers())
+    report.checked.append(f"erasure: no text left of the {len(members)} member(s) whose sent text was erased, "
+                          "no profile, address or tokens of those erased on request")
 
 
 def _limited(lines: list[str]) -> list[str]:
