@@ -236,10 +236,11 @@ def _html_pieces(conversation: ExportedConversation, member_id: int, my_name: st
             mine = row.sender_id == member_id
             classes = ("mine" if mine else "theirs") + (" removed" if row.removed else "")
             note = " · removed from your view" if row.removed else ""
+            at = row.created_at.isoformat()  # one isoformat, sliced: strftime costs several times more
             parts.append(
                 f'<li class="{classes}" id="message-{row.id}"><div class="bubble" dir="auto">{escape(row.body)}</div>'
                 f'<span class="meta"><bdi>{me if mine else other}</bdi> · '
-                f'<time datetime="{_at(row.created_at)}">{row.created_at:%Y-%m-%d %H:%M}</time>{note}</span></li>\n'
+                f'<time datetime="{at}Z">{at[:10]} {at[11:16]}</time>{note}</span></li>\n'
             )
         yield "".join(parts)
     yield "</ol>\n</body></html>\n"
