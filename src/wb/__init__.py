@@ -49,11 +49,12 @@ def _register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .messaging import init_app as init_messaging
     from .notifications import init_app as init_notifications
-    from .people import bp as people_bp
+    from .people import init_app as init_people
     from .requests import bp as requests_bp
 
-    for blueprint in (main_bp, auth_bp, people_bp, requests_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, requests_bp, admin_bp):
         app.register_blueprint(blueprint)
+    init_people(app)
     init_messaging(app)
     init_circles(app)
     init_api(app)

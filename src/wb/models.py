@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text, bindparam, func, select
+from sqlalchemy import ForeignKey, Index, String, Text, bindparam, func, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -44,6 +44,9 @@ class User(UserMixin, db.Model):
     # Who may start a conversation with this member (messaging/rules.py): "rules" (whoever the
     # community's rules allow), "circles" (only members sharing a circle), "nobody" (nobody new).
     message_from: Mapped[str] = mapped_column(String(16), default="rules", server_default="rules")
+    # Whether the other member of a conversation sees "Seen" for this member's reads; reciprocal
+    # (messaging/reads.py): a member who hides theirs sees nobody's.
+    read_receipts: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""

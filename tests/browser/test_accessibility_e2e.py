@@ -192,6 +192,7 @@ def test_member_pages_have_no_serious_accessibility_violations(browsing, server)
     tour.visit(page, f"/people/{bob}/report", "report a member")
     tour.visit(page, "/members", "directory")
     tour.visit(page, "/settings", "settings")
+    tour.visit(page, "/settings/close", "close my account")
     tour.visit(page, "/invites", "invites")
 
     request_id = help_request_with_comments(server, bob, alice)
@@ -204,6 +205,9 @@ def test_member_pages_have_no_serious_accessibility_violations(browsing, server)
     phone = browsing.sign_in(alice, viewport=PHONE, bypass_csp=True)
     tour.visit(phone, "/messages", "phone: inbox list")
     tour.visit(phone, f"/messages/{with_bob}", "phone: thread")
+    phone.get_by_role("button", name="Mute", exact=True).click()
+    phone.wait_for_load_state("load")
+    tour.check(phone, "phone: a muted thread")
     tour.assert_clean()
 
 
@@ -216,6 +220,7 @@ def test_admin_pages_have_no_serious_accessibility_violations(browsing, server):
     page = browsing.sign_in(admin, bypass_csp=True)
     for path, label in (("/admin/settings", "admin: settings"), ("/admin/members", "admin: members"),
                         ("/admin/messaging", "admin: messaging health"), ("/admin/reports", "admin: reports"),
-                        (f"/people/{alice}", "admin: a member's profile")):
+                        (f"/people/{alice}", "admin: a member's profile"),
+                        (f"/admin/members/{bob}/erase", "admin: erase a member")):
         tour.visit(page, path, label)
     tour.assert_clean()

@@ -25,7 +25,7 @@ Theirs = aliased(CM)
 ROW_COLUMNS = (
     CM.id, CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at,
     CM.last_read_message_id, CM.hidden, Theirs.last_read_message_id.label("their_last_read"),
-    User.username, User.display_name, User.status, User.deleted_at,
+    User.username, User.display_name, User.status, User.deleted_at, User.read_receipts, CM.muted,
 )
 
 
@@ -105,8 +105,8 @@ def conversation_row(member, conversation):
 
 
 def message_page(member, conversation, before=None, after=None, limit=50):
-    """(messages oldest first, older cursor, more newer, their read marker). With both after and
-    before: the messages between the two."""
+    """(messages oldest first, older cursor, more newer, their read marker as I may see it). With
+    both after and before: the messages between the two."""
     if after is not None:
         rows = reads.visible_messages(member, conversation, "after", after, limit=limit + 1)
         if before is not None and rows and rows[-1].id >= before:  # the range ends within these rows
@@ -120,5 +120,5 @@ def message_page(member, conversation, before=None, after=None, limit=50):
         rows = rows[:limit]
         rows.reverse()
         more_newer, older = False, (rows[0].id if has_older and rows else None)
-    _mine, theirs = reads.poll_state(member.id, conversation.id)
-    return rows, older, more_newer, (theirs.last_read_message_id if theirs else None)
+    mine, theirs = reads.poll_state(member.id, conversation.id)
+    return rows, older, more_newer, reads.seen_marker(mine, theirs) or None

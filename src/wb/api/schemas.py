@@ -129,8 +129,10 @@ class Conversation(BaseModel):
     last_message_id: int | None
     unread_count: int
     last_read_message_id: int | None = Field(description="How far you have read")
-    other_last_read_message_id: int | None = Field(description='How far the other member has read ("Seen")')
+    other_last_read_message_id: int | None = Field(
+        description='How far the other member has read ("Seen"); null unless both of you share read receipts')
     hidden: bool
+    muted: bool = Field(description="Muted by you: counted in unread_count, but not in the unread total or emails")
 
 
 class ConversationPage(BaseModel):
@@ -174,7 +176,7 @@ class MessagePage(BaseModel):
     messages: list[Message] = Field(description="Oldest first")
     older_cursor: int | None = Field(description="Pass as before= for the page before this one; null when there is none")
     has_more_newer: bool = Field(description="For after=: more new messages than fit on this page")
-    other_last_read_message_id: int | None
+    other_last_read_message_id: int | None = Field(description="null unless both of you share read receipts")
 
 
 class MarkRead(Request):

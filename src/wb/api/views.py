@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, json, request, url_for
 
-from ..messaging import conversations, policy, rules, safety, writes
+from ..messaging import conversations, policy, reads, rules, safety, writes
 from ..messaging.conversations import ensure_memberships, membership, message_in
 from ..messaging.inbox import unread_total
 from ..messaging.metadata import recount_unread
@@ -92,6 +92,19 @@ def me():
     ))
 
 
+@bp.get("/me/export")
+@api.validate(resp=answers(HTTP_200=None), tags=["me"])
+def export_mine():
+    """All my conversations as a ZIP (application/zip): one HTML page per conversation and
+    conversations.json with every message I can see; at most once an hour (429 with Retry-After)."""
+    from ..people import export as member_export
+
+    try:
+        return member_export.zip_response(auth.member())
+    except member_export.TooSoon as too_soon:
+        raise ApiProblem(429, too_soon.message, headers=too_soon.headers) from None
+
+
 @bp.get("/unread-count")
 @api.validate(resp=answers(HTTP_200=schemas.UnreadCount), tags=["conversations"])
 def unread_count():
@@ -107,12 +120,15 @@ def _member_out(row) -> schemas.Member:
     return schemas.Member(username=None if former else row.username, display_name=display_name(row), former=former)
 
 
-def _conversation_out(row, previews) -> schemas.Conversation:
+def _conversation_out(member, row, previews) -> schemas.Conversation:
+    """row: my membership with the other member's account (their read_receipts) and read marker."""
+    seen = row.their_last_read if reads.shares_read_receipts(member, row) else None
     return schemas.Conversation(
         id=row.conversation_id, other_member=_member_out(row),
         preview=previews.get(row.last_message_id, "No messages yet"),
         last_activity_at=row.last_activity_at, last_message_id=row.last_message_id, unread_count=row.unread_count,
-        last_read_message_id=row.last_read_message_id, other_last_read_message_id=row.their_last_read, hidden=row.hidden,
+        last_read_message_id=row.last_read_message_id, other_last_read_message_id=seen, hidden=row.hidden,
+        muted=row.muted,
     )
 
 
@@ -120,10 +136,10 @@ def _conversation_out(row, previews) -> schemas.Conversation:
 @api.validate(query=schemas.ConversationsQuery, resp=answers(HTTP_200=schemas.ConversationPage), tags=["conversations"])
 def list_conversations():
     """My conversations, newest activity first, a page at a time."""
-    query = request.context.query
-    rows, previews, next_cursor, total = conversation_page(auth.member(), query.limit, query.cursor, query.unread)
+    query, member = request.context.query, auth.member()
+    rows, previews, next_cursor, total = conversation_page(member, query.limit, query.cursor, query.unread)
     return _json(schemas.ConversationPage(
-        conversations=[_conversation_out(row, previews) for row in rows], next_cursor=next_cursor, unread_total=total,
+        conversations=[_conversation_out(member, row, previews) for row in rows], next_cursor=next_cursor, unread_total=total,
     ))
 
 
@@ -135,7 +151,7 @@ def open_conversation():
     conversation, created = writes.open_conversation(member, User.by_username(request.context.json.with_))
     row, previews = conversation_row(member, conversation)
     location = url_for("api.get_conversation", conversation_id=conversation.id)
-    return _json(_conversation_out(row, previews), 201 if created else 200, {"Location": location})
+    return _json(_conversation_out(member, row, previews), 201 if created else 200, {"Location": location})
 
 
 @bp.get("/conversations/<int:conversation_id>")
@@ -144,7 +160,7 @@ def get_conversation(conversation_id):
     """One of my conversations."""
     member = auth.member()
     conversation = conversations.get_conversation_for(member, conversation_id)
-    return _json(_conversation_out(*conversation_row(member, conversation)))
+    return _json(_conversation_out(member, *conversation_row(member, conversation)))
 
 
 @bp.post("/conversations/<int:conversation_id>/hide")
@@ -153,6 +169,17 @@ def hide_conversation(conversation_id):
     """Hide a conversation from my list until a new message arrives."""
     member = auth.member()
     writes.hide_conversation(member, conversations.get_conversation_for(member, conversation_id))
+    return "", 204
+
+
+@bp.route("/conversations/<int:conversation_id>/mute", methods=["PUT", "DELETE"])
+@api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
+def mute_conversation(conversation_id):
+    """Mute a conversation (PUT) or unmute it (DELETE): muted, it keeps its unread_count, but adds
+    nothing to the unread total or emails."""
+    member = auth.member()
+    conversation = conversations.get_conversation_for(member, conversation_id)
+    writes.mute_conversation(member, conversation, request.method == "PUT")
     return "", 204
 
 

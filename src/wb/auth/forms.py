@@ -110,11 +110,10 @@ class RegisterForm(AccountForm, ProfileForm):
             raise ValidationError(problem)
 
 
-class ChangePasswordForm(Form):
-    """The member's current password and a new one."""
+class CurrentPasswordForm(Form):
+    """A form that asks for the member's current password before it does something."""
 
     current_password = PasswordField()
-    new_password = PasswordField(validators=[acceptable_password])
 
     def __init__(self, member, **kwargs):
         super().__init__(**kwargs)
@@ -123,6 +122,12 @@ class ChangePasswordForm(Form):
     def validate_current_password(self, field):
         if not self.member.check_password(field.data or ""):
             raise ValidationError("That isn't your current password.")
+
+
+class ChangePasswordForm(CurrentPasswordForm):
+    """The member's current password and a new one."""
+
+    new_password = PasswordField(validators=[acceptable_password])
 
 
 class InviteForm(Form):

@@ -32,7 +32,8 @@ def login_post():
         return _login_page(form, 400)
     user = form.user
     if not user.is_active:
-        form.form_errors.append("This account is suspended. Contact an admin.")
+        form.form_errors.append("This account is closed." if user.deleted_at is not None
+                                else "This account is suspended. Contact an admin.")
         return _login_page(form, 403)
     login_user(user)
     flash(f"Welcome back, {user.name}.", "success")

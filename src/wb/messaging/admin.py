@@ -1,9 +1,13 @@
 """The admin's view of messaging: switch, storage health, counts. Never content, never who talks to whom."""
 from flask import Blueprint, render_template, url_for
 
+from datetime import timedelta
+
 from .. import flags
 from ..access import admin_required
+from ..models import utcnow
 from ..notifications.notify import notification_health
+from ..people import export as member_export
 from .ops.health import describe_size, messaging_health
 from .policy import FLAG
 
@@ -23,4 +27,6 @@ def health():
         next_url=url_for("messaging_admin.health"),
         describe_size=describe_size,
         notifications=notification_health(),
+        exports=member_export.export_count(),
+        exports_month=member_export.export_count(since=utcnow() - timedelta(days=30)),
     )

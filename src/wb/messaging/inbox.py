@@ -25,6 +25,7 @@ class InboxRow:
     preview: str
     unread_count: int
     last_activity_at: datetime
+    muted: bool = False
 
 
 @dataclass
@@ -52,7 +53,7 @@ def _inbox_statement(unread_only: bool):
     member_id = bindparam("member_id")
     query = (
         select(
-            CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at,
+            CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at, CM.muted,
             User.username, User.display_name, User.status, User.deleted_at,
             unread_sum(member_id).scalar_subquery().label("unread_total"),
             *_list_summary(member_id),
@@ -94,6 +95,7 @@ def inbox_page(member, page: int = 1, unread_only: bool = False) -> InboxPage:
                 preview=previews.get(row.last_message_id, "No messages yet"),
                 unread_count=row.unread_count,
                 last_activity_at=row.last_activity_at,
+                muted=row.muted,
             )
             for row in rows
         ],
@@ -155,9 +157,11 @@ def unread_total(member) -> int:
 
 def unread_sum(member_id):
     """One flat aggregate over the inbox's own filter (the badge is polled every few seconds),
-    walking ix_memberships_unread: a member in hundreds of conversations has few unread."""
-    total = func.coalesce(func.sum(ConversationMembership.unread_count), 0)
-    return select(total).where(*inbox_filter(member_id), ConversationMembership.unread_count > 0)
+    walking ix_memberships_unread: a member in hundreds of conversations has few unread. Muted
+    conversations keep their count in the list but add nothing here (badge, title, dashboard)."""
+    CM = ConversationMembership
+    total = func.coalesce(func.sum(CM.unread_count), 0)
+    return select(total).where(*inbox_filter(member_id), CM.unread_count > 0, CM.muted.is_(False))
 
 
 @functools.cache

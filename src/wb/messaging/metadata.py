@@ -153,8 +153,13 @@ def mark_preview_changed(conversation_id: int, message_id: int, member_ids) -> N
 
 
 def set_hidden(member_id: int, conversation_id: int, hidden: bool) -> None:
+    set_membership_flag(member_id, conversation_id, hidden=hidden)
+
+
+def set_membership_flag(member_id: int, conversation_id: int, **flags) -> None:
+    """One member's own choices about a conversation (hidden, muted); the caller commits."""
     db.session.execute(
         update(ConversationMembership)
         .where(ConversationMembership.user_id == member_id, ConversationMembership.conversation_id == conversation_id)
-        .values(hidden=hidden)
+        .values(**flags)
     )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -117,6 +118,9 @@ class ConversationMembership(db.Model):
     # When this member's conversation first became unread since they last read it or were
     # emailed about it (wb.notifications): NULL when there is nothing to tell them.
     unread_since: Mapped[datetime | None] = mapped_column(default=None)
+    # Muted by this member: still listed with its unread count, but left out of the badge, the
+    # tab title, the dashboard, desktop notices and emails.
+    muted: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Block(db.Model):

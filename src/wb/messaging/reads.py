@@ -70,7 +70,7 @@ def messages_after(member, conversation: Conversation, after: int) -> list:
 class ThreadState:
     """What an open thread needs besides its messages, read in one query."""
     other: object | None  # the other member: id, username, display_name, status, deleted_at (None: no account)
-    mine: object | None  # my metadata: last_message_id, last_read_message_id, unread_count (None: no row yet)
+    mine: object | None  # my metadata: last_message_id, last_read_message_id, unread_count, muted (None: no row yet)
     theirs: object | None  # theirs, likewise
     blocker_id: int | None  # who blocked whom, if either of us blocked the other
 
@@ -83,8 +83,8 @@ def _thread_state_statement():
     blocker = policy.blocker_of(member_id, other_id)
     return (
         select(
-            User.id, User.username, User.display_name, User.status, User.deleted_at,
-            CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count,
+            User.id, User.username, User.display_name, User.status, User.deleted_at, User.read_receipts,
+            CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count, CM.muted,
             blocker.label("blocker_id"),
         )
         .outerjoin(CM, (CM.user_id == User.id) & (CM.conversation_id == bindparam("in_conversation")))
@@ -116,7 +116,7 @@ def _poll_state_statement():
     return (
         select(
             CM.user_id, CM.last_message_id, CM.last_read_message_id,
-            User.status, User.deleted_at, User.session_generation,
+            User.status, User.deleted_at, User.session_generation, User.read_receipts,
         )
         .join(User, User.id == CM.user_id)
         .where(CM.conversation_id == bindparam("conversation_id"))
@@ -131,8 +131,16 @@ def poll_state(member_id: int, conversation_id: int):
     return mine, next(iter(rows.values()), None)
 
 
-def _seen_now(theirs) -> int:
-    return (theirs.last_read_message_id or 0) if theirs else 0
+def shares_read_receipts(mine, theirs) -> bool:
+    """Read receipts are reciprocal (Signal's choice): "Seen" shows only between two members who
+    both let others see when they have read (rows or Users with read_receipts)."""
+    return bool(mine is not None and theirs is not None and mine.read_receipts and theirs.read_receipts)
+
+
+def seen_marker(mine, theirs) -> int:
+    """How far the other member has read, as this member may see it: 0 when receipts aren't shared
+    (so neither the page, a poll nor the API can tell a read from no read)."""
+    return (theirs.last_read_message_id or 0) if shares_read_receipts(mine, theirs) else 0
 
 
 def _nothing_newer(mine, after: int) -> bool:
@@ -152,7 +160,7 @@ def poll_is_idle(state, generation: int, after: int, seen: int) -> bool:
     mine, theirs = state
     return (
         mine is not None and User.holds_session(mine, generation) and User.may_act(mine)
-        and theirs is not None and _nothing_newer(mine, after) and _seen_now(theirs) == seen
+        and theirs is not None and _nothing_newer(mine, after) and seen_marker(mine, theirs) == seen
     )
 
 
@@ -172,7 +180,7 @@ def poll(member, conversation_id: int, after: int, seen: int, state=None) -> Pol
     marker), or None when nothing did. Message rows are read only when there are newer ones.
     state: poll_state() for this member and conversation, when the request already read it."""
     mine, theirs = state or poll_state(member.id, conversation_id)
-    seen_now = _seen_now(theirs)
+    seen_now = seen_marker(mine, theirs)
     nothing_newer = _nothing_newer(mine, after)
     if nothing_newer and theirs is not None and seen_now == seen:
         return None
@@ -204,6 +212,7 @@ class ThreadView:
     seen_id: int  # ... and how far the other member had read
     needs_read: bool  # the member has unread messages here: the page marks them read
     poll_seconds: int
+    muted: bool  # the member muted this conversation (the header offers Unmute)
 
 
 def thread_view(member, conversation: Conversation, before=None, compose_body="", compose_error=None) -> ThreadView:
@@ -221,9 +230,10 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         compose_body=compose_body,
         compose_error=compose_error,
         after_id=max(newest_shown, (mine.last_message_id or 0) if mine else 0),
-        seen_id=_seen_now(theirs),
+        seen_id=seen_marker(member, theirs),
         needs_read=bool(mine and mine.unread_count),
         poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
+        muted=bool(mine and mine.muted),
     )
 
 

@@ -233,6 +233,18 @@ def hide(conversation_id):
     return redirect(url_for("messaging.inbox"))
 
 
+@bp.route("/<int:conversation_id>/mute", methods=["POST"])
+@active_required
+def mute(conversation_id):
+    """Mute or (with muted=0) unmute a conversation for the member, from the thread header."""
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
+    muted = request.form.get("muted", "1") != "0"
+    writes.mute_conversation(current_user, conversation, muted)
+    flash("Conversation muted: it keeps its unread count here but adds nothing to your badge, notices or emails."
+          if muted else "Conversation unmuted.", "info")
+    return redirect(url_for("messaging.thread", conversation_id=conversation.id))
+
+
 @bp.route("/list")
 def conversation_list():
     """The inbox list's rows, or 204 when it already shows the latest: the list asks with the

@@ -1,4 +1,4 @@
-"""What members do to conversations: open, send, read, delete, remove, hide. Each is its own transaction."""
+"""What members do to conversations: open, send, read, delete, remove, hide, mute. Each is its own transaction."""
 from __future__ import annotations
 
 import functools
@@ -22,7 +22,7 @@ from .conversations import (
     membership,
     message_in,
 )
-from .metadata import mark_preview_changed, record_send, recount_unread, set_hidden
+from .metadata import mark_preview_changed, record_send, recount_unread, set_hidden, set_membership_flag
 from .models import Conversation, ConversationMembership, Message
 from .policy import Refusal
 
@@ -186,3 +186,12 @@ def hide_conversation(member, conversation: Conversation) -> None:
     set_hidden(member.id, conversation.id, True)
     db.session.commit()
     audit("conversation.hidden", conversation_id=conversation.id, user_id=member.id)
+
+
+def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
+    """Mute (or unmute) a conversation for the member: still listed with its unread count, but
+    left out of the badge, title, dashboard, desktop notices and emails (inbox.unread_sum, claims)."""
+    ensure_memberships(conversation)
+    set_membership_flag(member.id, conversation.id, muted=muted)
+    db.session.commit()
+    audit("conversation.muted" if muted else "conversation.unmuted", conversation_id=conversation.id, user_id=member.id)

@@ -1,7 +1,8 @@
 """Forms of the people pages (Flask-WTF)."""
-from wtforms import RadioField
+from wtforms import BooleanField, RadioField, StringField, ValidationError
 from wtforms.validators import InputRequired
 
+from ..auth.forms import CurrentPasswordForm
 from ..forms import Form
 from ..messaging.rules import MESSAGE_FROM
 
@@ -20,3 +21,29 @@ class MessageFromForm(Form):
         choices=[SelectChoice(value, label) for value, label in MESSAGE_FROM.items()],
         validators=[InputRequired("Choose who can start a conversation with you.")],
     )
+
+
+class ReadReceiptsForm(Form):
+    """A member's own "let others see when I've read their messages" (an unticked box sends nothing: off)."""
+
+    read_receipts = BooleanField("Let others see when I've read their messages")
+
+
+class CloseAccountForm(CurrentPasswordForm):
+    """Closing one's own account: the password to confirm, and whether to erase the text one sent."""
+
+    erase_text = BooleanField("Also erase the text of the messages I sent")
+
+
+class EraseMemberForm(Form):
+    """An admin's typed confirmation of an erasure: the member's username, exactly."""
+
+    confirm_username = StringField()
+
+    def __init__(self, member, **kwargs):
+        super().__init__(**kwargs)
+        self.member = member
+
+    def validate_confirm_username(self, field):
+        if (field.data or "").strip().lower() != self.member.username:
+            raise ValidationError(f"Type {self.member.username} to confirm.")

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import HelpRequest, User
 from ..security import page_arg
 from . import bp
-from .forms import MessageFromForm
+from .forms import MessageFromForm, ReadReceiptsForm
 
 MEMBERS_PER_PAGE = 50
 
@@ -96,6 +96,19 @@ def message_from():
     db.session.commit()
     flash(f"Saved. Who can start a conversation with you: {MESSAGE_FROM[form.message_from.data].lower()}.", "success")
     return redirect(url_for("people.settings", _anchor="messaging"))
+
+
+@bp.route("/settings/read-receipts", methods=["POST"])
+@login_required
+def read_receipts():
+    """The member's own read receipts (messaging/reads.py shares them only between two who both keep them on)."""
+    form = ReadReceiptsForm()
+    current_user.read_receipts = form.read_receipts.data
+    db.session.commit()
+    flash("Saved. Others " + ("see when you've read their messages, and you see when they've read yours."
+                              if form.read_receipts.data else "don't see when you've read their messages, and you "
+                              "don't see when they've read yours."), "success")
+    return redirect(url_for("people.settings", _anchor="read-receipts"))
 
 
 @bp.route("/settings/password", methods=["POST"])

@@ -35,15 +35,16 @@ def purge_deleted(older_than_days: int, apply: bool = False, batch_size: int = 1
         already = connection.scalar(select(func.count()).select_from(Message).where(old_deletion, Message.body == ""))
     result = Purge(cutoff=cutoff, due=due, already_wiped=already)
     if apply and due:
-        result.wiped = _wipe(old_deletion & (Message.body != ""), batch_size)
-        result.checkpointed = _checkpoint_after_wipe()
+        result.wiped = wipe_text(old_deletion & (Message.body != ""), batch_size)
+        result.checkpointed = checkpoint_after_wipe()
         log.info("deleted message text purged", extra={"event": "messaging.purge", "count": result.wiped,
                                                        "cutoff": utc_stamp(cutoff)})
     return result
 
 
-def _wipe(condition, batch_size: int) -> int:
-    """Blank the bodies in batches, so a million rows never sit in one transaction."""
+def wipe_text(condition, batch_size: int = 1000) -> int:
+    """Blank the bodies of the messages matching condition, in batches so a million rows never sit
+    in one transaction; each counts as deleted for both from then on ("Message deleted")."""
     wiped = 0
     sqlite = sqlite_path() is not None
     while True:
@@ -53,7 +54,8 @@ def _wipe(condition, batch_size: int) -> int:
                 connection.exec_driver_sql("PRAGMA secure_delete=ON")
             ids = list(connection.scalars(select(Message.id).where(condition).order_by(Message.id).limit(batch_size)))
             if ids:
-                connection.execute(update(Message).where(Message.id.in_(ids)).values(body=""))
+                connection.execute(update(Message).where(Message.id.in_(ids)).values(
+                    body="", deleted_at=func.coalesce(Message.deleted_at, utcnow())))
             if sqlite:
                 connection.exec_driver_sql("PRAGMA secure_delete=OFF")
         if not ids:
@@ -61,7 +63,7 @@ def _wipe(condition, batch_size: int) -> int:
         wiped += len(ids)
 
 
-def _checkpoint_after_wipe() -> bool:
+def checkpoint_after_wipe() -> bool:
     """SQLite: move the wiped pages out of the WAL into the file; False when a reader held it back."""
     if sqlite_path() is None:
         return True

@@ -35,6 +35,7 @@ def verify(batch_size: int = 5000) -> Verification:
     _check_no_text_outside(report, batch_size)
     _check_metadata(report)
     _check_pair_constraint(report)
+    _check_erased_text(report)
     return report
 
 
@@ -114,6 +115,27 @@ def _check_pair_constraint(report: Verification) -> None:
             "is not enforced (run `./wb messaging init`, or restore a backup with the constraint)"
         )
     report.checked.append("constraint: one conversation per pair, UNIQUE(user_low_id, user_high_id)")
+
+
+def _check_erased_text(report: Verification) -> None:
+    """Members whose sent text was erased (erasure on request, or closing with "erase"): none of it
+    remains; and of members erased on request, nothing but ids and times."""
+    from ...people.leaving import erasure_leftovers, text_erased_members
+
+    members = text_erased_members()
+    left = {}
+    if members:
+        with messaging_engine().connect() as connection:
+            left = dict(connection.execute(
+                select(Message.sender_id, func.count()).where(Message.sender_id.in_(members), Message.body != "")
+                .group_by(Message.sender_id)
+            ).all())
+    report.problems += _limited([
+        f"member {member_id}'s text was erased, yet {count:,} of their messages still hold text "
+        "(erase them again: `./wb members erase`)" for member_id, count in sorted(left.items())
+    ] + erasure_leftovers())
+    report.checked.append(f"erasure: no text left of the {len(members)} member(s) whose sent text was erased, "
+                          "no profile, address or tokens of those erased on request")
 
 
 def _limited(lines: list[str]) -> list[str]:

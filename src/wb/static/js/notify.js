@@ -43,7 +43,8 @@
   function unreadRows(html) {
     var rows = {};
     var doc = new DOMParser().parseFromString(html, "text/html");
-    doc.querySelectorAll("li.conversation.unread").forEach(function (row) {
+    // A muted conversation keeps its count in the list but is never announced.
+    doc.querySelectorAll("li.conversation.unread:not([data-muted])").forEach(function (row) {
       var badge = row.querySelector(".badge");
       var name = row.querySelector(".conversation-name");
       var link = row.querySelector("a[href]");

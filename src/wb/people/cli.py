@@ -1,0 +1,26 @@
+"""`./wb members erase USERNAME`: erasure on request, from the command line (audited as "command line")."""
+import click
+from flask.cli import AppGroup
+
+from ..models import User
+from . import leaving
+
+members_cli = AppGroup("members", help="Operate on members' accounts.")
+
+
+@members_cli.command("erase")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Don't ask first.")
+def erase_command(username, yes):
+    """Erase a member on request: close the account, wipe the text of every message they sent,
+    remove their profile text, email address and tokens (ids and times stay for the audit log)."""
+    member = User.by_username(username)
+    if member is None:
+        raise click.ClickException(f"No member is called {username!r}.")
+    if not yes:
+        click.confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
+                      "sent is wiped; this can't be undone", abort=True)
+    user_id = member.id
+    wiped = leaving.erase_member(member)
+    click.echo(f"Erased member {user_id}: account closed, profile, email address and tokens removed, "
+               f"text of {wiped:,} message(s) wiped. Check with `./wb messaging verify`.")

@@ -1,0 +1,58 @@
+"""A member's data: Settings → Download my conversations and Close my account, and an admin's
+erasure on request (behind a typed confirmation)."""
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, logout_user
+
+from ..access import admin_required, login_required
+from ..errors import render_error
+from ..models import User
+from . import bp, leaving
+from . import export as member_export
+from .forms import CloseAccountForm, EraseMemberForm
+
+
+@bp.route("/settings/close", methods=["GET", "POST"])
+@login_required
+def close_account():
+    """What closing does, then (with the member's password) closes their account and signs them out."""
+    form = CloseAccountForm(current_user)
+    refusal = leaving.why_not_close(current_user)
+    if refusal is None and form.validate_on_submit():
+        leaving.close_account(current_user, erase_text=form.erase_text.data, actor=current_user)
+        logout_user()
+        flash("Your account is closed and you are signed out everywhere. Thank you for being part of WhiteBalloon.",
+              "success")
+        return redirect(url_for("auth.login"))
+    status = 400 if form.errors else (403 if refusal and form.is_submitted() else 200)
+    return render_template("people/close.html", errors=form.first_errors, refusal=refusal,
+                           erase_checked=form.erase_text.data), status
+
+
+@bp.route("/admin/members/<username>/erase", methods=["GET", "POST"])
+@admin_required
+def erase_member(username):
+    """Erasure on request: a page saying what it does, and the member's username typed to confirm."""
+    member = User.by_username(username)
+    if member is None:
+        abort(404, "No member has that username.")
+    if member.id == current_user.id:
+        abort(400, "You can't erase your own account here. Close it from Settings instead.")
+    form = EraseMemberForm(member)
+    if form.validate_on_submit():
+        user_id = member.id
+        wiped = leaving.erase_member(member, actor=current_user)
+        flash(f"Member {user_id} is erased: account closed, profile, email address and tokens removed, "
+              f"text of {wiped:,} message{'' if wiped == 1 else 's'} wiped.", "success")
+        return redirect(url_for("admin.members"))
+    return render_template("people/erase.html", person=member, errors=form.first_errors), 400 if form.errors else 200
+
+
+@bp.route("/settings/export")
+@login_required
+def export():
+    """Download my conversations: a ZIP streamed as it is written (once an hour, WB_EXPORT_RATE_LIMIT)."""
+    try:
+        return member_export.zip_response(current_user)
+    except member_export.TooSoon as too_soon:
+        body, status = render_error(429, too_soon.message, title="Not yet")
+        return body, status, too_soon.headers

@@ -1,0 +1,109 @@
+"""Leaving: a member closes their own account, or an admin or operator erases one on request.
+
+What stays is what the other member of each conversation needs (their record of it) and what the
+audit log needs (ids and times); never message text in the log or the main database.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, func, select, update
+
+from ..api.models import AccessToken, IdempotencyKey
+from ..circles.models import CircleMember
+from ..extensions import db
+from ..messaging.metadata import recount_unread
+from ..messaging.models import Conversation, ConversationMembership, Message
+from ..messaging.ops.database import schema_present
+from ..messaging.ops.purge import checkpoint_after_wipe, wipe_text
+from ..models import AuditEvent, User, utcnow
+from ..notifications.models import EmailSettings, Notice
+
+log = logging.getLogger("wb.people")
+
+CLOSED, ERASED = "member.closed", "member.erased"
+TEXT_ERASED, TEXT_KEPT = "sent text erased", "sent text kept"
+
+
+def why_not_close(member: User) -> str | None:
+    """Why this member may not close their own account now, or None: the last admin may not."""
+    if not member.is_admin:
+        return None
+    others = db.session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.status == "active", User.deleted_at.is_(None), User.id != member.id))
+    if others:
+        return None
+    return ("You are the community's only admin. Ask an operator to create another admin "
+            "(./wb create-admin) before you close your account.")
+
+
+def close_account(member: User, erase_text: bool = False, actor: User | None = None, action: str = CLOSED) -> int:
+    """Close a member's account: signed out everywhere (cookies and API tokens), unable to sign in,
+    "former member" to others, no more emails; with erase_text, the text of every message they sent
+    is wiped ("Message deleted"). Returns how many messages' text was wiped."""
+    member.deleted_at = member.deleted_at or utcnow()
+    member.end_sessions()
+    for model in (AccessToken, IdempotencyKey, EmailSettings, Notice):
+        db.session.execute(delete(model).where(model.user_id == member.id))
+    db.session.add(AuditEvent(
+        actor_id=actor.id if actor is not None else None, action=action, subject=f"user:{member.id}",
+        new_value=TEXT_ERASED if erase_text else TEXT_KEPT,
+    ))
+    db.session.commit()
+    wiped = erase_sent_text(member.id) if erase_text else 0
+    log.info(action, extra={"event": action, "user_id": member.id, "wiped": wiped,
+                            "actor_id": actor.id if actor is not None else None})
+    return wiped
+
+
+def erase_member(member: User, actor: User | None = None) -> int:
+    """Erasure on request: close the account, wipe the text of every message they sent, and remove
+    their profile text, username, email address, tokens and circles; ids and times stay for the audit."""
+    member.username = f"erased-{member.id}"
+    member.display_name = ""
+    member.bio = ""
+    member.password_hash = "!"  # no password hashes to this: nobody signs in as them again
+    db.session.execute(delete(CircleMember).where(CircleMember.user_id == member.id))
+    return close_account(member, erase_text=True, actor=actor, action=ERASED)
+
+
+def erase_sent_text(sender_id: int) -> int:
+    """Wipe the text of every message this member sent, then bring both members' metadata up to
+    date (unread counts, the list's previews) in each conversation it touched."""
+    if not schema_present():
+        return 0  # messaging was never switched on: no messages to wipe
+    unwiped = (Message.sender_id == sender_id) & ((Message.body != "") | Message.deleted_at.is_(None))
+    conversation_ids = list(db.session.scalars(select(Message.conversation_id).where(unwiped).distinct()))
+    db.session.commit()  # end the read: SQLite writes wait for it
+    wiped = wipe_text(unwiped)
+    checkpoint_after_wipe()
+    for conversation in db.session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids))).all():
+        CM = ConversationMembership
+        db.session.execute(update(CM).where(CM.conversation_id == conversation.id).values(preview_changed_at=utcnow())
+                           .execution_options(synchronize_session=False))
+        recount_unread(conversation, conversation.other_id(sender_id))
+    return wiped
+
+
+def text_erased_members() -> list[int]:
+    """The ids of members whose sent text was erased, from the audit log, for `./wb messaging verify`."""
+    subjects = db.session.scalars(select(AuditEvent.subject).where(
+        (AuditEvent.action == ERASED) | ((AuditEvent.action == CLOSED) & (AuditEvent.new_value == TEXT_ERASED)))).all()
+    return sorted({int(subject.split(":", 1)[1]) for subject in subjects})
+
+
+def erasure_leftovers() -> list[str]:
+    """What remains of members erased on request besides ids and times (profile text, an address,
+    tokens), one line per member, for `./wb messaging verify`."""
+    erased = db.session.scalars(select(AuditEvent.subject).where(AuditEvent.action == ERASED)).all()
+    ids = sorted({int(subject.split(":", 1)[1]) for subject in erased})
+    problems = []
+    for user in db.session.scalars(select(User).where(User.id.in_(ids))):
+        kept = [name for name, value in (("display name", user.display_name), ("bio", user.bio)) if value]
+        kept += [what for what, model in (("email address", EmailSettings), ("API tokens", AccessToken))
+                 if db.session.scalar(select(func.count()).select_from(model).where(model.user_id == user.id))]
+        if not user.username.startswith("erased-"):
+            kept.append("username")
+        if kept:
+            problems.append(f"member {user.id} was erased, yet their account still holds: {', '.join(kept)}")
+    return problems

@@ -1,0 +1,133 @@
+"""A member's own choices in a real Chromium: read receipts, Mute in the thread header, downloading
+their conversations and closing their account, at desktop and phone widths."""
+import io
+import json
+import re
+import zipfile
+
+import pytest
+
+from .conftest import BADGE_WAIT_MS, PASSWORD, THREAD_WAIT_MS
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+
+
+def converse(server, sender: str, recipient: str, *bodies) -> int:
+    """sender writes each body to recipient; returns the conversation id."""
+    from wb.messaging import writes
+    from wb.models import User
+
+    with server.app.app_context():
+        conversation, _created = writes.open_conversation(User.by_username(sender), User.by_username(recipient))
+        for body in bodies:
+            writes.send_message(User.by_username(sender), conversation, body)
+        return conversation.id
+
+
+def unread_of(server, username: str, conversation_id: int) -> int:
+    from wb.extensions import db
+    from wb.messaging.models import ConversationMembership as CM
+    from wb.models import User
+
+    with server.app.app_context():
+        return db.session.scalar(db.select(CM.unread_count).where(
+            CM.user_id == User.by_username(username).id, CM.conversation_id == conversation_id))
+
+
+def test_read_receipts_switched_off_in_settings_hide_seen_both_ways(browsing, server, artifacts):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    cid = converse(server, alice, bob, "Did the parcel come?")
+    bob_page = browsing.sign_in(bob)
+    bob_page.goto("/settings#read-receipts")
+    box = bob_page.get_by_label("Let others see when I've read their messages")
+    expect(box).to_be_checked()  # on by default
+    expect(bob_page.locator("#read-receipts")).to_contain_text("It works both ways")
+    bob_page.locator("#read-receipts").screenshot(path=artifacts / "settings-read-receipts.png")
+    box.uncheck()
+    bob_page.locator("#read-receipts").get_by_role("button", name="Save").click()
+    expect(bob_page.locator(".flash, [role=status]").first).to_contain_text("don't see when you've read")
+    expect(bob_page.get_by_label("Let others see when I've read their messages")).not_to_be_checked()
+
+    bob_page.goto(f"/messages/{cid}")  # Bob reads: his own badge clears
+    expect(bob_page.locator("#inbox-badge .badge")).to_have_count(0, timeout=BADGE_WAIT_MS)
+    assert unread_of(server, bob, cid) == 0
+    alice_page = browsing.sign_in(alice)
+    alice_page.goto(f"/messages/{cid}")
+    expect(alice_page.locator("#thread-messages li.message").first).to_be_visible()
+    expect(alice_page.locator(".seen-label")).to_have_count(0)
+
+    bob_page.goto("/settings#read-receipts")  # on again: Alice's open thread learns it from its poll
+    bob_page.get_by_label("Let others see when I've read their messages").check()
+    bob_page.locator("#read-receipts").get_by_role("button", name="Save").click()
+    expect(alice_page.locator(".seen-label")).to_have_count(1, timeout=THREAD_WAIT_MS)
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_mute_in_the_thread_header_keeps_the_count_out_of_the_badge(browsing, server, artifacts, viewport):
+    alice, bob, carol = server.create_member("alice"), server.create_member("bob"), server.create_member("carol")
+    with_bob = converse(server, bob, alice, "One", "Two")
+    converse(server, carol, alice, "Hi from Carol")
+    page = browsing.sign_in(alice, viewport=viewport)
+    expect(page.locator("#inbox-badge .badge")).to_have_text("3", timeout=BADGE_WAIT_MS)
+
+    page.goto(f"/messages/{with_bob}")
+    page.get_by_role("button", name="Mute", exact=True).click()
+    expect(page.get_by_role("button", name="Unmute")).to_be_visible()
+    expect(page.locator(".flash, [role=status]").first).to_contain_text("Conversation muted")
+    label = "phone" if viewport else "desktop"
+    page.screenshot(path=artifacts / f"thread-muted-{label}.png")
+    page.goto("/")
+    expect(page.locator("#inbox-badge .badge")).to_have_text("1")
+    expect(page).to_have_title(re.compile(r"^\(1\) "))
+
+    converse(server, bob, alice, "Three")  # a new message in the muted conversation: no badge change
+    page.goto("/messages")
+    row = page.locator(f'li.conversation[data-conversation-id="{with_bob}"]')
+    expect(row).to_contain_text("Muted")
+    page.screenshot(path=artifacts / f"inbox-muted-{label}.png")
+    expect(page.locator("#inbox-badge .badge")).to_have_text("1")
+
+    page.goto(f"/messages/{with_bob}")
+    page.get_by_role("button", name="Unmute").click()
+    expect(page.get_by_role("button", name="Mute", exact=True)).to_be_visible()
+
+
+def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, artifacts):
+    alice, bob = server.create_member("alice", display_name="Alice <b>Ames</b>"), server.create_member("bob")
+    cid = converse(server, alice, bob, "My address is 4 Pine Road")
+    converse(server, bob, alice, "Thanks, on my way")
+    page = browsing.sign_in(alice)
+    page.goto("/settings#your-data")
+    page.locator("#your-data").screenshot(path=artifacts / "settings-your-data.png")
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Download my conversations").click()
+    download = waiting.value
+    assert download.failure() is None, (download.failure(), server.log_tail())
+    assert download.suggested_filename.startswith("whiteballoon-conversations-")
+    archive = zipfile.ZipFile(io.BytesIO(open(download.path(), "rb").read()))
+    everything = json.loads(archive.read("conversations.json"))
+    assert [m["body"] for m in everything["conversations"][0]["messages"]] == [
+        "My address is 4 Pine Road", "Thanks, on my way"]
+
+    bob_page = browsing.sign_in(bob, viewport=PHONE)
+    page.goto("/settings")
+    page.get_by_role("link", name="Close my account…").click()
+    expect(page.get_by_role("heading", name="Close my account")).to_be_visible()
+    page.get_by_label("Also erase the text of the messages I sent").check()
+    page.get_by_label("Your password, to confirm").fill(PASSWORD)
+    page.screenshot(path=artifacts / "close-account.png", full_page=True)
+    page.get_by_role("button", name="Close my account").click()
+    expect(page.locator(".flash, [role=status]").first).to_contain_text("Your account is closed")
+    expect(page.locator(".whoami")).to_have_count(0)
+
+    bob_page.goto(f"/messages/{cid}")
+    expect(bob_page.locator(".thread-head h2")).to_have_text("former member")
+    expect(bob_page.locator("#thread-messages .deleted-text")).to_have_text(["Message deleted"])
+    expect(bob_page.locator("#thread-messages")).not_to_contain_text("Pine Road")
+    bob_page.screenshot(path=artifacts / "thread-former-member-phone.png")

@@ -1,0 +1,202 @@
+"""Leaving: closing one's own account (keeping or erasing the text one sent) and erasure on request,
+end to end: the member's sessions and tokens, the other member's view, the API, the audit log, verify."""
+import logging
+
+import pytest
+from sqlalchemy import func, select
+
+from api_helpers import ApiClient, token_for
+from messaging_helpers import membership_of, messages_in, visible_text
+from messaging_ops_helpers import converse, invoke
+from notify_helpers import opt_in
+from conftest import PASSWORD
+from wb.api.models import AccessToken
+from wb.extensions import db
+from wb.messaging.models import Message
+from wb.models import AuditEvent, User
+from wb.notifications.models import EmailSettings
+
+SECRET = "Octopus-harmonica 5521: the gate code is 7788"
+
+
+@pytest.fixture
+def alice_wrote_bob(app, alice, bob, login, messaging_on):
+    """Alice wrote Bob two messages (one secret) he hasn't read; (alice's client, bob's client, conversation id)."""
+    conversation = converse(alice, bob, [SECRET, "See you on Friday at the market"])
+    converse(bob, alice, ["Bob's own reply stays his"])
+    converse(alice, bob, ["and one more from Alice"])
+    return login(alice), login(bob), conversation.id
+
+
+def reloaded(user) -> User:
+    db.session.expire_all()
+    return db.session.get(User, user.id)
+
+
+def close(client, password=PASSWORD, erase=False):
+    data = {"current_password": password}
+    if erase:
+        data["erase_text"] = "y"
+    return client.post("/settings/close", data=data)
+
+
+def audit_rows(action):
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_settings_link_to_a_page_that_says_what_closing_does(alice, login):
+    client = login(alice)
+    assert "Close my account" in visible_text(client.get("/settings"))
+    page = visible_text(client.get("/settings/close"))
+    assert "signed out on every browser and device" in page
+    assert 'Other members see you as "former member"' in page
+    assert "Your conversations stay readable to the other member" in page
+    assert "Also erase the text of the messages I sent" in page
+
+
+def test_a_wrong_password_closes_nothing(alice, login):
+    client = login(alice)
+    response = close(client, password="not my password")
+    assert response.status_code == 400
+    assert "That isn't your current password." in visible_text(response)
+    assert reloaded(alice).deleted_at is None
+    assert client.get("/settings").status_code == 200
+
+
+def test_closing_signs_out_everywhere_and_keeps_the_conversation_for_the_other_member(app, alice, bob, alice_wrote_bob, login):
+    alice_client, bob_client, cid = alice_wrote_bob
+    other_browser = login(alice)
+    alice_token = token_for(alice)
+    opt_in(alice)
+
+    response = close(alice_client)
+
+    assert response.status_code == 302 and response.location.endswith("/login")
+    for client in (alice_client, other_browser):
+        assert client.get("/settings").status_code == 302  # signed out, every browser
+    assert ApiClient(app.test_client(), alice_token).get("/api/v1/me").status_code == 401
+    refused = app.test_client().post("/login", data={"username": "alice", "password": PASSWORD})
+    assert refused.status_code == 403 and "This account is closed." in visible_text(refused)
+    assert reloaded(alice).deleted_at is not None
+    assert db.session.scalar(select(func.count()).select_from(EmailSettings).where(EmailSettings.user_id == alice.id)) == 0
+
+    thread = visible_text(bob_client.get(f"/messages/{cid}"))
+    assert "former member" in thread and SECRET in thread and "Message deleted" not in thread
+    assert "has left WhiteBalloon, so you can't reply" in thread
+    api = ApiClient(app.test_client(), token_for(bob))
+    assert api.get(f"/api/v1/conversations/{cid}").get_json()["other_member"] == {
+        "username": None, "display_name": "former member", "former": True}
+    bodies = [m["body"] for m in api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"]]
+    assert SECRET in bodies
+    assert app.test_client().get("/people/alice").status_code == 404
+
+    [event] = audit_rows("member.closed")
+    assert (event.actor_id, event.subject, event.new_value) == (alice.id, f"user:{alice.id}", "sent text kept")
+    assert invoke(app, "verify").exit_code == 0
+
+
+def test_closing_with_erase_wipes_what_they_sent_and_the_other_member_sees_message_deleted(
+        app, alice, bob, alice_wrote_bob, caplog):
+    alice_client, bob_client, cid = alice_wrote_bob
+    assert membership_of(bob, cid).unread_count == 1  # his reply read what came before
+    caplog.set_level(logging.INFO)
+
+    close(alice_client, erase=True)
+
+    rows = messages_in(cid)
+    assert [m.body for m in rows if m.sender_id == alice.id] == ["", "", ""]
+    assert all(m.deleted_at is not None for m in rows if m.sender_id == alice.id)
+    assert [m.body for m in rows if m.sender_id == bob.id] == ["Bob's own reply stays his"]
+    assert membership_of(bob, cid).unread_count == 0  # nothing left to read
+    page = bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert page.count('<p class="body deleted-text">Message deleted</p>') == 3
+    assert SECRET not in page and "Bob&#39;s own reply stays his" in page
+    api = ApiClient(app.test_client(), token_for(bob))
+    messages = api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"]
+    assert [(m["body"], m["deleted"]) for m in messages if not m["from_me"]] == [(None, True)] * 3
+    [event] = audit_rows("member.closed")
+    assert event.new_value == "sent text erased"
+    assert SECRET not in caplog.text and "gate code" not in caplog.text
+    result = invoke(app, "verify")
+    assert result.exit_code == 0, result.output
+    assert "erasure: no text left of the 1 member(s)" in result.output
+
+
+def test_the_only_admin_cannot_close_their_account(admin, login):
+    client = login(admin)
+    assert "only admin" in visible_text(client.get("/settings/close"))
+    assert close(client).status_code == 403
+    assert reloaded(admin).deleted_at is None
+
+
+def test_the_command_line_erases_a_member_on_request(app, alice, bob, alice_wrote_bob):
+    _alice_client, bob_client, cid = alice_wrote_bob
+    opt_in(alice)
+    token_for(alice)
+    db.session.execute(User.__table__.update().where(User.id == alice.id).values(bio="Lives at 12 Elm Street"))
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
+
+    assert result.exit_code == 0, result.output
+    assert "text of 3 message(s) wiped" in result.output and SECRET not in result.output
+    erased = reloaded(alice)
+    assert (erased.username, erased.display_name, erased.bio) == (f"erased-{alice.id}", "", "")
+    assert erased.deleted_at is not None and not erased.check_password(PASSWORD)
+    for model in (EmailSettings, AccessToken):
+        assert db.session.scalar(select(func.count()).select_from(model).where(model.user_id == alice.id)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.sender_id == alice.id, Message.body != "")) == 0
+    page = bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert "former member" in page and page.count('<p class="body deleted-text">Message deleted</p>') == 3
+    [event] = audit_rows("member.erased")
+    assert (event.actor_id, event.subject) == (None, f"user:{alice.id}")
+    assert invoke(app, "verify").exit_code == 0
+
+
+def test_verify_finds_text_left_of_an_erased_member(app, alice, bob, alice_wrote_bob):
+    app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
+    db.session.add(Message(conversation_id=alice_wrote_bob[2], sender_id=alice.id, body="restored from an old backup"))
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1
+    assert f"member {alice.id}'s text was erased, yet 1 of their messages still hold text" in result.output
+    assert "restored from an old backup" not in result.output
+
+
+def test_verify_finds_a_profile_left_of_an_erased_member(app, alice, bob, alice_wrote_bob):
+    app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
+    db.session.execute(User.__table__.update().where(User.id == alice.id).values(bio="Back from a restore"))
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1
+    assert f"member {alice.id} was erased, yet their account still holds: bio" in result.output
+
+
+def test_erasing_an_unknown_member_is_one_error_line(app):
+    result = app.test_cli_runner().invoke(args=["members", "erase", "nobody", "--yes"])
+    assert result.exit_code != 0 and "No member is called 'nobody'." in result.output and "Traceback" not in result.output
+
+
+def test_an_admin_erases_a_member_behind_a_typed_confirmation(app, admin, alice, bob, alice_wrote_bob, login):
+    admin_client = login(admin)
+    assert "Erase…" in visible_text(admin_client.get("/admin/members"))
+    page = visible_text(admin_client.get("/admin/members/alice/erase"))
+    assert "It can't be undone" in page and "Type alice to confirm" in page
+
+    wrong = admin_client.post("/admin/members/alice/erase", data={"confirm_username": "alicia"})
+    assert wrong.status_code == 400 and "Type alice to confirm." in visible_text(wrong)
+    assert reloaded(alice).deleted_at is None
+
+    done = admin_client.post("/admin/members/alice/erase", data={"confirm_username": "alice"})
+    assert done.status_code == 302
+    assert reloaded(alice).username == f"erased-{alice.id}"
+    [event] = audit_rows("member.erased")
+    assert event.actor_id == admin.id
+    assert invoke(app, "verify").exit_code == 0
+
+
+def test_members_cannot_erase_and_admins_cannot_erase_themselves(admin, alice, bob, login):
+    assert login(bob).post("/admin/members/alice/erase", data={"confirm_username": "alice"}).status_code == 403
+    assert login(admin).post("/admin/members/root/erase", data={"confirm_username": "root"}).status_code == 400
+    assert reloaded(alice).deleted_at is None and reloaded(admin).deleted_at is None

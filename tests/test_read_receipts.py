@@ -1,0 +1,84 @@
+"""Read receipts by choice: "Seen" only between two members who both let others see their reads."""
+import pytest
+
+from api_helpers import ApiClient, token_for
+from messaging_helpers import membership_of, poll_cursors, send, visible_text
+from wb.extensions import db
+from wb.models import User
+
+
+def set_receipts(client, on: bool):
+    response = client.post("/settings/read-receipts", data={"read_receipts": "y"} if on else {})
+    assert response.status_code == 302
+
+
+def receipts_of(user) -> bool:
+    db.session.expire_all()
+    return db.session.get(User, user.id).read_receipts
+
+
+def bob_reads(bob_client, cid):
+    bob_client.get(f"/messages/{cid}")
+    assert bob_client.post(f"/messages/{cid}/read", headers={"HX-Request": "true"}).status_code in (200, 204)
+
+
+def seen_everywhere(app, client, user, cid) -> dict:
+    """How far the other member has read, as the thread page, its poll and the API tell user."""
+    _after, page_seen = poll_cursors(client.get(f"/messages/{cid}").get_data(as_text=True))
+    poll = client.get(f"/messages/{cid}/poll?after=0&seen=0", headers={"HX-Request": "true"})
+    poll_seen = poll_cursors(poll.get_data(as_text=True))[1] if poll.status_code == 200 else 0
+    api = ApiClient(app.test_client(), token_for(user))
+    listed = api.get("/api/v1/conversations").get_json()["conversations"][0]["other_last_read_message_id"]
+    one = api.get(f"/api/v1/conversations/{cid}").get_json()["other_last_read_message_id"]
+    messages = api.get(f"/api/v1/conversations/{cid}/messages").get_json()["other_last_read_message_id"]
+    return {"page": page_seen, "poll": poll_seen, "list": listed or 0, "one": one or 0, "messages": messages or 0}
+
+
+def test_receipts_are_on_by_default_and_settings_explain_they_are_reciprocal(client, alice, login):
+    page = visible_text(login(alice).get("/settings"))
+    assert receipts_of(alice) is True
+    assert "Let others see when I've read their messages" in page
+    assert "if you turn it off, nobody sees when you have read, and you don't see when others have read yours" in page
+
+
+def test_with_receipts_on_both_sides_the_writer_sees_seen_everywhere(app, chat, alice):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "Are you there?")
+    newest = membership_of(alice, cid).last_message_id
+    bob_reads(bob_client, cid)
+
+    assert seen_everywhere(app, alice_client, alice, cid) == dict.fromkeys(
+        ("page", "poll", "list", "one", "messages"), newest)
+
+
+@pytest.mark.parametrize("who_hides", ["reader", "writer"])
+def test_hiding_receipts_either_side_shows_no_seen_anywhere(app, chat, alice, bob, who_hides):
+    alice_client, bob_client, cid = chat
+    set_receipts(bob_client if who_hides == "reader" else alice_client, False)
+    send(alice_client, cid, "Are you there?")
+    bob_reads(bob_client, cid)
+
+    assert membership_of(bob, cid).unread_count == 0  # Bob's own reading still counts for him
+    assert membership_of(bob, cid).last_read_message_id == membership_of(alice, cid).last_message_id
+    assert seen_everywhere(app, alice_client, alice, cid) == dict.fromkeys(
+        ("page", "poll", "list", "one", "messages"), 0)
+
+
+def test_a_poll_stays_idle_when_a_hidden_read_happens(chat):
+    alice_client, bob_client, cid = chat
+    set_receipts(bob_client, False)
+    send(alice_client, cid, "Are you there?")
+    after, seen = poll_cursors(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    bob_reads(bob_client, cid)
+
+    assert alice_client.get(f"/messages/{cid}/poll?after={after}&seen={seen}").status_code == 204
+
+
+def test_turning_receipts_back_on_shows_seen_again(app, chat, alice):
+    alice_client, bob_client, cid = chat
+    set_receipts(bob_client, False)
+    send(alice_client, cid, "Are you there?")
+    bob_reads(bob_client, cid)
+    set_receipts(bob_client, True)
+
+    assert seen_everywhere(app, alice_client, alice, cid)["page"] == membership_of(alice, cid).last_message_id
