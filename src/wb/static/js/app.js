@@ -155,11 +155,31 @@
     });
   }
 
+  // A member's own message, once it lands, is scrolled into view wherever they had scrolled
+  // (ownSentAfter: the newest of their messages the thread showed when the send went out).
+  var ownSentAfter = null;
+  function newestOwnId() {
+    var list = threadList(), mine = list ? list.querySelectorAll("li.message.mine") : [];
+    return mine.length ? parseInt(mine[mine.length - 1].getAttribute("data-id"), 10) : 0;
+  }
+  function scrollToOwnMessage() {
+    if (ownSentAfter === null || newestOwnId() <= ownSentAfter) return;
+    ownSentAfter = null;
+    scrollToEnd();
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.elt.id === "compose" && event.detail.xhr.status < 400) ownSentAfter = newestOwnId();
+  });
+
+  // Whether the reader was at the bottom is asked only by swaps in the thread: a list or
+  // badge answer landing between a poll's swap and its settle would otherwise find a tall
+  // new message and decide the reader had scrolled away.
   var stickToBottom = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var list = threadList();
-    stickToBottom = !list || nearBottom(list) || isThreadPane(event.detail.target);
     var target = event.detail.target;
+    if (list && target && !isThreadPane(target) && !(target.closest && target.closest("#thread"))) return;
+    stickToBottom = !list || nearBottom(list) || isThreadPane(target);
     if (list && target && target.matches && target.matches("#thread-messages > li.older")) {
       olderAnchor = list.querySelector("li.message");
       if (olderAnchor) olderAnchorTop = topInList(olderAnchor, list);
@@ -181,8 +201,9 @@
     tidyThread();
     placeSeen();
     if (stickToBottom && !olderAnchor) scrollToEnd();
+    scrollToOwnMessage();
   });
-  document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
+  document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); scrollToOwnMessage(); });
 
   // A conversation picked in the inbox list swaps only the thread pane (the list keeps its
   // scroll). The list's "current" marker moves to the new thread, whose unread count the
