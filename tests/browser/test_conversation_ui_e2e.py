@@ -72,3 +72,68 @@ def test_my_own_long_message_scrolls_into_view_after_sending(browsing, ui_server
     # And it stays there: nothing scrolls it away once the list has refreshed too.
     expect(page.locator("li.conversation")).to_have_count(1)
     assert bottom_below_thread(page, mine) <= 1
+
+
+def time_is_visible(message) -> bool:
+    """The message's time takes real room on screen (not the 1 px a screen reader's copy takes)."""
+    box = message.locator(".message-meta time").bounding_box()
+    return box is not None and box["width"] > 4 and box["height"] > 4
+
+
+def test_the_newest_message_of_a_run_shows_its_time_without_hover(browsing, ui_server):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, ["Are you home?", "I have your parcel", "It's heavy"])
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    open_conversation(page, bob, "Bob")
+    theirs = page.locator("#thread-messages li.message.theirs")
+    expect(theirs).to_have_count(3)
+    assert time_is_visible(theirs.nth(2)), "the newest message of the run shows no time"
+    send(page, "Yes, come up!")
+    send(page, "Second floor")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(2, timeout=THREAD_WAIT_MS)
+    expect(mine.nth(1)).to_have_class(re.compile(r"\bgrouped\b"))
+    assert time_is_visible(mine.nth(1)), "my newest message shows no time"
+    assert not time_is_visible(mine.nth(0)), "a run shows one time, at its newest message"
+
+
+def test_the_message_menu_covers_nothing_is_big_enough_and_escape_closes_it(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, ["Can you feed the cat?"])
+    page = browsing.sign_in(alice, server=server)
+    open_conversation(page, bob, "Bob")
+    send(page, "Sure, which days?")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    theirs = page.locator("#thread-messages li.message.theirs")
+
+    # Each ⋯ says which message it acts on.
+    names = page.locator("#thread-messages .message-actions summary").evaluate_all(
+        "items => items.map(item => item.getAttribute('aria-label'))")
+    assert len(set(names)) == 2, names
+    assert names[0].startswith("Actions for their message of ") and "Can you feed the cat?" in names[0]
+    assert names[1].startswith("Actions for your message of ") and "Sure, which days?" in names[1]
+
+    summary = mine.locator(".message-actions summary")
+    box = summary.bounding_box()
+    assert box["width"] >= 24 and box["height"] >= 24, box
+    summary.focus()
+    page.keyboard.press("Enter")
+    delete = mine.get_by_role("button", name="Delete for both")
+    expect(delete).to_be_visible()
+    for item in (delete, mine.get_by_role("button", name="Remove for me")):
+        assert item.bounding_box()["height"] >= 24
+    # The menu is below the message, not over it (nor over the message before it).
+    menu = mine.locator(".message-actions-menu").bounding_box()
+    for bubble in (mine.locator(".bubble").bounding_box(), theirs.locator(".bubble").bounding_box()):
+        assert menu["y"] >= bubble["y"] + bubble["height"] or menu["y"] + menu["height"] <= bubble["y"], (menu, bubble)
+    assert bottom_below_thread(page, mine.locator(".message-actions-menu")) <= 1, "the open menu is off screen"
+    page.screenshot(path=artifacts / "message-menu-desktop.png")
+
+    delete.focus()
+    page.keyboard.press("Escape")
+    expect(delete).to_be_hidden()
+    expect(summary).to_be_focused()
+    expect(mine.locator("details.message-actions")).not_to_have_attribute("open", "")

@@ -305,6 +305,26 @@
     if (open !== "0") markCurrentConversation(open);
   });
 
+  // A message's ⋯ menu: once open, its items are scrolled into sight (the menu opens under the
+  // message, maybe below the fold); Escape inside it closes it and hands focus back to the ⋯.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.message-actions") || !menu.open) return;
+    menu.scrollIntoView({ block: "nearest" });
+  }, true);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var menu = event.detail.elt.closest && event.detail.elt.closest("details.message-actions[open]");
+    if (menu) menu.scrollIntoView({ block: "nearest" });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    var menu = event.target.closest("details.message-actions[open]");
+    if (!menu) return;
+    event.preventDefault();
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
   // "New message" in the inbox is a <details>: opening it puts the cursor in the search box,
   // Escape anywhere inside closes it and hands focus back to its summary.
   document.addEventListener("toggle", function (event) {
