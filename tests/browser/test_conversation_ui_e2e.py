@@ -137,3 +137,33 @@ def test_the_message_menu_covers_nothing_is_big_enough_and_escape_closes_it(brow
     expect(delete).to_be_hidden()
     expect(summary).to_be_focused()
     expect(mine.locator("details.message-actions")).not_to_have_attribute("open", "")
+
+
+def test_on_a_phone_return_writes_a_new_line_and_the_send_button_sends(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    page.goto(f"/people/{bob}")
+    press_message(page, "Bob")
+    box = compose_box(page)
+    expect(box).not_to_have_attribute("placeholder", re.compile("Enter"))
+    box.click()
+    box.press_sequentially("Shopping list:")
+    box.press("Enter")
+    box.press_sequentially("milk")
+    expect(box).to_have_value("Shopping list:\nmilk")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(0)
+    send_button = page.get_by_role("button", name="Send")
+    expect(send_button).to_be_visible()
+    send_button.tap()
+    expect(mine.locator(".body")).to_have_text("Shopping list:\nmilk", timeout=THREAD_WAIT_MS)
+    expect(box).to_have_value("")
+    expect(box).not_to_have_attribute("placeholder", re.compile("Enter"))
+    page.screenshot(path=artifacts / "compose-phone.png")
+
+    # At a desk, Enter sends, and the box says so.
+    desk = browsing.sign_in(alice, server=server)
+    desk.goto(page.url)
+    desk.wait_for_load_state("load")
+    expect(compose_box(desk)).to_have_attribute("placeholder", re.compile("Enter sends, Shift\\+Enter"))

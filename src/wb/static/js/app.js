@@ -3,11 +3,20 @@
 (function () {
   "use strict";
 
-  // Enter sends a message, Shift+Enter adds a line.
+  // At a keyboard, Enter sends a message and Shift+Enter adds a line. On a touch screen
+  // (a coarse pointer), whose keyboard has no Shift+Enter, Return adds a line and the Send
+  // button sends.
+  function enterSends() { return !window.matchMedia("(pointer: coarse)").matches; }
+  function explainEnter() {
+    var box = document.querySelector("#compose textarea[data-keyboard-placeholder]");
+    if (box && enterSends()) box.placeholder = box.getAttribute("data-keyboard-placeholder");
+  }
+  document.addEventListener("DOMContentLoaded", explainEnter);
+  document.addEventListener("htmx:afterSwap", explainEnter);
   document.addEventListener("keydown", function (event) {
     var box = event.target;
     if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
-    if (!box.matches || !box.matches("#compose textarea")) return;
+    if (!box.matches || !box.matches("#compose textarea") || !enterSends()) return;
     event.preventDefault();
     if (box.value.trim() === "") return;
     // A send is still on its way: this one follows as soon as it lands (see below).
