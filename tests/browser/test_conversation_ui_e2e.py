@@ -167,3 +167,40 @@ def test_on_a_phone_return_writes_a_new_line_and_the_send_button_sends(browsing,
     desk.goto(page.url)
     desk.wait_for_load_state("load")
     expect(compose_box(desk)).to_have_attribute("placeholder", re.compile("Enter sends, Shift\\+Enter"))
+
+
+def in_window(page, locator) -> bool:
+    """The element is wholly inside the browser window."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] + 1
+
+
+@pytest.mark.parametrize("viewport", [SHORT, PHONE], ids=["desktop", "phone"])
+def test_without_javascript_a_thread_opens_at_the_newest_and_sending_keeps_the_header(browsing, ui_server, viewport):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_messages(server, bob, alice, [f"Note {n} about the garden" for n in range(25)])
+    page = browsing.sign_in(alice, server=server, viewport=viewport, java_script_enabled=False)
+    page.goto(f"/messages/{conversation_id}")
+    newest = page.locator("#thread-messages li.message").last
+    expect(newest.locator(".body")).to_have_text("Note 24 about the garden")
+    assert bottom_below_thread(page, newest) <= 1, "the thread opened away from its newest message"
+
+    compose_box(page).fill("Thanks, I'll water the beans.")
+    page.get_by_role("button", name="Send").click()
+    expect(page).to_have_url(THREAD_URL)
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine.locator(".body")).to_have_text("Thanks, I'll water the beans.")
+    assert bottom_below_thread(page, mine) <= 1
+    assert in_window(page, mine), "the sent message is out of sight"
+    assert in_window(page, page.locator("#thread h2")), "sending hid the conversation's header"
+
+    # A message's actions have a page of their own, with a way back.
+    mine.locator(".message-actions summary").click()
+    mine.get_by_role("link", name="Delete or remove…").click()
+    expect(page.get_by_role("heading", name="This message")).to_be_visible()
+    back = page.get_by_role("link", name="Back to the conversation with Bob")
+    expect(back).to_be_visible()
+    back.click()
+    expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}(#.*)?$"))

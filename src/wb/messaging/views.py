@@ -123,7 +123,9 @@ def send(conversation_id):
     except Refusal as refusal:
         return _compose_error(conversation, body, refusal)
     if not is_htmx():
-        return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor=f"message-{sent.message.id}"))
+        # No #message-N: jumping to it would scroll the whole page and hide the thread's
+        # header; the thread opens at its newest message by itself (app.css).
+        return redirect(url_for("messaging.thread", conversation_id=conversation.id))
     # The new message reaches the thread the same way every message does: through
     # the poller, which this event fires at once. One path, so no duplicates.
     # The send itself proved the compose box stays open (check_can_message passed),
