@@ -204,3 +204,45 @@ def test_without_javascript_a_thread_opens_at_the_newest_and_sending_keeps_the_h
     expect(back).to_be_visible()
     back.click()
     expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}(#.*)?$"))
+
+
+def test_block_and_report_from_the_conversation_ask_first_and_come_back_to_it(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_messages(server, bob, alice, ["Hey, answer me!"])
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    page.goto(f"/messages/{conversation_id}")
+    header = page.locator("#thread .thread-head")
+    header.get_by_text("Safety").click()
+    block = header.get_by_role("button", name="Block Bob")
+    expect(block).to_be_visible()
+    page.screenshot(path=artifacts / "thread-safety-phone.png")
+
+    # The same question as on the profile; saying no changes nothing.
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    block.click()
+    assert questions == ["Block Bob? They won't be able to message you, and they won't be told."]
+    expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}$"))
+    expect(page.locator(".flash")).to_have_count(0)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    block.click()
+    expect(page.locator(".flash")).to_have_text("You blocked Bob. They can't message you, and they aren't told.")
+    expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}$"))
+    header.get_by_text("Safety").click()
+    expect(header.get_by_role("button", name="Unblock Bob")).to_be_visible()
+
+    header.get_by_role("link", name="Report Bob").click()
+    expect(page.get_by_role("heading", name="Report Bob")).to_be_visible()
+    page.get_by_label("Harassment").check()
+    page.get_by_role("button", name="Send report").click()
+    expect(page.locator(".flash")).to_contain_text("Thanks. An admin will look at your report")
+    expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}$"))
+    from wb.extensions import db
+    from wb.messaging.models import Report
+    from wb.models import User
+
+    with server.app.app_context():
+        report = db.session.scalars(db.select(Report).where(Report.reported_id == User.by_username(bob).id)).one()
+        assert report.reason == "harassment"

@@ -12,7 +12,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from ..access import active_required, admin_required, login_required
+from ..access import active_required, admin_required, login_required, safe_next
 from ..auth import session_member
 from ..errors import render_error
 from ..models import User
@@ -287,7 +287,7 @@ def block(username):
     except Refusal as refusal:
         return _refusal_response(refusal)
     flash(f"You blocked {person.name}. They can't message you, and they aren't told.", "info")
-    return redirect(url_for("people.profile", username=person.username))
+    return redirect(_back_to(person))
 
 
 @safety_bp.route("/people/<username>/unblock", methods=["POST"])
@@ -296,8 +296,7 @@ def unblock(username):
     person = _member_or_404(username)
     safety.unblock(current_user, person)
     flash(f"You unblocked {person.name}.", "info")
-    back = url_for("people.settings") if request.form.get("from") == "settings" else url_for("people.profile", username=person.username)
-    return redirect(back)
+    return redirect(url_for("people.settings") if request.form.get("from") == "settings" else _back_to(person))
 
 
 @safety_bp.route("/people/<username>/report", methods=["GET", "POST"])
@@ -313,11 +312,19 @@ def report(username):
     except Refusal as refusal:
         return _report_page(person, refusal.message), refusal.status
     flash("Thanks. An admin will look at your report; the member isn't told who reported them.", "success")
-    return redirect(url_for("people.profile", username=person.username))
+    return redirect(_back_to(person))
+
+
+def _back_to(person) -> str:
+    """Where a safety action returns: the page it was asked from (the profile or the
+    conversation, as ?next= or a form field), else the member's profile."""
+    return safe_next(request.values.get("next"), url_for("people.profile", username=person.username))
 
 
 def _report_page(person, error):
-    return render_template("messaging/report.html", person=person, reasons=REPORT_REASONS, error=error, form=request.form)
+    return render_template(
+        "messaging/report.html", person=person, reasons=REPORT_REASONS, error=error, form=request.form, back=_back_to(person),
+    )
 
 
 @safety_bp.route("/admin/reports")

@@ -315,7 +315,8 @@
   });
 
   // A message's ⋯ menu: once open, its items are scrolled into sight (the menu opens under the
-  // message, maybe below the fold); Escape inside it closes it and hands focus back to the ⋯.
+  // message, maybe below the fold). Escape inside it (or inside the conversation's Safety
+  // panel) closes it and hands focus back to its button.
   document.addEventListener("toggle", function (event) {
     var menu = event.target;
     if (!menu.matches || !menu.matches("details.message-actions") || !menu.open) return;
@@ -327,7 +328,7 @@
   });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || !event.target.closest) return;
-    var menu = event.target.closest("details.message-actions[open]");
+    var menu = event.target.closest("details.message-actions[open], .thread-head details.safety[open]");
     if (!menu) return;
     event.preventDefault();
     menu.open = false;
