@@ -246,3 +246,31 @@ def test_block_and_report_from_the_conversation_ask_first_and_come_back_to_it(br
     with server.app.app_context():
         report = db.session.scalars(db.select(Report).where(Report.reported_id == User.by_username(bob).id)).one()
         assert report.reason == "harassment"
+
+
+def test_messaging_switched_off_while_typing_says_so_and_keeps_the_text(browsing, start_server):
+    # A server of its own: switching the flag must not pull the rug from other tests.
+    live = start_server()
+    live.set_messaging(True)
+    alice, bob = live.create_member("alice"), live.create_member("bob")
+    browsing.allow_console_error(re.compile(r"status of 404\b"))  # the send, and the pollers that stop
+    page = browsing.sign_in(alice, server=live)
+    open_conversation(page, bob, "Bob")
+    box = compose_box(page)
+    box.fill("I'll bring the tools round at six, and")
+    live.set_messaging(False)
+    box.press("Enter")
+    compose = page.locator("#compose")
+    expect(compose).to_contain_text("The community's admins switched messaging off, so this message wasn't sent.")
+    expect(compose_box(page)).to_have_value("I'll bring the tools round at six, and")
+    expect(page.get_by_text("Not found")).to_have_count(0)
+
+    # Without JavaScript the page says the same and shows the text.
+    live.set_messaging(True)
+    plain = browsing.sign_in(alice, server=live, java_script_enabled=False)
+    plain.goto(page.url)
+    compose_box(plain).fill("Plain and simple")
+    live.set_messaging(False)
+    plain.get_by_role("button", name="Send").click()
+    expect(plain.get_by_role("heading", name="Messaging is switched off")).to_be_visible()
+    expect(compose_box(plain)).to_have_value("Plain and simple")

@@ -32,7 +32,18 @@ safety_bp = Blueprint("safety", __name__)
 def _switched_on():
     """Every /messages route answers 404 while messaging is switched off."""
     if not policy.messaging_enabled():
+        if request.endpoint == "messaging.send":
+            return _send_while_switched_off()
         abort(404)
+
+
+def _send_while_switched_off():
+    """A send that arrives after messaging was switched off: say so, and give back what was
+    written (in the compose area for htmx, on a page of its own without JavaScript)."""
+    context = {"body": request.form.get("body", "")}
+    if is_htmx():
+        return render_template("messaging/_compose_switched_off.html", **context), 404
+    return render_template("messaging/switched_off.html", **context), 404
 
 
 def _message_number_arg(name):
