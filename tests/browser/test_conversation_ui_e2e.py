@@ -10,7 +10,7 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
     expect = None
 
-from .conftest import THREAD_WAIT_MS
+from .conftest import THREAD_WAIT_MS, failed_resource
 from .test_messaging_e2e import PHONE, THREAD_URL, compose_box, open_conversation, press_message, send
 
 pytestmark = pytest.mark.browser
@@ -274,3 +274,32 @@ def test_messaging_switched_off_while_typing_says_so_and_keeps_the_text(browsing
     plain.get_by_role("button", name="Send").click()
     expect(plain.get_by_role("heading", name="Messaging is switched off")).to_be_visible()
     expect(compose_box(plain)).to_have_value("Plain and simple")
+
+
+def test_an_admin_sees_a_refused_add_where_they_typed_it_with_their_text(browsing, ui_server, artifacts):
+    from wb.circles import service as circles
+
+    server = ui_server
+    browsing.allow_console_error(failed_resource(400))  # the refused add
+    admin = server.create_member("root", role="admin")
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    with server.app.app_context():
+        for n in range(6):
+            last = circles.create(f"Street {admin}-{n}")
+        last_id = last.id
+    page = browsing.sign_in(admin, server=server, viewport=PHONE)
+    page.goto("/admin/circles")
+    field = page.locator(f"#add-{last_id}")
+    typed = f"{alice}, {alice}e {bob}"
+    field.fill(typed)
+    field.press("Enter")
+    error = page.locator(f"#circle-{last_id}-error")
+    expect(error).to_contain_text(f"No member is called '{alice}e'; nobody was changed.")
+    assert in_window(page, error), "the error is out of sight"
+    expect(field).to_have_value(typed)
+    page.screenshot(path=artifacts / "circles-error-phone.png")
+
+    field.fill(f"{alice} {bob}")
+    field.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Added to")
+    expect(page).to_have_url(re.compile(r"/admin/circles$"))
