@@ -279,4 +279,4 @@ def test_approve_does_not_let_a_suspended_member_back_in_silently(runner, make_u
 def test_created_admin_can_sign_in_through_the_form(runner, client):
     runner.invoke(args=["create-admin", "boss", "--password", PASSWORD])
     client.login("boss")
-    assert '<span class="tag tag-admin">Admin</span>' in text(client.get("/"))
+    assert '<a href="/admin/settings">Admin</a>' in text(client.get("/"))

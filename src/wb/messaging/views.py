@@ -343,7 +343,8 @@ def _report_page(person, error):
 def admin_reports():
     status = "resolved" if request.args.get("status") == "resolved" else "open"
     reports = safety.reports(status)
-    people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports})
+    people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports}
+                         | {r.resolved_by_id for r in reports if r.resolved_by_id})
     return render_template("admin/reports.html", reports=reports, people=people, status=status, reasons=REPORT_REASONS)
 
 
@@ -366,6 +367,7 @@ def template_helpers():
         "show_inbox_badge": lambda: policy.show_inbox_badge(current_user),
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
+        "open_report_count": safety.open_report_count,
         "badge_poll_seconds": current_app.config["BADGE_POLL_INTERVAL_SECONDS"],
     }
 
