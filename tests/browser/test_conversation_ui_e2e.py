@@ -40,6 +40,12 @@ def seed_messages(server, sender: str, recipient: str, texts: list[str]) -> int:
         return conversation.id
 
 
+def send_on_phone(page, text):
+    """Type, then tap Send: on a touch screen Return writes a new line."""
+    compose_box(page).fill(text)
+    page.get_by_role("button", name="Send").tap()
+
+
 def bottom_below_thread(page, locator) -> float:
     """How far the element's bottom is below the thread's visible area (<= 0: in view)."""
     return locator.evaluate(
@@ -57,7 +63,7 @@ def test_my_own_long_message_scrolls_into_view_after_sending(browsing, ui_server
     # Alice scrolls up to reread Bob's first notes, then answers.
     page.evaluate('document.getElementById("thread-messages").scrollTop = 0')
     long_text = "\n".join(f"Line {n} of the directions to my place" for n in range(30))
-    send(page, long_text)
+    send_on_phone(page, long_text)
     mine = page.locator("#thread-messages li.message.mine")
     expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
     # Its end (where the time and menu are) is on screen, whatever the list refresh does meanwhile.
@@ -89,8 +95,9 @@ def test_the_newest_message_of_a_run_shows_its_time_without_hover(browsing, ui_s
     theirs = page.locator("#thread-messages li.message.theirs")
     expect(theirs).to_have_count(3)
     assert time_is_visible(theirs.nth(2)), "the newest message of the run shows no time"
-    send(page, "Yes, come up!")
-    send(page, "Second floor")
+    send_on_phone(page, "Yes, come up!")
+    expect(page.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    send_on_phone(page, "Second floor")
     mine = page.locator("#thread-messages li.message.mine")
     expect(mine).to_have_count(2, timeout=THREAD_WAIT_MS)
     expect(mine.nth(1)).to_have_class(re.compile(r"\bgrouped\b"))
@@ -303,3 +310,18 @@ def test_an_admin_sees_a_refused_add_where_they_typed_it_with_their_text(browsin
     field.press("Enter")
     expect(page.locator(".flash")).to_contain_text("Added to")
     expect(page).to_have_url(re.compile(r"/admin/circles$"))
+
+
+def test_a_blank_enter_clears_the_error_of_an_earlier_send(browsing, ui_server):
+    server = ui_server
+    browsing.allow_console_error(failed_resource(400))  # the deliberate too-long send
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice, server=server)
+    open_conversation(page, bob, "Bob")
+    send(page, "x" * 5001)
+    error = page.locator("#compose .compose-error")
+    expect(error).to_contain_text("at most 5,000 characters")
+    send(page, "   \n  ")
+    expect(error).to_have_count(0)
+    expect(compose_box(page)).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#thread-messages li.message")).to_have_count(0)

@@ -18,11 +18,19 @@
     if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
     if (!box.matches || !box.matches("#compose textarea") || !enterSends()) return;
     event.preventDefault();
-    if (box.value.trim() === "") return;
+    // Nothing to send: nothing is sent, and an error about an earlier attempt goes.
+    if (box.value.trim() === "") { clearComposeError(box); return; }
     // A send is still on its way: this one follows as soon as it lands (see below).
     if (box.form.classList.contains("htmx-request")) { sendWhenSwapped = true; return; }
     box.form.requestSubmit();
   });
+
+  function clearComposeError(box) {
+    var error = box.form.querySelector(".compose-error");
+    if (error) error.remove();
+    box.removeAttribute("aria-invalid");
+    box.removeAttribute("aria-describedby");
+  }
 
   // The box empties as soon as a send leaves (htmx has read the form by then), so the member
   // can write the next message at once; the send answers with a fresh compose form, and
