@@ -325,3 +325,72 @@ def test_a_blank_enter_clears_the_error_of_an_earlier_send(browsing, ui_server):
     expect(error).to_have_count(0)
     expect(compose_box(page)).not_to_have_attribute("aria-invalid", "true")
     expect(page.locator("#thread-messages li.message")).to_have_count(0)
+
+
+def test_an_admin_sees_open_reports_on_admin_and_who_resolved_them(browsing, ui_server, artifacts):
+    server = ui_server
+    admin = server.create_member("root", role="admin", display_name="Rita Root")
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    reporter = browsing.sign_in(alice, server=server)
+    reporter.goto(f"/people/{bob}")
+    reporter.get_by_text("Safety").click()
+    reporter.get_by_role("link", name="Report Bob").click()
+    reporter.get_by_label("Spam or advertising").check()
+    reporter.get_by_role("button", name="Send report").click()
+    expect(reporter.locator(".flash")).to_contain_text("Thanks.")
+
+    page = browsing.sign_in(admin, server=server, viewport=PHONE)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_text("Admin", exact=True)).to_have_count(0)  # no second "Admin" tag
+    admin_link = nav.get_by_role("link", name=re.compile(r"^Admin \d+ open reports?$"))
+    expect(admin_link).to_be_visible()
+    admin_link.click()
+    row = page.locator("tr", has_text="Spam or advertising").filter(has=page.get_by_role("link", name="Bob"))
+    expect(row).to_have_count(1)
+    row.get_by_role("link", name="Their row in Members").click()
+    member_row = page.locator(f"#member-{bob}")
+    expect(member_row).to_be_visible()
+    assert in_window(page, member_row.locator("td").first)
+    # On a phone the table is one block per member: nothing runs off the right edge.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    suspend = member_row.get_by_role("button", name="Suspend")
+    assert suspend.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(180, 35, 24)"  # --danger
+    page.screenshot(path=artifacts / "admin-members-phone.png", full_page=True)
+
+    page.goto("/admin/reports")
+    page.locator("tr", has_text="Spam or advertising").get_by_role("button", name="Mark resolved").last.click()
+    page.get_by_role("link", name="Show resolved reports").click()
+    expect(page.locator("tr", has_text="Spam or advertising").last).to_contain_text("by Rita Root, just now")
+
+
+def test_a_comment_byline_keeps_its_message_button_and_the_inbox_folds_desktop_notices(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest, User
+
+    with server.app.app_context():
+        request = HelpRequest(author=User.by_username(alice), title="Lend a drill?", body="For one shelf.")
+        db.session.add(request)
+        db.session.add(Comment(author=User.by_username(bob), request=request, body="Mine is yours."))
+        db.session.commit()
+        request_id = request.id
+    page = browsing.sign_in(alice, server=server, viewport=PHONE)
+    page.goto(f"/requests/{request_id}")
+    byline = page.locator(".comment .byline")
+    expect(byline.get_by_role("link", name="Bob")).to_be_visible()
+    button = byline.get_by_role("button", name="Message Bob")
+    expect(button).to_be_visible()
+    # Name, time and button on one line.
+    name_box, button_box = byline.get_by_role("link", name="Bob").bounding_box(), button.bounding_box()
+    assert abs((name_box["y"] + name_box["height"] / 2) - (button_box["y"] + button_box["height"] / 2)) < 12
+
+    page.goto("/messages")
+    notices = page.locator(".inbox-list [data-desktop-notices]")
+    expect(notices).to_be_visible()
+    expect(notices.get_by_role("button", name="Turn on desktop notifications")).to_be_hidden()  # folded
+    assert notices.bounding_box()["height"] < 60
+    page.screenshot(path=artifacts / "inbox-empty-phone.png")
+    notices.get_by_text("Desktop notifications", exact=True).click()
+    expect(notices.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
