@@ -323,8 +323,7 @@
   });
 
   // A message's ⋯ menu: once open, its items are scrolled into sight (the menu opens under the
-  // message, maybe below the fold). Escape inside it (or inside the conversation's Safety
-  // panel) closes it and hands focus back to its button.
+  // message, maybe below the fold).
   document.addEventListener("toggle", function (event) {
     var menu = event.target;
     if (!menu.matches || !menu.matches("details.message-actions") || !menu.open) return;
@@ -334,26 +333,20 @@
     var menu = event.detail.elt.closest && event.detail.elt.closest("details.message-actions[open]");
     if (menu) menu.scrollIntoView({ block: "nearest" });
   });
-  document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape" || !event.target.closest) return;
-    var menu = event.target.closest("details.message-actions[open], .thread-head details.safety[open]");
-    if (!menu) return;
-    event.preventDefault();
-    menu.open = false;
-    menu.querySelector("summary").focus();
-  });
 
-  // "New message" in the inbox is a <details>: opening it puts the cursor in the search box,
-  // Escape anywhere inside closes it and hands focus back to its summary.
+  // "New message" in the inbox is a <details>: opening it puts the cursor in the search box.
   document.addEventListener("toggle", function (event) {
     var box = event.target;
     if (!box.matches || !box.matches("details.new-message") || !box.open) return;
     var input = box.querySelector("input[type=search]");
     if (input) input.focus();
   }, true);
+  // Escape inside a disclosure that works as a menu ("New message", a message's ⋯, the
+  // conversation's Safety) closes it and hands focus back to its summary.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || !event.target.closest) return;
-    var box = event.target.closest("details.new-message[open]");
+    var box = event.target.closest(
+      "details.new-message[open], details.message-actions[open], .thread-head details.safety[open]");
     if (!box) return;
     event.preventDefault();
     box.open = false;
