@@ -66,7 +66,7 @@ def _actions_label(side, created, message) -> Markup:
     whose = "your" if side == "mine" else "their"
     if message.deleted_at:
         return Markup(f"Actions for {whose} deleted message of {created:%H:%M} UTC")
-    words = " ".join(message.body.split())
+    words = " ".join(message.body[:EXCERPT_CHARS * 2].split())  # a thread draws 50: don't split 5,000 characters
     if len(words) > EXCERPT_CHARS:
         words = words[:EXCERPT_CHARS].rstrip() + "…"
     return Markup(f"Actions for {whose} message of {created:%H:%M} UTC: “") + escape(words) + Markup("”")

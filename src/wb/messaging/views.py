@@ -32,7 +32,7 @@ safety_bp = Blueprint("safety", __name__)
 def _switched_on():
     """Every /messages route answers 404 while messaging is switched off."""
     if not policy.messaging_enabled():
-        if request.endpoint == "messaging.send":
+        if request.endpoint == "messaging.send" and current_user.is_authenticated:
             return _send_while_switched_off()
         abort(404)
 
