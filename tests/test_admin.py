@@ -136,7 +136,7 @@ def test_toggle_over_htmx_returns_the_row_and_the_new_history(admin_client, admi
 
 def test_toggling_back_off_records_a_second_event(admin_client, admin):
     admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1"})
-    admin_client.htmx("POST", "/admin/settings/direct_messaging", data={"enabled": "0"})
+    admin_client.htmx("POST", "/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1"})
 
     assert reload(FeatureFlag, "direct_messaging").enabled is False
     assert [(e.old_value, e.new_value) for e in flag_events()] == [("off", "on"), ("on", "off")]
@@ -185,8 +185,31 @@ def test_toggle_returns_to_a_local_next_page_only(admin_client):
     response = admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1", "next": "/admin/members"})
     assert response.location == "/admin/members"
     response = admin_client.post("/admin/settings/direct_messaging",
-                                 data={"enabled": "0", "next": "//evil.example/"})
+                                 data={"enabled": "0", "confirmed": "1", "next": "//evil.example/"})
     assert response.location == "/admin/settings"
+
+
+def test_turning_messaging_off_asks_first_with_and_without_javascript(admin_client):
+    admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1"})
+    row = text(admin_client.get("/admin/settings")).split('id="flag-direct_messaging"')[1]
+    # htmx asks in a dialog and then says it was answered; the button looks destructive.
+    assert 'hx-confirm="Turn direct messaging off? Members can&#39;t read or send messages' in row
+    assert """hx-vals='{"confirmed": "1"}'""" in row
+    assert 'class="button button-danger" role="switch"' in row
+
+    # A plain form gets the question as a page, and nothing changes until it is answered.
+    response = admin_client.post("/admin/settings/direct_messaging", data={"enabled": "0", "next": "/admin/messaging"})
+    assert response.status_code == 200
+    page = text(response)
+    assert "<h1>Turn direct messaging off?</h1>" in page
+    assert 'name="confirmed" value="1"' in page and 'name="next" value="/admin/messaging"' in page
+    assert '<a href="/admin/messaging">Cancel, keep it on</a>' in page
+    assert reload(FeatureFlag, "direct_messaging").enabled is True
+
+    response = admin_client.post("/admin/settings/direct_messaging",
+                                 data={"enabled": "0", "confirmed": "1", "next": "/admin/messaging"})
+    assert response.location == "/admin/messaging"
+    assert reload(FeatureFlag, "direct_messaging").enabled is False
 
 
 def test_flags_are_read_once_per_request(client, alice, bob, make_user, count_queries):

@@ -124,10 +124,12 @@ def test_active_member_has_no_pending_tag_and_admin_has_admin_tag(client, alice,
     client.login("alice")
     page = text(client.get("/"))
     assert "Pending verification" not in page
-    assert "tag-admin" not in page
+    assert 'href="/admin/settings"' not in page
 
+    # One "Admin" in the navigation: the link (a tag beside the name said it a second time).
     admin_page = text(login(admin).get("/"))
-    assert '<span class="tag tag-admin">Admin</span>' in admin_page
+    nav = admin_page.split("</nav>")[0]
+    assert '<a href="/admin/settings">Admin</a>' in nav and nav.count("Admin") == 1
 
 
 def test_login_follows_a_local_next_page(client, alice):

@@ -235,7 +235,8 @@ def test_a_member_chooses_who_can_start_a_conversation_with_them(alice, login):
     assert '<input checked id="message_from-0" name="message_from" required type="radio" value="rules">' in page
     response = member_client.post("/settings/messaging", data={"message_from": "nobody"})
     assert response.status_code == 302 and reload(User, alice.id).message_from == "nobody"
-    assert "Saved. Who can start a conversation with you: nobody new" in visible_text(member_client.get("/settings"))
+    assert ("Saved. Who can start a conversation with you: “Nobody new (only people I already have a conversation with)”."
+            in visible_text(member_client.get("/settings")))
     response = member_client.post("/settings/messaging", data={"message_from": "everyone!"})
     assert response.status_code == 400 and "Not a valid choice" in visible_text(response)
     assert reload(User, alice.id).message_from == "nobody"
@@ -317,3 +318,28 @@ def test_the_circles_page_lists_every_circle_and_its_history_in_a_fixed_number_o
     assert history.index("renamed: <bdi>Elm Street</bdi> → <bdi>Elm Road</bdi>") \
         < history.index("removed: <bdi>bob</bdi>") < history.index("added: <bdi>alice</bdi>")
     assert "created: <bdi>Street 7</bdi>" in history
+
+
+def test_a_refused_add_or_rename_keeps_what_was_typed_in_its_card(admin_client, alice):
+    elm = circles.create("Elm Street")
+    response = admin_client.post(f"/admin/circles/{elm.id}/members", data={"usernames": "alice, alicee bob"})
+    assert response.status_code == 400
+    page = text(response)
+    assert ('value="alice, alicee bob" autofocus aria-invalid="true" aria-describedby="circle-%d-error"' % elm.id) in page
+    assert names_in("Elm Street") == []
+    circles.create("Oak Lane")
+    response = admin_client.post(f"/admin/circles/{elm.id}/rename", data={"name": "oak lane"})
+    assert response.status_code == 400
+    page = text(response)
+    assert f'<details open>' in page and 'value="oak lane" autofocus' in page
+
+
+@pytest.mark.parametrize("count, words", [(0, "It has no members."), (1, "Its 1 member stays a member of WhiteBalloon."),
+                                          (2, "Its 2 members stay members of WhiteBalloon.")])
+def test_deleting_a_circle_says_what_happens_to_its_members(admin_client, alice, bob, count, words):
+    elm = circles.create("Elm Street")
+    if count:
+        circles.add_members(elm, ["alice", "bob"][:count])
+    page = text(admin_client.get(f"/admin/circles/{elm.id}/delete"))
+    assert words in page
+    assert 'class="button button-danger">Delete <bdi>Elm Street</bdi></button>' in page

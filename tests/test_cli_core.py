@@ -13,7 +13,8 @@ from wb.extensions import db
 from wb.models import Comment, FeatureFlag, HelpRequest, Invite, User
 from helpers import reload, text
 
-LINK = re.compile(r"^/register\?invite=([A-Za-z0-9_-]+)$", re.M)
+# A whole link under WB_BASE_URL (TestConfig's), not a path to paste after an address.
+LINK = re.compile(r"^https?://[^/\s]+/register\?invite=([A-Za-z0-9_-]+)$", re.M)
 NEW_PASSWORD = "a long enough password"
 
 
@@ -87,6 +88,15 @@ def test_demo_seeds_a_community_once(fresh_app):
         assert db.session.scalar(select(func.count(Comment.id))) >= 3
         assert db.session.get(FeatureFlag, "direct_messaging").enabled is True
         assert User.by_username("alice").check_password("demo-password")
+
+        # Whoever wrote a conversation's last message has nothing unread in it.
+        from wb.messaging.models import ConversationMembership, Message
+
+        for membership in db.session.scalars(select(ConversationMembership)):
+            last = db.session.scalars(select(Message).where(Message.conversation_id == membership.conversation_id)
+                                      .order_by(Message.id.desc())).first()
+            if last.sender_id == membership.user_id:
+                assert membership.unread_count == 0, membership.conversation_id
 
         client = fresh_app.test_client()
         assert client.get(link).status_code == 200
@@ -195,6 +205,7 @@ def test_create_invite_prints_a_link_that_registers_a_member(runner, client, adm
 
     assert result.exit_code == 0, result.output
     token = LINK.search(result.output).group(1)
+    assert result.output == f"{runner.app.config['BASE_URL']}/register?invite={token}\n"
     invite = db.session.scalar(select(Invite).where(Invite.token == token))
     assert (invite.max_uses, invite.uses, invite.auto_approve, invite.expires_at) == (1, 0, True, None)
 
@@ -279,4 +290,4 @@ def test_approve_does_not_let_a_suspended_member_back_in_silently(runner, make_u
 def test_created_admin_can_sign_in_through_the_form(runner, client):
     runner.invoke(args=["create-admin", "boss", "--password", PASSWORD])
     client.login("boss")
-    assert '<span class="tag tag-admin">Admin</span>' in text(client.get("/"))
+    assert '<a href="/admin/settings">Admin</a>' in text(client.get("/"))

@@ -167,3 +167,21 @@ def test_sessions_survive_a_new_app_on_the_same_instance(tmp_path):
     first, second = create_app(), create_app()
     signed = URLSafeTimedSerializer(first.secret_key).dumps({"user": 1})
     assert URLSafeTimedSerializer(second.secret_key).loads(signed) == {"user": 1}
+
+
+def test_every_folder_of_the_package_is_a_package_to_setuptools(monkeypatch):
+    """Each folder under src/wb that setuptools doesn't list as a package (migrations/, templates/,
+    static/...) made every install print a warning about it: the first `./wb` printed pages of them."""
+    from pathlib import Path
+
+    from setuptools.config.setupcfg import read_configuration
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    packages = set(read_configuration(root / "setup.cfg")["options"]["packages"])
+    folders = {
+        ".".join(path.relative_to(root / "src").parts)
+        for path in (root / "src" / "wb").rglob("*")
+        if path.is_dir() and "__pycache__" not in path.parts and any(child.is_file() for child in path.iterdir())
+    }
+    assert folders - packages == set()

@@ -48,4 +48,6 @@ def test_demo_seeds_prints_logins_and_serves(tmp_path):
         server.terminate()
         output, _ = server.communicate(timeout=20)
     assert "password for all: demo-password" in output
+    # What the demo prints for people isn't interleaved with the app's INFO log lines.
+    assert " INFO wb." not in output, output
     assert "alice" in output and "/register?invite=" in output

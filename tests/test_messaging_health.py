@@ -54,7 +54,7 @@ def test_admin_page_is_for_admins_only(app, alice, login, client):
 
 def test_toggle_from_the_messaging_page_returns_there_and_shows_the_latest_change(app, admin, login, messaging_on):
     admin_client = login(admin)
-    response = admin_client.post("/admin/settings/direct_messaging", data={"enabled": "0", "next": "/admin/messaging"})
+    response = admin_client.post("/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1", "next": "/admin/messaging"})
     assert response.status_code == 302 and response.location == "/admin/messaging"
     html = admin_client.get("/admin/messaging").get_data(as_text=True)
     assert "Currently <strong>off</strong>" in html

@@ -148,3 +148,44 @@ def test_admin_resolves_reports_and_members_cannot_see_them(chat, admin, login):
     assert "Nothing to review" in visible_text(admin_client.get("/admin/reports"))
     assert "Spam" in visible_text(admin_client.get("/admin/reports?status=resolved"))
     assert admin_client.post("/admin/reports/99999/resolve").status_code == 404
+
+
+def test_block_and_report_from_a_conversation_return_to_it_and_only_on_this_site(chat, bob):
+    _alice_client, bob_client, cid = chat
+    thread = bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    header = thread.split('<header class="thread-head">')[1].split("</header>")[0]
+    assert 'action="/people/alice/block"' in header and f'name="next" value="/messages/{cid}"' in header
+    assert f'href="/people/alice/report?next=/messages/{cid}"' in header
+
+    response = bob_client.post("/people/alice/block", data={"next": f"/messages/{cid}"})
+    assert response.location == f"/messages/{cid}"
+    response = bob_client.post("/people/alice/unblock", data={"next": "//evil.example/"})
+    assert response.location == "/people/alice"
+    page = bob_client.get(f"/people/alice/report?next=/messages/{cid}").get_data(as_text=True)
+    assert f'<a href="/messages/{cid}">Cancel</a>' in page
+    response = bob_client.post("/people/alice/report", data={"reason": "spam", "next": f"/messages/{cid}"})
+    assert response.location == f"/messages/{cid}"
+    assert db.session.scalar(select(Report).where(Report.reporter_id == bob.id)).reason == "spam"
+
+
+def test_open_reports_are_counted_on_admin_and_resolving_records_who_and_when(chat, admin, alice, login):
+    _alice_client, bob_client, _cid = chat
+    admin_client = login(admin)
+    assert '<a href="/admin/settings">Admin</a>' in admin_client.get("/").get_data(as_text=True)
+    bob_client.post("/people/alice/report", data={"reason": "spam"})
+    page = admin_client.get("/").get_data(as_text=True)
+    assert ('<a href="/admin/reports">Admin <span class="badge">1</span>'
+            '<span class="visually-hidden"> open report</span></a>') in page
+    reports_page = admin_client.get("/admin/reports").get_data(as_text=True)
+    assert '<a class="muted" href="/admin/members#member-alice">Their row in Members</a>' in reports_page
+    assert 'id="member-alice"' in admin_client.get("/admin/members").get_data(as_text=True)
+    assert "Bob" not in bob_client.get("/").get_data(as_text=True).split("</nav>")[0].split("Settings")[1]
+
+    report = db.session.scalar(select(Report))
+    admin_client.post(f"/admin/reports/{report.id}/resolve")
+    assert '<a href="/admin/settings">Admin</a>' in admin_client.get("/").get_data(as_text=True)
+    resolved = admin_client.get("/admin/reports?status=resolved").get_data(as_text=True)
+    assert re.search(r"by <bdi>Rita Root</bdi>, <time [^>]+>just now</time>", resolved)
+    db.session.expire_all()
+    stored = db.session.get(Report, report.id)
+    assert stored.resolved_by_id == admin.id and stored.resolved_at is not None

@@ -31,7 +31,8 @@ def test_plain_form_send_without_javascript_redirects_to_the_thread(chat):
     alice_client, _, cid = chat
     response = send(alice_client, cid, "no js here", htmx=False)
     assert response.status_code == 302
-    assert response.location.startswith(f"/messages/{cid}#message-")
+    # The thread itself, not #message-N: a jump to that would scroll the page past the header.
+    assert response.location == f"/messages/{cid}"
 
 
 @pytest.mark.parametrize(
@@ -199,3 +200,21 @@ def test_thread_shows_newest_50_and_pages_older_by_cursor(chat, app):
     assert oldest.count('class="message ') == 20
     assert "kick off" in oldest
     assert "?before=" not in oldest  # nothing older than the first page
+
+
+def test_a_send_after_messaging_was_switched_off_says_so_and_gives_the_text_back(chat):
+    from wb.flags import set_flag
+
+    alice_client, _, cid = chat
+    set_flag("direct_messaging", False)
+    response = send(alice_client, cid, "See you at <the> market")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "<html" not in page
+    assert "The community's admins switched messaging off, so this message wasn't sent." in page
+    assert ">See you at &lt;the&gt; market</textarea>" in page
+    response = send(alice_client, cid, "And without JavaScript", htmx=False)
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "<h1>Messaging is switched off</h1>" in page and ">And without JavaScript</textarea>" in page
+    assert alice_client.get(f"/messages/{cid}").status_code == 404

@@ -46,7 +46,9 @@ def test_an_unread_conversation_is_emailed_once_after_the_delay(app, smtp, bob_w
     assert re.fullmatch(rf"<wb-notice-{notice.id}-\d{{14}}@wb\.example\.org>", message["Message-ID"])
     text = body_text(message)
     assert "Bob: 2 new messages" in text
-    assert f"{BASE_URL}/messages\n" in text
+    # The link opens the conversation that is due, not the inbox.
+    assert f"Bob: 2 new messages\n    Read and reply: {BASE_URL}/messages/{conversation.id}\n" in text
+    assert f"All your conversations: {BASE_URL}/messages\n" in text
     assert unsubscribe[1:-1] in text
     assert smtp.received[0].rcpt_tos == [address]
     # Never the text: not in the raw bytes, not in the decoded body.
@@ -61,14 +63,35 @@ def test_an_unread_conversation_is_emailed_once_after_the_delay(app, smtp, bob_w
 def test_one_email_covers_every_conversation_that_became_due(app, smtp, alice, bob, make_user, messaging_on):
     carol = make_user("carol")
     opt_in(alice, "soon")
-    converse(bob, alice, ["one from bob"])
-    converse(carol, alice, ["one from carol", "two from carol", "three from carol"])
+    from_bob = converse(bob, alice, ["one from bob"])
+    from_carol = converse(carol, alice, ["one from carol", "two from carol", "three from carol"])
     notify(app, minutes_later=11)
     [message] = smtp.messages
     text = body_text(message)
     assert "Carol: 3 new messages" in text and "Bob: 1 new message\n" in text
+    assert f"{BASE_URL}/messages/{from_carol.id}\n" in text and f"{BASE_URL}/messages/{from_bob.id}\n" in text
     assert text.index("Carol") < text.index("Bob")  # most unread first
     assert message["Subject"] == "4 unread messages on WhiteBalloon"
+
+
+def test_conversations_that_start_seconds_apart_share_one_email(app, smtp, alice, bob, make_user, messaging_on):
+    """Two "soon" emails reached one member 51 s apart: each conversation's clock ran out on its own."""
+    carol = make_user("carol")
+    opt_in(alice, "soon")
+    from_bob = converse(bob, alice, ["one from bob"])
+    from_carol = converse(carol, alice, ["one from carol"])
+    bob_started = utcnow() - timedelta(minutes=10, seconds=30)
+    membership_of(alice, from_bob.id).unread_since = bob_started
+    membership_of(alice, from_carol.id).unread_since = bob_started + timedelta(seconds=51)
+    db.session.commit()
+
+    notify(app, minutes_later=0)  # Bob's clock has run out, Carol's has 21 s to go
+    [message] = smtp.messages
+    text = body_text(message)
+    assert "Bob: 1 new message" in text and "Carol: 1 new message" in text
+    notify(app, minutes_later=1)
+    assert len(smtp.received) == 1, "a second email for the conversation that started 51 s later"
+    assert membership_of(alice, from_carol.id).unread_since is None
 
 
 def test_a_new_message_after_a_notice_gets_its_own_notice_later(app, smtp, bob_wrote_alice, alice, bob):

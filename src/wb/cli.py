@@ -186,9 +186,11 @@ def create_invite_command(max_uses, expires_days, no_auto_approve):
     from .extensions import db
     from .models import Invite
 
+    from .notifications.emails import link
+
     invite = Invite.issue(max_uses=max_uses, expires_days=expires_days, auto_approve=not no_auto_approve)
     db.session.commit()
-    click.echo(f"/register?invite={invite.token}")
+    click.echo(link("auth.register", invite=invite.token))  # under WB_BASE_URL, as emails' links are
 
 
 @click.command("approve")
@@ -213,6 +215,9 @@ def approve_command(username):
 
 
 def main():
+    from . import logging_setup
+
+    logging_setup.quiet_for_people()
     cli(prog_name="wb")
 
 

@@ -17,6 +17,12 @@ KNOWN_FLAGS = {
     "direct_messaging": (False, "Private 1:1 messages between members."),
 }
 
+# Switching these off takes something away from every member: the switch asks first.
+OFF_QUESTIONS = {
+    "direct_messaging": "Turn direct messaging off? Members can't read or send messages until it is back on;"
+                        " nothing stored is deleted.",
+}
+
 flag_changed = Namespace().signal("flag-changed")
 
 
@@ -135,7 +141,8 @@ def flag_rows(names=None) -> list[dict]:
     )
     latest = {event.subject: event for event in db.session.scalars(select(AuditEvent).where(AuditEvent.id.in_(newest)))}
     return [
-        {"name": name, "enabled": states[name], "description": KNOWN_FLAGS[name][1], "last_change": latest.get(name)}
+        {"name": name, "enabled": states[name], "description": KNOWN_FLAGS[name][1], "last_change": latest.get(name),
+         "off_question": OFF_QUESTIONS.get(name)}
         for name in names
     ]
 

@@ -286,6 +286,13 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
     admin_page.goto("/admin/settings")
     row = admin_page.locator("#flag-direct_messaging")
     expect(row.locator(".flag-state")).to_have_text("Currently on.")
+    # The switch asks first; saying no keeps messaging on.
+    questions = []
+    admin_page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    row.get_by_role("switch").click()
+    assert questions and questions[0].startswith("Turn direct messaging off?")
+    expect(row.locator(".flag-state")).to_have_text("Currently on.")
+    admin_page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("switch").click()
     expect(row.locator(".flag-state")).to_have_text("Currently off.")
     expect(row.get_by_role("switch")).to_have_text("Turn on")

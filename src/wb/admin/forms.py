@@ -11,6 +11,7 @@ class FlagForm(Form):
 
     enabled = StringField(validators=[AnyOf(["0", "1"], message="Say whether to switch the setting on or off.")])
     next = StringField()
+    confirmed = StringField()  # "1": the admin answered the switch's question (flags.OFF_QUESTIONS)
 
 
 class StartersForm(Form):

@@ -68,6 +68,11 @@ def toggle_flag(flag):
     if not form.validate():
         abort(400, form.enabled.errors[0])  # the switch is a button, not a page to re-render
     enabled = form.enabled.data == "1"
+    question = flags.OFF_QUESTIONS.get(flag)
+    if question and not enabled and form.confirmed.data != "1":
+        # htmx asked in a dialog (and says so); a plain form asks on a page of its own.
+        return render_template("admin/confirm_flag.html", flag=flag, question=question,
+                               next_url=safe_next(form.next.data, url_for("admin.settings")))
     flags.set_flag(flag, enabled, actor=current_user)
     if is_htmx():
         row = flags.flag_row(flag)

@@ -70,12 +70,12 @@ def rename(circle_id):
     old = circle.name
     form = NameForm()
     if not form.validate():
-        return _admin_page({circle_id: form.name.errors[0]}, 400)
+        return _admin_page({f"rename-{circle_id}": form.name.errors[0]}, 400, request.form)
     try:
         service.rename(circle, form.name.data, actor=current_user)
     except service.CircleError as error:
         db.session.rollback()
-        return _admin_page({circle_id: error.message}, 400)
+        return _admin_page({f"rename-{circle_id}": error.message}, 400, request.form)
     flash(f"{old} is now called {circle.name}.", "success")
     return redirect(url_for("circles.admin"))
 
@@ -107,7 +107,7 @@ def add_members(circle_id):
         if form.next.data:
             flash(error.message, "error")
             return _back(form)
-        return _admin_page({circle_id: error.message}, 400)
+        return _admin_page({circle_id: error.message}, 400, request.form)
     flash(f"Added to {circle.name}: {', '.join(p.name for p in added) or 'nobody new'}.", "success")
     return _back(form)
 

@@ -57,6 +57,21 @@ def day_label(day, today) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+EXCERPT_CHARS = 40
+
+
+def _actions_label(side, created, message) -> Markup:
+    """The ⋯ button's accessible name: whose message, when, and how it starts, so that a
+    screen reader's list of buttons tells one message's actions from the next one's."""
+    whose = "your" if side == "mine" else "their"
+    if message.deleted_at:
+        return Markup(f"Actions for {whose} deleted message of {created:%H:%M} UTC")
+    words = " ".join(message.body[:EXCERPT_CHARS * 2].split())  # a thread draws 50: don't split 5,000 characters
+    if len(words) > EXCERPT_CHARS:
+        words = words[:EXCERPT_CHARS].rstrip() + "…"
+    return Markup(f"Actions for {whose} message of {created:%H:%M} UTC: “") + escape(words) + Markup("”")
+
+
 def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
     """Each message of a run as an <li>: a thread page, an older page, a poll, one message.
 
@@ -90,6 +105,7 @@ def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
         else:
             body = f'<p class="body" dir="auto">{linkify(message.body)}</p>'
         actions = f"{base}{message_id}/actions"
+        actions_label = _actions_label(side, created, message)
         items.append(
             f'<li class="message {classes}" id="message-{message_id}" data-id="{message_id}"'
             f' data-day="{day_iso}" data-at="{int(seconds)}">\n'
@@ -97,7 +113,7 @@ def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
             f'  <div class="message-meta">{timetag(created)}\n'
             f'    <details class="message-actions" hx-get="{actions}" hx-trigger="toggle once"'
             ' hx-target="find .message-actions-menu" hx-swap="outerHTML">\n'
-            '      <summary aria-label="Actions for this message">⋯</summary>\n'
+            f'      <summary aria-label="{actions_label}">⋯</summary>\n'
             f'      <div class="message-actions-menu"><a href="{actions}">Delete or remove…</a></div>\n'
             "    </details>\n  </div>\n</li>"
         )

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import User
 from . import policy
 from .conversations import get_conversation_for, hidden_column_name, message_in
-from .models import Conversation, ConversationMembership, Message
+from .models import Block, Conversation, ConversationMembership, Message
 
 # What a thread shows of a message. Read as plain rows (attribute access like a Message):
 # a page holds 50 of them, and building ORM objects for rows that are only displayed
@@ -73,6 +73,7 @@ class ThreadState:
     mine: object | None  # my metadata: last_message_id, last_read_message_id, unread_count, muted (None: no row yet)
     theirs: object | None  # theirs, likewise
     blocker_id: int | None  # who blocked whom, if either of us blocked the other
+    blocked_by_me: bool  # I blocked the other member (the header's Safety offers Unblock)
 
 
 @functools.cache
@@ -86,6 +87,8 @@ def _thread_state_statement():
             User.id, User.username, User.display_name, User.status, User.deleted_at, User.read_receipts,
             CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count, CM.muted,
             blocker.label("blocker_id"),
+            select(Block.id).where(Block.blocker_id == member_id, Block.blocked_id == other_id)
+            .exists().label("blocked_by_me"),
         )
         .outerjoin(CM, (CM.user_id == User.id) & (CM.conversation_id == bindparam("in_conversation")))
         .where(User.id.in_([member_id, other_id]))
@@ -106,6 +109,7 @@ def thread_state(member, conversation: Conversation) -> ThreadState:
         mine=mine if mine is not None and mine.member_of is not None else None,
         theirs=other if other is not None and other.member_of is not None else None,
         blocker_id=next(iter(rows.values())).blocker_id if rows else None,
+        blocked_by_me=bool(rows and next(iter(rows.values())).blocked_by_me),
     )
 
 
@@ -205,6 +209,7 @@ class ThreadView:
     page: ThreadPage
     other: object | None  # the other member's account row (None once it is gone)
     other_name: str
+    blocked_by_me: bool  # the thread's Safety offers Unblock instead of Block
     compose_blocked: policy.Refusal | None  # why the compose box is replaced (and where to go), or None when the member may write
     compose_body: str  # what the compose box holds (what a refused send had)
     compose_error: str | None
@@ -226,6 +231,7 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         page=page,
         other=other,
         other_name=display_name(other),
+        blocked_by_me=state.blocked_by_me,
         compose_blocked=_compose_blocked(member, conversation, page, state),
         compose_body=compose_body,
         compose_error=compose_error,

@@ -78,6 +78,11 @@ def reports(status: str = "open") -> list[Report]:
     return list(db.session.scalars(select(Report).where(Report.status == status).order_by(Report.id.desc())))
 
 
+def open_report_count() -> int:
+    """How many reports wait for an admin: the count beside "Admin" in the navigation."""
+    return db.session.scalar(select(func.count(Report.id)).where(Report.status == "open"))
+
+
 def resolve_report(admin, report_id) -> Report:
     row = db.session.get(Report, report_id)
     if row is None:

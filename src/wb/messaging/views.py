@@ -12,7 +12,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from ..access import active_required, admin_required, login_required
+from ..access import active_required, admin_required, login_required, safe_next
 from ..auth import session_member
 from ..errors import render_error
 from ..models import User
@@ -32,7 +32,18 @@ safety_bp = Blueprint("safety", __name__)
 def _switched_on():
     """Every /messages route answers 404 while messaging is switched off."""
     if not policy.messaging_enabled():
+        if request.endpoint == "messaging.send" and current_user.is_authenticated:
+            return _send_while_switched_off()
         abort(404)
+
+
+def _send_while_switched_off():
+    """A send that arrives after messaging was switched off: say so, and give back what was
+    written (in the compose area for htmx, on a page of its own without JavaScript)."""
+    context = {"body": request.form.get("body", "")}
+    if is_htmx():
+        return render_template("messaging/_compose_switched_off.html", **context), 404
+    return render_template("messaging/switched_off.html", **context), 404
 
 
 def _message_number_arg(name):
@@ -123,7 +134,9 @@ def send(conversation_id):
     except Refusal as refusal:
         return _compose_error(conversation, body, refusal)
     if not is_htmx():
-        return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor=f"message-{sent.message.id}"))
+        # No #message-N: jumping to it would scroll the whole page and hide the thread's
+        # header; the thread opens at its newest message by itself (app.css).
+        return redirect(url_for("messaging.thread", conversation_id=conversation.id))
     # The new message reaches the thread the same way every message does: through
     # the poller, which this event fires at once. One path, so no duplicates.
     # The send itself proved the compose box stays open (check_can_message passed),
@@ -297,7 +310,7 @@ def block(username):
     except Refusal as refusal:
         return _refusal_response(refusal)
     flash(f"You blocked {person.name}. They can't message you, and they aren't told.", "info")
-    return redirect(url_for("people.profile", username=person.username))
+    return redirect(_back_to(person))
 
 
 @safety_bp.route("/people/<username>/unblock", methods=["POST"])
@@ -306,8 +319,7 @@ def unblock(username):
     person = _member_or_404(username)
     safety.unblock(current_user, person)
     flash(f"You unblocked {person.name}.", "info")
-    back = url_for("people.settings") if request.form.get("from") == "settings" else url_for("people.profile", username=person.username)
-    return redirect(back)
+    return redirect(url_for("people.settings") if request.form.get("from") == "settings" else _back_to(person))
 
 
 @safety_bp.route("/people/<username>/report", methods=["GET", "POST"])
@@ -323,11 +335,19 @@ def report(username):
     except Refusal as refusal:
         return _report_page(person, refusal.message), refusal.status
     flash("Thanks. An admin will look at your report; the member isn't told who reported them.", "success")
-    return redirect(url_for("people.profile", username=person.username))
+    return redirect(_back_to(person))
+
+
+def _back_to(person) -> str:
+    """Where a safety action returns: the page it was asked from (the profile or the
+    conversation, as ?next= or a form field), else the member's profile."""
+    return safe_next(request.values.get("next"), url_for("people.profile", username=person.username))
 
 
 def _report_page(person, error):
-    return render_template("messaging/report.html", person=person, reasons=REPORT_REASONS, error=error, form=request.form)
+    return render_template(
+        "messaging/report.html", person=person, reasons=REPORT_REASONS, error=error, form=request.form, back=_back_to(person),
+    )
 
 
 @safety_bp.route("/admin/reports")
@@ -335,7 +355,8 @@ def _report_page(person, error):
 def admin_reports():
     status = "resolved" if request.args.get("status") == "resolved" else "open"
     reports = safety.reports(status)
-    people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports})
+    people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports}
+                         | {r.resolved_by_id for r in reports if r.resolved_by_id})
     return render_template("admin/reports.html", reports=reports, people=people, status=status, reasons=REPORT_REASONS)
 
 
@@ -358,6 +379,7 @@ def template_helpers():
         "show_inbox_badge": lambda: policy.show_inbox_badge(current_user),
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
+        "open_report_count": safety.open_report_count,
         "badge_poll_seconds": current_app.config["BADGE_POLL_INTERVAL_SECONDS"],
     }
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..messaging.models import Block, ConversationMembership
@@ -56,11 +57,20 @@ def claim_due(now: datetime) -> int:
 
 
 def claim_for_member(user_id: int, frequency: str, now: datetime) -> int:
-    """One member's due conversations into one notice (1), or nothing left to claim (0). Commits."""
+    """Once one of a member's conversations is due, all their unread ones into one notice (1), or
+    nothing left to claim (0). Commits.
+
+    All, not only the due ones: each conversation has its own clock, so claiming only those past
+    the delay sent a second email as soon as the next clock (started seconds later) ran out.
+    """
     CM = ConversationMembership
+    due = aliased(CM)
+    one_is_due = (
+        select(due.user_id).where(due.user_id == user_id, due.unread_since <= unread_cutoff(now)).exists()
+    )
     claimed = db.session.execute(
         update(CM)
-        .where(CM.user_id == user_id, CM.unread_since <= unread_cutoff(now))
+        .where(CM.user_id == user_id, CM.unread_since.is_not(None), one_is_due)
         .values(unread_since=None)
         .returning(CM.other_user_id, CM.unread_count, CM.muted)
         .execution_options(synchronize_session=False)

@@ -116,12 +116,13 @@ def _still_unread(notice: Notice) -> list[Writer]:
     blocked = blocked_ids(notice.user_id)
     CM = ConversationMembership
     rows = db.session.execute(
-        select(CM.other_user_id, CM.unread_count, User)
+        select(CM.other_user_id, CM.unread_count, CM.conversation_id, User)
         .join(User, User.id == CM.other_user_id)
         .where(CM.user_id == notice.user_id, CM.other_user_id.in_(list(counts)), CM.unread_count > 0, CM.muted.is_(False))
     ).all()
     writers = [
-        Writer(policy.FORMER_MEMBER if policy.is_former(row.User) else row.User.name, row.unread_count)
+        Writer(policy.FORMER_MEMBER if policy.is_former(row.User) else row.User.name, row.unread_count,
+               row.conversation_id)
         for row in rows if row.other_user_id not in blocked
     ]
     return sorted(writers, key=lambda writer: (-writer.count, writer.name))

@@ -15,9 +15,10 @@ from .tokens import confirm_token, unsubscribe_token
 
 @dataclass
 class Writer:
-    """One line of a notice: a member's name and how many unread messages they sent."""
+    """One line of a notice: a member's name, how many unread messages they sent, and where."""
     name: str
     count: int
+    conversation_id: int
 
 
 def link(endpoint: str, **values) -> str:
@@ -42,7 +43,7 @@ def _envelope(notice, address: str, subject: str) -> EmailMessage:
 
 
 def unread_email(notice, recipient, address: str, writers: list[Writer], frequency: str) -> EmailMessage:
-    """The notice of unread messages: names and counts, a link to the inbox, one-click unsubscribe."""
+    """The notice of unread messages: names and counts, a link to each conversation, one-click unsubscribe."""
     total = sum(writer.count for writer in writers)
     subject = ("Your daily WhiteBalloon digest: " if notice.kind == "daily" else "") + (
         f"{total} unread message{'s' if total != 1 else ''} on WhiteBalloon")
@@ -51,9 +52,12 @@ def unread_email(notice, recipient, address: str, writers: list[Writer], frequen
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     lines = [f"Hello {recipient.name},", "", "You have unread messages on WhiteBalloon:", ""]
-    lines += [f"  - {writer.name}: {writer.count} new message{'s' if writer.count != 1 else ''}" for writer in writers]
+    # Each conversation that is due has its own link: one click opens it, not the inbox.
+    for writer in writers:
+        lines += [f"  - {writer.name}: {writer.count} new message{'s' if writer.count != 1 else ''}",
+                  f"    Read and reply: {link('messaging.thread', conversation_id=writer.conversation_id)}"]
     lines += [
-        "", f"Read and reply: {link('messaging.inbox')}", "",
+        "", f"All your conversations: {link('messaging.inbox')}", "",
         "Emails never hold the text of messages: it stays on WhiteBalloon.", "", "-- ",
         f'You get this email because you chose "{FREQUENCIES[frequency]}" for unread messages.',
         f"Stop these emails: {unsubscribe}",

@@ -94,7 +94,8 @@ def message_from():
         return _render_settings(message_form=form)
     current_user.message_from = form.message_from.data
     db.session.commit()
-    flash(f"Saved. Who can start a conversation with you: {MESSAGE_FROM[form.message_from.data].lower()}.", "success")
+    # The choice in its own words, quoted: lower-cased it read "people i already have".
+    flash(f"Saved. Who can start a conversation with you: “{MESSAGE_FROM[form.message_from.data]}”.", "success")
     return redirect(url_for("people.settings", _anchor="messaging"))
 
 

@@ -3,17 +3,34 @@
 (function () {
   "use strict";
 
-  // Enter sends a message, Shift+Enter adds a line.
+  // At a keyboard, Enter sends a message and Shift+Enter adds a line. On a touch screen
+  // (a coarse pointer), whose keyboard has no Shift+Enter, Return adds a line and the Send
+  // button sends.
+  function enterSends() { return !window.matchMedia("(pointer: coarse)").matches; }
+  function explainEnter() {
+    var box = document.querySelector("#compose textarea[data-keyboard-placeholder]");
+    if (box && enterSends()) box.placeholder = box.getAttribute("data-keyboard-placeholder");
+  }
+  document.addEventListener("DOMContentLoaded", explainEnter);
+  document.addEventListener("htmx:afterSwap", explainEnter);
   document.addEventListener("keydown", function (event) {
     var box = event.target;
     if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
-    if (!box.matches || !box.matches("#compose textarea")) return;
+    if (!box.matches || !box.matches("#compose textarea") || !enterSends()) return;
     event.preventDefault();
-    if (box.value.trim() === "") return;
+    // Nothing to send: nothing is sent, and an error about an earlier attempt goes.
+    if (box.value.trim() === "") { clearComposeError(box); return; }
     // A send is still on its way: this one follows as soon as it lands (see below).
     if (box.form.classList.contains("htmx-request")) { sendWhenSwapped = true; return; }
     box.form.requestSubmit();
   });
+
+  function clearComposeError(box) {
+    var error = box.form.querySelector(".compose-error");
+    if (error) error.remove();
+    box.removeAttribute("aria-invalid");
+    box.removeAttribute("aria-describedby");
+  }
 
   // The box empties as soon as a send leaves (htmx has read the form by then), so the member
   // can write the next message at once; the send answers with a fresh compose form, and
@@ -155,11 +172,31 @@
     });
   }
 
+  // A member's own message, once it lands, is scrolled into view wherever they had scrolled
+  // (ownSentAfter: the newest of their messages the thread showed when the send went out).
+  var ownSentAfter = null;
+  function newestOwnId() {
+    var list = threadList(), mine = list ? list.querySelectorAll("li.message.mine") : [];
+    return mine.length ? parseInt(mine[mine.length - 1].getAttribute("data-id"), 10) : 0;
+  }
+  function scrollToOwnMessage() {
+    if (ownSentAfter === null || newestOwnId() <= ownSentAfter) return;
+    ownSentAfter = null;
+    scrollToEnd();
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.elt.id === "compose" && event.detail.xhr.status < 400) ownSentAfter = newestOwnId();
+  });
+
+  // Whether the reader was at the bottom is asked only by swaps in the thread: a list or
+  // badge answer landing between a poll's swap and its settle would otherwise find a tall
+  // new message and decide the reader had scrolled away.
   var stickToBottom = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var list = threadList();
-    stickToBottom = !list || nearBottom(list) || isThreadPane(event.detail.target);
     var target = event.detail.target;
+    if (list && target && !isThreadPane(target) && !(target.closest && target.closest("#thread"))) return;
+    stickToBottom = !list || nearBottom(list) || isThreadPane(target);
     if (list && target && target.matches && target.matches("#thread-messages > li.older")) {
       olderAnchor = list.querySelector("li.message");
       if (olderAnchor) olderAnchorTop = topInList(olderAnchor, list);
@@ -181,8 +218,9 @@
     tidyThread();
     placeSeen();
     if (stickToBottom && !olderAnchor) scrollToEnd();
+    scrollToOwnMessage();
   });
-  document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); });
+  document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); scrollToOwnMessage(); });
 
   // A conversation picked in the inbox list swaps only the thread pane (the list keeps its
   // scroll). The list's "current" marker moves to the new thread, whose unread count the
@@ -284,17 +322,31 @@
     if (open !== "0") markCurrentConversation(open);
   });
 
-  // "New message" in the inbox is a <details>: opening it puts the cursor in the search box,
-  // Escape anywhere inside closes it and hands focus back to its summary.
+  // A message's ⋯ menu: once open, its items are scrolled into sight (the menu opens under the
+  // message, maybe below the fold).
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.message-actions") || !menu.open) return;
+    menu.scrollIntoView({ block: "nearest" });
+  }, true);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var menu = event.detail.elt.closest && event.detail.elt.closest("details.message-actions[open]");
+    if (menu) menu.scrollIntoView({ block: "nearest" });
+  });
+
+  // "New message" in the inbox is a <details>: opening it puts the cursor in the search box.
   document.addEventListener("toggle", function (event) {
     var box = event.target;
     if (!box.matches || !box.matches("details.new-message") || !box.open) return;
     var input = box.querySelector("input[type=search]");
     if (input) input.focus();
   }, true);
+  // Escape inside a disclosure that works as a menu ("New message", a message's ⋯, the
+  // conversation's Safety) closes it and hands focus back to its summary.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || !event.target.closest) return;
-    var box = event.target.closest("details.new-message[open]");
+    var box = event.target.closest(
+      "details.new-message[open], details.message-actions[open], .thread-head details.safety[open]");
     if (!box) return;
     event.preventDefault();
     box.open = false;

@@ -1,0 +1,396 @@
+"""The conversation as members use it (issue 24): their own long message in view, a time on
+every newest message, a ⋯ menu that covers nothing, a phone keyboard that writes lines, and a
+thread that works without JavaScript."""
+import re
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .conftest import THREAD_WAIT_MS, failed_resource
+from .test_messaging_e2e import PHONE, THREAD_URL, compose_box, open_conversation, press_message, send
+
+pytestmark = pytest.mark.browser
+
+PHONE_CONTEXT = {"viewport": PHONE, "has_touch": True, "is_mobile": True}
+SHORT = {"width": 1280, "height": 600}
+
+
+@pytest.fixture(scope="module")
+def ui_server(start_server, browser):
+    """Messaging on, and room to seed a long conversation in one go."""
+    live = start_server(MESSAGE_RATE_LIMIT="1000 per minute")
+    live.set_messaging(True)
+    return live
+
+
+def seed_messages(server, sender: str, recipient: str, texts: list[str]) -> int:
+    """sender writes texts to recipient, straight into the server's databases; the conversation's id."""
+    from wb.messaging import writes
+    from wb.models import User
+
+    with server.app.app_context():
+        members = User.by_username(sender), User.by_username(recipient)
+        conversation, _created = writes.open_conversation(*members)
+        for text in texts:
+            writes.send_message(members[0], conversation, text)
+        return conversation.id
+
+
+def send_on_phone(page, text):
+    """Type, then tap Send: on a touch screen Return writes a new line."""
+    compose_box(page).fill(text)
+    page.get_by_role("button", name="Send").tap()
+
+
+def bottom_below_thread(page, locator) -> float:
+    """How far the element's bottom is below the thread's visible area (<= 0: in view)."""
+    return locator.evaluate(
+        """el => el.getBoundingClientRect().bottom
+                 - document.getElementById("thread-messages").getBoundingClientRect().bottom"""
+    )
+
+
+def test_my_own_long_message_scrolls_into_view_after_sending(browsing, ui_server):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, [f"Earlier note {n}" for n in range(12)])
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    open_conversation(page, bob, "Bob")
+    # Alice scrolls up to reread Bob's first notes, then answers.
+    page.evaluate('document.getElementById("thread-messages").scrollTop = 0')
+    long_text = "\n".join(f"Line {n} of the directions to my place" for n in range(30))
+    send_on_phone(page, long_text)
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    # Its end (where the time and menu are) is on screen, whatever the list refresh does meanwhile.
+    page.wait_for_function(
+        """() => {
+          const list = document.getElementById("thread-messages");
+          const mine = list.querySelector("li.message.mine");
+          return mine && mine.getBoundingClientRect().bottom <= list.getBoundingClientRect().bottom + 1;
+        }""",
+        timeout=THREAD_WAIT_MS,
+    )
+    # And it stays there: nothing scrolls it away once the list has refreshed too.
+    expect(page.locator("li.conversation")).to_have_count(1)
+    assert bottom_below_thread(page, mine) <= 1
+
+
+def time_is_visible(message) -> bool:
+    """The message's time takes real room on screen (not the 1 px a screen reader's copy takes)."""
+    box = message.locator(".message-meta time").bounding_box()
+    return box is not None and box["width"] > 4 and box["height"] > 4
+
+
+def test_the_newest_message_of_a_run_shows_its_time_without_hover(browsing, ui_server):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, ["Are you home?", "I have your parcel", "It's heavy"])
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    open_conversation(page, bob, "Bob")
+    theirs = page.locator("#thread-messages li.message.theirs")
+    expect(theirs).to_have_count(3)
+    assert time_is_visible(theirs.nth(2)), "the newest message of the run shows no time"
+    send_on_phone(page, "Yes, come up!")
+    expect(page.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    send_on_phone(page, "Second floor")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(2, timeout=THREAD_WAIT_MS)
+    expect(mine.nth(1)).to_have_class(re.compile(r"\bgrouped\b"))
+    assert time_is_visible(mine.nth(1)), "my newest message shows no time"
+    assert not time_is_visible(mine.nth(0)), "a run shows one time, at its newest message"
+
+
+def test_the_message_menu_covers_nothing_is_big_enough_and_escape_closes_it(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, ["Can you feed the cat?"])
+    page = browsing.sign_in(alice, server=server)
+    open_conversation(page, bob, "Bob")
+    send(page, "Sure, which days?")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    theirs = page.locator("#thread-messages li.message.theirs")
+
+    # Each ⋯ says which message it acts on.
+    names = page.locator("#thread-messages .message-actions summary").evaluate_all(
+        "items => items.map(item => item.getAttribute('aria-label'))")
+    assert len(set(names)) == 2, names
+    assert names[0].startswith("Actions for their message of ") and "Can you feed the cat?" in names[0]
+    assert names[1].startswith("Actions for your message of ") and "Sure, which days?" in names[1]
+
+    summary = mine.locator(".message-actions summary")
+    box = summary.bounding_box()
+    assert box["width"] >= 24 and box["height"] >= 24, box
+    summary.focus()
+    page.keyboard.press("Enter")
+    delete = mine.get_by_role("button", name="Delete for both")
+    expect(delete).to_be_visible()
+    for item in (delete, mine.get_by_role("button", name="Remove for me")):
+        assert item.bounding_box()["height"] >= 24
+    # The menu is below the message, not over it (nor over the message before it).
+    menu = mine.locator(".message-actions-menu").bounding_box()
+    for bubble in (mine.locator(".bubble").bounding_box(), theirs.locator(".bubble").bounding_box()):
+        assert menu["y"] >= bubble["y"] + bubble["height"] or menu["y"] + menu["height"] <= bubble["y"], (menu, bubble)
+    assert bottom_below_thread(page, mine.locator(".message-actions-menu")) <= 1, "the open menu is off screen"
+    page.screenshot(path=artifacts / "message-menu-desktop.png")
+
+    delete.focus()
+    page.keyboard.press("Escape")
+    expect(delete).to_be_hidden()
+    expect(summary).to_be_focused()
+    expect(mine.locator("details.message-actions")).not_to_have_attribute("open", "")
+
+
+def test_on_a_phone_return_writes_a_new_line_and_the_send_button_sends(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    page.goto(f"/people/{bob}")
+    press_message(page, "Bob")
+    box = compose_box(page)
+    expect(box).not_to_have_attribute("placeholder", re.compile("Enter"))
+    box.click()
+    box.press_sequentially("Shopping list:")
+    box.press("Enter")
+    box.press_sequentially("milk")
+    expect(box).to_have_value("Shopping list:\nmilk")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(0)
+    send_button = page.get_by_role("button", name="Send")
+    expect(send_button).to_be_visible()
+    send_button.tap()
+    expect(mine.locator(".body")).to_have_text("Shopping list:\nmilk", timeout=THREAD_WAIT_MS)
+    expect(box).to_have_value("")
+    expect(box).not_to_have_attribute("placeholder", re.compile("Enter"))
+    page.screenshot(path=artifacts / "compose-phone.png")
+
+    # At a desk, Enter sends, and the box says so.
+    desk = browsing.sign_in(alice, server=server)
+    desk.goto(page.url)
+    desk.wait_for_load_state("load")
+    expect(compose_box(desk)).to_have_attribute("placeholder", re.compile("Enter sends, Shift\\+Enter"))
+
+
+def in_window(page, locator) -> bool:
+    """The element is wholly inside the browser window."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] + 1
+
+
+@pytest.mark.parametrize("viewport", [SHORT, PHONE], ids=["desktop", "phone"])
+def test_without_javascript_a_thread_opens_at_the_newest_and_sending_keeps_the_header(browsing, ui_server, viewport):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_messages(server, bob, alice, [f"Note {n} about the garden" for n in range(25)])
+    page = browsing.sign_in(alice, server=server, viewport=viewport, java_script_enabled=False)
+    page.goto(f"/messages/{conversation_id}")
+    newest = page.locator("#thread-messages li.message").last
+    expect(newest.locator(".body")).to_have_text("Note 24 about the garden")
+    assert bottom_below_thread(page, newest) <= 1, "the thread opened away from its newest message"
+
+    compose_box(page).fill("Thanks, I'll water the beans.")
+    page.get_by_role("button", name="Send").click()
+    expect(page).to_have_url(THREAD_URL)
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine.locator(".body")).to_have_text("Thanks, I'll water the beans.")
+    assert bottom_below_thread(page, mine) <= 1
+    assert in_window(page, mine), "the sent message is out of sight"
+    assert in_window(page, page.locator("#thread h2")), "sending hid the conversation's header"
+
+    # A message's actions have a page of their own, with a way back.
+    mine.locator(".message-actions summary").click()
+    mine.get_by_role("link", name="Delete or remove…").click()
+    expect(page.get_by_role("heading", name="This message")).to_be_visible()
+    back = page.get_by_role("link", name="Back to the conversation with Bob")
+    expect(back).to_be_visible()
+    back.click()
+    expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}(#.*)?$"))
+
+
+def test_block_and_report_from_the_conversation_ask_first_and_come_back_to_it(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_messages(server, bob, alice, ["Hey, answer me!"])
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    page.goto(f"/messages/{conversation_id}")
+    header = page.locator("#thread .thread-head")
+    header.get_by_text("Safety").click()
+    block = header.get_by_role("button", name="Block Bob")
+    expect(block).to_be_visible()
+    page.screenshot(path=artifacts / "thread-safety-phone.png")
+
+    # The same question as on the profile; saying no changes nothing.
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    block.click()
+    assert questions == ["Block Bob? They won't be able to message you, and they won't be told."]
+    expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}$"))
+    expect(page.locator(".flash")).to_have_count(0)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    block.click()
+    expect(page.locator(".flash")).to_have_text("You blocked Bob. They can't message you, and they aren't told.")
+    expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}$"))
+    header.get_by_text("Safety").click()
+    expect(header.get_by_role("button", name="Unblock Bob")).to_be_visible()
+
+    header.get_by_role("link", name="Report Bob").click()
+    expect(page.get_by_role("heading", name="Report Bob")).to_be_visible()
+    page.get_by_label("Harassment").check()
+    page.get_by_role("button", name="Send report").click()
+    expect(page.locator(".flash")).to_contain_text("Thanks. An admin will look at your report")
+    expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}$"))
+    from wb.extensions import db
+    from wb.messaging.models import Report
+    from wb.models import User
+
+    with server.app.app_context():
+        report = db.session.scalars(db.select(Report).where(Report.reported_id == User.by_username(bob).id)).one()
+        assert report.reason == "harassment"
+
+
+def test_messaging_switched_off_while_typing_says_so_and_keeps_the_text(browsing, start_server):
+    # A server of its own: switching the flag must not pull the rug from other tests.
+    live = start_server()
+    live.set_messaging(True)
+    alice, bob = live.create_member("alice"), live.create_member("bob")
+    browsing.allow_console_error(re.compile(r"status of 404\b"))  # the send, and the pollers that stop
+    page = browsing.sign_in(alice, server=live)
+    open_conversation(page, bob, "Bob")
+    box = compose_box(page)
+    box.fill("I'll bring the tools round at six, and")
+    live.set_messaging(False)
+    box.press("Enter")
+    compose = page.locator("#compose")
+    expect(compose).to_contain_text("The community's admins switched messaging off, so this message wasn't sent.")
+    expect(compose_box(page)).to_have_value("I'll bring the tools round at six, and")
+    expect(page.get_by_text("Not found")).to_have_count(0)
+
+    # Without JavaScript the page says the same and shows the text.
+    live.set_messaging(True)
+    plain = browsing.sign_in(alice, server=live, java_script_enabled=False)
+    plain.goto(page.url)
+    compose_box(plain).fill("Plain and simple")
+    live.set_messaging(False)
+    plain.get_by_role("button", name="Send").click()
+    expect(plain.get_by_role("heading", name="Messaging is switched off")).to_be_visible()
+    expect(compose_box(plain)).to_have_value("Plain and simple")
+
+
+def test_an_admin_sees_a_refused_add_where_they_typed_it_with_their_text(browsing, ui_server, artifacts):
+    from wb.circles import service as circles
+
+    server = ui_server
+    browsing.allow_console_error(failed_resource(400))  # the refused add
+    admin = server.create_member("root", role="admin")
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    with server.app.app_context():
+        for n in range(6):
+            last = circles.create(f"Street {admin}-{n}")
+        last_id = last.id
+    page = browsing.sign_in(admin, server=server, viewport=PHONE)
+    page.goto("/admin/circles")
+    field = page.locator(f"#add-{last_id}")
+    typed = f"{alice}, {alice}e {bob}"
+    field.fill(typed)
+    field.press("Enter")
+    error = page.locator(f"#circle-{last_id}-error")
+    expect(error).to_contain_text(f"No member is called '{alice}e'; nobody was changed.")
+    assert in_window(page, error), "the error is out of sight"
+    expect(field).to_have_value(typed)
+    page.screenshot(path=artifacts / "circles-error-phone.png")
+
+    field.fill(f"{alice} {bob}")
+    field.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Added to")
+    expect(page).to_have_url(re.compile(r"/admin/circles$"))
+
+
+def test_a_blank_enter_clears_the_error_of_an_earlier_send(browsing, ui_server):
+    server = ui_server
+    browsing.allow_console_error(failed_resource(400))  # the deliberate too-long send
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice, server=server)
+    open_conversation(page, bob, "Bob")
+    send(page, "x" * 5001)
+    error = page.locator("#compose .compose-error")
+    expect(error).to_contain_text("at most 5,000 characters")
+    send(page, "   \n  ")
+    expect(error).to_have_count(0)
+    expect(compose_box(page)).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#thread-messages li.message")).to_have_count(0)
+
+
+def test_an_admin_sees_open_reports_on_admin_and_who_resolved_them(browsing, ui_server, artifacts):
+    server = ui_server
+    admin = server.create_member("root", role="admin", display_name="Rita Root")
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    reporter = browsing.sign_in(alice, server=server)
+    reporter.goto(f"/people/{bob}")
+    reporter.get_by_text("Safety").click()
+    reporter.get_by_role("link", name="Report Bob").click()
+    reporter.get_by_label("Spam or advertising").check()
+    reporter.get_by_role("button", name="Send report").click()
+    expect(reporter.locator(".flash")).to_contain_text("Thanks.")
+
+    page = browsing.sign_in(admin, server=server, viewport=PHONE)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_text("Admin", exact=True)).to_have_count(0)  # no second "Admin" tag
+    admin_link = nav.get_by_role("link", name=re.compile(r"^Admin \d+ open reports?$"))
+    expect(admin_link).to_be_visible()
+    admin_link.click()
+    row = page.locator("tr", has_text="Spam or advertising").filter(has=page.get_by_role("link", name="Bob"))
+    expect(row).to_have_count(1)
+    row.get_by_role("link", name="Their row in Members").click()
+    member_row = page.locator(f"#member-{bob}")
+    expect(member_row).to_be_visible()
+    assert in_window(page, member_row.locator("td").first)
+    # On a phone the table is one block per member: nothing runs off the right edge.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    suspend = member_row.get_by_role("button", name="Suspend")
+    assert suspend.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(180, 35, 24)"  # --danger
+    page.screenshot(path=artifacts / "admin-members-phone.png", full_page=True)
+
+    page.goto("/admin/reports")
+    page.locator("tr", has_text="Spam or advertising").get_by_role("button", name="Mark resolved").last.click()
+    page.get_by_role("link", name="Show resolved reports").click()
+    expect(page.locator("tr", has_text="Spam or advertising").last).to_contain_text("by Rita Root, just now")
+
+
+def test_a_comment_byline_keeps_its_message_button_and_the_inbox_folds_desktop_notices(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest, User
+
+    with server.app.app_context():
+        request = HelpRequest(author=User.by_username(alice), title="Lend a drill?", body="For one shelf.")
+        db.session.add(request)
+        db.session.add(Comment(author=User.by_username(bob), request=request, body="Mine is yours."))
+        db.session.commit()
+        request_id = request.id
+    page = browsing.sign_in(alice, server=server, viewport=PHONE)
+    page.goto(f"/requests/{request_id}")
+    byline = page.locator(".comment .byline")
+    expect(byline.get_by_role("link", name="Bob")).to_be_visible()
+    button = byline.get_by_role("button", name="Message Bob")
+    expect(button).to_be_visible()
+    # Name, time and button on one line.
+    name_box, button_box = byline.get_by_role("link", name="Bob").bounding_box(), button.bounding_box()
+    assert abs((name_box["y"] + name_box["height"] / 2) - (button_box["y"] + button_box["height"] / 2)) < 12
+
+    page.goto("/messages")
+    notices = page.locator(".inbox-list [data-desktop-notices]")
+    expect(notices).to_be_visible()
+    expect(notices.get_by_role("button", name="Turn on desktop notifications")).to_be_hidden()  # folded
+    assert notices.bounding_box()["height"] < 60
+    page.screenshot(path=artifacts / "inbox-empty-phone.png")
+    notices.get_by_text("Desktop notifications", exact=True).click()
+    expect(notices.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
