@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from ..text import one_line
 from .models import FREQUENCIES
 from .tokens import confirm_token, unsubscribe_token
 
@@ -50,8 +51,9 @@ def unread_email(notice, recipient, address: str, writers: list[Writer], frequen
     unsubscribe = link("notifications.unsubscribe", token=unsubscribe_token(recipient.id))
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    lines = [f"Hello {recipient.name},", "", "You have unread messages on WhiteBalloon:", ""]
-    lines += [f"  - {writer.name}: {writer.count} new message{'s' if writer.count != 1 else ''}" for writer in writers]
+    # Names are one line now, but one stored before could still start a line of its own here.
+    lines = [f"Hello {one_line(recipient.name)},", "", "You have unread messages on WhiteBalloon:", ""]
+    lines += [f"  - {one_line(writer.name)}: {writer.count} new message{'s' if writer.count != 1 else ''}" for writer in writers]
     lines += [
         "", f"Read and reply: {link('messaging.inbox')}", "",
         "Emails never hold the text of messages: it stays on WhiteBalloon.", "", "-- ",
@@ -68,7 +70,7 @@ def confirmation_email(notice, recipient, address: str) -> EmailMessage:
     message = _envelope(notice, address, "Confirm your email address for WhiteBalloon")
     hours = current_app.config["EMAIL_CONFIRM_MAX_AGE_HOURS"]
     lines = [
-        f"Hello {recipient.name},", "",
+        f"Hello {one_line(recipient.name)},", "",
         "Someone (we hope you) added this address to a WhiteBalloon account. To confirm it, open:", "",
         f"  {link('notifications.confirm', token=confirm_token(recipient.id, address))}", "",
         f"The link works for {hours:g} hours. Until it is confirmed we send nothing else here.",
