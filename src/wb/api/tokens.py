@@ -72,6 +72,14 @@ def revoke(member, token_id: int) -> AccessToken | None:
     return row
 
 
+def revoke_all(member) -> int:
+    """Revoke every token member still has, in the caller's transaction; how many were revoked."""
+    return db.session.execute(
+        update(AccessToken).where(AccessToken.user_id == member.id, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+
+
 @dataclass
 class Bearer:
     """Who a Bearer token names, when it still works."""
