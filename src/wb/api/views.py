@@ -170,10 +170,11 @@ def _message_out(member, conversation_id: int, message) -> schemas.Message:
 
 
 @bp.get("/conversations/<int:conversation_id>/messages")
-@api.validate(query=schemas.MessagesQuery, resp=answers(HTTP_200=schemas.MessagePage, HTTP_304=None), tags=["messages"])
+@api.validate(query=schemas.MessagesQuery, resp=answers(HTTP_200=schemas.MessagePage, HTTP_304=None, HTTP_412=schemas.Problem),
+              tags=["messages"])
 def list_messages(conversation_id):
     """A page of messages, oldest first: the newest, those before= an id, or those after= one (polling:
-    send the ETag back as If-None-Match and get 304 while nothing changed)."""
+    send the ETag back as If-None-Match and get 304 while nothing changed; If-Match answers 412 when it fails)."""
     member = auth.member()
     conversation = conversations.get_conversation_for(member, conversation_id)
     query = request.context.query
@@ -183,8 +184,23 @@ def list_messages(conversation_id):
         has_more_newer=more_newer, other_last_read_message_id=theirs,
     ))
     response.headers["Cache-Control"] = "no-cache, private"  # stored, but asked again every time
+    return _conditional(response)
+
+
+def _conditional(response):
+    """response, a 304 or a 412 problem, by the request's preconditions in RFC 9110's order (13.2.2).
+
+    If-Match first, by Werkzeug's strong comparison, where "*" matches any current representation;
+    then Werkzeug's make_conditional answers If-None-Match. It is not shown If-Match: it would
+    evaluate it again after If-None-Match and refuse "*" (and keep the page in its 412).
+    """
     response.add_etag()
-    return response.make_conditional(request)
+    etag, _weak = response.get_etag()
+    # Sent but unreadable ('"unterminated') matches nothing: the client asked for a precondition.
+    if "If-Match" in request.headers and not request.if_match.contains(etag):
+        raise ApiProblem(412, "The messages changed since the ETag in If-Match: read them again.")
+    environ = {name: value for name, value in request.environ.items() if name != "HTTP_IF_MATCH"}
+    return response.make_conditional(environ)
 
 
 @bp.post("/conversations/<int:conversation_id>/messages")
