@@ -48,7 +48,7 @@ def unread_email(notice, recipient, address: str, writers: list[Writer], frequen
     subject = ("Your daily WhiteBalloon digest: " if notice.kind == "daily" else "") + (
         f"{total} unread message{'s' if total != 1 else ''} on WhiteBalloon")
     message = _envelope(notice, address, subject)
-    unsubscribe = link("notifications.unsubscribe", token=unsubscribe_token(recipient.id))
+    unsubscribe = link("notifications.unsubscribe", token=unsubscribe_token(recipient.id, address))
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Names are one line now, but one stored before could still start a line of its own here.
