@@ -1,7 +1,7 @@
 """JSON API v1 routes: read input (validated by the schemas), call messaging's functions, answer JSON."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, json, request, url_for
+from flask import Blueprint, current_app, g, request, url_for
 
 from ..messaging import conversations, policy, rules, safety, writes
 from ..messaging.conversations import ensure_memberships, membership, message_in
@@ -12,12 +12,12 @@ from ..messaging.reads import display_name
 from ..models import User
 from ..security import MAX_DATABASE_ID
 from . import auth, idempotency, limits, schemas
+from .body import check_body
 from .problems import ApiProblem, problem_response
 from .reads import conversation_page, conversation_row, message_page
 from .spec import answers, api, document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-JSON_TYPES = ("application/json",)
 PUBLIC_ENDPOINTS = ("api.openapi",)
 MESSAGE_ID = f"<int(max={MAX_DATABASE_ID}):message_id>"
 
@@ -32,21 +32,7 @@ def _switched_on_signed_in_and_json():
     auth.sign_in()
     if request.endpoint != "api.me":
         auth.require_active()
-    _check_body()
-
-
-def _check_body() -> None:
-    """A request body, when there is one, is a JSON object (415 for another type, 400 when it doesn't parse)."""
-    if request.method in auth.SAFE_METHODS or not request.get_data(cache=True):
-        return
-    if request.mimetype not in JSON_TYPES:
-        raise ApiProblem(415, "Send the request body as JSON (Content-Type: application/json).")
-    try:
-        body = json.loads(request.get_data(cache=True))
-    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
-        raise ApiProblem(400, "The request body isn't valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiProblem(422, "The request body must be a JSON object.", errors=[])
+    check_body(auth.SAFE_METHODS)
 
 
 @bp.errorhandler(Refusal)
