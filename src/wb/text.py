@@ -71,6 +71,8 @@ def clean_line(raw, max_length: int, field_label: str, *, required: str | None =
     field_label is plural ("Display names") and names the field in every refusal.
     """
     raw = "" if raw is None else str(raw)
+    if required and not raw.strip():  # only spaces and line breaks: nothing was typed
+        raise TextRefused(required)
     if LINE_BREAKS.search(raw):  # before clean_text, which would fold "\r" and trim a trailing "\n"
         raise TextRefused(LINE_BREAKS_MESSAGE.format(label=field_label))
     text = clean_text(raw, max_length, field_label, required=required, too_long=too_long)
