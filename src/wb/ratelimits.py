@@ -212,9 +212,16 @@ def _window_statement():
     )
 
 
+def _unlocked_expired(column, expires_at):
+    """The expired rows' `column` values, skipping rows another hit holds locked (PostgreSQL; SQLite
+    has one writer at a time): two cleanups deleting in different orders would deadlock each other."""
+    return select(column).where(expires_at <= bindparam("now")).with_for_update(skip_locked=True)
+
+
 @functools.cache
 def _expired_statement():
-    return delete(RateLimitCounter.__table__).where(RateLimitCounter.expires_at <= bindparam("now"))
+    table = RateLimitCounter.__table__
+    return delete(table).where(table.c.key.in_(_unlocked_expired(table.c.key, table.c.expires_at)))
 
 
 @functools.cache
@@ -247,4 +254,5 @@ def _entry_statement():
 
 @functools.cache
 def _expired_entries_statement():
-    return delete(RateLimitEntry.__table__).where(RateLimitEntry.expires_at <= bindparam("now"))
+    table = RateLimitEntry.__table__
+    return delete(table).where(table.c.id.in_(_unlocked_expired(table.c.id, table.c.expires_at)))
