@@ -30,6 +30,7 @@ from .extensions import db
 SCHEME = "database"  # WB_RATELIMIT_STORAGE_URL=database:// (the default, config.py)
 # Storages whose counts live in one process only.
 PRIVATE_SCHEMES = {"memory", "async+memory"}
+REDIS_SCHEMES = {"redis", "rediss", "valkey", "valkeys"}
 
 
 class RateLimitCounter(db.Model):
@@ -71,7 +72,13 @@ def retry_after_headers(seconds) -> dict:
 
 def init_app(app) -> None:
     """The app's counter: a moving window per limit and key, in the configured storage."""
-    app.extensions["wb.ratelimits"] = MovingWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    options = {}
+    if uri.split("://", 1)[0].split("+", 1)[0] in REDIS_SCHEMES:
+        # limits' Redis keys all start "LIMITS:" and its reset() clears every one of them: under the
+        # community's own prefix, resetting one community (the test suite does) leaves others' counts.
+        options["key_prefix"] = f"LIMITS:{app.config['RATELIMIT_KEY_PREFIX']}"
+    app.extensions["wb.ratelimits"] = MovingWindowRateLimiter(storage_from_string(uri, **options))
 
 
 def take(name: str, limit: str, key: str) -> None:
