@@ -113,3 +113,48 @@ def test_an_answer_that_breaks_its_own_schema_is_a_500_that_logs_no_text(api_cha
     assert_problem(response, 500)
     assert "eagle" not in response.get_data(as_text=True) and "eagle" not in caplog.text
     assert "api answer does not match its schema" in caplog.text
+
+
+# --- the body is UTF-8 JSON, each key once --------------------------------------------------------
+
+SEND = {"body": "héllo"}
+
+
+@pytest.mark.parametrize("raw, content_type, status", [
+    (json.dumps(SEND).encode("utf-16"), "application/json", 400),  # with its byte order mark
+    (json.dumps(SEND).encode("utf-16-le"), "application/json", 400),
+    (json.dumps(SEND).encode("utf-32"), "application/json", 400),
+    (b"\xef\xbb\xbf" + json.dumps(SEND).encode(), "application/json", 400),  # UTF-8 with a byte order mark
+    (json.dumps(SEND, ensure_ascii=False).encode("latin-1"), "application/json", 400),
+    (json.dumps(SEND).encode(), "application/json; charset=utf-16", 415),
+    (json.dumps(SEND).encode(), "application/json; charset=latin-1", 415),
+    (json.dumps(SEND).encode(), "application/json; charset=bogus", 415),
+])
+def test_a_body_that_is_not_utf8_json_is_refused_and_nothing_is_sent(api_chat, alice_api, raw, content_type, status):
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=raw, content_type=content_type)
+    assert_problem(response, status)
+    assert alice_api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"] == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "application/json; charset=UTF-8", 'application/json; charset="utf8"'])
+def test_utf8_json_is_welcome_with_or_without_its_charset(api_chat, alice_api, content_type):
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages",
+                              data=json.dumps(SEND, ensure_ascii=False).encode(), content_type=content_type)
+    assert response.status_code == 201 and response.get_json()["body"] == "héllo"
+
+
+@pytest.mark.parametrize("raw, named", [
+    ('{"body": "kind words", "body": "something else"}', ["body"]),
+    ('{"with": "bob", "with": "carol", "x": {"y": 1, "y": 2}}', ["with", "y"]),
+])
+def test_a_key_named_twice_is_a_422_naming_it(api_chat, alice_api, raw, named):
+    _, _, cid = api_chat
+    path = f"/api/v1/conversations/{cid}/messages" if "body" in raw else "/api/v1/conversations"
+    response = alice_api.post(path, data=raw.encode(), content_type="application/json")
+    problem = assert_problem(response, 422)
+    assert sorted(error["name"] for error in problem["errors"]) == sorted(named)
+    assert "kind words" not in response.get_data(as_text=True)
+    assert alice_api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"] == []

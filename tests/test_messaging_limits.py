@@ -1,5 +1,12 @@
 """Rate limits: 20 messages a minute, 5 new conversations a day, per member."""
+import pytest
+from limits import parse
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import select
+
 from messaging_helpers import conversation_count, messages_in, open_conversation, send, visible_text
+from wb.extensions import db
+from wb.ratelimits import DatabaseStorage, RateLimitCounter, RateLimitEntry
 
 
 def test_21st_message_in_a_minute_is_refused_with_a_friendly_message(app, alice, bob, login, messaging_on):
@@ -46,3 +53,43 @@ def test_sixth_new_conversation_in_a_day_is_refused_but_reopening_works(app, ali
     # reopening an existing conversation is free
     assert open_conversation(client, people[0].username) == ids[0]
     assert send(client, ids[0], "still talking").status_code == 200
+
+
+# --- the database:// storage's moving window, on a clock the test moves --------------------------
+
+@pytest.fixture
+def database_limiter(app):
+    """A moving-window limiter on the main database's storage, whose clock starts at 1,000 s."""
+    storage = DatabaseStorage()
+    clock = {"now": 1000.0}
+    storage.clock = lambda: clock["now"]
+    return MovingWindowRateLimiter(storage), clock
+
+
+def test_twenty_a_minute_means_twenty_in_any_minute(database_limiter):
+    limiter, clock = database_limiter
+    item = parse("20 per minute")
+    assert limiter.hit(item, "alice")  # the first, opening what a fixed window would call a minute
+    clock["now"] = 1059.0
+    assert all(limiter.hit(item, "alice") for _ in range(19))  # the rest, at that minute's end
+    assert not limiter.hit(item, "alice")
+    clock["now"] = 1060.5  # a fixed window would start afresh: here only the first send's place is free
+    assert limiter.hit(item, "alice")
+    assert not limiter.hit(item, "alice")
+    stats = limiter.get_window_stats(item, "alice")
+    assert (stats.reset_time, stats.remaining) == (1059.0 + 60, 0)  # Retry-After: a minute after the 19
+    assert limiter.hit(item, "bob")  # per key
+    clock["now"] = 1119.5
+    assert limiter.get_window_stats(item, "alice").remaining == 19
+    assert all(limiter.hit(item, "alice") for _ in range(19)) and not limiter.hit(item, "alice")
+
+
+def test_finished_entries_are_cleared_from_the_database(database_limiter):
+    limiter, clock = database_limiter
+    item = parse("3 per minute")
+    for key in ("alice", "bob", "carol"):
+        limiter.hit(item, key)
+    clock["now"] += 3600
+    limiter.hit(item, "dave")  # a window starting afresh clears everybody's finished entries
+    assert db.session.scalars(select(RateLimitEntry.key)).all() == [item.key_for("dave")]
+    assert len(db.session.scalars(select(RateLimitCounter.key)).all()) == 1

@@ -2,14 +2,16 @@
 import re
 
 import pytest
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import update
 
 from messaging_helpers import visible_text
 from messaging_ops_helpers import converse
 from notify_helpers import BASE_URL, body_text, notices, notify, opt_in
 from wb.extensions import db
 from wb.notifications.models import EmailSettings
-from wb.notifications.tokens import CONFIRM_SALT
+from wb.models import utcnow
+from wb.notifications.tokens import CONFIRM_SALT, UNSUBSCRIBE_SALT
 
 CONFIRM_LINK = re.compile(rf"{re.escape(BASE_URL)}(/settings/email/confirm/[\w.-]+)")
 
@@ -221,3 +223,38 @@ def test_a_confirmation_token_is_no_unsubscribe_token(app, alice):
     opt_in(alice, "soon")
     assert app.test_client().post(f"/email/unsubscribe/{token}", csrf=False).status_code == 400
     assert settings_row(alice).frequency == "soon"
+
+
+def test_an_unsubscribe_link_stops_working_once_the_address_changes(app, smtp, alice, login, alice_was_emailed):
+    client = login(alice)
+    assert add_address(client, "alice@new.example.org").status_code == 302
+    db.session.execute(update(EmailSettings).where(EmailSettings.user_id == alice.id)
+                       .values(confirmed_at=utcnow(), frequency="soon"))  # the new address confirmed
+    db.session.commit()
+
+    page = app.test_client().get(alice_was_emailed)
+    clicked = app.test_client().post(alice_was_emailed, csrf=False, data="List-Unsubscribe=One-Click",
+                                     content_type="application/x-www-form-urlencoded")
+
+    assert page.status_code == 400 and "no longer uses" in visible_text(page)
+    assert clicked.status_code == 400 and "no longer uses" in visible_text(clicked)
+    assert settings_row(alice).frequency == "soon"  # the new address still hears
+
+
+def test_a_link_naming_only_the_member_is_refused(app, alice):
+    opt_in(alice, "soon")
+    token = URLSafeSerializer(app.secret_key, salt=UNSUBSCRIBE_SALT).dumps(alice.id)  # the old kind of link
+    assert app.test_client().post(f"/email/unsubscribe/{token}", csrf=False).status_code == 400
+    assert settings_row(alice).frequency == "soon"
+
+
+IP = "not at an IP address"
+UNREADABLE = "doesn't look like an email address"
+
+
+@pytest.mark.parametrize("address, said", [("x@[127.0.0.1]", IP), ("x@127.0.0.1", IP), ("x@[example.org]", IP),
+                                           ("x@[IPv6:::1]", UNREADABLE), ("x@10.0.0.1.", UNREADABLE)])
+def test_an_address_at_an_ip_is_refused(app, alice, login, address, said):
+    response = add_address(login(alice), address)
+    assert response.status_code == 400 and said in visible_text(response)
+    assert settings_row(alice) is None

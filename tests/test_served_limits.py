@@ -4,7 +4,9 @@ These start the production server (gunicorn, several workers) as operators do, w
 limiter storage configured: the default must be shared. Requests are fired concurrently,
 so they land on different workers.
 """
+import math
 import os
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -109,3 +111,45 @@ def test_two_servers_on_the_same_databases_share_one_count(tmp_path, database_ur
     assert statuses == [200] * 20 + [429] * 5, statuses
     assert {a.status for i, a in enumerate(answers) if i % 2} >= {200}
     assert {a.status for i, a in enumerate(answers) if not i % 2} >= {200}  # both servers took sends
+
+
+def wait_until(moment: float) -> None:
+    """Let the clock reach `moment` (time.time()): what these tests wait on is time itself."""
+    while time.time() < moment:
+        time.sleep(min(0.05, max(0.0, moment - time.time())))
+
+
+def test_a_limit_holds_in_any_window_not_per_window_across_workers(tmp_path, database_urls, community):
+    """"5 per 6 seconds" stands for "20 per minute": a full limit sent at the end of one window and
+    more at the start of the next are refused until one period after the first of them."""
+    period = 6
+    settings = {**shared_storage_settings(), "WB_MESSAGE_RATE_LIMIT": f"5 per {period} seconds"}
+    with Server(tmp_path, database_urls, workers=3, **settings) as server:
+        alice = signed_in(server, "alice")
+        path = alice.post("/messages/with/bob").headers["Location"]
+        send = lambda body: alice.post(path, {"body": body}, htmx=True)  # noqa: E731
+        assert send("opens a window").status == 200
+        opened = time.time()
+
+        wait_until(opened + period / 2)
+        late_start = time.time()
+        late = in_parallel([lambda i=i: send(f"late {i}") for i in range(4)])  # the window's other 4
+        late_end = time.time()
+        assert [a.status for a in late] == [200] * 4
+
+        wait_until(opened + period + 0.2)  # a fixed window would start afresh here
+        early = in_parallel([lambda i=i: send(f"early {i}") for i in range(5)])
+        again = send("still within a period of the late ones")
+        assert time.time() < late_start + period, "this machine was too slow for the test's period"
+        # Only the first send's place was free again: the 4 late ones still count.
+        assert sorted(a.status for a in early) == [200] + [429] * 4, [a.status for a in early]
+        assert again.status == 429
+        waits = [int(a.headers["Retry-After"]) for a in early if a.status == 429] + [int(again.headers["Retry-After"])]
+        refused_at = time.time()
+        # Retry-After counts to one period after the oldest late send: no later than the last one's.
+        assert all(1 <= wait <= math.ceil(late_end - opened) for wait in waits), waits
+
+        wait_until(refused_at + int(again.headers["Retry-After"]))
+        assert send("after the wait Retry-After asked for").status == 200
+    db.session.expire_all()
+    assert db.session.query(Message).count() == 1 + 4 + 1 + 1

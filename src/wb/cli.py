@@ -157,6 +157,8 @@ def gunicorn_argv(host, port, workers=None, threads=1) -> list[str]:
         # worker and leave the other cores idle. nginx opens one per request by default.
         "--keep-alive", "0",
         "--access-logfile", "-",
+        # Its access and error lines with credential-like query parameters redacted.
+        "--logger-class", "wb.gunicorn_logger.RedactingGunicornLogger",
         "wb:create_app()",
     ]
 

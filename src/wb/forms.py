@@ -5,7 +5,7 @@ from wtforms import IntegerField
 from wtforms.validators import StopValidation
 
 from .security import whole_number
-from .text import TextRefused, clean_text
+from .text import TextRefused, clean_line, clean_text
 
 
 class Form(FlaskForm):
@@ -36,14 +36,22 @@ class CleanText:
     """wb.text's one rule as a validator: the field's data becomes the folded, trimmed text,
     or the refusal's words become its error (clean_text's keywords say which words)."""
 
+    rule = staticmethod(clean_text)
+
     def __init__(self, max_length: int, field_label: str, **wording):
         self.max_length, self.field_label, self.wording = max_length, field_label, wording
 
     def __call__(self, form, field):
         try:
-            field.data = clean_text(field.data, self.max_length, self.field_label, **self.wording)
+            field.data = self.rule(field.data, self.max_length, self.field_label, **self.wording)
         except TextRefused as refused:
             raise StopValidation(refused.message) from None
+
+
+class CleanLine(CleanText):
+    """CleanText for one line of text (a name): line breaks and direction controls are refused too."""
+
+    rule = staticmethod(clean_line)
 
 
 class Cleaned:

@@ -1,20 +1,48 @@
-"""Structured log lines: the message, then key=value pairs of metadata (never message text)."""
+"""Structured log lines: the message, then key=value pairs of metadata (never message text).
+
+Every line also goes through `redact_credentials`: a token sent in a query string
+(`?access_token=...`, refused, but sent all the same) must not live on in a log file.
+"""
 import logging
 import os
+import re
 import sys
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# A query parameter that may carry a credential, in a URL, a request line or a Referer,
+# written plainly or percent-encoded ("%3Ftoken%3D...").
+CREDENTIAL_PARAMETER = re.compile(
+    r"((?:[?&;]|%3f|%26|%3b)(?:access_token|token|key)(?:=|%3d))[^&;#\s\"'%]*(?:%(?!26|3b|23|20)[0-9a-f]{2}[^&;#\s\"'%]*)*",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+
+
+def redact_credentials(line: str) -> str:
+    """line with the value of every access_token, token and key query parameter replaced."""
+    return CREDENTIAL_PARAMETER.sub(lambda match: match.group(1) + REDACTED, line)
 
 
 class KeyValueFormatter(logging.Formatter):
-    """`time level logger message key=value ...` from the record's extra fields."""
+    """`time level logger message key=value ...` from the record's extra fields, credentials redacted."""
 
     def format(self, record):
         line = super().format(record)
         extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         if extras:
             line += " " + " ".join(f"{k}={v}" for k, v in sorted(extras.items()))
-        return line
+        return redact_credentials(line)
+
+
+class RedactCredentials(logging.Filter):
+    """A filter for loggers we don't format ourselves (werkzeug's, gunicorn's error log)."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = redact_credentials(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 # What reaches the terminal: INFO for a server's log; a command a person runs prints its own
@@ -32,7 +60,7 @@ def quiet_for_people() -> None:
 
 
 def init_app(app) -> None:
-    """Send the wb.* loggers to stderr once per process."""
+    """Send the wb.* loggers to stderr once per process; redact werkzeug's request lines too."""
     logger = logging.getLogger("wb")
     logger.setLevel(_console_level)
     if not any(getattr(h, "_wb", False) for h in logger.handlers):
@@ -40,3 +68,6 @@ def init_app(app) -> None:
         handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         handler._wb = True
         logger.addHandler(handler)
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactCredentials) for f in werkzeug.filters):
+        werkzeug.addFilter(RedactCredentials())

@@ -1,10 +1,14 @@
 """Rate limits: sign-in attempts, messages and new conversations, counted where every worker sees them.
 
+Every limit is a moving window ("20 per minute" means 20 in any 60 seconds, not 20 per
+clock or per first-send minute): `limits`' MovingWindowRateLimiter, which keeps the time of
+each action and refuses one when the limit's count fall in the period before it.
+
 The counts live in a `limits` storage chosen by URI (`WB_RATELIMIT_STORAGE_URL`). `memory://`
 is each process's own, so with several workers every member would get several times their
 limit. The default, `database://`, counts in the main database the app already has, SQLite or
-PostgreSQL, with one atomic upsert per hit (a Storage subclass registering its scheme is
-`limits`' documented extension point); `redis://` is the other shared choice.
+PostgreSQL, one transaction per hit (a Storage subclass registering its scheme is `limits`'
+documented extension point); `redis://` is the other shared choice.
 """
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ import time
 
 from flask import current_app
 from limits import parse
-from limits.storage import Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import Float, String, bindparam, case, delete, select
+from limits.storage import MovingWindowSupport, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import Float, Index, String, bindparam, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,16 +30,30 @@ from .extensions import db
 SCHEME = "database"  # WB_RATELIMIT_STORAGE_URL=database:// (the default, config.py)
 # Storages whose counts live in one process only.
 PRIVATE_SCHEMES = {"memory", "async+memory"}
+REDIS_SCHEMES = {"redis", "rediss", "valkey", "valkeys"}
 
 
 class RateLimitCounter(db.Model):
-    """One fixed window of one limit for one member or address."""
+    """One fixed window of one limit for one member or address (Flask-Limiter's app-wide limits);
+    for a moving window, the row every hit of its key locks first."""
 
     __tablename__ = "rate_limit_counters"
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     hits: Mapped[int] = mapped_column()
     expires_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+
+
+class RateLimitEntry(db.Model):
+    """One action counted in a moving window: when it was taken and when it stops counting."""
+
+    __tablename__ = "rate_limit_entries"
+    __table_args__ = (Index("ix_rate_limit_entries_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255))
+    at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class LimitReached(Exception):
@@ -53,8 +71,14 @@ def retry_after_headers(seconds) -> dict:
 
 
 def init_app(app) -> None:
-    """The app's counter: a fixed window per limit and key, in the configured storage."""
-    app.extensions["wb.ratelimits"] = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
+    """The app's counter: a moving window per limit and key, in the configured storage."""
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    options = {}
+    if uri.split("://", 1)[0].split("+", 1)[0] in REDIS_SCHEMES:
+        # limits' Redis keys all start "LIMITS:" and its reset() clears every one of them: under the
+        # community's own prefix, resetting one community (the test suite does) leaves others' counts.
+        options["key_prefix"] = f"LIMITS:{app.config['RATELIMIT_KEY_PREFIX']}"
+    app.extensions["wb.ratelimits"] = MovingWindowRateLimiter(storage_from_string(uri, **options))
 
 
 def take(name: str, limit: str, key: str) -> None:
@@ -64,12 +88,13 @@ def take(name: str, limit: str, key: str) -> None:
     identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], name, key)
     if counter.hit(item, *identifiers):
         return
+    # The window's oldest action plus the period: when the first place frees up.
     reset_at = counter.get_window_stats(item, *identifiers).reset_time
     raise LimitReached(item, max(1, math.ceil(reset_at - time.time())))
 
 
 def remaining(name: str, limit: str, key: str) -> int:
-    """How many more actions key may take under limit in the current window (counts nothing)."""
+    """How many more actions key may take under limit right now (counts nothing)."""
     counter = current_app.extensions["wb.ratelimits"]
     return counter.get_window_stats(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], name, key).remaining
 
@@ -84,13 +109,41 @@ def shared_between_processes(storage_uri: str) -> bool:
     return storage_uri.split("://", 1)[0] not in PRIVATE_SCHEMES
 
 
-class DatabaseStorage(Storage):
-    """Counts in the main database (the app's own engine), for the fixed-window strategy."""
+class DatabaseStorage(Storage, MovingWindowSupport):
+    """Counts in the main database (the app's own engine), for the moving-window strategy (ours)
+    and the fixed-window one (Flask-Limiter's default, for app-wide limits an operator sets)."""
 
     STORAGE_SCHEME = [SCHEME]
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.clock = time.time  # what "now" is; tests move it instead of waiting for a minute
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        """Count `amount` actions now if fewer than `limit` fall in the last `expiry` seconds, atomically."""
+        if amount > limit:
+            return False
+        now = self.clock()
+        with db.engine.begin() as connection:
+            # First a write to the key's counter row: on PostgreSQL it locks that row until commit, on
+            # SQLite it takes the database's write lock, so concurrent hits of one key count in turn
+            # and each sees the entries the one before it committed.
+            connection.execute(_lock_statement(connection.dialect.name), {"key": key, "expires": now + expiry})
+            taken = connection.execute(_taken_statement(), {"key": key, "since": now - expiry}).scalar_one()
+            if taken + amount > limit:
+                return False
+            connection.execute(_entry_statement(), [{"key": key, "at": now, "expires": now + expiry}] * amount)
+            if taken == 0:  # a window starting afresh: the moment to clear everybody's finished entries
+                connection.execute(_expired_entries_statement(), {"now": now})
+                connection.execute(_expired_statement(), {"now": now})
+        return True
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """(the oldest counted action's time, or now when none; how many count) for the last `expiry` seconds."""
+        now = self.clock()
+        with db.engine.connect() as connection:
+            oldest, taken = connection.execute(_window_entries_statement(), {"key": key, "since": now - expiry}).one()
+        return (oldest if taken else now), taken
 
     @property
     def base_exceptions(self):
@@ -98,7 +151,7 @@ class DatabaseStorage(Storage):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Count a hit in the key's window, starting a new window when the last one is over."""
-        now = time.time()
+        now = self.clock()
         with db.engine.begin() as connection:
             hits = connection.execute(
                 _increment_statement(connection.dialect.name),
@@ -110,11 +163,11 @@ class DatabaseStorage(Storage):
 
     def get(self, key: str) -> int:
         with db.engine.connect() as connection:
-            row = connection.execute(_window_statement(), {"key": key, "now": time.time()}).first()
+            row = connection.execute(_window_statement(), {"key": key, "now": self.clock()}).first()
         return row.hits if row else 0
 
     def get_expiry(self, key: str) -> float:
-        now = time.time()
+        now = self.clock()
         with db.engine.connect() as connection:
             row = connection.execute(_window_statement(), {"key": key, "now": now}).first()
         return row.expires_at if row else now
@@ -129,10 +182,12 @@ class DatabaseStorage(Storage):
 
     def reset(self) -> int | None:
         with db.engine.begin() as connection:
+            connection.execute(delete(RateLimitEntry))
             return connection.execute(delete(RateLimitCounter)).rowcount
 
     def clear(self, key: str) -> None:
         with db.engine.begin() as connection:
+            connection.execute(delete(RateLimitEntry).where(RateLimitEntry.key == key))
             connection.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
 
 
@@ -164,6 +219,47 @@ def _window_statement():
     )
 
 
+def _unlocked_expired(column, expires_at):
+    """The expired rows' `column` values, skipping rows another hit holds locked (PostgreSQL; SQLite
+    has one writer at a time): two cleanups deleting in different orders would deadlock each other."""
+    return select(column).where(expires_at <= bindparam("now")).with_for_update(skip_locked=True)
+
+
 @functools.cache
 def _expired_statement():
-    return delete(RateLimitCounter.__table__).where(RateLimitCounter.expires_at <= bindparam("now"))
+    table = RateLimitCounter.__table__
+    return delete(table).where(table.c.key.in_(_unlocked_expired(table.c.key, table.c.expires_at)))
+
+
+@functools.cache
+def _lock_statement(dialect: str):
+    """Upsert the key's counter row (hits unused by the moving window): the lock of acquire_entry."""
+    if dialect not in UPSERTS:
+        raise NotImplementedError(f"database:// rate limits need SQLite or PostgreSQL, not {dialect}")
+    table = RateLimitCounter.__table__
+    upsert = UPSERTS[dialect](table).values(key=bindparam("key"), hits=0, expires_at=bindparam("expires"))
+    return upsert.on_conflict_do_update(index_elements=[table.c.key], set_={"expires_at": upsert.excluded.expires_at})
+
+
+@functools.cache
+def _taken_statement():
+    table = RateLimitEntry.__table__
+    return select(func.count()).select_from(table).where(table.c.key == bindparam("key"), table.c.at > bindparam("since"))
+
+
+@functools.cache
+def _window_entries_statement():
+    table = RateLimitEntry.__table__
+    return select(func.min(table.c.at), func.count()).where(table.c.key == bindparam("key"), table.c.at > bindparam("since"))
+
+
+@functools.cache
+def _entry_statement():
+    table = RateLimitEntry.__table__
+    return insert(table).values(key=bindparam("key"), at=bindparam("at"), expires_at=bindparam("expires"))
+
+
+@functools.cache
+def _expired_entries_statement():
+    table = RateLimitEntry.__table__
+    return delete(table).where(table.c.id.in_(_unlocked_expired(table.c.id, table.c.expires_at)))

@@ -1,4 +1,9 @@
-"""The one rule for text a member types: line breaks folded, control characters refused, a length limit."""
+"""The one rule for text a member types: line breaks folded, control characters refused, a length limit.
+
+Single-line text (names of members, circles and tokens) follows the same rule and refuses line
+breaks of every kind and direction controls too: a name is drawn inside lines of its own, in
+pages and in emails, and must not be able to write more of them.
+"""
 import re
 
 BODY_MAX = 5000  # the longest message, help request or comment
@@ -8,7 +13,16 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Direction controls reorder the text around them ("Bob\u202ekcilA" shows as "BobAlick"), so a
 # display name holding one could pass for someone else's. Names in right-to-left scripts need none.
 BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Every character Unicode or a mail reader may start a new line at: LF, VT, FF, CR, NEL (U+0085),
+# LINE SEPARATOR and PARAGRAPH SEPARATOR. With the other C1 controls, never meant in a name.
+LINE_BREAKS = re.compile("[\n\x0b\x0c\r\x80-\x9f\u2028\u2029]")
+SPACES = re.compile(" {2,}")
 CONTROL_CHARACTERS_MESSAGE = "Use text only; remove the control characters and try again."
+LINE_BREAKS_MESSAGE = "{label} are one line: remove the line breaks and try again."
+BIDI_CONTROLS_MESSAGE = (
+    "{label} can't contain direction controls (such as right-to-left override): "
+    "they can make a name look like someone else's. Remove them and try again."
+)
 TOO_LONG = "{label} can be at most {max_length:,} characters."
 
 
@@ -48,3 +62,29 @@ def clean_text(raw, max_length: int, field_label: str, *, required: str | None =
         raise TextRefused(control)
     return text
 
+
+
+def clean_line(raw, max_length: int, field_label: str, *, required: str | None = None,
+               too_long: str = TOO_LONG) -> str:
+    """raw trimmed, or TextRefused: clean_text's refusals plus line breaks and direction controls.
+
+    field_label is plural ("Display names") and names the field in every refusal.
+    """
+    raw = "" if raw is None else str(raw)
+    if required and not raw.strip():  # only spaces and line breaks: nothing was typed
+        raise TextRefused(required)
+    if LINE_BREAKS.search(raw):  # before clean_text, which would fold "\r" and trim a trailing "\n"
+        raise TextRefused(LINE_BREAKS_MESSAGE.format(label=field_label))
+    text = clean_text(raw, max_length, field_label, required=required, too_long=too_long)
+    if BIDI_CONTROLS.search(text):
+        raise TextRefused(BIDI_CONTROLS_MESSAGE.format(label=field_label))
+    return text
+
+
+def one_line(text) -> str:
+    """text with every line break, control character and direction control as a space, for drawing a
+    name stored before names were one line where a line break would read as the app's own line."""
+    text = "" if text is None else str(text)
+    for rule in (LINE_BREAKS, CONTROL_CHARACTERS, BIDI_CONTROLS):
+        text = rule.sub(" ", text)
+    return SPACES.sub(" ", text).strip()

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select, update
 
 from ..extensions import db
 from ..models import User, utcnow
-from ..text import TextRefused, clean_text
+from ..text import TextRefused, clean_line
 from .models import AccessToken
 
 # A recognisable prefix lets secret scanners and members tell a WhiteBalloon token at a glance.
@@ -33,9 +33,9 @@ def hash_token(token: str) -> str:
 
 
 def clean_name(raw) -> str:
-    """A token's name as stored, or TokenRefused: required, text only, at most NAME_MAX characters."""
+    """A token's name as stored, or TokenRefused: required, one line of text, at most NAME_MAX characters."""
     try:
-        return clean_text(raw, NAME_MAX, "Token names", required="Give the token a name, such as the app that will use it.")
+        return clean_line(raw, NAME_MAX, "Token names", required="Give the token a name, such as the app that will use it.")
     except TextRefused as refused:
         raise TokenRefused(refused.message) from None
 
@@ -70,6 +70,14 @@ def revoke(member, token_id: int) -> AccessToken | None:
         row.revoked_at = utcnow()
         db.session.commit()
     return row
+
+
+def revoke_all(member) -> int:
+    """Revoke every token member still has, in the caller's transaction; how many were revoked."""
+    return db.session.execute(
+        update(AccessToken).where(AccessToken.user_id == member.id, AccessToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """JSON API v1 routes: read input (validated by the schemas), call messaging's functions, answer JSON."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, json, request, url_for
+from flask import Blueprint, current_app, g, request, url_for
 
 from ..messaging import conversations, policy, reads, rules, safety, writes
 from ..messaging.conversations import ensure_memberships, membership, message_in
@@ -12,12 +12,12 @@ from ..messaging.reads import display_name
 from ..models import User
 from ..security import MAX_DATABASE_ID
 from . import auth, idempotency, limits, schemas
+from .body import check_body
 from .problems import ApiProblem, problem_response
 from .reads import conversation_page, conversation_row, message_page
 from .spec import answers, api, document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-JSON_TYPES = ("application/json",)
 PUBLIC_ENDPOINTS = ("api.openapi",)
 MESSAGE_ID = f"<int(max={MAX_DATABASE_ID}):message_id>"
 
@@ -32,21 +32,7 @@ def _switched_on_signed_in_and_json():
     auth.sign_in()
     if request.endpoint != "api.me":
         auth.require_active()
-    _check_body()
-
-
-def _check_body() -> None:
-    """A request body, when there is one, is a JSON object (415 for another type, 400 when it doesn't parse)."""
-    if request.method in auth.SAFE_METHODS or not request.get_data(cache=True):
-        return
-    if request.mimetype not in JSON_TYPES:
-        raise ApiProblem(415, "Send the request body as JSON (Content-Type: application/json).")
-    try:
-        body = json.loads(request.get_data(cache=True))
-    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
-        raise ApiProblem(400, "The request body isn't valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiProblem(422, "The request body must be a JSON object.", errors=[])
+    check_body(auth.SAFE_METHODS)
 
 
 @bp.errorhandler(Refusal)
@@ -197,10 +183,11 @@ def _message_out(member, conversation_id: int, message) -> schemas.Message:
 
 
 @bp.get("/conversations/<int:conversation_id>/messages")
-@api.validate(query=schemas.MessagesQuery, resp=answers(HTTP_200=schemas.MessagePage, HTTP_304=None), tags=["messages"])
+@api.validate(query=schemas.MessagesQuery, resp=answers(HTTP_200=schemas.MessagePage, HTTP_304=None, HTTP_412=schemas.Problem),
+              tags=["messages"])
 def list_messages(conversation_id):
     """A page of messages, oldest first: the newest, those before= an id, or those after= one (polling:
-    send the ETag back as If-None-Match and get 304 while nothing changed)."""
+    send the ETag back as If-None-Match and get 304 while nothing changed; If-Match answers 412 when it fails)."""
     member = auth.member()
     conversation = conversations.get_conversation_for(member, conversation_id)
     query = request.context.query
@@ -210,8 +197,23 @@ def list_messages(conversation_id):
         has_more_newer=more_newer, other_last_read_message_id=theirs,
     ))
     response.headers["Cache-Control"] = "no-cache, private"  # stored, but asked again every time
+    return _conditional(response)
+
+
+def _conditional(response):
+    """response, a 304 or a 412 problem, by the request's preconditions in RFC 9110's order (13.2.2).
+
+    If-Match first, by Werkzeug's strong comparison, where "*" matches any current representation;
+    then Werkzeug's make_conditional answers If-None-Match. It is not shown If-Match: it would
+    evaluate it again after If-None-Match and refuse "*" (and keep the page in its 412).
+    """
     response.add_etag()
-    return response.make_conditional(request)
+    etag, _weak = response.get_etag()
+    # Sent but unreadable ('"unterminated') matches nothing: the client asked for a precondition.
+    if "If-Match" in request.headers and not request.if_match.contains(etag):
+        raise ApiProblem(412, "The messages changed since the ETag in If-Match: read them again.")
+    environ = {name: value for name, value in request.environ.items() if name != "HTTP_IF_MATCH"}
+    return response.make_conditional(environ)
 
 
 @bp.post("/conversations/<int:conversation_id>/messages")

@@ -5,19 +5,14 @@ The settings page's forms live here too: registration shares their fields and ru
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
-from ..forms import CleanText, Form, WholeNumberField
+from ..forms import CleanLine, CleanText, Form, WholeNumberField
 from ..models import USERNAME_PATTERN, User
-from ..text import BIDI_CONTROLS
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 DISPLAY_NAME_MAX = 80
 BIO_MAX = 2000
 INVITES_PER_MEMBER_OPEN = 10
-BIDI_CONTROLS_MESSAGE = (
-    "Display names can't contain direction controls (such as right-to-left override): "
-    "they can make a name look like someone else's. Remove them and try again."
-)
 
 
 def trimmed(value) -> str:
@@ -51,12 +46,6 @@ def acceptable_password(form, field):
         raise StopValidation(f"Passwords can be at most {PASSWORD_MAX} characters.")
 
 
-def no_direction_controls(form, field):
-    """Refuse a display name that could be drawn as someone else's."""
-    if BIDI_CONTROLS.search(field.data or ""):
-        raise ValidationError(BIDI_CONTROLS_MESSAGE)
-
-
 class LoginForm(Form):
     """A username and password that match a member, who is then `user` (suspended or not: the view says)."""
 
@@ -88,7 +77,7 @@ class AccountForm(Form):
 class ProfileForm(Form):
     """A display name and a bio, both optional (settings, and registration's optional part)."""
 
-    display_name = StringField(validators=[CleanText(DISPLAY_NAME_MAX, "Display names"), no_direction_controls])
+    display_name = StringField(validators=[CleanLine(DISPLAY_NAME_MAX, "Display names")])
     bio = TextAreaField(validators=[CleanText(BIO_MAX, "Bios")])
 
 

@@ -6,10 +6,9 @@ import re
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..text import BIDI_CONTROLS
 from ..extensions import db
 from ..models import AuditEvent, User
-from ..text import TextRefused, clean_text
+from ..text import TextRefused, clean_line
 from .models import CIRCLE_NAME_MAX, Circle, CircleMember
 
 USERNAME_SPLIT = re.compile(r"[\s,]+")
@@ -27,13 +26,11 @@ def clean_name(raw) -> str:
     """A circle name as stored, or CircleError: required, at most 60 characters, text only, no commas
     (rules name circles in comma-separated lists)."""
     try:
-        name = " ".join(clean_text(raw, CIRCLE_NAME_MAX, "Circle names", required="Give the circle a name.").split())
+        name = " ".join(clean_line(raw, CIRCLE_NAME_MAX, "Circle names", required="Give the circle a name.").split())
     except TextRefused as refused:
         raise CircleError(refused.message) from None
     if "," in name:
         raise CircleError("Circle names can't contain commas (the messaging rules list circles with commas).")
-    if BIDI_CONTROLS.search(name):  # as for display names: no name may make another read differently
-        raise CircleError("Circle names can't contain text-direction control characters.")
     return name
 
 

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import User, utcnow
 from ..text import has_control_characters
 from .models import FREQUENCIES, EmailSettings, Notice
-from .tokens import LinkRefused, read_confirm_token, read_unsubscribe_token
+from .tokens import LinkRefused, address_matches, read_confirm_token, read_unsubscribe_token
 
 ADDRESS_MAX = 254  # RFC 5321's limit on a forward path
 
@@ -55,6 +55,10 @@ def clean_address(raw) -> str:
     if parsed is None or not parsed.username or "." not in parsed.domain or parsed.addr_spec != value:
         raise AddressRefused("That doesn't look like an email address (name@example.org).")
     local, _, domain = value.rpartition("@")
+    # An address at an IP ("x@[127.0.0.1]", "x@10.0.0.1") would have us connect to any machine,
+    # the server's own neighbours included; real mailboxes are at a domain name (no TLD is a number).
+    if domain.startswith("[") or domain.rstrip(".").rpartition(".")[2].isdigit():
+        raise AddressRefused("Use an address at a domain name (name@example.org), not at an IP address.")
     return f"{local}@{domain.lower()}"
 
 
@@ -115,15 +119,22 @@ def confirm(token: str) -> EmailSettings:
     return row
 
 
+def unsubscribing(token: str) -> EmailSettings:
+    """The settings an unsubscribe link stops, or LinkRefused: it must name the member's current address."""
+    user_id, address_digest = read_unsubscribe_token(token)
+    row = db.session.get(EmailSettings, user_id)
+    if row is None or not row.address or not address_matches(row.address, address_digest):
+        raise LinkRefused("This unsubscribe link is for an email address this account no longer uses, so it "
+                          "changes nothing. You can change your email settings in Settings after signing in.")
+    return row
+
+
 def unsubscribe(token: str) -> User | None:
-    """Stop emails about unread messages for the member the signed link names."""
-    user_id = read_unsubscribe_token(token)
-    db.session.execute(
-        update(EmailSettings).where(EmailSettings.user_id == user_id)
-        .values(frequency="never", updated_at=utcnow())
-    )
+    """Stop emails about unread messages for the member and address the signed link names."""
+    row = unsubscribing(token)
+    row.frequency, row.updated_at = "never", utcnow()
     db.session.commit()
-    return db.session.get(User, user_id)
+    return db.session.get(User, row.user_id)
 
 
 def _drop_pending_confirmations(user_id: int) -> None:

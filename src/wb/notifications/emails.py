@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from ..text import one_line
 from .models import FREQUENCIES
 from .tokens import confirm_token, unsubscribe_token
 
@@ -48,13 +49,14 @@ def unread_email(notice, recipient, address: str, writers: list[Writer], frequen
     subject = ("Your daily WhiteBalloon digest: " if notice.kind == "daily" else "") + (
         f"{total} unread message{'s' if total != 1 else ''} on WhiteBalloon")
     message = _envelope(notice, address, subject)
-    unsubscribe = link("notifications.unsubscribe", token=unsubscribe_token(recipient.id))
+    unsubscribe = link("notifications.unsubscribe", token=unsubscribe_token(recipient.id, address))
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    lines = [f"Hello {recipient.name},", "", "You have unread messages on WhiteBalloon:", ""]
+    # Names are one line now, but one stored before could still start a line of its own here.
+    lines = [f"Hello {one_line(recipient.name)},", "", "You have unread messages on WhiteBalloon:", ""]
     # Each conversation that is due has its own link: one click opens it, not the inbox.
     for writer in writers:
-        lines += [f"  - {writer.name}: {writer.count} new message{'s' if writer.count != 1 else ''}",
+        lines += [f"  - {one_line(writer.name)}: {writer.count} new message{'s' if writer.count != 1 else ''}",
                   f"    Read and reply: {link('messaging.thread', conversation_id=writer.conversation_id)}"]
     lines += [
         "", f"All your conversations: {link('messaging.inbox')}", "",
@@ -72,7 +74,7 @@ def confirmation_email(notice, recipient, address: str) -> EmailMessage:
     message = _envelope(notice, address, "Confirm your email address for WhiteBalloon")
     hours = current_app.config["EMAIL_CONFIRM_MAX_AGE_HOURS"]
     lines = [
-        f"Hello {recipient.name},", "",
+        f"Hello {one_line(recipient.name)},", "",
         "Someone (we hope you) added this address to a WhiteBalloon account. To confirm it, open:", "",
         f"  {link('notifications.confirm', token=confirm_token(recipient.id, address))}", "",
         f"The link works for {hours:g} hours. Until it is confirmed we send nothing else here.",

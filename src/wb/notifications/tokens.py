@@ -1,5 +1,8 @@
-"""Signed links in emails: confirm an address (expires), unsubscribe (doesn't). One salt per purpose."""
+"""Signed links in emails: confirm an address (expires), unsubscribe (for one address). One salt per purpose."""
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
@@ -36,17 +39,30 @@ def read_confirm_token(token: str) -> tuple[int, str]:
     return int(user_id), str(address)
 
 
-def unsubscribe_token(user_id: int) -> str:
-    return URLSafeSerializer(current_app.secret_key, salt=UNSUBSCRIBE_SALT).dumps(user_id)
+def _address_digest(address: str) -> str:
+    """What a link says of an address: enough to tell it from another, nothing to read it by."""
+    return hashlib.sha256(address.lower().encode("utf-8")).hexdigest()[:32]
 
 
-def read_unsubscribe_token(token: str) -> int:
-    """The member an unsubscribe token names, or LinkRefused."""
+def address_matches(address: str, digest: str) -> bool:
+    """Whether an unsubscribe token's address digest is that of `address`."""
+    return hmac.compare_digest(_address_digest(address), digest)
+
+
+def unsubscribe_token(user_id: int, address: str) -> str:
+    """A link token that unsubscribes this member while this is their address: a new address needs a new link."""
+    return URLSafeSerializer(current_app.secret_key, salt=UNSUBSCRIBE_SALT).dumps([user_id, _address_digest(address)])
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, str]:
+    """(user_id, address digest) from an unsubscribe token, or LinkRefused."""
+    invalid = "This unsubscribe link isn't valid. You can change your email settings in Settings after signing in."
     try:
-        user_id = URLSafeSerializer(current_app.secret_key, salt=UNSUBSCRIBE_SALT).loads(token)
+        payload = URLSafeSerializer(current_app.secret_key, salt=UNSUBSCRIBE_SALT).loads(token)
     except BadSignature:
-        raise LinkRefused("This unsubscribe link isn't valid. You can change your email settings "
-                          "in Settings after signing in.") from None
-    if not isinstance(user_id, int):
-        raise LinkRefused("This unsubscribe link isn't valid.")
-    return user_id
+        raise LinkRefused(invalid) from None
+    # Links from before they named an address carried only the member's id: they no longer work.
+    if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)
+            and isinstance(payload[1], str)):
+        raise LinkRefused(invalid)
+    return payload[0], payload[1]

@@ -8,7 +8,7 @@ from . import addresses
 from .addresses import AddressRefused
 from .forms import AddressForm, FrequencyForm
 from .models import FREQUENCIES
-from .tokens import LinkRefused, read_unsubscribe_token
+from .tokens import LinkRefused
 
 bp = Blueprint("notifications", __name__)
 
@@ -89,7 +89,7 @@ def unsubscribe(token):
     """GET: a page with one button (link scanners must not unsubscribe anyone). POST: unsubscribe."""
     if request.method == "GET":
         try:
-            read_unsubscribe_token(token)
+            addresses.unsubscribing(token)
         except LinkRefused as refused:
             return render_template("notifications/link_result.html", title="Link not valid",
                                    message=refused.message, ok=False), 400

@@ -4,6 +4,7 @@ from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from ..access import login_required
+from ..api import tokens
 from ..auth import service as accounts
 from ..auth.forms import ChangePasswordForm, ProfileForm
 from ..circles import service as circle_service
@@ -118,19 +119,30 @@ def change_password():
     form = ChangePasswordForm(current_user)
     if not form.validate():
         return _render_settings(form)
+    revoked = _revoke_tokens_if_asked()
     accounts.change_password(current_user, form.new_password.data)
     _keep_this_browser_signed_in()
-    flash("Your password is changed, and every other device is signed out.", "success")
+    flash("Your password is changed, and every other device is signed out." + revoked, "success")
     return redirect(url_for("people.settings"))
 
 
 @bp.route("/settings/sign-out-everywhere", methods=["POST"])
 @login_required
 def sign_out_everywhere():
+    revoked = _revoke_tokens_if_asked()
     accounts.end_sessions(current_user, "everywhere")
     _keep_this_browser_signed_in()
-    flash("Signed out of every other device. This browser stays signed in.", "success")
+    flash("Signed out of every other device. This browser stays signed in." + revoked, "success")
     return redirect(url_for("people.settings"))
+
+
+def _revoke_tokens_if_asked() -> str:
+    """Revoke the member's API tokens when the form's "also revoke my API tokens" is ticked (the
+    caller's commit saves it with the sessions' end); what to add to the confirmation."""
+    if request.form.get("revoke_tokens") != "yes":
+        return " Your API tokens still work."
+    count = tokens.revoke_all(current_user)
+    return f" Your API tokens are revoked ({count})." if count else " You had no API tokens to revoke."
 
 
 def _keep_this_browser_signed_in():

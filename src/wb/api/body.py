@@ -1,0 +1,58 @@
+"""What a request body must be: a JSON object, in UTF-8, naming each key once (RFC 8259)."""
+from __future__ import annotations
+
+import codecs
+import json
+
+from flask import request
+
+from .problems import ApiProblem
+
+JSON_TYPES = ("application/json",)
+UTF8_NAMES = ("utf-8", "utf8")
+
+
+def _pairs_noting_duplicates(twice: list[str]):
+    """A json object_pairs_hook that builds each object and notes in `twice` every key it meets more
+    than once (json would quietly keep the last value)."""
+
+    def build(pairs):
+        seen = set()
+        for key, _value in pairs:
+            if key in seen and key not in twice:
+                twice.append(key)
+            seen.add(key)
+        return dict(pairs)
+
+    return build
+
+
+def check_body(safe_methods) -> None:
+    """A request body, when there is one, is a UTF-8 JSON object: 415 for another type or charset,
+    400 when it isn't UTF-8 (a byte order mark, UTF-16) or doesn't parse, 422 for a non-object or a
+    key named twice (the problem lists them, so the client learns which of its values were ambiguous)."""
+    if request.method in safe_methods:
+        return
+    raw = request.get_data(cache=True)
+    if not raw:
+        return
+    if request.mimetype not in JSON_TYPES:
+        raise ApiProblem(415, "Send the request body as JSON (Content-Type: application/json).")
+    charset = request.mimetype_params.get("charset")
+    if charset is not None and charset.strip().lower() not in UTF8_NAMES:
+        raise ApiProblem(415, "Send JSON in UTF-8: Content-Type: application/json, with no charset or charset=utf-8.")
+    if raw.startswith(codecs.BOM_UTF8):
+        raise ApiProblem(400, "The request body starts with a byte order mark: send UTF-8 JSON without one.")
+    twice: list[str] = []
+    try:
+        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs_noting_duplicates(twice))
+    except UnicodeDecodeError:
+        raise ApiProblem(400, "The request body isn't UTF-8: send JSON in UTF-8.") from None
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
+        raise ApiProblem(400, "The request body isn't valid JSON.") from None
+    if twice:
+        raise ApiProblem(422, "The request body names a key more than once.", errors=[
+            {"location": "body", "name": key, "detail": "Named more than once: send each key once."} for key in twice
+        ])
+    if not isinstance(body, dict):
+        raise ApiProblem(422, "The request body must be a JSON object.", errors=[])

@@ -1,0 +1,36 @@
+"""Settings tells a member that sign-out leaves API tokens working, and revokes them when asked."""
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_sign_out_everywhere_can_also_revoke_the_api_tokens(browsing, server, artifacts, viewport):
+    alice = server.create_member("alice")
+    page = browsing.sign_in(alice, viewport=viewport)
+    page.goto("/settings/tokens")
+    page.get_by_label("Name", exact=True).fill("My phone")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#tokens").get_by_text("My phone")).to_be_visible()
+
+    page.goto("/settings#sessions")
+    sessions = page.locator("#sessions")
+    expect(sessions.get_by_text("API tokens are not affected")).to_be_visible()
+    expect(sessions.get_by_role("link", name="revoke it on the API tokens page")).to_have_attribute("href", "/settings/tokens")
+    box = sessions.get_by_role("checkbox", name="Also revoke my API tokens")
+    box.focus()
+    page.keyboard.press("Space")  # by keyboard, as anyone may
+    expect(box).to_be_checked()
+    sessions.screenshot(path=str(artifacts / f"settings-sessions-{'phone' if viewport else 'desktop'}.png"))
+    sessions.get_by_role("button", name="Sign out everywhere").click()
+
+    expect(page.get_by_text("Your API tokens are revoked (1).")).to_be_visible()
+    page.goto("/settings/tokens")
+    expect(page.get_by_text("You have no tokens.")).to_be_visible()

@@ -1,0 +1,72 @@
+"""Conditional requests on a conversation's messages, by RFC 9110: If-None-Match and If-Match."""
+import pytest
+
+from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
+
+
+@pytest.fixture
+def page(api_chat):
+    """Alice's client, the messages' path and the page's current ETag (strong, quoted)."""
+    alice_api, bob_api, cid = api_chat
+    send(alice_api, cid, "hello")
+    path = f"/api/v1/conversations/{cid}/messages"
+    first = alice_api.get(path)
+    assert first.status_code == 200
+    return alice_api, path, first.headers["ETag"]
+
+
+def weak(etag):
+    return f"W/{etag}"
+
+
+def ask(page, **headers):
+    alice_api, path, _ = page
+    return alice_api.get(path, headers={name.replace("_", "-"): value for name, value in headers.items()})
+
+
+def assert_the_page(response):
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [m["body"] for m in response.get_json()["messages"]] == ["hello"]
+
+
+def assert_precondition_failed(response):
+    problem = assert_problem(response, 412)
+    assert "messages" not in problem and "hello" not in response.get_data(as_text=True)  # no page in it
+
+
+@pytest.mark.parametrize("if_match", ["*", "{etag}", '"other", {etag}', ' {etag} ,"x"'])
+def test_if_match_that_holds_answers_the_page(page, if_match):
+    assert_the_page(ask(page, If_Match=if_match.format(etag=page[2])))
+
+
+@pytest.mark.parametrize("if_match", ['"other"', '"a", "b"', weak("{etag}"), "garbage", '"unterminated', "W/"])
+def test_if_match_that_fails_is_a_412_problem_without_the_page(page, if_match):
+    assert_precondition_failed(ask(page, If_Match=if_match.format(etag=page[2])))
+
+
+@pytest.mark.parametrize("if_none_match", ["*", "{etag}", weak("{etag}"), '"other", {etag}'])
+def test_if_none_match_that_matches_answers_304(page, if_none_match):
+    response = ask(page, If_None_Match=if_none_match.format(etag=page[2]))
+    assert response.status_code == 304 and response.get_data() == b""
+    assert response.headers["ETag"] == page[2]
+
+
+@pytest.mark.parametrize("if_none_match", ['"other"', '"a", W/"b"', "garbage", '"unterminated', ""])
+def test_if_none_match_that_does_not_match_answers_the_page(page, if_none_match):
+    assert_the_page(ask(page, If_None_Match=if_none_match))
+
+
+def test_if_match_is_evaluated_before_if_none_match(page):
+    etag = page[2]
+    assert ask(page, If_Match="*", If_None_Match=etag).status_code == 304
+    assert ask(page, If_Match=etag, If_None_Match=etag).status_code == 304
+    assert_the_page(ask(page, If_Match=etag, If_None_Match='"other"'))
+    assert_precondition_failed(ask(page, If_Match='"other"', If_None_Match=etag))
+
+
+def test_a_new_message_makes_the_old_etag_fail_if_match_and_miss_if_none_match(page, api_chat):
+    _alice_api, bob_api, cid = api_chat
+    send(bob_api, cid, "news")
+    etag = page[2]
+    assert_precondition_failed(ask(page, If_Match=etag))
+    assert ask(page, If_None_Match=etag).status_code == 200

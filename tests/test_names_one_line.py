@@ -1,0 +1,83 @@
+"""A name is one line: line and paragraph separators are refused where names are chosen, and names
+stored before are drawn (and migrated) onto one line, so no name can write lines into an email."""
+import html
+
+import pytest
+from sqlalchemy import select, text as sql
+
+from api_helpers import alice_api, api_as, assert_problem  # noqa: F401 (fixtures)
+from helpers import reload, text
+from messaging_ops_helpers import converse
+from notify_helpers import body_text, notify, opt_in
+from wb.api.models import AccessToken
+from wb.circles.models import Circle
+from wb.extensions import db
+from wb.messaging.models import Report
+from wb.models import User
+
+SEPARATORS = {"CRLF": "\r\n", "LF": "\n", "CR": "\r", "VT": "\x0b", "FF": "\x0c", "NEL": "\x85",
+              "LINE SEPARATOR": "\u2028", "PARAGRAPH SEPARATOR": "\u2029"}
+ONE_LINE = "are one line: remove the line breaks and try again."
+
+
+@pytest.mark.parametrize("separator", SEPARATORS.values(), ids=SEPARATORS.keys())
+def test_settings_refuse_a_display_name_with_a_line_break(client, alice, separator):
+    client.login("alice")
+
+    response = client.post("/settings", data={"display_name": f"Alice{separator}Bcc: victim@evil.example", "bio": ""})
+
+    assert response.status_code == 400
+    assert f"Display names {ONE_LINE}" in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
+
+
+@pytest.mark.parametrize("separator", SEPARATORS.values(), ids=SEPARATORS.keys())
+def test_a_line_break_is_refused_in_circle_and_token_names(login, admin, separator):
+    admin_client = login(admin)
+
+    circle = admin_client.post("/admin/circles", data={"name": f"Elm{separator}Street"})
+    token = admin_client.post("/settings/tokens", data={"name": f"phone{separator}Bcc: x"})
+
+    assert circle.status_code == 400 and f"Circle names {ONE_LINE}" in html.unescape(text(circle))
+    assert token.status_code == 400 and f"Token names {ONE_LINE}" in html.unescape(text(token))
+    assert db.session.scalars(select(Circle)).all() == [] and db.session.scalars(select(AccessToken)).all() == []
+
+
+@pytest.mark.parametrize("separator", SEPARATORS.values(), ids=SEPARATORS.keys())
+def test_the_api_refuses_a_report_reason_with_a_line_break(alice_api, bob, separator):
+    problem = assert_problem(alice_api.post("/api/v1/reports", json={"username": "bob", "reason": f"spam{separator}"}), 422)
+
+    assert "reason" in str(problem)
+    assert db.session.scalars(select(Report)).all() == []
+
+
+def test_a_name_stored_with_line_breaks_reaches_an_email_on_one_line(app, smtp, alice, bob, messaging_on):
+    # As a name stored before names had to be one line would be.
+    db.session.execute(sql("UPDATE users SET display_name = :name WHERE id = :id"),
+                       {"name": "Bob\r\nBcc: victim@evil.example\u2028Fake notice\x85click", "id": bob.id})
+    db.session.commit()
+    opt_in(alice, "soon")
+    converse(bob, alice, ["hello"])
+
+    assert notify(app, minutes_later=11).exit_code == 0
+
+    [message] = smtp.messages
+    lines = body_text(message).splitlines()
+    assert "  - Bob Bcc: victim@evil.example Fake notice click: 1 new message" in lines
+    assert not any(line.startswith(("Bcc:", "Fake notice", "click")) for line in lines)
+
+
+def test_the_migration_folds_stored_names_onto_one_line(sqlite_app):
+    from flask_migrate import downgrade, upgrade
+
+    db.session.add_all([User(username="mallory", display_name="Mallory\r\nBcc: victim@evil.example\u2029", password_hash="x"),
+                        User(username="nemo", display_name="\n\u2028", password_hash="x")])  # as stored before the rule
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="e3a91c5d7f20")
+    db.engine.dispose()
+    upgrade()
+    db.engine.dispose()
+
+    names = dict(db.session.execute(sql("SELECT username, display_name FROM users")).all())
+    assert names == {"mallory": "Mallory Bcc: victim@evil.example", "nemo": "nemo"}

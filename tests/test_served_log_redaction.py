@@ -1,0 +1,66 @@
+"""A token sent in a query string is refused, and the served server's log keeps no copy of it."""
+import logging
+import time
+import urllib.request
+
+import pytest
+from served import Member, Server
+
+from api_helpers import token_for
+from wb.extensions import db
+from wb.logging_setup import redact_credentials
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for_line(server, fragment, seconds=20) -> str:
+    """The server's log once a line holding `fragment` is written to it."""
+    deadline = time.monotonic() + seconds
+    while fragment not in server.log():
+        assert time.monotonic() < deadline, f"{fragment!r} never reached the log:\n{server.log()[-2000:]}"
+        time.sleep(0.1)
+    return server.log()
+
+
+def test_credentials_in_query_strings_never_reach_the_served_log(tmp_path, database_urls, app, alice, messaging_on):
+    token = token_for(alice)
+    db.session.commit()
+    secrets = [token, "k3y-v4lue-77", "plain-t0ken-88", "r3ferer-s3cret"]
+    with Server(tmp_path, database_urls, workers=2) as server:
+        visitor = Member(server.url)
+        refused = visitor.get(f"/api/v1/me?access_token={token}&keep=visible")
+        visitor.get("/healthz?key=k3y-v4lue-77&TOKEN=plain-t0ken-88&after=1")
+        # a Referer naming a token, as a page linking here might send
+        visitor.opener.open(urllib.request.Request(
+            f"{server.url}/healthz?marker=last",
+            headers={"Referer": "https://elsewhere.example/?x=1&access_token=r3ferer-s3cret"}))
+        log = wait_for_line(server, "marker=last")
+
+    assert refused.status == 401
+    assert "/api/v1/me?access_token=[redacted]&keep=visible" in log
+    assert "/healthz?key=[redacted]&TOKEN=[redacted]&after=1" in log
+    assert "access_token=[redacted]" in log.split("marker=last", 1)[1].splitlines()[0]  # the Referer
+    for secret in secrets:
+        assert secret not in log
+
+
+def test_the_apps_own_log_lines_are_redacted_too(app):
+    [handler] = [h for h in logging.getLogger("wb").handlers if getattr(h, "_wb", False)]
+    record = logging.LogRecord("wb.api", logging.INFO, __file__, 1, "refused %s", ("/api/v1/me?token=s3cret",), None)
+    record.path = "/x?access_token=wbpat_abc&n=1"
+
+    line = handler.format(record)
+
+    assert "s3cret" not in line and "wbpat_abc" not in line
+    assert "/api/v1/me?token=[redacted]" in line and "path=/x?access_token=[redacted]&n=1" in line
+
+
+@pytest.mark.parametrize("raw, redacted", [
+    ("GET /a?access_token=abc HTTP/1.1", "GET /a?access_token=[redacted] HTTP/1.1"),
+    ("/a?x=1&Token=a%2Fb%3D&y=2", "/a?x=1&Token=[redacted]&y=2"),
+    ("/a?key=1;keep=2#frag", "/a?key=[redacted];keep=2#frag"),
+    ("/next%3Faccess_token%3Dabc%26x%3D1", "/next%3Faccess_token%3D[redacted]%26x%3D1"),
+    ("/a?monkey=1&tokens=2&keys=3&api_key=4", "/a?monkey=1&tokens=2&keys=3&api_key=4"),
+])
+def test_only_credential_parameters_are_redacted(raw, redacted):
+    assert redact_credentials(raw) == redacted
