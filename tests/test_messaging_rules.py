@@ -11,7 +11,6 @@ from wb.circles import service as circles
 from wb.extensions import db
 from wb.messaging import rule_changes, rules, safety
 from wb.messaging.directory_search import search_members
-from wb.messaging.policy import Refusal
 from wb.models import AuditEvent
 
 STARTERS_ONLY = ("Starting conversations is open to members of Coordinators and Volunteers. "
@@ -33,12 +32,9 @@ def circle(name, *members):
 
 
 def refusal(a, b):
-    """The words refusing a the first message to b, or None when a may start."""
-    try:
-        rules.check_can_start(a, b)
-    except Refusal as refused:
-        return refused.message
-    return None
+    """The words refusing a a message to b now, or None when a may write (start, or reply)."""
+    decision = rules.decide_pair(a, b)
+    return None if decision.may_write else decision.words
 
 
 def set_setting(user, value):
@@ -164,7 +160,7 @@ def test_an_opened_but_empty_conversation_grants_nothing(people, login):
     response = send(alice_client, cid, "first words")
     assert response.status_code == 403
     assert "Starting conversations is open to members of Volunteers." in visible_text(response)
-    assert send(bob_client, cid, "nor me", htmx=False).status_code == 403
+    assert send(bob_client, cid, "nor me", htmx=False).status_code == 404  # Alice's draft: not there for Bob
     assert messages_in(cid) == []
     # the thread says why instead of offering a box that can't send
     page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
@@ -182,18 +178,19 @@ def test_pending_and_suspended_members(people, make_user, login):
     assert login(pending).post("/messages/with/bob").status_code == 403
 
 
-def test_a_block_stops_staff_and_replies_and_reads_like_nobody_new(people, login):
+def test_a_block_stops_staff_and_replies_and_reads_like_a_pause(people, login):
     alice_client = login(people["alice"])
     cid = open_conversation(alice_client, "bob")
     send(alice_client, cid, "hi")
     safety.block(people["bob"], people["alice"])
     safety.block(people["bob"], people["root"])
-    nobody_new = "Bob isn't accepting new conversations right now. Only they can change that."
-    assert refusal(people["alice"], people["bob"]) == nobody_new  # despite the conversation with a message
-    assert refusal(people["root"], people["bob"]) == nobody_new  # despite being staff
-    assert refusal(people["bob"], people["alice"]) == "You've blocked this member. Unblock them to send messages."
+    not_accepting = "Bob isn't accepting messages right now. Only they can change that."
+    assert refusal(people["alice"], people["bob"]) == not_accepting  # despite the conversation with a message
+    assert refusal(people["root"], people["bob"]) == not_accepting  # despite being staff
+    assert refusal(people["bob"], people["alice"]) == (
+        "You've blocked Alice. Unblock them from their profile or your settings to write to them.")
     response = send(alice_client, cid, "hello?")
-    assert response.status_code == 403 and nobody_new in visible_text(response)
+    assert response.status_code == 403 and not_accepting in visible_text(response)
 
 
 def test_the_profile_shows_the_button_or_why_not(people, login):

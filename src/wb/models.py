@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text, bindparam, func, select
+from sqlalchemy import ForeignKey, Index, String, Text, bindparam, false, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -44,6 +44,9 @@ class User(UserMixin, db.Model):
     # Who may start a conversation with this member (messaging/rules.py): "rules" (whoever the
     # community's rules allow), "circles" (only members sharing a circle), "nobody" (nobody new).
     message_from: Mapped[str] = mapped_column(String(16), default="rules", server_default="rules")
+    # The member's own "Pause messages": nobody but staff may write to them, in new or existing
+    # conversations, until they turn it off (messaging/rules reads it; it reads like a block).
+    messages_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..circles.models import Circle, MessagingRule
 from ..extensions import db
 from ..models import AuditEvent, utcnow
-from .rules import PROTECT, REACH, STARTERS, Rules, load_rules
+from .rules.community import PROTECT, REACH, STARTERS, Rules, load_rules
 
 log = logging.getLogger("wb.messaging")
 ACTION = "messaging_rule.changed"

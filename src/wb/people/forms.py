@@ -20,3 +20,13 @@ class MessageFromForm(Form):
         choices=[SelectChoice(value, label) for value, label in MESSAGE_FROM.items()],
         validators=[InputRequired("Choose who can start a conversation with you.")],
     )
+
+
+class PauseForm(Form):
+    """A member's own "Pause messages": on (nobody but staff may write to them) or off."""
+
+    paused = RadioField(
+        "Pause messages",
+        choices=[SelectChoice("on", "Paused"), SelectChoice("off", "Not paused")],
+        validators=[InputRequired("Choose whether to pause messages.")],
+    )

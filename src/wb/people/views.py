@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import HelpRequest, User
 from ..security import page_arg
 from . import bp
-from .forms import MessageFromForm
+from .forms import MessageFromForm, PauseForm
 
 MEMBERS_PER_PAGE = 50
 
@@ -73,16 +73,17 @@ def settings():
     return _render_settings(form)
 
 
-def _render_settings(form=None, message_form=None):
+def _render_settings(form=None, message_form=None, pause_form=None):
     """The settings page, with the errors of the form just posted (a GET has none)."""
     from ..messaging.safety import blocked_members
 
     errors = form.first_errors if form is not None else {}
     message_form = message_form or MessageFromForm(formdata=None, message_from=current_user.message_from)
+    pause_errors = pause_form.first_errors if pause_form is not None else {}
     return render_template(
         "people/settings.html", errors=errors, form=request.form, blocked=blocked_members(current_user),
-        message_form=message_form,
-    ), (400 if errors or message_form.errors else 200)
+        message_form=message_form, pause_errors=pause_errors,
+    ), (400 if errors or message_form.errors or pause_errors else 200)
 
 
 @bp.route("/settings/messaging", methods=["POST"])
@@ -96,6 +97,23 @@ def message_from():
     db.session.commit()
     flash(f"Saved. Who can start a conversation with you: {MESSAGE_FROM[form.message_from.data].lower()}.", "success")
     return redirect(url_for("people.settings", _anchor="messaging"))
+
+
+@bp.route("/settings/messaging/pause", methods=["POST"])
+@login_required
+def pause_messages():
+    """The member's own "Pause messages" (messaging/rules reads it): nobody but staff may write to
+    them, in new or existing conversations, until they turn it off."""
+    form = PauseForm()
+    if not form.validate_on_submit():
+        return _render_settings(pause_form=form)
+    current_user.messages_paused = form.paused.data == "on"
+    db.session.commit()
+    if current_user.messages_paused:
+        flash("Messages paused: nobody but staff can write to you until you turn it off.", "success")
+    else:
+        flash("Messages are back on: members can write to you again.", "success")
+    return redirect(url_for("people.settings", _anchor="pause"))
 
 
 @bp.route("/settings/password", methods=["POST"])
