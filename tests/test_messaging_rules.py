@@ -150,7 +150,7 @@ def test_replies_are_allowed_after_the_rules_change(people, login):
     assert send(bob_client, cid, "still here").status_code == 200
     assert send(alice_client, cid, "me too").status_code == 200
     assert [m.body for m in messages_in(cid)] == ["hi", "still here", "me too"]
-    assert "compose-blocked" not in text(bob_client.get(f"/messages/{cid}"))
+    assert "compose-closed" not in text(bob_client.get(f"/messages/{cid}"))
 
 
 def test_an_opened_but_empty_conversation_grants_nothing(people, login):
@@ -164,7 +164,7 @@ def test_an_opened_but_empty_conversation_grants_nothing(people, login):
     assert messages_in(cid) == []
     # the thread says why instead of offering a box that can't send
     page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
-    assert "compose-blocked" in page and "open to members of Volunteers" in page
+    assert "compose-closed" in page and "open to members of Volunteers" in page
     assert '<a href="/circles">See the circles and who the admins are</a>' in page  # and where to go
     assert alice_client.post("/messages/with/bob").status_code == 403
 

@@ -63,7 +63,7 @@ def no_such_member() -> Decision:
 
 def left() -> Decision:
     return Decision(NO, "left", "This member has left WhiteBalloon, so you can't reply. "
-                    "The conversation stays here for you.", 403)
+                    "The conversation stays here for you.", 400)
 
 
 def suspended() -> Decision:
