@@ -338,3 +338,33 @@ def test_request_pages_decide_for_every_author_in_a_fixed_number_of_queries(peop
     page = text(alice_client.get(f"/requests/{first.id}"))
     assert 'action="/messages/with/bob"' in page and 'action="/messages/with/writer00"' not in page
     assert "Writer00 isn&#39;t in any of yours" in page or "Writer00 isn't in any of yours" in visible_text(page)
+
+
+def test_a_member_in_no_circle_reads_one_banner_in_the_directory(people, login):
+    circle("Elm Street", people["alice"], people["bob"])
+    rule_changes.set_reach(True)
+    page = visible_text(login(people["dave"]).get("/members"))
+    banner = "Here, conversations are started between members who share a circle, and you aren't in one yet."
+    assert page.count(banner) == 1
+    assert "isn't in any of yours" not in page  # not the same refusal on every row
+    assert re.findall(r'action="/messages/with/(\w+)"', text(login(people["dave"]).get("/members"))) == ["root"]
+    # someone in a circle still reads, per member, why not
+    assert "Carol isn't in any of yours" in visible_text(login(people["alice"]).get("/members"))
+
+
+def test_the_inbox_says_once_where_new_message_is_that_the_viewer_may_start_with_nobody(people, login):
+    rule_changes.set_starters([circle("Volunteers", people["alice"])])
+    inbox = text(login(people["bob"]).get("/messages"))
+    assert visible_text(inbox).count("Starting conversations is open to members of Volunteers.") == 1
+    assert "New message</summary>" not in inbox and 'id="new-message-q"' not in inbox
+    assert "New message</summary>" in text(login(people["alice"]).get("/messages"))
+
+
+def test_the_search_lists_members_the_rules_keep_from_the_viewer_with_the_rules_words(people, login):
+    clinicians = circle("Clinicians", people["carol"])
+    rule_changes.set_protection(clinicians, [])
+    results = login(people["alice"]).get("/messages/new?q=car", headers={"HX-Request": "true"})
+    assert 'action="/messages/with/carol"' not in text(results)
+    assert ("Carol @carol Carol is in Clinicians: new conversations with its members are started by staff. "
+            "Once they write to you, you can reply.") in visible_text(results)
+    assert "No members match" not in visible_text(results)
