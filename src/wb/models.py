@@ -41,7 +41,7 @@ class User(UserMixin, db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     # Part of every session cookie (see get_id): raising it turns away every cookie made before.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Who may start a conversation with this member (messaging/rules.py): "rules" (whoever the
+    # Who may start a conversation with this member (messaging/rules/): "rules" (whoever the
     # community's rules allow), "circles" (only members sharing a circle), "nobody" (nobody new).
     message_from: Mapped[str] = mapped_column(String(16), default="rules", server_default="rules")
     # The member's own "Pause messages": nobody but staff may write to them, in new or existing

@@ -1,5 +1,5 @@
 """Changing the community's messaging rules: each change stored and audited like a feature flag
-(who, when, old, new). The decision that reads them is rules.py."""
+(who, when, old, new). The decision that reads them is rules/."""
 from __future__ import annotations
 
 import logging

@@ -89,7 +89,7 @@ def _render_settings(form=None, message_form=None, pause_form=None):
 @bp.route("/settings/messaging", methods=["POST"])
 @login_required
 def message_from():
-    """The member's own "who can start a conversation with me" (messaging/rules.py reads it)."""
+    """The member's own "who can start a conversation with me" (messaging/rules/ reads it)."""
     form = MessageFromForm()
     if not form.validate_on_submit():
         return _render_settings(message_form=form)
