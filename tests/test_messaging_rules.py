@@ -165,6 +165,7 @@ def test_an_opened_but_empty_conversation_grants_nothing(people, login):
     # the thread says why instead of offering a box that can't send
     page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
     assert "compose-closed" in page and "open to members of Volunteers" in page
+    assert "Say hello!" not in page  # no invitation to write where nothing can be written
     assert '<a href="/circles">See the circles and who the admins are</a>' in page  # and where to go
     assert alice_client.post("/messages/with/bob").status_code == 403
 
