@@ -34,15 +34,23 @@ def test_the_button_s_rules_hold(alice_api, make_user, name, status, words):
     assert conversation_count() == 0
 
 
-def test_a_blocked_member_gets_the_words_of_nobody_new(alice_api, alice, bob, bob_api, make_user):
-    """A block reads exactly like the member's "nobody new" setting, so it can't be inferred."""
+def test_a_blocked_member_gets_the_words_of_a_pause(alice_api, alice, bob, bob_api, make_user):
+    """A block reads exactly like the member's own "Pause messages", so it can't be inferred:
+    opening a conversation, and replying in one that has messages."""
+    cid = alice_api.post("/api/v1/conversations", json={"with": "bob"}).get_json()["id"]
+    assert alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hi Bob"}).status_code == 201
+    words = "Bob isn't accepting messages right now. Only they can change that."
     safety.block(bob, alice)
-    blocked = assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403)
+    blocked = [assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403),
+               assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hello?"}), 403)]
     safety.unblock(bob, alice)
-    bob.message_from = "nobody"
+    bob.messages_paused = True
     db.session.commit()
-    refused = assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403)
-    assert blocked["detail"] == refused["detail"] == "Bob isn't accepting new conversations right now. Only they can change that."
+    paused = [assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403),
+              assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hello?"}), 403)]
+    assert [p["detail"] for p in blocked] == [p["detail"] for p in paused] == [words, words]
+    assert bob_api.get("/api/v1/me").get_json()["messages_paused"] is True
+    assert alice_api.get("/api/v1/me").get_json()["messages_paused"] is False
 
 
 @pytest.mark.parametrize("app_config", [{"NEW_CONVERSATION_RATE_LIMIT": "1 per day"}])

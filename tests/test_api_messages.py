@@ -41,7 +41,7 @@ def test_bad_bodies_are_a_422_naming_the_field_and_nothing_is_stored(api_chat, a
 
 def test_pages_are_chronological_and_page_back_with_before(api_chat, alice_api, bob_api):
     _, _, cid = api_chat
-    sent = [send(alice_api if n % 2 else bob_api, cid, f"message {n}")["id"] for n in range(7)]
+    sent = [send(bob_api if n % 2 else alice_api, cid, f"message {n}")["id"] for n in range(7)]
     newest = _messages(bob_api, cid, "?limit=3").get_json()
     assert [m["id"] for m in newest["messages"]] == sent[4:]
     older = _messages(bob_api, cid, f"?limit=3&before={newest['older_cursor']}").get_json()
@@ -195,7 +195,7 @@ def test_a_blocked_member_cannot_send(api_chat, alice_api, alice, bob):
     _, _, cid = api_chat
     safety.block(bob, alice)
     assert assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hi"}), 403)["detail"] \
-        == "Bob isn't accepting new conversations right now. Only they can change that."
+        == "Bob isn't accepting messages right now. Only they can change that."
 
 
 def test_a_page_of_messages_asks_the_same_number_of_queries_however_long(api_chat, alice_api, bob_api, count_queries):

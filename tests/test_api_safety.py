@@ -27,7 +27,7 @@ def test_a_blocked_member_sees_nothing_of_the_block(alice_api, bob_api, bob):
     alice_api.put("/api/v1/blocks/bob")
     assert bob_api.get("/api/v1/blocks").get_json() == {"blocked": []}
     assert assert_problem(bob_api.post("/api/v1/conversations", json={"with": "alice"}), 403)["detail"] \
-        == "Alice isn't accepting new conversations right now. Only they can change that."  # as "nobody new"
+        == "Alice isn't accepting messages right now. Only they can change that."  # as "Pause messages"
 
 
 def test_a_report_is_filed_without_telling_anyone(alice_api, alice, bob):

@@ -24,16 +24,17 @@ def test_inbox_lists_newest_first_with_preview_and_unread_count(app, alice, make
         client = login(user)
         cid = open_conversation(client, "alice")
         senders.append((name, client, cid))
-    # erin writes first, then carol twice, dave never
+    # erin writes first, then carol twice, dave never: his empty conversation is his draft alone
     send(senders[2][1], senders[2][2], "from erin")
     send(senders[0][1], senders[0][2], "carol one")
     send(senders[0][1], senders[0][2], "carol two is the latest")
     page = text(alice_client.get("/messages"))
     names = re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', page)
-    assert names == ["Carol", "Erin", "Dave"]
+    assert names == ["Carol", "Erin"]
     assert "carol two is the latest" in page
     assert 'aria-label="2 unread"' in page and 'aria-label="1 unread"' in page
-    assert "No messages yet" in page  # dave's empty conversation
+    assert "No messages yet" not in page and "Dave" not in page  # dave's draft: nothing of it for Alice
+    assert "No messages yet" in text(senders[1][1].get("/messages"))  # but Dave has it in his own list
     unread_only = text(alice_client.get("/messages?filter=unread"))
     assert re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', unread_only) == ["Carol", "Erin"]
 

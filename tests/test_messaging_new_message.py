@@ -5,8 +5,9 @@ import pytest
 
 from wb.extensions import db
 from wb.flags import set_flag
-from wb.messaging import policy, safety
+from wb.messaging import policy, rules, safety
 from wb.messaging.directory_search import search_members
+from messaging_helpers import visible_text
 
 HTMX = {"HX-Request": "true"}
 
@@ -56,21 +57,29 @@ def test_the_viewer_pending_suspended_and_deleted_members_are_not_offered(alice_
     assert offered(alice_client, "ali")[0] == ["annie"]
 
 
-def test_members_in_a_block_either_way_are_not_offered(alice, alice_client, make_user):
+def test_members_in_a_block_are_listed_with_the_words_their_profile_shows(alice, alice_client, make_user, login):
     blocker = make_user("bella", display_name="Bella Blocker")
     blocked = make_user("benny", display_name="Benny Blocked")
+    paused = make_user("belle", display_name="Belle Paused")
     make_user("bert", display_name="Bert Fine")
+    paused.messages_paused = True
+    db.session.commit()
     safety.block(blocker, alice)
     safety.block(alice, blocked)
     found, html = offered(alice_client, "be")
-    assert found == ["bert"]
-    # no hint either: a block is private
-    found, html = offered(alice_client, "bella")
-    assert found == [] and "No members match" in html and policy.NEUTRAL_REFUSAL not in html
+    assert found == ["bert"]  # the one Alice may write to comes first, and only he has a button
+    shown = visible_text(html)
+    # A block by the other reads exactly like their "Pause messages": the block stays private.
+    assert "Bella Blocker @bella Bella Blocker isn't accepting messages right now. Only they can change that." in shown
+    assert "Belle Paused @belle Belle Paused isn't accepting messages right now. Only they can change that." in shown
+    assert "You've blocked Benny Blocked." in shown
+    for username in ("bella", "belle"):
+        profile = visible_text(alice_client.get(f"/people/{username}"))
+        assert "isn't accepting messages right now. Only they can change that." in profile
 
 
-def test_the_offer_agrees_with_check_can_message(alice, alice_client, make_user):
-    """Everyone offered passes check_can_message; everyone left out fails it."""
+def test_the_offer_agrees_with_the_rules(alice, alice_client, make_user):
+    """Everyone offered may be written to; everyone listed without a button may not, and says why."""
     people = [
         make_user("pat", display_name="Pat Active"),
         make_user("pam", status="pending", display_name="Pat Pending"),
@@ -80,16 +89,13 @@ def test_the_offer_agrees_with_check_can_message(alice, alice_client, make_user)
     ]
     safety.block(alice, people[3])
     safety.block(people[4], alice)
-    found = {row.username for row in search_members(alice, "pat").members}
-
-    def may(person):
-        try:
-            policy.check_can_message(alice, person)
-        except policy.Refusal:
-            return False
-        return True
-
-    assert found == {person.username for person in people if may(person)} == {"pat"}
+    search = search_members(alice, "pat")
+    assert {m.username for m in search.members} == {p.username for p in people if rules.decide_pair(alice, p).may_write}
+    assert {entry.member.username: entry.refusal.words if entry.refusal else None for entry in search.found} == {
+        "pat": None,
+        "pia": "You've blocked Pat Blocked. Unblock them from their profile or your settings to write to them.",
+        "pog": "Pat Blocker isn't accepting messages right now. Only they can change that.",
+    }
 
 
 def test_percent_and_underscore_are_literal(alice_client, make_user):

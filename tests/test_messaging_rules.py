@@ -11,7 +11,6 @@ from wb.circles import service as circles
 from wb.extensions import db
 from wb.messaging import rule_changes, rules, safety
 from wb.messaging.directory_search import search_members
-from wb.messaging.policy import Refusal
 from wb.models import AuditEvent
 
 STARTERS_ONLY = ("Starting conversations is open to members of Coordinators and Volunteers. "
@@ -33,12 +32,9 @@ def circle(name, *members):
 
 
 def refusal(a, b):
-    """The words refusing a the first message to b, or None when a may start."""
-    try:
-        rules.check_can_start(a, b)
-    except Refusal as refused:
-        return refused.message
-    return None
+    """The words refusing a a message to b now, or None when a may write (start, or reply)."""
+    decision = rules.decide_pair(a, b)
+    return None if decision.may_write else decision.words
 
 
 def set_setting(user, value):
@@ -154,7 +150,7 @@ def test_replies_are_allowed_after_the_rules_change(people, login):
     assert send(bob_client, cid, "still here").status_code == 200
     assert send(alice_client, cid, "me too").status_code == 200
     assert [m.body for m in messages_in(cid)] == ["hi", "still here", "me too"]
-    assert "compose-blocked" not in text(bob_client.get(f"/messages/{cid}"))
+    assert "compose-closed" not in text(bob_client.get(f"/messages/{cid}"))
 
 
 def test_an_opened_but_empty_conversation_grants_nothing(people, login):
@@ -164,11 +160,12 @@ def test_an_opened_but_empty_conversation_grants_nothing(people, login):
     response = send(alice_client, cid, "first words")
     assert response.status_code == 403
     assert "Starting conversations is open to members of Volunteers." in visible_text(response)
-    assert send(bob_client, cid, "nor me", htmx=False).status_code == 403
+    assert send(bob_client, cid, "nor me", htmx=False).status_code == 404  # Alice's draft: not there for Bob
     assert messages_in(cid) == []
     # the thread says why instead of offering a box that can't send
     page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
-    assert "compose-blocked" in page and "open to members of Volunteers" in page
+    assert "compose-closed" in page and "open to members of Volunteers" in page
+    assert "Say hello!" not in page  # no invitation to write where nothing can be written
     assert '<a href="/circles">See the circles and who the admins are</a>' in page  # and where to go
     assert alice_client.post("/messages/with/bob").status_code == 403
 
@@ -182,18 +179,19 @@ def test_pending_and_suspended_members(people, make_user, login):
     assert login(pending).post("/messages/with/bob").status_code == 403
 
 
-def test_a_block_stops_staff_and_replies_and_reads_like_nobody_new(people, login):
+def test_a_block_stops_staff_and_replies_and_reads_like_a_pause(people, login):
     alice_client = login(people["alice"])
     cid = open_conversation(alice_client, "bob")
     send(alice_client, cid, "hi")
     safety.block(people["bob"], people["alice"])
     safety.block(people["bob"], people["root"])
-    nobody_new = "Bob isn't accepting new conversations right now. Only they can change that."
-    assert refusal(people["alice"], people["bob"]) == nobody_new  # despite the conversation with a message
-    assert refusal(people["root"], people["bob"]) == nobody_new  # despite being staff
-    assert refusal(people["bob"], people["alice"]) == "You've blocked this member. Unblock them to send messages."
+    not_accepting = "Bob isn't accepting messages right now. Only they can change that."
+    assert refusal(people["alice"], people["bob"]) == not_accepting  # despite the conversation with a message
+    assert refusal(people["root"], people["bob"]) == not_accepting  # despite being staff
+    assert refusal(people["bob"], people["alice"]) == (
+        "You've blocked Alice. Unblock them from their profile or your settings to write to them.")
     response = send(alice_client, cid, "hello?")
-    assert response.status_code == 403 and nobody_new in visible_text(response)
+    assert response.status_code == 403 and not_accepting in visible_text(response)
 
 
 def test_the_profile_shows_the_button_or_why_not(people, login):
@@ -341,3 +339,33 @@ def test_request_pages_decide_for_every_author_in_a_fixed_number_of_queries(peop
     page = text(alice_client.get(f"/requests/{first.id}"))
     assert 'action="/messages/with/bob"' in page and 'action="/messages/with/writer00"' not in page
     assert "Writer00 isn&#39;t in any of yours" in page or "Writer00 isn't in any of yours" in visible_text(page)
+
+
+def test_a_member_in_no_circle_reads_one_banner_in_the_directory(people, login):
+    circle("Elm Street", people["alice"], people["bob"])
+    rule_changes.set_reach(True)
+    page = visible_text(login(people["dave"]).get("/members"))
+    banner = "Here, conversations are started between members who share a circle, and you aren't in one yet."
+    assert page.count(banner) == 1
+    assert "isn't in any of yours" not in page  # not the same refusal on every row
+    assert re.findall(r'action="/messages/with/(\w+)"', text(login(people["dave"]).get("/members"))) == ["root"]
+    # someone in a circle still reads, per member, why not
+    assert "Carol isn't in any of yours" in visible_text(login(people["alice"]).get("/members"))
+
+
+def test_the_inbox_says_once_where_new_message_is_that_the_viewer_may_start_with_nobody(people, login):
+    rule_changes.set_starters([circle("Volunteers", people["alice"])])
+    inbox = text(login(people["bob"]).get("/messages"))
+    assert visible_text(inbox).count("Starting conversations is open to members of Volunteers.") == 1
+    assert "New message</summary>" not in inbox and 'id="new-message-q"' not in inbox
+    assert "New message</summary>" in text(login(people["alice"]).get("/messages"))
+
+
+def test_the_search_lists_members_the_rules_keep_from_the_viewer_with_the_rules_words(people, login):
+    clinicians = circle("Clinicians", people["carol"])
+    rule_changes.set_protection(clinicians, [])
+    results = login(people["alice"]).get("/messages/new?q=car", headers={"HX-Request": "true"})
+    assert 'action="/messages/with/carol"' not in text(results)
+    assert ("Carol @carol Carol is in Clinicians: new conversations with its members are started by staff. "
+            "Once they write to you, you can reply.") in visible_text(results)
+    assert "No members match" not in visible_text(results)

@@ -28,8 +28,9 @@ def test_blocked_member_cannot_send_and_gets_the_neutral_refusal(chat, alice, bo
     assert db.session.scalar(select(Block).where(Block.blocker_id == bob.id, Block.blocked_id == alice.id))
     response = send(alice_client, cid, "let me in")
     assert response.status_code == 403
-    # a block is private: the blocked member reads what a "nobody new" setting says
-    assert "Bob isn't accepting new conversations right now. Only they can change that." in visible_text(response)
+    # a block is private: the blocked member reads what Bob's own "Pause messages" says
+    assert "Bob isn't accepting messages right now. Only they can change that." in visible_text(response)
+    assert "Your message wasn't sent" in visible_text(response) and ">let me in</textarea>" in response.get_data(as_text=True)
     assert "block" not in visible_text(response).lower()
     response = alice_client.post("/messages/with/bob")
     assert response.status_code == 403
@@ -42,18 +43,18 @@ def test_blocked_members_refusal_matches_other_not_allowed_cases(chat, make_user
     alice_client, bob_client, cid = chat
     bob_client.post("/people/alice/block")
     blocked = alice_client.post("/messages/with/bob")
-    # Bob's block and another Bob's "nobody new" setting read exactly alike
+    # Bob's block and another Bob's "Pause messages" read exactly alike
     def error_box(response):
         return visible_text(re.search(r'<div class="error-box".*?</div>', response.get_data(as_text=True), re.S).group(0))
 
     bob_says = error_box(blocked)
     dora = make_user("dora", display_name="Bob")
-    dora.message_from = "nobody"
+    dora.messages_paused = True
     db.session.commit()
-    nobody_new = alice_client.post("/messages/with/dora")
-    assert blocked.status_code == nobody_new.status_code == 403
-    assert bob_says == error_box(nobody_new) == (
-        "Can't do that Bob isn't accepting new conversations right now. Only they can change that.")
+    paused = alice_client.post("/messages/with/dora")
+    assert blocked.status_code == paused.status_code == 403
+    assert bob_says == error_box(paused) == (
+        "Can't do that Bob isn't accepting messages right now. Only they can change that.")
 
 
 def test_conversation_leaves_the_blockers_inbox_while_the_block_lasts(chat):
@@ -73,11 +74,12 @@ def test_blocker_sees_why_they_cannot_write(chat):
     alice_client, bob_client, cid = chat
     bob_client.post("/people/alice/block")
     page = visible_text(bob_client.get(f"/messages/{cid}"))
-    assert "You've blocked this member" in page
+    assert "You've blocked Alice. Unblock them from their profile or your settings to write to them." in page
     assert 'id="compose-body"' not in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
-    # the blocked member's page looks as before: nothing reveals the block
+    # the blocked member is told before typing, in the words of a pause: nothing reveals the block
     blocked_side = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
-    assert 'id="compose-body"' in blocked_side and "blocked" not in blocked_side.lower()
+    assert 'id="compose-body"' not in blocked_side and "blocked" not in blocked_side.lower()
+    assert "Bob isn't accepting messages right now. Only they can change that." in visible_text(blocked_side)
     bob_client.post("/people/alice/unblock")
     assert 'id="compose-body"' in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
 

@@ -80,6 +80,10 @@ def test_sends_reads_polls_and_deletes_from_both_sides_leave_metadata_exact(tmp_
         opener = Member(server.url)
         opener.sign_in("alice", PASSWORD)
         path = opener.post("/messages/with/bob").headers["Location"]
+        # Bob opens it too: until its first message an opened conversation is its opener's draft.
+        other = Member(server.url)
+        other.sign_in("bob", PASSWORD)
+        assert other.post("/messages/with/alice").headers["Location"] == path
         a, b = OpenThread(server, "alice", path), OpenThread(server, "bob", path)
         conversation = db.session.get(Conversation, int(path.rsplit("/", 1)[1]))
         disagreements, missed = [], []

@@ -42,7 +42,7 @@ def assert_sent_to_sign_in(response):
 def chat(app, alice, bob, login, messaging_on):
     """Alice and Bob signed in, a conversation between them that Alice's poller is idle on."""
     alice_client, bob_client = login(alice), login(bob)
-    cid = open_conversation(alice_client, "bob")
+    cid = open_conversation(bob_client, "alice")
     send(bob_client, cid, "hello Alice")
     alice_client.post(f"/messages/{cid}/read")
     after, seen = poll_cursors(text(alice_client.get(f"/messages/{cid}")))

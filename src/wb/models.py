@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text, bindparam, func, select, true
+from sqlalchemy import ForeignKey, Index, String, Text, bindparam, false, func, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -41,12 +41,15 @@ class User(UserMixin, db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     # Part of every session cookie (see get_id): raising it turns away every cookie made before.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Who may start a conversation with this member (messaging/rules.py): "rules" (whoever the
+    # Who may start a conversation with this member (messaging/rules/): "rules" (whoever the
     # community's rules allow), "circles" (only members sharing a circle), "nobody" (nobody new).
     message_from: Mapped[str] = mapped_column(String(16), default="rules", server_default="rules")
     # Whether the other member of a conversation sees "Seen" for this member's reads; reciprocal
     # (messaging/reads.py): a member who hides theirs sees nobody's.
     read_receipts: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The member's own "Pause messages": nobody but staff may write to them, in new or existing
+    # conversations, until they turn it off (messaging/rules reads it; it reads like a block).
+    messages_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""

@@ -98,7 +98,7 @@ def conversation_row(member, conversation):
     if row is None:  # its metadata was never written (a failed insert): write it now
         from ..messaging.conversations import ensure_memberships
 
-        ensure_memberships(conversation)
+        ensure_memberships(conversation, [member.id])
         row = read_rows(_one_statement(), values, User).one()
     previews = inbox.message_previews(member.id, [row.last_message_id] if row.last_message_id else [])
     return row, previews

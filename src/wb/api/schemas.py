@@ -99,6 +99,8 @@ class Me(BaseModel):
     why_not: str | None = Field(description="Why not, when you may not")
     may_start: bool = Field(description="Whether the community's rules let you start conversations (replies are always allowed)")
     why_not_start: str | None = Field(description="Why not and what would change it, when you may not start any")
+    messages_paused: bool = Field(description="Your own \"Pause messages\" (Settings): while on, nobody but staff "
+                                  "can write to you, in new or existing conversations")
     limits: Limits
     unread_total: int
     authenticated_by: Literal["token", "session"]

@@ -63,17 +63,13 @@ def openapi():
 def me():
     """Who I am and what I may do: whether I may message, why not, my remaining limits."""
     member = auth.member()
-    why_not = None
-    try:
-        policy.require_active(member)
-    except Refusal as refusal:
-        why_not = refusal.message
-    not_starting = rules.starting_refusal(member)
-    why_not_start = why_not or (not_starting.message if not_starting else None)
+    why_not = None if member.is_active_member else rules.words.viewer_cannot(member).words
+    not_starting = rules.starting_refusal(member) if why_not is None else None
+    why_not_start = why_not or (not_starting.words if not_starting else None)
     return _json(schemas.Me(
         id=member.id, username=member.username, display_name=member.name, status=member.status,
         is_admin=member.is_admin, may_message=why_not is None, why_not=why_not,
-        may_start=why_not_start is None, why_not_start=why_not_start,
+        may_start=why_not_start is None, why_not_start=why_not_start, messages_paused=member.messages_paused,
         limits=limits.remaining_for(member), unread_total=unread_total(member), authenticated_by=g.api_auth,
     ))
 
@@ -250,7 +246,7 @@ def mark_read(conversation_id):
         writes.mark_read(member, conversation)
     else:
         message_in(conversation, up_to)  # a message of this conversation, or 404
-        ensure_memberships(conversation)
+        ensure_memberships(conversation, [member.id])
         recount_unread(conversation, member.id, read_up_to=up_to)
     mine = membership(member.id, conversation.id)
     return _json(schemas.ReadState(

@@ -35,7 +35,7 @@ class CircleMember(db.Model):
 
 
 class MessagingRule(db.Model):
-    """One of the community's messaging rules, as a name and a value (see messaging/rules.py):
+    """One of the community's messaging rules, as a name and a value (see messaging/rules/):
     "starters" = "all" | "circles:1,2"; "reach" = "anyone" | "shared-circle";
     "protect:<circle id>" = "open-to:3,4" (absent: that circle is not protected)."""
 

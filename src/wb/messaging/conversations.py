@@ -20,20 +20,31 @@ def audit(event: str, **ids) -> None:
     log.info(event, extra={"event": event, "at": utcnow().isoformat(timespec="seconds"), **ids})
 
 
+NOT_FOUND = "That conversation doesn't exist."
+
+
 def get_conversation_for(member, conversation_id) -> Conversation:
-    """The conversation, if member takes part in it; 404 when unknown, 403 otherwise."""
-    conversation = db.session.execute(_conversation_statement(), {"conversation_id": conversation_id}).scalar()
-    if conversation is None:
-        abort(404, "That conversation doesn't exist.")
+    """The conversation, if member takes part in it; 404 when unknown, 403 otherwise.
+
+    An empty conversation is the draft of whoever opened it: to the other member it doesn't
+    exist (404, as for an unknown id) until its first message."""
+    row = db.session.execute(_conversation_statement(), {"conversation_id": conversation_id}).first()
+    if row is None:
+        abort(404, NOT_FOUND)
+    conversation = row.Conversation
     if not conversation.has_participant(member.id):
         abort(403, "That conversation is between other members.")
+    if not row.has_message and membership(member.id, conversation.id) is None:
+        abort(404, NOT_FOUND)
     return conversation
 
 
 @functools.cache
 def _conversation_statement():
-    """Every conversation route loads one: built once (session.get rebuilds its query each time)."""
-    return select(Conversation).where(Conversation.id == bindparam("conversation_id"))
+    """Every conversation route loads one, with whether it has a message yet: built once
+    (session.get rebuilds its query each time)."""
+    has_message = select(Message.id).where(Message.conversation_id == Conversation.id).exists()
+    return select(Conversation, has_message.label("has_message")).where(Conversation.id == bindparam("conversation_id"))
 
 
 def membership(member_id: int, conversation_id: int) -> ConversationMembership | None:
@@ -72,14 +83,16 @@ def create_conversation(a_id: int, b_id: int) -> tuple[Conversation, bool]:
         return existing, False
 
 
-def ensure_memberships(conversation: Conversation) -> None:
-    """Both members' metadata rows exist (commits; tolerates a concurrent insert)."""
+def ensure_memberships(conversation: Conversation, member_ids=None) -> None:
+    """These members' metadata rows exist (default: both, once the conversation has a message;
+    an empty one gets only its opener's row: it is their draft). Commits; tolerates a concurrent insert."""
+    wanted = member_ids or (conversation.user_low_id, conversation.user_high_id)
     have = set(
         db.session.scalars(
             select(ConversationMembership.user_id).where(ConversationMembership.conversation_id == conversation.id)
         )
     )
-    for member_id in (conversation.user_low_id, conversation.user_high_id):
+    for member_id in wanted:
         if member_id in have:
             continue
         db.session.add(

@@ -1,14 +1,14 @@
-"""Finding a member to write to from the inbox's "New message" box: only members the viewer may message."""
+"""Finding a member to write to from the inbox's "New message" box: those the viewer may write to
+first, then the others who match, each with the rules' own words for why not (as their profile says)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from ..extensions import db
 from ..models import User
 from . import policy, rules
-from .models import Block
 
 MIN_QUERY_LENGTH = 2
 MAX_QUERY_LENGTH = 80
@@ -16,13 +16,27 @@ RESULT_LIMIT = 8
 
 
 @dataclass
+class Found:
+    """One member a search lists: a User, and why the viewer may not write to them (None: they may)."""
+
+    member: User
+    refusal: rules.Decision | None = None
+
+
+@dataclass
 class MemberSearch:
-    """What the results region shows: the members offered, or why there are none."""
+    """What the results region shows: the members found, or why there are none."""
 
     query: str
-    members: list = field(default_factory=list)  # rows with username and display_name
+    found: list = field(default_factory=list)  # Found, those the viewer may write to first
     too_short: bool = False
     cant_message: str | None = None  # the typed name is a member who can't receive messages
+    everyone: rules.Decision | None = None  # a refusal that holds for every listed member: said once
+
+    @property
+    def members(self) -> list:
+        """The members the viewer may write to."""
+        return [entry.member for entry in self.found if entry.refusal is None]
 
 
 def like_pattern(text: str) -> str:
@@ -37,21 +51,27 @@ def _sort_name():
 
 
 def search_members(viewer, query: str) -> MemberSearch:
-    """Members whose username or display name contains query (any case), with whom viewer may
-    start (or continue) a conversation, by name; a fixed number of queries however large the directory is."""
+    """Active members whose username or display name contains query (any case), those the viewer may
+    write to first (the rules' set-based form), then by name; a fixed number of queries however
+    large the directory is (three more when some listed member may not be written to)."""
     query = " ".join(query.split())[:MAX_QUERY_LENGTH]
     if len(query) < MIN_QUERY_LENGTH:
         return MemberSearch(query, too_short=True)
     pattern = like_pattern(query)
     matches = or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
-    members = db.session.execute(
-        select(User.username, User.display_name)
-        .where(matches, *rules.startable_conditions(viewer, User))
-        .order_by(_sort_name(), User.username)
+    side = rules.side_of(viewer)
+    writable = and_(*rules.writable_where(side, User))
+    rows = db.session.execute(
+        select(User, case((writable, True), else_=False).label("writable"))
+        .where(matches, User.status == "active", User.deleted_at.is_(None), User.id != viewer.id)
+        .order_by(case((writable, 0), else_=1), _sort_name(), User.username)
         .limit(RESULT_LIMIT)
     ).all()
-    search = MemberSearch(query, members=members)
-    if not members and _names_unreachable_member(viewer, query):
+    refused = [row.User for row in rows if not row.writable]
+    decisions = rules.decisions_for(viewer, refused, side.rules) if refused else {}
+    search = MemberSearch(query, found=[Found(row.User, decisions.get(row.User.id)) for row in rows])
+    search.everyone = rules.viewer_wide_refusal(decisions)
+    if not rows and _names_unreachable_member(viewer, query):
         search.cant_message = policy.NEUTRAL_REFUSAL
     return search
 
@@ -59,7 +79,6 @@ def search_members(viewer, query: str) -> MemberSearch:
 def _names_unreachable_member(viewer, query: str) -> bool:
     """The query is exactly the name of a pending or suspended member (asked only when nothing
     matched). Members in a block with the viewer stay unmentioned: a block is private."""
-    blocks = select(Block.id).where(policy.blocked_either_way(viewer.id, User.id))
     name = query.lower()
     found = db.session.scalar(
         select(User.id)
@@ -67,7 +86,7 @@ def _names_unreachable_member(viewer, query: str) -> bool:
             or_(func.lower(User.username) == name, func.lower(User.display_name) == name),
             User.status.in_(("pending", "suspended")),
             User.deleted_at.is_(None),
-            ~blocks.exists(),
+            rules.blocker_of(viewer.id, User.id).is_(None),
         )
         .limit(1)
     )

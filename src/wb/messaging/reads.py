@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from ..database import read_alone, read_rows
 from ..extensions import db
 from ..models import User
-from . import policy
+from . import policy, rules
 from .conversations import get_conversation_for, hidden_column_name, message_in
 from .models import Block, Conversation, ConversationMembership, Message
 
@@ -69,7 +69,7 @@ def messages_after(member, conversation: Conversation, after: int) -> list:
 @dataclass
 class ThreadState:
     """What an open thread needs besides its messages, read in one query."""
-    other: object | None  # the other member: id, username, display_name, status, deleted_at (None: no account)
+    other: object | None  # the other member's account columns the rules read (None: no account)
     mine: object | None  # my metadata: last_message_id, last_read_message_id, unread_count, muted (None: no row yet)
     theirs: object | None  # theirs, likewise
     blocker_id: int | None  # who blocked whom, if either of us blocked the other
@@ -81,10 +81,11 @@ def _thread_state_statement():
     """Both members' accounts with their metadata for one conversation, and a block between them."""
     CM = ConversationMembership
     member_id, other_id = bindparam("member_id"), bindparam("other_id")
-    blocker = policy.blocker_of(member_id, other_id)
+    blocker = rules.blocker_of(member_id, other_id)
     return (
         select(
             User.id, User.username, User.display_name, User.status, User.deleted_at, User.read_receipts,
+            User.role, User.message_from, User.messages_paused,
             CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count, CM.muted,
             blocker.label("blocker_id"),
             select(Block.id).where(Block.blocker_id == member_id, Block.blocked_id == other_id)
@@ -210,7 +211,7 @@ class ThreadView:
     other: object | None  # the other member's account row (None once it is gone)
     other_name: str
     blocked_by_me: bool  # the thread's Safety offers Unblock instead of Block
-    compose_blocked: policy.Refusal | None  # why the compose box is replaced (and where to go), or None when the member may write
+    compose_blocked: rules.Decision | None  # why there is no compose box (and where to go), or None when the member may write
     compose_body: str  # what the compose box holds (what a refused send had)
     compose_error: str | None
     after_id: int  # the poller's cursors: the newest message shown ...
@@ -232,7 +233,7 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         other=other,
         other_name=display_name(other),
         blocked_by_me=state.blocked_by_me,
-        compose_blocked=_compose_blocked(member, conversation, page, state),
+        compose_blocked=_compose_blocked(member, page, state),
         compose_body=compose_body,
         compose_error=compose_error,
         after_id=max(newest_shown, (mine.last_message_id or 0) if mine else 0),
@@ -243,22 +244,12 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
     )
 
 
-def _compose_blocked(member, conversation: Conversation, page: ThreadPage, state: ThreadState) -> policy.Refusal | None:
-    """Why the compose box is replaced: what compose_blocker says, or, in a conversation nobody has
-    written in yet, why the member may not start one (an opened, empty conversation grants nothing)."""
-    blocked = policy.compose_blocker(member, state.other, state.blocker_id)
-    if blocked is not None:
-        return policy.Refusal(blocked)
-    written = page.messages or any(row is not None and row.last_message_id for row in (state.mine, state.theirs))
-    if written or state.other is None:
-        return None
-    from .rules import check_can_start
-
-    try:
-        check_can_start(member, db.session.get(User, state.other.id), state.blocker_id, replied=False)
-    except policy.Refusal as refusal:
-        return refusal if refusal.explained else None
-    return None
+def _compose_blocked(member, page: ThreadPage, state: ThreadState) -> rules.Decision | None:
+    """Why the member may not write here now (the rules' one decision), or None. A conversation
+    nobody has written in yet is a start: an opened, empty conversation grants nothing."""
+    written = bool(page.messages) or any(row is not None and row.last_message_id for row in (state.mine, state.theirs))
+    decision = rules.decide_pair(member, state.other, state.blocker_id, written)
+    return None if decision.may_write else decision
 
 
 def visible_message(member, conversation: Conversation, message_id) -> Message:

@@ -56,6 +56,8 @@ def reconcile_conversations(conversations: list[Conversation], dry_run: bool) ->
     for conversation in conversations:
         for member_id in (conversation.user_low_id, conversation.user_high_id):
             row = rows.get((conversation.id, member_id))
+            if row is None and conversation.id not in newest:
+                continue  # an empty conversation is the draft of whoever opened it: nobody else gets a row
             if row is None:
                 changes.append(f"conversation {conversation.id}: added missing membership for member {member_id}")
                 row = ConversationMembership(

@@ -1,5 +1,5 @@
 """Changing the community's messaging rules: each change stored and audited like a feature flag
-(who, when, old, new). The decision that reads them is rules.py."""
+(who, when, old, new). The decision that reads them is rules/."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..circles.models import Circle, MessagingRule
 from ..extensions import db
 from ..models import AuditEvent, utcnow
-from .rules import PROTECT, REACH, STARTERS, Rules, load_rules
+from .rules.community import PROTECT, REACH, STARTERS, Rules, load_rules
 
 log = logging.getLogger("wb.messaging")
 ACTION = "messaging_rule.changed"

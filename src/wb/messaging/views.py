@@ -74,7 +74,8 @@ def _render_inbox(listing, conversation=None, **thread_context):
     active_id = conversation.id if conversation is not None else None
     return render_template(
         "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total,
-        thread=conversation is not None, conversation=conversation, active_id=active_id, **thread_context,
+        thread=conversation is not None, conversation=conversation, active_id=active_id,
+        cant_start=rules.starting_refusal(current_user), **thread_context,
     )
 
 
@@ -84,8 +85,9 @@ def new_message():
     """Members to start a conversation with: the results for the inbox's search box (htmx),
     or a page of its own with a plain form, which works without JavaScript."""
     found = directory_search.search_members(current_user, request.args.get("q", ""))
-    template = "messaging/_new_message_results.html" if is_htmx() else "messaging/new_message.html"
-    return render_template(template, found=found)
+    if is_htmx():
+        return render_template("messaging/_new_message_results.html", found=found)
+    return render_template("messaging/new_message.html", found=found, cant_start=rules.starting_refusal(current_user))
 
 
 @bp.route("/with/<username>", methods=["POST"])
@@ -139,7 +141,7 @@ def send(conversation_id):
         return redirect(url_for("messaging.thread", conversation_id=conversation.id))
     # The new message reaches the thread the same way every message does: through
     # the poller, which this event fires at once. One path, so no duplicates.
-    # The send itself proved the compose box stays open (check_can_message passed),
+    # The send itself proved the compose box stays open (the rules let it through),
     # so the empty box needs only the other member's name, not the whole thread.
     response = make_response(render_template(
         "messaging/_compose.html", conversation=conversation, other_name=reads.display_name(sent.recipient),
@@ -372,7 +374,7 @@ def resolve_report(report_id):
 
 
 def template_helpers():
-    """What every page's templates may ask about messaging; the decisions live in policy.py."""
+    """What every page's templates may ask about messaging; the decisions live in policy.py and rules/."""
     return {
         "show_message_button": lambda person: policy.show_message_button(current_user, person),
         "start_refusal": lambda person: rules.page_decision(current_user, person),

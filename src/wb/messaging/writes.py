@@ -28,20 +28,25 @@ from .policy import Refusal
 
 
 def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
-    """The pair's one conversation, created if needed; returns (conversation, created).
-    Only a member who may start one with recipient opens it (or whoever already wrote in it)."""
-    rules.check_can_start(sender, recipient)
+    """The pair's one conversation, created if needed; returns (conversation, new to the sender).
+    Only a member who may write to recipient opens it. Until its first message it is the
+    draft of whoever opened it: the other member sees nothing of it."""
+    rules.require_may_write(sender, recipient)
     conversation = find_conversation(sender.id, recipient.id)
+    new_to_sender = conversation is None or (
+        membership(sender.id, conversation.id) is None and not rules.conversation_has_message(conversation.id)
+    )
     created = False
-    if conversation is None:
+    if new_to_sender:  # the other member's draft is no conversation yet to the sender either
         policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
+    if conversation is None:
         conversation, created = create_conversation(sender.id, recipient.id)
-    ensure_memberships(conversation)
+    ensure_memberships(conversation, [sender.id])
     set_hidden(sender.id, conversation.id, False)
     db.session.commit()
     if created:
         audit("conversation.created", conversation_id=conversation.id, user_id=sender.id, other_user_id=recipient.id)
-    return conversation, created
+    return conversation, new_to_sender
 
 
 def clean_body(raw) -> str:
@@ -66,10 +71,8 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     """Store a message (first) and update both members' metadata (second)."""
     body = clean_body(raw_body)
     recipient, blocker_id, replied = _recipient(sender, conversation)
-    if replied or (recipient is not None and rules.conversation_has_message(conversation.id)):
-        policy.check_can_message(sender, recipient, blocker_id)  # a reply: the rules decided the first message
-    else:
-        rules.check_can_start(sender, recipient, blocker_id, replied=False)
+    written = replied or rules.conversation_has_message(conversation.id)
+    rules.require_may_write(sender, recipient, blocker_id, written)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
@@ -78,6 +81,8 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
         db.session.commit()
         audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
         try:
+            if not written:  # the first message: the conversation now exists for the other member too
+                ensure_memberships(conversation)
             record_send(conversation, message)
         except SQLAlchemyError as error:
             db.session.rollback()
@@ -109,7 +114,7 @@ def _recipient_statement():
     member_id, other_id = bindparam("member_id"), bindparam("other_id")
     CM = ConversationMembership
     replied = exists().where(CM.conversation_id == bindparam("conversation_id"), CM.last_message_id.is_not(None))
-    return select(User, policy.blocker_of(member_id, other_id).label("blocker_id"), replied.label("replied")).where(
+    return select(User, rules.blocker_of(member_id, other_id).label("blocker_id"), replied.label("replied")).where(
         User.id == other_id
     )
 
@@ -144,7 +149,7 @@ def mark_read(member, conversation: Conversation) -> None:
     """Everything up to the newest message is read."""
     mine = membership(member.id, conversation.id)
     if mine is None:
-        ensure_memberships(conversation)
+        ensure_memberships(conversation, [member.id])
         mine = membership(member.id, conversation.id)
     newest = db.session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
     behind = newest is not None and (mine.last_read_message_id or 0) < newest
@@ -182,7 +187,7 @@ def remove_message_for_me(member, conversation: Conversation, message_id) -> Mes
 
 def hide_conversation(member, conversation: Conversation) -> None:
     """Hide from the member's own inbox until a new message arrives."""
-    ensure_memberships(conversation)
+    ensure_memberships(conversation, [member.id])
     set_hidden(member.id, conversation.id, True)
     db.session.commit()
     audit("conversation.hidden", conversation_id=conversation.id, user_id=member.id)

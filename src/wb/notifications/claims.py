@@ -15,7 +15,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..messaging.models import Block, ConversationMembership
+from ..messaging.models import ConversationMembership
+from ..messaging.rules import blocked_ids
 from ..models import User
 from .models import EmailSettings, Notice
 
@@ -101,11 +102,3 @@ def _take_digest_slot(user_id: int, now: datetime) -> bool:
         .returning(ES.user_id).execution_options(synchronize_session=False)
     ).first()
     return won is not None
-
-
-def blocked_ids(user_id: int) -> set[int]:
-    """Everyone this member blocked or was blocked by: no email about them."""
-    rows = db.session.execute(
-        select(Block.blocker_id, Block.blocked_id).where(or_(Block.blocker_id == user_id, Block.blocked_id == user_id))
-    ).all()
-    return {row.blocked_id if row.blocker_id == user_id else row.blocker_id for row in rows}

@@ -20,10 +20,10 @@ from sqlalchemy import or_, select, update
 
 from ..extensions import db
 from ..messaging import policy
+from ..messaging.rules import blocked_ids
 from ..messaging.models import ConversationMembership
 from ..models import User
 from . import mail
-from .claims import blocked_ids
 from .emails import Writer, confirmation_email, unread_email
 from .models import EmailSettings, Notice
 

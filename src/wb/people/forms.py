@@ -47,3 +47,13 @@ class EraseMemberForm(Form):
     def validate_confirm_username(self, field):
         if (field.data or "").strip().lower() != self.member.username:
             raise ValidationError(f"Type {self.member.username} to confirm.")
+
+
+class PauseForm(Form):
+    """A member's own "Pause messages": on (nobody but staff may write to them) or off."""
+
+    paused = RadioField(
+        "Pause messages",
+        choices=[SelectChoice("on", "Paused"), SelectChoice("off", "Not paused")],
+        validators=[InputRequired("Choose whether to pause messages.")],
+    )

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import HelpRequest, User
 from ..security import page_arg
 from . import bp
-from .forms import MessageFromForm, ReadReceiptsForm
+from .forms import MessageFromForm, PauseForm, ReadReceiptsForm
 
 MEMBERS_PER_PAGE = 50
 
@@ -74,22 +74,23 @@ def settings():
     return _render_settings(form)
 
 
-def _render_settings(form=None, message_form=None):
+def _render_settings(form=None, message_form=None, pause_form=None):
     """The settings page, with the errors of the form just posted (a GET has none)."""
     from ..messaging.safety import blocked_members
 
     errors = form.first_errors if form is not None else {}
     message_form = message_form or MessageFromForm(formdata=None, message_from=current_user.message_from)
+    pause_errors = pause_form.first_errors if pause_form is not None else {}
     return render_template(
         "people/settings.html", errors=errors, form=request.form, blocked=blocked_members(current_user),
-        message_form=message_form,
-    ), (400 if errors or message_form.errors else 200)
+        message_form=message_form, pause_errors=pause_errors,
+    ), (400 if errors or message_form.errors or pause_errors else 200)
 
 
 @bp.route("/settings/messaging", methods=["POST"])
 @login_required
 def message_from():
-    """The member's own "who can start a conversation with me" (messaging/rules.py reads it)."""
+    """The member's own "who can start a conversation with me" (messaging/rules/ reads it)."""
     form = MessageFromForm()
     if not form.validate_on_submit():
         return _render_settings(message_form=form)
@@ -111,6 +112,23 @@ def read_receipts():
                               if form.read_receipts.data else "don't see when you've read their messages, and you "
                               "don't see when they've read yours."), "success")
     return redirect(url_for("people.settings", _anchor="read-receipts"))
+
+
+@bp.route("/settings/messaging/pause", methods=["POST"])
+@login_required
+def pause_messages():
+    """The member's own "Pause messages" (messaging/rules reads it): nobody but staff may write to
+    them, in new or existing conversations, until they turn it off."""
+    form = PauseForm()
+    if not form.validate_on_submit():
+        return _render_settings(pause_form=form)
+    current_user.messages_paused = form.paused.data == "on"
+    db.session.commit()
+    if current_user.messages_paused:
+        flash("Messages paused: nobody but staff can write to you until you turn it off.", "success")
+    else:
+        flash("Messages are back on: members can write to you again.", "success")
+    return redirect(url_for("people.settings", _anchor="pause"))
 
 
 @bp.route("/settings/password", methods=["POST"])

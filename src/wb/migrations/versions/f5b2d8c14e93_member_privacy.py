@@ -1,7 +1,7 @@
 """members' privacy choices: read receipts (users.read_receipts), muted conversations (memberships.muted)
 
 Revision ID: f5b2d8c14e93
-Revises: e3a91c5d7f20
+Revises: f5b2d8e4c1a9
 Create Date: 2026-12-03 18:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f5b2d8c14e93'
-down_revision = 'e3a91c5d7f20'
+down_revision = 'f5b2d8e4c1a9'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,128 @@
+"""The one answer to "may this member write to that one now", and every answer's words.
+
+Words are chosen so that what a member sees never tells them more than it should: a block
+by the other member reads exactly like that member's own "Pause messages".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...access import PENDING_EXPLANATION
+from ...models import User
+from ..policy import Refusal
+
+WRITE, REPLY_ONLY, NO = "write", "reply-only", "no"
+CIRCLES_LINK = ("circles.directory", "See the circles and who the admins are")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """May write (start or continue), may reply only (the rules keep the viewer from starting;
+    once the other writes, they may reply), or may not; with the reason and what to tell them."""
+
+    may: str  # WRITE, REPLY_ONLY or NO
+    reason: str  # a short name for why; a block by the other member is "not-accepting", like a pause
+    words: str = ""
+    status: int = 200  # the HTTP status a refused action answers with
+    link: tuple[str, str] | None = None  # (endpoint, label): where to go to change it
+    everyone: bool = False  # the same for every member the viewer looks at: a page says it once
+
+    @property
+    def may_write(self) -> bool:
+        return self.may == WRITE
+
+    def refusal(self) -> Refusal:
+        """This decision as the exception a refused action raises."""
+        return Refusal(self.words, self.status, link=self.link)
+
+
+MAY_WRITE = Decision(WRITE, "allowed")
+
+
+def join_names(names) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+# --- may not: nothing goes, not even a reply ----------------------------------------------------
+
+
+def viewer_cannot(viewer) -> Decision:
+    return Decision(NO, "your-account", PENDING_EXPLANATION if viewer.status == "pending"
+                    else "Your account can't send messages.", 403)
+
+
+def yourself() -> Decision:
+    return Decision(NO, "yourself", "You can't message yourself.", 400)
+
+
+def no_such_member() -> Decision:
+    return Decision(NO, "no-member", "There is no member by that name.", 404)
+
+
+def left() -> Decision:
+    return Decision(NO, "left", "This member has left WhiteBalloon, so you can't reply. "
+                    "The conversation stays here for you.", 400)
+
+
+def suspended() -> Decision:
+    return Decision(NO, "suspended", "This member's account is suspended, so they can't receive messages.", 400)
+
+
+def pending() -> Decision:
+    return Decision(NO, "pending", "This member is waiting for approval and can't receive messages yet.", 400)
+
+
+def you_blocked(person) -> Decision:
+    return Decision(NO, "you-blocked", f"You've blocked {User.name_of(person)}. Unblock them from their profile "
+                    "or your settings to write to them.", 403)
+
+
+def not_accepting(person) -> Decision:
+    """Their "Pause messages", and their block: the very same words, so neither can be told apart."""
+    return Decision(NO, "not-accepting", f"{User.name_of(person)} isn't accepting messages right now. "
+                    "Only they can change that.", 403)
+
+
+# --- may reply only: the rules decide who starts ------------------------------------------------
+
+
+def nobody_new(person) -> Decision:
+    return Decision(REPLY_ONLY, "nobody-new", f"{User.name_of(person)} isn't accepting new conversations right now. "
+                    "Only they can change that.", 403)
+
+
+def circles_only(person) -> Decision:
+    return Decision(REPLY_ONLY, "circles-only", f"{User.name_of(person)} accepts new conversations only from "
+                    "members of their circles. Ask an admin if you'd like to join one.", 403, CIRCLES_LINK)
+
+
+def starters_only(rules) -> Decision:
+    names = rules.names_of(rules.starters)
+    if names:
+        words = f"Starting conversations is open to members of {join_names(names)}. Ask an admin if you'd like to join."
+    else:
+        words = "Starting conversations is open to staff only at the moment. Ask an admin if you need to reach someone."
+    return Decision(REPLY_ONLY, "starters", words + " You can still reply in conversations you already have.",
+                    403, CIRCLES_LINK, everyone=True)
+
+
+def in_no_circle() -> Decision:
+    return Decision(REPLY_ONLY, "no-circle", "Here, conversations are started between members who share a circle, "
+                    "and you aren't in one yet. Ask an admin to add you to a circle; until then you can write to "
+                    "staff and reply to anyone who writes to you.", 403, CIRCLES_LINK, everyone=True)
+
+
+def protected(person, rules, circle_id: int) -> Decision:
+    open_to = rules.names_of(rules.protected[circle_id])
+    who = f"staff and members of {join_names(open_to)}" if open_to else "staff"
+    return Decision(REPLY_ONLY, "protected", f"{User.name_of(person)} is in {rules.names[circle_id]}: new "
+                    f"conversations with its members are started by {who}. Once they write to you, you can reply.",
+                    403, CIRCLES_LINK)
+
+
+def no_shared_circle(person) -> Decision:
+    return Decision(REPLY_ONLY, "reach", f"You can start conversations with members who share a circle with you, "
+                    f"and {User.name_of(person)} isn't in any of yours. Ask an admin if you'd like to join one of "
+                    "their circles.", 403, CIRCLES_LINK)

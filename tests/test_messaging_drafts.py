@@ -1,0 +1,81 @@
+"""An empty conversation is the draft of whoever opened it: the other member sees nothing of it
+(list, badge, thread address, API, search, notifications) until its first message."""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from api_helpers import api_as, assert_problem  # noqa: F401
+from helpers import text
+from messaging_helpers import conversation_count, open_conversation, send, visible_text
+from wb.extensions import db
+from wb.messaging.models import ConversationMembership
+from wb.messaging.reconcile import reconcile
+from wb.notifications.claims import claim_due
+
+
+@pytest.fixture
+def drafted(app, alice, bob, login, messaging_on):
+    """Alice pressed "Message" on Bob's profile and wrote nothing: (alice_client, bob_client, id)."""
+    alice_client, bob_client = login(alice), login(bob)
+    return alice_client, bob_client, open_conversation(alice_client, "bob")
+
+
+def listed(client):
+    return re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', text(client.get("/messages")))
+
+
+def test_the_other_member_sees_nothing_of_an_empty_conversation(drafted, alice):
+    alice_client, bob_client, cid = drafted
+    assert listed(alice_client) == ["Bob"]  # Alice's own draft
+    assert listed(bob_client) == []
+    assert visible_text(bob_client.get("/messages/badge")) == "Messages"
+    thread = bob_client.get(f"/messages/{cid}")
+    unknown = bob_client.get(f"/messages/{cid + 1000}")
+    assert thread.status_code == unknown.status_code == 404
+    assert visible_text(thread) == visible_text(unknown)  # the same page as for an id that never existed
+    assert bob_client.get(f"/messages/{cid}/poll?after=0&seen=0").status_code == 404
+    assert send(bob_client, cid, "sneaking in", htmx=False).status_code == 404
+    assert db.session.scalars(select(ConversationMembership.user_id)).all() == [alice.id]  # no row of Bob's
+
+
+def test_the_api_tells_the_other_member_nothing_of_it(drafted, api_as, alice, bob):
+    _, _, cid = drafted
+    bob_api = api_as(bob)
+    assert bob_api.get("/api/v1/conversations").get_json()["conversations"] == []
+    assert bob_api.get("/api/v1/unread-count").get_json() == {"unread_total": 0}
+    assert assert_problem(bob_api.get(f"/api/v1/conversations/{cid}"), 404) == assert_problem(
+        bob_api.get(f"/api/v1/conversations/{cid + 1000}"), 404)
+    assert_problem(bob_api.get(f"/api/v1/conversations/{cid}/messages"), 404)
+    # Bob starting one himself gets the pair's one conversation, new to him: 201, as for any new one
+    response = bob_api.post("/api/v1/conversations", json={"with": "alice"})
+    assert response.status_code == 201 and response.get_json()["id"] == cid
+    assert conversation_count() == 1
+
+
+def test_the_first_message_brings_it_to_the_other_member(drafted):
+    alice_client, bob_client, cid = drafted
+    assert send(alice_client, cid, "Hello Bob").status_code == 200
+    assert listed(bob_client) == ["Alice"]
+    assert "Hello Bob" in text(bob_client.get(f"/messages/{cid}"))
+    assert 'aria-label="1 unread"' in text(bob_client.get("/messages/badge"))
+
+
+def test_an_empty_draft_is_never_notified_nor_rebuilt_for_the_other_member(drafted, alice, bob):
+    from datetime import timedelta
+
+    from wb.models import utcnow
+
+    _, _, cid = drafted
+    assert claim_due(utcnow() + timedelta(days=2)) == 0
+    reconcile()
+    db.session.commit()
+    rows = db.session.scalars(select(ConversationMembership.user_id).where(ConversationMembership.conversation_id == cid))
+    assert list(rows) == [alice.id]  # reconcile gives nobody else a row for an empty conversation
+
+
+def test_the_search_and_the_profile_stay_as_they_were_for_the_other_member(drafted, bob):
+    _, bob_client, cid = drafted
+    assert 'action="/messages/with/alice"' in text(bob_client.get("/people/alice"))
+    results = text(bob_client.get("/messages/new?q=ali", headers={"HX-Request": "true"}))
+    assert 'action="/messages/with/alice"' in results and f"/messages/{cid}" not in results
