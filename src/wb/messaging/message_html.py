@@ -57,19 +57,21 @@ def day_label(day, today) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
+def message_items(messages, conversation, viewer_id, separators=True, oob=False) -> Markup:
     """Each message of a run as an <li>: a thread page, an older page, a poll, one message.
 
     The body is the only text from a member: it is escaped, its http(s) URLs become links, and
     dir="auto" keeps a direction control in it from reordering the page around it. A message
     carries only what it shows: its actions (delete, remove) load when its menu opens, from
     .../actions, which is also the page that link leads to without JavaScript.
+    oob: each takes the place of the message with its id already shown (htmx out of band).
     """
     # Each run draws its own day separators and groups, so the page is right without
     # JavaScript; app.js drops the ones a run repeats when it lands beside another (data-day).
     base = f"{url_for('messaging.thread', conversation_id=conversation.id)}/messages/"
     today = (EPOCH + timedelta(seconds=main_views.clock())).date()
     items = []
+    swap = ' hx-swap-oob="true"' if oob else ""
     day = day_iso = group_side = group_start = None
     for message in messages:
         message_id = message.id
@@ -91,7 +93,7 @@ def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
             body = f'<p class="body" dir="auto">{linkify(message.body)}</p>'
         actions = f"{base}{message_id}/actions"
         items.append(
-            f'<li class="message {classes}" id="message-{message_id}" data-id="{message_id}"'
+            f'<li class="message {classes}" id="message-{message_id}"{swap} data-id="{message_id}"'
             f' data-day="{day_iso}" data-at="{int(seconds)}">\n'
             f'  <div class="bubble">{body}</div>\n'
             f'  <div class="message-meta">{timetag(created)}\n'
