@@ -69,7 +69,13 @@
     fetch(url + "?since=" + encodeURIComponent(cursor), {
       credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" }
     }).then(function (response) {
-      // Signed out (everywhere), suspended, messaging switched off: the channel ends here.
+      // Signed out (everywhere), suspended, messaging switched off: the channel ends here. With
+      // messaging gone (404, 403), each live part asks once more and leaves on its own answer.
+      if (response.status === 403 || response.status === 404) {
+        fire("wb:poll-now");
+        fire("wb:list-stale");
+        fire("wb:unread-changed");
+      }
       if (response.redirected || response.status === 401 || response.status === 403 || response.status === 404) return null;
       if (!response.ok) throw new Error("live channel: " + response.status);
       return response.json();
