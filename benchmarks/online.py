@@ -157,18 +157,20 @@ def _send(base, session, conversation_id, token, tally):
 
 
 def connected_members(partners: dict, n: int) -> list[int]:
-    """n members who write to each other: grown from the first member through their conversations,
-    so that every member online has partners online (sends go to one of them)."""
-    chosen, queue = {}, [min(partners)]
-    for member in queue:
+    """n members who write to each other: grown from the first member through their conversations
+    (breadth first), so that every member online has partners online (sends go to one of them)."""
+    from collections import deque
+
+    chosen, queue = {}, deque()
+    for start in sorted(partners):
+        queue.append(start)
+        while queue and len(chosen) < n:
+            member = queue.popleft()
+            if member not in chosen:
+                chosen[member] = True
+                queue.extend(other for _, other in partners.get(member, ()) if other not in chosen)
         if len(chosen) >= n:
             break
-        if member in chosen:
-            continue
-        chosen[member] = True
-        queue.extend(other for _, other in partners.get(member, ()) if other not in chosen)
-        if len(queue) == len(chosen) and len(chosen) < n:  # this part of the graph is done: start another
-            queue.append(next(m for m in sorted(partners) if m not in chosen))
     return list(chosen)
 
 

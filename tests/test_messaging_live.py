@@ -119,7 +119,8 @@ def test_a_waiting_tab_is_woken_by_a_send_and_holds_no_database_connection(app, 
     held = Held(app, bob_client, since)
     assert held.holding()
     db.session.remove()  # the test's own session (not the request's) lets its connection go too
-    assert {bind: engine.pool.checkedout() for bind, engine in db.engines.items()} == {None: 0, "messaging": 0}
+    watcher = 1 if app.extensions["wb.live"].backend == "sqlite" else 0  # SQLite's watcher keeps one to read with
+    assert {bind: engine.pool.checkedout() for bind, engine in db.engines.items()} == {None: watcher, "messaging": 0}
     send(alice_client, cid, "Are you there?")
     response = held.answer()
     assert response.status_code == 200
@@ -231,3 +232,14 @@ class TestFallback:
         assert ask(bob_client, since) == {"cursor": since, "events": [], "refresh": False, "retry": 7}
         send(alice_client, cid, "hi")
         assert kinds(ask(bob_client, since), cid) == ["message"]
+
+
+def test_a_page_drawn_before_anything_was_recorded_gets_what_came_since(chat):
+    """An empty table (a new instance) gives pages cursor 0, however far its ids have counted."""
+    alice_client, bob_client, cid = chat
+    db.session.execute(LiveEvent.__table__.delete())
+    db.session.commit()
+    assert cursor_of(bob_client) == 0
+    send(alice_client, cid, "first news")
+    answer = ask(bob_client, 0)
+    assert answer["refresh"] is False and kinds(answer, cid) == ["message"]
