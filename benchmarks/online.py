@@ -192,7 +192,7 @@ def simulate(server, sessions, partners, idle_seconds=60, active_seconds=120, pe
     time.sleep(min(5, idle_seconds / 4))  # every tab holds its first request
     with tally.lock:
         tally.requests, tally.errors = 0, []
-    cpu_before, started = server.cpu_seconds(), time.monotonic()
+    cpu_before = server.cpu_seconds()
     time.sleep(idle_seconds)
     with tally.lock:
         idle_requests = tally.requests
