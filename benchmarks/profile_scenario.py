@@ -185,7 +185,6 @@ def print_queries(bench, request_once) -> None:
     """The statements one request sends to each database, in order."""
     from sqlalchemy import event
 
-    from wb.database import driver_read
     from wb.extensions import db
 
     seen = []
@@ -193,18 +192,13 @@ def print_queries(bench, request_once) -> None:
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append((conn.engine.url.database, " ".join(statement.split())))
 
-    def record_driver_read(engine, statement):  # the idle checks' reads, which engine events don't see
-        seen.append((engine.url.database, " ".join(statement.split())))
-
     with bench.app.app_context():
         engines = {db.engines[None], db.engines["messaging"]}
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
-    driver_read.connect(record_driver_read)
     try:
         request_once()
     finally:
-        driver_read.disconnect(record_driver_read)
         for engine in engines:
             event.remove(engine, "before_cursor_execute", record)
     print(f"{len(seen)} statements:")

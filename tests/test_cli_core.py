@@ -134,7 +134,7 @@ def test_flask_command_sees_the_same_commands(monkeypatch, tmp_path):
 def test_run_offers_host_port_and_workers(runner):
     result = runner.invoke(args=["run", "--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--workers", "--threads"):
+    for option in ("--host", "--port", "--workers", "--worker-class", "--threads"):
         assert option in result.output
 
 
@@ -142,13 +142,13 @@ def _option(argv, name):
     return argv[argv.index(name) + 1]
 
 
-def test_run_serves_with_sync_workers_one_per_core_plus_one(monkeypatch):
+def test_run_serves_with_gevent_workers_one_per_core_plus_one(monkeypatch):
     from wb.cli import gunicorn_argv
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     argv = gunicorn_argv("127.0.0.1", 8000)
 
-    assert (_option(argv, "--worker-class"), _option(argv, "--workers"), _option(argv, "--threads")) == ("sync", "3", "1")
+    assert (_option(argv, "--worker-class"), _option(argv, "--workers"), _option(argv, "--threads")) == ("gevent", "3", "1")
     assert _option(argv, "--bind") == "127.0.0.1:8000" and argv[-1] == "wb:create_app()"
 
 
@@ -159,6 +159,12 @@ def test_run_with_threads_uses_threaded_workers():
 
     assert (_option(argv, "--worker-class"), _option(argv, "--workers"), _option(argv, "--threads")) == ("gthread", "2", "4")
     assert _option(argv, "--keep-alive") == "0"
+
+
+def test_run_with_sync_workers_answers_the_live_channel_at_once():
+    from wb.cli import gunicorn_argv
+
+    assert _option(gunicorn_argv("127.0.0.1", 8000, worker_class="sync"), "--worker-class") == "sync"
 
 
 # --- create-admin ---------------------------------------------------------------------------------

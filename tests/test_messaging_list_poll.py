@@ -1,4 +1,4 @@
-"""The inbox list keeps up on its own: it polls with the version it shows (issue 13)."""
+"""The inbox list keeps up: asked again when something changed, 304 to the ETag of the rows it shows."""
 import html
 import re
 
@@ -6,17 +6,26 @@ import pytest
 
 from wb.flags import set_flag
 from messaging_helpers import messages_in, open_conversation, send
-from test_sessions import replay, session_cookie
 
 LIST_POLL = re.compile(r'<div id="conversation-list"[^>]*\shx-get="([^"]+)"')
-LIST_VERSION = re.compile(r'data-list-version="([^"]+)"')
 
 
-def list_poll_path(page: str, active: int = 0) -> str:
-    """What the list asks on its next tick: its URL with the version its rows show (as app.js sends it)."""
-    path = html.unescape(LIST_POLL.search(page).group(1)) if "conversation-list" in page else "/messages/list?"
-    separator = "&" if "?" in path and not path.endswith("?") else ""
-    return f"{path}{separator}active={active}&version={LIST_VERSION.search(page).group(1)}"
+class ShownList:
+    """A list on screen: the URL it asks again (with the open conversation, as app.js adds it)
+    and the ETag of the rows it shows, which the browser revalidates with."""
+
+    def __init__(self, client, page: str, active: int = 0):
+        path = html.unescape(LIST_POLL.search(page).group(1))
+        separator = "&" if "?" in path else "?"
+        self.client, self.path = client, f"{path}{separator}active={active}"
+        self.etag = client.get(self.path, headers={"HX-Request": "true"}).headers["ETag"]
+
+    def ask(self):
+        """The list asked again, as the browser does: If-None-Match with the rows it shows."""
+        response = self.client.get(self.path, headers={"HX-Request": "true", "If-None-Match": self.etag})
+        if response.status_code == 200:
+            self.etag = response.headers["ETag"]
+        return response
 
 
 def text(response) -> str:
@@ -47,27 +56,20 @@ def inbox(alice, bob, make_user, login, messaging_on):
     return alice_client, bob_client, carol_client, with_bob, with_carol
 
 
-def _statements(client, count_queries, path):
-    with count_queries() as statements:
-        response = client.get(path, headers={"HX-Request": "true"})
-    return response, [s for s in statements if "feature_flags" not in s]
-
-
-def test_unchanged_list_answers_204_in_one_query(inbox, count_queries):
+def test_unchanged_list_answers_304_and_draws_nothing(inbox):
     alice_client, _bob, _carol, with_bob, _with_carol = inbox
-    path = list_poll_path(text(alice_client.get(f"/messages/{with_bob}")), active=with_bob)
-    response, statements = _statements(alice_client, count_queries, path)
-    assert response.status_code == 204 and text(response) == ""
-    assert len(statements) == 1
+    shown = ShownList(alice_client, text(alice_client.get(f"/messages/{with_bob}")), active=with_bob)
+    response = shown.ask()
+    assert response.status_code == 304 and text(response) == ""
 
 
 def test_a_new_message_brings_its_row_to_the_top_with_its_unread_count(inbox):
     alice_client, _bob, carol_client, with_bob, with_carol = inbox
     page = text(alice_client.get(f"/messages/{with_bob}"))
     assert rows(page) == [with_bob, with_carol]
-    path = list_poll_path(page, active=with_bob)
+    shown = ShownList(alice_client, page, active=with_bob)
     send(carol_client, with_carol, "are you there?")
-    response = alice_client.get(path, headers={"HX-Request": "true"})
+    response = shown.ask()
     fresh = text(response)
     assert response.status_code == 200 and "<html" not in fresh
     assert rows(fresh) == [with_carol, with_bob]
@@ -75,23 +77,22 @@ def test_a_new_message_brings_its_row_to_the_top_with_its_unread_count(inbox):
     # The open conversation stays marked, and the new list carries a new version that is idle.
     assert re.search(rf'<a href="/messages/{with_bob}"[^>]*aria-current="page"', fresh)
     assert "<div" not in fresh.split("<ul", 1)[0]  # only the rows: the list element stays
-    assert list_poll_path(fresh, active=with_bob) != path
-    assert alice_client.get(list_poll_path(fresh, active=with_bob)).status_code == 204
+    assert shown.ask().status_code == 304
 
 
 def test_a_read_changes_the_version(inbox):
     alice_client, _bob, _carol, _with_bob, with_carol = inbox
-    path = list_poll_path(text(alice_client.get("/messages")))
+    shown = ShownList(alice_client, text(alice_client.get("/messages")))
     alice_client.post(f"/messages/{with_carol}/read", headers={"HX-Request": "true"})
-    fresh = text(alice_client.get(path))
+    fresh = text(shown.ask())
     assert unread_of(fresh, with_carol) == 0 and rows(fresh)
 
 
 def test_a_hide_changes_the_version(inbox):
     alice_client, _bob, _carol, with_bob, with_carol = inbox
-    path = list_poll_path(text(alice_client.get("/messages")))
+    shown = ShownList(alice_client, text(alice_client.get("/messages")))
     alice_client.post(f"/messages/{with_bob}/hide")
-    assert rows(text(alice_client.get(path))) == [with_carol]
+    assert rows(text(shown.ask())) == [with_carol]
 
 
 def test_own_actions_ask_for_the_list(inbox):
@@ -107,11 +108,11 @@ def test_page_and_filter_are_honoured(inbox, app):
     unread = text(alice_client.get("/messages/list?filter=unread&active=0"))
     assert rows(unread) == [with_carol]
     page = text(alice_client.get("/messages?filter=unread"))
-    assert "filter=unread" in list_poll_path(page) and rows(page) == [with_carol]
+    assert "filter=unread" in ShownList(alice_client, page).path and rows(page) == [with_carol]
     app.config["CONVERSATIONS_PER_PAGE"] = 1
     second = text(alice_client.get("/messages/list?page=2&active=0"))
     assert rows(second) == [with_carol]
-    assert "page=2" in list_poll_path(text(alice_client.get("/messages?page=2")))
+    assert "page=2" in ShownList(alice_client, text(alice_client.get("/messages?page=2"))).path
     assert "Newer" in visible_text_of(second)
 
 
@@ -121,28 +122,29 @@ def visible_text_of(fragment: str) -> str:
 
 def test_a_cookie_from_before_sign_out_gets_no_list(app, inbox):
     alice_client, *_ = inbox
-    path = list_poll_path(text(alice_client.get("/messages")))
-    cookie = session_cookie(alice_client)
+    shown = ShownList(alice_client, text(alice_client.get("/messages")))
+    stale = app.test_client()
+    stale.set_cookie("session", alice_client.get_cookie("session").value)
     alice_client.post("/logout")
-    for stale in (replay(app, cookie), alice_client):
-        response = stale.get(path)
+    for client in (stale, alice_client):
+        response = client.get(shown.path)
         assert response.status_code == 302 and response.location.startswith("/login")
         assert "hi from" not in text(response)
 
 
 def test_messaging_off_gets_404(inbox):
     alice_client, *_ = inbox
-    path = list_poll_path(text(alice_client.get("/messages")))
+    shown = ShownList(alice_client, text(alice_client.get("/messages")))
     set_flag("direct_messaging", False)
-    response = alice_client.get(path)
+    response = shown.ask()
     assert response.status_code == 404 and "hi from" not in text(response)
 
 
-def test_a_version_for_someone_else_gets_nothing(inbox, client):
-    """A visitor who was never signed in, guessing a version, is sent to sign in."""
+def test_an_etag_for_someone_else_gets_nothing(inbox, client):
+    """A visitor who was never signed in, replaying a member's ETag, is sent to sign in."""
     alice_client, *_ = inbox
-    path = list_poll_path(text(alice_client.get("/messages")))
-    response = client.get(path)
+    shown = ShownList(alice_client, text(alice_client.get("/messages")))
+    response = client.get(shown.path, headers={"If-None-Match": shown.etag})
     assert response.status_code == 302 and "hi from" not in text(response)
 
 
@@ -155,21 +157,21 @@ def test_the_newest_message_deleted_for_both_changes_the_other_members_list(inbo
     alice_client, bob_client, _carol, with_bob, _with_carol = inbox
     page = text(alice_client.get("/messages"))
     assert preview_of(page, with_bob) == "hi from bob"
-    path = list_poll_path(page)
+    shown = ShownList(alice_client, page)
     newest = messages_in(with_bob)[-1].id
     assert bob_client.post(f"/messages/{with_bob}/messages/{newest}/delete").status_code == 302
-    response = alice_client.get(path, headers={"HX-Request": "true"})
+    response = shown.ask()
     assert response.status_code == 200 and preview_of(text(response), with_bob) == "Message deleted"
-    assert alice_client.get(list_poll_path(text(response))).status_code == 204
+    assert shown.ask().status_code == 304
 
 
 def test_removing_the_newest_message_for_me_changes_my_list_elsewhere(inbox):
-    """Alice's other tab (or phone) polls with the version it shows."""
+    """Alice's other tab (or phone) asks again with the rows it shows."""
     alice_client, _bob, _carol, with_bob, _with_carol = inbox
-    path = list_poll_path(text(alice_client.get("/messages")))
+    shown = ShownList(alice_client, text(alice_client.get("/messages")))
     newest = messages_in(with_bob)[-1].id
     assert alice_client.post(f"/messages/{with_bob}/messages/{newest}/remove").status_code == 302
-    response = alice_client.get(path, headers={"HX-Request": "true"})
+    response = shown.ask()
     assert response.status_code == 200
     assert preview_of(text(response), with_bob) == "Message removed from your view"
 
@@ -178,7 +180,7 @@ def test_deleting_an_older_message_leaves_the_other_members_list_idle(inbox):
     alice_client, bob_client, _carol, with_bob, _with_carol = inbox
     send(bob_client, with_bob, "and another")
     alice_client.post(f"/messages/{with_bob}/read")
-    path = list_poll_path(text(alice_client.get("/messages")))
+    shown = ShownList(alice_client, text(alice_client.get("/messages")))
     older = messages_in(with_bob)[-2].id
     assert bob_client.post(f"/messages/{with_bob}/messages/{older}/delete").status_code == 302
-    assert alice_client.get(path, headers={"HX-Request": "true"}).status_code == 204
+    assert shown.ask().status_code == 304

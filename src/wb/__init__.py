@@ -2,7 +2,6 @@
 from flask import Flask
 
 from .config import default_instance_path, load_config
-from .sessions import RememberingSessionInterface
 
 
 def create_app(config=None) -> Flask:
@@ -12,7 +11,6 @@ def create_app(config=None) -> Flask:
         instance_path = config["INSTANCE_PATH"]
     app = Flask(__name__, instance_path=instance_path or default_instance_path(), instance_relative_config=True)
     load_config(app, config)
-    app.session_interface = RememberingSessionInterface()
     _register_extensions(app)
     _register_blueprints(app)
     _register_error_handlers(app)

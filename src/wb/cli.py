@@ -118,13 +118,23 @@ def default_workers() -> int:
     return (os.cpu_count() or 1) + 1
 
 
+WORKER_CLASSES = ("gevent", "sync", "gthread")
+
+
+def default_worker_class(threads: int = 1) -> str:
+    return "gthread" if threads > 1 else "gevent"
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", type=int, help="Processes.  [default: one per core, plus one]")
+@click.option("--worker-class", "worker_class", type=click.Choice(WORKER_CLASSES),
+              help="gevent (the default) holds each tab's live channel cheaply; sync and gthread answer it "
+                   "at once and tabs ask again later.  [default: gevent; gthread with --threads]")
 @click.option("--threads", default=1, show_default=True, type=int,
               help="Threads per worker; more than 1 uses gunicorn's gthread workers.")
-def run_command(host, port, workers, threads):
+def run_command(host, port, workers, worker_class, threads):
     """Serve with gunicorn, as in production (behind a proxy such as nginx)."""
     workers = workers or default_workers()
     storage = current_app.config["RATELIMIT_STORAGE_URI"]
@@ -134,23 +144,28 @@ def run_command(host, port, workers, threads):
             "so every limit would be several times too high. Leave it unset (database://, the default) "
             "or use redis://, or serve with --workers 1."
         )
-    os.execv(sys.executable, gunicorn_argv(host, port, workers, threads))
+    worker_class = worker_class or default_worker_class(threads)
+    if worker_class != "gevent" and not os.environ.get("WB_LIVE_HOLD_SECONDS"):
+        # A sync worker holds one request at a time: a held live channel would starve it.
+        os.environ["WB_LIVE_HOLD_SECONDS"] = "0"
+    os.execv(sys.executable, gunicorn_argv(host, port, workers, threads, worker_class))
 
 
-def gunicorn_argv(host, port, workers=None, threads=1) -> list[str]:
+def gunicorn_argv(host, port, workers=None, threads=1, worker_class=None) -> list[str]:
     """The production gunicorn command line (the benchmark serves with exactly this).
 
-    Sync workers by default. A sync worker takes a connection from the shared queue only
-    when it is free, so requests are served in the order they arrive. A gthread worker
-    accepts whatever comes and its threads then share one interpreter lock; on 2 cores that
-    made the slowest requests far slower than the median (docs/performance.md). Like any sync server it expects a buffering proxy such as nginx in
-    front, so that a slow client never holds a worker.
+    gevent workers by default, as gunicorn's design notes advise for long polling: every open
+    tab holds one request (messaging/live.py) for up to LIVE_HOLD_SECONDS, and a greenlet waiting
+    costs a few kilobytes where a sync worker would be taken whole. The worker patches the
+    standard library before the app is imported; psycopg 3 and SQLite then cooperate (a
+    waiting request holds no database connection). `--worker-class sync` is the fallback: each
+    live request is answered at once and the page asks again after LIVE_RETRY_SECONDS.
     """
     return [
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
         "--workers", str(workers or default_workers()),
-        "--worker-class", "gthread" if threads > 1 else "sync",
+        "--worker-class", worker_class or default_worker_class(threads),
         "--threads", str(threads),
         # One request per connection, as sync workers always do. A gthread worker would keep
         # every keep-alive connection it accepted, so a few busy clients could all land on one

@@ -26,10 +26,12 @@ ENVIRONMENT = {
     "WB_MAIL_USE_TLS": "MAIL_USE_TLS",
     "WB_MAIL_FROM": "MAIL_FROM",
     "WB_NOTIFY_DELAY_MINUTES": "NOTIFY_DELAY_MINUTES",
+    "WB_LIVE_HOLD_SECONDS": "LIVE_HOLD_SECONDS",
+    "WB_LIVE_RETRY_SECONDS": "LIVE_RETRY_SECONDS",
 }
 
 BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS"}
-NUMBER_KEYS = {"MESSAGING_BACKUP_CADENCE_HOURS", "NOTIFY_DELAY_MINUTES"}
+NUMBER_KEYS = {"MESSAGING_BACKUP_CADENCE_HOURS", "NOTIFY_DELAY_MINUTES", "LIVE_HOLD_SECONDS", "LIVE_RETRY_SECONDS"}
 
 
 class Config:
@@ -61,8 +63,13 @@ class Config:
     MESSAGING_BACKUP_CADENCE_HOURS = 24
     MESSAGES_PER_PAGE = 50
     CONVERSATIONS_PER_PAGE = 30
-    POLL_INTERVAL_SECONDS = 3
-    BADGE_POLL_INTERVAL_SECONDS = 10
+    # The tab's live channel (messaging/live.py): a request waits this long for news, then the
+    # page asks again. 0: answer at once (gunicorn's sync workers can't hold requests), and the
+    # page asks again after LIVE_RETRY_SECONDS. Proxies must allow more than the hold time.
+    LIVE_HOLD_SECONDS = 25
+    LIVE_RETRY_SECONDS = 10
+    # How long changes are kept for a tab to catch up from its cursor (an older cursor refreshes everything).
+    LIVE_KEEP_MINUTES = 60
     # Email (wb.notifications): links in emails start with BASE_URL; `./wb demo` uses its own address.
     BASE_URL = "http://127.0.0.1:8000"
     MAIL_BACKEND = "smtp"  # or "console": print each email instead of sending it

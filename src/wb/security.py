@@ -115,28 +115,15 @@ SECURITY_HEADERS = (
 
 def _security_headers(response):
     """Every response's security headers, unless the view set its own; HTML also varies on
-    HX-Request and is never stored. Written against the header list itself: every response
-    passes here, and Werkzeug's setdefault and Vary helpers cost several times more."""
+    HX-Request and is never stored (a partial that sends an ETag is revalidated instead)."""
     headers = response.headers
-    present = {name.lower() for name in headers.keys()}
     for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:
-            headers.add(name, value)
+        headers.setdefault(name, value)
     if response.mimetype == "text/html":
-        add_vary(headers, "HX-Request")
-        if "cache-control" not in present:
-            headers.add("Cache-Control", "no-store")
+        response.vary.add("HX-Request")
+        if "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-cache" if "ETag" in headers else "no-store"
     return response
-
-
-def add_vary(headers, name: str) -> None:
-    """Add name to the Vary header, written against the header list: Werkzeug's response.vary
-    parses and rewrites the header each time, which costs several times more."""
-    vary = headers.get("Vary")
-    if not vary:
-        headers.add("Vary", name)
-    elif name.lower() not in (part.strip().lower() for part in vary.split(",")):
-        headers["Vary"] = f"{vary}, {name}"
 
 
 def is_htmx() -> bool:

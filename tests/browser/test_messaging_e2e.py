@@ -1,8 +1,8 @@
-"""Two members messaging in a real Chromium: polling, htmx swaps, focus, badges, the phone layout.
+"""Two members messaging in a real Chromium: the live channel, htmx swaps, focus, badges, the phone layout.
 
 Every test signs in fresh members through the login form and does what a person would:
 click, type, press Enter, and wait (with Playwright's auto-waiting expect) for what they
-would see. Waits are one polling period plus a margin; nothing sleeps.
+would see. Waits are what the live channel takes plus a margin; nothing sleeps.
 """
 import re
 
@@ -170,7 +170,7 @@ def test_bob_sees_the_badge_then_reads_alices_message(browsing, server, artifact
     bob_page.screenshot(path=artifacts / "thread-desktop.png", full_page=True)
 
 
-def test_alice_sees_seen_and_bobs_reply_arrives_by_polling(browsing, server):
+def test_alice_sees_seen_and_bobs_reply_arrives_live(browsing, server):
     alice, bob = server.create_member("alice"), server.create_member("bob")
     alice_page = browsing.sign_in(alice)
     open_conversation(alice_page, bob, "Bob")
@@ -258,8 +258,10 @@ def test_a_message_menu_loads_its_actions_and_deletes_for_both(browsing, server)
     assert questions == ["Delete this message for both of you?"]
     assert_not_reloaded(alice_page)
 
-    # Bob's menu on Alice's message offers only removal from his own view.
+    # Bob's open thread shows the delete without a reload (his live channel); his menu on
+    # Alice's message offers only removal from his own view.
     theirs = bob_page.locator("li.message.theirs")
+    expect(theirs.locator(".body")).to_have_text("Message deleted", timeout=THREAD_WAIT_MS)
     theirs.locator("summary").click()
     expect(theirs.get_by_role("button", name="Remove for me")).to_be_visible()
     expect(theirs.get_by_role("button", name="Delete for both")).to_have_count(0)
@@ -272,7 +274,7 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
     live = start_server()
     live.set_messaging(True)
     admin, alice, bob = live.create_member("root", role="admin"), live.create_member("alice"), live.create_member("bob")
-    # Alice's open page polls /messages/badge, which answers 404 once messaging is off.
+    # Alice's open page holds /messages/live, which answers 404 once messaging is off.
     browsing.allow_console_error(failed_resource(404))
 
     alice_page = browsing.sign_in(alice, server=live)
@@ -297,7 +299,7 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
     expect(row.locator(".flag-state")).to_have_text("Currently off.")
     expect(row.get_by_role("switch")).to_have_text("Turn on")
 
-    # The page Alice already had open drops its badge at the next poll, showing no error in its place.
+    # The page Alice already had open drops its badge (its live channel ends), showing no error in its place.
     expect(alice_page.locator("#inbox-badge")).to_have_count(0, timeout=BADGE_WAIT_MS)
     expect(alice_page.locator(".site-header .error-box")).to_have_count(0)
     assert_not_reloaded(alice_page)

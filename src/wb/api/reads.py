@@ -120,5 +120,4 @@ def message_page(member, conversation, before=None, after=None, limit=50):
         rows = rows[:limit]
         rows.reverse()
         more_newer, older = False, (rows[0].id if has_older and rows else None)
-    mine, theirs = reads.poll_state(member.id, conversation.id)
-    return rows, older, more_newer, reads.seen_marker(mine, theirs) or None
+    return rows, older, more_newer, (reads.seen_by_other(member, conversation) or None)

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
+from ..messaging import live
 from ..models import Invite, User
 from ..text import has_control_characters
 from .forms import AccountForm
@@ -28,6 +29,7 @@ def find_invite(token: str | None) -> Invite | None:
 def end_sessions(member, reason: str) -> None:
     """Sign a member out of every browser and device they are signed in on."""
     member.end_sessions()
+    live.record([member.id], "account")  # their held live requests end now
     db.session.commit()
     log.info("sessions ended", extra={"user_id": member.id, "reason": reason})
 
@@ -98,6 +100,7 @@ def set_status(user: User, status: str) -> None:
     user.status = status
     if status == "suspended":
         user.end_sessions()  # so reinstating them doesn't revive a cookie someone kept
+        live.record([user.id], "account")
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 

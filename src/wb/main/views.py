@@ -3,7 +3,7 @@ import time
 from datetime import datetime
 
 from markupsafe import Markup
-from flask import jsonify, render_template
+from flask import current_app, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -40,7 +40,9 @@ def healthz():
 def readyz():
     checks = {"main": check_database(None), "messaging": check_database("messaging")}
     ready = all(check["ok"] for check in checks.values())
-    return jsonify(status="ready" if ready else "unavailable", databases=checks), (200 if ready else 503)
+    hub = current_app.extensions["wb.live"]  # this worker's held live channels, and who wakes them
+    live = {"waiting": hub.holding_count(), "listener": hub.backend}
+    return jsonify(status="ready" if ready else "unavailable", databases=checks, live=live), (200 if ready else 503)
 
 
 EPOCH = datetime(1970, 1, 1)

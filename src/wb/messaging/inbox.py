@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import String, bindparam, func, select, type_coerce
 
-from ..database import read_alone, read_rows
+from ..database import read_rows
 from ..extensions import db
 from ..models import User
 from . import policy
@@ -169,35 +169,7 @@ def _unread_total_statement():
     return unread_sum(bindparam("member_id"))
 
 
-@functools.cache
-def _badge_statement():
-    """Asked for on every page's badge poll: built once, values bound."""
-    member_id = bindparam("member_id")
-    return select(
-        User.status, User.deleted_at, User.session_generation, unread_sum(member_id).scalar_subquery().label("unread_total")
-    ).where(User.id == member_id)
-
-
-def _row_if_active(signed_in: tuple[int, int] | None, statement):
-    """statement's row for the active member a session names (auth.session_member: id and
-    session generation), None for anyone else: one query, before the account is loaded."""
-    if signed_in is None:
-        return None
-    member_id, generation = signed_in
-    rows = read_alone(statement, {"member_id": member_id}, User)
-    row = rows[0] if rows else None
-    if row is None or not User.holds_session(row, generation) or not User.may_act(row):
-        return None
-    return row
-
-
-def badge_total_if_active(signed_in: tuple[int, int] | None) -> int | None:
-    """The badge number for the active member a session names, None for anyone else, in one query."""
-    row = _row_if_active(signed_in, _badge_statement())
-    return None if row is None else row.unread_total
-
-
-# The inbox list polls with its version: its unread total, how many conversations it holds,
+# The inbox list's ETag is its version: its unread total, how many conversations it holds,
 # their newest activity and their newest preview change. Any send, receive, read or hide moves
 # one of them, as does the newest message deleted for both or removed from a member's view
 # (metadata.mark_preview_changed), and each is read from an index of the member's own
@@ -233,22 +205,6 @@ def list_version(row) -> str:
 def _list_summary_statement():
     member_id = bindparam("member_id")
     return select(unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id))
-
-
-@functools.cache
-def _list_poll_statement():
-    """Asked on every inbox list poll: the session's member and their list's version, built once."""
-    member_id = bindparam("member_id")
-    return select(
-        User.status, User.deleted_at, User.session_generation,
-        unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id),
-    ).where(User.id == member_id)
-
-
-def list_version_if_active(signed_in: tuple[int, int] | None) -> str | None:
-    """The inbox list's version for the active member a session names, None for anyone else, in one query."""
-    row = _row_if_active(signed_in, _list_poll_statement())
-    return None if row is None else list_version(row)
 
 
 def dashboard_summary(member) -> dict | None:

@@ -72,19 +72,21 @@ def _actions_label(side, created, message) -> Markup:
     return Markup(f"Actions for {whose} message of {created:%H:%M} UTC: “") + escape(words) + Markup("”")
 
 
-def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
+def message_items(messages, conversation, viewer_id, separators=True, oob=False) -> Markup:
     """Each message of a run as an <li>: a thread page, an older page, a poll, one message.
 
     The body is the only text from a member: it is escaped, its http(s) URLs become links, and
     dir="auto" keeps a direction control in it from reordering the page around it. A message
     carries only what it shows: its actions (delete, remove) load when its menu opens, from
     .../actions, which is also the page that link leads to without JavaScript.
+    oob: each takes the place of the message with its id already shown (htmx out of band).
     """
     # Each run draws its own day separators and groups, so the page is right without
     # JavaScript; app.js drops the ones a run repeats when it lands beside another (data-day).
     base = f"{url_for('messaging.thread', conversation_id=conversation.id)}/messages/"
     today = (EPOCH + timedelta(seconds=main_views.clock())).date()
     items = []
+    swap = ' hx-swap-oob="true"' if oob else ""
     day = day_iso = group_side = group_start = None
     for message in messages:
         message_id = message.id
@@ -107,7 +109,7 @@ def message_items(messages, conversation, viewer_id, separators=True) -> Markup:
         actions = f"{base}{message_id}/actions"
         actions_label = _actions_label(side, created, message)
         items.append(
-            f'<li class="message {classes}" id="message-{message_id}" data-id="{message_id}"'
+            f'<li class="message {classes}" id="message-{message_id}"{swap} data-id="{message_id}"'
             f' data-day="{day_iso}" data-at="{int(seconds)}">\n'
             f'  <div class="bubble">{body}</div>\n'
             f'  <div class="message-meta">{timetag(created)}\n'

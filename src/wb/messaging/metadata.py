@@ -7,6 +7,7 @@ from sqlalchemy import and_, bindparam, case, func, select, update
 
 from ..extensions import db
 from ..models import utcnow
+from . import live
 from .conversations import ensure_memberships, hidden_column_name
 from .models import Conversation, ConversationMembership, Message
 
@@ -68,6 +69,7 @@ def record_send(conversation: Conversation, message: Message) -> None:
         ensure_memberships(conversation)
         locked = db.session.execute(_record_send_statement(), values).all()
     _write_unread_counts(conversation, locked)
+    live.record((message.sender_id, conversation.other_id(message.sender_id)), "message", conversation.id, message.id)
     db.session.commit()
 
 

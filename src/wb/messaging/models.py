@@ -162,3 +162,24 @@ class Report(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class LiveEvent(db.Model):
+    """Something changed for a member (a message, a delete, "Seen", their list, their account):
+    what the tab's live channel answers with (messaging/live.py). Ids and kinds only, never text.
+    member_id 0 is everyone (messaging switched off, the rules changed). Ids only grow
+    (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): they are the tabs' cursors."""
+
+    __tablename__ = "live_events"
+    __table_args__ = (
+        Index("ix_live_events_member", "member_id", "id"),
+        Index("ix_live_events_created", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(MessageId, primary_key=True)
+    member_id: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16))
+    conversation_id: Mapped[int | None] = mapped_column(default=None)
+    message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

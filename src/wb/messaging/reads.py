@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from flask import abort, current_app
 from sqlalchemy import bindparam, select
 
-from ..database import read_alone, read_rows
+from ..database import read_rows
 from ..extensions import db
 from ..models import User
 from . import policy, rules
-from .conversations import get_conversation_for, hidden_column_name, message_in
+from .conversations import hidden_column_name, message_in
 from .models import Block, Conversation, ConversationMembership, Message
 
 # What a thread shows of a message. Read as plain rows (attribute access like a Message):
@@ -114,26 +114,15 @@ def thread_state(member, conversation: Conversation) -> ThreadState:
     )
 
 
-@functools.cache
-def _poll_state_statement():
-    """Asked for on every poll: built once (building costs more than running it), values bound."""
+def seen_by_other(member, conversation: Conversation) -> int:
+    """How far the other member has read this conversation (0: nothing yet)."""
     CM = ConversationMembership
-    return (
-        select(
-            CM.user_id, CM.last_message_id, CM.last_read_message_id,
-            User.status, User.deleted_at, User.session_generation, User.read_receipts,
-        )
+    row = db.session.execute(
+        select(CM.last_read_message_id, User.read_receipts)
         .join(User, User.id == CM.user_id)
-        .where(CM.conversation_id == bindparam("conversation_id"))
-    )
-
-
-def poll_state(member_id: int, conversation_id: int):
-    """Both members' cursors for this conversation, with the asking member's account state,
-    in one query: (mine, theirs), either None when there is no such row."""
-    rows = {row.user_id: row for row in read_alone(_poll_state_statement(), {"conversation_id": conversation_id}, User)}
-    mine = rows.pop(member_id, None)
-    return mine, next(iter(rows.values()), None)
+        .where(CM.conversation_id == conversation.id, CM.user_id == conversation.other_id(member.id))
+    ).first()
+    return (row.last_read_message_id or 0) if row is not None and shares_read_receipts(member, row) else 0
 
 
 def shares_read_receipts(mine, theirs) -> bool:
@@ -148,59 +137,52 @@ def seen_marker(mine, theirs) -> int:
     return (theirs.last_read_message_id or 0) if shares_read_receipts(mine, theirs) else 0
 
 
-def _nothing_newer(mine, after: int) -> bool:
-    return mine is not None and (mine.last_message_id or 0) <= after
-
-
-def poll_is_idle(state, generation: int, after: int, seen: int) -> bool:
-    """True when an active participant's poll, from a session of that generation that is
-    still theirs, has nothing to fetch: no newer message and the other member's read marker
-    where the client last saw it.
-
-    Every open thread asks this every few seconds and the answer is almost always yes, so
-    it is answered before the member's account is loaded, from the metadata rows alone
-    (only a participant has one; it tells nobody else anything). Any other answer goes
-    the full way: sign-in, account, get_conversation_for. state is poll_state()'s answer.
-    """
-    mine, theirs = state
-    return (
-        mine is not None and User.holds_session(mine, generation) and User.may_act(mine)
-        and theirs is not None and _nothing_newer(mine, after) and seen_marker(mine, theirs) == seen
-    )
+MOST_CHANGED = 50  # messages a poll re-draws at once (deleted or removed since they were shown)
 
 
 @dataclass
 class PollUpdate:
-    """What a poll brings an open thread: newer messages, the other member's read marker, new cursors."""
+    """What a poll brings an open thread: newer messages, shown messages that changed, the other
+    member's read marker, and the new cursors."""
     conversation: Conversation
     messages: list  # rows of SHOWN_COLUMNS, oldest first
+    changed: list  # shown messages drawn again (deleted for both since), rows of SHOWN_COLUMNS
+    gone: list  # ids of shown messages this member no longer sees (removed from their view)
     after_id: int  # the newest message the thread now shows
     seen_id: int  # how far the other member has read
     needs_read: bool  # something arrived from the other member: the page marks it read
-    poll_seconds: int
 
 
-def poll(member, conversation_id: int, after: int, seen: int, state=None) -> PollUpdate | None:
+def poll(member, conversation: Conversation, after: int, seen: int, changed=()) -> PollUpdate | None:
     """What changed since the client's cursors (after: newest message shown, seen: their read
-    marker), or None when nothing did. Message rows are read only when there are newer ones.
-    state: poll_state() for this member and conversation, when the request already read it."""
-    mine, theirs = state or poll_state(member.id, conversation_id)
-    seen_now = seen_marker(mine, theirs)
-    nothing_newer = _nothing_newer(mine, after)
-    if nothing_newer and theirs is not None and seen_now == seen:
-        return None
-    conversation = get_conversation_for(member, conversation_id)
-    messages = [] if nothing_newer else messages_after(member, conversation, after)
-    if not messages and seen_now == seen:
+    marker) and for the shown messages named in changed, or None when nothing did."""
+    messages = messages_after(member, conversation, after)
+    seen_now = seen_by_other(member, conversation)
+    redrawn, gone = _shown_again(member, conversation, [i for i in changed if i <= after][:MOST_CHANGED])
+    if not messages and not redrawn and not gone and seen_now == seen:
         return None
     return PollUpdate(
         conversation=conversation,
         messages=messages,
+        changed=redrawn,
+        gone=gone,
         after_id=max([after] + [m.id for m in messages]),
         seen_id=seen_now,
         needs_read=any(m.sender_id != member.id for m in messages),
-        poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
     )
+
+
+def _shown_again(member, conversation: Conversation, message_ids) -> tuple[list, list]:
+    """Those of these messages the member still sees (drawn again), and the ids of those they don't."""
+    if not message_ids:
+        return [], []
+    hidden = getattr(Message, hidden_column_name(conversation, member.id))
+    rows = db.session.execute(
+        select(*SHOWN_COLUMNS, hidden.label("hidden"))
+        .where(Message.conversation_id == conversation.id, Message.id.in_(message_ids))
+        .order_by(Message.id)
+    ).all()
+    return [row for row in rows if not row.hidden], [row.id for row in rows if row.hidden]
 
 
 @dataclass
@@ -217,7 +199,6 @@ class ThreadView:
     after_id: int  # the poller's cursors: the newest message shown ...
     seen_id: int  # ... and how far the other member had read
     needs_read: bool  # the member has unread messages here: the page marks them read
-    poll_seconds: int
     muted: bool  # the member muted this conversation (the header offers Unmute)
 
 
@@ -239,7 +220,6 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         after_id=max(newest_shown, (mine.last_message_id or 0) if mine else 0),
         seen_id=seen_marker(member, theirs),
         needs_read=bool(mine and mine.unread_count),
-        poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
         muted=bool(mine and mine.muted),
     )
 

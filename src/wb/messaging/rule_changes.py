@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..circles.models import Circle, MessagingRule
 from ..extensions import db
 from ..models import AuditEvent, utcnow
+from . import live
 from .rules.community import PROTECT, REACH, STARTERS, Rules, load_rules
 
 log = logging.getLogger("wb.messaging")
@@ -60,6 +61,7 @@ def _store(name: str, value: str | None, subject: str, old: str, new: str, actor
         row.value, row.updated_at, row.updated_by_id = value, utcnow(), actor_id
     event = AuditEvent(actor_id=actor_id, action=ACTION, subject=subject[:128], old_value=old[:128], new_value=new[:128])
     db.session.add(event)
+    live.record_for_everyone("rules")
     log.info("messaging rule changed", extra={"event": ACTION, "rule": subject, "actor_id": actor_id})
     return event
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import User, utcnow
+from . import live
 from .conversations import audit, find_conversation
 from .models import Block, Report
 from .policy import Refusal
@@ -21,6 +22,7 @@ def block(blocker, blocked) -> None:
     )
     if exists is None:
         db.session.add(Block(blocker_id=blocker.id, blocked_id=blocked.id))
+        live.record((blocker.id, blocked.id), "blocked")
         try:
             db.session.commit()
         except IntegrityError:
@@ -34,6 +36,7 @@ def unblock(blocker, blocked) -> None:
     row = db.session.scalar(select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id))
     if row is not None:
         db.session.delete(row)
+        live.record((blocker.id, blocked.id), "blocked")
         db.session.commit()
         audit("member.unblocked", user_id=blocker.id, other_user_id=blocked.id)
 

@@ -4,6 +4,8 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -13,13 +15,13 @@ from flask import (
 from flask_login import current_user
 
 from ..access import active_required, admin_required, login_required, safe_next
-from ..auth import session_member
 from ..errors import render_error
 from ..models import User
-from ..security import is_htmx, number_arg, page_arg
-from . import conversations, directory_search, policy, reads, rules, safety, writes
+from ..security import is_htmx, number_arg, page_arg, whole_number
+from ..extensions import db
+from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
-from .inbox import badge_total_if_active, inbox_page, list_version_if_active, unread_total, users_by_id
+from .inbox import inbox_page, unread_total, users_by_id
 from .models import REPORT_REASONS
 from .policy import Refusal
 
@@ -158,30 +160,61 @@ def _compose_error(conversation, body, refusal: Refusal):
     return _full_page(view, refusal.status, refusal.headers)
 
 
-# An open thread polls for news and every page polls the badge, every few seconds each, and
-# almost always nothing changed. So both first ask one query, before the member's account is
-# loaded: the session names who signed in (auth.session_member), and the query checks that the
-# session is still theirs, that they are an active member and, for a poll, a participant. Only
-# an answer that isn't "nothing changed" goes the way every other route goes.
+# --- the tab's live channel ---------------------------------------------------------------
+
+
+@bp.route("/live")
+@active_required
+def live_channel():
+    """What changed for this member since the tab's cursor (?since=), held until something does
+    or LIVE_HOLD_SECONDS pass: the page fetches the parts that changed (static/js/live.js)."""
+    changes = live.wait_for_changes(current_user, number_arg("since", "a cursor"))
+    hold = current_app.config["LIVE_HOLD_SECONDS"]
+    response = jsonify(
+        cursor=changes.cursor,
+        refresh=changes.refresh,
+        events=[{"kind": e.kind, "conversation": e.conversation_id, "message": e.message_id} for e in changes.events],
+        # Held: ask again at once. Answered at once (a server that can't hold): after a while.
+        retry=0 if hold > 0 else current_app.config["LIVE_RETRY_SECONDS"],
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# Requests that never draw a whole page (partials answer them with or without HX-Request).
+PAGELESS_ENDPOINTS = frozenset({
+    None, "static", "main.healthz", "main.readyz", "messaging.live_channel", "messaging.poll",
+    "messaging.badge", "messaging.conversation_list",
+})
+
+
+def note_live_cursor():
+    """A page's live channel starts from the newest change before the page reads anything."""
+    if request.method != "GET" or is_htmx() or request.endpoint in PAGELESS_ENDPOINTS or request.blueprint == "api":
+        return
+    if policy.show_inbox_badge(current_user):
+        g.live_cursor = live.newest_id()
 
 
 @bp.route("/<int:conversation_id>/poll")
-def poll(conversation_id):
-    """New messages and read markers since the client's cursors, or 204 when nothing changed."""
-    after, seen = _message_number_arg("after") or 0, _message_number_arg("seen") or 0
-    signed_in = session_member()
-    state = reads.poll_state(signed_in[0], conversation_id) if signed_in else None
-    if state and reads.poll_is_idle(state, signed_in[1], after, seen):
-        return "", 204
-    return _poll_with_news(conversation_id, after, seen, state)
-
-
 @active_required
-def _poll_with_news(conversation_id, after, seen, state):
-    update = reads.poll(current_user, conversation_id, after, seen, state)
+def poll(conversation_id):
+    """New messages, shown messages that changed (?changed=ids) and the read marker since the
+    client's cursors, or 204 when nothing changed: the live channel says when to ask."""
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
+    after, seen = _message_number_arg("after") or 0, _message_number_arg("seen") or 0
+    update = reads.poll(current_user, conversation, after, seen, _message_numbers_arg("changed"))
     if update is None:
         return "", 204
     return render_template("messaging/_poll.html", **vars(update))
+
+
+def _message_numbers_arg(name) -> list[int]:
+    """A comma-separated list of message ids from the query string; malformed is a 400."""
+    numbers = [whole_number(part) for part in request.args.get(name, "").split(",") if part]
+    if None in numbers:
+        abort(400, f"'{name}' must be message numbers separated by commas.")
+    return numbers
 
 
 @bp.route("/<int:conversation_id>/read", methods=["POST"])
@@ -261,36 +294,37 @@ def mute(conversation_id):
 
 
 @bp.route("/list")
-def conversation_list():
-    """The inbox list's rows, or 204 when it already shows the latest: the list asks with the
-    version it shows (?version=V), for its page and filter, with the open conversation (?active=)."""
-    shown = request.args.get("version")
-    if shown and list_version_if_active(session_member()) == shown:
-        return "", 204
-    return _conversation_list_now()
-
-
 @active_required
-def _conversation_list_now():
+def conversation_list():
+    """The inbox list's rows for its page and filter, with the open conversation (?active=); 304
+    when they are what the list already shows (its ETag)."""
     listing = inbox_page(current_user, page=page_arg(), unread_only=request.args.get("filter") == "unread")
     active_id = number_arg("active", "a conversation number") or None
-    return render_template("messaging/_conversation_list_rows.html", listing=listing, active_id=active_id)
+    return _unless_unchanged(
+        f"list-{listing.version}-{active_id or 0}",
+        lambda: render_template("messaging/_conversation_list_rows.html", listing=listing, active_id=active_id),
+    )
 
 
 @bp.route("/badge")
-def badge():
-    """The unread badge (or the dashboard's line), or 204 when it already shows the right number:
-    the badge asks with the number it shows (?shown=N)."""
-    shown = number_arg("shown")
-    if shown is not None and badge_total_if_active(session_member()) == shown:
-        return "", 204
-    return _badge_now()
-
-
 @active_required
-def _badge_now():
-    template = "messaging/_dashboard_unread.html" if request.args.get("variant") == "dashboard" else "messaging/_badge.html"
-    return render_template(template, unread=unread_total(current_user))
+def badge():
+    """The unread badge (or the dashboard's line, ?variant=dashboard); 304 when it shows that number already."""
+    dashboard = request.args.get("variant") == "dashboard"
+    unread = unread_total(current_user)
+    template = "messaging/_dashboard_unread.html" if dashboard else "messaging/_badge.html"
+    return _unless_unchanged(f"badge-{int(dashboard)}-{unread}", lambda: render_template(template, unread=unread))
+
+
+def _unless_unchanged(etag: str, render):
+    """304 when the client holds this ETag already (nothing drawn), else render() with it."""
+    if etag in request.if_none_match:
+        response = make_response("", 304)
+    else:
+        response = make_response(render())
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 # --- safety: block, unblock, report ----------------------------------------------------
@@ -382,12 +416,16 @@ def template_helpers():
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
         "open_report_count": safety.open_report_count,
-        "badge_poll_seconds": current_app.config["BADGE_POLL_INTERVAL_SECONDS"],
+        "live_cursor": g.get("live_cursor"),
     }
 
 
 def on_flag_changed(name, enabled=False, **_):
-    """Switching messaging on creates the messaging database's schema if it is missing."""
+    """Switching messaging on creates the messaging database's schema if it is missing; switching it
+    off ends every tab's live channel."""
+    if name == policy.FLAG and not enabled:
+        live.record_for_everyone("messaging")
+        db.session.commit()
     if name == policy.FLAG and enabled:
         from .ops.database import ensure_schema
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..extensions import db
 from ..models import User, utcnow
 from ..text import BODY_MAX, TextRefused, clean_text
-from . import policy, rules
+from . import live, policy, rules
 from .conversations import (
     audit,
     create_conversation,
@@ -43,6 +43,7 @@ def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
         conversation, created = create_conversation(sender.id, recipient.id)
     ensure_memberships(conversation, [sender.id])
     set_hidden(sender.id, conversation.id, False)
+    live.record([sender.id], "listed", conversation.id)
     db.session.commit()
     if created:
         audit("conversation.created", conversation_id=conversation.id, user_id=sender.id, other_user_id=recipient.id)
@@ -154,6 +155,8 @@ def mark_read(member, conversation: Conversation) -> None:
     newest = db.session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
     behind = newest is not None and (mine.last_read_message_id or 0) < newest
     if behind or mine.unread_count:
+        live.record([member.id], "read", conversation.id, newest)
+        live.record([conversation.other_id(member.id)], "seen", conversation.id, newest)
         recount_unread(conversation, member.id, read_up_to=newest or 0)
 
 
@@ -168,6 +171,7 @@ def delete_message(member, conversation: Conversation, message_id) -> Message:
         audit("message.deleted", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
         other_id = conversation.other_id(member.id)
         mark_preview_changed(conversation.id, message.id, (member.id, other_id))
+        live.record((member.id, other_id), "deleted", conversation.id, message.id)
         recount_unread(conversation, other_id)
     return message
 
@@ -179,6 +183,7 @@ def remove_message_for_me(member, conversation: Conversation, message_id) -> Mes
     db.session.commit()
     audit("message.removed_for_self", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
     mark_preview_changed(conversation.id, message.id, (member.id,))
+    live.record([member.id], "removed", conversation.id, message.id)
     recount_unread(conversation, member.id)
     return message
 
@@ -189,6 +194,7 @@ def hide_conversation(member, conversation: Conversation) -> None:
     """Hide from the member's own inbox until a new message arrives."""
     ensure_memberships(conversation, [member.id])
     set_hidden(member.id, conversation.id, True)
+    live.record([member.id], "hidden", conversation.id)
     db.session.commit()
     audit("conversation.hidden", conversation_id=conversation.id, user_id=member.id)
 

@@ -266,9 +266,9 @@
     scrollToEnd();
   });
 
-  // The inbox list polls for itself (_conversation_list.html) with the version its rows show and
-  // the thread open now (picked since the list was drawn, maybe); the member's own action
-  // (wb:list-changed) asks for new rows whatever the version.
+  // The inbox list asks for its rows again when the live channel (live.js) or the member's own
+  // action (wb:list-changed) says they changed, with the thread open now (picked since the list
+  // was drawn, maybe). The browser revalidates with the rows' ETag: unchanged rows cost a 304.
   function openConversationId() {
     var thread = document.getElementById("thread");
     return (thread && thread.getAttribute("data-conversation-id")) || "0";
@@ -278,9 +278,6 @@
     if (!isList(event.detail.elt)) return;
     var url = new URL(event.detail.path, window.location.href);
     url.searchParams.set("active", openConversationId());
-    var shown = event.detail.elt.querySelector("[data-list-version]");
-    var cause = event.detail.triggeringEvent;
-    if (shown && !(cause && cause.type === "wb:list-changed")) url.searchParams.set("version", shown.getAttribute("data-list-version"));
     event.detail.path = url.pathname + url.search;
   });
   // A new list keeps the member's scroll and focus. It never swaps in an error, nor the sign-in

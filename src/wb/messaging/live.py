@@ -1,0 +1,384 @@
+"""The tab's live channel: what changed for a member since a cursor, and waking the requests that wait for it.
+
+Every write that changes what a member's pages show (a message, a delete or remove, "Seen", their
+list, their account) records a LiveEvent in the main database, in the same transaction as its
+metadata: ids and kinds only, never text. Its id is the tabs' cursor. A tab asks
+`GET /messages/live?since=<cursor>`; with nothing newer, the request waits (holding no database
+connection) until this process's Hub wakes it, or the hold time passes.
+
+After a commit, the writing process wakes its own waiters, and the others hear of it through one
+listener per process: Redis pub/sub when the rate limits are in Redis, PostgreSQL LISTEN/NOTIFY
+when the main database is PostgreSQL, and on SQLite a watcher that reads the newest event id
+(WATCH_INTERVAL) for all its waiters together. Several servers on one Redis or PostgreSQL wake
+each other. Messages carry member ids only.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import abort, current_app, g, has_app_context
+from sqlalchemy import bindparam, delete, event, func, insert, select
+
+from ..extensions import RequestSession, db
+from ..models import User, utcnow
+from .models import LiveEvent
+
+log = logging.getLogger("wb.messaging.live")
+
+EVERYONE = 0  # member_id of an event for every member (messaging switched off, the rules changed)
+CHANNEL = "wb_live"  # PostgreSQL's NOTIFY channel; Redis's is namespaced by the key prefix
+WATCH_INTERVAL = 0.05  # the SQLite watcher's read of the newest id: 20 a second per process
+NEWEST_ID_SQL = "SELECT max(id) FROM live_events"
+MOST_EVENTS = 200  # more news than this since a cursor: the tab refreshes everything instead
+LISTENER_IDLE_SECONDS = 30  # a process nobody waited in for this long stops listening until someone does
+PRUNE_CHANCE = 1 / 256  # a write prunes events older than LIVE_KEEP_MINUTES now and then
+_PENDING, _WRITTEN = "wb_live_pending", "wb_live_written"
+# Held by a PostgreSQL transaction from writing its events to its commit, so event ids commit
+# in order and a cursor never passes an id that commits later.
+_ORDER_LOCK = 0x77626C76
+
+
+def record(member_ids, kind: str, conversation_id: int | None = None, message_id: int | None = None) -> None:
+    """Something changed for these members: written with the session's next commit, which then wakes their tabs."""
+    pending = db.session.info.setdefault(_PENDING, [])
+    for member_id in dict.fromkeys(member_ids):
+        if member_id is not None:
+            pending.append({"member_id": member_id, "kind": kind, "conversation_id": conversation_id,
+                            "message_id": message_id, "created_at": utcnow()})
+
+
+def record_for_everyone(kind: str) -> None:
+    """Something changed for every member (caller commits)."""
+    record([EVERYONE], kind)
+
+
+@event.listens_for(RequestSession, "before_commit")
+def _write_pending(session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if not rows:
+        return
+    connection = session.connection(bind_arguments={"mapper": LiveEvent})
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        connection.execute(select(func.pg_advisory_xact_lock(_ORDER_LOCK)))
+    connection.execute(insert(LiveEvent), rows)
+    members = sorted({row["member_id"] for row in rows})
+    if postgres:  # delivered at commit, to every server listening on this database
+        connection.execute(select(func.pg_notify(CHANNEL, _payload(members))))
+    if random.random() < PRUNE_CHANCE:
+        prune(connection)
+    session.info[_WRITTEN] = members
+
+
+@event.listens_for(RequestSession, "after_commit")
+def _wake_after_commit(session) -> None:
+    members = session.info.pop(_WRITTEN, None)
+    if members and has_app_context():
+        hub = current_app.extensions.get("wb.live")
+        if hub is not None:
+            hub.wake(members)
+            hub.publish(members)
+
+
+@event.listens_for(RequestSession, "after_rollback")
+def _forget_pending(session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_WRITTEN, None)
+
+
+def prune(connection=None) -> None:
+    """Forget events older than LIVE_KEEP_MINUTES, always keeping the newest (it holds the cursor up)."""
+    cutoff = utcnow() - timedelta(minutes=current_app.config["LIVE_KEEP_MINUTES"])
+    newest = select(func.max(LiveEvent.id)).scalar_subquery()
+    statement = delete(LiveEvent).where(LiveEvent.created_at < cutoff, LiveEvent.id < newest)
+    (connection or db.session).execute(statement)
+
+
+# --- what changed since a cursor -------------------------------------------------------------
+
+
+@dataclass
+class Changes:
+    cursor: int  # the newest event id now: the tab's next since
+    events: list  # rows (id, kind, conversation_id, message_id) for this member, oldest first
+    refresh: bool  # the cursor is older than what is kept (or from another database): refresh everything
+
+    @property
+    def empty(self) -> bool:
+        return not self.events and not self.refresh
+
+
+def newest_id() -> int:
+    """The newest event id: the cursor a page starts its live channel from."""
+    return db.session.scalar(select(func.max(LiveEvent.id))) or 0
+
+
+def changes_since(member_id: int, since: int | None) -> Changes:
+    """What changed for a member after the cursor since (None: only the cursor to start from)."""
+    newest, oldest = db.session.execute(select(func.max(LiveEvent.id), func.min(LiveEvent.id))).one()
+    newest = newest or 0
+    if since is None:
+        return Changes(newest, [], False)
+    # Cursor 0: the page was drawn before anything was ever recorded; everything kept is news to it.
+    if since > newest or (since > 0 and oldest is not None and since < oldest - 1):
+        return Changes(newest, [], True)
+    rows = db.session.execute(
+        select(LiveEvent.id, LiveEvent.kind, LiveEvent.conversation_id, LiveEvent.message_id)
+        .where(LiveEvent.member_id.in_((member_id, EVERYONE)), LiveEvent.id > since, LiveEvent.id <= newest)
+        .order_by(LiveEvent.id)
+        .limit(MOST_EVENTS + 1)
+    ).all()
+    if len(rows) > MOST_EVENTS:
+        return Changes(newest, [], True)
+    return Changes(newest, rows, False)
+
+
+def wait_for_changes(member, since: int | None) -> Changes:
+    """changes_since, waiting up to LIVE_HOLD_SECONDS for some when there are none yet.
+
+    While it waits it holds no database connection or transaction. A member signed out
+    everywhere (401), no longer active (403) or messaging switched off (404) ends the wait at
+    once, as any write for them wakes it.
+    """
+    hold = current_app.config["LIVE_HOLD_SECONDS"]
+    if hold <= 0 or since is None:
+        return changes_since(member.id, since)
+    member_id, generation = member.id, member.session_generation
+    hub = current_app.extensions["wb.live"]
+    with hub.waiting(member_id) as waiter:
+        changes = changes_since(member_id, since)
+        if not changes.empty:
+            return changes
+        hub.saw(changes.cursor)
+        db.session.close()  # its connection goes back to the pool for the wait
+        waiter.wait(hold)
+    _check_still_allowed(member_id, generation)
+    return changes_since(member_id, since)
+
+
+def _check_still_allowed(member_id: int, generation: int) -> None:
+    from . import policy
+
+    g.pop("wb_flags", None)  # a flag switched during the wait counts
+    if not policy.messaging_enabled():
+        abort(404)
+    account = User.signed_in(member_id, generation)
+    if account is None:
+        abort(401)
+    if not account.is_active_member:
+        abort(403)
+
+
+# --- waking waiters: the per-process hub and its listener ------------------------------------
+
+
+def _payload(members) -> str:
+    return ",".join(str(member_id) for member_id in members)
+
+
+def _members_of(payload) -> list[int]:
+    if isinstance(payload, bytes):
+        payload = payload.decode()
+    return [int(part) for part in str(payload).split(",") if part.strip().isdigit()]
+
+
+class Waiter(threading.Event):
+    """One held request (gevent makes the Event cooperative)."""
+
+    def __init__(self, member_id: int):
+        super().__init__()
+        self.member_id = member_id
+        self.holding = False  # waiting now, its database connection released
+
+    def wait(self, timeout=None) -> bool:
+        self.holding = True
+        try:
+            return super().wait(timeout)
+        finally:
+            self.holding = False
+
+
+class Hub:
+    """This process's waiting requests, by member, and the one listener that wakes them."""
+
+    def __init__(self, app):
+        self.backend = backend_for(app.config)
+        self._engine_url = app.config["SQLALCHEMY_DATABASE_URI"]
+        self._redis_url = app.config["RATELIMIT_STORAGE_URI"]
+        self._channel = f"{app.config['RATELIMIT_KEY_PREFIX']}:live"
+        self._app = app
+        self._waiters: dict[int, set[Waiter]] = {}
+        self._lock = threading.Lock()
+        self._listener_pid = None
+        self._ready = threading.Event()
+        self._seen = None  # the SQLite watcher: the newest event id it has woken waiters for
+        self._redis = None
+        self._last_waiter_at = time.monotonic()
+
+    @contextmanager
+    def waiting(self, member_id: int):
+        """A Waiter for member_id, registered before the caller reads what changed (so nothing after slips by)."""
+        waiter = Waiter(member_id)
+        with self._lock:
+            self._waiters.setdefault(member_id, set()).add(waiter)
+        self._start_listener()
+        try:
+            yield waiter
+        finally:
+            with self._lock:
+                self._last_waiter_at = time.monotonic()
+                waiters = self._waiters.get(member_id)
+                if waiters is not None:
+                    waiters.discard(waiter)
+                    if not waiters:
+                        del self._waiters[member_id]
+
+    def holding_count(self) -> int:
+        """How many requests wait now with their database connection released."""
+        with self._lock:
+            return sum(waiter.holding for waiters in self._waiters.values() for waiter in waiters)
+
+    def _stop_if_idle(self) -> bool:
+        """True (and the listener stops) when nobody has waited here for LISTENER_IDLE_SECONDS."""
+        with self._lock:
+            if self._waiters or time.monotonic() - self._last_waiter_at < LISTENER_IDLE_SECONDS:
+                return False
+            self._listener_pid = None
+            self._ready.clear()
+            return True
+
+    def saw(self, cursor: int) -> None:
+        """A waiter read everything up to cursor: the SQLite watcher wakes it for anything newer."""
+        with self._lock:
+            if self._seen is None or cursor < self._seen:
+                self._seen = cursor
+
+    def wake(self, members) -> None:
+        """Wake these members' waiters (EVERYONE: all of them)."""
+        with self._lock:
+            if EVERYONE in members:
+                waiters = [w for group in self._waiters.values() for w in group]
+            else:
+                waiters = [w for member_id in members for w in self._waiters.get(member_id, ())]
+        for waiter in waiters:
+            waiter.set()
+
+    def wake_all(self) -> None:
+        self.wake([EVERYONE])
+
+    def publish(self, members) -> None:
+        """Tell the other processes (PostgreSQL's NOTIFY went with the commit; SQLite's watcher reads)."""
+        if self.backend != "redis":
+            return
+        try:
+            self._redis_client().publish(self._channel, _payload(members))
+        except Exception as error:  # the other servers' tabs hear of it on their next ask
+            log.warning("live publish failed", extra={"error": type(error).__name__})
+
+    def _redis_client(self):
+        if self._redis is None:
+            import redis
+
+            self._redis = redis.Redis.from_url(self._redis_url)
+        return self._redis
+
+    def _start_listener(self) -> None:
+        """Start this process's listener with its first waiter (after a fork, again); wait until it hears."""
+        with self._lock:
+            start = self._listener_pid != os.getpid()
+            if start:
+                self._listener_pid = os.getpid()
+                self._ready.clear()
+                self._redis = None
+                listen = {"redis": self._listen_redis, "postgresql": self._listen_postgres}.get(self.backend, self._watch)
+                threading.Thread(target=self._keep_listening, args=(listen,), name="wb-live", daemon=True).start()
+        self._ready.wait(5)
+
+    def _keep_listening(self, listen) -> None:
+        """Run listen (which returns once idle); after a dropped connection, listen again."""
+        while True:
+            try:
+                listen()
+                return
+            except Exception as error:  # waiters ask again meanwhile, from their cursors
+                log.warning("live listener stopped; restarting", extra={"backend": self.backend,
+                                                                         "error": type(error).__name__})
+            self._ready.clear()
+            self.wake_all()
+            if self._stop_if_idle():
+                return
+            time.sleep(1)
+
+    def _listen_redis(self) -> None:
+        pubsub = self._redis_client().pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(self._channel)
+            self._ready.set()
+            while not self._stop_if_idle():
+                message = pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    self.wake(_members_of(message["data"]))
+        finally:
+            pubsub.close()
+
+    def _listen_postgres(self) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self._engine_url).set(drivername="postgresql")
+        with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as connection:
+            connection.execute(f"LISTEN {CHANNEL}")
+            self._ready.set()
+            while not self._stop_if_idle():
+                for notice in connection.notifies(timeout=1.0):
+                    self.wake(_members_of(notice.payload))
+
+    def _watch(self) -> None:
+        """SQLite: read the newest event id WATCH_INTERVAL apart while anyone waits; wake whom the new ones concern."""
+        with self._app.app_context():
+            engine = db.engines[None]
+        members_between = select(LiveEvent.member_id).where(
+            LiveEvent.id > bindparam("seen"), LiveEvent.id <= bindparam("newest")).distinct()
+        # One connection for the watcher's life, and the newest id read as plain SQL: it runs
+        # 20 times a second in every process, so neither a pool checkout nor a compile per read.
+        with engine.connect() as connection:
+            self._ready.set()
+            while not self._stop_if_idle():
+                time.sleep(WATCH_INTERVAL)
+                with self._lock:
+                    if not self._waiters:
+                        self._seen = None
+                        continue
+                    seen = self._seen
+                if seen is None:
+                    continue
+                newest = connection.exec_driver_sql(NEWEST_ID_SQL).scalar() or 0
+                members = connection.scalars(members_between, {"seen": seen, "newest": newest}).all() if newest > seen else []
+                connection.rollback()  # no read transaction held between reads
+                if newest <= seen:
+                    continue
+                with self._lock:  # a waiter that saw less meanwhile keeps the lower mark: read again next time
+                    if self._seen == seen:
+                        self._seen = newest
+                self.wake(members)
+
+
+def backend_for(config) -> str:
+    """Which listener wakes this process's waiters: redis, postgresql or sqlite (the watcher)."""
+    if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+        return "redis"
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        return "postgresql"
+    return "sqlite"
+
+
+def init_app(app) -> None:
+    """This process's hub (its listener starts with the first waiting request)."""
+    app.extensions["wb.live"] = Hub(app)

@@ -1,0 +1,102 @@
+// The tab's live channel: one request the server holds until something changes for this member
+// (or about 25 s), then asked again at once. Its answer says what changed; the page fetches
+// exactly those parts, through the same htmx partials it was drawn with: the open thread's
+// poller (new messages, "Seen", messages deleted or removed), the inbox list, the nav badge and
+// the dashboard line (whose swap notify.js turns into the tab title and desktop notices).
+// A server that can't hold requests answers at once and says when to ask again (retry).
+// Loaded as a file (our CSP allows no inline script). Without JavaScript, pages are as drawn.
+(function () {
+  "use strict";
+
+  var LIST_KINDS = { message: 1, deleted: 1, removed: 1, read: 1, hidden: 1, blocked: 1, listed: 1, rules: 1 };
+  var MAX_BACKOFF_SECONDS = 30;
+  var url = null, cursor = null, failures = 0;
+  var changedMessages = [];  // shown messages to draw again with the next thread poll
+
+  function openThreadId() {
+    var thread = document.getElementById("thread");
+    return thread ? thread.getAttribute("data-conversation-id") : null;
+  }
+
+  function fire(name) { document.body.dispatchEvent(new CustomEvent(name)); }
+
+  // The whole thread pane again: a block or the rules may change its compose box, and a tab
+  // that was away longer than the server keeps changes can't know what changed in it.
+  function redrawThread(id) {
+    if (!document.getElementById("thread-pane")) return;
+    htmx.ajax("GET", "/messages/" + id, { target: "#thread-pane", swap: "innerHTML" });
+  }
+
+  function apply(answer) {
+    var open = openThreadId(), poll = false, list = answer.refresh, redraw = answer.refresh;
+    answer.events.forEach(function (change) {
+      var here = open !== null && String(change.conversation) === open;
+      if (LIST_KINDS[change.kind]) list = true;
+      if (!here) return;
+      if (change.kind === "message" || change.kind === "seen") poll = true;
+      if (change.kind === "deleted" || change.kind === "removed") {
+        if (changedMessages.indexOf(change.message) < 0) changedMessages.push(change.message);
+        poll = true;
+      }
+      if (change.kind === "blocked") redraw = true;
+    });
+    if (events(answer, "rules") && open !== null) redraw = true;
+    if (redraw && open !== null) redrawThread(open);
+    else if (poll) fire("wb:poll-now");
+    if (list) {
+      fire("wb:list-stale");
+      fire("wb:unread-changed");
+    }
+  }
+
+  function events(answer, kind) {
+    return answer.events.some(function (change) { return change.kind === kind; });
+  }
+
+  // The thread's poll carries the messages to draw again (see _poll.html).
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.id !== "poller" || !changedMessages.length) return;
+    var path = new URL(event.detail.path, window.location.href);
+    path.searchParams.set("changed", changedMessages.join(","));
+    changedMessages = [];
+    event.detail.path = path.pathname + path.search;
+  });
+
+  function askAgain(seconds) { window.setTimeout(ask, seconds * 1000); }
+
+  function ask() {
+    var started = Date.now();
+    fetch(url + "?since=" + encodeURIComponent(cursor), {
+      credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" }
+    }).then(function (response) {
+      // Signed out (everywhere), suspended, messaging switched off: the channel ends here. With
+      // messaging gone (404, 403), each live part asks once more and leaves on its own answer.
+      if (response.status === 403 || response.status === 404) {
+        fire("wb:poll-now");
+        fire("wb:list-stale");
+        fire("wb:unread-changed");
+      }
+      if (response.redirected || response.status === 401 || response.status === 403 || response.status === 404) return null;
+      if (!response.ok) throw new Error("live channel: " + response.status);
+      return response.json();
+    }).then(function (answer) {
+      if (answer === null) return;
+      failures = 0;
+      cursor = answer.cursor;
+      apply(answer);
+      var quiet = !answer.events.length && !answer.refresh;
+      // A proxy that answers for a held request at once must not make this a busy loop.
+      var retry = answer.retry || (quiet && Date.now() - started < 1000 ? 2 : 0);
+      askAgain(retry);
+    }).catch(function () {
+      failures += 1;
+      askAgain(Math.min(MAX_BACKOFF_SECONDS, Math.pow(2, failures)));
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    url = document.body.getAttribute("data-live");
+    cursor = document.body.getAttribute("data-live-cursor");
+    if (url && cursor !== null && window.fetch) ask();
+  });
+})();

@@ -1,0 +1,134 @@
+"""One live channel per tab, in a real Chromium: news arrives when it happens, idle tabs stay quiet.
+
+The shared server holds each live request up to 25 s and draws no interval polls, so anything
+that reaches a page within the waits below came through its live channel being woken. The
+request counts use servers of their own with a short hold time: an idle tab asks once per hold,
+so what holds for a short one holds for 25 s (at most 2.4 asks a minute).
+"""
+import re
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .conftest import THREAD_WAIT_MS
+from .test_messaging_e2e import open_conversation, remember_document, assert_not_reloaded, send
+
+pytestmark = pytest.mark.browser
+
+NEWS_MS = THREAD_WAIT_MS
+
+
+def pair_in_one_thread(browsing, server):
+    """Alice and Bob signed in, each with their conversation open."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Hello Bob")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
+    open_conversation(bob_page, alice, "Alice")
+    return alice_page, bob_page
+
+
+def test_a_message_reaches_the_open_thread_list_badge_and_title(browsing, server):
+    alice = server.create_member("alice")
+    carol = server.create_member("carol")
+    alice_page, carol_page = browsing.sign_in(alice), browsing.sign_in(carol)
+    open_conversation(carol_page, alice, "Alice")
+    send(carol_page, "First hello")
+    expect(carol_page.locator("#thread-messages li.message")).to_have_count(1)
+    alice_page.goto("/messages")
+    remember_document(alice_page)
+    row = alice_page.locator("#conversation-list li.conversation")
+    expect(row).to_have_count(1)
+    # Alice opens the thread: it is read; Carol writes again while Alice looks at another page's
+    # worth of nothing: the list, badge and title must change without a reload.
+    send(carol_page, "Are you there, Alice?")
+    expect(row.locator(".conversation-preview")).to_have_text("Are you there, Alice?", timeout=NEWS_MS)
+    expect(alice_page.locator("#inbox-badge .badge")).to_have_text("2", timeout=NEWS_MS)
+    expect(alice_page).to_have_title(re.compile(r"^\(2\) "), timeout=NEWS_MS)
+    row.locator("a").click()
+    expect(alice_page.locator("#thread-messages")).to_contain_text("Are you there, Alice?")
+    send(carol_page, "Good, you are")
+    expect(alice_page.locator("#thread-messages li.message").last).to_contain_text("Good, you are", timeout=NEWS_MS)
+    assert_not_reloaded(alice_page)
+
+
+def test_delete_for_both_takes_the_text_off_the_other_members_open_thread(browsing, server):
+    alice_page, bob_page = pair_in_one_thread(browsing, server)
+    send(alice_page, "My door code is 4821 - oops, wrong person!")
+    expect(bob_page.locator("#thread-messages")).to_contain_text("My door code is 4821", timeout=NEWS_MS)
+    remember_document(bob_page)
+    mine = alice_page.locator("#thread-messages li.message.mine").last
+    mine.locator("summary").click()
+    alice_page.once("dialog", lambda dialog: dialog.accept())
+    mine.get_by_role("button", name=re.compile("Delete for both", re.I)).click()
+    expect(alice_page.locator("#thread-messages")).not_to_contain_text("4821")
+    expect(bob_page.locator("#thread-messages")).not_to_contain_text("4821", timeout=NEWS_MS)
+    expect(bob_page.locator("#thread-messages li.message.deleted")).to_have_count(1)
+    assert_not_reloaded(bob_page)
+
+
+def test_seen_reaches_the_sender(browsing, server):
+    alice = server.create_member("alice")
+    bob = server.create_member("bob")
+    alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Did you get this?")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
+    expect(alice_page.locator(".seen-label")).to_have_count(0)
+    bob_page.goto("/messages")
+    bob_page.locator("#conversation-list li.conversation a").first.click()  # Bob reads it
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Did you get this?")
+    expect(alice_page.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)
+
+
+def count_requests(page):
+    """Every request the page makes from now on, by path."""
+    seen = []
+    page.on("request", lambda request: seen.append(re.sub(r"^https?://[^/]+", "", request.url)))
+    return seen
+
+
+def test_an_idle_open_inbox_asks_once_per_hold(browsing, start_server):
+    held = start_server(LIVE_HOLD_SECONDS=4)
+    held.set_messaging(True)
+    alice, bob = held.create_member("alice"), held.create_member("bob")
+    alice_page = browsing.sign_in(alice, server=held)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "anyone?")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
+    alice_page.reload()
+    alice_page.wait_for_load_state("load")
+    requests = count_requests(alice_page)
+    # Three hold times: at most one ask per hold and the one already on its way (an open inbox
+    # of 25 s holds: under 2.5 requests a minute), and nothing else.
+    alice_page.wait_for_timeout(3 * 4000)
+    assert requests, "the page never asked its live channel"
+    assert all(path.startswith("/messages/live?since=") for path in requests), requests
+    assert len(requests) <= 3, requests
+
+
+def test_with_sync_workers_the_page_still_gets_news_one_request_per_tick(browsing, start_server):
+    fallback = start_server(worker_class="sync", LIVE_HOLD_SECONDS=0, LIVE_RETRY_SECONDS=1)
+    fallback.set_messaging(True)
+    alice, bob = fallback.create_member("alice"), fallback.create_member("bob")
+    alice_page, bob_page = browsing.sign_in(alice, server=fallback), browsing.sign_in(bob, server=fallback)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Knock knock")
+    open_conversation(bob_page, alice, "Alice")
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Knock knock")
+    # Bob's opening the thread read it: the next tick brings that news and the page fetches the
+    # list and badge once. From the tick after, the page is idle.
+    for _ in range(2):
+        bob_page.wait_for_event("response", lambda response: "/messages/live?" in response.url, timeout=NEWS_MS)
+    requests = count_requests(bob_page)
+    bob_page.wait_for_timeout(3000)
+    idle = list(requests)
+    assert idle and all(path.startswith("/messages/live?since=") for path in idle), idle
+    assert len(idle) <= 4, idle  # one a tick (1 s here), never three
+    send(alice_page, "Who's there?")
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Who's there?", timeout=NEWS_MS)

@@ -1,0 +1,239 @@
+"""The tab's live channel: what changed since a cursor, held until something does, ended cleanly."""
+import re
+import threading
+
+import pytest
+from sqlalchemy import select, update
+
+from messaging_helpers import open_conversation, send
+from wb.extensions import db
+from wb.messaging import live
+from wb.messaging.models import LiveEvent, Message
+from wb.models import utcnow
+
+LIVE_CURSOR = re.compile(r'data-live-cursor="(\d+)"')
+
+
+@pytest.fixture
+def app_config():
+    return {"LIVE_HOLD_SECONDS": 20}
+
+
+def cursor_of(client, path="/messages") -> int:
+    """The cursor a page starts its live channel from."""
+    match = LIVE_CURSOR.search(client.get(path).get_data(as_text=True))
+    assert match, "the page has no live channel"
+    return int(match.group(1))
+
+
+def ask(client, since):
+    response = client.get(f"/messages/live?since={since}")
+    assert response.status_code == 200, response.status_code
+    return response.get_json()
+
+
+def kinds(answer, conversation_id=None):
+    return [e["kind"] for e in answer["events"] if conversation_id is None or e["conversation"] == conversation_id]
+
+
+class Held:
+    """A live request held in a thread of its own, as a browser tab's is."""
+
+    def __init__(self, app, client, since):
+        self.app, self.response = app, None
+        self.thread = threading.Thread(target=self._ask, args=(client, since), daemon=True)
+        self.thread.start()
+
+    def _ask(self, client, since):
+        self.response = client.get(f"/messages/live?since={since}")
+
+    def holding(self, count=1) -> bool:
+        """Wait until `count` requests wait with their database connections released."""
+        hub = self.app.extensions["wb.live"]
+        for _ in range(400):
+            if hub.holding_count() >= count:
+                return True
+            self.thread.join(0.025)
+        return False
+
+    def answer(self):
+        self.thread.join(15)
+        assert not self.thread.is_alive(), "the held request never ended"
+        return self.response
+
+
+def test_a_page_starts_its_channel_from_the_newest_change(chat):
+    alice_client, bob_client, cid = chat
+    before = cursor_of(bob_client)
+    send(alice_client, cid, "Hello Bob")
+    assert cursor_of(bob_client) > before
+    answer = ask(bob_client, before)
+    assert kinds(answer, cid) == ["message"]
+    assert answer["cursor"] == cursor_of(bob_client)
+    assert answer["refresh"] is False and answer["retry"] == 0
+
+
+def test_only_my_changes_come_and_never_any_text(chat, make_user, login):
+    alice_client, bob_client, cid = chat
+    carol = make_user("carol")
+    carol_client = login(carol)
+    since = cursor_of(carol_client)
+    send(alice_client, cid, "A secret for Bob only")
+    answer = ask(bob_client, since)
+    assert kinds(answer) == ["message"]
+    assert "secret" not in str(answer)
+    message = db.session.scalar(select(Message))
+    assert answer["events"] == [{"kind": "message", "conversation": cid, "message": message.id}]
+    # Carol isn't in the conversation: nothing for her (her request would wait; ask without holding)
+    assert live.changes_since(carol.id, since).events == []
+
+
+def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):
+    alice_client, bob_client, cid = chat
+    since = cursor_of(bob_client)
+    send(alice_client, cid, "one")
+    send(alice_client, cid, "two")
+    first, second = (m.id for m in db.session.scalars(select(Message).order_by(Message.id)))
+    bob_client.htmx("POST", f"/messages/{cid}/read")
+    alice_client.htmx("POST", f"/messages/{cid}/messages/{second}/delete")
+    bob_client.htmx("POST", f"/messages/{cid}/messages/{first}/remove")
+    bob_client.post(f"/messages/{cid}/hide")
+    alice_client.post("/people/bob/block")
+    mine = lambda member: [(e.kind, e.message_id) for e in live.changes_since(member.id, since).events]  # noqa: E731
+    assert mine(bob) == [
+        ("message", first), ("message", second), ("read", second), ("deleted", second),
+        ("removed", first), ("hidden", None), ("blocked", None),
+    ]
+    assert mine(alice) == [("message", first), ("message", second), ("seen", second), ("deleted", second),
+                           ("blocked", None)]
+
+
+def test_a_waiting_tab_is_woken_by_a_send_and_holds_no_database_connection(app, chat):
+    alice_client, bob_client, cid = chat
+    since = cursor_of(bob_client)
+    held = Held(app, bob_client, since)
+    assert held.holding()
+    db.session.remove()  # the test's own session (not the request's) lets its connection go too
+    watcher = 1 if app.extensions["wb.live"].backend == "sqlite" else 0  # SQLite's watcher keeps one to read with
+    assert {bind: engine.pool.checkedout() for bind, engine in db.engines.items()} == {None: watcher, "messaging": 0}
+    send(alice_client, cid, "Are you there?")
+    response = held.answer()
+    assert response.status_code == 200
+    assert kinds(response.get_json(), cid) == ["message"]
+
+
+def test_a_change_for_someone_else_leaves_the_tab_waiting(app, chat, make_user, login):
+    alice_client, bob_client, cid = chat
+    carol_client = login(make_user("carol"))
+    held = Held(app, carol_client, cursor_of(carol_client))
+    assert held.holding()
+    send(alice_client, cid, "Not for Carol")
+    held.thread.join(0.5)
+    assert held.thread.is_alive() and held.response is None
+    open_conversation(carol_client, "alice")  # her own change ends the wait
+    assert kinds(held.answer().get_json()) == ["listed"]
+
+
+def test_signing_out_everywhere_ends_a_held_request(app, chat, bob, login):
+    _, bob_client, _ = chat
+    held = Held(app, bob_client, cursor_of(bob_client))
+    assert held.holding()
+    other_browser = login(bob)
+    assert other_browser.post("/settings/sign-out-everywhere").status_code == 302
+    assert held.answer().status_code == 401
+
+
+def test_suspension_ends_a_held_request(app, chat, admin, login):
+    _, bob_client, _ = chat
+    held = Held(app, bob_client, cursor_of(bob_client))
+    assert held.holding()
+    assert login(admin).post("/admin/members/bob/suspend").status_code == 302
+    assert held.answer().status_code == 401  # a suspension signs the member out everywhere
+
+
+def test_switching_messaging_off_ends_a_held_request(app, chat, admin, login):
+    _, bob_client, _ = chat
+    held = Held(app, bob_client, cursor_of(bob_client))
+    assert held.holding()
+    assert login(admin).post("/admin/settings/direct_messaging", data={"enabled": "0"}).status_code == 302
+    assert held.answer().status_code == 404
+
+
+def test_a_cursor_older_than_what_is_kept_asks_for_a_refresh(app, chat, bob):
+    alice_client, bob_client, cid = chat
+    since = cursor_of(bob_client)
+    for word in ("one", "two", "three"):
+        send(alice_client, cid, word)
+    db.session.execute(update(LiveEvent).values(created_at=utcnow().replace(year=2000)))
+    live.prune()
+    db.session.commit()
+    assert db.session.scalar(select(LiveEvent.id).order_by(LiveEvent.id)) is not None  # the newest stays
+    answer = ask(bob_client, since)
+    assert answer["refresh"] is True and answer["events"] == []
+    assert ask(bob_client, answer["cursor"] - 1)["refresh"] is False  # within what is kept: no refresh
+    # a cursor from the future (another database, say) also refreshes
+    assert ask(bob_client, answer["cursor"] + 100)["refresh"] is True
+
+
+def test_a_write_that_fails_tells_nobody(chat, bob):
+    _, bob_client, cid = chat
+    since = cursor_of(bob_client)
+    live.record([bob.id], "message", cid, 1)
+    db.session.rollback()
+    db.session.commit()
+    assert live.changes_since(bob.id, since).events == []
+
+
+def test_without_since_it_answers_the_cursor_at_once(chat):
+    _, bob_client, _ = chat
+    answer = ask(bob_client, "")
+    assert answer["cursor"] == cursor_of(bob_client) and answer["events"] == []
+
+
+@pytest.mark.parametrize("since", ["abc", "-1", "1.5"])
+def test_a_malformed_cursor_is_a_400(chat, since):
+    _, bob_client, _ = chat
+    response = bob_client.get(f"/messages/live?since={since}")
+    assert response.status_code == 400
+    assert "cursor" in response.get_data(as_text=True)
+
+
+def test_the_channel_is_for_active_members_with_messaging_on(app, client, make_user, login, messaging_on):
+    assert client.get("/messages/live?since=0").status_code == 302  # to sign in
+    pending = login(make_user("newbie", status="pending"))
+    assert pending.get("/messages/live?since=0").status_code == 403
+    assert "data-live" not in pending.get("/").get_data(as_text=True)
+    assert "data-live" not in client.get("/login").get_data(as_text=True)
+
+
+def test_pages_draw_no_interval_polls(chat):
+    alice_client, _, cid = chat
+    page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert "every " not in " ".join(re.findall(r'hx-trigger="([^"]*)"', page))
+    assert 'src="/static/js/live.js"' in page
+
+
+class TestFallback:
+    """A server that can't hold requests (sync workers) answers at once and says when to ask again."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"LIVE_HOLD_SECONDS": 0, "LIVE_RETRY_SECONDS": 7}
+
+    def test_it_answers_at_once_with_when_to_ask_again(self, chat):
+        alice_client, bob_client, cid = chat
+        since = cursor_of(bob_client)
+        assert ask(bob_client, since) == {"cursor": since, "events": [], "refresh": False, "retry": 7}
+        send(alice_client, cid, "hi")
+        assert kinds(ask(bob_client, since), cid) == ["message"]
+
+
+def test_a_page_drawn_before_anything_was_recorded_gets_what_came_since(chat):
+    """An empty table (a new instance) gives pages cursor 0, however far its ids have counted."""
+    alice_client, bob_client, cid = chat
+    db.session.execute(LiveEvent.__table__.delete())
+    db.session.commit()
+    assert cursor_of(bob_client) == 0
+    send(alice_client, cid, "first news")
+    answer = ask(bob_client, 0)
+    assert answer["refresh"] is False and kinds(answer, cid) == ["message"]
