@@ -102,10 +102,32 @@ def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):
     mine = lambda member: [(e.kind, e.message_id) for e in live.changes_since(member.id, since).events]  # noqa: E731
     assert mine(bob) == [
         ("message", first), ("message", second), ("read", second), ("deleted", second),
-        ("removed", first), ("hidden", None), ("blocked", None),
+        ("removed", first), ("hidden", None),
     ]
     assert mine(alice) == [("message", first), ("message", second), ("seen", second), ("deleted", second),
                            ("blocked", None)]
+
+
+def test_a_read_is_not_told_when_read_receipts_are_not_shared(chat, alice, bob):
+    """Bob hides his reads: Alice's tab is not even woken by them (the wake alone would tell)."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    bob_client.post("/settings/read-receipts", data={})
+    since = live.newest_id()
+    bob_client.htmx("POST", f"/messages/{cid}/read")
+    assert [e.kind for e in live.changes_since(bob.id, since).events] == ["read"]
+    assert live.changes_since(alice.id, since).events == []
+
+
+def test_the_blocked_member_hears_nothing_of_the_block(chat, alice, bob):
+    """A block is not told: only the blocker's own tabs learn of it (their list changes)."""
+    alice_client, bob_client, cid = chat
+    send(bob_client, cid, "hello")
+    since = live.newest_id()
+    alice_client.post("/people/bob/block")
+    alice_client.post("/people/bob/unblock")
+    assert [e.kind for e in live.changes_since(alice.id, since).events] == ["blocked", "blocked"]
+    assert live.changes_since(bob.id, since).events == []
 
 
 def test_a_waiting_tab_is_woken_by_a_send_and_holds_no_database_connection(app, chat):
@@ -155,7 +177,7 @@ def test_switching_messaging_off_ends_a_held_request(app, chat, admin, login):
     _, bob_client, _ = chat
     held = Held(app, bob_client, cursor_of(bob_client))
     assert held.holding()
-    assert login(admin).post("/admin/settings/direct_messaging", data={"enabled": "0"}).status_code == 302
+    assert login(admin).post("/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1"}).status_code == 302
     assert held.answer().status_code == 404
 
 

@@ -124,7 +124,7 @@ def test_a_held_request_ends_cleanly_when_the_member_may_no_longer_read(
             admin = Member(second.url)
             admin.sign_in("root", PASSWORD)
             path = "/admin/members/bob/suspend" if ending == "suspension" else "/admin/settings/direct_messaging"
-            assert admin.post(path, {"enabled": "0"}).status == 302
+            assert admin.post(path, {"enabled": "0", "confirmed": "1"}).status == 302
         expected = {"sign-out-everywhere": 401, "suspension": 401, "messaging-off": 404}[ending]
         assert bob.answered().status == expected
 

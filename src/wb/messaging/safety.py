@@ -22,7 +22,7 @@ def block(blocker, blocked) -> None:
     )
     if exists is None:
         db.session.add(Block(blocker_id=blocker.id, blocked_id=blocked.id))
-        live.record((blocker.id, blocked.id), "blocked")
+        live.record([blocker.id], "blocked")  # never the blocked member: a block is not told
         try:
             db.session.commit()
         except IntegrityError:
@@ -36,7 +36,7 @@ def unblock(blocker, blocked) -> None:
     row = db.session.scalar(select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id))
     if row is not None:
         db.session.delete(row)
-        live.record((blocker.id, blocked.id), "blocked")
+        live.record([blocker.id], "blocked")  # never the blocked member: a block is not told
         db.session.commit()
         audit("member.unblocked", user_id=blocker.id, other_user_id=blocked.id)
 

@@ -25,6 +25,7 @@ from .conversations import (
 from .metadata import mark_preview_changed, record_send, recount_unread, set_hidden, set_membership_flag
 from .models import Conversation, ConversationMembership, Message
 from .policy import Refusal
+from .reads import shares_read_receipts
 
 
 def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
@@ -156,7 +157,9 @@ def mark_read(member, conversation: Conversation) -> None:
     behind = newest is not None and (mine.last_read_message_id or 0) < newest
     if behind or mine.unread_count:
         live.record([member.id], "read", conversation.id, newest)
-        live.record([conversation.other_id(member.id)], "seen", conversation.id, newest)
+        other = db.session.get(User, conversation.other_id(member.id))
+        if shares_read_receipts(member, other):  # otherwise not even the wake may tell them of the read
+            live.record([other.id], "seen", conversation.id, newest)
         recount_unread(conversation, member.id, read_up_to=newest or 0)
 
 
