@@ -206,7 +206,7 @@ def test_inbox_runs_a_fixed_number_of_queries(app, alice, make_user, login, mess
     # the member; the live channel's cursor; the page with names and the badge total (main
     # database); previews (messaging); whether a rule keeps the member from starting with anyone
     # (one small query)
-    assert many == 4
+    assert many == 5
 
 
 def test_thread_runs_a_fixed_number_of_queries(chat, count_queries):
@@ -224,7 +224,7 @@ def test_thread_runs_a_fixed_number_of_queries(chat, count_queries):
     # the member, the conversation, its messages; both members with their cursors and any block
     # between them (one query); the inbox list and its previews; the live channel's cursor;
     # whether a rule keeps the member from starting with anyone (one small query)
-    assert many == 7
+    assert many == 8
     older = len(_queries_for(bob_client, count_queries, f"/messages/{cid}?before=40", headers={"HX-Request": "true"}))
     assert older == 3  # an older page needs only the member, the conversation and the messages
 
