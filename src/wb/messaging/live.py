@@ -143,9 +143,9 @@ def changes_since(member_id: int, since: int | None) -> Changes:
 def wait_for_changes(member, since: int | None) -> Changes:
     """changes_since, waiting up to LIVE_HOLD_SECONDS for some when there are none yet.
 
-    While it waits it holds no database connection or transaction. A member signed out
-    everywhere (401), no longer active (403) or messaging switched off (404) ends the wait at
-    once, as any write for them wakes it.
+    While it waits it holds no database connection or transaction. A session ended (answered with
+    nothing, so the page asks again through the sign-in check), a member no longer active (403) or
+    messaging switched off (404) ends the wait at once, as any write for them wakes it.
     """
     hold = current_app.config["LIVE_HOLD_SECONDS"]
     if hold <= 0 or since is None:
@@ -159,11 +159,18 @@ def wait_for_changes(member, since: int | None) -> Changes:
         hub.saw(changes.cursor)
         db.session.close()  # its connection goes back to the pool for the wait
         waiter.wait(hold)
-    _check_still_allowed(member_id, generation)
+    if not _still_allowed(member_id, generation):
+        # The session this request came with has ended (signed out everywhere, a new password, a
+        # suspension): nothing more for it. The page asks again with the cookie it holds now and
+        # meets the usual sign-in check: refused if signed out, going on where a browser was kept
+        # signed in (an answer of 401 here would be logged as an error in that browser).
+        return Changes(since, [], False)
     return changes_since(member_id, since)
 
 
-def _check_still_allowed(member_id: int, generation: int) -> None:
+def _still_allowed(member_id: int, generation: int) -> bool:
+    """False when the waiting request's session has ended; aborts when messaging is off (404) or
+    the member may no longer act (403)."""
     from . import policy
 
     g.pop("wb_flags", None)  # a flag switched during the wait counts
@@ -171,9 +178,10 @@ def _check_still_allowed(member_id: int, generation: int) -> None:
         abort(404)
     account = User.signed_in(member_id, generation)
     if account is None:
-        abort(401)
+        return False
     if not account.is_active_member:
         abort(403)
+    return True
 
 
 # --- waking waiters: the per-process hub and its listener ------------------------------------

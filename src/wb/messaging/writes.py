@@ -209,3 +209,15 @@ def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
     set_membership_flag(member.id, conversation.id, muted=muted)
     db.session.commit()
     audit("conversation.muted" if muted else "conversation.unmuted", conversation_id=conversation.id, user_id=member.id)
+
+
+def set_read_receipts(member, on: bool) -> None:
+    """The member's own read receipts; every open thread with them learns at once whether "Seen" shows."""
+    member.read_receipts = on
+    partners = db.session.execute(
+        select(ConversationMembership.conversation_id, ConversationMembership.other_user_id)
+        .where(ConversationMembership.user_id == member.id)
+    ).all()
+    for conversation_id, other_id in partners:
+        live.record([other_id], "seen", conversation_id)
+    db.session.commit()

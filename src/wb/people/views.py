@@ -10,7 +10,7 @@ from ..auth.forms import ChangePasswordForm, ProfileForm
 from ..circles import service as circle_service
 from ..circles.models import CircleMember
 from ..circles.service import circles_by_member
-from ..messaging import rules
+from ..messaging import rules, writes
 from ..messaging.policy import show_inbox_badge
 from ..messaging.rules import MESSAGE_FROM
 from ..extensions import db
@@ -106,8 +106,7 @@ def message_from():
 def read_receipts():
     """The member's own read receipts (messaging/reads.py shares them only between two who both keep them on)."""
     form = ReadReceiptsForm()
-    current_user.read_receipts = form.read_receipts.data
-    db.session.commit()
+    writes.set_read_receipts(current_user, form.read_receipts.data)
     flash("Saved. Others " + ("see when you've read their messages, and you see when they've read yours."
                               if form.read_receipts.data else "don't see when you've read their messages, and you "
                               "don't see when they've read yours."), "success")
