@@ -70,6 +70,8 @@ class Config:
     LIVE_RETRY_SECONDS = 10
     # How long changes are kept for a tab to catch up from its cursor (an older cursor refreshes everything).
     LIVE_KEEP_MINUTES = 60
+    # The share of writes that prune older changes on the way (tests: 0, so query counts are fixed).
+    LIVE_PRUNE_CHANCE = 1 / 256
     # Email (wb.notifications): links in emails start with BASE_URL; `./wb demo` uses its own address.
     BASE_URL = "http://127.0.0.1:8000"
     MAIL_BACKEND = "smtp"  # or "console": print each email instead of sending it
@@ -95,6 +97,7 @@ class TestConfig(Config):
     LOGIN_RATE_LIMIT = "1000 per minute"
     # Cheap hashes keep hundreds of test logins fast; real instances use scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    LIVE_PRUNE_CHANCE = 0  # pruning is tested on its own (test_messaging_live)
 
 
 def project_root() -> Path:

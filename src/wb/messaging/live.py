@@ -38,7 +38,6 @@ WATCH_INTERVAL = 0.05  # the SQLite watcher's read of the newest id: 20 a second
 NEWEST_ID_SQL = "SELECT max(id) FROM live_events"
 MOST_EVENTS = 200  # more news than this since a cursor: the tab refreshes everything instead
 LISTENER_IDLE_SECONDS = 30  # a process nobody waited in for this long stops listening until someone does
-PRUNE_CHANCE = 1 / 256  # a write prunes events older than LIVE_KEEP_MINUTES now and then
 _PENDING, _WRITTEN = "wb_live_pending", "wb_live_written"
 # Held by a PostgreSQL transaction from writing its events to its commit, so event ids commit
 # in order and a cursor never passes an id that commits later.
@@ -72,7 +71,7 @@ def _write_pending(session) -> None:
     members = sorted({row["member_id"] for row in rows})
     if postgres:  # delivered at commit, to every server listening on this database
         connection.execute(select(func.pg_notify(CHANNEL, _payload(members))))
-    if random.random() < PRUNE_CHANCE:
+    if random.random() < current_app.config["LIVE_PRUNE_CHANCE"]:  # now and then, older events go
         prune(connection)
     session.info[_WRITTEN] = members
 
