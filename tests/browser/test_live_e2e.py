@@ -132,3 +132,55 @@ def test_with_sync_workers_the_page_still_gets_news_one_request_per_tick(browsin
     assert len(idle) <= 4, idle  # one a tick (1 s here), never three
     send(alice_page, "Who's there?")
     expect(bob_page.locator("#thread-messages")).to_contain_text("Who's there?", timeout=NEWS_MS)
+
+
+def test_news_that_comes_while_the_thread_is_being_fetched_is_fetched_next(browsing, server):
+    """A wake that lands while the open thread's poll is on its way is not lost.
+
+    The poll swaps itself out (outerHTML): a request htmx queued on the element it replaces is
+    dropped with it, so the page must ask again itself. Here Bob's first message's poll is held
+    back (Playwright's route) until his second message has been sent and its wake has reached
+    Alice's page; both must then show, long before the channel's next 25 s answer.
+    """
+    from wb.messaging import writes
+    from wb.models import User
+
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Are you home?")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
+    alice_page.evaluate("""() => {
+      document.body.dataset.pollWakes = "0";
+      document.addEventListener("wb:poll-now", () => {
+        document.body.dataset.pollWakes = String(Number(document.body.dataset.pollWakes) + 1);
+      }, true);
+    }""")
+
+    held = []
+
+    def hold_the_first_poll(route):
+        if held:
+            route.continue_()
+            return
+        held.append((route, route.fetch()))
+
+    alice_page.route(re.compile(r"/messages/\d+/poll"), hold_the_first_poll)
+
+    def bob_says(body):
+        with server.app.app_context():
+            author = User.by_username(bob)
+            conversation, _created = writes.open_conversation(author, User.by_username(alice))
+            writes.send_message(author, conversation, body)
+
+    bob_says("Yes, come over")
+    body = alice_page.locator("body")
+    expect(body).to_have_attribute("data-poll-wakes", re.compile(r"^[1-9]"), timeout=NEWS_MS)
+    while not held:
+        alice_page.wait_for_timeout(50)
+    bob_says("The door is open")
+    expect(body).to_have_attribute("data-poll-wakes", re.compile(r"^([2-9]|\d\d+)$"), timeout=NEWS_MS)
+    route, response = held[0]
+    route.fulfill(response=response)
+    bodies = alice_page.locator("#thread-messages li.message:not(.mine) .body")
+    expect(bodies).to_have_text(["Yes, come over", "The door is open"], timeout=NEWS_MS)

@@ -53,6 +53,25 @@
     return answer.events.some(function (change) { return change.kind === kind; });
   }
 
+  // A wake that comes while the thread's poll is on its way: htmx queues it on the poller,
+  // but the poll's answer replaces the poller (outerHTML) and the queued request goes with the
+  // element it was queued on. So the page remembers it and asks once more when the poll is in.
+  var pollAgain = false;
+  function pollerBusy() {
+    var poller = document.getElementById("poller");
+    return !!poller && poller.classList.contains("htmx-request");
+  }
+  document.addEventListener("wb:poll-now", function () {
+    if (pollerBusy()) pollAgain = true;
+  }, true);
+  function pollIfWoken() {
+    if (!pollAgain || pollerBusy()) return;
+    pollAgain = false;
+    if (document.getElementById("poller")) fire("wb:poll-now");
+  }
+  document.addEventListener("htmx:afterSettle", pollIfWoken);
+  document.addEventListener("htmx:afterRequest", function () { window.setTimeout(pollIfWoken, 0); });
+
   // The thread's poll carries the messages to draw again (see _poll.html).
   document.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.elt.id !== "poller" || !changedMessages.length) return;
