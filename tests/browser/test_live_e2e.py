@@ -134,6 +134,54 @@ def test_with_sync_workers_the_page_still_gets_news_one_request_per_tick(browsin
     expect(bob_page.locator("#thread-messages")).to_contain_text("Who's there?", timeout=NEWS_MS)
 
 
+def count_wakes(page, name):
+    """From now on, the page's body counts the wake events called name in data-wakes."""
+    page.evaluate("""(name) => {
+      document.body.dataset.wakes = "0";
+      document.addEventListener(name, () => {
+        document.body.dataset.wakes = String(Number(document.body.dataset.wakes) + 1);
+      }, true);
+    }""", name)
+
+
+def hold_first(page, url):
+    """Playwright holds the first request to url after fetching its answer; returns the held list."""
+    held = []
+
+    def handle(route):
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))
+
+    page.route(url, handle)
+    return held
+
+
+def bob_says(server, bob, alice, body):
+    from wb.messaging import writes
+    from wb.models import User
+
+    with server.app.app_context():
+        author = User.by_username(bob)
+        conversation, _created = writes.open_conversation(author, User.by_username(alice))
+        writes.send_message(author, conversation, body)
+
+
+def news_while_held(page, held, say_first, say_next):
+    """say_first wakes the page, whose fetch is held (its answer fetched); say_next wakes it
+    again while that fetch is still on its way; then the held answer is let through."""
+    body = page.locator("body")
+    say_first()
+    expect(body).to_have_attribute("data-wakes", re.compile(r"^[1-9]"), timeout=NEWS_MS)
+    while not held:
+        page.wait_for_timeout(50)
+    say_next()
+    expect(body).to_have_attribute("data-wakes", re.compile(r"^([2-9]|\d\d+)$"), timeout=NEWS_MS)
+    route, response = held[0]
+    route.fulfill(response=response)
+
+
 def test_news_that_comes_while_the_thread_is_being_fetched_is_fetched_next(browsing, server):
     """A wake that lands while the open thread's poll is on its way is not lost.
 
@@ -142,45 +190,35 @@ def test_news_that_comes_while_the_thread_is_being_fetched_is_fetched_next(brows
     back (Playwright's route) until his second message has been sent and its wake has reached
     Alice's page; both must then show, long before the channel's next 25 s answer.
     """
-    from wb.messaging import writes
-    from wb.models import User
-
     alice, bob = server.create_member("alice"), server.create_member("bob")
     alice_page = browsing.sign_in(alice)
     open_conversation(alice_page, bob, "Bob")
     send(alice_page, "Are you home?")
     expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
-    alice_page.evaluate("""() => {
-      document.body.dataset.pollWakes = "0";
-      document.addEventListener("wb:poll-now", () => {
-        document.body.dataset.pollWakes = String(Number(document.body.dataset.pollWakes) + 1);
-      }, true);
-    }""")
-
-    held = []
-
-    def hold_the_first_poll(route):
-        if held:
-            route.continue_()
-            return
-        held.append((route, route.fetch()))
-
-    alice_page.route(re.compile(r"/messages/\d+/poll"), hold_the_first_poll)
-
-    def bob_says(body):
-        with server.app.app_context():
-            author = User.by_username(bob)
-            conversation, _created = writes.open_conversation(author, User.by_username(alice))
-            writes.send_message(author, conversation, body)
-
-    bob_says("Yes, come over")
-    body = alice_page.locator("body")
-    expect(body).to_have_attribute("data-poll-wakes", re.compile(r"^[1-9]"), timeout=NEWS_MS)
-    while not held:
-        alice_page.wait_for_timeout(50)
-    bob_says("The door is open")
-    expect(body).to_have_attribute("data-poll-wakes", re.compile(r"^([2-9]|\d\d+)$"), timeout=NEWS_MS)
-    route, response = held[0]
-    route.fulfill(response=response)
+    count_wakes(alice_page, "wb:poll-now")
+    held = hold_first(alice_page, re.compile(r"/messages/\d+/poll"))
+    news_while_held(alice_page, held, lambda: bob_says(server, bob, alice, "Yes, come over"),
+                    lambda: bob_says(server, bob, alice, "The door is open"))
     bodies = alice_page.locator("#thread-messages li.message:not(.mine) .body")
     expect(bodies).to_have_text(["Yes, come over", "The door is open"], timeout=NEWS_MS)
+
+
+def test_news_that_comes_while_the_list_and_badge_are_being_fetched_is_fetched_next(browsing, server):
+    """The same for the inbox list and the nav badge, which htmx would drop while they are busy."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    bob_says(server, bob, alice, "Hello Alice")
+    alice_page = browsing.sign_in(alice)
+    alice_page.goto("/messages")
+    row = alice_page.locator("#conversation-list li.conversation")
+    expect(row.locator(".conversation-preview")).to_have_text("Hello Alice")
+    count_wakes(alice_page, "wb:unread-changed")
+    held_list = hold_first(alice_page, re.compile(r"/messages/list"))
+    held_badge = hold_first(alice_page, re.compile(r"/messages/badge"))
+    news_while_held(alice_page, held_badge, lambda: bob_says(server, bob, alice, "Are you in?"),
+                    lambda: bob_says(server, bob, alice, "I have your parcel"))
+    while not held_list:
+        alice_page.wait_for_timeout(50)
+    route, response = held_list[0]
+    route.fulfill(response=response)
+    expect(row.locator(".conversation-preview")).to_have_text("I have your parcel", timeout=NEWS_MS)
+    expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3", timeout=NEWS_MS)

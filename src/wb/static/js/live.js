@@ -53,24 +53,35 @@
     return answer.events.some(function (change) { return change.kind === kind; });
   }
 
-  // A wake that comes while the thread's poll is on its way: htmx queues it on the poller,
-  // but the poll's answer replaces the poller (outerHTML) and the queued request goes with the
-  // element it was queued on. So the page remembers it and asks once more when the poll is in.
-  var pollAgain = false;
-  function pollerBusy() {
-    var poller = document.getElementById("poller");
-    return !!poller && poller.classList.contains("htmx-request");
+  // A wake that comes while the part it concerns is still fetching would be lost: htmx drops a
+  // request triggered on a busy element (the badge, the list), and one it queues on the thread's
+  // poller goes with the element the poll's answer replaces (outerHTML). So the page remembers
+  // such a wake and fires it again once that part is in.
+  var PARTS = {
+    "wb:poll-now": ["poller"],
+    "wb:list-stale": ["conversation-list"],
+    "wb:list-changed": ["conversation-list"],
+    "wb:unread-changed": ["inbox-badge", "dashboard-unread"]
+  };
+  var wokenWhileBusy = {};
+  function busy(name) {
+    return PARTS[name].some(function (id) {
+      var part = document.getElementById(id);
+      return !!part && part.classList.contains("htmx-request");
+    });
   }
-  document.addEventListener("wb:poll-now", function () {
-    if (pollerBusy()) pollAgain = true;
-  }, true);
-  function pollIfWoken() {
-    if (!pollAgain || pollerBusy()) return;
-    pollAgain = false;
-    if (document.getElementById("poller")) fire("wb:poll-now");
+  Object.keys(PARTS).forEach(function (name) {
+    document.addEventListener(name, function () { if (busy(name)) wokenWhileBusy[name] = true; }, true);
+  });
+  function fireWhatCameWhileBusy() {
+    Object.keys(wokenWhileBusy).forEach(function (name) {
+      if (busy(name)) return;
+      delete wokenWhileBusy[name];
+      fire(name);
+    });
   }
-  document.addEventListener("htmx:afterSettle", pollIfWoken);
-  document.addEventListener("htmx:afterRequest", function () { window.setTimeout(pollIfWoken, 0); });
+  document.addEventListener("htmx:afterSettle", fireWhatCameWhileBusy);
+  document.addEventListener("htmx:afterRequest", function () { window.setTimeout(fireWhatCameWhileBusy, 0); });
 
   // The thread's poll carries the messages to draw again (see _poll.html).
   document.addEventListener("htmx:configRequest", function (event) {
