@@ -168,14 +168,21 @@ def bob_says(server, bob, alice, body):
         writes.send_message(author, conversation, body)
 
 
+def wait_until_held(page, held):
+    for _ in range(200):  # at most 10 s
+        if held:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the page never asked for the part held back")
+
+
 def news_while_held(page, held, say_first, say_next):
     """say_first wakes the page, whose fetch is held (its answer fetched); say_next wakes it
     again while that fetch is still on its way; then the held answer is let through."""
     body = page.locator("body")
     say_first()
     expect(body).to_have_attribute("data-wakes", re.compile(r"^[1-9]"), timeout=NEWS_MS)
-    while not held:
-        page.wait_for_timeout(50)
+    wait_until_held(page, held)
     say_next()
     expect(body).to_have_attribute("data-wakes", re.compile(r"^([2-9]|\d\d+)$"), timeout=NEWS_MS)
     route, response = held[0]
@@ -216,8 +223,7 @@ def test_news_that_comes_while_the_list_and_badge_are_being_fetched_is_fetched_n
     held_badge = hold_first(alice_page, re.compile(r"/messages/badge"))
     news_while_held(alice_page, held_badge, lambda: bob_says(server, bob, alice, "Are you in?"),
                     lambda: bob_says(server, bob, alice, "I have your parcel"))
-    while not held_list:
-        alice_page.wait_for_timeout(50)
+    wait_until_held(alice_page, held_list)
     route, response = held_list[0]
     route.fulfill(response=response)
     expect(row.locator(".conversation-preview")).to_have_text("I have your parcel", timeout=NEWS_MS)
