@@ -79,3 +79,46 @@ def test_the_search_and_the_profile_stay_as_they_were_for_the_other_member(draft
     assert 'action="/messages/with/alice"' in text(bob_client.get("/people/alice"))
     results = text(bob_client.get("/messages/new?q=ali", headers={"HX-Request": "true"}))
     assert 'action="/messages/with/alice"' in results and f"/messages/{cid}" not in results
+
+
+# --- the migration: empty conversations opened before drafts -------------------------------------
+
+
+def test_the_migration_leaves_an_empty_conversation_from_before_drafts_to_nobody(app, alice, bob, make_user, login,
+                                                                                  messaging_on):
+    from flask_migrate import downgrade, upgrade
+
+    from messaging_ops_helpers import converse
+    from wb.messaging.conversations import ensure_memberships
+    from wb.messaging.models import Conversation
+
+    carol, dave = make_user("carol"), make_user("dave")
+    alice_client, bob_client, carol_client, dave_client = login(alice), login(bob), login(carol), login(dave)
+    # As the code before drafts left it: Alice pressed "Message" and both members got a row.
+    empty = open_conversation(alice_client, "bob")
+    ensure_memberships(db.session.get(Conversation, empty))
+    # A written conversation whose metadata lagged the send (both rows know of no message yet).
+    lagged = converse(carol, alice, ["hello Alice"]).id
+    db.session.execute(ConversationMembership.__table__.update()
+                       .where(ConversationMembership.conversation_id == lagged).values(last_message_id=None))
+    db.session.commit()
+    # Dave's draft to Carol, made after the change: only his row.
+    draft = open_conversation(dave_client, "carol")
+    assert listed(bob_client) == ["Alice"] and sorted(listed(alice_client)) == ["Bob", "Carol"]  # the bug
+    carol, dave, alice_id = carol.id, dave.id, alice.id
+    db.session.remove()
+
+    downgrade(revision="f7b2d9e4c1a8")
+    upgrade()
+
+    assert listed(bob_client) == [] and listed(alice_client) == ["Carol"]
+    assert bob_client.get(f"/messages/{empty}").status_code == 404
+    assert alice_client.get(f"/messages/{empty}").status_code == 404  # nobody's draft now
+    assert listed(carol_client) == ["Alice"] and listed(dave_client) == ["Carol"]
+    rows = db.session.execute(select(ConversationMembership.conversation_id, ConversationMembership.user_id)).all()
+    assert sorted(rows) == sorted([(lagged, carol), (lagged, alice_id), (draft, dave)])
+    # Pressing "Message" again gives the pair's one conversation back, as the presser's own draft.
+    assert open_conversation(alice_client, "bob") == empty
+    assert sorted(listed(alice_client)) == ["Bob", "Carol"] and listed(bob_client) == []
+    assert send(alice_client, empty, "Hello at last").status_code == 200
+    assert listed(bob_client) == ["Alice"] and conversation_count() == 3

@@ -358,7 +358,7 @@ def test_the_badge_is_one_query_and_counts_what_the_inbox_shows(chat, bob, make_
     assert "3</strong> unread messages" in bob_client.get("/messages/badge?variant=dashboard").get_data(as_text=True)
 
     # A blocked member's unread messages leave the badge with their conversation.
-    bob_client.post("/people/carol/block")
+    bob_client.post("/people/carol/block", data={"confirmed": "1"})
     assert 'aria-label="2 unread"' in bob_client.get("/messages/badge").get_data(as_text=True)
     bob_client.post(f"/messages/{cid}/read")
     assert visible_text(bob_client.get("/messages/badge")) == "Messages"

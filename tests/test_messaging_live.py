@@ -98,7 +98,7 @@ def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):
     alice_client.htmx("POST", f"/messages/{cid}/messages/{second}/delete")
     bob_client.htmx("POST", f"/messages/{cid}/messages/{first}/remove")
     bob_client.post(f"/messages/{cid}/hide")
-    alice_client.post("/people/bob/block")
+    alice_client.post("/people/bob/block", data={"confirmed": "1"})
     mine = lambda member: [(e.kind, e.message_id) for e in live.changes_since(member.id, since).events]  # noqa: E731
     assert mine(bob) == [
         ("message", first), ("message", second), ("read", second), ("deleted", second),
@@ -124,7 +124,7 @@ def test_the_blocked_member_hears_nothing_of_the_block(chat, alice, bob):
     alice_client, bob_client, cid = chat
     send(bob_client, cid, "hello")
     since = live.newest_id()
-    alice_client.post("/people/bob/block")
+    alice_client.post("/people/bob/block", data={"confirmed": "1"})
     alice_client.post("/people/bob/unblock")
     assert [e.kind for e in live.changes_since(alice.id, since).events] == ["blocked", "blocked"]
     assert live.changes_since(bob.id, since).events == []

@@ -23,7 +23,7 @@ def names_in_inbox(client):
 
 def test_blocked_member_cannot_send_and_gets_the_neutral_refusal(chat, alice, bob):
     alice_client, bob_client, cid = chat
-    response = bob_client.post("/people/alice/block")
+    response = bob_client.post("/people/alice/block", data={"confirmed": "1"})
     assert response.status_code == 302
     assert db.session.scalar(select(Block).where(Block.blocker_id == bob.id, Block.blocked_id == alice.id))
     response = send(alice_client, cid, "let me in")
@@ -41,7 +41,7 @@ def test_blocked_member_cannot_send_and_gets_the_neutral_refusal(chat, alice, bo
 def test_blocked_members_refusal_matches_other_not_allowed_cases(chat, make_user, login):
     """Same words whether blocked or refused for another reason, so a block can't be detected."""
     alice_client, bob_client, cid = chat
-    bob_client.post("/people/alice/block")
+    bob_client.post("/people/alice/block", data={"confirmed": "1"})
     blocked = alice_client.post("/messages/with/bob")
     # Bob's block and another Bob's "Pause messages" read exactly alike
     def error_box(response):
@@ -60,7 +60,7 @@ def test_blocked_members_refusal_matches_other_not_allowed_cases(chat, make_user
 def test_conversation_leaves_the_blockers_inbox_while_the_block_lasts(chat):
     alice_client, bob_client, cid = chat
     assert names_in_inbox(bob_client) == ["Alice"]
-    bob_client.post("/people/alice/block")
+    bob_client.post("/people/alice/block", data={"confirmed": "1"})
     assert names_in_inbox(bob_client) == []
     # the blocker's badge no longer counts the blocked member's messages
     assert visible_text(bob_client.get("/messages/badge")) == "Messages"
@@ -72,7 +72,7 @@ def test_conversation_leaves_the_blockers_inbox_while_the_block_lasts(chat):
 
 def test_blocker_sees_why_they_cannot_write(chat):
     alice_client, bob_client, cid = chat
-    bob_client.post("/people/alice/block")
+    bob_client.post("/people/alice/block", data={"confirmed": "1"})
     page = visible_text(bob_client.get(f"/messages/{cid}"))
     assert "You've blocked Alice. Unblock them from their profile or your settings to write to them." in page
     assert 'id="compose-body"' not in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
@@ -95,7 +95,7 @@ def test_a_thread_with_a_member_awaiting_approval_explains_the_closed_box(chat, 
 
 def test_blocked_list_in_settings_with_unblock(chat, alice, bob):
     alice_client, bob_client, _ = chat
-    bob_client.post("/people/alice/block")
+    bob_client.post("/people/alice/block", data={"confirmed": "1"})
     settings = bob_client.get("/settings").get_data(as_text=True)
     assert 'action="/people/alice/unblock"' in settings
     response = bob_client.post("/people/alice/unblock", data={"from": "settings"})
@@ -159,7 +159,7 @@ def test_block_and_report_from_a_conversation_return_to_it_and_only_on_this_site
     assert 'action="/people/alice/block"' in header and f'name="next" value="/messages/{cid}"' in header
     assert f'href="/people/alice/report?next=/messages/{cid}"' in header
 
-    response = bob_client.post("/people/alice/block", data={"next": f"/messages/{cid}"})
+    response = bob_client.post("/people/alice/block", data={"next": f"/messages/{cid}", "confirmed": "1"})
     assert response.location == f"/messages/{cid}"
     response = bob_client.post("/people/alice/unblock", data={"next": "//evil.example/"})
     assert response.location == "/people/alice"
@@ -191,3 +191,53 @@ def test_open_reports_are_counted_on_admin_and_resolving_records_who_and_when(ch
     db.session.expire_all()
     stored = db.session.get(Report, report.id)
     assert stored.resolved_by_id == admin.id and stored.resolved_at is not None
+
+
+# --- Block asks first, without JavaScript too ---------------------------------------------------
+
+
+def blocks():
+    db.session.expire_all()
+    return db.session.execute(select(Block.blocker_id, Block.blocked_id)).all()
+
+
+def test_a_plain_block_asks_on_a_page_and_only_the_answer_blocks(chat, alice, bob):
+    _, bob_client, cid = chat
+    asked = bob_client.post("/people/alice/block", data={"next": f"/messages/{cid}"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and blocks() == []  # asking blocks nobody
+    assert "<h1>Block <bdi>Alice</bdi>?</h1>" in page
+    assert "They won't be able to message you, and they won't be told." in visible_text(asked)
+    assert 'action="/people/alice/block"' in page and 'name="confirmed" value="1"' in page
+    assert f'name="next" value="/messages/{cid}"' in page and f'<a href="/messages/{cid}">Cancel, don\'t block</a>' in page
+    response = bob_client.post("/people/alice/block", data={"next": f"/messages/{cid}", "confirmed": "1"})
+    assert response.status_code == 302 and response.location == f"/messages/{cid}"
+    assert blocks() == [(bob.id, alice.id)]
+    # Asked again once blocked: the same question, and answering changes nothing more.
+    assert bob_client.post("/people/alice/block").status_code == 200
+    assert bob_client.post("/people/alice/block", data={"confirmed": "1"}).status_code == 302
+    assert blocks() == [(bob.id, alice.id)]
+
+
+def test_the_block_question_never_leads_off_the_site(chat):
+    _, bob_client, _ = chat
+    page = bob_client.post("/people/alice/block", data={"next": "//evil.example/"}).get_data(as_text=True)
+    assert 'name="next" value="/people/alice"' in page and '<a href="/people/alice">Cancel' in page
+    assert "evil.example" not in page
+
+
+@pytest.mark.parametrize("confirmed", ["", "1", "yes", "\x00"])
+def test_block_refusals_are_clear_whether_asked_or_answered(chat, alice, bob, confirmed):
+    alice_client, bob_client, _ = chat
+    data = {"confirmed": confirmed}
+    myself = alice_client.post("/people/alice/block", data=data)
+    assert myself.status_code == 400 and "You can't block yourself." in visible_text(myself)
+    unknown = alice_client.post("/people/nobody/block", data=data)
+    assert unknown.status_code == 404 and "No member has that username." in visible_text(unknown)
+    overlong = alice_client.post("/people/" + "x" * 5000 + "/block", data=data)
+    assert overlong.status_code == 404
+    forged = bob_client.post("/people/alice/block", data={**data, "csrf_token": "forged"}, csrf=False)
+    assert forged.status_code == 400 and "Traceback" not in forged.get_data(as_text=True)
+    assert blocks() == []
+    anonymous = alice_client.application.test_client().post("/people/alice/block", data=data)
+    assert anonymous.status_code == 302 and anonymous.location.startswith("/login") and blocks() == []

@@ -189,6 +189,11 @@ def test_member_pages_have_no_serious_accessibility_violations(browsing, server)
 
     tour.visit(page, f"/people/{alice}", "own profile")
     tour.visit(page, f"/people/{bob}", "another member's profile")
+    # Block's own question page, as a browser without JavaScript reaches it (form.submit()
+    # skips the submit event, so app.js's dialog doesn't answer for it).
+    page.locator("form[action$='/block']").evaluate("form => form.submit()")
+    expect(page.get_by_role("heading", name="Block Bob Inkwell?")).to_be_visible()
+    tour.check(page, "block question page")
     tour.visit(page, f"/people/{bob}/report", "report a member")
     tour.visit(page, "/members", "directory")
     tour.visit(page, "/settings", "settings")

@@ -50,7 +50,7 @@ def bottom_below_thread(page, locator) -> float:
     """How far the element's bottom is below the thread's visible area (<= 0: in view)."""
     return locator.evaluate(
         """el => el.getBoundingClientRect().bottom
-                 - document.getElementById("thread-messages").getBoundingClientRect().bottom"""
+                 - document.querySelector("#thread .thread-scroll").getBoundingClientRect().bottom"""
     )
 
 
@@ -183,16 +183,32 @@ def in_window(page, locator) -> bool:
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] + 1
 
 
-@pytest.mark.parametrize("viewport", [SHORT, PHONE], ids=["desktop", "phone"])
+def as_browsers_without_scroll_initial_target(page) -> None:
+    """Serve app.css without `scroll-initial-target`, as Firefox and Safari read it (they drop
+    the declaration they don't know): what opens a thread at its newest message in them?"""
+    def strip(route):
+        response = route.fetch()
+        css = response.text()
+        assert "scroll-initial-target" in css
+        route.fulfill(response=response, body=re.sub(r"scroll-initial-target:[^;}]*;?", "", css))
+
+    page.route("**/static/css/app.css", strip)
+
+
+@pytest.mark.parametrize("viewport", [SHORT, {"width": 1280, "height": 800}, PHONE],
+                         ids=["short-desktop", "desktop", "phone"])
 def test_without_javascript_a_thread_opens_at_the_newest_and_sending_keeps_the_header(browsing, ui_server, viewport):
     server = ui_server
     alice, bob = server.create_member("alice"), server.create_member("bob")
     conversation_id = seed_messages(server, bob, alice, [f"Note {n} about the garden" for n in range(25)])
     page = browsing.sign_in(alice, server=server, viewport=viewport, java_script_enabled=False)
+    as_browsers_without_scroll_initial_target(page)
     page.goto(f"/messages/{conversation_id}")
     newest = page.locator("#thread-messages li.message").last
     expect(newest.locator(".body")).to_have_text("Note 24 about the garden")
     assert bottom_below_thread(page, newest) <= 1, "the thread opened away from its newest message"
+    assert in_window(page, newest) and in_window(page, page.locator("#thread h2"))
+    assert not in_window(page, page.locator("#thread-messages li.message").first)  # the oldest is above
 
     compose_box(page).fill("Thanks, I'll water the beans.")
     page.get_by_role("button", name="Send").click()
@@ -394,3 +410,62 @@ def test_a_comment_byline_keeps_its_message_button_and_the_inbox_folds_desktop_n
     page.screenshot(path=artifacts / "inbox-empty-phone.png")
     notices.get_by_text("Desktop notifications", exact=True).click()
     expect(notices.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
+
+
+def blocked_by(server, username) -> list[str]:
+    """Whom the member has blocked, as the server's database says."""
+    from wb.messaging import safety
+    from wb.models import User
+
+    with server.app.app_context():
+        return [person.username for person in safety.blocked_members(User.by_username(username))]
+
+
+def reports_by(server, username) -> int:
+    from sqlalchemy import func, select
+
+    from wb.extensions import db
+    from wb.messaging.models import Report
+    from wb.models import User
+
+    with server.app.app_context():
+        member = User.by_username(username)
+        return db.session.scalar(select(func.count()).select_from(Report).where(Report.reporter_id == member.id))
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["desktop", "phone"])
+def test_without_javascript_block_asks_on_a_page_first_and_report_asks_its_reason(browsing, ui_server, viewport):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_messages(server, bob, alice, ["Hey, answer me!"])
+    thread_url = re.compile(rf"/messages/{conversation_id}$")
+    page = browsing.sign_in(alice, server=server, viewport=viewport, java_script_enabled=False)
+    page.goto(f"/messages/{conversation_id}")
+    header = page.locator("#thread .thread-head")
+    header.get_by_text("Safety").click()
+    header.get_by_role("button", name="Block Bob").click()
+
+    # Pressing Block only asked.
+    expect(page.get_by_role("heading", name="Block Bob?")).to_be_visible()
+    expect(page.get_by_text("They won't be able to message you, and they won't be told.")).to_be_visible()
+    assert blocked_by(server, alice) == []
+    page.get_by_role("link", name="Cancel, don't block").click()
+    expect(page).to_have_url(thread_url)
+    expect(page.locator(".flash")).to_have_count(0)
+    assert blocked_by(server, alice) == []
+
+    header.get_by_text("Safety").click()
+    header.get_by_role("button", name="Block Bob").click()
+    page.get_by_role("button", name="Block Bob").click()
+    expect(page).to_have_url(thread_url)
+    expect(page.locator(".flash")).to_have_text("You blocked Bob. They can't message you, and they aren't told.")
+    assert blocked_by(server, alice) == [bob]
+    header.get_by_text("Safety").click()
+    expect(header.get_by_role("button", name="Unblock Bob")).to_be_visible()
+
+    # Report is a page of its own already: nothing is filed until a reason is chosen and sent.
+    header.get_by_role("link", name="Report Bob").click()
+    expect(page.get_by_role("heading", name="Report Bob")).to_be_visible()
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(thread_url)
+    assert reports_by(server, alice) == 0

@@ -13,10 +13,15 @@ from .models import Block, Report
 from .policy import Refusal
 
 
-def block(blocker, blocked) -> None:
-    """Block a member; idempotent."""
+def check_can_block(blocker, blocked) -> None:
+    """Refuse a block that can't be (asked before the confirmation, and again at the block)."""
     if blocked.id == blocker.id:
         raise Refusal("You can't block yourself.", 400)
+
+
+def block(blocker, blocked) -> None:
+    """Block a member; idempotent."""
+    check_can_block(blocker, blocked)
     exists = db.session.scalar(
         select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id)
     )

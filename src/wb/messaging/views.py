@@ -342,6 +342,11 @@ def _member_or_404(username) -> User:
 def block(username):
     person = _member_or_404(username)
     try:
+        if request.form.get("confirmed") != "1":
+            # With JavaScript a dialog asked (app.js says so in `confirmed`); a plain form asks
+            # on a page of its own, as every destructive action does.
+            safety.check_can_block(current_user, person)
+            return render_template("messaging/confirm_block.html", person=person, back=_back_to(person))
         safety.block(current_user, person)
     except Refusal as refusal:
         return _refusal_response(refusal)

@@ -75,11 +75,14 @@
     sendWhenSwapped = false;
   });
 
-  // Plain (non-htmx) forms that destroy something ask first.
+  // Plain (non-htmx) forms that destroy something ask first. A form with a `confirmed` field
+  // tells the server the question was answered (without JavaScript, the server asks).
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
+    if (!question) return;
+    if (!window.confirm(question)) { event.preventDefault(); return; }
+    if (form.elements.confirmed) form.elements.confirmed.value = "1";
   }, true);
 
   // Polling components (nav badge, dashboard count, thread poller) never swap an error page
