@@ -106,3 +106,31 @@ def test_show_older_joins_the_days_at_the_seam_and_keeps_the_reader_in_place(bro
     expect(page.locator("#thread-messages")).to_have_attribute("aria-live", "polite")
     # The message that was at the top is where it was: the older ones came in above it.
     assert abs(offset_in_thread(page, first_seen) - before) <= 2, (before, offset_in_thread(page, first_seen))
+
+
+def test_news_elsewhere_leaves_a_reader_who_scrolled_up_where_they_are(browsing, paged_server):
+    """A message in another conversation redraws the list and the badge, not the open thread:
+    the reader who scrolled up to read older messages stays there."""
+    from wb.messaging import writes
+    from wb.models import User
+
+    alice, bob, carol = (paged_server.create_member(name) for name in ("alice", "bob", "carol"))
+    now = datetime.utcnow() - timedelta(hours=3)
+    conversation_id, ids = seed_days(paged_server, alice, bob, [(now, PER_PAGE)])
+    page = browsing.sign_in(alice, viewport=SHORT, server=paged_server)
+    page.goto(f"/messages/{conversation_id}")
+    page.wait_for_load_state("load")
+    expect(page.locator("#thread-messages li.message")).to_have_count(PER_PAGE)
+    # Settled: the thread has been read and the list and badge know it.
+    expect(page.locator("#inbox-badge .badge")).to_have_count(0)
+    page.evaluate('document.getElementById("thread-messages").scrollTop = 0')
+    top = offset_in_thread(page, ids[0])
+
+    with paged_server.app.app_context():
+        writer = User.by_username(carol)
+        conversation, _created = writes.open_conversation(writer, User.by_username(alice))
+        writes.send_message(writer, conversation, "Carol here, about the bake sale")
+    expect(page.locator("#inbox-badge .badge")).to_have_text("1", timeout=5000)
+    expect(page.locator("#conversation-list li.conversation").first).to_contain_text("bake sale", timeout=5000)
+    assert page.evaluate('document.getElementById("thread-messages").scrollTop') == 0
+    assert offset_in_thread(page, ids[0]) == top

@@ -194,11 +194,14 @@
   // Whether the reader was at the bottom is asked only by swaps in the thread: a list or
   // badge answer landing between a poll's swap and its settle would otherwise find a tall
   // new message and decide the reader had scrolled away.
+  // And only a swap in the thread scrolls it: a list or badge landing later must not pull a
+  // reader who has scrolled up since the thread's last swap back down to its end.
   var stickToBottom = true;
+  function inThread(node) { return !!node && (isThreadPane(node) || !!(node.closest && node.closest("#thread"))); }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var list = threadList();
     var target = event.detail.target;
-    if (list && target && !isThreadPane(target) && !(target.closest && target.closest("#thread"))) return;
+    if (list && target && !inThread(target)) return;
     stickToBottom = !list || nearBottom(list) || isThreadPane(target);
     if (list && target && target.matches && target.matches("#thread-messages > li.older")) {
       olderAnchor = list.querySelector("li.message");
@@ -220,7 +223,7 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     tidyThread();
     placeSeen();
-    if (stickToBottom && !olderAnchor) scrollToEnd();
+    if (stickToBottom && !olderAnchor && inThread(event.target)) scrollToEnd();
     scrollToOwnMessage();
   });
   document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); scrollToOwnMessage(); });
