@@ -10,8 +10,10 @@ send's answer. The first phase sends nothing: it measures what an idle tab costs
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import resource
 import statistics
 import threading
 import time
@@ -75,14 +77,25 @@ def request(session, method, path, tally, base, data=None, headers=None, timeout
         return 0, {}, ""
 
 
+READ_NOW = re.compile(r'hx-post="(/messages/\d+/read)" hx-trigger="load"')
+
+
 class Tab(threading.Thread):
-    """One member's open inbox with their newest conversation open."""
+    """One member's open inbox with their newest conversation open.
+
+    What its page does, event for event: the live answer fires wb:poll-now (the open thread changed),
+    wb:list-stale and wb:unread-changed (static/js/live.js); an answer's HX-Trigger header fires its
+    events (a send: wb:poll-now, wb:list-changed; a read: wb:unread-changed, wb:list-changed); the
+    poller asks the thread's poll, the list and the badge ask with their ETags, and a poll that drew
+    the other member's messages posts the read it carries (hx-trigger="load", _poller.html).
+    """
 
     def __init__(self, base, session, conversation_id, tally, stop):
         super().__init__(daemon=True)
         self.base, self.session, self.tally, self.stop = base, session, tally, stop
         self.conversation_id = conversation_id
         self.etags = {}
+        self.page_lock = threading.Lock()  # one page: its parts are fetched one event at a time, as in a browser
         status, _, page = request(session, "GET", f"/messages/{conversation_id}", tally, base)
         if status != 200:
             raise RuntimeError(f"the inbox page answered {status}")
@@ -97,21 +110,50 @@ class Tab(threading.Thread):
                 continue
             answer = json.loads(text)
             self.cursor = answer["cursor"]
-            kinds = {(e["kind"], e["conversation"]) for e in answer["events"]}
-            if answer["refresh"] or any(k in ("message", "seen", "deleted", "removed") and c == self.conversation_id
-                                        for k, c in kinds):
-                self.fetch_poll()
-            if answer["refresh"] or any(k in LIVE_KINDS_FOR_LIST for k, _ in kinds):
-                self.fetch_cached("/messages/list?page=1&active=%d" % self.conversation_id)
-                self.fetch_cached("/messages/badge")
+            self.fire(live_events(answer, self.conversation_id))
             if answer["retry"]:
                 self.stop.wait(answer["retry"])
+
+    def fire(self, events):
+        """The page's parts that listen for these events ask, once each."""
+        with self.page_lock:
+            if "wb:poll-now" in events:
+                self.fetch_poll()
+            if events & {"wb:list-stale", "wb:list-changed"}:
+                self.fetch_cached("/messages/list?page=1&active=%d" % self.conversation_id)
+            if "wb:unread-changed" in events:
+                self.fetch_cached("/messages/badge")
+
+    def send(self, conversation_id, token):
+        """The compose box's post; its answer's HX-Trigger fires on this page."""
+        started = time.monotonic()
+        status, headers, _ = request(self.session, "POST", f"/messages/{conversation_id}", self.tally, self.base,
+                                     data={"body": f"Online benchmark {token}"}, headers={"HX-Request": "true"})
+        done = time.monotonic()
+        if status == 200:
+            with self.tally.lock:
+                self.tally.answered[token] = done
+                self.tally.send_ms.append((done - started) * 1000)
+            self.fire(triggered(headers))
 
     def fetch_poll(self):
         status, _, text = request(self.session, "GET", self.poll_path, self.tally, self.base, headers={"HX-Request": "true"})
         if status == 200:
             self.poll_path = POLLER.search(text).group(1).replace("&amp;", "&")
             self.saw(text)
+            read_now = READ_NOW.search(text)
+            if read_now:
+                status, headers, _ = request(self.session, "POST", read_now.group(1), self.tally, self.base,
+                                             headers={"HX-Request": "true"})
+                if status == 204:
+                    events = triggered(headers)
+                    self.fetch_list_and_badge(events)
+
+    def fetch_list_and_badge(self, events):
+        if events & {"wb:list-stale", "wb:list-changed"}:
+            self.fetch_cached("/messages/list?page=1&active=%d" % self.conversation_id)
+        if "wb:unread-changed" in events:
+            self.fetch_cached("/messages/badge")
 
     def fetch_cached(self, path):
         headers = {"HX-Request": "true"}
@@ -130,30 +172,38 @@ class Tab(threading.Thread):
                     self.tally.delivered.setdefault(token, now)
 
 
-def sender(base, sessions, partners, tally, stop, per_member_seconds, rng):
-    """Sends at the community's rate: each member every per_member_seconds on average."""
-    rate = len(sessions) / per_member_seconds
-    by_id = {s.user_id: s for s in sessions}
+def live_events(answer, open_conversation) -> set:
+    """The events static/js/live.js fires for a live answer on a page with open_conversation open."""
+    events = set()
+    if answer["refresh"]:
+        return {"wb:poll-now", "wb:list-stale", "wb:unread-changed"}
+    for change in answer["events"]:
+        if change["kind"] in LIVE_KINDS_FOR_LIST:
+            events |= {"wb:list-stale", "wb:unread-changed"}
+        if change["conversation"] == open_conversation and change["kind"] in ("message", "seen", "deleted", "removed"):
+            events.add("wb:poll-now")
+    return events
+
+
+def triggered(headers) -> set:
+    """The events an answer's HX-Trigger header fires."""
+    return {name.strip() for name in (headers.get("HX-Trigger") or "").split(",") if name.strip()}
+
+
+def sender(base_of, tabs, partners, tally, stop, per_member_seconds, rng):
+    """Sends at the community's rate: each member every per_member_seconds on average, from their tab."""
+    rate = len(tabs) / per_member_seconds
+    by_id = {tab.session.user_id: tab for tab in tabs}
+    members = list(by_id.values())
     while not stop.wait(rng.expovariate(rate)):
-        who = rng.choice(sessions)
-        conversation_id, other = rng.choice(partners[who.user_id])
+        tab = rng.choice(members)
+        conversation_id, other = rng.choice(partners[tab.session.user_id])
         if other not in by_id:
             continue
         token = f"bench-{uuid.uuid4().hex[:12]}"
         with tally.lock:
             tally.recipients[token] = other
-        threading.Thread(target=_send, args=(base, who, conversation_id, token, tally), daemon=True).start()
-
-
-def _send(base, session, conversation_id, token, tally):
-    started = time.monotonic()
-    status, _, _ = request(session, "POST", f"/messages/{conversation_id}", tally, base,
-                           data={"body": f"Online benchmark {token}"}, headers={"HX-Request": "true"})
-    done = time.monotonic()
-    if status == 200:
-        with tally.lock:
-            tally.answered[token] = done
-            tally.send_ms.append((done - started) * 1000)
+        threading.Thread(target=tab.send, args=(conversation_id, token), daemon=True).start()
 
 
 def connected_members(partners: dict, n: int) -> list[int]:
@@ -174,6 +224,42 @@ def connected_members(partners: dict, n: int) -> list[int]:
     return list(chosen)
 
 
+def waited_for_cpu(pids) -> float:
+    """Seconds these tasks spent runnable but waiting for a core so far (the kernel's schedstat run delay)."""
+    total = 0
+    for pid in pids:
+        try:
+            total += int(open(f"/proc/{pid}/schedstat").read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
+def generator_tasks() -> list[str]:
+    return [f"self/task/{task}" for task in os.listdir("/proc/self/task")]
+
+
+def generator_cpu_seconds() -> float:
+    """CPU used so far by this process (the load generator), to tell its share from the server's."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# The benchmark's server logs gunicorn's default access line plus the request's own time (%(D)s,
+# microseconds, from its parsing to its answer): the send's time in the server, apart from the
+# time the connection waited for a worker or the generator for the CPU.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s'
+SEND_LINE = re.compile(r'"POST /messages/\d+ HTTP/[\d.]+" 200 \d+ .* (\d+)$')
+
+
+def server_send_ms(log_path, offset: int) -> list[float]:
+    """The sends' times inside the server, read from its access log after offset."""
+    with open(log_path, "rb") as log:
+        log.seek(offset)
+        lines = log.read().decode(errors="replace").splitlines()
+    return [int(m.group(1)) / 1000 for m in map(SEND_LINE.search, lines) if m]
+
+
 def percentile(values, p):
     if not values:
         return None
@@ -181,30 +267,65 @@ def percentile(values, p):
     return round(ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))], 1)
 
 
-def simulate(server, sessions, partners, idle_seconds=60, active_seconds=120, per_member_seconds=120, seed=6) -> dict:
-    """Run the online scenario on a started load.Server; its figures."""
+class Servers:
+    """One or more started load.Servers on the same databases, measured together."""
+
+    def __init__(self, servers):
+        self.servers = list(servers)
+
+    def cpu_seconds(self) -> float:
+        return sum(server.cpu_seconds() for server in self.servers)
+
+    def memory(self) -> list[dict]:
+        return [worker for server in self.servers for worker in server.memory()]
+
+    def waited_for_cpu(self) -> float:
+        """Seconds the servers' workers were ready to run but had no core (other processes had them)."""
+        return waited_for_cpu([pid for server in self.servers for pid in server.worker_pids()])
+
+    def log_sizes(self) -> list[int]:
+        return [server.log_path.stat().st_size for server in self.servers]
+
+    def send_ms(self, offsets) -> list[float]:
+        return [ms for server, offset in zip(self.servers, offsets) for ms in server_send_ms(server.log_path, offset)]
+
+
+def simulate(servers, sessions, partners, idle_seconds=60, active_seconds=120, per_member_seconds=120, seed=6) -> dict:
+    """Run the online scenario on started load.Servers (a member's tab and sends go to one of them); its figures."""
+    server = Servers(servers)
     tally = Tally()
     stop = threading.Event()
     open_conversation = {s.user_id: partners[s.user_id][0][0] for s in sessions}
-    tabs = [Tab(server.url, s, open_conversation[s.user_id], tally, stop) for s in sessions]
+    base_of = {s.user_id: server.servers[i % len(server.servers)].url for i, s in enumerate(sessions)}
+    tabs = [Tab(base_of[s.user_id], s, open_conversation[s.user_id], tally, stop) for s in sessions]
     for tab in tabs:
         tab.start()
     time.sleep(min(5, idle_seconds / 4))  # every tab holds its first request
     with tally.lock:
         tally.requests, tally.errors = 0, []
-    cpu_before = server.cpu_seconds()
+    cpu_before, generator_before = server.cpu_seconds(), generator_cpu_seconds()
     time.sleep(idle_seconds)
     with tally.lock:
         idle_requests = tally.requests
     idle_cpu = server.cpu_seconds() - cpu_before
-    cpu_before, active_started = server.cpu_seconds(), time.monotonic()
-    threading.Thread(target=sender, args=(server.url, sessions, partners, tally, stop, per_member_seconds,
+    idle_generator_cpu = generator_cpu_seconds() - generator_before
+    cpu_before, generator_before = server.cpu_seconds(), generator_cpu_seconds()
+    waited_before, generator_waited_before = server.waited_for_cpu(), waited_for_cpu(generator_tasks())
+    active_started, log_offsets = time.monotonic(), server.log_sizes()
+    threading.Thread(target=sender, args=(base_of, tabs, partners, tally, stop, per_member_seconds,
                                           random.Random(seed)), daemon=True).start()
     time.sleep(active_seconds)
     active_cpu = server.cpu_seconds() - cpu_before
+    active_generator_cpu = generator_cpu_seconds() - generator_before
+    server_waited = server.waited_for_cpu() - waited_before
+    generator_waited = waited_for_cpu(generator_tasks()) - generator_waited_before
+    with tally.lock:
+        active_requests = tally.requests - idle_requests
     active_minutes = (time.monotonic() - active_started) / 60
     time.sleep(3)  # the last sends' deliveries
     stop.set()
+    for tab in tabs:  # their held requests end within the hold time: the next run starts clean
+        tab.join(timeout=40)
     with tally.lock:
         latencies = [max(0.0, (tally.delivered[t] - tally.answered[t]) * 1000) for t in tally.answered if t in tally.delivered]
         acknowledged = len(tally.answered)
@@ -217,11 +338,22 @@ def simulate(server, sessions, partners, idle_seconds=60, active_seconds=120, pe
         "idle_requests_per_tab_minute": round(idle_requests / n / (idle_seconds / 60), 2),
         "idle_cpu_ms_per_member_minute": round(idle_cpu * 1000 / n / (idle_seconds / 60), 2),
         "cpu_ms_per_member_minute": round(active_cpu * 1000 / n / active_minutes, 2),
+        # Shares of the 2 cores: the server's (master and workers) and the load generator's own.
+        "server_cpu_pct": {"idle": round(100 * idle_cpu / idle_seconds, 1),
+                           "active": round(100 * active_cpu / (active_minutes * 60), 1)},
+        "generator_cpu_pct": {"idle": round(100 * idle_generator_cpu / idle_seconds, 1),
+                              "active": round(100 * active_generator_cpu / (active_minutes * 60), 1)},
+        # While sends ran: seconds per second that the workers (summed) and the generator's threads
+        # (summed) were ready to run but waited for a core taken by other processes.
+        "waited_for_cpu_s_per_s": {"server_workers": round(server_waited / (active_minutes * 60), 3),
+                                   "generator": round(generator_waited / (active_minutes * 60), 3)},
+        "active_requests_per_member_minute": round(active_requests / n / active_minutes, 2),
         "sends_acknowledged": acknowledged,
         "undelivered": len(undelivered),
         "delivery_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
                         "max": percentile(latencies, 100)},
         "send_p95_ms": percentile(send_ms, 95),
+        "send_p95_ms_in_server": percentile(server.send_ms(log_offsets), 95),
         "errors": len(errors),
         "error_kinds": sorted(set(errors))[:10],
         "memory_per_worker_mb": [w["rss_mb"] for w in server.memory()],

@@ -45,6 +45,7 @@ _ensure_project_python()
 sys.path.insert(0, str(HERE))
 
 import load  # noqa: E402
+import online  # noqa: E402
 import seed  # noqa: E402
 from wb.cli import default_workers  # noqa: E402
 
@@ -98,6 +99,8 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=6, help="random seed for the generated community")
     parser.add_argument("--online", metavar="N,N", help="run the online scenario instead (benchmarks/online.py): "
                         "N members each with an open inbox tab, for each N given")
+    parser.add_argument("--servers", type=int, default=1, help="the online scenario on this many servers sharing the "
+                        "databases (and --limiter-storage): each tab on one of them, in turn")
     parser.add_argument("--online-idle", type=float, default=60, help="seconds of the online scenario's idle phase")
     parser.add_argument("--online-active", type=float, default=120, help="seconds of its phase with sends")
     args = parser.parse_args(argv)
@@ -220,6 +223,9 @@ class Bench:
             "WB_NEW_CONVERSATION_RATE_LIMIT": GENEROUS_LIMIT,
             "WB_LOGIN_RATE_LIMIT": GENEROUS_LIMIT,
         }
+        if self.args.online:
+            env["GUNICORN_CMD_ARGS"] = f"--access-logformat '{online.ACCESS_LOG_FORMAT}'"
+        self.server_env = env
         self.server = load.Server(env, self.args.workers, self.args.threads, self.run_dir / "gunicorn.log")
         self.server.start()
         log(f"gunicorn: {self.args.workers} {self.server.worker_class} workers x {self.args.threads} thread(s) on {self.server.url} "
@@ -395,11 +401,16 @@ class Bench:
 
     def run_online(self) -> dict:
         """The online scenario for each N: members with open inbox tabs, sending now and then."""
-        import online
         from wb.messaging.models import ConversationMembership as CM
 
         self.prepare()
         self.start_server()
+        servers = [self.server]
+        for _ in range(self.args.servers - 1):
+            servers.append(load.Server(self.server_env, self.args.workers, self.args.threads,
+                                       self.run_dir / f"gunicorn-{len(servers) + 1}.log"))
+            servers[-1].start()
+            log(f"another gunicorn on {servers[-1].url} (workers {servers[-1].worker_pids()})")
         results = []
         try:
             for n in self.args.online:
@@ -416,14 +427,18 @@ class Bench:
                 self.sessions = load.sign_in_many(self.server.url, members, seed.PASSWORD)
                 log(f"Online: {len(self.sessions)} tabs, {self.args.online_idle:g} s idle, then "
                     f"{self.args.online_active:g} s with a send per member every 2 minutes on average")
-                result = online.simulate(self.server, self.sessions, partners, self.args.online_idle, self.args.online_active)
+                load_before = [round(x, 2) for x in os.getloadavg()]
+                result = online.simulate(servers, self.sessions, partners, self.args.online_idle, self.args.online_active)
+                result["load_average"] = {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}
                 log(json.dumps(result))
                 results.append(result)
         finally:
-            self.server.stop()
+            for server in servers:
+                server.stop()
         report = {"benchmark": "whiteballoon-online", "started_at": self.started.isoformat(timespec="seconds"),
                   "scale": self.args.scale, "db": self.args.db, "limiter_storage": self.storage,
-                  "server": {"workers": self.args.workers, "worker_class": self.server.worker_class},
+                  "server": {"servers": self.args.servers, "workers": self.args.workers,
+                             "worker_class": self.server.worker_class},
                   "machine": machine(self.args.db, self.args.pg_url), "results": results}
         print(json.dumps(report, indent=2))
         return report

@@ -4,6 +4,7 @@ Two servers on one database are two processes that share nothing but it (and Red
 second pass): a tab waiting on one is woken by what a member does on the other, through the
 process's one listener (the SQLite watcher, PostgreSQL NOTIFY, or Redis pub/sub).
 """
+import io
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import signal
 import threading
 import urllib.request
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -205,3 +207,53 @@ def local_ports(pid: int) -> list[int]:
             if parts[9] in inodes:
                 ports.append(int(parts[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def test_an_export_takes_turns_with_the_held_requests_of_its_worker(tmp_path, database_urls, community, settings):
+    """One gevent worker streams Alice's long export while Bob's tab waits on it: a message for Bob
+    (sent through another server) reaches his tab before the export ends, not after."""
+    from sqlalchemy import insert
+
+    from messaging_ops_helpers import converse
+    from wb.extensions import db
+    from wb.messaging.models import Message
+
+    alice, bob = community
+    conversation = converse(alice, bob, ["first"])
+    for start in range(0, 60_000, 10_000):  # some 120 batches for the export: seconds of writing
+        db.session.execute(insert(Message), [
+            {"conversation_id": conversation.id, "sender_id": alice.id if n % 2 else bob.id,
+             "body": f"Message {n} of a long conversation, to be exported"} for n in range(start, start + 10_000)])
+        db.session.commit()
+    finished = []  # what ended, in order
+    with Server(tmp_path, database_urls, workers=1, **settings) as worker, \
+         Server(tmp_path, database_urls, workers=1, **settings) as other:
+        bob_tab = Tab(worker, "bob").hold()
+        wait_until_held(worker)
+        exporter, sender = Member(worker.url), Member(other.url)
+        exporter.sign_in("alice", PASSWORD)
+        sender.sign_in("alice", PASSWORD)
+        streaming = threading.Event()
+        archive = bytearray()
+
+        def export():
+            with exporter.opener.open(f"{worker.url}/settings/export", timeout=60) as response:
+                assert response.status == 200
+                archive.extend(response.read(1))
+                streaming.set()
+                archive.extend(response.read())
+            finished.append("export")
+
+        download = threading.Thread(target=export, daemon=True)
+        download.start()
+        assert streaming.wait(30), "the export never started"
+        assert sender.post(f"/messages/{conversation.id}", {"body": "Still there?"}, htmx=True).status == 200
+        assert bob_tab.events() == [("message", conversation.id)]
+        finished.append("live")
+        download.join(60)
+        assert not download.is_alive(), "the export never ended"
+    assert finished == ["live", "export"]
+    exported = zipfile.ZipFile(io.BytesIO(bytes(archive)))
+    assert f"conversations/{conversation.id}-bob.html" in exported.namelist()
+    [with_bob] = json.loads(exported.read("conversations.json"))["conversations"]
+    assert len(with_bob["messages"]) >= 60_001  # every message, none cut off by the turns taken

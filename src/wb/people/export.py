@@ -10,6 +10,7 @@ own view are marked so, and nothing says what the other member removed from thei
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,6 +127,10 @@ def message_batches(conversation: ExportedConversation):
             return
         yield rows
         last_id = rows[-1].id
+        # Under `./wb run`'s gevent workers (which patch time.sleep) this is a turn for the worker's
+        # other requests, held live channels included: writing a batch is all CPU, and SQLite's
+        # read never waits on a socket, so without it one export would hold the worker to its end.
+        time.sleep(0)
 
 
 class _Sink:
