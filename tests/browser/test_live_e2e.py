@@ -228,3 +228,52 @@ def test_news_that_comes_while_the_list_and_badge_are_being_fetched_is_fetched_n
     route.fulfill(response=response)
     expect(row.locator(".conversation-preview")).to_have_text("I have your parcel", timeout=NEWS_MS)
     expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3", timeout=NEWS_MS)
+
+
+def request_kinds(paths):
+    """What each request is, as the page makes them: the send, the thread's poll and read, the list,
+    the badge, the live channel."""
+    patterns = [("live", r"/messages/live\?"), ("poll", r"/messages/\d+/poll"), ("read", r"/messages/\d+/read"),
+                ("list", r"/messages/list"), ("badge", r"/messages/badge"), ("send", r"/messages/\d+$")]
+    return sorted(next((kind for kind, pattern in patterns if re.match(pattern, path)), path) for path in paths)
+
+
+LIVE_ASK = re.compile(r"/messages/live\?")
+
+
+def settle_after_live_answer(page, requests):
+    """Wait until the tab has taken its live answer and asked again (what the answer fires goes out
+    before that), then for what those answers might fire in turn."""
+    for _ in range(200):  # at most 10 s
+        if any(path.startswith("/messages/live?") for path in requests):
+            break
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(1000)
+
+
+def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_still_gets_it(browsing, server):
+    """The sending tab asks for its thread and list once (its answer's HX-Trigger) and skips its own
+    live event; another tab of the same member gets the message through its live channel, and
+    neither asks for the badge (a member's own message leaves their unread count as it was)."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    sending = browsing.sign_in(alice)
+    open_conversation(sending, bob, "Bob")
+    with sending.expect_request(LIVE_ASK):  # the live answer for it came, and the tab asked again
+        send(sending, "Hello Bob")
+    expect(sending.locator("#thread-messages li.message")).to_have_count(1)
+    other_tab = sending.context.new_page()
+    with other_tab.expect_request(LIVE_ASK):
+        other_tab.goto(sending.url)
+    expect(other_tab.locator("#thread-messages li.message")).to_have_count(1)
+    sending.wait_for_timeout(1000)  # what the first send fired is in
+    sent, seen = count_requests(sending), count_requests(other_tab)
+    send(sending, "Are you coming tonight?")
+    expect(other_tab.locator("#thread-messages li.message").last).to_contain_text("Are you coming tonight?",
+                                                                                 timeout=NEWS_MS)
+    expect(sending.locator("#thread-messages li.message").last).to_contain_text("Are you coming tonight?")
+    settle_after_live_answer(sending, sent)
+    settle_after_live_answer(other_tab, seen)
+    assert request_kinds(sent) == ["list", "live", "poll", "send"], sent
+    assert request_kinds(seen) == ["list", "live", "poll"], seen
+    expect(sending.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
+    expect(other_tab.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
