@@ -83,9 +83,12 @@ READ_NOW = re.compile(r'hx-post="(/messages/\d+/read)" hx-trigger="load"')
 class Tab(threading.Thread):
     """One member's open inbox with their newest conversation open.
 
-    What its page does, event for event: the live answer fires wb:poll-now (the open thread changed),
-    wb:list-stale and wb:unread-changed (static/js/live.js); an answer's HX-Trigger header fires its
-    events (a send: wb:poll-now, wb:list-changed; a read: wb:unread-changed, wb:list-changed); the
+    What its page does, event for event: every request carries the tab's id (X-WB-Tab); the live
+    answer fires wb:poll-now (the open thread changed), wb:list-stale and, for events that may move
+    the member's unread count, wb:unread-changed, skipping the events its own requests made
+    (static/js/live.js); an answer's HX-Trigger header fires its events (a send: wb:poll-now,
+    wb:list-changed, and wb:unread-changed when the reply read what came in; a read:
+    wb:unread-changed, wb:list-changed); the
     poller asks the thread's poll, the list and the badge ask with their ETags, and a poll that drew
     the other member's messages posts the read it carries (hx-trigger="load", _poller.html).
     """
