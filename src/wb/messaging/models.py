@@ -183,7 +183,8 @@ class LiveEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     conversation_id: Mapped[int | None] = mapped_column(default=None)
     message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
-    # May this change this member's unread count? (Their own message doesn't, unless it read a reply.)
+    # May this change move this member's unread count? (Their own message doesn't, unless replying
+    # read what had come in.)
     unread: Mapped[bool] = mapped_column(default=True, server_default=true())
     # The tab whose request made the change (a random id it sends as X-WB-Tab), on the acting
     # member's own rows only: that tab's answer refreshed what changed, so it skips the event.
