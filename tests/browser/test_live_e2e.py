@@ -238,16 +238,22 @@ def request_kinds(paths):
     return sorted(next((kind for kind, pattern in patterns if re.match(pattern, path)), path) for path in paths)
 
 
-LIVE_ASK = re.compile(r"/messages/live\?")
+def newest_change(server) -> int:
+    from wb.messaging import live
+
+    with server.app.app_context():
+        return live.newest_id()
 
 
-def settle_after_live_answer(page, requests):
-    """Wait until the tab has taken its live answer and asked again (what the answer fires goes out
-    before that), then for what those answers might fire in turn."""
+def wait_until_asking_from(page, asks, cursor):
+    """Wait until the page asks its live channel from cursor: it has taken every answer before it
+    (what an answer fires goes out before the next ask), then for what those fetches fire in turn."""
     for _ in range(200):  # at most 10 s
-        if any(path.startswith("/messages/live?") for path in requests):
+        if f"/messages/live?since={cursor}" in asks:
             break
         page.wait_for_timeout(50)
+    else:
+        raise AssertionError(f"the page never asked from {cursor}: {asks}")
     page.wait_for_timeout(1000)
 
 
@@ -257,22 +263,23 @@ def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_sti
     neither asks for the badge (a member's own message leaves their unread count as it was)."""
     alice, bob = server.create_member("alice"), server.create_member("bob")
     sending = browsing.sign_in(alice)
+    sending_asks = count_requests(sending)
     open_conversation(sending, bob, "Bob")
-    with sending.expect_request(LIVE_ASK):  # the live answer for it came, and the tab asked again
-        send(sending, "Hello Bob")
+    send(sending, "Hello Bob")
     expect(sending.locator("#thread-messages li.message")).to_have_count(1)
     other_tab = sending.context.new_page()
-    with other_tab.expect_request(LIVE_ASK):
-        other_tab.goto(sending.url)
+    other_asks = count_requests(other_tab)
+    other_tab.goto(sending.url)
     expect(other_tab.locator("#thread-messages li.message")).to_have_count(1)
-    sending.wait_for_timeout(1000)  # what the first send fired is in
+    wait_until_asking_from(sending, sending_asks, newest_change(server))
+    wait_until_asking_from(other_tab, other_asks, newest_change(server))
     sent, seen = count_requests(sending), count_requests(other_tab)
     send(sending, "Are you coming tonight?")
     expect(other_tab.locator("#thread-messages li.message").last).to_contain_text("Are you coming tonight?",
                                                                                  timeout=NEWS_MS)
     expect(sending.locator("#thread-messages li.message").last).to_contain_text("Are you coming tonight?")
-    settle_after_live_answer(sending, sent)
-    settle_after_live_answer(other_tab, seen)
+    wait_until_asking_from(sending, sent, newest_change(server))
+    wait_until_asking_from(other_tab, seen, newest_change(server))
     assert request_kinds(sent) == ["list", "live", "poll", "send"], sent
     assert request_kinds(seen) == ["list", "live", "poll"], seen
     expect(sending.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
