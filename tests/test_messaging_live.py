@@ -131,6 +131,19 @@ def test_a_read_names_the_reading_tab_and_not_to_the_other_member(chat, alice, b
     assert [(e["kind"], e["tab"]) for e in ask(alice_client, since)["events"]] == [("seen", None)]
 
 
+def test_a_delete_leaves_the_deleters_unread_count_and_a_remove_asks_for_the_badge(chat, alice, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    message = db.session.scalar(select(Message))
+    since = live.newest_id()
+    alice_client.htmx("POST", f"/messages/{cid}/messages/{message.id}/delete")
+    assert [(e["kind"], e["unread"]) for e in ask(alice_client, since)["events"]] == [("deleted", False)]
+    assert [(e["kind"], e["unread"]) for e in ask(bob_client, since)["events"]] == [("deleted", True)]
+    # Removing an unread message from view takes it off the count: the answer asks for the badge.
+    removed = bob_client.htmx("POST", f"/messages/{cid}/messages/{message.id}/remove", headers={"X-WB-Tab": TAB})
+    assert removed.headers["HX-Trigger"] == "wb:list-changed, wb:unread-changed"
+
+
 @pytest.mark.parametrize("tab", ["", "abc", TAB.upper(), TAB + "0", TAB[:-1] + "g", "../" + TAB, "x" * 5000,
                                  TAB + " ", " " + TAB, "<script>alert(1)</script>"])
 def test_a_malformed_tab_header_is_ignored(chat, alice, tab):
