@@ -83,9 +83,12 @@ READ_NOW = re.compile(r'hx-post="(/messages/\d+/read)" hx-trigger="load"')
 class Tab(threading.Thread):
     """One member's open inbox with their newest conversation open.
 
-    What its page does, event for event: the live answer fires wb:poll-now (the open thread changed),
-    wb:list-stale and wb:unread-changed (static/js/live.js); an answer's HX-Trigger header fires its
-    events (a send: wb:poll-now, wb:list-changed; a read: wb:unread-changed, wb:list-changed); the
+    What its page does, event for event: every request carries the tab's id (X-WB-Tab); the live
+    answer fires wb:poll-now (the open thread changed), wb:list-stale and, for events that may move
+    the member's unread count, wb:unread-changed, skipping the events its own requests made
+    (static/js/live.js); an answer's HX-Trigger header fires its events (a send: wb:poll-now,
+    wb:list-changed, and wb:unread-changed when the reply read what came in; a read:
+    wb:unread-changed, wb:list-changed); the
     poller asks the thread's poll, the list and the badge ask with their ETags, and a poll that drew
     the other member's messages posts the read it carries (hx-trigger="load", _poller.html).
     """
@@ -94,6 +97,7 @@ class Tab(threading.Thread):
         super().__init__(daemon=True)
         self.base, self.session, self.tally, self.stop = base, session, tally, stop
         self.conversation_id = conversation_id
+        self.tab = uuid.uuid4().hex[:16]  # live.js's tab id: sent with every request (X-WB-Tab)
         self.etags = {}
         self.page_lock = threading.Lock()  # one page: its parts are fetched one event at a time, as in a browser
         status, _, page = request(session, "GET", f"/messages/{conversation_id}", tally, base)
@@ -102,15 +106,20 @@ class Tab(threading.Thread):
         self.cursor = LIVE_CURSOR.search(page).group(1)
         self.poll_path = POLLER.search(page).group(1).replace("&amp;", "&")
 
+    def request(self, method, path, data=None, headers=None):
+        """A request from this tab's page: live.js adds the tab id to each (htmx's and its own)."""
+        return request(self.session, method, path, self.tally, self.base, data=data,
+                       headers={**(headers or {}), "X-WB-Tab": self.tab})
+
     def run(self):
         while not self.stop.is_set():
-            status, _, text = request(self.session, "GET", f"/messages/live?since={self.cursor}", self.tally, self.base)
+            status, _, text = self.request("GET", f"/messages/live?since={self.cursor}", headers={"Accept": "application/json"})
             if status != 200:
                 self.stop.wait(2)
                 continue
             answer = json.loads(text)
             self.cursor = answer["cursor"]
-            self.fire(live_events(answer, self.conversation_id))
+            self.fire(live_events(answer, self.conversation_id, self.tab))
             if answer["retry"]:
                 self.stop.wait(answer["retry"])
 
@@ -127,8 +136,8 @@ class Tab(threading.Thread):
     def send(self, conversation_id, token):
         """The compose box's post; its answer's HX-Trigger fires on this page."""
         started = time.monotonic()
-        status, headers, _ = request(self.session, "POST", f"/messages/{conversation_id}", self.tally, self.base,
-                                     data={"body": f"Online benchmark {token}"}, headers={"HX-Request": "true"})
+        status, headers, _ = self.request("POST", f"/messages/{conversation_id}", data={"body": f"Online benchmark {token}"},
+                                          headers={"HX-Request": "true"})
         done = time.monotonic()
         if status == 200:
             with self.tally.lock:
@@ -137,14 +146,13 @@ class Tab(threading.Thread):
             self.fire(triggered(headers))
 
     def fetch_poll(self):
-        status, _, text = request(self.session, "GET", self.poll_path, self.tally, self.base, headers={"HX-Request": "true"})
+        status, _, text = self.request("GET", self.poll_path, headers={"HX-Request": "true"})
         if status == 200:
             self.poll_path = POLLER.search(text).group(1).replace("&amp;", "&")
             self.saw(text)
             read_now = READ_NOW.search(text)
             if read_now:
-                status, headers, _ = request(self.session, "POST", read_now.group(1), self.tally, self.base,
-                                             headers={"HX-Request": "true"})
+                status, headers, _ = self.request("POST", read_now.group(1), headers={"HX-Request": "true"})
                 if status == 204:
                     events = triggered(headers)
                     self.fetch_list_and_badge(events)
@@ -159,7 +167,7 @@ class Tab(threading.Thread):
         headers = {"HX-Request": "true"}
         if path in self.etags:
             headers["If-None-Match"] = self.etags[path]
-        status, response_headers, text = request(self.session, "GET", path, self.tally, self.base, headers=headers)
+        status, response_headers, text = self.request("GET", path, headers=headers)
         if status == 200:
             self.etags[path] = response_headers.get("ETag")
             self.saw(text)
@@ -172,14 +180,19 @@ class Tab(threading.Thread):
                     self.tally.delivered.setdefault(token, now)
 
 
-def live_events(answer, open_conversation) -> set:
-    """The events static/js/live.js fires for a live answer on a page with open_conversation open."""
+def live_events(answer, open_conversation, tab) -> set:
+    """The events static/js/live.js fires for a live answer on a page with open_conversation open,
+    in the tab whose id is tab (it skips the events its own requests made)."""
     events = set()
     if answer["refresh"]:
         return {"wb:poll-now", "wb:list-stale", "wb:unread-changed"}
     for change in answer["events"]:
+        if change["tab"] == tab:
+            continue
         if change["kind"] in LIVE_KINDS_FOR_LIST:
-            events |= {"wb:list-stale", "wb:unread-changed"}
+            events.add("wb:list-stale")
+            if change["unread"]:
+                events.add("wb:unread-changed")
         if change["conversation"] == open_conversation and change["kind"] in ("message", "seen", "deleted", "removed"):
             events.add("wb:poll-now")
     return events

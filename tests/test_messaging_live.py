@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from messaging_helpers import open_conversation, send
+from messaging_helpers import membership_of, open_conversation, send
 from wb.extensions import db
 from wb.messaging import live
 from wb.messaging.models import LiveEvent, Message
@@ -83,9 +83,78 @@ def test_only_my_changes_come_and_never_any_text(chat, make_user, login):
     assert kinds(answer) == ["message"]
     assert "secret" not in str(answer)
     message = db.session.scalar(select(Message))
-    assert answer["events"] == [{"kind": "message", "conversation": cid, "message": message.id}]
+    assert answer["events"] == [{"kind": "message", "conversation": cid, "message": message.id, "unread": True, "tab": None}]
     # Carol isn't in the conversation: nothing for her (her request would wait; ask without holding)
     assert live.changes_since(carol.id, since).events == []
+
+
+TAB = "0123456789abcdef"  # a tab id as static/js/live.js makes one
+
+
+def test_the_tab_that_sent_is_named_on_its_senders_event_only(chat, alice, bob):
+    """The sending tab skips its own event (its answer refreshed its poll and list); the event says the
+    send leaves the sender's unread count as it was, so their other tabs skip the badge."""
+    alice_client, bob_client, cid = chat
+    since = cursor_of(bob_client)
+    response = alice_client.post(f"/messages/{cid}", data={"body": "Hi"}, headers={"HX-Request": "true", "X-WB-Tab": TAB})
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "wb:poll-now, wb:list-changed"
+    message = db.session.scalar(select(Message))
+    assert ask(alice_client, since)["events"] == [
+        {"kind": "message", "conversation": cid, "message": message.id, "unread": False, "tab": TAB}]
+    assert ask(bob_client, since)["events"] == [
+        {"kind": "message", "conversation": cid, "message": message.id, "unread": True, "tab": None}]
+    rows = db.session.execute(select(LiveEvent.member_id, LiveEvent.origin, LiveEvent.unread)
+                              .where(LiveEvent.id > since).order_by(LiveEvent.member_id)).all()
+    assert sorted(rows) == sorted([(alice.id, TAB, False), (bob.id, None, True)])
+
+
+def test_a_reply_that_reads_what_came_in_asks_for_the_senders_badge(chat, alice, bob):
+    """Replying reads the messages before it: the sender's unread count moves, so their badge is asked for."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "Hello")
+    assert send(bob_client, cid, "Are you there?").status_code == 200
+    assert membership_of(alice, cid).unread_count == 1
+    since = live.newest_id()
+    response = alice_client.post(f"/messages/{cid}", data={"body": "Yes"}, headers={"HX-Request": "true", "X-WB-Tab": TAB})
+    assert response.headers["HX-Trigger"] == "wb:poll-now, wb:list-changed, wb:unread-changed"
+    assert membership_of(alice, cid).unread_count == 0
+    assert [(e["unread"], e["tab"]) for e in ask(alice_client, since)["events"]] == [(True, TAB)]
+
+
+def test_a_read_names_the_reading_tab_and_not_to_the_other_member(chat, alice, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    since = live.newest_id()
+    bob_client.htmx("POST", f"/messages/{cid}/read", headers={"X-WB-Tab": TAB})
+    assert [(e["kind"], e["tab"]) for e in ask(bob_client, since)["events"]] == [("read", TAB)]
+    assert [(e["kind"], e["tab"]) for e in ask(alice_client, since)["events"]] == [("seen", None)]
+
+
+def test_a_delete_leaves_the_deleters_unread_count_and_a_remove_asks_for_the_badge(chat, alice, bob):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    message = db.session.scalar(select(Message))
+    since = live.newest_id()
+    alice_client.htmx("POST", f"/messages/{cid}/messages/{message.id}/delete")
+    assert [(e["kind"], e["unread"]) for e in ask(alice_client, since)["events"]] == [("deleted", False)]
+    assert [(e["kind"], e["unread"]) for e in ask(bob_client, since)["events"]] == [("deleted", True)]
+    # Removing an unread message from view takes it off the count: the answer asks for the badge.
+    removed = bob_client.htmx("POST", f"/messages/{cid}/messages/{message.id}/remove", headers={"X-WB-Tab": TAB})
+    assert removed.headers["HX-Trigger"] == "wb:list-changed, wb:unread-changed"
+
+
+@pytest.mark.parametrize("tab", ["", "abc", TAB.upper(), TAB + "0", TAB[:-1] + "g", "../" + TAB, "x" * 5000,
+                                 TAB + " ", " " + TAB, "<script>alert(1)</script>"])
+def test_a_malformed_tab_header_is_ignored(chat, alice, tab):
+    alice_client, bob_client, cid = chat
+    since = cursor_of(alice_client)
+    response = alice_client.post(f"/messages/{cid}", data={"body": "Hi"}, headers={"HX-Request": "true", "X-WB-Tab": tab})
+    assert response.status_code == 200
+    live_answer = alice_client.get(f"/messages/live?since={since}", headers={"X-WB-Tab": tab})
+    assert live_answer.status_code == 200
+    assert [(e["kind"], e["tab"]) for e in live_answer.get_json()["events"]] == [("message", None)]
+    assert db.session.scalars(select(LiveEvent.origin).where(LiveEvent.id > since)).all() == [None, None]
 
 
 def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):

@@ -228,3 +228,59 @@ def test_news_that_comes_while_the_list_and_badge_are_being_fetched_is_fetched_n
     route.fulfill(response=response)
     expect(row.locator(".conversation-preview")).to_have_text("I have your parcel", timeout=NEWS_MS)
     expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3", timeout=NEWS_MS)
+
+
+def request_kinds(paths):
+    """What each request is, as the page makes them: the send, the thread's poll and read, the list,
+    the badge, the live channel."""
+    patterns = [("live", r"/messages/live\?"), ("poll", r"/messages/\d+/poll"), ("read", r"/messages/\d+/read"),
+                ("list", r"/messages/list"), ("badge", r"/messages/badge"), ("send", r"/messages/\d+$")]
+    return sorted(next((kind for kind, pattern in patterns if re.match(pattern, path)), path) for path in paths)
+
+
+def newest_change(server) -> int:
+    from wb.messaging import live
+
+    with server.app.app_context():
+        return live.newest_id()
+
+
+def wait_until_asking_from(page, asks, cursor):
+    """Wait until the page asks its live channel from cursor: it has taken every answer before it
+    (what an answer fires goes out before the next ask), then for what those fetches fire in turn."""
+    for _ in range(200):  # at most 10 s
+        if f"/messages/live?since={cursor}" in asks:
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError(f"the page never asked from {cursor}: {asks}")
+    page.wait_for_timeout(1000)
+
+
+def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_still_gets_it(browsing, server):
+    """The sending tab asks for its thread and list once (its answer's HX-Trigger) and skips its own
+    live event; another tab of the same member gets the message through its live channel, and
+    neither asks for the badge (a member's own message leaves their unread count as it was)."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    sending = browsing.sign_in(alice)
+    sending_asks = count_requests(sending)
+    open_conversation(sending, bob, "Bob")
+    send(sending, "Hello Bob")
+    expect(sending.locator("#thread-messages li.message")).to_have_count(1)
+    other_tab = sending.context.new_page()
+    other_asks = count_requests(other_tab)
+    other_tab.goto(sending.url)
+    expect(other_tab.locator("#thread-messages li.message")).to_have_count(1)
+    wait_until_asking_from(sending, sending_asks, newest_change(server))
+    wait_until_asking_from(other_tab, other_asks, newest_change(server))
+    sent, seen = count_requests(sending), count_requests(other_tab)
+    send(sending, "Are you coming tonight?")
+    expect(other_tab.locator("#thread-messages li.message").last).to_contain_text("Are you coming tonight?",
+                                                                                 timeout=NEWS_MS)
+    expect(sending.locator("#thread-messages li.message").last).to_contain_text("Are you coming tonight?")
+    wait_until_asking_from(sending, sent, newest_change(server))
+    wait_until_asking_from(other_tab, seen, newest_change(server))
+    assert request_kinds(sent) == ["list", "live", "poll", "send"], sent
+    assert request_kinds(seen) == ["list", "live", "poll"], seen
+    expect(sending.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
+    expect(other_tab.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")

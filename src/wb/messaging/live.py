@@ -17,13 +17,15 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import abort, current_app, g, has_app_context
+from flask import abort, current_app, g, has_app_context, has_request_context, request
+from flask_login import current_user
 from sqlalchemy import bindparam, delete, event, func, insert, select
 
 from ..extensions import RequestSession, db
@@ -38,19 +40,41 @@ WATCH_INTERVAL = 0.05  # the SQLite watcher's read of the newest id: 20 a second
 NEWEST_ID_SQL = "SELECT max(id) FROM live_events"
 MOST_EVENTS = 200  # more news than this since a cursor: the tab refreshes everything instead
 LISTENER_IDLE_SECONDS = 30  # a process nobody waited in for this long stops listening until someone does
+TAB_HEADER = "X-WB-Tab"  # the tab a request comes from (static/js/live.js)
+TAB_ID = re.compile(r"[0-9a-f]{16}")
 _PENDING, _WRITTEN = "wb_live_pending", "wb_live_written"
 # Held by a PostgreSQL transaction from writing its events to its commit, so event ids commit
 # in order and a cursor never passes an id that commits later.
 _ORDER_LOCK = 0x77626C76
 
 
-def record(member_ids, kind: str, conversation_id: int | None = None, message_id: int | None = None) -> None:
-    """Something changed for these members: written with the session's next commit, which then wakes their tabs."""
+def record(member_ids, kind: str, conversation_id: int | None = None, message_id: int | None = None,
+           unread_unchanged=()) -> None:
+    """Something changed for these members: written with the session's next commit, which then wakes their tabs.
+
+    unread_unchanged: members whose unread count this change leaves as it was (their tabs skip the badge).
+    The acting member's rows carry the tab that asked (X-WB-Tab), which skips them.
+    """
     pending = db.session.info.setdefault(_PENDING, [])
+    actor, tab = _acting_member_and_tab()
     for member_id in dict.fromkeys(member_ids):
         if member_id is not None:
             pending.append({"member_id": member_id, "kind": kind, "conversation_id": conversation_id,
-                            "message_id": message_id, "created_at": utcnow()})
+                            "message_id": message_id, "unread": member_id not in unread_unchanged,
+                            "origin": tab if member_id == actor else None, "created_at": utcnow()})
+
+
+def acting_tab() -> str | None:
+    """The tab id this request came with (X-WB-Tab, made once per tab by live.js), or None when
+    missing or not one: it is only compared, never trusted for anything else."""
+    tab = request.headers.get(TAB_HEADER, "")
+    return tab if TAB_ID.fullmatch(tab) else None
+
+
+def _acting_member_and_tab() -> tuple[int | None, str | None]:
+    if not has_request_context() or not current_user.is_authenticated:
+        return None, None
+    return current_user.id, acting_tab()
 
 
 def record_for_everyone(kind: str) -> None:
@@ -106,7 +130,7 @@ def prune(connection=None) -> None:
 @dataclass
 class Changes:
     cursor: int  # the newest event id now: the tab's next since
-    events: list  # rows (id, kind, conversation_id, message_id) for this member, oldest first
+    events: list  # rows (id, kind, conversation_id, message_id, unread, origin) for this member, oldest first
     refresh: bool  # the cursor is older than what is kept (or from another database): refresh everything
 
     @property
@@ -129,7 +153,8 @@ def changes_since(member_id: int, since: int | None) -> Changes:
     if since > newest or (since > 0 and oldest is not None and since < oldest - 1):
         return Changes(newest, [], True)
     rows = db.session.execute(
-        select(LiveEvent.id, LiveEvent.kind, LiveEvent.conversation_id, LiveEvent.message_id)
+        select(LiveEvent.id, LiveEvent.kind, LiveEvent.conversation_id, LiveEvent.message_id,
+               LiveEvent.unread, LiveEvent.origin)
         .where(LiveEvent.member_id.in_((member_id, EVERYONE)), LiveEvent.id > since, LiveEvent.id <= newest)
         .order_by(LiveEvent.id)
         .limit(MOST_EVENTS + 1)

@@ -17,7 +17,8 @@ def _later(column, value):
     return case((column.is_(None) | (column < value), value), else_=column)
 
 
-LOCKED_ROWS = (ConversationMembership.user_id, ConversationMembership.last_read_message_id)
+LOCKED_ROWS = (ConversationMembership.user_id, ConversationMembership.last_read_message_id,
+               ConversationMembership.unread_count)  # the count before it is written again
 
 
 def _rows_in_order(*conditions):
@@ -57,8 +58,9 @@ def _record_send_statement():
     )
 
 
-def record_send(conversation: Conversation, message: Message) -> None:
-    """Metadata for a new message: activity, unread for the recipient, read for the sender, unhide for both."""
+def record_send(conversation: Conversation, message: Message) -> bool:
+    """Metadata for a new message: activity, unread for the recipient, read for the sender, unhide for both.
+    True when the sender's unread count moved (the reply read what had come in)."""
     values = {
         "in_conversation": conversation.id, "sender": message.sender_id,
         "new_message": message.id, "sent_at": message.created_at,
@@ -68,9 +70,14 @@ def record_send(conversation: Conversation, message: Message) -> None:
         db.session.commit()
         ensure_memberships(conversation)
         locked = db.session.execute(_record_send_statement(), values).all()
-    _write_unread_counts(conversation, locked)
-    live.record((message.sender_id, conversation.other_id(message.sender_id)), "message", conversation.id, message.id)
+    counts = _write_unread_counts(conversation, locked)
+    sender = message.sender_id
+    before = next((row.unread_count for row in locked if row.user_id == sender), None)
+    read_unread = before != counts.get(sender)
+    live.record((sender, conversation.other_id(sender)), "message", conversation.id, message.id,
+                unread_unchanged=() if read_unread else (sender,))
     db.session.commit()
+    return read_unread
 
 
 @functools.cache
@@ -99,10 +106,10 @@ def recount_unread(conversation: Conversation, member_id: int, read_up_to: int =
     db.session.commit()
 
 
-def _write_unread_counts(conversation: Conversation, locked) -> None:
-    """Each locked member's unread count, counted now from the messaging database."""
+def _write_unread_counts(conversation: Conversation, locked) -> dict[int, int]:
+    """Each locked member's unread count, counted now from the messaging database (and returned)."""
     if not locked:
-        return
+        return {}
     counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked})
     CM = ConversationMembership
     all_read = [member_id for member_id, count in counts.items() if count == 0]
@@ -116,6 +123,7 @@ def _write_unread_counts(conversation: Conversation, locked) -> None:
         )
         .execution_options(synchronize_session=False)
     )
+    return counts
 
 
 def _unread_counts(conversation: Conversation, read_markers: dict[int, int | None]) -> dict[int, int]:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -182,4 +183,10 @@ class LiveEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     conversation_id: Mapped[int | None] = mapped_column(default=None)
     message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
+    # May this change move this member's unread count? (Their own message doesn't, unless replying
+    # read what had come in.)
+    unread: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The tab whose request made the change (a random id it sends as X-WB-Tab), on the acting
+    # member's own rows only: that tab's answer refreshed what changed, so it skips the event.
+    origin: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

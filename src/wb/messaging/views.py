@@ -149,7 +149,9 @@ def send(conversation_id):
         "messaging/_compose.html", conversation=conversation, other_name=reads.display_name(sent.recipient),
         compose_blocked=None, compose_body="", compose_error=None,
     ))
-    response.headers["HX-Trigger"] = "wb:poll-now, wb:list-changed"
+    # This tab skips its own live event for the send, so its answer names all that changed here:
+    # the badge too when replying read what had come in.
+    response.headers["HX-Trigger"] = "wb:poll-now, wb:list-changed" + (", wb:unread-changed" if sent.read_unread else "")
     return response
 
 
@@ -173,7 +175,10 @@ def live_channel():
     response = jsonify(
         cursor=changes.cursor,
         refresh=changes.refresh,
-        events=[{"kind": e.kind, "conversation": e.conversation_id, "message": e.message_id} for e in changes.events],
+        # unread: the change may move this member's unread count (else the tab skips the badge);
+        # tab: the tab whose request made it (that tab skips it: its answer refreshed what changed).
+        events=[{"kind": e.kind, "conversation": e.conversation_id, "message": e.message_id,
+                 "unread": e.unread, "tab": e.origin} for e in changes.events],
         # Held: ask again at once. Answered at once (a server that can't hold): after a while.
         retry=0 if hold > 0 else current_app.config["LIVE_RETRY_SECONDS"],
     )
@@ -266,8 +271,8 @@ def delete(conversation_id, message_id):
 def remove(conversation_id, message_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     writes.remove_message_for_me(current_user, conversation, message_id)
-    if is_htmx():
-        return "", {"HX-Trigger": "wb:list-changed"}
+    if is_htmx():  # an unread message removed from view counts no more
+        return "", {"HX-Trigger": "wb:list-changed, wb:unread-changed"}
     flash("Message removed from your view.", "info")
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 

@@ -67,6 +67,7 @@ def clean_body(raw) -> str:
 class Sent:
     message: Message
     recipient: User  # read for the send's checks; the answer shows their name
+    read_unread: bool = True  # the reply read messages the sender hadn't (their unread count moved)
 
 
 def send_message(sender, conversation: Conversation, raw_body) -> Sent:
@@ -79,20 +80,21 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
     db.session.add(message)
+    read_unread = True  # unknown when the metadata update fails: the tab asks for its badge
     with _kept_after_commit():
         db.session.commit()
         audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
         try:
             if not written:  # the first message: the conversation now exists for the other member too
                 ensure_memberships(conversation)
-            record_send(conversation, message)
+            read_unread = record_send(conversation, message)
         except SQLAlchemyError as error:
             db.session.rollback()
             log.warning(
                 "metadata update failed after send; reconcile will repair it",
                 extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__},
             )
-    return Sent(message, recipient)
+    return Sent(message, recipient, read_unread)
 
 
 @functools.cache
@@ -174,7 +176,7 @@ def delete_message(member, conversation: Conversation, message_id) -> Message:
         audit("message.deleted", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
         other_id = conversation.other_id(member.id)
         mark_preview_changed(conversation.id, message.id, (member.id, other_id))
-        live.record((member.id, other_id), "deleted", conversation.id, message.id)
+        live.record((member.id, other_id), "deleted", conversation.id, message.id, unread_unchanged=(member.id,))
         recount_unread(conversation, other_id)
     return message
 

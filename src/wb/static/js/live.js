@@ -12,6 +12,16 @@
   var MAX_BACKOFF_SECONDS = 30;
   var url = null, cursor = null, failures = 0;
   var changedMessages = [];  // shown messages to draw again with the next thread poll
+  // This tab's id, sent with its requests (X-WB-Tab): the live events its own requests made come
+  // back marked with it, and it skips them, since those requests' answers (HX-Trigger) refreshed
+  // what they changed here. The member's other tabs still get them.
+  var TAB = randomTabId();
+
+  function randomTabId() {
+    var bytes = new Uint8Array(8);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
 
   function openThreadId() {
     var thread = document.getElementById("thread");
@@ -28,10 +38,14 @@
   }
 
   function apply(answer) {
-    var open = openThreadId(), poll = false, list = answer.refresh, redraw = answer.refresh;
+    var open = openThreadId(), poll = false, list = answer.refresh, redraw = answer.refresh, unread = answer.refresh;
     answer.events.forEach(function (change) {
+      if (change.tab === TAB) return;
       var here = open !== null && String(change.conversation) === open;
-      if (LIST_KINDS[change.kind]) list = true;
+      if (LIST_KINDS[change.kind]) {
+        list = true;
+        if (change.unread) unread = true;  // not for my own message (the server says)
+      }
       if (!here) return;
       if (change.kind === "message" || change.kind === "seen") poll = true;
       if (change.kind === "deleted" || change.kind === "removed") {
@@ -43,10 +57,8 @@
     if (events(answer, "rules") && open !== null) redraw = true;
     if (redraw && open !== null) redrawThread(open);
     else if (poll) fire("wb:poll-now");
-    if (list) {
-      fire("wb:list-stale");
-      fire("wb:unread-changed");
-    }
+    if (list) fire("wb:list-stale");
+    if (unread) fire("wb:unread-changed");
   }
 
   function events(answer, kind) {
@@ -83,8 +95,10 @@
   document.addEventListener("htmx:afterSettle", fireWhatCameWhileBusy);
   document.addEventListener("htmx:afterRequest", function () { window.setTimeout(fireWhatCameWhileBusy, 0); });
 
-  // The thread's poll carries the messages to draw again (see _poll.html).
+  // Every htmx request says which tab it comes from; the thread's poll carries the messages to
+  // draw again (see _poll.html).
   document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-WB-Tab"] = TAB;
     if (event.detail.elt.id !== "poller" || !changedMessages.length) return;
     var path = new URL(event.detail.path, window.location.href);
     path.searchParams.set("changed", changedMessages.join(","));
@@ -97,7 +111,7 @@
   function ask() {
     var started = Date.now();
     fetch(url + "?since=" + encodeURIComponent(cursor), {
-      credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" }
+      credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json", "X-WB-Tab": TAB }
     }).then(function (response) {
       // Signed out (everywhere), suspended, messaging switched off: the channel ends here. With
       // messaging gone (404, 403), each live part asks once more and leaves on its own answer.
