@@ -29,6 +29,7 @@ LIVE_KINDS_FOR_LIST = {"message", "deleted", "removed", "read", "hidden", "block
 LIVE_CURSOR = re.compile(r'data-live-cursor="(\d+)"')
 POLLER = re.compile(r'hx-get="(/messages/\d+/poll\?after=\d+&amp;seen=\d+)"')
 TOKEN = re.compile(r"bench-[0-9a-f]{12}")
+DELIVERY_GRACE_SECONDS = 30  # after the last send: how long a message may take before it counts as lost
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -203,8 +204,9 @@ def triggered(headers) -> set:
     return {name.strip() for name in (headers.get("HX-Trigger") or "").split(",") if name.strip()}
 
 
-def sender(base_of, tabs, partners, tally, stop, per_member_seconds, rng):
-    """Sends at the community's rate: each member every per_member_seconds on average, from their tab."""
+def sender(base_of, tabs, partners, tally, stop, per_member_seconds, rng, sends):
+    """Sends at the community's rate: each member every per_member_seconds on average, from their
+    tab, until stop; each send's thread goes into sends."""
     rate = len(tabs) / per_member_seconds
     by_id = {tab.session.user_id: tab for tab in tabs}
     members = list(by_id.values())
@@ -216,7 +218,9 @@ def sender(base_of, tabs, partners, tally, stop, per_member_seconds, rng):
         token = f"bench-{uuid.uuid4().hex[:12]}"
         with tally.lock:
             tally.recipients[token] = other
-        threading.Thread(target=tab.send, args=(conversation_id, token), daemon=True).start()
+        send = threading.Thread(target=tab.send, args=(conversation_id, token), daemon=True)
+        sends.append(send)
+        send.start()
 
 
 def connected_members(partners: dict, n: int) -> list[int]:
@@ -325,9 +329,12 @@ def simulate(servers, sessions, partners, idle_seconds=60, active_seconds=120, p
     cpu_before, generator_before = server.cpu_seconds(), generator_cpu_seconds()
     waited_before, generator_waited_before = server.waited_for_cpu(), waited_for_cpu(generator_tasks())
     active_started, log_offsets = time.monotonic(), server.log_sizes()
-    threading.Thread(target=sender, args=(base_of, tabs, partners, tally, stop, per_member_seconds,
-                                          random.Random(seed)), daemon=True).start()
+    stop_sending, sends = threading.Event(), []
+    sending = threading.Thread(target=sender, args=(base_of, tabs, partners, tally, stop_sending, per_member_seconds,
+                                                    random.Random(seed), sends), daemon=True)
+    sending.start()
     time.sleep(active_seconds)
+    stop_sending.set()
     active_cpu = server.cpu_seconds() - cpu_before
     active_generator_cpu = generator_cpu_seconds() - generator_before
     server_waited = server.waited_for_cpu() - waited_before
@@ -335,7 +342,17 @@ def simulate(servers, sessions, partners, idle_seconds=60, active_seconds=120, p
     with tally.lock:
         active_requests = tally.requests - idle_requests
     active_minutes = (time.monotonic() - active_started) / 60
-    time.sleep(3)  # the last sends' deliveries
+    # The last sends' answers, then their deliveries (at most DELIVERY_GRACE_SECONDS): an
+    # acknowledged message still undelivered after that counts as lost, not late.
+    sending.join(timeout=10)
+    for send in sends:
+        send.join(timeout=60)
+    deadline = time.monotonic() + DELIVERY_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        with tally.lock:
+            if all(token in tally.delivered for token in tally.answered):
+                break
+        time.sleep(0.2)
     stop.set()
     for tab in tabs:  # their held requests end within the hold time: the next run starts clean
         tab.join(timeout=40)
