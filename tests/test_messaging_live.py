@@ -225,6 +225,24 @@ def test_a_change_for_someone_else_leaves_the_tab_waiting(app, chat, make_user, 
     assert kinds(held.answer().get_json()) == ["listed"]
 
 
+def test_a_wake_that_finds_nothing_new_leaves_the_tab_waiting(app, chat, bob):
+    """Another process's listener (or SQLite's watcher) can hear of a change after the tab has read
+    it and asked again: that wake, or one for everyone, finds nothing new and must not answer (the
+    tab would ask again for nothing); the next real change still ends the wait."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "Already read by the tab")
+    held = Held(app, bob_client, cursor_of(bob_client))
+    assert held.holding()
+    hub = app.extensions["wb.live"]
+    hub.wake([bob.id])
+    hub.wake_all()
+    held.thread.join(0.5)
+    assert held.thread.is_alive() and held.response is None
+    assert held.holding()
+    send(alice_client, cid, "News")
+    assert kinds(held.answer().get_json(), cid) == ["message"]
+
+
 def test_signing_out_everywhere_ends_a_held_request(app, chat, bob, login):
     _, bob_client, _ = chat
     held = Held(app, bob_client, cursor_of(bob_client))

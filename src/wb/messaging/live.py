@@ -176,20 +176,25 @@ def wait_for_changes(member, since: int | None) -> Changes:
         return changes_since(member.id, since)
     member_id, generation = member.id, member.session_generation
     hub = current_app.extensions["wb.live"]
+    deadline = time.monotonic() + hold
     with hub.waiting(member_id) as waiter:
         changes = changes_since(member_id, since)
-        if not changes.empty:
-            return changes
-        hub.saw(changes.cursor)
-        db.session.close()  # its connection goes back to the pool for the wait
-        waiter.wait(hold)
-    if not _still_allowed(member_id, generation):
-        # The session this request came with has ended (signed out everywhere, a new password, a
-        # suspension): nothing more for it. The page asks again with the cookie it holds now and
-        # meets the usual sign-in check: refused if signed out, going on where a browser was kept
-        # signed in (an answer of 401 here would be logged as an error in that browser).
-        return Changes(since, [], False)
-    return changes_since(member_id, since)
+        # A wake can find nothing new for this member: another process's listener or watcher
+        # hears of a change this request already read, or a change meant for others woke everyone.
+        # Answering then would cost the tab an ask for nothing, so the request waits on.
+        while changes.empty and time.monotonic() < deadline:
+            hub.saw(changes.cursor)
+            db.session.close()  # its connection goes back to the pool for the wait
+            waiter.wait(deadline - time.monotonic())
+            waiter.clear()  # a wake from here on is read below or ends the next wait at once
+            if not _still_allowed(member_id, generation):
+                # The session this request came with has ended (signed out everywhere, a new
+                # password, a suspension): nothing more for it. The page asks again with the cookie
+                # it holds now and meets the usual sign-in check: refused if signed out, going on
+                # where a browser was kept signed in (a 401 here would be logged as an error there).
+                return Changes(since, [], False)
+            changes = changes_since(member_id, since)
+    return changes
 
 
 def _still_allowed(member_id: int, generation: int) -> bool:
