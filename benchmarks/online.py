@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import load
 
-LIVE_KINDS_FOR_LIST = {"message", "deleted", "removed", "read", "hidden", "blocked", "listed", "rules"}
+LIVE_KINDS_FOR_LIST = {"message", "deleted", "removed", "read", "hidden", "blocked", "listed", "rules", "muted"}
 LIVE_CURSOR = re.compile(r'data-live-cursor="(\d+)"')
 POLLER = re.compile(r'hx-get="(/messages/\d+/poll\?after=\d+&amp;seen=\d+)"')
 TOKEN = re.compile(r"bench-[0-9a-f]{12}")

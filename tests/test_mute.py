@@ -126,3 +126,31 @@ def test_only_a_participant_can_mute(app, api_chat, make_user, login):
     carol = make_user("carol")
     assert ApiClient(app.test_client(), token_for(carol)).put(f"/api/v1/conversations/{cid}/mute").status_code == 403
     assert login(carol).post(f"/messages/{cid}/mute").status_code == 403
+
+
+def test_the_live_channel_tells_the_members_tabs_of_a_mute_and_leaves_their_badge_out_of_muted_news(
+        two_writers, alice, bob, login):
+    """Muting reaches the member's other tabs (their list shows it muted, their badge drops its
+    count); a message, or a read, in a muted conversation still refreshes the list but never asks
+    for the badge, which doesn't count it (the event's unread flag says so)."""
+    from wb.messaging import live
+
+    alice_client, bob_cid, carol_cid = two_writers
+    since = live.newest_id()
+    mute(alice_client, bob_cid)
+    changes = live.changes_since(alice.id, since)
+    assert [(e.kind, e.conversation_id, e.unread) for e in changes.events] == [("muted", bob_cid, True)]
+
+    since = changes.cursor
+    bob_client = login(bob)
+    assert send(bob_client, bob_cid, "Muted news").status_code in (200, 302)
+    assert [(e.kind, e.unread) for e in live.changes_since(alice.id, since).events] == [("message", False)]
+    assert [(e.kind, e.unread) for e in live.changes_since(bob.id, since).events] == [("message", False)]
+    assert nav_badge(alice_client) == 1  # Carol's message only
+
+    since = live.newest_id()
+    alice_client.post(f"/messages/{bob_cid}/read")
+    assert [(e.kind, e.unread) for e in live.changes_since(alice.id, since).events] == [("read", False)]
+    since = live.newest_id()
+    alice_client.post(f"/messages/{carol_cid}/read")
+    assert [(e.kind, e.unread) for e in live.changes_since(alice.id, since).events] == [("read", True)]

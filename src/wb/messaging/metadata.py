@@ -18,7 +18,8 @@ def _later(column, value):
 
 
 LOCKED_ROWS = (ConversationMembership.user_id, ConversationMembership.last_read_message_id,
-               ConversationMembership.unread_count)  # the count before it is written again
+               ConversationMembership.unread_count,  # the count before it is written again
+               ConversationMembership.muted)  # a muted conversation's count is left out of the badge
 
 
 def _rows_in_order(*conditions):
@@ -74,8 +75,11 @@ def record_send(conversation: Conversation, message: Message) -> bool:
     sender = message.sender_id
     before = next((row.unread_count for row in locked if row.user_id == sender), None)
     read_unread = before != counts.get(sender)
+    # Whose badge can't move: the sender's unless the reply read what had come in, and anyone's
+    # who muted the conversation (its count stays in the list, out of the badge).
+    badge_unchanged = [row.user_id for row in locked if row.muted or (row.user_id == sender and not read_unread)]
     live.record((sender, conversation.other_id(sender)), "message", conversation.id, message.id,
-                unread_unchanged=() if read_unread else (sender,))
+                unread_unchanged=badge_unchanged)
     db.session.commit()
     return read_unread
 

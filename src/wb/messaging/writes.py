@@ -158,7 +158,8 @@ def mark_read(member, conversation: Conversation) -> None:
     newest = db.session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
     behind = newest is not None and (mine.last_read_message_id or 0) < newest
     if behind or mine.unread_count:
-        live.record([member.id], "read", conversation.id, newest)
+        live.record([member.id], "read", conversation.id, newest,
+                    unread_unchanged=[member.id] if mine.muted else [])  # muted: never in the badge
         other = db.session.get(User, conversation.other_id(member.id))
         if shares_read_receipts(member, other):  # otherwise not even the wake may tell them of the read
             live.record([other.id], "seen", conversation.id, newest)
@@ -209,6 +210,7 @@ def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
     left out of the badge, title, dashboard, desktop notices and emails (inbox.unread_sum, claims)."""
     ensure_memberships(conversation)
     set_membership_flag(member.id, conversation.id, muted=muted)
+    live.record([member.id], "muted", conversation.id)  # the member's other tabs: their list and badge
     db.session.commit()
     audit("conversation.muted" if muted else "conversation.unmuted", conversation_id=conversation.id, user_id=member.id)
 

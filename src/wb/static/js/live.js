@@ -8,7 +8,7 @@
 (function () {
   "use strict";
 
-  var LIST_KINDS = { message: 1, deleted: 1, removed: 1, read: 1, hidden: 1, blocked: 1, listed: 1, rules: 1 };
+  var LIST_KINDS = { message: 1, deleted: 1, removed: 1, read: 1, hidden: 1, blocked: 1, listed: 1, rules: 1, muted: 1 };
   var MAX_BACKOFF_SECONDS = 30;
   var url = null, cursor = null, failures = 0;
   var changedMessages = [];  // shown messages to draw again with the next thread poll
