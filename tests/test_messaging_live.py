@@ -350,3 +350,40 @@ def test_a_page_drawn_before_anything_was_recorded_gets_what_came_since(chat):
     send(alice_client, cid, "first news")
     answer = ask(bob_client, 0)
     assert answer["refresh"] is False and kinds(answer, cid) == ["message"]
+
+
+def test_on_postgresql_an_event_takes_its_id_only_once_it_holds_the_order_lock(app):
+    """Event ids must commit in order, or a tab whose cursor passed a later id would never see an
+    earlier one that commits after it. A second writer waits for the order lock before it takes an
+    id: an id taken meanwhile by anyone else is lower than the waiting writer's."""
+    from datetime import datetime
+
+    engine = db.engines[None]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the order lock is PostgreSQL's (SQLite writes one transaction at a time)")
+    event = {"lock": live._ORDER_LOCK, "channel": live.CHANNEL, "payload": "1", "member_ids": [1],
+             "kinds": ["listed"], "conversation_ids": [None], "message_ids": [None], "unreads": [True],
+             "origins": [None], "created": [datetime(2026, 12, 4)]}
+    newest = "SELECT max(id) FROM live_events"
+    first = engine.connect()
+    first.begin()
+    first.execute(live._RECORD_IN_ORDER, event)
+    first_id = first.exec_driver_sql(newest).scalar()
+    second_id = []
+
+    def second_writer():
+        with engine.begin() as connection:
+            connection.execute(live._RECORD_IN_ORDER, event)
+            second_id.append(connection.exec_driver_sql(newest).scalar())
+
+    waiting = threading.Thread(target=second_writer, daemon=True)
+    waiting.start()
+    waiting.join(0.5)
+    assert waiting.is_alive(), "the second writer didn't wait for the order lock"
+    with engine.connect() as other:  # an id taken while the second writer waits
+        taken_meanwhile = other.exec_driver_sql("SELECT nextval(pg_get_serial_sequence('live_events', 'id'))").scalar()
+    first.commit()
+    first.close()
+    waiting.join(10)
+    assert not waiting.is_alive()
+    assert first_id < taken_meanwhile < second_id[0]

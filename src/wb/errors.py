@@ -2,8 +2,9 @@
 import logging
 import traceback
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .api import problems as api_problems
@@ -13,6 +14,7 @@ from .ratelimits import retry_after_headers
 from .security import is_htmx
 
 log = logging.getLogger("wb.errors")
+BUSY_RETRY_SECONDS = 5  # Retry-After of a 503 when every database connection is taken
 
 MESSAGES = {
     400: ("Bad request", "Something in that request wasn't right. Go back and try again."),
@@ -21,6 +23,7 @@ MESSAGES = {
     405: ("Method not allowed", "That page can't be used that way."),
     413: ("Too large", "That was more than we accept in one go. Try something shorter."),
     429: ("Slow down", "You're doing that too often. Wait a moment and try again."),
+    503: ("Busy", "We're busier than we can answer right now. Nothing was changed; try again in a few seconds."),
     500: ("Something went wrong", "We hit an error on our side. It has been logged; please try again."),
 }
 
@@ -54,6 +57,26 @@ def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
     _roll_back()
+    try:
+        return _error_response(error)
+    except PoolTimeout:  # the page's navigation (or the API's flag check) needs a connection too
+        return _busy()
+
+
+def _busy():
+    """503 with Retry-After, drawn without the database (its connections are all taken): the page
+    has no navigation, which would read the member and their badge."""
+    headers = retry_after_headers(BUSY_RETRY_SECONDS)
+    title, detail = MESSAGES[503]
+    if is_api_request():
+        return api_problems.problem_response(503, detail, headers=headers)
+    # Rendered from the environment, not render_template: its context processors load the
+    # signed-in member (Flask-Login's current_user), which needs a connection.
+    template = current_app.jinja_env.get_template("errors/_error.html" if is_htmx() else "errors/busy.html")
+    return template.render(code=503, title=title, detail=detail), 503, headers
+
+
+def _error_response(error: HTTPException):
     if is_api_request():
         return api_problems.from_http_error(error)
     detail = error.description if _has_own_description(error) else None
@@ -85,6 +108,13 @@ def _csrf_error(error: CSRFError):
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return _http_error(error)
+    if isinstance(error, PoolTimeout):
+        # Every pooled database connection stayed taken for the pool's timeout: the server is
+        # overloaded, nothing is broken. The request's transaction never began; say so, and when
+        # to try again (live.js and htmx back off; the API's clients read Retry-After).
+        log.warning("database pool exhausted", extra={"path": request.path, "method": request.method})
+        _roll_back()
+        return _busy()
     # The exception's own text may quote what a member wrote (a database error
     # can carry its statement's parameters), so log its type and where it
     # happened, never its message.
@@ -98,7 +128,10 @@ def _unexpected_error(error: Exception):
     _roll_back()
     if is_api_request():
         return api_problems.server_error()
-    return render_error(500)
+    try:
+        return render_error(500)
+    except PoolTimeout:
+        return _busy()
 
 
 __all__ = ["init_app", "render_error", "InternalServerError"]

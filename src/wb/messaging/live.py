@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from flask import abort, current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import bindparam, delete, event, func, insert, select
+from sqlalchemy import bindparam, delete, event, func, insert, select, text
 
 from ..extensions import RequestSession, db
 from ..models import User, utcnow
@@ -82,21 +82,40 @@ def record_for_everyone(kind: str) -> None:
     record([EVERYONE], kind)
 
 
+# PostgreSQL: the order lock, the events and the NOTIFY (delivered at commit, to every server
+# listening on this database) in one statement, so the lock is held for one round trip and the
+# commit. The lock's CTE is volatile, so PostgreSQL runs it once, before the join yields the first
+# row, and so before any row takes its id from the sequence.
+_RECORD_IN_ORDER = text(
+    "WITH order_lock AS (SELECT pg_advisory_xact_lock(:lock)),"
+    " recorded AS (INSERT INTO live_events"
+    " (member_id, kind, conversation_id, message_id, unread, origin, created_at)"
+    " SELECT e.* FROM order_lock CROSS JOIN unnest("
+    "CAST(:member_ids AS integer[]), CAST(:kinds AS varchar[]), CAST(:conversation_ids AS integer[]),"
+    " CAST(:message_ids AS bigint[]), CAST(:unreads AS boolean[]), CAST(:origins AS varchar[]),"
+    " CAST(:created AS timestamp[])) AS e RETURNING id)"
+    " SELECT pg_notify(:channel, :payload) FROM (SELECT count(*) FROM recorded) AS done"
+)
+_COLUMNS = {"member_ids": "member_id", "kinds": "kind", "conversation_ids": "conversation_id",
+            "message_ids": "message_id", "unreads": "unread", "origins": "origin", "created": "created_at"}
+
+
 @event.listens_for(RequestSession, "before_commit")
 def _write_pending(session) -> None:
     rows = session.info.pop(_PENDING, None)
     if not rows:
         return
+    session.flush()  # the request's own changes first: the order lock waits for nothing but the commit
     connection = session.connection(bind_arguments={"mapper": LiveEvent})
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        connection.execute(select(func.pg_advisory_xact_lock(_ORDER_LOCK)))
-    connection.execute(insert(LiveEvent), rows)
-    members = sorted({row["member_id"] for row in rows})
-    if postgres:  # delivered at commit, to every server listening on this database
-        connection.execute(select(func.pg_notify(CHANNEL, _payload(members))))
     if random.random() < current_app.config["LIVE_PRUNE_CHANCE"]:  # now and then, older events go
         prune(connection)
+    members = sorted({row["member_id"] for row in rows})
+    if connection.dialect.name == "postgresql":
+        columns = {name: [row[column] for row in rows] for name, column in _COLUMNS.items()}
+        connection.execute(_RECORD_IN_ORDER, {"lock": _ORDER_LOCK, "channel": CHANNEL,
+                                              "payload": _payload(members), **columns})
+    else:  # SQLite writes one transaction at a time: ids commit in order
+        connection.execute(insert(LiveEvent), rows)
     session.info[_WRITTEN] = members
 
 
