@@ -59,6 +59,26 @@ def test_environment_variables_are_respected(monkeypatch, tmp_path):
     assert not (tmp_path / "instance" / "secret_key").exists()  # a given key is not replaced by a file
 
 
+def test_the_postgresql_pool_size_is_the_operators_to_set(monkeypatch):
+    """Servers x workers x 2 databases x (size + overflow) must fit PostgreSQL's max_connections."""
+    from wb.extensions import db
+
+    monkeypatch.setenv("WB_DATABASE_URL", "postgresql://u@h/main")
+    monkeypatch.setenv("WB_MESSAGING_DATABASE_URL", "postgresql://u@h/messages")
+    app = create_app()
+    with app.app_context():
+        assert {bind: engine.pool.size() for bind, engine in db.engines.items()} == {None: 5, "messaging": 5}
+    monkeypatch.setenv("WB_DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv("WB_DATABASE_POOL_OVERFLOW", "2")
+    app = create_app()
+    with app.app_context():
+        assert {bind: engine.pool.size() for bind, engine in db.engines.items()} == {None: 3, "messaging": 3}
+    options = [app.config["SQLALCHEMY_ENGINE_OPTIONS"], app.config["SQLALCHEMY_BINDS"]["messaging"]]
+    assert [(o["pool_size"], o["max_overflow"]) for o in options] == [(3, 2), (3, 2)]
+    with app.app_context():
+        assert all(engine.hide_parameters for engine in db.engines.values())  # never message text in a log
+
+
 @pytest.mark.parametrize("url", ["postgres://u@h/db", "postgresql://u@h/db"])
 def test_postgres_urls_are_driven_by_psycopg(monkeypatch, url):
     monkeypatch.setenv("WB_DATABASE_URL", url)

@@ -28,6 +28,8 @@ ENVIRONMENT = {
     "WB_NOTIFY_DELAY_MINUTES": "NOTIFY_DELAY_MINUTES",
     "WB_LIVE_HOLD_SECONDS": "LIVE_HOLD_SECONDS",
     "WB_LIVE_RETRY_SECONDS": "LIVE_RETRY_SECONDS",
+    "WB_DATABASE_POOL_SIZE": "DATABASE_POOL_SIZE",
+    "WB_DATABASE_POOL_OVERFLOW": "DATABASE_POOL_OVERFLOW",
 }
 
 BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS"}
@@ -68,6 +70,12 @@ class Config:
     # page asks again after LIVE_RETRY_SECONDS. Proxies must allow more than the hold time.
     LIVE_HOLD_SECONDS = 25
     LIVE_RETRY_SECONDS = 10
+    # PostgreSQL connections each worker keeps per database, and how many more it may open at a
+    # busy moment (SQLAlchemy's defaults). servers x workers x 2 databases x (size + overflow) must
+    # stay under the server's max_connections (100 by default); a request that finds every
+    # connection taken for 30 s is answered 503 Busy.
+    DATABASE_POOL_SIZE = 5
+    DATABASE_POOL_OVERFLOW = 10
     # How long changes are kept for a tab to catch up from its cursor (an older cursor refreshes everything).
     LIVE_KEEP_MINUTES = 60
     # The share of writes that prune older changes on the way (tests: 0, so query counts are fixed).
@@ -139,7 +147,7 @@ def _coerce(key, value):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if key in NUMBER_KEYS:
         return float(value)
-    if key == "MAIL_PORT":
+    if key in ("MAIL_PORT", "DATABASE_POOL_SIZE", "DATABASE_POOL_OVERFLOW"):
         return int(value)
     return value
 
@@ -155,20 +163,24 @@ def _fill_derived(app) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(config["SQLALCHEMY_DATABASE_URI"])
     config["MESSAGING_DATABASE_URI"] = normalize_database_url(config["MESSAGING_DATABASE_URI"])
     config["SQLALCHEMY_BINDS"] = {
-        "messaging": {"url": config["MESSAGING_DATABASE_URI"], **engine_options(config["MESSAGING_DATABASE_URI"])}
+        "messaging": {"url": config["MESSAGING_DATABASE_URI"], **engine_options(config["MESSAGING_DATABASE_URI"], config)}
     }
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"]))
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"], config))
     # Flask-Login's remember-me cookie follows the session cookie onto HTTPS-only.
     config.setdefault("REMEMBER_COOKIE_SECURE", bool(config.get("SESSION_COOKIE_SECURE")))
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret_key(instance)
 
 
-def engine_options(url: str) -> dict:
+def engine_options(url: str, config) -> dict:
     """hide_parameters: a database error must never carry message text into a log line.
     pool_pre_ping: a server connection may have been dropped since its last use (a PostgreSQL
-    restart); a SQLite file has no connection to lose, so it skips that query per request."""
-    return {"hide_parameters": True, "pool_pre_ping": not url.startswith("sqlite")}
+    restart); a SQLite file has no connection to lose, so it skips that query per request.
+    The pool's size: DATABASE_POOL_SIZE and DATABASE_POOL_OVERFLOW, for a database server."""
+    if url.startswith("sqlite"):
+        return {"hide_parameters": True, "pool_pre_ping": False}
+    return {"hide_parameters": True, "pool_pre_ping": True,
+            "pool_size": config["DATABASE_POOL_SIZE"], "max_overflow": config["DATABASE_POOL_OVERFLOW"]}
 
 
 def normalize_database_url(url: str) -> str:
