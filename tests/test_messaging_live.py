@@ -243,6 +243,19 @@ def test_a_wake_that_finds_nothing_new_leaves_the_tab_waiting(app, chat, bob):
     assert kinds(held.answer().get_json(), cid) == ["message"]
 
 
+def test_a_hold_that_runs_out_answers_the_cursor_without_reading_the_member_again(app, chat, count_queries):
+    """Nothing woke the request, so nothing about the member changed (ending a session, a
+    suspension, switching messaging off all wake it): the member is read once, at the sign-in
+    check; the page's next ask is checked again."""
+    app.config["LIVE_HOLD_SECONDS"] = 0.3
+    _, bob_client, _ = chat
+    since = cursor_of(bob_client)
+    with count_queries() as statements:
+        answer = ask(bob_client, since)
+    assert answer["events"] == [] and answer["cursor"] == since
+    assert len([s for s in statements if "FROM users" in s]) == 1, statements
+
+
 def test_signing_out_everywhere_ends_a_held_request(app, chat, bob, login):
     _, bob_client, _ = chat
     held = Held(app, bob_client, cursor_of(bob_client))

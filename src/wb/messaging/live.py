@@ -204,15 +204,18 @@ def wait_for_changes(member, since: int | None) -> Changes:
         while changes.empty and time.monotonic() < deadline:
             hub.saw(changes.cursor)
             db.session.close()  # its connection goes back to the pool for the wait
-            waiter.wait(deadline - time.monotonic())
+            woken = waiter.wait(deadline - time.monotonic())
             waiter.clear()  # a wake from here on is read below or ends the next wait at once
-            if not _still_allowed(member_id, generation):
+            changes = changes_since(member_id, since)
+            # Ending a session, a suspension and switching messaging off all wake the member's
+            # requests; a hold that ran out with nothing new answers only the cursor, and the
+            # page's next ask meets the usual sign-in check.
+            if (woken or not changes.empty) and not _still_allowed(member_id, generation):
                 # The session this request came with has ended (signed out everywhere, a new
                 # password, a suspension): nothing more for it. The page asks again with the cookie
                 # it holds now and meets the usual sign-in check: refused if signed out, going on
                 # where a browser was kept signed in (a 401 here would be logged as an error there).
                 return Changes(since, [], False)
-            changes = changes_since(member_id, since)
     return changes
 
 
