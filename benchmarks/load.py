@@ -72,10 +72,10 @@ def children(pid: int) -> list[int]:
 class Server:
     """gunicorn serving wb:create_app() on a free loopback port, with `./wb run`'s command line."""
 
-    def __init__(self, env: dict, workers: int, threads: int, log_path: Path):
+    def __init__(self, env: dict, workers: int, threads: int, log_path: Path, worker_class: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.workers, self.threads = workers, threads
+        self.workers, self.threads, self.requested_class = workers, threads, worker_class
         self.log_path = log_path
         self.env = {**os.environ, **env}
         self.process: subprocess.Popen | None = None
@@ -83,8 +83,11 @@ class Server:
     def start(self, timeout: float = 60) -> None:
         from wb.cli import gunicorn_argv
 
-        self.command = gunicorn_argv("127.0.0.1", self.port, self.workers, self.threads)  # exactly `./wb run`
+        # exactly `./wb run` (with --worker-class as given to it)
+        self.command = gunicorn_argv("127.0.0.1", self.port, self.workers, self.threads, self.requested_class)
         self.worker_class = self.command[self.command.index("--worker-class") + 1]
+        if self.worker_class != "gevent":  # as `./wb run` does: a held request would take the worker
+            self.env.setdefault("WB_LIVE_HOLD_SECONDS", "0")
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout

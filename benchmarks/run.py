@@ -88,6 +88,8 @@ def parse_args(argv=None):
                         help="gunicorn worker processes (`./wb run`'s default: one per core, plus one)")
     parser.add_argument("--threads", type=int, default=1,
                         help="gunicorn threads per worker (`./wb run`'s default; more than 1 uses gthread workers)")
+    parser.add_argument("--worker-class", choices=("gevent", "sync", "gthread"),
+                        help="gunicorn's worker class (default: `./wb run`'s, gevent unless --threads is above 1)")
     parser.add_argument("--sessions", type=int, default=200, help="members signed in and rotated through")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432",
                         help="PostgreSQL server (its 'postgres' database is used to create and drop bench databases)")
@@ -226,7 +228,8 @@ class Bench:
         if self.args.online:
             env["GUNICORN_CMD_ARGS"] = f"--access-logformat '{online.ACCESS_LOG_FORMAT}'"
         self.server_env = env
-        self.server = load.Server(env, self.args.workers, self.args.threads, self.run_dir / "gunicorn.log")
+        self.server = load.Server(env, self.args.workers, self.args.threads, self.run_dir / "gunicorn.log",
+                                  self.args.worker_class)
         self.server.start()
         log(f"gunicorn: {self.args.workers} {self.server.worker_class} workers x {self.args.threads} thread(s) on {self.server.url} "
             f"(workers {self.server.worker_pids()}, limiter storage {self.storage})")
@@ -408,7 +411,7 @@ class Bench:
         servers = [self.server]
         for _ in range(self.args.servers - 1):
             servers.append(load.Server(self.server_env, self.args.workers, self.args.threads,
-                                       self.run_dir / f"gunicorn-{len(servers) + 1}.log"))
+                                       self.run_dir / f"gunicorn-{len(servers) + 1}.log", self.args.worker_class))
             servers[-1].start()
             log(f"another gunicorn on {servers[-1].url} (workers {servers[-1].worker_pids()})")
         results = []
