@@ -154,3 +154,23 @@ def test_the_live_channel_tells_the_members_tabs_of_a_mute_and_leaves_their_badg
     since = live.newest_id()
     alice_client.post(f"/messages/{carol_cid}/read")
     assert [(e.kind, e.unread) for e in live.changes_since(alice.id, since).events] == [("read", True)]
+
+
+def test_muting_a_conversation_with_nothing_unread_still_changes_the_lists_version(two_writers):
+    """The list answers 304 to a tab holding its ETag; a mute must move it even when the unread
+    total stays as it was, or the member's other tabs would never show "Muted"."""
+    alice_client, bob_cid, _carol_cid = two_writers
+    alice_client.post(f"/messages/{bob_cid}/read")
+    htmx = {"HX-Request": "true"}
+    before = alice_client.get("/messages/list?page=1", headers=htmx)
+    etag = before.headers["ETag"]
+    assert alice_client.get("/messages/list?page=1", headers={**htmx, "If-None-Match": etag}).status_code == 304
+    assert nav_badge(alice_client) == 1
+    mute(alice_client, bob_cid)
+    assert nav_badge(alice_client) == 1  # nothing unread in it: the badge stays
+    after = alice_client.get("/messages/list?page=1", headers={**htmx, "If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag
+    assert re.search(rf'data-conversation-id="{bob_cid}" data-muted>.*?Muted', after.get_data(as_text=True), re.S)
+    mute(alice_client, bob_cid, muted=False)
+    again = alice_client.get("/messages/list?page=1", headers={**htmx, "If-None-Match": after.headers["ETag"]})
+    assert again.status_code == 200 and "data-muted" not in again.get_data(as_text=True)

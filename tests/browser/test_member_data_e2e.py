@@ -98,6 +98,31 @@ def test_mute_in_the_thread_header_keeps_the_count_out_of_the_badge(browsing, se
     expect(page.get_by_role("button", name="Mute", exact=True)).to_be_visible()
 
 
+def test_muting_in_one_tab_reaches_the_members_other_tab(browsing, server, artifacts):
+    """The other tab learns of the mute through its live channel: its badge and title drop the
+    muted conversation's count and its list marks it Muted, without a reload; a new message there
+    changes the list but not the badge."""
+    alice, bob, carol = server.create_member("alice"), server.create_member("bob"), server.create_member("carol")
+    with_bob = converse(server, bob, alice, "One", "Two")
+    converse(server, carol, alice, "Hi from Carol")
+    inbox = browsing.sign_in(alice)
+    inbox.goto("/messages")
+    expect(inbox.locator("#inbox-badge .badge")).to_have_text("3", timeout=BADGE_WAIT_MS)
+    other_tab = inbox.context.new_page()
+    other_tab.goto(f"/messages/{with_bob}")
+    other_tab.get_by_role("button", name="Mute", exact=True).click()
+    expect(other_tab.get_by_role("button", name="Unmute")).to_be_visible()
+
+    row = inbox.locator(f'li.conversation[data-conversation-id="{with_bob}"]')
+    expect(row).to_contain_text("Muted", timeout=BADGE_WAIT_MS)
+    expect(inbox.locator("#inbox-badge .badge")).to_have_text("1", timeout=BADGE_WAIT_MS)
+    expect(inbox).to_have_title(re.compile(r"^\(1\) "))
+    converse(server, bob, alice, "Three")
+    expect(row.locator(".conversation-preview")).to_have_text("Three", timeout=BADGE_WAIT_MS)
+    expect(inbox.locator("#inbox-badge .badge")).to_have_text("1")
+    inbox.screenshot(path=artifacts / "inbox-muted-from-another-tab.png")
+
+
 def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, artifacts):
     alice, bob = server.create_member("alice", display_name="Alice <b>Ames</b>"), server.create_member("bob")
     cid = converse(server, alice, bob, "My address is 4 Pine Road")

@@ -172,7 +172,7 @@ def _unread_total_statement():
 # The inbox list's ETag is its version: its unread total, how many conversations it holds,
 # their newest activity and their newest preview change. Any send, receive, read or hide moves
 # one of them, as does the newest message deleted for both or removed from a member's view
-# (metadata.mark_preview_changed), and each is read from an index of the member's own
+# (metadata.mark_preview_changed) or a mute (writes.mute_conversation), and each is read from an index of the member's own
 # memberships (a block's effect shows on the next full page, which the block itself leads to).
 EMPTY_LIST_VERSION = "0-0-0-0"
 

@@ -113,8 +113,9 @@ class ConversationMembership(db.Model):
     unread_count: Mapped[int] = mapped_column(default=0)
     last_read_message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
     hidden: Mapped[bool] = mapped_column(default=False)
-    # When the newest message's preview last changed without new activity (deleted for both,
-    # removed from this member's view): part of the inbox list's version.
+    # When the row last looked different without new activity (its newest message deleted for both
+    # or removed from this member's view, the conversation muted or unmuted): part of the inbox
+    # list's version.
     preview_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     # When this member's conversation first became unread since they last read it or were
     # emailed about it (wb.notifications): NULL when there is nothing to tell them.

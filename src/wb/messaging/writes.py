@@ -209,7 +209,9 @@ def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
     """Mute (or unmute) a conversation for the member: still listed with its unread count, but
     left out of the badge, title, dashboard, desktop notices and emails (inbox.unread_sum, claims)."""
     ensure_memberships(conversation)
-    set_membership_flag(member.id, conversation.id, muted=muted)
+    # preview_changed_at: the row looks different (Muted), so the list's version moves even when
+    # its unread total doesn't (nothing unread in it).
+    set_membership_flag(member.id, conversation.id, muted=muted, preview_changed_at=utcnow())
     live.record([member.id], "muted", conversation.id)  # the member's other tabs: their list and badge
     db.session.commit()
     audit("conversation.muted" if muted else "conversation.unmuted", conversation_id=conversation.id, user_id=member.id)
