@@ -78,6 +78,7 @@ def request(session, method, path, tally, base, data=None, headers=None, timeout
         return 0, {}, ""
 
 
+BADGE_ASKS = re.compile(r'<a id="inbox-badge"[^>]*\shx-get=')  # else it comes with the list's answers
 READ_NOW = re.compile(r'hx-post="(/messages/\d+/read)" hx-trigger="load"')
 
 
@@ -91,7 +92,8 @@ class Tab(threading.Thread):
     wb:list-changed, and wb:unread-changed when the reply read what came in; a read:
     wb:unread-changed, wb:list-changed); the
     poller asks the thread's poll, the list and the badge ask with their ETags, and a poll that drew
-    the other member's messages posts the read it carries (hx-trigger="load", _poller.html).
+    the other member's messages posts the read it carries (hx-trigger="load", _poller.html). On the
+    inbox the nav badge comes with the list's answer and asks nothing itself (_badge.html).
     """
 
     def __init__(self, base, session, conversation_id, tally, stop):
@@ -105,6 +107,7 @@ class Tab(threading.Thread):
         if status != 200:
             raise RuntimeError(f"the inbox page answered {status}")
         self.cursor = LIVE_CURSOR.search(page).group(1)
+        self.badge_asks = bool(BADGE_ASKS.search(page))
         self.poll_path = POLLER.search(page).group(1).replace("&amp;", "&")
 
     def request(self, method, path, data=None, headers=None):
@@ -131,7 +134,7 @@ class Tab(threading.Thread):
                 self.fetch_poll()
             if events & {"wb:list-stale", "wb:list-changed"}:
                 self.fetch_cached("/messages/list?page=1&active=%d" % self.conversation_id)
-            if "wb:unread-changed" in events:
+            if "wb:unread-changed" in events and self.badge_asks:
                 self.fetch_cached("/messages/badge")
 
     def send(self, conversation_id, token):
@@ -161,7 +164,7 @@ class Tab(threading.Thread):
     def fetch_list_and_badge(self, events):
         if events & {"wb:list-stale", "wb:list-changed"}:
             self.fetch_cached("/messages/list?page=1&active=%d" % self.conversation_id)
-        if "wb:unread-changed" in events:
+        if "wb:unread-changed" in events and self.badge_asks:
             self.fetch_cached("/messages/badge")
 
     def fetch_cached(self, path):

@@ -88,6 +88,53 @@ def test_a_read_changes_the_version(inbox):
     assert unread_of(fresh, with_carol) == 0 and rows(fresh)
 
 
+NAV_BADGE = re.compile(r'<a id="inbox-badge"[^>]*>.*?</a>', re.S)
+
+
+def nav_badge(page: str) -> tuple[str, int]:
+    """The nav badge's opening tag and the number it shows (0: none)."""
+    badge = NAV_BADGE.search(page).group(0)
+    number = re.search(r'aria-label="(\d+) unread"', badge)
+    return badge.split(">", 1)[0], int(number.group(1)) if number else 0
+
+
+def test_on_the_inbox_the_nav_badge_comes_with_the_list(inbox, bob):
+    """The list's answer carries the nav badge out of band with the total it read (its version
+    holds it, so a 304 leaves both as they are); the inbox's badge asks nothing itself, while
+    other pages' badges still do."""
+    alice_client, bob_client, _carol, with_bob, with_carol = inbox
+    page = text(alice_client.get(f"/messages/{with_bob}"))
+    tag, shown_total = nav_badge(page)
+    assert "hx-get" not in tag and "hx-trigger" not in tag and shown_total == 1
+    assert 'hx-get="/messages/badge"' in nav_badge(text(alice_client.get("/requests")))[0]
+    shown = ShownList(alice_client, page, active=with_bob)
+    send(bob_client, with_bob, "one more")
+    send(bob_client, with_bob, "and another")
+    fresh = text(shown.ask())
+    tag, total = nav_badge(fresh)
+    assert 'hx-swap-oob="true"' in tag and "hx-get" not in tag and total == 3
+    assert text(alice_client.get("/messages/badge")).count('aria-label="3 unread"') == 1
+    assert shown.ask().status_code == 304
+    alice_client.post(f"/messages/{with_carol}/read", headers={"HX-Request": "true"})
+    assert nav_badge(text(shown.ask()))[1] == 2
+
+
+def test_on_the_dashboard_the_nav_badge_comes_with_the_unread_line(inbox):
+    alice_client, _bob, carol_client, _with_bob, with_carol = inbox
+    dashboard = text(alice_client.get("/"))
+    tag, total = nav_badge(dashboard)
+    assert "hx-get" not in tag and total == 1
+    assert 'hx-get="/messages/badge?variant=dashboard"' in dashboard
+    send(carol_client, with_carol, "still there?")
+    line = alice_client.get("/messages/badge?variant=dashboard", headers={"HX-Request": "true"})
+    tag, total = nav_badge(text(line))
+    assert 'id="dashboard-unread"' in text(line) and "You have <strong" in text(line)
+    assert 'hx-swap-oob="true"' in tag and total == 2
+    again = alice_client.get("/messages/badge?variant=dashboard",
+                             headers={"HX-Request": "true", "If-None-Match": line.headers["ETag"]})
+    assert again.status_code == 304
+
+
 def test_a_hide_changes_the_version(inbox):
     alice_client, _bob, _carol, with_bob, with_carol = inbox
     shown = ShownList(alice_client, text(alice_client.get("/messages")))

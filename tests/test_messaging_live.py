@@ -39,13 +39,13 @@ def kinds(answer, conversation_id=None):
 class Held:
     """A live request held in a thread of its own, as a browser tab's is."""
 
-    def __init__(self, app, client, since):
+    def __init__(self, app, client, since, tab=None):
         self.app, self.response = app, None
-        self.thread = threading.Thread(target=self._ask, args=(client, since), daemon=True)
+        self.thread = threading.Thread(target=self._ask, args=(client, since, tab), daemon=True)
         self.thread.start()
 
-    def _ask(self, client, since):
-        self.response = client.get(f"/messages/live?since={since}")
+    def _ask(self, client, since, tab):
+        self.response = client.get(f"/messages/live?since={since}", headers={"X-WB-Tab": tab} if tab else {})
 
     def holding(self, count=1) -> bool:
         """Wait until `count` requests wait with their database connections released."""
@@ -243,10 +243,29 @@ def test_a_wake_that_finds_nothing_new_leaves_the_tab_waiting(app, chat, bob):
     assert kinds(held.answer().get_json(), cid) == ["message"]
 
 
+def test_a_tabs_own_change_leaves_it_waiting_and_wakes_the_members_other_tabs(app, chat, alice):
+    """The sending tab's answer (HX-Trigger) already refreshed what its send changed and live.js
+    skips the event, so that tab's held request waits on, while the member's other tab is woken;
+    the next change from elsewhere answers with both events and a cursor past them."""
+    alice_client, bob_client, cid = chat
+    since = cursor_of(alice_client)
+    sending_tab, other_tab = Held(app, alice_client, since, tab=TAB), Held(app, alice_client, since, tab="f" * 16)
+    assert sending_tab.holding(2)
+    sent = alice_client.post(f"/messages/{cid}", data={"body": "From this tab"}, headers={"HX-Request": "true", "X-WB-Tab": TAB})
+    assert sent.status_code == 200
+    assert [(e["kind"], e["tab"]) for e in other_tab.answer().get_json()["events"]] == [("message", TAB)]
+    sending_tab.thread.join(0.5)
+    assert sending_tab.thread.is_alive() and sending_tab.response is None
+    send(bob_client, cid, "A reply")
+    answer = sending_tab.answer().get_json()
+    assert [(e["kind"], e["tab"]) for e in answer["events"]] == [("message", TAB), ("message", None)]
+    assert answer["cursor"] == cursor_of(alice_client)
+
+
 def test_a_hold_that_runs_out_answers_the_cursor_without_reading_the_member_again(app, chat, count_queries):
     """Nothing woke the request, so nothing about the member changed (ending a session, a
     suspension, switching messaging off all wake it): the member is read once, at the sign-in
-    check; the page's next ask is checked again."""
+    check, and the changes once, before the wait; the page's next ask is checked again."""
     app.config["LIVE_HOLD_SECONDS"] = 0.3
     _, bob_client, _ = chat
     since = cursor_of(bob_client)
@@ -254,6 +273,8 @@ def test_a_hold_that_runs_out_answers_the_cursor_without_reading_the_member_agai
         answer = ask(bob_client, since)
     assert answer["events"] == [] and answer["cursor"] == since
     assert len([s for s in statements if "FROM users" in s]) == 1, statements
+    # The request's reads (the watcher's own "max(id)" aside): the cursor and the events, once.
+    assert len([s for s in statements if "live_events.id" in s]) == 2, statements
 
 
 def test_signing_out_everywhere_ends_a_held_request(app, chat, bob, login):

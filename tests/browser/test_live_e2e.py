@@ -210,24 +210,54 @@ def test_news_that_comes_while_the_thread_is_being_fetched_is_fetched_next(brows
     expect(bodies).to_have_text(["Yes, come over", "The door is open"], timeout=NEWS_MS)
 
 
-def test_news_that_comes_while_the_list_and_badge_are_being_fetched_is_fetched_next(browsing, server):
-    """The same for the inbox list and the nav badge, which htmx would drop while they are busy."""
+def test_news_that_comes_while_the_list_is_being_fetched_is_fetched_next(browsing, server):
+    """The same for the inbox list, which htmx would drop while it is busy; the nav badge comes
+    with the list's answer there and asks nothing itself."""
     alice, bob = server.create_member("alice"), server.create_member("bob")
     bob_says(server, bob, alice, "Hello Alice")
     alice_page = browsing.sign_in(alice)
+    asks = count_requests(alice_page)
     alice_page.goto("/messages")
     row = alice_page.locator("#conversation-list li.conversation")
     expect(row.locator(".conversation-preview")).to_have_text("Hello Alice")
-    count_wakes(alice_page, "wb:unread-changed")
+    count_wakes(alice_page, "wb:list-stale")
     held_list = hold_first(alice_page, re.compile(r"/messages/list"))
+    news_while_held(alice_page, held_list, lambda: bob_says(server, bob, alice, "Are you in?"),
+                    lambda: bob_says(server, bob, alice, "I have your parcel"))
+    expect(row.locator(".conversation-preview")).to_have_text("I have your parcel", timeout=NEWS_MS)
+    expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3", timeout=NEWS_MS)
+    expect(alice_page).to_have_title(re.compile(r"^\(3\) "), timeout=NEWS_MS)
+    assert "badge" not in request_kinds(asks), asks
+
+
+def test_news_that_comes_while_the_badge_is_being_fetched_is_fetched_next(browsing, server):
+    """Away from the inbox and the dashboard, the nav badge asks for itself: the same holds."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    bob_says(server, bob, alice, "Hello Alice")
+    alice_page = browsing.sign_in(alice)
+    alice_page.goto("/requests")
+    expect(alice_page.locator("#inbox-badge .badge")).to_have_text("1")
+    count_wakes(alice_page, "wb:unread-changed")
     held_badge = hold_first(alice_page, re.compile(r"/messages/badge"))
     news_while_held(alice_page, held_badge, lambda: bob_says(server, bob, alice, "Are you in?"),
                     lambda: bob_says(server, bob, alice, "I have your parcel"))
-    wait_until_held(alice_page, held_list)
-    route, response = held_list[0]
-    route.fulfill(response=response)
-    expect(row.locator(".conversation-preview")).to_have_text("I have your parcel", timeout=NEWS_MS)
     expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3", timeout=NEWS_MS)
+    expect(alice_page).to_have_title(re.compile(r"^\(3\) "), timeout=NEWS_MS)
+
+
+def test_on_the_dashboard_its_unread_line_brings_the_nav_badge(browsing, server):
+    """One request for both: the dashboard's line answers with the nav badge out of band."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    bob_says(server, bob, alice, "Hello Alice")
+    alice_page = browsing.sign_in(alice)
+    asks = count_requests(alice_page)
+    alice_page.goto("/")
+    expect(alice_page.locator("#dashboard-unread")).to_contain_text("1 unread message")
+    bob_says(server, bob, alice, "Are you in?")
+    expect(alice_page.locator("#dashboard-unread")).to_contain_text("2 unread messages", timeout=NEWS_MS)
+    expect(alice_page.locator("#inbox-badge .badge")).to_have_text("2", timeout=NEWS_MS)
+    expect(alice_page).to_have_title(re.compile(r"^\(2\) "), timeout=NEWS_MS)
+    assert [path for path in asks if path.startswith("/messages/badge")] == ["/messages/badge?variant=dashboard"], asks
 
 
 def request_kinds(paths):
@@ -258,12 +288,12 @@ def wait_until_asking_from(page, asks, cursor):
 
 
 def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_still_gets_it(browsing, server):
-    """The sending tab asks for its thread and list once (its answer's HX-Trigger) and skips its own
-    live event; another tab of the same member gets the message through its live channel, and
-    neither asks for the badge (a member's own message leaves their unread count as it was)."""
+    """The sending tab asks for its thread and list once (its answer's HX-Trigger), and its live
+    request, which only its own change would wake, goes on waiting: no ask for it; another tab of
+    the same member gets the message through its live channel, and neither asks for the badge (a
+    member's own message leaves their unread count as it was)."""
     alice, bob = server.create_member("alice"), server.create_member("bob")
     sending = browsing.sign_in(alice)
-    sending_asks = count_requests(sending)
     open_conversation(sending, bob, "Bob")
     send(sending, "Hello Bob")
     expect(sending.locator("#thread-messages li.message")).to_have_count(1)
@@ -271,16 +301,16 @@ def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_sti
     other_asks = count_requests(other_tab)
     other_tab.goto(sending.url)
     expect(other_tab.locator("#thread-messages li.message")).to_have_count(1)
-    wait_until_asking_from(sending, sending_asks, newest_change(server))
     wait_until_asking_from(other_tab, other_asks, newest_change(server))
+    expect(sending.locator("#conversation-list .conversation-preview").first).to_have_text("You: Hello Bob")
     sent, seen = count_requests(sending), count_requests(other_tab)
     send(sending, "Are you coming tonight?")
     expect(other_tab.locator("#thread-messages li.message").last).to_contain_text("Are you coming tonight?",
                                                                                  timeout=NEWS_MS)
     expect(sending.locator("#thread-messages li.message").last).to_contain_text("Are you coming tonight?")
-    wait_until_asking_from(sending, sent, newest_change(server))
     wait_until_asking_from(other_tab, seen, newest_change(server))
-    assert request_kinds(sent) == ["list", "live", "poll", "send"], sent
-    assert request_kinds(seen) == ["list", "live", "poll"], seen
     expect(sending.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
     expect(other_tab.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
+    sending.wait_for_timeout(1000)  # anything else the send's answers would fire
+    assert request_kinds(sent) == ["list", "poll", "send"], sent
+    assert request_kinds(seen) == ["list", "live", "poll"], seen

@@ -26,7 +26,11 @@ def dashboard():
         from ..messaging.inbox import dashboard_summary
 
         inbox = dashboard_summary(current_user)
-    return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox)
+    if inbox is None:
+        return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox)
+    # The nav badge shows the total the summary read, and comes along with the line's answers.
+    return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox,
+                           nav_unread=inbox["unread_total"], badge_follows=True)
 
 
 @bp.route("/healthz")

@@ -156,6 +156,10 @@ class Changes:
     def empty(self) -> bool:
         return not self.events and not self.refresh
 
+    def nothing_for(self, tab: str | None) -> bool:
+        """Nothing the tab would act on: no events, or only those its own requests made."""
+        return not self.refresh and all(tab is not None and event.origin == tab for event in self.events)
+
 
 def newest_id() -> int:
     """The newest event id: the cursor a page starts its live channel from."""
@@ -193,24 +197,28 @@ def wait_for_changes(member, since: int | None) -> Changes:
     hold = current_app.config["LIVE_HOLD_SECONDS"]
     if hold <= 0 or since is None:
         return changes_since(member.id, since)
-    member_id, generation = member.id, member.session_generation
+    member_id, generation, tab = member.id, member.session_generation, acting_tab()
     hub = current_app.extensions["wb.live"]
     deadline = time.monotonic() + hold
     with hub.waiting(member_id) as waiter:
         changes = changes_since(member_id, since)
-        # A wake can find nothing new for this member: another process's listener or watcher
-        # hears of a change this request already read, or a change meant for others woke everyone.
-        # Answering then would cost the tab an ask for nothing, so the request waits on.
-        while changes.empty and time.monotonic() < deadline:
+        # A wake can find nothing new for this tab: another process's listener or watcher hears of
+        # a change this request already read, a change meant for others woke everyone, or the
+        # change is this tab's own (its request's answer already refreshed what it changed, and
+        # live.js would skip it). Answering then would cost the tab an ask for nothing, so the
+        # request waits on; its next answer carries those events too, and the cursor past them.
+        while changes.nothing_for(tab) and time.monotonic() < deadline:
             hub.saw(changes.cursor)
             db.session.close()  # its connection goes back to the pool for the wait
-            woken = waiter.wait(deadline - time.monotonic())
+            if not waiter.wait(deadline - time.monotonic()):
+                # The hold ran out and nothing woke it: no change for this member was written
+                # (ending a session, a suspension and switching messaging off all wake it too), so
+                # what was read stands, and the request reads nothing more. A change this process
+                # hears of only after the deadline waits for the page's next ask, from this cursor.
+                break
             waiter.clear()  # a wake from here on is read below or ends the next wait at once
             changes = changes_since(member_id, since)
-            # Ending a session, a suspension and switching messaging off all wake the member's
-            # requests; a hold that ran out with nothing new answers only the cursor, and the
-            # page's next ask meets the usual sign-in check.
-            if (woken or not changes.empty) and not _still_allowed(member_id, generation):
+            if not _still_allowed(member_id, generation):
                 # The session this request came with has ended (signed out everywhere, a new
                 # password, a suspension): nothing more for it. The page asks again with the cookie
                 # it holds now and meets the usual sign-in check: refused if signed out, going on

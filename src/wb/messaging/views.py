@@ -75,7 +75,8 @@ def _render_inbox(listing, conversation=None, **thread_context):
     unread total the listing read along with its rows."""
     active_id = conversation.id if conversation is not None else None
     return render_template(
-        "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total,
+        # The nav badge comes with the list's answers (/messages/list), which carry its total.
+        "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total, badge_follows=True,
         thread=conversation is not None, conversation=conversation, active_id=active_id,
         cant_start=rules.starting_refusal(current_user), **thread_context,
     )
@@ -301,13 +302,14 @@ def mute(conversation_id):
 @bp.route("/list")
 @active_required
 def conversation_list():
-    """The inbox list's rows for its page and filter, with the open conversation (?active=); 304
-    when they are what the list already shows (its ETag)."""
+    """The inbox list's rows for its page and filter, with the open conversation (?active=), and the
+    nav badge out of band (the list's version holds its total); 304 when they are what the list
+    already shows (its ETag)."""
     listing = inbox_page(current_user, page=page_arg(), unread_only=request.args.get("filter") == "unread")
     active_id = number_arg("active", "a conversation number") or None
     return _unless_unchanged(
         f"list-{listing.version}-{active_id or 0}",
-        lambda: render_template("messaging/_conversation_list_rows.html", listing=listing, active_id=active_id),
+        lambda: render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id),
     )
 
 
@@ -317,7 +319,8 @@ def badge():
     """The unread badge (or the dashboard's line, ?variant=dashboard); 304 when it shows that number already."""
     dashboard = request.args.get("variant") == "dashboard"
     unread = unread_total(current_user)
-    template = "messaging/_dashboard_unread.html" if dashboard else "messaging/_badge.html"
+    # The dashboard's line brings the nav badge along (the dashboard's badge asks nothing itself).
+    template = "messaging/_dashboard_unread_answer.html" if dashboard else "messaging/_badge.html"
     return _unless_unchanged(f"badge-{int(dashboard)}-{unread}", lambda: render_template(template, unread=unread))
 
 
