@@ -14,6 +14,7 @@ each other. Messages carry member ids only.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -166,22 +167,36 @@ def newest_id() -> int:
     return db.session.scalar(select(func.max(LiveEvent.id))) or 0
 
 
+@functools.cache
+def _kept_ids_statement():
+    """The newest and oldest event ids, each its own subquery: SQLite walks the primary key for a
+    lone max() or min(), but scans the whole table for both in one select."""
+    return select(select(func.max(LiveEvent.id)).scalar_subquery(), select(func.min(LiveEvent.id)).scalar_subquery())
+
+
+@functools.cache
+def _events_statement():
+    """A member's events between two ids, built once (values bound): every held ask runs it."""
+    return (
+        select(LiveEvent.id, LiveEvent.kind, LiveEvent.conversation_id, LiveEvent.message_id,
+               LiveEvent.unread, LiveEvent.origin)
+        .where(LiveEvent.member_id.in_((bindparam("member_id"), EVERYONE)),
+               LiveEvent.id > bindparam("since"), LiveEvent.id <= bindparam("newest"))
+        .order_by(LiveEvent.id)
+        .limit(MOST_EVENTS + 1)
+    )
+
+
 def changes_since(member_id: int, since: int | None) -> Changes:
     """What changed for a member after the cursor since (None: only the cursor to start from)."""
-    newest, oldest = db.session.execute(select(func.max(LiveEvent.id), func.min(LiveEvent.id))).one()
+    newest, oldest = db.session.execute(_kept_ids_statement()).one()
     newest = newest or 0
     if since is None:
         return Changes(newest, [], False)
     # Cursor 0: the page was drawn before anything was ever recorded; everything kept is news to it.
     if since > newest or (since > 0 and oldest is not None and since < oldest - 1):
         return Changes(newest, [], True)
-    rows = db.session.execute(
-        select(LiveEvent.id, LiveEvent.kind, LiveEvent.conversation_id, LiveEvent.message_id,
-               LiveEvent.unread, LiveEvent.origin)
-        .where(LiveEvent.member_id.in_((member_id, EVERYONE)), LiveEvent.id > since, LiveEvent.id <= newest)
-        .order_by(LiveEvent.id)
-        .limit(MOST_EVENTS + 1)
-    ).all()
+    rows = db.session.execute(_events_statement(), {"member_id": member_id, "since": since, "newest": newest}).all()
     if len(rows) > MOST_EVENTS:
         return Changes(newest, [], True)
     return Changes(newest, rows, False)
