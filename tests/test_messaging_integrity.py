@@ -378,13 +378,17 @@ def test_the_quick_badge_still_refuses_who_may_not_see_it(chat, bob):
 
 def _connection_modes(client, method, path, **kwargs):
     """For each statement a request runs: its database's dialect and whether its connection
-    was in autocommit (no transaction around it)."""
+    was in autocommit (no transaction around it). The live events' own statement, which
+    PostgreSQL runs in autocommit right after a change commits (messaging/live.py), is left out."""
     seen = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
         if conn.dialect.name == "postgresql":  # the driver's own flag must agree
             assert conn.connection.dbapi_connection.autocommit is autocommit
+        if "pg_advisory_xact_lock" in statement:
+            assert autocommit, "the live events' statement runs in a transaction of its own"
+            return
         seen.append((conn.dialect.name, autocommit))
 
     engines = [db.engines[None], db.engines["messaging"]]

@@ -423,6 +423,42 @@ def test_on_postgresql_an_event_takes_its_id_only_once_it_holds_the_order_lock(a
     assert first_id < taken_meanwhile < second_id[0]
 
 
+def test_on_postgresql_the_order_lock_is_given_back_when_the_events_statement_returns(app, chat):
+    """Every write in the community takes the order lock: held across a round trip (until a COMMIT
+    sent after the statement's answer) it would also be held while the worker runs its other
+    requests. The events go in a transaction of their own, after the change commits: once their
+    statement has answered, nobody holds the lock, and the events and the change are both there."""
+    from sqlalchemy import event as sa_event
+
+    engine = db.engines[None]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the order lock is PostgreSQL's (SQLite writes one transaction at a time)")
+    alice_client, _bob_client, cid = chat
+    held_after = []
+    lock_holders = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        f" AND objid = {live._ORDER_LOCK}"
+    )
+
+    def after_statement(connection, cursor, statement, *_):
+        if "pg_advisory_xact_lock" in statement:
+            with engine.connect() as other:
+                held_after.append(other.exec_driver_sql(lock_holders).scalar())
+
+    sa_event.listen(engine, "after_cursor_execute", after_statement)
+    try:
+        since = cursor_of(alice_client)
+        send(alice_client, cid, "Under the lock only while it runs")
+    finally:
+        sa_event.remove(engine, "after_cursor_execute", after_statement)
+    assert held_after and held_after == [0] * len(held_after), held_after
+    [message] = [m for m in db.session.scalars(select(Message).where(Message.conversation_id == cid))
+                 if m.body == "Under the lock only while it runs"]
+    events = db.session.execute(select(LiveEvent.kind, LiveEvent.message_id).where(LiveEvent.id > since)).all()
+    assert ("message", message.id) in events
+
+
 def test_on_sqlite_reading_the_kept_ids_walks_the_primary_key_not_the_table(app):
     """Every held ask reads the newest and oldest event ids. SQLite takes a lone max() or min() from
     the primary key's ends, but max() and min() in one select scan every event kept (an hour's),

@@ -1,8 +1,9 @@
 """The tab's live channel: what changed for a member since a cursor, and waking the requests that wait for it.
 
 Every write that changes what a member's pages show (a message, a delete or remove, "Seen", their
-list, their account) records a LiveEvent in the main database, in the same transaction as its
-metadata: ids and kinds only, never text. Its id is the tabs' cursor. A tab asks
+list, their account) records a LiveEvent in the main database: ids and kinds only, never text. On
+SQLite it goes in the same transaction as the change; on PostgreSQL in a statement of its own
+right after the change commits (see _RECORD_IN_ORDER). Its id is the tabs' cursor. A tab asks
 `GET /messages/live?since=<cursor>`; with nothing newer, the request waits (holding no database
 connection) until this process's Hub wakes it, or the hold time passes.
 
@@ -28,6 +29,7 @@ from datetime import timedelta
 from flask import abort, current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import bindparam, delete, event, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import RequestSession, db
 from ..models import User, utcnow
@@ -43,9 +45,9 @@ MOST_EVENTS = 200  # more news than this since a cursor: the tab refreshes every
 LISTENER_IDLE_SECONDS = 30  # a process nobody waited in for this long stops listening until someone does
 TAB_HEADER = "X-WB-Tab"  # the tab a request comes from (static/js/live.js)
 TAB_ID = re.compile(r"[0-9a-f]{16}")
-_PENDING, _WRITTEN = "wb_live_pending", "wb_live_written"
-# Held by a PostgreSQL transaction from writing its events to its commit, so event ids commit
-# in order and a cursor never passes an id that commits later.
+_PENDING, _WRITTEN, _IN_ORDER = "wb_live_pending", "wb_live_written", "wb_live_in_order"
+# Held on PostgreSQL by the statement that writes a change's events, until it commits, so event
+# ids commit in order and a cursor never passes an id that commits later.
 _ORDER_LOCK = 0x77626C76
 
 
@@ -84,9 +86,11 @@ def record_for_everyone(kind: str) -> None:
 
 
 # PostgreSQL: the order lock, the events and the NOTIFY (delivered at commit, to every server
-# listening on this database) in one statement, so the lock is held for one round trip and the
-# commit. The lock's CTE is volatile, so PostgreSQL runs it once, before the join yields the first
-# row, and so before any row takes its id from the sequence.
+# listening on this database) in one statement, run in a transaction of its own (autocommit) right
+# after the change it tells of commits: the lock is held only while the statement runs, never
+# across a round trip (under gevent a worker's other requests run between round trips, and every
+# write in the community waits for this lock). The lock's CTE is volatile, so PostgreSQL runs it
+# once, before the join yields the first row, and so before any row takes its id from the sequence.
 _RECORD_IN_ORDER = text(
     "WITH order_lock AS (SELECT pg_advisory_xact_lock(:lock)),"
     " recorded AS (INSERT INTO live_events"
@@ -106,23 +110,49 @@ def _write_pending(session) -> None:
     rows = session.info.pop(_PENDING, None)
     if not rows:
         return
-    session.flush()  # the request's own changes first: the order lock waits for nothing but the commit
     connection = session.connection(bind_arguments={"mapper": LiveEvent})
     if random.random() < current_app.config["LIVE_PRUNE_CHANCE"]:  # now and then, older events go
         prune(connection)
     members = sorted({row["member_id"] for row in rows})
     if connection.dialect.name == "postgresql":
-        columns = {name: [row[column] for row in rows] for name, column in _COLUMNS.items()}
-        connection.execute(_RECORD_IN_ORDER, {"lock": _ORDER_LOCK, "channel": CHANNEL,
-                                              "payload": _payload(members), **columns})
-    else:  # SQLite writes one transaction at a time: ids commit in order
+        session.info[_IN_ORDER] = (connection.engine, rows, members)  # written once this commits
+    else:  # SQLite writes one transaction at a time: ids commit in order, with the change itself
         connection.execute(insert(LiveEvent), rows)
-    session.info[_WRITTEN] = members
+        session.info[_WRITTEN] = members
 
 
 @event.listens_for(RequestSession, "after_commit")
 def _wake_after_commit(session) -> None:
-    members = session.info.pop(_WRITTEN, None)
+    _wake(session.info.pop(_WRITTEN, None))
+
+
+@event.listens_for(RequestSession, "after_transaction_end")
+def _record_after_commit(session, transaction) -> None:
+    """PostgreSQL: a committed change's events, once the session has given its connection back
+    (so recording them takes no second one from the pool)."""
+    if transaction.parent is None and _IN_ORDER in session.info:
+        engine, rows, members = session.info.pop(_IN_ORDER)
+        if _record_in_order(engine, rows, members):
+            _wake(members)
+
+
+def _record_in_order(engine, rows, members) -> bool:
+    """One autocommitted statement: the order lock, the events and their NOTIFY. False when it
+    failed: the change itself stands, and tabs see it with the next change or on reload."""
+    columns = {name: [row[column] for row in rows] for name, column in _COLUMNS.items()}
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(_RECORD_IN_ORDER, {"lock": _ORDER_LOCK, "channel": CHANNEL,
+                                                  "payload": _payload(members), **columns})
+    except SQLAlchemyError as error:
+        log.warning("live events not recorded", extra={"events": len(rows), "error": type(error).__name__})
+        return False
+    return True
+
+
+def _wake(members) -> None:
+    """Wake this process's waiters for these members, and (Redis) tell the other processes."""
     if members and has_app_context():
         hub = current_app.extensions.get("wb.live")
         if hub is not None:
@@ -134,6 +164,7 @@ def _wake_after_commit(session) -> None:
 def _forget_pending(session) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_WRITTEN, None)
+    session.info.pop(_IN_ORDER, None)
 
 
 def prune(connection=None) -> None:
