@@ -138,7 +138,10 @@ class Tab(threading.Thread):
                 self.fetch_cached("/messages/badge")
 
     def send(self, conversation_id, token):
-        """The compose box's post; its answer's HX-Trigger fires on this page."""
+        """The compose box's post; its answer's HX-Trigger fires on this page. A page sends in
+        its open thread, so another conversation is first picked in the list (its thread pane)."""
+        if conversation_id != self.conversation_id:
+            self.open_thread(conversation_id)
         started = time.monotonic()
         status, headers, _ = self.request("POST", f"/messages/{conversation_id}", data={"body": f"Online benchmark {token}"},
                                           headers={"HX-Request": "true"})
@@ -149,17 +152,30 @@ class Tab(threading.Thread):
                 self.tally.send_ms.append((done - started) * 1000)
             self.fire(triggered(headers))
 
+    def open_thread(self, conversation_id):
+        """A row picked in the list: htmx swaps the thread pane (the list stays); its poller
+        follows that conversation from now on, and posts the read it carries."""
+        with self.page_lock:
+            status, _, text = self.request("GET", f"/messages/{conversation_id}",
+                                           headers={"HX-Request": "true", "HX-Target": "thread-pane"})
+            if status == 200:
+                self.conversation_id = conversation_id
+                self.drew_poller(text)
+
     def fetch_poll(self):
         status, _, text = self.request("GET", self.poll_path, headers={"HX-Request": "true"})
         if status == 200:
-            self.poll_path = POLLER.search(text).group(1).replace("&amp;", "&")
-            self.saw(text)
-            read_now = READ_NOW.search(text)
-            if read_now:
-                status, headers, _ = self.request("POST", read_now.group(1), headers={"HX-Request": "true"})
-                if status == 204:
-                    events = triggered(headers)
-                    self.fetch_list_and_badge(events)
+            self.drew_poller(text)
+
+    def drew_poller(self, text):
+        """A new poller came in (a poll's answer or a thread pane): its cursors, and its read."""
+        self.poll_path = POLLER.search(text).group(1).replace("&amp;", "&")
+        self.saw(text)
+        read_now = READ_NOW.search(text)
+        if read_now:
+            status, headers, _ = self.request("POST", read_now.group(1), headers={"HX-Request": "true"})
+            if status == 204:
+                self.fetch_list_and_badge(triggered(headers))
 
     def fetch_list_and_badge(self, events):
         if events & {"wb:list-stale", "wb:list-changed"}:
