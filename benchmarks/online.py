@@ -142,14 +142,19 @@ class Tab(threading.Thread):
         its open thread, so another conversation is first picked in the list (its thread pane)."""
         if conversation_id != self.conversation_id:
             self.open_thread(conversation_id)
+        # live.js adds the thread poller's cursors; the answer brings what is new with a new poller.
+        cursors = self.poll_path.split("?", 1)[1]
         started = time.monotonic()
-        status, headers, _ = self.request("POST", f"/messages/{conversation_id}", data={"body": f"Online benchmark {token}"},
-                                          headers={"HX-Request": "true"})
+        status, headers, text = self.request("POST", f"/messages/{conversation_id}?{cursors}",
+                                             data={"body": f"Online benchmark {token}"}, headers={"HX-Request": "true"})
         done = time.monotonic()
         if status == 200:
             with self.tally.lock:
                 self.tally.answered[token] = done
                 self.tally.send_ms.append((done - started) * 1000)
+            if POLLER.search(text):
+                with self.page_lock:
+                    self.drew_poller(text)
             self.fire(triggered(headers))
 
     def open_thread(self, conversation_id):
@@ -285,7 +290,7 @@ def generator_cpu_seconds() -> float:
 # microseconds, from its parsing to its answer): the send's time in the server, apart from the
 # time the connection waited for a worker or the generator for the CPU.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s'
-SEND_LINE = re.compile(r'"POST /messages/\d+ HTTP/[\d.]+" 200 \d+ .* (\d+)$')
+SEND_LINE = re.compile(r'"POST /messages/\d+(?:\?[^ ]*)? HTTP/[\d.]+" 200 \d+ .* (\d+)$')
 
 
 def server_send_ms(log_path, offset: int) -> list[float]:

@@ -27,6 +27,41 @@ def test_sent_message_is_stored_trimmed_and_shown(chat, alice):
     assert "Hi Bob,\nfancy a walk?" in alice_client.get(f"/messages/{cid}").get_data(as_text=True)
 
 
+def test_a_send_with_the_threads_cursors_brings_what_is_new_and_a_new_poller(chat, alice, bob, login):
+    """The page's send carries its poller's cursors: the answer brings the new message (and what
+    came before it) out of band with a new poller, so the thread asks no poll for it."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "Shown already")
+    send(bob_client, cid, "Bob's news")
+    [shown, news] = messages_in(cid)
+    response = alice_client.post(f"/messages/{cid}?after={shown.id}&seen=0", data={"body": "Alice answers"},
+                                 headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "wb:list-changed, wb:unread-changed"  # replying read Bob's
+    page = response.get_data(as_text=True)
+    answered = messages_in(cid)[-1]
+    assert answered.body == "Alice answers"
+    assert 'id="compose"' in page and "autofocus" in page
+    assert f'id="message-{shown.id}"' not in page
+    assert page.index(f'id="message-{news.id}"') < page.index(f'id="message-{answered.id}"')
+    assert '<div id="poller" class="poller" hx-swap-oob="true"' in page
+    assert f'data-after-id="{answered.id}"' in page
+    # Bob has read up to his own news (so "Seen" goes under Alice's first message): the new
+    # poller carries that, and posts the read of Bob's news.
+    assert f'data-seen-id="{news.id}"' in page
+    assert 'hx-trigger="load"' in page
+    assert membership_of(alice, cid).unread_count == 0
+
+
+@pytest.mark.parametrize("cursors", ["after=x&seen=0", "after=1&seen=%C2%B2", "after=-1", "after=99999999999999999999999"])
+def test_a_send_with_malformed_cursors_is_refused_before_anything_is_written(chat, cursors):
+    alice_client, _, cid = chat
+    response = alice_client.post(f"/messages/{cid}?{cursors}", data={"body": "kept in the box"}, headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert "kept in the box" not in response.get_data(as_text=True)
+    assert messages_in(cid) == []
+
+
 def test_plain_form_send_without_javascript_redirects_to_the_thread(chat):
     alice_client, _, cid = chat
     response = send(alice_client, cid, "no js here", htmx=False)

@@ -264,7 +264,8 @@ def request_kinds(paths):
     """What each request is, as the page makes them: the send, the thread's poll and read, the list,
     the badge, the live channel."""
     patterns = [("live", r"/messages/live\?"), ("poll", r"/messages/\d+/poll"), ("read", r"/messages/\d+/read"),
-                ("list", r"/messages/list"), ("badge", r"/messages/badge"), ("send", r"/messages/\d+$")]
+                ("list", r"/messages/list"), ("badge", r"/messages/badge"),
+                ("send", r"/messages/\d+(\?after=\d+&seen=\d+)?$")]
     return sorted(next((kind for kind, pattern in patterns if re.match(pattern, path)), path) for path in paths)
 
 
@@ -288,8 +289,9 @@ def wait_until_asking_from(page, asks, cursor):
 
 
 def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_still_gets_it(browsing, server):
-    """The sending tab asks for its thread and list once (its answer's HX-Trigger), and its live
-    request, which only its own change would wake, goes on waiting: no ask for it; another tab of
+    """The sending tab's answer brings the new message, and the tab asks for its list once (the
+    answer's HX-Trigger); its live request, which only its own change would wake, goes on waiting:
+    no ask for it, and no poll of the thread; another tab of
     the same member gets the message through its live channel, and neither asks for the badge (a
     member's own message leaves their unread count as it was)."""
     alice, bob = server.create_member("alice"), server.create_member("bob")
@@ -312,5 +314,46 @@ def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_sti
     expect(sending.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
     expect(other_tab.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
     sending.wait_for_timeout(1000)  # anything else the send's answers would fire
-    assert request_kinds(sent) == ["list", "poll", "send"], sent
+    assert request_kinds(sent) == ["list", "send"], sent
     assert request_kinds(seen) == ["list", "live", "poll"], seen
+
+
+
+def test_a_poll_answered_after_the_send_shows_each_message_once_and_reads_what_came(browsing, server):
+    """The send's answer brings the new message; a poll that was on its way brings some of the same
+    messages after it: each is shown once, in order, and what the other member wrote is read."""
+    from sqlalchemy import select
+
+    from wb.extensions import db
+    from wb.messaging.models import ConversationMembership
+    from wb.models import User
+
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Hello Bob")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
+    open_conversation(bob_page, alice, "Alice")
+    polls = re.compile(r"/messages/\d+/poll\?")
+    held = []
+    alice_page.route(polls, lambda route: route.continue_() if held else held.append(route))  # the first only
+    send(bob_page, "Bob writes")  # Alice's live channel wakes: her poll goes out and is held here
+    for _ in range(100):
+        if held:
+            break
+        alice_page.wait_for_timeout(50)
+    assert held, "Alice's page never asked for the thread's news"
+    send(alice_page, "Alice answers")  # its answer brings both messages
+    messages = alice_page.locator("#thread-messages li.message")
+    expect(messages).to_have_count(3)
+    held[0].continue_()  # answered now, after the send's answer: the same two messages again
+    alice_page.wait_for_timeout(1000)
+    expect(messages).to_have_count(3)
+    assert [m.locator(".body").inner_text() for m in messages.all()] == ["Hello Bob", "Bob writes", "Alice answers"]
+    conversation_id = int(alice_page.locator("#thread").get_attribute("data-conversation-id"))
+    with server.app.app_context():
+        unread = db.session.scalar(
+            select(ConversationMembership.unread_count)
+            .join(User, User.id == ConversationMembership.user_id)
+            .where(ConversationMembership.conversation_id == conversation_id, User.username == alice))
+    assert unread == 0  # Bob's message, which came with her send's answer, is read

@@ -133,6 +133,9 @@ def _full_page(view: reads.ThreadView, status=200, headers=None):
 @active_required
 def send(conversation_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
+    # The thread's poller cursors (live.js adds them to an htmx send): malformed is a 400, before
+    # anything is written.
+    after, seen = _message_number_arg("after"), _message_number_arg("seen")
     body = request.form.get("body", "")
     try:
         sent = writes.send_message(current_user, conversation, body)
@@ -142,17 +145,23 @@ def send(conversation_id):
         # No #message-N: jumping to it would scroll the whole page and hide the thread's
         # header; the thread opens at its newest message by itself (app.css).
         return redirect(url_for("messaging.thread", conversation_id=conversation.id))
-    # The new message reaches the thread the same way every message does: through
-    # the poller, which this event fires at once. One path, so no duplicates.
     # The send itself proved the compose box stays open (the rules let it through),
     # so the empty box needs only the other member's name, not the whole thread.
-    response = make_response(render_template(
-        "messaging/_compose.html", conversation=conversation, other_name=reads.display_name(sent.recipient),
-        compose_blocked=None, compose_body="", compose_error=None,
-    ))
+    compose = dict(conversation=conversation, other_name=reads.display_name(sent.recipient),
+                   compose_blocked=None, compose_body="", compose_error=None)
+    # The new message comes with the answer as a poll's answer brings messages: what is new since
+    # the thread's cursors and a new poller, out of band (a poll on its way at the same time may
+    # bring some of them too: the page keeps one of each, app.js). Without the cursors the
+    # answer fires the thread's poll instead.
+    update = reads.poll(current_user, conversation, after, seen or 0) if after is not None else None
+    if update is None:
+        response = make_response(render_template("messaging/_compose.html", **compose))
+    else:
+        response = make_response(render_template("messaging/_send_answer.html", **{**compose, **vars(update)}))
     # This tab skips its own live event for the send, so its answer names all that changed here:
     # the badge too when replying read what had come in.
-    response.headers["HX-Trigger"] = "wb:poll-now, wb:list-changed" + (", wb:unread-changed" if sent.read_unread else "")
+    response.headers["HX-Trigger"] = ", ".join(
+        (["wb:poll-now"] if update is None else []) + ["wb:list-changed"] + (["wb:unread-changed"] if sent.read_unread else []))
     return response
 
 

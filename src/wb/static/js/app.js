@@ -100,8 +100,8 @@
 
   function threadList() { return document.getElementById("thread-messages"); }
 
-  // Messages arrive only through the poller, but a retried request could still
-  // deliver one twice: keep the first of each id, in id order.
+  // Messages arrive through the poller and with a send's answer, and a poll on its way while
+  // a send is answered may bring some of the same: keep the first of each id, in id order.
   function tidyThread() {
     var list = threadList();
     if (!list) return;

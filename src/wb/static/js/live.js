@@ -67,10 +67,12 @@
 
   // A wake that comes while the part it concerns is still fetching would be lost: htmx drops a
   // request triggered on a busy element (the badge, the list), and one it queues on the thread's
-  // poller goes with the element the poll's answer replaces (outerHTML). So the page remembers
-  // such a wake and fires it again once that part is in.
+  // poller goes with the element the poll's answer replaces (outerHTML). A send's answer replaces
+  // the poller too (out of band), and a poll answered meanwhile lands on the poller it replaced,
+  // so its read and cursors would go. So the page remembers such a wake and fires it again once
+  // that part is in.
   var PARTS = {
-    "wb:poll-now": ["poller"],
+    "wb:poll-now": ["poller", "compose"],
     "wb:list-stale": ["conversation-list"],
     "wb:list-changed": ["conversation-list"],
     "wb:unread-changed": ["inbox-badge", "dashboard-unread"]
@@ -96,15 +98,24 @@
   document.addEventListener("htmx:afterRequest", function () { window.setTimeout(fireWhatCameWhileBusy, 0); });
 
   // Every htmx request says which tab it comes from; the thread's poll carries the messages to
-  // draw again (see _poll.html).
+  // draw again (see _poll.html); a send carries the poller's cursors, and its answer brings what
+  // the poll would (the new message among it) with a new poller.
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-WB-Tab"] = TAB;
-    if (event.detail.elt.id !== "poller" || !changedMessages.length) return;
-    var path = new URL(event.detail.path, window.location.href);
-    path.searchParams.set("changed", changedMessages.join(","));
-    changedMessages = [];
-    event.detail.path = path.pathname + path.search;
+    var id = event.detail.elt.id, poller = document.getElementById("poller");
+    if (id === "poller" && changedMessages.length) {
+      setQuery(event, { changed: changedMessages.join(",") });
+      changedMessages = [];
+    } else if (id === "compose" && poller) {
+      setQuery(event, { after: poller.getAttribute("data-after-id"), seen: poller.getAttribute("data-seen-id") });
+    }
   });
+
+  function setQuery(event, values) {
+    var path = new URL(event.detail.path, window.location.href);
+    Object.keys(values).forEach(function (name) { path.searchParams.set(name, values[name]); });
+    event.detail.path = path.pathname + path.search;
+  }
 
   function askAgain(seconds) { window.setTimeout(ask, seconds * 1000); }
 
