@@ -194,8 +194,13 @@ class Changes:
 
 
 def newest_id() -> int:
-    """The newest event id: the cursor a page starts its live channel from."""
-    return db.session.scalar(select(func.max(LiveEvent.id))) or 0
+    """The newest event id: the cursor a page starts its live channel from (every page reads it)."""
+    return db.session.scalar(_newest_id_statement()) or 0
+
+
+@functools.cache
+def _newest_id_statement():
+    return select(func.max(LiveEvent.id))
 
 
 @functools.cache
