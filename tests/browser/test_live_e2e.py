@@ -328,12 +328,7 @@ def test_a_poll_answered_after_the_send_shows_each_message_once_and_reads_what_c
     from wb.messaging.models import ConversationMembership
     from wb.models import User
 
-    alice, bob = server.create_member("alice"), server.create_member("bob")
-    alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
-    open_conversation(alice_page, bob, "Bob")
-    send(alice_page, "Hello Bob")
-    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
-    open_conversation(bob_page, alice, "Alice")
+    alice_page, bob_page = pair_in_one_thread(browsing, server)
     polls = re.compile(r"/messages/\d+/poll\?")
     held = []
     alice_page.route(polls, lambda route: route.continue_() if held else held.append(route))  # the first only
@@ -355,5 +350,5 @@ def test_a_poll_answered_after_the_send_shows_each_message_once_and_reads_what_c
         unread = db.session.scalar(
             select(ConversationMembership.unread_count)
             .join(User, User.id == ConversationMembership.user_id)
-            .where(ConversationMembership.conversation_id == conversation_id, User.username == alice))
+            .where(ConversationMembership.conversation_id == conversation_id, User.display_name == "Alice"))
     assert unread == 0  # Bob's message, which came with her send's answer, is read
