@@ -15,6 +15,7 @@ except ImportError:  # the browser fixture skips these tests (or fails them when
     expect = None
 
 from .conftest import THREAD_WAIT_MS
+from .test_conversation_ui_e2e import seed_messages
 from .test_messaging_e2e import open_conversation, remember_document, assert_not_reloaded, send
 
 pytestmark = pytest.mark.browser
@@ -24,13 +25,19 @@ NEWS_MS = THREAD_WAIT_MS
 
 def pair_in_one_thread(browsing, server):
     """Alice and Bob signed in, each with their conversation open."""
+    _alice, _bob, alice_page, bob_page = members_in_one_thread(browsing, server)
+    return alice_page, bob_page
+
+
+def members_in_one_thread(browsing, server):
+    """Alice's and Bob's usernames and pages, each with their conversation open."""
     alice, bob = server.create_member("alice"), server.create_member("bob")
     alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
     open_conversation(alice_page, bob, "Bob")
     send(alice_page, "Hello Bob")
     expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
     open_conversation(bob_page, alice, "Alice")
-    return alice_page, bob_page
+    return alice, bob, alice_page, bob_page
 
 
 def test_a_message_reaches_the_open_thread_list_badge_and_title(browsing, server):
@@ -319,25 +326,40 @@ def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_sti
 
 
 
-def test_a_poll_answered_after_the_send_shows_each_message_once_and_reads_what_came(browsing, server):
-    """The send's answer brings the new message; a poll that was on its way brings some of the same
-    messages after it: each is shown once, in order, and what the other member wrote is read."""
+def wait_until(page, condition, failure):
+    """Let the page run (its routes' handlers too) until condition() holds, at most 5 s."""
+    for _ in range(100):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(failure)
+
+
+def unread_in_open_thread(server, page, display_name) -> int:
+    """What the database counts unread for the member called display_name in the page's open thread."""
     from sqlalchemy import select
 
     from wb.extensions import db
     from wb.messaging.models import ConversationMembership
     from wb.models import User
 
+    conversation_id = int(page.locator("#thread").get_attribute("data-conversation-id"))
+    with server.app.app_context():
+        return db.session.scalar(
+            select(ConversationMembership.unread_count)
+            .join(User, User.id == ConversationMembership.user_id)
+            .where(ConversationMembership.conversation_id == conversation_id, User.display_name == display_name))
+
+
+def test_a_poll_answered_after_the_send_shows_each_message_once_and_reads_what_came(browsing, server):
+    """The send's answer brings the new message; a poll that was on its way brings some of the same
+    messages after it: each is shown once, in order, and what the other member wrote is read."""
     alice_page, bob_page = pair_in_one_thread(browsing, server)
     polls = re.compile(r"/messages/\d+/poll\?")
     held = []
     alice_page.route(polls, lambda route: route.continue_() if held else held.append(route))  # the first only
     send(bob_page, "Bob writes")  # Alice's live channel wakes: her poll goes out and is held here
-    for _ in range(100):
-        if held:
-            break
-        alice_page.wait_for_timeout(50)
-    assert held, "Alice's page never asked for the thread's news"
+    wait_until(alice_page, lambda: held, "Alice's page never asked for the thread's news")
     send(alice_page, "Alice answers")  # its answer brings both messages
     messages = alice_page.locator("#thread-messages li.message")
     expect(messages).to_have_count(3)
@@ -345,10 +367,29 @@ def test_a_poll_answered_after_the_send_shows_each_message_once_and_reads_what_c
     alice_page.wait_for_timeout(1000)
     expect(messages).to_have_count(3)
     assert [m.locator(".body").inner_text() for m in messages.all()] == ["Hello Bob", "Bob writes", "Alice answers"]
-    conversation_id = int(alice_page.locator("#thread").get_attribute("data-conversation-id"))
-    with server.app.app_context():
-        unread = db.session.scalar(
-            select(ConversationMembership.unread_count)
-            .join(User, User.id == ConversationMembership.user_id)
-            .where(ConversationMembership.conversation_id == conversation_id, User.display_name == "Alice"))
-    assert unread == 0  # Bob's message, which came with her send's answer, is read
+    assert unread_in_open_thread(server, alice_page, "Alice") == 0  # Bob's message, which came with her send's answer, is read
+
+
+def test_news_that_comes_while_a_send_is_answered_is_read_when_the_answer_is_in(browsing, server):
+    """A live wake while the page's send is on its way: the poll it fires is answered after the
+    send's answer replaced the poller, so that answer's read would be lost; the page polls again
+    once the send is in, and what came is shown once and read."""
+    alice, bob, alice_page, bob_page = members_in_one_thread(browsing, server)
+    bob_page.goto("/")  # Bob reads nothing from here: no "Seen" wakes Alice's page
+    sends, polls = re.compile(r"/messages/\d+\?after="), re.compile(r"/messages/\d+/poll\?")
+    answered_send, held_poll = [], []
+    # The send goes to the server at once; its answer reaches the page only when released.
+    alice_page.route(sends, lambda route: answered_send.append((route, route.fetch())))
+    alice_page.route(polls, lambda route: route.continue_() if held_poll else held_poll.append(route))
+    send(alice_page, "Alice writes")
+    wait_until(alice_page, lambda: answered_send, "Alice's send never went out")
+    seed_messages(server, bob, alice, ["Bob writes meanwhile"])  # wakes Alice's channel: her poll goes out, held here
+    wait_until(alice_page, lambda: held_poll, "Alice's page never asked for the thread's news")
+    route, response = answered_send[0]
+    route.fulfill(response=response)  # the send's answer replaces the poller
+    messages = alice_page.locator("#thread-messages li.message")
+    expect(messages.last).to_contain_text("Bob writes meanwhile", timeout=NEWS_MS)  # polled again
+    held_poll[0].continue_()  # the first poll's answer lands on the poller the send replaced
+    alice_page.wait_for_timeout(1000)
+    assert [m.locator(".body").inner_text() for m in messages.all()] == ["Hello Bob", "Alice writes", "Bob writes meanwhile"]
+    assert unread_in_open_thread(server, alice_page, "Alice") == 0
