@@ -4,6 +4,7 @@ import traceback
 
 from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -15,6 +16,13 @@ from .security import is_htmx
 
 log = logging.getLogger("wb.errors")
 BUSY_RETRY_SECONDS = 5  # Retry-After of a 503 when every database connection is taken
+
+
+def _no_connection(error: Exception) -> bool:
+    """Every pooled connection stayed taken for the pool's timeout, or the database refused a new
+    one (PostgreSQL's max_connections reached, "too many clients"; or it is down): SQLAlchemy
+    wraps a refusal to connect as an OperationalError with no statement."""
+    return isinstance(error, PoolTimeout) or (isinstance(error, OperationalError) and error.statement is None)
 
 MESSAGES = {
     400: ("Bad request", "Something in that request wasn't right. Go back and try again."),
@@ -59,7 +67,9 @@ def _http_error(error: HTTPException):
     _roll_back()
     try:
         return _error_response(error)
-    except PoolTimeout:  # the page's navigation (or the API's flag check) needs a connection too
+    except (PoolTimeout, OperationalError) as again:  # the page's navigation (or the API's flag check) needs one too
+        if not _no_connection(again):
+            raise
         return _busy()
 
 
@@ -108,11 +118,13 @@ def _csrf_error(error: CSRFError):
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return _http_error(error)
-    if isinstance(error, PoolTimeout):
-        # Every pooled database connection stayed taken for the pool's timeout: the server is
-        # overloaded, nothing is broken. The request's transaction never began; say so, and when
-        # to try again (live.js and htmx back off; the API's clients read Retry-After).
-        log.warning("database pool exhausted", extra={"path": request.path, "method": request.method})
+    if _no_connection(error):
+        # No database connection to be had: the server or the database is overloaded (or the
+        # database is down), nothing is broken in the request. Its transaction never began; say
+        # so, and when to try again (live.js and htmx back off; the API's clients read
+        # Retry-After). A refusal's text is the database's, never a member's.
+        log.warning("no database connection: %s", "pool exhausted" if isinstance(error, PoolTimeout) else "refused",
+                    extra={"path": request.path, "method": request.method})
         _roll_back()
         return _busy()
     # The exception's own text may quote what a member wrote (a database error
@@ -130,7 +142,9 @@ def _unexpected_error(error: Exception):
         return api_problems.server_error()
     try:
         return render_error(500)
-    except PoolTimeout:
+    except (PoolTimeout, OperationalError) as again:
+        if not _no_connection(again):
+            raise
         return _busy()
 
 
