@@ -24,6 +24,7 @@ def _no_connection(error: Exception) -> bool:
     wraps a refusal to connect as an OperationalError with no statement."""
     return isinstance(error, PoolTimeout) or (isinstance(error, OperationalError) and error.statement is None)
 
+
 MESSAGES = {
     400: ("Bad request", "Something in that request wasn't right. Go back and try again."),
     403: ("Not allowed", "You don't have permission to do that."),
