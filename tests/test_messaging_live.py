@@ -1,6 +1,7 @@
 """The tab's live channel: what changed since a cursor, held until something does, ended cleanly."""
 import re
 import threading
+import time
 
 import pytest
 from sqlalchemy import select, update
@@ -275,6 +276,19 @@ def test_a_hold_that_runs_out_answers_the_cursor_without_reading_the_member_agai
     assert len([s for s in statements if "FROM users" in s]) == 1, statements
     # The request's reads (the watcher's own "max(id)" aside): the cursor and the events, once.
     assert len([s for s in statements if "live_events.id" in s]) == 2, statements
+
+
+def test_holds_are_spread_from_two_thirds_of_the_hold_time_to_all_of_it(app, chat):
+    """Tabs that asked together (after a restart) come back spread over the hold, not together."""
+    holds = [live.hold_time(30) for _ in range(300)]
+    assert all(20 <= hold <= 30 for hold in holds)
+    assert min(holds) < 21 and max(holds) > 29  # spread over the whole range
+    app.config["LIVE_HOLD_SECONDS"] = 0.3
+    _, bob_client, _ = chat
+    since = cursor_of(bob_client)
+    started = time.monotonic()
+    assert ask(bob_client, since)["events"] == []
+    assert time.monotonic() - started >= 0.2  # held at least two thirds of it
 
 
 def test_signing_out_everywhere_ends_a_held_request(app, chat, bob, login):
