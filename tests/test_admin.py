@@ -262,7 +262,7 @@ def test_admin_approves_a_pending_member(admin_client, make_user, client):
 
 
 def test_admin_suspends_and_reinstates_a_member(admin_client, bob, client):
-    assert admin_client.post("/admin/members/bob/suspend").status_code == 302
+    assert admin_client.post("/admin/members/bob/suspend", data={"confirmed": "1"}).status_code == 302
     assert reload(User, bob.id).status == "suspended"
     assert 'action="/admin/members/bob/reinstate"' in text(admin_client.get("/admin/members"))
     refused = client.post("/login", data={"username": "bob", "password": "correct horse battery"})
@@ -271,6 +271,19 @@ def test_admin_suspends_and_reinstates_a_member(admin_client, bob, client):
     assert admin_client.post("/admin/members/bob/reinstate").status_code == 302
     assert reload(User, bob.id).status == "active"
     client.login("bob")
+
+
+def test_suspend_without_javascript_asks_on_a_page_first(admin_client, bob):
+    """The members page's Suspend asks in a dialog with JavaScript; a plain form gets a page that asks."""
+    assert 'name="confirmed" value=""' in text(admin_client.get("/admin/members"))
+    asked = admin_client.post("/admin/members/bob/suspend")
+    assert asked.status_code == 200
+    page = text(asked)
+    assert "Suspend <bdi>Bob</bdi>?" in page
+    assert 'name="confirmed" value="1"' in page and "Cancel, don't suspend" in page
+    assert reload(User, bob.id).status == "active"
+    assert admin_client.post("/admin/members/bob/suspend", data={"confirmed": "1"}).status_code == 302
+    assert reload(User, bob.id).status == "suspended"
 
 
 def test_admin_cannot_change_their_own_status(admin_client, admin):

@@ -99,7 +99,7 @@ def test_suspending_a_signed_in_member_signs_them_out(client, alice, admin, logi
     client.login("alice")
     assert "Hello, <bdi>Alice</bdi>" in text(client.get("/"))
 
-    login(admin).post("/admin/members/alice/suspend")
+    login(admin).post("/admin/members/alice/suspend", data={"confirmed": "1"})
 
     page = text(client.get("/"))
     assert "Hello, <bdi>Alice</bdi>" not in page

@@ -306,7 +306,7 @@ def test_suspension_ends_a_held_request(app, chat, admin, login):
     _, bob_client, _ = chat
     held = Held(app, bob_client, cursor_of(bob_client))
     assert held.holding()
-    assert login(admin).post("/admin/members/bob/suspend").status_code == 302
+    assert login(admin).post("/admin/members/bob/suspend", data={"confirmed": "1"}).status_code == 302
     answer = held.answer()  # a suspension signs the member out everywhere
     assert answer.status_code == 200 and answer.get_json()["events"] == []
     assert bob_client.get("/messages/live?since=0").status_code == 302  # to sign in

@@ -1,5 +1,5 @@
 """Feature flags and member administration."""
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, select
 
@@ -104,6 +104,10 @@ def member_action(username, action):
         abort(404, "No member has that username.")
     if person.id == current_user.id:
         abort(400, "You can't change your own account's status.")
+    if action == "suspend" and request.form.get("confirmed") != "1":
+        # With JavaScript a dialog asked (app.js says so in `confirmed`); a plain form asks on a
+        # page of its own, as every destructive action does.
+        return render_template("admin/confirm_suspend.html", person=person)
     set_status(person, STATUS_ACTIONS[action])
     flash(f"{person.name} is now {STATUS_ACTIONS[action]}.", "success")
     return redirect(url_for("admin.members"))
