@@ -28,8 +28,9 @@ from datetime import timedelta
 
 from flask import abort, current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import bindparam, delete, event, func, insert, select, text
+from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from ..extensions import RequestSession, db
 from ..models import User, utcnow
@@ -426,7 +427,8 @@ class Hub:
                 self._redis = None
                 listen = {"redis": self._listen_redis, "postgresql": self._listen_postgres}.get(self.backend, self._watch)
                 threading.Thread(target=self._keep_listening, args=(listen,), name="wb-live", daemon=True).start()
-        self._ready.wait(5)
+        if not self._ready.wait(5):
+            log.warning("live listener not ready after 5 s", extra={"backend": self.backend})
 
     def _keep_listening(self, listen) -> None:
         """Run listen (which returns once idle); after a dropped connection, listen again."""
@@ -470,11 +472,15 @@ class Hub:
     def _watch(self) -> None:
         """SQLite: read the newest event id WATCH_INTERVAL apart while anyone waits; wake whom the new ones concern."""
         with self._app.app_context():
-            engine = db.engines[None]
+            url = db.engines[None].url
         members_between = select(LiveEvent.member_id).where(
             LiveEvent.id > bindparam("seen"), LiveEvent.id <= bindparam("newest")).distinct()
         # One connection for the watcher's life, and the newest id read as plain SQL: it runs
         # 20 times a second in every process, so neither a pool checkout nor a compile per read.
+        # The connection is its own, outside the requests' pool: asks wait for the watcher to start
+        # holding pooled connections, and a burst of them (every tab asking again after a
+        # restart) could take the whole pool and keep it from ever starting.
+        engine = create_engine(url, poolclass=NullPool)
         with engine.connect() as connection:
             self._ready.set()
             while not self._stop_if_idle():
