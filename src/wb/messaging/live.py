@@ -477,9 +477,9 @@ class Hub:
             LiveEvent.id > bindparam("seen"), LiveEvent.id <= bindparam("newest")).distinct()
         # One connection for the watcher's life, and the newest id read as plain SQL: it runs
         # 20 times a second in every process, so neither a pool checkout nor a compile per read.
-        # The connection is its own, outside the requests' pool: asks wait for the watcher to start
-        # holding pooled connections, and a burst of them (every tab asking again after a
-        # restart) could take the whole pool and keep it from ever starting.
+        # The connection is its own, outside the requests' pool: asks that wait for the watcher to
+        # start hold pooled connections meanwhile, and a burst of them (every tab asking again
+        # after a restart) could take the whole pool and keep it from ever starting.
         engine = create_engine(url, poolclass=NullPool)
         with engine.connect() as connection:
             self._ready.set()
