@@ -114,10 +114,11 @@ def test_an_idle_open_inbox_asks_once_per_hold(browsing, start_server):
     alice_page.wait_for_load_state("load")
     asked = []
     alice_page.on("request", lambda request: asked.append((time.monotonic(), re.sub(r"^https?://[^/]+", "", request.url))))
-    # Two shortest holds, scaled: a minute at the default. At most one ask per hold, each held at
-    # least two thirds of it (the page's own ask went out at load, before counting began), and
-    # nothing else: at most 3 in this "minute" (2.4 on average, at 25 s per hold).
-    alice_page.wait_for_timeout(12000)
+    # Just under three shortest holds (4 s each), scaled: a minute at the default (20 s each). At
+    # most one ask per hold, each held at least two thirds of it, and nothing else: at most 3 in
+    # this "minute", counting an ask that may go out just after load (2.4 a minute on average, at
+    # 25 s per hold).
+    alice_page.wait_for_timeout(11500)
     requests = [path for _, path in asked]
     assert requests, "the page never asked its live channel"
     assert all(path.startswith("/messages/live?since=") for path in requests), requests
