@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import run  # noqa: E402  (re-executes with .venv's Python when needed)
+from profile_scenario import signed_in_client  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -49,15 +50,7 @@ def main(argv=None) -> int:
     app = bench.app
     app.config.update(LIVE_HOLD_SECONDS=args.hold, LOGIN_RATE_LIMIT=run.GENEROUS_LIMIT)
 
-    clients = []
-    for number in range(1, args.tabs + 1):
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        signed_in = client.post("/login", data={"username": f"member{number:05d}", "password": run.seed.PASSWORD,
-                                                "csrf_token": token})
-        assert signed_in.status_code == 302, f"sign-in of member{number:05d} answered {signed_in.status_code}"
-        clients.append(client)
+    clients = [signed_in_client(app, f"member{number:05d}") for number in range(1, args.tabs + 1)]
     cursor = re.search(r'data-live-cursor="(\d+)"', clients[0].get("/messages").get_data(as_text=True)).group(1)
 
     asks, waits = 0, []
