@@ -209,7 +209,7 @@ def test_a_plain_block_asks_on_a_page_and_only_the_answer_blocks(chat, alice, bo
     assert "<h1>Block <bdi>Alice</bdi>?</h1>" in page
     assert "They won't be able to message you, and they won't be told." in visible_text(asked)
     assert 'action="/people/alice/block"' in page and 'name="confirmed" value="1"' in page
-    assert f'name="next" value="/messages/{cid}"' in page and f'<a href="/messages/{cid}">Cancel, don\'t block</a>' in page
+    assert f'name="next" value="/messages/{cid}"' in page and f'<a href="/messages/{cid}">Cancel, don&#39;t block</a>' in page
     response = bob_client.post("/people/alice/block", data={"next": f"/messages/{cid}", "confirmed": "1"})
     assert response.status_code == 302 and response.location == f"/messages/{cid}"
     assert blocks() == [(bob.id, alice.id)]
