@@ -88,12 +88,13 @@ class Tab(threading.Thread):
     What its page does, event for event: every request carries the tab's id (X-WB-Tab); the live
     answer fires wb:poll-now (the open thread changed), wb:list-stale and, for events that may move
     the member's unread count, wb:unread-changed, skipping the events its own requests made
-    (static/js/live.js); an answer's HX-Trigger header fires its events (a send: wb:poll-now,
-    wb:list-changed, and wb:unread-changed when the reply read what came in; a read:
-    wb:unread-changed, wb:list-changed); the
-    poller asks the thread's poll, the list and the badge ask with their ETags, and a poll that drew
-    the other member's messages posts the read it carries (hx-trigger="load", _poller.html). On the
-    inbox the nav badge comes with the list's answer and asks nothing itself (_badge.html).
+    (static/js/live.js); an answer's HX-Trigger header fires its events (a send: wb:poll-now when
+    it brought no new poller, and wb:unread-changed when the reply read what came in; a read:
+    wb:unread-changed); a send's and a read's answers bring the list along (X-WB-List), so they
+    fire no wb:list-changed; the poller asks the thread's poll, the list and the badge ask with
+    their ETags, and a poll that drew the other member's messages posts the read it carries
+    (hx-trigger="load", _poller.html). On the inbox the nav badge comes with the list and asks
+    nothing itself (_badge.html).
     """
 
     def __init__(self, base, session, conversation_id, tally, stop):
@@ -111,9 +112,13 @@ class Tab(threading.Thread):
         self.poll_path = POLLER.search(page).group(1).replace("&amp;", "&")
 
     def request(self, method, path, data=None, headers=None):
-        """A request from this tab's page: live.js adds the tab id to each (htmx's and its own)."""
-        return request(self.session, method, path, self.tally, self.base, data=data,
-                       headers={**(headers or {}), "X-WB-Tab": self.tab})
+        """A request from this tab's page: live.js adds the tab id to each (htmx's and its own),
+        and to htmx's other than the list's own what the list shows (page 1, no filter), so an
+        action that changes the list brings it along (its answer's out-of-band list)."""
+        headers = {**(headers or {}), "X-WB-Tab": self.tab}
+        if "HX-Request" in headers and not path.startswith("/messages/list"):
+            headers["X-WB-List"] = "page=1"
+        return request(self.session, method, path, self.tally, self.base, data=data, headers=headers)
 
     def run(self):
         while not self.stop.is_set():
@@ -152,6 +157,7 @@ class Tab(threading.Thread):
             with self.tally.lock:
                 self.tally.answered[token] = done
                 self.tally.send_ms.append((done - started) * 1000)
+            self.saw(text)  # the list that came along
             if POLLER.search(text):
                 with self.page_lock:
                     self.drew_poller(text)
@@ -178,8 +184,9 @@ class Tab(threading.Thread):
         self.saw(text)
         read_now = READ_NOW.search(text)
         if read_now:
-            status, headers, _ = self.request("POST", read_now.group(1), headers={"HX-Request": "true"})
-            if status == 204:
+            status, headers, text = self.request("POST", read_now.group(1), headers={"HX-Request": "true"})
+            if status in (200, 204):
+                self.saw(text)  # the list that came along
                 self.fetch_list_and_badge(triggered(headers))
 
     def fetch_list_and_badge(self, events):

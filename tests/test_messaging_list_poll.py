@@ -150,6 +150,64 @@ def test_own_actions_ask_for_the_list(inbox):
     assert "wb:list-changed" in read.headers["HX-Trigger"]
 
 
+ON_THE_INBOX = {"HX-Request": "true", "X-WB-List": "page=1"}  # what live.js adds on the inbox
+LIST_ALONG = re.compile(r'<div id="conversation-list" hx-swap-oob="innerHTML">(.*?)</div>', re.S)
+
+
+def list_along(response) -> str:
+    """The inbox list's rows an answer brings out of band (the page swaps them into its list)."""
+    found = LIST_ALONG.search(text(response))
+    assert found, text(response)
+    return found.group(1)
+
+
+def test_own_actions_on_the_inbox_bring_the_list_along(inbox, bob):
+    """On the inbox a send, a read, a delete and a remove answer with the list's rows for its
+    page and the nav badge, out of band, instead of making the list ask (wb:list-changed)."""
+    alice_client, bob_client, _carol, with_bob, with_carol = inbox
+    sent = alice_client.post(f"/messages/{with_carol}?after=0&seen=0", data={"body": "On my way, Carol"},
+                             headers=ON_THE_INBOX)
+    assert sent.status_code == 200 and "wb:list-changed" not in sent.headers["HX-Trigger"]
+    assert 'id="compose"' in text(sent)  # the compose box is still the answer's own content
+    rows_along = list_along(sent)
+    assert rows(rows_along) == [with_carol, with_bob]
+    assert "You: On my way, Carol" in rows_along
+    assert 'class="conversation active" data-conversation-id="%d"' % with_carol in rows_along
+    tag, total = nav_badge(text(sent))
+    assert 'hx-swap-oob="true"' in tag and total == 0  # replying read Carol's
+    send(bob_client, with_bob, "Are you there?")
+    read = alice_client.post(f"/messages/{with_bob}/read", headers=ON_THE_INBOX)
+    assert read.status_code == 200 and read.headers["HX-Trigger"] == "wb:unread-changed"
+    assert rows(list_along(read)) == [with_bob, with_carol] and unread_of(list_along(read), with_bob) == 0
+    assert nav_badge(text(read))[1] == 0
+    [*_, mine] = messages_in(with_carol)
+    deleted = alice_client.post(f"/messages/{with_carol}/messages/{mine.id}/delete", headers=ON_THE_INBOX)
+    assert deleted.status_code == 200 and "HX-Trigger" not in deleted.headers
+    assert "Message deleted" in list_along(deleted) and "On my way" not in text(deleted)
+    [*_, bobs] = messages_in(with_bob)
+    removed = alice_client.post(f"/messages/{with_bob}/messages/{bobs.id}/remove", headers=ON_THE_INBOX)
+    assert removed.status_code == 200 and removed.headers["HX-Trigger"] == "wb:unread-changed"
+    assert "Message removed from your view" in list_along(removed)
+
+
+def test_the_list_along_keeps_its_page_and_filter(inbox, app):
+    alice_client, _bob, _carol, with_bob, with_carol = inbox
+    app.config["CONVERSATIONS_PER_PAGE"] = 1
+    read = alice_client.post(f"/messages/{with_carol}/read", headers={**ON_THE_INBOX, "X-WB-List": "page=2"})
+    assert rows(list_along(read)) == [with_carol]  # page 2 of 1 each: Bob wrote last
+    unread = alice_client.post(f"/messages/{with_bob}/read", headers={**ON_THE_INBOX, "X-WB-List": "filter=unread"})
+    assert rows(list_along(unread)) == [] and "all caught up" in list_along(unread)
+
+
+@pytest.mark.parametrize("shown", ["page=x", "page=%C2%B2", "page=0", "page=99999999999999999999999"])
+def test_a_list_query_that_is_not_the_lists_makes_the_list_ask_instead(inbox, shown):
+    """Bad input loses nothing: the action is done, and the list asks for itself."""
+    alice_client, _bob, _carol, _with_bob, with_carol = inbox
+    read = alice_client.post(f"/messages/{with_carol}/read", headers={**ON_THE_INBOX, "X-WB-List": shown})
+    assert read.status_code == 204 and read.headers["HX-Trigger"] == "wb:unread-changed, wb:list-changed"
+    assert text(read) == ""
+
+
 def test_page_and_filter_are_honoured(inbox, app):
     alice_client, _bob, _carol, with_bob, with_carol = inbox
     unread = text(alice_client.get("/messages/list?filter=unread&active=0"))

@@ -94,6 +94,49 @@ def test_seen_reaches_the_sender(browsing, server):
     expect(alice_page.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)
 
 
+def test_a_list_drawn_before_a_send_that_lands_after_its_answer_is_asked_again(browsing, server):
+    """The list fetched for Bob's message is held back (its answer drawn before Alice writes)
+    until Alice's send has brought the newer list along; let through, that older answer must not
+    stay on screen: the page asks for the list once more."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Home yet?")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
+    preview = alice_page.locator("#conversation-list .conversation-preview").first
+    held_list = hold_first(alice_page, re.compile(r"/messages/list"))
+    bob_says(server, bob, alice, "Just got in")
+    wait_until_held(alice_page, held_list)
+    expect(alice_page.locator("#thread-messages")).to_contain_text("Just got in", timeout=NEWS_MS)
+    send(alice_page, "Coming over")
+    expect(preview).to_have_text("You: Coming over")  # the send's answer brought the list
+    route, response = held_list[0]
+    route.fulfill(response=response)  # the list as it was before Alice's send
+    alice_page.wait_for_timeout(500)
+    expect(preview).to_have_text("You: Coming over")
+
+
+def test_a_read_on_the_inbox_brings_the_list_and_the_badge_along(browsing, server):
+    """Picking an unread conversation posts its read; the read's answer brings the list and the nav
+    badge out of band, so the page asks for neither."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Did you get this?")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
+    bob_page.goto("/messages")
+    expect(bob_page.locator("#inbox-badge .badge")).to_have_text("1")
+    asks = count_requests(bob_page)
+    bob_page.locator("#conversation-list li.conversation a").first.click()
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Did you get this?")
+    expect(bob_page.locator("#inbox-badge .badge")).to_have_count(0, timeout=NEWS_MS)
+    expect(bob_page).not_to_have_title(re.compile(r"^\(\d+\) "))
+    expect(bob_page.locator("#conversation-list li.conversation.active")).to_have_count(1)
+    bob_page.wait_for_timeout(1000)  # anything else the read's answer would fire
+    assert [path for path in asks if re.match(r"/messages/\d+/read", path)], asks
+    assert not [path for path in asks if path.startswith(("/messages/list", "/messages/badge"))], asks
+
+
 def count_requests(page):
     """Every request the page makes from now on, by path."""
     seen = []
@@ -304,8 +347,8 @@ def wait_until_asking_from(page, asks, cursor):
 
 
 def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_still_gets_it(browsing, server):
-    """The sending tab's answer brings the new message, and the tab asks for its list once (the
-    answer's HX-Trigger); its live request, which only its own change would wake, goes on waiting:
+    """The sending tab's answer brings the new message and the list (out of band): the tab asks
+    for neither; its live request, which only its own change would wake, goes on waiting:
     no ask for it, and no poll of the thread; another tab of
     the same member gets the message through its live channel, and neither asks for the badge (a
     member's own message leaves their unread count as it was)."""
@@ -329,7 +372,7 @@ def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_sti
     expect(sending.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
     expect(other_tab.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
     sending.wait_for_timeout(1000)  # anything else the send's answers would fire
-    assert request_kinds(sent) == ["list", "send"], sent
+    assert request_kinds(sent) == ["send"], sent
     assert request_kinds(seen) == ["list", "live", "poll"], seen
 
 

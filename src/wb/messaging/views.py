@@ -1,4 +1,6 @@
 """Messaging routes. Thin: read input, call one service function, render or redirect."""
+from urllib.parse import parse_qsl
+
 from flask import (
     Blueprint,
     abort,
@@ -17,7 +19,7 @@ from flask_login import current_user
 from ..access import active_required, admin_required, login_required, safe_next
 from ..errors import render_error
 from ..models import User
-from ..security import is_htmx, number_arg, page_arg, whole_number
+from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
 from ..extensions import db
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
@@ -155,14 +157,13 @@ def send(conversation_id):
     # answer fires the thread's poll instead.
     update = reads.poll(current_user, conversation, after, seen or 0) if after is not None else None
     if update is None:
-        response = make_response(render_template("messaging/_compose.html", **compose))
+        body = render_template("messaging/_compose.html", **compose)
     else:
-        response = make_response(render_template("messaging/_send_answer.html", **{**compose, **vars(update)}))
-    # This tab skips its own live event for the send, so its answer names all that changed here:
-    # the badge too when replying read what had come in.
-    response.headers["HX-Trigger"] = ", ".join(
-        (["wb:poll-now"] if update is None else []) + ["wb:list-changed"] + (["wb:unread-changed"] if sent.read_unread else []))
-    return response
+        body = render_template("messaging/_send_answer.html", **{**compose, **vars(update)})
+    # This tab skips its own live event for the send, so its answer brings or names all that
+    # changed here: the badge too when replying read what had come in.
+    return _answer_changing_list(body, conversation.id, (["wb:poll-now"] if update is None else [])
+                                 + ["wb:list-changed"] + (["wb:unread-changed"] if sent.read_unread else []))
 
 
 def _compose_error(conversation, body, refusal: Refusal):
@@ -238,9 +239,7 @@ def read(conversation_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     writes.mark_read(current_user, conversation)
     if is_htmx():
-        response = make_response("", 204)
-        response.headers["HX-Trigger"] = "wb:unread-changed, wb:list-changed"
-        return response
+        return _answer_changing_list("", conversation.id, ["wb:unread-changed", "wb:list-changed"], status=204)
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
 
@@ -271,7 +270,8 @@ def delete(conversation_id, message_id):
     except Refusal as refusal:
         return _refusal_response(refusal)
     if is_htmx():  # the list's preview changes too
-        return render_template("messaging/_message.html", message=message, conversation=conversation), {"HX-Trigger": "wb:list-changed"}
+        return _answer_changing_list(render_template("messaging/_message.html", message=message, conversation=conversation),
+                                     conversation.id, ["wb:list-changed"])
     flash("Message deleted for both of you.", "info")
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
@@ -282,7 +282,7 @@ def remove(conversation_id, message_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
     writes.remove_message_for_me(current_user, conversation, message_id)
     if is_htmx():  # an unread message removed from view counts no more
-        return "", {"HX-Trigger": "wb:list-changed, wb:unread-changed"}
+        return _answer_changing_list("", conversation.id, ["wb:list-changed", "wb:unread-changed"])
     flash("Message removed from your view.", "info")
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
@@ -320,6 +320,39 @@ def conversation_list():
         f"list-{listing.version}-{active_id or 0}",
         lambda: render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id),
     )
+
+
+# The inbox list's own query (its page and filter), which the inbox page sends with its htmx
+# requests (live.js): an action there that changes the list brings the list along.
+LIST_SHOWN_HEADER = "X-WB-List"
+
+
+def _answer_changing_list(body: str, active_id: int, events: list[str], status: int = 200):
+    """The htmx answer to an action that changed the inbox list (a send, a read, a delete, a
+    remove). Taken on the inbox, the answer brings the list's rows for its page and filter (and the
+    nav badge that comes with them) out of band, so the page asks no /messages/list for it: a
+    request fewer per send and per read. From anywhere else, or with a list query that isn't the
+    list's, the answer fires wb:list-changed among its events (HX-Trigger) and the list asks."""
+    along = _list_along(active_id)
+    if along is not None:
+        events = [event for event in events if event != "wb:list-changed"]
+        body, status = body + along, 200 if status == 204 else status
+    response = make_response(body, status)
+    if events:
+        response.headers["HX-Trigger"] = ", ".join(events)
+    return response
+
+
+def _list_along(active_id: int) -> str | None:
+    shown = request.headers.get(LIST_SHOWN_HEADER)
+    if shown is None:
+        return None
+    query = dict(parse_qsl(shown))
+    page = whole_number(query.get("page", "1"), maximum=MAX_PAGE)
+    if not page:
+        return None
+    listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread")
+    return render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id, list_oob=True)
 
 
 @bp.route("/badge")

@@ -306,16 +306,45 @@
       return;
     }
     if (!event.detail.shouldSwap) return;  // 204: nothing changed
+    keepListPlace(list);
+  });
+  document.addEventListener("htmx:afterSwap", function (event) { restoreListPlace(event.target); });
+  // The same when the list comes along with the answer to an action that changed it (a send, a
+  // read: views._answer_changing_list).
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (isList(event.detail.target) && event.detail.shouldSwap) keepListPlace(event.detail.target);
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) { restoreListPlace(event.detail.target); });
+  function keepListPlace(list) {
     var scroller = list.closest(".inbox-list");
     var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#conversation-list li.conversation");
     listKept = {
       scrollTop: scroller ? scroller.scrollTop : null,
       focused: focused ? focused.getAttribute("data-conversation-id") : null,
     };
+  }
+  // Answers that may draw the list (its own, and an action's that brings it along) can cross on
+  // the way: one the server drew before an action may land after that action's answer. So a list
+  // drawn while another such answer was still due asks again once they are all in.
+  var listAnswersDue = 0, listUnsure = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!isList(event.detail.elt) && event.detail.requestConfig.verb === "get") return;
+    event.detail.xhr.wbMayDrawList = true;
+    listAnswersDue += 1;
   });
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var list = event.target;
-    if (!isList(list) || !listKept) return;
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.xhr || !event.detail.xhr.wbMayDrawList) return;
+    event.detail.xhr.wbMayDrawList = false;
+    listAnswersDue -= 1;
+    if (listAnswersDue === 0 && listUnsure) {
+      listUnsure = false;
+      document.body.dispatchEvent(new CustomEvent("wb:list-stale"));
+    }
+  });
+  function restoreListPlace(list) {
+    if (!isList(list)) return;
+    if (listAnswersDue > 1) listUnsure = true;  // this answer's request is among them
+    if (!listKept) return;
     var scroller = list.closest(".inbox-list");
     if (scroller && listKept.scrollTop !== null) scroller.scrollTop = listKept.scrollTop;
     var row = listKept.focused && list.querySelector('li.conversation[data-conversation-id="' + listKept.focused + '"] a');
@@ -323,7 +352,7 @@
     listKept = null;
     var open = openConversationId();
     if (open !== "0") markCurrentConversation(open);
-  });
+  }
 
   // A message's ⋯ menu: once open, its items are scrolled into sight (the menu opens under the
   // message, maybe below the fold).

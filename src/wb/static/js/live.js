@@ -97,12 +97,18 @@
   document.addEventListener("htmx:afterSettle", fireWhatCameWhileBusy);
   document.addEventListener("htmx:afterRequest", function () { window.setTimeout(fireWhatCameWhileBusy, 0); });
 
-  // Every htmx request says which tab it comes from; the thread's poll carries the messages to
-  // draw again (see _poll.html); a send carries the poller's cursors, and its answer brings what
-  // the poll would (the new message among it) with a new poller.
+  // Every htmx request says which tab it comes from, and on the inbox what its list shows (the
+  // list's own query: page and filter), so that the answer to an action that changes the list
+  // (a send, a read, a delete) brings the list along instead of making it ask; the thread's poll
+  // carries the messages to draw again (see _poll.html); a send carries the poller's cursors, and
+  // its answer brings what the poll would (the new message among it) with a new poller.
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-WB-Tab"] = TAB;
     var id = event.detail.elt.id, poller = document.getElementById("poller");
+    var list = document.getElementById("conversation-list"), listQuery = list && list.getAttribute("hx-get");
+    if (listQuery && id !== "conversation-list") {
+      event.detail.headers["X-WB-List"] = new URL(listQuery, window.location.href).search.slice(1);
+    }
     if (id === "poller" && changedMessages.length) {
       setQuery(event, { changed: changedMessages.join(",") });
       changedMessages = [];
