@@ -226,7 +226,14 @@
     if (stickToBottom && !olderAnchor && inThread(event.target)) scrollToEnd();
     scrollToOwnMessage();
   });
-  document.addEventListener("htmx:oobAfterSwap", function () { tidyThread(); scrollToOwnMessage(); });
+  // An answer's out-of-band parts are swapped in even when the element that asked is gone (a poll
+  // answered after a send's answer replaced its poller), and htmx then fires the after-swap events
+  // on that detached element, where no listener hears them. htmx:oobBeforeSwap fires on the part
+  // itself: what must follow the swap is queued from there, to run as soon as the answer is in
+  // (before the page is drawn again).
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    if (inThread(event.detail.target)) queueMicrotask(function () { tidyThread(); scrollToOwnMessage(); });
+  });
 
   // A conversation picked in the inbox list swaps only the thread pane (the list keeps its
   // scroll). The list's "current" marker moves to the new thread, whose unread count the
@@ -312,10 +319,13 @@
   // The same when the list comes along with the answer to an action that changed it (a send, a
   // read: views._answer_changing_list).
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    if (isList(event.detail.target) && event.detail.shouldSwap) keepListPlace(event.detail.target);
+    var list = event.detail.target;
+    if (!isList(list) || !event.detail.shouldSwap) return;
+    keepListPlace(list);
+    queueMicrotask(function () { restoreListPlace(list); });  // as for the thread, above
   });
-  document.addEventListener("htmx:oobAfterSwap", function (event) { restoreListPlace(event.detail.target); });
   function keepListPlace(list) {
+    if (listAnswersDue > 1) listUnsure = true;  // this answer's request is among them
     var scroller = list.closest(".inbox-list");
     var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#conversation-list li.conversation");
     listKept = {
@@ -326,25 +336,21 @@
   // Answers that may draw the list (its own, and an action's that brings it along) can cross on
   // the way: one the server drew before an action may land after that action's answer. So a list
   // drawn while another such answer was still due asks again once they are all in.
+  // (Counted on the request itself: htmx's own events for an element gone meanwhile reach no one.)
   var listAnswersDue = 0, listUnsure = false;
-  document.addEventListener("htmx:beforeRequest", function (event) {
+  document.addEventListener("htmx:beforeSend", function (event) {  // a request on its way (none cancelled)
     if (!isList(event.detail.elt) && event.detail.requestConfig.verb === "get") return;
-    event.detail.xhr.wbMayDrawList = true;
     listAnswersDue += 1;
-  });
-  document.addEventListener("htmx:afterRequest", function (event) {
-    if (!event.detail.xhr || !event.detail.xhr.wbMayDrawList) return;
-    event.detail.xhr.wbMayDrawList = false;
-    listAnswersDue -= 1;
-    if (listAnswersDue === 0 && listUnsure) {
-      listUnsure = false;
-      document.body.dispatchEvent(new CustomEvent("wb:list-stale"));
-    }
+    event.detail.xhr.addEventListener("loadend", function () {  // after htmx has handled the answer
+      listAnswersDue -= 1;
+      if (listAnswersDue === 0 && listUnsure) {
+        listUnsure = false;
+        document.body.dispatchEvent(new CustomEvent("wb:list-stale"));
+      }
+    });
   });
   function restoreListPlace(list) {
-    if (!isList(list)) return;
-    if (listAnswersDue > 1) listUnsure = true;  // this answer's request is among them
-    if (!listKept) return;
+    if (!isList(list) || !listKept) return;
     var scroller = list.closest(".inbox-list");
     if (scroller && listKept.scrollTop !== null) scroller.scrollTop = listKept.scrollTop;
     var row = listKept.focused && list.querySelector('li.conversation[data-conversation-id="' + listKept.focused + '"] a');
