@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import load
 
-LIVE_KINDS_FOR_LIST = {"message", "deleted", "removed", "read", "hidden", "blocked", "listed", "rules", "muted"}
 LIVE_CURSOR = re.compile(r'data-live-cursor="(\d+)"')
 POLLER = re.compile(r'hx-get="(/messages/\d+/poll\?after=\d+&amp;seen=\d+)"')
 TOKEN = re.compile(r"bench-[0-9a-f]{12}")
@@ -91,10 +90,11 @@ class Tab(threading.Thread):
     (static/js/live.js); an answer's HX-Trigger header fires its events (a send: wb:poll-now when
     it brought no new poller, and wb:unread-changed when the reply read what came in; a read:
     wb:unread-changed); a send's and a read's answers bring the list along (X-WB-List), so they
-    fire no wb:list-changed; the poller asks the thread's poll, the list and the badge ask with
-    their ETags, and a poll that drew the other member's messages posts the read it carries
-    (hx-trigger="load", _poller.html). On the inbox the nav badge comes with the list and asks
-    nothing itself (_badge.html).
+    fire no wb:list-changed, and the live answer brings the list when it changed (drawn unless a
+    send is on its way or a list was drawn since the ask left, as app.js does); the poller asks
+    the thread's poll, the list and the badge ask with their ETags, and a poll that drew the
+    other member's messages posts the read it carries (hx-trigger="load", _poller.html). On the
+    inbox the nav badge comes with the list and asks nothing itself (_badge.html).
     """
 
     def __init__(self, base, session, conversation_id, tally, stop):
@@ -103,6 +103,10 @@ class Tab(threading.Thread):
         self.conversation_id = conversation_id
         self.tab = uuid.uuid4().hex[:16]  # live.js's tab id: sent with every request (X-WB-Tab)
         self.etags = {}
+        # What app.js knows to order the list a live answer brings: requests whose answers draw
+        # the list still due (the tab's sends, which run beside its live request), and when a list
+        # was last drawn.
+        self.lists_due, self.list_drawn_at = 0, 0.0
         self.page_lock = threading.Lock()  # one page: its parts are fetched one event at a time, as in a browser
         status, _, page = request(session, "GET", f"/messages/{conversation_id}", tally, base)
         if status != 200:
@@ -122,13 +126,22 @@ class Tab(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            status, _, text = self.request("GET", f"/messages/live?since={self.cursor}", headers={"Accept": "application/json"})
+            asked_at = time.monotonic()
+            status, _, text = self.request("GET", f"/messages/live?since={self.cursor}",
+                                           headers={"Accept": "application/json",
+                                                    "X-WB-List": f"page=1&active={self.conversation_id}"})
             if status != 200:
                 self.stop.wait(2)
                 continue
             answer = json.loads(text)
             self.cursor = answer["cursor"]
-            self.fire(live_events(answer, self.conversation_id, self.tab))
+            events = live_events(answer, self.conversation_id, self.tab)
+            # app.js draws the list the answer brings when nothing newer can be on the page.
+            if "wb:list-stale" in events and answer["list"] is not None and not self.lists_due \
+                    and self.list_drawn_at < asked_at:
+                events.discard("wb:list-stale")
+                self.drew_list(answer["list"])
+            self.fire(events)
             if answer["retry"]:
                 self.stop.wait(answer["retry"])
 
@@ -150,14 +163,18 @@ class Tab(threading.Thread):
         # live.js adds the thread poller's cursors; the answer brings what is new with a new poller.
         cursors = self.poll_path.split("?", 1)[1]
         started = time.monotonic()
+        with self.tally.lock:
+            self.lists_due += 1
         status, headers, text = self.request("POST", f"/messages/{conversation_id}?{cursors}",
                                              data={"body": f"Online benchmark {token}"}, headers={"HX-Request": "true"})
         done = time.monotonic()
+        with self.tally.lock:
+            self.lists_due -= 1
         if status == 200:
             with self.tally.lock:
                 self.tally.answered[token] = done
                 self.tally.send_ms.append((done - started) * 1000)
-            self.saw(text)  # the list that came along
+            self.drew_list(text)  # the list that came along
             if POLLER.search(text):
                 with self.page_lock:
                     self.drew_poller(text)
@@ -186,7 +203,7 @@ class Tab(threading.Thread):
         if read_now:
             status, headers, text = self.request("POST", read_now.group(1), headers={"HX-Request": "true"})
             if status in (200, 204):
-                self.saw(text)  # the list that came along
+                self.drew_list(text)  # the list that came along
                 self.fetch_list_and_badge(triggered(headers))
 
     def fetch_list_and_badge(self, events):
@@ -202,6 +219,13 @@ class Tab(threading.Thread):
         status, response_headers, text = self.request("GET", path, headers=headers)
         if status == 200:
             self.etags[path] = response_headers.get("ETag")
+            if path.startswith("/messages/list"):
+                self.list_drawn_at = time.monotonic()
+            self.saw(text)
+
+    def drew_list(self, text):
+        if text:
+            self.list_drawn_at = time.monotonic()
             self.saw(text)
 
     def saw(self, text):
@@ -221,7 +245,7 @@ def live_events(answer, open_conversation, tab) -> set:
     for change in answer["events"]:
         if change["tab"] == tab:
             continue
-        if change["kind"] in LIVE_KINDS_FOR_LIST:
+        if change["list"]:
             events.add("wb:list-stale")
             if change["unread"]:
                 events.add("wb:unread-changed")

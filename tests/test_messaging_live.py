@@ -84,12 +84,47 @@ def test_only_my_changes_come_and_never_any_text(chat, make_user, login):
     assert kinds(answer) == ["message"]
     assert "secret" not in str(answer)
     message = db.session.scalar(select(Message))
-    assert answer["events"] == [{"kind": "message", "conversation": cid, "message": message.id, "unread": True, "tab": None}]
+    assert answer["events"] == [{"kind": "message", "conversation": cid, "message": message.id, "unread": True, "list": True, "tab": None}]
     # Carol isn't in the conversation: nothing for her (her request would wait; ask without holding)
     assert live.changes_since(carol.id, since).events == []
 
 
 TAB = "0123456789abcdef"  # a tab id as static/js/live.js makes one
+LIST_ALONG = re.compile(r'<div id="conversation-list" hx-swap-oob="innerHTML">(.*?)</div>', re.S)
+
+
+def test_on_the_inbox_the_answer_brings_the_list_when_it_changed(chat, alice, bob):
+    """A tab showing the list (live.js sends its query, and the open thread, as X-WB-List) gets it
+    drawn with the answer, with the nav badge, when an event moves it: no /messages/list to ask.
+    "Seen" moves no list; the tab's own events don't count (their answers brought it)."""
+    alice_client, bob_client, cid = chat
+    since = cursor_of(bob_client)
+    send(alice_client, cid, "Lunch at one?")
+    answer = bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1&active=0"}).get_json()
+    assert [e["list"] for e in answer["events"]] == [True]
+    rows = LIST_ALONG.search(answer["list"]).group(1)
+    assert f'data-conversation-id="{cid}"' in rows and "Lunch at one?" in rows and 'aria-label="1 unread"' in rows
+    assert 'id="inbox-badge"' in answer["list"] and 'hx-swap-oob="true"' in answer["list"]
+    opened = bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": f"active={cid}"}).get_json()
+    assert 'class="conversation active"' in opened["list"] and "unread" not in LIST_ALONG.search(opened["list"]).group(1)
+    # Without the header (a page without the list) or with a malformed one: the page asks for it.
+    assert ask(bob_client, since)["list"] is None
+    assert bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "active=x"}).get_json()["list"] is None
+    # Bob reads it: Alice hears "seen", which moves no list of hers.
+    since = answer["cursor"]
+    bob_client.post(f"/messages/{cid}/read", headers={"HX-Request": "true"})
+    seen = alice_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1"}).get_json()
+    assert [(e["kind"], e["list"]) for e in seen["events"]] == [("seen", False)] and seen["list"] is None
+
+
+def test_a_tabs_own_change_brings_no_list_to_it(chat, alice):
+    alice_client, _bob_client, cid = chat
+    since = cursor_of(alice_client)
+    alice_client.post(f"/messages/{cid}", data={"body": "Hello"}, headers={"HX-Request": "true", "X-WB-Tab": TAB})
+    mine = alice_client.get(f"/messages/live?since={since}", headers={"X-WB-Tab": TAB, "X-WB-List": "page=1"}).get_json()
+    assert [e["tab"] for e in mine["events"]] == [TAB] and mine["list"] is None
+    other_tab = alice_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1"}).get_json()
+    assert "You: Hello" in other_tab["list"]
 
 
 def test_the_tab_that_sent_is_named_on_its_senders_event_only(chat, alice, bob):
@@ -102,9 +137,9 @@ def test_the_tab_that_sent_is_named_on_its_senders_event_only(chat, alice, bob):
     assert response.headers["HX-Trigger"] == "wb:poll-now, wb:list-changed"
     message = db.session.scalar(select(Message))
     assert ask(alice_client, since)["events"] == [
-        {"kind": "message", "conversation": cid, "message": message.id, "unread": False, "tab": TAB}]
+        {"kind": "message", "conversation": cid, "message": message.id, "unread": False, "list": True, "tab": TAB}]
     assert ask(bob_client, since)["events"] == [
-        {"kind": "message", "conversation": cid, "message": message.id, "unread": True, "tab": None}]
+        {"kind": "message", "conversation": cid, "message": message.id, "unread": True, "list": True, "tab": None}]
     rows = db.session.execute(select(LiveEvent.member_id, LiveEvent.origin, LiveEvent.unread)
                               .where(LiveEvent.id > since).order_by(LiveEvent.member_id)).all()
     assert sorted(rows) == sorted([(alice.id, TAB, False), (bob.id, None, True)])
@@ -411,7 +446,7 @@ class TestFallback:
     def test_it_answers_at_once_with_when_to_ask_again(self, chat):
         alice_client, bob_client, cid = chat
         since = cursor_of(bob_client)
-        assert ask(bob_client, since) == {"cursor": since, "events": [], "refresh": False, "retry": 7}
+        assert ask(bob_client, since) == {"cursor": since, "events": [], "refresh": False, "list": None, "retry": 7}
         send(alice_client, cid, "hi")
         assert kinds(ask(bob_client, since), cid) == ["message"]
 

@@ -116,6 +116,50 @@ def test_a_list_drawn_before_a_send_that_lands_after_its_answer_is_asked_again(b
     expect(preview).to_have_text("You: Coming over")
 
 
+def test_a_list_a_live_answer_brings_while_a_send_is_on_its_way_is_asked_for_instead(browsing, server):
+    """Alice's send is answered (its list drawn before Bob writes) but its answer held; Bob's message
+    brings Alice's page a list through the live channel meanwhile. The page can't tell which of
+    the two is newer, so the list asks for itself, and once more after the send's older list
+    lands: Bob's message ends on top."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Home yet?")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
+    asks = count_requests(alice_page)
+    answered_send = []
+    alice_page.route(re.compile(r"/messages/\d+\?after="), lambda route: answered_send.append((route, route.fetch())))
+    send(alice_page, "Coming over")
+    wait_until(alice_page, lambda: answered_send, "Alice's send never went out")
+    bob_says(server, bob, alice, "Just got in")
+    wait_until(alice_page, lambda: any(path.startswith("/messages/list") for path in asks),
+               "the page drew the live answer's list while the send was on its way")
+    route, response = answered_send[0]
+    route.fulfill(response=response)  # its list: "You: Coming over", drawn before Bob wrote
+    preview = alice_page.locator("#conversation-list .conversation-preview").first
+    expect(preview).to_have_text("Just got in", timeout=NEWS_MS)
+    alice_page.wait_for_timeout(500)
+    expect(preview).to_have_text("Just got in")
+
+
+def test_a_message_on_the_inbox_brings_its_list_with_the_live_answer(browsing, server):
+    """The recipient's live answer brings the list and the nav badge: the page asks for neither."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    bob_says(server, bob, alice, "Hello Alice")
+    alice_page = browsing.sign_in(alice)
+    alice_page.goto("/messages")
+    row = alice_page.locator("#conversation-list li.conversation")
+    expect(row.locator(".conversation-preview")).to_have_text("Hello Alice")
+    asks = count_requests(alice_page)
+    alice_page.wait_for_timeout(1000)  # the page's live request is on its way, held
+    bob_says(server, bob, alice, "Are you in?")
+    expect(row.locator(".conversation-preview")).to_have_text("Are you in?", timeout=NEWS_MS)
+    expect(alice_page.locator("#inbox-badge .badge")).to_have_text("2", timeout=NEWS_MS)
+    expect(alice_page).to_have_title(re.compile(r"^\(2\) "), timeout=NEWS_MS)
+    alice_page.wait_for_timeout(500)
+    assert request_kinds(asks) == ["live"], asks
+
+
 def test_a_read_on_the_inbox_brings_the_list_and_the_badge_along(browsing, server):
     """Picking an unread conversation posts its read; the read's answer brings the list and the nav
     badge out of band, so the page asks for neither."""
@@ -268,12 +312,23 @@ def test_news_that_comes_while_the_thread_is_being_fetched_is_fetched_next(brows
     expect(bodies).to_have_text(["Yes, come over", "The door is open"], timeout=NEWS_MS)
 
 
+def without_the_list_in_live_answers(page):
+    """The page's live asks leave out what its list shows (X-WB-List), so their answers bring no
+    list and the list asks for itself, as when the page can't order a list an answer brings."""
+    def strip(route):
+        route.continue_(headers={k: v for k, v in route.request.headers.items() if k.lower() != "x-wb-list"})
+
+    page.route(re.compile(r"/messages/live\?"), strip)
+
+
 def test_news_that_comes_while_the_list_is_being_fetched_is_fetched_next(browsing, server):
     """The same for the inbox list, which htmx would drop while it is busy; the nav badge comes
-    with the list's answer there and asks nothing itself."""
+    with the list's answer there and asks nothing itself. (Live answers bring the list when they
+    can; here they don't, so that the list asks.)"""
     alice, bob = server.create_member("alice"), server.create_member("bob")
     bob_says(server, bob, alice, "Hello Alice")
     alice_page = browsing.sign_in(alice)
+    without_the_list_in_live_answers(alice_page)
     asks = count_requests(alice_page)
     alice_page.goto("/messages")
     row = alice_page.locator("#conversation-list li.conversation")
@@ -349,8 +404,8 @@ def wait_until_asking_from(page, asks, cursor):
 def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_still_gets_it(browsing, server):
     """The sending tab's answer brings the new message and the list (out of band): the tab asks
     for neither; its live request, which only its own change would wake, goes on waiting:
-    no ask for it, and no poll of the thread; another tab of
-    the same member gets the message through its live channel, and neither asks for the badge (a
+    no ask for it, and no poll of the thread; another tab of the same member gets the message
+    through its live channel, whose answer brings the list, and neither asks for the badge (a
     member's own message leaves their unread count as it was)."""
     alice, bob = server.create_member("alice"), server.create_member("bob")
     sending = browsing.sign_in(alice)
@@ -373,7 +428,7 @@ def test_the_tab_that_sends_fetches_each_part_once_and_the_members_other_tab_sti
     expect(other_tab.locator("#conversation-list .conversation-preview").first).to_have_text("You: Are you coming tonight?")
     sending.wait_for_timeout(1000)  # anything else the send's answers would fire
     assert request_kinds(sent) == ["send"], sent
-    assert request_kinds(seen) == ["list", "live", "poll"], seen
+    assert request_kinds(seen) == ["live", "poll"], seen
 
 
 

@@ -48,6 +48,9 @@ MOST_EVENTS = 200  # more news than this since a cursor: the tab refreshes every
 # instead of all at once every hold (2,000 tabs in 3 s, every 25 s, in one measured run).
 SHORTEST_HOLD = 2 / 3
 LISTENER_IDLE_SECONDS = 30  # a process nobody waited in for this long stops listening until someone does
+# The kinds of change that move a member's inbox list (its rows, order, previews or counts): the
+# live answer says so per event (`list`), and brings the list along for a tab that shows one.
+LIST_KINDS = frozenset({"message", "deleted", "removed", "read", "hidden", "blocked", "listed", "rules", "muted"})
 TAB_HEADER = "X-WB-Tab"  # the tab a request comes from (static/js/live.js)
 TAB_ID = re.compile(r"[0-9a-f]{16}")
 _PENDING, _WRITTEN, _IN_ORDER = "wb_live_pending", "wb_live_written", "wb_live_in_order"
@@ -192,6 +195,12 @@ class Changes:
     @property
     def empty(self) -> bool:
         return not self.events and not self.refresh
+
+    def moves_list_for(self, tab: str | None) -> bool:
+        """Whether the tab's list changed: a refresh, or an event of a LIST_KINDS kind that its own
+        requests didn't make (their answers brought the list)."""
+        return self.refresh or any(event.kind in LIST_KINDS and (tab is None or event.origin != tab)
+                                   for event in self.events)
 
     def nothing_for(self, tab: str | None) -> bool:
         """Nothing the tab would act on: no events, or only those its own requests made."""

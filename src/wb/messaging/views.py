@@ -187,9 +187,13 @@ def live_channel():
         cursor=changes.cursor,
         refresh=changes.refresh,
         # unread: the change may move this member's unread count (else the tab skips the badge);
+        # list: it moves the member's inbox list;
         # tab: the tab whose request made it (that tab skips it: its answer refreshed what changed).
         events=[{"kind": e.kind, "conversation": e.conversation_id, "message": e.message_id,
-                 "unread": e.unread, "tab": e.origin} for e in changes.events],
+                 "unread": e.unread, "list": e.kind in live.LIST_KINDS, "tab": e.origin} for e in changes.events],
+        # The inbox list and the nav badge drawn now, for a tab that shows the list (X-WB-List)
+        # when its list changed: the page asks no /messages/list for it.
+        list=_list_along() if changes.moves_list_for(live.acting_tab()) else None,
         # Held: ask again at once. Answered at once (a server that can't hold): after a while.
         retry=0 if hold > 0 else current_app.config["LIVE_RETRY_SECONDS"],
     )
@@ -343,13 +347,17 @@ def _answer_changing_list(body: str, active_id: int, events: list[str], status: 
     return response
 
 
-def _list_along(active_id: int) -> str | None:
+def _list_along(active_id: int | None = None) -> str | None:
+    """The list's rows and the nav badge, out of band, as the X-WB-List query asks (its page and
+    filter; the open conversation, `active`, unless an action names it); None without it."""
     shown = request.headers.get(LIST_SHOWN_HEADER)
     if shown is None:
         return None
     query = dict(parse_qsl(shown))
     page = whole_number(query.get("page", "1"), maximum=MAX_PAGE)
-    if not page:
+    if active_id is None:
+        active_id = whole_number(query.get("active", "0"))
+    if not page or active_id is None:
         return None
     listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread")
     return render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id, list_oob=True)

@@ -326,6 +326,7 @@
   });
   function keepListPlace(list) {
     if (listAnswersDue > 1) listUnsure = true;  // this answer's request is among them
+    listDrawnAt = performance.now();
     var scroller = list.closest(".inbox-list");
     var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#conversation-list li.conversation");
     listKept = {
@@ -337,7 +338,7 @@
   // the way: one the server drew before an action may land after that action's answer. So a list
   // drawn while another such answer was still due asks again once they are all in.
   // (Counted on the request itself: htmx's own events for an element gone meanwhile reach no one.)
-  var listAnswersDue = 0, listUnsure = false;
+  var listAnswersDue = 0, listUnsure = false, listDrawnAt = 0;
   document.addEventListener("htmx:beforeSend", function (event) {  // a request on its way (none cancelled)
     if (!isList(event.detail.elt) && event.detail.requestConfig.verb === "get") return;
     listAnswersDue += 1;
@@ -348,6 +349,20 @@
         document.body.dispatchEvent(new CustomEvent("wb:list-stale"));
       }
     });
+  });
+  // The list a live answer brings (live.js: wb:list-came, with when its request left). Drawn after
+  // that request reached the server, it is newer than a list drawn before the request left; with
+  // a list drawn since, or an answer that may draw one still due, the order is unknown: the list
+  // asks for itself instead.
+  document.addEventListener("wb:list-came", function (event) {
+    var list = document.getElementById("conversation-list");
+    if (!list || !list.getAttribute("hx-get")) return;
+    if (listAnswersDue > 0 || listDrawnAt > event.detail.askedAt) {
+      document.body.dispatchEvent(new CustomEvent("wb:list-stale"));
+      return;
+    }
+    // Its rows come out of band (as with an action's answer), so they are drawn as those are.
+    htmx.swap(list, event.detail.html, { swapStyle: "none" });
   });
   function restoreListPlace(list) {
     if (!isList(list) || !listKept) return;

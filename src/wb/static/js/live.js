@@ -8,7 +8,6 @@
 (function () {
   "use strict";
 
-  var LIST_KINDS = { message: 1, deleted: 1, removed: 1, read: 1, hidden: 1, blocked: 1, listed: 1, rules: 1, muted: 1 };
   var MAX_BACKOFF_SECONDS = 30;
   var url = null, cursor = null, failures = 0;
   var changedMessages = [];  // shown messages to draw again with the next thread poll
@@ -37,12 +36,12 @@
     htmx.ajax("GET", "/messages/" + id, { target: "#thread-pane", swap: "innerHTML" });
   }
 
-  function apply(answer) {
+  function apply(answer, askedAt) {
     var open = openThreadId(), poll = false, list = answer.refresh, redraw = answer.refresh, unread = answer.refresh;
     answer.events.forEach(function (change) {
       if (change.tab === TAB) return;
       var here = open !== null && String(change.conversation) === open;
-      if (LIST_KINDS[change.kind]) {
+      if (change.list) {  // the change moves the inbox list (the server says)
         list = true;
         if (change.unread) unread = true;  // not for my own message (the server says)
       }
@@ -57,7 +56,13 @@
     if (events(answer, "rules") && open !== null) redraw = true;
     if (redraw && open !== null) redrawThread(open);
     else if (poll) fire("wb:poll-now");
-    if (list) fire("wb:list-stale");
+    // On the inbox the answer brings the list drawn now (X-WB-List); app.js draws it, or has the
+    // list ask for itself when it can't tell it from a newer one.
+    if (list && typeof answer.list === "string") {
+      document.body.dispatchEvent(new CustomEvent("wb:list-came", { bubbles: true, detail: { html: answer.list, askedAt: askedAt } }));
+    } else if (list) {
+      fire("wb:list-stale");
+    }
     if (unread) fire("wb:unread-changed");
   }
 
@@ -105,10 +110,8 @@
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-WB-Tab"] = TAB;
     var id = event.detail.elt.id, poller = document.getElementById("poller");
-    var list = document.getElementById("conversation-list"), listQuery = list && list.getAttribute("hx-get");
-    if (listQuery && id !== "conversation-list") {
-      event.detail.headers["X-WB-List"] = new URL(listQuery, window.location.href).search.slice(1);
-    }
+    var shown = listShown();
+    if (shown !== null && id !== "conversation-list") event.detail.headers["X-WB-List"] = shown;
     if (id === "poller" && changedMessages.length) {
       setQuery(event, { changed: changedMessages.join(",") });
       changedMessages = [];
@@ -116,6 +119,12 @@
       setQuery(event, { after: poller.getAttribute("data-after-id"), seen: poller.getAttribute("data-seen-id") });
     }
   });
+
+  // The inbox list's own query (page and filter), or null on a page without one.
+  function listShown() {
+    var list = document.getElementById("conversation-list"), query = list && list.getAttribute("hx-get");
+    return query ? new URL(query, window.location.href).search.slice(1) : null;
+  }
 
   function setQuery(event, values) {
     var path = new URL(event.detail.path, window.location.href);
@@ -126,9 +135,11 @@
   function askAgain(seconds) { window.setTimeout(ask, seconds * 1000); }
 
   function ask() {
-    var started = Date.now();
+    var started = Date.now(), askedAt = performance.now(), headers = { Accept: "application/json", "X-WB-Tab": TAB };
+    var shown = listShown();
+    if (shown !== null) headers["X-WB-List"] = shown + "&active=" + (openThreadId() || "0");
     fetch(url + "?since=" + encodeURIComponent(cursor), {
-      credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json", "X-WB-Tab": TAB }
+      credentials: "same-origin", cache: "no-store", headers: headers
     }).then(function (response) {
       // Signed out (everywhere), suspended, messaging switched off: the channel ends here. With
       // messaging gone (404, 403), each live part asks once more and leaves on its own answer.
@@ -144,7 +155,7 @@
       if (answer === null) return;
       failures = 0;
       cursor = answer.cursor;
-      apply(answer);
+      apply(answer, askedAt);
       var quiet = !answer.events.length && !answer.refresh;
       // A proxy that answers for a held request at once must not make this a busy loop.
       var retry = answer.retry || (quiet && Date.now() - started < 1000 ? 2 : 0);
