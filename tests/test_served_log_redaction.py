@@ -61,6 +61,36 @@ def test_the_apps_own_log_lines_are_redacted_too(app):
     ("/a?key=1;keep=2#frag", "/a?key=[redacted];keep=2#frag"),
     ("/next%3Faccess_token%3Dabc%26x%3D1", "/next%3Faccess_token%3D[redacted]%26x%3D1"),
     ("/a?monkey=1&tokens=2&keys=3&api_key=4", "/a?monkey=1&tokens=2&keys=3&api_key=4"),
+    ("token=abc&b=1", "token=[redacted]&b=1"),  # a query string alone (gunicorn's %(q)s)
+    ("monkey=1&b=2", "monkey=1&b=2"),
 ])
 def test_only_credential_parameters_are_redacted(raw, redacted):
     assert redact_credentials(raw) == redacted
+
+
+def test_gunicorns_atoms_are_redacted_and_escaped_as_the_format_reads_them():
+    """Any atom a custom --access-logformat names (a header, an environ entry) is redacted, then
+    its quotes escaped as gunicorn does; an atom the request lacks is "-"."""
+    import datetime
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from wb.gunicorn_logger import RedactingGunicornLogger
+
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", '"%(r)s" "%({referer}i)s" %({query_string}e)s "%(a)s" %({x-missing}i)s %(s)s')
+    logger = RedactingGunicornLogger(config)
+    lines = []
+    logger.access_log.handlers = [logging.Handler()]
+    logger.access_log.handlers[0].emit = lambda record: lines.append(record.getMessage())
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/a?token=s3cret&b=1", "SERVER_PROTOCOL": "HTTP/1.1",
+               "QUERY_STRING": "token=s3cret&b=1", "HTTP_USER_AGENT": 'odd "agent" key=1', "REMOTE_ADDR": "127.0.0.1"}
+    request = SimpleNamespace(headers=[("REFERER", 'https://x.example/?access_token=r3f"x&keep=1')])
+    response = SimpleNamespace(status="200 OK", sent=2, headers=[])
+
+    logger.access(response, request, environ, datetime.timedelta(milliseconds=3))
+
+    assert lines == ['"GET /a?token=[redacted]&b=1 HTTP/1.1" "https://x.example/?access_token=[redacted]\\"x&keep=1"'
+                     ' token=[redacted]&b=1 "odd \\"agent\\" key=1" - 200']

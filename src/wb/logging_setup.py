@@ -9,10 +9,10 @@ import re
 import sys
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-# A query parameter that may carry a credential, in a URL, a request line or a Referer,
-# written plainly or percent-encoded ("%3Ftoken%3D...").
+# A query parameter that may carry a credential, in a URL, a request line, a Referer or a query
+# string alone (first at its start), written plainly or percent-encoded ("%3Ftoken%3D...").
 CREDENTIAL_PARAMETER = re.compile(
-    r"((?:[?&;]|%3f|%26|%3b)(?:access_token|token|key)(?:=|%3d))[^&;#\s\"'%]*(?:%(?!26|3b|23|20)[0-9a-f]{2}[^&;#\s\"'%]*)*",
+    r"((?:^|[?&;]|%3f|%26|%3b)(?:access_token|token|key)(?:=|%3d))[^&;#\s\"'%]*(?:%(?!26|3b|23|20)[0-9a-f]{2}[^&;#\s\"'%]*)*",
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
