@@ -298,7 +298,7 @@ def test_a_tabs_own_change_leaves_it_waiting_and_wakes_the_members_other_tabs(ap
     assert answer["cursor"] == cursor_of(alice_client)
 
 
-def test_a_hold_that_runs_out_answers_the_cursor_without_reading_the_member_again(app, chat, count_queries):
+def test_a_hold_that_runs_out_answers_the_cursor_without_reading_the_member_again(app, chat, alice, count_queries):
     """Nothing woke the request, so nothing about the member changed (ending a session, a
     suspension, switching messaging off all wake it): the member is read once, at the sign-in
     check, and the changes once, before the wait; the page's next ask is checked again."""
@@ -309,7 +309,16 @@ def test_a_hold_that_runs_out_answers_the_cursor_without_reading_the_member_agai
         answer = ask(bob_client, since)
     assert answer["events"] == [] and answer["cursor"] == since
     assert len([s for s in statements if "FROM users" in s]) == 1, statements
-    # The request's reads (the watcher's own "max(id)" aside): the cursor and the events, once.
+    # The request's reads (the watcher's own "max(id)" aside): the newest id, once; with nothing
+    # recorded since the cursor, for anyone, there are no events to read.
+    assert len([s for s in statements if "live_events.id" in s]) == 1, statements
+
+    # A change for someone else moved the newest id: the events since the cursor are read, once.
+    live.record([alice.id], "listed")
+    db.session.commit()
+    with count_queries() as statements:
+        answer = ask(bob_client, since)
+    assert answer["events"] == [] and answer["cursor"] > since
     assert len([s for s in statements if "live_events.id" in s]) == 2, statements
 
 

@@ -246,6 +246,8 @@ def changes_since(member_id: int, since: int | None) -> Changes:
     # Cursor 0: the page was drawn before anything was ever recorded; everything kept is news to it.
     if since > newest or (since > 0 and oldest is not None and since < oldest - 1):
         return Changes(newest, [], True)
+    if since == newest:  # nothing recorded since, for anyone: no events to read
+        return Changes(newest, [], False)
     rows = db.session.execute(_events_statement(), {"member_id": member_id, "since": since, "newest": newest}).all()
     if len(rows) > MOST_EVENTS:
         return Changes(newest, [], True)
