@@ -1,10 +1,12 @@
 """The tab's live channel: what changed since a cursor, held until something does, ended cleanly."""
 import re
+import sqlite3
 import threading
 import time
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Engine
 
 from messaging_helpers import membership_of, open_conversation, send
 from wb.extensions import db
@@ -556,3 +558,40 @@ def test_on_sqlite_reading_the_kept_ids_walks_the_primary_key_not_the_table(app)
         plan = [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}")]
     assert [step for step in plan if step.startswith("SEARCH live_events")] and not [
         step for step in plan if step.startswith("SCAN live_events")], plan
+
+
+def test_on_sqlite_the_watcher_reads_only_after_a_commit_and_wakes_for_another_process(app, chat, bob):
+    """SQLite's watcher asks the database's change counter 20 times a second and reads the events
+    only when something was committed since: an idle server reads nothing, and a change another
+    process commits (on a connection of its own, so only the watcher can hear of it) still wakes
+    the tab that waits for it."""
+    engine = db.engines[None]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the watcher is SQLite's: PostgreSQL and Redis tell every process themselves")
+    alice_client, bob_client, cid = chat
+    held = Held(app, bob_client, cursor_of(bob_client))
+    assert held.holding()
+    reads = []
+
+    def count(connection, cursor, statement, *args):
+        if threading.current_thread().name == "wb-live" and "live_events" in statement:
+            reads.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        time.sleep(0.2)  # its first read, for the new waiter
+        reads.clear()
+        time.sleep(0.5)  # ten of its turns, nothing committed
+        assert reads == []
+        other_process = sqlite3.connect(engine.url.database)
+        with other_process:
+            other_process.execute(
+                "INSERT INTO live_events (member_id, kind, conversation_id, unread, created_at)"
+                " VALUES (?, 'message', ?, 1, ?)", (bob.id, cid, str(utcnow())))
+        other_process.close()
+        answer = held.answer()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert answer.status_code == 200
+    assert kinds(answer.get_json(), cid) == ["message"]
+    assert reads, "the watcher never read the committed event"
