@@ -10,8 +10,8 @@ connection) until this process's Hub wakes it, or the hold time passes.
 After a commit, the writing process wakes its own waiters, and the others hear of it through one
 listener per process: Redis pub/sub when the rate limits are in Redis, PostgreSQL LISTEN/NOTIFY
 when the main database is PostgreSQL, and on SQLite a watcher that asks the database's change
-counter (WATCH_INTERVAL) for all its waiters together, and reads the newest events after a commit. Several servers on one Redis or PostgreSQL wake
-each other. Messages carry member ids only.
+counter (WATCH_INTERVAL) for all its waiters together, and reads the newest events after a
+commit. Several servers on one Redis or PostgreSQL wake each other. Messages carry member ids only.
 """
 from __future__ import annotations
 
