@@ -134,3 +134,36 @@ def test_news_elsewhere_leaves_a_reader_who_scrolled_up_where_they_are(browsing,
     expect(page.locator("#conversation-list li.conversation").first).to_contain_text("bake sale", timeout=5000)
     assert page.evaluate('document.getElementById("thread-messages").scrollTop') == 0
     assert offset_in_thread(page, ids[0]) == top
+
+
+def test_a_reader_who_scrolls_up_while_a_message_lands_stays_where_they_scrolled(browsing, paged_server):
+    """htmx settles a swap a moment after making it: a reader at the bottom when a new message's
+    swap began, who scrolled up before it settled, is not pulled back down to the end."""
+    from wb.extensions import db
+    from wb.messaging import writes
+    from wb.messaging.models import Conversation
+    from wb.models import User
+
+    alice, bob = (paged_server.create_member(name) for name in ("alice", "bob"))
+    conversation_id, ids = seed_days(paged_server, alice, bob, [(datetime.utcnow() - timedelta(hours=3), PER_PAGE)])
+    page = browsing.sign_in(alice, viewport=SHORT, server=paged_server)
+    page.goto(f"/messages/{conversation_id}")
+    expect(page.locator("#thread-messages li.message")).to_have_count(PER_PAGE)
+    expect(page.locator("#inbox-badge .badge")).to_have_count(0)
+    page.wait_for_timeout(500)  # the page's own first answers are in
+    # The reader scrolls to the top just as a swap in the thread begins (after app.js has seen
+    # them at the bottom).
+    page.evaluate("""document.addEventListener("htmx:beforeSwap", function (event) {
+        if (!event.detail.target.closest("#thread")) return;
+        document.getElementById("thread-messages").scrollTop = 0;
+        window.scrolledDuringSwap = true;
+    })""")
+
+    with paged_server.app.app_context():
+        writer = User.by_username(bob)
+        writes.send_message(writer, db.session.get(Conversation, conversation_id),
+                            "Are you reading the old ones?")
+    expect(page.locator("#thread-messages li.message").last).to_contain_text("old ones", timeout=5000)
+    page.wait_for_timeout(300)  # well past the settle
+    assert page.evaluate("window.scrolledDuringSwap") is True
+    assert page.evaluate('document.getElementById("thread-messages").scrollTop') == 0

@@ -196,13 +196,21 @@
   // new message and decide the reader had scrolled away.
   // And only a swap in the thread scrolls it: a list or badge landing later must not pull a
   // reader who has scrolled up since the thread's last swap back down to its end.
-  var stickToBottom = true;
+  // A reader who scrolls up between a swap and its settle (htmx waits a moment) stays there too:
+  // where the thread was scrolled when the swap began is kept, and a settle after they scrolled
+  // up from it leaves them be.
+  var stickToBottom = true, scrolledAtSwap = null;
   function inThread(node) { return !!node && (isThreadPane(node) || !!(node.closest && node.closest("#thread"))); }
+  function scrolledUpSinceSwap() {
+    var list = threadList();
+    return !!scrolledAtSwap && scrolledAtSwap.list === list && list.scrollTop < scrolledAtSwap.top;
+  }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var list = threadList();
     var target = event.detail.target;
     if (list && target && !inThread(target)) return;
     stickToBottom = !list || nearBottom(list) || isThreadPane(target);
+    scrolledAtSwap = list && !isThreadPane(target) ? { list: list, top: list.scrollTop } : null;
     if (list && target && target.matches && target.matches("#thread-messages > li.older")) {
       olderAnchor = list.querySelector("li.message");
       if (olderAnchor) olderAnchorTop = topInList(olderAnchor, list);
@@ -223,7 +231,7 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     tidyThread();
     placeSeen();
-    if (stickToBottom && !olderAnchor && inThread(event.target)) scrollToEnd();
+    if (stickToBottom && !olderAnchor && inThread(event.target) && !scrolledUpSinceSwap()) scrollToEnd();
     scrollToOwnMessage();
   });
   // An answer's out-of-band parts are swapped in even when the element that asked is gone (a poll
