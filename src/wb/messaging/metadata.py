@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import Integer, and_, bindparam, case, func, select, update
 
 from ..extensions import db
 from ..models import utcnow
@@ -115,38 +115,56 @@ def _write_unread_counts(conversation: Conversation, locked) -> dict[int, int]:
     if not locked:
         return {}
     counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked})
-    CM = ConversationMembership
-    all_read = [member_id for member_id, count in counts.items() if count == 0]
-    db.session.execute(
-        update(CM)
-        .where(CM.conversation_id == conversation.id, CM.user_id.in_(list(counts)))
-        .values(
-            unread_count=case(counts, value=CM.user_id),
-            # nothing left unread: nothing to email about
-            unread_since=case((CM.user_id.in_(all_read), None), else_=CM.unread_since),
-        )
-        .execution_options(synchronize_session=False)
+    # One statement per member's row, built once: every send and every read runs it.
+    db.session.connection(bind_arguments={"mapper": ConversationMembership}).execute(
+        _write_unread_statement(),
+        [{"in_conversation": conversation.id, "member": member_id, "count": count} for member_id, count in counts.items()],
     )
     return counts
 
 
+@functools.cache
+def _write_unread_statement():
+    CM = ConversationMembership.__table__.c
+    count = bindparam("count", type_=Integer)
+    return (
+        update(ConversationMembership.__table__)
+        .where(CM.conversation_id == bindparam("in_conversation"), CM.user_id == bindparam("member"))
+        .values(
+            unread_count=count,
+            # nothing left unread: nothing to email about
+            unread_since=case((count == 0, None), else_=CM.unread_since),
+        )
+    )
+
+
 def _unread_counts(conversation: Conversation, read_markers: dict[int, int | None]) -> dict[int, int]:
     """Messages each member hasn't read (from the other, still visible to them, past their marker), in one query."""
-    counted = {member_id: _unread_condition(conversation, member_id, last_read)
-               for member_id, last_read in read_markers.items()}
-    row = db.session.execute(
-        select(*(func.count(Message.id).filter(condition) for condition in counted.values())).where(
-            Message.conversation_id == conversation.id,
-            Message.deleted_at.is_(None),
-            Message.id > min((last_read or 0) for last_read in read_markers.values()),
-        )
-    ).one()
-    return dict(zip(counted, row))
+    members = list(read_markers)
+    values = {"in_conversation": conversation.id,
+              "past": min((last_read or 0) for last_read in read_markers.values())}
+    for number, member_id in enumerate(members):
+        values[f"member_{number}"], values[f"read_{number}"] = member_id, read_markers[member_id] or 0
+    statement = _unread_counts_statement(tuple(hidden_column_name(conversation, member_id) for member_id in members))
+    return dict(zip(members, db.session.execute(statement, values).one()))
 
 
-def _unread_condition(conversation: Conversation, member_id: int, last_read: int | None):
-    hidden_column = getattr(Message, hidden_column_name(conversation, member_id))
-    return and_(Message.sender_id != member_id, hidden_column.is_(False), Message.id > (last_read or 0))
+@functools.cache
+def _unread_counts_statement(hidden_columns: tuple[str, ...]):
+    """One count per member (member_N, read_N), each reading that member's hidden column: built
+    once per shape (a send counts for both sides, a read for one), values bound."""
+    return select(*(
+        func.count(Message.id).filter(and_(
+            Message.sender_id != bindparam(f"member_{number}"),
+            getattr(Message, column).is_(False),
+            Message.id > bindparam(f"read_{number}"),
+        ))
+        for number, column in enumerate(hidden_columns)
+    )).where(
+        Message.conversation_id == bindparam("in_conversation"),
+        Message.deleted_at.is_(None),
+        Message.id > bindparam("past"),
+    )
 
 
 def unread_for(conversation: Conversation, member_id: int, last_read: int | None) -> int:
