@@ -243,6 +243,35 @@ def test_a_first_send_asks_the_rules_in_a_fixed_number_of_queries(chat, count_qu
     assert any("FROM messaging_rules" in s for s in statements)
 
 
+def test_each_members_unread_count_follows_their_own_view(chat, alice, bob):
+    """A send recounts both members, a remove the remover: each from their own side's "removed
+    from view" column, whichever side of the conversation they are on."""
+    alice_client, bob_client, cid = chat
+
+    def counts():
+        return membership_of(alice, cid).unread_count, membership_of(bob, cid).unread_count
+
+    def remove(client, body):
+        message = next(m for m in messages_in(cid) if m.body == body)
+        assert client.post(f"/messages/{cid}/messages/{message.id}/remove").status_code in (200, 302)
+
+    send(alice_client, cid, "a1")
+    send(alice_client, cid, "a2")
+    assert counts() == (0, 2)
+    remove(bob_client, "a1")  # off Bob's count, and only his
+    assert counts() == (0, 1)
+    send(alice_client, cid, "a3")
+    assert counts() == (0, 2)
+    send(bob_client, cid, "b1")  # replying reads what came in
+    assert counts() == (1, 0)
+    remove(alice_client, "b1")
+    assert counts() == (0, 0)
+    send(bob_client, cid, "b2")
+    assert counts() == (1, 0)  # b1 stays out of Alice's count
+    assert db.session.get(ConversationMembership, membership_of(alice, cid).id).unread_since is not None
+    assert membership_of(bob, cid).unread_since is None
+
+
 def test_a_send_runs_a_fixed_number_of_queries(chat, count_queries):
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "the first message: what follows are replies")

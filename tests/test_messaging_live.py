@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 
+from conftest import PASSWORD
 from messaging_helpers import membership_of, open_conversation, send
 from wb.extensions import db
 from wb.messaging import live
@@ -213,6 +214,16 @@ def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):
     ]
     assert mine(alice) == [("message", first), ("message", second), ("seen", second), ("deleted", second),
                            ("blocked", None)]
+
+
+def test_closing_an_account_wakes_its_held_requests_as_signing_out_everywhere_does(chat, alice, bob):
+    """An "account" change for the member only: their held requests end now, not when the hold
+    runs out (test_served_live's held request ends cleanly on each way out)."""
+    alice_client, bob_client, _cid = chat
+    since = live.newest_id()
+    assert bob_client.post("/settings/close", data={"current_password": PASSWORD}).status_code == 302
+    assert [e.kind for e in live.changes_since(bob.id, since).events] == ["account"]
+    assert live.changes_since(alice.id, since).events == []
 
 
 def test_a_read_is_not_told_when_read_receipts_are_not_shared(chat, alice, bob):

@@ -111,7 +111,7 @@ def test_a_tab_on_one_server_is_woken_by_a_send_on_another(tmp_path, database_ur
         assert "Over here" not in bob.answer.text  # ids and kinds only
 
 
-@pytest.mark.parametrize("ending", ["sign-out-everywhere", "suspension", "messaging-off"])
+@pytest.mark.parametrize("ending", ["sign-out-everywhere", "account-closed", "suspension", "messaging-off"])
 def test_a_held_request_ends_cleanly_when_the_member_may_no_longer_read(
         tmp_path, database_urls, community, settings, ending):
     with Server(tmp_path, database_urls, workers=1, **settings) as first, \
@@ -122,6 +122,10 @@ def test_a_held_request_ends_cleanly_when_the_member_may_no_longer_read(
             other_browser = Member(second.url)
             other_browser.sign_in("bob", PASSWORD)
             assert other_browser.post("/settings/sign-out-everywhere").status == 302
+        elif ending == "account-closed":
+            other_browser = Member(second.url)
+            other_browser.sign_in("bob", PASSWORD)
+            assert other_browser.post("/settings/close", {"current_password": PASSWORD}).status == 302
         else:
             admin = Member(second.url)
             admin.sign_in("root", PASSWORD)

@@ -116,13 +116,21 @@ def thread_state(member, conversation: Conversation) -> ThreadState:
 
 def seen_by_other(member, conversation: Conversation) -> int:
     """How far the other member has read this conversation (0: nothing yet)."""
-    CM = ConversationMembership
     row = db.session.execute(
-        select(CM.last_read_message_id, User.read_receipts)
-        .join(User, User.id == CM.user_id)
-        .where(CM.conversation_id == conversation.id, CM.user_id == conversation.other_id(member.id))
+        _seen_by_other_statement(), {"in_conversation": conversation.id, "other_id": conversation.other_id(member.id)}
     ).first()
     return (row.last_read_message_id or 0) if row is not None and shares_read_receipts(member, row) else 0
+
+
+@functools.cache
+def _seen_by_other_statement():
+    """Every poll and every send that brings its message asks it: built once, values bound."""
+    CM = ConversationMembership
+    return (
+        select(CM.last_read_message_id, User.read_receipts)
+        .join(User, User.id == CM.user_id)
+        .where(CM.conversation_id == bindparam("in_conversation"), CM.user_id == bindparam("other_id"))
+    )
 
 
 def shares_read_receipts(mine, theirs) -> bool:

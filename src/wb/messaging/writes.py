@@ -155,7 +155,7 @@ def mark_read(member, conversation: Conversation) -> None:
     if mine is None:
         ensure_memberships(conversation, [member.id])
         mine = membership(member.id, conversation.id)
-    newest = db.session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation.id))
+    newest = db.session.scalar(_newest_message_statement(), {"conversation_id": conversation.id})
     behind = newest is not None and (mine.last_read_message_id or 0) < newest
     if behind or mine.unread_count:
         live.record([member.id], "read", conversation.id, newest,
@@ -164,6 +164,12 @@ def mark_read(member, conversation: Conversation) -> None:
         if shares_read_receipts(member, other):  # otherwise not even the wake may tell them of the read
             live.record([other.id], "seen", conversation.id, newest)
         recount_unread(conversation, member.id, read_up_to=newest or 0)
+
+
+@functools.cache
+def _newest_message_statement():
+    """Every read asks it: built once, values bound."""
+    return select(func.max(Message.id)).where(Message.conversation_id == bindparam("conversation_id"))
 
 
 def delete_message(member, conversation: Conversation, message_id) -> Message:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from ..api.models import AccessToken, IdempotencyKey
 from ..circles.models import CircleMember
 from ..extensions import db
+from ..messaging import live
 from ..messaging.metadata import recount_unread
 from ..messaging.models import Conversation, ConversationMembership, Message
 from ..messaging.ops.database import schema_present
@@ -43,6 +44,7 @@ def close_account(member: User, erase_text: bool = False, actor: User | None = N
     is wiped ("Message deleted"). Returns how many messages' text was wiped."""
     member.deleted_at = member.deleted_at or utcnow()
     member.end_sessions()
+    live.record([member.id], "account")  # their held live requests end now
     for model in (AccessToken, IdempotencyKey, EmailSettings, Notice):
         db.session.execute(delete(model).where(model.user_id == member.id))
     db.session.add(AuditEvent(
