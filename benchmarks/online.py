@@ -49,6 +49,7 @@ class Tally:
     delivered: dict = field(default_factory=dict)  # token -> when the recipient's tab held it
     send_ms: list = field(default_factory=list)
     recipients: dict = field(default_factory=dict)  # token -> recipient user id
+    sent_in: dict = field(default_factory=dict)  # token -> (conversation id, sender user id)
 
     def count(self):
         with self.lock:
@@ -254,6 +255,22 @@ def live_events(answer, open_conversation, tab) -> set:
     return events
 
 
+def undelivered_detail(tally, token) -> dict:
+    """What is known of a message the recipient's tab never held: its conversation, and whether a
+    later message there reached the recipient's tab (its list's preview moves past an earlier one:
+    the tab showed the conversation's news, its count, but this text only in the thread) or the
+    recipient wrote there after it was acknowledged."""
+    conversation_id, sender_id = tally.sent_in[token]
+    later = [t for t, (c, _s) in tally.sent_in.items()
+             if c == conversation_id and t != token and tally.answered.get(t, 0) > tally.answered[token]]
+    return {
+        "conversation": conversation_id, "from": sender_id, "to": tally.recipients[token],
+        "later_message_reached_recipient": any(t in tally.delivered and tally.recipients[t] == tally.recipients[token]
+                                               for t in later),
+        "recipient_wrote_after": any(tally.sent_in[t][1] == tally.recipients[token] for t in later),
+    }
+
+
 def triggered(headers) -> set:
     """The events an answer's HX-Trigger header fires."""
     return {name.strip() for name in (headers.get("HX-Trigger") or "").split(",") if name.strip()}
@@ -273,6 +290,7 @@ def sender(base_of, tabs, partners, tally, stop, per_member_seconds, rng, sends)
         token = f"bench-{uuid.uuid4().hex[:12]}"
         with tally.lock:
             tally.recipients[token] = other
+            tally.sent_in[token] = (conversation_id, tab.session.user_id)
         send = threading.Thread(target=tab.send, args=(conversation_id, token), daemon=True)
         sends.append(send)
         send.start()
@@ -415,6 +433,7 @@ def simulate(servers, sessions, partners, idle_seconds=60, active_seconds=120, p
         latencies = [max(0.0, (tally.delivered[t] - tally.answered[t]) * 1000) for t in tally.answered if t in tally.delivered]
         acknowledged = len(tally.answered)
         undelivered = [t for t in tally.answered if t not in tally.delivered]
+        lost = [undelivered_detail(tally, t) for t in undelivered[:20]]
         errors = list(tally.errors)
         send_ms = list(tally.send_ms)
     n = len(sessions)
@@ -435,6 +454,7 @@ def simulate(servers, sessions, partners, idle_seconds=60, active_seconds=120, p
         "active_requests_per_member_minute": round(active_requests / n / active_minutes, 2),
         "sends_acknowledged": acknowledged,
         "undelivered": len(undelivered),
+        "undelivered_detail": lost,
         "delivery_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
                         "max": percentile(latencies, 100)},
         "send_p95_ms": percentile(send_ms, 95),
