@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""What a message costs the app, counted in instructions: repeatable where CPU time moves by a tenth.
+
+    ./wb bench --scale large --keep                       # seed once and keep the run folder
+    python benchmarks/instructions.py RUN_DIR             # instructions per round, under callgrind
+
+A round is what the online benchmark's sender does in-process: pick a conversation in the inbox
+list (its thread pane), then send into it with the thread's cursors and the list along, as the
+inbox page sends (the answer brings the message and the list). The script runs itself twice under
+valgrind's callgrind (Debian's valgrind), with --rounds and with a few rounds, each after the same
+warm-up, and prints the difference per round: start-up and warm-up cancel out. Copies of the run
+folder's databases are used and thrown away, so the kept community does not grow. Compare two
+versions of the code by running it in each checkout (or with PYTHONPATH=<checkout>/src). Counting
+under callgrind is slow: about a minute per run of 60 rounds, plus start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import run  # noqa: E402  (re-executes with .venv's Python when needed)
+
+WARM_UP = 40
+FEW = 10
+COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def rounds(run_dir: str, count: int) -> None:
+    """WARM_UP rounds, then count rounds (what callgrind counts, with start-up)."""
+    from profile_scenario import signed_in_client
+    from wb.messaging.models import Conversation
+
+    manifest = json.loads((Path(run_dir) / "manifest.json").read_text())
+    bench = run.Bench(run.parse_args(["--scale", manifest["scale"], "--db", manifest["db"], "--reuse", run_dir]))
+    bench.prepare()
+    app = bench.app
+    # Nothing left to chance: no pruning of old live events now and then (a large delete in one run
+    # and not the other).
+    app.config.update(LOGIN_RATE_LIMIT=run.GENEROUS_LIMIT, MESSAGE_RATE_LIMIT=run.GENEROUS_LIMIT, LIVE_PRUNE_CHANCE=0)
+    with bench.app_context() as db:
+        conversations = db.session.scalars(
+            db.select(Conversation.id).where(Conversation.user_low_id == 1).order_by(Conversation.id).limit(3)).all()
+    client = signed_in_client(app, "member00001")
+    page = client.get("/messages").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    headers = {"HX-Request": "true", "X-WB-Tab": "0123456789abcdef", "X-WB-List": "page=1"}
+
+    def one(number):
+        conversation_id = conversations[number % len(conversations)]
+        pane = client.get(f"/messages/{conversation_id}", headers={**headers, "HX-Target": "thread-pane"})
+        cursors = re.search(r"poll\?(after=\d+)&amp;(seen=\d+)", pane.get_data(as_text=True))
+        sent = client.post(f"/messages/{conversation_id}?{cursors.group(1)}&{cursors.group(2)}",
+                           data={"body": f"counted {number}"}, headers={**headers, "X-CSRFToken": csrf})
+        if sent.status_code != 200:
+            raise SystemExit(f"the send answered {sent.status_code}")
+
+    for number in range(WARM_UP + count):
+        one(number)
+
+
+def counted(run_dir: str, count: int) -> int:
+    """Instructions callgrind counts for a run of count rounds, on a throwaway copy of run_dir."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is needed: sudo apt-get install valgrind")
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "run"
+        shutil.copytree(run_dir, copy)
+        manifest = json.loads((copy / "manifest.json").read_text())
+        if manifest["db"] != "sqlite":
+            raise SystemExit("instructions.py counts on a SQLite run folder (PostgreSQL's own work is in its server)")
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/callgrind.out",
+             sys.executable, str(Path(__file__).resolve()), str(copy), "--rounds", str(count), "--inside"],
+            capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})  # the same dict and set orders
+        found = COLLECTED.search(done.stderr)
+        if done.returncode != 0 or found is None:
+            raise SystemExit(f"the counted run failed:\n{done.stderr[-2000:]}")
+        return int(found.group(1))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", help="a SQLite run folder kept with ./wb bench --keep")
+    parser.add_argument("--rounds", type=int, default=60, help="rounds in the longer run (the shorter has %d)" % FEW)
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)  # the run callgrind counts
+    args = parser.parse_args(argv)
+    if args.inside:
+        rounds(args.run_dir, args.rounds)
+        return 0
+    if args.rounds <= FEW:
+        raise SystemExit(f"--rounds must be more than {FEW}")
+    few, many = counted(args.run_dir, FEW), counted(args.run_dir, args.rounds)
+    per_round = (many - few) / (args.rounds - FEW)
+    print(f"{per_round / 1e6:.2f} million instructions per round (a thread pane and a send into it, the list along); "
+          f"{args.rounds} and {FEW} rounds after {WARM_UP} warm-up rounds")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
