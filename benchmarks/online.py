@@ -101,6 +101,7 @@ class Tab(threading.Thread):
     def __init__(self, base, session, conversation_id, tally, stop):
         super().__init__(daemon=True)
         self.base, self.session, self.tally, self.stop = base, session, tally, stop
+        self.first_ask_at = 0.0  # when the page's live channel first asks (simulate spreads them)
         self.conversation_id = conversation_id
         self.tab = uuid.uuid4().hex[:16]  # live.js's tab id: sent with every request (X-WB-Tab)
         self.etags = {}
@@ -126,6 +127,8 @@ class Tab(threading.Thread):
         return request(self.session, method, path, self.tally, self.base, data=data, headers=headers)
 
     def run(self):
+        if self.stop.wait(max(0.0, self.first_ask_at - time.monotonic())):
+            return
         while not self.stop.is_set():
             asked_at = time.monotonic()
             status, _, text = self.request("GET", f"/messages/live?since={self.cursor}",
@@ -329,6 +332,13 @@ def generator_tasks() -> list[str]:
     return [f"self/task/{task}" for task in os.listdir("/proc/self/task")]
 
 
+def live_hold_seconds() -> float:
+    """The longest hold of a live request on the benchmark's servers (WB_LIVE_HOLD_SECONDS, else the app's default)."""
+    from wb.config import Config
+
+    return float(os.environ.get("WB_LIVE_HOLD_SECONDS") or Config.LIVE_HOLD_SECONDS)
+
+
 def generator_cpu_seconds() -> float:
     """CPU used so far by this process (the load generator), to tell its share from the server's."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -388,9 +398,16 @@ def simulate(servers, sessions, partners, idle_seconds=60, active_seconds=120, p
     open_conversation = {s.user_id: partners[s.user_id][0][0] for s in sessions}
     base_of = {s.user_id: server.servers[i % len(server.servers)].url for i, s in enumerate(sessions)}
     tabs = [Tab(base_of[s.user_id], s, open_conversation[s.user_id], tally, stop) for s in sessions]
+    # Members open their inbox at moments of their own, not all at once: each tab's live channel
+    # first asks at a random moment within one longest hold, and the idle phase starts once every
+    # tab asks. Started together, every tab's asks stayed in step for minutes (holds of 20-30 s put
+    # exactly two of each tab's asks in a 60 s window), and the idle phase counted 2.0 asks a
+    # minute where tabs in their own rhythm make 60 / 25 = 2.4.
+    hold, opened, spread = live_hold_seconds(), time.monotonic(), random.Random(seed + 1)
     for tab in tabs:
+        tab.first_ask_at = opened + spread.uniform(0, hold)
         tab.start()
-    time.sleep(min(5, idle_seconds / 4))  # every tab holds its first request
+    time.sleep(hold + min(5, idle_seconds / 4))  # every tab holds its first request
     with tally.lock:
         tally.requests, tally.errors = 0, []
     cpu_before, generator_before = server.cpu_seconds(), generator_cpu_seconds()
