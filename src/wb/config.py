@@ -66,7 +66,7 @@ class Config:
     MESSAGES_PER_PAGE = 50
     CONVERSATIONS_PER_PAGE = 30
     # The tab's live channel (messaging/live.py): a request waits at most this long for news (at
-    # random from two thirds of it: 20-30 s, 25 on average), then the page asks again. 0: answer
+    # random from five sixths of it: 25-30 s, 27.5 on average), then the page asks again. 0: answer
     # at once (gunicorn's sync workers can't hold requests), and the page asks again after
     # LIVE_RETRY_SECONDS. Proxies must allow more than the hold time.
     LIVE_HOLD_SECONDS = 30

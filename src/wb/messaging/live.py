@@ -44,10 +44,11 @@ CHANNEL = "wb_live"  # PostgreSQL's NOTIFY channel; Redis's is namespaced by the
 WATCH_INTERVAL = 0.05  # the SQLite watcher's read of the newest id: 20 a second per process
 NEWEST_ID_SQL = "SELECT max(id) FROM live_events"
 MOST_EVENTS = 200  # more news than this since a cursor: the tab refreshes everything instead
-# A held request waits between this share of LIVE_HOLD_SECONDS and all of it, at random: tabs that
-# asked together (after a restart, or a benchmark's start) then come back spread over the hold
-# instead of all at once every hold (2,000 tabs in 3 s, every 25 s, in one measured run).
-SHORTEST_HOLD = 2 / 3
+# A held request waits between this share of LIVE_HOLD_SECONDS and all of it, at random (25-30 s):
+# tabs that asked together (after a restart) then come back spread out, more with each hold,
+# instead of all at once every hold (2,000 tabs in 3 s, every 25 s, in one measured run). An idle
+# tab asks 60 / 27.5 = 2.2 times a minute (2.4 with holds of 20-30 s).
+SHORTEST_HOLD = 5 / 6
 LISTENER_IDLE_SECONDS = 30  # a process nobody waited in for this long stops listening until someone does
 # The kinds of change that move a member's inbox list (its rows, order, previews or counts): the
 # live answer says so per event (`list`), and brings the list along for a tab that shows one.

@@ -1,5 +1,5 @@
 // The tab's live channel: one request the server holds until something changes for this member
-// (or 20-30 s), then asked again at once. Its answer says what changed; the page fetches
+// (or 25-30 s), then asked again at once. Its answer says what changed; the page fetches
 // exactly those parts, through the same htmx partials it was drawn with: the open thread's
 // poller (new messages, "Seen", messages deleted or removed), the inbox list, the nav badge and
 // the dashboard line (whose swap notify.js turns into the tab title and desktop notices).
