@@ -72,7 +72,9 @@ def children(pid: int) -> list[int]:
 class Server:
     """gunicorn serving wb:create_app() on a free loopback port, with `./wb run`'s command line."""
 
-    def __init__(self, env: dict, workers: int, threads: int, log_path: Path, worker_class: str | None = None):
+    def __init__(self, env: dict, workers: int, threads: int, log_path: Path, worker_class: str | None = None,
+                 keep_alive: float | None = None):
+        self.keep_alive = keep_alive  # gunicorn's --keep-alive instead of `./wb run`'s (None: as it is)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers, self.threads, self.requested_class = workers, threads, worker_class
@@ -86,6 +88,8 @@ class Server:
         # exactly `./wb run` (with --worker-class as given to it)
         self.command = gunicorn_argv("127.0.0.1", self.port, self.workers, self.threads, self.requested_class)
         self.worker_class = self.command[self.command.index("--worker-class") + 1]
+        if self.keep_alive is not None:
+            self.command[self.command.index("--keep-alive") + 1] = f"{self.keep_alive:g}"
         if self.worker_class != "gevent":  # as `./wb run` does: a held request would take the worker
             self.env.setdefault("WB_LIVE_HOLD_SECONDS", "0")
         self._log = open(self.log_path, "ab")

@@ -9,6 +9,7 @@ send's answer. The first phase sends nothing: it measures what an idle tab costs
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -78,6 +79,51 @@ def request(session, method, path, tally, base, data=None, headers=None, timeout
         return 0, {}, ""
 
 
+class KeptConnection:
+    """One connection a tab keeps for its live channel, as a browser keeps it (HTTP/1.1 keep-alive):
+    each ask after the first goes on it, unless the server closed it meanwhile (its --keep-alive
+    ran out), when the ask goes again on a new one, as a browser retries a request on a reused
+    connection that the server closed before answering."""
+
+    def __init__(self, base):
+        parsed = urllib.parse.urlsplit(base)
+        self.host, self.port, self.connection = parsed.hostname, parsed.port, None
+
+    def request(self, session, path, tally, headers, timeout=60):
+        all_headers = {"User-Agent": load.USER_AGENT, "Cookie": session.cookie, **headers}
+        tally.count()
+        for attempt in (1, 2):
+            reused = self.connection is not None
+            if not reused:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            try:
+                self.connection.request("GET", path, headers=all_headers)
+                response = self.connection.getresponse()
+                text = response.read().decode()
+                if response.will_close:
+                    self.close()
+                if response.status != 200:
+                    with tally.lock:
+                        tally.errors.append(f"{response.status} GET {path.split('?')[0]}")
+                return response.status, response.headers, text
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
+                self.close()
+                if reused and attempt == 1:
+                    continue
+                failure = error
+            except OSError as error:
+                self.close()
+                failure = error
+            with tally.lock:
+                tally.errors.append(f"{type(failure).__name__} GET {path.split('?')[0]}")
+            return 0, {}, ""
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
 BADGE_ASKS = re.compile(r'<a id="inbox-badge"[^>]*\shx-get=')  # else it comes with the list's answers
 READ_NOW = re.compile(r'hx-post="(/messages/\d+/read)" hx-trigger="load"')
 
@@ -98,8 +144,9 @@ class Tab(threading.Thread):
     inbox the nav badge comes with the list and asks nothing itself (_badge.html).
     """
 
-    def __init__(self, base, session, conversation_id, tally, stop):
+    def __init__(self, base, session, conversation_id, tally, stop, keep_connection=False):
         super().__init__(daemon=True)
+        self.kept = KeptConnection(base) if keep_connection else None  # the live channel's own connection
         self.base, self.session, self.tally, self.stop = base, session, tally, stop
         self.first_ask_at = 0.0  # when the page's live channel first asks (simulate spreads them)
         self.conversation_id = conversation_id
@@ -131,9 +178,12 @@ class Tab(threading.Thread):
             return
         while not self.stop.is_set():
             asked_at = time.monotonic()
-            status, _, text = self.request("GET", f"/messages/live?since={self.cursor}",
-                                           headers={"Accept": "application/json",
-                                                    "X-WB-List": f"page=1&active={self.conversation_id}"})
+            live_headers = {"Accept": "application/json", "X-WB-List": f"page=1&active={self.conversation_id}"}
+            if self.kept is not None:
+                status, _, text = self.kept.request(self.session, f"/messages/live?since={self.cursor}", self.tally,
+                                                    {**live_headers, "X-WB-Tab": self.tab})
+            else:
+                status, _, text = self.request("GET", f"/messages/live?since={self.cursor}", headers=live_headers)
             if status != 200:
                 self.stop.wait(2)
                 continue
@@ -390,14 +440,15 @@ class Servers:
         return [ms for server, offset in zip(self.servers, offsets) for ms in server_send_ms(server.log_path, offset)]
 
 
-def simulate(servers, sessions, partners, idle_seconds=60, active_seconds=120, per_member_seconds=120, seed=6) -> dict:
+def simulate(servers, sessions, partners, idle_seconds=60, active_seconds=120, per_member_seconds=120, seed=6,
+             keep_connection=False) -> dict:
     """Run the online scenario on started load.Servers (a member's tab and sends go to one of them); its figures."""
     server = Servers(servers)
     tally = Tally()
     stop = threading.Event()
     open_conversation = {s.user_id: partners[s.user_id][0][0] for s in sessions}
     base_of = {s.user_id: server.servers[i % len(server.servers)].url for i, s in enumerate(sessions)}
-    tabs = [Tab(base_of[s.user_id], s, open_conversation[s.user_id], tally, stop) for s in sessions]
+    tabs = [Tab(base_of[s.user_id], s, open_conversation[s.user_id], tally, stop, keep_connection) for s in sessions]
     # Members open their inbox at moments of their own, not all at once: each tab's live channel
     # first asks at a random moment within one longest hold, and the idle phase starts once every
     # tab asks. Started together, every tab's asks stayed in step for minutes (holds of 20-30 s put

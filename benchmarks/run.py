@@ -88,6 +88,10 @@ def parse_args(argv=None):
                         help="gunicorn worker processes (`./wb run`'s default: one per core, plus one)")
     parser.add_argument("--threads", type=int, default=1,
                         help="gunicorn threads per worker (`./wb run`'s default; more than 1 uses gthread workers)")
+    parser.add_argument("--keep-alive", type=float, default=None, metavar="SECONDS",
+                        help="serve with gunicorn's --keep-alive SECONDS instead of `./wb run`'s 0 (one request per "
+                             "connection); the online scenario's tabs then keep their live channel's connection, as a "
+                             "browser does")
     parser.add_argument("--worker-class", choices=("gevent", "sync", "gthread"),
                         help="gunicorn's worker class (default: `./wb run`'s, gevent unless --threads is above 1)")
     parser.add_argument("--sessions", type=int, default=200, help="members signed in and rotated through")
@@ -229,7 +233,7 @@ class Bench:
             env["GUNICORN_CMD_ARGS"] = f"--access-logformat '{online.ACCESS_LOG_FORMAT}'"
         self.server_env = env
         self.server = load.Server(env, self.args.workers, self.args.threads, self.run_dir / "gunicorn.log",
-                                  self.args.worker_class)
+                                  self.args.worker_class, self.args.keep_alive)
         self.server.start()
         log(f"gunicorn: {self.args.workers} {self.server.worker_class} workers x {self.args.threads} thread(s) on {self.server.url} "
             f"(workers {self.server.worker_pids()}, limiter storage {self.storage})")
@@ -411,7 +415,8 @@ class Bench:
         servers = [self.server]
         for _ in range(self.args.servers - 1):
             servers.append(load.Server(self.server_env, self.args.workers, self.args.threads,
-                                       self.run_dir / f"gunicorn-{len(servers) + 1}.log", self.args.worker_class))
+                                       self.run_dir / f"gunicorn-{len(servers) + 1}.log", self.args.worker_class,
+                                       self.args.keep_alive))
             servers[-1].start()
             log(f"another gunicorn on {servers[-1].url} (workers {servers[-1].worker_pids()})")
         results = []
@@ -431,7 +436,8 @@ class Bench:
                 log(f"Online: {len(self.sessions)} tabs, {self.args.online_idle:g} s idle, then "
                     f"{self.args.online_active:g} s with a send per member every 2 minutes on average")
                 load_before = [round(x, 2) for x in os.getloadavg()]
-                result = online.simulate(servers, self.sessions, partners, self.args.online_idle, self.args.online_active)
+                result = online.simulate(servers, self.sessions, partners, self.args.online_idle, self.args.online_active,
+                                         keep_connection=self.args.keep_alive is not None)
                 result["load_average"] = {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}
                 log(json.dumps(result))
                 results.append(result)
