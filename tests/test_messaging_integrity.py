@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from wb.extensions import db
 from wb.messaging import conversations, metadata, reconcile, writes
-from wb.messaging.models import Conversation, ConversationMembership
+from wb.messaging.models import Conversation, ConversationMembership, LiveEvent
 from wb.models import User
 from messaging_helpers import membership_of, messages_in, open_conversation, poll_cursors, send, visible_text
 
@@ -94,6 +94,10 @@ def test_metadata_failure_after_send_loses_nothing_and_reconcile_repairs_it(chat
     assert "sent while metadata fails" in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
     stale = membership_of(bob, cid)
     assert stale.unread_count == 1 and stale.last_message_id == stored[0].id
+    # its live event did not go with the failed metadata: both members' tabs hear of it now
+    told = db.session.scalars(select(LiveEvent.member_id).where(
+        LiveEvent.kind == "message", LiveEvent.message_id == stored[1].id)).all()
+    assert sorted(told) == sorted([bob.id, stale.other_user_id])
     changes = reconcile.reconcile(dry_run=True)
     assert any("unread_count 1 -> 2" in line for line in changes)
     assert membership_of(bob, cid).unread_count == 1  # dry run changed nothing

@@ -94,7 +94,21 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
                 "metadata update failed after send; reconcile will repair it",
                 extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__},
             )
+            _tell_of_message_alone(sender, conversation, message)
     return Sent(message, recipient, read_unread)
+
+
+def _tell_of_message_alone(sender, conversation: Conversation, message: Message) -> None:
+    """The metadata update failed after the message was stored, and its live event went with it:
+    record the event on its own, so both members' tabs hear of the message now (their open thread
+    reads the messaging database; the list shows it once reconcile repairs the metadata)."""
+    try:
+        live.record((sender.id, conversation.other_id(sender.id)), "message", conversation.id, message.id)
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("live event failed after send; the tabs hear of the message with their next change",
+                    extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__})
 
 
 @functools.cache
