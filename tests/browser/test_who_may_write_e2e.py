@@ -51,6 +51,9 @@ def test_a_paused_member_is_said_to_be_away_before_anyone_types(browsing, server
     alice_page = browsing.sign_in(alice)
     alice_page.goto(f"/people/{bob}")
     alice_page.get_by_role("button", name="Message Bob Holiday").click()
+    expect(alice_page).to_have_url(THREAD_URL)
+    # Enter sends once the page's scripts run; a key pressed before that is a new line.
+    alice_page.wait_for_load_state("load")
     alice_page.locator("#compose textarea").fill("See you after the holiday?")
     alice_page.locator("#compose textarea").press("Enter")
     expect(alice_page.locator("#thread")).to_contain_text("See you after the holiday?")
