@@ -138,7 +138,9 @@ class Tab(threading.Thread):
     it brought no new poller, and wb:unread-changed when the reply read what came in; a read:
     wb:unread-changed); a send's and a read's answers bring the list along (X-WB-List), so they
     fire no wb:list-changed, and the live answer brings the list when it changed (drawn unless a
-    send is on its way or a list was drawn since the ask left, as app.js does); the poller asks
+    send is on its way or a list was drawn since the ask left, as app.js does); these bring only
+    the rows that changed, which app.js merges into the rows it keeps (the tab keeps no rows: it
+    reads what the answers draw, as the page shows it); the poller asks
     the thread's poll, the list and the badge ask with their ETags, and a poll that drew the
     other member's messages posts the read it carries (hx-trigger="load", _poller.html). On the
     inbox the nav badge comes with the list and asks nothing itself (_badge.html).

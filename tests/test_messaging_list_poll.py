@@ -1,5 +1,6 @@
 """The inbox list keeps up: asked again when something changed, 304 to the ETag of the rows it shows."""
 import html
+import json
 import re
 
 import pytest
@@ -151,34 +152,46 @@ def test_own_actions_ask_for_the_list(inbox):
 
 
 ON_THE_INBOX = {"HX-Request": "true", "X-WB-List": "page=1"}  # what live.js adds on the inbox
-LIST_ALONG = re.compile(r'<div id="conversation-list" hx-swap-oob="innerHTML">(.*?)</div>', re.S)
+LIST_ALONG = re.compile(r'<div id="conversation-list" hx-swap-oob="innerHTML"(?: data-list-rows=\'([^\']*)\')?>(.*?)</div>',
+                        re.S)
 
 
 def list_along(response) -> str:
-    """The inbox list's rows an answer brings out of band (the page swaps them into its list)."""
+    """The inbox list's rows an answer brings out of band (the page swaps them into its list, or
+    with order_along, merges them into the rows it keeps)."""
     found = LIST_ALONG.search(text(response))
     assert found, text(response)
-    return found.group(1)
+    return found.group(2)
+
+
+def order_along(response) -> list[int] | None:
+    """The page's rows in order when the answer brings only those that changed, None when it
+    brings the whole list (the times of the rows come with them: [[id, "5 min ago"], ...])."""
+    found = LIST_ALONG.search(text(response))
+    assert found, text(response)
+    return None if found.group(1) is None else [row for row, _when in json.loads(found.group(1))]
 
 
 def test_own_actions_on_the_inbox_bring_the_list_along(inbox, bob):
-    """On the inbox a send, a read, a delete and a remove answer with the list's rows for its
-    page and the nav badge, out of band, instead of making the list ask (wb:list-changed)."""
+    """On the inbox a send, a read, a delete and a remove answer with the list's changed row for
+    its page (and every row's order) and the nav badge, out of band, instead of making the list
+    ask (wb:list-changed)."""
     alice_client, bob_client, _carol, with_bob, with_carol = inbox
     sent = alice_client.post(f"/messages/{with_carol}?after=0&seen=0", data={"body": "On my way, Carol"},
                              headers=ON_THE_INBOX)
     assert sent.status_code == 200 and "wb:list-changed" not in sent.headers["HX-Trigger"]
     assert 'id="compose"' in text(sent)  # the compose box is still the answer's own content
     rows_along = list_along(sent)
-    assert rows(rows_along) == [with_carol, with_bob]
-    assert "You: On my way, Carol" in rows_along
+    assert rows(rows_along) == [with_carol] and order_along(sent) == [with_carol, with_bob]
+    assert "You: On my way, Carol" in rows_along and "hi from bob" not in text(sent)
     assert 'class="conversation active" data-conversation-id="%d"' % with_carol in rows_along
     tag, total = nav_badge(text(sent))
     assert 'hx-swap-oob="true"' in tag and total == 0  # replying read Carol's
     send(bob_client, with_bob, "Are you there?")
     read = alice_client.post(f"/messages/{with_bob}/read", headers=ON_THE_INBOX)
     assert read.status_code == 200 and read.headers["HX-Trigger"] == "wb:unread-changed"
-    assert rows(list_along(read)) == [with_bob, with_carol] and unread_of(list_along(read), with_bob) == 0
+    assert order_along(read) == [with_bob, with_carol] and rows(list_along(read)) == [with_bob]
+    assert unread_of(list_along(read), with_bob) == 0
     assert nav_badge(text(read))[1] == 0
     [*_, mine] = messages_in(with_carol)
     deleted = alice_client.post(f"/messages/{with_carol}/messages/{mine.id}/delete", headers=ON_THE_INBOX)
@@ -194,9 +207,13 @@ def test_the_list_along_keeps_its_page_and_filter(inbox, app):
     alice_client, _bob, _carol, with_bob, with_carol = inbox
     app.config["CONVERSATIONS_PER_PAGE"] = 1
     read = alice_client.post(f"/messages/{with_carol}/read", headers={**ON_THE_INBOX, "X-WB-List": "page=2"})
-    assert rows(list_along(read)) == [with_carol]  # page 2 of 1 each: Bob wrote last
+    assert order_along(read) == rows(list_along(read)) == [with_carol]  # page 2 of 1 each: Bob wrote last
+    assert "Newer" in list_along(read)  # the pager comes along
+    other_page = alice_client.post(f"/messages/{with_bob}/read", headers={**ON_THE_INBOX, "X-WB-List": "page=2"})
+    assert order_along(other_page) == [with_carol] and rows(list_along(other_page)) == []  # Bob's row isn't there
     unread = alice_client.post(f"/messages/{with_bob}/read", headers={**ON_THE_INBOX, "X-WB-List": "filter=unread"})
-    assert rows(list_along(unread)) == [] and "all caught up" in list_along(unread)
+    # Nothing left to keep: the empty list is drawn whole.
+    assert order_along(unread) is None and rows(list_along(unread)) == [] and "all caught up" in list_along(unread)
 
 
 @pytest.mark.parametrize("shown", ["page=x", "page=%C2%B2", "page=0", "page=99999999999999999999999"])

@@ -1,4 +1,5 @@
 """The tab's live channel: what changed since a cursor, held until something does, ended cleanly."""
+import json
 import re
 import sqlite3
 import threading
@@ -93,7 +94,16 @@ def test_only_my_changes_come_and_never_any_text(chat, make_user, login):
 
 
 TAB = "0123456789abcdef"  # a tab id as static/js/live.js makes one
-LIST_ALONG = re.compile(r'<div id="conversation-list" hx-swap-oob="innerHTML">(.*?)</div>', re.S)
+LIST_ALONG = re.compile(r'<div id="conversation-list" hx-swap-oob="innerHTML"(?: data-list-rows=\'([^\']*)\')?>(.*?)</div>',
+                        re.S)
+ROW = re.compile(r'<li class="conversation[^"]*" data-conversation-id="(\d+)"')
+
+
+def drawn_along(answer) -> tuple[list[int], list | None]:
+    """The list a live answer brings: the rows it draws, and the order and times of the page's
+    rows when it draws only those that changed (None: the whole list)."""
+    found = LIST_ALONG.search(answer["list"])
+    return [int(row) for row in ROW.findall(found.group(2))], None if found.group(1) is None else json.loads(found.group(1))
 
 
 def test_on_the_inbox_the_answer_brings_the_list_when_it_changed(chat, alice, bob):
@@ -105,11 +115,11 @@ def test_on_the_inbox_the_answer_brings_the_list_when_it_changed(chat, alice, bo
     send(alice_client, cid, "Lunch at one?")
     answer = bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1&active=0"}).get_json()
     assert [e["list"] for e in answer["events"]] == [True]
-    rows = LIST_ALONG.search(answer["list"]).group(1)
+    rows = LIST_ALONG.search(answer["list"]).group(2)
     assert f'data-conversation-id="{cid}"' in rows and "Lunch at one?" in rows and 'aria-label="1 unread"' in rows
     assert 'id="inbox-badge"' in answer["list"] and 'hx-swap-oob="true"' in answer["list"]
     opened = bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": f"active={cid}"}).get_json()
-    assert 'class="conversation active"' in opened["list"] and "unread" not in LIST_ALONG.search(opened["list"]).group(1)
+    assert 'class="conversation active"' in opened["list"] and "unread" not in LIST_ALONG.search(opened["list"]).group(2)
     # Without the header (a page without the list) or with a malformed one: the page asks for it.
     assert ask(bob_client, since)["list"] is None
     assert bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "active=x"}).get_json()["list"] is None
@@ -118,6 +128,28 @@ def test_on_the_inbox_the_answer_brings_the_list_when_it_changed(chat, alice, bo
     bob_client.post(f"/messages/{cid}/read", headers={"HX-Request": "true"})
     seen = alice_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1"}).get_json()
     assert [(e["kind"], e["list"]) for e in seen["events"]] == [("seen", False)] and seen["list"] is None
+
+
+def test_the_answer_draws_only_the_rows_that_changed(chat, alice, bob, make_user, login):
+    """A tab keeps the rows it shows: the answer draws the ones its events name, and every row's
+    conversation and time in the list's order (app.js merges them). A change that names no
+    conversation (a block), or a tab away too long, gets the whole list."""
+    alice_client, bob_client, with_alice = chat
+    carol_client = login(make_user("carol"))
+    with_carol = open_conversation(carol_client, "bob")
+    send(alice_client, with_alice, "Lunch at one?")
+    since = cursor_of(bob_client)
+    send(carol_client, with_carol, "Parcel for you downstairs")
+    answer = bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1&active=0"}).get_json()
+    drawn, order = drawn_along(answer)
+    assert drawn == [with_carol] and "Parcel for you downstairs" in answer["list"]
+    assert "Lunch at one?" not in answer["list"]  # Alice's row is kept as the page shows it
+    assert order == [[with_carol, "just now"], [with_alice, "just now"]]
+    # Bob blocks Carol: her row leaves the list, which comes whole.
+    since = answer["cursor"]
+    bob_client.post("/people/carol/block", data={"confirmed": "1"})
+    blocked = bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1&active=0"}).get_json()
+    assert drawn_along(blocked) == ([with_alice], None) and "Lunch at one?" in blocked["list"]
 
 
 def test_a_tabs_own_change_brings_no_list_to_it(chat, alice):
@@ -415,6 +447,9 @@ def test_a_cursor_older_than_what_is_kept_asks_for_a_refresh(app, chat, bob):
     assert db.session.scalar(select(LiveEvent.id).order_by(LiveEvent.id)) is not None  # the newest stays
     answer = ask(bob_client, since)
     assert answer["refresh"] is True and answer["events"] == []
+    # A tab showing the list gets it whole: it can't know which of its rows changed.
+    whole = bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1&active=0"}).get_json()
+    assert drawn_along(whole) == ([cid], None)
     assert ask(bob_client, answer["cursor"] - 1)["refresh"] is False  # within what is kept: no refresh
     # a cursor from the future (another database, say) also refreshes
     assert ask(bob_client, answer["cursor"] + 100)["refresh"] is True

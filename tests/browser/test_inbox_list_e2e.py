@@ -24,11 +24,22 @@ def send_as(server, sender: str, conversation_id: int, body: str) -> None:
         writes.send_message(User.by_username(sender), db.session.get(Conversation, conversation_id), body)
 
 
+def read_before(server, member: str, conversation_id: int) -> None:
+    from wb.extensions import db
+    from wb.messaging import writes
+    from wb.messaging.models import Conversation
+    from wb.models import User
+
+    with server.app.app_context():
+        writes.mark_read(User.by_username(member), db.session.get(Conversation, conversation_id))
+
+
 def test_a_new_message_moves_its_row_to_the_top_while_reading_another(browsing, server):
     alice = server.create_member("alice")
     bob, carol = server.create_member("bob"), server.create_member("carol")
     with_carol = seed_conversation(server, carol, alice, "carol says hi")
     with_bob = seed_conversation(server, bob, alice, "bob says hi")
+    read_before(server, alice, with_bob)  # the page reads nothing as it opens: its list is the one drawn with it
 
     page = browsing.sign_in(alice)
     page.goto(f"/messages/{with_bob}")
@@ -37,6 +48,10 @@ def test_a_new_message_moves_its_row_to_the_top_while_reading_another(browsing, 
     page.evaluate("window.wbSameDocument = true")
     rows = page.locator("#conversation-list li.conversation")
     expect(rows.first).to_have_attribute("data-conversation-id", str(with_bob))
+    bob_row = page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"]')
+    bob_row.evaluate("row => { row.wbKept = true; }")
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/messages/list" in request.url else None)
 
     send_as(server, carol, with_carol, "are you around?")
 
@@ -44,7 +59,10 @@ def test_a_new_message_moves_its_row_to_the_top_while_reading_another(browsing, 
     carol_row = rows.first
     expect(carol_row.locator(".badge")).to_have_text("2")
     expect(carol_row).to_contain_text("are you around?")
-    bob_row = page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"]')
+    # The answer drew Carol's row only: Bob's is the one the page had, moved down.
+    assert bob_row.evaluate("row => row.wbKept === true")
+    expect(rows).to_have_count(2)
+    assert asked == []  # the live answer brought the row
     expect(bob_row).to_have_class(re.compile(r"\bactive\b"))
     expect(bob_row.locator("a")).to_have_attribute("aria-current", "page")
     expect(page.locator("#conversation-list li.active")).to_have_count(1)
@@ -64,6 +82,35 @@ def test_a_new_message_moves_its_row_to_the_top_while_reading_another(browsing, 
     assert browsing.unexpected_problems() == []
 
 
+def test_a_list_missing_a_row_the_answer_keeps_asks_for_the_whole_list(browsing, server):
+    """An answer that draws only the rows that changed names every row of the page; a list that
+    lacks one it didn't draw (drawn before something it never heard of) asks for itself."""
+    alice = server.create_member("alice")
+    bob, carol = server.create_member("bob"), server.create_member("carol")
+    with_carol = seed_conversation(server, carol, alice, "carol says hi")
+    with_bob = seed_conversation(server, bob, alice, "bob says hi")
+    page = browsing.sign_in(alice)
+    page.goto("/messages")
+    page.wait_for_load_state("load")
+    page.evaluate("window.wbSameDocument = true")
+    rows = page.locator("#conversation-list li.conversation")
+    expect(rows).to_have_count(2)
+    page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"]').evaluate("row => row.remove()")
+    expect(rows).to_have_count(1)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/messages/list" in request.url else None)
+
+    send_as(server, carol, with_carol, "still there?")
+
+    expect(rows).to_have_count(2, timeout=3 * BADGE_WAIT_MS)
+    expect(rows.first).to_contain_text("still there?")
+    expect(rows.nth(1)).to_have_attribute("data-conversation-id", str(with_bob))
+    expect(rows.nth(1)).to_contain_text("bob says hi")
+    assert len(asked) == 1, asked  # the live answer's rows could not be merged: the list asked
+    assert page.evaluate("window.wbSameDocument === true"), "the page was reloaded"
+    assert browsing.unexpected_problems() == []
+
+
 def test_the_newest_message_deleted_for_both_changes_the_other_members_preview(browsing, server):
     from wb.extensions import db
     from wb.messaging import writes
@@ -72,8 +119,7 @@ def test_the_newest_message_deleted_for_both_changes_the_other_members_preview(b
 
     alice, bob = server.create_member("alice"), server.create_member("bob")
     with_bob = seed_conversation(server, bob, alice, "sent by mistake")
-    with server.app.app_context():  # read: the deletion moves no unread count
-        writes.mark_read(User.by_username(alice), db.session.get(Conversation, with_bob))
+    read_before(server, alice, with_bob)  # the deletion moves no unread count
     page = browsing.sign_in(alice)
     page.goto("/messages")
     page.wait_for_load_state("load")

@@ -10,6 +10,7 @@ from sqlalchemy import String, bindparam, func, select, type_coerce
 
 from ..database import read_rows
 from ..extensions import db
+from ..main.views import timeago
 from ..models import User
 from . import policy
 from .models import Block, Conversation, ConversationMembership, Message
@@ -36,6 +37,14 @@ class InboxPage:
     unread_only: bool
     unread_total: int  # the badge number, read with the page
     version: str  # what the list shows, summed up (list_version): its poll asks with it
+    # The conversations whose rows are drawn, when only some changed (an answer that brings the
+    # list along: views._list_along); None: every row. Rows not drawn carry no preview.
+    drawn: frozenset[int] | None = None
+
+    def row_times(self) -> list[list]:
+        """Each row's conversation and its time's words, in the list's order: what a page that
+        keeps the rows it has needs to order them and bring their times up to date (app.js)."""
+        return [[row.conversation_id, timeago(row.last_activity_at)] for row in self.rows]
 
 
 def inbox_filter(member_id):
@@ -67,8 +76,10 @@ def _inbox_statement(unread_only: bool):
     return query.order_by(CM.last_activity_at.desc(), CM.id.desc()).offset(bindparam("offset")).limit(bindparam("limit"))
 
 
-def inbox_page(member, page: int = 1, unread_only: bool = False) -> InboxPage:
-    """One page of conversations, newest activity first, in two queries (one per database)."""
+def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None) -> InboxPage:
+    """One page of conversations, newest activity first, in two queries (one per database).
+
+    With drawn (conversation ids), only those rows are to be drawn: only their previews are read."""
     per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
     page = max(page, 1)
     # Plain rows, not ORM objects: a page shows 30 and changes none.
@@ -79,7 +90,8 @@ def inbox_page(member, page: int = 1, unread_only: bool = False) -> InboxPage:
     ).all()
     has_next = len(rows) > per_page
     rows = rows[:per_page]
-    previews = message_previews(member.id, [row.last_message_id for row in rows if row.last_message_id])
+    previews = message_previews(member.id, [row.last_message_id for row in rows if row.last_message_id
+                                            and (drawn is None or row.conversation_id in drawn)])
     if rows:
         total, version = rows[0].unread_total, list_version(rows[0])
     elif page == 1 and not unread_only:  # an empty first page means no conversations to count
@@ -104,6 +116,7 @@ def inbox_page(member, page: int = 1, unread_only: bool = False) -> InboxPage:
         unread_only=unread_only,
         unread_total=total,
         version=version,
+        drawn=None if drawn is None else frozenset(drawn),
     )
 
 

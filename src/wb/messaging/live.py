@@ -204,6 +204,13 @@ class Changes:
         return self.refresh or any(event.kind in LIST_KINDS and (tab is None or event.origin != tab)
                                    for event in self.events)
 
+    def list_rows_for(self, tab: str | None) -> set[int] | None:
+        """The conversations whose list rows changed for the tab (as moves_list_for counts them);
+        None when the whole list may have: a refresh, or a change that names no conversation."""
+        moved = [event.conversation_id for event in self.events
+                 if event.kind in LIST_KINDS and (tab is None or event.origin != tab)]
+        return None if self.refresh or None in moved else set(moved)
+
     def nothing_for(self, tab: str | None) -> bool:
         """Nothing the tab would act on: no events, or only those its own requests made."""
         return not self.refresh and all(tab is not None and event.origin == tab for event in self.events)

@@ -182,6 +182,7 @@ def live_channel():
     """What changed for this member since the tab's cursor (?since=), held until something does
     or LIVE_HOLD_SECONDS pass: the page fetches the parts that changed (static/js/live.js)."""
     changes = live.wait_for_changes(current_user, number_arg("since", "a cursor"))
+    tab = live.acting_tab()
     hold = current_app.config["LIVE_HOLD_SECONDS"]
     response = jsonify(
         cursor=changes.cursor,
@@ -192,8 +193,9 @@ def live_channel():
         events=[{"kind": e.kind, "conversation": e.conversation_id, "message": e.message_id,
                  "unread": e.unread, "list": e.kind in live.LIST_KINDS, "tab": e.origin} for e in changes.events],
         # The inbox list and the nav badge drawn now, for a tab that shows the list (X-WB-List)
-        # when its list changed: the page asks no /messages/list for it.
-        list=_list_along() if changes.moves_list_for(live.acting_tab()) else None,
+        # when its list changed (only the rows that changed, with the list's order): the page
+        # asks no /messages/list for it.
+        list=_list_along(changed=changes.list_rows_for(tab)) if changes.moves_list_for(tab) else None,
         # Held: ask again at once. Answered at once (a server that can't hold): after a while.
         retry=0 if hold > 0 else current_app.config["LIVE_RETRY_SECONDS"],
     )
@@ -337,7 +339,7 @@ def _answer_changing_list(body: str, active_id: int, events: list[str], status: 
     nav badge that comes with them) out of band, so the page asks no /messages/list for it: a
     request fewer per send and per read. From anywhere else, or with a list query that isn't the
     list's, the answer fires wb:list-changed among its events (HX-Trigger) and the list asks."""
-    along = _list_along(active_id)
+    along = _list_along(active_id, changed={active_id})
     if along is not None:
         events = [event for event in events if event != "wb:list-changed"]
         body, status = body + along, 200 if status == 204 else status
@@ -347,9 +349,13 @@ def _answer_changing_list(body: str, active_id: int, events: list[str], status: 
     return response
 
 
-def _list_along(active_id: int | None = None) -> str | None:
-    """The list's rows and the nav badge, out of band, as the X-WB-List query asks (its page and
-    filter; the open conversation, `active`, unless an action names it); None without it."""
+def _list_along(active_id: int | None = None, changed=None) -> str | None:
+    """The list and the nav badge, out of band, as the X-WB-List query asks (its page and filter;
+    the open conversation, `active`, unless an action names it); None without it.
+
+    With changed (conversation ids; None: any), only their rows are drawn, with the order and
+    times of all the page's rows: the page keeps the rest (app.js), so an answer draws one row
+    or two, not thirty."""
     shown = request.headers.get(LIST_SHOWN_HEADER)
     if shown is None:
         return None
@@ -359,7 +365,9 @@ def _list_along(active_id: int | None = None) -> str | None:
         active_id = whole_number(query.get("active", "0"))
     if not page or active_id is None:
         return None
-    listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread")
+    listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread", drawn=changed)
+    if not listing.rows:  # nothing to keep: the empty list is drawn whole
+        listing.drawn = None
     return render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id, list_oob=True)
 
 

@@ -326,12 +326,48 @@
   document.addEventListener("htmx:afterSwap", function (event) { restoreListPlace(event.target); });
   // The same when the list comes along with the answer to an action that changed it (a send, a
   // read: views._answer_changing_list).
+  // Such an answer may bring only the rows that changed, with the order and times of all the
+  // page's rows (data-list-rows): the list keeps its other rows. A row it has neither kept nor
+  // been brought means it was drawn before something it never heard of: it asks for itself.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    var list = event.detail.target;
+    var list = event.detail.target, fragment = event.detail.fragment;
     if (!isList(list) || !event.detail.shouldSwap) return;
     keepListPlace(list);
+    var order = fragment.getAttribute && fragment.getAttribute("data-list-rows");
+    if (order !== null && order !== undefined) {
+      event.detail.shouldSwap = false;
+      if (!mergeListRows(list, fragment, JSON.parse(order))) {
+        listKept = null;
+        document.body.dispatchEvent(new CustomEvent("wb:list-stale"));
+        return;
+      }
+    }
     queueMicrotask(function () { restoreListPlace(list); });  // as for the thread, above
   });
+  function mergeListRows(list, fragment, order) {
+    var rows = list.querySelector("ul.conversations"), came = fragment.querySelector("ul.conversations");
+    if (!rows || !came) return false;
+    var kept = {}, brought = {};
+    rows.querySelectorAll(":scope > li.conversation").forEach(function (row) { kept[row.getAttribute("data-conversation-id")] = row; });
+    came.querySelectorAll(":scope > li.conversation").forEach(function (row) { brought[row.getAttribute("data-conversation-id")] = row; });
+    var next = [];
+    for (var i = 0; i < order.length; i++) {
+      var id = String(order[i][0]), row = brought[id] || kept[id];
+      if (!row) return false;
+      if (!brought[id]) {  // a kept row's time in words moves on ("5 min ago", then "1 h ago")
+        var time = row.querySelector("time");
+        if (time) time.textContent = order[i][1];
+      }
+      next.push(row);
+    }
+    rows.replaceChildren.apply(rows, next);
+    rows.setAttribute("data-list-version", came.getAttribute("data-list-version"));
+    var pager = list.querySelector(".pager"), newPager = fragment.querySelector(".pager");
+    if (pager) pager.remove();
+    if (newPager) list.appendChild(newPager);
+    Object.keys(brought).forEach(function (id) { if (brought[id].isConnected) htmx.process(brought[id]); });
+    return true;
+  }
   function keepListPlace(list) {
     if (listAnswersDue > 1) listUnsure = true;  // this answer's request is among them
     listDrawnAt = performance.now();
