@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import load
 
 LIVE_CURSOR = re.compile(r'data-live-cursor="(\d+)"')
+LIST_CURSOR = re.compile(r'data-list-cursor="(\d+)"')
 POLLER = re.compile(r'hx-get="(/messages/\d+/poll\?after=\d+&amp;seen=\d+)"')
 TOKEN = re.compile(r"bench-[0-9a-f]{12}")
 DELIVERY_GRACE_SECONDS = 30  # after the last send: how long a message may take before it counts as lost
@@ -138,7 +139,7 @@ class Tab(threading.Thread):
     it brought no new poller, and wb:unread-changed when the reply read what came in; a read:
     wb:unread-changed); a send's and a read's answers bring the list along (X-WB-List), so they
     fire no wb:list-changed, and the live answer brings the list when it changed (drawn unless a
-    send is on its way or a list was drawn since the ask left, as app.js does); these bring only
+    send is on its way or the list on screen says a newer change, as app.js does); these bring only
     the rows that changed, which app.js merges into the rows it keeps (the tab keeps no rows: it
     reads what the answers draw, as the page shows it); the poller asks
     the thread's poll, the list and the badge ask with their ETags, and a poll that drew the
@@ -155,14 +156,15 @@ class Tab(threading.Thread):
         self.tab = uuid.uuid4().hex[:16]  # live.js's tab id: sent with every request (X-WB-Tab)
         self.etags = {}
         # What app.js knows to order the list a live answer brings: requests whose answers draw
-        # the list still due (the tab's sends, which run beside its live request), and when a list
-        # was last drawn.
-        self.lists_due, self.list_drawn_at = 0, 0.0
+        # the list still due (the tab's sends, which run beside its live request), and the newest
+        # change the list on screen shows (each drawn list says, data-list-cursor).
+        self.lists_due, self.list_cursor = 0, 0
         self.page_lock = threading.Lock()  # one page: its parts are fetched one event at a time, as in a browser
         status, _, page = request(session, "GET", f"/messages/{conversation_id}", tally, base)
         if status != 200:
             raise RuntimeError(f"the inbox page answered {status}")
         self.cursor = LIVE_CURSOR.search(page).group(1)
+        self.list_cursor = int(self.cursor)  # the page's list is drawn after its live cursor is read
         self.badge_asks = bool(BADGE_ASKS.search(page))
         self.poll_path = POLLER.search(page).group(1).replace("&amp;", "&")
 
@@ -179,8 +181,8 @@ class Tab(threading.Thread):
         if self.stop.wait(max(0.0, self.first_ask_at - time.monotonic())):
             return
         while not self.stop.is_set():
-            asked_at = time.monotonic()
-            live_headers = {"Accept": "application/json", "X-WB-List": f"page=1&active={self.conversation_id}"}
+            active = self.conversation_id  # the answer's list is drawn with it open
+            live_headers = {"Accept": "application/json", "X-WB-List": f"page=1&active={active}"}
             if self.kept is not None:
                 status, _, text = self.kept.request(self.session, f"/messages/live?since={self.cursor}", self.tally,
                                                     {**live_headers, "X-WB-Tab": self.tab})
@@ -192,9 +194,10 @@ class Tab(threading.Thread):
             answer = json.loads(text)
             self.cursor = answer["cursor"]
             events = live_events(answer, self.conversation_id, self.tab)
-            # app.js draws the list the answer brings when nothing newer can be on the page.
+            # app.js draws the list the answer brings unless the list on screen is newer or another
+            # conversation was opened meanwhile.
             if "wb:list-stale" in events and answer["list"] is not None and not self.lists_due \
-                    and self.list_drawn_at < asked_at:
+                    and int(answer["cursor"]) >= self.list_cursor and self.conversation_id == active:
                 events.discard("wb:list-stale")
                 self.drew_list(answer["list"])
             self.fire(events)
@@ -276,12 +279,15 @@ class Tab(threading.Thread):
         if status == 200:
             self.etags[path] = response_headers.get("ETag")
             if path.startswith("/messages/list"):
-                self.list_drawn_at = time.monotonic()
-            self.saw(text)
+                self.drew_list(text)
+            else:
+                self.saw(text)
 
     def drew_list(self, text):
         if text:
-            self.list_drawn_at = time.monotonic()
+            drawn = LIST_CURSOR.search(text)
+            if drawn:
+                self.list_cursor = max(self.list_cursor, int(drawn.group(1)))
             self.saw(text)
 
     def saw(self, text):

@@ -145,6 +145,8 @@ def test_the_answer_draws_only_the_rows_that_changed(chat, alice, bob, make_user
     assert drawn == [with_carol] and "Parcel for you downstairs" in answer["list"]
     assert "Lunch at one?" not in answer["list"]  # Alice's row is kept as the page shows it
     assert order == [[with_carol, "just now"], [with_alice, "just now"]]
+    # The list says the newest change it shows at least: the answer's cursor (app.js orders lists by it).
+    assert f'data-list-cursor="{answer["cursor"]}"' in answer["list"]
     # Bob blocks Carol: her row leaves the list, which comes whole.
     since = answer["cursor"]
     bob_client.post("/people/carol/block", data={"confirmed": "1"})

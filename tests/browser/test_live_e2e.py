@@ -95,25 +95,71 @@ def test_seen_reaches_the_sender(browsing, server):
 
 
 def test_a_list_drawn_before_a_send_that_lands_after_its_answer_is_asked_again(browsing, server):
-    """The list fetched for Bob's message is held back (its answer drawn before Alice writes)
-    until Alice's send has brought the newer list along; let through, that older answer must not
-    stay on screen: the page asks for the list once more."""
+    """The list's own fetch (asked after Bob's message) is held back (its answer drawn before Alice
+    writes) until Alice's send has brought the newer list along; let through, that older answer
+    must not stay on screen: the page asks for the list once more."""
     alice, bob = server.create_member("alice"), server.create_member("bob")
     alice_page = browsing.sign_in(alice)
     open_conversation(alice_page, bob, "Bob")
     send(alice_page, "Home yet?")
     expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
     preview = alice_page.locator("#conversation-list .conversation-preview").first
-    held_list = hold_first(alice_page, re.compile(r"/messages/list"))
     bob_says(server, bob, alice, "Just got in")
-    wait_until_held(alice_page, held_list)
     expect(alice_page.locator("#thread-messages")).to_contain_text("Just got in", timeout=NEWS_MS)
+    expect(preview).to_have_text("Just got in", timeout=NEWS_MS)
+    held_list = hold_first(alice_page, re.compile(r"/messages/list"))
+    alice_page.evaluate("document.body.dispatchEvent(new CustomEvent('wb:list-stale'))")  # the list asks
+    wait_until_held(alice_page, held_list)
     send(alice_page, "Coming over")
     expect(preview).to_have_text("You: Coming over")  # the send's answer brought the list
     route, response = held_list[0]
     route.fulfill(response=response)  # the list as it was before Alice's send
     alice_page.wait_for_timeout(500)
     expect(preview).to_have_text("You: Coming over")
+
+
+def test_the_reply_to_the_members_own_send_brings_its_list_with_the_live_answer(browsing, server):
+    """Alice's send brings the list along, drawn after her held live request left; Bob's reply
+    comes through that request, whose list is the newer (its cursor says so): drawn, and the
+    page asks for no list."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    alice_page.wait_for_timeout(1000)  # the page's live request is on its way, held
+    send(alice_page, "Home yet?")
+    preview = alice_page.locator("#conversation-list .conversation-preview").first
+    expect(preview).to_have_text("You: Home yet?")
+    asks = count_requests(alice_page)
+    bob_says(server, bob, alice, "Just got in")
+    expect(alice_page.locator("#thread-messages")).to_contain_text("Just got in", timeout=NEWS_MS)
+    expect(preview).to_have_text("Just got in", timeout=NEWS_MS)
+    alice_page.wait_for_timeout(500)
+    assert "list" not in request_kinds(asks), asks
+    assert browsing.unexpected_problems() == []
+
+
+def test_a_live_answers_list_older_than_the_one_on_screen_is_asked_for_instead(browsing, server):
+    """A live answer drawn before the member's own send but landing after the send's answer (its
+    cursor older than the list on screen says) would put the older list back, and the tab's own
+    change never comes through its live channel: the list asks for itself instead."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Home yet?")
+    preview = alice_page.locator("#conversation-list .conversation-preview").first
+    expect(preview).to_have_text("You: Home yet?")
+    asks = count_requests(alice_page)
+    alice_page.evaluate("""() => {
+        const list = document.getElementById("conversation-list");
+        const older = list.innerHTML.replace("You: Home yet?", "An older preview");
+        const html = '<div id="conversation-list" hx-swap-oob="innerHTML">' + older + "</div>";
+        const active = document.getElementById("thread").getAttribute("data-conversation-id");
+        document.body.dispatchEvent(new CustomEvent("wb:list-came", { bubbles: true, detail: { html: html, cursor: 0, active: active } }));
+    }""")
+    wait_until(alice_page, lambda: "list" in request_kinds(asks), "the list never asked for itself")
+    expect(preview).to_have_text("You: Home yet?")
+    alice_page.wait_for_timeout(300)
+    expect(preview).to_have_text("You: Home yet?")
 
 
 def test_a_list_a_live_answer_brings_while_a_send_is_on_its_way_is_asked_for_instead(browsing, server):

@@ -195,7 +195,7 @@ def live_channel():
         # The inbox list and the nav badge drawn now, for a tab that shows the list (X-WB-List)
         # when its list changed (only the rows that changed, with the list's order): the page
         # asks no /messages/list for it.
-        list=_list_along(changed=changes.list_rows_for(tab)) if changes.moves_list_for(tab) else None,
+        list=_list_along(changed=changes.list_rows_for(tab), cursor=changes.cursor) if changes.moves_list_for(tab) else None,
         # Held: ask again at once. Answered at once (a server that can't hold): after a while.
         retry=0 if hold > 0 else current_app.config["LIVE_RETRY_SECONDS"],
     )
@@ -320,11 +320,13 @@ def conversation_list():
     """The inbox list's rows for its page and filter, with the open conversation (?active=), and the
     nav badge out of band (the list's version holds its total); 304 when they are what the list
     already shows (its ETag)."""
+    cursor = live.newest_id()  # read first: the rows show at least every change up to it
     listing = inbox_page(current_user, page=page_arg(), unread_only=request.args.get("filter") == "unread")
     active_id = number_arg("active", "a conversation number") or None
     return _unless_unchanged(
         f"list-{listing.version}-{active_id or 0}",
-        lambda: render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id),
+        lambda: render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id,
+                                list_cursor=cursor),
     )
 
 
@@ -349,13 +351,14 @@ def _answer_changing_list(body: str, active_id: int, events: list[str], status: 
     return response
 
 
-def _list_along(active_id: int | None = None, changed=None) -> str | None:
+def _list_along(active_id: int | None = None, changed=None, cursor: int | None = None) -> str | None:
     """The list and the nav badge, out of band, as the X-WB-List query asks (its page and filter;
     the open conversation, `active`, unless an action names it); None without it.
 
     With changed (conversation ids; None: any), only their rows are drawn, with the order and
     times of all the page's rows: the page keeps the rest (app.js), so an answer draws one row
-    or two, not thirty."""
+    or two, not thirty. The list carries the newest change it shows at least (cursor: the live
+    answer's; else read now, after the action's change), by which app.js orders the lists it gets."""
     shown = request.headers.get(LIST_SHOWN_HEADER)
     if shown is None:
         return None
@@ -365,10 +368,13 @@ def _list_along(active_id: int | None = None, changed=None) -> str | None:
         active_id = whole_number(query.get("active", "0"))
     if not page or active_id is None:
         return None
+    if cursor is None:
+        cursor = live.newest_id()
     listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread", drawn=changed)
     if not listing.rows:  # nothing to keep: the empty list is drawn whole
         listing.drawn = None
-    return render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id, list_oob=True)
+    return render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id,
+                           list_oob=True, list_cursor=cursor)
 
 
 @bp.route("/badge")

@@ -361,7 +361,9 @@
       next.push(row);
     }
     rows.replaceChildren.apply(rows, next);
-    rows.setAttribute("data-list-version", came.getAttribute("data-list-version"));
+    ["data-list-version", "data-list-cursor"].forEach(function (name) {
+      if (came.hasAttribute(name)) rows.setAttribute(name, came.getAttribute(name));
+    });
     var pager = list.querySelector(".pager"), newPager = fragment.querySelector(".pager");
     if (pager) pager.remove();
     if (newPager) list.appendChild(newPager);
@@ -370,7 +372,6 @@
   }
   function keepListPlace(list) {
     if (listAnswersDue > 1) listUnsure = true;  // this answer's request is among them
-    listDrawnAt = performance.now();
     var scroller = list.closest(".inbox-list");
     var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#conversation-list li.conversation");
     listKept = {
@@ -382,7 +383,7 @@
   // the way: one the server drew before an action may land after that action's answer. So a list
   // drawn while another such answer was still due asks again once they are all in.
   // (Counted on the request itself: htmx's own events for an element gone meanwhile reach no one.)
-  var listAnswersDue = 0, listUnsure = false, listDrawnAt = 0;
+  var listAnswersDue = 0, listUnsure = false;
   document.addEventListener("htmx:beforeSend", function (event) {  // a request on its way (none cancelled)
     if (!isList(event.detail.elt) && event.detail.requestConfig.verb === "get") return;
     listAnswersDue += 1;
@@ -394,14 +395,27 @@
       }
     });
   });
-  // The list a live answer brings (live.js: wb:list-came, with when its request left). Drawn after
-  // that request reached the server, it is newer than a list drawn before the request left; with
-  // a list drawn since, or an answer that may draw one still due, the order is unknown: the list
-  // asks for itself instead.
+  // Each list the server draws says the newest change it shows at least (data-list-cursor; the
+  // page's own list: the page's live cursor, read before it). The list a live answer brings
+  // (live.js: wb:list-came, with the answer's cursor) is drawn unless the list on screen came
+  // with a newer cursor (an action's answer drawn after a change the live answer was drawn
+  // before: the tab's own changes never come back through its live channel) or an answer that
+  // may draw the list is still due, or the member opened another conversation since the ask left
+  // (the answer's rows are drawn for the one open then); then the list asks for itself. Any
+  // change after the live answer's cursor comes with a later live answer.
+  var listCursor = 0;
+  document.addEventListener("DOMContentLoaded", function () {
+    listCursor = Number(document.body.getAttribute("data-live-cursor")) || 0;
+  });
+  function noteListCursor(list) {
+    var rows = list.querySelector("ul.conversations");
+    var cursor = rows && Number(rows.getAttribute("data-list-cursor"));
+    if (cursor > listCursor) listCursor = cursor;
+  }
   document.addEventListener("wb:list-came", function (event) {
     var list = document.getElementById("conversation-list");
     if (!list || !list.getAttribute("hx-get")) return;
-    if (listAnswersDue > 0 || listDrawnAt > event.detail.askedAt) {
+    if (listAnswersDue > 0 || event.detail.cursor < listCursor || event.detail.active !== openConversationId()) {
       document.body.dispatchEvent(new CustomEvent("wb:list-stale"));
       return;
     }
@@ -409,7 +423,9 @@
     htmx.swap(list, event.detail.html, { swapStyle: "none" });
   });
   function restoreListPlace(list) {
-    if (!isList(list) || !listKept) return;
+    if (!isList(list)) return;
+    noteListCursor(list);
+    if (!listKept) return;
     var scroller = list.closest(".inbox-list");
     if (scroller && listKept.scrollTop !== null) scroller.scrollTop = listKept.scrollTop;
     var row = listKept.focused && list.querySelector('li.conversation[data-conversation-id="' + listKept.focused + '"] a');

@@ -36,7 +36,7 @@
     htmx.ajax("GET", "/messages/" + id, { target: "#thread-pane", swap: "innerHTML" });
   }
 
-  function apply(answer, askedAt) {
+  function apply(answer, active) {
     var open = openThreadId(), poll = false, list = answer.refresh, redraw = answer.refresh, unread = answer.refresh;
     answer.events.forEach(function (change) {
       if (change.tab === TAB) return;
@@ -56,10 +56,10 @@
     if (events(answer, "rules") && open !== null) redraw = true;
     if (redraw && open !== null) redrawThread(open);
     else if (poll) fire("wb:poll-now");
-    // On the inbox the answer brings the list drawn now (X-WB-List); app.js draws it, or has the
-    // list ask for itself when it can't tell it from a newer one.
+    // On the inbox the answer brings the list drawn now (X-WB-List): the rows that changed, which
+    // app.js merges into the list, or has the list ask for itself when the one on screen is newer.
     if (list && typeof answer.list === "string") {
-      document.body.dispatchEvent(new CustomEvent("wb:list-came", { bubbles: true, detail: { html: answer.list, askedAt: askedAt } }));
+      document.body.dispatchEvent(new CustomEvent("wb:list-came", { bubbles: true, detail: { html: answer.list, cursor: Number(answer.cursor), active: active } }));
     } else if (list) {
       fire("wb:list-stale");
     }
@@ -135,9 +135,9 @@
   function askAgain(seconds) { window.setTimeout(ask, seconds * 1000); }
 
   function ask() {
-    var started = Date.now(), askedAt = performance.now(), headers = { Accept: "application/json", "X-WB-Tab": TAB };
-    var shown = listShown();
-    if (shown !== null) headers["X-WB-List"] = shown + "&active=" + (openThreadId() || "0");
+    var started = Date.now(), headers = { Accept: "application/json", "X-WB-Tab": TAB };
+    var shown = listShown(), active = openThreadId() || "0";  // the list is drawn with it open
+    if (shown !== null) headers["X-WB-List"] = shown + "&active=" + active;
     fetch(url + "?since=" + encodeURIComponent(cursor), {
       credentials: "same-origin", cache: "no-store", headers: headers
     }).then(function (response) {
@@ -155,7 +155,7 @@
       if (answer === null) return;
       failures = 0;
       cursor = answer.cursor;
-      apply(answer, askedAt);
+      apply(answer, active);
       var quiet = !answer.events.length && !answer.refresh;
       // A proxy that answers for a held request at once must not make this a busy loop.
       var retry = answer.retry || (quiet && Date.now() - started < 1000 ? 2 : 0);
