@@ -169,10 +169,10 @@ def list_along(response) -> str:
 
 def order_along(response) -> list[int] | None:
     """The page's rows in order when the answer brings only those that changed, None when it
-    brings the whole list (the times of the rows come with them: [[id, "5 min ago"], ...])."""
+    brings the whole list (the times and names of the rows come with them: [[id, "5 min ago", "Bob"], ...])."""
     found = LIST_ALONG.search(text(response))
     assert found, text(response)
-    return None if found.group(1) is None else [row for row, _when in json.loads(found.group(1))]
+    return None if found.group(1) is None else [row for row, _when, _name in json.loads(found.group(1))]
 
 
 def test_own_actions_on_the_inbox_bring_the_list_along(inbox, bob):

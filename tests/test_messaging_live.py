@@ -144,7 +144,13 @@ def test_the_answer_draws_only_the_rows_that_changed(chat, alice, bob, make_user
     drawn, order = drawn_along(answer)
     assert drawn == [with_carol] and "Parcel for you downstairs" in answer["list"]
     assert "Lunch at one?" not in answer["list"]  # Alice's row is kept as the page shows it
-    assert order == [[with_carol, "just now"], [with_alice, "just now"]]
+    assert order == [[with_carol, "just now", "Carol"], [with_alice, "just now", "Alice"]]
+    # Alice changes her name: no event tells Bob's tab, but the next answer's order carries every
+    # row's name, so the row it keeps shows the new one (app.js).
+    alice_client.post("/settings", data={"display_name": "Alice B.", "bio": ""})
+    send(carol_client, with_carol, "And a letter")
+    renamed = bob_client.get(f"/messages/live?since={answer['cursor']}", headers={"X-WB-List": "page=1&active=0"}).get_json()
+    assert drawn_along(renamed) == ([with_carol], [[with_carol, "just now", "Carol"], [with_alice, "just now", "Alice B."]])
     # The list says the newest change it shows at least: the answer's cursor (app.js orders lists by it).
     assert f'data-list-cursor="{answer["cursor"]}"' in answer["list"]
     # Bob blocks Carol: her row leaves the list, which comes whole.

@@ -34,6 +34,15 @@ def read_before(server, member: str, conversation_id: int) -> None:
         writes.mark_read(User.by_username(member), db.session.get(Conversation, conversation_id))
 
 
+def rename(server, member: str, display_name: str) -> None:
+    from wb.auth import service as accounts
+    from wb.models import User
+
+    with server.app.app_context():
+        user = User.by_username(member)
+        accounts.update_profile(user, display_name, user.bio)
+
+
 def test_a_new_message_moves_its_row_to_the_top_while_reading_another(browsing, server):
     alice = server.create_member("alice")
     bob, carol = server.create_member("bob"), server.create_member("carol")
@@ -53,10 +62,12 @@ def test_a_new_message_moves_its_row_to_the_top_while_reading_another(browsing, 
     asked = []
     page.on("request", lambda request: asked.append(request.url) if "/messages/list" in request.url else None)
 
+    rename(server, bob, "Bobby")  # in his settings: no event for Alice's page, her next answer names him
     send_as(server, carol, with_carol, "are you around?")
 
     expect(rows.first).to_have_attribute("data-conversation-id", str(with_carol), timeout=3 * BADGE_WAIT_MS)
     carol_row = rows.first
+    expect(bob_row.locator(".conversation-name")).to_have_text("Bobby")
     expect(carol_row.locator(".badge")).to_have_text("2")
     expect(carol_row).to_contain_text("are you around?")
     # The answer drew Carol's row only: Bob's is the one the page had, moved down.

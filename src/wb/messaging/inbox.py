@@ -41,10 +41,12 @@ class InboxPage:
     # list along: views._list_along); None: every row. Rows not drawn carry no preview.
     drawn: frozenset[int] | None = None
 
-    def row_times(self) -> list[list]:
-        """Each row's conversation and its time's words, in the list's order: what a page that
-        keeps the rows it has needs to order them and bring their times up to date (app.js)."""
-        return [[row.conversation_id, timeago(row.last_activity_at)] for row in self.rows]
+    def rows_in_order(self) -> list[list]:
+        """Each row's conversation, its time's words and the other member's name, in the list's
+        order: what a page that keeps the rows it has needs to order them and bring what they
+        show without an event up to date (app.js): the time ("5 min ago" becomes "1 h ago"), and
+        a name changed in the other member's settings or closed with their account."""
+        return [[row.conversation_id, timeago(row.last_activity_at), row.other_name] for row in self.rows]
 
 
 def inbox_filter(member_id):

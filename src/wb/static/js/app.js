@@ -354,9 +354,10 @@
     for (var i = 0; i < order.length; i++) {
       var id = String(order[i][0]), row = brought[id] || kept[id];
       if (!row) return false;
-      if (!brought[id]) {  // a kept row's time in words moves on ("5 min ago", then "1 h ago")
-        var time = row.querySelector("time");
+      if (!brought[id]) {  // a kept row's time in words moves on ("5 min ago", then "1 h ago"),
+        var time = row.querySelector("time"), name = row.querySelector(".conversation-name bdi");
         if (time) time.textContent = order[i][1];
+        if (name && name.textContent !== order[i][2]) name.textContent = order[i][2];  // and a name may change
       }
       next.push(row);
     }
