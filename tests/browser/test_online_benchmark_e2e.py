@@ -158,36 +158,30 @@ def test_the_benchmarks_tab_asks_what_the_page_asks(browsing, server, online, mo
         tab.start()
         yield "the inbox opened", start
 
-        def both_say(author, text):
+        def both_show(author, text, where):
+            """author writes to both; the page shows it in where, the tab holds it (as the benchmark counts delivery)."""
             token = f"bench-{uuid.uuid4().hex[:12]}"  # what the tab looks for (online.TOKEN)
             with tally.lock:
                 tally.recipients[token] = session.user_id
             for member in (page_member, tab_member):
                 say(server, author, member, f"{text} {token}")
-            return token
-
-        def delivered(token):
+            expect(page.locator(where)).to_contain_text(token, timeout=THREAD_WAIT_MS)
             deadline = time.monotonic() + THREAD_WAIT_MS / 1000
             while time.monotonic() < deadline and token not in tally.delivered:
                 time.sleep(0.05)
             assert token in tally.delivered, f"the benchmark's tab never showed {token}"
+            return token
 
         start = time.monotonic()
-        token = both_say(bob, "In the open thread")
-        expect(page.locator("#thread-messages")).to_contain_text(token, timeout=THREAD_WAIT_MS)
-        delivered(token)
+        both_show(bob, "In the open thread", "#thread-messages")
         yield "a message in the open thread", start
 
         start = time.monotonic()
-        token = both_say(carol, "In another conversation")
-        expect(page.locator("#conversation-list")).to_contain_text(token, timeout=THREAD_WAIT_MS)
-        delivered(token)
+        both_show(carol, "In another conversation", "#conversation-list")
         yield "a message in another conversation", start
 
         start = time.monotonic()
-        token = both_say(bob, "Oops, wrong person")
-        expect(page.locator("#thread-messages")).to_contain_text(token, timeout=THREAD_WAIT_MS)
-        delivered(token)
+        token = both_show(bob, "Oops, wrong person", "#thread-messages")
         yield "another message in the open thread", start
 
         start = time.monotonic()
