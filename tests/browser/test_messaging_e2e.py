@@ -383,6 +383,21 @@ def test_no_console_errors_or_csp_violations_on_any_page(browsing, server):
     assert browsing.unexpected_problems() == []
 
 
+def test_a_style_a_browser_extension_puts_on_the_compose_box_breaks_no_csp_rule(browsing, server):
+    """Extensions (spelling checkers, password managers) style the fields they touch through the
+    DOM, which our CSP allows; htmx's settling would copy that style attribute onto the box the
+    send's answer draws, which our CSP refuses (a console error, a violation report)."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    compose_box(page).evaluate("box => { box.style.outline = '2px solid orange'; }")  # as an extension does
+    send(page, "Hello, with an extension on")
+    expect(page.locator("li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    expect(compose_box(page)).to_have_value("")
+    page.wait_for_timeout(300)  # htmx settles a moment after the swap
+    assert browsing.unexpected_problems() == []
+
+
 def test_the_console_watch_catches_csp_violations(browsing, server):
     """The watch itself: an inline script is refused by our CSP, and the test would fail."""
     page = browsing.new_page()
