@@ -115,21 +115,25 @@ def _write_unread_counts(conversation: Conversation, locked) -> dict[int, int]:
     if not locked:
         return {}
     counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked})
-    # One statement per member's row, built once: every send and every read runs it.
+    values = {"in_conversation": conversation.id}
+    for number, (member_id, count) in enumerate(counts.items()):
+        values[f"member_{number}"], values[f"count_{number}"] = member_id, count
     db.session.connection(bind_arguments={"mapper": ConversationMembership}).execute(
-        _write_unread_statement(),
-        [{"in_conversation": conversation.id, "member": member_id, "count": count} for member_id, count in counts.items()],
-    )
+        _write_unread_statement(len(counts)), values)
     return counts
 
 
 @functools.cache
-def _write_unread_statement():
+def _write_unread_statement(members: int):
+    """Each member's row (member_N) gets its count (count_N), in one statement (one round trip on
+    PostgreSQL): built once per number of members, values bound. Every send and every read runs it."""
     CM = ConversationMembership.__table__.c
-    count = bindparam("count", type_=Integer)
+    count = case(*((CM.user_id == bindparam(f"member_{number}"), bindparam(f"count_{number}", type_=Integer))
+                   for number in range(members)))
     return (
         update(ConversationMembership.__table__)
-        .where(CM.conversation_id == bindparam("in_conversation"), CM.user_id == bindparam("member"))
+        .where(CM.conversation_id == bindparam("in_conversation"),
+               CM.user_id.in_([bindparam(f"member_{number}") for number in range(members)]))
         .values(
             unread_count=count,
             # nothing left unread: nothing to email about
