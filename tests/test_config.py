@@ -46,9 +46,6 @@ def test_environment_variables_are_respected(monkeypatch, tmp_path):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'main.db'}"
     assert app.config["MESSAGING_DATABASE_URI"] == "postgresql+psycopg://wb:s3cret@db.internal:5432/wb_messaging"
     assert app.config["SQLALCHEMY_BINDS"]["messaging"]["url"] == app.config["MESSAGING_DATABASE_URI"]
-    # Connections to a server are checked before use; a SQLite file needs no such query.
-    assert app.config["SQLALCHEMY_BINDS"]["messaging"]["pool_pre_ping"] is True
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
     assert app.config["SQLALCHEMY_BINDS"]["messaging"]["hide_parameters"] is True
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/3"

@@ -175,12 +175,11 @@ def _fill_derived(app) -> None:
 
 def engine_options(url: str, config) -> dict:
     """hide_parameters: a database error must never carry message text into a log line.
-    pool_pre_ping: a server connection may have been dropped since its last use (a PostgreSQL
-    restart); a SQLite file has no connection to lose, so it skips that query per request.
-    The pool's size: DATABASE_POOL_SIZE and DATABASE_POOL_OVERFLOW, for a database server."""
+    The pool's size: DATABASE_POOL_SIZE and DATABASE_POOL_OVERFLOW, for a database server
+    (whose connections database.check_before_use checks before each use)."""
     if url.startswith("sqlite"):
-        return {"hide_parameters": True, "pool_pre_ping": False}
-    return {"hide_parameters": True, "pool_pre_ping": True,
+        return {"hide_parameters": True}
+    return {"hide_parameters": True,
             "pool_size": config["DATABASE_POOL_SIZE"], "max_overflow": config["DATABASE_POOL_OVERFLOW"]}
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .database import kept_after_commit
 from .extensions import db
 
 SCHEME = "database"  # WB_RATELIMIT_STORAGE_URL=database:// (the default, config.py)
@@ -82,7 +83,9 @@ def init_app(app) -> None:
 
 
 def take(name: str, limit: str, key: str) -> None:
-    """Count one action of key's against limit ("20 per minute"), or raise LimitReached."""
+    """Count one action of key's against limit ("20 per minute"), or raise LimitReached.
+    Call it before the request writes anything (see _one_connection_at_a_time)."""
+    _one_connection_at_a_time()
     item = parse(limit)
     counter = current_app.extensions["wb.ratelimits"]
     identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], name, key)
@@ -95,6 +98,7 @@ def take(name: str, limit: str, key: str) -> None:
 
 def remaining(name: str, limit: str, key: str) -> int:
     """How many more actions key may take under limit right now (counts nothing)."""
+    _one_connection_at_a_time()
     counter = current_app.extensions["wb.ratelimits"]
     return counter.get_window_stats(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], name, key).remaining
 
@@ -102,6 +106,21 @@ def remaining(name: str, limit: str, key: str) -> int:
 def reset() -> None:
     """Forget every count (the test suite starts each test afresh)."""
     current_app.extensions["wb.ratelimits"].storage.reset()
+
+
+def counts_in_database() -> bool:
+    """Whether this app counts in its main database (database://, the default)."""
+    return current_app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[0] == SCHEME
+
+
+def _one_connection_at_a_time() -> None:
+    """Counted in the database, a count takes a connection of its own from the pool: the session's
+    reads so far are finished first (its objects kept) and its connections given back, so a
+    request never waits for a second connection while it holds one. Under load, requests that each
+    held one and waited for another would wait for each other until the pool timed out ("Busy")."""
+    if counts_in_database():
+        with kept_after_commit():
+            db.session.commit()
 
 
 def shared_between_processes(storage_uri: str) -> bool:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import functools
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..database import kept_after_commit
 from ..extensions import db
 from ..models import User, utcnow
 from ..text import BODY_MAX, TextRefused, clean_text
@@ -81,7 +81,9 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
     db.session.add(message)
     read_unread = True  # unknown when the metadata update fails: the tab asks for its badge
-    with _kept_after_commit():
+    # A send reads back exactly what it just wrote (the message, the conversation, both members)
+    # for its audit line, the metadata update and the answer: kept, not reloaded after each commit.
+    with kept_after_commit():
         db.session.commit()
         audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
         try:
@@ -145,22 +147,6 @@ def _recipient(sender, conversation: Conversation) -> tuple[User | None, int | N
         {"member_id": sender.id, "other_id": conversation.other_id(sender.id), "conversation_id": conversation.id},
     ).first()
     return (row.User, row.blocker_id, bool(row.replied)) if row is not None else (None, None, False)
-
-
-@contextmanager
-def _kept_after_commit():
-    """Commits inside keep loaded objects as they are instead of expiring them.
-
-    A send reads back exactly what it just wrote (the message, the conversation, both
-    members) for its audit line, the metadata update and the response; expiring them
-    on each commit would reload three rows twice per send.
-    """
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = True
 
 
 def mark_read(member, conversation: Conversation) -> None:
