@@ -410,9 +410,10 @@ def test_the_quick_badge_still_refuses_who_may_not_see_it(chat, bob):
 
 
 def _connection_modes(client, method, path, **kwargs):
-    """For each statement a request runs: its database's dialect and whether its connection
-    was in autocommit (no transaction around it). The live events' own statement, which
-    PostgreSQL runs in autocommit right after a change commits (messaging/live.py), is left out."""
+    """For each statement a request runs: its database's dialect, whether its connection was in
+    autocommit (no transaction around it) and whether it writes (or locks rows). The live events'
+    own statement, which PostgreSQL runs in autocommit right after a change commits
+    (messaging/live.py), is left out."""
     seen = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -422,7 +423,9 @@ def _connection_modes(client, method, path, **kwargs):
         if "pg_advisory_xact_lock" in statement:
             assert autocommit, "the live events' statement runs in a transaction of its own"
             return
-        seen.append((conn.dialect.name, autocommit))
+        words = statement.split()
+        seen.append((conn.dialect.name, autocommit, words[0].upper() in ("INSERT", "UPDATE", "DELETE", "WITH")
+                     or "FOR UPDATE" in statement))
 
     engines = [db.engines[None], db.engines["messaging"]]
     for engine in engines:
@@ -438,15 +441,22 @@ def _connection_modes(client, method, path, **kwargs):
 
 def test_reads_skip_transactions_on_postgresql_and_writes_keep_them(chat):
     """GET and HEAD run in autocommit on PostgreSQL (no BEGIN/ROLLBACK round trips; the same
-    answers under read committed); a POST keeps its transactions; SQLite is left as it is."""
+    answers under read committed); a POST keeps its transactions for its changes, and the reads
+    that draw its answer once they are committed run in autocommit too; SQLite is left as it is."""
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "one")
     reads = (_connection_modes(bob_client, "GET", f"/messages/{cid}")
              + _connection_modes(bob_client, "HEAD", "/messages"))
-    writes = _connection_modes(alice_client, "POST", f"/messages/{cid}", data={"body": "two"},
-                               headers={"HX-Request": "true"})
-    assert reads and writes
-    assert all(autocommit == (dialect == "postgresql") for dialect, autocommit in reads), reads
-    assert not any(autocommit for _dialect, autocommit in writes), writes
+    sending = _connection_modes(alice_client, "POST", f"/messages/{cid}", data={"body": "two"},
+                                headers={"HX-Request": "true", "X-WB-List": "page=1"})
+    assert reads and sending
+    assert all(autocommit == (dialect == "postgresql") for dialect, autocommit, _writes in reads), reads
+    changes = [index for index, (_dialect, _autocommit, writes) in enumerate(sending) if writes]
+    assert changes and not any(sending[index][1] for index in changes), sending
+    answer = sending[changes[-1] + 1:]  # the message drawn as a poll draws it, and the list along
+    assert len(answer) >= 3 and not any(writes for _dialect, _autocommit, writes in answer), answer
+    assert all(autocommit == (dialect == "postgresql") for dialect, autocommit, _writes in answer), answer
+    before = sending[:changes[0]]  # the checks' reads keep the transaction the changes are made in
+    assert before and not any(autocommit for _dialect, autocommit, _writes in before), before
     # and the write is there for the next read
     assert "two" in bob_client.get(f"/messages/{cid}").get_data(as_text=True)

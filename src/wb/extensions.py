@@ -1,7 +1,7 @@
 """Every Flask extension, created unbound; create_app() binds them."""
 import weakref
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -32,8 +32,8 @@ class RequestSession(Session):
     (read committed) every statement sees what was committed when it began, inside a
     transaction or not. So a read request's connections run in autocommit: same answers,
     more polls per second (docs/performance.md). Requests
-    that change things (POST) keep their transactions, and so does SQLite, whose driver
-    opens none for reads anyway.
+    that change things (POST) keep their transactions until they have made their changes
+    (only_reads_from_here), and SQLite keeps its own, whose driver opens none for reads anyway.
     """
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
@@ -42,13 +42,23 @@ class RequestSession(Session):
 
 
 def engine_for_request(engine):
-    """The engine a request reads with: on PostgreSQL, a read request's runs in autocommit."""
+    """The engine a request reads with: on PostgreSQL, a read request's runs in autocommit, and so
+    does the rest of a request that has made its changes."""
     if (
         isinstance(engine, Engine) and engine.dialect.name == "postgresql"
-        and has_request_context() and request.method in READ_METHODS
+        and has_request_context() and (request.method in READ_METHODS or g.get(_ONLY_READS))
     ):
         return _reading_engine(engine)
     return engine
+
+
+_ONLY_READS = "wb_only_reads"
+
+
+def only_reads_from_here() -> None:
+    """The rest of this request only reads (an action's answer, drawn after its changes were
+    committed): its next transactions run in autocommit on PostgreSQL, as a GET's do."""
+    g.setdefault(_ONLY_READS, True)
 
 
 _READING_ENGINES: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()

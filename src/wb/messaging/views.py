@@ -20,7 +20,7 @@ from ..access import active_required, admin_required, login_required, safe_next
 from ..errors import render_error
 from ..models import User
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
-from ..extensions import db
+from ..extensions import db, only_reads_from_here
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
 from .inbox import inbox_page, unread_total, users_by_id
@@ -143,6 +143,7 @@ def send(conversation_id):
         sent = writes.send_message(current_user, conversation, body)
     except Refusal as refusal:
         return _compose_error(conversation, body, refusal)
+    only_reads_from_here()  # the message and its metadata are committed: what is left draws the answer
     if not is_htmx():
         # No #message-N: jumping to it would scroll the whole page and hide the thread's
         # header; the thread opens at its newest message by itself (app.css).
@@ -341,6 +342,7 @@ def _answer_changing_list(body: str, active_id: int, events: list[str], status: 
     nav badge that comes with them) out of band, so the page asks no /messages/list for it: a
     request fewer per send and per read. From anywhere else, or with a list query that isn't the
     list's, the answer fires wb:list-changed among its events (HX-Trigger) and the list asks."""
+    only_reads_from_here()  # the action's changes are committed: what is left draws its answer
     along = _list_along(active_id, changed={active_id})
     if along is not None:
         events = [event for event in events if event != "wb:list-changed"]
