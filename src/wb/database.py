@@ -47,12 +47,12 @@ def check_before_use(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def check(dbapi_connection, record, _proxy):
         idle_since = record.info.pop(_IDLE_SINCE, None)
-        if (idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS
-                and _nothing_to_read(dbapi_connection.fileno())):
-            return
         try:
+            if (idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS
+                    and _nothing_to_read(dbapi_connection.fileno())):
+                return
             dialect.do_ping(dbapi_connection)
-        except dialect.loaded_dbapi.Error as error:
+        except dialect.loaded_dbapi.Error as error:  # the driver knows it lost the connection, or the ping failed
             raise DisconnectionError("the database server ended this connection") from error
 
 

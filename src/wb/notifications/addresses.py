@@ -65,14 +65,15 @@ def clean_address(raw) -> str:
 def set_address(member, raw) -> str:
     """Store a new address, unconfirmed, and queue its confirmation email; returns the address."""
     address = clean_address(raw)
-    row = _stored_settings(member)
-    if row.address == address and row.confirmed:
+    stored = db.session.get(EmailSettings, member.id)
+    if stored is not None and stored.address == address and stored.confirmed:
         return address  # nothing changes: no new link needed
-    try:
+    try:  # counted before anything is written (ratelimits.take)
         ratelimits.take("email-address", current_app.config["EMAIL_CHANGE_RATE_LIMIT"], f"user:{member.id}")
     except ratelimits.LimitReached:
         db.session.rollback()
         raise AddressRefused("You've asked for several confirmation emails today. Try again tomorrow.", 429) from None
+    row = _stored_settings(member)
     row.address, row.confirmed_at, row.updated_at = address, None, utcnow()
     _drop_pending_confirmations(member.id)
     db.session.add(Notice(user_id=member.id, kind="confirm", status="pending"))
