@@ -3,7 +3,6 @@ import logging
 import socket
 import sqlite3
 import time
-from contextlib import contextmanager
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -88,18 +87,6 @@ def engine_for(bind=None):
     return db.engines[bind]
 
 
-@contextmanager
-def kept_after_commit():
-    """Commits inside keep the session's loaded objects as they are instead of expiring them
-    (reloading them would cost a query each)."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = True
-
-
 def read_rows(statement, values, model):
     """Plain rows from a prebuilt read of columns, on the session's own connection to model's database.
 
@@ -110,6 +97,17 @@ def read_rows(statement, values, model):
     """
     db.session.flush()
     return db.session.connection(bind_arguments={"mapper": model}).execute(statement, values)
+
+
+def connection_for_one_read(model):
+    """The session's connection to model's database for a single read that needs no transaction
+    around it, taken while the session holds none there: on PostgreSQL in autocommit, sparing a
+    BEGIN and a COMMIT round trip (one statement sees the same rows under read committed either
+    way); elsewhere the usual one. SQLAlchemy warns if a connection is already held."""
+    session = db.session()
+    engine = session.get_bind(mapper=model)
+    options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else None
+    return session.connection(bind_arguments={"mapper": model}, execution_options=options)
 
 
 def check_database(bind=None) -> dict:

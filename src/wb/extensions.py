@@ -1,7 +1,8 @@
 """Every Flask extension, created unbound; create_app() binds them."""
 import weakref
+from contextlib import contextmanager
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -33,7 +34,9 @@ class RequestSession(Session):
     transaction or not. So a read request's connections run in autocommit: same answers,
     more polls per second (docs/performance.md). Requests
     that change things (POST) keep their transactions until they have made their changes
-    (only_reads_from_here), and SQLite keeps its own, whose driver opens none for reads anyway.
+    (only_reads_from_here), except the checks of a view marked reads_first, which read in
+    autocommit until it writes (writes_from_here); SQLite keeps its own transactions, whose
+    driver opens none for reads anyway.
     """
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
@@ -43,22 +46,69 @@ class RequestSession(Session):
 
 def engine_for_request(engine):
     """The engine a request reads with: on PostgreSQL, a read request's runs in autocommit, and so
-    does the rest of a request that has made its changes."""
+    do a reads_first view's checks and the rest of a request that has made its changes."""
     if (
         isinstance(engine, Engine) and engine.dialect.name == "postgresql"
-        and has_request_context() and (request.method in READ_METHODS or g.get(_ONLY_READS))
+        and has_request_context() and _reading_now()
     ):
         return _reading_engine(engine)
     return engine
 
 
-_ONLY_READS = "wb_only_reads"
+_ONLY_READS = "wb_only_reads"  # g: True once a request only reads, False once it writes
+_READS_FIRST = "wb_reads_first"  # a view function's mark (reads_first)
+
+
+def _reading_now() -> bool:
+    if request.method in READ_METHODS:
+        return True
+    reading = g.get(_ONLY_READS)
+    if reading is None:  # nothing said yet: a reads_first view's checks read
+        return _reads_first_view()
+    return reading
+
+
+def _reads_first_view() -> bool:
+    return getattr(current_app.view_functions.get(request.endpoint), _READS_FIRST, False)
+
+
+def reads_first(view):
+    """Marks a POST view that only reads until it calls writes_from_here(): on PostgreSQL the
+    request's reads until then (the member's session, the flags, the view's checks) run in
+    autocommit, as a GET's do, sparing a BEGIN and a COMMIT round trip per database; its writes
+    keep their transactions. Under read committed a transaction around those reads changed
+    nothing they see, and a send's checks were committed before its rate limit anyway."""
+    setattr(view, _READS_FIRST, True)
+    return view
+
+
+def writes_from_here() -> None:
+    """A reads_first view is about to write: the reads' connections go back (an autocommit one
+    has no transaction to end: no round trip) and its next transactions are real ones. Does
+    nothing in any other request, whose transactions already are."""
+    if has_request_context() and request.method not in READ_METHODS and g.get(_ONLY_READS) is None \
+            and _reads_first_view():
+        with kept_after_commit():
+            db.session.commit()
+        setattr(g, _ONLY_READS, False)
 
 
 def only_reads_from_here() -> None:
     """The rest of this request only reads (an action's answer, drawn after its changes were
     committed): its next transactions run in autocommit on PostgreSQL, as a GET's do."""
-    g.setdefault(_ONLY_READS, True)
+    setattr(g, _ONLY_READS, True)
+
+
+@contextmanager
+def kept_after_commit():
+    """Commits inside keep the session's loaded objects as they are instead of expiring them
+    (reloading them would cost a query each)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
 
 
 _READING_ENGINES: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()

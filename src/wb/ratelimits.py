@@ -25,8 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .database import kept_after_commit
-from .extensions import db
+from .extensions import db, kept_after_commit
 
 SCHEME = "database"  # WB_RATELIMIT_STORAGE_URL=database:// (the default, config.py)
 # Storages whose counts live in one process only.
@@ -143,16 +142,20 @@ class DatabaseStorage(Storage, MovingWindowSupport):
         if amount > limit:
             return False
         now = self.clock()
+        entry = {"key": key, "at": now, "expires": now + expiry}
         with db.engine.begin() as connection:
             # First a write to the key's counter row: on PostgreSQL it locks that row until commit, on
             # SQLite it takes the database's write lock, so concurrent hits of one key count in turn
-            # and each sees the entries the one before it committed.
-            connection.execute(_lock_statement(connection.dialect.name), {"key": key, "expires": now + expiry})
-            taken = connection.execute(_taken_statement(), {"key": key, "since": now - expiry}).scalar_one()
-            if taken + amount > limit:
+            # and each sees the entries the one before it committed (the next statement reads afresh).
+            fresh = connection.execute(_lock_statement(connection.dialect.name), {**entry, "now": now}).scalar_one()
+            # The action counts when fewer than limit - amount + 1 fall in the window: counted and
+            # written in one statement (one round trip on PostgreSQL).
+            if connection.execute(_entry_if_room_statement(), {**entry, "since": now - expiry,
+                                                               "most": limit - amount}).first() is None:
                 return False
-            connection.execute(_entry_statement(), [{"key": key, "at": now, "expires": now + expiry}] * amount)
-            if taken == 0:  # a window starting afresh: the moment to clear everybody's finished entries
+            if amount > 1:
+                connection.execute(_entry_statement(), [entry] * (amount - 1))
+            if fresh:  # a window starting afresh: the moment to clear everybody's finished entries
                 connection.execute(_expired_entries_statement(), {"now": now})
                 connection.execute(_expired_statement(), {"now": now})
         return True
@@ -252,18 +255,28 @@ def _expired_statement():
 
 @functools.cache
 def _lock_statement(dialect: str):
-    """Upsert the key's counter row (hits unused by the moving window): the lock of acquire_entry."""
+    """Upsert the key's counter row: the lock of acquire_entry. Its expires_at is the last hit's
+    end; its hits (the fixed window's count, unused by the moving one) becomes 1 while the last
+    hit still counts and 0 when it has ended (or there was none): returned, 1 for "a window goes on"."""
     if dialect not in UPSERTS:
         raise NotImplementedError(f"database:// rate limits need SQLite or PostgreSQL, not {dialect}")
     table = RateLimitCounter.__table__
     upsert = UPSERTS[dialect](table).values(key=bindparam("key"), hits=0, expires_at=bindparam("expires"))
-    return upsert.on_conflict_do_update(index_elements=[table.c.key], set_={"expires_at": upsert.excluded.expires_at})
+    return upsert.on_conflict_do_update(index_elements=[table.c.key], set_={
+        "hits": case((table.c.expires_at > bindparam("now"), 1), else_=0),
+        "expires_at": upsert.excluded.expires_at,
+    }).returning(table.c.hits == 0)
 
 
 @functools.cache
-def _taken_statement():
+def _entry_if_room_statement():
+    """One entry (key, at, expires), inserted only while at most `most` of the key's fall after
+    since: its id, or no row when there was no room."""
     table = RateLimitEntry.__table__
-    return select(func.count()).select_from(table).where(table.c.key == bindparam("key"), table.c.at > bindparam("since"))
+    taken = select(func.count()).select_from(table).where(table.c.key == bindparam("key"), table.c.at > bindparam("since"))
+    room = select(bindparam("key", type_=table.c.key.type), bindparam("at", type_=table.c.at.type),
+                  bindparam("expires", type_=table.c.expires_at.type)).where(taken.scalar_subquery() <= bindparam("most"))
+    return insert(table).from_select(["key", "at", "expires_at"], room).returning(table.c.id)
 
 
 @functools.cache

@@ -5,6 +5,7 @@ import functools
 
 from sqlalchemy import Integer, and_, bindparam, case, func, select, update
 
+from ..database import connection_for_one_read
 from ..extensions import db
 from ..models import utcnow
 from . import live
@@ -61,7 +62,9 @@ def _record_send_statement():
 
 def record_send(conversation: Conversation, message: Message) -> bool:
     """Metadata for a new message: activity, unread for the recipient, read for the sender, unhide for both.
-    True when the sender's unread count moved (the reply read what had come in)."""
+    True when the sender's unread count moved (the reply read what had come in). Called once the
+    message is committed, with it and the conversation kept (kept_after_commit): the session holds
+    no connection to the messaging database then."""
     values = {
         "in_conversation": conversation.id, "sender": message.sender_id,
         "new_message": message.id, "sent_at": message.created_at,
@@ -71,7 +74,8 @@ def record_send(conversation: Conversation, message: Message) -> bool:
         db.session.commit()
         ensure_memberships(conversation)
         locked = db.session.execute(_record_send_statement(), values).all()
-    counts = _write_unread_counts(conversation, locked)
+    # The message's own transaction has ended: the count reads the messaging database on its own.
+    counts = _write_unread_counts(conversation, locked, counted_alone=True)
     sender = message.sender_id
     before = next((row.unread_count for row in locked if row.user_id == sender), None)
     read_unread = before != counts.get(sender)
@@ -110,11 +114,13 @@ def recount_unread(conversation: Conversation, member_id: int, read_up_to: int =
     db.session.commit()
 
 
-def _write_unread_counts(conversation: Conversation, locked) -> dict[int, int]:
-    """Each locked member's unread count, counted now from the messaging database (and returned)."""
+def _write_unread_counts(conversation: Conversation, locked, counted_alone=False) -> dict[int, int]:
+    """Each locked member's unread count, counted now from the messaging database (and returned).
+    counted_alone: the session holds no messaging connection, so the count needs none of its own
+    transaction (database.connection_for_one_read)."""
     if not locked:
         return {}
-    counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked})
+    counts = _unread_counts(conversation, {row.user_id: row.last_read_message_id for row in locked}, counted_alone)
     values = {"in_conversation": conversation.id}
     for number, (member_id, count) in enumerate(counts.items()):
         values[f"member_{number}"], values[f"count_{number}"] = member_id, count
@@ -142,7 +148,7 @@ def _write_unread_statement(members: int):
     )
 
 
-def _unread_counts(conversation: Conversation, read_markers: dict[int, int | None]) -> dict[int, int]:
+def _unread_counts(conversation: Conversation, read_markers: dict[int, int | None], alone=False) -> dict[int, int]:
     """Messages each member hasn't read (from the other, still visible to them, past their marker), in one query."""
     members = list(read_markers)
     values = {"in_conversation": conversation.id,
@@ -150,7 +156,8 @@ def _unread_counts(conversation: Conversation, read_markers: dict[int, int | Non
     for number, member_id in enumerate(members):
         values[f"member_{number}"], values[f"read_{number}"] = member_id, read_markers[member_id] or 0
     statement = _unread_counts_statement(tuple(hidden_column_name(conversation, member_id) for member_id in members))
-    return dict(zip(members, db.session.execute(statement, values).one()))
+    run = connection_for_one_read(Message).execute if alone else db.session.execute
+    return dict(zip(members, run(statement, values).one()))
 
 
 @functools.cache

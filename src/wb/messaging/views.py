@@ -20,7 +20,7 @@ from ..access import active_required, admin_required, login_required, safe_next
 from ..errors import render_error
 from ..models import User
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
-from ..extensions import db, only_reads_from_here
+from ..extensions import db, only_reads_from_here, reads_first
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
 from .inbox import inbox_page, unread_total, users_by_id
@@ -132,6 +132,7 @@ def _full_page(view: reads.ThreadView, status=200, headers=None):
 
 
 @bp.route("/<int:conversation_id>", methods=["POST"])
+@reads_first  # until writes.send_message writes
 @active_required
 def send(conversation_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)

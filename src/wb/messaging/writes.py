@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..database import kept_after_commit
-from ..extensions import db
+from ..extensions import db, kept_after_commit, writes_from_here
 from ..models import User, utcnow
 from ..text import BODY_MAX, TextRefused, clean_text
 from . import live, policy, rules
@@ -77,6 +76,7 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     written = replied or rules.conversation_has_message(conversation.id)
     rules.require_may_write(sender, recipient, blocker_id, written)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
+    writes_from_here()  # the checks above only read (views.send reads them in autocommit)
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
     db.session.add(message)
