@@ -332,12 +332,14 @@ def test_a_wake_that_finds_nothing_new_leaves_the_tab_waiting(app, chat, bob):
     assert kinds(held.answer().get_json(), cid) == ["message"]
 
 
-def test_a_tabs_own_change_leaves_it_waiting_and_wakes_the_members_other_tabs(app, chat, alice):
+def test_a_tabs_own_change_leaves_it_waiting_and_wakes_the_members_other_tabs(app, chat, alice, monkeypatch):
     """The sending tab's answer (HX-Trigger) already refreshed what its send changed and live.js
     skips the event, so that tab's held request waits on, while the member's other tab is woken;
     the next change from elsewhere answers with both events and a cursor past them."""
     alice_client, bob_client, cid = chat
     since = cursor_of(alice_client)
+    woken = []
+    monkeypatch.setattr(live.Waiter, "set", lambda waiter: (woken.append(waiter.tab), threading.Event.set(waiter)))
     sending_tab, other_tab = Held(app, alice_client, since, tab=TAB), Held(app, alice_client, since, tab="f" * 16)
     assert sending_tab.holding(2)
     sent = alice_client.post(f"/messages/{cid}", data={"body": "From this tab"}, headers={"HX-Request": "true", "X-WB-Tab": TAB})
@@ -345,10 +347,33 @@ def test_a_tabs_own_change_leaves_it_waiting_and_wakes_the_members_other_tabs(ap
     assert [(e["kind"], e["tab"]) for e in other_tab.answer().get_json()["events"]] == [("message", TAB)]
     sending_tab.thread.join(0.5)
     assert sending_tab.thread.is_alive() and sending_tab.response is None
+    # Not even woken to read it: the wake names the tab whose own change it is (a SQLite watcher's
+    # read of the same events skips it the same way).
+    assert TAB not in woken and "f" * 16 in woken, woken
     send(bob_client, cid, "A reply")
     answer = sending_tab.answer().get_json()
     assert [(e["kind"], e["tab"]) for e in answer["events"]] == [("message", TAB), ("message", None)]
     assert answer["cursor"] == cursor_of(alice_client)
+
+
+def test_a_wake_names_the_tab_whose_own_change_it_is_and_only_that_tab_sleeps_on(app):
+    """What a change's wake says, in-process and through NOTIFY or Redis: each member, and the tab
+    that acted when every event of theirs is its own; an account change wakes every tab."""
+    other = "f" * 16
+    rows = [{"member_id": 1, "kind": "message", "origin": TAB}, {"member_id": 2, "kind": "message", "origin": None}]
+    assert live._wakes_of(rows) == {1: TAB, 2: None}
+    assert live._wakes_of(rows + [{"member_id": 1, "kind": "read", "origin": other}]) == {1: None, 2: None}
+    assert live._wakes_of([{"member_id": 1, "kind": "account", "origin": TAB}]) == {1: None}
+    assert live._payload({2: None, 1: TAB}) == f"1:{TAB},2"
+    assert live._wakes_from(f"1:{TAB},2".encode()) == {1: TAB, 2: None}
+    assert live._wakes_from("1:not-a-tab,x,3") == {1: None, 3: None}  # only ids and well-formed tabs count
+
+    hub = app.extensions["wb.live"]
+    with hub.waiting(1, TAB) as acting, hub.waiting(1, other) as elsewhere, hub.waiting(2) as recipient:
+        hub.wake({1: TAB, 2: None})
+        assert (acting.is_set(), elsewhere.is_set(), recipient.is_set()) == (False, True, True)
+        hub.wake([1])  # plain member ids: every tab of theirs
+        assert acting.is_set()
 
 
 def test_a_hold_that_runs_out_answers_the_cursor_without_reading_the_member_again(app, chat, alice, count_queries):

@@ -11,7 +11,8 @@ After a commit, the writing process wakes its own waiters, and the others hear o
 listener per process: Redis pub/sub when the rate limits are in Redis, PostgreSQL LISTEN/NOTIFY
 when the main database is PostgreSQL, and on SQLite a watcher that asks the database's change
 counter (WATCH_INTERVAL) for all its waiters together, and reads the newest events after a
-commit. Several servers on one Redis or PostgreSQL wake each other. Messages carry member ids only.
+commit. Several servers on one Redis or PostgreSQL wake each other. Messages carry member ids
+only, and with the acting member's the id of the tab that acted (never woken for its own change).
 """
 from __future__ import annotations
 
@@ -123,12 +124,12 @@ def _write_pending(session) -> None:
     connection = session.connection(bind_arguments={"mapper": LiveEvent})
     if random.random() < current_app.config["LIVE_PRUNE_CHANCE"]:  # now and then, older events go
         prune(connection)
-    members = sorted({row["member_id"] for row in rows})
+    wakes = _wakes_of(rows)
     if connection.dialect.name == "postgresql":
-        session.info[_IN_ORDER] = (connection.engine, rows, members)  # written once this commits
+        session.info[_IN_ORDER] = (connection.engine, rows, wakes)  # written once this commits
     else:  # SQLite writes one transaction at a time: ids commit in order, with the change itself
         connection.execute(insert(LiveEvent), rows)
-        session.info[_WRITTEN] = members
+        session.info[_WRITTEN] = wakes
 
 
 @event.listens_for(RequestSession, "after_commit")
@@ -141,12 +142,12 @@ def _record_after_commit(session, transaction) -> None:
     """PostgreSQL: a committed change's events, once the session has given its connection back
     (so recording them takes no second one from the pool)."""
     if transaction.parent is None and _IN_ORDER in session.info:
-        engine, rows, members = session.info.pop(_IN_ORDER)
-        if _record_in_order(engine, rows, members):
-            _wake(members)
+        engine, rows, wakes = session.info.pop(_IN_ORDER)
+        if _record_in_order(engine, rows, wakes):
+            _wake(wakes)
 
 
-def _record_in_order(engine, rows, members) -> bool:
+def _record_in_order(engine, rows, wakes) -> bool:
     """One autocommitted statement: the order lock, the events and their NOTIFY. False when it
     failed: the change itself stands, and tabs see it with the next change or on reload."""
     columns = {name: [row[column] for row in rows] for name, column in _COLUMNS.items()}
@@ -154,20 +155,20 @@ def _record_in_order(engine, rows, members) -> bool:
         with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT")
             connection.execute(_RECORD_IN_ORDER, {"lock": _ORDER_LOCK, "channel": CHANNEL,
-                                                  "payload": _payload(members), **columns})
+                                                  "payload": _payload(wakes), **columns})
     except SQLAlchemyError as error:
         log.warning("live events not recorded", extra={"events": len(rows), "error": type(error).__name__})
         return False
     return True
 
 
-def _wake(members) -> None:
+def _wake(wakes) -> None:
     """Wake this process's waiters for these members, and (Redis) tell the other processes."""
-    if members and has_app_context():
+    if wakes and has_app_context():
         hub = current_app.extensions.get("wb.live")
         if hub is not None:
-            hub.wake(members)
-            hub.publish(members)
+            hub.wake(wakes)
+            hub.publish(wakes)
 
 
 @event.listens_for(RequestSession, "after_rollback")
@@ -278,13 +279,14 @@ def wait_for_changes(member, since: int | None) -> Changes:
     member_id, generation, tab = member.id, member.session_generation, acting_tab()
     hub = current_app.extensions["wb.live"]
     deadline = time.monotonic() + hold_time(hold)
-    with hub.waiting(member_id) as waiter:
+    with hub.waiting(member_id, tab) as waiter:
         changes = changes_since(member_id, since)
         # A wake can find nothing new for this tab: another process's listener or watcher hears of
-        # a change this request already read, a change meant for others woke everyone, or the
-        # change is this tab's own (its request's answer already refreshed what it changed, and
-        # live.js would skip it). Answering then would cost the tab an ask for nothing, so the
-        # request waits on; its next answer carries those events too, and the cursor past them.
+        # a change this request already read, a change meant for others woke everyone, or a
+        # change the tab made itself came with another (its own alone don't wake it: its request's
+        # answer already refreshed what it changed, and live.js would skip it). Answering then
+        # would cost the tab an ask for nothing, so the request waits on; its next answer carries
+        # those events too, and the cursor past them.
         while changes.nothing_for(tab) and time.monotonic() < deadline:
             hub.saw(changes.cursor)
             db.session.close()  # its connection goes back to the pool for the wait
@@ -329,22 +331,39 @@ def _still_allowed(member_id: int, generation: int) -> bool:
 # --- waking waiters: the per-process hub and its listener ------------------------------------
 
 
-def _payload(members) -> str:
-    return ",".join(str(member_id) for member_id in members)
+def _wakes_of(rows) -> dict[int, str | None]:
+    """Whom a change's events wake: each member, with the tab that needn't wake when every one of
+    the member's events is that tab's own (its request's answer showed the change), else None.
+    An account change wakes every tab, the acting one too: it may have ended their sessions."""
+    wakes = {}
+    for row in rows:
+        member_id, origin = row["member_id"], (None if row["kind"] == "account" else row["origin"])
+        wakes[member_id] = origin if wakes.get(member_id, origin) == origin else None
+    return wakes
 
 
-def _members_of(payload) -> list[int]:
+def _payload(wakes: dict) -> str:
+    """"12,34:<tab>": member ids, the acting member's with the tab that acted."""
+    return ",".join(f"{member_id}:{tab}" if tab else str(member_id) for member_id, tab in sorted(wakes.items()))
+
+
+def _wakes_from(payload) -> dict[int, str | None]:
     if isinstance(payload, bytes):
         payload = payload.decode()
-    return [int(part) for part in str(payload).split(",") if part.strip().isdigit()]
+    wakes = {}
+    for part in str(payload).split(","):
+        member, _, tab = part.strip().partition(":")
+        if member.isdigit():
+            wakes[int(member)] = tab if TAB_ID.fullmatch(tab) else None
+    return wakes
 
 
 class Waiter(threading.Event):
     """One held request (gevent makes the Event cooperative)."""
 
-    def __init__(self, member_id: int):
+    def __init__(self, member_id: int, tab: str | None = None):
         super().__init__()
-        self.member_id = member_id
+        self.member_id, self.tab = member_id, tab
         self.holding = False  # waiting now, its database connection released
 
     def wait(self, timeout=None) -> bool:
@@ -373,9 +392,9 @@ class Hub:
         self._last_waiter_at = time.monotonic()
 
     @contextmanager
-    def waiting(self, member_id: int):
-        """A Waiter for member_id, registered before the caller reads what changed (so nothing after slips by)."""
-        waiter = Waiter(member_id)
+    def waiting(self, member_id: int, tab: str | None = None):
+        """A Waiter for member_id's tab, registered before the caller reads what changed (so nothing after slips by)."""
+        waiter = Waiter(member_id, tab)
         with self._lock:
             self._waiters.setdefault(member_id, set()).add(waiter)
         self._start_listener()
@@ -410,25 +429,29 @@ class Hub:
             if self._seen is None or cursor < self._seen:
                 self._seen = cursor
 
-    def wake(self, members) -> None:
-        """Wake these members' waiters (EVERYONE: all of them)."""
+    def wake(self, wakes) -> None:
+        """Wake these members' waiters (EVERYONE: all of them): member ids, or {member id: the tab
+        whose own change this is, which stays waiting (None: every tab wakes)}."""
+        if not isinstance(wakes, dict):
+            wakes = dict.fromkeys(wakes)
         with self._lock:
-            if EVERYONE in members:
+            if EVERYONE in wakes:
                 waiters = [w for group in self._waiters.values() for w in group]
             else:
-                waiters = [w for member_id in members for w in self._waiters.get(member_id, ())]
+                waiters = [w for member_id, tab in wakes.items() for w in self._waiters.get(member_id, ())
+                           if tab is None or w.tab != tab]
         for waiter in waiters:
             waiter.set()
 
     def wake_all(self) -> None:
         self.wake([EVERYONE])
 
-    def publish(self, members) -> None:
+    def publish(self, wakes) -> None:
         """Tell the other processes (PostgreSQL's NOTIFY went with the commit; SQLite's watcher reads)."""
         if self.backend != "redis":
             return
         try:
-            self._redis_client().publish(self._channel, _payload(members))
+            self._redis_client().publish(self._channel, _payload(wakes))
         except Exception as error:  # the other servers' tabs hear of it on their next ask
             log.warning("live publish failed", extra={"error": type(error).__name__})
 
@@ -475,7 +498,7 @@ class Hub:
             while not self._stop_if_idle():
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None:
-                    self.wake(_members_of(message["data"]))
+                    self.wake(_wakes_from(message["data"]))
         finally:
             pubsub.close()
 
@@ -489,14 +512,14 @@ class Hub:
             self._ready.set()
             while not self._stop_if_idle():
                 for notice in connection.notifies(timeout=1.0):
-                    self.wake(_members_of(notice.payload))
+                    self.wake(_wakes_from(notice.payload))
 
     def _watch(self) -> None:
         """SQLite: WATCH_INTERVAL apart while anyone waits, read the newest event id when anything was
         committed since the last read (or a waiter saw less); wake whom the new events concern."""
         with self._app.app_context():
             url = db.engines[None].url
-        members_between = select(LiveEvent.member_id).where(
+        members_between = select(LiveEvent.member_id, LiveEvent.origin, LiveEvent.kind).where(
             LiveEvent.id > bindparam("seen"), LiveEvent.id <= bindparam("newest")).distinct()
         # One connection for the watcher's life, and the newest id read as plain SQL: it runs
         # 20 times a second in every process, so neither a pool checkout nor a compile per read.
@@ -525,14 +548,15 @@ class Hub:
                     continue
                 read = (version, seen)
                 newest = connection.exec_driver_sql(NEWEST_ID_SQL).scalar() or 0
-                members = connection.scalars(members_between, {"seen": seen, "newest": newest}).all() if newest > seen else []
+                rows = connection.execute(members_between, {"seen": seen, "newest": newest}).mappings().all() \
+                    if newest > seen else []
                 connection.rollback()  # no read transaction held between reads
                 if newest <= seen:
                     continue
                 with self._lock:  # a waiter that saw less meanwhile keeps the lower mark: read again next time
                     if self._seen == seen:
                         self._seen = newest
-                self.wake(members)
+                self.wake(_wakes_of(rows))
 
 
 def backend_for(config) -> str:
