@@ -364,9 +364,12 @@ def test_a_wake_names_the_tab_whose_own_change_it_is_and_only_that_tab_sleeps_on
     assert live._wakes_of(rows) == {1: TAB, 2: None}
     assert live._wakes_of(rows + [{"member_id": 1, "kind": "read", "origin": other}]) == {1: None, 2: None}
     assert live._wakes_of([{"member_id": 1, "kind": "account", "origin": TAB}]) == {1: None}
-    assert live._payload({2: None, 1: TAB}) == f"1:{TAB},2"
-    assert live._wakes_from(f"1:{TAB},2".encode()) == {1: TAB, 2: None}
-    assert live._wakes_from("1:not-a-tab,x,3") == {1: None, 3: None}  # only ids and well-formed tabs count
+    payload = live._payload({2: None, 1: TAB})
+    assert payload == f"1,2,1:{TAB}"
+    assert live._wakes_from(payload.encode()) == {1: TAB, 2: None}
+    # A server from before tabs were named (a rolling deploy) reads the ids alone: every member is there.
+    assert [int(part) for part in payload.split(",") if part.strip().isdigit()] == [1, 2]
+    assert live._wakes_from("1,1:not-a-tab,x,3") == {1: None, 3: None}  # only ids and well-formed tabs count
 
     hub = app.extensions["wb.live"]
     with hub.waiting(1, TAB) as acting, hub.waiting(1, other) as elsewhere, hub.waiting(2) as recipient:

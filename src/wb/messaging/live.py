@@ -343,8 +343,12 @@ def _wakes_of(rows) -> dict[int, str | None]:
 
 
 def _payload(wakes: dict) -> str:
-    """"12,34:<tab>": member ids, the acting member's with the tab that acted."""
-    return ",".join(f"{member_id}:{tab}" if tab else str(member_id) for member_id, tab in sorted(wakes.items()))
+    """"12,34,12:<tab>": the member ids, then the tab that acted for a member whose change it is.
+    A server from before tabs were named reads the ids alone and wakes every tab of theirs (a
+    rolling deploy loses no wake)."""
+    members = sorted(wakes)
+    return ",".join([str(member_id) for member_id in members]
+                    + [f"{member_id}:{wakes[member_id]}" for member_id in members if wakes[member_id]])
 
 
 def _wakes_from(payload) -> dict[int, str | None]:
@@ -352,9 +356,12 @@ def _wakes_from(payload) -> dict[int, str | None]:
         payload = payload.decode()
     wakes = {}
     for part in str(payload).split(","):
-        member, _, tab = part.strip().partition(":")
+        member, named, tab = part.strip().partition(":")
         if member.isdigit():
-            wakes[int(member)] = tab if TAB_ID.fullmatch(tab) else None
+            if not named:
+                wakes.setdefault(int(member), None)
+            elif TAB_ID.fullmatch(tab):
+                wakes[int(member)] = tab
     return wakes
 
 
