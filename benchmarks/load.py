@@ -83,9 +83,10 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> None:
-        from wb.cli import gunicorn_argv
+        from wb.cli import WORKER_CONNECTIONS, allow_open_files, gunicorn_argv
 
-        # exactly `./wb run` (with --worker-class as given to it)
+        # exactly `./wb run` (with --worker-class as given to it), with the open files it allows itself
+        allow_open_files(WORKER_CONNECTIONS + 200)
         self.command = gunicorn_argv("127.0.0.1", self.port, self.workers, self.threads, self.requested_class)
         self.worker_class = self.command[self.command.index("--worker-class") + 1]
         if self.keep_alive is not None:

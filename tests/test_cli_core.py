@@ -167,6 +167,43 @@ def test_run_with_sync_workers_answers_the_live_channel_at_once():
     assert _option(gunicorn_argv("127.0.0.1", 8000, worker_class="sync"), "--worker-class") == "sync"
 
 
+@pytest.mark.parametrize("hard", [2048, None])
+def test_run_raises_its_open_files_limit_for_the_tabs_its_workers_hold(hard):
+    """Every held tab is a connection, so a file: `wb run` raises its soft limit (what systemd gives
+    a service: 1,024) as far as the hard limit allows, and says so when that is short of WORKER_CONNECTIONS."""
+    import resource
+    import subprocess
+    import sys
+
+    from wb.cli import WORKER_CONNECTIONS
+
+    machine_hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    hard = hard or machine_hard
+    wanted = WORKER_CONNECTIONS + 200
+    code = ("import resource; from wb.cli import allow_open_files; "
+            "print(allow_open_files(%d), resource.getrlimit(resource.RLIMIT_NOFILE)[0])" % wanted)
+    limits = (1024, hard)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limits)).stdout.split()
+    expected = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    assert out == [str(expected), str(expected)]
+
+
+def test_run_says_when_the_system_lets_it_open_too_few_files(runner, monkeypatch):
+    started = []
+    monkeypatch.setattr("wb.cli.allow_open_files", lambda wanted: 1024)
+    monkeypatch.setattr("os.execv", lambda path, argv: started.append(argv))
+    result = runner.invoke(args=["run", "--workers", "1"])
+    assert result.exit_code == 0 and started  # it still serves, with what it has
+    assert "may open 1024 files" in result.output and "LimitNOFILE" in result.output
+
+
+def test_run_lets_each_worker_hold_many_more_tabs_than_gunicorns_default():
+    from wb.cli import WORKER_CONNECTIONS, gunicorn_argv
+
+    assert int(_option(gunicorn_argv("127.0.0.1", 8000), "--worker-connections")) == WORKER_CONNECTIONS >= 10 * 1000
+
+
 # --- create-admin ---------------------------------------------------------------------------------
 
 def test_create_admin_makes_an_active_admin_who_can_sign_in(runner, client):

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import threading
 import urllib.request
 import uuid
@@ -172,6 +173,51 @@ def test_two_hundred_waiting_tabs_keep_the_database_pool_small(tmp_path, databas
         conversation_id = int(path.rsplit("/", 1)[1])
         for tab in tabs:  # every tab woken by Alice's message, none by an error
             assert tab.events() == [("message", conversation_id)]
+
+
+def test_a_worker_holds_more_tabs_than_gunicorns_default_and_still_answers(tmp_path, database_urls, community, settings):
+    """gunicorn's gevent worker serves 1,000 connections at once unless told more: with every open
+    tab holding one, the next connection (a send, a page) waited until a hold ran out, and the
+    held tabs got nothing. `wb run` lets a worker hold WORKER_CONNECTIONS."""
+    from wb.cli import allow_open_files
+
+    tabs = 1050
+    assert allow_open_files(tabs + 500) >= tabs + 500, "this test needs its own connections' files"
+    with Server(tmp_path, database_urls, workers=1, **settings) as server:
+        bob = Tab(server, "bob")
+        alice = Member(server.url)
+        alice.sign_in("alice", PASSWORD)
+        path = open_conversation(alice, "bob")
+        cookie = "; ".join(f"{c.name}={c.value}" for c in bob.browser.jar)
+        held = [held_ask(server, cookie, bob.cursor) for _ in range(tabs)]
+        try:
+            wait_until_held(server, tabs)
+            assert alice.post(path, {"body": "To every tab"}, htmx=True).status == 200
+            conversation_id = int(path.rsplit("/", 1)[1])
+            for connection in held:  # each woken by the message, none answered empty at the end of its hold
+                status, body = answer_of(connection)
+                assert status == 200 and [(e["kind"], e["conversation"]) for e in body["events"]] == \
+                    [("message", conversation_id)]
+        finally:
+            for connection in held:
+                connection.close()
+
+
+def held_ask(server, cookie, cursor):
+    """A live ask on a connection of its own, left waiting for its answer (a tab's, without a thread)."""
+    connection = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    connection.sendall((f"GET /messages/live?since={cursor} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                        f"Cookie: {cookie}\r\nAccept: application/json\r\nConnection: close\r\n\r\n").encode())
+    return connection
+
+
+def answer_of(connection) -> tuple[int, dict]:
+    """The status and JSON body of a held_ask's answer (the server closes the connection after it)."""
+    received = b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
 
 
 def worker_pids(server) -> list[int]:

@@ -1,5 +1,6 @@
 """The `./wb` command group. App commands also work as `flask --app wb ...`."""
 import os
+import resource
 import subprocess
 import sys
 
@@ -119,6 +120,11 @@ def default_workers() -> int:
 
 
 WORKER_CLASSES = ("gevent", "sync", "gthread")
+# Connections one worker serves at once (gunicorn's --worker-connections, 1,000 unless set). Every
+# open tab holds one for its live channel, so at gunicorn's default three workers took 3,000 tabs,
+# and the next connection, a send too, waited for a held one to end (up to a hold, 30 s). A held
+# request costs a gevent worker about 30 KB and a file descriptor.
+WORKER_CONNECTIONS = 10_000
 
 
 def default_worker_class(threads: int = 1) -> str:
@@ -145,6 +151,11 @@ def run_command(host, port, workers, worker_class, threads):
             "or use redis://, or serve with --workers 1."
         )
     worker_class = worker_class or default_worker_class(threads)
+    open_files = allow_open_files(WORKER_CONNECTIONS + 200)  # each connection is a file, and the databases'
+    if open_files < WORKER_CONNECTIONS + 200:
+        click.echo(f"Warning: this process may open {open_files} files, so a worker holds fewer than "
+                   f"{WORKER_CONNECTIONS:,} open tabs; raise the open files limit (ulimit -n, systemd's LimitNOFILE).",
+                   err=True)
     if worker_class != "gevent" and not os.environ.get("WB_LIVE_HOLD_SECONDS"):
         # A sync worker holds one request at a time: a held live channel would starve it.
         os.environ["WB_LIVE_HOLD_SECONDS"] = "0"
@@ -167,6 +178,7 @@ def gunicorn_argv(host, port, workers=None, threads=1, worker_class=None) -> lis
         "--workers", str(workers or default_workers()),
         "--worker-class", worker_class or default_worker_class(threads),
         "--threads", str(threads),
+        "--worker-connections", str(WORKER_CONNECTIONS),
         # One request per connection, as sync workers always do. A gthread worker would keep
         # every keep-alive connection it accepted, so a few busy clients could all land on one
         # worker and leave the other cores idle. nginx opens one per request by default.
@@ -176,6 +188,17 @@ def gunicorn_argv(host, port, workers=None, threads=1, worker_class=None) -> lis
         "--logger-class", "wb.gunicorn_logger.RedactingGunicornLogger",
         "wb:create_app()",
     ]
+
+
+def allow_open_files(wanted: int) -> int:
+    """Raise this process's open files limit (its workers inherit it) towards wanted, as far as the
+    system's hard limit allows (systemd gives services 1,024 unless LimitNOFILE says otherwise); the limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
 
 
 @click.command("create-admin")
