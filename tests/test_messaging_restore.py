@@ -4,6 +4,8 @@ SQLite restores run on a fresh SQLite instance of their own (sqlite_app), on eve
 the PostgreSQL round trip runs on CI's second pass.
 """
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import func, select, text
@@ -14,6 +16,8 @@ from wb.extensions import db
 from wb.messaging.models import ConversationMembership
 from wb.messaging.ops import postgres
 from wb.messaging.ops.backup import last_backup
+from wb.models import User
+from wb.people import leaving
 
 
 def test_restore_round_trip_gives_back_every_message(sqlite_app, pair):
@@ -111,6 +115,70 @@ def test_restore_refuses_a_bad_file_and_changes_nothing(sqlite_app, pair, spoil,
     assert not list(target.parent.glob("*.replaced-*"))
 
 
+HOLDER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.execute("SELECT count(*) FROM messages").fetchone()  # then idle, no transaction: as a pooled connection
+print("open", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_restore_refuses_while_another_process_has_the_database_open(sqlite_app, pair):
+    """A server's workers keep the file open: swapping it under them, what they wrote next would go to
+    the replaced file's log and be lost. Refused, nothing replaced; once they stop, it goes."""
+    converse(*pair, ["before the backup"])
+    backup_path = take_backup(sqlite_app)
+    converse(*pair, ["after the backup"])
+    target = messaging_file(sqlite_app)
+    before_rows, before_sum = message_rows(), sha256_of(target)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(target)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "open\n"
+        result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+        assert_one_line_error(result, "is open in another process", f"pid {holder.pid}", "stop the app")
+        assert message_rows() == before_rows and sha256_of(target) == before_sum
+        assert not list(target.parent.glob("*.replaced-*"))
+    finally:
+        holder.communicate("\n", timeout=10)
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert [row[3] for row in message_rows()] == ["before the backup"]
+
+
+def test_restore_refuses_another_communitys_backup(sqlite_app, pair):
+    """Its conversations name members this community doesn't have: it could never be reconciled here."""
+    converse(*pair, ["ours"])
+    backup_path = take_backup(sqlite_app)
+    other = sqlite3.connect(backup_path)
+    other.execute("UPDATE conversations SET user_high_id = 424242")
+    other.commit()
+    other.close()
+    backup_path.with_name(backup_path.name + ".sha256").write_text(f"{sha256_of(backup_path)}  {backup_path.name}\n")
+    target = messaging_file(sqlite_app)
+    before_sum = sha256_of(target)
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+    assert_one_line_error(result, "1 member(s) this community doesn't have", "refusing to restore it")
+    assert sha256_of(target) == before_sum and [row[3] for row in message_rows()] == ["ours"]
+
+
+def test_restore_keeps_erased_text_erased(sqlite_app, pair):
+    """A backup taken before a member was erased still holds their text: the restore wipes it again."""
+    ann, ben = pair
+    converse(ann, ben, ["ann's words", "more of ann's words"])
+    converse(ben, ann, ["ben's own words"])
+    backup_path = take_backup(sqlite_app)
+    leaving.erase_member(db.session.get(User, ann.id))
+    assert sorted(row[3] for row in message_rows()) == ["", "", "ben's own words"]
+
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Wiped again the text of 2 message(s) of members erased since the backup." in result.output
+    assert sorted(row[3] for row in message_rows()) == ["", "", "ben's own words"]
+    assert invoke(sqlite_app, "verify").exit_code == 0
+
+
 def test_restore_of_a_missing_file_is_one_line(sqlite_app, tmp_path):
     assert_one_line_error(invoke(sqlite_app, "restore", str(tmp_path / "nope.sqlite3"), "--yes"), "doesn't exist")
 
@@ -150,3 +218,39 @@ def test_postgresql_restore_refuses_a_sqlite_file(own_instance, app, tmp_path):
     fake.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
     fake.with_name(fake.name + ".sha256").write_text(f"{sha256_of(fake)}  {fake.name}\n")
     assert_one_line_error(invoke(app, "restore", str(fake), "--yes"), "pg_dump custom-format")
+
+
+@PG_ONLY
+def test_postgresql_restore_refuses_a_dump_of_another_database(own_instance, app, some_messages, tmp_path):
+    url = db.engines["messaging"].url
+    other_name = f"{url.database}_other"
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {other_name}"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {other_name}"], check=True)
+    try:
+        other = url.set(drivername="postgresql", database=other_name).render_as_string(hide_password=False)
+        subprocess.run(["psql", other, "-qc", "CREATE TABLE foo (x int); CREATE TABLE messages (y int)"], check=True)
+        dump = tmp_path / "other.dump"
+        subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", f"--dbname={other}"], check=True)
+    finally:
+        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {other_name}"], check=True)
+    dump.with_name(dump.name + ".sha256").write_text(f"{sha256_of(dump)}  {dump.name}\n")
+    before = message_rows()
+    assert_one_line_error(invoke(app, "restore", str(dump), "--yes"), "not a messaging backup (no conversations table)")
+    assert message_rows() == before
+
+
+@PG_ONLY
+def test_postgresql_restore_refuses_while_another_session_is_connected(own_instance, app, some_messages):
+    import psycopg
+
+    result = invoke(app, "backup")
+    assert result.exit_code == 0, result.output
+    dump = last_backup().path
+    before = message_rows()
+    url = db.engines["messaging"].url.set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False)):  # as a worker's pooled connection
+        assert_one_line_error(invoke(app, "restore", str(dump), "--yes"), "1 other session(s) are connected",
+                              "stop the app")
+    assert message_rows() == before
+    assert invoke(app, "restore", str(dump), "--yes").exit_code == 0

@@ -100,6 +100,8 @@ def restore_command(path, yes):
     restored = restore(checked)
     if restored.kept:
         click.echo(f"Previous database kept as {restored.kept}")
+    if restored.rewiped:
+        click.echo(f"Wiped again the text of {restored.rewiped:,} message(s) of members erased since the backup.")
     click.echo(f"Restored from {checked.path}; metadata reconciled ({len(restored.changes)} change(s)).")
 
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
-from .database import OperationFailed, messaging_engine
+from .database import TABLES, OperationFailed, messaging_engine
 
+TABLE_ENTRY = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )\S+ (\S+) ", re.MULTILINE)  # a table in pg_restore --list
 INSTALL_PG_CLIENT = "install the PostgreSQL client tools (e.g. `apt-get install postgresql-client`) and try again"
 
 
@@ -20,8 +22,12 @@ def dump(destination: Path) -> None:
 
 
 def check_dump(path: Path) -> None:
-    """OperationFailed unless pg_restore can read the dump's table of contents."""
-    _run_pg([_pg_command("pg_restore"), "--list", str(path)], dict(os.environ))
+    """OperationFailed unless pg_restore can read the dump's table of contents and it holds the messaging tables."""
+    listing = _run_pg([_pg_command("pg_restore"), "--list", str(path)], dict(os.environ))
+    tables = set(TABLE_ENTRY.findall(listing))
+    missing = [name for name in TABLES if name not in tables]
+    if missing:
+        raise OperationFailed(f"{path} is a pg_dump file but not a messaging backup (no {missing[0]} table).")
 
 
 def restore_dump(path: Path) -> None:
@@ -48,9 +54,11 @@ def _pg_connection() -> tuple[str, dict]:
     return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
 
 
-def _run_pg(arguments: list[str], env: dict) -> None:
+def _run_pg(arguments: list[str], env: dict) -> str:
+    """Run a PostgreSQL client tool; its standard output, or OperationFailed with its first error line."""
     result = subprocess.run(arguments, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         tool = Path(arguments[0]).name
         raise OperationFailed(f"{tool} failed: {lines[0] if lines else f'exit status {result.returncode}'}")
+    return result.stdout

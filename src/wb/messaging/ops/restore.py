@@ -1,16 +1,21 @@
 """Restoring the messaging database from a backup: check it, swap it in, keep the replaced one, reconcile."""
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
 import shutil
 import sqlite3
+import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select, text
+
 from ...extensions import db
-from ...models import utcnow
+from ...models import User, utcnow
 from ..reconcile import reconcile
 from . import postgres
 from .backup import STAMP, backup, checksum_path, file_sha256, partial_file
@@ -35,6 +40,7 @@ class Restored:
     backup: CheckedBackup
     kept: Path | None
     changes: list[str]
+    rewiped: int = 0  # messages whose text was erased after the backup was taken, wiped again
 
 
 def check_backup(path) -> CheckedBackup:
@@ -55,7 +61,8 @@ def check_backup(path) -> CheckedBackup:
         return CheckedBackup(path=path, sha256=actual)
     if head != SQLITE_MAGIC:
         raise OperationFailed(f"{path} isn't a SQLite database.")
-    conversations, messages = _check_sqlite_file(path)
+    conversations, messages, member_ids = _check_sqlite_file(path)
+    _refuse_strangers(path, member_ids)
     return CheckedBackup(path=path, sha256=actual, conversations=conversations, messages=messages)
 
 
@@ -70,8 +77,8 @@ def _expected_checksum(path: Path) -> str:
     return expected
 
 
-def _check_sqlite_file(path: Path) -> tuple[int, int]:
-    """Integrity check and message counts of a SQLite backup, opened read-only and untouched."""
+def _check_sqlite_file(path: Path) -> tuple[int, int, set[int]]:
+    """Integrity check, counts and the members named by a SQLite backup, opened read-only and untouched."""
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
         try:
@@ -83,34 +90,70 @@ def _check_sqlite_file(path: Path) -> tuple[int, int]:
                 raise OperationFailed(f"{path} is a SQLite database but not a messaging backup (no messages table).")
             conversations = connection.execute("SELECT count(*) FROM conversations").fetchone()[0]
             messages = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+            member_ids = {row[0] for row in connection.execute(
+                "SELECT user_low_id FROM conversations UNION SELECT user_high_id FROM conversations")}
         finally:
             connection.close()
     except sqlite3.Error as error:
         raise OperationFailed(f"{path} is damaged or not a SQLite database ({error}); refusing to restore it.") from None
-    return conversations, messages
+    return conversations, messages, member_ids
+
+
+def _refuse_strangers(path: Path, member_ids: set[int]) -> None:
+    """A backup whose conversations name members this community doesn't have is another
+    community's (or from before a reset): its metadata could never be reconciled here."""
+    known = set(db.session.scalars(select(User.id)))
+    db.session.commit()  # end the read
+    strangers = member_ids - known
+    if strangers:
+        raise OperationFailed(
+            f"{path} holds conversations of {len(strangers):,} member(s) this community doesn't have "
+            "(it is another instance's backup?); refusing to restore it.")
 
 
 def restore(checked: CheckedBackup) -> Restored:
     """Swap a checked backup in for the messaging database, keep the replaced one, reconcile metadata."""
+    from ...people.leaving import erase_sent_text, text_erased_members
+
     db.session.remove()  # no open transaction may hold the old database
     messaging_engine().dispose()
     if sqlite_path() is None:
+        _refuse_other_sessions()
         kept = backup().path  # PostgreSQL: the current data, dumped before it is replaced
         postgres.restore_dump(checked.path)
     else:
         kept = _swap_sqlite_file(checked)
     messaging_engine().dispose()
     ensure_schema()  # an older backup is brought up to the current schema
+    # A backup taken before a member's text was erased still holds it: erased stays erased.
+    rewiped = sum(erase_sent_text(member_id) for member_id in text_erased_members())
     changes = reconcile()
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
-                                                   "kept": str(kept) if kept else None})
-    return Restored(backup=checked, kept=kept, changes=changes)
+                                                   "kept": str(kept) if kept else None, "rewiped": rewiped})
+    return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped)
+
+
+def _refuse_other_sessions() -> None:
+    """PostgreSQL: refuse while anyone else (the app's workers, a psql) is connected to the messaging
+    database: what they wrote between the dump of the current data and the restore would be lost."""
+    with messaging_engine().connect() as connection:
+        others = connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalar()
+    messaging_engine().dispose()
+    if others:
+        raise OperationFailed(f"{others} other session(s) are connected to the messaging database; stop the app "
+                              "(and any psql) and try again (nothing was replaced).")
 
 
 def _swap_sqlite_file(checked: CheckedBackup) -> Path | None:
     target = sqlite_path()
     if not target.parent.is_dir():
         raise OperationFailed(f"The messaging database's folder {target.parent} doesn't exist.")
+    holder = _process_holding(target)
+    if holder is not None:
+        raise OperationFailed(f"{target} is open in another process (pid {holder}): stop the app (and any "
+                              "`./wb shell`) and try again (nothing was replaced).")
     partial = partial_file(target.parent, ".messaging-restore-")
     try:
         shutil.copyfile(checked.path, partial)
@@ -131,6 +174,31 @@ def _swap_sqlite_file(checked: CheckedBackup) -> Path | None:
     finally:
         partial.unlink(missing_ok=True)
     return kept
+
+
+# Every connection to a WAL database holds a shared lock on byte 128 of its -shm file (the wal-index's
+# "DMS" lock in SQLite's unix locking protocol, https://sqlite.org/walformat.html) for as long as it
+# is open, whether or not it is in a transaction. Asking whether a write lock there would conflict
+# (F_GETLK takes nothing) names a process that has the database open. Linux's struct flock.
+WAL_INDEX_DMS_BYTE = 128
+FLOCK = "hhqqi"  # l_type, l_whence, l_start, l_len, l_pid
+
+
+def _process_holding(target: Path) -> int | None:
+    """The pid of another process that has this SQLite database open, or None (Linux; elsewhere None)."""
+    shm = target.with_name(target.name + "-shm")
+    if not sys.platform.startswith("linux") or not shm.exists():
+        return None  # no -shm: no connection has the database open
+    try:
+        fd = os.open(shm, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        asked = struct.pack(FLOCK, fcntl.F_WRLCK, os.SEEK_SET, WAL_INDEX_DMS_BYTE, 1, 0)
+        kind, _whence, _start, _length, pid = struct.unpack(FLOCK, fcntl.fcntl(fd, fcntl.F_GETLK, asked))
+    finally:
+        os.close(fd)
+    return None if kind == fcntl.F_UNLCK else pid
 
 
 def _fold_wal(target: Path) -> None:
