@@ -202,6 +202,19 @@ def test_duplicate_username_in_any_case_is_refused(client, invite, alice, taken)
     assert reload(Invite, invite.id).uses == 0
 
 
+@pytest.mark.parametrize("username", ["erased-7", "Erased-12", "erased-anything"])
+def test_names_kept_for_erased_accounts_are_refused(app, client, invite, username):
+    """Erasure renames an account erased-<id>: a member holding such a name would pass for an erased one,
+    and would stop that member from being erased."""
+    response = register(client, invite.token, username=username)
+    assert response.status_code == 400
+    assert "Usernames starting with erased- are kept for erased accounts." in text(response)
+    assert user_count() == 1 and reload(Invite, invite.id).uses == 0
+    result = app.test_cli_runner().invoke(args=["create-admin", username, "--password", NEW_PASSWORD])
+    assert result.exit_code != 0 and "kept for erased accounts" in result.output and "Traceback" not in result.output
+    assert user_count() == 1
+
+
 @pytest.mark.parametrize(
     "username",
     ["ab", "a" * 33, "has space", "émile", "dot.name", "semi;colon", "at@sign", "plus+sign", "tab\tname", "ab\u0131"],

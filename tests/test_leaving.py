@@ -200,3 +200,51 @@ def test_members_cannot_erase_and_admins_cannot_erase_themselves(admin, alice, b
     assert login(bob).post("/admin/members/alice/erase", data={"confirm_username": "alice"}).status_code == 403
     assert login(admin).post("/admin/members/root/erase", data={"confirm_username": "root"}).status_code == 400
     assert reloaded(alice).deleted_at is None and reloaded(admin).deleted_at is None
+
+
+def test_an_older_account_named_like_an_erased_one_does_not_stop_an_erasure(app, alice, bob, alice_wrote_bob):
+    """Names starting with erased- are refused now; one taken before that is passed by."""
+    squatter = User(username=f"erased-{alice.id}", display_name="Squatter")
+    squatter.set_password(PASSWORD)
+    db.session.add(squatter)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert reloaded(alice).username == f"erased-{alice.id}-2"
+    assert reloaded(squatter).username == f"erased-{alice.id}"
+    assert invoke(app, "verify").exit_code == 0
+
+
+def test_the_command_line_will_not_erase_the_only_admin(app, admin, alice):
+    result = app.test_cli_runner().invoke(args=["members", "erase", admin.username, "--yes"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert f"{admin.username} is the community's only admin; create another admin first" in result.output
+    assert reloaded(admin).deleted_at is None
+
+
+def test_erasing_while_the_messaging_database_is_unreachable_changes_nothing(sqlite_app, tmp_path):
+    """The messaging database is asked first: a half-erased member would be recorded as erased."""
+    from messaging_ops_helpers import member
+    from wb.messaging.ops.database import messaging_engine, sqlite_path
+
+    ann, ben = member("ann"), member("ben")
+    converse(ann, ben, ["ann's words"])
+    path = sqlite_path()
+    db.session.remove()
+    messaging_engine().dispose()
+    path.rename(tmp_path / "moved.sqlite3")
+    path.mkdir()  # where the file was, something SQLite can't open
+    try:
+        result = sqlite_app.test_cli_runner().invoke(args=["members", "erase", "ann", "--yes"])
+        assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+        assert "Can't reach the messaging database" in result.output and "nothing was erased" in result.output
+        ann = db.session.get(User, ann.id)
+        assert (ann.username, ann.deleted_at) == ("ann", None)
+        assert audit_rows("member.erased") == []
+    finally:
+        messaging_engine().dispose()
+        path.rmdir()
+        (tmp_path / "moved.sqlite3").rename(path)
+    result = sqlite_app.test_cli_runner().invoke(args=["members", "erase", "ann", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "text of 1 message(s) wiped" in result.output

@@ -16,6 +16,7 @@ from .security import whole_number
 from .text import has_control_characters
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
+ERASED_USERNAME_PREFIX = "erased-"  # erasure renames an account erased-<id>; nobody else may take such a name
 ROLES = ("member", "admin")
 STATUSES = ("pending", "active", "suspended")
 

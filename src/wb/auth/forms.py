@@ -6,7 +6,7 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
 from ..forms import CleanLine, CleanText, Form, WholeNumberField
-from ..models import USERNAME_PATTERN, User
+from ..models import ERASED_USERNAME_PREFIX, USERNAME_PATTERN, User
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 200
@@ -31,6 +31,8 @@ def available_username(form, field):
         raise StopValidation("Choose a username.")
     if not USERNAME_PATTERN.match(field.data):
         raise StopValidation("Usernames are 3 to 32 characters: letters, digits, _ and -.")
+    if field.data.startswith(ERASED_USERNAME_PREFIX):
+        raise StopValidation(f"Usernames starting with {ERASED_USERNAME_PREFIX} are kept for erased accounts.")
     if User.by_username(field.data) is not None:
         raise StopValidation("That username is taken.")
 

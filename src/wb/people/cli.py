@@ -1,7 +1,10 @@
 """`./wb members erase USERNAME`: erasure on request, from the command line (audited as "command line")."""
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..extensions import db
+from ..messaging.ops.database import database_error_line
 from ..models import User
 from . import leaving
 
@@ -17,10 +20,22 @@ def erase_command(username, yes):
     member = User.by_username(username)
     if member is None:
         raise click.ClickException(f"No member is called {username!r}.")
+    if leaving.is_only_admin(member):
+        raise click.ClickException(f"{member.username} is the community's only admin; create another admin first "
+                                   "(./wb create-admin), then erase this one.")
     if not yes:
         click.confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
                       "sent is wiped; this can't be undone", abort=True)
     user_id = member.id
-    wiped = leaving.erase_member(member)
+    try:
+        wiped = leaving.erase_member(member)
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        erased = db.session.get(User, user_id)
+        if erased.deleted_at is None:  # the messaging database is asked first
+            raise click.ClickException(f"{database_error_line(error)}; nothing was erased.") from None
+        raise click.ClickException(f"{database_error_line(error)}; the account is closed, but the text of their "
+                                   f"messages isn't wiped yet: run `./wb members erase {erased.username}` again once "
+                                   "it answers.") from None
     click.echo(f"Erased member {user_id}: account closed, profile, email address and tokens removed, "
                f"text of {wiped:,} message(s) wiped. Check with `./wb messaging verify`.")

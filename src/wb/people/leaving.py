@@ -17,7 +17,7 @@ from ..messaging.metadata import recount_unread
 from ..messaging.models import Conversation, ConversationMembership, Message
 from ..messaging.ops.database import schema_present
 from ..messaging.ops.purge import checkpoint_after_wipe, wipe_text
-from ..models import AuditEvent, User, utcnow
+from ..models import ERASED_USERNAME_PREFIX, AuditEvent, User, utcnow
 from ..notifications.models import EmailSettings, Notice
 
 log = logging.getLogger("wb.people")
@@ -26,13 +26,18 @@ CLOSED, ERASED = "member.closed", "member.erased"
 TEXT_ERASED, TEXT_KEPT = "sent text erased", "sent text kept"
 
 
-def why_not_close(member: User) -> str | None:
-    """Why this member may not close their own account now, or None: the last admin may not."""
+def is_only_admin(member: User) -> bool:
+    """True when no other active admin would be left without this member."""
     if not member.is_admin:
-        return None
+        return False
     others = db.session.scalar(select(func.count()).select_from(User).where(
         User.role == "admin", User.status == "active", User.deleted_at.is_(None), User.id != member.id))
-    if others:
+    return not others
+
+
+def why_not_close(member: User) -> str | None:
+    """Why this member may not close their own account now, or None: the last admin may not."""
+    if not is_only_admin(member):
         return None
     return ("You are the community's only admin. Ask an operator to create another admin "
             "(./wb create-admin) before you close your account.")
@@ -41,7 +46,12 @@ def why_not_close(member: User) -> str | None:
 def close_account(member: User, erase_text: bool = False, actor: User | None = None, action: str = CLOSED) -> int:
     """Close a member's account: signed out everywhere (cookies and API tokens), unable to sign in,
     "former member" to others, no more emails; with erase_text, the text of every message they sent
-    is wiped ("Message deleted"). Returns how many messages' text was wiped."""
+    is wiped ("Message deleted"). Returns how many messages' text was wiped.
+
+    With erase_text the messaging database is asked first: when it can't be reached, the error
+    comes before anything is changed (a half-erased member would be told they were erased)."""
+    if erase_text:
+        schema_present()
     member.deleted_at = member.deleted_at or utcnow()
     member.end_sessions()
     live.record([member.id], "account")  # their held live requests end now
@@ -61,12 +71,22 @@ def close_account(member: User, erase_text: bool = False, actor: User | None = N
 def erase_member(member: User, actor: User | None = None) -> int:
     """Erasure on request: close the account, wipe the text of every message they sent, and remove
     their profile text, username, email address, tokens and circles; ids and times stay for the audit."""
-    member.username = f"erased-{member.id}"
+    member.username = _erased_username(member)
     member.display_name = ""
     member.bio = ""
     member.password_hash = "!"  # no password hashes to this: nobody signs in as them again
     db.session.execute(delete(CircleMember).where(CircleMember.user_id == member.id))
     return close_account(member, erase_text=True, actor=actor, action=ERASED)
+
+
+def _erased_username(member: User) -> str:
+    """erased-<id>; names with that prefix are kept for erasure (USERNAME_PATTERN's rules), but one
+    taken before they were is passed by."""
+    name, extra = f"{ERASED_USERNAME_PREFIX}{member.id}", 1
+    while (holder := User.by_username(name)) is not None and holder.id != member.id:
+        extra += 1
+        name = f"{ERASED_USERNAME_PREFIX}{member.id}-{extra}"
+    return name
 
 
 def erase_sent_text(sender_id: int) -> int:
@@ -104,7 +124,7 @@ def erasure_leftovers() -> list[str]:
         kept = [name for name, value in (("display name", user.display_name), ("bio", user.bio)) if value]
         kept += [what for what, model in (("email address", EmailSettings), ("API tokens", AccessToken))
                  if db.session.scalar(select(func.count()).select_from(model).where(model.user_id == user.id))]
-        if not user.username.startswith("erased-"):
+        if not user.username.startswith(ERASED_USERNAME_PREFIX):
             kept.append("username")
         if kept:
             problems.append(f"member {user.id} was erased, yet their account still holds: {', '.join(kept)}")
