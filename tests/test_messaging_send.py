@@ -75,6 +75,9 @@ def test_plain_form_send_without_javascript_redirects_to_the_thread(chat):
     [
         ("", "Write something"),
         ("   \n\t ", "Write something"),
+        ("\u00a0\u200b\u3000", "Write something"),  # no-break, zero-width and ideographic spaces
+        ("\u200d\u2060\ufeff\u00ad", "Write something"),  # joiners, word joiner, byte order mark, soft hyphen
+        ("\u3164\u3164", "Write something"),  # Hangul fillers: letters that draw nothing
         ("x" * 5001, "at most 5,000 characters"),
         ("nul\x00byte", "only contain text"),
         ("bell\x07", "only contain text"),

@@ -81,3 +81,30 @@ def test_the_migration_folds_stored_names_onto_one_line(sqlite_app):
 
     names = dict(db.session.execute(sql("SELECT username, display_name FROM users")).all())
     assert names == {"mallory": "Mallory Bcc: victim@evil.example", "nemo": "nemo"}
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\u3164\u3164", "\u00a0\u2060", "\u2800"])
+def test_a_display_name_of_invisible_characters_is_refused(client, alice, blank):
+    """A member without a visible name would be an empty row in every inbox."""
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": blank, "bio": ""})
+    assert response.status_code == 400
+    assert "Display names need a visible character" in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
+
+
+@pytest.mark.parametrize("copy", ["Bob", "bob", "BOB", " Bob ", "Ｂｏｂ", "B\u200bob"])
+def test_nobody_may_take_the_name_another_member_goes_by(client, alice, bob, copy):
+    """In an inbox, a notice or an email only the name shows: a copy of Bob's would pass for Bob."""
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": copy, "bio": ""})
+    assert response.status_code == 400
+    assert "Another member goes by that name; choose one of your own." in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
+
+
+def test_a_members_own_name_and_a_new_one_are_fine(client, alice, bob):
+    client.login("alice")
+    assert client.post("/settings", data={"display_name": "Alice", "bio": "still me"}).status_code == 302
+    assert client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
+    assert reload(User, alice.id).display_name == "Alice Moreno"

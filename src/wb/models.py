@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .security import whole_number
-from .text import has_control_characters
+from .text import has_control_characters, name_key
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
 ERASED_USERNAME_PREFIX = "erased-"  # erasure renames an account erased-<id>; nobody else may take such a name
@@ -130,6 +130,19 @@ class User(UserMixin, db.Model):
         if has_control_characters(name):
             return None  # no username has one (see USERNAME_PATTERN), and PostgreSQL refuses NUL
         return db.session.scalar(select(cls).where(cls.username == name))
+
+    @classmethod
+    def named_like(cls, name: str, but: int | None = None) -> "User | None":
+        """Another member (not but) whose display name or username looks like name (text.name_key), if any."""
+        key = name_key(name)
+        if not key:
+            return None
+        others = db.session.execute(select(cls.id, cls.username, cls.display_name).where(
+            cls.deleted_at.is_(None), cls.id != (but or 0))).all()
+        for row in others:
+            if key in (name_key(row.display_name), name_key(row.username)):
+                return db.session.get(cls, row.id)
+        return None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username}>"

@@ -5,6 +5,7 @@ breaks of every kind and direction controls too: a name is drawn inside lines of
 pages and in emails, and must not be able to write more of them.
 """
 import re
+import unicodedata
 
 BODY_MAX = 5000  # the longest message, help request or comment
 # Everything below space except tab and newline, and DEL: never meant in text, and PostgreSQL
@@ -24,6 +25,11 @@ BIDI_CONTROLS_MESSAGE = (
     "they can make a name look like someone else's. Remove them and try again."
 )
 TOO_LONG = "{label} can be at most {max_length:,} characters."
+BLANK_NAME_MESSAGE = "{label} need a visible character: these are all spaces or invisible characters."
+# Letters that draw nothing (Hangul fillers, the blank Braille pattern): with spaces and the invisible
+# format characters (zero-width space and joiners, word joiner, soft hyphen...) they make text that
+# looks empty, an empty bubble or a member without a name.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 class TextRefused(ValueError):
@@ -37,6 +43,13 @@ class TextRefused(ValueError):
 def fold_newlines(raw) -> str:
     """raw with "\\r\\n" and "\\r" as "\\n" (a textarea sends "\\r\\n"); None as ""."""
     return (raw or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def is_blank(text: str) -> bool:
+    """True when text shows nothing: only spaces, invisible format characters, combining marks
+    with nothing to combine with, and letters that draw nothing."""
+    return all(char.isspace() or char in BLANK_LETTERS or unicodedata.category(char) in ("Cf", "Mn", "Me")
+               for char in text)
 
 
 def has_control_characters(raw) -> bool:
@@ -53,7 +66,7 @@ def clean_text(raw, max_length: int, field_label: str, *, required: str | None =
     """
     folded = fold_newlines(raw)
     text = folded.strip()
-    if not text and required:
+    if required and is_blank(text):
         raise TextRefused(required)
     if len(text) > max_length:
         raise TextRefused(too_long.format(label=field_label, max_length=max_length, length=len(text)))
@@ -78,7 +91,17 @@ def clean_line(raw, max_length: int, field_label: str, *, required: str | None =
     text = clean_text(raw, max_length, field_label, required=required, too_long=too_long)
     if BIDI_CONTROLS.search(text):
         raise TextRefused(BIDI_CONTROLS_MESSAGE.format(label=field_label))
+    if text and is_blank(text):
+        raise TextRefused(BLANK_NAME_MESSAGE.format(label=field_label))
     return text
+
+
+def name_key(name) -> str:
+    """What a name looks like, to tell two names apart: compatibility forms folded (NFKC: "Ｄａｖｅ" is
+    "Dave"), case folded, invisible characters left out, runs of spaces as one."""
+    folded = unicodedata.normalize("NFKC", "" if name is None else str(name)).casefold()
+    visible = "".join(" " if char.isspace() else char for char in folded if unicodedata.category(char) != "Cf")
+    return " ".join(visible.split())
 
 
 def one_line(text) -> str:

@@ -82,6 +82,16 @@ class ProfileForm(Form):
     display_name = StringField(validators=[CleanLine(DISPLAY_NAME_MAX, "Display names")])
     bio = TextAreaField(validators=[CleanText(BIO_MAX, "Bios")])
 
+    def __init__(self, *args, member_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member_id = member_id  # whose profile this is (None: joining)
+
+    def validate_display_name(self, field):
+        """Nobody may take the name another member goes by (their display name or username, however
+        it is written): in an inbox or a notice, the two would look the same."""
+        if field.data and User.named_like(field.data, but=self.member_id) is not None:
+            raise ValidationError("Another member goes by that name; choose one of your own.")
+
 
 class RegisterForm(AccountForm, ProfileForm):
     """Joining: an account and a profile, through a usable invite unless this is the first account."""

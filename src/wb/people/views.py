@@ -66,7 +66,7 @@ def directory():
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    form = ProfileForm()
+    form = ProfileForm(member_id=current_user.id)
     if form.validate_on_submit():
         accounts.update_profile(current_user, form.display_name.data, form.bio.data)
         flash("Your profile is saved.", "success")
