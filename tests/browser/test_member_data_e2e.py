@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from .conftest import BADGE_WAIT_MS, PASSWORD, THREAD_WAIT_MS
+from .conftest import BADGE_WAIT_MS, PASSWORD, THREAD_WAIT_MS, failed_resource
 
 try:
     from playwright.sync_api import expect
@@ -139,6 +139,11 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
     everything = json.loads(archive.read("conversations.json"))
     assert [m["body"] for m in everything["conversations"][0]["messages"]] == [
         "My address is 4 Pine Road", "Thanks, on my way"]
+    # Once an hour: the second download says so (a link marked `download` would fail it silently).
+    browsing.allow_console_error(failed_resource(429))
+    page.get_by_role("link", name="Download my conversations").click()
+    expect(page.get_by_role("heading", name="Not yet")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("You can download them again in 60 minutes")
 
     bob_page = browsing.sign_in(bob, viewport=PHONE)
     page.goto("/settings")
