@@ -89,3 +89,30 @@ def test_an_htmx_setting_switch_keeps_no_foreign_next_in_its_fallback_form(admin
 
     assert response.status_code == 200
     assert "evil" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page, back_to", [
+    ("http://localhost/messages/7?page=2", "/messages/7?page=2"),
+    ("https://evil.example/phish", "/phish"),  # only the path of the page is kept
+    ("http://localhost//evil.example", "/"),
+    ("", "/"),
+])
+def test_a_part_of_a_page_whose_session_ended_sends_the_whole_page_to_sign_in(app, client, messaging_on, page, back_to):
+    """htmx follows a redirect and would draw the sign-in page inside the part that asked (the
+    thread, the compose box): a 401 with HX-Redirect takes the whole page instead, and its `next`
+    is the page, never another site."""
+    response = client.get("/messages/badge", headers={"HX-Request": "true", "HX-Current-URL": page})
+    assert response.status_code == 401
+    location = response.headers["HX-Redirect"]
+    assert location.startswith("/login?next=")
+    from urllib.parse import parse_qs
+    assert parse_qs(urlsplit(location).query)["next"] == [back_to]
+    assert is_same_site_path(location)
+
+
+def test_an_htmx_post_whose_session_is_gone_goes_to_sign_in_not_a_form_expired_page(app, client, messaging_on):
+    """No session cookie at all (the browser was closed meanwhile): the CSRF check fails first."""
+    response = client.post("/messages/1", data={"body": "kept by the page"},
+                           headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/messages/1"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/messages/1"

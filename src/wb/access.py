@@ -3,15 +3,27 @@ import unicodedata
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, make_response, redirect, request, url_for
 from flask_login import current_user
+
+from .security import is_htmx
 
 PENDING_EXPLANATION = (
     "Your account is waiting for an admin to approve it. Until then you can read, but not post or message."
 )
 
 
-def _to_login():
+def to_login():
+    """The sign-in page, coming back here after; for a part of a page, the whole page goes."""
+    if is_htmx():
+        # A part of a page whose session has ended (signed out elsewhere, a suspension): a redirect
+        # would be followed and the sign-in page drawn inside that part. The whole page goes to sign
+        # in instead (htmx follows HX-Redirect), and comes back to itself afterwards.
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        response = make_response("Signed out: sign in again.", 401)
+        response.headers["HX-Redirect"] = url_for("auth.login", next=safe_next(
+            page.path + (f"?{page.query}" if page.query else ""), url_for("main.dashboard")))
+        return response
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
 
@@ -21,7 +33,7 @@ def login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return _to_login()
+            return to_login()
         return view(*args, **kwargs)
 
     return wrapped
@@ -33,7 +45,7 @@ def active_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return _to_login()
+            return to_login()
         if not current_user.is_active_member:
             abort(403, PENDING_EXPLANATION if current_user.is_pending else "Your account can't do that.")
         return view(*args, **kwargs)
@@ -47,7 +59,7 @@ def admin_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return _to_login()
+            return to_login()
         if not (current_user.is_admin and current_user.is_active_member):
             abort(403, "This page is for admins.")
         return view(*args, **kwargs)

@@ -3,6 +3,7 @@ import logging
 import traceback
 
 from flask import current_app, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -12,6 +13,7 @@ from .api import problems as api_problems
 from .api.problems import is_api_request
 from .extensions import db
 from .ratelimits import retry_after_headers
+from .access import to_login
 from .security import is_htmx
 
 log = logging.getLogger("wb.errors")
@@ -109,6 +111,9 @@ def _csrf_error(error: CSRFError):
     log.info("csrf rejected", extra={"path": request.path, "reason": error.description})
     if is_api_request():
         return api_problems.csrf_failed()
+    if is_htmx() and not current_user.is_authenticated:
+        # A part of a page whose session is gone (the browser was closed meanwhile): sign in again.
+        return to_login()
     return render_error(
         400,
         "Your form was missing its security token or it had expired. Reload the page and try again.",

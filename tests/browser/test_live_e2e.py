@@ -15,7 +15,7 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
     expect = None
 
-from .conftest import THREAD_WAIT_MS
+from .conftest import PASSWORD, THREAD_WAIT_MS
 from .test_conversation_ui_e2e import seed_messages
 from .test_messaging_e2e import open_conversation, remember_document, assert_not_reloaded, send
 
@@ -545,3 +545,52 @@ def test_news_that_comes_while_a_send_is_answered_is_read_when_the_answer_is_in(
     alice_page.wait_for_timeout(1000)
     assert [m.locator(".body").inner_text() for m in messages.all()] == ["Hello Bob", "Alice writes", "Bob writes meanwhile"]
     assert unread_in_open_thread(server, alice_page, "Alice") == 0
+
+
+def test_a_tab_signed_out_elsewhere_goes_to_sign_in_and_comes_back_with_its_draft(browsing, server):
+    """Signing out in one tab ends the session everywhere: the other tab's live channel hears of it
+    and takes the page (which shows private messages) to the sign-in page; signing in again brings
+    it back to the thread, with what was being written still in the box."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    send(page, "The spare key is under the blue pot")
+    thread_path = page.url.split(server.url, 1)[1]
+    page.locator("#compose textarea").fill("Half-written: and the alarm code is")
+    other_tab = page.context.new_page()
+    other_tab.goto("/settings")
+    other_tab.locator("form.sign-out button").click()
+
+    expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(thread_path.replace("/", "%2F")) + "$"),
+                             timeout=NEWS_MS)
+    expect(page.locator("body")).not_to_contain_text("spare key")
+    page.get_by_label("Username").fill(alice)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(server.url + thread_path)
+    expect(page.locator("#compose textarea")).to_have_value("Half-written: and the alarm code is")
+    expect(page.locator("#thread-messages")).to_contain_text("The spare key is under the blue pot")
+
+
+def test_a_send_after_the_session_ended_goes_to_sign_in_not_into_the_thread(browsing, server):
+    """A send whose session has ended (its cookie gone) is not answered with the sign-in page drawn
+    inside the thread: the whole page goes to sign in, and the message comes back into the box."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    send(page, "First")
+    thread_path = page.url.split(server.url, 1)[1]
+    browsing.allow_console_error(re.compile(r"status of 401\b"))
+    page.context.clear_cookies()  # the session ends without a word to the live channel
+    page.locator("#compose textarea").fill("Never lost")
+    page.locator("#compose textarea").press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/login\?next="), timeout=NEWS_MS)
+    expect(page.locator("main")).to_have_count(1)
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(1)
+    page.get_by_label("Username").fill(alice)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(server.url + thread_path)
+    expect(page.locator("#compose textarea")).to_have_value("Never lost")
+    expect(page.locator("#thread-messages li.message")).to_have_count(1)

@@ -75,6 +75,43 @@
     sendWhenSwapped = false;
   });
 
+  // A draft outlives a sign-out: when the session ends under a page (signed out elsewhere, a
+  // new password), live.js or an htmx answer (HX-Redirect) takes it to the sign-in page, which
+  // brings the member back here; the text in the box waits in this tab's sessionStorage, under
+  // the member and the conversation (data-draft), and goes back into the box then. Signing out
+  // here forgets every draft.
+  var DRAFT = "wb-draft:";
+  function keepDraft() {
+    var box = document.querySelector("#compose textarea"), form = box && box.form;
+    var text = box ? (sendingText !== null && sendingText !== "" ? sendingText + (box.value ? "\n" + box.value : "") : box.value) : "";
+    if (!form || !form.getAttribute("data-draft") || text.trim() === "") return;
+    try { window.sessionStorage.setItem(DRAFT + form.getAttribute("data-draft"), text); } catch (error) { /* storage off */ }
+  }
+  function restoreDraft() {
+    var box = document.querySelector("#compose textarea"), form = box && box.form;
+    if (!form || !form.getAttribute("data-draft") || box.value !== "") return;
+    try {
+      var key = DRAFT + form.getAttribute("data-draft"), text = window.sessionStorage.getItem(key);
+      if (text === null) return;
+      window.sessionStorage.removeItem(key);
+      box.value = text;
+    } catch (error) { /* storage off */ }
+  }
+  document.addEventListener("wb:signed-out", keepDraft, true);  // live.js fires it on the body, not bubbling
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    if (event.detail.xhr.getResponseHeader("HX-Redirect")) keepDraft();
+  });
+  document.addEventListener("DOMContentLoaded", restoreDraft);
+  document.addEventListener("htmx:afterSettle", restoreDraft);
+  document.addEventListener("submit", function (event) {
+    if (!event.target.matches || !event.target.matches("form.sign-out")) return;
+    try {
+      Object.keys(window.sessionStorage).forEach(function (key) {
+        if (key.indexOf(DRAFT) === 0) window.sessionStorage.removeItem(key);
+      });
+    } catch (error) { /* storage off */ }
+  }, true);
+
   // Plain (non-htmx) forms that destroy something ask first. A form with a `confirmed` field
   // tells the server the question was answered (without JavaScript, the server asks).
   document.addEventListener("submit", function (event) {

@@ -8,8 +8,8 @@
 (function () {
   "use strict";
 
-  var MAX_BACKOFF_SECONDS = 30;
-  var url = null, cursor = null, failures = 0;
+  var MAX_BACKOFF_SECONDS = 30, SWITCHED_OFF_RETRY_SECONDS = 60;
+  var url = null, cursor = null, failures = 0, switchedOff = false;
   var changedMessages = [];  // shown messages to draw again with the next thread poll
   // This tab's id, sent with its requests (X-WB-Tab): the live events its own requests made come
   // back marked with it, and it skips them, since those requests' answers (HX-Trigger) refreshed
@@ -134,6 +134,11 @@
 
   function askAgain(seconds) { window.setTimeout(ask, seconds * 1000); }
 
+  function signedOut() {
+    fire("wb:signed-out");
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+  }
+
   function ask() {
     var started = Date.now(), headers = { Accept: "application/json", "X-WB-Tab": TAB };
     var shown = listShown(), active = openThreadId() || "0";  // the list is drawn with it open
@@ -141,15 +146,31 @@
     fetch(url + "?since=" + encodeURIComponent(cursor), {
       credentials: "same-origin", cache: "no-store", headers: headers
     }).then(function (response) {
-      // Signed out (everywhere), suspended, messaging switched off: the channel ends here. With
-      // messaging gone (404, 403), each live part asks once more and leaves on its own answer.
+      // Signed out (everywhere, a new password, a suspension): the ask went to the sign-in page,
+      // and so does the page, which shows what is private; it comes back here once signed in
+      // (app.js keeps a draft for it).
+      if (response.redirected || response.status === 401) {
+        signedOut();
+        return null;
+      }
+      // Messaging switched off (404) or no longer for this member (403): each live part asks once
+      // more and leaves on its own answer. While it is off the channel asks now and then, and the
+      // page is drawn again when it is back.
       if (response.status === 403 || response.status === 404) {
         fire("wb:poll-now");
         fire("wb:list-stale");
         fire("wb:unread-changed");
+        if (response.status === 404) {
+          switchedOff = true;
+          askAgain(SWITCHED_OFF_RETRY_SECONDS);
+        }
+        return null;
       }
-      if (response.redirected || response.status === 401 || response.status === 403 || response.status === 404) return null;
       if (!response.ok) throw new Error("live channel: " + response.status);
+      if (switchedOff) {
+        window.location.reload();
+        return null;
+      }
       return response.json();
     }).then(function (answer) {
       if (answer === null) return;
