@@ -433,3 +433,26 @@ def test_a_url_in_a_message_is_a_link_and_a_script_url_is_not(browsing, server):
     # Each message came by its own poll: one "Today" between them all, and one time label.
     expect(page.locator("#thread-messages li.day-separator")).to_have_text(["Today"])
     expect(mine.nth(1)).to_have_class(re.compile(r"\bgrouped\b"))
+
+
+
+def test_a_page_left_open_while_messaging_was_off_draws_itself_again_when_it_is_back(browsing, start_server):
+    """While messaging is off the page's live channel asks now and then (LIVE_RETRY_SECONDS); when
+    messaging is back the page is drawn again, and news reaches it as before."""
+    live = start_server(LIVE_RETRY_SECONDS=1)
+    live.set_messaging(True)
+    alice, bob = live.create_member("alice"), live.create_member("bob")
+    browsing.allow_console_error(failed_resource(404))
+    alice_page, bob_page = browsing.sign_in(alice, server=live), browsing.sign_in(bob, server=live)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Before the pause")
+    open_conversation(bob_page, alice, "Alice")
+    expect(alice_page.locator("#inbox-badge")).to_be_visible()
+
+    live.set_messaging(False)
+    expect(alice_page.locator("#poller")).to_have_count(0, timeout=BADGE_WAIT_MS)  # the thread's parts leave
+    live.set_messaging(True)
+    expect(alice_page.locator("#poller")).to_have_count(1, timeout=BADGE_WAIT_MS)  # drawn again
+    bob_page.reload()
+    send(bob_page, "After the pause")
+    expect(alice_page.locator("#thread-messages")).to_contain_text("After the pause", timeout=BADGE_WAIT_MS)

@@ -8,8 +8,8 @@
 (function () {
   "use strict";
 
-  var MAX_BACKOFF_SECONDS = 30, SWITCHED_OFF_RETRY_SECONDS = 60;
-  var url = null, cursor = null, failures = 0, switchedOff = false;
+  var MAX_BACKOFF_SECONDS = 30;
+  var url = null, cursor = null, failures = 0, switchedOff = false, switchedOffRetry = 10;
   var changedMessages = [];  // shown messages to draw again with the next thread poll
   // This tab's id, sent with its requests (X-WB-Tab): the live events its own requests made come
   // back marked with it, and it skips them, since those requests' answers (HX-Trigger) refreshed
@@ -162,7 +162,7 @@
         fire("wb:unread-changed");
         if (response.status === 404) {
           switchedOff = true;
-          askAgain(SWITCHED_OFF_RETRY_SECONDS);
+          askAgain(switchedOffRetry);
         }
         return null;
       }
@@ -190,6 +190,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     url = document.body.getAttribute("data-live");
     cursor = document.body.getAttribute("data-live-cursor");
+    switchedOffRetry = Number(document.body.getAttribute("data-live-retry")) || switchedOffRetry;  // LIVE_RETRY_SECONDS
     if (url && cursor !== null && window.fetch) ask();
   });
 })();
