@@ -241,3 +241,18 @@ def test_block_refusals_are_clear_whether_asked_or_answered(chat, alice, bob, co
     assert blocks() == []
     anonymous = alice_client.application.test_client().post("/people/alice/block", data=data)
     assert anonymous.status_code == 302 and anonymous.location.startswith("/login") and blocks() == []
+
+
+def test_a_member_awaiting_approval_neither_blocks_nor_reports_as_the_api_says(make_user, login, alice, messaging_on):
+    """Pending members can read but not act (README); blocking and reporting are acts, as the API
+    already answered them: no Safety panel on profiles, 403 on the forms' routes, nothing stored."""
+    newcomer = make_user("newcomer", status="pending")
+    client = login(newcomer)
+    assert "Safety" not in visible_text(client.get("/people/alice"))
+    for path, data in (("/people/alice/block", {"confirmed": "1"}), ("/people/alice/unblock", {}),
+                       ("/people/alice/report", {"reason": "spam"})):
+        response = client.post(path, data=data)
+        assert response.status_code == 403, path
+        assert "waiting for an admin to approve it" in visible_text(response)
+    assert client.get("/people/alice/report").status_code == 403
+    assert db.session.scalar(select(Block.id)) is None and db.session.scalar(select(Report.id)) is None

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from ..access import active_required, admin_required, login_required, safe_next
+from ..access import active_required, admin_required, safe_next
 from ..errors import render_error
 from ..models import User
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
@@ -413,7 +413,7 @@ def _member_or_404(username) -> User:
 
 
 @safety_bp.route("/people/<username>/block", methods=["POST"])
-@login_required
+@active_required
 def block(username):
     person = _member_or_404(username)
     try:
@@ -430,7 +430,7 @@ def block(username):
 
 
 @safety_bp.route("/people/<username>/unblock", methods=["POST"])
-@login_required
+@active_required
 def unblock(username):
     person = _member_or_404(username)
     safety.unblock(current_user, person)
@@ -439,7 +439,7 @@ def unblock(username):
 
 
 @safety_bp.route("/people/<username>/report", methods=["GET", "POST"])
-@login_required
+@active_required
 def report(username):
     person = _member_or_404(username)
     form = ReportForm()
