@@ -446,3 +446,22 @@ def test_every_429_says_when_to_try_again(slowed, path, htmx):
 
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "30"
+
+
+def test_readyz_is_503_on_an_instance_never_initialised(tmp_path):
+    """Every page would fail on a main database without its tables (`./wb init` not run): not ready."""
+    config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
+    config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'wb.sqlite3'}",
+                  MESSAGING_DATABASE_URI=f"sqlite:///{tmp_path / 'messaging.sqlite3'}",
+                  INSTANCE_PATH=str(tmp_path / "instance"), RATELIMIT_STORAGE_URI="memory://")
+    app = create_app(config)
+    try:
+        response = app.test_client().get("/readyz")
+    finally:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["databases"]["main"] == {"ok": False, "engine": "sqlite", "error": "NoSchema"}

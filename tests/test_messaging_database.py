@@ -72,3 +72,25 @@ def test_admin_page_says_when_storage_is_unreachable(unreachable_app):
     client.post("/login", data={"username": "boss", "password": "correct horse battery"}, headers={"X-CSRFToken": token})
     html = client.get("/admin/messaging").get_data(as_text=True)
     assert "Not reachable" in html and "sekrit-password" not in html
+
+
+def test_the_database_files_are_readable_by_their_owner_alone(sqlite_app, tmp_path):
+    """They hold message text, email addresses and password hashes: not for other local users,
+    whatever the umask made of them (and one made wider later is narrowed at the next connection)."""
+    import os
+    import stat
+
+    from messaging_ops_helpers import converse
+
+    converse(member("ann"), member("ben"), ["a private word"])
+    files = [tmp_path / name for name in ("wb.sqlite3", "messaging.sqlite3")]
+    files += [path for path in (tmp_path / f"{f.name}{suffix}" for f in files for suffix in ("-wal", "-shm")) if path.exists()]
+    assert len(files) >= 4  # both databases and their WAL
+    assert {path.name: stat.S_IMODE(os.stat(path).st_mode) for path in files} == {path.name: 0o600 for path in files}
+
+    os.chmod(tmp_path / "messaging.sqlite3", 0o644)
+    db.session.remove()
+    for engine in db.engines.values():
+        engine.dispose()
+    converse(member("cat"), member("dan"), ["another"])
+    assert stat.S_IMODE(os.stat(tmp_path / "messaging.sqlite3").st_mode) == 0o600

@@ -1,5 +1,6 @@
 """Engines for both databases: SQLite pragmas, readiness checks, schema upgrades."""
 import logging
+import os
 import socket
 import sqlite3
 import time
@@ -72,14 +73,30 @@ def _nothing_to_read(fileno: int) -> bool:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
-    """WAL, foreign keys and a busy timeout on every SQLite connection."""
+    """WAL, foreign keys and a busy timeout on every SQLite connection; its files kept private."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main" and row[2]]
         cursor.close()
+        for path in files:
+            _owner_only(path)
+
+
+def _owner_only(path: str) -> None:
+    """The database file and its WAL readable by its owner alone: they hold message text, email
+    addresses and password hashes, and SQLite creates them as the umask allows (often world-readable).
+    SQLite gives the WAL and shared-memory files it creates later the database file's own mode."""
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            mode = os.stat(name).st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(name, mode & 0o700)
+        except OSError:  # not there (yet), or someone else's file: left as it is
+            pass
 
 
 def engine_for(bind=None):
@@ -110,21 +127,36 @@ def connection_for_one_read(model):
     return session.connection(bind_arguments={"mapper": model}, execution_options=options)
 
 
-def check_database(bind=None) -> dict:
-    """Ping one database; returns ok, engine name and latency, never raises."""
+def check_database(bind=None, schema: bool = False) -> dict:
+    """Ping one database (with schema: and that its migrations have run, `./wb init`); returns ok,
+    engine name and latency, never raises."""
     engine = engine_for(bind)
     started = time.perf_counter()
     try:
         with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+            if schema:  # no table (never initialised) or no row: the app's pages would all fail
+                migrated = connection.execute(text("SELECT count(*) FROM alembic_version")).scalar()
+                connection.rollback()
+            else:
+                connection.execute(text("SELECT 1"))
+                migrated = True
     except Exception as error:  # any driver error means "not ready"
         log.warning("database check failed", extra={"bind": bind or "main", "error": type(error).__name__})
-        return {"ok": False, "engine": engine.dialect.name, "error": type(error).__name__}
+        return {"ok": False, "engine": engine.dialect.name,
+                "error": "NoSchema" if schema and _no_table(error) else type(error).__name__}
+    if not migrated:
+        return {"ok": False, "engine": engine.dialect.name, "error": "NoSchema"}
     return {
         "ok": True,
         "engine": engine.dialect.name,
         "latency_ms": round((time.perf_counter() - started) * 1000, 2),
     }
+
+
+def _no_table(error: Exception) -> bool:
+    """The driver said a table doesn't exist (SQLite: "no such table", PostgreSQL: undefined_table)."""
+    original = getattr(error, "orig", None)
+    return "no such table" in str(original) or getattr(original, "sqlstate", None) == "42P01"
 
 
 def upgrade(bind_names=None) -> None:

@@ -42,7 +42,7 @@ def healthz():
 @bp.route("/readyz")
 @limiter.exempt
 def readyz():
-    checks = {"main": check_database(None), "messaging": check_database("messaging")}
+    checks = {"main": check_database(None, schema=True), "messaging": check_database("messaging")}
     ready = all(check["ok"] for check in checks.values())
     hub = current_app.extensions["wb.live"]  # this worker's held live channels, and who wakes them
     live = {"waiting": hub.holding_count(), "listener": hub.backend}
