@@ -67,6 +67,16 @@ def test_unchanged_list_answers_304_and_draws_nothing(inbox):
     assert response.status_code == 304 and text(response) == ""
 
 
+def test_the_list_and_the_badge_are_kept_by_the_members_browser_alone(inbox):
+    """Revalidated with their ETags, never stored by a cache shared between members: the list
+    shows previews of messages."""
+    alice_client, *_ = inbox
+    for path in ("/messages/list", "/messages/badge"):
+        response = alice_client.get(path, headers={"HX-Request": "true"})
+        assert response.status_code == 200 and "ETag" in response.headers
+        assert response.headers["Cache-Control"] == "no-cache, private", path
+
+
 def test_a_new_message_brings_its_row_to_the_top_with_its_unread_count(inbox):
     alice_client, _bob, carol_client, with_bob, with_carol = inbox
     page = text(alice_client.get(f"/messages/{with_bob}"))

@@ -115,14 +115,17 @@ SECURITY_HEADERS = (
 
 def _security_headers(response):
     """Every response's security headers, unless the view set its own; HTML also varies on
-    HX-Request and is never stored (a partial that sends an ETag is revalidated instead)."""
+    HX-Request and is never stored (a partial that sends an ETag is revalidated instead, and kept
+    by the member's browser alone)."""
     headers = response.headers
     for name, value in SECURITY_HEADERS:
         headers.setdefault(name, value)
     if response.mimetype == "text/html":
         response.vary.add("HX-Request")
         if "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-cache" if "ETag" in headers else "no-store"
+            # private: a revalidated partial (the list, with previews) is this member's alone; no
+            # shared cache between them and us may keep it.
+            headers["Cache-Control"] = "no-cache, private" if "ETag" in headers else "no-store"
     return response
 
 

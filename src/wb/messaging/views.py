@@ -398,7 +398,7 @@ def _unless_unchanged(etag: str, render):
     else:
         response = make_response(render())
     response.set_etag(etag)
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = "no-cache, private"  # revalidated; one member's, never a shared cache's
     return response
 
 
