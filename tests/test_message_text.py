@@ -125,3 +125,17 @@ def test_a_poll_starts_its_run_with_its_day(chat):
     poll = bob_client.get(f"/messages/{cid}/poll?after=0&seen=0", headers={"HX-Request": "true"})
     html = poll.get_data(as_text=True)
     assert separators(html) == ["Today"] and f'data-id="{first.id}"' in html
+
+
+def test_a_screen_reader_hears_whose_each_message_is(chat):
+    """Whose a message is shows by its side and colour; in words for a screen reader, before its text
+    (and before "Message deleted")."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "Mine to Bob")
+    send(bob_client, cid, "Bob's reply")
+    page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
+    bubbles = re.findall(r'<div class="bubble">(.*?)</div>', page)
+    assert bubbles == [
+        '<span class="visually-hidden">Your message: </span><p class="body" dir="auto">Mine to Bob</p>',
+        '<span class="visually-hidden">Their message: </span><p class="body" dir="auto">Bob&#39;s reply</p>',
+    ]

@@ -19,6 +19,10 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 GROUP_SECONDS = 300  # a member's messages within 5 minutes of the first share its time label
+# Whose a message is shows by its side and colour; a screen reader says it in words (the thread's
+# heading names the other member).
+WHOSE = {side: f'<span class="visually-hidden">{words}</span>' for side, words in
+         (("mine", "Your message: "), ("theirs", "Their message: "))}
 
 
 def _link(match) -> str:
@@ -111,7 +115,7 @@ def message_items(messages, conversation, viewer_id, separators=True, oob=False)
         items.append(
             f'<li class="message {classes}" id="message-{message_id}"{swap} data-id="{message_id}"'
             f' data-day="{day_iso}" data-at="{int(seconds)}">\n'
-            f'  <div class="bubble">{body}</div>\n'
+            f'  <div class="bubble">{WHOSE[side]}{body}</div>\n'
             f'  <div class="message-meta">{timetag(created)}\n'
             f'    <details class="message-actions" hx-get="{actions}" hx-trigger="toggle once"'
             ' hx-target="find .message-actions-menu" hx-swap="outerHTML">\n'
