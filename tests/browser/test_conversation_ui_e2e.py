@@ -350,6 +350,12 @@ def test_an_admin_sees_open_reports_on_admin_and_who_resolved_them(browsing, ui_
     reporter = browsing.sign_in(alice, server=server)
     reporter.goto(f"/people/{bob}")
     reporter.get_by_text("Safety").click()
+    # On a profile as in a conversation, Escape closes the disclosure and hands focus back.
+    reporter.get_by_role("link", name="Report Bob").focus()
+    reporter.keyboard.press("Escape")
+    expect(reporter.get_by_role("link", name="Report Bob")).to_be_hidden()
+    expect(reporter.locator("details.safety > summary")).to_be_focused()
+    reporter.get_by_text("Safety").click()
     reporter.get_by_role("link", name="Report Bob").click()
     reporter.get_by_label("Spam or advertising").check()
     reporter.get_by_role("button", name="Send report").click()

@@ -493,11 +493,11 @@
     if (input) input.focus();
   }, true);
   // Escape inside a disclosure that works as a menu ("New message", a message's ⋯, the
-  // conversation's Safety) closes it and hands focus back to its summary.
+  // Safety of a conversation or a profile) closes it and hands focus back to its summary.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || !event.target.closest) return;
     var box = event.target.closest(
-      "details.new-message[open], details.message-actions[open], .thread-head details.safety[open]");
+      "details.new-message[open], details.message-actions[open], details.safety[open]");
     if (!box) return;
     event.preventDefault();
     box.open = false;
