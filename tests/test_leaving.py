@@ -108,6 +108,11 @@ def test_closing_with_erase_wipes_what_they_sent_and_the_other_member_sees_messa
     assert all(m.deleted_at is not None for m in rows if m.sender_id == alice.id)
     assert [m.body for m in rows if m.sender_id == bob.id] == ["Bob's own reply stays his"]
     assert membership_of(bob, cid).unread_count == 0  # nothing left to read
+    # Bob's open tabs hear of it (and draw the thread again): ids and a kind, never text.
+    from wb.messaging.models import LiveEvent
+    events = db.session.execute(select(LiveEvent.member_id, LiveEvent.kind, LiveEvent.conversation_id)
+                                .where(LiveEvent.kind == "left")).all()
+    assert [tuple(event) for event in events] == [(bob.id, "left", cid)]
     page = bob_client.get(f"/messages/{cid}").get_data(as_text=True)
     assert page.count('<p class="body deleted-text">Message deleted</p>') == 3
     assert SECRET not in page and "Bob&#39;s own reply stays his" in page

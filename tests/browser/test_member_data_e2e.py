@@ -146,6 +146,8 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
     expect(page.locator("main")).to_contain_text("You can download them again in 60 minutes")
 
     bob_page = browsing.sign_in(bob, viewport=PHONE)
+    bob_page.goto(f"/messages/{cid}")  # Bob's thread is open while Alice leaves
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Pine Road")
     page.goto("/settings")
     page.get_by_role("link", name="Close my account…").click()
     expect(page.get_by_role("heading", name="Close my account")).to_be_visible()
@@ -156,6 +158,10 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
     expect(page.locator(".flash, [role=status]").first).to_contain_text("Your account is closed")
     expect(page.locator(".whoami")).to_have_count(0)
 
+    # His open thread is drawn again at once: her text gone, a former member, no compose box.
+    expect(bob_page.locator(".thread-head h2")).to_have_text("former member", timeout=THREAD_WAIT_MS)
+    expect(bob_page.locator("#thread-messages")).not_to_contain_text("Pine Road")
+    expect(bob_page.locator("#compose-body")).to_have_count(0)
     bob_page.goto(f"/messages/{cid}")
     expect(bob_page.locator(".thread-head h2")).to_have_text("former member")
     expect(bob_page.locator("#thread-messages .deleted-text")).to_have_text(["Message deleted"])

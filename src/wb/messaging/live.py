@@ -53,7 +53,8 @@ SHORTEST_HOLD = 5 / 6
 LISTENER_IDLE_SECONDS = 30  # a process nobody waited in for this long stops listening until someone does
 # The kinds of change that move a member's inbox list (its rows, order, previews or counts): the
 # live answer says so per event (`list`), and brings the list along for a tab that shows one.
-LIST_KINDS = frozenset({"message", "deleted", "removed", "read", "hidden", "blocked", "listed", "rules", "muted"})
+LIST_KINDS = frozenset({"message", "deleted", "removed", "read", "hidden", "blocked", "listed", "rules", "muted",
+                        "left"})  # left: the other member closed their account (or was erased)
 TAB_HEADER = "X-WB-Tab"  # the tab a request comes from (static/js/live.js)
 TAB_ID = re.compile(r"[0-9a-f]{16}")
 _PENDING, _WRITTEN, _IN_ORDER = "wb_live_pending", "wb_live_written", "wb_live_in_order"

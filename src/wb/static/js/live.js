@@ -51,7 +51,7 @@
         if (changedMessages.indexOf(change.message) < 0) changedMessages.push(change.message);
         poll = true;
       }
-      if (change.kind === "blocked") redraw = true;
+      if (change.kind === "blocked" || change.kind === "left") redraw = true;  // the compose box may close
     });
     if (events(answer, "rules") && open !== null) redraw = true;
     if (redraw && open !== null) redrawThread(open);
