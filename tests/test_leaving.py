@@ -253,3 +253,48 @@ def test_erasing_while_the_messaging_database_is_unreachable_changes_nothing(sql
     result = sqlite_app.test_cli_runner().invoke(args=["members", "erase", "ann", "--yes"])
     assert result.exit_code == 0, result.output
     assert "text of 1 message(s) wiped" in result.output
+
+
+def test_erasure_takes_their_words_from_requests_comments_reports_and_the_audit_log(app, alice, bob, alice_wrote_bob):
+    """Only ids and times stay: their requests and comments keep their place in others' threads,
+    without their words; their report notes go; the audit log names them by id."""
+    from wb.circles import service as circles
+    from wb.messaging import safety
+    from wb.messaging.models import Report
+    from wb.models import Comment, HelpRequest
+
+    _alice_client, bob_client, _cid = alice_wrote_bob
+    theirs = HelpRequest(author_id=alice.id, title="Ladder at 12 Elm Street", body="I live at 12 Elm Street, flat 3")
+    bobs = HelpRequest(author_id=bob.id, title="Moving boxes", body="Saturday morning")
+    db.session.add_all([theirs, bobs])
+    db.session.flush()
+    db.session.add_all([Comment(request_id=bobs.id, author_id=alice.id, body="I can help, call 555-0134"),
+                        Comment(request_id=bobs.id, author_id=bob.id, body="Thanks!")])
+    db.session.commit()
+    circles.add_members(circles.create("Elm Street"), ["alice"])
+    safety.report(alice, bob, "spam", "He keeps sending adverts to my flat")
+    alice_id, request_id, bobs_id = alice.id, theirs.id, bobs.id
+
+    result = app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
+    assert result.exit_code == 0, result.output
+
+    db.session.expire_all()
+    assert (db.session.get(HelpRequest, request_id).title, db.session.get(HelpRequest, request_id).body) == ("Erased request", "")
+    assert [c.body for c in db.session.scalars(select(Comment).order_by(Comment.id))] == ["", "Thanks!"]
+    assert [r.note for r in db.session.scalars(select(Report))] == [""]
+    named = db.session.scalars(select(AuditEvent.new_value).where(AuditEvent.action == "circle.member_added")).all()
+    assert named == [f"user:{alice_id}"]
+    everything = " ".join(str(value) for table in (HelpRequest, Comment, Report, AuditEvent)
+                          for row in db.session.execute(select(table.__table__)) for value in row)
+    for words in ("Elm Street, flat", "555-0134", "adverts", "alice"):
+        assert words not in everything
+    page = visible_text(bob_client.get(f"/requests/{bobs_id}"))
+    assert "former member" in page and "Comment erased at its author's request." in page and "Thanks!" in page
+    page = visible_text(bob_client.get(f"/requests/{request_id}"))
+    assert "Erased request" in page and "former member" in page and "Elm Street" not in page
+    assert invoke(app, "verify").exit_code == 0
+
+    db.session.execute(Comment.__table__.update().where(Comment.author_id == alice_id).values(body="back from a backup"))
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1 and f"member {alice_id} was erased, yet their account still holds: comment text" in result.output

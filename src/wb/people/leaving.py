@@ -14,15 +14,17 @@ from ..circles.models import CircleMember
 from ..extensions import db
 from ..messaging import live
 from ..messaging.metadata import recount_unread
-from ..messaging.models import Conversation, ConversationMembership, Message
+from ..messaging.models import Conversation, ConversationMembership, Message, Report
 from ..messaging.ops.database import schema_present
 from ..messaging.ops.purge import checkpoint_after_wipe, wipe_text
-from ..models import ERASED_USERNAME_PREFIX, AuditEvent, User, utcnow
+from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Comment, HelpRequest, User, utcnow
 from ..notifications.models import EmailSettings, Notice
 
 log = logging.getLogger("wb.people")
 
 CLOSED, ERASED = "member.closed", "member.erased"
+ERASED_REQUEST_TITLE = "Erased request"
+NAMING_ACTIONS = ("circle.member_added", "circle.member_removed")  # audit events that record a username
 TEXT_ERASED, TEXT_KEPT = "sent text erased", "sent text kept"
 
 
@@ -78,11 +80,22 @@ def close_account(member: User, erase_text: bool = False, actor: User | None = N
 def erase_member(member: User, actor: User | None = None) -> int:
     """Erasure on request: close the account, wipe the text of every message they sent, and remove
     their profile text, username, email address, tokens and circles; ids and times stay for the audit."""
+    schema_present()  # the messaging database answers, or nothing changes (see close_account)
+    old_username = member.username
     member.username = _erased_username(member)
     member.display_name = ""
     member.bio = ""
     member.password_hash = "!"  # no password hashes to this: nobody signs in as them again
     db.session.execute(delete(CircleMember).where(CircleMember.user_id == member.id))
+    # What they wrote outside messages: their requests and comments keep their place in others'
+    # threads, without their words; the notes of reports they made go; the audit log names them by id.
+    db.session.execute(update(HelpRequest).where(HelpRequest.author_id == member.id)
+                       .values(title=ERASED_REQUEST_TITLE, body=""))
+    db.session.execute(update(Comment).where(Comment.author_id == member.id).values(body=""))
+    db.session.execute(update(Report).where(Report.reporter_id == member.id).values(note=""))
+    for column in (AuditEvent.old_value, AuditEvent.new_value):
+        db.session.execute(update(AuditEvent).where(AuditEvent.action.in_(NAMING_ACTIONS), column == old_username)
+                           .values({column: f"user:{member.id}"}))
     return close_account(member, erase_text=True, actor=actor, action=ERASED)
 
 
@@ -133,6 +146,11 @@ def erasure_leftovers() -> list[str]:
                  if db.session.scalar(select(func.count()).select_from(model).where(model.user_id == user.id))]
         if not user.username.startswith(ERASED_USERNAME_PREFIX):
             kept.append("username")
+        for what, model, wrote in (("request text", HelpRequest, (HelpRequest.body != "") | (HelpRequest.title != ERASED_REQUEST_TITLE)),
+                                   ("comment text", Comment, Comment.body != ""), ("report notes", Report, Report.note != "")):
+            author = model.reporter_id if model is Report else model.author_id
+            if db.session.scalar(select(func.count()).select_from(model).where(author == user.id, wrote)):
+                kept.append(what)
         if kept:
             problems.append(f"member {user.id} was erased, yet their account still holds: {', '.join(kept)}")
     return problems
