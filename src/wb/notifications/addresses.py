@@ -108,9 +108,9 @@ def set_frequency(member, value) -> str:
 
 def confirm(token: str) -> EmailSettings:
     """Confirm the address a link names, if it is still the member's address; LinkRefused otherwise."""
-    user_id, address = read_confirm_token(token)
+    user_id, address_digest = read_confirm_token(token)
     row = db.session.get(EmailSettings, user_id)
-    if row is None or row.address != address:
+    if row is None or not row.address or not address_matches(row.address, address_digest):
         raise LinkRefused("This link is for an email address that has since been changed. "
                           "Use the link in the newest email we sent.")
     if row.confirmed_at is None:

@@ -20,12 +20,14 @@ class LinkRefused(Exception):
 
 
 def confirm_token(user_id: int, address: str) -> str:
-    """A link token that confirms exactly this address for exactly this member."""
-    return URLSafeTimedSerializer(current_app.secret_key, salt=CONFIRM_SALT).dumps([user_id, address])
+    """A link token that confirms exactly this address for exactly this member. It names the address
+    by its digest: a token is readable (signed, not encrypted), and links end up in access logs."""
+    return URLSafeTimedSerializer(current_app.secret_key, salt=CONFIRM_SALT).dumps([user_id, _address_digest(address)])
 
 
 def read_confirm_token(token: str) -> tuple[int, str]:
-    """(user_id, address) from a confirmation token, or LinkRefused when tampered with or too old."""
+    """(user_id, address digest) from a confirmation token, or LinkRefused when tampered with or too old.
+    (Links sent before carried the address itself: its digest is given for them.)"""
     max_age = int(current_app.config["EMAIL_CONFIRM_MAX_AGE_HOURS"] * 3600)
     try:
         user_id, address = URLSafeTimedSerializer(current_app.secret_key, salt=CONFIRM_SALT).loads(
@@ -36,7 +38,8 @@ def read_confirm_token(token: str) -> tuple[int, str]:
     except (BadSignature, ValueError, TypeError):
         raise LinkRefused("This confirmation link isn't valid. Copy the whole link from the email, "
                           "or ask for a new one in Settings.") from None
-    return int(user_id), str(address)
+    address = str(address)
+    return int(user_id), (_address_digest(address) if "@" in address else address)
 
 
 def _address_digest(address: str) -> str:
@@ -45,7 +48,7 @@ def _address_digest(address: str) -> str:
 
 
 def address_matches(address: str, digest: str) -> bool:
-    """Whether an unsubscribe token's address digest is that of `address`."""
+    """Whether a link token's address digest is that of `address`."""
     return hmac.compare_digest(_address_digest(address), digest)
 
 
