@@ -202,3 +202,63 @@ def test_every_folder_of_the_package_is_a_package_to_setuptools(monkeypatch):
         if path.is_dir() and "__pycache__" not in path.parts and any(child.is_file() for child in path.iterdir())
     }
     assert folders - packages == set()
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("WB_MAIL_PORT", "abc", "WB_MAIL_PORT must be a number (it is 'abc')."),
+    ("WB_DATABASE_POOL_SIZE", "x", "WB_DATABASE_POOL_SIZE must be a number (it is 'x')."),
+    ("WB_BACKUP_CADENCE_HOURS", "soon", "WB_BACKUP_CADENCE_HOURS must be a number (it is 'soon')."),
+    ("WB_DATABASE_URL", "nonsense", "WB_DATABASE_URL isn't a database URL"),
+    ("WB_MESSAGING_DATABASE_URL", "mysql://user:hunter2@db/wb", "WB_MESSAGING_DATABASE_URL names a mysql database"),
+    ("WB_RATELIMIT_STORAGE_URL", "bogus://", "WB_RATELIMIT_STORAGE_URL can't be used"),
+    ("WB_LOGIN_RATE_LIMIT", "lots", "WB_LOGIN_RATE_LIMIT isn't a limit like \"20 per minute\" (it is 'lots')."),
+    ("WB_MESSAGE_RATE_LIMIT", "20 per fortnight", "WB_MESSAGE_RATE_LIMIT isn't a limit"),
+])
+def test_a_setting_that_cannot_be_used_is_one_line_at_start_not_a_traceback(monkeypatch, variable, value, words):
+    """Said when the app starts (every command, `./wb run` before it serves), not as a 500 on every
+    request the setting guards."""
+    from click.testing import CliRunner
+
+    from wb.cli import cli
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(wb_config.ConfigError, match=None) as refused:
+        create_app()
+    assert words in str(refused.value) and "hunter2" not in str(refused.value)
+    result = CliRunner().invoke(cli, ["messaging", "stats"])
+    assert result.exit_code == 1 and result.output.strip() == f"Error: {refused.value}"
+
+
+def test_an_empty_secret_key_file_is_one_line_at_start(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "secret_key").write_text("\n")
+    with pytest.raises(wb_config.ConfigError, match="The secret key is empty"):
+        create_app()
+
+
+@pytest.mark.parametrize("command", [["init"], ["approve", "alice"], ["create-invite"],
+                                     ["create-admin", "boss", "--password", "a-long-enough-password"],
+                                     ["messaging", "stats"], ["members", "erase", "alice", "--yes"]])
+def test_a_main_database_that_cannot_be_reached_is_named_in_one_line(monkeypatch, tmp_path, command):
+    from click.testing import CliRunner
+
+    from wb.cli import cli
+
+    monkeypatch.setenv("WB_DATABASE_URL", f"sqlite:///{tmp_path / 'no-such-folder' / 'wb.sqlite3'}")
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: Can't reach the main database at sqlite:///") and "no-such-folder" in line, line
+
+
+@pytest.mark.parametrize("command", [["approve", "alice"], ["create-invite"], ["messaging", "stats"]])
+def test_an_instance_never_initialised_says_to_run_init(command):
+    from click.testing import CliRunner
+
+    from wb.cli import cli
+
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: A database has no tables yet (no such table: ") and line.endswith("run `./wb init`.")

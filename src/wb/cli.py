@@ -9,10 +9,14 @@ from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from . import create_app, ratelimits
+from .config import ConfigError
 
 
 def _create_app():
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as error:  # one line saying which setting, not a traceback
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
@@ -42,6 +46,13 @@ def bench(bench_args):
     sys.exit(subprocess.call(command, cwd=root))
 
 
+def one_line_errors(command):
+    """A database that can't be reached (or has no tables yet) is one line naming it, not a traceback."""
+    from .messaging.cli import one_line_errors as messaging_one_line_errors
+
+    return messaging_one_line_errors(command)
+
+
 def register_commands(app) -> None:
     """Attach the core commands to app.cli (feature packages add their own groups)."""
     for command in (init_command, demo_command, run_command, create_admin_command, create_invite_command, approve_command):
@@ -59,6 +70,7 @@ def initialize() -> None:
 
 @click.command("init")
 @with_appcontext
+@one_line_errors
 def init_command():
     """Create or upgrade both databases (idempotent)."""
     from .database import redact_url
@@ -70,7 +82,7 @@ def init_command():
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Set up and seed, but don't start the server.")
 @click.option("--notify-every", default=10.0, type=click.FloatRange(min=0.1), hidden=True,
               help="Seconds between the demo's background notify runs.")
@@ -133,7 +145,7 @@ def default_worker_class(threads: int = 1) -> str:
 
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=int, help="Processes.  [default: one per core, plus one]")
 @click.option("--worker-class", "worker_class", type=click.Choice(WORKER_CLASSES),
               help="gevent (the default) holds each tab's live channel cheaply; sync and gthread answer it "
@@ -205,6 +217,7 @@ def allow_open_files(wanted: int) -> int:
 @click.argument("username")
 @click.password_option("--password", help="Prompted for when not given.")
 @with_appcontext
+@one_line_errors
 def create_admin_command(username, password):
     """Create an active admin account."""
     from .auth.service import create_admin
@@ -221,6 +234,7 @@ def create_admin_command(username, password):
 @click.option("--expires-days", default=None, type=click.IntRange(1, 3650), help="Days until it expires (never by default).")
 @click.option("--no-auto-approve", is_flag=True, help="Members who join with it wait for an admin's approval.")
 @with_appcontext
+@one_line_errors
 def create_invite_command(max_uses, expires_days, no_auto_approve):
     """Create an invite and print its registration link."""
     from .extensions import db
@@ -236,6 +250,7 @@ def create_invite_command(max_uses, expires_days, no_auto_approve):
 @click.command("approve")
 @click.argument("username")
 @with_appcontext
+@one_line_errors
 def approve_command(username):
     """Approve a pending member."""
     from .auth.service import set_status

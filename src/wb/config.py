@@ -127,20 +127,59 @@ def default_instance_path() -> str:
     return os.environ.get("WB_INSTANCE_PATH") or str(project_root() / "instance")
 
 
+class ConfigError(ValueError):
+    """A setting the app can't run with; str() says which and why in one line (never a password)."""
+
+
+# The settings that are a limit ("20 per minute"): a wrong one would answer every request it guards 500.
+RATE_LIMIT_KEYS = ("LOGIN_RATE_LIMIT", "MESSAGE_RATE_LIMIT", "NEW_CONVERSATION_RATE_LIMIT", "EXPORT_RATE_LIMIT",
+                   "EMAIL_CHANGE_RATE_LIMIT")
+DATABASE_KEYS = {"SQLALCHEMY_DATABASE_URI": "WB_DATABASE_URL", "MESSAGING_DATABASE_URI": "WB_MESSAGING_DATABASE_URL"}
+
+
 def load_config(app, overrides=None) -> None:
-    """Fill app.config from defaults, instance/config.py, WB_* variables, overrides."""
+    """Fill app.config from defaults, instance/config.py, WB_* variables, overrides; ConfigError
+    when a setting can't be used."""
     app.config.from_object(Config)
     app.config.from_pyfile("config.py", silent=True)
     for variable, key in ENVIRONMENT.items():
         value = os.environ.get(variable)
         if value:
-            app.config[key] = _coerce(key, value)
+            try:
+                app.config[key] = _coerce(key, value)
+            except ValueError:
+                raise ConfigError(f"{variable} must be a number (it is {value!r}).") from None
     if overrides is not None:
         if isinstance(overrides, dict):
             app.config.update(overrides)
         else:
             app.config.from_object(overrides)
     _fill_derived(app)
+    _check(app.config)
+
+
+def _check(config) -> None:
+    """Refuse at start what would otherwise fail request after request."""
+    from limits import parse_many
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    for key, variable in DATABASE_KEYS.items():
+        try:
+            backend = make_url(config[key]).get_backend_name()
+        except ArgumentError:
+            raise ConfigError(f"{variable} isn't a database URL (sqlite:///PATH or postgresql://...).") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ConfigError(f"{variable} names a {backend} database; WhiteBalloon runs on SQLite or PostgreSQL.")
+    for key in RATE_LIMIT_KEYS:
+        try:
+            parse_many(str(config[key]))
+        except ValueError:
+            name = next((variable for variable, named in ENVIRONMENT.items() if named == key), key)
+            raise ConfigError(f"{name} isn't a limit like \"20 per minute\" (it is {config[key]!r}).") from None
+    if not str(config.get("SECRET_KEY") or "").strip():
+        raise ConfigError("The secret key is empty (WB_SECRET_KEY, or the instance folder's secret_key file: "
+                          "delete that file and a new key is made; everyone signs in again).")
 
 
 def _coerce(key, value):

@@ -143,7 +143,7 @@ def check_database(bind=None, schema: bool = False) -> dict:
     except Exception as error:  # any driver error means "not ready"
         log.warning("database check failed", extra={"bind": bind or "main", "error": type(error).__name__})
         return {"ok": False, "engine": engine.dialect.name,
-                "error": "NoSchema" if schema and _no_table(error) else type(error).__name__}
+                "error": "NoSchema" if schema and is_missing_table(error) else type(error).__name__}
     if not migrated:
         return {"ok": False, "engine": engine.dialect.name, "error": "NoSchema"}
     return {
@@ -153,7 +153,7 @@ def check_database(bind=None, schema: bool = False) -> dict:
     }
 
 
-def _no_table(error: Exception) -> bool:
+def is_missing_table(error: Exception) -> bool:
     """The driver said a table doesn't exist (SQLite: "no such table", PostgreSQL: undefined_table)."""
     original = getattr(error, "orig", None)
     return "no such table" in str(original) or getattr(original, "sqlstate", None) == "42P01"

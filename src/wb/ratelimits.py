@@ -18,6 +18,7 @@ import time
 
 from flask import current_app
 from limits import parse
+from limits.errors import ConfigurationError
 from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Float, Index, String, bindparam, case, delete, func, insert, select
@@ -25,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .config import ConfigError
 from .extensions import db, kept_after_commit
 
 SCHEME = "database"  # WB_RATELIMIT_STORAGE_URL=database:// (the default, config.py)
@@ -78,7 +80,11 @@ def init_app(app) -> None:
         # limits' Redis keys all start "LIMITS:" and its reset() clears every one of them: under the
         # community's own prefix, resetting one community (the test suite does) leaves others' counts.
         options["key_prefix"] = f"LIMITS:{app.config['RATELIMIT_KEY_PREFIX']}"
-    app.extensions["wb.ratelimits"] = MovingWindowRateLimiter(storage_from_string(uri, **options))
+    try:
+        storage = storage_from_string(uri, **options)
+    except (ConfigurationError, ValueError) as error:  # an unknown scheme, a driver not installed
+        raise ConfigError(f"WB_RATELIMIT_STORAGE_URL can't be used: {error}") from None
+    app.extensions["wb.ratelimits"] = MovingWindowRateLimiter(storage)
 
 
 def take(name: str, limit: str, key: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .reconcile import reconcile
 from .rules_cli import rules_cli
 from .ops.backup import backup
-from .ops.database import (OperationFailed, database_error_line, engine_name, ensure_schema, location,
+from .ops.database import (OperationFailed, engine_name, ensure_schema, fault_line, location,
                            require_database, sqlite_path)
 from .ops.health import describe_size, messaging_health
 from .ops.purge import purge_deleted
@@ -33,7 +33,7 @@ def one_line_errors(command):
         except OperationFailed as error:
             raise click.ClickException(str(error)) from None
         except SQLAlchemyError as error:
-            raise click.ClickException(database_error_line(error)) from None
+            raise click.ClickException(fault_line(error)) from None
         except OSError as error:
             where = f" ({error.filename})" if error.filename else ""
             raise click.ClickException(f"{error.strerror or error}{where}") from None

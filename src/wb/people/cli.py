@@ -4,7 +4,8 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..messaging.ops.database import database_error_line
+from ..messaging.cli import one_line_errors
+from ..messaging.ops.database import fault_line
 from ..models import User
 from . import leaving
 
@@ -14,6 +15,7 @@ members_cli = AppGroup("members", help="Operate on members' accounts.")
 @members_cli.command("erase")
 @click.argument("username")
 @click.option("--yes", is_flag=True, help="Don't ask first.")
+@one_line_errors
 def erase_command(username, yes):
     """Erase a member on request: close the account, wipe the text of every message they sent,
     remove their profile text, email address and tokens (ids and times stay for the audit log)."""
@@ -33,8 +35,8 @@ def erase_command(username, yes):
         db.session.rollback()
         erased = db.session.get(User, user_id)
         if erased.deleted_at is None:  # the messaging database is asked first
-            raise click.ClickException(f"{database_error_line(error)}; nothing was erased.") from None
-        raise click.ClickException(f"{database_error_line(error)}; the account is closed, but the text of their "
+            raise click.ClickException(f"{fault_line(error)}; nothing was erased.") from None
+        raise click.ClickException(f"{fault_line(error)}; the account is closed, but the text of their "
                                    f"messages isn't wiped yet: run `./wb members erase {erased.username}` again once "
                                    "it answers.") from None
     click.echo(f"Erased member {user_id}: account closed, profile, email address and tokens removed, "

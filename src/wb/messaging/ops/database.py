@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ...database import engine_for, redact_url, upgrade
+from ...database import engine_for, is_missing_table, redact_url, upgrade
 
 BIND = "messaging"
 TABLES = ("conversations", "messages")
@@ -43,12 +43,32 @@ def location() -> str:
     return str(path) if path is not None else redact_url(messaging_engine().url)
 
 
-def database_error_line(error: Exception) -> str:
-    """One printable line for a driver error, without parameters or passwords."""
+def _reason(error: Exception) -> str:
+    """The driver's first line, without parameters or passwords."""
     original = getattr(error, "orig", None) or error
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    reason = lines[0] if lines else type(original).__name__
-    return f"Can't reach the messaging database at {location()}: {reason}"
+    return lines[0] if lines else type(original).__name__
+
+
+def database_error_line(error: Exception) -> str:
+    """One printable line for an error the messaging database gave."""
+    return f"Can't reach the messaging database at {location()}: {_reason(error)}"
+
+
+def fault_line(error: Exception) -> str:
+    """One printable line for a database error in a command, naming the database at fault: each is
+    asked again now (a command uses both, and the error doesn't say whose it was)."""
+    reason = _reason(error)
+    for engine, name, where in ((messaging_engine(), "messaging", location),
+                                (engine_for(None), "main", lambda: redact_url(engine_for(None).url))):
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return f"Can't reach the {name} database at {where()}: {reason}"
+    if is_missing_table(error):
+        return f"A database has no tables yet ({reason}): run `./wb init`."
+    return f"The database refused it: {reason}"
 
 
 def require_database() -> None:
