@@ -113,3 +113,21 @@ def test_an_id_in_other_digits_names_nothing(alice_wrote_to_bob):
 
     assert alice_client.get(f"/requests/{request_id}").status_code == 200
     assert alice_client.get(f"/requests/{str(request_id).translate(ARABIC_INDIC)}").status_code == 404
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/messages/99999999999"), ("GET", "/messages/99999999999"),
+                                          ("POST", "/settings/tokens/99999999999/revoke"),
+                                          ("POST", "/messages/1/messages/99999999999999999999/delete")])
+def test_an_id_past_the_largest_is_not_found_whatever_the_method(alice_wrote_to_bob, method, path):
+    """Not 405 with GET allowed for a POST (a path with a GET and a POST route): no row has that id."""
+    alice_client = alice_wrote_to_bob[0]
+    response = alice_client.open(path, method=method, headers={"HX-Request": "true"})
+    assert response.status_code == 404 and "Allow" not in response.headers
+
+
+def test_the_api_answers_404_for_an_id_past_the_largest_whatever_the_method(app, alice, messaging_on):
+    from api_helpers import ApiClient, token_for
+
+    api = ApiClient(app.test_client(), token_for(alice))
+    response = api.post("/api/v1/conversations/99999999999/messages", json={"body": "hello"})
+    assert response.status_code == 404 and response.get_json()["status"] == 404

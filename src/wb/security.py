@@ -3,6 +3,7 @@ import re
 from itertools import chain
 
 from flask import abort, request
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
 
 # The largest id each kind of column holds: a BIGINT (message ids, and every SQLite INTEGER),
@@ -40,7 +41,12 @@ class DatabaseIdConverter(IntegerConverter):
 
     def to_python(self, value: str) -> int:
         number = whole_number(value, self.max)
-        if number is None or (self.min is not None and number < self.min):
+        if number is None:
+            # ASCII digits (the regex) past the largest id: no row has it, whatever the method. Not
+            # "no match", which would make a path that has a GET and a POST route answer a POST with
+            # 405 (GET allowed) and a GET with 404.
+            raise NotFound()
+        if self.min is not None and number < self.min:
             raise ValidationError()
         return number
 
