@@ -48,9 +48,24 @@ def test_the_api_tells_the_other_member_nothing_of_it(drafted, api_as, alice, bo
         bob_api.get(f"/api/v1/conversations/{cid + 1000}"), 404)
     assert_problem(bob_api.get(f"/api/v1/conversations/{cid}/messages"), 404)
     # Bob starting one himself gets the pair's one conversation, new to him: 201, as for any new one
+    # ...and nothing in it says when Alice started her draft (an hour ago, say): his row starts now.
+    from datetime import timedelta
+
+    from wb.messaging.models import Conversation
+    from wb.models import utcnow
+
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    db.session.execute(Conversation.__table__.update().values(created_at=an_hour_ago),
+                       bind_arguments={"bind": db.engines["messaging"]})
+    db.session.execute(ConversationMembership.__table__.update().values(last_activity_at=an_hour_ago))
+    db.session.commit()
+    opened = utcnow()
     response = bob_api.post("/api/v1/conversations", json={"with": "alice"})
     assert response.status_code == 201 and response.get_json()["id"] == cid
     assert conversation_count() == 1
+    bobs = response.get_json()["last_activity_at"]
+    assert bobs >= opened.isoformat()[:19], (bobs, an_hour_ago)
+    assert reconcile(dry_run=True) == []  # and that is what reconcile keeps
 
 
 def test_the_first_message_brings_it_to_the_other_member(drafted):

@@ -83,9 +83,10 @@ def create_conversation(a_id: int, b_id: int) -> tuple[Conversation, bool]:
         return existing, False
 
 
-def ensure_memberships(conversation: Conversation, member_ids=None) -> None:
+def ensure_memberships(conversation: Conversation, member_ids=None, opened_at=None) -> None:
     """These members' metadata rows exist (default: both, once the conversation has a message;
-    an empty one gets only its opener's row: it is their draft). Commits; tolerates a concurrent insert."""
+    an empty one gets only its opener's row: it is their draft). Commits; tolerates a concurrent insert.
+    opened_at: when a member opens it (their row's activity then), else when it was made."""
     wanted = member_ids or (conversation.user_low_id, conversation.user_high_id)
     have = set(
         db.session.scalars(
@@ -100,7 +101,9 @@ def ensure_memberships(conversation: Conversation, member_ids=None) -> None:
                 user_id=member_id,
                 conversation_id=conversation.id,
                 other_user_id=conversation.other_id(member_id),
-                last_activity_at=conversation.created_at or utcnow(),
+                # Opened: then, not when the conversation was made (a member opening someone's draft
+                # would learn when that draft was started).
+                last_activity_at=opened_at or conversation.created_at or utcnow(),
             )
         )
         try:

@@ -80,7 +80,9 @@ def reconcile_conversations(conversations: list[Conversation], dry_run: bool) ->
             want = {
                 "other_user_id": conversation.other_id(member_id),
                 "last_message_id": newest.get(conversation.id),
-                "last_activity_at": latest.get(conversation.id) or conversation.created_at,
+                # Without messages, a row's activity is when that member opened it (no message says more).
+                "last_activity_at": latest.get(conversation.id)
+                or (row.last_activity_at if row.id is not None else conversation.created_at),
                 "unread_count": unread_for(conversation, member_id, last_read),
             }
             if not dry_run:

@@ -41,7 +41,7 @@ def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
         policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
     if conversation is None:
         conversation, created = create_conversation(sender.id, recipient.id)
-    ensure_memberships(conversation, [sender.id])
+    ensure_memberships(conversation, [sender.id], opened_at=utcnow())
     set_hidden(sender.id, conversation.id, False)
     live.record([sender.id], "listed", conversation.id)
     db.session.commit()
