@@ -231,6 +231,27 @@ def test_login_is_rate_limited_per_address_with_its_own_page(limited_app, make_u
     assert response.status_code == 302
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_a_proxy_the_limit_counts_per_visitor_not_per_proxy(app_config, request, proxies):
+    """nginx connects from 127.0.0.1 for everyone: with WB_PROXIES=1 the visitor's address is the one
+    nginx adds to X-Forwarded-For; without it the header is not believed (a visitor could name any)."""
+    app_config.update(LOGIN_RATE_LIMIT="2 per minute", PROXIES=proxies)
+    app = request.getfixturevalue("app")
+    request.getfixturevalue("make_user")("alice")
+
+    def attempt(visitor, claimed=None):
+        forwarded = f"{claimed}, {visitor}" if claimed else visitor  # nginx appends the address it saw
+        return app.test_client().post("/login", data={"username": "alice", "password": "wrong-password"},
+                                      environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                                      headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert [attempt("198.51.100.7"), attempt("198.51.100.7"), attempt("198.51.100.7")] == [400, 400, 429]
+    # Another visitor behind the same proxy, even one who claims to be someone else:
+    expected = 400 if proxies else 429
+    assert attempt("203.0.113.9") == expected
+    assert attempt("203.0.113.10", claimed="198.51.100.99") == expected
+
+
 def test_rate_limit_counts_attempts_not_members(limited_app, make_user):
     """Guessing at different usernames from one address shares one budget."""
     for name in ("alice", "bob", "carol", "dave"):

@@ -11,6 +11,13 @@ def create_app(config=None) -> Flask:
         instance_path = config["INSTANCE_PATH"]
     app = Flask(__name__, instance_path=instance_path or default_instance_path(), instance_relative_config=True)
     load_config(app, config)
+    if app.config["PROXIES"]:
+        # Werkzeug's own: the visitor's address and scheme as the proxies in front say (and no more
+        # of them than there are proxies, so a visitor can't name an address of their choosing).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _register_extensions(app)
     _register_blueprints(app)
     _register_error_handlers(app)

@@ -30,6 +30,7 @@ ENVIRONMENT = {
     "WB_LIVE_RETRY_SECONDS": "LIVE_RETRY_SECONDS",
     "WB_DATABASE_POOL_SIZE": "DATABASE_POOL_SIZE",
     "WB_DATABASE_POOL_OVERFLOW": "DATABASE_POOL_OVERFLOW",
+    "WB_PROXIES": "PROXIES",
 }
 
 BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS"}
@@ -75,6 +76,9 @@ class Config:
     # busy moment (SQLAlchemy's defaults). servers x workers x 2 databases x (size + overflow) must
     # stay under the server's max_connections (100 by default); a request that finds every
     # connection taken for 30 s is answered 503 Busy.
+    # How many reverse proxies (nginx: 1) stand in front, whose X-Forwarded-For, -Proto and -Host
+    # are believed: the sign-in limit counts per visitor's address, not per proxy. 0: none believed.
+    PROXIES = 0
     DATABASE_POOL_SIZE = 5
     DATABASE_POOL_OVERFLOW = 10
     # How long changes are kept for a tab to catch up from its cursor (an older cursor refreshes everything).
@@ -187,7 +191,7 @@ def _coerce(key, value):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if key in NUMBER_KEYS:
         return float(value)
-    if key in ("MAIL_PORT", "DATABASE_POOL_SIZE", "DATABASE_POOL_OVERFLOW"):
+    if key in ("MAIL_PORT", "DATABASE_POOL_SIZE", "DATABASE_POOL_OVERFLOW", "PROXIES"):
         return int(value)
     return value
 
