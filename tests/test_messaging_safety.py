@@ -2,7 +2,7 @@
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wb.extensions import db
 from wb.messaging.models import Block, Report
@@ -256,3 +256,27 @@ def test_a_member_awaiting_approval_neither_blocks_nor_reports_as_the_api_says(m
         assert "waiting for an admin to approve it" in visible_text(response)
     assert client.get("/people/alice/report").status_code == 403
     assert db.session.scalar(select(Block.id)) is None and db.session.scalar(select(Report.id)) is None
+
+
+@pytest.fixture
+def two_reports_a_day(app_config, request):
+    app_config["REPORT_RATE_LIMIT"] = "2 per day"
+    return request.getfixturevalue("app")
+
+
+def test_reports_are_limited_per_member_so_nobody_floods_the_admins(two_reports_a_day, make_user, login, messaging_on):
+    from api_helpers import ApiClient, token_for
+
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    client = login(alice)
+    assert client.post("/people/bob/report", data={"reason": "spam"}).status_code == 302
+    assert client.post("/people/carol/report", data={"reason": "spam"}).status_code == 302
+    refused = client.post("/people/bob/report", data={"reason": "harassment", "note": "again"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "You've sent 2 reports today, the most one member can." in visible_text(refused)
+    api = ApiClient(two_reports_a_day.test_client(), token_for(alice))
+    answer = api.post("/api/v1/reports", json={"username": "carol", "reason": "spam"})
+    assert answer.status_code == 429 and "Retry-After" in answer.headers
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 2
+    bobs = login(bob)  # another member's reports are their own
+    assert bobs.post("/people/carol/report", data={"reason": "spam"}).status_code == 302

@@ -82,4 +82,7 @@ def _limit_message(name: str, item, retry_after: int) -> str:
             f"You've started {item.amount} new conversations today, the daily limit. "
             f"You can keep writing in your existing conversations; try a new one in {wait}."
         )
+    if name == "report":
+        return (f"You've sent {item.amount} reports today, the most one member can. The admins will look at "
+                f"them; you can report again in {wait}.")
     return f"You're sending messages very quickly ({item.amount} a {item.GRANULARITY.name} at most). Try again in {wait}."

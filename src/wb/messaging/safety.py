@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import User, utcnow
-from . import live
+from . import live, policy
 from .conversations import audit, find_conversation
 from .models import Block, Report
 from .policy import Refusal
@@ -68,6 +68,7 @@ def report(reporter, reported, reason: str, note: str = "") -> Report:
     """File a moderation report (reason and note as ReportForm checked them); never stores message text."""
     if reported.id == reporter.id:
         raise Refusal("You can't report yourself.", 400)
+    policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)  # before anything is written
     conversation = find_conversation(reporter.id, reported.id)
     row = Report(
         reporter_id=reporter.id,

@@ -449,7 +449,7 @@ def report(username):
     try:
         safety.report(current_user, person, form.reason.data, form.note.data)
     except Refusal as refusal:
-        return _report_page(person, refusal.message), refusal.status
+        return _report_page(person, refusal.message), refusal.status, refusal.headers
     flash("Thanks. An admin will look at your report; the member isn't told who reported them.", "success")
     return redirect(_back_to(person))
 
