@@ -49,6 +49,11 @@ def test_inbox_pages_conversations(app, alice, make_user, login, messaging_on):
     assert first.count('<li class="conversation') == 2 and "page=2" in first
     second = text(alice_client.get("/messages?page=2"))
     assert second.count('<li class="conversation') == 1 and "page=1" in second
+    # A page past the last says so and leads back; it doesn't pretend there are no conversations.
+    for path in ("/messages?page=999", "/messages?filter=unread&page=5"):
+        past = visible_text(alice_client.get(path))
+        assert "There are no conversations on this page." in past and "Go to the first page" in past, path
+        assert "No conversations yet" not in past and "all caught up" not in past
 
 
 def _nav_badge(page: str) -> str:
