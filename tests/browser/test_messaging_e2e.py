@@ -257,10 +257,13 @@ def test_a_message_menu_loads_its_actions_and_deletes_for_both(browsing, server)
     expect(mine.get_by_role("button", name="Remove for me")).to_be_visible()
     questions = []
     alice_page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
-    delete.click()
+    delete.focus()
+    alice_page.keyboard.press("Enter")
     expect(mine.locator(".body")).to_have_text("Message deleted")
     assert questions == ["Delete this message for both of you?"]
     assert_not_reloaded(alice_page)
+    # The focus stays at the message (its ⋯), not back at the top of the page.
+    expect(mine.locator("summary")).to_be_focused()
 
     # Bob's open thread shows the delete without a reload (his live channel); his menu on
     # Alice's message offers only removal from his own view.

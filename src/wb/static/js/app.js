@@ -492,6 +492,29 @@
     var input = box.querySelector("input[type=search]");
     if (input) input.focus();
   }, true);
+  // A message deleted or removed from its own ⋯ menu takes the focus with it: it goes to what
+  // took its place (the deleted message's ⋯), else to the next message's ⋯ (or the one before),
+  // so a keyboard or screen reader user stays where they were in the thread.
+  var refocus = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.requestConfig && event.detail.requestConfig.elt, item = event.detail.target;
+    if (!form || !form.closest || !form.closest(".message-actions-menu") || !item || !item.matches("li.message")) return;
+    var near = item.nextElementSibling, before = item.previousElementSibling;
+    while (near && !near.matches("li.message")) near = near.nextElementSibling;
+    while (before && !before.matches("li.message")) before = before.previousElementSibling;
+    refocus = { id: item.id, near: near && near.id, before: before && before.id };
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (refocus === null) return;
+    var ids = [refocus.id, refocus.near, refocus.before], summary = null;
+    refocus = null;
+    for (var i = 0; i < ids.length && !summary; i++) {
+      var item = ids[i] && document.getElementById(ids[i]);
+      summary = item && item.querySelector("details.message-actions > summary");
+    }
+    if (summary) summary.focus();
+  });
+
   // Escape inside a disclosure that works as a menu ("New message", a message's ⋯, the
   // Safety of a conversation or a profile) closes it and hands focus back to its summary.
   document.addEventListener("keydown", function (event) {
