@@ -27,6 +27,18 @@ def test_a_sent_message_comes_back_201_stored_trimmed(api_chat, alice, alice_api
     assert stored.id == body["id"] and stored.body == "Hi Bob,\nwalk?"
 
 
+def test_line_breaks_count_as_on_the_web_form_one_character_each(api_chat, alice_api):
+    """A client sending \r\n (Windows) gets the 5,000 characters the web form gives: 4,500 here."""
+    _, _, cid = api_chat
+    text = "ab\r\n" * 1500
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": text})
+    assert response.status_code == 201, response.get_json()
+    [stored] = messages_in(cid)
+    assert stored.body == ("ab\n" * 1500).strip() and len(stored.body) == 4499
+    too_long = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "a\r\n" * 2501})
+    assert_problem(too_long, 422)
+
+
 @pytest.mark.parametrize("payload, field", [
     ({"body": ""}, "body"), ({"body": "   \n "}, "body"), ({"body": "x" * 5001}, "body"),
     ({"body": "bell\x07"}, "body"), ({"body": 5}, "body"), ({"body": ["a"]}, "body"),

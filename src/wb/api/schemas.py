@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ..messaging.models import REPORT_NOTE_MAX, REPORT_REASONS
 from ..security import MAX_DATABASE_ID, whole_number
-from ..text import BODY_MAX, TextRefused, clean_text
+from ..text import BODY_MAX, TextRefused, clean_text, fold_newlines
 
 MAX_PAGE_SIZE = 100
 
@@ -152,8 +152,14 @@ class MessagesQuery(Query):
     limit: PageSize = Field(50, description=f"Messages per page (at most {MAX_PAGE_SIZE})")
 
 
+def _folded(value):
+    """CRLF and CR as LF before the length is counted, as the web form counts (wb.text)."""
+    return fold_newlines(value) if isinstance(value, str) else value
+
+
 class SendMessage(Request):
-    body: str = Field(min_length=1, max_length=BODY_MAX, description="The message text")
+    body: Annotated[str, BeforeValidator(_folded)] = Field(
+        min_length=1, max_length=BODY_MAX, description="The message text (line breaks counted as one character each, \\r\\n too)")
 
 
 class SendHeaders(BaseModel):
