@@ -370,19 +370,23 @@ def test_readyz_checks_both_databases(client):
     assert all(check["ok"] for check in body["databases"].values())
 
 
-@pytest.mark.parametrize("broken", ["SQLALCHEMY_DATABASE_URI", "MESSAGING_DATABASE_URI"])
-def test_readyz_is_503_when_a_database_is_unreachable(database_urls, tmp_path, broken):
+def ask_a_fresh_app(tmp_path, database_urls, *paths):
+    """GET each path from a new app on these databases (nothing set up in them), then let it go."""
     config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
     config.update(database_urls, INSTANCE_PATH=str(tmp_path / "instance"), RATELIMIT_STORAGE_URI="memory://")
-    config[broken] = f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}"
     app = create_app(config)
     try:
-        response = app.test_client().get("/readyz")
-        healthz = app.test_client().get("/healthz")
+        return [app.test_client().get(path) for path in paths]
     finally:
         with app.app_context():
             for engine in db.engines.values():
                 engine.dispose()
+
+
+@pytest.mark.parametrize("broken", ["SQLALCHEMY_DATABASE_URI", "MESSAGING_DATABASE_URI"])
+def test_readyz_is_503_when_a_database_is_unreachable(database_urls, tmp_path, broken):
+    urls = {**database_urls, broken: f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}"}
+    response, healthz = ask_a_fresh_app(tmp_path, urls, "/readyz", "/healthz")
 
     assert response.status_code == 503
     body = response.get_json()
@@ -450,17 +454,9 @@ def test_every_429_says_when_to_try_again(slowed, path, htmx):
 
 def test_readyz_is_503_on_an_instance_never_initialised(tmp_path):
     """Every page would fail on a main database without its tables (`./wb init` not run): not ready."""
-    config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
-    config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'wb.sqlite3'}",
-                  MESSAGING_DATABASE_URI=f"sqlite:///{tmp_path / 'messaging.sqlite3'}",
-                  INSTANCE_PATH=str(tmp_path / "instance"), RATELIMIT_STORAGE_URI="memory://")
-    app = create_app(config)
-    try:
-        response = app.test_client().get("/readyz")
-    finally:
-        with app.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+    [response] = ask_a_fresh_app(tmp_path, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'wb.sqlite3'}",
+                                            "MESSAGING_DATABASE_URI": f"sqlite:///{tmp_path / 'messaging.sqlite3'}"},
+                                 "/readyz")
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "unavailable"
