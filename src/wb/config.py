@@ -74,13 +74,13 @@ class Config:
     # LIVE_RETRY_SECONDS. Proxies must allow more than the hold time.
     LIVE_HOLD_SECONDS = 30
     LIVE_RETRY_SECONDS = 10
+    # How many reverse proxies (nginx: 1) stand in front, whose X-Forwarded-For, -Proto and -Host
+    # are believed: the sign-in limit counts per visitor's address, not per proxy. 0: none believed.
+    PROXIES = 0
     # PostgreSQL connections each worker keeps per database, and how many more it may open at a
     # busy moment (SQLAlchemy's defaults). servers x workers x 2 databases x (size + overflow) must
     # stay under the server's max_connections (100 by default); a request that finds every
     # connection taken for 30 s is answered 503 Busy.
-    # How many reverse proxies (nginx: 1) stand in front, whose X-Forwarded-For, -Proto and -Host
-    # are believed: the sign-in limit counts per visitor's address, not per proxy. 0: none believed.
-    PROXIES = 0
     DATABASE_POOL_SIZE = 5
     DATABASE_POOL_OVERFLOW = 10
     # How long changes are kept for a tab to catch up from its cursor (an older cursor refreshes everything).

@@ -9,11 +9,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .access import to_login
 from .api import problems as api_problems
 from .api.problems import is_api_request
 from .extensions import db
 from .ratelimits import retry_after_headers
-from .access import to_login
 from .security import is_htmx
 
 log = logging.getLogger("wb.errors")

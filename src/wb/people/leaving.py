@@ -66,9 +66,10 @@ def close_account(member: User, erase_text: bool = False, actor: User | None = N
     db.session.commit()
     wiped = erase_sent_text(member.id) if erase_text else 0
     # Their conversations' other members see a former member now (and "Message deleted" where the
-    # text went): an open thread of theirs is drawn again.
-    partners = db.session.execute(select(ConversationMembership.other_user_id, ConversationMembership.conversation_id)
-                                  .where(ConversationMembership.user_id == member.id)).all()
+    # text went): an open thread of theirs is drawn again. Only where they have the conversation
+    # (a draft of the leaving member's is nothing to them).
+    partners = db.session.execute(select(ConversationMembership.user_id, ConversationMembership.conversation_id)
+                                  .where(ConversationMembership.other_user_id == member.id)).all()
     for partner_id, conversation_id in partners:
         live.record([partner_id], "left", conversation_id)
     db.session.commit()
