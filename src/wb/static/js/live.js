@@ -149,7 +149,7 @@
       // Signed out (everywhere, a new password, a suspension): the ask went to the sign-in page,
       // and so does the page, which shows what is private; it comes back here once signed in
       // (app.js keeps a draft for it).
-      if (response.redirected || response.status === 401) {
+      if (response.status === 401 || (response.redirected && new URL(response.url).pathname === "/login")) {
         signedOut();
         return null;
       }
