@@ -257,13 +257,14 @@ def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):
 
 
 def test_closing_an_account_wakes_its_held_requests_as_signing_out_everywhere_does(chat, alice, bob):
-    """An "account" change for the member only: their held requests end now, not when the hold
-    runs out (test_served_live's held request ends cleanly on each way out)."""
-    alice_client, bob_client, _cid = chat
+    """An "account" change for the member: their held requests end now, not when the hold runs out
+    (test_served_live's held request ends cleanly on each way out). The other member of each of
+    their conversations gets "left" for it (their open thread is drawn again: a former member)."""
+    alice_client, bob_client, cid = chat
     since = live.newest_id()
     assert bob_client.post("/settings/close", data={"current_password": PASSWORD}).status_code == 302
     assert [e.kind for e in live.changes_since(bob.id, since).events] == ["account"]
-    assert live.changes_since(alice.id, since).events == []
+    assert [(e.kind, e.conversation_id) for e in live.changes_since(alice.id, since).events] == [("left", cid)]
 
 
 def test_a_read_is_not_told_when_read_receipts_are_not_shared(chat, alice, bob):
