@@ -84,6 +84,8 @@ def message_items(messages, conversation, viewer_id, separators=True, oob=False)
     carries only what it shows: its actions (delete, remove) load when its menu opens, from
     .../actions, which is also the page that link leads to without JavaScript.
     oob: each takes the place of the message with its id already shown (htmx out of band).
+    The menu's actions are wired up in the same task that draws them (settle:0ms): a form shown
+    but not yet wired would post without its question (hx-confirm) when pressed at once.
     """
     # Each run draws its own day separators and groups, so the page is right without
     # JavaScript; app.js drops the ones a run repeats when it lands beside another (data-day).
@@ -118,7 +120,7 @@ def message_items(messages, conversation, viewer_id, separators=True, oob=False)
             f'  <div class="bubble">{WHOSE[side]}{body}</div>\n'
             f'  <div class="message-meta">{timetag(created)}\n'
             f'    <details class="message-actions" hx-get="{actions}" hx-trigger="toggle once"'
-            ' hx-target="find .message-actions-menu" hx-swap="outerHTML">\n'
+            ' hx-target="find .message-actions-menu" hx-swap="outerHTML settle:0ms">\n'
             f'      <summary aria-label="{actions_label}">⋯</summary>\n'
             f'      <div class="message-actions-menu"><a href="{actions}">Delete or remove…</a></div>\n'
             "    </details>\n  </div>\n</li>"
