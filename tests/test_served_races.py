@@ -128,3 +128,22 @@ def settled_metadata(conversation):
 
 def select_messages(conversation_id):
     return select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+
+
+def test_starting_one_conversation_several_times_at_once_counts_once(tmp_path, database_urls, pair):
+    """A double click or a client's retry sends the same start twice at once, to different workers:
+    one conversation, and one of the day's five starts, whichever worker answers first."""
+    import json
+
+    with Server(tmp_path, database_urls, workers=3) as server:
+        alice = Member(server.url)
+        assert alice.sign_in("alice", PASSWORD).status == 302
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: alice.post("/messages/with/bob"), range(6)))
+        assert {answer.status for answer in answers} == {302}
+        assert len({answer.headers["Location"] for answer in answers}) == 1
+        me = json.loads(alice.get("/api/v1/me").text)
+        log = server.log()
+    assert me["limits"]["new_conversations_remaining"] == 4, me
+    assert db.session.scalar(select(func.count()).select_from(Conversation)) == 1
+    assert " 500 " not in log, log[-3000:]
