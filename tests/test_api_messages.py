@@ -5,7 +5,7 @@ import pytest
 
 from api_helpers import ApiClient, alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
 from messaging_helpers import membership_of, messages_in
-from wb.messaging import safety
+from wb.messaging import live, safety
 
 SECRET = "the secret plan is pancakes"
 
@@ -169,6 +169,20 @@ def test_reading_up_to_a_message_moves_the_marker_only_forward(api_chat, alice_a
     everything = bob_api.post(f"/api/v1/conversations/{cid}/read").get_json()
     assert everything["last_read_message_id"] == ids[2] and everything["unread_total"] == 0
     assert membership_of(bob, cid).unread_count == 0
+
+
+def test_reading_up_to_a_message_tells_both_members_tabs(api_chat, alice_api, bob_api, alice, bob):
+    """A read through the API with up_to is the web's read: Bob's tabs hear "read" (his badge),
+    Alice's "seen" (both share read receipts); reading back to an older message tells nobody."""
+    _, _, cid = api_chat
+    ids = [send(alice_api, cid, f"m{n}")["id"] for n in range(3)]
+    since = live.newest_id()
+    bob_api.post(f"/api/v1/conversations/{cid}/read", json={"up_to": ids[1]})
+    heard = lambda member: [(e.kind, e.message_id) for e in live.changes_since(member.id, since).events]  # noqa: E731
+    assert heard(bob) == [("read", ids[1])] and heard(alice) == [("seen", ids[1])]
+    since = live.newest_id()
+    bob_api.post(f"/api/v1/conversations/{cid}/read", json={"up_to": ids[0]})
+    assert heard(bob) == [] and heard(alice) == []
 
 
 def test_an_integral_json_number_is_an_id(api_chat, alice_api, bob_api):

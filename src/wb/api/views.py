@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request, url_for
 
 from ..messaging import conversations, policy, reads, rules, safety, writes
-from ..messaging.conversations import ensure_memberships, membership, message_in
+from ..messaging.conversations import membership, message_in
 from ..messaging.inbox import unread_total
-from ..messaging.metadata import recount_unread
 from ..messaging.policy import Refusal
 from ..messaging.reads import display_name
 from ..models import User
@@ -242,12 +241,9 @@ def mark_read(conversation_id):
     member = auth.member()
     conversation = conversations.get_conversation_for(member, conversation_id)
     up_to = request.context.json.up_to if request.context.json else None
-    if up_to is None:
-        writes.mark_read(member, conversation)
-    else:
+    if up_to is not None:
         message_in(conversation, up_to)  # a message of this conversation, or 404
-        ensure_memberships(conversation, [member.id])
-        recount_unread(conversation, member.id, read_up_to=up_to)
+    writes.mark_read(member, conversation, up_to)
     mine = membership(member.id, conversation.id)
     return _json(schemas.ReadState(
         conversation_id=conversation.id, last_read_message_id=mine.last_read_message_id,

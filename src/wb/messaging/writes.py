@@ -175,15 +175,19 @@ def _recipient(sender, conversation: Conversation) -> tuple[User | None, int | N
     return (row.User, row.blocker_id, bool(row.replied)) if row is not None else (None, None, False)
 
 
-def mark_read(member, conversation: Conversation) -> None:
-    """Everything up to the newest message is read."""
+def mark_read(member, conversation: Conversation, up_to: int | None = None) -> None:
+    """Everything up to the newest message is read, or up to up_to (a message of this
+    conversation: the caller checked); a read marker only moves forward. Either way the member's
+    tabs and, with read receipts, the other member's hear of it."""
     mine = membership(member.id, conversation.id)
     if mine is None:
         ensure_memberships(conversation, [member.id])
         mine = membership(member.id, conversation.id)
     newest = db.session.scalar(_newest_message_statement(), {"conversation_id": conversation.id})
+    if up_to is not None:
+        newest = up_to
     behind = newest is not None and (mine.last_read_message_id or 0) < newest
-    if behind or mine.unread_count:
+    if behind or (mine.unread_count and up_to is None):
         live.record([member.id], "read", conversation.id, newest,
                     unread_unchanged=[member.id] if mine.muted else [])  # muted: never in the badge
         other = db.session.get(User, conversation.other_id(member.id))
