@@ -41,7 +41,8 @@ def test_line_breaks_count_as_on_the_web_form_one_character_each(api_chat, alice
 
 @pytest.mark.parametrize("payload, field", [
     ({"body": ""}, "body"), ({"body": "   \n "}, "body"), ({"body": "x" * 5001}, "body"),
-    ({"body": "bell\x07"}, "body"), ({"body": 5}, "body"), ({"body": ["a"]}, "body"),
+    ({"body": "bell\x07"}, "body"), ({"body": "invoice\u202egnp.exe"}, "body"), ({"body": 5}, "body"),
+    ({"body": ["a"]}, "body"),
     ({}, "body"), ({"body": "hi", "urgent": True}, "urgent"),
 ])
 def test_bad_bodies_are_a_422_naming_the_field_and_nothing_is_stored(api_chat, alice_api, payload, field):

@@ -306,4 +306,4 @@ def test_an_app_wide_limit_configured_by_an_operator_applies(tmp_path, database_
     (instance / "config.py").write_text('RATELIMIT_DEFAULT = "2 per minute"\n')
     with Server(tmp_path, {**database_urls, "INSTANCE_PATH": str(instance)}, workers=1) as server:
         visitor = Member(server.url)
-        assert [visitor.get("/requests").status for _ in range(3)] == [200, 200, 429]
+        assert [visitor.get("/").status for _ in range(3)] == [200, 200, 429]

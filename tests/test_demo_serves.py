@@ -1,9 +1,12 @@
 """`./wb demo` really serves the seeded community (run as a subprocess, as a newcomer would)."""
+import http.cookiejar
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -16,9 +19,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fetch(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
+def fetch(url, opener=None, data=None):
+    with (opener or urllib.request.build_opener()).open(url, data=data, timeout=5) as response:
         return response.status, response.read().decode()
+
+
+def signed_in(base: str, username: str, password: str):
+    """An opener holding a demo member's session, signed in through the login form."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    _, form = fetch(f"{base}/login", opener)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    fields = urllib.parse.urlencode({"username": username, "password": password, "csrf_token": token}).encode()
+    fetch(f"{base}/login", opener, fields)
+    return opener
 
 
 def test_demo_seeds_prints_logins_and_serves(tmp_path):
@@ -40,9 +53,13 @@ def test_demo_seeds_prints_logins_and_serves(tmp_path):
                 assert time.monotonic() < deadline, "demo never started serving"
                 time.sleep(0.2)
         assert status == 200
-        status, page = fetch(f"http://127.0.0.1:{port}/requests")
+        base = f"http://127.0.0.1:{port}"
+        status, page = fetch(f"{base}/requests")  # members only: a visitor lands on the sign-in page
+        assert status == 200 and 'name="password"' in page and "Borrow a ladder" not in page
+        alice = signed_in(base, "alice", "demo-password")
+        status, page = fetch(f"{base}/requests", alice)
         assert status == 200 and "Borrow a ladder this Saturday?" in page
-        status, page = fetch(f"http://127.0.0.1:{port}/people/alice")
+        status, page = fetch(f"{base}/people/alice", alice)
         assert "Alice Moreno" in page
     finally:
         server.terminate()

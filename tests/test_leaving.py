@@ -88,7 +88,7 @@ def test_closing_signs_out_everywhere_and_keeps_the_conversation_for_the_other_m
         "username": None, "display_name": "former member", "former": True}
     bodies = [m["body"] for m in api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"]]
     assert SECRET in bodies
-    assert app.test_client().get("/people/alice").status_code == 404
+    assert bob_client.get("/people/alice").status_code == 404
 
     [event] = audit_rows("member.closed")
     assert (event.actor_id, event.subject, event.new_value) == (alice.id, f"user:{alice.id}", "sent text kept")

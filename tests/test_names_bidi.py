@@ -4,7 +4,7 @@ import html
 import pytest
 
 from helpers import reload, text
-from messaging_helpers import open_conversation, send
+from messaging_helpers import messages_in, open_conversation, send
 from wb.extensions import db
 from wb.models import Comment, HelpRequest, Invite, User
 
@@ -53,6 +53,46 @@ def test_names_in_right_to_left_scripts_are_welcome(client, alice):
     assert reload(User, alice.id).display_name == "עליזה אלון"
 
 
+# --- refused in what members write: an override makes text read as something it isn't -----------
+
+OVERRIDE_REFUSED = "Text can't contain a direction override"
+
+
+@pytest.mark.parametrize("override", ["\u202d", RLO])
+def test_a_message_with_a_direction_override_is_refused_and_kept_in_the_box(alice, bob, login, messaging_on, override):
+    alice_client = login(alice)
+    cid = open_conversation(alice_client, "bob")
+    response = send(alice_client, cid, f"invoice{override}gnp.exe")
+    assert response.status_code == 400
+    page = html.unescape(text(response))
+    assert OVERRIDE_REFUSED in page and f"invoice{override}gnp.exe" in page
+    assert messages_in(cid) == []
+
+
+def test_requests_comments_and_bios_refuse_a_direction_override(client, alice):
+    client.login("alice")
+    made = client.post("/requests/new", data={"title": f"Free{RLO}gnp.exe", "body": "details"})
+    assert made.status_code == 400 and OVERRIDE_REFUSED in html.unescape(text(made))
+    made = client.post("/requests/new", data={"title": "Ladder", "body": f"see{RLO}gnp.exe"})
+    assert made.status_code == 400 and db.session.query(HelpRequest).count() == 0
+    item = HelpRequest(author_id=alice.id, title="Ladder", body="details")
+    db.session.add(item)
+    db.session.commit()
+    commented = client.post(f"/requests/{item.id}/comments", data={"body": f"see{RLO}gnp.exe"})
+    assert commented.status_code == 400 and OVERRIDE_REFUSED in html.unescape(text(commented))
+    assert db.session.query(Comment).count() == 0
+    bio = client.post("/settings", data={"display_name": "Alice", "bio": f"Gardener{RLO}"})
+    assert bio.status_code == 400 and reload(User, alice.id).bio == ""
+
+
+def test_right_to_left_text_and_its_marks_are_welcome_in_a_message(alice, bob, login, messaging_on):
+    alice_client = login(alice)
+    cid = open_conversation(alice_client, "bob")
+    body = "\u05e9\u05dc\u05d5\u05dd \u200f(123)\u200f \u2067\u05e2\u05d5\u05d3\u2069 ok"
+    assert send(alice_client, cid, body).status_code == 200
+    assert [m.body for m in messages_in(cid)] == [body]
+
+
 # --- member text is isolated from what surrounds it ---------------------------------------------
 
 @pytest.fixture
@@ -64,7 +104,10 @@ def mallory(make_user):
 def test_inbox_and_thread_isolate_names_and_message_bodies(alice, mallory, login, messaging_on):
     alice_client, mallory_client = login(alice), login(mallory)
     cid = open_conversation(mallory_client, "alice")
-    send(mallory_client, cid, f"pay{RLO}exe.txt")
+    send(mallory_client, cid, "pay exe.txt")
+    stored = messages_in(cid)[0]  # as stored before messages were checked for overrides
+    stored.body = f"pay{RLO}exe.txt"
+    db.session.commit()
 
     inbox = text(alice_client.get("/messages"))
     thread = text(alice_client.get(f"/messages/{cid}"))
@@ -95,6 +138,7 @@ def test_a_request_page_isolates_its_title_text_authors_and_comments(client, ali
     db.session.flush()
     db.session.add(Comment(request_id=item.id, author_id=mallory.id, body=f"Comment{RLO}tnemmoc"))
     db.session.commit()
+    client.login("alice")
 
     page = text(client.get(f"/requests/{item.id}"))
     listing = text(client.get("/requests"))

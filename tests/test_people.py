@@ -18,7 +18,15 @@ def reload(model, key):
 
 # --- profiles -------------------------------------------------------------------------------------
 
-def test_profile_shows_name_bio_and_the_members_requests(client, make_user, bob):
+@pytest.fixture
+def signed_in(client, make_user):
+    """Profiles are for members: the client signed in as one."""
+    make_user("reader")
+    client.login("reader")
+    return client
+
+
+def test_profile_shows_name_bio_and_the_members_requests(signed_in, client, make_user, bob):
     ann = make_user("ann", display_name="Ann Archer", bio="Keeps bees.")
     db.session.add_all([HelpRequest(author_id=ann.id, title="Jars wanted", body="For honey."),
                         HelpRequest(author_id=bob.id, title="Bob's own request", body="x")])
@@ -36,24 +44,24 @@ def test_profile_shows_name_bio_and_the_members_requests(client, make_user, bob)
     assert "Bob&#39;s own request" not in page
 
 
-def test_profile_without_bio_or_requests_says_so(client, alice):
+def test_profile_without_bio_or_requests_says_so(signed_in, client, alice):
     page = text(client.get("/people/alice"))
     assert "No bio yet." in page
     assert "<bdi>Alice</bdi> hasn't posted any requests yet." in page
 
 
-def test_unknown_profile_explains(client):
+def test_unknown_profile_explains(signed_in, client):
     assert "No member has that username." in text(client.get("/people/nobody"))
 
 
-def test_profile_username_is_case_insensitive(client, alice):
+def test_profile_username_is_case_insensitive(signed_in, client, alice):
     response = client.get("/people/ALICE")
     assert response.status_code == 200
     assert "<h1><bdi>Alice</bdi></h1>" in text(response)
 
 
 @pytest.mark.parametrize("name", ["nobody", "x" * 300, "%00", "semi;colon", "%E2%80%8Balice"])
-def test_unknown_profile_is_404(client, alice, name):
+def test_unknown_profile_is_404(signed_in, client, alice, name):
     response = client.get(f"/people/{name}")
     assert response.status_code == 404
     assert "<h2>Not found</h2>" in text(response)
@@ -65,12 +73,12 @@ def test_unknown_profile_is_404(client, alice, name):
      ("suspended", "member", '<span class="tag">Suspended</span>'),
      ("active", "admin", '<span class="tag tag-admin">Admin</span>')],
 )
-def test_profile_shows_role_and_status_tags(client, make_user, status, role, tag):
+def test_profile_shows_role_and_status_tags(signed_in, client, make_user, status, role, tag):
     make_user("tagged", status=status, role=role)
     assert tag in text(client.get("/people/tagged"))
 
 
-def test_profile_text_is_escaped(client, make_user):
+def test_profile_text_is_escaped(signed_in, client, make_user):
     make_user("mallory", display_name="<img src=x onerror=alert(1)>", bio="<script>steal()</script>")
     page = text(client.get("/people/mallory"))
     assert "<img src=x" not in page and "<script>steal" not in page

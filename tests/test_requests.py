@@ -31,23 +31,36 @@ def penny(make_user):
 
 # --- reading --------------------------------------------------------------------------------------
 
-def test_visitors_can_read_the_list_and_a_request(client, help_request, bob):
+@pytest.mark.parametrize("path", ["/requests", "/requests/1", "/people/alice", "/people/nobody"])
+def test_visitors_are_sent_to_sign_in_for_what_members_wrote(client, help_request, path):
+    """An invite-only community: requests, comments and profiles (and whether a name is a member's)
+    are for members; a visitor is asked to sign in, and comes back to the page."""
+    response = client.get(path)
+    assert response.status_code == 302 and response.location == f"/login?next={path}"
+
+
+def test_a_visitors_home_page_shows_nothing_members_wrote(client, help_request):
+    page = text(client.get("/"))
+    assert "Sign in" in page and "ask a member you know for an invite link" in page.lower()
+    assert "Borrow a ladder" not in page and "Alice" not in page
+
+
+def test_members_read_the_list_and_a_request(client, help_request, bob):
     db.session.add(Comment(request_id=help_request.id, author_id=bob.id, body="I have a long one."))
     db.session.commit()
+    client.login("bob")
 
     listing = client.get("/requests")
     assert listing.status_code == 200
     assert "Borrow a ladder" in text(listing)
     assert 'href="/people/alice"><bdi>Alice</bdi></a>' in text(listing)
-    assert "Ask for help" not in text(listing)
 
     page = client.get(f"/requests/{help_request.id}")
     assert page.status_code == 200
     body = text(page)
     assert "Mine is too short for the gutters." in body
     assert "I have a long one." in body
-    assert 'href="/login?next=/requests/' in body and "to comment." in body
-    assert 'name="body"' not in body
+    assert 'name="body"' in body  # an active member comments
 
 
 def test_empty_list_says_so(client, alice):
@@ -58,6 +71,7 @@ def test_empty_list_says_so(client, alice):
 
 
 def test_list_is_newest_first_and_paginated(client, alice):
+    client.login("alice")
     for n in range(25):
         db.session.add(HelpRequest(author_id=alice.id, title=f"Request number {n:02d}", body="details"))
     db.session.commit()
@@ -74,12 +88,14 @@ def test_list_is_newest_first_and_paginated(client, alice):
 
 @pytest.mark.parametrize("page", ["abc", "0", "-3", "99999999999999999999999", ""])
 def test_odd_page_numbers_show_the_first_page(client, help_request, page):
+    client.login("alice")
     response = client.get(f"/requests?page={page}")
     assert response.status_code == 200
     assert "Borrow a ladder" in text(response)
 
 
 def test_page_past_the_end_is_empty_not_an_error(client, help_request):
+    client.login("alice")
     response = client.get("/requests?page=40")
     assert response.status_code == 200
     assert "Borrow a ladder" not in text(response)
@@ -91,6 +107,7 @@ def test_page_past_the_end_is_empty_not_an_error(client, help_request):
      "/requests/9223372036854775808", "/requests/99999999999999999999999999"],
 )
 def test_missing_or_non_numeric_request_ids_are_404(client, help_request, path):
+    client.login("alice")
     response = client.get(path)
     assert response.status_code == 404
     assert "Not found" in text(response)
@@ -107,6 +124,7 @@ def test_commenting_on_missing_or_non_numeric_ids_is_404(client, alice, help_req
 
 
 def test_request_text_is_escaped(client, alice):
+    client.login("alice")
     db.session.add(HelpRequest(author_id=alice.id, title="<script>alert(1)</script>", body="<b>bold</b>"))
     db.session.commit()
 
@@ -123,6 +141,8 @@ def data_queries(statements) -> list[str]:
 
 
 def test_list_query_count_does_not_grow_with_authors(client, make_user, count_queries):
+    make_user("reader")
+    client.login("reader")
     for n in range(3):
         author = make_user(f"author{n}")
         db.session.add(HelpRequest(author_id=author.id, title=f"t{n}", body="b"))
@@ -139,6 +159,7 @@ def test_list_query_count_does_not_grow_with_authors(client, make_user, count_qu
 
 
 def test_request_page_query_count_does_not_grow_with_comments(client, help_request, make_user, count_queries):
+    client.login("alice")
     commenter = make_user("commenter0")
     db.session.add(Comment(request_id=help_request.id, author_id=commenter.id, body="c0"))
     db.session.commit()
@@ -349,6 +370,8 @@ def test_dashboard_lists_the_five_latest_requests_with_authors(client, make_user
         db.session.add(HelpRequest(author_id=author.id, title=f"Dashboard request {n}", body="b"))
         db.session.commit()
 
+    make_user("reader")
+    client.login("reader")
     add(0)
     with count_queries() as few:
         client.get("/")
@@ -368,3 +391,33 @@ def test_pending_member_dashboard_has_no_ask_button(client, penny):
     page = text(client.get("/"))
     assert 'href="/requests/new"' not in page
     assert "posting, commenting and messaging open up once you" in page
+
+
+# --- floods ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("app_config", [{"REQUEST_RATE_LIMIT": "2 per hour"}])
+def test_posting_requests_too_fast_is_a_429_that_keeps_what_was_typed(client, alice, app_config):
+    client.login("alice")
+    for n in range(2):
+        assert client.post("/requests/new", data={"title": f"Ladder {n}", "body": "details"}).status_code == 302
+    response = client.post("/requests/new", data={"title": "Cheap watches", "body": "Buy now"})
+    assert response.status_code == 429 and 3000 < int(response.headers["Retry-After"]) <= 3600
+    page = text(response)
+    assert "posted 2 requests in a short time" in page and "Try again in 60 minutes" in page
+    assert 'value="Cheap watches"' in page and ">Buy now</textarea>" in page
+    assert count(HelpRequest) == 2
+
+
+@pytest.mark.parametrize("app_config", [{"COMMENT_RATE_LIMIT": "2 per hour"}])
+def test_commenting_too_fast_is_a_429_that_keeps_what_was_typed(client, bob, help_request, app_config):
+    client.login("bob")
+    bad = client.post(f"/requests/{help_request.id}/comments", data={"body": ""})  # refused input counts nothing
+    assert bad.status_code == 400
+    for n in range(2):
+        assert client.post(f"/requests/{help_request.id}/comments", data={"body": f"c{n}"}).status_code == 302
+    response = client.post(f"/requests/{help_request.id}/comments", data={"body": "Buy now"})
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    page = text(response)
+    assert "posted 2 comments in a short time" in page and ">Buy now</textarea>" in page
+    assert "Borrow a ladder" in page
+    assert count(Comment) == 2

@@ -1,4 +1,5 @@
-"""The one rule for text a member types: line breaks folded, control characters refused, a length limit.
+"""The one rule for text a member types: line breaks folded, control characters and direction
+overrides refused, a length limit.
 
 Single-line text (names of members, circles and tokens) follows the same rule and refuses line
 breaks of every kind and direction controls too: a name is drawn inside lines of its own, in
@@ -17,12 +18,20 @@ BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Every character Unicode or a mail reader may start a new line at: LF, VT, FF, CR, NEL (U+0085),
 # LINE SEPARATOR and PARAGRAPH SEPARATOR. With the other C1 controls, never meant in a name.
 LINE_BREAKS = re.compile("[\n\x0b\x0c\r\x80-\x9f\u2028\u2029]")
+# The two that force letters backwards or forwards (left-to-right and right-to-left override):
+# "\u202egnp.exe" shows as "exe.png". Text in any script reads right without them (the marks
+# and embeddings other text may need only move punctuation and numbers), so no text keeps them.
+DIRECTION_OVERRIDES = re.compile("[\u202d\u202e]")
 SPACES = re.compile(" {2,}")
 CONTROL_CHARACTERS_MESSAGE = "Use text only; remove the control characters and try again."
 LINE_BREAKS_MESSAGE = "{label} are one line: remove the line breaks and try again."
 BIDI_CONTROLS_MESSAGE = (
     "{label} can't contain direction controls (such as right-to-left override): "
     "they can make a name look like someone else's. Remove them and try again."
+)
+DIRECTION_OVERRIDES_MESSAGE = (
+    "Text can't contain a direction override (right-to-left or left-to-right override): it makes text, "
+    "such as a file name, read as something it isn't. Remove it and try again."
 )
 TOO_LONG = "{label} can be at most {max_length:,} characters."
 BLANK_NAME_MESSAGE = "{label} need a visible character: these are all spaces or invisible characters."
@@ -73,6 +82,8 @@ def clean_text(raw, max_length: int, field_label: str, *, required: str | None =
     # Checked before trimming: strip() would quietly drop a trailing "\x1f" or "\x0b".
     if CONTROL_CHARACTERS.search(folded):
         raise TextRefused(control)
+    if DIRECTION_OVERRIDES.search(text):
+        raise TextRefused(DIRECTION_OVERRIDES_MESSAGE)
     return text
 
 
@@ -88,9 +99,9 @@ def clean_line(raw, max_length: int, field_label: str, *, required: str | None =
         raise TextRefused(required)
     if LINE_BREAKS.search(raw):  # before clean_text, which would fold "\r" and trim a trailing "\n"
         raise TextRefused(LINE_BREAKS_MESSAGE.format(label=field_label))
-    text = clean_text(raw, max_length, field_label, required=required, too_long=too_long)
-    if BIDI_CONTROLS.search(text):
+    if BIDI_CONTROLS.search(raw):  # the overrides among them too, in a name's own words
         raise TextRefused(BIDI_CONTROLS_MESSAGE.format(label=field_label))
+    text = clean_text(raw, max_length, field_label, required=required, too_long=too_long)
     if text and is_blank(text):
         raise TextRefused(BLANK_NAME_MESSAGE.format(label=field_label))
     return text

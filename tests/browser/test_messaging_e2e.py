@@ -459,3 +459,30 @@ def test_a_page_left_open_while_messaging_was_off_draws_itself_again_when_it_is_
     bob_page.reload()
     send(bob_page, "After the pause")
     expect(alice_page.locator("#thread-messages")).to_contain_text("After the pause", timeout=BADGE_WAIT_MS)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 800}], ids=["phone", "desktop"])
+def test_a_name_bio_or_title_without_spaces_stays_on_the_page(browsing, server, viewport, artifacts):
+    """One member's unbroken display name, bio and request title wrap where they are shown: the
+    directory, the request list and page, the profile and the home page never scroll sideways
+    for everyone else (found by an outside tester: the directory was 22,000 pixels wide)."""
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest, User
+
+    alice = server.create_member("alice")
+    long_one = server.create_member("wide", display_name="W" * 80)
+    with server.app.app_context():
+        author = User.by_username(long_one)
+        author.bio = "B" * 2000
+        item = HelpRequest(author_id=author.id, title="T" * 120, body="D" * 3000)
+        db.session.add(item)
+        db.session.flush()
+        db.session.add(Comment(request_id=item.id, author_id=author.id, body="C" * 3000))
+        db.session.commit()
+        request_id = item.id
+    page = browsing.sign_in(alice, viewport=viewport)
+    for path in ("/", "/members", "/requests", f"/requests/{request_id}", f"/people/{long_one}"):
+        page.goto(path)
+        assert_no_horizontal_overflow(page)
+        name = path.strip("/").split("/")[0] or "home"
+        page.screenshot(path=artifacts / f"long-words-{name}-{viewport['width']}.png")

@@ -16,16 +16,16 @@ from . import bp
 
 @bp.route("/")
 def dashboard():
+    if not current_user.is_authenticated:  # a visitor sees what the community is and how to sign in, nothing members wrote
+        return render_template("main/dashboard.html", recent_requests=[], inbox=None)
     recent_requests = list(
         db.session.scalars(
             select(HelpRequest).options(selectinload(HelpRequest.author)).order_by(HelpRequest.id.desc()).limit(5)
         )
     )
-    inbox = None
-    if current_user.is_authenticated:
-        from ..messaging.inbox import dashboard_summary
+    from ..messaging.inbox import dashboard_summary
 
-        inbox = dashboard_summary(current_user)
+    inbox = dashboard_summary(current_user)
     if inbox is None:
         return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox)
     # The nav badge shows the total the summary read, and comes along with the line's answers.

@@ -23,6 +23,7 @@ MEMBERS_PER_PAGE = 50
 
 
 @bp.route("/people/<username>")
+@login_required  # an invite-only community: who is a member, and what they wrote, is for members
 def profile(username):
     user = User.by_username(username)
     if user is None or user.deleted_at is not None:

@@ -1,10 +1,13 @@
 """Help request pages."""
-from flask import abort, flash, redirect, render_template, request, url_for
+import math
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from flask_login import current_user
 
-from ..access import active_required
+from ..access import active_required, login_required
+from .. import ratelimits
 from ..extensions import db
 from ..models import Comment, HelpRequest
 from ..security import page_arg
@@ -22,6 +25,7 @@ def get_request_or_404(request_id: int) -> HelpRequest:
 
 
 @bp.route("/requests")
+@login_required  # members only, as every page with what members wrote
 def index():
     page = page_arg()
     query = select(HelpRequest).options(selectinload(HelpRequest.author)).order_by(HelpRequest.id.desc())
@@ -38,12 +42,18 @@ def new():
         return render_template("requests/new.html", errors=form.first_errors, form=request.form), (
             400 if form.errors else 200
         )
+    too_fast = _too_fast("request", "REQUEST_RATE_LIMIT", "requests")
+    if too_fast:
+        message, retry_after = too_fast
+        return render_template("requests/new.html", errors={"body": message}, form=request.form), 429, \
+            {"Retry-After": str(retry_after)}
     help_request = service.create_request(current_user, form.title.data, form.body.data)
     flash("Your request is posted.", "success")
     return redirect(url_for("requests.show", request_id=help_request.id))
 
 
 @bp.route("/requests/<int:request_id>")
+@login_required
 def show(request_id):
     help_request = get_request_or_404(request_id)
     comments = _comments_of(help_request)
@@ -75,12 +85,31 @@ def comment(request_id):
     help_request = get_request_or_404(request_id)
     form = CommentForm()
     if not form.validate():
-        comments = _comments_of(help_request)
-        _prepare_message_buttons([help_request.author, *(c.author for c in comments)])
-        return render_template(
-            "requests/show.html", help_request=help_request, comments=comments,
-            errors=form.first_errors, form=request.form,
-        ), 400
+        return _page_with_errors(help_request, form.first_errors, 400)
+    too_fast = _too_fast("comment", "COMMENT_RATE_LIMIT", "comments")
+    if too_fast:  # what was typed stays in the box
+        return _page_with_errors(help_request, {"body": too_fast[0]}, 429, {"Retry-After": str(too_fast[1])})
     created = service.add_comment(current_user, help_request, form.body.data)
     flash("Comment posted.", "success")
     return redirect(url_for("requests.show", request_id=help_request.id, _anchor=f"comment-{created.id}"))
+
+
+def _page_with_errors(help_request: HelpRequest, errors: dict, status: int, headers=None):
+    """The request's page with the comment form's errors and what was typed."""
+    comments = _comments_of(help_request)
+    _prepare_message_buttons([help_request.author, *(c.author for c in comments)])
+    return render_template("requests/show.html", help_request=help_request, comments=comments, errors=errors,
+                           form=request.form), status, headers or {}
+
+
+def _too_fast(name: str, config_key: str, things: str) -> tuple[str, int] | None:
+    """Count one post of the member's against its limit: None when it may go, else what to tell
+    them and the seconds until it may (a member posting much faster is a flood, not a neighbour)."""
+    try:
+        ratelimits.take(name, current_app.config[config_key], f"user:{current_user.id}")
+    except ratelimits.LimitReached as reached:
+        wait = (f"{reached.retry_after} seconds" if reached.retry_after < 120
+                else f"{math.ceil(reached.retry_after / 60)} minutes")
+        return (f"You've posted {reached.limit.amount} {things} in a short time, the most one member can. "
+                f"Try again in {wait}."), reached.retry_after
+    return None
