@@ -13,7 +13,7 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
     expect = None
 
-from .conftest import BADGE_WAIT_MS, MESSAGE_RATE_LIMIT, THREAD_WAIT_MS, failed_resource
+from .conftest import BADGE_WAIT_MS, MESSAGE_RATE_LIMIT, PASSWORD, THREAD_WAIT_MS, failed_resource
 
 pytestmark = pytest.mark.browser
 
@@ -486,3 +486,59 @@ def test_a_name_bio_or_title_without_spaces_stays_on_the_page(browsing, server, 
         assert_no_horizontal_overflow(page)
         name = path.strip("/").split("/")[0] or "home"
         page.screenshot(path=artifacts / f"long-words-{name}-{viewport['width']}.png")
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["desktop", "phone"])
+def test_a_half_written_message_waits_while_another_conversation_is_open(browsing, server, viewport):
+    """Typed and not sent, a message is still in the box after picking another conversation in the
+    list (desktop) or going back to all conversations (phone) and coming back; once sent, nothing
+    comes back (found by an outside tester: the box came back empty)."""
+    alice, bob, carol = (server.create_member(name) for name in ("alice", "bob", "carol"))
+    page = browsing.sign_in(alice, viewport=viewport)
+    open_conversation(page, carol, "Carol")
+    send(page, "Hello Carol")
+    open_conversation(page, bob, "Bob")
+    send(page, "Hello Bob")
+    expect(page.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    compose_box(page).fill("Half-written: the ladder is")
+
+    def leave_and_come_back():
+        if viewport is PHONE:
+            page.get_by_role("link", name="All conversations").click()
+            expect(page).to_have_url(INBOX_URL)
+        page.locator(".conversation a", has_text="Carol").click()
+        expect(page.locator("#thread h2")).to_have_text("Carol")
+        expect(compose_box(page)).to_have_value("")
+        if viewport is PHONE:
+            page.get_by_role("link", name="All conversations").click()
+        page.locator(".conversation a", has_text="Bob").click()
+        expect(page.locator("#thread h2")).to_have_text("Bob")
+
+    leave_and_come_back()
+    expect(compose_box(page)).to_have_value("Half-written: the ladder is")
+    compose_box(page).press("Enter")
+    expect(page.locator("#thread-messages li.message.mine")).to_have_count(2, timeout=THREAD_WAIT_MS)
+    leave_and_come_back()
+    page.wait_for_timeout(300)
+    expect(compose_box(page)).to_have_value("")
+
+
+def test_signing_out_forgets_what_was_typed(browsing, server):
+    """A shared computer: after "Sign out" the next person to sign in on this tab finds no draft,
+    though leaving a page keeps one."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    thread_path = page.url.split(server.url, 1)[1]
+    compose_box(page).fill("My new door code is 1234")
+    page.locator("form.sign-out button").click()
+    expect(page.get_by_role("link", name="Sign in").or_(page.get_by_role("button", name="Sign in")).first).to_be_visible()
+    page.goto("/login")
+    page.get_by_label("Username").fill(alice)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(thread_path)
+    expect(page.locator("#thread h2")).to_have_text("Bob")
+    page.wait_for_timeout(300)
+    expect(compose_box(page)).to_have_value("")
+    assert page.evaluate("Object.keys(window.sessionStorage).filter(k => k.startsWith('wb-draft:'))") == []

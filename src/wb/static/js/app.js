@@ -75,36 +75,59 @@
     sendWhenSwapped = false;
   });
 
-  // A draft outlives a sign-out: when the session ends under a page (signed out elsewhere, a
-  // new password), live.js or an htmx answer (HX-Redirect) takes it to the sign-in page, which
-  // brings the member back here; the text in the box waits in this tab's sessionStorage, under
-  // the member and the conversation (data-draft), and goes back into the box then. Signing out
-  // here forgets every draft.
-  var DRAFT = "wb-draft:";
-  function keepDraft() {
-    var box = document.querySelector("#compose textarea"), form = box && box.form;
-    var text = box ? (sendingText !== null && sendingText !== "" ? sendingText + (box.value ? "\n" + box.value : "") : box.value) : "";
-    if (!form || !form.getAttribute("data-draft") || text.trim() === "") return;
-    try { window.sessionStorage.setItem(DRAFT + form.getAttribute("data-draft"), text); } catch (error) { /* storage off */ }
+  // What is typed and not yet sent is never lost by leaving it: picking another conversation
+  // (the thread pane is swapped), leaving the page (a link, "All conversations" on a phone, a
+  // reload) or the session ending under the page (signed out elsewhere, a new password: live.js
+  // or an htmx answer's HX-Redirect takes the page to sign in, which brings the member back).
+  // The text waits in this tab's sessionStorage under the member and the conversation
+  // (data-draft) and goes back into the box when that conversation's box is drawn again.
+  // Signing out here forgets every draft (a shared computer).
+  var DRAFT = "wb-draft:", signingOut = false, sessionEnded = false;
+  function draftKey(form) {
+    return form && form.getAttribute("data-draft") ? DRAFT + form.getAttribute("data-draft") : null;
+  }
+  function keepDraft(withSending) {
+    var box = document.querySelector("#compose textarea"), key = draftKey(box && box.form);
+    if (!key || signingOut) return;
+    // A send still on its way when the session ended never arrived: its text is kept too.
+    var text = withSending === true && sendingText ? sendingText + (box.value ? "\n" + box.value : "") : box.value;
+    try {
+      if (text.trim() === "") window.sessionStorage.removeItem(key);
+      else window.sessionStorage.setItem(key, text);
+    } catch (error) { /* storage off */ }
   }
   function restoreDraft() {
-    var box = document.querySelector("#compose textarea"), form = box && box.form;
-    if (!form || !form.getAttribute("data-draft") || box.value !== "") return;
+    var box = document.querySelector("#compose textarea"), key = draftKey(box && box.form);
+    if (!key || box.value !== "") return;
     try {
-      var key = DRAFT + form.getAttribute("data-draft"), text = window.sessionStorage.getItem(key);
+      var text = window.sessionStorage.getItem(key);
       if (text === null) return;
       window.sessionStorage.removeItem(key);
       box.value = text;
     } catch (error) { /* storage off */ }
   }
-  document.addEventListener("wb:signed-out", keepDraft, true);  // live.js fires it on the body, not bubbling
+  function keepDraftAsSessionEnds() {
+    keepDraft(true);
+    sessionEnded = true;  // what was kept with the send on its way stands as the page leaves
+  }
+  document.addEventListener("wb:signed-out", keepDraftAsSessionEnds, true);  // live.js fires it on the body
   document.addEventListener("htmx:beforeOnLoad", function (event) {
-    if (event.detail.xhr.getResponseHeader("HX-Redirect")) keepDraft();
+    if (event.detail.xhr.getResponseHeader("HX-Redirect")) keepDraftAsSessionEnds();
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "thread-pane") keepDraft(false);
+  });
+  window.addEventListener("pagehide", function () { if (!sessionEnded) keepDraft(false); });
+  window.addEventListener("pageshow", function (event) {
+    // Back to a page the browser kept whole: its box holds the text itself, so the kept copy goes
+    // (else it would come back into this box again after being sent).
+    if (event.persisted) { var box = document.querySelector("#compose textarea"), key = draftKey(box && box.form); if (key) try { window.sessionStorage.removeItem(key); } catch (error) { /* storage off */ } }
   });
   document.addEventListener("DOMContentLoaded", restoreDraft);
   document.addEventListener("htmx:afterSettle", restoreDraft);
   document.addEventListener("submit", function (event) {
     if (!event.target.matches || !event.target.matches("form.sign-out")) return;
+    signingOut = true;
     try {
       Object.keys(window.sessionStorage).forEach(function (key) {
         if (key.indexOf(DRAFT) === 0) window.sessionStorage.removeItem(key);
