@@ -1,4 +1,6 @@
 """Who may reach messaging at all, and who may reach which conversation."""
+import html
+
 import pytest
 
 from wb.flags import set_flag
@@ -44,7 +46,12 @@ def test_no_message_button_or_badge_while_off(app, alice, bob, login):
 def test_stored_messages_survive_switching_off_and_back_on(pair, app, login, bob):
     alice_client, cid, _ = pair
     set_flag("direct_messaging", False)
-    assert alice_client.get(f"/messages/{cid}").status_code == 404
+    off = alice_client.get(f"/messages/{cid}")
+    assert off.status_code == 404
+    # A member's reload says what happened, not "nothing here" (found by an outside tester).
+    page = html.unescape(off.get_data(as_text=True))
+    assert "Messaging is switched off" in page and "Your conversations are kept" in page
+    assert "Hello Bob" not in page and "never existed" not in page
     assert len(messages_in(cid)) == 1
     set_flag("direct_messaging", True)
     page = alice_client.get(f"/messages/{cid}")

@@ -56,6 +56,12 @@ def test_the_dashboard_counts_only_unmuted_unread(two_writers):
     mute(alice_client, bob_cid)
     page = visible_text(alice_client.get("/"))
     assert "1 unread message" in page and "3 unread" not in page
+    # Its row among the latest conversations says Muted, without its count (found by an outside tester).
+    html = alice_client.get("/").get_data(as_text=True)
+    rows = re.findall(r'<li><a href="/messages/(\d+)">.*?</li>', html, re.S)
+    assert len(rows) == 2
+    bob_row = re.search(rf'<li><a href="/messages/{bob_cid}">.*?</li>', html, re.S).group(0)
+    assert "Muted" in bob_row and 'class="badge"' not in bob_row
 
 
 def test_unmuting_counts_it_again(two_writers, alice):

@@ -38,7 +38,14 @@ def _switched_on():
     if not policy.messaging_enabled():
         if request.endpoint == "messaging.send" and current_user.is_authenticated:
             return _send_while_switched_off()
+        if current_user.is_authenticated and request.method == "GET" and not is_htmx():
+            # A member's bookmark or reload: not "nothing here", which reads as messages gone.
+            return render_error(404, SWITCHED_OFF, title="Messaging is switched off")
         abort(404)
+
+
+SWITCHED_OFF = ("The community's admins have switched messaging off for now. Your conversations are kept, "
+                "and they come back here when messaging is switched on again.")
 
 
 def _send_while_switched_off():
