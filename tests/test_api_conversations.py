@@ -139,7 +139,8 @@ def test_a_malformed_cursor_is_refused(bob_api, cursor, status):
 def test_hiding_takes_it_off_the_list_until_a_new_message(api_chat, alice_api, bob_api):
     _, _, cid = api_chat
     send(alice_api, cid, "one")
-    assert bob_api.post(f"/api/v1/conversations/{cid}/hide").status_code == 204
+    hidden = bob_api.post(f"/api/v1/conversations/{cid}/hide")
+    assert hidden.status_code == 204 and hidden.data == b"" and "Content-Type" not in hidden.headers
     assert bob_api.get("/api/v1/conversations").get_json()["conversations"] == []
     assert bob_api.get(f"/api/v1/conversations/{cid}").get_json()["hidden"] is True
     send(alice_api, cid, "two")

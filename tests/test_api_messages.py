@@ -311,3 +311,26 @@ def test_an_idempotency_key_names_one_send_in_one_conversation(api_chat, alice_a
     assert alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hi"}, headers=headers).status_code == 201
     assert_problem(alice_api.post(f"/api/v1/conversations/{other}/messages", json={"body": "hi"}, headers=headers), 422)
     assert messages_in(other) == []
+
+
+def test_a_field_error_says_what_is_wrong_in_plain_words(api_chat, alice_api):
+    """Our validators' words, without pydantic's "Value error, " before them; digits too many for
+    any id say so rather than "digits 0-9" (found by an outside tester)."""
+    _, _, cid = api_chat
+    huge = assert_problem(alice_api.get(f"/api/v1/conversations/{cid}/messages?before=9223372036854775808"), 422)
+    [field] = huge["errors"]
+    assert field["name"] == "before" and field["detail"].startswith("must be at most ")
+    arabic = assert_problem(alice_api.get(f"/api/v1/conversations/{cid}/messages?limit=٣"), 422)
+    assert [e["detail"] for e in arabic["errors"]] == ["must be a whole number written with the digits 0-9"]
+    note = assert_problem(alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "\x00"}), 422)
+    assert all(not e["detail"].startswith("Value error") for e in note["errors"])
+
+
+def test_a_delete_leaves_an_unread_members_read_marker_empty(api_chat, alice_api, bob_api):
+    """Bob never read: after Alice deletes her message his marker is still none, not 0 (found by an
+    outside tester)."""
+    _, _, cid = api_chat
+    mid = send(alice_api, cid, "oops")["id"]
+    assert alice_api.delete(f"/api/v1/conversations/{cid}/messages/{mid}").status_code == 204
+    assert bob_api.get(f"/api/v1/conversations/{cid}").get_json()["last_read_message_id"] is None
+    assert alice_api.get(f"/api/v1/conversations/{cid}").get_json()["other_last_read_message_id"] is None

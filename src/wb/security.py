@@ -132,6 +132,8 @@ def _security_headers(response):
             # private: a revalidated partial (the list, with previews) is this member's alone; no
             # shared cache between them and us may keep it.
             headers["Cache-Control"] = "no-cache, private" if "ETag" in headers else "no-store"
+    if response.status_code == 204:
+        headers.pop("Content-Type", None)  # no content, so no type of it (Werkzeug gives every response one)
     return response
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from ..messaging.models import REPORT_NOTE_MAX, REPORT_REASONS
-from ..security import MAX_DATABASE_ID, whole_number
+from ..security import ASCII_DIGITS, MAX_DATABASE_ID, whole_number
 from ..text import BODY_MAX, TextRefused, clean_text, fold_newlines
 
 MAX_PAGE_SIZE = 100
@@ -18,6 +18,8 @@ def _ascii_number(value):
     if isinstance(value, str):
         number = whole_number(value)
         if number is None:
+            if ASCII_DIGITS.fullmatch(value):  # digits, but more than any id or page can be
+                raise ValueError(f"must be at most {MAX_DATABASE_ID}")
             raise ValueError("must be a whole number written with the digits 0-9")
         return number
     return value

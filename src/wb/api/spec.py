@@ -35,6 +35,13 @@ def _check_answer(request, _response, validation_error, _instance, _adapter):
 LOCATIONS = {"Query": "query", "Headers": "header"}
 
 
+def _detail(item: dict) -> str:
+    """What is wrong with a field, in our words: a validator's own ValueError without pydantic's
+    "Value error, " in front of it."""
+    error = item.get("ctx", {}).get("error")
+    return str(error) if item["type"] == "value_error" and error is not None else item["msg"]
+
+
 def invalid_fields(error) -> list[dict]:
     """Each invalid field of a pydantic ValidationError, without the value that was sent."""
     location = next((where for suffix, where in LOCATIONS.items() if error.title.endswith(suffix)), "body")
@@ -42,7 +49,7 @@ def invalid_fields(error) -> list[dict]:
         {
             "location": location,
             "name": ".".join(str(part) for part in item["loc"]) or "(body)",
-            "detail": item["msg"],
+            "detail": _detail(item),
         }
         for item in error.errors(include_input=False, include_url=False)
     ]

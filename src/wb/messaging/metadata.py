@@ -14,8 +14,9 @@ from .models import Conversation, ConversationMembership, Message
 
 
 def _later(column, value):
-    """The larger of a stored cursor and a new value, in SQL (NULL: nothing stored yet)."""
-    return case((column.is_(None) | (column < value), value), else_=column)
+    """The larger of a stored cursor and a new value, in SQL (NULL: nothing stored yet). A value of
+    0 (no message: a recount that reads nothing) leaves NULL as it is: no id is 0."""
+    return case(((value > 0) & (column.is_(None) | (column < value)), value), else_=column)
 
 
 LOCKED_ROWS = (ConversationMembership.user_id, ConversationMembership.last_read_message_id,
