@@ -138,7 +138,9 @@ def test_messaging_yourself_or_unknown_or_suspended_members(app, alice, make_use
     assert conversation_count() == 0
 
 
-def test_former_member_shows_as_such_and_compose_is_replaced(chat, bob, alice):
+def test_a_suspended_member_keeps_their_name_and_the_compose_box_says_why_it_is_closed(chat, bob, alice):
+    """Suspended is not gone: the other member still sees who the conversation is with, and why
+    they can't write now (found by an outside tester: a suspension read as "has left")."""
     from wb.extensions import db
 
     alice_client, _, cid = chat
@@ -146,14 +148,14 @@ def test_former_member_shows_as_such_and_compose_is_replaced(chat, bob, alice):
     bob.status = "suspended"
     db.session.commit()
     html = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
-    assert "former member" in html
+    assert "former member" not in html and ">Bob<" in html
     assert 'id="compose-body"' not in html
-    assert "has left WhiteBalloon" in html
+    assert "account is suspended, so they can" in html and "has left WhiteBalloon" not in html
     response = send(alice_client, cid, "still there?")
     assert response.status_code == 400
     assert len(messages_in(cid)) == 1
     inbox = alice_client.get("/messages").get_data(as_text=True)
-    assert "former member" in inbox and ">Bob<" not in inbox
+    assert "former member" not in inbox and ">Bob<" in inbox
 
 
 def test_poll_returns_204_when_nothing_is_new(chat):

@@ -63,8 +63,10 @@ def offers_delete_for_both(member, message) -> bool:
 
 
 def is_former(member) -> bool:
-    """Deleted, suspended or missing members show as 'former member' in old conversations."""
-    return member is None or member.deleted_at is not None or member.status == "suspended"
+    """Members who closed their account, were erased or are missing show as 'former member' in old
+    conversations. A suspended member keeps their name: they haven't left, and may be reinstated
+    (the conversation says they can't receive messages)."""
+    return member is None or member.deleted_at is not None
 
 
 def take_rate_limit(name: str, config_key: str, member, count: bool = True) -> None:

@@ -98,7 +98,7 @@ class OtherAccount:
         if other is None or other.deleted_at is not None:
             return words.left() if pair.written else words.no_such_member()
         if other.status == "suspended":
-            return words.left() if pair.written else words.suspended()
+            return words.suspended()
         return words.pending()
 
 
