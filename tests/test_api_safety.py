@@ -39,6 +39,23 @@ def test_a_report_is_filed_without_telling_anyone(alice_api, alice, bob):
     assert (row.reporter_id, row.reported_id, row.note) == (alice.id, bob.id, "ads")
 
 
+def test_reporting_the_same_member_again_adds_to_the_open_report(alice_api, alice, bob, admin, login):
+    """One open report per reporter and member for the admins: a second note goes under the first
+    (with its reason when another), a repeat adds nothing; once resolved, a new report is its own
+    (found by an outside tester: eight rows for one pair)."""
+    first = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads"}).get_json()
+    for _ in range(3):
+        again = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads"})
+        assert again.status_code == 201 and again.get_json()["id"] == first["id"]
+    alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "harassment", "note": "rude at night"})
+    [row] = db.session.scalars(select(Report)).all()
+    assert row.note == "ads\n\nAlso reported for harassment. rude at night"
+    login(admin).post(f"/admin/reports/{row.id}/resolve")
+    alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads again"})
+    assert [r.note for r in db.session.scalars(select(Report).order_by(Report.id))] == [
+        "ads\n\nAlso reported for harassment. rude at night", "ads again"]
+
+
 @pytest.mark.parametrize("payload, status", [
     ({"username": "bob", "reason": "bored"}, 422), ({"username": "bob"}, 422),
     ({"username": "bob", "reason": "spam", "note": "x" * 1001}, 422), ({"username": "alice", "reason": "spam"}, 400),

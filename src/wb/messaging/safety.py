@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import User, utcnow
 from . import live, policy
 from .conversations import audit, find_conversation
-from .models import Block, Report
+from .models import REPORT_NOTE_MAX, Block, Report
 from .policy import Refusal
 
 
@@ -69,6 +69,9 @@ def report(reporter, reported, reason: str, note: str = "") -> Report:
     if reported.id == reporter.id:
         raise Refusal("You can't report yourself.", 400)
     policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)  # before anything is written
+    waiting = _open_report(reporter.id, reported.id)
+    if waiting is not None and _adds_to(waiting, reason, note):
+        return waiting  # one open report per pair for the admins: more of the same joins it
     conversation = find_conversation(reporter.id, reported.id)
     row = Report(
         reporter_id=reporter.id,
@@ -81,6 +84,28 @@ def report(reporter, reported, reason: str, note: str = "") -> Report:
     db.session.commit()
     audit("member.reported", report_id=row.id, user_id=reporter.id, other_user_id=reported.id)
     return row
+
+
+def _open_report(reporter_id: int, reported_id: int) -> Report | None:
+    return db.session.scalar(select(Report).where(
+        Report.reporter_id == reporter_id, Report.reported_id == reported_id, Report.status == "open")
+        .order_by(Report.id.desc()).limit(1))
+
+
+def _adds_to(waiting: Report, reason: str, note: str) -> bool:
+    """Join a new report to the reporter's open one about the same member: a note (with the reason,
+    when it differs) goes under the one there, and the report stays one row for the admins. False
+    when the note would make it longer than a note may be: then it is a report of its own."""
+    addition = note if reason == waiting.reason else f"Also reported for {reason}. {note}".strip()
+    if not addition or addition in waiting.note:
+        return True
+    joined = f"{waiting.note}\n\n{addition}" if waiting.note else addition
+    if len(joined) > REPORT_NOTE_MAX:
+        return False
+    waiting.note = joined
+    db.session.commit()
+    audit("member.reported", report_id=waiting.id, user_id=waiting.reporter_id, other_user_id=waiting.reported_id)
+    return True
 
 
 def reports(status: str = "open") -> list[Report]:
