@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 THREAD_URL = re.compile(r"/messages/\d+$")
 
 
-def test_alice_starts_a_conversation_with_bob_from_the_inbox(browsing, server):
+def test_alice_starts_a_conversation_with_bob_from_the_inbox(browsing, server, artifacts):
     alice = server.create_member("alice")
     server.create_member("bob", display_name="Bob Quillfeather")
     page = browsing.sign_in(alice)
@@ -35,6 +35,10 @@ def test_alice_starts_a_conversation_with_bob_from_the_inbox(browsing, server):
     results = page.locator("#new-message-results")
     bob_button = results.get_by_role("button", name="Message Bob Quillfeather")
     expect(bob_button).to_be_visible()
+    # It looks like the button it is, with "Message" in sight (a touch screen shows no hover).
+    expect(bob_button.locator(".member-result-action")).to_have_text("Message")
+    expect(bob_button.locator(".member-result-action")).to_be_visible()
+    page.screenshot(path=artifacts / "new-message-found-desktop.png")
     expect(results).to_have_attribute("aria-live", "polite")
     # The results are real buttons: the keyboard reaches Bob's after the Search button.
     page.keyboard.press("Tab")
