@@ -34,3 +34,20 @@ def test_sign_out_everywhere_can_also_revoke_the_api_tokens(browsing, server, ar
     expect(page.get_by_text("Your API tokens are revoked (1).")).to_be_visible()
     page.goto("/settings/tokens")
     expect(page.get_by_text("You have no tokens.")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_what_a_settings_section_saved_is_said_where_the_member_is_looking(browsing, server, artifacts, viewport):
+    """The page comes back at the section that was saved; its "Saved" note is there, in sight, not
+    a screen or two above (found by an outside tester)."""
+    alice = server.create_member("alice")
+    page = browsing.sign_in(alice, viewport=viewport)
+    page.goto("/settings")
+    section = page.locator("#read-receipts")
+    section.get_by_label("Let others see when I've read their messages").uncheck()
+    section.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(server.url + "/settings#read-receipts")
+    note = section.locator(".flash")
+    expect(note).to_contain_text("Saved.")
+    expect(note).to_be_in_viewport()
+    page.screenshot(path=artifacts / f"settings-saved-{'phone' if viewport else 'desktop'}.png")

@@ -135,6 +135,19 @@
     } catch (error) { /* storage off */ }
   }, true);
 
+  // A form on a long page (Settings) comes back at its own section (#anchor): the note saying what
+  // was saved goes there too, under the section's heading, where the member is looking (without
+  // JavaScript it stays at the top of the page).
+  document.addEventListener("DOMContentLoaded", function () {
+    var flashes = document.querySelector("main > .flashes");
+    var id = window.location.hash.slice(1);
+    var section = flashes && id ? document.getElementById(decodeURIComponent(id)) : null;
+    if (!section || section.tagName !== "SECTION") return;
+    var heading = section.querySelector("h2");
+    if (heading) heading.insertAdjacentElement("afterend", flashes); else section.insertBefore(flashes, section.firstChild);
+    section.scrollIntoView();
+  });
+
   // Plain (non-htmx) forms that destroy something ask first. A form with a `confirmed` field
   // tells the server the question was answered (without JavaScript, the server asks).
   document.addEventListener("submit", function (event) {
