@@ -132,8 +132,7 @@ def select_messages(conversation_id):
 
 def test_starting_one_conversation_several_times_at_once_counts_once(tmp_path, database_urls, pair):
     """A double click or a client's retry sends the same start twice at once, to different workers:
-    one conversation, which costs nothing of the day's five starts until its first message, and
-    then one."""
+    one conversation, and one of the day's five starts, whichever worker answers first."""
     import json
 
     with Server(tmp_path, database_urls, workers=3) as server:
@@ -143,13 +142,8 @@ def test_starting_one_conversation_several_times_at_once_counts_once(tmp_path, d
             answers = list(pool.map(lambda _: alice.post("/messages/with/bob"), range(6)))
         assert {answer.status for answer in answers} == {302}
         assert len({answer.headers["Location"] for answer in answers}) == 1
-        drafted = json.loads(alice.get("/api/v1/me").text)
-        thread = answers[0].headers["Location"]
-        sent = alice.post(thread, {"body": "Hello Bob"})
         me = json.loads(alice.get("/api/v1/me").text)
         log = server.log()
-    assert drafted["limits"]["new_conversations_remaining"] == 5, drafted
-    assert sent.status in (200, 302), sent.status
     assert me["limits"]["new_conversations_remaining"] == 4, me
     assert db.session.scalar(select(func.count()).select_from(Conversation)) == 1
     assert " 500 " not in log, log[-3000:]

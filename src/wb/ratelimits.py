@@ -101,18 +101,6 @@ def take(name: str, limit: str, key: str) -> None:
     raise LimitReached(item, max(1, math.ceil(reset_at - time.time())))
 
 
-def check(name: str, limit: str, key: str) -> None:
-    """Raise LimitReached when key's next action would be refused by limit (counts nothing)."""
-    _one_connection_at_a_time()
-    item = parse(limit)
-    counter = current_app.extensions["wb.ratelimits"]
-    identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], name, key)
-    if counter.test(item, *identifiers):
-        return
-    reset_at = counter.get_window_stats(item, *identifiers).reset_time
-    raise LimitReached(item, max(1, math.ceil(reset_at - time.time())))
-
-
 def remaining(name: str, limit: str, key: str) -> int:
     """How many more actions key may take under limit right now (counts nothing)."""
     _one_connection_at_a_time()

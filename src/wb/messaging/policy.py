@@ -69,11 +69,10 @@ def is_former(member) -> bool:
     return member is None or member.deleted_at is not None
 
 
-def take_rate_limit(name: str, config_key: str, member, count: bool = True) -> None:
-    """Count one action against the member's limit, or raise a 429 Refusal saying when to try again.
-    count=False: only whether one more would be refused (an action that counts later, asked early)."""
+def take_rate_limit(name: str, config_key: str, member) -> None:
+    """Count one action against the member's limit, or raise a 429 Refusal saying when to try again."""
     try:
-        (ratelimits.take if count else ratelimits.check)(name, current_app.config[config_key], f"user:{member.id}")
+        ratelimits.take(name, current_app.config[config_key], f"user:{member.id}")
     except ratelimits.LimitReached as reached:
         raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after) from None
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import bindparam, delete, exists, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db, kept_after_commit, writes_from_here
 from ..models import User, utcnow
@@ -30,19 +30,29 @@ from .reads import shares_read_receipts
 def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
     """The pair's one conversation, created if needed; returns (conversation, new to the sender).
     Only a member who may write to recipient opens it. Until its first message it is the
-    draft of whoever opened it: the other member sees nothing of it, and it costs nothing of the
-    day's new conversations (its first message does, send_message). A member with none left today
-    hears so here, before writing anything."""
+    draft of whoever opened it: the other member sees nothing of it."""
     rules.require_may_write(sender, recipient)
     conversation = find_conversation(sender.id, recipient.id)
-    # New to the sender: nothing of theirs yet (the other member's draft is no conversation to them either).
-    new_to_sender = conversation is None or (
-        membership(sender.id, conversation.id) is None and not rules.conversation_has_message(conversation.id))
-    if new_to_sender:
-        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender, count=False)
     created = False
-    if conversation is None:
+    if conversation is None:  # an empty row is nobody's until a member's row names it (below)
         conversation, created = create_conversation(sender.id, recipient.id)
+    # New to the sender: no row of theirs, no message (the other member's draft is no conversation
+    # yet to them either). Their row, hidden, is this request's claim on starting it: of two
+    # requests at once (a double click, a client's retry), one inserts it and counts against the
+    # day's limit; the other finds it and opens what is there. Refused by the limit, the claim goes.
+    new_to_sender = membership(sender.id, conversation.id) is None and not rules.conversation_has_message(conversation.id)
+    if new_to_sender:
+        new_to_sender = _claim(conversation, sender.id)
+        if new_to_sender:
+            try:
+                policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
+            except Refusal:  # nothing of it stays: the claim, and the row this request made
+                db.session.execute(delete(ConversationMembership).where(
+                    ConversationMembership.user_id == sender.id, ConversationMembership.conversation_id == conversation.id))
+                if created:
+                    db.session.execute(delete(Conversation).where(Conversation.id == conversation.id))
+                db.session.commit()
+                raise
     ensure_memberships(conversation, [sender.id], opened_at=utcnow())
     set_hidden(sender.id, conversation.id, False)
     live.record([sender.id], "listed", conversation.id)
@@ -50,6 +60,20 @@ def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
     if created:
         audit("conversation.created", conversation_id=conversation.id, user_id=sender.id, other_user_id=recipient.id)
     return conversation, new_to_sender
+
+
+def _claim(conversation: Conversation, member_id: int) -> bool:
+    """Insert the member's row for this conversation, hidden (nothing shows it yet); False when
+    another request inserted it first."""
+    db.session.add(ConversationMembership(user_id=member_id, conversation_id=conversation.id,
+                                          other_user_id=conversation.other_id(member_id),
+                                          last_activity_at=utcnow(), hidden=True))
+    try:
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        return False
 
 
 def clean_body(raw) -> str:
@@ -78,8 +102,6 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     written = replied or rules.conversation_has_message(conversation.id)
     rules.require_may_write(sender, recipient, blocker_id, written)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
-    if not written:  # the conversation's first message starts it: one of the sender's new conversations today
-        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
     writes_from_here()  # the checks above only read (views.send reads them in autocommit)
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
