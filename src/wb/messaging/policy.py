@@ -81,8 +81,9 @@ def _limit_message(name: str, item, retry_after: int) -> str:
     wait = f"{retry_after} seconds" if retry_after < 120 else f"{math.ceil(retry_after / 60)} minutes"
     if name == "new-conversation":
         return (
-            f"You've started {item.amount} new conversations today, the daily limit. "
-            f"You can keep writing in your existing conversations; try a new one in {wait}."
+            f"You've started {item.amount} new conversations today, the daily limit (one you opened and "
+            f"haven't written in yet counts too: it waits in your inbox). You can keep writing in your "
+            f"existing conversations; try a new one in {wait}."
         )
     if name == "report":
         return (f"You've sent {item.amount} reports today, the most one member can. The admins will look at "
