@@ -1,4 +1,6 @@
 """Read receipts by choice: "Seen" only between two members who both let others see their reads."""
+from types import SimpleNamespace
+
 import pytest
 
 from api_helpers import ApiClient, token_for
@@ -74,11 +76,53 @@ def test_a_poll_stays_idle_when_a_hidden_read_happens(chat):
     assert alice_client.get(f"/messages/{cid}/poll?after={after}&seen={seen}").status_code == 204
 
 
-def test_turning_receipts_back_on_shows_seen_again(app, chat, alice):
+def test_turning_receipts_back_on_leaves_what_was_read_meanwhile_unsaid(app, chat, alice):
+    """Bob read with his receipts off: turning them back on doesn't tell Alice so (found by an
+    outside tester); his next read with them on does, as far as he has read then."""
     alice_client, bob_client, cid = chat
     set_receipts(bob_client, False)
     send(alice_client, cid, "Are you there?")
     bob_reads(bob_client, cid)
     set_receipts(bob_client, True)
+    assert seen_everywhere(app, alice_client, alice, cid) == dict.fromkeys(
+        ("page", "poll", "list", "one", "messages"), 0)
 
-    assert seen_everywhere(app, alice_client, alice, cid)["page"] == membership_of(alice, cid).last_message_id
+    send(alice_client, cid, "Still there?")
+    bob_reads(bob_client, cid)
+    assert seen_everywhere(app, alice_client, alice, cid) == dict.fromkeys(
+        ("page", "poll", "list", "one", "messages"), membership_of(alice, cid).last_message_id)
+
+
+def test_a_reply_with_receipts_off_tells_nothing_either(app, chat, alice, bob):
+    """Replying reads what came before: with receipts off that read stays unsaid too."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "Are you there?")
+    set_receipts(bob_client, False)
+    send(bob_client, cid, "Yes")
+    set_receipts(bob_client, True)
+    assert membership_of(bob, cid).seen_message_id is None
+    assert seen_everywhere(app, alice_client, alice, cid)["page"] == 0
+
+
+def test_the_migration_keeps_seen_for_members_who_share_their_reads(app, chat, alice, bob):
+    """Upgrading a community: a member with receipts on keeps showing how far they have read; one
+    with them off starts with nothing to show."""
+    from flask_migrate import downgrade, upgrade
+
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "Are you there?")
+    bob_reads(bob_client, cid)
+    send(bob_client, cid, "Yes")
+    set_receipts(alice_client, False)
+    alice_reads_up_to = membership_of(alice, cid).last_read_message_id
+    newest_alice = membership_of(bob, cid).last_read_message_id
+    alice, bob = (SimpleNamespace(id=member.id) for member in (alice, bob))  # the session is about to go
+    db.session.remove()
+
+    downgrade(revision="b9e3d5a7c2f4")
+    upgrade()
+
+    assert membership_of(bob, cid).seen_message_id == newest_alice
+    assert membership_of(alice, cid).seen_message_id is None and alice_reads_up_to
+    set_receipts(alice_client, True)
+    assert seen_everywhere(app, alice_client, db.session.get(User, alice.id), cid)["page"] == newest_alice

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Integer, and_, bindparam, case, func, select, update
+from sqlalchemy import Integer, and_, bindparam, case, exists, func, select, update
 
 from ..database import connection_for_one_read
 from ..extensions import db
-from ..models import utcnow
+from ..models import User, utcnow
 from . import live
 from .conversations import ensure_memberships, hidden_column_name
 from .models import Conversation, ConversationMembership, Message
@@ -17,6 +17,11 @@ def _later(column, value):
     """The larger of a stored cursor and a new value, in SQL (NULL: nothing stored yet). A value of
     0 (no message: a recount that reads nothing) leaves NULL as it is: no id is 0."""
     return case(((value > 0) & (column.is_(None) | (column < value)), value), else_=column)
+
+
+def _shares_receipts(member_id):
+    """Whether the member has read receipts on now, in SQL: their reads move what "Seen" shows."""
+    return exists().where(User.id == member_id, User.read_receipts.is_(True))
 
 
 LOCKED_ROWS = (ConversationMembership.user_id, ConversationMembership.last_read_message_id,
@@ -49,6 +54,10 @@ def _record_send_statement():
             last_read_message_id=case(
                 (CM.user_id == sender_id, _later(CM.last_read_message_id, message_id)),
                 else_=CM.last_read_message_id,
+            ),
+            seen_message_id=case(
+                ((CM.user_id == sender_id) & _shares_receipts(CM.user_id), _later(CM.seen_message_id, message_id)),
+                else_=CM.seen_message_id,
             ),
             # the recipient's unread clock starts at the first message they haven't read (or been told of)
             unread_since=case(
@@ -99,6 +108,8 @@ def _read_up_to_statement():
         .where(CM.conversation_id == bindparam("in_conversation"), CM.user_id == bindparam("member"))
         .values(
             last_read_message_id=_later(CM.last_read_message_id, newest),
+            seen_message_id=case((_shares_receipts(CM.user_id), _later(CM.seen_message_id, newest)),
+                                 else_=CM.seen_message_id),
             last_message_id=_later(CM.last_message_id, newest),
         )
         .returning(*LOCKED_ROWS)

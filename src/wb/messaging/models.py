@@ -112,6 +112,10 @@ class ConversationMembership(db.Model):
     last_message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
     unread_count: Mapped[int] = mapped_column(default=0)
     last_read_message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
+    # How far the member has read as far as they shared it: moved with last_read_message_id only
+    # while their read receipts are on. "Seen" shows the other member this, so what was read with
+    # receipts off stays unsaid when they are turned back on.
+    seen_message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
     hidden: Mapped[bool] = mapped_column(default=False)
     # When the row last looked different without new activity (its newest message deleted for both
     # or removed from this member's view, the conversation muted or unmuted): part of the inbox

@@ -86,7 +86,8 @@ def _thread_state_statement():
         select(
             User.id, User.username, User.display_name, User.status, User.deleted_at, User.read_receipts,
             User.role, User.message_from, User.messages_paused,
-            CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.unread_count, CM.muted,
+            CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.seen_message_id,
+            CM.unread_count, CM.muted,
             blocker.label("blocker_id"),
             select(Block.id).where(Block.blocker_id == member_id, Block.blocked_id == other_id)
             .exists().label("blocked_by_me"),
@@ -119,7 +120,7 @@ def seen_by_other(member, conversation: Conversation) -> int:
     row = db.session.execute(
         _seen_by_other_statement(), {"in_conversation": conversation.id, "other_id": conversation.other_id(member.id)}
     ).first()
-    return (row.last_read_message_id or 0) if row is not None and shares_read_receipts(member, row) else 0
+    return (row.seen_message_id or 0) if row is not None and shares_read_receipts(member, row) else 0
 
 
 @functools.cache
@@ -127,7 +128,7 @@ def _seen_by_other_statement():
     """Every poll and every send that brings its message asks it: built once, values bound."""
     CM = ConversationMembership
     return (
-        select(CM.last_read_message_id, User.read_receipts)
+        select(CM.seen_message_id, User.read_receipts)
         .join(User, User.id == CM.user_id)
         .where(CM.conversation_id == bindparam("in_conversation"), CM.user_id == bindparam("other_id"))
     )
@@ -141,8 +142,9 @@ def shares_read_receipts(mine, theirs) -> bool:
 
 def seen_marker(mine, theirs) -> int:
     """How far the other member has read, as this member may see it: 0 when receipts aren't shared
-    (so neither the page, a poll nor the API can tell a read from no read)."""
-    return (theirs.last_read_message_id or 0) if shares_read_receipts(mine, theirs) else 0
+    (so neither the page, a poll nor the API can tell a read from no read), and never further than
+    they read with their receipts on (seen_message_id)."""
+    return (theirs.seen_message_id or 0) if shares_read_receipts(mine, theirs) else 0
 
 
 MOST_CHANGED = 50  # messages a poll re-draws at once (deleted or removed since they were shown)

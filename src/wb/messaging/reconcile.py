@@ -77,6 +77,11 @@ def reconcile_conversations(conversations: list[Conversation], dry_run: bool) ->
                 last_read = newest_id
                 if not dry_run:
                     row.last_read_message_id = newest_id
+            seen = row.seen_message_id  # what "Seen" shows: never past what was read
+            if seen is not None and (last_read is None or seen > last_read):
+                changes.append(f"conversation {conversation.id}: member {member_id} seen_message_id {seen} -> {last_read}")
+                if not dry_run:
+                    row.seen_message_id = last_read
             want = {
                 "other_user_id": conversation.other_id(member_id),
                 "last_message_id": newest.get(conversation.id),

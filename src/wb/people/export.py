@@ -105,7 +105,7 @@ def conversations_of(member) -> list[ExportedConversation]:
             id=conversation.id, side=conversation.side(member.id), other_id=conversation.other_id(member.id),
             other_username=None if policy.is_former(other) else other.username, other_name=display_name(other),
             my_read=mine.last_read_message_id if mine else None, hidden=bool(mine and mine.hidden),
-            muted=bool(mine and mine.muted), their_read=theirs.last_read_message_id if shared else None,
+            muted=bool(mine and mine.muted), their_read=theirs.seen_message_id if shared else None,
         ))
     db.session.commit()  # end the read: the stream goes on without holding a transaction
     return found
