@@ -85,6 +85,9 @@ def test_register_page_with_valid_invite_shows_the_form_and_the_inviter(client, 
     assert "<bdi>Rita Root</bdi> invited you." in page
     assert f'name="invite" value="{invite.token}"' in page
     assert 'name="username"' in page
+    assert "At least 8 characters." in page  # said, not left to the browser's bubble (an outside tester)
+    again = text(register(client, invite.token, username="has space"))
+    assert "type it again" in again and 'name="password"' in again
 
 
 def test_registration_with_a_valid_invite_creates_an_active_member(client, invite, admin):
