@@ -101,6 +101,11 @@ def take(name: str, limit: str, key: str) -> None:
     raise LimitReached(item, max(1, math.ceil(reset_at - time.time())))
 
 
+def wait_words(seconds: int) -> str:
+    """How long until a refused action may be tried again, in words ("45 seconds", "3 minutes")."""
+    return f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+
+
 def remaining(name: str, limit: str, key: str) -> int:
     """How many more actions key may take under limit right now (counts nothing)."""
     _one_connection_at_a_time()

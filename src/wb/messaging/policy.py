@@ -1,8 +1,6 @@
 """Messaging's switch, its refusals, and how often a member may act. Who may write to whom is rules/."""
 from __future__ import annotations
 
-import math
-
 from flask import current_app
 
 from .. import flags
@@ -78,7 +76,7 @@ def take_rate_limit(name: str, config_key: str, member) -> None:
 
 
 def _limit_message(name: str, item, retry_after: int) -> str:
-    wait = f"{retry_after} seconds" if retry_after < 120 else f"{math.ceil(retry_after / 60)} minutes"
+    wait = ratelimits.wait_words(retry_after)
     if name == "new-conversation":
         return (
             f"You've started {item.amount} new conversations today, the daily limit (one you opened and "

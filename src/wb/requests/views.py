@@ -1,6 +1,4 @@
 """Help request pages."""
-import math
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -108,8 +106,6 @@ def _too_fast(name: str, config_key: str, things: str) -> tuple[str, int] | None
     try:
         ratelimits.take(name, current_app.config[config_key], f"user:{current_user.id}")
     except ratelimits.LimitReached as reached:
-        wait = (f"{reached.retry_after} seconds" if reached.retry_after < 120
-                else f"{math.ceil(reached.retry_after / 60)} minutes")
         return (f"You've posted {reached.limit.amount} {things} in a short time, the most one member can. "
-                f"Try again in {wait}."), reached.retry_after
+                f"Try again in {ratelimits.wait_words(reached.retry_after)}."), reached.retry_after
     return None
