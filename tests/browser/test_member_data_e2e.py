@@ -62,9 +62,18 @@ def test_read_receipts_switched_off_in_settings_hide_seen_both_ways(browsing, se
     expect(alice_page.locator("#thread-messages li.message").first).to_be_visible()
     expect(alice_page.locator(".seen-label")).to_have_count(0)
 
-    bob_page.goto("/settings#read-receipts")  # on again: Alice's open thread learns it from its poll
+    bob_page.goto("/settings#read-receipts")  # on again: what he read meanwhile stays unsaid
     bob_page.get_by_label("Let others see when I've read their messages").check()
     bob_page.locator("#read-receipts").get_by_role("button", name="Save").click()
+    expect(bob_page.locator("#read-receipts .flash")).to_contain_text("see when you've read")
+    alice_page.reload()
+    expect(alice_page.locator("#thread-messages li.message").first).to_be_visible()
+    expect(alice_page.locator(".seen-label")).to_have_count(0)
+    # His next read, with receipts on, reaches Alice's open thread.
+    alice_page.locator("#compose textarea").fill("Still waiting for it?")
+    alice_page.locator("#compose textarea").press("Enter")
+    expect(alice_page.locator("#thread-messages li.message")).to_have_count(2, timeout=THREAD_WAIT_MS)
+    bob_page.goto(f"/messages/{cid}")
     expect(alice_page.locator(".seen-label")).to_have_count(1, timeout=THREAD_WAIT_MS)
 
 
