@@ -14,9 +14,9 @@ from .models import Conversation, ConversationMembership, Message
 
 
 def _later(column, value):
-    """The larger of a stored cursor and a new value, in SQL (NULL: nothing stored yet). A value of
-    0 (no message: a recount that reads nothing) leaves NULL as it is: no id is 0."""
-    return case(((value > 0) & (column.is_(None) | (column < value)), value), else_=column)
+    """The larger of a stored cursor and a new value, in SQL (NULL: nothing stored yet; a NULL
+    value leaves the cursor as it is)."""
+    return case((column.is_(None) | (column < value), value), else_=column)
 
 
 def _shares_receipts(member_id):
@@ -120,7 +120,8 @@ def _read_up_to_statement():
 def recount_unread(conversation: Conversation, member_id: int, read_up_to: int = 0) -> None:
     """Recount one member's unread messages (moving their read marker to read_up_to first), and commit."""
     locked = db.session.execute(_read_up_to_statement(), {
-        "in_conversation": conversation.id, "member": member_id, "newest": read_up_to,
+        # 0 (a recount that reads nothing) as NULL: no marker moves, and none turns from NULL to 0
+        "in_conversation": conversation.id, "member": member_id, "newest": read_up_to or None,
     }).all()
     _write_unread_counts(conversation, locked)
     db.session.commit()
