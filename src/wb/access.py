@@ -22,7 +22,7 @@ def to_login():
         page = urlsplit(request.headers.get("HX-Current-URL", ""))
         response = make_response("Signed out: sign in again.", 401)
         response.headers["HX-Redirect"] = url_for("auth.login", next=safe_next(
-            page.path + (f"?{page.query}" if page.query else ""), url_for("main.dashboard")))
+            page.path + (f"?{page.query}" if page.query else ""), url_for("main.dashboard")), ended=1)
         return response
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 

@@ -543,3 +543,18 @@ def test_signing_out_forgets_what_was_typed(browsing, server):
     page.wait_for_timeout(300)
     expect(compose_box(page)).to_have_value("")
     assert page.evaluate("Object.keys(window.sessionStorage).filter(k => k.startsWith('wb-draft:'))") == []
+
+
+def test_the_admins_messaging_page_fits_a_phone(browsing, server, artifacts):
+    """The storage table's location (a long path) wraps inside the card rather than needing a
+    sideways scroll on a phone (found by an outside tester)."""
+    admin = server.create_member("admin", role="admin")
+    page = browsing.sign_in(admin, viewport=PHONE)
+    for path in ("/admin/messaging", "/admin/settings"):
+        page.goto(path)
+        assert_no_horizontal_overflow(page)
+        wide = page.evaluate("""() => [...document.querySelectorAll("table.table")]
+            .filter(t => t.scrollWidth > t.clientWidth + 1).map(t => t.closest("section")?.id || t.className)""")
+        assert wide == [], f"{path}: tables that scroll sideways: {wide}"
+    page.goto("/admin/messaging")
+    page.screenshot(path=artifacts / "admin-messaging-phone.png", full_page=True)

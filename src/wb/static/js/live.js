@@ -136,7 +136,7 @@
 
   function signedOut() {
     fire("wb:signed-out");
-    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search) + "&ended=1");
   }
 
   function ask() {
