@@ -338,7 +338,9 @@ def test_request_pages_decide_for_every_author_in_a_fixed_number_of_queries(peop
     assert (queries("/requests"), queries(f"/requests/{first.id}")) == few
     page = text(alice_client.get(f"/requests/{first.id}"))
     assert 'action="/messages/with/bob"' in page and 'action="/messages/with/writer00"' not in page
-    assert "Writer00 isn&#39;t in any of yours" in page or "Writer00 isn't in any of yours" in visible_text(page)
+    # Carol's comment says why in full; the writers' comments, for the same reason, say so briefly.
+    assert visible_text(page).count("Carol isn't in any of yours") == 1 and "Writer00 isn't" not in visible_text(page)
+    assert visible_text(page).count("Can't start a conversation, for the same reason as above.") == 12
 
 
 def test_a_member_in_no_circle_reads_one_banner_in_the_directory(people, login):
@@ -369,3 +371,29 @@ def test_the_search_lists_members_the_rules_keep_from_the_viewer_with_the_rules_
     assert ("Carol @carol Carol is in Clinicians: new conversations with its members are started by staff. "
             "Once they write to you, you can reply.") in visible_text(results)
     assert "No members match" not in visible_text(results)
+
+
+def test_a_request_page_says_why_once_and_then_briefly(people, login, make_user):
+    """A newcomer in no circle reads the reason once on a request, not under its author and every
+    commenter (found by an outside tester: four times on one request); a member in a circle reads
+    the first per-member reason in full and the same kind of reason briefly after it."""
+    from wb.models import Comment, HelpRequest
+
+    circle("Elm Street", people["alice"], people["bob"])
+    rule_changes.set_reach(True)
+    item = HelpRequest(author_id=people["carol"].id, title="A ladder", body="For the gutters")
+    db.session.add(item)
+    db.session.flush()
+    for who in ("bob", "carol", "root"):
+        db.session.add(Comment(request_id=item.id, author_id=people[who].id, body=f"from {who}"))
+    db.session.commit()
+
+    page = visible_text(login(people["dave"]).get(f"/requests/{item.id}"))
+    banner = "Here, conversations are started between members who share a circle, and you aren't in one yet."
+    assert page.count(banner) == 1
+    assert page.count("Can't start a conversation, for the same reason as above.") == 2  # Bob and Carol again; staff may be written to
+
+    page = visible_text(login(people["alice"]).get(f"/requests/{item.id}"))
+    assert page.count("Carol isn't in any of yours") == 1  # the author's, in full
+    assert "isn't in any of yours" not in page.split("Carol isn't in any of yours", 1)[1]
+    assert page.count("Can't start a conversation, for the same reason as above.") == 1  # Carol's comment

@@ -494,11 +494,22 @@ def resolve_report(report_id):
 # --- template helpers and the flag hook ---------------------------------------------------
 
 
+def _said_on_page(reason: str) -> bool:
+    """Whether this page already said why for this reason (a request's author and each commenter,
+    the directory's rows): said once in full, then briefly (an outside tester found it four times)."""
+    said = g.setdefault("wb_reasons_said", set())
+    if reason in said:
+        return True
+    said.add(reason)
+    return False
+
+
 def template_helpers():
     """What every page's templates may ask about messaging; the decisions live in policy.py and rules/."""
     return {
         "show_message_button": lambda person: policy.show_message_button(current_user, person),
         "start_refusal": lambda person: rules.page_decision(current_user, person),
+        "said_on_page": _said_on_page,
         "show_inbox_badge": lambda: policy.show_inbox_badge(current_user),
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
