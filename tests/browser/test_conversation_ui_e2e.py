@@ -11,7 +11,16 @@ except ImportError:  # the browser fixture skips these tests (or fails them when
     expect = None
 
 from .conftest import THREAD_WAIT_MS, failed_resource
-from .test_messaging_e2e import PHONE, THREAD_URL, compose_box, open_conversation, press_message, send
+from .test_messaging_e2e import (
+    PHONE,
+    THREAD_URL,
+    assert_not_reloaded,
+    compose_box,
+    open_conversation,
+    press_message,
+    remember_document,
+    send,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -144,6 +153,26 @@ def test_the_message_menu_covers_nothing_is_big_enough_and_escape_closes_it(brow
     expect(delete).to_be_hidden()
     expect(summary).to_be_focused()
     expect(mine.locator("details.message-actions")).not_to_have_attribute("open", "")
+
+
+def test_on_a_touch_screen_the_message_menu_is_a_fingers_width(browsing, ui_server, artifacts):
+    # 44 px on a touch screen (an outside tester found the ⋯ at 28 px); a mouse keeps the smaller one above.
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, ["Can you water the plants?"])
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    open_conversation(page, bob, "Bob")
+    theirs = page.locator("#thread-messages li.message.theirs")
+    summary = theirs.locator(".message-actions summary")
+    box = summary.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    summary.tap()
+    remove = theirs.get_by_role("button", name="Remove for me")
+    expect(remove).to_be_visible()
+    assert remove.bounding_box()["height"] >= 44
+    safety = page.locator(".thread-head .safety summary")
+    assert safety.bounding_box()["height"] >= 44
+    page.screenshot(path=artifacts / "message-menu-phone.png")
 
 
 def test_on_a_phone_return_writes_a_new_line_and_the_send_button_sends(browsing, ui_server, artifacts):
@@ -297,6 +326,35 @@ def test_messaging_switched_off_while_typing_says_so_and_keeps_the_text(browsing
     plain.get_by_role("button", name="Send").click()
     expect(plain.get_by_role("heading", name="Messaging is switched off")).to_be_visible()
     expect(compose_box(plain)).to_have_value("Plain and simple")
+
+
+def test_an_open_inbox_says_when_messaging_is_switched_off_and_keeps_what_was_typed(browsing, start_server, artifacts):
+    # Found by an outside tester: the inbox went on showing its list and thread, as if nothing
+    # had happened, until a reload. Its live channel now answers 404 and the page says so.
+    live = start_server(LIVE_RETRY_SECONDS=1)
+    live.set_messaging(True)
+    alice, bob = live.create_member("alice"), live.create_member("bob")
+    browsing.allow_console_error(re.compile(r"status of 404\b"))  # the live channel and the pollers that stop
+    page = browsing.sign_in(alice, server=live, viewport=PHONE)
+    open_conversation(page, bob, "Bob")
+    compose_box(page).fill("See you at the garden on")
+    expect(page.locator("#messaging-off-notice")).to_have_count(0)
+    remember_document(page)
+
+    live.set_messaging(False)
+    notice = page.get_by_role("status").filter(has_text="Messaging is switched off.")
+    expect(notice).to_be_visible(timeout=5000)
+    expect(notice).to_contain_text("Your conversations are kept")
+    expect(page.locator("#messaging-off-notice")).to_have_count(1)
+    assert_not_reloaded(page)  # not drawn again: what was typed stays in the box
+    expect(compose_box(page)).to_have_value("See you at the garden on")
+    page.screenshot(path=str(artifacts / "messaging-switched-off-phone.png"))
+
+    # Switched on again, the page is drawn again (the channel asks every LIVE_RETRY_SECONDS),
+    # without the notice, and the half-written message comes back in its box.
+    live.set_messaging(True)
+    expect(page.locator("#messaging-off-notice")).to_have_count(0, timeout=10_000)
+    expect(compose_box(page)).to_have_value("See you at the garden on")
 
 
 def test_an_admin_sees_a_refused_add_where_they_typed_it_with_their_text(browsing, ui_server, artifacts):

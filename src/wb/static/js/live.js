@@ -139,6 +139,13 @@
     window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search) + "&ended=1");
   }
 
+  // The inbox says so above its list and thread, which stay as they were (a half-written message
+  // too): their links and a send then meet the "switched off" answers. Other pages lose the badge.
+  function sayMessagingIsOff() {
+    var region = document.getElementById("messaging-off"), notice = document.getElementById("messaging-switched-off");
+    if (region && notice && !region.firstChild) region.appendChild(notice.content.cloneNode(true));
+  }
+
   function ask() {
     var started = Date.now(), headers = { Accept: "application/json", "X-WB-Tab": TAB };
     var shown = listShown(), active = openThreadId() || "0";  // the list is drawn with it open
@@ -162,6 +169,7 @@
         fire("wb:unread-changed");
         if (response.status === 404) {
           switchedOff = true;
+          sayMessagingIsOff();
           askAgain(switchedOffRetry);
         }
         return null;
