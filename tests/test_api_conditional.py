@@ -70,3 +70,26 @@ def test_a_new_message_makes_the_old_etag_fail_if_match_and_miss_if_none_match(p
     etag = page[2]
     assert_precondition_failed(ask(page, If_Match=etag))
     assert ask(page, If_None_Match=etag).status_code == 200
+
+
+def test_a_delete_or_a_read_changes_the_newest_page_while_a_poll_after_it_stays_304(api_chat):
+    # As the README says: after= brings only newer messages, so a client that also wants deletes
+    # and "Seen" polls the newest page with its ETag (an outside tester found after= alone missed them).
+    alice_api, bob_api, cid = api_chat
+    first = send(alice_api, cid, "my door code is 4821")
+    second = send(alice_api, cid, "wrong person, sorry")
+    path = f"/api/v1/conversations/{cid}/messages"
+    newest, polled = alice_api.get(path), alice_api.get(f"{path}?after={second['id']}")
+    assert newest.status_code == polled.status_code == 200 and polled.get_json()["messages"] == []
+
+    assert alice_api.delete(f"{path}/{first['id']}").status_code == 204
+    assert alice_api.get(f"{path}?after={second['id']}", headers={"If-None-Match": polled.headers["ETag"]}).status_code == 304
+    changed = alice_api.get(path, headers={"If-None-Match": newest.headers["ETag"]})
+    assert changed.status_code == 200
+    assert [(m["body"], m["deleted"]) for m in changed.get_json()["messages"]] == [(None, True), ("wrong person, sorry", False)]
+
+    # Bob reads: the newest page says so (other_last_read_message_id) under a new ETag.
+    assert bob_api.post(f"/api/v1/conversations/{cid}/read", json={"up_to": second["id"]}).status_code == 200
+    seen = alice_api.get(path, headers={"If-None-Match": changed.headers["ETag"]})
+    assert seen.status_code == 200 and seen.get_json()["other_last_read_message_id"] == second["id"]
+    assert alice_api.get(path, headers={"If-None-Match": seen.headers["ETag"]}).status_code == 304

@@ -83,18 +83,36 @@ def answers(**success) -> Response:
     return Response(**success, **{f"HTTP_{status}": schemas.Problem for status in COMMON_PROBLEMS if f"HTTP_{status}" not in success})
 
 
+RETRY_AFTER = {"description": "Seconds to wait before asking again.", "schema": {"type": "integer", "minimum": 0}}
+ETAG = {"description": "This answer's version: send it back as If-None-Match to get 304 while nothing changed, "
+                       "or as If-Match to be told (412) when something did.", "schema": {"type": "string"}}
+CONDITIONS = [
+    {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+     "description": "An ETag this route gave: 304, with no body, while the answer would be the same."},
+    {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+     "description": "An ETag this route gave: 412 when the answer is no longer that one."},
+]
+
+
 def document() -> dict:
-    """The spec as served: spectree's, with three things it can't say on its own: problems
-    under their own media type (RFC 9457), a body whose fields are all optional may be left
-    out, and an id past an INTEGER's range (a message's, see security.py) is an int64."""
+    """The spec as served: spectree's, with what it can't say on its own: problems under their
+    own media type (RFC 9457), a body whose fields are all optional may be left out, an id past
+    an INTEGER's range (a message's, see security.py) is an int64, the Retry-After a 429 carries,
+    and the ETag and conditional headers of a route that answers 304."""
     spec = copy.deepcopy(api.spec)
     schemas_by_ref = {f"#/components/schemas/{name}": schema for name, schema in spec["components"]["schemas"].items()}
     for operations in spec["paths"].values():
         for operation in operations.values():
-            for status, response in operation.get("responses", {}).items():
+            responses = operation.get("responses", {})
+            for status, response in responses.items():
                 content = response.get("content", {})
                 if status[:1] in "45" and "application/json" in content:
                     content[MEDIA_TYPE] = content.pop("application/json")
+                if status == "429":
+                    response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+            if "304" in responses:
+                responses["200"].setdefault("headers", {})["ETag"] = ETAG
+                operation.setdefault("parameters", []).extend(copy.deepcopy(CONDITIONS))
             body = operation.get("requestBody")
             if body:
                 ref = body["content"]["application/json"]["schema"].get("$ref")
