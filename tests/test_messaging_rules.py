@@ -351,6 +351,12 @@ def test_a_member_in_no_circle_reads_one_banner_in_the_directory(people, login):
     assert page.count(banner) == 1
     assert "isn't in any of yours" not in page  # not the same refusal on every row
     assert re.findall(r'action="/messages/with/(\w+)"', text(login(people["dave"]).get("/members"))) == ["root"]
+    # The banner's link ("Ask an admin") leads to the admins, each with a Message button: staff can
+    # always be written to (an outside tester found no way to write to one from there).
+    assert 'href="/circles"' in text(login(people["dave"]).get("/members"))
+    circles_page = login(people["dave"]).get("/circles")
+    assert re.findall(r'action="/messages/with/(\w+)"', text(circles_page)) == ["root"]
+    assert 'aria-label="Message Rita Root"' in text(circles_page)
     # someone in a circle still reads, per member, why not
     assert "Carol isn't in any of yours" in visible_text(login(people["alice"]).get("/members"))
 
