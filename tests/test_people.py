@@ -1,4 +1,6 @@
 """Profiles, the members directory and each member's own settings."""
+import re
+
 import pytest
 from sqlalchemy import insert
 
@@ -171,6 +173,14 @@ def test_member_edits_display_name_and_bio(client, alice):
     profile = text(client.get("/people/alice"))
     assert "<h1><bdi>Alice Moreno</bdi></h1>" in profile and "Gardener." in profile
     assert 'class="whoami"><bdi>Alice Moreno</bdi></a>' in profile
+
+
+def test_settings_put_the_members_own_choices_before_api_tokens(client, alice, messaging_on):
+    client.login("alice")
+    headings = re.findall(r"<h2>([^<]+)</h2>", text(client.get("/settings")))
+    assert headings == ["Profile", "Password", "Signed-in devices", "Who can start a conversation with me",
+                        "Read receipts", "Pause messages", "Email", "Desktop notifications", "Blocked members", "API tokens",
+                        "Your data"]
 
 
 def test_empty_display_name_falls_back_to_username(client, alice):
