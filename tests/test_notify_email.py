@@ -15,6 +15,7 @@ from wb.messaging.reconcile import reconcile
 from wb.models import utcnow
 from wb.notifications.claims import claim_due
 from wb.notifications.delivery import deliver_pending
+from wb.notifications.models import EmailSettings
 from wb.notifications.notify import run_notify
 
 FIRST = "Zebra-lantern 4471: the spare key is under the blue flowerpot"
@@ -58,6 +59,30 @@ def test_an_unread_conversation_is_emailed_once_after_the_delay(app, smtp, bob_w
 
     again = notify(app, minutes_later=30)
     assert again.exit_code == 0 and len(smtp.received) == 1  # nothing new, nothing sent twice
+
+
+def test_a_member_who_chose_not_to_name_writers_gets_counts_and_links_only(app, smtp, alice, bob, login, messaging_on):
+    # For an inbox someone else may read (a therapy client's shared address, found by an outside tester).
+    opt_in(alice, "soon")
+    client = login(alice)
+    assert "Don't name who wrote" in client.get("/settings").get_data(as_text=True)
+    saved = client.post("/settings/email/frequency", data={"frequency": "soon", "discreet": "yes"}, follow_redirects=True)
+    assert "soon after a message arrives, without naming who wrote." in saved.get_data(as_text=True)
+    assert re.search(r'name="discreet" value="yes"[^>]* checked', saved.get_data(as_text=True))
+    conversation = converse(bob, alice, [FIRST, SECOND])
+    assert notify(app, minutes_later=11).exit_code == 0
+    [message] = smtp.messages
+    text = body_text(message)
+    assert f"  - A conversation: 2 new messages\n    Read and reply: {BASE_URL}/messages/{conversation.id}\n" in text
+    assert "You chose emails that don't name who wrote." in text
+    for secret in ("Bob", "bob", "Zebra", "Quokka"):
+        assert secret.encode() not in smtp.raw[0] and secret not in text and secret not in message["Subject"]
+
+    # Leaving the tick out (the form unticked, or an older form without it) names them again.
+    assert db.session.get(EmailSettings, alice.id).name_writers is False
+    assert client.post("/settings/email/frequency", data={"frequency": "soon"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(EmailSettings, alice.id).name_writers is True
 
 
 def test_one_email_covers_every_conversation_that_became_due(app, smtp, alice, bob, make_user, messaging_on):

@@ -263,3 +263,25 @@ def test_an_address_at_an_ip_is_refused(app, alice, login, address, said):
     response = add_address(login(alice), address)
     assert response.status_code == 400 and said in visible_text(response)
     assert settings_row(alice) is None
+
+
+def test_the_migration_keeps_naming_writers_for_members_who_already_had_emails(app, alice, bob):
+    """Upgrading a community: every stored email setting keeps naming who wrote; down and up again works."""
+    from types import SimpleNamespace
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    opt_in(alice, "soon")
+    alice, bob = (SimpleNamespace(id=member.id) for member in (alice, bob))  # the session is about to go
+    db.session.remove()
+    downgrade(revision="c6f1a8e2d4b7")
+    db.engine.dispose()
+    assert "name_writers" not in {c["name"] for c in inspect(db.engine).get_columns("email_settings")}
+    with db.engine.begin() as connection:  # a member who chose daily emails before the column existed
+        connection.execute(text("INSERT INTO email_settings (user_id, address, frequency, updated_at)"
+                                " VALUES (:id, 'bob@mail.example.org', 'daily', CURRENT_TIMESTAMP)"), {"id": bob.id})
+    upgrade()
+    db.engine.dispose()
+    assert db.session.get(EmailSettings, alice.id).name_writers is True
+    assert db.session.get(EmailSettings, bob.id).name_writers is True

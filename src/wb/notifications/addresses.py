@@ -28,13 +28,13 @@ class AddressRefused(Exception):
 
 def settings_of(member) -> EmailSettings:
     """The member's stored settings, or unsaved defaults (no address, never)."""
-    return db.session.get(EmailSettings, member.id) or EmailSettings(user_id=member.id, frequency="never")
+    return db.session.get(EmailSettings, member.id) or EmailSettings(user_id=member.id, frequency="never", name_writers=True)
 
 
 def _stored_settings(member) -> EmailSettings:
     row = db.session.get(EmailSettings, member.id)
     if row is None:
-        row = EmailSettings(user_id=member.id, frequency="never")
+        row = EmailSettings(user_id=member.id, frequency="never", name_writers=True)
         db.session.add(row)
     return row
 
@@ -97,11 +97,11 @@ def clean_frequency(value) -> str:
     return value
 
 
-def set_frequency(member, value) -> str:
-    """never, soon or daily."""
+def set_frequency(member, value, name_writers: bool = True) -> str:
+    """never, soon or daily; and whether the emails name who wrote."""
     value = clean_frequency(value)
     row = _stored_settings(member)
-    row.frequency, row.updated_at = value, utcnow()
+    row.frequency, row.name_writers, row.updated_at = value, bool(name_writers), utcnow()
     db.session.commit()
     return value
 

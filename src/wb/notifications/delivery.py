@@ -107,7 +107,8 @@ def _compose(notice: Notice):
     if not settings.confirmed or settings.frequency == "never" or not policy.messaging_enabled():
         return None
     writers = _still_unread(notice)
-    return unread_email(notice, recipient, settings.address, writers, settings.frequency) if writers else None
+    return unread_email(notice, recipient, settings.address, writers, settings.frequency,
+                        name_writers=settings.name_writers) if writers else None
 
 
 def _still_unread(notice: Notice) -> list[Writer]:

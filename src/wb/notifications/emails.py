@@ -43,8 +43,10 @@ def _envelope(notice, address: str, subject: str) -> EmailMessage:
     return message
 
 
-def unread_email(notice, recipient, address: str, writers: list[Writer], frequency: str) -> EmailMessage:
-    """The notice of unread messages: names and counts, a link to each conversation, one-click unsubscribe."""
+def unread_email(notice, recipient, address: str, writers: list[Writer], frequency: str,
+                 name_writers: bool = True) -> EmailMessage:
+    """The notice of unread messages: names (unless the member chose not) and counts, a link to each
+    conversation, one-click unsubscribe."""
     total = sum(writer.count for writer in writers)
     subject = ("Your daily WhiteBalloon digest: " if notice.kind == "daily" else "") + (
         f"{total} unread message{'s' if total != 1 else ''} on WhiteBalloon")
@@ -56,11 +58,13 @@ def unread_email(notice, recipient, address: str, writers: list[Writer], frequen
     lines = [f"Hello {one_line(recipient.name)},", "", "You have unread messages on WhiteBalloon:", ""]
     # Each conversation that is due has its own link: one click opens it, not the inbox.
     for writer in writers:
-        lines += [f"  - {one_line(writer.name)}: {writer.count} new message{'s' if writer.count != 1 else ''}",
+        count = f"{writer.count} new message{'s' if writer.count != 1 else ''}"
+        lines += [f"  - {one_line(writer.name)}: {count}" if name_writers else f"  - A conversation: {count}",
                   f"    Read and reply: {link('messaging.thread', conversation_id=writer.conversation_id)}"]
     lines += [
         "", f"All your conversations: {link('messaging.inbox')}", "",
-        "Emails never hold the text of messages: it stays on WhiteBalloon.", "", "-- ",
+        "Emails never hold the text of messages: it stays on WhiteBalloon."
+        + ("" if name_writers else " You chose emails that don't name who wrote."), "", "-- ",
         f'You get this email because you chose "{FREQUENCIES[frequency]}" for unread messages.',
         f"Stop these emails: {unsubscribe}",
         f"Change how often: {link('notifications.email_settings')}",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -26,6 +26,9 @@ class EmailSettings(db.Model):
     # Set when the member followed a confirmation link for exactly this address; a change clears it.
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     frequency: Mapped[str] = mapped_column(String(8), default="never", server_default="never")
+    # Whether an email names who wrote; off, it says only how many messages wait in each
+    # conversation (for an inbox others may read: a shared address, a therapy client's).
+    name_writers: Mapped[bool] = mapped_column(default=True, server_default=true())
     # When the last daily digest was claimed: at most one a day.
     last_digest_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -63,10 +63,11 @@ def set_frequency():
     if not form.validate():
         return _render_email_page(form.first_errors, 400)
     try:
-        frequency = addresses.set_frequency(current_user, form.frequency.data)
+        frequency = addresses.set_frequency(current_user, form.frequency.data, name_writers=not form.discreet.data)
     except AddressRefused as refused:
         return _render_email_page({"frequency": refused.message}, refused.status)
-    flash(f"Email about unread messages: {FREQUENCIES[frequency].lower()}.", "success")
+    without_names = ", without naming who wrote" if form.discreet.data and frequency != "never" else ""
+    flash(f"Email about unread messages: {FREQUENCIES[frequency].lower()}{without_names}.", "success")
     return redirect(_settings_page())
 
 
