@@ -173,6 +173,13 @@ def test_on_a_touch_screen_the_message_menu_is_a_fingers_width(browsing, ui_serv
     safety = page.locator(".thread-head .safety summary")
     assert safety.bounding_box()["height"] >= 44
     page.screenshot(path=artifacts / "message-menu-phone.png")
+    # Safety's panel opens on the screen (a tester found it 10 px off the left edge), its buttons a finger's height.
+    safety.tap()
+    for button in (page.get_by_role("button", name="Block Bob"), page.get_by_role("link", name="Report Bob")):
+        expect(button).to_be_visible()
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 44, box
+    page.screenshot(path=artifacts / "safety-menu-phone.png")
 
 
 def test_on_a_phone_return_writes_a_new_line_and_the_send_button_sends(browsing, ui_server, artifacts):
@@ -302,7 +309,7 @@ def test_block_and_report_from_the_conversation_ask_first_and_come_back_to_it(br
 
 def test_messaging_switched_off_while_typing_says_so_and_keeps_the_text(browsing, start_server):
     # A server of its own: switching the flag must not pull the rug from other tests.
-    live = start_server()
+    live = start_server(LIVE_RETRY_SECONDS=1)
     live.set_messaging(True)
     alice, bob = live.create_member("alice"), live.create_member("bob")
     browsing.allow_console_error(re.compile(r"status of 404\b"))  # the send, and the pollers that stop
@@ -316,6 +323,11 @@ def test_messaging_switched_off_while_typing_says_so_and_keeps_the_text(browsing
     expect(compose).to_contain_text("The community's admins switched messaging off, so this message wasn't sent.")
     expect(compose_box(page)).to_have_value("I'll bring the tools round at six, and")
     expect(page.get_by_text("Not found")).to_have_count(0)
+    # Switched on again, the page is drawn again with the unsent text back in the box, ready to
+    # send (an outside tester found it gone: the box it waited in was no compose form).
+    live.set_messaging(True)
+    expect(page.locator("#compose textarea:not([readonly])")).to_have_value("I'll bring the tools round at six, and",
+                                                                        timeout=10_000)
 
     # Without JavaScript the page says the same and shows the text.
     live.set_messaging(True)

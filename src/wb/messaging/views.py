@@ -51,7 +51,8 @@ SWITCHED_OFF = ("The community's admins have switched messaging off for now. You
 def _send_while_switched_off():
     """A send that arrives after messaging was switched off: say so, and give back what was
     written (in the compose area for htmx, on a page of its own without JavaScript)."""
-    context = {"body": request.form.get("body", "")}
+    # The draft's key, as the compose box names it: only this member's tab keeps it.
+    context = {"body": request.form.get("body", ""), "draft": f"{current_user.id}-{request.view_args['conversation_id']}"}
     if is_htmx():
         return render_template("messaging/_compose_switched_off.html", **context), 404
     return render_template("messaging/switched_off.html", **context), 404

@@ -83,11 +83,14 @@
   // (data-draft) and goes back into the box when that conversation's box is drawn again.
   // Signing out here forgets every draft (a shared computer).
   var DRAFT = "wb-draft:", signingOut = false, sessionEnded = false;
-  function draftKey(form) {
-    return form && form.getAttribute("data-draft") ? DRAFT + form.getAttribute("data-draft") : null;
+  // The box's own form says whose draft it is, or (a send refused because messaging was switched
+  // off, its text kept in a box of its own) the element around it.
+  function draftKey(box) {
+    var holder = box && (box.form || box.closest("[data-draft]"));
+    return holder && holder.getAttribute("data-draft") ? DRAFT + holder.getAttribute("data-draft") : null;
   }
   function keepDraft(withSending) {
-    var box = document.querySelector("#compose textarea"), key = draftKey(box && box.form);
+    var box = document.querySelector("#compose textarea"), key = draftKey(box);
     if (!key || signingOut) return;
     // A send still on its way when the session ended never arrived: its text is kept too.
     var text = withSending === true && sendingText ? sendingText + (box.value ? "\n" + box.value : "") : box.value;
@@ -97,7 +100,7 @@
     } catch (error) { /* storage off */ }
   }
   function restoreDraft() {
-    var box = document.querySelector("#compose textarea"), key = draftKey(box && box.form);
+    var box = document.querySelector("#compose textarea"), key = draftKey(box);
     if (!key || box.value !== "") return;
     try {
       var text = window.sessionStorage.getItem(key);
@@ -121,7 +124,7 @@
   window.addEventListener("pageshow", function (event) {
     // Back to a page the browser kept whole: its box holds the text itself, so the kept copy goes
     // (else it would come back into this box again after being sent).
-    if (event.persisted) { var box = document.querySelector("#compose textarea"), key = draftKey(box && box.form); if (key) try { window.sessionStorage.removeItem(key); } catch (error) { /* storage off */ } }
+    if (event.persisted) { var box = document.querySelector("#compose textarea"), key = draftKey(box); if (key) try { window.sessionStorage.removeItem(key); } catch (error) { /* storage off */ } }
   });
   document.addEventListener("DOMContentLoaded", restoreDraft);
   document.addEventListener("htmx:afterSettle", restoreDraft);
