@@ -135,6 +135,19 @@ def test_confirmation_emails_are_rate_limited(app, alice, login):
     assert response.status_code == 429 and settings_row(alice).address == "two@mail.example.org"
 
 
+def test_choosing_emails_before_an_address_is_confirmed_says_nothing_is_sent_yet(app, alice, login):
+    client = login(alice)
+    page = client.post("/settings/email/frequency", data={"frequency": "daily"}, follow_redirects=True)
+    assert "Email about unread messages: in a daily digest. Nothing is sent until you confirm an email address." \
+        in visible_text(page)
+    db.session.execute(update(EmailSettings).where(EmailSettings.user_id == alice.id)
+                       .values(address="alice@mail.example.org", confirmed_at=utcnow()))  # confirmed now
+    db.session.commit()
+    page = client.post("/settings/email/frequency", data={"frequency": "soon"}, follow_redirects=True)
+    assert "Email about unread messages: soon after a message arrives." in visible_text(page)
+    assert "Nothing is sent until" not in visible_text(page)
+
+
 def test_a_bad_frequency_is_refused(app, alice, login):
     response = login(alice).post("/settings/email/frequency", data={"frequency": "hourly"})
     assert response.status_code == 400

@@ -111,7 +111,8 @@ def document() -> dict:
                 if status == "429":
                     response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
             if "304" in responses:
-                responses["200"].setdefault("headers", {})["ETag"] = ETAG
+                for status in ("200", "304"):
+                    responses[status].setdefault("headers", {})["ETag"] = ETAG
                 operation.setdefault("parameters", []).extend(copy.deepcopy(CONDITIONS))
             body = operation.get("requestBody")
             if body:

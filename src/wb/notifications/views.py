@@ -67,7 +67,10 @@ def set_frequency():
     except AddressRefused as refused:
         return _render_email_page({"frequency": refused.message}, refused.status)
     without_names = ", without naming who wrote" if form.discreet.data and frequency != "never" else ""
-    flash(f"Email about unread messages: {FREQUENCIES[frequency].lower()}{without_names}.", "success")
+    # Saved before an address is confirmed, it says nothing goes out yet (a tester read "saved" as "on").
+    waiting = "" if frequency == "never" or addresses.settings_of(current_user).confirmed else \
+        " Nothing is sent until you confirm an email address."
+    flash(f"Email about unread messages: {FREQUENCIES[frequency].lower()}{without_names}.{waiting}", "success")
     return redirect(_settings_page())
 
 
