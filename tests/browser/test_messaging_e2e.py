@@ -306,9 +306,12 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
     expect(row.locator(".flag-state")).to_have_text("Currently off.")
     expect(row.get_by_role("switch")).to_have_text("Turn on")
 
-    # The page Alice already had open drops its badge (its live channel ends), showing no error in its place.
+    # The page Alice already had open drops its badge (its live channel ends), showing no error in its place,
+    # says messaging is off and offers no Message button (an outside tester found it kept, leading to the 404).
     expect(alice_page.locator("#inbox-badge")).to_have_count(0, timeout=BADGE_WAIT_MS)
     expect(alice_page.locator(".site-header .error-box")).to_have_count(0)
+    expect(alice_page.get_by_role("status").filter(has_text="Messaging is switched off.")).to_be_visible()
+    expect(message_button).to_have_count(0)
     assert_not_reloaded(alice_page)
 
     alice_page.reload()

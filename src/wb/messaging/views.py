@@ -88,7 +88,7 @@ def _render_inbox(listing, conversation=None, **thread_context):
         # The nav badge comes with the list's answers (/messages/list), which carry its total.
         "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total, badge_follows=True,
         thread=conversation is not None, conversation=conversation, active_id=active_id,
-        cant_start=rules.starting_refusal(current_user), switched_off_text=SWITCHED_OFF, **thread_context,
+        cant_start=rules.starting_refusal(current_user), **thread_context,
     )
 
 
@@ -516,6 +516,7 @@ def template_helpers():
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
         "open_report_count": safety.open_report_count,
         "live_cursor": g.get("live_cursor"),
+        "messaging_switched_off_text": SWITCHED_OFF,
     }
 
 

@@ -37,6 +37,13 @@
   }
 
   function apply(answer, active) {
+    // Messaging was switched off, and on again before this tab heard of it (its ask was answered
+    // while it was on): the page is drawn again as it is now. What was typed or refused meanwhile
+    // comes back into its box (app.js keeps drafts as a page leaves).
+    if (events(answer, "messaging")) {
+      window.location.reload();
+      return;
+    }
     var open = openThreadId(), poll = false, list = answer.refresh, redraw = answer.refresh, unread = answer.refresh;
     answer.events.forEach(function (change) {
       if (change.tab === TAB) return;
@@ -139,11 +146,14 @@
     window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search) + "&ended=1");
   }
 
-  // The inbox says so above its list and thread, which stay as they were (a half-written message
-  // too): their links and a send then meet the "switched off" answers. Other pages lose the badge.
+  // The page says so at its top and stays as it was (a half-written message too): its Message
+  // buttons go, the badge leaves on its own answer, and the other links and a send meet the
+  // "switched off" answers.
   function sayMessagingIsOff() {
     var region = document.getElementById("messaging-off"), notice = document.getElementById("messaging-switched-off");
-    if (region && notice && !region.firstChild) region.appendChild(notice.content.cloneNode(true));
+    if (!region || !notice || region.firstChild) return;
+    region.appendChild(notice.content.cloneNode(true));
+    document.querySelectorAll("form.message-button").forEach(function (form) { form.remove(); });
   }
 
   function ask() {
