@@ -354,7 +354,7 @@ def test_an_open_inbox_says_when_messaging_is_switched_off_and_keeps_what_was_ty
     remember_document(page)
 
     live.set_messaging(False)
-    notice = page.get_by_role("status").filter(has_text="Messaging is switched off.")
+    notice = page.get_by_role("alert").filter(has_text="Messaging is switched off.")
     expect(notice).to_be_visible(timeout=5000)
     expect(notice).to_contain_text("Your conversations are kept")
     expect(page.locator("#messaging-off-notice")).to_have_count(1)

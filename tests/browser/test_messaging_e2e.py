@@ -310,7 +310,7 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
     # says messaging is off and offers no Message button (an outside tester found it kept, leading to the 404).
     expect(alice_page.locator("#inbox-badge")).to_have_count(0, timeout=BADGE_WAIT_MS)
     expect(alice_page.locator(".site-header .error-box")).to_have_count(0)
-    expect(alice_page.get_by_role("status").filter(has_text="Messaging is switched off.")).to_be_visible()
+    expect(alice_page.get_by_role("alert").filter(has_text="Messaging is switched off.")).to_be_visible()
     expect(message_button).to_have_count(0)
     assert_not_reloaded(alice_page)
 

@@ -150,9 +150,9 @@
   // buttons go, the badge leaves on its own answer, and the other links and a send meet the
   // "switched off" answers.
   function sayMessagingIsOff() {
-    var region = document.getElementById("messaging-off"), notice = document.getElementById("messaging-switched-off");
-    if (!region || !notice || region.firstChild) return;
-    region.appendChild(notice.content.cloneNode(true));
+    var notice = document.getElementById("messaging-switched-off"), main = document.getElementById("main");
+    if (!notice || !main || document.getElementById("messaging-off-notice")) return;
+    main.insertBefore(notice.content.cloneNode(true), main.firstChild);
     document.querySelectorAll("form.message-button").forEach(function (form) { form.remove(); });
   }
 
