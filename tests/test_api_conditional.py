@@ -49,6 +49,15 @@ def test_if_none_match_that_matches_answers_304(page, if_none_match):
     response = ask(page, If_None_Match=if_none_match.format(etag=page[2]))
     assert response.status_code == 304 and response.get_data() == b""
     assert response.headers["ETag"] == page[2]
+    assert "Content-Type" not in response.headers and "Content-Length" not in response.headers
+
+
+def test_the_answers_leave_the_date_to_the_server(page):
+    """The server sends Date: one the app adds too makes two in every answer (gunicorn and
+    Werkzeug's server each pass the app's along beside their own)."""
+    for response in (ask(page), ask(page, If_None_Match=page[2])):
+        assert response.status_code in (200, 304)
+        assert "Date" not in response.headers
 
 
 @pytest.mark.parametrize("if_none_match", ['"other"', '"a", W/"b"', "garbage", '"unterminated', ""])

@@ -199,16 +199,17 @@ def _conditional(response):
     """response, a 304 or a 412 problem, by the request's preconditions in RFC 9110's order (13.2.2).
 
     If-Match first, by Werkzeug's strong comparison, where "*" matches any current representation;
-    then Werkzeug's make_conditional answers If-None-Match. It is not shown If-Match: it would
-    evaluate it again after If-None-Match and refuse "*" (and keep the page in its 412).
+    then If-None-Match, by its weak comparison ("*" too). Not Werkzeug's make_conditional: it adds
+    a Date header of its own, and the server sends one already (two, then, in every answer).
     """
     response.add_etag()
     etag, _weak = response.get_etag()
     # Sent but unreadable ('"unterminated') matches nothing: the client asked for a precondition.
     if "If-Match" in request.headers and not request.if_match.contains(etag):
         raise ApiProblem(412, "The messages changed since the ETag in If-Match: read them again.")
-    environ = {name: value for name, value in request.environ.items() if name != "HTTP_IF_MATCH"}
-    return response.make_conditional(environ)
+    if request.if_none_match.contains_weak(etag):
+        response.status_code = 304  # Werkzeug drops the body and its headers; the ETag stays
+    return response
 
 
 @bp.post("/conversations/<int:conversation_id>/messages")
