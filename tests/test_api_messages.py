@@ -257,13 +257,13 @@ def _routes(cid, mid):
     ]
 
 
-def test_someone_else_s_conversation_is_403_and_shows_no_text(api_chat, alice_api, outsider):
+def test_someone_else_s_conversation_is_404_and_shows_no_text(api_chat, alice_api, outsider):
     _, _, cid = api_chat
     mid = send(alice_api, cid, SECRET)["id"]
     for method, path, payload in _routes(cid, mid):
         response = outsider.request(method, path, json=payload)
-        assert response.status_code in (403, 404), (method, path, response.status_code)
-        assert_problem(response, response.status_code)
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert_problem(response, 404)
         assert SECRET not in response.get_data(as_text=True) and "pancakes" not in response.get_data(as_text=True)
     assert [m.body for m in messages_in(cid)] == [SECRET]
     assert messages_in(cid)[0].deleted_at is None

@@ -1,5 +1,6 @@
 """Who may reach messaging at all, and who may reach which conversation."""
 import html
+import re
 
 import pytest
 
@@ -92,17 +93,49 @@ def test_message_button_on_profile_directory_requests_and_comments(app, alice, b
     assert "/messages/with/alice" not in client.get("/people/alice").get_data(as_text=True)
 
 
-def test_non_participant_gets_403_on_every_route(pair, make_user, login):
+def test_non_participant_gets_404_on_every_route(pair, make_user, login):
+    """As for an id that doesn't exist: a 403 would tell other members' conversations from drafts
+    and unknown ids (see test_another_pair_s_conversation_a_draft_for_you_and_no_conversation_answer_alike)."""
     _, cid, mid = pair
     mallory = login(make_user("mallory"))
     for path in ["/messages/{cid}", "/messages/{cid}/poll?after=0"]:
-        assert mallory.get(path.format(cid=cid)).status_code == 403, path
+        assert mallory.get(path.format(cid=cid)).status_code == 404, path
     for path in ROUTES_POST[1:]:
         response = mallory.post(path.format(cid=cid, mid=mid), data={"body": "sneaky"})
-        assert response.status_code == 403, path
+        assert response.status_code == 404, path
         assert "Hello Bob" not in response.get_data(as_text=True)
     assert [m.body for m in messages_in(cid)] == ["Hello Bob"]
     assert messages_in(cid)[0].deleted_at is None
+
+
+def test_another_pair_s_conversation_a_draft_for_you_and_no_conversation_answer_alike(pair, make_user, login, app):
+    """Ids come in order: were another pair's conversation a 403 and a draft addressed to you a 404,
+    a member walking the ids would find who opened a conversation with them and never wrote, and
+    count everyone's conversations. Pages and the API answer all three the same."""
+    from api_helpers import ApiClient, token_for
+
+    _, others, mid = pair  # Alice and Bob's
+    carol, dave = make_user("carol"), make_user("dave")
+    draft = open_conversation(login(dave), "carol")  # Dave's draft to Carol: nothing sent
+    unknown = draft + 1000
+    carol_client = login(carol)
+    carol_client.get("/messages")  # the sign-in's "Welcome back" shown
+    carol_api = ApiClient(app.test_client(), token_for(carol))
+
+    def answers(cid):
+        page = carol_client.get(f"/messages/{cid}")
+        pane = carol_client.get(f"/messages/{cid}", headers={"HX-Request": "true", "HX-Target": "thread-pane"})
+        sent = carol_client.post(f"/messages/{cid}", data={"body": "hi"})
+        api = carol_api.get(f"/api/v1/conversations/{cid}")
+        api_messages = carol_api.get(f"/api/v1/conversations/{cid}/messages")
+        def same_words(response):  # the page's own address and CSRF token (a new one each time) set aside
+            text = response.get_data(as_text=True).replace(f"/{cid}", "/ID")
+            return re.sub(r'(csrf-token" content|name="csrf_token" value)="[^"]*"', r"\1", text)
+        return [(r.status_code, same_words(r)) for r in (page, pane, sent, api, api_messages)]
+
+    assert answers(others) == answers(draft) == answers(unknown)
+    assert {status for status, _ in answers(others)} == {404}
+    assert messages_in(draft) == [] and [m.body for m in messages_in(others)] == ["Hello Bob"]
 
 
 def test_unknown_and_malformed_conversation_ids(pair):

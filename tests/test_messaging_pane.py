@@ -81,10 +81,10 @@ def test_older_page_still_answers_just_the_older_messages(alice_with_bob_and_car
     assert "<html" not in body and "<title>" not in body and 'id="compose"' not in body
 
 
-def test_non_participant_gets_403_through_the_pane(alice_with_bob_and_carol, make_user, login):
+def test_non_participant_gets_404_through_the_pane(alice_with_bob_and_carol, make_user, login):
     _alice_client, with_bob, _with_carol = alice_with_bob_and_carol
     mallory = login(make_user("mallory"))
     response = mallory.get(f"/messages/{with_bob}", headers=PANE)
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert "hello bob" not in response.get_data(as_text=True)
     assert mallory.get(f"/messages/{with_bob + 999}", headers=PANE).status_code == 404

@@ -130,8 +130,8 @@ def test_the_api_mutes_and_unmutes(app, api_chat, alice, bob):
 def test_only_a_participant_can_mute(app, api_chat, make_user, login):
     _alice_api, _bob_api, cid = api_chat
     carol = make_user("carol")
-    assert ApiClient(app.test_client(), token_for(carol)).put(f"/api/v1/conversations/{cid}/mute").status_code == 403
-    assert login(carol).post(f"/messages/{cid}/mute").status_code == 403
+    assert ApiClient(app.test_client(), token_for(carol)).put(f"/api/v1/conversations/{cid}/mute").status_code == 404
+    assert login(carol).post(f"/messages/{cid}/mute").status_code == 404
 
 
 def test_the_live_channel_tells_the_members_tabs_of_a_mute_and_leaves_their_badge_out_of_muted_news(

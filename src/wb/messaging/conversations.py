@@ -24,16 +24,18 @@ NOT_FOUND = "That conversation doesn't exist."
 
 
 def get_conversation_for(member, conversation_id) -> Conversation:
-    """The conversation, if member takes part in it; 404 when unknown, 403 otherwise.
+    """The conversation, if member takes part in it; else 404, the same for every id they can't see.
 
     An empty conversation is the draft of whoever opened it: to the other member it doesn't
-    exist (404, as for an unknown id) until its first message."""
+    exist until its first message. A 403 for other members' conversations would tell those apart:
+    ids come in order, so a 404 among 403s would be a draft addressed to the asker (and the 403s
+    a count of everyone's conversations)."""
     row = db.session.execute(_conversation_statement(), {"conversation_id": conversation_id}).first()
     if row is None:
         abort(404, NOT_FOUND)
     conversation = row.Conversation
     if not conversation.has_participant(member.id):
-        abort(403, "That conversation is between other members.")
+        abort(404, NOT_FOUND)
     if not row.has_message and membership(member.id, conversation.id) is None:
         abort(404, NOT_FOUND)
     return conversation
