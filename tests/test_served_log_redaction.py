@@ -25,11 +25,17 @@ def wait_for_line(server, fragment, seconds=20) -> str:
 def test_credentials_in_query_strings_never_reach_the_served_log(tmp_path, database_urls, app, alice, messaging_on):
     token = token_for(alice)
     db.session.commit()
-    secrets = [token, "k3y-v4lue-77", "plain-t0ken-88", "r3ferer-s3cret"]
+    secrets = [token, "k3y-v4lue-77", "plain-t0ken-88", "r3ferer-s3cret", "c0nf1rm-s3cret", "uns-s3cret", "1nv1te-s3cret"]
     with Server(tmp_path, database_urls, workers=2) as server:
         visitor = Member(server.url)
         refused = visitor.get(f"/api/v1/me?access_token={token}&keep=visible")
         visitor.get("/healthz?key=k3y-v4lue-77&TOKEN=plain-t0ken-88&after=1")
+        visitor.get(f"/healthz?api_key={token}&n=2")
+        visitor.get(f"/healthz?whatever={token}&n=3")  # an access token under any name
+        # the signed links of emails, and an invite
+        visitor.get("/settings/email/confirm/c0nf1rm-s3cret")
+        visitor.get("/email/unsubscribe/uns-s3cret")
+        visitor.get("/register?invite=1nv1te-s3cret")
         # a Referer naming a token, as a page linking here might send
         visitor.opener.open(urllib.request.Request(
             f"{server.url}/healthz?marker=last",
@@ -39,6 +45,9 @@ def test_credentials_in_query_strings_never_reach_the_served_log(tmp_path, datab
     assert refused.status == 401
     assert "/api/v1/me?access_token=[redacted]&keep=visible" in log
     assert "/healthz?key=[redacted]&TOKEN=[redacted]&after=1" in log
+    assert "/healthz?api_key=[redacted]&n=2" in log and "/healthz?whatever=[redacted]&n=3" in log
+    assert "/settings/email/confirm/[redacted]" in log and "/email/unsubscribe/[redacted]" in log
+    assert "/register?invite=[redacted]" in log
     assert "access_token=[redacted]" in log.split("marker=last", 1)[1].splitlines()[0]  # the Referer
     for secret in secrets:
         assert secret not in log
@@ -60,7 +69,12 @@ def test_the_apps_own_log_lines_are_redacted_too(app):
     ("/a?x=1&Token=a%2Fb%3D&y=2", "/a?x=1&Token=[redacted]&y=2"),
     ("/a?key=1;keep=2#frag", "/a?key=[redacted];keep=2#frag"),
     ("/next%3Faccess_token%3Dabc%26x%3D1", "/next%3Faccess_token%3D[redacted]%26x%3D1"),
-    ("/a?monkey=1&tokens=2&keys=3&api_key=4", "/a?monkey=1&tokens=2&keys=3&api_key=4"),
+    ("/a?monkey=1&tokens=2&keys=3&api_key=4", "/a?monkey=1&tokens=2&keys=3&api_key=[redacted]"),
+    ("/a?apikey=1&auth-token=2&csrf_token=3&invite=4&turkey=5", "/a?apikey=[redacted]&auth-token=[redacted]"
+     "&csrf_token=[redacted]&invite=[redacted]&turkey=5"),
+    ("/a?q=wbpat_Ab-9_z&x=1 Bearer wbpat_c0D", "/a?q=[redacted]&x=1 Bearer [redacted]"),
+    ('"GET /settings/email/confirm/eyJ.a-b_c HTTP/1.1"', '"GET /settings/email/confirm/[redacted] HTTP/1.1"'),
+    ("/email/unsubscribe/abc.def?x=1", "/email/unsubscribe/[redacted]?x=1"),
     ("token=abc&b=1", "token=[redacted]&b=1"),  # a query string alone (gunicorn's %(q)s)
     ("monkey=1&b=2", "monkey=1&b=2"),
 ])

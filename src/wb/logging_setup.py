@@ -10,17 +10,26 @@ import sys
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 # A query parameter that may carry a credential, in a URL, a request line, a Referer or a query
-# string alone (first at its start), written plainly or percent-encoded ("%3Ftoken%3D...").
+# string alone (first at its start), written plainly or percent-encoded ("%3Ftoken%3D..."): token,
+# key, access_token and other names ending in _token or _key (api_key, auth-token), apikey, and an
+# invite (it lets whoever holds it register).
 CREDENTIAL_PARAMETER = re.compile(
-    r"((?:^|[?&;]|%3f|%26|%3b)(?:access_token|token|key)(?:=|%3d))[^&;#\s\"'%]*(?:%(?!26|3b|23|20)[0-9a-f]{2}[^&;#\s\"'%]*)*",
+    r"((?:^|[?&;]|%3f|%26|%3b)(?:(?:[a-z]+[_-])?(?:token|key)|apikey|invite)(?:=|%3d))"
+    r"[^&;#\s\"'%]*(?:%(?!26|3b|23|20)[0-9a-f]{2}[^&;#\s\"'%]*)*",
     re.IGNORECASE,
 )
+# A signed link's token in its path (confirming an email address, unsubscribing), and a personal
+# access token wherever it is written (api/tokens.py's prefix), under any parameter name.
+CREDENTIAL_IN_PATH = re.compile(r"(/settings/email/confirm/|/email/unsubscribe/)[^/?#\s\"']+")
+ACCESS_TOKEN = re.compile(r"wbpat_[A-Za-z0-9_-]+")
 REDACTED = "[redacted]"
 
 
 def redact_credentials(line: str) -> str:
-    """line with the value of every access_token, token and key query parameter replaced."""
-    return CREDENTIAL_PARAMETER.sub(lambda match: match.group(1) + REDACTED, line)
+    """line with the value of every credential parameter, signed link token and access token replaced."""
+    line = CREDENTIAL_PARAMETER.sub(lambda match: match.group(1) + REDACTED, line)
+    line = CREDENTIAL_IN_PATH.sub(lambda match: match.group(1) + REDACTED, line)
+    return ACCESS_TOKEN.sub(REDACTED, line) if "wbpat_" in line else line
 
 
 class KeyValueFormatter(logging.Formatter):
