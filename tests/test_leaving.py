@@ -300,3 +300,29 @@ def test_erasure_takes_their_words_from_requests_comments_reports_and_the_audit_
     db.session.commit()
     result = invoke(app, "verify")
     assert result.exit_code == 1 and f"member {alice_id} was erased, yet their account still holds: comment text" in result.output
+
+
+def test_an_erased_member_s_words_leave_the_main_database_s_files_too(sqlite_app, tmp_path):
+    """Not only its rows: SQLite keeps what an update replaces in the page's free space and old
+    pages in its WAL, where anyone with the file could still read an erased profile."""
+    from messaging_ops_helpers import member
+    from notify_helpers import opt_in
+    from wb.models import HelpRequest
+
+    ann, ben = member("ann"), member("ben")
+    address = opt_in(ann)
+    words = ["Annunziata-Quist", "lives above the bakery at 9 Mill Lane", "flat 4b, ring twice"]
+    db.session.execute(User.__table__.update().where(User.id == ann.id).values(display_name=words[0], bio=words[1]))
+    db.session.add(HelpRequest(author_id=ann.id, title="Shopping", body=words[2]))
+    db.session.commit()
+    converse(ann, ben, ["ann's words"])
+
+    result = sqlite_app.test_cli_runner().invoke(args=["members", "erase", "ann", "--yes"])
+
+    assert result.exit_code == 0, result.output
+    main = tmp_path / "wb.sqlite3"
+    wal = main.with_name(main.name + "-wal")
+    on_disk = main.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    for secret in [*words, address]:
+        assert secret.encode() not in on_disk, secret
+    assert b"ann's words" not in (tmp_path / "messaging.sqlite3").read_bytes()

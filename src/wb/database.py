@@ -73,13 +73,17 @@ def _nothing_to_read(fileno: int) -> bool:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
-    """WAL, foreign keys and a busy timeout on every SQLite connection; its files kept private."""
+    """WAL, foreign keys and a busy timeout on every SQLite connection; its files kept private, and
+    what is deleted or overwritten in them overwritten with zeros (secure_delete): an erased
+    member's profile, a closed account's address, a wiped message would otherwise stay readable in
+    the file's free space."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")
         files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main" and row[2]]
         cursor.close()
         for path in files:
@@ -97,6 +101,16 @@ def _owner_only(path: str) -> None:
                 os.chmod(name, mode & 0o700)
         except OSError:  # not there (yet), or someone else's file: left as it is
             pass
+
+
+def truncate_wal(engine: Engine) -> bool:
+    """SQLite: copy the WAL into the database file and empty it, so the old page images it holds (an
+    erased profile, wiped text) go; False when a reader held it back. Nothing to do on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as connection:
+        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return not busy
 
 
 def engine_for(bind=None):

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 
 from ..api.models import AccessToken, IdempotencyKey
 from ..circles.models import CircleMember
+from ..database import truncate_wal
 from ..extensions import db
 from ..messaging import live
 from ..messaging.metadata import recount_unread
@@ -73,6 +74,7 @@ def close_account(member: User, erase_text: bool = False, actor: User | None = N
     for partner_id, conversation_id in partners:
         live.record([partner_id], "left", conversation_id)
     db.session.commit()
+    truncate_wal(db.engine)  # the address, tokens and (erased) profile leave the WAL's old pages too
     log.info(action, extra={"event": action, "user_id": member.id, "wiped": wiped,
                             "actor_id": actor.id if actor is not None else None})
     return wiped

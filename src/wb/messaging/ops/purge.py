@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 
 from ...models import utcnow
 from ..models import Message
-from .database import messaging_engine, require_database, sqlite_path
+from ...database import truncate_wal
+from .database import messaging_engine, require_database
 from .health import utc_stamp
 
 log = logging.getLogger("wb.messaging.operations")
@@ -46,18 +47,13 @@ def wipe_text(condition, batch_size: int = 1000) -> int:
     """Blank the bodies of the messages matching condition, in batches so a million rows never sit
     in one transaction; each counts as deleted for both from then on ("Message deleted")."""
     wiped = 0
-    sqlite = sqlite_path() is not None
     while True:
+        # SQLite overwrites the freed bytes with zeros (database._sqlite_pragmas: secure_delete).
         with messaging_engine().begin() as connection:
-            if sqlite:
-                # Overwrite freed bytes instead of leaving the old text in the file.
-                connection.exec_driver_sql("PRAGMA secure_delete=ON")
             ids = list(connection.scalars(select(Message.id).where(condition).order_by(Message.id).limit(batch_size)))
             if ids:
                 connection.execute(update(Message).where(Message.id.in_(ids)).values(
                     body="", deleted_at=func.coalesce(Message.deleted_at, utcnow())))
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA secure_delete=OFF")
         if not ids:
             return wiped
         wiped += len(ids)
@@ -65,8 +61,4 @@ def wipe_text(condition, batch_size: int = 1000) -> int:
 
 def checkpoint_after_wipe() -> bool:
     """SQLite: move the wiped pages out of the WAL into the file; False when a reader held it back."""
-    if sqlite_path() is None:
-        return True
-    with messaging_engine().connect() as connection:
-        busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    return not busy
+    return truncate_wal(messaging_engine())
