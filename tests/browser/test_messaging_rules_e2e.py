@@ -67,3 +67,29 @@ def test_the_prompt_replaces_the_button_and_a_reply_still_goes(browsing, ruled_s
     box.fill("Of course, come by on Saturday")
     box.press("Enter")
     expect(page.locator("#thread")).to_contain_text("Of course, come by on Saturday")
+
+
+def test_on_a_phone_the_directory_says_why_under_each_member_not_beside_them(browsing, ruled_server, artifacts):
+    """A building's directory seen by a resident of another: the reason (or "the same reason")
+    goes under each member, full width; beside them it squeezed names and bios into 100 px."""
+    alice = ruled_server.create_member("alice")
+    bob = ruled_server.create_member("bob", display_name="Bob Okafor")
+    carol = ruled_server.create_member("carol", display_name="Carol Lind")
+    dave = ruled_server.create_member("dave", display_name="Dave Ng")
+    seed(ruled_server, alice, bob, carol)
+    with ruled_server.app.app_context():
+        from wb.circles import service as circles
+        circles.add_members(circles.by_name("Oak Street"), [dave])
+    page = browsing.sign_in(alice, server=ruled_server, viewport={"width": 390, "height": 844})
+
+    page.goto("/members?circle=Oak Street")
+    refused = page.locator(".member-row", has=page.locator(".message-refusal"))
+    expect(refused).to_have_count(2)  # Bob and Dave (Carol wrote Alice: she may reply)
+    expect(refused.nth(1)).to_contain_text("same reason as above")
+    page.screenshot(path=str(artifacts / "directory-refusals-phone.png"), full_page=True)
+    for index in range(2):
+        row, member, note = refused.nth(index), refused.nth(index).locator("> div"), refused.nth(index).locator(".message-refusal")
+        row_box, member_box, note_box = row.bounding_box(), member.bounding_box(), note.bounding_box()
+        assert member_box["width"] > row_box["width"] * 0.9, (member_box, row_box)  # the member keeps the row's width
+        assert note_box["y"] >= member_box["y"] + member_box["height"] - 1  # the reason under them
+        assert note_box["width"] > row_box["width"] * 0.9
