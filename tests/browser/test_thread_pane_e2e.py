@@ -1,5 +1,6 @@
 """Picking a conversation in the inbox list swaps only the thread pane, in a real Chromium."""
 import re
+import time
 
 import pytest
 
@@ -110,3 +111,43 @@ def test_on_a_phone_a_picked_conversation_shows_the_thread_and_focuses_its_headi
     page.go_back()
     expect(page).to_have_url(re.compile(r"/messages$"))
     expect(page.locator("#conversation-list")).to_be_visible()
+
+
+def test_on_a_phone_back_to_the_list_keeps_its_page_filter_and_place(browsing, server):
+    """Working down a long list on a phone: "All conversations" and Back return to the list
+    (its filter too) scrolled where the member left it, not to the top of page one."""
+    alice = server.create_member("alice")
+    senders = [server.create_member("filler") for _ in range(24)]
+    ids = [seed_conversation(server, sender, alice, f"note {number}") for number, sender in enumerate(senders)]
+    page = browsing.sign_in(alice, viewport={"width": 390, "height": 844})
+
+    for way in ("link", "back"):
+        page.goto("/messages?filter=unread")
+        page.wait_for_load_state("load")
+        row = page.locator("#conversation-list li.conversation a").nth(10)
+        row.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, 40)")
+        left_at = page.evaluate("window.scrollY")
+        assert left_at > 400, "the list should scroll on a phone"
+        picked = row.get_attribute("href")
+        row.click()
+        expect(page).to_have_url(re.compile(rf"{picked}$"))
+        expect(page.locator("#conversation-list")).to_be_hidden()
+        if way == "link":
+            page.locator("#thread .back-link").click()
+        else:
+            page.go_back()
+        expect(page).to_have_url(re.compile(r"/messages\?filter=unread$"))
+        expect(page.locator("#conversation-list")).to_be_visible()
+        deadline = time.monotonic() + 5
+        while abs(page.evaluate("window.scrollY") - left_at) >= 60:  # (the page's CSP allows no wait_for_function)
+            assert time.monotonic() < deadline, f"the list opened at {page.evaluate('window.scrollY')}, left at {left_at}"
+            page.wait_for_timeout(50)
+        # (the conversation just read has left the unread list: its neighbour is where it was)
+        assert page.locator("#conversation-list li.conversation").count() == len(ids) - (1 if way == "link" else 2)
+
+    # A thread opened from elsewhere: its link opens the inbox, it doesn't go back out of it.
+    page.goto("/")
+    page.goto(f"/messages/{ids[0]}")
+    page.locator("#thread .back-link").click()
+    expect(page).to_have_url(re.compile(r"/messages$"))

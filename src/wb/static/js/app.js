@@ -361,7 +361,54 @@
     tidyThread();
     placeSeen();
     scrollToEnd();
+    returnToListPlace();
   });
+
+  // Back to the list where it was left. A row picked in the list notes the list's address (its
+  // page and filter) and how far it was scrolled (the page on a phone, the list's own box on a
+  // desktop); "All conversations" in the thread then goes back in history to that list, and a list
+  // drawn again by Back (htmx asks the server: nothing of a page is kept in the browser) scrolls
+  // to where it was. Only numbers and addresses are kept, for this tab (sessionStorage).
+  var LEFT_LIST = "wb-left-list";
+  function here() { return location.pathname + location.search; }
+  function leftList() {
+    try { return JSON.parse(sessionStorage.getItem(LEFT_LIST)) || null; } catch (e) { return null; }
+  }
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest && event.target.closest("#conversation-list li.conversation a");
+    if (!row) return;
+    var scroller = row.closest(".inbox-list");
+    try {
+      sessionStorage.setItem(LEFT_LIST, JSON.stringify({
+        list: here(), thread: new URL(row.href, location.href).pathname,
+        pageY: window.scrollY, listTop: scroller ? scroller.scrollTop : 0,
+      }));
+    } catch (e) { /* storage refused: the list opens at its top, as without this */ }
+  });
+  // The history entry a picked row pushed says which list it came from: only from there does
+  // "All conversations" go back (from a thread opened elsewhere it opens the inbox).
+  document.addEventListener("htmx:pushedIntoHistory", function (event) {
+    var left = leftList();
+    if (left && left.thread === event.detail.path) {
+      history.replaceState(Object.assign({}, history.state, { wbList: left.list }), "");
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var back = event.target.closest && event.target.closest("#thread .back-link");
+    if (!back || !history.state || !history.state.wbList || event.button !== 0 || event.ctrlKey ||
+        event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    history.back();  // the list's own entry: its page, filter and place
+  });
+  function returnToListPlace() {
+    var left = leftList();
+    if (!left || left.list !== here() || !document.getElementById("conversation-list")) return;
+    var scroller = document.querySelector(".inbox-list");
+    if (scroller) scroller.scrollTop = left.listTop;
+    window.scrollTo(0, left.pageY);
+    var row = document.querySelector('#conversation-list a[href="' + left.thread + '"]');
+    if (row) row.focus({ preventScroll: true });
+  }
 
   // The inbox list asks for its rows again when the live channel (live.js) or the member's own
   // action (wb:list-changed) says they changed, with the thread open now (picked since the list
