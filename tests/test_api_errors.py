@@ -5,6 +5,7 @@ import pytest
 
 from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
 from wb.flags import set_flag
+from messaging_helpers import messages_in
 from wb.messaging import writes
 
 ROUTES = [
@@ -53,6 +54,35 @@ def test_an_oversized_body_is_a_413(api_chat, alice_api):
     response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=json.dumps({"body": "x" * 300_000}),
                               content_type="application/json")
     assert_problem(response, 413)
+
+
+def post_in_chunks(api, path, body: bytes):
+    """A POST without a Content-Length, as one sent with Transfer-Encoding: chunked reaches the app
+    (the test client always counts the body, so the request is built by hand)."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    environ = EnvironBuilder(path=path, method="POST", data=body, content_type="application/json",
+                             headers={"Authorization": f"Bearer {api.token}"}).get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ["wsgi.input_terminated"] = True  # what gunicorn and Werkzeug's server say of a chunked body
+    return api.client.open(Request(environ))
+
+
+@pytest.mark.parametrize("body", [json.dumps({"body": "x" * 300_000}), json.dumps({"body": "hi"}) + " " * 300_000])
+def test_an_oversized_body_sent_in_chunks_is_a_413_too(api_chat, alice_api, body):
+    """Werkzeug reads a body without a Content-Length up to the limit and quietly stops: the cut
+    body was a 400 "isn't valid JSON", or stored (what was cut, trailing spaces)."""
+    _, _, cid = api_chat
+    assert_problem(post_in_chunks(alice_api, f"/api/v1/conversations/{cid}/messages", body.encode()), 413)
+    assert messages_in(cid) == []
+
+
+def test_a_small_body_sent_in_chunks_goes(api_chat, alice_api):
+    _, _, cid = api_chat
+    response = post_in_chunks(alice_api, f"/api/v1/conversations/{cid}/messages", b'{"body": "hi"}')
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert [m.body for m in messages_in(cid)] == ["hi"]
 
 
 def test_a_422_lists_each_invalid_field_without_echoing_it(alice_api):

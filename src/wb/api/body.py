@@ -36,6 +36,11 @@ def check_body(safe_methods) -> None:
     raw = request.get_data(cache=True)
     if not raw:
         return
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # Sent in chunks (no Content-Length): Werkzeug reads up to the limit and quietly stops, so a
+        # body that reaches it was cut short. Refused as one with a Content-Length past it is.
+        raise ApiProblem(413, f"The request body is larger than {limit // 1024} KiB.")
     if request.mimetype not in JSON_TYPES:
         raise ApiProblem(415, "Send the request body as JSON (Content-Type: application/json).")
     charset = request.mimetype_params.get("charset")
