@@ -39,8 +39,19 @@ def test_line_breaks_count_as_on_the_web_form_one_character_each(api_chat, alice
     assert_problem(too_long, 422)
 
 
+@pytest.mark.parametrize("text", ["x" * 5000 + "\n", "  " + "x" * 5000 + " \r\n\u3000", "\n" + "é" * 5000])
+def test_5000_characters_with_spaces_around_them_go_as_on_the_web_form(api_chat, alice_api, text):
+    """The web form trims before it counts; the API counted the spaces, so the same text was a 422."""
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": text})
+    assert response.status_code == 201, response.get_json()
+    [stored] = messages_in(cid)
+    assert stored.body == text.strip() and len(stored.body) == 5000
+
+
 @pytest.mark.parametrize("payload, field", [
     ({"body": ""}, "body"), ({"body": "   \n "}, "body"), ({"body": "x" * 5001}, "body"),
+    ({"body": "x" * 5000 + "\x1f  "}, "body"), ({"body": " " * 5001}, "body"),
     ({"body": "bell\x07"}, "body"), ({"body": "invoice\u202egnp.exe"}, "body"), ({"body": 5}, "body"),
     ({"body": ["a"]}, "body"),
     ({}, "body"), ({"body": "hi", "urgent": True}, "urgent"),
