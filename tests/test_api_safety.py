@@ -43,15 +43,18 @@ def test_reporting_the_same_member_again_adds_to_the_open_report(alice_api, alic
     """One open report per reporter and member for the admins: a second note goes under the first
     (with its reason when another), a repeat adds nothing; once resolved, a new report is its own
     (found by an outside tester: eight rows for one pair)."""
-    first = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads"}).get_json()
-    for _ in range(3):
+    first = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads"})
+    assert first.status_code == 201
+    first = first.get_json()
+    for _ in range(3):  # 200: nothing new was created (a 201 told the client it was)
         again = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads"})
-        assert again.status_code == 201 and again.get_json()["id"] == first["id"]
-    alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "harassment", "note": "rude at night"})
+        assert again.status_code == 200 and again.get_json() == first
+    added = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "harassment", "note": "rude at night"})
+    assert added.status_code == 200 and added.get_json() == first
     [row] = db.session.scalars(select(Report)).all()
     assert row.note == "ads\n\nAlso reported for harassment. rude at night"
     login(admin).post(f"/admin/reports/{row.id}/resolve")
-    alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads again"})
+    assert alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads again"}).status_code == 201
     assert [r.note for r in db.session.scalars(select(Report).order_by(Report.id))] == [
         "ads\n\nAlso reported for harassment. rude at night", "ads again"]
 

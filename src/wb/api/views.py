@@ -304,9 +304,11 @@ def unblock(username):
 
 
 @bp.post("/reports")
-@api.validate(json=schemas.NewReport, resp=answers(HTTP_201=schemas.Report), tags=["safety"])
+@api.validate(json=schemas.NewReport, resp=answers(HTTP_201=schemas.Report, HTTP_200=schemas.Report), tags=["safety"])
 def report():
-    """Report a member to the admins (they aren't told who reported them)."""
+    """Report a member to the admins (they aren't told who reported them): 201, a new report; 200,
+    added to your open report about that member (its reason stays the first; another reason and
+    the note are added to its note)."""
     body = request.context.json
-    row = safety.report(auth.member(), _someone(body.username), body.reason, body.note)
-    return _json(schemas.Report(id=row.id, reason=row.reason, created_at=row.created_at), 201)
+    row, new = safety.report(auth.member(), _someone(body.username), body.reason, body.note)
+    return _json(schemas.Report(id=row.id, reason=row.reason, created_at=row.created_at), 201 if new else 200)

@@ -64,14 +64,15 @@ def blocked_members(member) -> list[User]:
     )
 
 
-def report(reporter, reported, reason: str, note: str = "") -> Report:
-    """File a moderation report (reason and note as ReportForm checked them); never stores message text."""
+def report(reporter, reported, reason: str, note: str = "") -> tuple[Report, bool]:
+    """File a moderation report (reason and note as ReportForm checked them); never stores message text.
+    Returns the report and whether it is new (False: added to the reporter's open one about them)."""
     if reported.id == reporter.id:
         raise Refusal("You can't report yourself.", 400)
     policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)  # before anything is written
     waiting = _open_report(reporter.id, reported.id)
     if waiting is not None and _adds_to(waiting, reason, note):
-        return waiting  # one open report per pair for the admins: more of the same joins it
+        return waiting, False  # one open report per pair for the admins: more of the same joins it
     conversation = find_conversation(reporter.id, reported.id)
     row = Report(
         reporter_id=reporter.id,
@@ -83,7 +84,7 @@ def report(reporter, reported, reason: str, note: str = "") -> Report:
     db.session.add(row)
     db.session.commit()
     audit("member.reported", report_id=row.id, user_id=reporter.id, other_user_id=reported.id)
-    return row
+    return row, True
 
 
 def _open_report(reporter_id: int, reported_id: int) -> Report | None:

@@ -455,7 +455,7 @@ def report(username):
         error = next(iter(form.first_errors.values()), None)
         return _report_page(person, error), (400 if error else 200)
     try:
-        safety.report(current_user, person, form.reason.data, form.note.data)
+        safety.report(current_user, person, form.reason.data, form.note.data)  # new or added to their open one
     except Refusal as refusal:
         return _report_page(person, refusal.message), refusal.status, refusal.headers
     flash("Thanks. An admin will look at your report; the member isn't told who reported them.", "success")
