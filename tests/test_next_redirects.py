@@ -117,5 +117,5 @@ def test_an_htmx_post_whose_session_is_gone_goes_to_sign_in_not_a_form_expired_p
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/messages/1&ended=1"
     page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
-    assert "You were signed out, on another device" in page  # says why (an outside tester)
+    assert "You were signed out, on another device, by a password change or by an admin." in page  # says why
     assert "You were signed out" not in client.get("/login?next=/messages/1").get_data(as_text=True)
