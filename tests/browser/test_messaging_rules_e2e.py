@@ -93,3 +93,37 @@ def test_on_a_phone_the_directory_says_why_under_each_member_not_beside_them(bro
         assert member_box["width"] > row_box["width"] * 0.9, (member_box, row_box)  # the member keeps the row's width
         assert note_box["y"] >= member_box["y"] + member_box["height"] - 1  # the reason under them
         assert note_box["width"] > row_box["width"] * 0.9
+
+
+def test_lifting_a_protection_or_taking_a_member_out_of_a_circle_asks_first(browsing, ruled_server):
+    """Either opens clinicians to every client at once: one tap must not do it (an outside tester)."""
+    from wb.circles import service as circles
+    from wb.messaging.rule_changes import set_protection
+    from wb.messaging.rules.community import load_rules
+
+    admin = ruled_server.create_member("admin", role="admin")
+    clinician = ruled_server.create_member("clinician", display_name="Dr Vale")
+    with ruled_server.app.app_context():
+        name = f"Clinicians {clinician}"
+        circle = circles.create(name)
+        circles.add_members(circle, [clinician])
+        set_protection(circle, [])
+        circle_id = circle.id
+    page = browsing.sign_in(admin, server=ruled_server)
+
+    def answered_no(url, button):
+        page.goto(url)
+        questions = []
+        page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+        page.get_by_role("button", name=button).click()
+        page.wait_for_timeout(300)
+        return questions
+
+    [question] = answered_no("/admin/settings", f"Stop protecting {name}")
+    assert question.startswith(f"Stop protecting {name}?")
+    for url in ("/admin/members", "/admin/circles"):
+        [question] = answered_no(url, f"Remove Dr Vale from {name}")
+        assert question.startswith(f"Remove Dr Vale from {name}?")
+    with ruled_server.app.app_context():
+        assert circle_id in load_rules().protected
+        assert [person.username for person in circles.members_of(circles.by_name(name))] == [clinician]
