@@ -296,3 +296,21 @@ def test_an_address_the_server_refuses_for_good_is_not_retried_forever(app, smtp
     assert address not in caplog.text
     assert notify(app, minutes_later=12).exit_code == 0  # not tried again
     assert smtp.received == [] and notices()[0].attempts == 1
+
+
+def test_an_email_counts_what_the_badge_counts_not_a_hidden_conversation(app, smtp, alice, bob, make_user, messaging_on):
+    """A conversation hidden with unread messages in it is out of the badge; the email said one more
+    (38 against the badge's 37, an outside tester)."""
+    from wb.messaging.inbox import unread_total
+
+    carol = make_user("carol")
+    opt_in(alice, "soon")
+    hidden = converse(bob, alice, ["Bob's words", "and more"])
+    writes.hide_conversation(alice, hidden)
+    converse(carol, alice, ["Carol's words"])
+
+    notify(app, minutes_later=11)
+    [email] = smtp.messages
+    text = body_text(email)
+    assert "Carol" in text and "Bob" not in text and "3 new" not in text
+    assert unread_total(alice) == 1

@@ -73,17 +73,17 @@ def claim_for_member(user_id: int, frequency: str, now: datetime) -> int:
         update(CM)
         .where(CM.user_id == user_id, CM.unread_since.is_not(None), one_is_due)
         .values(unread_since=None)
-        .returning(CM.other_user_id, CM.unread_count, CM.muted)
+        .returning(CM.other_user_id, CM.unread_count, CM.muted, CM.hidden)
         .execution_options(synchronize_session=False)
     ).all()
     blocked = blocked_ids(user_id)
     items = sorted(
         ((row.other_user_id, row.unread_count) for row in claimed
-         if row.unread_count > 0 and not row.muted and row.other_user_id not in blocked),
+         if row.unread_count > 0 and not row.muted and not row.hidden and row.other_user_id not in blocked),
         key=lambda item: (-item[1], item[0]),
     )
     if not items:
-        db.session.commit()  # only blocked, muted or already-read conversations: cleared, nothing to tell
+        db.session.commit()  # only blocked, muted, hidden or already-read conversations: cleared, nothing to tell
         return 0
     if frequency == "daily" and not _take_digest_slot(user_id, now):
         db.session.rollback()  # another run sent today's digest a moment ago

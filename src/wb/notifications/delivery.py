@@ -112,14 +112,16 @@ def _compose(notice: Notice):
 
 
 def _still_unread(notice: Notice) -> list[Writer]:
-    """The notice's writers whose messages are still unread, not muted since, and who aren't blocked either way, by name."""
+    """The notice's writers whose messages are still unread, not muted or hidden since, and who aren't
+    blocked either way, by name: what the badge counts."""
     counts = dict(json.loads(notice.summary))
     blocked = blocked_ids(notice.user_id)
     CM = ConversationMembership
     rows = db.session.execute(
         select(CM.other_user_id, CM.unread_count, CM.conversation_id, User)
         .join(User, User.id == CM.other_user_id)
-        .where(CM.user_id == notice.user_id, CM.other_user_id.in_(list(counts)), CM.unread_count > 0, CM.muted.is_(False))
+        .where(CM.user_id == notice.user_id, CM.other_user_id.in_(list(counts)), CM.unread_count > 0, CM.muted.is_(False),
+               CM.hidden.is_(False))
     ).all()
     writers = [
         Writer(policy.FORMER_MEMBER if policy.is_former(row.User) else row.User.name, row.unread_count,
