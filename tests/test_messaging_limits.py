@@ -49,6 +49,9 @@ def test_sixth_new_conversation_in_a_day_is_refused_but_reopening_works(app, ali
     assert response.status_code == 429
     assert "5 new conversations today" in visible_text(response)
     assert "existing conversations" in visible_text(response)
+    # when, in hours (a tester read "try a new one in 1440 minutes"), and the way to the conversations there are
+    assert "try a new one in about 24 hours" in visible_text(response)
+    assert 'href="/messages">Go to your conversations</a>' in response.get_data(as_text=True)
     assert conversation_count() == 5
     # reopening an existing conversation is free
     assert open_conversation(client, people[0].username) == ids[0]
@@ -93,3 +96,11 @@ def test_finished_entries_are_cleared_from_the_database(database_limiter):
     limiter.hit(item, "dave")  # a window starting afresh clears everybody's finished entries
     assert db.session.scalars(select(RateLimitEntry.key)).all() == [item.key_for("dave")]
     assert len(db.session.scalars(select(RateLimitCounter.key)).all()) == 1
+
+
+@pytest.mark.parametrize("seconds, words", [(45, "45 seconds"), (119, "119 seconds"), (120, "2 minutes"),
+                                            (7199, "120 minutes"), (7200, "about 2 hours"), (86340, "about 24 hours")])
+def test_a_wait_is_said_in_the_unit_a_member_would_use(seconds, words):
+    from wb.ratelimits import wait_words
+
+    assert wait_words(seconds) == words

@@ -102,8 +102,13 @@ def take(name: str, limit: str, key: str) -> None:
 
 
 def wait_words(seconds: int) -> str:
-    """How long until a refused action may be tried again, in words ("45 seconds", "3 minutes")."""
-    return f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
+    """How long until a refused action may be tried again, in words ("45 seconds", "3 minutes",
+    "about 24 hours": a day's limit, not "1433 minutes")."""
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 2 * 3600:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return f"about {round(seconds / 3600)} hours"
 
 
 def remaining(name: str, limit: str, key: str) -> int:

@@ -72,7 +72,9 @@ def take_rate_limit(name: str, config_key: str, member) -> None:
     try:
         ratelimits.take(name, current_app.config[config_key], f"user:{member.id}")
     except ratelimits.LimitReached as reached:
-        raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after) from None
+        # A day's limit of new conversations leaves the ones there are: the way to them, not only the start page.
+        link = ("messaging.inbox", "Go to your conversations") if name == "new-conversation" else None
+        raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after, link) from None
 
 
 def _limit_message(name: str, item, retry_after: int) -> str:
