@@ -112,6 +112,18 @@ def test_a_tab_on_one_server_is_woken_by_a_send_on_another(tmp_path, database_ur
         assert "Over here" not in bob.answer.text  # ids and kinds only
 
 
+def test_two_servers_on_one_host_share_no_control_socket(tmp_path, database_urls, settings):
+    """gunicorn 27 opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl): two
+    servers shared it, and stopping one removed the other's. wb run has no use for it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with Server(tmp_path, database_urls, workers=1, HOME=str(home), **settings) as first:
+        with Server(tmp_path, database_urls, workers=1, HOME=str(home), **settings) as second:
+            assert Member(first.url).get("/healthz").status == Member(second.url).get("/healthz").status == 200
+            assert list(home.iterdir()) == []
+            assert "control" not in first.log().lower() + second.log().lower()
+
+
 @pytest.mark.parametrize("ending", ["sign-out-everywhere", "account-closed", "suspension", "messaging-off"])
 def test_a_held_request_ends_cleanly_when_the_member_may_no_longer_read(
         tmp_path, database_urls, community, settings, ending):

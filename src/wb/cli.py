@@ -198,6 +198,9 @@ def gunicorn_argv(host, port, workers=None, threads=1, worker_class=None) -> lis
         "--access-logfile", "-",
         # Its access and error lines with credential-like query parameters redacted.
         "--logger-class", "wb.gunicorn_logger.RedactingGunicornLogger",
+        # gunicorn's control socket sits at one path per user (~/.gunicorn/gunicorn.ctl): a second
+        # server on the host would share it, and stopping either removes it. Nothing here uses it.
+        "--no-control-socket",
         "wb:create_app()",
     ]
 
