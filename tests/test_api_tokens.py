@@ -119,7 +119,14 @@ def test_a_suspended_or_departed_owner_s_token_stops_working(alice_api, alice, c
     else:
         alice.deleted_at = utcnow()
     db.session.commit()
-    assert_problem(alice_api.get("/api/v1/me"), 401)
+    problem = assert_problem(alice_api.get("/api/v1/me"), 401)
+    # said as signing in says it (an outside tester read "unknown or was revoked" and revoked it)
+    assert problem["detail"] == ("That token's account is suspended: its tokens work again if an admin reinstates it."
+                                 if change == "suspended" else "That token doesn't work: it is unknown or was revoked.")
+    if change == "suspended":
+        alice.status = "active"
+        db.session.commit()
+        assert alice_api.get("/api/v1/me").status_code == 200
 
 
 def test_a_pending_member_reads_why_but_cannot_message(api_as, make_user):

@@ -25,8 +25,8 @@ def sign_in() -> None:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiProblem(401, "Send your token as 'Authorization: Bearer <token>'.", headers=CHALLENGE)
         bearer = tokens.authenticate(token.strip())
-        if bearer is None:
-            raise ApiProblem(401, "That token doesn't work: it is unknown or was revoked.", headers=CHALLENGE)
+        if not isinstance(bearer, tokens.Bearer):
+            raise ApiProblem(401, bearer, headers=CHALLENGE)
         g.api_member, g.api_auth = bearer.member, "token"
         return
     if not current_user.is_authenticated:

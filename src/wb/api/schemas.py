@@ -80,8 +80,9 @@ class Problem(BaseModel):
 
 class Member(BaseModel):
     username: str | None = Field(description="null for a former member")
-    display_name: str = Field(description='Their name, or "former member" once they have left or been suspended')
-    former: bool = Field(description="They left, were suspended, or their account is gone")
+    display_name: str = Field(description='Their name, or "former member" once they have left or been erased '
+                                          '(a suspended member keeps their name)')
+    former: bool = Field(description="They closed their account, were erased, or their account is gone (not a suspension)")
 
 
 class Limits(BaseModel):

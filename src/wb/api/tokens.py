@@ -96,17 +96,22 @@ def _lookup_statement():
     )
 
 
-def authenticate(token: str) -> Bearer | None:
-    """The member a token signs in, in one query; None when it is unknown, revoked, or its
-    owner is suspended or gone (a pending member is signed in, and refused by the API's checks)."""
+UNKNOWN = "That token doesn't work: it is unknown or was revoked."
+SUSPENDED = "That token's account is suspended: its tokens work again if an admin reinstates it."
+
+
+def authenticate(token: str) -> Bearer | str:
+    """The member a token signs in, in one query; else why not: unknown, revoked or its owner gone
+    (UNKNOWN), or its owner suspended (SUSPENDED, as signing in says). A pending member is signed
+    in, and refused by the API's checks."""
     if not token.startswith(PREFIX) or len(token) > 200:
-        return None
+        return UNKNOWN
     row = db.session.execute(_lookup_statement(), {"token_hash": hash_token(token)}).first()
-    if row is None or row.revoked_at is not None:
-        return None
+    if row is None or row.revoked_at is not None or row.User.deleted_at is not None:
+        return UNKNOWN
     member = row.User
-    if member.status == "suspended" or member.deleted_at is not None:
-        return None
+    if member.status == "suspended":
+        return SUSPENDED
     _note_use(row.id, row.last_used_at)
     return Bearer(member=member, token_id=row.id)
 
