@@ -37,3 +37,28 @@ def test_the_docs_page_loads_only_our_own_files(client, messaging_on):
     for asset in (f"vendor/swagger-ui-bundle-{SWAGGER_UI_VERSION}.js", f"vendor/swagger-ui-{SWAGGER_UI_VERSION}.css", "js/api-docs.js"):
         assert f"/static/{asset}" in page
         assert client.get(f"/static/{asset}").status_code == 200
+
+
+def test_the_spec_declares_the_headers_and_types_the_answers_carry(client, messaging_on, alice_api, bob):
+    """Each header the server sends is in the spec beside its answer (an outside tester found five
+    missing), and sent: Location and Idempotent-Replayed, WWW-Authenticate, the export's ZIP."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    open_ = spec["paths"]["/api/v1/conversations"]["post"]["responses"]
+    send = spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]["responses"]
+    export = spec["paths"]["/api/v1/me/export"]["get"]["responses"]
+    assert "Location" in open_["201"]["headers"] and "Location" in open_["200"]["headers"]
+    assert {"Location", "Idempotent-Replayed"} <= set(send["201"]["headers"])
+    assert "Retry-After" in send["409"]["headers"]
+    assert all("WWW-Authenticate" in operation["responses"]["401"]["headers"]
+               for path in spec["paths"].values() for operation in path.values())
+    assert list(export["200"]["content"]) == ["application/zip"]
+
+    opened = alice_api.post("/api/v1/conversations", json={"with": "bob"})
+    assert opened.status_code == 201 and opened.headers["Location"].endswith(f"/conversations/{opened.get_json()['id']}")
+    path = f"/api/v1/conversations/{opened.get_json()['id']}/messages"
+    first = alice_api.post(path, json={"body": "hi"}, headers={"Idempotency-Key": "k-1"})
+    again = alice_api.post(path, json={"body": "hi"}, headers={"Idempotency-Key": "k-1"})
+    assert first.headers["Location"].endswith(path) and "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert client.get("/api/v1/me").headers["WWW-Authenticate"].startswith("Bearer")
+    assert alice_api.get("/api/v1/me/export").mimetype == "application/zip"

@@ -94,22 +94,43 @@ CONDITIONS = [
 ]
 
 
+WWW_AUTHENTICATE = {"description": "How to sign in: a Bearer token.", "schema": {"type": "string"}}
+LOCATION = {"description": "Where the conversation (or its messages) can be read.", "schema": {"type": "string"}}
+REPLAYED = {"description": '"true" when an Idempotency-Key retry answers with the message it stored before.',
+            "schema": {"type": "string", "enum": ["true"]}}
+# Headers and media types spectree's models can't carry, by route and status.
+SUCCESS_HEADERS = {
+    ("post", "/api/v1/conversations"): {"200": {"Location": LOCATION}, "201": {"Location": LOCATION}},
+    ("post", "/api/v1/conversations/{conversation_id}/messages"): {
+        "201": {"Location": LOCATION, "Idempotent-Replayed": REPLAYED}},
+}
+ZIP_ROUTES = {("get", "/api/v1/me/export")}
+
+
 def document() -> dict:
     """The spec as served: spectree's, with what it can't say on its own: problems under their
     own media type (RFC 9457), a body whose fields are all optional may be left out, an id past
     an INTEGER's range (a message's, see security.py) is an int64, the Retry-After a 429 carries,
-    and the ETag and conditional headers of a route that answers 304."""
+    and the ETag and conditional headers of a route that answers 304; the headers of a 401
+    (WWW-Authenticate), a 409 (Retry-After) and of the successes that carry some, and the export's ZIP."""
     spec = copy.deepcopy(api.spec)
     schemas_by_ref = {f"#/components/schemas/{name}": schema for name, schema in spec["components"]["schemas"].items()}
-    for operations in spec["paths"].values():
-        for operation in operations.values():
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
             responses = operation.get("responses", {})
             for status, response in responses.items():
                 content = response.get("content", {})
                 if status[:1] in "45" and "application/json" in content:
                     content[MEDIA_TYPE] = content.pop("application/json")
-                if status == "429":
+                if status in ("409", "429"):
                     response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+                if status == "401":
+                    response.setdefault("headers", {})["WWW-Authenticate"] = WWW_AUTHENTICATE
+                response.setdefault("headers", {}).update(SUCCESS_HEADERS.get((method, path), {}).get(status, {}))
+                if not response["headers"]:
+                    del response["headers"]
+            if (method, path) in ZIP_ROUTES:
+                responses["200"]["content"] = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
             if "304" in responses:
                 for status in ("200", "304"):
                     responses[status].setdefault("headers", {})["ETag"] = ETAG
