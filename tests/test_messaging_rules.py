@@ -403,3 +403,20 @@ def test_a_request_page_says_why_once_and_then_briefly(people, login, make_user)
     assert page.count("Carol isn't in any of yours") == 1  # the author's, in full
     assert "isn't in any of yours" not in page.split("Carol isn't in any of yours", 1)[1]
     assert page.count("Can't start a conversation, for the same reason as above.") == 1  # Carol's comment
+
+
+def test_a_newcomer_who_may_start_with_nobody_is_told_what_they_can_do_not_to_press_message(people, login):
+    """With nothing on the left and no Message button anywhere but an admin's, the inbox said
+    "Choose one on the left" and the dashboard "Press Message on a profile" (an outside tester)."""
+    circle("Elm Street", people["alice"], people["bob"])
+    rule_changes.set_reach(True)
+    dave = login(people["dave"])
+    inbox = visible_text(dave.get("/messages"))
+    assert "No conversations yet" in inbox and "Choose one on the left" not in inbox
+    assert "You can always write to an admin: see who the admins are" in inbox
+    dashboard = visible_text(dave.get("/"))
+    assert "Press" not in dashboard and "you aren't in one yet" in dashboard
+    # with a conversation, or where the rules let them start, it reads as before
+    alice = visible_text(login(people["alice"]).get("/"))
+    assert 'Start one with "New message" in your inbox' in alice
+    assert "Or start one with" in visible_text(login(people["alice"]).get("/messages"))

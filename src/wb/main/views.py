@@ -29,8 +29,12 @@ def dashboard():
     if inbox is None:
         return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox)
     # The nav badge shows the total the summary read, and comes along with the line's answers.
+    from ..messaging import rules
+
+    # No conversation yet: what starting one takes, when the rules let them start with nobody.
+    cant_start = None if inbox["conversations"] else rules.starting_refusal(current_user)
     return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox,
-                           nav_unread=inbox["unread_total"], badge_follows=True)
+                           nav_unread=inbox["unread_total"], badge_follows=True, cant_start=cant_start)
 
 
 @bp.route("/healthz")
