@@ -210,7 +210,10 @@ def test_a_message_menu_offers_what_this_member_may_do(chat):
     page = text(response)
     assert response.status_code == 200
     assert "mine to delete" in page and "Back to the conversation with <bdi>Bob</bdi>" in page
-    assert 'data-confirm="Delete this message for both of you?"' in page and "hx-post" not in page
+    # The page asks itself: without JavaScript no dialog would (an outside tester deleted in one tap).
+    assert "<p>Delete this message for both of you?</p>" in page and "Yes, delete for both</button>" in page
+    assert "<p>Remove this message from your view? The other member still sees it.</p>" in page
+    assert "hx-post" not in page and "data-confirm" not in page  # not asked twice with JavaScript
 
     alice_client.post(f"/messages/{cid}/messages/{message.id}/delete")
     deleted = text(alice_client.get(url, headers=htmx))

@@ -233,7 +233,7 @@ def as_browsers_without_scroll_initial_target(page) -> None:
 
 @pytest.mark.parametrize("viewport", [SHORT, {"width": 1280, "height": 800}, PHONE],
                          ids=["short-desktop", "desktop", "phone"])
-def test_without_javascript_a_thread_opens_at_the_newest_and_sending_keeps_the_header(browsing, ui_server, viewport):
+def test_without_javascript_a_thread_opens_at_the_newest_and_sending_keeps_the_header(browsing, ui_server, viewport, artifacts):
     server = ui_server
     alice, bob = server.create_member("alice"), server.create_member("bob")
     conversation_id = seed_messages(server, bob, alice, [f"Note {n} about the garden" for n in range(25)])
@@ -259,6 +259,12 @@ def test_without_javascript_a_thread_opens_at_the_newest_and_sending_keeps_the_h
     mine.locator(".message-actions summary").click()
     mine.get_by_role("link", name="Delete or remove…").click()
     expect(page.get_by_role("heading", name="This message")).to_be_visible()
+    # No dialog can ask without JavaScript: the page asks, beside each button.
+    expect(page.get_by_text("Delete this message for both of you?")).to_be_visible()
+    expect(page.get_by_role("button", name="Yes, delete for both")).to_be_visible()
+    expect(page.get_by_role("button", name="Yes, remove for me")).to_be_visible()
+    page.screenshot(path=str(artifacts / f"message-actions-no-js-{viewport['width']}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]  # nothing off the side
     back = page.get_by_role("link", name="Back to the conversation with Bob")
     expect(back).to_be_visible()
     back.click()
