@@ -190,6 +190,7 @@ def test_an_admin_erases_a_member_behind_a_typed_confirmation(app, admin, alice,
     assert "Erase…" in visible_text(admin_client.get("/admin/members"))
     page = visible_text(admin_client.get("/admin/members/alice/erase"))
     assert "It can't be undone" in page and "Type alice to confirm" in page
+    assert "help requests and comments" in page and "notes of reports they made" in page  # all it takes
 
     wrong = admin_client.post("/admin/members/alice/erase", data={"confirm_username": "alicia"})
     assert wrong.status_code == 400 and "Type alice to confirm." in visible_text(wrong)
