@@ -235,3 +235,26 @@ def test_a_message_menu_is_only_for_messages_the_member_sees(chat, make_user, lo
     bob_client.post(f"/messages/{cid}/messages/{message.id}/remove")
     assert bob_client.get(url).status_code == 404  # removed from his view
     assert alice_client.get(url).status_code == 200
+
+
+def test_the_unread_filter_keeps_the_conversation_open_beside_it(chat, make_user, login):
+    """Opening a conversation from the Unread list read it, and its row left the list under the
+    member's eyes, unmarked (an outside tester); the one open stays, other read ones go."""
+    alice_client, bob_client, with_bob = chat
+    send(bob_client, with_bob, "unread one")
+    carol_client = login(make_user("carol"))
+    with_carol = open_conversation(carol_client, "alice")
+    send(carol_client, with_carol, "unread too")
+    alice_client.post(f"/messages/{with_bob}/read")  # opened: read
+
+    def rows(query):
+        page = text(alice_client.get(f"/messages/list?{query}", headers={"HX-Request": "true"}))
+        return [int(found) for found in re.findall(r'data-conversation-id="(\d+)"', page)]
+
+    assert rows(f"filter=unread&active={with_bob}") == [with_carol, with_bob]
+    assert rows("filter=unread") == [with_carol]
+    assert rows(f"filter=unread&active={with_carol}") == [with_carol]
+    # the read's own answer, which brings the list along, keeps it too
+    along = text(alice_client.post(f"/messages/{with_bob}/read", headers={
+        "HX-Request": "true", "X-WB-List": f"page=1&filter=unread&active={with_bob}"}))
+    assert f'data-conversation-id="{with_bob}"' in along

@@ -229,8 +229,11 @@ def test_the_list_along_keeps_its_page_and_filter(inbox, app):
     other_page = alice_client.post(f"/messages/{with_bob}/read", headers={**ON_THE_INBOX, "X-WB-List": "page=2"})
     assert order_along(other_page) == [with_carol] and rows(list_along(other_page)) == []  # Bob's row isn't there
     unread = alice_client.post(f"/messages/{with_bob}/read", headers={**ON_THE_INBOX, "X-WB-List": "filter=unread"})
-    # Nothing left to keep: the empty list is drawn whole.
-    assert order_along(unread) is None and rows(list_along(unread)) == [] and "all caught up" in list_along(unread)
+    # Read, but open beside the list: the Unread filter keeps it (its row left under the member's eyes).
+    assert order_along(unread) == rows(list_along(unread)) == [with_bob]
+    # Nothing unread and nothing open: the empty list is drawn whole.
+    caught_up = text(alice_client.get("/messages/list?filter=unread&active=0", headers={"HX-Request": "true"}))
+    assert rows(caught_up) == [] and "all caught up" in caught_up
 
 
 @pytest.mark.parametrize("shown", ["page=x", "page=%C2%B2", "page=0", "page=99999999999999999999999"])

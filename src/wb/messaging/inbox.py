@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import String, bindparam, func, select, type_coerce
+from sqlalchemy import String, bindparam, func, or_, select, type_coerce
 
 from ..database import read_rows
 from ..extensions import db
@@ -73,21 +73,23 @@ def _inbox_statement(unread_only: bool):
         .join(User, User.id == CM.other_user_id)  # a foreign key: every membership's other member has a row
         .where(*inbox_filter(member_id))
     )
-    if unread_only:
-        query = query.where(CM.unread_count > 0)
+    if unread_only:  # and the conversation open beside the list, read as it now is (bindparam "open")
+        query = query.where(or_(CM.unread_count > 0, CM.conversation_id == bindparam("open")))
     return query.order_by(CM.last_activity_at.desc(), CM.id.desc()).offset(bindparam("offset")).limit(bindparam("limit"))
 
 
-def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None) -> InboxPage:
+def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, open_id: int | None = None) -> InboxPage:
     """One page of conversations, newest activity first, in two queries (one per database).
 
-    With drawn (conversation ids), only those rows are to be drawn: only their previews are read."""
+    With drawn (conversation ids), only those rows are to be drawn: only their previews are read.
+    The unread filter keeps the conversation open beside the list (open_id): opening it read it,
+    and its row left the list under the member's eyes."""
     per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
     page = max(page, 1)
     # Plain rows, not ORM objects: a page shows 30 and changes none.
     rows = read_rows(
         _inbox_statement(unread_only),
-        {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1},
+        {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1, "open": open_id or 0},
         User,
     ).all()
     has_next = len(rows) > per_page

@@ -331,8 +331,9 @@ def conversation_list():
     nav badge out of band (the list's version holds its total); 304 when they are what the list
     already shows (its ETag)."""
     cursor = live.newest_id()  # read first: the rows show at least every change up to it
-    listing = inbox_page(current_user, page=page_arg(), unread_only=request.args.get("filter") == "unread")
     active_id = number_arg("active", "a conversation number") or None
+    listing = inbox_page(current_user, page=page_arg(), unread_only=request.args.get("filter") == "unread",
+                         open_id=active_id)
     return _unless_unchanged(
         f"list-{listing.version}-{active_id or 0}",
         lambda: render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id,
@@ -381,7 +382,8 @@ def _list_along(active_id: int | None = None, changed=None, cursor: int | None =
         return None
     if cursor is None:
         cursor = live.newest_id()
-    listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread", drawn=changed)
+    listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread", drawn=changed,
+                         open_id=active_id)
     if not listing.rows:  # nothing to keep: the empty list is drawn whole
         listing.drawn = None
     return render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id,
