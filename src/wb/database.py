@@ -5,11 +5,14 @@ import socket
 import sqlite3
 import time
 
-from sqlalchemy import event, text
+from sqlalchemy import String, event, func, literal, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.exc import DisconnectionError
 
 from .extensions import db
+from .text import FOLD_FROM, FOLD_TO, search_folded
 
 log = logging.getLogger("wb.database")
 
@@ -84,10 +87,32 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA secure_delete=ON")
+        # folded()'s SQL on SQLite, which has no translate(): the same function as in Python.
+        dbapi_connection.create_function("wb_folded", 1, search_folded, deterministic=True)
         files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main" and row[2]]
         cursor.close()
         for path in files:
             _owner_only(path)
+
+
+class folded(FunctionElement):
+    """A text column as a name search compares it (text.search_folded: lower case, accents left out),
+    in each database's SQL: translate(lower(...)) on PostgreSQL, the same Python function on SQLite."""
+
+    type = String()
+    inherit_cache = True
+    name = "wb_folded"
+
+
+@compiles(folded, "sqlite")
+def _folded_on_sqlite(element, compiler, **kw):
+    return "wb_folded(%s)" % compiler.process(element.clauses, **kw)
+
+
+@compiles(folded, "postgresql")
+def _folded_on_postgresql(element, compiler, **kw):
+    (column,) = element.clauses
+    return compiler.process(func.translate(func.lower(column), literal(FOLD_FROM), literal(FOLD_TO)), **kw)
 
 
 def _owner_only(path: str) -> None:

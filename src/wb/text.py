@@ -122,3 +122,31 @@ def one_line(text) -> str:
     for rule in (LINE_BREAKS, CONTROL_CHARACTERS, BIDI_CONTROLS):
         text = rule.sub(" ", text)
     return SPACES.sub(" ", text).strip()
+
+
+def _folding_table() -> tuple[str, str]:
+    """The letters a name search ignores the accents of (and the case of, whatever a database's
+    locale): Latin letters with a mark, as their plain lower-case letter ("Ø" and "ø" as "o",
+    "É" as "e"), one character for one, so PostgreSQL's translate() can do the same in SQL."""
+    special = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ı": "i", "ħ": "h", "ŧ": "t"}
+    letters, plain = [], []
+    for code in range(0xC0, 0x180):
+        char = chr(code)
+        lower = char.lower()
+        if len(lower) != 1:
+            continue
+        base = special.get(lower) or unicodedata.normalize("NFKD", lower)[0]
+        if base.isascii() and base.isalpha() and base != lower:
+            letters.append(char)
+            plain.append(base)
+    return "".join(letters), "".join(plain)
+
+
+FOLD_FROM, FOLD_TO = _folding_table()
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def search_folded(text) -> str:
+    """text as a name search compares it: lower case, accents left out ("Zoë Ødegård" as "zoe odegard").
+    database.folded() does the same in SQL."""
+    return ("" if text is None else str(text)).lower().translate(_FOLD)

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, or_, select
 
+from ..database import folded
 from ..extensions import db
 from ..models import User
+from ..text import search_folded
 from . import policy, rules
 
 MIN_QUERY_LENGTH = 2
@@ -57,8 +59,9 @@ def search_members(viewer, query: str) -> MemberSearch:
     query = " ".join(query.split())[:MAX_QUERY_LENGTH]
     if len(query) < MIN_QUERY_LENGTH:
         return MemberSearch(query, too_short=True)
-    pattern = like_pattern(query)
-    matches = or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
+    # Any case and with or without accents ("zoe", "ZOË" and "ødegård" all find Zoë Ødegård).
+    pattern = like_pattern(search_folded(query))
+    matches = or_(folded(User.username).like(pattern, escape="\\"), folded(User.display_name).like(pattern, escape="\\"))
     side = rules.side_of(viewer)
     writable = and_(*rules.writable_where(side, User))
     rows = db.session.execute(
