@@ -127,6 +127,10 @@ def test_deleting_warns_what_it_changes_in_the_rules(admin_client):
     rule_changes.set_starters([volunteers])
     page = visible_text(admin_client.get(f"/admin/circles/{volunteers.id}/delete"))
     assert "Starting conversations would be open to staff only, until you change the rule." in page
+    assert "Members reach only those they share a circle with" not in page
+    rule_changes.set_reach(True)
+    page = visible_text(admin_client.get(f"/admin/circles/{volunteers.id}/delete"))
+    assert "its members could no longer start conversations with each other through it" in page
 
 
 def test_admin_members_page_adds_and_removes_circles(admin_client, alice):

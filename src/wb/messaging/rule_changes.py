@@ -147,6 +147,9 @@ def impact_of_deleting(circle: Circle) -> list[str]:
     for protected_id, open_to in rules.protected.items():
         if circle.id in open_to and protected_id != circle.id:
             impact.append(f"Its members could no longer start conversations with members of {rules.names[protected_id]}.")
+    if rules.shared_circle:  # reach: the circle is what its members share (found missing by an outside tester)
+        impact.append("Members reach only those they share a circle with: its members could no longer start "
+                      "conversations with each other through it, and one in no other circle with nobody but staff.")
     return impact
 
 
