@@ -188,3 +188,23 @@ def test_a_key_named_twice_is_a_422_naming_it(api_chat, alice_api, raw, named):
     assert sorted(error["name"] for error in problem["errors"]) == sorted(named)
     assert "kind words" not in response.get_data(as_text=True)
     assert alice_api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"] == []
+
+
+def test_a_number_too_long_to_read_is_a_422_not_invalid_json(api_chat, alice_api):
+    """Valid JSON all the same: Python refuses to read an integer of over 4,300 digits."""
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data='{"body": "hi", "n": ' + "9" * 5000 + "}",
+                              content_type="application/json")
+    assert "more digits" in assert_problem(response, 422)["detail"]
+    assert messages_in(cid) == []
+
+
+def test_two_idempotency_keys_are_refused_not_one_picked(api_chat, alice_api):
+    """A header sent twice reaches the app as one value joined with a comma ("a,b" under gunicorn):
+    it was a key of its own, so a retry with one of them stored the message again."""
+    _, _, cid = api_chat
+    path = f"/api/v1/conversations/{cid}/messages"
+    for joined in ("a,b", "a, b"):
+        response = alice_api.post(path, json={"body": "once"}, headers={"Idempotency-Key": joined})
+        assert assert_problem(response, 422)["errors"][0]["name"] == "Idempotency-Key"
+    assert messages_in(cid) == []

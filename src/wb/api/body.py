@@ -53,7 +53,12 @@ def check_body(safe_methods) -> None:
         body = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs_noting_duplicates(twice))
     except UnicodeDecodeError:
         raise ApiProblem(400, "The request body isn't UTF-8: send JSON in UTF-8.") from None
-    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
+    except ValueError as error:
+        if "integer string conversion" in str(error):  # valid JSON, a number of over 4,300 digits
+            raise ApiProblem(422, "A number in the request body has more digits than any value here takes.",
+                             errors=[]) from None
+        raise ApiProblem(400, "The request body isn't valid JSON.") from None
+    except RecursionError:  # thousands of nested brackets
         raise ApiProblem(400, "The request body isn't valid JSON.") from None
     if twice:
         raise ApiProblem(422, "The request body names a key more than once.", errors=[

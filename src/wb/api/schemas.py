@@ -181,8 +181,11 @@ class SendMessage(Request):
 class SendHeaders(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     idempotency_key: str | None = Field(
-        None, alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
-        description="Any unique string (a UUID): a retried send with the same key stores the message once",
+        # No comma: a server joins a header sent twice into one value with commas ("a,b"), which
+        # would then be a key of its own (an outside tester's retry stored the message again).
+        None, alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x2b\x2d-\x7e]+$",
+        description="Any unique string (a UUID; printable ASCII, no comma, sent once): a retried send with the "
+                    "same key stores the message once",
     )
 
 
