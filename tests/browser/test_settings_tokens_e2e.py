@@ -51,3 +51,21 @@ def test_what_a_settings_section_saved_is_said_where_the_member_is_looking(brows
     expect(note).to_contain_text("Saved.")
     expect(note).to_be_in_viewport()
     page.screenshot(path=artifacts / f"settings-saved-{'phone' if viewport else 'desktop'}.png")
+
+
+def test_an_invite_link_is_copied_with_one_tap_on_a_phone(browsing, server, artifacts):
+    """Selecting a long link in a field is fiddly on a phone (an outside tester found no Copy button)."""
+    alice = server.create_member("alice")
+    page = browsing.sign_in(alice, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                            permissions=["clipboard-read", "clipboard-write"])
+    page.goto("/invites")
+    page.get_by_role("button", name="Create an invite link").click()
+    link = page.locator("input.invite-link").first
+    expect(link).to_be_visible()
+    copy = page.locator("button[data-copy]").first
+    expect(copy).to_have_text("Copy link")
+    copy.tap()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == link.input_value()
+    assert "/register?invite=" in link.input_value()
+    page.screenshot(path=str(artifacts / "invite-copied-phone.png"), full_page=True)

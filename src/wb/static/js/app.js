@@ -151,6 +151,24 @@
     section.scrollIntoView();
   });
 
+  // "Copy link" beside an invite: copies it (on a phone too, where selecting a long link is
+  // fiddly), says so in the button's own words, and selects the link where the browser won't copy.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var field = button && document.getElementById(button.getAttribute("data-copy"));
+    if (!field) return;
+    function said(words) {
+      button.textContent = words;
+      setTimeout(function () { button.textContent = "Copy link"; }, 4000);
+    }
+    function selectIt() { field.focus(); field.select(); said("Selected: copy it"); }
+    if (!navigator.clipboard) { selectIt(); return; }
+    navigator.clipboard.writeText(field.value).then(function () { said("Copied"); }, selectIt);
+  });
+
   // Plain (non-htmx) forms that destroy something ask first. A form with a `confirmed` field
   // tells the server the question was answered (without JavaScript, the server asks).
   document.addEventListener("submit", function (event) {
