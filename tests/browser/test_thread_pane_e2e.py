@@ -113,6 +113,19 @@ def test_on_a_phone_a_picked_conversation_shows_the_thread_and_focuses_its_headi
     expect(page.locator("#conversation-list")).to_be_visible()
 
 
+def unread_in(server, username: str, conversation_id: int) -> int:
+    """The member's unread count in that conversation, as the server holds it."""
+    from sqlalchemy import select
+
+    from wb.extensions import db
+    from wb.messaging.models import ConversationMembership as CM
+    from wb.models import User
+
+    with server.app.app_context():
+        return db.session.scalar(select(CM.unread_count).where(
+            CM.conversation_id == conversation_id, CM.user_id == User.by_username(username).id))
+
+
 def test_on_a_phone_back_to_the_list_keeps_its_page_filter_and_place(browsing, server):
     """Working down a long list on a phone: "All conversations" and Back return to the list
     (its filter too) scrolled where the member left it, not to the top of page one."""
@@ -133,6 +146,11 @@ def test_on_a_phone_back_to_the_list_keeps_its_page_filter_and_place(browsing, s
         row.click()
         expect(page).to_have_url(re.compile(rf"{picked}$"))
         expect(page.locator("#conversation-list")).to_be_hidden()
+        # The thread reads itself (its poller's read, once drawn): the list it goes back to counts it read.
+        deadline = time.monotonic() + 5
+        while unread_in(server, alice, int(picked.rsplit("/", 1)[1])):
+            assert time.monotonic() < deadline, "the opened thread was never marked read"
+            page.wait_for_timeout(50)
         if way == "link":
             page.locator("#thread .back-link").click()
         else:
