@@ -141,6 +141,48 @@ def test_directory_is_paginated(client, app, alice):
         assert "Page 1 of 2" in text(response)
 
 
+def test_directory_finds_members_by_name_in_any_case_and_accents(client, app, make_user, alice):
+    make_user("zoe", display_name="Zoë Ødegård")
+    make_user("zorro", display_name="Don Diego")
+    make_user("sam", display_name="Zoey Suspended", status="suspended")
+    client.login("alice")
+
+    for typed in ("zoe", "ZOË", "odegard", "  Zoë   Øde "):
+        page = text(client.get("/members", query_string={"q": typed}))
+        assert "@zoe" in page, typed
+        assert "@alice" not in page and "@zorro" not in page and "@sam" not in page
+    assert 'value="Zoë Øde"' in text(client.get("/members", query_string={"q": "  Zoë   Øde "}))
+    by_username = text(client.get("/members?q=ZOR"))
+    assert "@zorro" in by_username and "@zoe" not in by_username  # a username counts as a name
+    literal = text(client.get("/members", query_string={"q": "%"}))  # LIKE's wildcards are taken literally
+    assert "@zoe" not in literal and "has a name with “<bdi>%</bdi>” in it" in literal
+    nobody = text(client.get("/members?q=nobody-at-all"))
+    assert "No member has a name with “<bdi>nobody-at-all</bdi>” in it." in nobody
+    assert 'href="/members"' in nobody and "Clear name" in nobody
+
+
+def test_directory_name_search_keeps_to_the_circle_and_pages(client, app, alice):
+    from wb.circles import service as circles
+
+    db.session.execute(insert(User), [
+        {"username": f"m{n:03d}", "display_name": f"Maple {n}", "bio": "", "password_hash": alice.password_hash,
+         "role": "member", "status": "active"} for n in range(55)
+    ])
+    db.session.commit()
+    elm = circles.create("Elm Street")
+    circles.add_members(elm, ["alice", "m001"])
+    client.login("alice")
+
+    first = text(client.get("/members?q=maple"))
+    assert "Page 1 of 2" in first and "@alice" not in first
+    assert "/members?page=2&amp;q=maple" in first  # the next page keeps the name
+    assert "@m054" in text(client.get("/members?page=2&q=maple"))
+    in_circle = text(client.get("/members", query_string={"q": "maple", "circle": "Elm Street"}))
+    assert "@m001" in in_circle and "@m002" not in in_circle and "@alice" not in in_circle
+    none_in_circle = text(client.get("/members", query_string={"q": "zzz", "circle": "Elm Street"}))
+    assert "No member of <bdi>Elm Street</bdi> has a name with “<bdi>zzz</bdi>” in it." in none_in_circle
+
+
 def test_message_button_is_not_shown_while_messaging_is_off(client, alice, bob):
     client.login("alice")
     for path in ("/members", "/people/bob"):

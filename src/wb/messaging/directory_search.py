@@ -47,6 +47,13 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def name_matches(query: str):
+    """Members whose username or display name contains query, in any case and with or without
+    accents ("zoe", "ZOË" and "ødegård" all find Zoë Ødegård): New message's search and the directory's."""
+    pattern = like_pattern(search_folded(query))
+    return or_(folded(User.username).like(pattern, escape="\\"), folded(User.display_name).like(pattern, escape="\\"))
+
+
 def _sort_name():
     """What members see as the name (display name, else username), for ordering without case."""
     return func.lower(func.coalesce(func.nullif(User.display_name, ""), User.username))
@@ -59,9 +66,7 @@ def search_members(viewer, query: str) -> MemberSearch:
     query = " ".join(query.split())[:MAX_QUERY_LENGTH]
     if len(query) < MIN_QUERY_LENGTH:
         return MemberSearch(query, too_short=True)
-    # Any case and with or without accents ("zoe", "ZOË" and "ødegård" all find Zoë Ødegård).
-    pattern = like_pattern(search_folded(query))
-    matches = or_(folded(User.username).like(pattern, escape="\\"), folded(User.display_name).like(pattern, escape="\\"))
+    matches = name_matches(query)
     side = rules.side_of(viewer)
     writable = and_(*rules.writable_where(side, User))
     rows = db.session.execute(

@@ -11,6 +11,7 @@ from ..circles import service as circle_service
 from ..circles.models import CircleMember
 from ..circles.service import circles_by_member
 from ..messaging import rules, writes
+from ..messaging.directory_search import MAX_QUERY_LENGTH, name_matches
 from ..messaging.policy import show_inbox_badge
 from ..messaging.rules import MESSAGE_FROM
 from ..extensions import db
@@ -40,18 +41,22 @@ def profile(username):
 @bp.route("/members")
 @login_required
 def directory():
-    """Every member (or a circle's, with ?circle=NAME), each with their circles and a "Message"
-    button or why not: decided for the whole page in a fixed number of queries."""
+    """Every member (or a circle's, with ?circle=NAME; those whose name holds ?q=, in any case,
+    accents or not), each with their circles and a "Message" button or why not: decided for the
+    whole page in a fixed number of queries."""
     page = page_arg()
     query = select(User).where(User.deleted_at.is_(None), User.status != "suspended").order_by(User.username)
+    name = " ".join(request.args.get("q", "").split())[:MAX_QUERY_LENGTH]
     circle_name = request.args.get("circle", "")
     circle = circle_service.by_name(circle_name) if circle_name else None
+    shown = dict(q=name, all_circles=circle_service.all_circles())
     if circle_name and circle is None:
         return render_template("people/directory.html", pagination=None, members=[], circle=None,
-                               unknown_circle=circle_name[:60], member_circles={}, viewer_refusal=None,
-                               all_circles=circle_service.all_circles()), 404
+                               unknown_circle=circle_name[:60], member_circles={}, viewer_refusal=None, **shown), 404
     if circle is not None:
         query = query.join(CircleMember, CircleMember.user_id == User.id).where(CircleMember.circle_id == circle.id)
+    if name:
+        query = query.where(name_matches(name))
     pagination = db.paginate(query, page=page, per_page=MEMBERS_PER_PAGE, error_out=False)
     members = pagination.items
     viewer_refusal = None
@@ -59,8 +64,7 @@ def directory():
         viewer_refusal = rules.viewer_wide_refusal(rules.prepare_page(current_user, members))
     return render_template(
         "people/directory.html", pagination=pagination, members=members, circle=circle, unknown_circle=None,
-        member_circles=circles_by_member([member.id for member in members]), viewer_refusal=viewer_refusal,
-        all_circles=circle_service.all_circles(),
+        member_circles=circles_by_member([member.id for member in members]), viewer_refusal=viewer_refusal, **shown,
     )
 
 
