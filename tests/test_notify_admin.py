@@ -37,3 +37,16 @@ def test_health_counts_sent_failed_and_waiting_without_addresses(app, smtp, admi
     assert "never" not in figure(page, "notify_last_run")
     for secret in (address, "bob.secret", "Pelican", "5521", "7788"):
         assert secret not in page
+
+
+def test_emails_sent_still_count_after_the_member_is_erased(app, smtp, admin, alice, make_user, login, messaging_on):
+    from wb.extensions import db
+    from wb.models import User
+    from wb.people import leaving
+
+    opt_in(alice, "soon")
+    converse(make_user("carol"), alice, ["hello"])
+    assert notify(app, minutes_later=11).exit_code == 0 and len(smtp.received) == 1
+    leaving.erase_member(db.session.get(User, alice.id), actor=admin)  # her notices go with her
+    page = login(admin).get("/admin/messaging").get_data(as_text=True)
+    assert figure(page, "notify_sent_last_day") == "1"
