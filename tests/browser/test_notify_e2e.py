@@ -68,6 +68,8 @@ def test_a_hidden_tab_gets_one_notice_naming_the_sender_without_the_text(browsin
     expect(switch).to_be_visible()
     switch.click()
     expect(bob_page.get_by_role("button", name="Turn off desktop notifications")).to_be_visible()
+    # Turning them on shows what a notice looks like (and whether this browser can show one).
+    assert [notice["title"] for notice in bob_page.evaluate("window.wbNotices")] == ["Desktop notifications are on"]
     bob_page.goto("/requests")  # any page: the choice belongs to this browser
     bob_page.wait_for_load_state("load")
     bob_page.evaluate("window.wbTabHidden = true")
@@ -105,3 +107,31 @@ def test_nothing_is_asked_until_the_member_chooses_and_a_refusal_is_explained(br
     bob_page.wait_for_load_state("load")
     expect(bob_page.locator("[data-desktop-status]").first).to_contain_text("block notifications")
     assert bob_page.evaluate("window.wbAsked") == 0
+
+
+# Chrome on Android offers the permission, then throws at every notice a page makes.
+THROWING_NOTICES = """
+var Throwing = function () { throw new TypeError("Illegal constructor. Use ServiceWorkerRegistration.showNotification() instead."); };
+Object.defineProperty(Throwing, "permission", { get: function () { return window.wbPermission || "default"; } });
+Throwing.requestPermission = function () { window.wbPermission = "granted"; return Promise.resolve("granted"); };
+window.Notification = Throwing;
+"""
+
+
+def test_a_browser_that_cant_show_a_pages_notices_says_so_and_emails_are_offered(browsing, server):
+    bob = server.create_member("bob")
+    bob_page = browsing.sign_in(bob)
+    bob_page.context.add_init_script(THROWING_NOTICES)
+    errors = []
+    bob_page.on("pageerror", lambda error: errors.append(str(error)))
+    bob_page.goto("/settings")
+    bob_page.wait_for_load_state("load")
+    bob_page.get_by_role("button", name="Turn on desktop notifications").click()
+    status = bob_page.locator("[data-desktop-status]").first
+    expect(status).to_contain_text("can't show desktop notifications from a web page")
+    expect(status).to_contain_text("Email notifications")
+    expect(bob_page.locator("[data-desktop-toggle]").first).to_be_hidden()
+    bob_page.goto("/messages")  # remembered by this browser: not offered again
+    bob_page.wait_for_load_state("load")
+    expect(bob_page.locator("[data-desktop-toggle]").first).to_be_hidden()
+    assert errors == []

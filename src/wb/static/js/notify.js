@@ -34,7 +34,20 @@
     } catch (error) { /* private mode: the choice lasts for this page only */ }
   }
 
-  function supported() { return "Notification" in window; }
+  var UNABLE = "wb.desktop-unable";   // the browser has the API but can't show a page's notices
+
+  // Chrome on Android, for one, offers the permission and then throws at every notice (a page's
+  // notices need an installed app there): the first notice, shown when they are turned on, tells.
+  function supported() { return "Notification" in window && stored(UNABLE) !== "yes"; }
+  function show(title, options) {
+    try {
+      return new Notification(title, options);
+    } catch (error) {
+      store(UNABLE, "yes");
+      store(SETTING, null);
+      return null;
+    }
+  }
   function noticesOn() { return supported() && stored(SETTING) === "on" && Notification.permission === "granted"; }
 
   // The unread count of each conversation the member already knows about (shown or told).
@@ -69,7 +82,8 @@
   function tell(id, row) {
     var options = { tag: "wb-conversation-" + id };
     if (stored(PREVIEW) === "on" && row.preview) options.body = row.preview;
-    var notice = new Notification("New message from " + row.name, options);
+    var notice = show("New message from " + row.name, options);
+    if (!notice) return;
     notice.onclick = function () {
       window.focus();
       window.location.href = row.href;
@@ -124,7 +138,9 @@
     panel.hidden = false;
     if (!supported()) {
       button.hidden = true;
-      explain(panel, "This browser can't show desktop notifications.");
+      explain(panel, "This browser can't show desktop notifications" +
+        ("Notification" in window ? " from a web page (on a phone, only installed apps can)." : ".") +
+        " Email notifications (in Settings) can tell you instead.");
       return;
     }
     if (preview) preview.checked = stored(PREVIEW) === "on";
@@ -153,6 +169,10 @@
     Notification.requestPermission().then(function (answer) {
       store(SETTING, answer === "granted" ? "on" : null);
       store(REFUSED, answer === "denied" ? "yes" : null);
+      if (answer === "granted") {  // what a notice will look like, and whether this browser can show one
+        show("Desktop notifications are on", {
+          tag: "wb-notices-on", body: "A notice like this one comes when a message arrives while WhiteBalloon is in the background." });
+      }
       known = null;
       drawSwitch(panel);
       unreadChanged();
