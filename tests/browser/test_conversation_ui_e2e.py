@@ -89,6 +89,28 @@ def test_my_own_long_message_scrolls_into_view_after_sending(browsing, ui_server
     assert bottom_below_thread(page, mine) <= 1
 
 
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, PHONE], ids=["desktop", "phone"])
+def test_a_long_thread_scrolls_in_its_own_box_and_the_page_never_runs_on_below_it(browsing, ui_server, viewport):
+    """Each message carries words for screen readers only, laid out of the flow: they must stay in
+    the thread's scroller, or they stretch the page far below it into blank space."""
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, [f"Note {n} about the allotment" for n in range(30)])
+    page = browsing.sign_in(alice, server=server, viewport=viewport)
+    open_conversation(page, bob, "Bob")
+    for place in ("0", "list.scrollHeight"):
+        page.locator("#thread-messages").evaluate(f"list => {{ list.scrollTop = {place}; }}")
+        page.evaluate("window.scrollTo(0, 100000)")
+        # Nothing runs on past the footer (before, 30 messages made a desktop page 2,228 px tall).
+        ends = page.evaluate("""() => [document.scrollingElement.scrollHeight,
+            document.querySelector(".site-footer").getBoundingClientRect().bottom + window.scrollY]""")
+        assert ends[0] <= ends[1] + 1
+        if viewport["width"] >= 768:  # a desktop page never scrolls as a whole
+            assert ends[0] <= viewport["height"] + 1 and page.evaluate("window.scrollY") == 0
+        page.evaluate("window.scrollTo(0, 0)")
+        assert in_window(page, page.locator("#thread h2"))
+
+
 def time_is_visible(message) -> bool:
     """The message's time takes real room on screen (not the 1 px a screen reader's copy takes)."""
     box = message.locator(".message-meta time").bounding_box()

@@ -547,6 +547,67 @@ def test_news_that_comes_while_a_send_is_answered_is_read_when_the_answer_is_in(
     assert unread_in_open_thread(server, alice_page, "Alice") == 0
 
 
+# The test decides whether the tab is in front (Chromium's headless tabs always are).
+TAB_IN_FRONT = """
+window.wbTabHidden = false;
+Object.defineProperty(Document.prototype, "hidden", { get: function () { return window.wbTabHidden; } });
+Object.defineProperty(Document.prototype, "visibilityState", {
+  get: function () { return window.wbTabHidden ? "hidden" : "visible"; } });
+"""
+
+
+def test_a_message_that_comes_to_a_background_tab_stays_unread_until_the_tab_is_in_front(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    alice_page = browsing.sign_in(alice)
+    bob_page = browsing.sign_in(bob)
+    bob_page.context.add_init_script(TAB_IN_FRONT)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Hello Bob")
+    open_conversation(bob_page, alice, "Alice")
+    expect(alice_page.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)
+    bob_page.evaluate("window.wbTabHidden = true")  # Bob switches to another tab, his thread open
+
+    send(alice_page, "Are you there?")
+    expect(bob_page.locator("#thread-messages li.message").last).to_contain_text("Are you there?", timeout=NEWS_MS)
+    expect(bob_page.locator("#inbox-badge .badge")).to_have_text("1", timeout=NEWS_MS)  # and the tab title with it
+    bob_page.wait_for_timeout(1000)
+    assert unread_in_open_thread(server, bob_page, "Bob") == 1
+    # no "Seen" for what nobody looked at
+    expect(alice_page.locator("li.message.mine").last.locator(".seen-label")).to_have_count(0)
+
+    bob_page.evaluate("window.wbTabHidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    wait_until(bob_page, lambda: unread_in_open_thread(server, bob_page, "Bob") == 0, "Bob's read never went")
+    expect(alice_page.locator("li.message.mine").last.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)
+    expect(bob_page.locator("#inbox-badge .badge")).to_have_count(0, timeout=NEWS_MS)
+    expect(bob_page.locator("[data-new-below]")).to_have_count(0)
+
+
+def test_a_reader_scrolled_up_is_shown_new_messages_below_and_reads_them_there(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, alice, bob, ["\n".join(f"Earlier note {n}, line {line}" for line in range(25)) for n in range(4)])
+    alice_page = browsing.sign_in(alice)
+    bob_page = browsing.sign_in(bob)
+    open_conversation(bob_page, alice, "Alice")
+    open_conversation(alice_page, bob, "Bob")
+    wait_until(bob_page, lambda: unread_in_open_thread(server, bob_page, "Bob") == 0, "Bob never read the thread")
+    bob_page.locator("#thread-messages").evaluate("list => { list.scrollTop = 0; }")  # Bob reads back
+
+    send(alice_page, "Did you see my question above?")
+    expect(bob_page.locator("#thread-messages li.message").last).to_contain_text("Did you see", timeout=NEWS_MS)
+    cue = bob_page.get_by_role("button", name="New messages below ↓")
+    expect(cue).to_be_visible()
+    assert bob_page.locator("#thread-messages").evaluate("list => list.scrollTop") == 0  # he stays where he reads
+    bob_page.wait_for_timeout(1000)
+    assert unread_in_open_thread(server, bob_page, "Bob") == 1
+    expect(alice_page.locator("li.message.mine").last.locator(".seen-label")).to_have_count(0)
+
+    cue.click()
+    wait_until(bob_page, lambda: unread_in_open_thread(server, bob_page, "Bob") == 0, "Bob's read never went")
+    expect(cue).to_have_count(0)
+    expect(bob_page.locator("#thread-messages li.message").last).to_be_in_viewport()
+    expect(alice_page.locator("li.message.mine").last.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)
+
+
 def test_a_tab_signed_out_elsewhere_goes_to_sign_in_and_comes_back_with_its_draft(browsing, server):
     """Signing out in one tab ends the session everywhere: the other tab's live channel hears of it
     and takes the page (which shows private messages) to the sign-in page; signing in again brings

@@ -256,6 +256,52 @@
   function nearBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
   function scrollToEnd() { var list = threadList(); if (list) list.scrollTop = list.scrollHeight; }
 
+  // A read waits until the member can see the newest messages: their tab in front and the thread
+  // scrolled to its end. Until then the other member sees no "Seen", and the message stays unread
+  // (badge, tab title, a desktop notice); a reader scrolled up is shown "New messages below".
+  // The poller's read ([data-read]) is held back and asked again once they can see it.
+  var waitingRead = null;  // { thread: id, url: the read's address }
+  function readerSeesEnd() { var list = threadList(); return !document.hidden && (!list || nearBottom(list)); }
+  function drawNewBelow() {
+    var thread = document.getElementById("thread"), cue = thread && thread.querySelector("[data-new-below]");
+    var show = !!waitingRead && !document.hidden && waitingRead.thread === openConversationId();
+    if (!thread || !!cue === show) return;
+    if (!show) { cue.remove(); return; }
+    cue = document.createElement("button");
+    cue.type = "button";
+    cue.className = "new-below";
+    cue.setAttribute("data-new-below", "");
+    cue.textContent = "New messages below ↓";
+    var scroller = thread.querySelector(".thread-scroll");
+    scroller.parentNode.insertBefore(cue, scroller.nextSibling);
+  }
+  function readIfSeen() {
+    if (!waitingRead) return;
+    if (waitingRead.thread !== openConversationId()) waitingRead = null;  // another conversation is open now
+    else if (readerSeesEnd()) {
+      var url = waitingRead.url;
+      waitingRead = null;
+      htmx.ajax("POST", url, { source: document.getElementById("thread"), swap: "none" });
+    }
+    drawNewBelow();
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    if (!elt.matches || !elt.matches("[data-read]") || readerSeesEnd()) return;
+    event.preventDefault();
+    waitingRead = { thread: openConversationId(), url: elt.getAttribute("hx-post") };
+    drawNewBelow();
+  });
+  document.addEventListener("scroll", function (event) {
+    if (waitingRead && event.target && event.target.id === "thread-messages") readIfSeen();
+  }, true);
+  document.addEventListener("visibilitychange", readIfSeen);
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("[data-new-below]")) return;
+    scrollToEnd();
+    readIfSeen();
+  });
+
   // "Show older messages" puts a page above what the reader sees: the message that was at the
   // top stays where it was on screen (after the seam's repeated separator is gone). The thread
   // is a live region for new messages only: it is silent while an older page lands.
