@@ -107,11 +107,24 @@ def clean_line(raw, max_length: int, field_label: str, *, required: str | None =
     return text
 
 
+# Unicode's default ignorable code points (DerivedCoreProperties.txt): drawn as nothing wherever
+# they stand, among them marks and letters a category test misses (the combining grapheme joiner
+# U+034F, the Hangul fillers, Khmer's inherent vowels U+17B4-5, variation selectors).
+DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+
 def name_key(name) -> str:
     """What a name looks like, to tell two names apart: compatibility forms folded (NFKC: "Ｄａｖｅ" is
-    "Dave"), case folded, invisible characters left out, runs of spaces as one."""
+    "Dave"), case folded, invisible characters left out ("Adm\u034fin" is "admin"), letters that draw
+    as a blank read as a space ("Tia\u3164Talent" is "tia talent"), runs of spaces as one."""
     folded = unicodedata.normalize("NFKC", "" if name is None else str(name)).casefold()
-    visible = "".join(" " if char.isspace() else char for char in folded if unicodedata.category(char) != "Cf")
+    visible = "".join(
+        " " if char.isspace() or char in BLANK_LETTERS else "" if unicodedata.category(char) == "Cf" or
+        DEFAULT_IGNORABLE.match(char) else char for char in folded
+    )
     return " ".join(visible.split())
 
 
