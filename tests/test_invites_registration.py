@@ -154,6 +154,30 @@ def test_expired_invite_is_refused(client, invite):
     assert reload(Invite, invite.id).uses == 0
 
 
+@pytest.mark.parametrize("leaves", ["suspended", "closed"])
+def test_a_members_invite_stops_working_while_they_are_suspended_or_once_they_left(client, bob, leaves):
+    invite = Invite.issue(creator=bob)
+    db.session.commit()
+    if leaves == "suspended":
+        bob.status = "suspended"
+    else:
+        bob.deleted_at = utcnow()
+    db.session.commit()
+
+    page = client.get(f"/register?invite={invite.token}")
+    assert page.status_code == 400
+    assert "This invite no longer works" in text(page) and "invited you" not in text(page)
+    response = register(client, invite.token)
+    assert response.status_code == 400 and "This invite no longer works" in text(response)
+    assert User.by_username("newbie") is None
+    assert reload(Invite, invite.id).uses == 0
+
+    if leaves == "suspended":  # reinstated, their unused invite works again
+        reload(User, bob.id).status = "active"
+        db.session.commit()
+        assert register(client, invite.token).status_code == 302
+
+
 def test_invite_that_expires_later_still_works(client, admin):
     invite = Invite.issue(creator=admin, expires_days=7)
     db.session.commit()

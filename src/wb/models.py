@@ -185,6 +185,10 @@ class Invite(db.Model):
             return "This invite has expired. Ask the member who invited you for a new one."
         if self.uses >= self.max_uses:
             return "This invite has already been used. Ask the member who invited you for a new one."
+        creator = self.created_by
+        if creator is not None and (creator.status != "active" or creator.deleted_at is not None):
+            # A suspended member's links would let them (or whoever they gave them to) back in.
+            return "This invite no longer works: the member who made it can't invite anyone now. Ask another member for one."
         return None
 
 
