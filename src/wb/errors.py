@@ -13,6 +13,7 @@ from .access import to_login
 from .api import problems as api_problems
 from .api.problems import is_api_request
 from .extensions import db
+from . import ratelimits
 from .ratelimits import retry_after_headers
 from .security import is_htmx
 
@@ -124,6 +125,9 @@ def _csrf_error(error: CSRFError):
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return _http_error(error)
+    if isinstance(error, ratelimits.CountsUnavailable):  # logged where it was found
+        _roll_back()
+        return _busy()
     if _no_connection(error):
         # No database connection to be had: the server or the database is overloaded (or the
         # database is down), nothing is broken in the request. Its transaction never began; say

@@ -12,13 +12,15 @@ documented extension point); `redis://` is the other shared choice.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import math
 import time
 
 from flask import current_app
 from limits import parse
-from limits.errors import ConfigurationError
+from limits.errors import ConfigurationError, StorageError
 from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import Float, Index, String, bindparam, case, delete, func, insert, select
@@ -28,6 +30,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .config import ConfigError
 from .extensions import db, kept_after_commit
+
+log = logging.getLogger(__name__)
 
 SCHEME = "database"  # WB_RATELIMIT_STORAGE_URL=database:// (the default, config.py)
 # Storages whose counts live in one process only.
@@ -58,6 +62,11 @@ class RateLimitEntry(db.Model):
     expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+class CountsUnavailable(Exception):
+    """The storage the limits count in (Redis) can't be reached: nothing limited is done, and the
+    member is told to try again shortly (errors.py, a 503), as when the database is busy."""
+
+
 class LimitReached(Exception):
     """An action over its limit: which limit, and in how many seconds it may be tried again."""
 
@@ -80,6 +89,10 @@ def init_app(app) -> None:
         # limits' Redis keys all start "LIMITS:" and its reset() clears every one of them: under the
         # community's own prefix, resetting one community (the test suite does) leaves others' counts.
         options["key_prefix"] = f"LIMITS:{app.config['RATELIMIT_KEY_PREFIX']}"
+    if uri.split("://", 1)[0] != SCHEME:
+        # Redis down or unreachable: limits raises its StorageError (CountsUnavailable below), not
+        # the driver's own errors. The database's errors stay its own (errors.py answers "busy").
+        options["wrap_exceptions"] = True
     try:
         storage = storage_from_string(uri, **options)
     except (ConfigurationError, ValueError) as error:  # an unknown scheme, a driver not installed
@@ -94,11 +107,38 @@ def take(name: str, limit: str, key: str) -> None:
     item = parse(limit)
     counter = current_app.extensions["wb.ratelimits"]
     identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], name, key)
-    if counter.hit(item, *identifiers):
-        return
-    # The window's oldest action plus the period: when the first place frees up.
-    reset_at = counter.get_window_stats(item, *identifiers).reset_time
+    with _counting():
+        if counter.hit(item, *identifiers):
+            return
+        # The window's oldest action plus the period: when the first place frees up.
+        reset_at = counter.get_window_stats(item, *identifiers).reset_time
     raise LimitReached(item, max(1, math.ceil(reset_at - time.time())))
+
+
+@contextlib.contextmanager
+def _counting():
+    """Where a count is taken or read: an unreachable storage becomes CountsUnavailable, logged
+    with the storage's kind (the address may hold a password) and the driver's error type."""
+    try:
+        yield
+    except StorageError as error:
+        log.warning("rate limit storage unreachable", extra={
+            "storage": current_app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[0],
+            "error": type(error.storage_error).__name__})
+        raise CountsUnavailable() from None
+
+
+def storage_check() -> dict | None:
+    """For /readyz: whether the limits' storage answers (None when it is the main database,
+    which /readyz checks anyway)."""
+    if counts_in_database():
+        return None
+    storage = current_app.extensions["wb.ratelimits"].storage
+    try:
+        ok = bool(storage.check())
+    except Exception:  # any driver error means "not ready"
+        ok = False
+    return {"ok": ok, "storage": current_app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[0]}
 
 
 def wait_words(seconds: int) -> str:
@@ -115,7 +155,8 @@ def remaining(name: str, limit: str, key: str) -> int:
     """How many more actions key may take under limit right now (counts nothing)."""
     _one_connection_at_a_time()
     counter = current_app.extensions["wb.ratelimits"]
-    return counter.get_window_stats(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], name, key).remaining
+    with _counting():
+        return counter.get_window_stats(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], name, key).remaining
 
 
 def reset() -> None:

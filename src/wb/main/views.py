@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import ratelimits
 from ..database import check_database
 from ..extensions import db, limiter
 from ..models import HelpRequest
@@ -47,10 +48,13 @@ def healthz():
 @limiter.exempt
 def readyz():
     checks = {"main": check_database(None, schema=True), "messaging": check_database("messaging")}
-    ready = all(check["ok"] for check in checks.values())
+    limits = ratelimits.storage_check()  # Redis, when the limits count there: every sign-in needs it
+    ready = all(check["ok"] for check in checks.values()) and (limits is None or limits["ok"])
     hub = current_app.extensions["wb.live"]  # this worker's held live channels, and who wakes them
     live = {"waiting": hub.holding_count(), "listener": hub.backend}
-    return jsonify(status="ready" if ready else "unavailable", databases=checks, live=live), (200 if ready else 503)
+    extra = {"rate_limits": limits} if limits is not None else {}
+    return (jsonify(status="ready" if ready else "unavailable", databases=checks, **extra, live=live),
+            200 if ready else 503)
 
 
 EPOCH = datetime(1970, 1, 1)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db, kept_after_commit, writes_from_here
 from ..models import User, utcnow
+from ..ratelimits import CountsUnavailable
 from ..text import BODY_MAX, TextRefused, clean_text
 from . import live, policy, rules
 from .conversations import (
@@ -46,7 +47,7 @@ def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
         if new_to_sender:
             try:
                 policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
-            except Refusal:  # nothing of it stays: the claim, and the row this request made
+            except (Refusal, CountsUnavailable):  # nothing of it stays: the claim, and the row this request made
                 db.session.execute(delete(ConversationMembership).where(
                     ConversationMembership.user_id == sender.id, ConversationMembership.conversation_id == conversation.id))
                 if created:
