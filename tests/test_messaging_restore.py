@@ -39,11 +39,15 @@ def test_restore_round_trip_gives_back_every_message(sqlite_app, pair):
     result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
     assert result.exit_code == 0, result.output
     assert message_rows() == original
-    kept = list(target.parent.glob("messaging.sqlite3.replaced-*"))
-    assert len(kept) == 1 and f"Previous database kept as {kept[0]}" in result.output
-    replaced = sqlite3.connect(kept[0])
+    # The replaced data is kept as a backup like any other (rotated by `backup --keep`), nothing beside the file.
+    kept = last_backup()
+    assert kept.path != backup_path and f"Previous database kept as {kept.path}" in result.output
+    assert not list(target.parent.glob("*.replaced-*"))
+    replaced = sqlite3.connect(kept.path)
     assert replaced.execute("SELECT count(*) FROM messages WHERE body = 'after the backup'").fetchone() == (1,)
     replaced.close()
+    assert invoke(sqlite_app, "backup", "--keep", "1").exit_code == 0  # rotated away like the rest
+    assert not kept.path.exists() and not backup_path.exists()
     # Metadata follows the restored messages: unread counts agree, verify is clean.
     db.session.expire_all()
     ann_row = db.session.scalar(select(ConversationMembership).where(

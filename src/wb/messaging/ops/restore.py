@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from ...extensions import db
-from ...models import User, utcnow
+from ...models import User
 from ..reconcile import reconcile
 from . import postgres
-from .backup import STAMP, backup, checksum_path, file_sha256, partial_file
+from .backup import backup, checksum_path, file_sha256, partial_file
 from .database import TABLES, OperationFailed, ensure_schema, messaging_engine, sqlite_path
 
 log = logging.getLogger("wb.messaging.operations")
@@ -117,12 +117,16 @@ def restore(checked: CheckedBackup) -> Restored:
 
     db.session.remove()  # no open transaction may hold the old database
     messaging_engine().dispose()
+    # The current data is kept as a backup of its own (backups/, rotated by `backup --keep` like the
+    # rest): beside the database, a copy would outlive every rotation, and an erasure, for good.
     if sqlite_path() is None:
         _refuse_other_sessions()
-        kept = backup().path  # PostgreSQL: the current data, dumped before it is replaced
+        kept = backup().path
         postgres.restore_dump(checked.path)
     else:
-        kept = _swap_sqlite_file(checked)
+        _refuse_other_processes()
+        kept = backup().path if sqlite_path().exists() else None
+        _swap_sqlite_file(checked)
     messaging_engine().dispose()
     ensure_schema()  # an older backup is brought up to the current schema
     # A backup taken before a member's text was erased still holds it: erased stays erased.
@@ -146,7 +150,9 @@ def _refuse_other_sessions() -> None:
                               "(and any psql) and try again (nothing was replaced).")
 
 
-def _swap_sqlite_file(checked: CheckedBackup) -> Path | None:
+def _refuse_other_processes() -> None:
+    """SQLite: refuse while another process (the app's workers, a `./wb shell`) has the file open:
+    what it wrote next would go to the replaced file's log and be lost."""
     target = sqlite_path()
     if not target.parent.is_dir():
         raise OperationFailed(f"The messaging database's folder {target.parent} doesn't exist.")
@@ -154,6 +160,10 @@ def _swap_sqlite_file(checked: CheckedBackup) -> Path | None:
     if holder is not None:
         raise OperationFailed(f"{target} is open in another process (pid {holder}): stop the app (and any "
                               "`./wb shell`) and try again (nothing was replaced).")
+
+
+def _swap_sqlite_file(checked: CheckedBackup) -> None:
+    target = sqlite_path()
     partial = partial_file(target.parent, ".messaging-restore-")
     try:
         shutil.copyfile(checked.path, partial)
@@ -161,11 +171,8 @@ def _swap_sqlite_file(checked: CheckedBackup) -> Path | None:
             os.fsync(handle.fileno())
         if file_sha256(partial) != checked.sha256:
             raise OperationFailed(f"Copying {checked.path} to {target.parent} changed it; nothing was replaced.")
-        kept = None
         if target.exists():
             _fold_wal(target)
-            kept = target.with_name(f"{target.name}.replaced-{utcnow().strftime(STAMP)}")
-            _keep_copy(target, kept)
         # The old file's WAL and shared-memory index must not be read against the new file;
         # the checkpoint above left nothing in them.
         for suffix in ("-wal", "-shm"):
@@ -173,7 +180,6 @@ def _swap_sqlite_file(checked: CheckedBackup) -> Path | None:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return kept
 
 
 # Every connection to a WAL database holds a shared lock on byte 128 of its -shm file (the wal-index's
@@ -202,7 +208,7 @@ def _process_holding(target: Path) -> int | None:
 
 
 def _fold_wal(target: Path) -> None:
-    """Checkpoint the live database so the copy we keep is complete; refuse while it is busy."""
+    """Checkpoint the live database so nothing of it is left in its log; refuse while it is busy."""
     connection = sqlite3.connect(target, timeout=10)
     try:
         busy, _log, _done = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
@@ -212,10 +218,3 @@ def _fold_wal(target: Path) -> None:
         connection.close()
     if busy:
         raise OperationFailed(f"{target} is in use; stop the app and try again (nothing was replaced).")
-
-
-def _keep_copy(target: Path, kept: Path) -> None:
-    try:
-        os.link(target, kept)
-    except OSError:
-        shutil.copy2(target, kept)
