@@ -111,6 +111,31 @@ def test_a_long_thread_scrolls_in_its_own_box_and_the_page_never_runs_on_below_i
         assert in_window(page, page.locator("#thread h2"))
 
 
+def test_the_keyboard_reaches_the_message_box_without_passing_every_message(browsing, ui_server):
+    """A long thread put a menu button per message between its heading and the box (43 Tab presses
+    for 38 messages, an outside tester counted): a skip link right after the heading goes there."""
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, [f"Note {n} for the rota" for n in range(20)])
+    page = browsing.sign_in(alice, server=server)
+    page.goto("/messages")
+    row = page.locator("#conversation-list li.conversation a").first
+    row.focus()
+    page.keyboard.press("Enter")  # opened from the list: focus goes to the conversation's heading
+    expect(page.locator("#thread h2")).to_be_focused()
+    skip = page.get_by_role("link", name="Skip to writing a message")
+    expect(skip).not_to_be_in_viewport()  # out of sight until the keyboard reaches it
+    page.keyboard.press("Tab")  # the heading's own link (the member's profile)
+    page.keyboard.press("Tab")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(compose_box(page)).to_be_focused()
+    page.keyboard.type("On my way")
+    page.keyboard.press("Enter")
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text("On my way")
+
+
 def time_is_visible(message) -> bool:
     """The message's time takes real room on screen (not the 1 px a screen reader's copy takes)."""
     box = message.locator(".message-meta time").bounding_box()

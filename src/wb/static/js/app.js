@@ -302,6 +302,18 @@
     readIfSeen();
   });
 
+  // "Skip to writing a message": focus the box itself (a link to it only scrolls in some browsers),
+  // and leave the address as it is.
+  document.addEventListener("click", function (event) {
+    var skip = event.target.closest && event.target.closest("[data-skip-to-compose]");
+    if (!skip) return;
+    var box = document.getElementById("compose-body") || document.getElementById("compose");
+    if (!box) return;
+    event.preventDefault();
+    if (!box.matches("textarea")) box.setAttribute("tabindex", "-1");
+    box.focus();
+  });
+
   // "Show older messages" puts a page above what the reader sees: the message that was at the
   // top stays where it was on screen (after the seam's repeated separator is gone). The thread
   // is a live region for new messages only: it is silent while an older page lands.
