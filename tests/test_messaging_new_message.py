@@ -48,6 +48,7 @@ def test_finds_a_member_by_part_of_the_username(alice_client, make_user):
     make_user("bob_builder", display_name="Robert")
     make_user("carol", display_name="Carol")
     assert offered(alice_client, "BOB_")[0] == ["bob_builder"]
+    assert offered(alice_client, "@bob_builder")[0] == ["bob_builder"]  # as pages show a username
 
 
 def test_results_are_ordered_by_name_and_limited(alice_client, make_user):

@@ -152,6 +152,7 @@ def test_directory_finds_members_by_name_in_any_case_and_accents(client, app, ma
         assert "@zoe" in page, typed
         assert "@alice" not in page and "@zorro" not in page and "@sam" not in page
     assert 'value="Zoë Øde"' in text(client.get("/members", query_string={"q": "  Zoë   Øde "}))
+    assert "@zorro" in text(client.get("/members?q=@zorro"))  # as pages show a username
     by_username = text(client.get("/members?q=ZOR"))
     assert "@zorro" in by_username and "@zoe" not in by_username  # a username counts as a name
     literal = text(client.get("/members", query_string={"q": "%"}))  # LIKE's wildcards are taken literally

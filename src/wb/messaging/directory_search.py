@@ -47,6 +47,12 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def typed_name(raw) -> str:
+    """What was typed to find a member, as searched: spaces folded, at most MAX_QUERY_LENGTH, and
+    without the "@" pages show before a username ("@sam" finds sam)."""
+    return " ".join(str(raw or "").split())[:MAX_QUERY_LENGTH].lstrip("@").strip()
+
+
 def name_matches(query: str):
     """Members whose username or display name contains query, in any case and with or without
     accents ("zoe", "ZOË" and "ødegård" all find Zoë Ødegård): New message's search and the directory's."""
@@ -63,7 +69,7 @@ def search_members(viewer, query: str) -> MemberSearch:
     """Active members whose username or display name contains query (any case), those the viewer may
     write to first (the rules' set-based form), then by name; a fixed number of queries however
     large the directory is (three more when some listed member may not be written to)."""
-    query = " ".join(query.split())[:MAX_QUERY_LENGTH]
+    query = typed_name(query)
     if len(query) < MIN_QUERY_LENGTH:
         return MemberSearch(query, too_short=True)
     matches = name_matches(query)

@@ -11,7 +11,7 @@ from ..circles import service as circle_service
 from ..circles.models import CircleMember
 from ..circles.service import circles_by_member
 from ..messaging import rules, writes
-from ..messaging.directory_search import MAX_QUERY_LENGTH, name_matches
+from ..messaging.directory_search import name_matches, typed_name
 from ..messaging.policy import show_inbox_badge
 from ..messaging.rules import MESSAGE_FROM
 from ..extensions import db
@@ -46,7 +46,7 @@ def directory():
     whole page in a fixed number of queries."""
     page = page_arg()
     query = select(User).where(User.deleted_at.is_(None), User.status != "suspended").order_by(User.username)
-    name = " ".join(request.args.get("q", "").split())[:MAX_QUERY_LENGTH]
+    name = typed_name(request.args.get("q"))
     circle_name = request.args.get("circle", "")
     circle = circle_service.by_name(circle_name) if circle_name else None
     shown = dict(q=name, all_circles=circle_service.all_circles())
