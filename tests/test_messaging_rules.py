@@ -361,11 +361,20 @@ def test_a_member_in_no_circle_reads_one_banner_in_the_directory(people, login):
     assert "Carol isn't in any of yours" in visible_text(login(people["alice"]).get("/members"))
 
 
-def test_the_inbox_says_once_where_new_message_is_that_the_viewer_may_start_with_nobody(people, login):
+def test_the_inbox_says_once_that_the_viewer_may_start_with_nobody_but_staff_and_new_message_finds_them(people, login):
+    """Staff may always be written to: New message stays, to find them (an outside tester's newcomer
+    read "you can write to staff" with no way to from the inbox), and its results don't say it again."""
     rule_changes.set_starters([circle("Volunteers", people["alice"])])
-    inbox = text(login(people["bob"]).get("/messages"))
+    bob = login(people["bob"])
+    inbox = text(bob.get("/messages"))
     assert visible_text(inbox).count("Starting conversations is open to members of Volunteers.") == 1
-    assert "New message</summary>" not in inbox and 'id="new-message-q"' not in inbox
+    assert "New message</summary>" in inbox and 'id="new-message-q"' in inbox
+    for path in ("/messages/new?q=r", "/messages/new?q=ro", "/messages/new?q=o"):  # the page without JavaScript too
+        page = bob.get(path)
+        assert visible_text(text(page)).count("Starting conversations is open to members of Volunteers.") == 1
+    found = bob.get("/messages/new?q=ro", headers={"HX-Request": "true"})  # root, the admin; carol
+    assert 'action="/messages/with/root"' in text(found)
+    assert "Starting conversations is open" not in visible_text(text(found))  # the inbox above says it
     assert "New message</summary>" in text(login(people["alice"]).get("/messages"))
 
 
@@ -413,7 +422,7 @@ def test_a_newcomer_who_may_start_with_nobody_is_told_what_they_can_do_not_to_pr
     dave = login(people["dave"])
     inbox = visible_text(dave.get("/messages"))
     assert "No conversations yet" in inbox and "Choose one on the left" not in inbox
-    assert "You can always write to an admin: see who the admins are" in inbox
+    assert 'You can always write to an admin: "New message" finds them.' in inbox
     dashboard = visible_text(dave.get("/"))
     assert "Press" not in dashboard and "you aren't in one yet" in dashboard
     # with a conversation, or where the rules let them start, it reads as before

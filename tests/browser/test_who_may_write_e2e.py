@@ -119,12 +119,17 @@ def test_new_message_search_lists_who_the_rules_keep_from_you_with_their_words(b
 
 
 def test_where_the_rules_let_a_member_start_with_nobody_the_inbox_says_so_once(browsing, ruled_server, artifacts):
+    ruled_server.create_member("warden", role="admin", display_name="Wanda Warden")
     page = browsing.sign_in(ruled_server.names["dave"], server=ruled_server, viewport=PHONE)
     page.goto("/messages")
-    note = page.locator("#new-message")
+    note = page.locator("#new-message-refused")
     expect(note).to_contain_text("Starting conversations is open to members of Volunteers. Ask an admin if you'd like to join.")
-    expect(page.locator("details.new-message")).to_have_count(0)
-    expect(page.get_by_label("Find a member by name or username")).to_have_count(0)
+    # New message stays: it finds the admins, whom every member may write to.
+    page.locator("details.new-message summary").click()
+    page.get_by_label("Find a member by name or username").press_sequentially("wanda", delay=30)
+    results = page.locator("#new-message-results")
+    expect(results.get_by_role("button", name="Message Wanda Warden")).to_be_visible()
+    expect(results).not_to_contain_text("Starting conversations is open")  # said once, above
     page.screenshot(path=artifacts / "inbox-cant-start-phone.png")
     note.get_by_role("link", name="See the circles and who the admins are").click()
     expect(page).to_have_url(re.compile(r"/circles$"))

@@ -84,7 +84,8 @@ def search_members(viewer, query: str) -> MemberSearch:
     refused = [row.User for row in rows if not row.writable]
     decisions = rules.decisions_for(viewer, refused, side.rules) if refused else {}
     search = MemberSearch(query, found=[Found(row.User, decisions.get(row.User.id)) for row in rows])
-    search.everyone = rules.viewer_wide_refusal(decisions)
+    # Where the viewer may start with nobody but staff, the page says so above the search already.
+    search.everyone = None if rules.viewer_wide(side) else rules.viewer_wide_refusal(decisions)
     if not rows and _names_unreachable_member(viewer, query):
         search.cant_message = policy.NEUTRAL_REFUSAL
     return search

@@ -26,7 +26,7 @@ __all__ = [
     "Community", "Decision", "Rules", "Side", "load_rules", "circle_ids_by_member",
     "decide_pair", "decisions_for", "require_may_write", "starting_refusal", "side_of", "writable_where",
     "blocker_of", "blocked_ids", "written_with", "conversation_has_message",
-    "prepare_page", "page_decision", "viewer_wide_refusal",
+    "prepare_page", "page_decision", "viewer_wide_refusal", "viewer_wide",
 ]
 NOT_READ = object()  # decide_pair: the caller did not read the block along with the other member
 
