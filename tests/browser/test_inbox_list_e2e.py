@@ -143,3 +143,27 @@ def test_the_newest_message_deleted_for_both_changes_the_other_members_preview(b
         writes.delete_message(User.by_username(bob), conversation, newest)
 
     expect(preview).to_have_text("Message deleted", timeout=BADGE_WAIT_MS)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_two_digit_unread_count_is_shown_whole_beside_a_long_preview(browsing, server, width):
+    """A long preview squeezed "13" to "1" and half a "3" (an outside tester's marketplace)."""
+    from sqlalchemy import update
+
+    from wb.extensions import db
+    from wb.messaging.models import ConversationMembership
+    from wb.models import User
+
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_conversation(server, bob, alice, "Limited offer: handmade scarves at half price " * 4)
+    with server.app.app_context():
+        db.session.execute(update(ConversationMembership).where(
+            ConversationMembership.conversation_id == conversation_id,
+            ConversationMembership.user_id == User.by_username(alice).id).values(unread_count=13))
+        db.session.commit()
+    page = browsing.sign_in(alice, viewport={"width": width, "height": 800})
+    page.goto("/messages")
+    badge = page.locator("#conversation-list li.conversation .badge")
+    expect(badge).to_have_text("13")
+    fits = badge.evaluate("b => [b.scrollWidth, b.clientWidth]")
+    assert fits[0] <= fits[1], f"the count is cut: {fits}"

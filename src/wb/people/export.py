@@ -219,7 +219,7 @@ STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1d2330;"
     "background:#f6f7f9}h1{font-size:1.3rem}ol{list-style:none;padding:0}li{margin:.6rem 0;display:flex;"
     "flex-direction:column}li.mine{align-items:flex-end}.bubble{max-width:80%;padding:.5rem .8rem;border-radius:10px;"
-    "background:#fff;border:1px solid #dde2e8;white-space:pre-wrap;overflow-wrap:anywhere}li.mine .bubble"
+    "background:#fff;border:1px solid #dde2e8;white-space:pre-wrap;overflow-wrap:anywhere;overflow:hidden}li.mine .bubble"
     "{background:#e8f0fd}.meta{font-size:.8rem;color:#5f6b7a}.removed .bubble{border-style:dashed}"
 )
 
