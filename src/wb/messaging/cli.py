@@ -154,6 +154,8 @@ def verify_command(batch_size):
     report = verify(batch_size=batch_size)
     for line in report.checked:
         click.echo(f"checked {line}")
+    for line in report.notes:
+        click.echo(f"note: {line}")
     if report.ok:
         click.echo("Verify passed: no problems found.")
         return

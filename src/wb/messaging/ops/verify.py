@@ -16,12 +16,19 @@ from .database import messaging_engine, require_database
 # Texts shorter than this ("ok", "thanks!") are too common to prove a leak.
 MIN_COMPARED_LENGTH = 20
 REPORT_LIMIT = 50
+# What members write themselves, where they may put the words of a message by their own choice (a
+# comment quoting it, a report note): noted, with the row, not a failure. Text anywhere else in the
+# main database (a notice, an audit line, metadata) is the app's own doing: a leak.
+MEMBERS_OWN_WRITING = {("users", "display_name"), ("users", "bio"), ("help_requests", "title"),
+                       ("help_requests", "body"), ("comments", "body"), ("reports", "note"), ("circles", "name"),
+                       ("api_tokens", "name")}
 
 
 @dataclass
 class Verification:
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a failure
 
     @property
     def ok(self) -> bool:
@@ -57,18 +64,19 @@ def _main_text_columns() -> list[tuple[str, str]]:
 def _check_no_text_outside(report: Verification, batch_size: int) -> None:
     """Hash the main database's long text values, then stream message bodies past that set."""
     columns = _main_text_columns()
-    seen: dict[bytes, set[int]] = {}
+    seen: dict[bytes, set[tuple[int, int | None]]] = {}  # (column index, row id where members write)
     lengths: set[int] = set()  # a body of any other length can't equal a main value: no need to hash it
     with engine_for(None).connect() as connection:
         for index, (table_name, column_name) in enumerate(columns):
             column = sa.column(column_name)
-            query = select(column).select_from(sa.table(table_name)).where(
+            own = (table_name, column_name) in MEMBERS_OWN_WRITING  # these tables' rows have ids
+            query = select(column, sa.column("id") if own else sa.null()).select_from(sa.table(table_name)).where(
                 column.is_not(None), func.length(column) >= MIN_COMPARED_LENGTH
             )
-            for (value,) in connection.execution_options(yield_per=batch_size).execute(query):
+            for value, row_id in connection.execution_options(yield_per=batch_size).execute(query):
                 value = value.strip()
                 lengths.add(len(value))
-                seen.setdefault(_digest(value), set()).add(index)
+                seen.setdefault(_digest(value), set()).add((index, row_id))
     tables = len({table for table, _column in columns})
     report.checked.append(
         f"message text: every message body of {MIN_COMPARED_LENGTH}+ characters against the values of "
@@ -79,7 +87,7 @@ def _check_no_text_outside(report: Verification, batch_size: int) -> None:
     # Only bodies as long as some main value can equal one: let the database skip the rest.
     length = func.length(Message.body)
     candidates = length.in_(sorted(lengths)) if len(lengths) <= 500 else length >= MIN_COMPARED_LENGTH
-    leaks, last_id = [], 0
+    leaks, copies, last_id = [], [], 0
     while True:
         with messaging_engine().connect() as connection:
             rows = connection.execute(
@@ -89,12 +97,17 @@ def _check_no_text_outside(report: Verification, batch_size: int) -> None:
         if not rows:
             break
         for message_id, body in rows:
-            where = seen.get(_digest(body.strip()))
-            if where:
-                places = ", ".join(sorted(f"{columns[i][0]}.{columns[i][1]}" for i in where))
-                leaks.append(f"text of message {message_id} also appears in the main database: {places}")
+            where = seen.get(_digest(body.strip()), ())
+            apps = sorted({f"{columns[i][0]}.{columns[i][1]}" for i, row_id in where if row_id is None})
+            members = sorted(f"{columns[i][0]}.{columns[i][1]} row {row_id}" for i, row_id in where if row_id is not None)
+            if apps:
+                leaks.append(f"text of message {message_id} also appears in the main database: {', '.join(apps)}")
+            if members:
+                copies.append(f"text of message {message_id} also appears in what a member wrote: {', '.join(members)}"
+                              " (a member put it there; not the app's doing)")
         last_id = rows[-1][0]
     report.problems += _limited(leaks)
+    report.notes += _limited(copies)
 
 
 def _check_metadata(report: Verification) -> None:
