@@ -252,7 +252,7 @@ def test_admin_approves_a_pending_member(admin_client, make_user, client):
     response = admin_client.post("/admin/members/penny/approve")
 
     assert response.status_code == 302
-    assert response.location == "/admin/members"
+    assert response.location == "/admin/members#member-penny"
     assert reload(User, penny.id).status == "active"
     assert "Penny is now active." in text(admin_client.get("/admin/members"))
     client.login("penny")
@@ -307,3 +307,35 @@ def test_member_action_without_csrf_token_is_refused(admin_client, bob):
 def test_member_actions_are_post_only(admin_client, bob):
     assert admin_client.get("/admin/members/bob/suspend").status_code == 405
     assert reload(User, bob.id).status == "active"
+
+
+def test_admin_members_are_paged_found_by_name_and_an_action_comes_back_to_the_same_page(admin_client, admin):
+    """A few hundred members made one 420 KB page, and Suspend went back to its top (an outside tester)."""
+    from sqlalchemy import insert
+
+    db.session.execute(insert(User), [
+        {"username": f"m{n:03d}", "display_name": f"Maple {n}", "bio": "", "password_hash": admin.password_hash,
+         "role": "member", "status": "active"} for n in range(70)
+    ] + [{"username": "zoe", "display_name": "Zoë Ødegård", "bio": "", "password_hash": admin.password_hash,
+          "role": "member", "status": "pending"}])
+    db.session.commit()
+
+    first = text(admin_client.get("/admin/members"))
+    assert "Page 1 of 2" in first and first.index("@zoe") < first.index("@m000")  # waiting for approval first
+    assert "@m060" in text(admin_client.get("/admin/members?page=2"))
+    found = text(admin_client.get("/admin/members", query_string={"q": "odegard"}))
+    assert "@zoe" in found and "@m000" not in found and "Page 1 of" not in found
+    assert "No member has a name with" in text(admin_client.get("/admin/members?q=nobody-like-this"))
+
+    # Suspend from page 2 (without JavaScript: its page asks first), then back to page 2 at the row.
+    asked = admin_client.post("/admin/members/m060/suspend", data={"next": "/admin/members?page=2"})
+    assert asked.status_code == 200 and 'value="/admin/members?page=2#member-m060"' in text(asked)
+    done = admin_client.post("/admin/members/m060/suspend", data={"confirmed": "1", "next": "/admin/members?page=2"})
+    assert done.location == "/admin/members?page=2#member-m060"
+    assert User.by_username("m060").status == "suspended"
+    back = admin_client.post("/admin/members/zoe/approve", data={"next": "/admin/members?q=odegard"})
+    assert back.location == "/admin/members?q=odegard#member-zoe"
+    elsewhere = admin_client.post("/admin/members/m060/reinstate", data={"next": "https://evil.example/"})
+    assert elsewhere.location == "/admin/members#member-m060"
+    page = text(admin_client.get("/admin/members?page=2"))
+    assert 'name="next" value="/admin/members?page=2"' in page  # each row's forms say where they were

@@ -8,12 +8,13 @@ from ..access import admin_required, safe_next
 from ..auth.service import set_status
 from ..extensions import db
 from ..models import User
-from ..security import is_htmx
+from ..security import is_htmx, page_arg
 from . import bp
 from .forms import FlagForm, ProtectForm, ReachForm, StartersForm
 
 RULE_FORMS = {"starters": StartersForm, "reach": ReachForm, "protect": ProtectForm}
 STATUS_ACTIONS = {"approve": "active", "suspend": "suspended", "reinstate": "active"}
+MEMBERS_PER_PAGE = 50
 
 
 @bp.route("/settings")
@@ -86,12 +87,28 @@ def toggle_flag(flag):
 @bp.route("/members")
 @admin_required
 def members():
-    pending_first = case((User.status == "pending", 0), else_=1)
-    people = list(db.session.scalars(select(User).where(User.deleted_at.is_(None)).order_by(pending_first, User.username)))
+    """Every member, those waiting for approval first, 50 a page; ?q= finds them by name (as the
+    members directory does). Each action comes back to the same page, at the member's row."""
     from ..circles.service import all_circles, circles_by_member
+    from ..messaging.directory_search import name_matches, typed_name
 
-    return render_template("admin/members.html", people=people, all_circles=all_circles(),
-                           member_circles=circles_by_member([person.id for person in people]))
+    name = typed_name(request.args.get("q"))
+    pending_first = case((User.status == "pending", 0), else_=1)
+    query = select(User).where(User.deleted_at.is_(None)).order_by(pending_first, User.username)
+    if name:
+        query = query.where(name_matches(name))
+    pagination = db.paginate(query, page=page_arg(), per_page=MEMBERS_PER_PAGE, error_out=False)
+    people = pagination.items
+    here = url_for("admin.members", **({"q": name} if name else {}),
+                   **({"page": pagination.page} if pagination.page > 1 else {}))
+    return render_template("admin/members.html", people=people, pagination=pagination, q=name, here=here,
+                           all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]))
+
+
+def _back_to_members(person) -> str:
+    """The members page the action was taken on (its search and page), at the member's row."""
+    back = safe_next(request.form.get("next"), url_for("admin.members"))
+    return f"{back.split('#', 1)[0]}#member-{person.username}"
 
 
 @bp.route("/members/<username>/<action>", methods=["POST"])
@@ -107,7 +124,7 @@ def member_action(username, action):
     if action == "suspend" and request.form.get("confirmed") != "1":
         # With JavaScript a dialog asked (app.js says so in `confirmed`); a plain form asks on a
         # page of its own, as every destructive action does.
-        return render_template("admin/confirm_suspend.html", person=person)
+        return render_template("admin/confirm_suspend.html", person=person, back=_back_to_members(person))
     set_status(person, STATUS_ACTIONS[action])
     flash(f"{person.name} is now {STATUS_ACTIONS[action]}.", "success")
-    return redirect(url_for("admin.members"))
+    return redirect(_back_to_members(person))

@@ -138,4 +138,5 @@ def add_member_to_circle(username):
     except service.CircleError as error:
         abort(404, error.message)
     flash(f"Added @{username[:32]} to {circle.name}.", "success")
-    return redirect(url_for("admin.members", _anchor=f"member-{username[:32]}"))
+    back = safe_next(request.form.get("next"), url_for("admin.members")).split("#", 1)[0]  # its search and page
+    return redirect(f"{back}#member-{username[:32]}")
