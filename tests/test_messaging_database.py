@@ -94,3 +94,31 @@ def test_the_database_files_are_readable_by_their_owner_alone(sqlite_app, tmp_pa
         engine.dispose()
     converse(member("cat"), member("dan"), ["another"])
     assert stat.S_IMODE(os.stat(tmp_path / "messaging.sqlite3").st_mode) == 0o600
+
+
+def test_the_home_page_still_works_without_the_messaging_database(unreachable_app, caplog):
+    """It was a 503 "busier than we can answer" for everyone (an outside tester): requests and the
+    rest of the page don't need the messaging database; the messages card says they can't be shown."""
+    from sqlalchemy import update
+
+    from wb.messaging.models import ConversationMembership
+    from wb.models import FeatureFlag, HelpRequest
+
+    # On, as it was before the database went down (switching it on now would create its tables there).
+    db.session.execute(update(FeatureFlag).where(FeatureFlag.name == "direct_messaging").values(enabled=True))
+    boss, other = member("boss"), member("other")
+    db.session.add(HelpRequest(author_id=boss.id, title="Borrow a ladder", body="Saturday morning"))
+    # A conversation the metadata knows of: its preview is read from the messaging database.
+    db.session.add(ConversationMembership(user_id=boss.id, other_user_id=other.id, conversation_id=1,
+                                          last_message_id=1, unread_count=1))
+    db.session.commit()
+    client = unreachable_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": "boss", "password": "correct horse battery"}, headers={"X-CSRFToken": token})
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Borrow a ladder" in html and "Your messages can't be shown right now." in html
+    assert "home page drawn without messages: no messaging database connection" in caplog.text
+    assert "sekrit-password" not in html + caplog.text

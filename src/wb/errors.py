@@ -21,7 +21,7 @@ log = logging.getLogger("wb.errors")
 BUSY_RETRY_SECONDS = 5  # Retry-After of a 503 when every database connection is taken
 
 
-def _no_connection(error: Exception) -> bool:
+def no_connection(error: Exception) -> bool:
     """Every pooled connection stayed taken for the pool's timeout, or the database refused a new
     one (PostgreSQL's max_connections reached, "too many clients"; or it is down): SQLAlchemy
     wraps a refusal to connect as an OperationalError with no statement."""
@@ -72,7 +72,7 @@ def _http_error(error: HTTPException):
     try:
         return _error_response(error)
     except (PoolTimeout, OperationalError) as again:  # the page's navigation (or the API's flag check) needs one too
-        if not _no_connection(again):
+        if not no_connection(again):
             raise
         return _busy()
 
@@ -128,7 +128,7 @@ def _unexpected_error(error: Exception):
     if isinstance(error, ratelimits.CountsUnavailable):  # logged where it was found
         _roll_back()
         return _busy()
-    if _no_connection(error):
+    if no_connection(error):
         # No database connection to be had: the server or the database is overloaded (or the
         # database is down), nothing is broken in the request. Its transaction never began; say
         # so, and when to try again (live.js and htmx back off; the API's clients read
@@ -153,7 +153,7 @@ def _unexpected_error(error: Exception):
     try:
         return render_error(500)
     except (PoolTimeout, OperationalError) as again:
-        if not _no_connection(again):
+        if not no_connection(again):
             raise
         return _busy()
 

@@ -1,4 +1,5 @@
 """Dashboard, liveness and readiness."""
+import logging
 import time
 from datetime import datetime
 
@@ -6,13 +7,18 @@ from markupsafe import Markup
 from flask import current_app, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import selectinload
 
 from .. import ratelimits
 from ..database import check_database
+from ..errors import no_connection
 from ..extensions import db, limiter
 from ..models import HelpRequest
 from . import bp
+
+log = logging.getLogger(__name__)
 
 
 @bp.route("/")
@@ -26,7 +32,17 @@ def dashboard():
     )
     from ..messaging.inbox import dashboard_summary
 
-    inbox = dashboard_summary(current_user)
+    try:
+        inbox = dashboard_summary(current_user)
+    except (OperationalError, PoolTimeout) as error:
+        if not no_connection(error):
+            raise
+        # The messaging database is down or busy: the rest of the home page still works.
+        db.session.rollback()
+        log.warning("home page drawn without messages: no messaging database connection",
+                    extra={"error": type(error).__name__})
+        return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=None,
+                               messages_unavailable=True)
     if inbox is None:
         return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox)
     # The nav badge shows the total the summary read, and comes along with the line's answers.
