@@ -136,6 +136,28 @@ def test_the_keyboard_reaches_the_message_box_without_passing_every_message(brow
     expect(page.locator("#thread-messages li.message.mine .body")).to_have_text("On my way")
 
 
+def test_the_safety_menu_closes_when_the_member_clicks_or_tabs_elsewhere(browsing, ui_server):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, ["Can I borrow your ladder on Saturday?"])
+    page = browsing.sign_in(alice, server=server)
+    open_conversation(page, bob, "Bob")
+    safety = page.locator("#thread details.safety")
+    safety.locator("summary").click()
+    expect(safety).to_have_attribute("open", "")
+    page.locator("#thread-messages li.message .body").first.click()  # somewhere else on the page
+    expect(safety).not_to_have_attribute("open", "")
+    safety.locator("summary").click()
+    expect(safety.get_by_role("link", name=re.compile("^Report"))).to_be_visible()
+    safety.get_by_role("link", name=re.compile("^Report")).focus()
+    page.keyboard.press("Tab")  # past the menu's last item
+    expect(safety).not_to_have_attribute("open", "")
+    # Its own items still work: a click inside keeps it open.
+    safety.locator("summary").click()
+    safety.locator(".safety-actions").click(position={"x": 2, "y": 2})
+    expect(safety).to_have_attribute("open", "")
+
+
 def time_is_visible(message) -> bool:
     """The message's time takes real room on screen (not the 1 px a screen reader's copy takes)."""
     box = message.locator(".message-meta time").bounding_box()

@@ -688,6 +688,19 @@
     box.open = false;
     box.querySelector("summary").focus();
   });
+  // The menus that open over the page (Safety, a message's ⋯) close when the member clicks or
+  // tabs elsewhere: left open, Safety covered the first message while focus was already past it.
+  // (Focus that leaves the page, to a confirmation dialog, leaves them be.)
+  var POPOVERS = "details.safety[open], details.message-actions[open]";
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll(POPOVERS).forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("focusout", function (event) {
+    var menu = event.target.closest && event.target.closest(POPOVERS);
+    if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) menu.open = false;
+  });
   document.addEventListener("DOMContentLoaded", function () {
     tidyThread();
     placeSeen();
