@@ -160,6 +160,9 @@ def test_hidden_conversation_returns_when_a_new_message_arrives(chat, bob):
     assert response.status_code == 302
     assert "Alice" not in re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', text(bob_client.get("/messages")))
     assert membership_of(bob, cid).hidden is True
+    # His only conversation hidden: the inbox says so, not "No conversations yet" (an outside tester).
+    empty = visible_text(text(bob_client.get("/messages")))
+    assert "No conversations to show: you hid one." in empty and "No conversations yet" not in empty
     send(alice_client, cid, "are you ignoring me?")
     assert "Alice" in re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', text(bob_client.get("/messages")))
     assert membership_of(bob, cid).hidden is False

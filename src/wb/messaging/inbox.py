@@ -224,6 +224,15 @@ def _list_summary_statement():
     return select(unread_sum(member_id).scalar_subquery().label("unread_total"), *_list_summary(member_id))
 
 
+def hidden_count(member) -> int:
+    """How many conversations with messages the member hid (an empty inbox says they are there)."""
+    CM = ConversationMembership
+    blocked = select(Block.blocked_id).where(Block.blocker_id == member.id)
+    return db.session.scalar(select(func.count()).select_from(CM).where(
+        CM.user_id == member.id, CM.hidden.is_(True), CM.last_message_id.is_not(None),
+        CM.other_user_id.not_in(blocked))) or 0
+
+
 def dashboard_summary(member) -> dict | None:
     """Unread total and the latest conversations for the dashboard, or None when messaging is off."""
     if not policy.messaging_enabled() or not member.is_active_member:
