@@ -258,3 +258,15 @@ def test_postgresql_restore_refuses_while_another_session_is_connected(own_insta
                               "stop the app")
     assert message_rows() == before
     assert invoke(app, "restore", str(dump), "--yes").exit_code == 0
+
+
+def test_verify_finds_a_copy_an_earlier_versions_restore_left_beside_the_database(sqlite_app, pair):
+    """Restores before this version kept the replaced file beside the database, outside every rotation."""
+    converse(*pair, ["kept beside, outside every rotation"])
+    target = messaging_file(sqlite_app)
+    left = target.with_name(f"{target.name}.replaced-20261201T000000Z")
+    left.write_bytes(target.read_bytes())
+    result = invoke(sqlite_app, "verify")
+    assert result.exit_code == 1 and f"{left} is a copy of the messaging database" in result.output
+    left.unlink()
+    assert invoke(sqlite_app, "verify").exit_code == 0

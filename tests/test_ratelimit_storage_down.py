@@ -58,3 +58,12 @@ def test_readyz_says_not_ready_while_the_limits_storage_is_down(app, client, mon
     assert body["rate_limits"] == {"ok": False, "storage": "redis"}
     assert body["databases"]["main"]["ok"] and body["databases"]["messaging"]["ok"]
     assert "hunter2" not in response.get_data(as_text=True)
+
+
+def test_run_warns_that_the_limits_storage_does_not_answer(app, monkeypatch):
+    take_the_storage_down(app, monkeypatch)
+    started = []
+    monkeypatch.setattr("os.execv", lambda path, argv: started.append(argv))
+    result = app.test_cli_runner().invoke(args=["run", "--workers", "1"])
+    assert result.exit_code == 0 and started  # it serves: Redis may come up after it
+    assert "WB_RATELIMIT_STORAGE_URL (redis) doesn't answer" in result.output and "hunter2" not in result.output

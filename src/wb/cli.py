@@ -162,6 +162,10 @@ def run_command(host, port, workers, worker_class, threads):
             "so every limit would be several times too high. Leave it unset (database://, the default) "
             "or use redis://, or serve with --workers 1."
         )
+    limits = ratelimits.storage_check()
+    if limits is not None and not limits["ok"]:
+        click.echo(f"Warning: WB_RATELIMIT_STORAGE_URL ({limits['storage']}) doesn't answer: until it does, signing in "
+                   "and sending answer 503 \"try again\", and /readyz says not ready.", err=True)
     worker_class = worker_class or default_worker_class(threads)
     open_files = allow_open_files(WORKER_CONNECTIONS + 200)  # each connection is a file, and the databases'
     if open_files < WORKER_CONNECTIONS + 200:

@@ -11,7 +11,7 @@ from ...database import engine_for
 from ...extensions import db
 from ..reconcile import reconcile
 from ..models import Message
-from .database import messaging_engine, require_database
+from .database import messaging_engine, require_database, sqlite_path
 
 # Texts shorter than this ("ok", "thanks!") are too common to prove a leak.
 MIN_COMPARED_LENGTH = 20
@@ -43,6 +43,7 @@ def verify(batch_size: int = 5000) -> Verification:
     _check_metadata(report)
     _check_pair_constraint(report)
     _check_erased_text(report)
+    _check_no_copies_beside(report)
     return report
 
 
@@ -149,6 +150,21 @@ def _check_erased_text(report: Verification) -> None:
     ] + erasure_leftovers())
     report.checked.append(f"erasure: no text left of the {len(members)} member(s) whose sent text was erased, "
                           "no profile, address or tokens of those erased on request")
+
+
+def _check_no_copies_beside(report: Verification) -> None:
+    """SQLite: no copy of the database left beside it by a restore of an earlier version
+    (messaging.sqlite3.replaced-<time>): it kept every message it held, an erased member's too,
+    where no backup rotation ever removed it. Restores now keep the replaced data in backups/."""
+    path = sqlite_path()
+    if path is None:
+        return
+    left = sorted(path.parent.glob(f"{path.name}.replaced-*"))
+    report.problems += _limited([
+        f"{copy} is a copy of the messaging database an earlier restore left beside it: it keeps the messages it "
+        "held (an erased member's too) outside every backup rotation; delete it, or move it into backups/ "
+        "if it is still wanted" for copy in left])
+    report.checked.append("copies: none left beside the messaging database by a restore")
 
 
 def _limited(lines: list[str]) -> list[str]:
