@@ -229,3 +229,31 @@ def test_admin_pages_have_no_serious_accessibility_violations(browsing, server):
                         (f"/admin/members/{bob}/erase", "admin: erase a member")):
         tour.visit(page, path, label)
     tour.assert_clean()
+
+
+def test_a_form_sent_back_with_errors_ties_each_error_to_its_field_and_focuses_the_first(browsing, server):
+    """The errors were loose paragraphs and focus was on <body> after the reload: a screen reader
+    tabbing back to a field didn't hear why it was refused (an outside tester)."""
+    browsing.allow_console_error(failed_resource(400))
+    alice = server.create_member("alice")
+    page = browsing.sign_in(alice)
+    page.goto("/requests/new")
+    page.locator("form[action='/requests/new']").evaluate("form => { form.noValidate = true; }")  # the server decides
+    page.fill("#title", "Walk my dog on Tuesday")
+    page.fill("#body", "   ")
+    page.get_by_role("button", name="Post request").click()
+    body = page.locator("#body")
+    expect(page.locator("#body-error")).to_be_visible()
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(body).to_have_attribute("aria-describedby", "body-error")
+    expect(body).to_be_focused()
+    expect(page.locator("#title")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#title")).to_have_value("Walk my dog on Tuesday")  # what was typed is kept
+
+    page.goto("/settings")  # a field that already has help text keeps it, the error added
+    page.locator("#new_password").evaluate("field => { field.form.noValidate = true; }")
+    page.fill("#current_password", "not my password at all")
+    page.fill("#new_password", "another long password")
+    page.locator("#new_password").press("Enter")
+    expect(page.locator("#current_password")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#current_password")).to_be_focused()

@@ -701,9 +701,31 @@
     var menu = event.target.closest && event.target.closest(POPOVERS);
     if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) menu.open = false;
   });
+  // A form the server sent back with errors: each field names its error (aria-invalid, and the
+  // error among what describes it), and the first such field takes the focus, so a screen reader
+  // says what went wrong there instead of starting again at the top of the page.
+  function markFieldErrors() {
+    var first = null;
+    document.querySelectorAll("form .field-error[id]").forEach(function (error) {
+      var field = null;
+      for (var before = error.previousElementSibling; before && !field; before = before.previousElementSibling) {
+        field = before.matches("input:not([type=hidden]), textarea, select") ? before
+          : before.querySelector("input:not([type=hidden]), textarea, select");
+      }
+      if (!field) return;
+      field.setAttribute("aria-invalid", "true");
+      var described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      if (described.indexOf(error.id) < 0) described.push(error.id);
+      field.setAttribute("aria-describedby", described.join(" "));
+      if (!first) first = field;
+    });
+    if (first) first.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     tidyThread();
     placeSeen();
     scrollToEnd();
+    markFieldErrors();
   });
 })();
