@@ -257,3 +257,20 @@ def test_a_form_sent_back_with_errors_ties_each_error_to_its_field_and_focuses_t
     page.locator("#new_password").press("Enter")
     expect(page.locator("#current_password")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#current_password")).to_be_focused()
+
+
+def test_what_an_action_says_afterwards_takes_the_focus_not_the_message_box(browsing, server):
+    """After Mute the message box's autofocus took the focus (a phone's keyboard opened, and a screen
+    reader heard the box, not "muted"); after Hide, focus was on <body> (an outside tester)."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_conversation(server, bob, alice, "Is the hall free on Friday?")
+    page = browsing.sign_in(alice, viewport=PHONE, has_touch=True, is_mobile=True)
+    page.goto(f"/messages/{conversation_id}")
+    page.get_by_role("button", name="Mute").click()
+    flashes = page.locator("[data-flashes]")
+    expect(flashes).to_contain_text("Conversation muted")
+    expect(flashes).to_be_focused()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Hide").click()
+    expect(flashes).to_contain_text("Conversation hidden")
+    expect(flashes).to_be_focused()

@@ -503,6 +503,7 @@ def test_an_admin_sees_open_reports_on_admin_and_who_resolved_them(browsing, ui_
     reporter.get_by_text("Safety").click()
     reporter.get_by_role("link", name="Report Bob").click()
     reporter.get_by_label("Spam or advertising").check()
+    reporter.locator("#note").fill("He keeps sending the same offer for handmade scarves, " * 4)
     reporter.get_by_role("button", name="Send report").click()
     expect(reporter.locator(".flash")).to_contain_text("Thanks.")
 
@@ -526,6 +527,14 @@ def test_an_admin_sees_open_reports_on_admin_and_who_resolved_them(browsing, ui_
     page.screenshot(path=artifacts / "admin-members-phone.png", full_page=True)
 
     page.goto("/admin/reports")
+    # On a phone each report is a block of labelled lines, "Mark resolved" in reach (not off the right edge).
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    resolve = page.locator("tr", has_text="Spam or advertising").get_by_role("button", name="Mark resolved").last
+    assert in_window(page, resolve) or resolve.bounding_box()["x"] + resolve.bounding_box()["width"] <= PHONE["width"]
+    page.set_viewport_size({"width": 1280, "height": 800})  # beside a long note, a name keeps its letters together
+    by = page.locator("tr", has_text="Spam or advertising").last.locator("td[data-label='By']")
+    assert by.evaluate("td => td.getBoundingClientRect().width") >= 100
+    page.set_viewport_size(PHONE)
     page.locator("tr", has_text="Spam or advertising").get_by_role("button", name="Mark resolved").last.click()
     page.get_by_role("link", name="Show resolved reports").click()
     expect(page.locator("tr", has_text="Spam or advertising").last).to_contain_text("by Rita Root, just now")

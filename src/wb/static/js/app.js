@@ -720,12 +720,21 @@
       if (!first) first = field;
     });
     if (first) first.focus();
+    return !!first;
+  }
+
+  // What an action came back to say ("Conversation muted", "Thanks, an admin will look at your
+  // report"), on the page it led to: read out and where the keyboard goes on from (before, focus was
+  // on <body>, or in the message box, which opened a phone's keyboard after a tap on Mute).
+  function focusFlashes() {
+    var flashes = document.querySelector("[data-flashes]");
+    if (flashes) flashes.focus();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     tidyThread();
     placeSeen();
     scrollToEnd();
-    markFieldErrors();
+    if (!markFieldErrors()) focusFlashes();
   });
 })();
