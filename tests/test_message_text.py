@@ -139,3 +139,39 @@ def test_a_screen_reader_hears_whose_each_message_is(chat):
         '<span class="visually-hidden">Your message: </span><p class="body" dir="auto">Mine to Bob</p>',
         '<span class="visually-hidden">Their message: </span><p class="body" dir="auto">Bob&#39;s reply</p>',
     ]
+
+
+def test_times_and_days_are_the_viewers_own_when_their_browser_says_its_time_zone(chat):
+    """Every tooltip and every ⋯ button said UTC: a neighbour in Los Angeles read the next day's date
+    (an outside tester). app.js tells the server the browser's zone (the wb_tz cookie)."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "before dinner")
+    # 03:00 UTC on the 25th (NOW's day in UTC) is 19:00 on the 24th in Los Angeles, where NOW is 04:00 on the 25th.
+    set_times(cid, datetime(2026, 11, 25, 3, 0))
+    utc = bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert separators(utc) == ["Today"] and 'title="2026-11-25 03:00 UTC"' in utc
+    assert "Actions for their message of 03:00: “before dinner”" in utc
+
+    bob_client.set_cookie("wb_tz", "America/Los_Angeles")
+    local = bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert separators(local) == ["Yesterday"] and 'data-day="2026-11-24"' in local
+    assert 'title="2026-11-24 19:00 PST"' in local and 'datetime="2026-11-25T03:00:00Z"' in local
+    assert "Actions for their message of 19:00: “before dinner”" in local
+    listed = bob_client.get("/messages").get_data(as_text=True)
+    assert re.search(r'<time datetime="[^"]+Z" title="[0-9-]+ [0-9:]+ PST"', listed)  # the list's times too
+
+    for odd in ("../../../etc/passwd", "Not/A/Real/Zone", "x" * 200, "Europe/Nowhere"):  # anything else: UTC
+        bob_client.set_cookie("wb_tz", odd)
+        assert 'title="2026-11-25 03:00 UTC"' in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+
+
+def test_a_list_drawn_in_another_time_zone_is_not_the_one_the_tab_holds(chat):
+    """The list's ETag names the zone its times are drawn in: a tab that moved zones gets the list again."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "hello")
+    first = bob_client.get("/messages/list", headers={"HX-Request": "true"})
+    assert bob_client.get("/messages/list", headers={"HX-Request": "true", "If-None-Match": first.headers["ETag"]}
+                          ).status_code == 304
+    bob_client.set_cookie("wb_tz", "Europe/Berlin")
+    moved = bob_client.get("/messages/list", headers={"HX-Request": "true", "If-None-Match": first.headers["ETag"]})
+    assert moved.status_code == 200 and "CET" in moved.get_data(as_text=True)

@@ -6,6 +6,7 @@ our CSP, which rightly refuses the inline script), runs `axe.run()`, and the
 test fails on any violation of impact "serious" or "critical", naming the rule, the
 elements and axe's help.
 """
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -274,3 +275,20 @@ def test_what_an_action_says_afterwards_takes_the_focus_not_the_message_box(brow
     page.get_by_role("button", name="Hide").click()
     expect(flashes).to_contain_text("Conversation hidden")
     expect(flashes).to_be_focused()
+
+
+def test_times_are_drawn_in_the_browsers_time_zone(browsing, server):
+    """A neighbour in Los Angeles heard "00:21 UTC" before every message (an outside tester)."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_conversation(server, bob, alice, "Is the hall free on Friday?")
+    page = browsing.sign_in(alice, timezone_id="America/Los_Angeles")
+    page.goto(f"/messages/{conversation_id}")  # the sign-in pages already told the server the zone
+    stamp = page.locator("#thread-messages li.message time").first
+    expect(stamp).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d P[SD]T$"))
+    shown = stamp.get_attribute("title")[11:16]
+    menu = page.locator("#thread-messages li.message details.message-actions > summary").first
+    expect(menu).to_have_attribute("aria-label", re.compile(rf"^Actions for their message of {shown}: "))
+    # The same moment as the browser's own clock tells it.
+    local = page.evaluate("""iso => new Date(iso).toLocaleTimeString("en-GB",
+        {hour: "2-digit", minute: "2-digit", timeZone: "America/Los_Angeles"})""", stamp.get_attribute("datetime"))
+    assert local == shown

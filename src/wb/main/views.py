@@ -1,10 +1,13 @@
 """Dashboard, liveness and readiness."""
+import functools
 import logging
+import re
 import time
-from datetime import datetime
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup
-from flask import current_app, jsonify, render_template
+from flask import current_app, g, has_request_context, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -78,6 +81,43 @@ clock = time.time  # seconds since EPOCH (tests set it)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+TZ_COOKIE = "wb_tz"  # the browser's time zone ("America/Los_Angeles"), set by app.js
+ZONE_KEY = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}")
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(key: str):
+    """A time zone by its IANA name, or UTC for anything else (the cookie is the browser's to send)."""
+    if not key or len(key) > 64 or not ZONE_KEY.fullmatch(key):
+        return timezone.utc
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return timezone.utc
+
+
+def viewer_zone():
+    """The time zone the viewer's browser is in (UTC without one): times on pages are theirs."""
+    if not has_request_context():
+        return timezone.utc
+    zone = g.get("wb_zone")
+    if zone is None:
+        zone = g.wb_zone = _zone(request.cookies.get(TZ_COOKIE, ""))
+    return zone
+
+
+def local(moment: datetime) -> datetime:
+    """A stored moment (naive UTC) in the viewer's time zone."""
+    zone = viewer_zone()
+    return moment if zone is timezone.utc else moment.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None)
+
+
+def zone_name(moment: datetime) -> str:
+    """The viewer's zone's short name at that (naive UTC) moment: "UTC", "PST", "CET"."""
+    zone = viewer_zone()
+    return "UTC" if zone is timezone.utc else moment.replace(tzinfo=timezone.utc).astimezone(zone).tzname()
+
+
 @bp.app_template_filter("timeago")
 def timeago(moment) -> str:
     """'just now', '5 min ago', '3 h ago', 'yesterday', or a date."""
@@ -94,14 +134,16 @@ def timeago(moment) -> str:
         return "yesterday"
     if seconds < 7 * 86400:
         return f"{int(seconds // 86400)} days ago"
+    moment = local(moment)
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"  # strftime costs five times more
 
 
 @bp.app_template_filter("timetag")
 def timetag(moment) -> Markup:
-    """A <time> element: relative text, the exact UTC time on hover."""
+    """A <time> element: relative text, the exact time on hover, in the viewer's time zone."""
     # Plain concatenation: Markup.format builds a formatter per call, and a thread page
-    # draws 80 of these. Nothing needs escaping: timeago's words and the rest are digits.
+    # draws 80 of these. Nothing needs escaping: timeago's words, digits and a zone's short name.
     # One isoformat, sliced for the title: strftime costs five times more.
-    exact = moment.isoformat()
-    return Markup(f'<time datetime="{exact}Z" title="{exact[:10]} {exact[11:16]} UTC">{timeago(moment)}</time>')
+    exact, shown = moment.isoformat(), local(moment).isoformat()
+    return Markup(f'<time datetime="{exact}Z" title="{shown[:10]} {shown[11:16]} {zone_name(moment)}">'
+                  f'{timeago(moment)}</time>')

@@ -64,16 +64,18 @@ def day_label(day, today) -> str:
 EXCERPT_CHARS = 40
 
 
-def _actions_label(side, created, message) -> Markup:
-    """The ⋯ button's accessible name: whose message, when, and how it starts, so that a
-    screen reader's list of buttons tells one message's actions from the next one's."""
+def _actions_label(side, shown, message) -> Markup:
+    """The ⋯ button's accessible name: whose message, when (shown: in the viewer's time zone),
+    and how it starts, so that a screen reader's list of buttons tells one message's actions from
+    the next one's."""
     whose = "your" if side == "mine" else "their"
+    at = shown.isoformat()[11:16]
     if message.deleted_at:
-        return Markup(f"Actions for {whose} deleted message of {created:%H:%M} UTC")
+        return Markup(f"Actions for {whose} deleted message of {at}")
     words = " ".join(message.body[:EXCERPT_CHARS * 2].split())  # a thread draws 50: don't split 5,000 characters
     if len(words) > EXCERPT_CHARS:
         words = words[:EXCERPT_CHARS].rstrip() + "…"
-    return Markup(f"Actions for {whose} message of {created:%H:%M} UTC: “") + escape(words) + Markup("”")
+    return Markup(f"Actions for {whose} message of {at}: “") + escape(words) + Markup("”")
 
 
 def message_items(messages, conversation, viewer_id, separators=True, oob=False) -> Markup:
@@ -90,17 +92,18 @@ def message_items(messages, conversation, viewer_id, separators=True, oob=False)
     # Each run draws its own day separators and groups, so the page is right without
     # JavaScript; app.js drops the ones a run repeats when it lands beside another (data-day).
     base = f"{url_for('messaging.thread', conversation_id=conversation.id)}/messages/"
-    today = (EPOCH + timedelta(seconds=main_views.clock())).date()
+    today = main_views.local(EPOCH + timedelta(seconds=main_views.clock())).date()  # the viewer's day
     items = []
     swap = ' hx-swap-oob="true"' if oob else ""
     day = day_iso = group_side = group_start = None
     for message in messages:
         message_id = message.id
         created = message.created_at
+        shown = main_views.local(created)
         side = "mine" if message.sender_id == viewer_id else "theirs"
         seconds = (created - EPOCH).total_seconds()
-        if created.date() != day:
-            day = created.date()
+        if shown.date() != day:
+            day = shown.date()
             day_iso, group_side = day.isoformat(), None
             if separators:
                 items.append(f'<li class="day-separator"><span>{day_label(day, today)}</span></li>')
@@ -113,7 +116,7 @@ def message_items(messages, conversation, viewer_id, separators=True, oob=False)
         else:
             body = f'<p class="body" dir="auto">{linkify(message.body)}</p>'
         actions = f"{base}{message_id}/actions"
-        actions_label = _actions_label(side, created, message)
+        actions_label = _actions_label(side, shown, message)
         items.append(
             f'<li class="message {classes}" id="message-{message_id}"{swap} data-id="{message_id}"'
             f' data-day="{day_iso}" data-at="{int(seconds)}">\n'

@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from ..access import active_required, admin_required, safe_next
 from ..errors import render_error
+from ..main.views import viewer_zone
 from ..models import User
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
 from ..extensions import db, only_reads_from_here, reads_first
@@ -402,7 +403,9 @@ def badge():
 
 
 def _unless_unchanged(etag: str, render):
-    """304 when the client holds this ETag already (nothing drawn), else render() with it."""
+    """304 when the client holds this ETag already (nothing drawn), else render() with it. Times are
+    drawn in the viewer's time zone: the ETag names it."""
+    etag = f"{etag}-{getattr(viewer_zone(), 'key', 'UTC')}"
     if etag in request.if_none_match:
         response = make_response("", 304)
     else:

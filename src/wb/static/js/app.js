@@ -3,6 +3,16 @@
 (function () {
   "use strict";
 
+  // Times on pages are drawn in this browser's time zone: the server reads it from this cookie
+  // (an IANA name such as "America/Los_Angeles", nothing else), from the next page on.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var known = ("; " + document.cookie + ";").indexOf("; wb_tz=" + zone + ";") >= 0;
+    if (!known && /^[A-Za-z0-9_+\-]+(\/[A-Za-z0-9_+\-]+){0,2}$/.test(zone || "")) {
+      document.cookie = "wb_tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (error) { /* no Intl: times stay in UTC, as they say */ }
+
   // At a keyboard, Enter sends a message and Shift+Enter adds a line. On a touch screen
   // (a coarse pointer), whose keyboard has no Shift+Enter, Return adds a line and the Send
   // button sends.
