@@ -156,7 +156,11 @@ def test_remove_for_me_hides_only_from_my_view_and_both_means_no_one(chat):
 def test_hidden_conversation_returns_when_a_new_message_arrives(chat, bob):
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "hello")
-    response = bob_client.post(f"/messages/{cid}/hide")
+    # Without JavaScript, Hide asks on a page of its own first (with it, a dialog asks and says so).
+    asked = bob_client.post(f"/messages/{cid}/hide")
+    assert asked.status_code == 200 and "Hide the conversation with" in text(asked)
+    assert membership_of(bob, cid).hidden is False
+    response = bob_client.post(f"/messages/{cid}/hide", data={"confirmed": "1"})
     assert response.status_code == 302
     assert "Alice" not in re.findall(r'class="conversation-name"><bdi>([^<]+)</bdi>', text(bob_client.get("/messages")))
     assert membership_of(bob, cid).hidden is True

@@ -464,7 +464,7 @@ def test_reads_skip_transactions_on_postgresql_and_writes_keep_them(chat):
     assert len(before) >= 3, before
     assert all(autocommit == (dialect == "postgresql") for dialect, autocommit, _writes in before), before
     # A POST that doesn't read first keeps its checks in the transaction of its changes.
-    hiding = _connection_modes(alice_client, "POST", f"/messages/{cid}/hide")
+    hiding = _connection_modes(alice_client, "POST", f"/messages/{cid}/hide", data={"confirmed": "1"})
     assert hiding and not any(autocommit for _dialect, autocommit, _writes in hiding), hiding
     # and the write is there for the next read
     assert "two" in bob_client.get(f"/messages/{cid}").get_data(as_text=True)

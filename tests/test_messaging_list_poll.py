@@ -152,7 +152,7 @@ def test_on_the_dashboard_the_nav_badge_comes_with_the_unread_line(inbox):
 def test_a_hide_changes_the_version(inbox):
     alice_client, _bob, _carol, with_bob, with_carol = inbox
     shown = ShownList(alice_client, text(alice_client.get("/messages")))
-    alice_client.post(f"/messages/{with_bob}/hide")
+    alice_client.post(f"/messages/{with_bob}/hide", data={"confirmed": "1"})
     assert rows(text(shown.ask())) == [with_carol]
 
 

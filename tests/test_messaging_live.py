@@ -245,7 +245,7 @@ def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):
     bob_client.htmx("POST", f"/messages/{cid}/read")
     alice_client.htmx("POST", f"/messages/{cid}/messages/{second}/delete")
     bob_client.htmx("POST", f"/messages/{cid}/messages/{first}/remove")
-    bob_client.post(f"/messages/{cid}/hide")
+    bob_client.post(f"/messages/{cid}/hide", data={"confirmed": "1"})
     alice_client.post("/people/bob/block", data={"confirmed": "1"})
     mine = lambda member: [(e.kind, e.message_id) for e in live.changes_since(member.id, since).events]  # noqa: E731
     assert mine(bob) == [

@@ -308,6 +308,12 @@ def remove(conversation_id, message_id):
 @active_required
 def hide(conversation_id):
     conversation = conversations.get_conversation_for(current_user, conversation_id)
+    if request.form.get("confirmed") != "1":
+        # With JavaScript a dialog asked (app.js says so in `confirmed`); a plain form asks on a
+        # page of its own, as every action that takes something away does.
+        other = db.session.get(User, conversation.other_id(current_user.id))
+        return render_template("messaging/confirm_hide.html", conversation=conversation,
+                               other_name=reads.display_name(other))
     writes.hide_conversation(current_user, conversation)
     flash("Conversation hidden. It comes back if a new message arrives.", "info")
     return redirect(url_for("messaging.inbox"))
