@@ -13,7 +13,8 @@ from sqlalchemy import func, select, text
 from messaging_ops_helpers import (PG_ONLY, assert_one_line_error, converse, invoke, member, message_rows,
                                    messaging_file, sha256_of, take_backup)
 from wb.extensions import db
-from wb.messaging.models import ConversationMembership
+from wb.messaging import writes
+from wb.messaging.models import Conversation, ConversationMembership, Message
 from wb.messaging.ops import postgres
 from wb.messaging.ops.backup import last_backup
 from wb.models import User
@@ -270,3 +271,78 @@ def test_verify_finds_a_copy_an_earlier_versions_restore_left_beside_the_databas
     assert result.exit_code == 1 and f"{left} is a copy of the messaging database" in result.output
     left.unlink()
     assert invoke(sqlite_app, "verify").exit_code == 0
+
+
+def newest_message_id():
+    db.session.expire_all()
+    return db.session.scalar(select(func.max(Message.id)))
+
+
+@pytest.mark.parametrize("lost", ["written since", "the whole file"])
+def test_after_a_restore_no_message_id_is_handed_out_again(sqlite_app, pair, lost):
+    """An API client that saw the lost messages polls `?after=<the newest it saw>`: the next message
+    must come after it, or the client skips it for good."""
+    ann, ben = pair
+    ann_id, conversation_id = ann.id, converse(ann, ben, ["one", "two", "three"]).id  # restore ends the session
+    backup_path = take_backup(sqlite_app)
+    converse(ann, ben, [f"lost {i}" for i in range(5)])
+    seen = newest_message_id()
+    if lost == "the whole file":  # the disk died: only the main database's metadata still knows the ids
+        db.session.remove()
+        db.engines["messaging"].dispose()
+        messaging_file(sqlite_app).unlink()
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert newest_message_id() < seen
+
+    message = writes.send_message(db.session.get(User, ann_id), db.session.get(Conversation, conversation_id), "after")
+    assert message.message.id > seen
+    assert [row[3] for row in message_rows() if row[0] > seen] == ["after"]
+    assert invoke(sqlite_app, "verify").exit_code == 0
+
+
+def test_a_backup_from_before_autoincrement_is_upgraded_and_keeps_every_message(sqlite_app, pair):
+    from flask_migrate import downgrade, upgrade
+
+    ann, ben = pair
+    ann_id = ann.id
+    converse(ann, ben, [f"old {i}" for i in range(4)])
+    db.session.remove()
+    downgrade(revision="d8f3b6a1c5e2", x_arg=["binds=messaging"])  # as an earlier version wrote the file
+    table_sql = "SELECT sql FROM sqlite_master WHERE name = 'messages'"
+    file = messaging_file(sqlite_app)
+    assert "AUTOINCREMENT" not in sqlite3.connect(file).execute(table_sql).fetchone()[0]
+    old_backup = take_backup(sqlite_app)
+    upgrade(x_arg=["binds=messaging"])
+    assert "AUTOINCREMENT" in sqlite3.connect(file).execute(table_sql).fetchone()[0]
+    original = message_rows()
+    converse(ann, ben, ["lost"])
+    seen = newest_message_id()
+
+    result = invoke(sqlite_app, "restore", str(old_backup), "--yes")
+    assert result.exit_code == 0, result.output
+    assert message_rows() == original
+    assert "AUTOINCREMENT" in sqlite3.connect(file).execute(table_sql).fetchone()[0]
+    conversation = db.session.scalar(select(Conversation))
+    assert writes.send_message(db.session.get(User, ann_id), conversation, "after").message.id > seen
+    assert invoke(sqlite_app, "verify").exit_code == 0
+
+
+@PG_ONLY
+def test_postgresql_restore_hands_out_no_message_or_conversation_id_again(own_instance, app, some_messages, alice, bob):
+    result = invoke(app, "backup")
+    assert result.exit_code == 0, result.output
+    dump = last_backup().path
+    carol = member("carol_pg_ids")
+    carol_id, alice_id = carol.id, alice.id
+    converse(alice, bob, ["lost 1", "lost 2"])
+    converse(carol, alice, ["lost with its conversation"])
+    seen = newest_message_id()
+    seen_conversation = db.session.scalar(select(func.max(Conversation.id)))
+
+    restored = invoke(app, "restore", str(dump), "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert newest_message_id() < seen
+    conversation = converse(db.session.get(User, carol_id), db.session.get(User, alice_id), ["a new start"])
+    assert conversation.id > seen_conversation
+    assert newest_message_id() > seen

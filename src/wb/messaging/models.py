@@ -70,6 +70,8 @@ class Message(db.Model):
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         # Retention purge looks for old deletions.
         Index("ix_messages_deleted_at", "deleted_at"),
+        # SQLite never hands an id out twice (a client's cursor), a restore included: restore.py.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(MessageId, primary_key=True)

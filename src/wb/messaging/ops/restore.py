@@ -12,7 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ...extensions import db
 from ...models import User
@@ -117,6 +118,7 @@ def restore(checked: CheckedBackup) -> Restored:
 
     db.session.remove()  # no open transaction may hold the old database
     messaging_engine().dispose()
+    handed_out = _ids_handed_out()
     # The current data is kept as a backup of its own (backups/, rotated by `backup --keep` like the
     # rest): beside the database, a copy would outlive every rotation, and an erasure, for good.
     if sqlite_path() is None:
@@ -129,12 +131,66 @@ def restore(checked: CheckedBackup) -> Restored:
         _swap_sqlite_file(checked)
     messaging_engine().dispose()
     ensure_schema()  # an older backup is brought up to the current schema
+    _never_hand_out_again(handed_out)
     # A backup taken before a member's text was erased still holds it: erased stays erased.
     rewiped = sum(erase_sent_text(member_id) for member_id in text_erased_members())
     changes = reconcile()
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
                                                    "kept": str(kept) if kept else None, "rewiped": rewiped})
     return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped)
+
+
+def _ids_handed_out() -> dict[str, int]:
+    """The highest conversation and message ids this instance has handed out, as far as the database
+    about to be replaced (if it still answers) and the main database's metadata tell."""
+    from ..models import Conversation, ConversationMembership, LiveEvent, Message, Report
+
+    known = {
+        "conversations": [ConversationMembership.conversation_id, LiveEvent.conversation_id, Report.conversation_id],
+        "messages": [ConversationMembership.last_message_id, ConversationMembership.last_read_message_id,
+                     ConversationMembership.seen_message_id, LiveEvent.message_id],
+    }
+    highest = {table: max(db.session.scalar(select(func.max(column))) or 0 for column in columns)
+               for table, columns in known.items()}
+    db.session.commit()  # end the read
+    if sqlite_path() is not None and not sqlite_path().exists():
+        return highest  # connecting would create it
+    try:
+        with messaging_engine().connect() as connection:
+            for table, model in (("conversations", Conversation), ("messages", Message)):
+                highest[table] = max(highest[table], connection.scalar(select(func.max(model.id))) or 0)
+            if sqlite_path() is not None and connection.scalar(text(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")):
+                counted = connection.scalar(text("SELECT max(seq) FROM sqlite_sequence WHERE name = 'messages'"))
+                highest["messages"] = max(highest["messages"], counted or 0)
+    except SQLAlchemyError:
+        pass  # damaged or gone (why it is being restored): the metadata alone tells
+    finally:
+        messaging_engine().dispose()
+    return highest
+
+
+def _never_hand_out_again(highest: dict[str, int]) -> None:
+    """Let a new row's id come after every id handed out before the restore: a client that saw a lost
+    message's id (`?after=<id>`) would otherwise skip the new message that took it. PostgreSQL moves
+    its sequences; SQLite's AUTOINCREMENT counter covers messages (conversations keep SQLite's own
+    rule, the highest id plus one: see migration e6c2a8f4b1d3)."""
+    with messaging_engine().begin() as connection:
+        for table, floor in highest.items():
+            if not floor:
+                continue
+            if sqlite_path() is None:
+                connection.execute(text(
+                    "SELECT setval(pg_get_serial_sequence(:table, 'id'), :floor) WHERE :floor > "
+                    "COALESCE(pg_sequence_last_value(pg_get_serial_sequence(:table, 'id')), 0)"),
+                    {"table": table, "floor": floor})
+            elif table == "messages":
+                connection.execute(text("UPDATE sqlite_sequence SET seq = :floor WHERE name = :table AND seq < :floor"),
+                                   {"table": table, "floor": floor})
+                connection.execute(text("INSERT INTO sqlite_sequence (name, seq) SELECT :table, :floor "
+                                        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = :table)"),
+                                   {"table": table, "floor": floor})
+    messaging_engine().dispose()
 
 
 def _refuse_other_sessions() -> None:
