@@ -58,6 +58,40 @@ def test_sixth_new_conversation_in_a_day_is_refused_but_reopening_works(app, ali
     assert send(client, ids[0], "still talking").status_code == 200
 
 
+def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_button(app, alice, make_user, login,
+                                                                                  messaging_on):
+    """A Message button that leads to the refusal page is a trap: where the next start would be refused,
+    the page says why (and where the conversations are) in its place. Those already talked to keep theirs."""
+    client = login(alice)
+    people = [make_user(f"member{i}") for i in range(7)]
+    for person in people[:4]:
+        open_conversation(client, person.username)
+    before = client.get("/people/member6").get_data(as_text=True)
+    assert 'action="/messages/with/member6"' in before  # one start left: the button
+
+    open_conversation(client, people[4].username)
+    profile = client.get("/people/member6")
+    assert 'action="/messages/with/member6"' not in profile.get_data(as_text=True)
+    assert "5 new conversations today" in visible_text(profile)
+    assert 'href="/messages">Go to your conversations</a>' in profile.get_data(as_text=True)
+    # someone already talked to keeps the button, which opens the conversation there is
+    assert 'action="/messages/with/member0"' in client.get("/people/member0").get_data(as_text=True)
+
+    directory = client.get("/members").get_data(as_text=True)
+    assert 'action="/messages/with/member1"' in directory
+    assert 'action="/messages/with/member5"' not in directory and 'action="/messages/with/member6"' not in directory
+    assert visible_text(directory).count("5 new conversations today") == 1  # said once, then briefly
+    assert "for the same reason as above" in visible_text(directory)
+
+    found = client.get("/messages/new?q=member", headers={"HX-Request": "true"})
+    assert found.status_code == 200
+    text = found.get_data(as_text=True)
+    assert 'action="/messages/with/member2"' in text
+    assert 'action="/messages/with/member5"' not in text
+    assert visible_text(found).count("5 new conversations today") == 1
+    assert conversation_count() == 5
+
+
 # --- the database:// storage's moving window, on a clock the test moves --------------------------
 
 @pytest.fixture

@@ -153,10 +153,17 @@ def wait_words(seconds: int) -> str:
 
 def remaining(name: str, limit: str, key: str) -> int:
     """How many more actions key may take under limit right now (counts nothing)."""
+    return room(name, limit, key)[0]
+
+
+def room(name: str, limit: str, key: str) -> tuple[int, int]:
+    """(how many more actions key may take under limit right now, seconds until one more frees up
+    when none may): counts nothing."""
     _one_connection_at_a_time()
     counter = current_app.extensions["wb.ratelimits"]
     with _counting():
-        return counter.get_window_stats(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], name, key).remaining
+        stats = counter.get_window_stats(parse(limit), current_app.config["RATELIMIT_KEY_PREFIX"], name, key)
+    return stats.remaining, max(1, math.ceil(stats.reset_time - time.time()))
 
 
 def reset() -> None:

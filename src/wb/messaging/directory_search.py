@@ -2,7 +2,7 @@
 first, then the others who match, each with the rules' own words for why not (as their profile says)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import and_, case, func, or_, select
 
@@ -83,9 +83,14 @@ def search_members(viewer, query: str) -> MemberSearch:
     ).all()
     refused = [row.User for row in rows if not row.writable]
     decisions = rules.decisions_for(viewer, refused, side.rules) if refused else {}
-    search = MemberSearch(query, found=[Found(row.User, decisions.get(row.User.id)) for row in rows])
+    # Those the viewer may write to but has no conversation with yet, when today's are all started:
+    # the limit, said once above the results.
+    spent = {row.User.id: rules.day_limit_refusal(viewer, row.User) for row in rows if row.writable}
+    spent = {member_id: replace(refusal, everyone=True) for member_id, refusal in spent.items() if refusal}
+    search = MemberSearch(query, found=[Found(row.User, decisions.get(row.User.id) or spent.get(row.User.id))
+                                        for row in rows])
     # Where the viewer may start with nobody but staff, the page says so above the search already.
-    search.everyone = None if rules.viewer_wide(side) else rules.viewer_wide_refusal(decisions)
+    search.everyone = None if rules.viewer_wide(side) else rules.viewer_wide_refusal({**decisions, **spent})
     if not rows and _names_unreachable_member(viewer, query):
         search.cant_message = policy.NEUTRAL_REFUSAL
     return search

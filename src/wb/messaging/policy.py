@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from limits import parse
 
 from .. import flags
 from .. import ratelimits
@@ -75,6 +76,21 @@ def take_rate_limit(name: str, config_key: str, member) -> None:
         # A day's limit of new conversations leaves the ones there are: the way to them, not only the start page.
         link = ("messaging.inbox", "Go to your conversations") if name == "new-conversation" else None
         raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after, link) from None
+
+
+def new_conversations_spent(member) -> int | None:
+    """Seconds until the member may start another conversation when today's are all spent, else None
+    (also when the counts can't be read now: starting one will say so)."""
+    try:
+        left, retry_after = ratelimits.room("new-conversation", current_app.config["NEW_CONVERSATION_RATE_LIMIT"],
+                                            f"user:{member.id}")
+    except ratelimits.CountsUnavailable:
+        return None
+    return None if left > 0 else retry_after
+
+
+def new_conversations_spent_words(retry_after: int) -> str:
+    return _limit_message("new-conversation", parse(current_app.config["NEW_CONVERSATION_RATE_LIMIT"]), retry_after)
 
 
 def _limit_message(name: str, item, retry_after: int) -> str:

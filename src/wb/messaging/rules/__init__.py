@@ -19,14 +19,15 @@ from .checks import Pair, Side, decide, viewer_wide, writable_where
 from .community import (
     MESSAGE_FROM, PROTECT, REACH, STARTERS, Community, Rules, any_viewer_wide_rule, circle_ids_by_member, load_rules,
 )
-from .words import MAY_WRITE, NO, REPLY_ONLY, WRITE, Decision
+from ..policy import new_conversations_spent
+from .words import MAY_WRITE, NO, REPLY_ONLY, WRITE, Decision, day_limit_spent
 
 __all__ = [
     "MESSAGE_FROM", "PROTECT", "REACH", "STARTERS", "MAY_WRITE", "NO", "REPLY_ONLY", "WRITE",
     "Community", "Decision", "Rules", "Side", "load_rules", "circle_ids_by_member",
     "decide_pair", "decisions_for", "require_may_write", "starting_refusal", "side_of", "writable_where",
     "blocker_of", "blocked_ids", "written_with", "conversation_has_message",
-    "prepare_page", "page_decision", "viewer_wide_refusal", "viewer_wide",
+    "prepare_page", "page_decision", "day_limit_refusal", "viewer_wide_refusal", "viewer_wide",
 ]
 NOT_READ = object()  # decide_pair: the caller did not read the block along with the other member
 
@@ -149,11 +150,32 @@ def prepare_page(viewer, people) -> dict:
 
 
 def page_decision(viewer, person) -> Decision:
-    """The answer a page's "Message" button shows for person: prepared for the page, or decided now."""
+    """The answer a page's "Message" button shows for person: prepared for the page, or decided now.
+    A member who may write to person but would start a conversation with them, when today's new
+    conversations are spent, is told so instead of a button that leads to the refusal."""
     decisions = g.setdefault("wb_start_decisions", {})
     if person.id not in decisions:
         decisions.update(decisions_for(viewer, [person]))
-    return decisions[person.id]
+    decision = decisions[person.id]
+    return (decision.may_write and day_limit_refusal(viewer, person)) or decision
+
+
+def day_limit_refusal(viewer, person) -> Decision | None:
+    """Why the viewer, who may write to person, can't start a conversation with them today after all
+    (today's new conversations are spent and they have none yet), or None."""
+    spent = _spent_starts(viewer)
+    return day_limit_spent(spent[0]) if spent and person.id not in spent[1] else None
+
+
+def _spent_starts(viewer) -> tuple[int, set] | None:
+    """When the viewer may start no more conversations today: (seconds until one frees up, everyone
+    they have a conversation or draft with, where opening counts nothing). None otherwise. Read
+    once per page."""
+    if "wb_spent_starts" not in g:
+        retry_after = new_conversations_spent(viewer)
+        g.wb_spent_starts = None if retry_after is None else (retry_after, set(db.session.scalars(
+            select(ConversationMembership.other_user_id).where(ConversationMembership.user_id == viewer.id))))
+    return g.wb_spent_starts
 
 
 def viewer_wide_refusal(decisions: dict) -> Decision | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ...access import PENDING_EXPLANATION
 from ...models import User
-from ..policy import Refusal
+from ..policy import Refusal, new_conversations_spent_words
 
 WRITE, REPLY_ONLY, NO = "write", "reply-only", "no"
 CIRCLES_LINK = ("circles.directory", "See the circles and who the admins are")
@@ -72,6 +72,11 @@ def suspended() -> Decision:
 
 def pending() -> Decision:
     return Decision(NO, "pending", "This member is waiting for approval and can't receive messages yet.", 400)
+
+
+def day_limit_spent(retry_after: int) -> Decision:
+    return Decision(NO, "day-limit", new_conversations_spent_words(retry_after), 429,
+                    link=("messaging.inbox", "Go to your conversations"))
 
 
 def you_blocked(person) -> Decision:
