@@ -97,7 +97,7 @@ def _limit_message(name: str, item, retry_after: int) -> str:
     wait = ratelimits.wait_words(retry_after)
     if name == "new-conversation":
         return (
-            f"You've started {item.amount} new conversations today, the daily limit (one you opened and "
+            f"You've started {item.amount} new conversation{'' if item.amount == 1 else 's'} today, the daily limit (one you opened and "
             f"haven't written in yet counts too: it waits in your inbox). You can keep writing in your "
             f"existing conversations; try a new one in {wait}."
         )
