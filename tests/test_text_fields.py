@@ -90,7 +90,7 @@ def test_clean_text_folds_line_breaks_and_trims():
     assert clean_text("  a\r\nb\rc\n\td  ", 100, "Notes") == "a\nb\nc\n\td"
 
 
-@pytest.mark.parametrize("raw", ["\x00", "\x08", "\x0b", "\x0c", "\x0e", "\x1f", "\x7f"])
+@pytest.mark.parametrize("raw", ["\x00", "\x08", "\x0b", "\x0c", "\x0e", "\x1f", "\x7f", "\x80", "\x85", "\x9f"])
 def test_clean_text_refuses_control_characters_but_tab_and_newline(raw):
     with pytest.raises(TextRefused, match="Use text only"):
         clean_text(f"a{raw}b", 100, "Notes")
