@@ -64,7 +64,11 @@ def test_a_wrong_password_closes_nothing(alice, login):
 
 
 def test_closing_signs_out_everywhere_and_keeps_the_conversation_for_the_other_member(app, alice, bob, alice_wrote_bob, login):
+    from wb.models import HelpRequest
+
     alice_client, bob_client, cid = alice_wrote_bob
+    db.session.add(HelpRequest(author_id=alice.id, title="Ladder wanted", body="For the gutters"))
+    db.session.commit()
     other_browser = login(alice)
     alice_token = token_for(alice)
     opt_in(alice)
@@ -78,6 +82,8 @@ def test_closing_signs_out_everywhere_and_keeps_the_conversation_for_the_other_m
     refused = app.test_client().post("/login", data={"username": "alice", "password": PASSWORD})
     assert refused.status_code == 403 and "This account is closed." in visible_text(refused)
     assert reloaded(alice).deleted_at is not None
+    home = visible_text(bob_client.get("/"))  # the latest requests name nobody who left
+    assert "Ladder wanted by former member" in home and "Alice" not in home
     assert db.session.scalar(select(func.count()).select_from(EmailSettings).where(EmailSettings.user_id == alice.id)) == 0
 
     thread = visible_text(bob_client.get(f"/messages/{cid}"))
@@ -295,6 +301,8 @@ def test_erasure_takes_their_words_from_requests_comments_reports_and_the_audit_
     assert "former member" in page and "Comment erased at its author's request." in page and "Thanks!" in page
     page = visible_text(bob_client.get(f"/requests/{request_id}"))
     assert "Erased request" in page and "former member" in page and "Elm Street" not in page
+    home = visible_text(bob_client.get("/"))  # its latest requests (a tester read "by erased-7")
+    assert "Erased request by former member" in home and "erased-" not in home and "Alice" not in home
     assert invoke(app, "verify").exit_code == 0
 
     db.session.execute(Comment.__table__.update().where(Comment.author_id == alice_id).values(body="back from a backup"))
