@@ -131,6 +131,33 @@ def test_a_new_message_after_a_notice_gets_its_own_notice_later(app, smtp, bob_w
     assert "Bob: 3 new messages" in body_text(smtp.messages[1])
 
 
+def test_a_later_email_tells_of_everything_still_unread_not_only_what_is_new(app, smtp, alice, bob, make_user,
+                                                                               messaging_on):
+    """Told of Bob's 2 messages, then Carol writes: "1 unread message" from Carol read as if Bob's had
+    gone (an outside tester). The next email is sent for Carol's and tells of both."""
+    carol = make_user("carol")
+    opt_in(alice, "soon")
+    from_bob = converse(bob, alice, ["one from bob", "two from bob"])
+    notify(app, minutes_later=11)
+    assert smtp.messages[0]["Subject"] == "2 unread messages on WhiteBalloon"
+    converse(carol, alice, ["one from carol"])
+    notify(app, minutes_later=11)
+    assert len(smtp.messages) == 2
+    second = smtp.messages[1]
+    assert second["Subject"] == "3 unread messages on WhiteBalloon"
+    text = body_text(second)
+    assert "Bob: 2 new messages" in text and "Carol: 1 new message" in text
+    assert f"{BASE_URL}/messages/{from_bob.id}\n" in text
+    notify(app, minutes_later=30)
+    assert len(smtp.messages) == 2  # nothing new: no third email about the same messages
+    # Muted since, Bob's conversation is left out as it is from the first email.
+    membership_of(alice, from_bob.id).muted = True
+    db.session.commit()
+    converse(carol, alice, ["two from carol"])
+    notify(app, minutes_later=11)
+    assert "Bob" not in body_text(smtp.messages[2]) and "Carol: 2 new messages" in body_text(smtp.messages[2])
+
+
 def test_messages_read_before_the_delay_are_not_emailed(app, smtp, bob_wrote_alice, login, alice):
     _address, conversation = bob_wrote_alice
     assert login(alice).post(f"/messages/{conversation.id}/read").status_code in (200, 204, 302)

@@ -59,7 +59,8 @@ def claim_due(now: datetime) -> int:
 
 def claim_for_member(user_id: int, frequency: str, now: datetime) -> int:
     """Once one of a member's conversations is due, all their unread ones into one notice (1), or
-    nothing left to claim (0). Commits.
+    nothing left to claim (0): an email is sent when a conversation's clock runs out, and tells of
+    every conversation with unread messages then. Commits.
 
     All, not only the due ones: each conversation has its own clock, so claiming only those past
     the delay sent a second email as soon as the next clock (started seconds later) ran out.
@@ -77,14 +78,20 @@ def claim_for_member(user_id: int, frequency: str, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     ).all()
     blocked = blocked_ids(user_id)
-    items = sorted(
-        ((row.other_user_id, row.unread_count) for row in claimed
-         if row.unread_count > 0 and not row.muted and not row.hidden and row.other_user_id not in blocked),
-        key=lambda item: (-item[1], item[0]),
-    )
-    if not items:
+
+    def worth_telling(row) -> bool:
+        return row.unread_count > 0 and not row.muted and not row.hidden and row.other_user_id not in blocked
+
+    if not any(worth_telling(row) for row in claimed):
         db.session.commit()  # only blocked, muted, hidden or already-read conversations: cleared, nothing to tell
         return 0
+    # The email tells the whole of what waits unread, those an earlier email told of too: "1 unread
+    # message" to a member with 4 read as if the others had gone (an outside tester).
+    unread = db.session.execute(
+        select(CM.other_user_id, CM.unread_count, CM.muted, CM.hidden).where(CM.user_id == user_id, CM.unread_count > 0)
+    ).all()
+    items = sorted(((row.other_user_id, row.unread_count) for row in unread if worth_telling(row)),
+                   key=lambda item: (-item[1], item[0]))
     if frequency == "daily" and not _take_digest_slot(user_id, now):
         db.session.rollback()  # another run sent today's digest a moment ago
         return 0
