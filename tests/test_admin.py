@@ -7,7 +7,7 @@ from wb.extensions import db
 from wb.models import AuditEvent, FeatureFlag, User
 
 ADMIN_PAGES = ["/admin/settings", "/admin/members"]
-ADMIN_POSTS = ["/admin/settings/direct_messaging", "/admin/members/bob/suspend"]
+ADMIN_POSTS = ["/admin/settings/direct_messaging", "/admin/members/bob/suspend", "/admin/members/bob/make-admin"]
 
 
 def text(response) -> str:
@@ -241,7 +241,7 @@ def test_members_page_lists_pending_first_with_approve(admin_client, make_user, 
     assert 'action="/admin/members/zed/approve"' in zed_row
     alice_row = page[page.index('id="member-alice"'):]
     alice_row = alice_row[:alice_row.index("</tr>")]
-    assert "approve" not in alice_row and 'action="/admin/members/alice/suspend"' in alice_row
+    assert "/approve" not in alice_row and 'action="/admin/members/alice/suspend"' in alice_row
     own_row = page[page.index('id="member-root"'):]
     assert "<form" not in own_row[:own_row.index("</tr>")]  # no buttons for yourself
 
@@ -286,11 +286,44 @@ def test_suspend_without_javascript_asks_on_a_page_first(admin_client, bob):
     assert reload(User, bob.id).status == "suspended"
 
 
+def test_an_admin_makes_a_member_an_admin_and_back_asking_first(admin_client, bob, login, make_user):
+    """A practice's therapist needs to reach a client who paused messages: staff can; making them
+    staff took a second account (an outside tester)."""
+    bob_client = login(bob)
+    assert bob_client.get("/admin/members").status_code == 403
+    row = text(admin_client.get("/admin/members")).split('id="member-bob"', 1)[1].split("</tr>", 1)[0]
+    assert 'action="/admin/members/bob/make-admin"' in row and "data-confirm=\"Make Bob an admin?" in row
+
+    asked = admin_client.post("/admin/members/bob/make-admin")  # without JavaScript: a page asks
+    assert asked.status_code == 200 and "Make <bdi>Bob</bdi> an admin?" in text(asked)
+    assert "never messages" in text(asked) and 'name="confirmed" value="1"' in text(asked)
+    assert reload(User, bob.id).role == "member"
+
+    done = admin_client.post("/admin/members/bob/make-admin", data={"confirmed": "1", "next": "/admin/members"})
+    assert done.status_code == 302 and done.location.endswith("/admin/members#member-bob")
+    assert reload(User, bob.id).role == "admin"
+    assert bob_client.get("/admin/members").status_code == 200  # at once, in the session he has
+    assert "Bob is now an admin." in text(admin_client.get("/admin/members"))
+
+    assert admin_client.post("/admin/members/bob/remove-admin").status_code == 200  # asked first
+    assert reload(User, bob.id).role == "admin"
+    assert admin_client.post("/admin/members/bob/remove-admin", data={"confirmed": "1"}).status_code == 302
+    assert reload(User, bob.id).role == "member"
+    assert bob_client.get("/admin/members").status_code == 403
+
+    pending = make_user("penny", status="pending")
+    refused = admin_client.post("/admin/members/penny/make-admin", data={"confirmed": "1"})
+    assert refused.status_code == 400 and "Only an active member can be made an admin" in text(refused)
+    assert reload(User, pending.id).role == "member"
+
+
 def test_admin_cannot_change_their_own_status(admin_client, admin):
     response = admin_client.post("/admin/members/root/suspend")
     assert response.status_code == 400
-    assert "You can&#39;t change your own account&#39;s status." in text(response)
+    assert "You can&#39;t change your own account&#39;s status or role." in text(response)
     assert reload(User, admin.id).status == "active"
+    assert admin_client.post("/admin/members/root/remove-admin", data={"confirmed": "1"}).status_code == 400
+    assert reload(User, admin.id).role == "admin"
 
 
 @pytest.mark.parametrize("path", ["/admin/members/bob/promote", "/admin/members/nobody/approve"])

@@ -156,8 +156,8 @@ def test_the_who_may_start_rules_hold_for_the_api_and_replies_still_go(alice_api
     volunteers = circles.create("Volunteers")
     circles.add_members(volunteers, ["bob"])
     rule_changes.set_starters([volunteers])
-    words = ("Starting conversations is open to members of Volunteers. Ask an admin if you'd like to join. "
-             "You can still reply in conversations you already have.")
+    words = ("Starting conversations is open to members of Volunteers. You can write to the admins, and reply to "
+             "anyone who writes to you or in conversations you already have.")
 
     me = alice_api.get("/api/v1/me").get_json()
     assert (me["may_message"], me["may_start"], me["why_not_start"]) == (True, False, words)

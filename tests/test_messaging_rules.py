@@ -14,7 +14,8 @@ from wb.messaging.directory_search import search_members
 from wb.models import AuditEvent
 
 STARTERS_ONLY = ("Starting conversations is open to members of Coordinators and Volunteers. "
-                 "Ask an admin if you'd like to join.")
+                 "You can write to the admins, and reply to anyone who writes to you or in conversations you "
+                 "already have.")
 
 
 @pytest.fixture
@@ -294,7 +295,8 @@ def test_deleting_the_only_starter_circle_leaves_staff_only_never_everyone(peopl
     changes = circles.delete_circle(volunteers)
     assert changes == ["Who may start conversations: now staff only."]
     assert refusal(people["alice"], people["bob"]).startswith(
-        "Starting conversations is open to staff only at the moment. Ask an admin if you need to reach someone.")
+        "Starting conversations is open to staff only at the moment. You can write to the admins, and reply to "
+        "anyone who writes to you or in conversations you already have.")
     assert refusal(people["root"], people["bob"]) is None
     assert db.session.get(type(people["alice"]), people["alice"].id) is not None  # members stay
     latest = rule_changes.rule_history()[0]

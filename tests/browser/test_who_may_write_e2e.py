@@ -123,7 +123,7 @@ def test_where_the_rules_let_a_member_start_with_nobody_the_inbox_says_so_once(b
     page = browsing.sign_in(ruled_server.names["dave"], server=ruled_server, viewport=PHONE)
     page.goto("/messages")
     note = page.locator("#new-message-refused")
-    expect(note).to_contain_text("Starting conversations is open to members of Volunteers. Ask an admin if you'd like to join.")
+    expect(note).to_contain_text("Starting conversations is open to members of Volunteers. You can write to the admins")
     # New message stays: it finds the admins, whom every member may write to.
     page.locator("details.new-message summary").click()
     page.get_by_label("Find a member by name or username").press_sequentially("wanda", delay=30)

@@ -5,7 +5,7 @@ from sqlalchemy import case, select
 
 from .. import flags
 from ..access import admin_required, safe_next
-from ..auth.service import set_status
+from ..auth.service import set_role, set_status
 from ..extensions import db
 from ..models import User
 from ..security import is_htmx, page_arg
@@ -14,6 +14,7 @@ from .forms import FlagForm, ProtectForm, ReachForm, StartersForm
 
 RULE_FORMS = {"starters": StartersForm, "reach": ReachForm, "protect": ProtectForm}
 STATUS_ACTIONS = {"approve": "active", "suspend": "suspended", "reinstate": "active"}
+ROLE_ACTIONS = {"make-admin": "admin", "remove-admin": "member"}
 MEMBERS_PER_PAGE = 50
 
 
@@ -114,17 +115,34 @@ def _back_to_members(person) -> str:
 @bp.route("/members/<username>/<action>", methods=["POST"])
 @admin_required
 def member_action(username, action):
-    if action not in STATUS_ACTIONS:
+    if action not in STATUS_ACTIONS and action not in ROLE_ACTIONS:
         abort(404)
     person = User.by_username(username)
     if person is None:
         abort(404, "No member has that username.")
     if person.id == current_user.id:
-        abort(400, "You can't change your own account's status.")
+        abort(400, "You can't change your own account's status or role.")
+    if action in ROLE_ACTIONS:
+        return _change_role(person, ROLE_ACTIONS[action], action)
     if action == "suspend" and request.form.get("confirmed") != "1":
         # With JavaScript a dialog asked (app.js says so in `confirmed`); a plain form asks on a
         # page of its own, as every destructive action does.
         return render_template("admin/confirm_suspend.html", person=person, back=_back_to_members(person))
     set_status(person, STATUS_ACTIONS[action])
     flash(f"{person.name} is now {STATUS_ACTIONS[action]}.", "success")
+    return redirect(_back_to_members(person))
+
+
+def _change_role(person, role: str, action: str):
+    """Make an active member an admin, or an admin a member again: asked first, as Suspend is."""
+    if role == "admin" and not person.is_active_member:
+        abort(400, f"Only an active member can be made an admin; {person.name} is {person.status}.")
+    if person.role == role:
+        flash(f"{person.name} is already {'an admin' if role == 'admin' else 'not an admin'}.", "info")
+        return redirect(_back_to_members(person))
+    if request.form.get("confirmed") != "1":
+        return render_template("admin/confirm_role.html", person=person, action=action, role=role,
+                               back=_back_to_members(person))
+    set_role(person, role)
+    flash(f"{person.name} is now an admin." if role == "admin" else f"{person.name} is no longer an admin.", "success")
     return redirect(_back_to_members(person))

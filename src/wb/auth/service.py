@@ -105,6 +105,13 @@ def set_status(user: User, status: str) -> None:
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 
 
+def set_role(user: User, role: str) -> None:
+    """Make a member an admin ("admin") or an admin a member again ("member")."""
+    user.role = role
+    db.session.commit()
+    log.info("member role changed", extra={"user_id": user.id, "role": role})
+
+
 def invites_of(member) -> list[Invite]:
     """The invites a member made, newest first."""
     return list(db.session.scalars(select(Invite).where(Invite.created_by_id == member.id).order_by(Invite.id.desc())))

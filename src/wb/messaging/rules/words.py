@@ -104,12 +104,11 @@ def circles_only(person) -> Decision:
 
 
 def starters_only(rules) -> Decision:
+    # What the member can do, not "ask to join": a practice's client read that as joining its therapists.
     names = rules.names_of(rules.starters)
-    if names:
-        words = f"Starting conversations is open to members of {join_names(names)}. Ask an admin if you'd like to join."
-    else:
-        words = "Starting conversations is open to staff only at the moment. Ask an admin if you need to reach someone."
-    return Decision(REPLY_ONLY, "starters", words + " You can still reply in conversations you already have.",
+    who = f"members of {join_names(names)}" if names else "staff only at the moment"
+    return Decision(REPLY_ONLY, "starters", f"Starting conversations is open to {who}. You can write to the admins, "
+                    "and reply to anyone who writes to you or in conversations you already have.",
                     403, CIRCLES_LINK, everyone=True)
 
 
