@@ -60,6 +60,7 @@ def test_5000_characters_with_spaces_around_them_go_as_on_the_web_form(api_chat,
 def test_bad_bodies_are_a_422_naming_the_field_and_nothing_is_stored(api_chat, alice_api, payload, field):
     _, _, cid = api_chat
     problem = assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json=payload), 422)
+    assert problem["title"] == "Unprocessable Content"  # RFC 9110's name, as the spec has it
     assert field in [error["name"] for error in problem["errors"]]
     assert messages_in(cid) == []
 

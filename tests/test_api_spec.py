@@ -17,6 +17,9 @@ def test_the_spec_is_openapi_3_1_generated_from_the_schemas(client, messaging_on
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in send["parameters"])
     # What a client needs to wait and to poll cheaply (found missing by an outside tester).
     assert send["responses"]["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    # Busy, the messaging database or the limits' storage out of reach (the README says 503): every route.
+    assert all("503" in operation["responses"] for path in spec["paths"].values() for operation in path.values())
+    assert send["responses"]["503"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
     messages = spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["get"]
     assert "ETag" in messages["responses"]["200"]["headers"] and "ETag" in messages["responses"]["304"]["headers"]
     assert {("If-None-Match", "header"), ("If-Match", "header")} <= {(p["name"], p["in"]) for p in messages["parameters"]}

@@ -8,7 +8,7 @@ from wtforms import ValidationError
 
 from ..access import PENDING_EXPLANATION
 from . import tokens
-from .problems import ApiProblem
+from .problems import CSRF_REFUSED, ApiProblem
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="WhiteBalloon API"'}
@@ -35,7 +35,7 @@ def sign_in() -> None:
         try:
             validate_csrf(request.headers.get("X-CSRFToken"))
         except ValidationError:
-            raise ApiProblem(403, "A request signed in with the browser session needs the X-CSRFToken header on writes.") from None
+            raise ApiProblem(403, CSRF_REFUSED) from None
     g.api_member, g.api_auth = current_user._get_current_object(), "session"
 
 

@@ -28,10 +28,16 @@ def is_api_request() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
+CSRF_REFUSED = ("A request signed in with the browser session needs a valid X-CSRFToken header on writes (the "
+                "page's csrf_token); this one was missing or no longer valid.")
+# Where RFC 9110 renamed a status and Python 3.11's table (not the spec's) has the old name.
+RFC_9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
 def problem_response(status: int, detail: str | None = None, errors: list | None = None, headers: dict | None = None):
     """A problem+json response: type, title (the status phrase), status, detail, and errors for a 422."""
     try:
-        phrase = HTTPStatus(status).phrase
+        phrase = RFC_9110_PHRASES.get(status) or HTTPStatus(status).phrase
     except ValueError:  # a status Python doesn't name
         phrase = "Error"
     body = {"type": "about:blank", "title": phrase, "status": status, "detail": detail or phrase}
@@ -79,4 +85,4 @@ def server_error():
 
 def csrf_failed():
     """A session-authenticated write without a valid X-CSRFToken header."""
-    return problem_response(403, "A request signed in with the browser session needs the X-CSRFToken header on writes.")
+    return problem_response(403, CSRF_REFUSED)

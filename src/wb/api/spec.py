@@ -13,7 +13,7 @@ from .problems import MEDIA_TYPE, ApiProblem
 
 log = logging.getLogger("wb.api")
 # Every route may answer these; the spec says so, so a client (and schemathesis) expects them.
-COMMON_PROBLEMS = (400, 401, 403, 404, 405, 413, 415, 422, 429)
+COMMON_PROBLEMS = (400, 401, 403, 404, 405, 413, 415, 422, 429, 503)
 
 
 def _refuse_invalid(_request, _response, validation_error, _instance, _adapter):
@@ -110,7 +110,7 @@ ZIP_ROUTES = {("get", "/api/v1/me/export")}
 def document() -> dict:
     """The spec as served: spectree's, with what it can't say on its own: problems under their
     own media type (RFC 9457), a body whose fields are all optional may be left out, an id past
-    an INTEGER's range (a message's, see security.py) is an int64, the Retry-After a 429 carries,
+    an INTEGER's range (a message's, see security.py) is an int64, the Retry-After a 429 or 503 carries,
     and the ETag and conditional headers of a route that answers 304; the headers of a 401
     (WWW-Authenticate), a 409 (Retry-After) and of the successes that carry some, and the export's ZIP."""
     spec = copy.deepcopy(api.spec)
@@ -122,7 +122,7 @@ def document() -> dict:
                 content = response.get("content", {})
                 if status[:1] in "45" and "application/json" in content:
                     content[MEDIA_TYPE] = content.pop("application/json")
-                if status in ("409", "429"):
+                if status in ("409", "429", "503"):
                     response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
                 if status == "401":
                     response.setdefault("headers", {})["WWW-Authenticate"] = WWW_AUTHENTICATE
