@@ -1,7 +1,7 @@
 """Members invite people they trust from /invites."""
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wb.extensions import db
 from wb.models import Invite, User
@@ -50,3 +50,37 @@ def test_pending_and_anonymous_visitors_cannot_invite(app, make_user, login, cli
     assert pending.post("/invites").status_code == 403
     assert client.get("/invites").status_code == 302
     assert db.session.scalar(select(Invite)) is None
+
+
+def test_an_admin_can_let_only_admins_invite_and_members_links_stop_until_it_is_back_on(app, admin, alice, login,
+                                                                                       client):
+    """A practice doesn't want clients inviting outsiders (an outside tester): the switch in Admin →
+    Settings. Links members made stop working while it is off, as a suspended member's do."""
+    alice_client, admin_client = login(alice), login(admin)
+    assert alice_client.post("/invites").status_code == 302
+    alices_link = db.session.scalar(select(Invite).where(Invite.created_by_id == alice.id))
+    settings = admin_client.get("/admin/settings").get_data(as_text=True)
+    assert 'id="flag-member_invites"' in settings
+
+    asked = admin_client.post("/admin/settings/member_invites", data={"enabled": "0"})  # asks first
+    assert asked.status_code == 200 and "Only admins will make invite links" in asked.get_data(as_text=True)
+    assert admin_client.post("/admin/settings/member_invites", data={"enabled": "0", "confirmed": "1"}).status_code == 302
+
+    page = alice_client.get("/invites")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "only admins invite new members" in text and "Create an invite link" not in text
+    assert "Stopped while only admins invite" in text
+    refused = alice_client.post("/invites")
+    assert refused.status_code == 403
+    assert db.session.scalar(select(func.count(Invite.id))) == 1
+    joining = client.get(f"/register?invite={alices_link.token}")
+    assert "here only admins invite new members now" in joining.get_data(as_text=True)
+    assert client.post(f"/register?invite={alices_link.token}",
+                       data={"username": "outsider", "password": "long enough pw"}).status_code != 302
+    assert User.by_username("outsider") is None
+    assert admin_client.post("/invites").status_code == 302  # admins still invite
+
+    admin_client.post("/admin/settings/member_invites", data={"enabled": "1"})
+    joined = client.post(f"/register?invite={alices_link.token}", data={"username": "outsider", "password": "long enough pw"})
+    assert joined.status_code == 302 and User.by_username("outsider") is not None

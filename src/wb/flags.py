@@ -15,12 +15,16 @@ log = logging.getLogger("wb.flags")
 # Every flag the app knows, with its default and what it switches.
 KNOWN_FLAGS = {
     "direct_messaging": (False, "Private 1:1 messages between members."),
+    "member_invites": (True, "Members invite people they trust. Off: only admins make invite links, and the "
+                             "links members made don't work until it is back on."),
 }
 
 # Switching these off takes something away from every member: the switch asks first.
 OFF_QUESTIONS = {
     "direct_messaging": "Turn direct messaging off? Members can't read or send messages until it is back on;"
                         " nothing stored is deleted.",
+    "member_invites": "Stop members inviting? Only admins will make invite links, and the links members made stop"
+                      " working until this is back on. Nobody who has joined is affected.",
 }
 
 flag_changed = Namespace().signal("flag-changed")
@@ -79,6 +83,12 @@ def _announce_change() -> None:
 def is_enabled(name: str) -> bool:
     """True when the flag is on."""
     return all_flags().get(name, False)
+
+
+def may_invite(member) -> bool:
+    """Whether member may make invite links (and theirs work): admins always; members while
+    member_invites is on."""
+    return member.role == "admin" or is_enabled("member_invites")
 
 
 def ensure_flags() -> None:

@@ -189,6 +189,10 @@ class Invite(db.Model):
         if creator is not None and (creator.status != "active" or creator.deleted_at is not None):
             # A suspended member's links would let them (or whoever they gave them to) back in.
             return "This invite no longer works: the member who made it can't invite anyone now. Ask another member for one."
+        from .flags import may_invite
+
+        if creator is not None and not may_invite(creator):
+            return "This invite no longer works: here only admins invite new members now. Ask an admin for one."
         return None
 
 

@@ -5,6 +5,7 @@ from flask_login import current_user, login_user, logout_user
 from ..access import active_required, safe_next
 from ..errors import render_error
 from .. import ratelimits
+from ..flags import may_invite
 from ..security import is_htmx
 from . import bp, service
 from .forms import InviteForm, LoginForm, RegisterForm
@@ -88,6 +89,9 @@ def register():
 @active_required
 def invites():
     made = service.invites_of(current_user)
+    if not may_invite(current_user):  # an admin switched members' invites off
+        return render_template("auth/invites.html", invites=made, error=None, admins_only=True), (
+            403 if request.method == "POST" else 200)
     form = InviteForm(current_user, made)
     if form.validate_on_submit():
         service.create_member_invite(current_user, **form.terms())
