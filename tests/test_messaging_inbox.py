@@ -111,6 +111,22 @@ def test_badge_and_dashboard_show_unread_total(chat, bob):
     assert "No unread messages" in visible_text(bob_client.get("/messages/badge?variant=dashboard"))
 
 
+def test_the_dashboards_latest_conversations_answer_304_until_they_change(chat, bob, client):
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    first = bob_client.get("/messages/dashboard-conversations", headers={"HX-Request": "true"})
+    assert first.status_code == 200 and 'id="dashboard-conversations"' in text(first) and "<html" not in text(first)
+    assert 'aria-label="1 unread"' in text(first) and "Alice" in visible_text(first)
+    etag = first.headers["ETag"]
+    again = bob_client.get("/messages/dashboard-conversations", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    send(alice_client, cid, "two")
+    changed = bob_client.get("/messages/dashboard-conversations", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and 'aria-label="2 unread"' in text(changed)
+    assert alice_client.get("/messages/dashboard-conversations").headers["ETag"] != changed.headers["ETag"]
+    assert client.get("/messages/dashboard-conversations").status_code == 302  # signed out: sign in
+
+
 def test_sender_deletes_own_message_for_both(chat, bob):
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "oops, wrong person")

@@ -111,6 +111,58 @@ def test_a_long_thread_scrolls_in_its_own_box_and_the_page_never_runs_on_below_i
         assert in_window(page, page.locator("#thread h2"))
 
 
+def with_large_text(page, pixels=32):
+    """The browser's own font size setting at double the default, as a member with poor sight sets it;
+    returns the DevTools session that holds it (keep it: the setting lasts as long as the session)."""
+    session = page.context.new_cdp_session(page)
+    session.send("Page.setFontSizes", {"fontSizes": {"standard": pixels, "fixed": pixels}})
+    return session
+
+
+def test_with_large_text_on_a_phone_names_stay_whole_and_the_thread_keeps_room(browsing, ui_server, artifacts):
+    """200 % text on a phone left a conversation 135 px of messages under a head of 400 px, a box
+    145 px wide, "Margaret O'…" in the head and "Marg…" in the list (a residents' building tester)."""
+    server = ui_server
+    name = "Margaret O'Brien-Williams (Flat 12)"
+    alice, margaret = server.create_member("alice"), server.create_member("margaret", display_name=name)
+    seed_messages(server, margaret, alice, [f"Note {n} about the bins" for n in range(12)])
+    page = browsing.sign_in(alice, server=server, viewport={"width": 390, "height": 844})
+    large_text = with_large_text(page)
+    page.goto("/messages")
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "32px"
+    row_name = page.locator("#conversation-list .conversation-name").first
+    expect(row_name).to_contain_text("Margaret")
+    widths = row_name.evaluate("n => [n.clientWidth, n.closest('a').clientWidth]")
+    assert widths[0] >= 0.6 * widths[1], f"the name gets {widths[0]} of the row's {widths[1]} px"
+    page.locator("#conversation-list").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "large-text-inbox.png")  # not full_page: that draws it at the default size
+
+    open_conversation(page, margaret, name)
+    head = page.locator("#thread h2")
+    assert head.evaluate("h => h.scrollWidth <= h.clientWidth + 1 && h.scrollHeight <= h.clientHeight + 1"), "the name is cut"
+    room = page.locator("#thread-messages").evaluate("list => list.clientHeight")
+    assert room >= 12 * 32 - 2, f"the messages get {room} px"
+    box, compose = (page.locator(selector).evaluate("e => e.getBoundingClientRect().width")
+                    for selector in ("#compose textarea", "#compose"))
+    assert box >= 0.8 * compose, f"the box is {box} px of the {compose} px it sits in"
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "32px"
+    page.locator("#thread h2").scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "large-text-thread.png")
+    large_text.detach()
+
+
+def test_a_phone_turned_sideways_shows_one_pane_with_send_on_screen(browsing, ui_server, artifacts):
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, bob, alice, [f"Note {n}" for n in range(20)])
+    page = browsing.sign_in(alice, server=server, viewport={"width": 844, "height": 390})
+    open_conversation(page, bob, "Bob")
+    expect(page.locator("#conversation-list")).to_be_hidden()
+    expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
+    assert page.locator("#thread-messages").evaluate("list => list.clientHeight") >= 12 * 16 - 2
+    page.screenshot(path=artifacts / "landscape-thread.png", full_page=True)
+
+
 def test_the_keyboard_reaches_the_message_box_without_passing_every_message(browsing, ui_server):
     """A long thread put a menu button per message between its heading and the box (43 Tab presses
     for 38 messages, an outside tester counted): a skip link right after the heading goes there."""

@@ -419,6 +419,30 @@ def test_on_the_dashboard_its_unread_line_brings_the_nav_badge(browsing, server)
     assert [path for path in asks if path.startswith("/messages/badge")] == ["/messages/badge?variant=dashboard"], asks
 
 
+def test_on_the_dashboard_the_latest_conversations_follow_news(browsing, server):
+    """Only the dashboard's total was live: a neighbour who wrote never appeared in its list, and a row
+    kept its old count until a reload (a residents' building tester)."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    edith = server.create_member("edith", display_name="Edith Parr (Flat 21)")
+    bob_says(server, bob, alice, "Hello Alice")
+    alice_page = browsing.sign_in(alice)
+    asks = count_requests(alice_page)
+    alice_page.goto("/")
+    rows = alice_page.locator("#dashboard-conversations li")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Bob")
+
+    bob_says(server, edith, alice, "The parcel for you is at my door")
+    expect(rows.first).to_contain_text("Edith Parr (Flat 21)", timeout=NEWS_MS)
+    expect(rows.first.locator(".badge")).to_have_text("1")
+    bob_says(server, bob, alice, "Are you in?")
+    expect(rows.first).to_contain_text("Bob", timeout=NEWS_MS)
+    expect(rows.first.locator(".badge")).to_have_text("2")
+    expect(rows).to_have_count(2)
+    expect(alice_page.locator("#dashboard-unread")).to_contain_text("3 unread messages")
+    assert all(path == "/messages/dashboard-conversations" for path in asks if "dashboard-conversations" in path)
+
+
 def request_kinds(paths):
     """What each request is, as the page makes them: the send, the thread's poll and read, the list,
     the badge, the live channel."""
@@ -606,6 +630,31 @@ def test_a_reader_scrolled_up_is_shown_new_messages_below_and_reads_them_there(b
     expect(cue).to_have_count(0)
     expect(bob_page.locator("#thread-messages li.message").last).to_be_in_viewport()
     expect(alice_page.locator("li.message.mine").last.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)
+
+
+def test_a_message_taller_than_the_thread_arrives_shown_from_its_start_and_is_read(browsing, server):
+    """A 5,000-character notice arriving in an open thread on a phone opened at its last lines
+    (an outside tester): it shows from its start, and that counts as seeing it."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, alice, bob, ["Hello neighbour"])
+    alice_page = browsing.sign_in(alice)
+    bob_page = browsing.sign_in(bob, viewport={"width": 390, "height": 844})
+    open_conversation(bob_page, alice, "Alice")
+    open_conversation(alice_page, bob, "Bob")
+    wait_until(bob_page, lambda: unread_in_open_thread(server, bob_page, "Bob") == 0, "Bob never read the thread")
+
+    notice = "Dear Bob, about the lift repairs.\n" + "\n".join(f"Point {n}: the lift is out on floor {n}." for n in range(60))
+    send(alice_page, notice)
+    newest = bob_page.locator("#thread-messages li.message").last
+    expect(newest).to_contain_text("Dear Bob, about the lift repairs.", timeout=NEWS_MS)
+    start = bob_page.locator("#thread-messages").evaluate(
+        "list => { const m = list.querySelector('li.message:last-child'); return [m.getBoundingClientRect().top - "
+        "list.getBoundingClientRect().top, m.offsetHeight, list.clientHeight]; }")
+    top, height, shown = start
+    assert height > shown, "the notice fits the thread: the test shows nothing"
+    assert 0 <= top < 40, f"the notice's start is {top}px from the thread's top, not in view"
+    expect(alice_page.locator("li.message.mine").last.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)
+    expect(bob_page.get_by_role("button", name="New messages below ↓")).to_have_count(0)
 
 
 def test_a_tab_signed_out_elsewhere_goes_to_sign_in_and_comes_back_with_its_draft(browsing, server):

@@ -1,4 +1,5 @@
 """Messaging routes. Thin: read input, call one service function, render or redirect."""
+import hashlib
 from urllib.parse import parse_qsl
 
 from flask import (
@@ -24,7 +25,7 @@ from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
 from ..extensions import db, only_reads_from_here, reads_first
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
-from .inbox import hidden_count, inbox_page, unread_total, users_by_id
+from .inbox import dashboard_summary, hidden_count, inbox_page, unread_total, users_by_id
 from .models import REPORT_REASONS
 from .policy import Refusal
 
@@ -217,7 +218,7 @@ def live_channel():
 # Requests that never draw a whole page (partials answer them with or without HX-Request).
 PAGELESS_ENDPOINTS = frozenset({
     None, "static", "main.healthz", "main.readyz", "messaging.live_channel", "messaging.poll",
-    "messaging.badge", "messaging.conversation_list",
+    "messaging.badge", "messaging.conversation_list", "messaging.dashboard_conversations",
 })
 
 
@@ -406,6 +407,20 @@ def badge():
     # The dashboard's line brings the nav badge along (the dashboard's badge asks nothing itself).
     template = "messaging/_dashboard_unread_answer.html" if dashboard else "messaging/_badge.html"
     return _unless_unchanged(f"badge-{int(dashboard)}-{unread}", lambda: render_template(template, unread=unread))
+
+
+@bp.route("/dashboard-conversations")
+@active_required
+def dashboard_conversations():
+    """The dashboard's latest conversations, asked again when the live channel says the list moved;
+    304 while they show the same."""
+    rows = dashboard_summary(current_user)["conversations"]
+    cant_start = None if rows else rules.starting_refusal(current_user)
+    shown = "|".join(f"{row.conversation_id}:{row.unread_count}:{int(row.muted)}:{row.last_activity_at.isoformat()}:"
+                     f"{row.other_name}" for row in rows)
+    etag = "dashboard-" + hashlib.sha256(f"{shown}|{cant_start and cant_start.words}".encode()).hexdigest()[:20]
+    return _unless_unchanged(etag, lambda: render_template("messaging/_dashboard_conversations.html",
+                                                           conversations=rows, cant_start=cant_start))
 
 
 def _unless_unchanged(etag: str, render):

@@ -54,5 +54,7 @@ def export():
     try:
         return member_export.zip_response(current_user)
     except member_export.TooSoon as too_soon:
-        body, status = render_error(429, too_soon.message, title="Not yet")
+        # The way back where the download was asked for (a bare "429" led to the start page only).
+        body, status = render_error(429, too_soon.message, title="Not yet",
+                                    link=("people.settings", "Back to your settings"))
         return body, status, too_soon.headers

@@ -264,14 +264,32 @@
   }
 
   function nearBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
-  function scrollToEnd() { var list = threadList(); if (list) list.scrollTop = list.scrollHeight; }
+  function newestMessage(list) { var items = list.querySelectorAll("li.message"); return items[items.length - 1] || null; }
+  // The thread's end; but the other member's message taller than the thread is shown from its start,
+  // not its last lines (a long notice that came opened at "…here is the long notice abo": an
+  // outside tester). Its start on screen counts as seeing it (readerSeesEnd).
+  function scrollToEnd() {
+    var list = threadList();
+    if (!list) return;
+    list.scrollTop = list.scrollHeight;
+    var newest = newestMessage(list);
+    if (newest && newest.classList.contains("theirs") && newest.offsetHeight > list.clientHeight - 48) {
+      list.scrollTop += topInList(newest, list) - 8;
+    }
+  }
+  function newestStartInView(list) {
+    var newest = newestMessage(list);
+    if (!newest) return true;
+    var top = topInList(newest, list);
+    return top >= 0 && top < list.clientHeight - 24;
+  }
 
   // A read waits until the member can see the newest messages: their tab in front and the thread
   // scrolled to its end. Until then the other member sees no "Seen", and the message stays unread
   // (badge, tab title, a desktop notice); a reader scrolled up is shown "New messages below".
   // The poller's read ([data-read]) is held back and asked again once they can see it.
   var waitingRead = null;  // { thread: id, url: the read's address }
-  function readerSeesEnd() { var list = threadList(); return !document.hidden && (!list || nearBottom(list)); }
+  function readerSeesEnd() { var list = threadList(); return !document.hidden && (!list || nearBottom(list) || newestStartInView(list)); }
   function drawNewBelow() {
     var thread = document.getElementById("thread"), cue = thread && thread.querySelector("[data-new-below]");
     var show = !!waitingRead && !document.hidden && waitingRead.thread === openConversationId();

@@ -1,8 +1,9 @@
 // The tab's live channel: one request the server holds until something changes for this member
 // (or 25-30 s), then asked again at once. Its answer says what changed; the page fetches
 // exactly those parts, through the same htmx partials it was drawn with: the open thread's
-// poller (new messages, "Seen", messages deleted or removed), the inbox list, the nav badge and
-// the dashboard line (whose swap notify.js turns into the tab title and desktop notices).
+// poller (new messages, "Seen", messages deleted or removed), the inbox list (or the dashboard's
+// latest conversations), the nav badge and the dashboard line (whose swap notify.js turns into
+// the tab title and desktop notices).
 // A server that can't hold requests answers at once and says when to ask again (retry).
 // Loaded as a file (our CSP allows no inline script). Without JavaScript, pages are as drawn.
 (function () {
@@ -85,7 +86,7 @@
   // that part is in.
   var PARTS = {
     "wb:poll-now": ["poller", "compose"],
-    "wb:list-stale": ["conversation-list"],
+    "wb:list-stale": ["conversation-list", "dashboard-conversations"],
     "wb:list-changed": ["conversation-list"],
     "wb:unread-changed": ["inbox-badge", "dashboard-unread"]
   };
