@@ -17,6 +17,9 @@ KNOWN_FLAGS = {
     "direct_messaging": (False, "Private 1:1 messages between members."),
     "member_invites": (True, "Members invite people they trust. Off: only admins make invite links, and the "
                              "links members made don't work until it is back on."),
+    "member_directory": (True, "Members see who else belongs: the members list, each circle's members, each "
+                               "other's circles. Off: members see the admins and the people they have "
+                               "conversations with; admins see everyone."),
 }
 
 # Switching these off takes something away from every member: the switch asks first.
@@ -25,6 +28,8 @@ OFF_QUESTIONS = {
                         " nothing stored is deleted.",
     "member_invites": "Stop members inviting? Only admins will make invite links, and the links members made stop"
                       " working until this is back on. Nobody who has joined is affected.",
+    "member_directory": "Hide the members list from members? They will see only the admins and the people they"
+                        " have conversations with, and no one's circles; admins still see everyone.",
 }
 
 flag_changed = Namespace().signal("flag-changed")

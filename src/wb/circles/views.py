@@ -6,6 +6,7 @@ from sqlalchemy import select
 from ..access import admin_required, login_required, safe_next
 from ..extensions import db
 from ..models import User
+from ..visibility import sees_every_member
 from . import service
 from .forms import DeleteForm, MemberCircleForm, MembersForm, NameForm, NextForm
 from .models import Circle
@@ -22,7 +23,8 @@ def directory():
     ))
     from ..messaging.rule_changes import describe
 
-    return render_template("circles/directory.html", circles=service.all_circles(), counts=service.member_counts(),
+    counts = service.member_counts() if sees_every_member(current_user) else None
+    return render_template("circles/directory.html", circles=service.all_circles(), counts=counts,
                            admins=admins, rules=describe())
 
 

@@ -10,6 +10,7 @@ from ..database import folded
 from ..extensions import db
 from ..models import User
 from ..text import search_folded
+from ..visibility import listed_for
 from . import policy, rules
 
 MIN_QUERY_LENGTH = 2
@@ -75,9 +76,11 @@ def search_members(viewer, query: str) -> MemberSearch:
     matches = name_matches(query)
     side = rules.side_of(viewer)
     writable = and_(*rules.writable_where(side, User))
+    listed = listed_for(viewer)  # where members see only some members, the search finds only those
     rows = db.session.execute(
         select(User, case((writable, True), else_=False).label("writable"))
-        .where(matches, User.status == "active", User.deleted_at.is_(None), User.id != viewer.id)
+        .where(matches, User.status == "active", User.deleted_at.is_(None), User.id != viewer.id,
+               *([] if listed is None else [listed]))
         .order_by(case((writable, 0), else_=1), _sort_name(), User.username)
         .limit(RESULT_LIMIT)
     ).all()
@@ -91,7 +94,7 @@ def search_members(viewer, query: str) -> MemberSearch:
                                         for row in rows])
     # Where the viewer may start with nobody but staff, the page says so above the search already.
     search.everyone = None if rules.viewer_wide(side) else rules.viewer_wide_refusal({**decisions, **spent})
-    if not rows and _names_unreachable_member(viewer, query):
+    if not rows and listed is None and _names_unreachable_member(viewer, query):
         search.cant_message = policy.NEUTRAL_REFUSAL
     return search
 

@@ -10,6 +10,7 @@ from ..auth.forms import ChangePasswordForm, ProfileForm
 from ..circles import service as circle_service
 from ..circles.models import CircleMember
 from ..circles.service import circles_by_member
+from ..visibility import listed_for, sees_every_member
 from ..messaging import rules, writes
 from ..messaging.directory_search import name_matches, typed_name
 from ..messaging.policy import show_inbox_badge
@@ -34,8 +35,11 @@ def profile(username):
             select(HelpRequest).where(HelpRequest.author_id == user.id).order_by(HelpRequest.id.desc()).limit(20)
         )
     )
-    circles = circles_by_member([user.id]).get(user.id, [])
-    return render_template("people/profile.html", person=user, requests=requests_, circles=circles)
+    # Where members see only the admins and their conversations, nobody's circles or status show.
+    everything = user.id == current_user.id or sees_every_member(current_user)
+    circles = circles_by_member([user.id]).get(user.id, []) if everything else []
+    return render_template("people/profile.html", person=user, requests=requests_, circles=circles,
+                           show_status=everything or user.is_admin)
 
 
 @bp.route("/members")
@@ -47,9 +51,11 @@ def directory():
     page = page_arg()
     query = select(User).where(User.deleted_at.is_(None), User.status != "suspended").order_by(User.username)
     name = typed_name(request.args.get("q"))
-    circle_name = request.args.get("circle", "")
+    listed = listed_for(current_user)
+    # Where members see only some members, nobody's circles either: no circle to filter by.
+    circle_name = request.args.get("circle", "") if listed is None else ""
     circle = circle_service.by_name(circle_name) if circle_name else None
-    shown = dict(q=name, all_circles=circle_service.all_circles())
+    shown = dict(q=name, all_circles=circle_service.all_circles() if listed is None else [])
     if circle_name and circle is None:
         return render_template("people/directory.html", pagination=None, members=[], circle=None,
                                unknown_circle=circle_name[:60], member_circles={}, viewer_refusal=None, **shown), 404
@@ -57,6 +63,8 @@ def directory():
         query = query.join(CircleMember, CircleMember.user_id == User.id).where(CircleMember.circle_id == circle.id)
     if name:
         query = query.where(name_matches(name))
+    if listed is not None:
+        query = query.where(listed)
     pagination = db.paginate(query, page=page, per_page=MEMBERS_PER_PAGE, error_out=False)
     members = pagination.items
     viewer_refusal = None
@@ -64,7 +72,8 @@ def directory():
         viewer_refusal = rules.viewer_wide_refusal(rules.prepare_page(current_user, members))
     return render_template(
         "people/directory.html", pagination=pagination, members=members, circle=circle, unknown_circle=None,
-        member_circles=circles_by_member([member.id for member in members]), viewer_refusal=viewer_refusal, **shown,
+        member_circles=circles_by_member([member.id for member in members]) if listed is None else {},
+        viewer_refusal=viewer_refusal, only_some=listed is not None, **shown,
     )
 
 
