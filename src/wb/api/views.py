@@ -306,7 +306,7 @@ def unblock(username):
 @bp.post("/reports")
 @api.validate(json=schemas.NewReport, resp=answers(HTTP_201=schemas.Report, HTTP_200=schemas.Report), tags=["safety"])
 def report():
-    """Report a member to the admins (they aren't told who reported them): 201, a new report; 200,
+    """Report a member to the admins (they aren't told about it): 201, a new report; 200,
     added to your open report about that member (its reason stays the first; another reason and
     the note are added to its note)."""
     body = request.context.json

@@ -484,7 +484,7 @@ def report(username):
         safety.report(current_user, person, form.reason.data, form.note.data)  # new or added to their open one
     except Refusal as refusal:
         return _report_page(person, refusal.message), refusal.status, refusal.headers
-    flash("Thanks. An admin will look at your report; the member isn't told who reported them.", "success")
+    flash("Thanks. An admin will look at your report; the member isn't told about it.", "success")
     return redirect(_back_to(person))
 
 
