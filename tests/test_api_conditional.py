@@ -102,3 +102,19 @@ def test_a_delete_or_a_read_changes_the_newest_page_while_a_poll_after_it_stays_
     seen = alice_api.get(path, headers={"If-None-Match": changed.headers["ETag"]})
     assert seen.status_code == 200 and seen.get_json()["other_last_read_message_id"] == second["id"]
     assert alice_api.get(path, headers={"If-None-Match": seen.headers["ETag"]}).status_code == 304
+
+
+@pytest.mark.parametrize("path", ["/api/v1/conversations", "/api/v1/conversations?unread=true", "/api/v1/unread-count"])
+def test_the_conversation_list_and_the_unread_count_answer_304_until_something_changes(api_chat, path):
+    """A sync client asked for the whole list (or the count) every time: only messages had an ETag
+    (an outside tester)."""
+    alice_api, bob_api, cid = api_chat
+    send(alice_api, cid, "hello")
+    first = bob_api.get(path)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-cache, private"
+    etag = first.headers["ETag"]
+    assert bob_api.get(path, headers={"If-None-Match": etag}).status_code == 304
+    send(alice_api, cid, "are you there?")
+    again = bob_api.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["ETag"] != etag
+    assert_problem(bob_api.get(path, headers={"If-Match": etag}), 412)

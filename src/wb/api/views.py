@@ -87,10 +87,10 @@ def export_mine():
 
 
 @bp.get("/unread-count")
-@api.validate(resp=answers(HTTP_200=schemas.UnreadCount), tags=["conversations"])
+@api.validate(resp=answers(HTTP_200=schemas.UnreadCount, HTTP_304=None, HTTP_412=schemas.Problem), tags=["conversations"])
 def unread_count():
-    """The unread badge: unread messages across my visible conversations."""
-    return _json(schemas.UnreadCount(unread_total=unread_total(auth.member())))
+    """The unread badge: unread messages across my visible conversations (ETag: 304 while the same)."""
+    return _revalidated(_json(schemas.UnreadCount(unread_total=unread_total(auth.member()))))
 
 
 # --- conversations ---------------------------------------------------------------------------
@@ -114,14 +114,15 @@ def _conversation_out(member, row, previews) -> schemas.Conversation:
 
 
 @bp.get("/conversations")
-@api.validate(query=schemas.ConversationsQuery, resp=answers(HTTP_200=schemas.ConversationPage), tags=["conversations"])
+@api.validate(query=schemas.ConversationsQuery, resp=answers(HTTP_200=schemas.ConversationPage, HTTP_304=None,
+                                                              HTTP_412=schemas.Problem), tags=["conversations"])
 def list_conversations():
-    """My conversations, newest activity first, a page at a time."""
+    """My conversations, newest activity first, a page at a time (ETag: 304 while the page is the same)."""
     query, member = request.context.query, auth.member()
     rows, previews, next_cursor, total = conversation_page(member, query.limit, query.cursor, query.unread)
-    return _json(schemas.ConversationPage(
+    return _revalidated(_json(schemas.ConversationPage(
         conversations=[_conversation_out(member, row, previews) for row in rows], next_cursor=next_cursor, unread_total=total,
-    ))
+    )))
 
 
 @bp.post("/conversations")
@@ -191,7 +192,12 @@ def list_messages(conversation_id):
         messages=[_message_out(member, conversation.id, row) for row in rows], older_cursor=older,
         has_more_newer=more_newer, other_last_read_message_id=theirs,
     ))
-    response.headers["Cache-Control"] = "no-cache, private"  # stored, but asked again every time
+    return _revalidated(response)
+
+
+def _revalidated(response):
+    """Stored by the client but asked again every time: its ETag answers 304 while nothing changed."""
+    response.headers["Cache-Control"] = "no-cache, private"
     return _conditional(response)
 
 
@@ -206,7 +212,7 @@ def _conditional(response):
     etag, _weak = response.get_etag()
     # Sent but unreadable ('"unterminated') matches nothing: the client asked for a precondition.
     if "If-Match" in request.headers and not request.if_match.contains(etag):
-        raise ApiProblem(412, "The messages changed since the ETag in If-Match: read them again.")
+        raise ApiProblem(412, "This changed since the ETag in If-Match: read it again.")
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304  # Werkzeug drops the body and its headers; the ETag stays
     return response
