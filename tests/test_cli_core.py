@@ -62,8 +62,8 @@ def test_init_creates_both_databases_and_is_safe_to_repeat(fresh_app):
     assert "messages" not in main_tables  # message text never lives in the main database
     assert {"conversations", "messages", "alembic_version"} <= table_names(fresh_app, "messaging")
     with fresh_app.app_context():
-        flags = db.session.execute(select(FeatureFlag.name, FeatureFlag.enabled)).all()
-        assert flags == [("direct_messaging", False)]
+        flags = dict(db.session.execute(select(FeatureFlag.name, FeatureFlag.enabled)).all())
+        assert flags == {"direct_messaging": False, "member_invites": True, "member_directory": True}
 
 
 def test_demo_seeds_a_community_once(fresh_app):
