@@ -6,16 +6,20 @@ import pytest
 from messaging_helpers import open_conversation, send, visible_text
 from wb import flags
 from wb.circles import service as circles
+from wb.messaging import rule_changes
 
 
 @pytest.fixture
 def practice(app, make_user, login, messaging_on):
-    """Two therapists (one an admin), three clients in a Clients circle, the directory off."""
+    """Two therapists (one an admin), three clients in a Clients circle; as the README sets a practice
+    up: only therapists start conversations, the directory off."""
     people = {name: make_user(name, role=role, status=status) for name, role, status in (
         ("drlee", "admin", "active"), ("morgan", "member", "active"), ("sam", "member", "active"),
         ("zoe", "member", "active"), ("ann", "member", "pending"))}
     circles.add_members(circles.create("Clients"), ["sam", "zoe", "ann"])
-    circles.add_members(circles.create("Therapists"), ["drlee", "morgan"])
+    therapists = circles.create("Therapists")
+    circles.add_members(therapists, ["drlee", "morgan"])
+    rule_changes.set_starters([therapists])
     flags.set_flag("member_directory", False)
     return people
 
@@ -47,10 +51,9 @@ def test_the_inbox_search_finds_only_whom_the_member_sees(practice, login):
 
 
 def test_profiles_show_no_circles_or_status_and_circles_no_counts(practice, login):
-    sam = login(practice["sam"])
-    profile = visible_text(sam.get("/people/zoe"))
+    sam, morgan = login(practice["sam"]), login(practice["morgan"])
+    profile = visible_text(morgan.get("/people/zoe"))  # a client morgan may write to: no circles shown
     assert "Zoe" in profile and "Clients" not in profile
-    assert "Pending verification" not in visible_text(sam.get("/people/ann"))
     assert "Clients" in visible_text(sam.get("/people/sam"))  # their own circles, as ever
     circles_page = sam.get("/circles").get_data(as_text=True)
     listing = visible_text(sam.get("/circles")).split("Every circle", 1)[1].split("Messaging rules")[0]
@@ -72,3 +75,42 @@ def test_switching_it_off_asks_first(admin, login):
     asked = client.post("/admin/settings/member_directory", data={"enabled": "0"})
     assert asked.status_code == 200 and "Hide the members list from members?" in asked.get_data(as_text=True)
     assert flags.is_enabled("member_directory")
+
+
+def test_a_therapist_finds_the_clients_the_rules_let_them_write_to(practice, login):
+    """A therapist who isn't an admin found no client to write to (an outside tester): whom the rules
+    let a member start with, they see."""
+    morgan = login(practice["morgan"])
+    assert "Zoe" in visible_text(morgan.get("/messages/new?q=zo", headers={"HX-Request": "true"}))
+    assert "Zoe" in visible_text(morgan.get("/members"))
+    assert morgan.get("/people/zoe").status_code == 200
+    assert "Zoe" in visible_text(morgan.get(f"/messages/{open_conversation(morgan, 'zoe')}"))
+
+
+def test_a_member_a_client_doesnt_see_is_nobody_to_them_everywhere(practice, login, app):
+    """A client could open any client's profile by username, and learn from a refusal that someone
+    was suspended or waiting for approval (an outside tester)."""
+    from api_helpers import ApiClient, token_for
+
+    sam = login(practice["sam"])
+    for username in ("zoe", "ann", "nobody-at-all"):
+        assert sam.get(f"/people/{username}").status_code == 404
+        opened = sam.post(f"/messages/with/{username}")
+        assert opened.status_code == 404 and "There is no member by that name" in visible_text(opened)
+        assert sam.post(f"/people/{username}/block").status_code == 404
+    api = ApiClient(app.test_client(), token_for(practice["sam"]))
+    for username in ("zoe", "ann", "nobody-at-all"):
+        assert api.post("/api/v1/conversations", json={"with": username}).status_code == 404
+        assert api.put(f"/api/v1/blocks/{username}").status_code == 404
+    assert sam.get("/people/drlee").status_code == 200  # the admins, as ever
+
+
+def test_bylines_name_authors_without_a_link_to_profiles_the_viewer_cant_open(practice, login):
+    from wb.extensions import db
+    from wb.models import HelpRequest
+
+    db.session.add(HelpRequest(author_id=practice["zoe"].id, title="Lift to the clinic?", body="Tuesday"))
+    db.session.commit()
+    page = login(practice["sam"]).get("/").get_data(as_text=True)
+    assert "Lift to the clinic?" in page and 'href="/people/zoe"' not in page
+    assert 'href="/people/zoe"' in login(practice["drlee"]).get("/").get_data(as_text=True)

@@ -66,6 +66,8 @@ def test_an_admin_can_let_only_admins_invite_and_members_links_stop_until_it_is_
     assert asked.status_code == 200 and "Only admins will make invite links" in asked.get_data(as_text=True)
     assert admin_client.post("/admin/settings/member_invites", data={"enabled": "0", "confirmed": "1"}).status_code == 302
 
+    assert 'href="/invites"' not in alice_client.get("/").get_data(as_text=True)  # not offered in the nav
+    assert 'href="/invites"' in admin_client.get("/").get_data(as_text=True)
     page = alice_client.get("/invites")
     assert page.status_code == 200
     text = page.get_data(as_text=True)

@@ -1,12 +1,15 @@
-"""Whom a member sees listed: in the members list, a circle's members, the inbox's search, others'
-circles. Everyone, unless an admin switched the member_directory flag off: then the admins and the
-people they have a conversation with (a practice's clients must not learn about each other; an
-outside tester found the whole caseload under /members?circle=Clients). Admins always see everyone.
-Profiles and requests stay where members meet: a request's author is not hidden."""
+"""Whom a member sees: in the members list, a circle's members, the inbox's search, profiles, others'
+circles and statuses, and by username anywhere (open a conversation, block, report). Everyone, unless
+an admin switched the member_directory flag off: then the admins, the people they have a conversation
+with, and those the messaging rules let them start one with (a practice's therapists find their
+clients; its clients, who may start with the therapists only, find no other client: an outside tester
+listed the whole caseload under /members?circle=Clients). Admins always see everyone. Requests and
+comments stay where members meet: their authors are named, without a link to a profile."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
+from .extensions import db
 from .flags import is_enabled
 from .models import User
 
@@ -18,10 +21,20 @@ def sees_every_member(viewer) -> bool:
 
 
 def listed_for(viewer):
-    """A condition on User for the members the viewer sees listed, or None: everyone."""
+    """A condition on User for the members the viewer sees, or None: everyone."""
     if sees_every_member(viewer):
         return None
+    from .messaging import rules
     from .messaging.models import ConversationMembership
 
     talked_with = select(ConversationMembership.other_user_id).where(ConversationMembership.user_id == viewer.id)
-    return or_(User.role == "admin", User.id == viewer.id, User.id.in_(talked_with))
+    may_start = and_(*rules.writable_where(rules.side_of(viewer), User))
+    return or_(User.role == "admin", User.id == viewer.id, User.id.in_(talked_with), may_start)
+
+
+def visible(viewer, person) -> bool:
+    """Whether the viewer sees this member (a username they don't see answers as if nobody had it)."""
+    listed = listed_for(viewer)
+    if listed is None or person.id == viewer.id:
+        return True
+    return db.session.scalar(select(User.id).where(User.id == person.id, listed)) is not None

@@ -10,6 +10,7 @@ from ..messaging.policy import Refusal
 from ..messaging.reads import display_name
 from ..models import User
 from ..security import MAX_DATABASE_ID
+from ..visibility import visible
 from . import auth, idempotency, limits, schemas
 from .body import check_body
 from .problems import ApiProblem, problem_response
@@ -130,7 +131,10 @@ def list_conversations():
 def open_conversation():
     """Find or start my conversation with a member (201 when it is new), under the same rules and limits as the button."""
     member = auth.member()
-    conversation, created = writes.open_conversation(member, User.by_username(request.context.json.with_))
+    other = User.by_username(request.context.json.with_)
+    if other is not None and not visible(member, other):
+        other = None  # answered as nobody by that name, as the web does
+    conversation, created = writes.open_conversation(member, other)
     row, previews = conversation_row(member, conversation)
     location = url_for("api.get_conversation", conversation_id=conversation.id)
     return _json(_conversation_out(member, row, previews), 201 if created else 200, {"Location": location})
@@ -281,7 +285,7 @@ def remove_message(conversation_id, message_id):
 
 def _someone(username) -> User:
     person = User.by_username(username)
-    if person is None or person.deleted_at is not None:
+    if person is None or person.deleted_at is not None or not visible(auth.member(), person):
         raise ApiProblem(404, "No member has that username.")
     return person
 

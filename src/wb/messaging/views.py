@@ -21,6 +21,7 @@ from ..access import active_required, admin_required, safe_next
 from ..errors import render_error
 from ..main.views import viewer_zone
 from ..models import User
+from ..visibility import visible
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
 from ..extensions import db, only_reads_from_here, reads_first
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
@@ -109,6 +110,8 @@ def new_message():
 @active_required
 def open_with(username):
     recipient = User.by_username(username)
+    if recipient is not None and not visible(current_user, recipient):
+        recipient = None  # answered as nobody by that name: the member directory is off for this viewer
     try:
         conversation, _created = writes.open_conversation(current_user, recipient)
     except Refusal as refusal:
@@ -441,7 +444,7 @@ def _unless_unchanged(etag: str, render):
 
 def _member_or_404(username) -> User:
     person = User.by_username(username)
-    if person is None or person.deleted_at is not None:
+    if person is None or person.deleted_at is not None or not visible(current_user, person):
         abort(404, "No member has that username.")
     return person
 

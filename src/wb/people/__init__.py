@@ -12,3 +12,16 @@ def init_app(app) -> None:
 
     app.register_blueprint(bp)
     app.cli.add_command(members_cli)
+    app.context_processor(_helpers)
+
+
+def _helpers():
+    from flask_login import current_user
+
+    from ..flags import may_invite
+    from ..visibility import sees_every_member
+
+    # A byline links its author's profile where the viewer sees every member (visibility.py); the
+    # nav offers Invite to those who may (member_invites).
+    return {"links_profiles": lambda: current_user.is_authenticated and sees_every_member(current_user),
+            "may_invite": lambda: may_invite(current_user)}
