@@ -431,3 +431,18 @@ def test_a_newcomer_who_may_start_with_nobody_is_told_what_they_can_do_not_to_pr
     alice = visible_text(login(people["alice"]).get("/"))
     assert 'Start one with "New message" in your inbox' in alice
     assert "Or start one with" in visible_text(login(people["alice"]).get("/messages"))
+
+
+def test_one_who_may_start_with_nobody_is_told_that_not_the_other_members_pause_or_status(people, make_user):
+    """A practice's client read "Erin isn't accepting messages right now" beside her comments, and that
+    a member was suspended: reasons that were the other member's, where the client couldn't start
+    with anyone anyway (an outside tester)."""
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    rule_changes.set_starters([circle("Volunteers", bob)])
+    carol.messages_paused = True
+    suspended = make_user("sid", status="suspended")
+    db.session.commit()
+    for other in (carol, suspended):
+        assert refusal(alice, other).startswith("Starting conversations is open to members of Volunteers.")
+    assert refusal(bob, carol).startswith(f"{carol.name} isn't accepting messages right now.")  # a starter: her pause
+    assert refusal(people["root"], carol) is None  # staff write to a paused member

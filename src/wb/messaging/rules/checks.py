@@ -248,7 +248,17 @@ def _staff_on_either_side(pair) -> bool:
 
 
 def decide(pair: Pair) -> Decision:
-    """The answer for one pair: the first refusal, or may write."""
+    """The answer for one pair: the first refusal, or may write.
+
+    A viewer whom the rules keep from starting with anyone (staff aside) is told that first, before
+    anything about the other member they have no conversation with: the other's pause, block,
+    suspension or pending approval is theirs, and a reason the viewer couldn't write anyway (a
+    practice's client read "Erin isn't accepting messages right now" beside every comment of hers)."""
+    if (pair.other is not None and not pair.written and _active(pair.viewer)
+            and pair.other.id != pair.viewer.id and not _staff_on_either_side(pair)):
+        for rule in VIEWER_WIDE:
+            if rule.refuses_viewer(pair.side):
+                return rule.decision(pair)
     for rule in ALWAYS:
         if rule.refuses(pair):
             return rule.decision(pair)
