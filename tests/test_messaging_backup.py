@@ -118,10 +118,12 @@ def test_backup_to_an_out_folder_and_a_named_file(sqlite_app, pair, tmp_path):
     converse(*pair, ["hello there"])
     folder = tmp_path / "elsewhere"
     folder.mkdir()
-    assert invoke(sqlite_app, "backup", "--out", str(folder)).exit_code == 0
+    into_existing = invoke(sqlite_app, "backup", "--out", str(folder))
+    assert into_existing.exit_code == 0 and "Created the folder" not in into_existing.output
     assert len(list(folder.glob("messaging-*.sqlite3"))) == 1
     new_folder = tmp_path / "new-folder"
-    assert invoke(sqlite_app, "backup", "--out", f"{new_folder}/").exit_code == 0
+    made = invoke(sqlite_app, "backup", "--out", f"{new_folder}/")
+    assert made.exit_code == 0 and f"Created the folder {new_folder}" in made.output  # not silently (a typo)
     assert len(list(new_folder.glob("messaging-*.sqlite3"))) == 1
     named = tmp_path / "nightly" / "copy.sqlite3"
     result = invoke(sqlite_app, "backup", "--out", str(named))
@@ -160,3 +162,23 @@ def test_pg_dump_missing_says_what_to_install(monkeypatch, tmp_path, app):
 def test_postgresql_backup_without_pg_dump_is_one_line(app, app_config, monkeypatch):
     monkeypatch.setattr(postgres.shutil, "which", lambda name: None)
     assert_one_line_error(invoke(app, "backup"), "pg_dump isn't installed", "postgresql-client")
+
+
+def test_the_last_backup_is_of_this_database_not_of_the_one_before(sqlite_app, pair):
+    """After the instance was pointed at another messaging database, stats showed the old database's
+    backup as this one's (an operator tester): the record names the database it was taken of."""
+    import json
+
+    converse(*pair, ["hello there"])
+    assert invoke(sqlite_app, "backup").exit_code == 0
+    assert backup.last_backup() is not None
+    record = backup.Path(sqlite_app.instance_path) / backup.LAST_BACKUP_RECORD
+    data = json.loads(record.read_text())
+    assert data["database"] == str(backup.sqlite_path())
+    data["database"] = "/srv/old/messaging.sqlite3"  # as if taken of the database used before
+    record.write_text(json.dumps(data))
+    assert backup.last_backup() is None
+    stats = invoke(sqlite_app, "stats", "--json")
+    assert json.loads(stats.output)["last_backup"] is None
+    assert invoke(sqlite_app, "backup").exit_code == 0  # this database's first: known again
+    assert backup.last_backup() is not None

@@ -3,6 +3,7 @@
 SQLite restores run on a fresh SQLite instance of their own (sqlite_app), on every CI pass;
 the PostgreSQL round trip runs on CI's second pass.
 """
+import re
 import sqlite3
 import subprocess
 import sys
@@ -213,6 +214,9 @@ def test_postgresql_backup_and_restore_round_trip(own_instance, app, some_messag
     assert restored.exit_code == 0, restored.output
     assert message_rows() == original
     assert "Previous database kept as" in restored.output
+    # what the dump is, where a SQLite backup shows its counts (an operator tester saw nothing)
+    database = db.engines["messaging"].url.database
+    assert re.search(rf"\(a pg_dump of database {database}, taken \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d", restored.output)
     assert invoke(app, "verify").exit_code == 0
 
 
@@ -346,3 +350,18 @@ def test_postgresql_restore_hands_out_no_message_or_conversation_id_again(own_in
     conversation = converse(db.session.get(User, carol_id), db.session.get(User, alice_id), ["a new start"])
     assert conversation.id > seen_conversation
     assert newest_message_id() > seen
+
+
+@PG_ONLY
+def test_postgresql_restore_of_a_dump_that_crashes_pg_restore_says_the_file_is_damaged(own_instance, app, monkeypatch,
+                                                                                        tmp_path):
+    """A damaged dump made pg_restore crash, and the restore said only "exit status -11"."""
+    crashing = tmp_path / "pg_restore"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    monkeypatch.setattr(postgres, "_pg_command", lambda name: str(crashing))
+    dump = tmp_path / "messaging.dump"
+    dump.write_bytes(b"PGDMP" + b"\x00" * 64)
+    dump.with_name(dump.name + ".sha256").write_text(f"{sha256_of(dump)}  {dump.name}\n")
+    assert_one_line_error(invoke(app, "restore", str(dump), "--yes"), "pg_restore crashed (signal 11)",
+                          "damaged")

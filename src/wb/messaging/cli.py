@@ -59,6 +59,8 @@ def init_command():
 def backup_command(out, keep):
     """Write a consistent, verified copy of the messaging database with a SHA-256 beside it."""
     result = backup(out=out, keep=keep, progress=_progress_printer())
+    if result.created_folder is not None:
+        click.echo(f"Created the folder {result.created_folder}")
     click.echo(f"Backup written: {result.path} ({describe_size(result.size)}, integrity ok)")
     click.echo(f"SHA-256 {result.sha256} in {result.checksum_path}")
     for old in result.removed:
@@ -89,7 +91,8 @@ def _progress_printer():
 def restore_command(path, yes):
     """Replace the messaging database with a verified backup, keeping the current one."""
     checked = check_backup(path)
-    counts = "" if checked.messages is None else f" ({checked.conversations:,} conversations, {checked.messages:,} messages)"
+    counts = (f" ({checked.summary})" if checked.messages is None
+              else f" ({checked.conversations:,} conversations, {checked.messages:,} messages)")
     click.echo(f"Checksum and integrity ok: {checked.path}{counts}")
     if not yes:
         click.confirm(

@@ -16,7 +16,7 @@ from flask import current_app
 
 from ...models import utcnow
 from . import postgres
-from .database import OperationFailed, engine_name, require_database, sqlite_path
+from .database import OperationFailed, engine_name, location, require_database, sqlite_path
 
 log = logging.getLogger("wb.messaging.operations")
 
@@ -34,6 +34,7 @@ class Backup:
     sha256: str | None = None
     size: int = 0
     removed: list[Path] = field(default_factory=list)
+    created_folder: Path | None = None  # --out named a folder that didn't exist: made, and said so
 
     @property
     def checksum_path(self) -> Path:
@@ -65,11 +66,15 @@ def list_backups(folder: Path | None = None) -> list[Backup]:
 
 
 def last_backup() -> Backup | None:
-    """The newest backup: in the backups folder, or the last one written elsewhere with --out."""
+    """The newest backup of this messaging database: in the backups folder, or the last one written
+    elsewhere with --out. None when the last one recorded was of another database (the instance was
+    pointed at a new one since): the folder's backups are the old one's, and this one has none yet."""
     candidates = list_backups()[-1:]
     record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
     try:
         data = json.loads(record.read_text())
+        if data.get("database", location()) != location():
+            return None
         if Path(data["path"]).is_file():
             candidates.append(Backup(path=Path(data["path"]), taken_at=datetime.fromisoformat(data["taken_at"])))
     except (OSError, ValueError, KeyError, TypeError):
@@ -87,7 +92,7 @@ def backup(out=None, keep: int | None = None, progress=None) -> Backup:
     suffix = "sqlite3" if sqlite_path() is not None else "dump"
     if suffix == "dump" and engine_name() != "postgresql":
         raise OperationFailed(f"Backups of a {engine_name()} messaging database aren't supported.")
-    target = _backup_target(out, taken_at, suffix)
+    target, created_folder = _backup_target(out, taken_at, suffix)
     partial = partial_file(target.parent, ".messaging-backup-")
     try:
         if suffix == "sqlite3":
@@ -99,7 +104,8 @@ def backup(out=None, keep: int | None = None, progress=None) -> Backup:
     finally:
         partial.unlink(missing_ok=True)
     _write_checksum(target, digest)
-    result = Backup(path=target, taken_at=taken_at, sha256=digest, size=target.stat().st_size)
+    result = Backup(path=target, taken_at=taken_at, sha256=digest, size=target.stat().st_size,
+                    created_folder=created_folder)
     _record_last_backup(result)
     if keep:
         result.removed = _rotate(target.parent, keep)
@@ -107,14 +113,16 @@ def backup(out=None, keep: int | None = None, progress=None) -> Backup:
     return result
 
 
-def _backup_target(out, taken_at: datetime, suffix: str) -> Path:
-    """Where this backup goes: the default folder and name, a folder, or an exact file name."""
+def _backup_target(out, taken_at: datetime, suffix: str) -> tuple[Path, Path | None]:
+    """Where this backup goes (the default folder and name, a folder, or an exact file name), and
+    the folder --out named when it had to be made."""
     names_a_folder = bool(out) and str(out).endswith(("/", os.sep))  # Path() would drop the trailing slash
     out = Path(out) if out else None
     if out is None or out.is_dir() or names_a_folder:
         folder, name = out or backup_folder(), None
     else:
         folder, name = out.parent, out.name
+    created = folder if out is not None and not folder.exists() else None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -125,13 +133,13 @@ def _backup_target(out, taken_at: datetime, suffix: str) -> Path:
         target = folder / name
         if target.exists():
             raise OperationFailed(f"{target} already exists; choose another name (nothing was overwritten).")
-        return target
+        return target, created
     stamp = taken_at.strftime(STAMP)
     target, counter = folder / f"messaging-{stamp}.{suffix}", 1
     while target.exists():
         counter += 1
         target = folder / f"messaging-{stamp}-{counter}.{suffix}"
-    return target
+    return target, created
 
 
 def partial_file(folder: Path, prefix: str) -> Path:
@@ -205,7 +213,7 @@ def _record_last_backup(result: Backup) -> None:
     record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
     try:
         record.write_text(json.dumps({"path": str(result.path.resolve()), "taken_at": result.taken_at.isoformat(),
-                                      "sha256": result.sha256}))
+                                      "sha256": result.sha256, "database": location()}))
     except OSError:
         log.warning("could not record the last backup", extra={"path": str(record)})
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from .database import TABLES, OperationFailed, messaging_engine
 
 TABLE_ENTRY = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )\S+ (\S+) ", re.MULTILINE)  # a table in pg_restore --list
+HEADER_ENTRY = re.compile(r"^;\s+(Archive created at|dbname):?\s+(.+?)\s*$", re.MULTILINE)  # its header
 INSTALL_PG_CLIENT = "install the PostgreSQL client tools (e.g. `apt-get install postgresql-client`) and try again"
 
 
@@ -21,13 +22,17 @@ def dump(destination: Path) -> None:
     check_dump(destination)
 
 
-def check_dump(path: Path) -> None:
-    """OperationFailed unless pg_restore can read the dump's table of contents and it holds the messaging tables."""
+def check_dump(path: Path) -> str:
+    """What the dump is ("a pg_dump of database wb_messaging, taken 2026-12-06 03:59:02 UTC"), or
+    OperationFailed unless pg_restore can read its table of contents and it holds the messaging tables."""
     listing = _run_pg([_pg_command("pg_restore"), "--list", str(path)], dict(os.environ))
     tables = set(TABLE_ENTRY.findall(listing))
     missing = [name for name in TABLES if name not in tables]
     if missing:
         raise OperationFailed(f"{path} is a pg_dump file but not a messaging backup (no {missing[0]} table).")
+    header = dict(HEADER_ENTRY.findall(listing))
+    taken = f", taken {header['Archive created at']}" if header.get("Archive created at") else ""
+    return f"a pg_dump of database {header.get('dbname', '(unnamed)')}{taken}"
 
 
 def restore_dump(path: Path) -> None:
@@ -60,5 +65,8 @@ def _run_pg(arguments: list[str], env: dict) -> str:
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         tool = Path(arguments[0]).name
+        if result.returncode < 0 and not lines:  # killed by a signal: a damaged file made it crash
+            raise OperationFailed(f"{tool} crashed (signal {-result.returncode}) reading it: the file is damaged "
+                                  "or not a complete pg_dump file.")
         raise OperationFailed(f"{tool} failed: {lines[0] if lines else f'exit status {result.returncode}'}")
     return result.stdout

@@ -34,6 +34,7 @@ class CheckedBackup:
     sha256: str
     conversations: int | None = None
     messages: int | None = None
+    summary: str | None = None  # PostgreSQL: which database the dump is of, and when it was taken
 
 
 @dataclass
@@ -58,8 +59,7 @@ def check_backup(path) -> CheckedBackup:
     if sqlite_path() is None:
         if not head.startswith(PG_DUMP_MAGIC):
             raise OperationFailed(f"{path} isn't a pg_dump custom-format file.")
-        postgres.check_dump(path)
-        return CheckedBackup(path=path, sha256=actual)
+        return CheckedBackup(path=path, sha256=actual, summary=postgres.check_dump(path))
     if head != SQLITE_MAGIC:
         raise OperationFailed(f"{path} isn't a SQLite database.")
     conversations, messages, member_ids = _check_sqlite_file(path)
