@@ -108,7 +108,7 @@ def test_once_an_hour_with_retry_after(app, story, alice, login):
     again = client.get("/settings/export")
     assert again.status_code == 429 and int(again.headers["Retry-After"]) > 3000
     assert "You can download them again in" in visible_text(again)
-    assert 'href="/settings">Back to your settings</a>' in again.get_data(as_text=True)
+    assert 'href="/settings#your-data">Back to your settings</a>' in again.get_data(as_text=True)
     api = ApiClient(app.test_client(), token_for(alice)).get("/api/v1/me/export")
     assert api.status_code == 429 and api.mimetype == "application/problem+json" and api.headers["Retry-After"]
 

@@ -1,5 +1,7 @@
 """A member's own "Pause messages": nobody but staff can write to them, in new or existing
 conversations, until they turn it off; the refusal reads exactly like a block's."""
+import re
+
 import pytest
 
 from api_helpers import api_as, assert_problem  # noqa: F401
@@ -81,3 +83,28 @@ def test_a_forged_value_is_refused_and_changes_nothing(talking, bob):
     response = bob_client.post("/settings/messaging/pause", data={"paused": "maybe"})
     assert response.status_code == 400 and "Not a valid choice" in visible_text(response)
     assert reload(User, bob.id).messages_paused is False
+
+
+def test_an_open_thread_hears_of_a_pause_and_a_block_alike(talking, alice, bob):
+    """The other member's open thread kept its box after a pause until a send was refused (an outside
+    tester): its live channel hears "compose" for its conversation, the same for a block, so that a
+    block is never told."""
+    alice_client, bob_client, cid = talking
+    since = int(re.search(r'data-live-cursor="(\d+)"', text(alice_client.get(f"/messages/{cid}"))).group(1))
+
+    def heard(since):
+        answer = alice_client.get(f"/messages/live?since={since}").get_json()
+        return [(e["kind"], e["conversation"]) for e in answer["events"]], answer["cursor"]
+
+    pause(bob_client)
+    events, since = heard(since)
+    assert events == [("compose", cid)]
+    pause(bob_client, on=False)
+    events, since = heard(since)
+    assert events == [("compose", cid)]
+    safety.block(bob, alice)
+    events, since = heard(since)
+    assert events == [("compose", cid)]  # word for word what a pause tells
+    safety.unblock(bob, alice)
+    events, since = heard(since)
+    assert events == [("compose", cid)]

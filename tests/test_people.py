@@ -162,6 +162,20 @@ def test_directory_finds_members_by_name_in_any_case_and_accents(client, app, ma
     assert 'href="/members"' in nobody and "Clear name" in nobody
 
 
+def test_directory_finds_names_typed_without_apostrophes_or_hyphens_and_words_in_any_order(client, make_user, alice):
+    """"osullivan" found nobody, nor "ngozi okonkwo" Ngozi Adebayo-Okonkwo (a residents' building tester)."""
+    make_user("dot", display_name="Dorothy O’Sullivan (Flat 3)")
+    make_user("ngozi", display_name="Ngozi Adebayo-Okonkwo")
+    make_user("mary", display_name="Mary Smith")
+    client.login("alice")
+    for typed, found in (("osullivan", "@dot"), ("o'sullivan", "@dot"), ("dorothy flat 3", "@dot"),
+                         ("ngozi okonkwo", "@ngozi"), ("okonkwo ngozi", "@ngozi"), ("adebayookonkwo", "@ngozi")):
+        page = text(client.get("/members", query_string={"q": typed}))
+        assert found in page, typed
+        assert "@mary" not in page, typed
+    assert "@mary" not in text(client.get("/members", query_string={"q": "mary okonkwo"}))  # every word
+
+
 def test_directory_name_search_keeps_to_the_circle_and_pages(client, app, alice):
     from wb.circles import service as circles
 

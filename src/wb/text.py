@@ -157,11 +157,16 @@ def _folding_table() -> tuple[str, str]:
     return "".join(letters), "".join(plain)
 
 
-FOLD_FROM, FOLD_TO = _folding_table()
-_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+# Marks a name search leaves out, so that "osullivan" finds O'Sullivan and "adebayookonkwo"
+# Adebayo-Okonkwo: apostrophes, hyphens, dots. After the letters in FOLD_FROM, with nothing for them in
+# FOLD_TO, PostgreSQL's translate() drops them as str.translate does.
+SEARCH_IGNORED = "'\u2019\u2018\u02bc-\u2010\u2011\u2013.\u00b7"
+_LETTERS_FROM, FOLD_TO = _folding_table()
+FOLD_FROM = _LETTERS_FROM + SEARCH_IGNORED
+_FOLD = str.maketrans(_LETTERS_FROM, FOLD_TO, SEARCH_IGNORED)
 
 
 def search_folded(text) -> str:
-    """text as a name search compares it: lower case, accents left out ("Zoë Ødegård" as "zoe odegard").
-    database.folded() does the same in SQL."""
+    """text as a name search compares it: lower case, accents, apostrophes, hyphens and dots left out
+    ("Zoë O'Dégård" as "zoe odegard"). database.folded() does the same in SQL."""
     return ("" if text is None else str(text)).lower().translate(_FOLD)

@@ -657,6 +657,19 @@ def test_a_message_taller_than_the_thread_arrives_shown_from_its_start_and_is_re
     expect(bob_page.get_by_role("button", name="New messages below ↓")).to_have_count(0)
 
 
+def test_an_open_thread_closes_its_box_when_the_other_member_pauses_messages(browsing, server):
+    """Its box stayed until a typed message was refused (a residents' building tester)."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    seed_messages(server, alice, bob, ["Hello neighbour"])
+    alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
+    open_conversation(alice_page, bob, "Bob")
+    expect(alice_page.locator("#compose textarea")).to_be_visible()
+    bob_page.goto("/settings")
+    bob_page.locator("#pause").get_by_role("button").click()
+    expect(alice_page.locator("#compose")).to_contain_text("isn't accepting messages", timeout=NEWS_MS)
+    expect(alice_page.locator("#compose textarea")).to_have_count(0)
+
+
 def test_a_tab_signed_out_elsewhere_goes_to_sign_in_and_comes_back_with_its_draft(browsing, server):
     """Signing out in one tab ends the session everywhere: the other tab's live channel hears of it
     and takes the page (which shows private messages) to the sign-in page; signing in again brings

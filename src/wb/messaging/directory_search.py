@@ -55,10 +55,12 @@ def typed_name(raw) -> str:
 
 
 def name_matches(query: str):
-    """Members whose username or display name contains query, in any case and with or without
-    accents ("zoe", "ZOË" and "ødegård" all find Zoë Ødegård): New message's search and the directory's."""
-    pattern = like_pattern(search_folded(query))
-    return or_(folded(User.username).like(pattern, escape="\\"), folded(User.display_name).like(pattern, escape="\\"))
+    """Members whose username or display name holds each word of query, in any case, with or without
+    accents, apostrophes or hyphens ("zoe", "ZOË" and "ødegård" all find Zoë Ødegård; "osullivan" Mary
+    O'Sullivan; "ngozi okonkwo" Ngozi Adebayo-Okonkwo): New message's search and the directory's."""
+    words = search_folded(query).split() or [""]
+    return and_(*(or_(folded(User.username).like(like_pattern(word), escape="\\"),
+                      folded(User.display_name).like(like_pattern(word), escape="\\")) for word in words))
 
 
 def _sort_name():

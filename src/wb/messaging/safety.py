@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import User, utcnow
 from . import live, policy
 from .conversations import audit, find_conversation
-from .models import REPORT_NOTE_MAX, Block, Report
+from .models import REPORT_NOTE_MAX, Block, ConversationMembership, Report
 from .policy import Refusal
 
 
@@ -27,7 +27,8 @@ def block(blocker, blocked) -> None:
     )
     if exists is None:
         db.session.add(Block(blocker_id=blocker.id, blocked_id=blocked.id))
-        live.record([blocker.id], "blocked")  # never the blocked member: a block is not told
+        live.record([blocker.id], "blocked")
+        tell_compose_changed(blocker.id, [blocked.id])
         try:
             db.session.commit()
         except IntegrityError:
@@ -41,9 +42,22 @@ def unblock(blocker, blocked) -> None:
     row = db.session.scalar(select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id))
     if row is not None:
         db.session.delete(row)
-        live.record([blocker.id], "blocked")  # never the blocked member: a block is not told
+        live.record([blocker.id], "blocked")
+        tell_compose_changed(blocker.id, [blocked.id])
         db.session.commit()
         audit("member.unblocked", user_id=blocker.id, other_user_id=blocked.id)
+
+
+def tell_compose_changed(member_id: int, others=None) -> None:
+    """Whether others may write to member_id changed (a pause, a block): their open thread with them
+    is drawn again, its box closed or open. The event's kind ("compose") is the same for a block as
+    for a pause, so a block is never told (with the session's next commit)."""
+    query = select(ConversationMembership.user_id, ConversationMembership.conversation_id).where(
+        ConversationMembership.other_user_id == member_id)
+    if others is not None:
+        query = query.where(ConversationMembership.user_id.in_(list(others)))
+    for other_id, conversation_id in db.session.execute(query).all():
+        live.record([other_id], "compose", conversation_id)
 
 
 def has_blocked(blocker, other) -> bool:

@@ -56,5 +56,5 @@ def export():
     except member_export.TooSoon as too_soon:
         # The way back where the download was asked for (a bare "429" led to the start page only).
         body, status = render_error(429, too_soon.message, title="Not yet",
-                                    link=("people.settings", "Back to your settings"))
+                                    link=("people.settings", "Back to your settings", "your-data"))
         return body, status, too_soon.headers

@@ -11,7 +11,7 @@ from ..circles import service as circle_service
 from ..circles.models import CircleMember
 from ..circles.service import circles_by_member
 from ..visibility import listed_for, sees_every_member, visible
-from ..messaging import rules, writes
+from ..messaging import rules, safety, writes
 from ..messaging.directory_search import name_matches, typed_name
 from ..messaging.policy import show_inbox_badge
 from ..messaging.rules import MESSAGE_FROM
@@ -136,6 +136,8 @@ def pause_messages():
     if not form.validate_on_submit():
         return _render_settings(pause_form=form)
     current_user.messages_paused = form.paused.data == "on"
+    # Their conversations' other members with the thread open see its box close (or open) now.
+    safety.tell_compose_changed(current_user.id)
     db.session.commit()
     if current_user.messages_paused:
         flash("Messages paused: nobody but staff can write to you until you turn it off.", "success")

@@ -459,7 +459,18 @@
     if (!isThreadPane(event.detail.target)) return;
     var heading = event.detail.target.querySelector("#thread h2");
     if (heading) heading.focus();
+    showWholeThread();
   });
+  // A thread that fits the window but runs past its bottom (a phone turned sideways, under the
+  // site's header) is scrolled up so its box and Send are on screen (they were below it, and
+  // nothing showed there was a box: an outside tester). A taller one (large text) stays at its head.
+  function showWholeThread() {
+    var thread = document.getElementById("thread");
+    if (!thread) return;
+    var box = thread.getBoundingClientRect();
+    if (box.bottom > window.innerHeight && box.height <= window.innerHeight) thread.scrollIntoView({ block: "end" });
+  }
+  document.addEventListener("DOMContentLoaded", showWholeThread);
   // Back and forward: htmx asks the server for the whole page and swaps in its body.
   document.addEventListener("htmx:historyRestore", function () {
     tidyThread();

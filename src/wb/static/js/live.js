@@ -59,7 +59,8 @@
         if (changedMessages.indexOf(change.message) < 0) changedMessages.push(change.message);
         poll = true;
       }
-      if (change.kind === "blocked" || change.kind === "left") redraw = true;  // the compose box may close
+      // the compose box may close or open: a block, the other member's pause (alike), their leaving
+      if (change.kind === "blocked" || change.kind === "compose" || change.kind === "left") redraw = true;
     });
     if (events(answer, "rules") && open !== null) redraw = true;
     if (redraw && open !== null) redrawThread(open);
