@@ -250,7 +250,7 @@ def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):
     mine = lambda member: [(e.kind, e.message_id) for e in live.changes_since(member.id, since).events]  # noqa: E731
     assert mine(bob) == [
         ("message", first), ("message", second), ("read", second), ("deleted", second),
-        ("removed", first), ("hidden", None),
+        ("removed", first), ("hidden", None), ("compose", None),  # the block, told as a pause is
     ]
     assert mine(alice) == [("message", first), ("message", second), ("seen", second), ("deleted", second),
                            ("blocked", None)]
@@ -278,15 +278,23 @@ def test_a_read_is_not_told_when_read_receipts_are_not_shared(chat, alice, bob):
     assert live.changes_since(alice.id, since).events == []
 
 
-def test_the_blocked_member_hears_nothing_of_the_block(chat, alice, bob):
-    """A block is not told: only the blocker's own tabs learn of it (their list changes)."""
+def test_the_blocked_member_hears_of_the_block_only_what_a_pause_tells(chat, alice, bob):
+    """A block is not told: the blocker's own tabs learn of it (their list changes); the blocked
+    member's open thread hears "compose" (its box is drawn again), exactly what the blocker's pause
+    would tell it."""
     alice_client, bob_client, cid = chat
+    send(alice_client, cid, "hi Bob")
     send(bob_client, cid, "hello")
     since = live.newest_id()
     alice_client.post("/people/bob/block", data={"confirmed": "1"})
     alice_client.post("/people/bob/unblock")
     assert [e.kind for e in live.changes_since(alice.id, since).events] == ["blocked", "blocked"]
-    assert live.changes_since(bob.id, since).events == []
+    told = [(e.kind, e.conversation_id) for e in live.changes_since(bob.id, since).events]
+    assert told == [("compose", cid), ("compose", cid)]
+    since = live.newest_id()
+    alice_client.post("/settings/messaging/pause", data={"paused": "on"})
+    alice_client.post("/settings/messaging/pause", data={"paused": "off"})
+    assert [(e.kind, e.conversation_id) for e in live.changes_since(bob.id, since).events] == told
 
 
 def test_a_waiting_tab_is_woken_by_a_send_and_holds_no_database_connection(app, chat):
