@@ -138,6 +138,9 @@ class Conversation(BaseModel):
         description='How far the other member has read ("Seen"); null unless both of you share read receipts')
     hidden: bool
     muted: bool = Field(description="Muted by you: counted in unread_count, but not in the unread total or emails")
+    may_send: bool = Field(description="Whether you may send a message in it now, as the web's box says before "
+                                       "you type (the rules, a block or pause, the other member's account)")
+    why_not_send: str | None = Field(description="Why you may not, in the web's words; null when you may")
 
 
 class ConversationPage(BaseModel):

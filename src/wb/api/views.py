@@ -14,7 +14,7 @@ from ..visibility import visible
 from . import auth, idempotency, limits, schemas
 from .body import check_body
 from .problems import ApiProblem, problem_response
-from .reads import conversation_page, conversation_row, message_page
+from .reads import conversation_page, conversation_row, message_page, send_decision, send_decisions
 from .spec import answers, api, document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -102,16 +102,21 @@ def _member_out(row) -> schemas.Member:
     return schemas.Member(username=None if former else row.username, display_name=display_name(row), former=former)
 
 
-def _conversation_out(member, row, previews) -> schemas.Conversation:
-    """row: my membership with the other member's account (their read_receipts) and read marker."""
+def _conversation_out(member, row, previews, decision) -> schemas.Conversation:
+    """row: my membership with the other member's account (their read_receipts) and read marker;
+    decision: the rules' answer for writing to them now."""
     seen = row.their_last_read if reads.shares_read_receipts(member, row) else None
     return schemas.Conversation(
         id=row.conversation_id, other_member=_member_out(row),
         preview=previews.get(row.last_message_id, "No messages yet"),
         last_activity_at=row.last_activity_at, last_message_id=row.last_message_id, unread_count=row.unread_count,
         last_read_message_id=row.last_read_message_id, other_last_read_message_id=seen, hidden=row.hidden,
-        muted=row.muted,
+        muted=row.muted, may_send=decision.may_write, why_not_send=None if decision.may_write else decision.words,
     )
+
+
+def _one_conversation_out(member, row, previews) -> schemas.Conversation:
+    return _conversation_out(member, row, previews, send_decision(member, row))
 
 
 @bp.get("/conversations")
@@ -121,8 +126,10 @@ def list_conversations():
     """My conversations, newest activity first, a page at a time (ETag: 304 while the page is the same)."""
     query, member = request.context.query, auth.member()
     rows, previews, next_cursor, total = conversation_page(member, query.limit, query.cursor, query.unread)
+    decisions = send_decisions(member, rows)
     return _revalidated(_json(schemas.ConversationPage(
-        conversations=[_conversation_out(member, row, previews) for row in rows], next_cursor=next_cursor, unread_total=total,
+        conversations=[_conversation_out(member, row, previews, decisions[row.other_user_id]) for row in rows],
+        next_cursor=next_cursor, unread_total=total,
     )))
 
 
@@ -137,7 +144,7 @@ def open_conversation():
     conversation, created = writes.open_conversation(member, other)
     row, previews = conversation_row(member, conversation)
     location = url_for("api.get_conversation", conversation_id=conversation.id)
-    return _json(_conversation_out(member, row, previews), 201 if created else 200, {"Location": location})
+    return _json(_one_conversation_out(member, row, previews), 201 if created else 200, {"Location": location})
 
 
 @bp.get("/conversations/<int:conversation_id>")
@@ -146,7 +153,7 @@ def get_conversation(conversation_id):
     """One of my conversations."""
     member = auth.member()
     conversation = conversations.get_conversation_for(member, conversation_id)
-    return _json(_conversation_out(member, *conversation_row(member, conversation)))
+    return _json(_one_conversation_out(member, *conversation_row(member, conversation)))
 
 
 @bp.post("/conversations/<int:conversation_id>/hide")
