@@ -155,6 +155,57 @@ def test_with_large_text_on_a_phone_names_stay_whole_and_the_thread_keeps_room(b
     large_text.detach()
 
 
+def test_with_large_text_on_a_phone_the_members_own_links_fold_under_menu(browsing, ui_server, artifacts):
+    """200 % text on a phone gave the site's header 393 of 844 px, nearly half the first screen (a
+    residents' building tester): the member's own links now fold under Menu, the inbox's stays."""
+    from wb.extensions import db
+    from wb.messaging.models import Report
+    from wb.models import User
+
+    server = ui_server
+    admin, alice = server.create_member("root", role="admin", display_name="Rita Root"), server.create_member("alice")
+    with server.app.app_context():
+        ids = {u.username: u.id for u in db.session.scalars(db.select(User).where(User.username.in_([admin, alice])))}
+        db.session.add(Report(reporter_id=ids[alice], reported_id=ids[admin], reason="other", note="a test"))
+        db.session.commit()
+    page = browsing.sign_in(alice, server=server, viewport=PHONE)
+    nav = page.get_by_role("navigation", name="Main")
+    menu = nav.get_by_role("button", name="Menu")
+    settings = nav.get_by_role("link", name="Settings")
+    expect(menu).to_be_hidden()  # at the default size everything fits: nothing folds
+    expect(settings).to_be_visible()
+
+    large_text = with_large_text(page)
+    page.goto("/")
+    expect(menu).to_be_visible()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(settings).to_be_hidden()
+    expect(nav.get_by_role("link", name="Messages")).to_be_visible()
+    header = page.locator(".site-header").evaluate("h => h.getBoundingClientRect().height")
+    assert header <= 0.3 * 844, f"the header takes {header} of 844 px"
+    page.screenshot(path=artifacts / "large-text-header.png")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(settings).to_be_visible()
+    expect(nav.get_by_role("button", name="Sign out")).to_be_in_viewport()
+    page.screenshot(path=artifacts / "large-text-header-open.png")
+    settings.focus()
+    page.keyboard.press("Escape")  # closes it, back to the button
+    expect(settings).to_be_hidden()
+    expect(menu).to_be_focused()
+
+    # An admin's open reports show on Menu while Admin is folded away.
+    page = browsing.sign_in(admin, server=server, viewport=PHONE)
+    held = with_large_text(page)
+    page.goto("/")
+    admin_menu = page.get_by_role("navigation", name="Main").get_by_role("button", name="Menu 1 open report")
+    expect(admin_menu).to_be_visible()
+    admin_menu.click()
+    expect(page.get_by_role("link", name="Admin 1 open report")).to_be_visible()
+    held.detach()
+    large_text.detach()
+
+
 @pytest.mark.parametrize("height", [390, 340])
 def test_a_phone_turned_sideways_shows_one_pane_with_send_on_screen(browsing, ui_server, artifacts, height):
     """Side by side, a sideways phone's thread got 180 px and Send fell below the screen; 340 px is
@@ -443,6 +494,36 @@ def test_block_and_report_from_the_conversation_ask_first_and_come_back_to_it(br
     with server.app.app_context():
         report = db.session.scalars(db.select(Report).where(Report.reported_id == User.by_username(bob).id)).one()
         assert report.reason == "harassment"
+
+
+def test_a_menu_opened_while_the_page_loads_stays_open_when_its_note_arrives(browsing, ui_server):
+    """After a block the page came back with its note, and Safety opened before app.js had run
+    (a busy machine) closed again when the script moved the focus to the note: under load the
+    test above could not find Report in the menu it had just opened."""
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_messages(server, bob, alice, ["Hey, answer me!"])
+    page = browsing.sign_in(alice, server=server)
+    page.goto(f"/messages/{conversation_id}")
+    header = page.locator("#thread .thread-head")
+    header.get_by_text("Safety").click()
+    held = []  # app.js, held back until the member has opened the menu (routing bypasses the cache)
+    page.route("**/static/js/app.js", lambda route: held.append(route))
+    page.once("dialog", lambda dialog: dialog.accept())
+    header.get_by_role("button", name="Block Bob").click()
+    expect(page.locator(".flash")).to_contain_text("You blocked Bob.")
+    header.get_by_text("Safety").click()
+    expect(header.get_by_role("link", name="Report Bob")).to_be_visible()
+    assert len(held) == 1
+    held[0].continue_()
+    toggle = page.locator(".nav-menu-toggle")
+    for _ in range(50):  # until app.js has run (it shows the Menu button, kept hidden without it)
+        if not toggle.evaluate("button => button.hidden"):
+            break
+        page.wait_for_timeout(100)
+    assert not toggle.evaluate("button => button.hidden"), "app.js never ran"
+    expect(header.get_by_role("link", name="Report Bob")).to_be_visible()
+    expect(page.locator("details.safety > summary")).to_be_focused()
 
 
 def test_messaging_switched_off_while_typing_says_so_and_keeps_the_text(browsing, start_server):

@@ -161,6 +161,26 @@
     section.scrollIntoView();
   });
 
+  // Menu (base.html): with large text on a phone the member's own links fold under it (CSS
+  // decides when: the button shows only then). Escape closes it, back to the button.
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".nav-menu-toggle");
+    if (!toggle) return;
+    var nav = toggle.closest(".nav");
+    function setOpen(open) {
+      nav.classList.toggle("nav-open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    nav.classList.add("nav-folding");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () { setOpen(!nav.classList.contains("nav-open")); });
+    nav.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !nav.classList.contains("nav-open")) return;
+      setOpen(false);
+      toggle.focus();
+    });
+  });
+
   // "Copy link" beside an invite: copies it (on a phone too, where selecting a long link is
   // fiddly), says so in the button's own words, and selects the link where the browser won't copy.
   document.addEventListener("DOMContentLoaded", function () {
@@ -765,9 +785,12 @@
   // What an action came back to say ("Conversation muted", "Thanks, an admin will look at your
   // report"), on the page it led to: read out and where the keyboard goes on from (before, focus was
   // on <body>, or in the message box, which opened a phone's keyboard after a tap on Mute).
+  // Not when the member has already put the focus somewhere (a menu opened while the page was
+  // still loading): moving it would close that menu under their finger.
   function focusFlashes() {
     var flashes = document.querySelector("[data-flashes]");
-    if (flashes) flashes.focus();
+    var taken = document.activeElement && document.activeElement !== document.body;
+    if (flashes && !taken) flashes.focus();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
