@@ -30,7 +30,7 @@ def test_a_member_sees_the_admins_and_their_conversations_only(practice, login):
     text = visible_text(page)
     assert page.status_code == 200
     assert "Drlee" in text and "Zoe" not in text and "Morgan" not in text and "Ann" not in text
-    assert "shows the admins and the people you have conversations with" in text
+    assert "shows the admins, the people you have conversations with and those you may start one with" in text
     assert "Clients" not in text and "Therapists" not in text  # nobody's circles, no circle to filter by
     everyone = visible_text(sam.get("/members?circle=Clients"))  # the filter is ignored, not a caseload
     assert "Zoe" not in everyone and "Ann" not in everyone
@@ -114,3 +114,28 @@ def test_bylines_name_authors_without_a_link_to_profiles_the_viewer_cant_open(pr
     page = login(practice["sam"]).get("/").get_data(as_text=True)
     assert "Lift to the clinic?" in page and 'href="/people/zoe"' not in page
     assert 'href="/people/zoe"' in login(practice["drlee"]).get("/").get_data(as_text=True)
+
+
+def test_a_protected_circle_is_not_named_to_a_member_who_sees_nobodys_circles(app, make_user, login, messaging_on):
+    """With the directory off, the note under a request said "Dave is in Elm Street: new conversations
+    with its members are started by staff and members of Coordinators", to a member who may not even
+    open Dave's profile (an outside admin tester)."""
+    from wb.extensions import db
+    from wb.models import HelpRequest
+
+    make_user("ada", role="admin")
+    dave, erin = make_user("dave"), make_user("erin")
+    street, coordinators = circles.create("Elm Street"), circles.create("Coordinators")
+    circles.add_members(street, ["dave"])
+    rule_changes.set_protection(street, [coordinators])
+    db.session.add(HelpRequest(author_id=dave.id, title="Help loading a van", body="Saturday"))
+    db.session.commit()
+    erin_client = login(erin)
+    on = visible_text(erin_client.get("/requests"))
+    assert "Dave is in Elm Street" in on  # the directory on: circles are no secret here
+
+    flags.set_flag("member_directory", False)
+    page = visible_text(erin_client.get("/requests"))
+    assert "Help loading a van" in page
+    assert "Elm Street" not in page and "Coordinators" not in page
+    assert "new conversations with Dave are started by others" in page

@@ -18,8 +18,9 @@ KNOWN_FLAGS = {
     "member_invites": (True, "Members invite people they trust. Off: only admins make invite links, and the "
                              "links members made don't work until it is back on."),
     "member_directory": (True, "Members see who else belongs: the members list, each circle's members, each "
-                               "other's circles. Off: members see the admins and the people they have "
-                               "conversations with; admins see everyone."),
+                               "other's circles. Off: members see the admins, the people they have "
+                               "conversations with and those the messaging rules let them start one with; "
+                               "admins see everyone."),
 }
 
 # Switching these off takes something away from every member: the switch asks first.
@@ -28,8 +29,9 @@ OFF_QUESTIONS = {
                         " nothing stored is deleted.",
     "member_invites": "Stop members inviting? Only admins will make invite links, and the links members made stop"
                       " working until this is back on. Nobody who has joined is affected.",
-    "member_directory": "Hide the members list from members? They will see only the admins and the people they"
-                        " have conversations with, and no one's circles; admins still see everyone.",
+    "member_directory": "Hide the members list from members? They will see only the admins, the people they"
+                        " have conversations with and those the messaging rules let them start one with, and no"
+                        " one's circles; admins still see everyone.",
 }
 
 flag_changed = Namespace().signal("flag-changed")

@@ -217,8 +217,10 @@ class Protected:
         return _in_any_of(other, self.closed(side))
 
     def decision(self, pair):
+        from ...visibility import sees_every_member
+
         circle_id = next(c for c in self.closed(pair.side) if c in pair.theirs)
-        return words.protected(pair.other, pair.community.rules, circle_id)
+        return words.protected(pair.other, pair.community.rules, circle_id, sees_every_member(pair.viewer))
 
 
 class NoSharedCircle:

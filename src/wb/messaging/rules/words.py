@@ -118,7 +118,12 @@ def in_no_circle() -> Decision:
                     "staff and reply to anyone who writes to you.", 403, CIRCLES_LINK, everyone=True)
 
 
-def protected(person, rules, circle_id: int) -> Decision:
+def protected(person, rules, circle_id: int, names_circle: bool = True) -> Decision:
+    """names_circle False: the member directory is off for the viewer, who sees nobody's circles, so
+    the words say neither the circle nor whom it is open to (that would tell which circle it is)."""
+    if not names_circle:
+        return Decision(REPLY_ONLY, "protected", f"Here, new conversations with {User.name_of(person)} are started "
+                        "by others. Once they write to you, you can reply.", 403)
     open_to = rules.names_of(rules.protected[circle_id])
     who = f"staff and members of {join_names(open_to)}" if open_to else "staff"
     return Decision(REPLY_ONLY, "protected", f"{User.name_of(person)} is in {rules.names[circle_id]}: new "
