@@ -47,6 +47,31 @@ def test_verify_fails_when_message_text_is_where_only_the_app_writes(app, alice,
     assert SECRET_BODY not in result.output
 
 
+def test_verify_finds_message_text_inside_a_longer_value(app, alice, bob, some_messages, monkeypatch):
+    """Only a whole value equal to a message was found: "copied: <the message>" in an audit value
+    passed (an outside operator tester). Found now wherever it sits in a value, in any pass."""
+    from wb.messaging.ops import verify
+    from wb.models import AuditEvent
+    from wb.notifications.models import Notice
+
+    monkeypatch.setattr(verify, "TEXTS_PER_PASS", 1)  # one message per pass: every pass is looked in
+    db.session.add(AuditEvent(actor_id=alice.id, action="test", subject="x", old_value="y",
+                              new_value=f"copied: {SECRET_BODY} (end)"))
+    item = HelpRequest(author_id=bob.id, title="Sofa", body=f"Moving a sofa: {SECRET_BODY}")
+    db.session.add(item)
+    db.session.commit()
+    result = invoke(app, "verify")
+    assert result.exit_code == 1, result.output
+    assert "appears in the main database: audit_events.new_value" in result.output
+    assert f"help_requests.body row {item.id}" in result.output
+    assert SECRET_BODY not in result.output
+
+    db.session.execute(update(AuditEvent).where(AuditEvent.action == "test").values(new_value="y"))
+    db.session.add(Notice(user_id=alice.id, kind="soon", summary=SECRET_BODY[:-1] + "?"))  # not the same text
+    db.session.commit()
+    assert invoke(app, "verify").exit_code == 0
+
+
 def test_verify_catches_a_skewed_unread_count_and_reconcile_fixes_it(app, bob, some_messages):
     db.session.execute(update(ConversationMembership).where(ConversationMembership.user_id == bob.id)
                        .values(unread_count=7))

@@ -1,7 +1,6 @@
 """Verify: message text only in the messaging database, metadata in agreement, one conversation per pair."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -47,10 +46,6 @@ def verify(batch_size: int = 5000) -> Verification:
     return report
 
 
-def _digest(value: str) -> bytes:
-    return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
 def _main_text_columns() -> list[tuple[str, str]]:
     """Every text column of every main-database table, as the database itself describes them."""
     inspector = inspect(engine_for(None))
@@ -62,11 +57,19 @@ def _main_text_columns() -> list[tuple[str, str]]:
     ]
 
 
+# How many message texts are looked for in one pass over the main database's text (each pass reads
+# every main value once, position by position): about 20 MB of memory for the bodies held.
+TEXTS_PER_PASS = 100_000
+
+
 def _check_no_text_outside(report: Verification, batch_size: int) -> None:
-    """Hash the main database's long text values, then stream message bodies past that set."""
+    """Every message body of MIN_COMPARED_LENGTH+ characters looked for anywhere inside the main
+    database's text values: whole ("the same text") or within a longer one (a log line, a quote, a
+    concatenated field; an outside tester's copy inside an audit value passed before). The main
+    values are held; the bodies come in passes, each indexed by its first MIN_COMPARED_LENGTH
+    characters, and every main value's every position is looked up in that index."""
     columns = _main_text_columns()
-    seen: dict[bytes, set[tuple[int, int | None]]] = {}  # (column index, row id where members write)
-    lengths: set[int] = set()  # a body of any other length can't equal a main value: no need to hash it
+    values: list[tuple[str, int, int | None]] = []  # (text, column index, row id where members write)
     with engine_for(None).connect() as connection:
         for index, (table_name, column_name) in enumerate(columns):
             column = sa.column(column_name)
@@ -75,40 +78,59 @@ def _check_no_text_outside(report: Verification, batch_size: int) -> None:
                 column.is_not(None), func.length(column) >= MIN_COMPARED_LENGTH
             )
             for value, row_id in connection.execution_options(yield_per=batch_size).execute(query):
-                value = value.strip()
-                lengths.add(len(value))
-                seen.setdefault(_digest(value), set()).add((index, row_id))
+                values.append((value, index, row_id))
     tables = len({table for table, _column in columns})
     report.checked.append(
-        f"message text: every message body of {MIN_COMPARED_LENGTH}+ characters against the values of "
+        f"message text: every message body of {MIN_COMPARED_LENGTH}+ characters looked for inside every value of "
         f"{len(columns)} text columns in {tables} main-database tables"
     )
-    if not lengths:
-        return  # nothing in the main database is long enough to be a copied message
-    # Only bodies as long as some main value can equal one: let the database skip the rest.
+    if not values:
+        return  # nothing in the main database is long enough to hold a copied message
+    found: dict[int, set[tuple[int, int | None]]] = {}  # message id -> where its text is
+    for texts in _bodies_by_start(max(len(value) for value, _i, _r in values), batch_size):
+        for value, index, row_id in values:
+            for start in range(len(value) - MIN_COMPARED_LENGTH + 1):
+                for message_id, body in texts.get(value[start:start + MIN_COMPARED_LENGTH], ()):
+                    if value.startswith(body, start):
+                        found.setdefault(message_id, set()).add((index, row_id))
+    leaks, copies = [], []
+    for message_id in sorted(found):
+        where = found[message_id]
+        apps = sorted({f"{columns[i][0]}.{columns[i][1]}" for i, row_id in where if row_id is None})
+        members = sorted(f"{columns[i][0]}.{columns[i][1]} row {row_id}" for i, row_id in where if row_id is not None)
+        if apps:
+            leaks.append(f"text of message {message_id} also appears in the main database: {', '.join(apps)}")
+        if members:
+            copies.append(f"text of message {message_id} also appears in what a member wrote: {', '.join(members)}"
+                          " (a member put it there; not the app's doing)")
+    report.problems += _limited(leaks)
+    report.notes += _limited(copies)
+
+
+def _bodies_by_start(longest: int, batch_size: int):
+    """The message bodies that could fit in a main value (stripped, MIN_COMPARED_LENGTH to longest
+    characters), TEXTS_PER_PASS at a time, each pass as {first characters: [(id, body)]}."""
     length = func.length(Message.body)
-    candidates = length.in_(sorted(lengths)) if len(lengths) <= 500 else length >= MIN_COMPARED_LENGTH
-    leaks, copies, last_id = [], [], 0
+    texts: dict[str, list[tuple[int, str]]] = {}
+    held, last_id = 0, 0
     while True:
         with messaging_engine().connect() as connection:
             rows = connection.execute(
-                select(Message.id, Message.body).where(Message.id > last_id, candidates)
+                select(Message.id, Message.body)
+                .where(Message.id > last_id, length >= MIN_COMPARED_LENGTH, length <= longest + 1000)
                 .order_by(Message.id).limit(batch_size)
             ).all()
-        if not rows:
-            break
         for message_id, body in rows:
-            where = seen.get(_digest(body.strip()), ())
-            apps = sorted({f"{columns[i][0]}.{columns[i][1]}" for i, row_id in where if row_id is None})
-            members = sorted(f"{columns[i][0]}.{columns[i][1]} row {row_id}" for i, row_id in where if row_id is not None)
-            if apps:
-                leaks.append(f"text of message {message_id} also appears in the main database: {', '.join(apps)}")
-            if members:
-                copies.append(f"text of message {message_id} also appears in what a member wrote: {', '.join(members)}"
-                              " (a member put it there; not the app's doing)")
+            body = body.strip()
+            if MIN_COMPARED_LENGTH <= len(body) <= longest:
+                texts.setdefault(body[:MIN_COMPARED_LENGTH], []).append((message_id, body))
+                held += 1
+        if held >= TEXTS_PER_PASS or (not rows and texts):
+            yield texts
+            texts, held = {}, 0
+        if not rows:
+            return
         last_id = rows[-1][0]
-    report.problems += _limited(leaks)
-    report.notes += _limited(copies)
 
 
 def _check_metadata(report: Verification) -> None:
