@@ -13,6 +13,7 @@ from conftest import PASSWORD
 from wb.api.models import AccessToken
 from wb.extensions import db
 from wb.messaging.models import Message
+from wb.messaging.ops.database import messaging_engine
 from wb.models import AuditEvent, User
 from wb.notifications.models import EmailSettings
 
@@ -132,7 +133,7 @@ def test_closing_with_erase_wipes_what_they_sent_and_the_other_member_sees_messa
     assert SECRET not in caplog.text and "gate code" not in caplog.text
     result = invoke(app, "verify")
     assert result.exit_code == 0, result.output
-    assert "erasure: no text left of the 1 member(s)" in result.output
+    assert "erasure: looked for text left of the 1 member(s)" in result.output
 
 
 def test_the_only_admin_cannot_close_their_account(admin, login):
@@ -153,6 +154,10 @@ def test_the_command_line_erases_a_member_on_request(app, alice, bob, alice_wrot
 
     assert result.exit_code == 0, result.output
     assert "text of 3 message(s) wiped" in result.output and SECRET not in result.output
+    assert f"Erased alice (member {alice.id}, now erased-{alice.id})" in result.output
+    assert "Backups made before now still hold their text" in result.output
+    on_postgres = "postgresql" in (db.engine.dialect.name, messaging_engine().dialect.name)
+    assert ("VACUUM FULL" in result.output) == on_postgres
     erased = reloaded(alice)
     assert (erased.username, erased.display_name, erased.bio) == (f"erased-{alice.id}", "", "")
     assert erased.deleted_at is not None and not erased.check_password(PASSWORD)
@@ -197,13 +202,19 @@ def test_an_admin_erases_a_member_behind_a_typed_confirmation(app, admin, alice,
     page = visible_text(admin_client.get("/admin/members/alice/erase"))
     assert "It can't be undone" in page and "Type alice to confirm" in page
     assert "help requests and comments" in page and "notes of reports they made" in page  # all it takes
+    # where the text still lies: "wiped for good" was untrue of backups (an outside tester)
+    assert "Backups made before now still hold their text" in page and "wiped for good" not in page
 
-    wrong = admin_client.post("/admin/members/alice/erase", data={"confirm_username": "alicia"})
-    assert wrong.status_code == 400 and "Type alice to confirm." in visible_text(wrong)
+    for typed in ("alicia", "Alice"):  # exactly what it asked for: "Dave" erased dave
+        wrong = admin_client.post("/admin/members/alice/erase", data={"confirm_username": typed})
+        assert wrong.status_code == 400 and "Type alice to confirm." in visible_text(wrong)
     assert reloaded(alice).deleted_at is None
 
     done = admin_client.post("/admin/members/alice/erase", data={"confirm_username": "alice"})
     assert done.status_code == 302
+    note = visible_text(admin_client.get(done.headers["Location"]))
+    assert "Alice (@alice) is erased" in note and f"Member {alice.id} is erased" not in note  # whom, in their words
+    assert "Backups made before now still hold their text" in note
     assert reloaded(alice).username == f"erased-{alice.id}"
     [event] = audit_rows("member.erased")
     assert event.actor_id == admin.id

@@ -39,5 +39,7 @@ def erase_command(username, yes):
         raise click.ClickException(f"{fault_line(error)}; the account is closed, but the text of their "
                                    f"messages isn't wiped yet: run `./wb members erase {erased.username}` again once "
                                    "it answers.") from None
-    click.echo(f"Erased member {user_id}: account closed, profile, email address and tokens removed, "
-               f"text of {wiped:,} message(s) wiped. Check with `./wb messaging verify`.")
+    click.echo(f"Erased {username} (member {user_id}, now {member.username}): account closed, profile, email "
+               f"address and tokens removed, text of {wiped:,} message(s) wiped. Check with `./wb messaging verify`.")
+    for caveat in leaving.erasure_caveats():
+        click.echo(caveat)

@@ -39,12 +39,14 @@ def erase_member(username):
         abort(400, "You can't erase your own account here. Close it from Settings instead.")
     form = EraseMemberForm(member)
     if form.validate_on_submit():
-        user_id = member.id
+        name = f"{member.name} (@{member.username})"
         wiped = leaving.erase_member(member, actor=current_user)
-        flash(f"Member {user_id} is erased: account closed, profile, email address and tokens removed, "
-              f"text of {wiped:,} message{'' if wiped == 1 else 's'} wiped.", "success")
+        flash(f"{name} is erased: account closed, profile, email address and tokens removed, "
+              f"text of {wiped:,} message{'' if wiped == 1 else 's'} wiped. " + " ".join(leaving.erasure_caveats()),
+              "success")
         return redirect(url_for("admin.members"))
-    return render_template("people/erase.html", person=member, errors=form.first_errors), 400 if form.errors else 200
+    return (render_template("people/erase.html", person=member, errors=form.first_errors,
+                            caveats=leaving.erasure_caveats()), 400 if form.errors else 200)
 
 
 @bp.route("/settings/export")

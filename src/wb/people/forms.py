@@ -45,7 +45,7 @@ class EraseMemberForm(Form):
         self.member = member
 
     def validate_confirm_username(self, field):
-        if (field.data or "").strip().lower() != self.member.username:
+        if (field.data or "").strip() != self.member.username:
             raise ValidationError(f"Type {self.member.username} to confirm.")
 
 

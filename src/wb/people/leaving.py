@@ -16,7 +16,7 @@ from ..extensions import db
 from ..messaging import live
 from ..messaging.metadata import recount_unread
 from ..messaging.models import Conversation, ConversationMembership, Message, Report
-from ..messaging.ops.database import schema_present
+from ..messaging.ops.database import messaging_engine, schema_present
 from ..messaging.ops.purge import checkpoint_after_wipe, wipe_text
 from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Comment, HelpRequest, User, utcnow
 from ..notifications.models import EmailSettings, Notice
@@ -100,6 +100,20 @@ def erase_member(member: User, actor: User | None = None) -> int:
         db.session.execute(update(AuditEvent).where(AuditEvent.action.in_(NAMING_ACTIONS), column == old_username)
                            .values({column: f"user:{member.id}"}))
     return close_account(member, erase_text=True, actor=actor, action=ERASED)
+
+
+def erasure_caveats() -> list[str]:
+    """Where an erased member's words still lie after erase_member, as the admin and the operator are
+    told (an outside tester read "wiped for good" and found the text in backups and PostgreSQL's files)."""
+    caveats = ["Backups made before now still hold their text until `./wb messaging backup --keep` rotates them "
+               "away; restoring one wipes it again."]
+    postgres = [name for name, engine in (("messaging", messaging_engine()), ("main", db.engine))
+                if engine.dialect.name == "postgresql"]
+    if postgres:
+        caveats.append(f"On PostgreSQL the old row versions stay in the {' and '.join(postgres)} database files until "
+                       "`VACUUM FULL` rewrites the tables (messages; users, help_requests, comments, reports, "
+                       "audit_events); it locks each table while it runs.")
+    return caveats
 
 
 def _erased_username(member: User) -> str:

@@ -170,8 +170,8 @@ def _check_erased_text(report: Verification) -> None:
         f"member {member_id}'s text was erased, yet {count:,} of their messages still hold text "
         "(erase them again: `./wb members erase`)" for member_id, count in sorted(left.items())
     ] + erasure_leftovers())
-    report.checked.append(f"erasure: no text left of the {len(members)} member(s) whose sent text was erased, "
-                          "no profile, address or tokens of those erased on request")
+    report.checked.append(f"erasure: looked for text left of the {len(members)} member(s) whose sent text was erased, "
+                          "and for profiles, addresses or tokens of those erased on request")
 
 
 def _check_no_copies_beside(report: Verification) -> None:
@@ -186,7 +186,7 @@ def _check_no_copies_beside(report: Verification) -> None:
         f"{copy} is a copy of the messaging database an earlier restore left beside it: it keeps the messages it "
         "held (an erased member's too) outside every backup rotation; delete it, or move it into backups/ "
         "if it is still wanted" for copy in left])
-    report.checked.append("copies: none left beside the messaging database by a restore")
+    report.checked.append("copies: looked for copies of the messaging database a restore left beside it")
 
 
 def _limited(lines: list[str]) -> list[str]:
