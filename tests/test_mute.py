@@ -115,6 +115,29 @@ def test_a_member_muted_alone_is_not_emailed(app, smtp, alice, bob, messaging_on
     assert smtp.received == []
 
 
+def test_a_muted_conversations_news_makes_no_email_go_out_early_for_another(app, smtp, alice, bob, make_user,
+                                                                            messaging_on):
+    """A "soon" email went out 3 s after a message, not after the delay: the member's muted
+    conversation had an unread clock of its own, which had run out (a street's tester)."""
+    from messaging_helpers import membership_of
+
+    carol = make_user("carol")
+    opt_in(alice, "soon")
+    bob_chat = converse(bob, alice, ["Before the mute"])
+    writes.mute_conversation(alice, bob_chat, True)
+    assert membership_of(alice, bob_chat.id).unread_since is None  # muting stops its clock
+    writes.send_message(bob, bob_chat, "Chatty Bob, muted")
+    assert membership_of(alice, bob_chat.id).unread_since is None  # and news in it starts none
+    notify(app, minutes_later=11)  # Bob's muted news, long enough ago: nothing to tell, nothing due
+    carol_chat = converse(carol, alice, ["Carol's words"])
+    notify(app, minutes_later=0.05)  # 3 s after Carol's message
+    assert smtp.received == []
+    notify(app, minutes_later=11)
+    [email] = smtp.messages
+    assert "Carol" in email.get_content() and "Bob" not in email.get_content()
+    assert membership_of(alice, carol_chat.id).unread_since is None
+
+
 def test_the_api_mutes_and_unmutes(app, api_chat, alice, bob):
     alice_api, bob_api, cid = api_chat
     alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "Hello Bob"})

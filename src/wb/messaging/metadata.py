@@ -59,9 +59,12 @@ def _record_send_statement():
                 ((CM.user_id == sender_id) & _shares_receipts(CM.user_id), _later(CM.seen_message_id, message_id)),
                 else_=CM.seen_message_id,
             ),
-            # the recipient's unread clock starts at the first message they haven't read (or been told of)
+            # the recipient's unread clock starts at the first message they haven't read (or been told
+            # of), unless they muted the conversation: no email tells of it, nor may its clock make one
+            # go out early for another conversation (claims.py tells of every unread one)
             unread_since=case(
                 (CM.user_id == sender_id, None),
+                (CM.muted.is_(True), None),
                 else_=func.coalesce(CM.unread_since, bindparam("sent_at", type_=CM.unread_since.type)),
             ),
         )

@@ -104,9 +104,10 @@ def reconcile_conversations(conversations: list[Conversation], dry_run: bool) ->
 
 
 def _keep_unread_clock(row: ConversationMembership, unread_count: int) -> None:
-    """unread_since (wb.notifications) follows the corrected count: cleared when nothing is unread;
+    """unread_since (wb.notifications) follows the corrected count: cleared when nothing is unread or
+    the conversation is muted (no email tells of it);
     started now for unread messages a failed metadata write never recorded (the member hears of them later)."""
-    if unread_count == 0:
+    if unread_count == 0 or row.muted:
         row.unread_since = None
     elif row.unread_since is None and unread_count > (row.unread_count or 0):
         row.unread_since = utcnow()

@@ -248,7 +248,10 @@ def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
     ensure_memberships(conversation)
     # preview_changed_at: the row looks different (Muted), so the list's version moves even when
     # its unread total doesn't (nothing unread in it).
-    set_membership_flag(member.id, conversation.id, muted=muted, preview_changed_at=utcnow())
+    # unread_since: a muted conversation has no email clock (metadata.record_send starts none), and
+    # one it had when muted or unmuted is gone: a muted backlog made an email go out seconds after
+    # the next message in another conversation, and an unmuted one would the moment it was unmuted.
+    set_membership_flag(member.id, conversation.id, muted=muted, preview_changed_at=utcnow(), unread_since=None)
     live.record([member.id], "muted", conversation.id)  # the member's other tabs: their list and badge
     db.session.commit()
     audit("conversation.muted" if muted else "conversation.unmuted", conversation_id=conversation.id, user_id=member.id)

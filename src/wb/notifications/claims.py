@@ -36,7 +36,7 @@ def due_members(now: datetime) -> list[tuple[int, str]]:
         .join(ES, ES.user_id == CM.user_id)
         .join(User, User.id == CM.user_id)
         .where(
-            CM.unread_since <= unread_cutoff(now),
+            CM.unread_since <= unread_cutoff(now), CM.muted.is_(False),  # (a clock muted before they had none)
             ES.address.is_not(None), ES.confirmed_at.is_not(None),
             or_(ES.frequency == "soon", (ES.frequency == "daily") & _digest_allowed(now)),
             User.status == "active", User.deleted_at.is_(None),
@@ -68,7 +68,8 @@ def claim_for_member(user_id: int, frequency: str, now: datetime) -> int:
     CM = ConversationMembership
     due = aliased(CM)
     one_is_due = (
-        select(due.user_id).where(due.user_id == user_id, due.unread_since <= unread_cutoff(now)).exists()
+        select(due.user_id).where(due.user_id == user_id, due.unread_since <= unread_cutoff(now),
+                                  due.muted.is_(False)).exists()
     )
     claimed = db.session.execute(
         update(CM)
