@@ -588,6 +588,34 @@ def test_an_open_inbox_says_when_messaging_is_switched_off_and_keeps_what_was_ty
     expect(compose_box(page)).to_have_value("See you at the garden on")
 
 
+def test_the_home_page_drops_its_messages_card_and_inbox_link_when_messaging_is_switched_off(browsing, start_server,
+                                                                                               artifacts):
+    """An open home page kept "Messages 2" in the nav and put a red "Not found" box into its Messages
+    card (an outside admin tester)."""
+    live = start_server(LIVE_RETRY_SECONDS=1)
+    live.set_messaging(True)
+    alice, bob = live.create_member("alice"), live.create_member("bob")
+    seed_messages(live, bob, alice, ["Are you coming tonight?", "Bring chairs"])
+    browsing.allow_console_error(re.compile(r"status of 404\b"))
+    page = browsing.sign_in(alice, server=live)
+    page.goto("/")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name=re.compile("^Messages"))).to_contain_text("2")
+    expect(page.get_by_role("heading", name="Messages")).to_be_visible()
+
+    live.set_messaging(False)
+    expect(page.get_by_role("alert").filter(has_text="Messaging is switched off.")).to_be_visible(timeout=5000)
+    expect(nav.get_by_role("link", name=re.compile("^Messages"))).to_have_count(0)
+    expect(page.get_by_role("heading", name="Messages")).to_have_count(0)
+    page.wait_for_timeout(1500)  # the parts' own asks have come back by now
+    expect(page.get_by_text("Not found")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Latest requests")).to_be_visible()
+    page.screenshot(path=str(artifacts / "home-messaging-switched-off.png"))
+
+    live.set_messaging(True)  # drawn again with both
+    expect(nav.get_by_role("link", name=re.compile("^Messages"))).to_contain_text("2", timeout=10_000)
+
+
 def test_an_admin_sees_a_refused_add_where_they_typed_it_with_their_text(browsing, ui_server, artifacts):
     from wb.circles import service as circles
 

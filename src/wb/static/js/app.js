@@ -214,7 +214,7 @@
   // off, account suspended): they stop polling and leave. Other errors: try at the next tick.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var component = event.detail.elt;
-    if (event.detail.xhr.status < 400 || !component.matches("#inbox-badge, #dashboard-unread, #poller")) return;
+    if (event.detail.xhr.status < 400 || !component.matches("#inbox-badge, #dashboard-unread, #dashboard-conversations, #poller")) return;
     event.detail.shouldSwap = false;
     if (event.detail.xhr.status !== 403 && event.detail.xhr.status !== 404) return;
     var item = component.parentElement;

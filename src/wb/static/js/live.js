@@ -149,13 +149,16 @@
   }
 
   // The page says so at its top and stays as it was (a half-written message too): its Message
-  // buttons go, the badge leaves on its own answer, and the other links and a send meet the
-  // "switched off" answers.
+  // buttons, the nav's inbox link with its count and the home page's Messages card go (they stayed,
+  // the card with a "Not found" box in it: an outside tester), and the other links and a send meet
+  // the "switched off" answers.
   function sayMessagingIsOff() {
     var notice = document.getElementById("messaging-switched-off"), main = document.getElementById("main");
     if (!notice || !main || document.getElementById("messaging-off-notice")) return;
     main.insertBefore(notice.content.cloneNode(true), main.firstChild);
-    document.querySelectorAll("form.message-button").forEach(function (form) { form.remove(); });
+    document.querySelectorAll("form.message-button, #dashboard-messages").forEach(function (part) { part.remove(); });
+    var badge = document.getElementById("inbox-badge");
+    if (badge) (badge.closest(".nav-links > li") || badge).remove();
   }
 
   function ask() {
