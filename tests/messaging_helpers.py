@@ -50,8 +50,10 @@ def poll_cursors(html) -> tuple[int, int]:
 
 
 def visible_text(response) -> str:
-    """What a reader sees: tags stripped, entities decoded, whitespace folded."""
+    """What a reader sees: templates (words a script may show later) dropped, tags stripped, entities
+    decoded, whitespace folded."""
     import html
 
     raw = response.get_data(as_text=True) if hasattr(response, "get_data") else response
+    raw = re.sub(r"<template\b.*?</template>", " ", raw, flags=re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", raw)).split())

@@ -588,6 +588,21 @@ def test_an_open_inbox_says_when_messaging_is_switched_off_and_keeps_what_was_ty
     expect(compose_box(page)).to_have_value("See you at the garden on")
 
 
+def test_an_empty_inbox_stops_saying_no_conversations_once_one_arrives(browsing, ui_server):
+    """A seller's open inbox said "No conversations yet" beside the eight that had arrived live
+    (a marketplace tester)."""
+    server = ui_server
+    seller, buyer = server.create_member("seller"), server.create_member("buyer")
+    page = browsing.sign_in(seller, server=server)
+    page.goto("/messages")
+    pane = page.locator("#thread-pane")
+    expect(pane.get_by_role("heading", name="No conversations yet")).to_be_visible()
+    seed_messages(server, buyer, seller, ["Is the bike still for sale?"])
+    expect(page.locator("#conversation-list li.conversation")).to_have_count(1)
+    expect(pane.get_by_role("heading", name="Pick a conversation")).to_be_visible()
+    expect(pane.get_by_text("No conversations yet")).to_have_count(0)
+
+
 def test_the_home_page_drops_its_messages_card_and_inbox_link_when_messaging_is_switched_off(browsing, start_server,
                                                                                                artifacts):
     """An open home page kept "Messages 2" in the nav and put a red "Not found" box into its Messages

@@ -680,7 +680,17 @@
     }
     // Its rows come out of band (as with an action's answer), so they are drawn as those are.
     htmx.swap(list, event.detail.html, { swapStyle: "none" });
+    emptyPaneFollowsList();
   });
+  // The thread pane of an inbox that had no conversations said "No conversations yet" beside the
+  // eight that had arrived since (a marketplace tester): once the list has a row, it says pick one.
+  function emptyPaneFollowsList() {
+    var empty = document.querySelector("#thread-pane [data-empty-list]");
+    if (!empty || !document.querySelector("#conversation-list li.conversation")) return;
+    var pick = document.querySelector("#thread-pane template[data-empty-pick]");
+    if (pick) empty.replaceWith(pick.content.cloneNode(true)); else empty.remove();
+  }
+  document.addEventListener("htmx:afterSettle", emptyPaneFollowsList);
   function restoreListPlace(list) {
     if (!isList(list)) return;
     noteListCursor(list);
