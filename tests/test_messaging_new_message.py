@@ -58,6 +58,10 @@ def test_results_are_ordered_by_name_and_limited(alice_client, make_user):
     assert len(found) == 8
     assert found[0] == "member11"  # "Zed o" comes first
     assert html.count("<button") == 8
+    assert "More members match: type more of the name" in html  # 12 match: the page says there are more
+    make_user("member99", display_name="Yann")
+    _found, exactly = offered(alice_client, "yann")
+    assert "More members match" not in exactly
 
 
 def test_the_viewer_pending_suspended_and_deleted_members_are_not_offered(alice_client, make_user):

@@ -35,6 +35,7 @@ class MemberSearch:
     too_short: bool = False
     cant_message: str | None = None  # the typed name is a member who can't receive messages
     everyone: rules.Decision | None = None  # a refusal that holds for every listed member: said once
+    more: bool = False  # more members match than are listed: the page says to type more of the name
 
     @property
     def members(self) -> list:
@@ -84,8 +85,9 @@ def search_members(viewer, query: str) -> MemberSearch:
         .where(matches, User.status == "active", User.deleted_at.is_(None), User.id != viewer.id,
                *([] if listed is None else [listed]))
         .order_by(case((writable, 0), else_=1), _sort_name(), User.username)
-        .limit(RESULT_LIMIT)
+        .limit(RESULT_LIMIT + 1)  # one more than shown: whether to say there are more
     ).all()
+    more, rows = len(rows) > RESULT_LIMIT, rows[:RESULT_LIMIT]
     refused = [row.User for row in rows if not row.writable]
     decisions = rules.decisions_for(viewer, refused, side.rules) if refused else {}
     # Those the viewer may write to but has no conversation with yet, when today's are all started:
@@ -93,7 +95,7 @@ def search_members(viewer, query: str) -> MemberSearch:
     spent = {row.User.id: rules.day_limit_refusal(viewer, row.User) for row in rows if row.writable}
     spent = {member_id: replace(refusal, everyone=True) for member_id, refusal in spent.items() if refusal}
     search = MemberSearch(query, found=[Found(row.User, decisions.get(row.User.id) or spent.get(row.User.id))
-                                        for row in rows])
+                                        for row in rows], more=more)
     # Where the viewer may start with nobody but staff, the page says so above the search already.
     search.everyone = None if rules.viewer_wide(side) else rules.viewer_wide_refusal({**decisions, **spent})
     if not rows and listed is None and _names_unreachable_member(viewer, query):
