@@ -238,6 +238,19 @@ def test_settings_put_the_members_own_choices_before_api_tokens(client, alice, m
     assert headings == ["Profile", "Password", "Signed-in devices", "Who can start a conversation with me",
                         "Read receipts", "Pause messages", "Email", "Desktop notifications", "Blocked members", "API tokens",
                         "Your data"]
+    # a way to each from the top of a page 4,650 px long on a phone (a street's tester)
+    page = text(client.get("/settings"))
+    index = page.split('aria-label="On this page"', 1)[1].split("</nav>", 1)[0]
+    anchors = re.findall(r'href="#([^"]+)"', index)
+    assert len(anchors) == 10 and "email" in anchors and "your-data" in anchors
+    for anchor in anchors:
+        assert f'id="{anchor}"' in page
+
+
+def test_ones_own_profile_leads_to_editing_it(signed_in, client, alice):
+    own = text(client.get("/people/reader"))
+    assert 'href="/settings#profile">Edit profile</a>' in own
+    assert "Edit profile" not in text(client.get("/people/alice"))
 
 
 def test_empty_display_name_falls_back_to_username(client, alice):
