@@ -58,6 +58,13 @@ def test_restore_round_trip_gives_back_every_message(sqlite_app, pair):
     assert db.session.scalar(select(func.sum(ConversationMembership.unread_count))) == 30 + 12
     assert db.session.scalar(select(func.count(ConversationMembership.id))) == 4  # dan's conversation is gone
     assert invoke(sqlite_app, "verify").exit_code == 0
+    # Tabs open across the restore hear of it once the server is back, and draw their page again
+    # (static/js/live.js): they showed "after the backup" beside what came later (an outside tester).
+    from wb.messaging import live
+    from wb.messaging.models import LiveEvent
+
+    [told] = db.session.scalars(select(LiveEvent).where(LiveEvent.kind == "restored")).all()
+    assert told.member_id == live.EVERYONE and told.id == live.newest_id()
 
 
 def test_restore_asks_for_confirmation_and_no_keeps_everything(sqlite_app, pair):

@@ -125,6 +125,8 @@ def test_report_records_who_whom_when_and_conversation_but_never_text(chat, alic
     page = visible_text(admin_page)
     assert "Harassment" in page and "keeps pestering" in page
     assert "hi bob" not in admin_page.get_data(as_text=True)
+    assert 'data-label="A conversation between them">Yes</td>' in admin_page.get_data(as_text=True)
+    assert f"#{cid}" not in page  # whether they have one, never its number
 
 
 def test_report_needs_a_reason_and_keeps_the_note(chat):

@@ -97,7 +97,7 @@ def restore_command(path, yes):
     if not yes:
         click.confirm(
             f"Replace the messaging database at {location()} with this backup? "
-            "Stop the app first; the current database is kept beside it",
+            "Stop the app first; the current database is kept as a backup in the backups folder",
             abort=True,
         )
     restored = restore(checked)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ...extensions import db
 from ...models import User
+from .. import live
 from ..reconcile import reconcile
 from . import postgres
 from .backup import backup, checksum_path, file_sha256, partial_file
@@ -135,6 +136,10 @@ def restore(checked: CheckedBackup) -> Restored:
     # A backup taken before a member's text was erased still holds it: erased stays erased.
     rewiped = sum(erase_sent_text(member_id) for member_id in text_erased_members())
     changes = reconcile()
+    # Tabs left open across the restore showed messages it took away beside new ones (an outside
+    # operator tester): once the server is back, their live channel hears this and draws the page again.
+    live.record_for_everyone("restored")
+    db.session.commit()
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
                                                    "kept": str(kept) if kept else None, "rewiped": rewiped})
     return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped)

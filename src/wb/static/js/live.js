@@ -41,7 +41,9 @@
     // Messaging was switched off, and on again before this tab heard of it (its ask was answered
     // while it was on): the page is drawn again as it is now. What was typed or refused meanwhile
     // comes back into its box (app.js keeps drafts as a page leaves).
-    if (events(answer, "messaging")) {
+    // So is a page open while the messaging database was restored from a backup ("restored"): it
+    // may show messages the restore took away.
+    if (events(answer, "messaging") || events(answer, "restored")) {
       window.location.reload();
       return;
     }
