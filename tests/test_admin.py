@@ -6,7 +6,7 @@ from wb import flags
 from wb.extensions import db
 from wb.models import AuditEvent, FeatureFlag, User
 
-ADMIN_PAGES = ["/admin/settings", "/admin/members"]
+ADMIN_PAGES = ["/admin", "/admin/settings", "/admin/members"]
 ADMIN_POSTS = ["/admin/settings/direct_messaging", "/admin/members/bob/suspend", "/admin/members/bob/make-admin"]
 
 
@@ -38,6 +38,12 @@ def test_anonymous_visitors_are_sent_to_login(client, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response.location == f"/login?next={path}"
+
+
+def test_admin_typed_by_hand_leads_to_admins_first_page(admin_client):
+    for path in ("/admin", "/admin/"):  # it answered "Not found" (a marketplace tester)
+        response = admin_client.get(path)
+        assert response.status_code == 302 and response.location == "/admin/settings"
 
 
 @pytest.mark.parametrize("path", ADMIN_POSTS)

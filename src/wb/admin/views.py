@@ -18,6 +18,13 @@ ROLE_ACTIONS = {"make-admin": "admin", "remove-admin": "member"}
 MEMBERS_PER_PAGE = 50
 
 
+@bp.route("/", strict_slashes=False)
+@admin_required
+def index():
+    """/admin, typed by hand: Admin's own first page (it answered "Not found": a marketplace tester)."""
+    return redirect(url_for("admin.settings"))
+
+
 @bp.route("/settings")
 @admin_required
 def settings():
