@@ -119,7 +119,8 @@ def test_toggle_with_a_plain_form_redirects_and_records_who_old_and_new(admin_cl
     assert "Currently <strong>on</strong>." in page
     assert "Turn off" in page
     history = page[page.index('id="flag-history"'):]
-    assert "<td><bdi>direct_messaging</bdi></td><td><bdi>off</bdi> → <bdi>on</bdi></td>" in history
+    assert ('<td data-label="Setting"><bdi>Direct messaging</bdi></td><td data-label="Change"><bdi>off</bdi> → '
+            '<bdi>on</bdi></td>') in history
     assert "Rita Root" in history
     assert f'datetime="{event.created_at.isoformat()}Z"' in history
 

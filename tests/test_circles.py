@@ -155,7 +155,11 @@ def test_admin_changes_the_rules_on_the_settings_page_with_their_history(admin_c
     assert loaded.starters == {volunteers.id} and loaded.shared_circle and loaded.protected == {clinicians.id: {volunteers.id}}
     page = visible_text(admin_client.get("/admin/settings"))
     assert "Who may start conversations: members of Volunteers" in page
-    assert "protect Clinicians off → staff, its own members and members of Volunteers Rita Root" in page
+    # the page's words, not the rule's key ("protect", "reach" read as "reac/h" on a phone: a tester)
+    assert "Protected circle Clinicians off → staff, its own members and members of Volunteers Rita Root" in page
+    history = page.split("Changes to the rules", 1)[1]
+    assert "Whom members may reach" in history and "Who may start conversations" in history
+    assert " starters " not in history and "protect " not in history
     # refused: no circle ticked (would silently lock everyone out), unknown rule, a circle that is gone
     assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles"}).status_code == 400
     assert admin_client.post("/admin/settings/rules/colour", data={}).status_code == 404

@@ -147,6 +147,11 @@ def flag_history(name: str | None = None, limit: int = 10) -> list[AuditEvent]:
     return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))
 
 
+def flag_words(name: str) -> str:
+    """A flag as the admin page names it: "Direct messaging" (not direct_messaging)."""
+    return name.replace("_", " ").capitalize()
+
+
 def flag_rows(names=None) -> list[dict]:
     """Known flags with state, description and latest change, as the admin pages show them (two queries)."""
     names = list(names or KNOWN_FLAGS)

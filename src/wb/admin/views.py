@@ -64,7 +64,7 @@ def set_rule(rule):
     if event is None:
         flash("Nothing changed: the rule already said that.", "info")
     else:
-        flash(f"Messaging rule {event.subject}: {event.old_value} → {event.new_value}.", "success")
+        flash(f"{rule_changes.subject_words(event.subject)}: {event.old_value} → {event.new_value}.", "success")
     return redirect(url_for("admin.settings", _anchor="messaging-rules"))
 
 

@@ -46,6 +46,17 @@ def describe(rules: Rules | None = None) -> list[tuple[str, str]]:
 DEFAULTS = {STARTERS: "all", REACH: "anyone"}
 
 
+# What the admin page calls each rule (an audit event's subject is the rule's key).
+SUBJECT_WORDS = {"starters": "Who may start conversations", "reach": "Whom members may reach"}
+
+
+def subject_words(subject: str) -> str:
+    """A rule change's subject in the admin page's words ("reach" read as "reac/h" on a phone: a tester)."""
+    if subject.startswith("protect "):
+        return f"Protected circle {subject.removeprefix('protect ')}"
+    return SUBJECT_WORDS.get(subject, subject)
+
+
 def _store(name: str, value: str | None, subject: str, old: str, new: str, actor) -> AuditEvent | None:
     """Write one rule (None: remove it) and its audit event; nothing when it doesn't change (the caller commits)."""
     row = db.session.get(MessagingRule, name)
