@@ -56,7 +56,10 @@ def test_a_blocked_member_gets_the_words_of_a_pause(alice_api, alice, bob, bob_a
 @pytest.mark.parametrize("app_config", [{"NEW_CONVERSATION_RATE_LIMIT": "1 per day"}])
 def test_new_conversations_are_limited_with_retry_after(alice_api, bob, make_user, app_config):
     make_user("carol")
-    assert alice_api.post("/api/v1/conversations", json={"with": "bob"}).status_code == 201
+    opened = alice_api.post("/api/v1/conversations", json={"with": "bob"})
+    assert opened.status_code == 201
+    assert alice_api.get("/api/v1/me").get_json()["limits"]["new_conversations_remaining"] == 1  # opening is free
+    send(alice_api, opened.get_json()["id"], "hello bob")  # its first message starts it
     response = alice_api.post("/api/v1/conversations", json={"with": "carol"})
     assert_problem(response, 429)
     assert int(response.headers["Retry-After"]) > 0

@@ -41,10 +41,17 @@ def test_invalid_messages_do_not_use_up_the_limit(app, alice, bob, login, messag
     assert send(client, cid, "still allowed").status_code == 200
 
 
+def start(client, username) -> int:
+    """Open a conversation and send its first message, which starts it; its id."""
+    conversation_id = open_conversation(client, username)
+    assert send(client, conversation_id, f"Hello {username}").status_code == 200
+    return conversation_id
+
+
 def test_sixth_new_conversation_in_a_day_is_refused_but_reopening_works(app, alice, make_user, login, messaging_on):
     client = login(alice)
     people = [make_user(f"member{i}") for i in range(6)]
-    ids = [open_conversation(client, person.username) for person in people[:5]]
+    ids = [start(client, person.username) for person in people[:5]]
     response = client.post(f"/messages/with/{people[5].username}")
     assert response.status_code == 429
     assert "5 new conversations today" in visible_text(response)
@@ -58,6 +65,28 @@ def test_sixth_new_conversation_in_a_day_is_refused_but_reopening_works(app, ali
     assert send(client, ids[0], "still talking").status_code == 200
 
 
+def test_opening_a_conversation_counts_nothing_its_first_message_does(app, alice, make_user, login, messaging_on):
+    """A buyer pressed Message on five sellers' profiles to look, wrote nothing, and could start no
+    conversation for a day (a marketplace tester): a conversation counts from its first message."""
+    client = login(alice)
+    people = [make_user(f"seller{i}") for i in range(7)]
+    drafts = [open_conversation(client, person.username) for person in people]  # seven drafts: nothing spent
+    assert 'action="/messages/with/seller6"' in client.get("/people/seller6").get_data(as_text=True)
+    for draft in drafts[:5]:
+        assert send(client, draft, "Is it still for sale?").status_code == 200
+    refused = send(client, drafts[5], "And yours, is it still for sale?")
+    assert refused.status_code == 429
+    words = visible_text(refused)
+    assert "5 new conversations today" in words and "counts from its first message" in words
+    assert "And yours, is it still for sale?" in refused.get_data(as_text=True)  # what was typed stays in the box
+    assert messages_in(drafts[5]) == []
+    # replies are no new conversations; the draft that can't start today says so where its button was
+    assert send(client, drafts[0], "I can come at six").status_code == 200
+    profile = client.get("/people/seller5").get_data(as_text=True)
+    assert 'action="/messages/with/seller5"' not in profile and "5 new conversations today" in visible_text(profile)
+    assert 'action="/messages/with/seller0"' in client.get("/people/seller0").get_data(as_text=True)
+
+
 def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_button(app, alice, make_user, login,
                                                                                   messaging_on):
     """A Message button that leads to the refusal page is a trap: where the next start would be refused,
@@ -65,11 +94,11 @@ def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_butto
     client = login(alice)
     people = [make_user(f"member{i}") for i in range(7)]
     for person in people[:4]:
-        open_conversation(client, person.username)
+        start(client, person.username)
     before = client.get("/people/member6").get_data(as_text=True)
     assert 'action="/messages/with/member6"' in before  # one start left: the button
 
-    open_conversation(client, people[4].username)
+    start(client, people[4].username)
     profile = client.get("/people/member6")
     assert 'action="/messages/with/member6"' not in profile.get_data(as_text=True)
     assert "5 new conversations today" in visible_text(profile)

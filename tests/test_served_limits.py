@@ -64,14 +64,21 @@ def test_25_sends_through_three_workers_accept_exactly_20(tmp_path, database_url
 
 
 def test_eight_new_conversations_through_three_workers_allow_exactly_5(tmp_path, database_urls, community):
+    """Opening counts nothing; a conversation counts from its first message: eight first messages at
+    once, in eight drafts, through three workers, start exactly five."""
     with Server(tmp_path, database_urls, workers=3) as server:
         alice = signed_in(server, "alice")
-        answers = in_parallel([lambda i=i: alice.post(f"/messages/with/member{i}") for i in range(8)])
+        opened = in_parallel([lambda i=i: alice.post(f"/messages/with/member{i}") for i in range(8)])
+        assert sorted(answer.status for answer in opened) == [302] * 8
+        drafts = [answer.headers["Location"] for answer in opened]
+        answers = in_parallel([lambda path=path: alice.post(path, {"body": "Is it still for sale?"}, htmx=True)
+                               for path in drafts])
     statuses = sorted(answer.status for answer in answers)
-    assert statuses == [302] * 5 + [429] * 3, statuses
+    assert statuses == [200] * 5 + [429] * 3, statuses
     assert all(int(a.headers["Retry-After"]) > 0 for a in answers if a.status == 429)
     db.session.expire_all()
-    assert db.session.query(Conversation).count() == 5
+    assert db.session.query(Conversation).count() == 8  # the three drafts wait, unstarted
+    assert db.session.query(Message).count() == 5
 
 
 def test_fifteen_wrong_passwords_through_three_workers_get_exactly_10_answers(tmp_path, database_urls, community):

@@ -130,9 +130,10 @@ def select_messages(conversation_id):
     return select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
 
 
-def test_starting_one_conversation_several_times_at_once_counts_once(tmp_path, database_urls, pair):
+def test_opening_one_conversation_several_times_at_once_opens_one_and_counts_nothing(tmp_path, database_urls, pair):
     """A double click or a client's retry sends the same start twice at once, to different workers:
-    one conversation, and one of the day's five starts, whichever worker answers first."""
+    one conversation, whichever worker answers first; and none of the day's five starts until its
+    first message."""
     import json
 
     with Server(tmp_path, database_urls, workers=3) as server:
@@ -144,6 +145,6 @@ def test_starting_one_conversation_several_times_at_once_counts_once(tmp_path, d
         assert len({answer.headers["Location"] for answer in answers}) == 1
         me = json.loads(alice.get("/api/v1/me").text)
         log = server.log()
-    assert me["limits"]["new_conversations_remaining"] == 4, me
+    assert me["limits"]["new_conversations_remaining"] == 5, me
     assert db.session.scalar(select(func.count()).select_from(Conversation)) == 1
     assert " 500 " not in log, log[-3000:]

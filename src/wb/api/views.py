@@ -136,7 +136,8 @@ def list_conversations():
 @bp.post("/conversations")
 @api.validate(json=schemas.OpenConversation, resp=answers(HTTP_200=schemas.Conversation, HTTP_201=schemas.Conversation), tags=["conversations"])
 def open_conversation():
-    """Find or start my conversation with a member (201 when it is new), under the same rules and limits as the button."""
+    """Find or start my conversation with a member (201 when it is new), under the same rules as the button.
+    Opening counts nothing against the day's new conversations (its first message does); 429 once they are spent."""
     member = auth.member()
     other = User.by_username(request.context.json.with_)
     if other is not None and not visible(member, other):
@@ -233,7 +234,8 @@ def _conditional(response):
 @api.validate(json=schemas.SendMessage, headers=schemas.SendHeaders,
               resp=answers(HTTP_201=schemas.Message, HTTP_409=schemas.Problem), tags=["messages"])
 def send_message(conversation_id):
-    """Send a message (201 with it). With an Idempotency-Key, a retry stores it once and answers the same."""
+    """Send a message (201 with it). A conversation's first message is one of the day's new conversations (429
+    once they are spent). With an Idempotency-Key, a retry stores it once and answers the same."""
     member = auth.member()
     conversation = conversations.get_conversation_for(member, conversation_id)
     raw_body, key = request.context.json.body, request.context.headers.idempotency_key

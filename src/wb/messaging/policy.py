@@ -78,6 +78,14 @@ def take_rate_limit(name: str, config_key: str, member) -> None:
         raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after, link) from None
 
 
+def refuse_when_new_conversations_spent(member) -> None:
+    """A 429 Refusal when the member may start no more conversations today (counts nothing)."""
+    retry_after = new_conversations_spent(member)
+    if retry_after is not None:
+        raise Refusal(new_conversations_spent_words(retry_after), 429, retry_after,
+                      ("messaging.inbox", "Go to your conversations"))
+
+
 def new_conversations_spent(member) -> int | None:
     """Seconds until the member may start another conversation when today's are all spent, else None
     (also when the counts can't be read now: starting one will say so)."""
@@ -97,9 +105,9 @@ def _limit_message(name: str, item, retry_after: int) -> str:
     wait = ratelimits.wait_words(retry_after)
     if name == "new-conversation":
         return (
-            f"You've started {item.amount} new conversation{'' if item.amount == 1 else 's'} today, the daily limit (one you opened and "
-            f"haven't written in yet counts too: it waits in your inbox). You can keep writing in your "
-            f"existing conversations; try a new one in {wait}."
+            f"You've started {item.amount} new conversation{'' if item.amount == 1 else 's'} today, the daily limit (one "
+            f"counts from its first message). You can keep writing in your existing conversations; try a new "
+            f"one in {wait}."
         )
     if name == "report":
         return (f"You've sent {item.amount} reports today, the most one member can. The admins will look at "

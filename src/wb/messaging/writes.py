@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db, kept_after_commit, writes_from_here
 from ..models import User, utcnow
-from ..ratelimits import CountsUnavailable
 from ..text import BODY_MAX, TextRefused, clean_text
 from . import live, policy, rules
 from .conversations import (
@@ -38,22 +37,22 @@ def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
     if conversation is None:  # an empty row is nobody's until a member's row names it (below)
         conversation, created = create_conversation(sender.id, recipient.id)
     # New to the sender: no row of theirs, no message (the other member's draft is no conversation
-    # yet to them either). Their row, hidden, is this request's claim on starting it: of two
-    # requests at once (a double click, a client's retry), one inserts it and counts against the
-    # day's limit; the other finds it and opens what is there. Refused by the limit, the claim goes.
+    # yet to them either). Opening it counts nothing against the day's limit of new conversations
+    # (its first message does: send_message); a buyer who pressed Message on five sellers' profiles
+    # to look had spent the day's five (a marketplace tester). Once they are spent it is refused
+    # here too, rather than at the first message. Their row, hidden, is this request's claim on
+    # it: of two requests at once (a double click, a client's retry), one inserts it; the other
+    # finds it and opens what is there.
     new_to_sender = membership(sender.id, conversation.id) is None and not rules.conversation_has_message(conversation.id)
     if new_to_sender:
-        new_to_sender = _claim(conversation, sender.id)
-        if new_to_sender:
-            try:
-                policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
-            except (Refusal, CountsUnavailable):  # nothing of it stays: the claim, and the row this request made
-                db.session.execute(delete(ConversationMembership).where(
-                    ConversationMembership.user_id == sender.id, ConversationMembership.conversation_id == conversation.id))
-                if created:
-                    db.session.execute(delete(Conversation).where(Conversation.id == conversation.id))
+        try:
+            policy.refuse_when_new_conversations_spent(sender)
+        except Refusal:  # nothing of it stays: the row this request made
+            if created:
+                db.session.execute(delete(Conversation).where(Conversation.id == conversation.id))
                 db.session.commit()
-                raise
+            raise
+        new_to_sender = _claim(conversation, sender.id)
     ensure_memberships(conversation, [sender.id], opened_at=utcnow())
     set_hidden(sender.id, conversation.id, False)
     live.record([sender.id], "listed", conversation.id)
@@ -103,6 +102,8 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     written = replied or rules.conversation_has_message(conversation.id)
     rules.require_may_write(sender, recipient, blocker_id, written)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
+    if not written:  # its first message starts the conversation: one of the day's new ones
+        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
     writes_from_here()  # the checks above only read (views.send reads them in autocommit)
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)

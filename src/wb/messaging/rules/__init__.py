@@ -169,12 +169,13 @@ def day_limit_refusal(viewer, person) -> Decision | None:
 
 def _spent_starts(viewer) -> tuple[int, set] | None:
     """When the viewer may start no more conversations today: (seconds until one frees up, everyone
-    they have a conversation or draft with, where opening counts nothing). None otherwise. Read
-    once per page."""
+    they have a conversation with a message in it, where writing counts nothing; a draft's first
+    message would count). None otherwise. Read once per page."""
     if "wb_spent_starts" not in g:
         retry_after = new_conversations_spent(viewer)
         g.wb_spent_starts = None if retry_after is None else (retry_after, set(db.session.scalars(
-            select(ConversationMembership.other_user_id).where(ConversationMembership.user_id == viewer.id))))
+            select(ConversationMembership.other_user_id).where(ConversationMembership.user_id == viewer.id,
+                                                               ConversationMembership.last_message_id.is_not(None)))))
     return g.wb_spent_starts
 
 
