@@ -36,7 +36,7 @@ def test_sign_in_and_sends_answer_busy_and_change_nothing(app, client, alice, bo
     assert [m.body for m in messages_in(conversation_id)] == ["before the outage"]
     api = client_signed_in.post(f"/api/v1/conversations/{conversation_id}/messages", json={"body": "by the API"})
     assert api.status_code == 503 and api.get_json()["status"] == 503
-    starting = client_signed_in.post("/messages/with/carol")  # a new conversation counts too: none is claimed
+    starting = client_signed_in.post("/messages/with/carol")  # whether one may start can't be told: none opens
     assert starting.status_code == 503
     assert db.session.scalar(select(func.count()).select_from(ConversationMembership)
                              .where(ConversationMembership.user_id == alice.id)) == 1

@@ -79,9 +79,11 @@ def take_rate_limit(name: str, config_key: str, member) -> None:
 
 
 def refuse_when_new_conversations_spent(member) -> None:
-    """A 429 Refusal when the member may start no more conversations today (counts nothing)."""
-    retry_after = new_conversations_spent(member)
-    if retry_after is not None:
+    """A 429 Refusal when the member may start no more conversations today (counts nothing); counts
+    that can't be read now raise CountsUnavailable (the request answers busy, opening nothing)."""
+    left, retry_after = ratelimits.room("new-conversation", current_app.config["NEW_CONVERSATION_RATE_LIMIT"],
+                                        f"user:{member.id}")
+    if left <= 0:
         raise Refusal(new_conversations_spent_words(retry_after), 429, retry_after,
                       ("messaging.inbox", "Go to your conversations"))
 

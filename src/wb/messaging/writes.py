@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db, kept_after_commit, writes_from_here
 from ..models import User, utcnow
+from ..ratelimits import CountsUnavailable
 from ..text import BODY_MAX, TextRefused, clean_text
 from . import live, policy, rules
 from .conversations import (
@@ -47,7 +48,7 @@ def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
     if new_to_sender:
         try:
             policy.refuse_when_new_conversations_spent(sender)
-        except Refusal:  # nothing of it stays: the row this request made
+        except (Refusal, CountsUnavailable):  # nothing of it stays: the row this request made
             if created:
                 db.session.execute(delete(Conversation).where(Conversation.id == conversation.id))
                 db.session.commit()
