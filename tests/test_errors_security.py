@@ -108,6 +108,31 @@ def test_htmx_post_without_token_is_a_400_partial(client, alice):
     assert request_count() == 0
 
 
+def test_a_send_without_a_valid_token_keeps_its_text_in_the_box(client, alice, bob, messaging_on, make_user):
+    """A send refused for its token swapped the "Form expired" page into the box's place, and what
+    was typed went with it (a marketplace tester): the box comes back with the text and what to do."""
+    from messaging_helpers import messages_in, open_conversation
+
+    client.login("alice")
+    cid = open_conversation(client, "bob")
+    typed = "A long offer: 40 for the bike, collected Saturday"
+    for headers in ({}, {"X-CSRFToken": "forged"}):
+        response = client.htmx("POST", f"/messages/{cid}", data={"body": typed}, headers=headers, csrf=False)
+        assert response.status_code == 400
+        page = text(response)
+        assert "<html" not in page and 'id="compose"' in page
+        assert f">{typed}</textarea>" in page
+        assert "security token has expired, so your message wasn&#39;t sent" in page
+    assert messages_in(cid) == []
+    # not Alice's conversation: the usual answer, nothing of it shown
+    make_user("carol"), make_user("dave")
+    other = open_conversation(client, "carol")  # Alice's, with Carol
+    client.login("dave")
+    refused = client.htmx("POST", f"/messages/{other}", data={"body": typed}, csrf=False)
+    assert refused.status_code == 400 and "missing its security token" in text(refused)
+    assert typed not in text(refused)
+
+
 def test_wrong_token_is_refused(client, alice):
     client.login("alice")
     response = client.post("/requests/new", data={"title": "t", "body": "b"},

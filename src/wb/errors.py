@@ -42,7 +42,7 @@ MESSAGES = {
 
 def init_app(app) -> None:
     """Register handlers for HTTP errors, CSRF failures and unexpected exceptions."""
-    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
 
@@ -107,9 +107,14 @@ def _has_own_description(error: HTTPException) -> bool:
     return bool(error.description) and error.description != type(error).description
 
 
-def _csrf_error(error: CSRFError):
+def note_csrf_refused(error: CSRFError) -> None:
+    """What every refusal of a token does first: nothing of the request stays, and the log says so."""
     _roll_back()
     log.info("csrf rejected", extra={"path": request.path, "reason": error.description})
+
+
+def csrf_error(error: CSRFError):
+    note_csrf_refused(error)
     if is_api_request():
         return api_problems.csrf_failed()
     if is_htmx() and not current_user.is_authenticated:

@@ -16,9 +16,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from ..access import active_required, admin_required, safe_next
-from ..errors import render_error
+from ..errors import csrf_error, note_csrf_refused, render_error
 from ..main.views import viewer_zone
 from ..models import User
 from ..visibility import visible
@@ -179,6 +181,26 @@ def send(conversation_id):
     # changed here: the badge too when replying read what had come in.
     return _answer_changing_list(body, conversation.id, (["wb:poll-now"] if update is None else [])
                                  + ["wb:list-changed"] + (["wb:unread-changed"] if sent.read_unread else []))
+
+
+CSRF_EXPIRED_SEND = ("This page's security token has expired, so your message wasn't sent. Reload the page and "
+                     "send it again: what you wrote stays in the box.")
+
+
+@bp.errorhandler(CSRFError)
+def _send_without_a_valid_token(error: CSRFError):
+    """A send refused for its token: the box comes back with the text in it and says what to do (the
+    "Form expired" page took the box's place, and what was typed with it: a marketplace tester).
+    Everything else refused for its token answers as anywhere else."""
+    if request.endpoint != "messaging.send" or not is_htmx() or not current_user.is_authenticated \
+            or not current_user.is_active_member:
+        return csrf_error(error)
+    note_csrf_refused(error)
+    try:
+        conversation = conversations.get_conversation_for(current_user, request.view_args["conversation_id"])
+    except HTTPException:  # not theirs, or gone: the usual answer
+        return csrf_error(error)
+    return _compose_error(conversation, request.form.get("body", ""), Refusal(CSRF_EXPIRED_SEND, 400))
 
 
 def _compose_error(conversation, body, refusal: Refusal):
