@@ -13,6 +13,7 @@ ROUTES_POST = [
     "/messages/{cid}",
     "/messages/{cid}/read",
     "/messages/{cid}/hide",
+    "/messages/{cid}/unhide",
     "/messages/{cid}/messages/{mid}/delete",
     "/messages/{cid}/messages/{mid}/remove",
 ]

@@ -188,6 +188,24 @@ def test_hidden_conversation_returns_when_a_new_message_arrives(chat, bob):
     assert membership_of(bob, cid).hidden is False
 
 
+def test_hide_says_so_with_undo_where_it_leads(chat, bob, alice):
+    """Hidden by mistake, a conversation had no way back but a new message (a street's tester)."""
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "hello")
+    response = bob_client.post(f"/messages/{cid}/hide", data={"confirmed": "1"})
+    assert response.location == f"/messages?hidden={cid}"
+    page = visible_text(text(bob_client.get(response.location)))
+    assert "Your conversation with Alice is hidden. It comes back when a new message arrives. Undo" in page
+    undone = bob_client.post(f"/messages/{cid}/unhide")
+    assert undone.status_code == 302 and undone.location == f"/messages/{cid}"
+    assert membership_of(bob, cid).hidden is False
+    assert "back in your inbox" in visible_text(text(bob_client.get(undone.location)))
+    # once back, or for a conversation that isn't theirs, or junk: no such note
+    for query in (f"hidden={cid}", "hidden=999999", "hidden=abc", "hidden=%D9%A3"):
+        assert "is hidden" not in visible_text(text(bob_client.get(f"/messages?{query}")))
+    assert "Your conversation with" not in visible_text(text(alice_client.get(f"/messages?hidden={cid}")))
+
+
 def test_the_action_urls_on_the_page_are_the_ones_the_routes_answer(chat):
     """Each message's menu links to its actions; the forms found there post to routes that work
     (thread page and poll partial alike)."""

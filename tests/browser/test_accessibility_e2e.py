@@ -273,7 +273,8 @@ def test_what_an_action_says_afterwards_takes_the_focus_not_the_message_box(brow
     expect(flashes).to_be_focused()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Hide").click()
-    expect(flashes).to_contain_text("Conversation hidden")
+    expect(flashes).to_contain_text("Your conversation with Bob is hidden")
+    expect(flashes.get_by_role("button", name="Undo")).to_be_visible()
     expect(flashes).to_be_focused()
 
 

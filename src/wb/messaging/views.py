@@ -82,7 +82,18 @@ def inbox():
     page = page_arg()
     unread_only = request.args.get("filter") == "unread"
     listing = inbox_page(current_user, page=page, unread_only=unread_only)
-    return _render_inbox(listing)
+    return _render_inbox(listing, just_hidden=_just_hidden())
+
+
+def _just_hidden():
+    """(conversation id, other member's name) of the conversation the member just hid (?hidden=ID,
+    where Hide leads), while it is still hidden: the page offers Undo (a street's tester hid one by
+    mistake and found no way back). Anything else in ?hidden= is ignored."""
+    hidden_id = whole_number(request.args.get("hidden"))
+    row = conversations.membership(current_user.id, hidden_id) if hidden_id else None
+    if row is None or not row.hidden:
+        return None
+    return hidden_id, reads.display_name(db.session.get(User, row.other_user_id))
 
 
 def _render_inbox(listing, conversation=None, **thread_context):
@@ -341,8 +352,17 @@ def hide(conversation_id):
         return render_template("messaging/confirm_hide.html", conversation=conversation,
                                other_name=reads.display_name(other))
     writes.hide_conversation(current_user, conversation)
-    flash("Conversation hidden. It comes back if a new message arrives.", "info")
-    return redirect(url_for("messaging.inbox"))
+    return redirect(url_for("messaging.inbox", hidden=conversation.id))
+
+
+@bp.route("/<int:conversation_id>/unhide", methods=["POST"])
+@active_required
+def unhide(conversation_id):
+    """Undo a Hide: the conversation is back in the inbox, open."""
+    conversation = conversations.get_conversation_for(current_user, conversation_id)
+    writes.unhide_conversation(current_user, conversation)
+    flash("The conversation is back in your inbox.", "success")
+    return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
 
 @bp.route("/<int:conversation_id>/mute", methods=["POST"])

@@ -244,6 +244,15 @@ def hide_conversation(member, conversation: Conversation) -> None:
     audit("conversation.hidden", conversation_id=conversation.id, user_id=member.id)
 
 
+def unhide_conversation(member, conversation: Conversation) -> None:
+    """Undo hide_conversation: back in the member's inbox (their other tabs' lists hear of it)."""
+    ensure_memberships(conversation, [member.id])
+    set_hidden(member.id, conversation.id, False)
+    live.record([member.id], "listed", conversation.id)
+    db.session.commit()
+    audit("conversation.unhidden", conversation_id=conversation.id, user_id=member.id)
+
+
 def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
     """Mute (or unmute) a conversation for the member: still listed with its unread count, but
     left out of the badge, title, dashboard, desktop notices and emails (inbox.unread_sum, claims)."""

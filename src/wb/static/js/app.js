@@ -796,10 +796,11 @@
   // report"), on the page it led to: read out and where the keyboard goes on from (before, focus was
   // on <body>, or in the message box, which opened a phone's keyboard after a tap on Mute).
   // Not when the member has already put the focus somewhere (a menu opened while the page was
-  // still loading): moving it would close that menu under their finger.
+  // still loading): moving it would close that menu under their finger. A box's autofocus is the
+  // page's doing, not theirs: the note still takes it.
   function focusFlashes() {
-    var flashes = document.querySelector("[data-flashes]");
-    var taken = document.activeElement && document.activeElement !== document.body;
+    var flashes = document.querySelector("[data-flashes]"), focused = document.activeElement;
+    var taken = focused && focused !== document.body && !focused.hasAttribute("autofocus");
     if (flashes && !taken) flashes.focus();
   }
 
