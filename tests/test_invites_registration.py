@@ -298,3 +298,55 @@ def test_registration_without_csrf_token_is_refused(client, invite):
     assert response.status_code == 400
     assert "security token" in text(response)
     assert User.by_username("newbie") is None
+
+
+# --- an invite's circle -------------------------------------------------------------------------------
+
+def test_an_admins_invite_adds_its_newcomers_to_a_circle_they_can_write_in_at_once(app, client, admin, make_user,
+                                                                                   login, messaging_on):
+    """Under "reach: a shared circle" a street's newcomer could write to nobody but the admins until
+    an admin typed their username into Admin → Circles, and nothing told the admin anyone had
+    joined (an outside tester). The invite now says which circle they join."""
+    from wb.circles import service as circles
+    from wb.messaging import rule_changes
+
+    elm = circles.create("Elm Street")
+    make_user("alice")
+    circles.add_members(elm, ["alice"])
+    rule_changes.set_reach(True)
+    admin_client = login(admin)
+    page = admin_client.get("/invites").get_data(as_text=True)
+    assert f'<option value="{elm.id}">Elm Street</option>' in page
+    made = admin_client.post("/invites", data={"max_uses": "2", "approval": "auto", "circle_id": str(elm.id)})
+    assert made.status_code == 302
+    invite = db.session.scalar(select(Invite).where(Invite.circle_id == elm.id))
+    assert "joins <bdi>Elm Street</bdi>" in admin_client.get("/invites").get_data(as_text=True)
+
+    assert "You'll join <bdi>Elm Street</bdi>." in client.get(f"/register?invite={invite.token}").get_data(as_text=True)
+    assert register(client, invite.token, username="margaret").status_code == 302
+    assert [m.username for m in circles.members_of(elm)] == ["alice", "margaret"]
+    assert 'action="/messages/with/alice"' in client.get("/people/alice").get_data(as_text=True)
+
+    gone = admin_client.post("/invites", data={"max_uses": "1", "approval": "auto", "circle_id": "99999"})
+    assert gone.status_code == 400 and "That circle is gone" in text(gone)
+    # a member's invite joins no circle, whatever is posted
+    alice_client = login(db.session.scalar(select(User).where(User.username == "alice")))
+    assert alice_client.post("/invites", data={"circle_id": str(elm.id)}).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Invite).where(Invite.circle_id.is_not(None))) == 1
+    assert "Newcomers join the circle" not in alice_client.get("/invites").get_data(as_text=True)
+
+    circles.delete_circle(elm)  # the invite stays, joining none
+    db.session.expire_all()
+    assert reload(Invite, invite.id).circle_id is None
+    assert register(client, invite.token, username="norman").status_code == 302
+
+
+def test_the_command_line_makes_an_invite_that_joins_a_circle(app, admin):
+    from wb.circles import service as circles
+
+    circles.create("Oak Street")
+    result = app.test_cli_runner().invoke(args=["create-invite", "--circle", "oak street"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(Invite)).circle.name == "Oak Street"
+    wrong = app.test_cli_runner().invoke(args=["create-invite", "--circle", "Nowhere"])
+    assert wrong.exit_code == 1 and "There is no circle called 'Nowhere'" in wrong.output

@@ -240,16 +240,22 @@ def create_admin_command(username, password):
 @click.option("--max-uses", default=1, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--expires-days", default=None, type=click.IntRange(1, 3650), help="Days until it expires (never by default).")
 @click.option("--no-auto-approve", is_flag=True, help="Members who join with it wait for an admin's approval.")
+@click.option("--circle", default=None, metavar="NAME", help="The circle members who join with it are added to.")
 @with_appcontext
 @one_line_errors
-def create_invite_command(max_uses, expires_days, no_auto_approve):
+def create_invite_command(max_uses, expires_days, no_auto_approve, circle):
     """Create an invite and print its registration link."""
+    from .circles import service as circles
     from .extensions import db
     from .models import Invite
 
     from .notifications.emails import link
 
-    invite = Invite.issue(max_uses=max_uses, expires_days=expires_days, auto_approve=not no_auto_approve)
+    joins = circles.by_name(circle) if circle is not None else None
+    if circle is not None and joins is None:
+        raise click.ClickException(f"There is no circle called {circle!r} (`./wb circles list` shows them).")
+    invite = Invite.issue(max_uses=max_uses, expires_days=expires_days, auto_approve=not no_auto_approve,
+                          circle=joins)
     db.session.commit()
     click.echo(link("auth.register", invite=invite.token))  # under WB_BASE_URL, as emails' links are
 

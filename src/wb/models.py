@@ -164,17 +164,23 @@ class Invite(db.Model):
     auto_approve: Mapped[bool] = mapped_column(default=True)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The circle its newcomers join (an admin's choice), so that under "reach: a shared circle" they
+    # can write to their neighbours at once; None: none, or the circle was deleted since.
+    circle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("circles.id", ondelete="SET NULL", name="fk_invites_circle_id_circles"), default=None)
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    circle = relationship("Circle", foreign_keys=[circle_id])
 
     @classmethod
-    def issue(cls, creator=None, max_uses=1, expires_days=None, auto_approve=True) -> "Invite":
+    def issue(cls, creator=None, max_uses=1, expires_days=None, auto_approve=True, circle=None) -> "Invite":
         """A new invite, added to the session (caller commits)."""
         invite = cls(
             created_by=creator,
             max_uses=max_uses,
             auto_approve=auto_approve,
             expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None,
+            circle=circle,
         )
         db.session.add(invite)
         return invite

@@ -137,14 +137,29 @@ class InviteForm(Form):
 
     max_uses = WholeNumberField(default=1, maximum=1000, message="Uses must be a whole number from 1 to 1,000.")
     approval = StringField()
+    circle_id = StringField()  # an admin's: the circle newcomers join ("" for none)
 
     def __init__(self, member, invites, **kwargs):
         super().__init__(**kwargs)
         self.member = member
         self.open_invites = sum(1 for invite in invites if invite.problem() is None)
+        self.circle = None
         if not member.is_admin:  # not on their page, so nothing they post there counts
             del self.max_uses
             del self.approval
+            del self.circle_id
+
+    def validate_circle_id(self, field):
+        from ..circles.models import Circle
+        from ..extensions import db
+        from ..security import whole_number
+
+        if not field.data:
+            return
+        circle_id = whole_number(field.data)
+        self.circle = db.session.get(Circle, circle_id) if circle_id else None
+        if self.circle is None:
+            raise ValidationError("That circle is gone: choose another, or none.")
 
     def validate(self, extra_validators=None) -> bool:
         if not self.member.is_admin and self.open_invites >= INVITES_PER_MEMBER_OPEN:
@@ -156,4 +171,4 @@ class InviteForm(Form):
         """The invite's terms as Invite.issue takes them."""
         if not self.member.is_admin:
             return {"max_uses": 1, "auto_approve": True}
-        return {"max_uses": self.max_uses.data, "auto_approve": self.approval.data != "manual"}
+        return {"max_uses": self.max_uses.data, "auto_approve": self.approval.data != "manual", "circle": self.circle}

@@ -62,6 +62,11 @@ def register(form) -> User | None:
     )
     user.set_password(form.password.data)
     db.session.add(user)
+    if invite is not None and invite.circle_id is not None:  # the circle the invite's newcomers join
+        from ..circles.models import CircleMember
+
+        db.session.flush()
+        db.session.add(CircleMember(circle_id=invite.circle_id, user_id=user.id))
     if invite is not None:
         # Atomic: two registrations racing for the last use can't both win.
         claimed = db.session.execute(
@@ -117,9 +122,10 @@ def invites_of(member) -> list[Invite]:
     return list(db.session.scalars(select(Invite).where(Invite.created_by_id == member.id).order_by(Invite.id.desc())))
 
 
-def create_member_invite(member, max_uses: int, auto_approve: bool) -> Invite:
+def create_member_invite(member, max_uses: int, auto_approve: bool, circle=None) -> Invite:
     """A new invite from a member, on the terms their InviteForm allowed; valid for 14 days."""
-    invite = Invite.issue(creator=member, max_uses=max_uses, expires_days=14, auto_approve=auto_approve)
+    invite = Invite.issue(creator=member, max_uses=max_uses, expires_days=14, auto_approve=auto_approve,
+                          circle=circle)
     db.session.commit()
     log.info("invite created", extra={"user_id": member.id, "invite_id": invite.id, "max_uses": max_uses})
     return invite

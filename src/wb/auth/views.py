@@ -98,4 +98,12 @@ def invites():
         flash("New invite ready: copy the link below and send it to the person you trust.", "success")
         return redirect(url_for("auth.invites"))
     error = next(iter(form.first_errors.values()), None)
-    return render_template("auth/invites.html", invites=made, error=error), (400 if error else 200)
+    return render_template("auth/invites.html", invites=made, error=error, circles=_circles_for(current_user)), (
+        400 if error else 200)
+
+
+def _circles_for(member) -> list:
+    """The circles an admin may have an invite's newcomers join."""
+    from ..circles.service import all_circles
+
+    return all_circles() if member.is_admin else []
