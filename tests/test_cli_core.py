@@ -334,3 +334,16 @@ def test_created_admin_can_sign_in_through_the_form(runner, client):
     runner.invoke(args=["create-admin", "boss", "--password", PASSWORD])
     client.login("boss")
     assert '<a href="/admin/settings">Admin</a>' in text(client.get("/"))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["messaging", "backup", "--keep", "abc"], "'abc' isn't a whole number of 1 or more."),
+    (["create-invite", "--expires-days", "٣"], "'٣' isn't a whole number from 1 to 3,650."),
+    (["create-invite", "--max-uses", "0"], "'0' isn't a whole number from 1 to 10,000."),
+    (["messaging", "purge", "--deleted-older-than", "-1"], "'-1' isn't a whole number of 0 or more."),
+])
+def test_a_number_the_command_line_cant_take_is_refused_in_words(app, args, words):
+    """click said "'abc' is not a valid integer range" (an operator tester)."""
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2 and words in result.output
+    assert "integer range" not in result.output

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from . import create_app, ratelimits
+from .cli_numbers import WholeNumber
 from .config import ConfigError
 
 
@@ -82,7 +83,7 @@ def init_command():
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=5000, show_default=True, type=WholeNumber(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Set up and seed, but don't start the server.")
 @click.option("--notify-every", default=10.0, type=click.FloatRange(min=0.1), hidden=True,
               help="Seconds between the demo's background notify runs.")
@@ -145,12 +146,12 @@ def default_worker_class(threads: int = 1) -> str:
 
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", type=int, help="Processes.  [default: one per core, plus one]")
+@click.option("--port", default=8000, show_default=True, type=WholeNumber(1, 65535))
+@click.option("--workers", type=WholeNumber(1), help="Processes.  [default: one per core, plus one]")
 @click.option("--worker-class", "worker_class", type=click.Choice(WORKER_CLASSES),
               help="gevent (the default) holds each tab's live channel cheaply; sync and gthread answer it "
                    "at once and tabs ask again later.  [default: gevent; gthread with --threads]")
-@click.option("--threads", default=1, show_default=True, type=int,
+@click.option("--threads", default=1, show_default=True, type=WholeNumber(1),
               help="Threads per worker; more than 1 uses gunicorn's gthread workers.")
 def run_command(host, port, workers, worker_class, threads):
     """Serve with gunicorn, as in production (behind a proxy such as nginx)."""
@@ -237,8 +238,8 @@ def create_admin_command(username, password):
 
 
 @click.command("create-invite")
-@click.option("--max-uses", default=1, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--expires-days", default=None, type=click.IntRange(1, 3650), help="Days until it expires (never by default).")
+@click.option("--max-uses", default=1, show_default=True, type=WholeNumber(1, 10_000))
+@click.option("--expires-days", default=None, type=WholeNumber(1, 3650), help="Days until it expires (never by default).")
 @click.option("--no-auto-approve", is_flag=True, help="Members who join with it wait for an admin's approval.")
 @click.option("--circle", default=None, metavar="NAME", help="The circle members who join with it are added to.")
 @with_appcontext

@@ -6,6 +6,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..cli_numbers import WholeNumber
+
 from .reconcile import reconcile
 from .rules_cli import rules_cli
 from .ops.backup import backup
@@ -54,7 +56,7 @@ def init_command():
 
 @messaging_cli.command("backup")
 @click.option("--out", type=click.Path(dir_okay=True, file_okay=True), help="Folder or file name for the backup.")
-@click.option("--keep", type=click.IntRange(min=1), help="Keep only the newest N backups in that folder.")
+@click.option("--keep", type=WholeNumber(1), help="Keep only the newest N backups in that folder.")
 @one_line_errors
 def backup_command(out, keep):
     """Write a consistent, verified copy of the messaging database with a SHA-256 beside it."""
@@ -150,7 +152,7 @@ def _backup_line(f) -> str:
 
 
 @messaging_cli.command("verify")
-@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1), hidden=True)
+@click.option("--batch-size", default=5000, show_default=True, type=WholeNumber(1), hidden=True)
 @one_line_errors
 def verify_command(batch_size):
     """Check that message text lives only in the messaging database and metadata agrees with it."""
@@ -181,7 +183,7 @@ def reconcile_command(dry_run):
 
 
 @messaging_cli.command("purge")
-@click.option("--deleted-older-than", "days", required=True, type=click.IntRange(min=0), metavar="DAYS",
+@click.option("--deleted-older-than", "days", required=True, type=WholeNumber(0), metavar="DAYS",
               help="Wipe the text of messages deleted more than DAYS days ago.")
 @click.option("--yes", is_flag=True, help="Really wipe (without it, only count).")
 @one_line_errors
