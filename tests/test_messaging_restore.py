@@ -92,6 +92,11 @@ def not_sqlite(path):
     path.with_name(path.name + ".sha256").write_text(f"{sha256_of(path)}  {path.name}\n")
 
 
+def pg_dump_file(path):
+    path.write_bytes(b"PGDMP\x01\x0e\x00" + b"\x00" * 500)
+    path.with_name(path.name + ".sha256").write_text(f"{sha256_of(path)}  {path.name}\n")
+
+
 def other_sqlite(path):
     path.unlink()
     other = sqlite3.connect(path)
@@ -112,6 +117,7 @@ def no_checksum(path):
 @pytest.mark.parametrize("spoil, words", [
     (corrupt_pages, "damaged"),
     (not_sqlite, "isn't a SQLite database"),
+    (pg_dump_file, "is a backup of a PostgreSQL messaging database, and this instance's is SQLite"),
     (other_sqlite, "not a messaging backup"),
     (wrong_checksum, "Checksum mismatch"),
     (no_checksum, "checksum file"),
@@ -233,7 +239,8 @@ def test_postgresql_restore_refuses_a_sqlite_file(own_instance, app, tmp_path):
     sqlite3.connect(fake).close()
     fake.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
     fake.with_name(fake.name + ".sha256").write_text(f"{sha256_of(fake)}  {fake.name}\n")
-    assert_one_line_error(invoke(app, "restore", str(fake), "--yes"), "pg_dump custom-format")
+    assert_one_line_error(invoke(app, "restore", str(fake), "--yes"),
+                          "is a backup of a SQLite messaging database, and this instance's is PostgreSQL")
 
 
 @PG_ONLY

@@ -58,9 +58,15 @@ def check_backup(path) -> CheckedBackup:
     with open(path, "rb") as handle:
         head = handle.read(len(SQLITE_MAGIC))
     if sqlite_path() is None:
+        if head == SQLITE_MAGIC:  # the other engine's backup: say so (an operator tester)
+            raise OperationFailed(f"{path} is a backup of a SQLite messaging database, and this instance's is "
+                                  "PostgreSQL: restore it where WB_MESSAGING_DATABASE_URL is a SQLite file.")
         if not head.startswith(PG_DUMP_MAGIC):
             raise OperationFailed(f"{path} isn't a pg_dump custom-format file.")
         return CheckedBackup(path=path, sha256=actual, summary=postgres.check_dump(path))
+    if head.startswith(PG_DUMP_MAGIC):
+        raise OperationFailed(f"{path} is a backup of a PostgreSQL messaging database, and this instance's is "
+                              "SQLite: restore it where WB_MESSAGING_DATABASE_URL is that PostgreSQL database.")
     if head != SQLITE_MAGIC:
         raise OperationFailed(f"{path} isn't a SQLite database.")
     conversations, messages, member_ids = _check_sqlite_file(path)
