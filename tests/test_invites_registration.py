@@ -276,6 +276,7 @@ def test_valid_usernames_are_stored_lower_case(client, invite, username, stored)
         ({"display_name": "Nul\x00Name"}, "Use text only; remove the control characters and try again."),
         ({"bio": "escape\x1b[31m"}, "Use text only; remove the control characters and try again."),
         ({"username": "nul\x00name"}, "Usernames are 3 to 32 characters"),
+        ({"username": "Margaret Hill"}, "Usernames can&#39;t have spaces: try margaret_hill."),
     ],
 )
 def test_bad_fields_get_a_message_on_the_form(client, invite, fields, message):

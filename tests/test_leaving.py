@@ -170,6 +170,9 @@ def test_the_command_line_erases_a_member_on_request(app, alice, bob, alice_wrot
     [event] = audit_rows("member.erased")
     assert (event.actor_id, event.subject) == (None, f"user:{alice.id}")
     assert invoke(app, "verify").exit_code == 0
+    # run again (as after an interrupted erasure), it says what this run did
+    again = app.test_cli_runner().invoke(args=["members", "erase", f"erased-{alice.id}", "--yes"])
+    assert again.exit_code == 0 and f"erased-{alice.id} was erased already; text of 0 more message(s)" in again.output
 
 
 def test_verify_finds_text_left_of_an_erased_member(app, alice, bob, alice_wrote_bob):

@@ -82,8 +82,11 @@ def clean_text(raw, max_length: int, field_label: str, *, required: str | None =
     if len(text) > max_length:
         raise TextRefused(too_long.format(label=field_label, max_length=max_length, length=len(text)))
     # Checked before trimming: strip() would quietly drop a trailing "\x1f" or "\x0b".
-    if CONTROL_CHARACTERS.search(folded):
-        raise TextRefused(control)
+    found = CONTROL_CHARACTERS.search(folded)
+    if found:
+        # Which, and where: they draw as nothing in the box, so a member couldn't tell what to remove
+        # (a marketplace tester).
+        raise TextRefused(f"{control} The first is U+{ord(found.group()):04X}, character {found.start() + 1:,}.")
     if DIRECTION_OVERRIDES.search(text):
         raise TextRefused(DIRECTION_OVERRIDES_MESSAGE)
     return text

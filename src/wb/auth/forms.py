@@ -30,6 +30,9 @@ def available_username(form, field):
     if not field.data:
         raise StopValidation("Choose a username.")
     if not USERNAME_PATTERN.match(field.data):
+        if " " in field.data.strip():  # "Margaret Hill": the rule alone didn't say the space was it (a tester)
+            suggestion = "_".join(field.data.lower().split())
+            raise StopValidation(f"Usernames can't have spaces: try {suggestion}. (Your display name may have them.)")
         raise StopValidation("Usernames are 3 to 32 characters: letters, digits, _ and -.")
     if field.data.startswith(ERASED_USERNAME_PREFIX):
         raise StopValidation(f"Usernames starting with {ERASED_USERNAME_PREFIX} are kept for erased accounts.")

@@ -6,7 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..extensions import db
 from ..messaging.cli import one_line_errors
 from ..messaging.ops.database import fault_line
-from ..models import User
+from ..models import ERASED_USERNAME_PREFIX, User
 from . import leaving
 
 members_cli = AppGroup("members", help="Operate on members' accounts.")
@@ -29,6 +29,7 @@ def erase_command(username, yes):
         click.confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
                       "sent is wiped; this can't be undone", abort=True)
     user_id = member.id
+    again = member.deleted_at is not None and member.username.startswith(ERASED_USERNAME_PREFIX)
     try:
         wiped = leaving.erase_member(member)
     except SQLAlchemyError as error:
@@ -39,7 +40,12 @@ def erase_command(username, yes):
         raise click.ClickException(f"{fault_line(error)}; the account is closed, but the text of their "
                                    f"messages isn't wiped yet: run `./wb members erase {erased.username}` again once "
                                    "it answers.") from None
-    click.echo(f"Erased {username} (member {user_id}, now {member.username}): account closed, profile, email "
-               f"address and tokens removed, text of {wiped:,} message(s) wiped. Check with `./wb messaging verify`.")
+    if again:  # the way to finish an erasure the messaging database interrupted: say what this run did
+        click.echo(f"{member.username} was erased already; text of {wiped:,} more message(s) wiped now. "
+                   "Check with `./wb messaging verify`.")
+    else:
+        click.echo(f"Erased {username} (member {user_id}, now {member.username}): account closed, profile, email "
+                   f"address and tokens removed, text of {wiped:,} message(s) wiped. Check with "
+                   "`./wb messaging verify`.")
     for caveat in leaving.erasure_caveats():
         click.echo(caveat)
