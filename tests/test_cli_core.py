@@ -102,11 +102,18 @@ def test_demo_seeds_a_community_once(fresh_app):
         assert client.get(link).status_code == 200
         assert 'name="username"' in text(client.get(link))
 
+    assert "alice sees the messaging rule" in first.output
     again = runner.invoke(args=["demo", "--no-serve"])
     assert again.exit_code == 0, again.output
     assert "Demo community already there." in again.output
+    assert "alice sees the messaging rule" in again.output  # still true
     with fresh_app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == len(members)
+        from wb.messaging import rule_changes
+
+        rule_changes.set_reach(False)  # an admin opened reach to anyone: the hint would be untrue
+    changed = runner.invoke(args=["demo", "--no-serve"])
+    assert changed.exit_code == 0 and "alice sees the messaging rule" not in changed.output
 
 
 def test_help_lists_every_core_command(monkeypatch, tmp_path):

@@ -42,6 +42,17 @@ PROMPT_HINT = ("alice sees the messaging rule: Bob's profile says why she can't 
                "(no circle in common), while she can still reply to Carol, who wrote first.")
 
 
+def demo_hint_holds() -> bool:
+    """Whether PROMPT_HINT is still true of this community: alice may not start with bob for want of a
+    shared circle, and may write to carol."""
+    from .messaging import rules
+
+    alice, bob, carol = (User.by_username(name) for name in ("alice", "bob", "carol"))
+    if None in (alice, bob, carol):
+        return False
+    return rules.decide_pair(alice, bob).reason == "reach" and rules.decide_pair(alice, carol).may_write
+
+
 def seed_demo() -> bool:
     """Seed once; returns False when the demo community is already there."""
     if db.session.scalar(select(User).where(User.username == "admin")) is not None:
