@@ -233,7 +233,7 @@ def test_create_admin_prompts_for_the_password_twice(runner):
 
 @pytest.mark.parametrize(
     "username, password, message",
-    [("no spaces", NEW_PASSWORD, "Usernames are 3 to 32 characters"),
+    [("no spaces", NEW_PASSWORD, "Usernames can't have spaces: try no_spaces."),
      ("ab", NEW_PASSWORD, "Usernames are 3 to 32 characters"),
      ("alice", NEW_PASSWORD, "That username is taken."),
      ("ALICE", NEW_PASSWORD, "That username is taken."),

@@ -244,7 +244,7 @@ def test_names_kept_for_erased_accounts_are_refused(app, client, invite, usernam
 
 @pytest.mark.parametrize(
     "username",
-    ["ab", "a" * 33, "has space", "émile", "dot.name", "semi;colon", "at@sign", "plus+sign", "tab\tname", "ab\u0131"],
+    ["ab", "a" * 33, "émile", "dot.name", "semi;colon", "at@sign", "plus+sign", "tab\tname", "ab\u0131"],
 )
 def test_invalid_usernames_are_refused_with_the_rule(client, invite, username):
     response = register(client, invite.token, username=username, display_name="Kept Name")

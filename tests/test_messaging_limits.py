@@ -80,6 +80,8 @@ def test_opening_a_conversation_counts_nothing_its_first_message_does(app, alice
     assert "5 new conversations today" in words and "counts from its first message" in words
     assert "And yours, is it still for sale?" in refused.get_data(as_text=True)  # what was typed stays in the box
     assert messages_in(drafts[5]) == []
+    for _ in range(20):  # refused, it spends none of the minute's twenty (an API tester's reply was refused)
+        assert send(client, drafts[6], "Still for sale?").status_code == 429
     # replies are no new conversations; the draft that can't start today says so where its button was
     assert send(client, drafts[0], "I can come at six").status_code == 200
     profile = client.get("/people/seller5").get_data(as_text=True)

@@ -81,6 +81,24 @@ def test_eight_new_conversations_through_three_workers_allow_exactly_5(tmp_path,
     assert db.session.query(Message).count() == 5
 
 
+def test_twelve_first_messages_at_once_in_one_draft_start_one_conversation(tmp_path, database_urls, community):
+    """A double tap or a client's retries send a draft's first message several times at once: all are
+    sent, and the conversation counts once (an API tester's twelve at once had spent all five)."""
+    import json
+
+    with Server(tmp_path, database_urls, workers=3) as server:
+        alice = signed_in(server, "alice")
+        draft = alice.post("/messages/with/member0").headers["Location"]
+        answers = in_parallel([lambda i=i: alice.post(draft, {"body": f"Is it still for sale? ({i})"}, htmx=True)
+                               for i in range(12)])
+        me = json.loads(alice.get("/api/v1/me").text)
+    assert sorted(answer.status for answer in answers) == [200] * 12
+    assert me["limits"]["new_conversations_remaining"] == 4, me
+    assert me["limits"]["messages_remaining"] == 20 - 12
+    db.session.expire_all()
+    assert db.session.query(Message).count() == 12
+
+
 def test_fifteen_wrong_passwords_through_three_workers_get_exactly_10_answers(tmp_path, database_urls, community):
     with Server(tmp_path, database_urls, workers=3) as server:
         guesser = Member(server.url)

@@ -102,9 +102,9 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     recipient, blocker_id, replied = _recipient(sender, conversation)
     written = replied or rules.conversation_has_message(conversation.id)
     rules.require_may_write(sender, recipient, blocker_id, written)
+    if not written:  # would start it: refused before a message of the minute's is spent on it
+        policy.refuse_when_new_conversations_spent(sender)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
-    if not written:  # its first message starts the conversation: one of the day's new ones
-        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
     writes_from_here()  # the checks above only read (views.send reads them in autocommit)
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
@@ -114,6 +114,8 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     # for its audit line, the metadata update and the answer: kept, not reloaded after each commit.
     with kept_after_commit():
         db.session.commit()
+        if not written:
+            _count_if_first(conversation, message, sender)
         audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
         try:
             if not written:  # the first message: the conversation now exists for the other member too
@@ -140,6 +142,28 @@ def _tell_of_message_alone(sender, conversation: Conversation, message: Message)
         db.session.rollback()
         log.warning("live event failed after send; the tabs hear of the message with their next change",
                     extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__})
+
+
+@functools.cache
+def _first_message_statement():
+    return select(func.min(Message.id)).where(Message.conversation_id == bindparam("conversation_id"))
+
+
+def _count_if_first(conversation: Conversation, message: Message, sender) -> None:
+    """A conversation's first message is one of its sender's new conversations for the day, counted
+    once however many are sent at once (a double tap, a client's retries: an API tester's twelve at
+    once spent all five). Asked once the message is committed, when sends to the conversation have
+    taken their turns (_hold): only the message that went first counts. Refused by the count (today's
+    were spent since the check before it), the message is taken back before anyone is told of it:
+    the conversation is still a draft, its metadata and live events come after this."""
+    if db.session.scalar(_first_message_statement(), {"conversation_id": conversation.id}) != message.id:
+        return  # another message went first: this one continues the conversation
+    try:
+        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
+    except (Refusal, CountsUnavailable):
+        db.session.execute(delete(Message).where(Message.id == message.id))
+        db.session.commit()
+        raise
 
 
 @functools.cache
