@@ -82,6 +82,17 @@ def test_opening_a_conversation_counts_nothing_its_first_message_does(app, alice
     assert messages_in(drafts[5]) == []
     for _ in range(20):  # refused, it spends none of the minute's twenty (an API tester's reply was refused)
         assert send(client, drafts[6], "Still for sale?").status_code == 429
+    # and the draft says so where its box was, before anything is typed (a street's tester)
+    draft_page = client.get(f"/messages/{drafts[6]}").get_data(as_text=True)
+    assert "5 new conversations today" in visible_text(draft_page) and 'id="compose-body"' not in draft_page
+    assert 'id="compose-body"' in client.get(f"/messages/{drafts[0]}").get_data(as_text=True)
+    from api_helpers import ApiClient, token_for
+
+    api = ApiClient(app.test_client(), token_for(alice))
+    row = api.get(f"/api/v1/conversations/{drafts[6]}").get_json()
+    assert row["may_send"] is False and "5 new conversations today" in row["why_not_send"]
+    listed = {c["id"]: c for c in api.get("/api/v1/conversations").get_json()["conversations"]}
+    assert listed[drafts[6]]["may_send"] is False and listed[drafts[0]]["may_send"] is True
     # replies are no new conversations; the draft that can't start today says so where its button was
     assert send(client, drafts[0], "I can come at six").status_code == 200
     profile = client.get("/people/seller5").get_data(as_text=True)

@@ -129,6 +129,18 @@ def test_report_records_who_whom_when_and_conversation_but_never_text(chat, alic
     assert f"#{cid}" not in page  # whether they have one, never its number
 
 
+def test_a_report_about_a_member_one_only_drafted_to_says_no_conversation(app, alice, bob, admin, login, messaging_on):
+    """An unsent draft is no conversation between them; the report said "Yes" (an API tester)."""
+    from messaging_helpers import open_conversation
+
+    alice_client = login(alice)
+    open_conversation(alice_client, "bob")
+    assert alice_client.post("/people/bob/report", data={"reason": "spam", "note": ""}).status_code == 302
+    assert db.session.scalar(select(Report)).conversation_id is None
+    page = login(admin).get("/admin/reports").get_data(as_text=True)
+    assert 'data-label="A conversation between them">No</td>' in page
+
+
 def test_report_needs_a_reason_and_keeps_the_note(chat):
     _, bob_client, _ = chat
     response = bob_client.post("/people/alice/report", data={"reason": "", "note": "my note"})

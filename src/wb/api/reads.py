@@ -111,12 +111,27 @@ def send_decisions(member, rows) -> dict:
     others = {row.other_user_id: None for row in rows}
     others.update({user.id: user for user in db.session.scalars(select(User).where(User.id.in_(list(others))))})
     found = rules.decisions_for(member, [user for user in others.values() if user is not None])
-    return {other_id: found.get(other_id) or rules.decide_pair(member, None) for other_id in others}
+    decisions = {other_id: found.get(other_id) or rules.decide_pair(member, None) for other_id in others}
+    for row in rows:  # a draft whose first message today's spent starts would refuse (one count read)
+        if not row.last_message_id and decisions[row.other_user_id].may_write:
+            decisions[row.other_user_id] = _first_message_refusal(member, others[row.other_user_id]) \
+                or decisions[row.other_user_id]
+    return decisions
 
 
 def send_decision(member, row):
     """May I write to this row's other member now (the rules' decision)."""
-    return rules.decide_pair(member, db.session.get(User, row.other_user_id))
+    other = db.session.get(User, row.other_user_id)
+    decision = rules.decide_pair(member, other)
+    if decision.may_write and not row.last_message_id:
+        decision = _first_message_refusal(member, other) or decision
+    return decision
+
+
+def _first_message_refusal(member, other):
+    """Why a draft's first message would be refused today though the rules let it through (the day's
+    new conversations are spent: an API tester read may_send true, then got 429), or None."""
+    return rules.day_limit_refusal(member, other) if other is not None else None
 
 
 def message_page(member, conversation, before=None, after=None, limit=50):

@@ -239,6 +239,10 @@ def _compose_blocked(member, page: ThreadPage, state: ThreadState) -> rules.Deci
     nobody has written in yet is a start: an opened, empty conversation grants nothing."""
     written = bool(page.messages) or any(row is not None and row.last_message_id for row in (state.mine, state.theirs))
     decision = rules.decide_pair(member, state.other, state.blocker_id, written)
+    if decision.may_write and not written and state.other is not None:
+        # A draft whose first message today's spent starts would refuse says so before it is typed
+        # (a street's tester typed one to be told on Send).
+        decision = rules.day_limit_refusal(member, state.other) or decision
     return None if decision.may_write else decision
 
 

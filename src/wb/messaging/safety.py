@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import User, utcnow
-from . import live, policy
+from . import live, policy, rules
 from .conversations import audit, find_conversation
 from .models import REPORT_NOTE_MAX, Block, ConversationMembership, Report
 from .policy import Refusal
@@ -88,6 +88,8 @@ def report(reporter, reported, reason: str, note: str = "") -> tuple[Report, boo
     if waiting is not None and _adds_to(waiting, reason, note):
         return waiting, False  # one open report per pair for the admins: more of the same joins it
     conversation = find_conversation(reporter.id, reported.id)
+    if conversation is not None and not rules.conversation_has_message(conversation.id):
+        conversation = None  # an unsent draft is no conversation between them (an API tester saw "Yes")
     row = Report(
         reporter_id=reporter.id,
         reported_id=reported.id,

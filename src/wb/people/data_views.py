@@ -42,11 +42,12 @@ def erase_member(username):
         name = f"{member.name} (@{member.username})"
         wiped = leaving.erase_member(member, actor=current_user)
         flash(f"{name} is erased: account closed, profile, email address and tokens removed, "
-              f"text of {wiped:,} message{'' if wiped == 1 else 's'} wiped. " + " ".join(leaving.erasure_caveats()),
+              f"text of {wiped:,} message{'' if wiped == 1 else 's'} wiped. "
+              + " ".join(caveat.replace("`", "") for caveat in leaving.erasure_caveats()),
               "success")
         return redirect(url_for("admin.members"))
     return (render_template("people/erase.html", person=member, errors=form.first_errors,
-                            caveats=leaving.erasure_caveats()), 400 if form.errors else 200)
+                            caveats=leaving.erasure_caveats(html=True)), 400 if form.errors else 200)
 
 
 @bp.route("/settings/export")

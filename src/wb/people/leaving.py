@@ -6,7 +6,9 @@ audit log needs (ids and times); never message text in the log or the main datab
 from __future__ import annotations
 
 import logging
+import re
 
+from markupsafe import Markup, escape
 from sqlalchemy import delete, func, select, update
 
 from ..api.models import AccessToken, IdempotencyKey
@@ -102,9 +104,10 @@ def erase_member(member: User, actor: User | None = None) -> int:
     return close_account(member, erase_text=True, actor=actor, action=ERASED)
 
 
-def erasure_caveats() -> list[str]:
+def erasure_caveats(html: bool = False) -> list:
     """Where an erased member's words still lie after erase_member, as the admin and the operator are
-    told (an outside tester read "wiped for good" and found the text in backups and PostgreSQL's files)."""
+    told (an outside tester read "wiped for good" and found the text in backups and PostgreSQL's files).
+    For a page (html), commands in `backticks` are drawn as code."""
     caveats = ["Backups made before now still hold their text until `./wb messaging backup --keep` rotates them "
                "away; restoring one wipes it again."]
     postgres = [name for name, engine in (("messaging", messaging_engine()), ("main", db.engine))
@@ -113,6 +116,8 @@ def erasure_caveats() -> list[str]:
         caveats.append(f"On PostgreSQL the old row versions stay in the {' and '.join(postgres)} database files until "
                        "`VACUUM FULL` rewrites the tables (messages; users, help_requests, comments, reports, "
                        "audit_events); it locks each table while it runs.")
+    if html:
+        return [Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(caveat)))) for caveat in caveats]
     return caveats
 
 
