@@ -123,7 +123,8 @@ def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_butto
     assert 'action="/messages/with/member1"' in directory
     assert 'action="/messages/with/member5"' not in directory and 'action="/messages/with/member6"' not in directory
     assert visible_text(directory).count("5 new conversations today") == 1  # said once, then briefly
-    assert "for the same reason as above" in visible_text(directory)
+    # and says which reason: a bare "same reason as above" sat under another reason's note (a street's tester)
+    assert "for the same reason as above (today's new conversations are started)." in visible_text(directory)
 
     found = client.get("/messages/new?q=member", headers={"HX-Request": "true"})
     assert found.status_code == 200

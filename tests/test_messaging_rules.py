@@ -342,7 +342,7 @@ def test_request_pages_decide_for_every_author_in_a_fixed_number_of_queries(peop
     assert 'action="/messages/with/bob"' in page and 'action="/messages/with/writer00"' not in page
     # Carol's comment says why in full; the writers' comments, for the same reason, say so briefly.
     assert visible_text(page).count("Carol isn't in any of yours") == 1 and "Writer00 isn't" not in visible_text(page)
-    assert visible_text(page).count("Can't start a conversation, for the same reason as above.") == 12
+    assert visible_text(page).count("Can't start a conversation, for the same reason as above (no circle in common).") == 12
 
 
 def test_a_member_in_no_circle_reads_one_banner_in_the_directory(people, login):
@@ -408,12 +408,12 @@ def test_a_request_page_says_why_once_and_then_briefly(people, login, make_user)
     page = visible_text(login(people["dave"]).get(f"/requests/{item.id}"))
     banner = "Here, conversations are started between members who share a circle, and you aren't in one yet."
     assert page.count(banner) == 1
-    assert page.count("Can't start a conversation, for the same reason as above.") == 2  # Bob and Carol again; staff may be written to
+    assert page.count("Can't start a conversation, for the same reason as above (you aren't in a circle yet).") == 2  # Bob and Carol again; staff may be written to
 
     page = visible_text(login(people["alice"]).get(f"/requests/{item.id}"))
     assert page.count("Carol isn't in any of yours") == 1  # the author's, in full
     assert "isn't in any of yours" not in page.split("Carol isn't in any of yours", 1)[1]
-    assert page.count("Can't start a conversation, for the same reason as above.") == 1  # Carol's comment
+    assert page.count("Can't start a conversation, for the same reason as above (no circle in common).") == 1  # Carol's comment
 
 
 def test_a_newcomer_who_may_start_with_nobody_is_told_what_they_can_do_not_to_press_message(people, login):

@@ -26,6 +26,14 @@ class Decision:
     status: int = 200  # the HTTP status a refused action answers with
     link: tuple[str, str] | None = None  # (endpoint, label): where to go to change it
     everyone: bool = False  # the same for every member the viewer looks at: a page says it once
+    # The reason in a few words, for "for the same reason as above (...)" after the first, in full: a
+    # bare "same reason as above" sat under a different reason's note (a street's tester).
+    brief: str = ""
+
+    @property
+    def same_as_above(self) -> str:
+        return (f"Can't start a conversation, for the same reason as above ({self.brief})." if self.brief
+                else "Can't start a conversation, for the same reason as above.")
 
     @property
     def may_write(self) -> bool:
@@ -63,31 +71,33 @@ def no_such_member() -> Decision:
 
 def left() -> Decision:
     return Decision(NO, "left", "This member has left WhiteBalloon, so you can't reply. "
-                    "The conversation stays here for you.", 400)
+                    "The conversation stays here for you.", 400, brief="they left")
 
 
 def suspended() -> Decision:
-    return Decision(NO, "suspended", "This member's account is suspended, so they can't receive messages.", 400)
+    return Decision(NO, "suspended", "This member's account is suspended, so they can't receive messages.", 400,
+                    brief="their account is suspended")
 
 
 def pending() -> Decision:
-    return Decision(NO, "pending", "This member is waiting for approval and can't receive messages yet.", 400)
+    return Decision(NO, "pending", "This member is waiting for approval and can't receive messages yet.", 400,
+                    brief="waiting for approval")
 
 
 def day_limit_spent(retry_after: int) -> Decision:
     return Decision(NO, "day-limit", new_conversations_spent_words(retry_after), 429,
-                    link=("messaging.inbox", "Go to your conversations"))
+                    link=("messaging.inbox", "Go to your conversations"), brief="today's new conversations are started")
 
 
 def you_blocked(person) -> Decision:
     return Decision(NO, "you-blocked", f"You've blocked {User.name_of(person)}. Unblock them from their profile "
-                    "or your settings to write to them.", 403)
+                    "or your settings to write to them.", 403, brief="you blocked them")
 
 
 def not_accepting(person) -> Decision:
     """Their "Pause messages", and their block: the very same words, so neither can be told apart."""
     return Decision(NO, "not-accepting", f"{User.name_of(person)} isn't accepting messages right now. "
-                    "Only they can change that.", 403)
+                    "Only they can change that.", 403, brief="not accepting messages")
 
 
 # --- may reply only: the rules decide who starts ------------------------------------------------
@@ -95,12 +105,13 @@ def not_accepting(person) -> Decision:
 
 def nobody_new(person) -> Decision:
     return Decision(REPLY_ONLY, "nobody-new", f"{User.name_of(person)} isn't accepting new conversations right now. "
-                    "Only they can change that.", 403)
+                    "Only they can change that.", 403, brief="not accepting new conversations")
 
 
 def circles_only(person) -> Decision:
     return Decision(REPLY_ONLY, "circles-only", f"{User.name_of(person)} accepts new conversations only from "
-                    "members of their circles. Ask an admin if you'd like to join one.", 403, CIRCLES_LINK)
+                    "members of their circles. Ask an admin if you'd like to join one.", 403, CIRCLES_LINK,
+                    brief="only from members of their circles")
 
 
 def starters_only(rules) -> Decision:
@@ -109,13 +120,14 @@ def starters_only(rules) -> Decision:
     who = f"members of {join_names(names)}" if names else "staff only at the moment"
     return Decision(REPLY_ONLY, "starters", f"Starting conversations is open to {who}. You can write to the admins, "
                     "and reply to anyone who writes to you or in conversations you already have.",
-                    403, CIRCLES_LINK, everyone=True)
+                    403, CIRCLES_LINK, everyone=True, brief="who may start conversations here")
 
 
 def in_no_circle() -> Decision:
     return Decision(REPLY_ONLY, "no-circle", "Here, conversations are started between members who share a circle, "
                     "and you aren't in one yet. Ask an admin to add you to a circle; until then you can write to "
-                    "staff and reply to anyone who writes to you.", 403, CIRCLES_LINK, everyone=True)
+                    "staff and reply to anyone who writes to you.", 403, CIRCLES_LINK, everyone=True,
+                    brief="you aren't in a circle yet")
 
 
 def protected(person, rules, circle_id: int, names_circle: bool = True) -> Decision:
@@ -123,15 +135,15 @@ def protected(person, rules, circle_id: int, names_circle: bool = True) -> Decis
     the words say neither the circle nor whom it is open to (that would tell which circle it is)."""
     if not names_circle:
         return Decision(REPLY_ONLY, "protected", f"Here, new conversations with {User.name_of(person)} are started "
-                        "by others. Once they write to you, you can reply.", 403)
+                        "by others. Once they write to you, you can reply.", 403, brief="started by others")
     open_to = rules.names_of(rules.protected[circle_id])
     who = f"staff and members of {join_names(open_to)}" if open_to else "staff"
     return Decision(REPLY_ONLY, "protected", f"{User.name_of(person)} is in {rules.names[circle_id]}: new "
                     f"conversations with its members are started by {who}. Once they write to you, you can reply.",
-                    403, CIRCLES_LINK)
+                    403, CIRCLES_LINK, brief=f"started by {who}")
 
 
 def no_shared_circle(person) -> Decision:
     return Decision(REPLY_ONLY, "reach", f"You can start conversations with members who share a circle with you, "
                     f"and {User.name_of(person)} isn't in any of yours. Ask an admin if you'd like to join one of "
-                    "their circles.", 403, CIRCLES_LINK)
+                    "their circles.", 403, CIRCLES_LINK, brief="no circle in common")
