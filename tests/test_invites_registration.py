@@ -336,6 +336,8 @@ def test_an_admins_invite_adds_its_newcomers_to_a_circle_they_can_write_in_at_on
     assert db.session.scalar(select(func.count()).select_from(Invite).where(Invite.circle_id.is_not(None))) == 1
     assert "Newcomers join the circle" not in alice_client.get("/invites").get_data(as_text=True)
 
+    warned = text(admin_client.get(f"/admin/circles/{elm.id}/delete"))  # the page says so first (a street's tester)
+    assert "1 open invite adds newcomers to it: they would join no circle." in warned
     circles.delete_circle(elm)  # the invite stays, joining none
     db.session.expire_all()
     assert reload(Invite, invite.id).circle_id is None

@@ -193,6 +193,10 @@ def test_with_large_text_on_a_phone_the_members_own_links_fold_under_menu(browsi
     page.keyboard.press("Escape")  # closes it, back to the button
     expect(settings).to_be_hidden()
     expect(menu).to_be_focused()
+    menu.click()
+    page.get_by_role("heading", level=1).click()  # a tap elsewhere closes it too (a street's tester)
+    expect(settings).to_be_hidden()
+    expect(menu).to_have_attribute("aria-expanded", "false")
 
     # An admin's open reports show on Menu while Admin is folded away.
     page = browsing.sign_in(admin, server=server, viewport=PHONE)
@@ -586,6 +590,28 @@ def test_an_open_inbox_says_when_messaging_is_switched_off_and_keeps_what_was_ty
     live.set_messaging(True)
     expect(page.locator("#messaging-off-notice")).to_have_count(0, timeout=10_000)
     expect(compose_box(page)).to_have_value("See you at the garden on")
+
+
+def test_hide_says_which_with_undo_in_its_note_until_the_conversation_comes_back(browsing, ui_server):
+    """Undo fell outside the note's box, and the note stayed after a new message brought the
+    conversation back (a street's tester)."""
+    server = ui_server
+    alice, carol = server.create_member("alice"), server.create_member("carol")
+    conversation_id = seed_messages(server, carol, alice, ["Street party on Sunday?"])
+    page = browsing.sign_in(alice, server=server, viewport=PHONE)
+    page.goto(f"/messages/{conversation_id}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Hide").click()
+    note = page.locator(".flash", has_text="Your conversation with Carol is hidden")
+    expect(note).to_be_visible()
+    undo = note.get_by_role("button", name="Undo")
+    inside = page.evaluate("""([box, button]) => { const b = box.getBoundingClientRect(), u = button.getBoundingClientRect();
+        return u.top >= b.top && u.bottom <= b.bottom && u.left >= b.left && u.right <= b.right; }""",
+                           [note.element_handle(), undo.element_handle()])
+    assert inside, "Undo is outside its note"
+    seed_messages(server, carol, alice, ["Are you coming?"])
+    expect(page.locator(f'#conversation-list li.conversation[data-conversation-id="{conversation_id}"]')).to_have_count(1)
+    expect(note).to_have_count(0)
 
 
 def test_an_empty_inbox_stops_saying_no_conversations_once_one_arrives(browsing, ui_server):

@@ -664,10 +664,16 @@ def test_an_open_thread_closes_its_box_when_the_other_member_pauses_messages(bro
     alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
     open_conversation(alice_page, bob, "Bob")
     expect(alice_page.locator("#compose textarea")).to_be_visible()
+    alice_page.locator("#compose-body").fill("Can I change my order to 2kg?")
     bob_page.goto("/settings")
     bob_page.locator("#pause").get_by_role("button").click()
     expect(alice_page.locator("#compose")).to_contain_text("isn't accepting messages", timeout=NEWS_MS)
-    expect(alice_page.locator("#compose textarea")).to_have_count(0)
+    expect(alice_page.locator("#compose-body")).to_have_count(0)
+    # what was typed stays on the screen to copy (it vanished: a marketplace tester), and in the box once open again
+    expect(alice_page.locator("#compose-unsent")).to_have_value("Can I change my order to 2kg?")
+    expect(alice_page.get_by_text("Your message wasn't sent. Copy it if you want to keep it:")).to_be_visible()
+    bob_page.locator("#pause").get_by_role("button").click()
+    expect(alice_page.locator("#compose-body")).to_have_value("Can I change my order to 2kg?", timeout=NEWS_MS)
 
 
 def test_a_tab_signed_out_elsewhere_goes_to_sign_in_and_comes_back_with_its_draft(browsing, server):

@@ -194,3 +194,17 @@ def circles_by_member(ids) -> dict:
     for user_id, circle in rows:
         found.setdefault(user_id, []).append(circle)
     return found
+
+
+def invites_joining(circle: Circle) -> list[str]:
+    """What deleting a circle would do to the invites still open that add newcomers to it, in words for
+    the confirmation page (they went on quietly adding them to no circle: a street's tester)."""
+    from ..models import Invite
+
+    waiting = [invite for invite in db.session.scalars(select(Invite).where(Invite.circle_id == circle.id))
+               if invite.problem() is None]
+    if not waiting:
+        return []
+    count = len(waiting)
+    return [f"{count} open invite{'' if count == 1 else 's'} add{'s' if count == 1 else ''} newcomers to it: they would "
+            "join no circle. Make new invites for another circle on the Invite page if you need them."]

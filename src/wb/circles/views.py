@@ -91,7 +91,7 @@ def delete(circle_id):
         from ..messaging.rule_changes import impact_of_deleting
 
         return render_template("circles/delete.html", circle=circle, count=len(service.members_of(circle)),
-                               impact=impact_of_deleting(circle))
+                               impact=impact_of_deleting(circle) + service.invites_joining(circle))
     name = circle.name
     changes = service.delete_circle(circle, actor=current_user)
     flash(" ".join([f"Circle {name} deleted. Its members and their messages are untouched.", *changes]), "success")

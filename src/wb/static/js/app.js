@@ -115,6 +115,12 @@
     try {
       var text = window.sessionStorage.getItem(key);
       if (text === null) return;
+      if (box.readOnly) {  // a closed box's copy: shown to copy, and kept for when the box opens again
+        box.value = text;
+        var holder = box.closest("[hidden]");
+        if (holder) holder.hidden = false;
+        return;
+      }
       window.sessionStorage.removeItem(key);
       box.value = text;
     } catch (error) { /* storage off */ }
@@ -178,6 +184,9 @@
       if (event.key !== "Escape" || !nav.classList.contains("nav-open")) return;
       setOpen(false);
       toggle.focus();
+    });
+    document.addEventListener("click", function (event) {  // a tap elsewhere closes it, as other menus
+      if (nav.classList.contains("nav-open") && !nav.contains(event.target)) setOpen(false);
     });
   });
 
@@ -685,6 +694,9 @@
   // The thread pane of an inbox that had no conversations said "No conversations yet" beside the
   // eight that had arrived since (a marketplace tester): once the list has a row, it says pick one.
   function emptyPaneFollowsList() {
+    var hidden = document.querySelector("[data-just-hidden]");
+    if (hidden && document.querySelector('#conversation-list li.conversation[data-conversation-id="' +
+                                         hidden.getAttribute("data-just-hidden") + '"]')) hidden.remove();
     var empty = document.querySelector("#thread-pane [data-empty-list]");
     if (!empty || !document.querySelector("#conversation-list li.conversation")) return;
     var pick = document.querySelector("#thread-pane template[data-empty-pick]");
