@@ -104,11 +104,11 @@ def kept_after_commit():
     """Commits inside keep the session's loaded objects as they are instead of expiring them
     (reloading them would cost a query each)."""
     session = db.session()
-    session.expire_on_commit = False
+    previous, session.expire_on_commit = session.expire_on_commit, False
     try:
         yield
     finally:
-        session.expire_on_commit = True
+        session.expire_on_commit = previous  # inside another (a count inside a send's): still kept after
 
 
 _READING_ENGINES: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
