@@ -111,18 +111,25 @@
   }
   function restoreDraft() {
     var box = document.querySelector("#compose textarea"), key = draftKey(box);
+    if (!box) return showUnsent();
     if (!key || box.value !== "") return;
     try {
       var text = window.sessionStorage.getItem(key);
       if (text === null) return;
-      if (box.readOnly) {  // a closed box's copy: shown to copy, and kept for when the box opens again
-        box.value = text;
-        var holder = box.closest("[hidden]");
-        if (holder) holder.hidden = false;
-        return;
-      }
       window.sessionStorage.removeItem(key);
       box.value = text;
+    } catch (error) { /* storage off */ }
+  }
+  // A box that closed (a pause, a block) while something was typed in it: the text is shown to copy
+  // (_compose.html's template), and stays kept for when the box opens again.
+  function showUnsent() {
+    var closed = document.querySelector("#compose[data-draft]"), unsent = closed && closed.querySelector("template[data-unsent]");
+    if (!unsent) return;
+    try {
+      var text = window.sessionStorage.getItem(DRAFT + closed.getAttribute("data-draft"));
+      if (text === null || text.trim() === "") return;
+      closed.appendChild(unsent.content.cloneNode(true));
+      closed.querySelector("#compose-unsent").value = text;
     } catch (error) { /* storage off */ }
   }
   function keepDraftAsSessionEnds() {

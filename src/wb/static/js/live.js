@@ -158,9 +158,12 @@
     var notice = document.getElementById("messaging-switched-off"), main = document.getElementById("main");
     if (!notice || !main || document.getElementById("messaging-off-notice")) return;
     main.insertBefore(notice.content.cloneNode(true), main.firstChild);
-    document.querySelectorAll("form.message-button, #dashboard-messages").forEach(function (part) { part.remove(); });
-    var badge = document.getElementById("inbox-badge");
-    if (badge) (badge.closest(".nav-links > li") || badge).remove();
+    document.querySelectorAll("form.message-button").forEach(function (form) { form.remove(); });
+    // Hidden, not removed: an answer already on its way may still bring the badge out of band,
+    // and htmx reports a part it can't find as an error.
+    var card = document.getElementById("dashboard-messages"), badge = document.getElementById("inbox-badge");
+    if (card) card.hidden = true;
+    if (badge) (badge.closest(".nav-links > li") || badge).hidden = true;
   }
 
   function ask() {
