@@ -207,6 +207,7 @@ def test_an_admin_erases_a_member_behind_a_typed_confirmation(app, admin, alice,
     assert "help requests and comments" in page and "notes of reports they made" in page  # all it takes
     # where the text still lies: "wiped for good" was untrue of backups (an outside tester)
     assert "Backups made before now still hold their text" in page and "wiped for good" not in page
+    assert "access log keeps request paths" in page  # the README's caveat, on the page that acts
     raw = admin_client.get("/admin/members/alice/erase").get_data(as_text=True)
     assert "<code>./wb messaging backup --keep</code>" in raw and "`" not in raw  # drawn as code, no backticks
 

@@ -23,6 +23,15 @@ class ApiProblem(HTTPException):
         self.extra_headers = headers or {}
 
 
+class SwitchedOff(ApiProblem):
+    """The 404 a signed-in client gets while messaging is off: it says why, as the inbox tells a
+    member (a client developer read a bare 404 as a wrong URL)."""
+
+    def __init__(self):
+        super().__init__(404, "The community's admins have switched messaging off for now; every API route answers "
+                              "404 until they switch it on again. Conversations are kept.")
+
+
 def is_api_request() -> bool:
     """Whether the request is for the JSON API (and so gets problem+json errors, never HTML)."""
     return request.path.startswith(API_PREFIX)
@@ -54,7 +63,7 @@ def from_http_error(error: HTTPException):
     """The problem for any HTTP error raised while answering an API request."""
     from ..messaging.policy import messaging_enabled
 
-    if not _messaging_on(messaging_enabled):
+    if not isinstance(error, SwitchedOff) and not _messaging_on(messaging_enabled):
         return problem_response(404, "There is nothing here.")
     if isinstance(error, ApiProblem):
         return problem_response(error.code, error.detail, error.errors, error.extra_headers)

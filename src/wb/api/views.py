@@ -13,7 +13,7 @@ from ..security import MAX_DATABASE_ID
 from ..visibility import visible
 from . import auth, idempotency, limits, schemas
 from .body import check_body
-from .problems import ApiProblem, problem_response
+from .problems import ApiProblem, SwitchedOff, problem_response
 from .reads import conversation_page, conversation_row, message_page, send_decision, send_decisions
 from .spec import answers, api, document
 
@@ -24,9 +24,14 @@ MESSAGE_ID = f"<int(max={MAX_DATABASE_ID}):message_id>"
 
 @bp.before_request
 def _switched_on_signed_in_and_json():
-    """Every route 404s while messaging is off; then who is asking; then a body must be a JSON object."""
+    """Every route 404s while messaging is off (saying why to a client that signs in); then who is
+    asking; then a body must be a JSON object."""
     if not policy.messaging_enabled():
-        raise ApiProblem(404, "There is nothing here.")
+        try:
+            auth.sign_in()
+        except ApiProblem:  # a visitor learns nothing about the community
+            raise ApiProblem(404, "There is nothing here.") from None
+        raise SwitchedOff()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     auth.sign_in()

@@ -116,6 +116,9 @@ def erasure_caveats(html: bool = False) -> list:
         caveats.append(f"On PostgreSQL the old row versions stay in the {' and '.join(postgres)} database files until "
                        "`VACUUM FULL` rewrites the tables (messages; users, help_requests, comments, reports, "
                        "audit_events); it locks each table while it runs.")
+    # A message's text is never in the access log, but paths are, and a path can name the member.
+    caveats.append("The server's access log keeps request paths, which can name them (`/people/USERNAME`), "
+                   "until it is rotated (logrotate, journald); erasure doesn't reach into it.")
     if html:
         return [Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(caveat)))) for caveat in caveats]
     return caveats
