@@ -214,3 +214,21 @@ def test_two_idempotency_keys_are_refused_not_one_picked(api_chat, alice_api):
         response = alice_api.post(path, json={"body": "once"}, headers={"Idempotency-Key": joined})
         assert assert_problem(response, 422)["errors"][0]["name"] == "Idempotency-Key"
     assert messages_in(cid) == []
+
+
+@pytest.mark.parametrize("method, path", [
+    ("POST", "/api/v1/conversations/{cid}/hide"), ("PUT", "/api/v1/conversations/{cid}/mute"),
+    ("DELETE", "/api/v1/conversations/{cid}/mute"), ("PUT", "/api/v1/blocks/bob"), ("DELETE", "/api/v1/blocks/bob"),
+])
+def test_a_write_that_takes_no_body_refuses_keys_and_does_nothing(api_chat, alice_api, method, path):
+    """{"hidden": false} to /hide hid the conversation without a word (an outside tester)."""
+    _, _, cid = api_chat
+    path = path.format(cid=cid)
+    problem = assert_problem(alice_api.request(method, path, json={"hidden": False}), 422)
+    assert problem["errors"] == [{"location": "body", "name": "hidden", "detail": "Not taken here."}]
+    assert alice_api.get("/api/v1/blocks").get_json()["blocked"] == []  # nothing happened
+    listed = alice_api.get(f"/api/v1/conversations/{cid}").get_json()
+    assert listed["muted"] is False and listed["hidden"] is False
+    # with no body, or an empty object, it is done
+    assert alice_api.request(method, path, json={}).status_code == 204
+    assert alice_api.request(method, path).status_code == 204

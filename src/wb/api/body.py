@@ -27,15 +27,15 @@ def _pairs_noting_duplicates(twice: list[str]):
     return build
 
 
-def check_body(safe_methods) -> None:
+def check_body(safe_methods) -> dict | None:
     """A request body, when there is one, is a UTF-8 JSON object: 415 for another type or charset,
     400 when it isn't UTF-8 (a byte order mark, UTF-16) or doesn't parse, 422 for a non-object or a
     key named twice (the problem lists them, so the client learns which of its values were ambiguous)."""
     if request.method in safe_methods:
-        return
+        return None
     raw = request.get_data(cache=True)
     if not raw:
-        return
+        return None
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(raw) >= limit:
         # Sent in chunks (no Content-Length): Werkzeug reads up to the limit and quietly stops, so a
@@ -66,3 +66,13 @@ def check_body(safe_methods) -> None:
         ])
     if not isinstance(body, dict):
         raise ApiProblem(422, "The request body must be a JSON object.", errors=[])
+    return body
+
+
+def refuse_keys(body) -> None:
+    """For a write that takes no body: an empty object is fine, a key is refused by name (a client
+    sending {"hidden": false} to /hide had it hidden without a word)."""
+    if body:
+        raise ApiProblem(422, "This request takes no body: send none, or {}.", errors=[
+            {"location": "body", "name": key, "detail": "Not taken here."} for key in body
+        ])

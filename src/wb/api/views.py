@@ -12,7 +12,7 @@ from ..models import User
 from ..security import MAX_DATABASE_ID
 from ..visibility import visible
 from . import auth, idempotency, limits, schemas
-from .body import check_body
+from .body import check_body, refuse_keys
 from .problems import ApiProblem, SwitchedOff, problem_response
 from .reads import conversation_page, conversation_row, message_page, send_decision, send_decisions
 from .spec import answers, api, document
@@ -37,7 +37,16 @@ def _switched_on_signed_in_and_json():
     auth.sign_in()
     if request.endpoint != "api.me":
         auth.require_active()
-    check_body(auth.SAFE_METHODS)
+    body = check_body(auth.SAFE_METHODS)
+    if getattr(current_app.view_functions.get(request.endpoint), "takes_no_body", False):
+        refuse_keys(body)
+
+
+def takes_no_body(view):
+    """Marks a write whose request carries nothing: a body naming keys is refused (under @bp.post, so
+    the blueprint registers the marked function)."""
+    view.takes_no_body = True
+    return view
 
 
 @bp.errorhandler(Refusal)
@@ -163,6 +172,7 @@ def get_conversation(conversation_id):
 
 
 @bp.post("/conversations/<int:conversation_id>/hide")
+@takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def hide_conversation(conversation_id):
     """Hide a conversation from my list until a new message arrives."""
@@ -172,6 +182,7 @@ def hide_conversation(conversation_id):
 
 
 @bp.route("/conversations/<int:conversation_id>/mute", methods=["PUT", "DELETE"])
+@takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def mute_conversation(conversation_id):
     """Mute a conversation (PUT) or unmute it (DELETE): muted, it keeps its unread_count, but adds
@@ -277,6 +288,7 @@ def mark_read(conversation_id):
 
 
 @bp.delete(f"/conversations/<int:conversation_id>/messages/{MESSAGE_ID}")
+@takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["messages"])
 def delete_message(conversation_id, message_id):
     """Delete a message I sent, for both of us."""
@@ -286,6 +298,7 @@ def delete_message(conversation_id, message_id):
 
 
 @bp.post(f"/conversations/<int:conversation_id>/messages/{MESSAGE_ID}/remove")
+@takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["messages"])
 def remove_message(conversation_id, message_id):
     """Remove a message from my own view only."""
@@ -312,6 +325,7 @@ def list_blocks():
 
 
 @bp.put("/blocks/<username>")
+@takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["safety"])
 def block(username):
     """Block a member: they can't message me, and they aren't told."""
@@ -320,6 +334,7 @@ def block(username):
 
 
 @bp.delete("/blocks/<username>")
+@takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["safety"])
 def unblock(username):
     """Lift a block."""
