@@ -43,8 +43,8 @@ def set_address():
     if settings.confirmed:
         flash(f"{address} is already confirmed.", "success")
     else:
-        flash(f"We'll send a link to {address} within a minute. Open it to confirm the address; "
-              "until then nothing else is sent there.", "success")
+        # The Email section says what happens next; the note only says it was saved (a tester read both).
+        flash(f"Saved {address}: look in that inbox for our link.", "success")
     return redirect(_settings_page())
 
 
