@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from conftest import PASSWORD
 from messaging_helpers import membership_of, open_conversation, send
+from wb.flags import set_flag
 from wb.extensions import db
 from wb.messaging import live
 from wb.messaging.models import LiveEvent, Message
@@ -477,8 +478,28 @@ def test_switching_messaging_off_ends_a_held_request(app, chat, admin, login):
     _, bob_client, _ = chat
     held = Held(app, bob_client, cursor_of(bob_client))
     assert held.holding()
-    assert login(admin).post("/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1"}).status_code == 302
-    assert held.answer().status_code == 404
+    admin_client = login(admin)
+    assert admin_client.post("/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1"}).status_code == 302
+    answer = held.answer()
+    assert answer.status_code == 404 and answer.headers["Retry-After"] == "0"  # ask again at once: it waits
+
+    # Asked again while off, it waits for messaging to be switched on, holding no connection, and
+    # then answers as usual with the switch among its events: the page is drawn again at once (it
+    # asked every LIVE_RETRY_SECONDS, so "on" took up to ten seconds to arrive; an outside tester).
+    since = live.newest_id()  # the page carries no channel while off: where the tab's cursor stands
+    db.session.close()
+    waiting = Held(app, bob_client, since)
+    assert waiting.holding()
+    assert admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1"}).status_code == 302
+    back = waiting.answer()
+    assert back.status_code == 200 and [e["kind"] for e in back.get_json()["events"]] == ["messaging"]
+
+    # A wait that runs out while it is still off says so, and to ask again at once.
+    admin_client.post("/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1"})
+    app.config["LIVE_HOLD_SECONDS"] = 0.3
+    quiet = bob_client.get(f"/messages/live?since={since}")
+    assert quiet.status_code == 404 and quiet.headers["Retry-After"] == "0"
+    assert app.test_client().get("/messages/live?since=0").status_code == 302  # a visitor: to sign in, as when on
 
 
 def test_a_cursor_older_than_what_is_kept_asks_for_a_refresh(app, chat, bob):
@@ -551,6 +572,12 @@ class TestFallback:
         assert ask(bob_client, since) == {"cursor": since, "events": [], "refresh": False, "list": None, "retry": 7}
         send(alice_client, cid, "hi")
         assert kinds(ask(bob_client, since), cid) == ["message"]
+
+    def test_while_messaging_is_off_it_says_when_to_ask_again(self, chat):
+        _, bob_client, _ = chat
+        set_flag("direct_messaging", False)
+        response = bob_client.get("/messages/live?since=0")
+        assert response.status_code == 404 and response.headers["Retry-After"] == "7"
 
 
 def test_a_page_drawn_before_anything_was_recorded_gets_what_came_since(chat):

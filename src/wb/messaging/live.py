@@ -308,6 +308,41 @@ def wait_for_changes(member, since: int | None) -> Changes:
     return changes
 
 
+def wait_while_switched_off(member) -> bool:
+    """While messaging is off, a tab's ask waits (holding no database connection) until something is
+    recorded for the member or for everyone, such as messaging switched on again, or the hold runs
+    out. True when messaging is on by then: the ask goes on as usual, and its answer has the page
+    drawn again (it used to ask every LIVE_RETRY_SECONDS, so "on" took up to ten seconds to arrive)."""
+    from . import policy
+
+    hold = current_app.config["LIVE_HOLD_SECONDS"]
+    if hold > 0:
+        member_id, generation, hub = member.id, member.session_generation, current_app.extensions["wb.live"]
+        deadline = time.monotonic() + hold_time(hold)
+        with hub.waiting(member_id) as waiter:
+            # A wake may be for something else (another member's change heard by the watcher): it
+            # waits on, unless messaging is back or the session has ended (the next ask meets the sign-in).
+            while User.signed_in(member_id, generation) is not None:
+                hub.saw(newest_id())
+                g.pop("wb_flags", None)
+                if policy.messaging_enabled():  # switched on since the caller looked
+                    return True
+                db.session.close()
+                if not waiter.wait(deadline - time.monotonic()):
+                    break
+                waiter.clear()
+    g.pop("wb_flags", None)
+    return policy.messaging_enabled()
+
+
+def switched_off_answer():
+    """The live channel's 404 while messaging is off, with when to ask again: at once where the
+    server holds requests (the next ask waits for the switch), else after LIVE_RETRY_SECONDS."""
+    holds = current_app.config["LIVE_HOLD_SECONDS"] > 0
+    retry = 0 if holds else current_app.config["LIVE_RETRY_SECONDS"]
+    return current_app.response_class("", status=404, headers={"Retry-After": str(retry), "Cache-Control": "no-store"})
+
+
 def hold_time(longest: float) -> float:
     """How long one request waits for news when nothing comes: from SHORTEST_HOLD of the longest to all of it."""
     return random.uniform(longest * SHORTEST_HOLD, longest)
@@ -320,7 +355,7 @@ def _still_allowed(member_id: int, generation: int) -> bool:
 
     g.pop("wb_flags", None)  # a flag switched during the wait counts
     if not policy.messaging_enabled():
-        abort(404)
+        abort(switched_off_answer())
     account = User.signed_in(member_id, generation)
     if account is None:
         return False

@@ -41,6 +41,10 @@ safety_bp = Blueprint("safety", __name__)
 def _switched_on():
     """Every /messages route answers 404 while messaging is switched off."""
     if not policy.messaging_enabled():
+        if request.endpoint == "messaging.live_channel":
+            if not current_user.is_authenticated or live.wait_while_switched_off(current_user):
+                return None  # answered as usual: sent to sign in, or messaging is on again
+            return live.switched_off_answer()
         if request.endpoint == "messaging.send" and current_user.is_authenticated:
             return _send_while_switched_off()
         if current_user.is_authenticated and request.method == "GET" and not is_htmx():
@@ -593,12 +597,12 @@ def template_helpers():
 
 
 def on_flag_changed(name, enabled=False, **_):
-    """Switching messaging on creates the messaging database's schema if it is missing; switching it
-    off ends every tab's live channel."""
-    if name == policy.FLAG and not enabled:
-        live.record_for_everyone("messaging")
-        db.session.commit()
+    """Switching messaging on creates the messaging database's schema if it is missing; either way
+    every tab's live channel hears of it (off ends it; on, waiting while off, has the page drawn again)."""
     if name == policy.FLAG and enabled:
         from .ops.database import ensure_schema
 
         ensure_schema()
+    if name == policy.FLAG:  # the tabs hear of it: off ends their channel, on has their page drawn again
+        live.record_for_everyone("messaging")
+        db.session.commit()

@@ -181,8 +181,9 @@
         return null;
       }
       // Messaging switched off (404) or no longer for this member (403): each live part asks once
-      // more and leaves on its own answer. While it is off the channel asks now and then, and the
-      // page is drawn again when it is back.
+      // more and leaves on its own answer. While it is off the channel's ask waits for it to be
+      // switched on (or, where the server can't hold requests, asks now and then), and the page is
+      // drawn again when it is back.
       if (response.status === 403 || response.status === 404) {
         fire("wb:poll-now");
         fire("wb:list-stale");
@@ -190,7 +191,9 @@
         if (response.status === 404) {
           switchedOff = true;
           sayMessagingIsOff();
-          askAgain(switchedOffRetry);
+          // The server says when (Retry-After): at once where its next ask waits for the switch.
+          var after = response.headers.get("Retry-After");
+          askAgain(after !== null && /^\d+$/.test(after) ? Number(after) : switchedOffRetry);
         }
         return null;
       }
