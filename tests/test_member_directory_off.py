@@ -139,3 +139,47 @@ def test_a_protected_circle_is_not_named_to_a_member_who_sees_nobodys_circles(ap
     assert "Help loading a van" in page
     assert "Elm Street" not in page and "Coordinators" not in page
     assert "new conversations with Dave are started by others" in page
+
+
+def test_a_display_name_is_checked_only_against_the_members_one_sees(practice, login, app):
+    """Refusing another client's name told a client it was taken: an outside tester listed the
+    whole caseload from Settings. With the directory off only names the member sees count."""
+    from wb.extensions import db
+    from wb.models import Invite, User
+
+    sam = login(practice["sam"])
+
+    def set_name(name):
+        return sam.post("/settings", data={"display_name": name, "bio": ""})
+
+    for hidden in ("Ann", "Morgan", "zoe", "Zoe"):  # a pending client, a therapist who hasn't written, a client
+        response = set_name(hidden)
+        assert response.status_code == 302, hidden  # saved, as a name nobody has is
+        db.session.expire_all()
+        assert db.session.get(User, practice["sam"].id).display_name == hidden
+    for seen in ("Drlee", "drlee"):  # the admin, whom every member sees
+        refused = set_name(seen)
+        assert refused.status_code == 400 and "Another member goes by that name" in visible_text(refused)
+    morgan = login(practice["morgan"])
+    send(morgan, open_conversation(morgan, "sam"), "Hello Sam")
+    assert set_name("Morgan").status_code == 400  # now someone Sam sees
+    # whoever sees both tells them apart by username (directory, New message, profiles)
+    drlee = login(practice["drlee"])
+    found = visible_text(drlee.get("/messages/new?q=zoe", headers={"HX-Request": "true"}))
+    assert "@zoe" in found and "@sam" in found
+
+    # someone joining is checked against the admins only
+    invite = Invite.issue(creator=practice["drlee"])
+    db.session.commit()
+    joined = app.test_client().post("/register", data={"invite": invite.token, "username": "newbie",
+                                             "password": "a long enough password", "display_name": "Zoe"})
+    assert joined.status_code == 302
+    invite = Invite.issue(creator=practice["drlee"])
+    db.session.commit()
+    refused = app.test_client().post(
+        "/register", data={"invite": invite.token, "username": "newbie2", "password": "a long enough password",
+                           "display_name": "Drlee"})
+    assert refused.status_code == 400 and "Another member goes by that name" in visible_text(refused)
+
+    flags.set_flag("member_directory", True)  # with the directory on, every name counts again
+    assert set_name("Ann").status_code == 400

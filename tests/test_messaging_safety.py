@@ -294,3 +294,34 @@ def test_reports_are_limited_per_member_so_nobody_floods_the_admins(two_reports_
     assert db.session.scalar(select(func.count()).select_from(Report)) == 2
     bobs = login(bob)  # another member's reports are their own
     assert bobs.post("/people/carol/report", data={"reason": "spam"}).status_code == 302
+
+
+def test_a_report_about_an_admin_goes_to_the_other_admins_only(chat, alice, bob, admin, make_user, login):
+    """The README's practice makes a therapist an admin; she read a client's report about her, note
+    and name, and could mark it resolved (an outside tester)."""
+    _, bob_client, _ = chat
+    therapist = make_user("drmaya", role="admin")
+    assert bob_client.post("/people/drmaya/report", data={"reason": "harassment", "note": "She pressured me"}).status_code == 302
+    assert bob_client.post("/people/alice/report", data={"reason": "spam"}).status_code == 302
+    about_her, about_alice = db.session.scalars(select(Report).order_by(Report.id)).all()
+
+    hers = login(therapist)
+    page = visible_text(hers.get("/admin/reports"))
+    assert "She pressured me" not in page and "Spam" in page
+    assert "pressured" not in visible_text(hers.get("/admin/reports?status=resolved"))
+    nav = hers.get("/admin/settings").get_data(as_text=True)
+    assert 'Reports <span class="badge">1</span>' in nav  # only the one she handles
+    assert hers.post(f"/admin/reports/{about_her.id}/resolve").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Report, about_her.id).status == "open"
+
+    other = login(admin)  # another admin sees and resolves it
+    assert "She pressured me" in visible_text(other.get("/admin/reports"))
+    assert other.post(f"/admin/reports/{about_her.id}/resolve").status_code == 302
+
+    # the only active admin left sees reports about themselves: nobody else could
+    from wb.models import User
+    db.session.get(User, admin.id).role = "member"
+    db.session.commit()
+    assert bob_client.post("/people/drmaya/report", data={"reason": "spam", "note": "again"}).status_code == 302
+    assert "again" in visible_text(hers.get("/admin/reports"))

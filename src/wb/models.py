@@ -132,13 +132,14 @@ class User(UserMixin, db.Model):
         return db.session.scalar(select(cls).where(cls.username == name))
 
     @classmethod
-    def named_like(cls, name: str, but: int | None = None) -> "User | None":
-        """Another member (not but) whose display name or username looks like name (text.name_key), if any."""
+    def named_like(cls, name: str, but: int | None = None, among=None) -> "User | None":
+        """Another member (not but; among: a condition on User, if given) whose display name or
+        username looks like name (text.name_key), if any."""
         key = name_key(name)
         if not key:
             return None
-        others = db.session.execute(select(cls.id, cls.username, cls.display_name).where(
-            cls.deleted_at.is_(None), cls.id != (but or 0))).all()
+        others = select(cls.id, cls.username, cls.display_name).where(cls.deleted_at.is_(None), cls.id != (but or 0))
+        others = db.session.execute(others if among is None else others.where(among)).all()
         for row in others:
             if key in (name_key(row.display_name), name_key(row.username)):
                 return db.session.get(cls, row.id)

@@ -32,6 +32,11 @@ def listed_for(viewer):
     return or_(User.role == "admin", User.id == viewer.id, User.id.in_(talked_with), may_start)
 
 
+def listed_for_newcomer():
+    """listed_for someone joining (no account yet): everyone, or with the directory off the admins."""
+    return None if is_enabled(FLAG) else User.role == "admin"
+
+
 def visible(viewer, person) -> bool:
     """Whether the viewer sees this member (a username they don't see answers as if nobody had it)."""
     listed = listed_for(viewer)

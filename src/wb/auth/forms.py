@@ -5,6 +5,7 @@ The settings page's forms live here too: registration shares their fields and ru
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
+from ..extensions import db
 from ..forms import CleanLine, CleanText, Form, WholeNumberField
 from ..models import ERASED_USERNAME_PREFIX, USERNAME_PATTERN, User
 
@@ -91,9 +92,19 @@ class ProfileForm(Form):
 
     def validate_display_name(self, field):
         """Nobody may take the name another member goes by (their display name or username, however
-        it is written): in an inbox or a notice, the two would look the same."""
-        if field.data and User.named_like(field.data, but=self.member_id) is not None:
+        it is written): in an inbox or a notice, the two would look the same. With the member
+        directory off, only the members this one sees count (someone joining: the admins): a
+        refusal for anyone else's name told a practice's client which names the other clients go
+        by (an outside tester listed them all). Whoever sees both tells them apart by username."""
+        if field.data and User.named_like(field.data, but=self.member_id, among=self._whom_they_see()) is not None:
             raise ValidationError("Another member goes by that name; choose one of your own.")
+
+    def _whom_they_see(self):
+        from ..visibility import listed_for, listed_for_newcomer
+
+        if self.member_id is None:
+            return listed_for_newcomer()
+        return listed_for(db.session.get(User, self.member_id))
 
 
 class RegisterForm(AccountForm, ProfileForm):

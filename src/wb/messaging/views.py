@@ -553,7 +553,7 @@ def _report_page(person, error):
 @admin_required
 def admin_reports():
     status = "resolved" if request.args.get("status") == "resolved" else "open"
-    reports = safety.reports(status)
+    reports = safety.reports(status, current_user)
     people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports}
                          | {r.resolved_by_id for r in reports if r.resolved_by_id})
     return render_template("admin/reports.html", reports=reports, people=people, status=status, reasons=REPORT_REASONS)
@@ -590,7 +590,7 @@ def template_helpers():
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
         "hidden_conversations": lambda: hidden_count(current_user),
-        "open_report_count": safety.open_report_count,
+        "open_report_count": lambda: safety.open_report_count(current_user),
         "live_cursor": g.get("live_cursor"),
         "messaging_switched_off_text": SWITCHED_OFF,
     }
