@@ -25,7 +25,7 @@ def test_an_opened_conversation_describes_the_other_member(api_chat, alice_api):
 
 
 @pytest.mark.parametrize("name, status, words", [
-    ("alice", 400, "yourself"), ("nobody", 404, "no member"), ("penny", 400, "waiting for approval"),
+    ("alice", 400, "yourself"), ("nobody", 404, "no member"), ("penny", 403, "waiting for approval"),
 ])
 def test_the_button_s_rules_hold(alice_api, make_user, name, status, words):
     make_user("penny", status="pending")

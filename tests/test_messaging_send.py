@@ -131,7 +131,7 @@ def test_messaging_yourself_or_unknown_or_suspended_members(app, alice, make_use
     assert "no member by that name" in response.get_data(as_text=True)
     make_user("gone", status="suspended")
     response = client.post("/messages/with/gone")
-    assert response.status_code == 400
+    assert response.status_code == 403  # refused, like a block or a pause (400 read as a malformed request: an API tester)
     assert "suspended" in response.get_data(as_text=True)
     from messaging_helpers import conversation_count
 
@@ -152,7 +152,7 @@ def test_a_suspended_member_keeps_their_name_and_the_compose_box_says_why_it_is_
     assert 'id="compose-body"' not in html
     assert "account is suspended, so they can" in html and "has left WhiteBalloon" not in html
     response = send(alice_client, cid, "still there?")
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert len(messages_in(cid)) == 1
     inbox = alice_client.get("/messages").get_data(as_text=True)
     assert "former member" not in inbox and ">Bob<" in inbox

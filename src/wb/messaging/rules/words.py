@@ -71,16 +71,16 @@ def no_such_member() -> Decision:
 
 def left() -> Decision:
     return Decision(NO, "left", "This member has left WhiteBalloon, so you can't reply. "
-                    "The conversation stays here for you.", 400, brief="they left")
+                    "The conversation stays here for you.", 403, brief="they left")
 
 
 def suspended() -> Decision:
-    return Decision(NO, "suspended", "This member's account is suspended, so they can't receive messages.", 400,
+    return Decision(NO, "suspended", "This member's account is suspended, so they can't receive messages.", 403,
                     brief="their account is suspended")
 
 
 def pending() -> Decision:
-    return Decision(NO, "pending", "This member is waiting for approval and can't receive messages yet.", 400,
+    return Decision(NO, "pending", "This member is waiting for approval and can't receive messages yet.", 403,
                     brief="waiting for approval")
 
 
