@@ -363,6 +363,13 @@
   document.addEventListener("click", function (event) {
     if (!event.target.closest || !event.target.closest("[data-new-below]")) return;
     scrollToEnd();
+    // The cue goes once the end is in view: the focus moves to the newest message (read out; Tab
+    // goes on to its actions and the box), not to the page's start with the button (a keyboard tester).
+    var list = threadList(), newest = list && newestMessage(list);
+    if (newest) {
+      newest.setAttribute("tabindex", "-1");
+      newest.focus({ preventScroll: true });
+    }
     readIfSeen();
   });
 
