@@ -62,6 +62,9 @@ def test_conversation_leaves_the_blockers_inbox_while_the_block_lasts(chat):
     assert names_in_inbox(bob_client) == ["Alice"]
     bob_client.post("/people/alice/block", data={"confirmed": "1"})
     assert names_in_inbox(bob_client) == []
+    # the empty list says why, not "No conversations yet" (a tester read it as gone)
+    empty = visible_text(bob_client.get("/messages"))
+    assert "yours with a member you blocked isn't listed" in empty and "No conversations yet" not in empty
     # the blocker's badge no longer counts the blocked member's messages
     assert visible_text(bob_client.get("/messages/badge")) == "Messages"
     # the blocked member still sees the conversation (nothing reveals the block)

@@ -233,6 +233,15 @@ def hidden_count(member) -> int:
         CM.other_user_id.not_in(blocked))) or 0
 
 
+def blocked_count(member) -> int:
+    """How many conversations with messages are left out of the list because the member blocked the
+    other (an empty inbox says so: "No conversations yet" read as if they were gone, a tester)."""
+    CM = ConversationMembership
+    blocked = select(Block.blocked_id).where(Block.blocker_id == member.id)
+    return db.session.scalar(select(func.count()).select_from(CM).where(
+        CM.user_id == member.id, CM.last_message_id.is_not(None), CM.other_user_id.in_(blocked))) or 0
+
+
 def dashboard_summary(member) -> dict | None:
     """Unread total and the latest conversations for the dashboard, or None when messaging is off."""
     if not policy.messaging_enabled() or not member.is_active_member:

@@ -28,7 +28,7 @@ from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
 from ..extensions import db, only_reads_from_here, reads_first
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
-from .inbox import dashboard_summary, hidden_count, inbox_page, unread_total, users_by_id
+from .inbox import blocked_count, dashboard_summary, hidden_count, inbox_page, unread_total, users_by_id
 from .models import REPORT_REASONS
 from .policy import Refusal
 
@@ -590,6 +590,7 @@ def template_helpers():
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
         "hidden_conversations": lambda: hidden_count(current_user),
+        "blocked_conversations": lambda: blocked_count(current_user),
         "open_report_count": lambda: safety.open_report_count(current_user),
         "live_cursor": g.get("live_cursor"),
         "messaging_switched_off_text": SWITCHED_OFF,
