@@ -674,7 +674,7 @@ def test_an_open_thread_closes_its_box_when_the_other_member_pauses_messages(bro
     expect(alice_page.locator("#compose-body")).to_have_count(0)
     # what was typed stays on the screen to copy (it vanished: a marketplace tester), and in the box once open again
     expect(alice_page.locator("#compose-unsent")).to_have_value("Can I change my order to 2kg?")
-    expect(alice_page.get_by_text("Your message wasn't sent. Copy it if you want to keep it:")).to_be_visible()
+    expect(alice_page.get_by_text("What you were writing, not sent; copy it if you want to keep it:")).to_be_visible()
     bob_page.locator("#pause").get_by_role("button").click()
     expect(alice_page.locator("#compose-body")).to_have_value("Can I change my order to 2kg?", timeout=NEWS_MS)
 
