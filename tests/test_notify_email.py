@@ -252,6 +252,7 @@ def test_the_daily_digest_goes_once_a_day(app, smtp, alice, bob, messaging_on):
     notify(app, minutes_later=11)
     [digest] = smtp.messages
     assert digest["Subject"] == "Your daily WhiteBalloon digest: 1 unread message on WhiteBalloon"
+    assert "You have an unread message on WhiteBalloon:" in body_text(digest)  # as the subject says (a tester)
     writes.send_message(bob, conversation, "second")
     notify(app, minutes_later=60)
     notify(app, minutes_later=23 * 60)
@@ -259,6 +260,7 @@ def test_the_daily_digest_goes_once_a_day(app, smtp, alice, bob, messaging_on):
     notify(app, minutes_later=24 * 60 + 12)
     assert len(smtp.received) == 2
     assert "Bob: 2 new messages" in body_text(smtp.messages[1])
+    assert "You have unread messages on WhiteBalloon:" in body_text(smtp.messages[1])
 
 
 def test_an_unreachable_mail_server_is_logged_without_addresses_and_retried(app, smtp, bob_wrote_alice, caplog):

@@ -55,7 +55,7 @@ def unread_email(notice, recipient, address: str, writers: list[Writer], frequen
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Names are one line now, but one stored before could still start a line of its own here.
-    lines = [f"Hello {one_line(recipient.name)},", "", "You have unread messages on WhiteBalloon:", ""]
+    lines = [f"Hello {one_line(recipient.name)},", "", ("You have an unread message on WhiteBalloon:" if total == 1 else "You have unread messages on WhiteBalloon:"), ""]
     # Each conversation that is due has its own link: one click opens it, not the inbox.
     for writer in writers:
         count = f"{writer.count} new message{'s' if writer.count != 1 else ''}"
