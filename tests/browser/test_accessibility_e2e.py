@@ -293,3 +293,20 @@ def test_times_are_drawn_in_the_browsers_time_zone(browsing, server):
     local = page.evaluate("""iso => new Date(iso).toLocaleTimeString("en-GB",
         {hour: "2-digit", minute: "2-digit", timeZone: "America/Los_Angeles"})""", stamp.get_attribute("datetime"))
     assert local == shown
+
+
+def test_on_a_touch_screen_an_opened_thread_leaves_the_box_for_a_tap(browsing, server):
+    """The box's autofocus opened a phone's keyboard over a thread not read yet (a tester); with a
+    mouse and keyboard it still takes the focus, ready to reply."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_conversation(server, bob, alice, "Is the hall free on Friday?")
+    phone = browsing.sign_in(alice, viewport=PHONE, has_touch=True, is_mobile=True)
+    phone.goto(f"/messages/{conversation_id}")
+    expect(phone.locator("#thread-messages li.message")).to_have_count(1)
+    phone.wait_for_timeout(300)  # past the browser's autofocus
+    expect(phone.locator("#compose-body")).not_to_be_focused()
+    phone.locator("#compose-body").tap()
+    expect(phone.locator("#compose-body")).to_be_focused()
+    desktop = browsing.sign_in(bob)
+    desktop.goto(f"/messages/{conversation_id}")
+    expect(desktop.locator("#compose-body")).to_be_focused()

@@ -830,7 +830,20 @@
     if (flashes && !taken) flashes.focus();
   }
 
+  // On a touch screen the message box waits for a tap: its autofocus opened the keyboard over a
+  // thread not read yet (a tester). With a mouse or keyboard it keeps the focus, ready to reply.
+  function touchOnly() {
+    return !!window.matchMedia && matchMedia("(pointer: coarse)").matches && !matchMedia("(any-pointer: fine)").matches;
+  }
+  function leaveTheBoxOnTouch() {
+    var box = document.getElementById("compose-body");
+    if (!box || !box.hasAttribute("autofocus") || !touchOnly()) return;
+    box.removeAttribute("autofocus");
+    if (document.activeElement === box) box.blur();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    leaveTheBoxOnTouch();
     tidyThread();
     placeSeen();
     scrollToEnd();
