@@ -118,3 +118,5 @@ def test_the_conversation_list_and_the_unread_count_answer_304_until_something_c
     again = bob_api.get(path, headers={"If-None-Match": etag})
     assert again.status_code == 200 and again.headers["ETag"] != etag
     assert_problem(bob_api.get(path, headers={"If-Match": etag}), 412)
+    assert bob_api.get(path, headers={"If-Match": ""}).status_code == 200  # sent empty: no precondition (an API tester)
+    assert_problem(bob_api.get(path, headers={"If-Match": '"unterminated'}), 412)  # unreadable: matches nothing

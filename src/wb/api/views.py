@@ -239,7 +239,8 @@ def _conditional(response):
     response.add_etag()
     etag, _weak = response.get_etag()
     # Sent but unreadable ('"unterminated') matches nothing: the client asked for a precondition.
-    if "If-Match" in request.headers and not request.if_match.contains(etag):
+    # Sent empty (some HTTP libraries do) it asks nothing: an empty list (RFC 9110, 5.6.1).
+    if request.headers.get("If-Match", "").strip(" \t,") and not request.if_match.contains(etag):
         raise ApiProblem(412, "This changed since the ETag in If-Match: read it again.")
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304  # Werkzeug drops the body and its headers; the ETag stays
