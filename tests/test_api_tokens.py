@@ -104,6 +104,15 @@ def test_last_used_is_noted_at_most_once_a_minute(alice_api):
     assert db.session.scalars(select(AccessToken)).one().last_used_at == first
 
 
+def test_a_token_in_the_address_is_refused_even_beside_a_good_header(app, alice_api):
+    """It was ignored when the header was good: a client leaking its token into URLs heard nothing
+    (an API tester)."""
+    token = alice_api.token
+    problem = assert_problem(alice_api.get(f"/api/v1/me?access_token={token}"), 400)
+    assert "Authorization header" in problem["detail"] and "Revoke" in problem["detail"]
+    assert_problem(app.test_client().get(f"/api/v1/me?access_token={token}"), 400)  # alone, as before: refused
+
+
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer wbpat_nottherealtoken", "Basic YWxpY2U6cHc=", "Bearer " + "x" * 5000])
 def test_missing_or_wrong_tokens_are_a_401_problem(app, messaging_on, alice, header):
     headers = {"Authorization": header} if header is not None else {}

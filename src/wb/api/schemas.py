@@ -204,7 +204,9 @@ class Message(BaseModel):
 
 class MessagePage(BaseModel):
     messages: list[Message] = Field(description="Oldest first")
-    older_cursor: int | None = Field(description="Pass as before= for the page before this one; null when there is none")
+    older_cursor: int | None = Field(description="Pass as before= for the page before this one; null when there is "
+                                                 "none, and always on an after= page, which pages forward (to go back "
+                                                 "from one, pass its first id as before=)")
     has_more_newer: bool = Field(description="For after=: more new messages than fit on this page")
     other_last_read_message_id: int | None = Field(description="null unless both of you share read receipts")
 

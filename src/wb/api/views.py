@@ -34,6 +34,9 @@ def _switched_on_signed_in_and_json():
         raise SwitchedOff()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
+    if "access_token" in request.args:  # refused even beside a good header: the client learns of the leak
+        raise ApiProblem(400, "Send your token in the Authorization header, never in the address: addresses end up "
+                              "in logs and browser history. Revoke the token that was sent this way.")
     auth.sign_in()
     if request.endpoint != "api.me":
         auth.require_active()
