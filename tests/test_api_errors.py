@@ -232,3 +232,17 @@ def test_a_write_that_takes_no_body_refuses_keys_and_does_nothing(api_chat, alic
     # with no body, or an empty object, it is done
     assert alice_api.request(method, path, json={}).status_code == 204
     assert alice_api.request(method, path).status_code == 204
+
+
+@pytest.mark.parametrize("body, words", [
+    ("", "Write something before sending."), ("  \n ", "Write something before sending."),
+    ("x" * 5001, "Messages can be at most 5,000 characters; this one has 5,001."),
+    ("bell \x07", "Messages can only contain text"),
+])
+def test_a_refused_message_text_is_said_in_the_web_forms_words(api_chat, alice_api, body, words):
+    """"String should have at least 1 character" read as another app's words (an outside tester)."""
+    _, _, cid = api_chat
+    problem = assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": body}), 422)
+    assert [(e["location"], e["name"]) for e in problem["errors"]] == [("body", "body")]
+    assert problem["errors"][0]["detail"].startswith(words)
+    assert messages_in(cid) == []
