@@ -118,7 +118,7 @@ class UnreadCount(BaseModel):
 
 class ConversationsQuery(Query):
     limit: PageSize = Field(30, description=f"Conversations per page (at most {MAX_PAGE_SIZE})")
-    cursor: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor from the previous page, as it came")
+    cursor: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor from the previous page, as it came (opaque: any other value is a 400)")
     unread: bool = Field(False, description="Only conversations with unread messages")
 
 
