@@ -105,15 +105,27 @@ def test_a_member_a_client_doesnt_see_is_nobody_to_them_everywhere(practice, log
     assert sam.get("/people/drlee").status_code == 200  # the admins, as ever
 
 
-def test_bylines_name_authors_without_a_link_to_profiles_the_viewer_cant_open(practice, login):
+def test_bylines_name_only_authors_the_viewer_sees(practice, login):
+    """A client read "by Jamie Rivera" on another client's request (an outside tester): an author
+    the viewer doesn't see is "a member"; one they see is named, with a link to the profile."""
     from wb.extensions import db
-    from wb.models import HelpRequest
+    from wb.models import Comment, HelpRequest
 
-    db.session.add(HelpRequest(author_id=practice["zoe"].id, title="Lift to the clinic?", body="Tuesday"))
+    request = HelpRequest(author_id=practice["zoe"].id, title="Lift to the clinic?", body="Tuesday")
+    db.session.add(request)
+    db.session.flush()
+    db.session.add(Comment(request_id=request.id, author_id=practice["drlee"].id, body="I can drive"))
     db.session.commit()
-    page = login(practice["sam"]).get("/").get_data(as_text=True)
-    assert "Lift to the clinic?" in page and 'href="/people/zoe"' not in page
-    assert 'href="/people/zoe"' in login(practice["drlee"]).get("/").get_data(as_text=True)
+    sam = login(practice["sam"])
+    for path in ("/", "/requests", f"/requests/{request.id}"):
+        response = sam.get(path)
+        page, text = response.get_data(as_text=True), visible_text(response)
+        assert "Lift to the clinic?" in text and "by a member" in text, path
+        assert "Zoe" not in text and "zoe" not in page, path
+    shown = visible_text(sam.get(f"/requests/{request.id}"))
+    assert "Drlee" in shown  # the admin, whom every member sees
+    for viewer in ("drlee", "zoe"):  # an admin sees everyone; the author sees herself
+        assert 'href="/people/zoe"' in login(practice[viewer]).get("/requests").get_data(as_text=True)
 
 
 def test_a_protected_circle_is_not_named_to_a_member_who_sees_nobodys_circles(app, make_user, login, messaging_on):

@@ -4,7 +4,8 @@ an admin switched the member_directory flag off: then the admins, the people the
 with, and those the messaging rules let them start one with (a practice's therapists find their
 clients; its clients, who may start with the therapists only, find no other client: an outside tester
 listed the whole caseload under /members?circle=Clients). Admins always see everyone. Requests and
-comments stay where members meet: their authors are named, without a link to a profile."""
+comments stay where members meet: an author the viewer sees is named with a link to their profile,
+any other is "a member" (a client read another client's name on a request: an outside tester)."""
 from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
@@ -35,6 +36,18 @@ def listed_for(viewer):
 def listed_for_newcomer():
     """listed_for someone joining (no account yet): everyone, or with the directory off the admins."""
     return None if is_enabled(FLAG) else User.role == "admin"
+
+
+def sees(viewer, person) -> bool:
+    """visible, for many people on one page (bylines): the viewer's visible ids read once a request."""
+    from flask import g
+
+    if sees_every_member(viewer) or person.id == viewer.id:
+        return True
+    seen = g.get("wb_visible_ids")
+    if seen is None:
+        seen = g.wb_visible_ids = set(db.session.scalars(select(User.id).where(listed_for(viewer))))
+    return person.id in seen
 
 
 def visible(viewer, person) -> bool:

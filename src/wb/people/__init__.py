@@ -19,9 +19,9 @@ def _helpers():
     from flask_login import current_user
 
     from ..flags import may_invite
-    from ..visibility import sees_every_member
+    from ..visibility import sees
 
-    # A byline links its author's profile where the viewer sees every member (visibility.py); the
-    # nav offers Invite to those who may (member_invites).
-    return {"links_profiles": lambda: current_user.is_authenticated and sees_every_member(current_user),
+    # A byline names and links its author where the viewer sees them (visibility.py); the nav
+    # offers Invite to those who may (member_invites).
+    return {"sees_author": lambda person: current_user.is_authenticated and sees(current_user, person),
             "may_invite": lambda: may_invite(current_user)}
