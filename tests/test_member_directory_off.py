@@ -34,6 +34,8 @@ def test_a_member_sees_the_admins_and_their_conversations_only(practice, login):
     assert "Clients" not in text and "Therapists" not in text  # nobody's circles, no circle to filter by
     everyone = visible_text(sam.get("/members?circle=Clients"))  # the filter is ignored, not a caseload
     assert "Zoe" not in everyone and "Ann" not in everyone
+    assert "and not by circle: this is all of them" in everyone  # said, not silent (a tester)
+    assert "not by circle" not in text
 
     morgan = login(practice["morgan"])
     send(morgan, open_conversation(morgan, "sam"), "Hello Sam, see you Tuesday")
@@ -55,10 +57,13 @@ def test_profiles_show_no_circles_or_status_and_circles_no_counts(practice, logi
     profile = visible_text(morgan.get("/people/zoe"))  # a client morgan may write to: no circles shown
     assert "Zoe" in profile and "Clients" not in profile
     assert "Clients" in visible_text(sam.get("/people/sam"))  # their own circles, as ever
+    circles.create("Addiction recovery")  # a circle neither Sam is in nor the rules name
     circles_page = sam.get("/circles").get_data(as_text=True)
-    listing = visible_text(sam.get("/circles")).split("Every circle", 1)[1].split("Messaging rules")[0]
-    assert "Clients" in listing and "member" not in listing  # the names the rules speak of, no counts
+    listing = visible_text(sam.get("/circles")).split("Your circles and those the rules name", 1)[1].split("Messaging rules")[0]
+    assert "Clients" in listing and "Therapists" in listing and "member" not in listing  # Sam's, the rules', no counts
+    assert "Addiction recovery" not in circles_page  # what its members share stays theirs (a tester)
     assert 'href="/members?circle=Clients"' not in circles_page
+    assert "Addiction recovery" in visible_text(login(practice["drlee"]).get("/circles"))  # an admin sees every circle
 
 
 def test_admins_still_see_everyone_and_on_again_members_do(practice, login, admin):

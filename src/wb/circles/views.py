@@ -23,8 +23,18 @@ def directory():
     ))
     from ..messaging.rule_changes import describe
 
-    counts = service.member_counts() if sees_every_member(current_user) else None
-    return render_template("circles/directory.html", circles=service.all_circles(), counts=counts,
+    from ..messaging.rules.community import circle_ids_by_member, load_rules
+
+    circles = service.all_circles()
+    counts = None
+    if sees_every_member(current_user):
+        counts = service.member_counts()
+    else:
+        # The directory is off: the circles the member is in and those the rules name, not every
+        # circle's name (a practice's "Addiction recovery" would tell what its members share: a tester).
+        shown = load_rules().named_circle_ids() | circle_ids_by_member([current_user.id]).get(current_user.id, frozenset())
+        circles = [circle for circle in circles if circle.id in shown]
+    return render_template("circles/directory.html", circles=circles, counts=counts, everyone=counts is not None,
                            admins=admins, rules=describe())
 
 

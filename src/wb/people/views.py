@@ -73,7 +73,8 @@ def directory():
     return render_template(
         "people/directory.html", pagination=pagination, members=members, circle=circle, unknown_circle=None,
         member_circles=circles_by_member([member.id for member in members]) if listed is None else {},
-        viewer_refusal=viewer_refusal, only_some=listed is not None, **shown,
+        viewer_refusal=viewer_refusal, only_some=listed is not None,
+        circle_ignored=listed is not None and bool(request.args.get("circle")), **shown,
     )
 
 

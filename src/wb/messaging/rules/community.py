@@ -25,6 +25,13 @@ class Rules:
     protected: dict = field(default_factory=dict)  # protected circle id -> frozenset of circle ids open to it
     names: dict = field(default_factory=dict)  # every circle's name by id
 
+    def named_circle_ids(self) -> set:
+        """The circles the rules speak of (their words name them to every member)."""
+        named = set(self.starters or ())
+        for protected, open_to in self.protected.items():
+            named |= {protected, *open_to}
+        return named
+
     def names_of(self, ids) -> list[str]:
         return sorted((self.names[i] for i in ids if i in self.names), key=str.lower)
 
