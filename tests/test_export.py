@@ -27,12 +27,13 @@ def story(app, alice, bob, make_user, messaging_on):
     with_bob = converse(alice, bob, ["Hello Bob <b>bold</b> & more", "Deleted for both, never exported"])
     converse(bob, alice, ["Bob's first reply", "Bob's reply Alice removed for herself"])
     converse(alice, bob, ["Alice's message Bob removed from his view"])
-    converse(mallory, alice, ["Hi from the markup member"])
+    with_mallory = converse(mallory, alice, ["Hi from the markup member"])
     rows = {m.body: m for m in db.session.scalars(select(Message))}
     writes.delete_message(alice, with_bob, rows["Deleted for both, never exported"].id)
     writes.remove_message_for_me(alice, with_bob, rows["Bob's reply Alice removed for herself"].id)
     writes.remove_message_for_me(bob, with_bob, rows["Alice's message Bob removed from his view"].id)
     writes.mark_read(alice, with_bob)
+    rows["with mallory"] = with_mallory.id
     return with_bob, rows
 
 
@@ -50,7 +51,7 @@ def test_the_zip_holds_what_the_member_sees_and_nothing_else(app, story, alice, 
     assert archive.testzip() is None
     names = archive.namelist()
     assert sorted(names) == sorted([f"conversations/{with_bob.id}-bob.html",
-                                    f"conversations/{with_bob.id + 1}-mallory.html", "conversations.json"])
+                                    f"conversations/{rows['with mallory']}-mallory.html", "conversations.json"])
     everything = json.loads(archive.read("conversations.json"))
     assert everything["member"]["username"] == "alice"
     by_id = {c["id"]: c for c in everything["conversations"]}
@@ -77,14 +78,14 @@ def test_the_zip_holds_what_the_member_sees_and_nothing_else(app, story, alice, 
 
 
 def test_the_html_pages_are_escaped_isolated_and_work_offline(app, story, alice, login):
-    with_bob, _rows = story
+    with_bob, rows = story
     archive = download(login(alice))
     page = archive.read(f"conversations/{with_bob.id}-bob.html").decode()
     assert "Hello Bob &lt;b&gt;bold&lt;/b&gt; &amp; more" in page
     assert "removed from your view" in page
     assert "<style>" in page and not re.search(r'(src|href)="https?://', page)  # styled inline, nothing fetched
     assert '<h1>Conversation with <bdi>Bob</bdi></h1>' in page and 'dir="auto"' in page
-    markup = archive.read(f"conversations/{with_bob.id + 1}-mallory.html").decode()
+    markup = archive.read(f"conversations/{rows['with mallory']}-mallory.html").decode()
     assert "<script>" not in markup
     assert "<bdi>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;\u202eevil</bdi>" in markup
 

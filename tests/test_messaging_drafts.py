@@ -137,3 +137,25 @@ def test_the_migration_leaves_an_empty_conversation_from_before_drafts_to_nobody
     assert sorted(listed(alice_client)) == ["Bob", "Carol"] and listed(bob_client) == []
     assert send(alice_client, empty, "Hello at last").status_code == 200
     assert listed(bob_client) == ["Alice"] and conversation_count() == 3
+
+
+def test_a_conversation_id_tells_nothing_of_when_it_was_made(drafted, make_user, login, monkeypatch):
+    """Ids counted up: Bob, opening a conversation with Alice, got her old draft's id, lower than
+    conversations made since, and knew she had started one to him and roughly when (an API tester);
+    they also counted the community's conversations. A new one's id is drawn at random."""
+    from wb.messaging import conversations
+
+    _, bob_client, draft = drafted
+    carol_client = login(make_user("carol"))
+    later = [open_conversation(carol_client, name) for name in ("alice", "bob")]
+    made = [draft, *later]
+    low, high = conversations.CONVERSATION_IDS
+    assert all(low <= cid < high for cid in made)
+    assert any(b - a != 1 for a, b in zip(made, made[1:]))  # not counted up
+    assert open_conversation(bob_client, "alice") == draft  # the pair's one conversation, as ever
+
+    # An id already taken is drawn again, never shared.
+    draws = iter([later[0] - low, later[0] - low, 123])
+    monkeypatch.setattr(conversations.secrets, "randbelow", lambda _: next(draws))
+    fresh = open_conversation(login(make_user("dave")), "alice")
+    assert fresh == low + 123

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
 
 from flask import abort
 from sqlalchemy import bindparam, select
@@ -69,20 +70,32 @@ def find_conversation(a_id: int, b_id: int) -> Conversation | None:
     )
 
 
+# A new conversation's id is drawn at random from this range, not counted up: ids in order told a
+# member who opened a conversation that its lower id was the other member's unsent draft, made
+# before others they knew of (a draft is private), and told anyone how many conversations the
+# community has (an API tester). Above what a counter reaches (seeded demos, older rows) and within
+# PostgreSQL's integer, which every table that names a conversation uses.
+CONVERSATION_IDS = (1_000_000, 2**31 - 1)
+ID_TRIES = 5
+
+
 def create_conversation(a_id: int, b_id: int) -> tuple[Conversation, bool]:
-    """Insert the pair's row; if another request won the race, use theirs."""
+    """Insert the pair's row under a random id; if another request won the race, use theirs."""
     low, high = _pair(a_id, b_id)
-    conversation = Conversation(user_low_id=low, user_high_id=high)
-    db.session.add(conversation)
-    try:
-        db.session.commit()
-        return conversation, True
-    except IntegrityError:
-        db.session.rollback()
-        existing = find_conversation(low, high)
-        if existing is None:  # not a uniqueness race after all
-            raise
-        return existing, False
+    for _ in range(ID_TRIES):
+        conversation = Conversation(id=secrets.randbelow(CONVERSATION_IDS[1] - CONVERSATION_IDS[0]) + CONVERSATION_IDS[0],
+                                    user_low_id=low, user_high_id=high)
+        db.session.add(conversation)
+        try:
+            db.session.commit()
+            return conversation, True
+        except IntegrityError:
+            db.session.rollback()
+            existing = find_conversation(low, high)
+            if existing is not None:  # another request made the pair's row first
+                return existing, False
+            # else the id was taken (one in millions): draw again
+    raise RuntimeError("no free conversation id after several draws")
 
 
 def ensure_memberships(conversation: Conversation, member_ids=None, opened_at=None) -> None:
