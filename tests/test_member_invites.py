@@ -86,3 +86,13 @@ def test_an_admin_can_let_only_admins_invite_and_members_links_stop_until_it_is_
     admin_client.post("/admin/settings/member_invites", data={"enabled": "1"})
     joined = client.post(f"/register?invite={alices_link.token}", data={"username": "outsider", "password": "long enough pw"})
     assert joined.status_code == 302 and User.by_username("outsider") is not None
+
+
+def test_an_invite_without_an_end_says_so(app, admin, login):
+    """The demo's invite showed no date beside the others' "expires 20 Dec" (a tester)."""
+    Invite.issue(creator=admin, max_uses=1)  # as ./wb create-invite without --days makes one
+    db.session.commit()
+    client = login(admin)
+    client.post("/invites")
+    page = client.get("/invites").get_data(as_text=True)
+    assert page.count("never expires") == 1 and page.count("· expires ") == 1
