@@ -155,7 +155,28 @@ def test_a_protected_circle_is_not_named_to_a_member_who_sees_nobodys_circles(ap
     page = visible_text(erin_client.get("/requests"))
     assert "Help loading a van" in page
     assert "Elm Street" not in page and "Coordinators" not in page
-    assert "new conversations with Dave are started by others" in page
+    # Erin may not start with Dave, so she doesn't see him: the byline is "a member", and no note
+    # beside it names him (a street's note said "Carol Lind isn't in any of yours" under "a member")
+    assert "by a member" in page and "Dave" not in page
+
+
+def test_a_byline_erin_doesnt_see_has_no_note_naming_its_author(app, make_user, login, messaging_on):
+    from wb.extensions import db
+    from wb.models import HelpRequest
+
+    make_user("ada", role="admin")
+    carol, dave = make_user("carol", display_name="Carol Lind"), make_user("dave")
+    circles.add_members(circles.create("Elm Street"), ["carol"])
+    circles.add_members(circles.create("Oak Street"), ["dave"])
+    rule_changes.set_reach(True)
+    db.session.add(HelpRequest(author_id=carol.id, title="Maths tutoring volunteers", body="Thursdays"))
+    db.session.commit()
+    dave_client = login(dave)
+    assert "Carol Lind isn't in any of yours" in visible_text(dave_client.get("/requests"))  # on: no secret
+    flags.set_flag("member_directory", False)
+    for path in ("/requests", "/"):
+        page = visible_text(dave_client.get(path))
+        assert "Maths tutoring volunteers" in page and "by a member" in page and "Carol" not in page, path
 
 
 def test_a_display_name_is_checked_only_against_the_members_one_sees(practice, login, app):

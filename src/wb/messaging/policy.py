@@ -42,12 +42,17 @@ def show_inbox_badge(viewer) -> bool:
 
 def show_message_button(viewer, person) -> bool:
     """A "Message" button (or why not) next to person: not to yourself, not for pending members,
-    not while off. Whether the viewer may write to person is rules.page_decision's answer."""
+    not while off, not beside someone the viewer doesn't see (a byline reading "a member" had a note
+    naming them: "Carol Lind isn't in any of yours"). Whether the viewer may write to person is
+    rules.page_decision's answer."""
+    from ..visibility import sees
+
     return (
         show_inbox_badge(viewer)
         and person is not None
         and person.id != viewer.id
         and person.is_active_member
+        and sees(viewer, person)
     )
 
 
