@@ -352,3 +352,17 @@ def test_an_erased_member_s_words_leave_the_main_database_s_files_too(sqlite_app
     for secret in [*words, address]:
         assert secret.encode() not in on_disk, secret
     assert b"ann's words" not in (tmp_path / "messaging.sqlite3").read_bytes()
+
+
+@pytest.mark.parametrize("typed, erased", [("", False), ("n\n", False), ("maybe\nno\n", False), ("y\n", True)])
+def test_erasing_from_the_command_line_asks_first(app, alice, bob, admin, typed, erased):
+    """Input that ended without an answer left "Aborted!" on the question's line (an operator tester)."""
+    result = app.test_cli_runner().invoke(args=["members", "erase", "alice"], input=typed)
+    assert "Erase alice for good?" in result.output
+    assert (result.exit_code == 0) == erased
+    if typed == "":
+        assert "[y/N]: \nAborted!" in result.output
+    if typed.startswith("maybe"):
+        assert "Answer y or n." in result.output
+    db.session.expire_all()
+    assert (db.session.get(User, alice.id).deleted_at is not None) == erased

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..cli_numbers import WholeNumber
+from ..cli_prompts import confirm
 
 from .reconcile import reconcile
 from .rules_cli import rules_cli
@@ -97,10 +98,9 @@ def restore_command(path, yes):
               else f" ({checked.conversations:,} conversations, {checked.messages:,} messages)")
     click.echo(f"Checksum and integrity ok: {checked.path}{counts}")
     if not yes:
-        click.confirm(
+        confirm(
             f"Replace the messaging database at {location()} with this backup? "
             "Stop the app first; the current database is kept as a backup in the backups folder",
-            abort=True,
         )
     restored = restore(checked)
     if restored.kept:

@@ -3,6 +3,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..cli_prompts import confirm
 from ..extensions import db
 from ..messaging.cli import one_line_errors
 from ..messaging.ops.database import fault_line
@@ -26,8 +27,8 @@ def erase_command(username, yes):
         raise click.ClickException(f"{member.username} is the community's only admin; create another admin first "
                                    "(./wb create-admin), then erase this one.")
     if not yes:
-        click.confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
-                      "sent is wiped; this can't be undone", abort=True)
+        confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
+                      "sent is wiped; this can't be undone")
     user_id = member.id
     again = member.deleted_at is not None and member.username.startswith(ERASED_USERNAME_PREFIX)
     try:
