@@ -842,3 +842,22 @@ def test_without_javascript_block_asks_on_a_page_first_and_report_asks_its_reaso
     page.get_by_role("link", name="Cancel").click()
     expect(page).to_have_url(thread_url)
     assert reports_by(server, alice) == 0
+
+
+def test_near_the_limit_the_box_says_how_many_characters_are_left(browsing, ui_server):
+    """Nothing told a member writing a long notice that 5,000 characters was the end until Send
+    refused it (an outside tester); counted as the server counts: characters, around spaces trimmed."""
+    alice, bob = ui_server.create_member("alice_len"), ui_server.create_member("bob_len")
+    page = browsing.sign_in(alice, server=ui_server)
+    open_conversation(page, bob, "Bob_len")
+    box, note = compose_box(page), page.locator("#compose-length")
+    box.fill("x" * 4400)
+    expect(note).to_have_count(0)
+    box.fill("  " + "x" * 4989 + "\U0001F600  ")  # an emoji is one character, as the server counts
+    expect(note).to_have_text("10 characters left")
+    expect(box).to_have_attribute("aria-describedby", "compose-length")
+    box.fill("x" * 5003)
+    expect(note).to_have_text("3 characters too many (5,000 at most)")
+    box.fill("short again")
+    expect(note).to_have_count(0)
+    expect(box).not_to_have_attribute("aria-describedby", "compose-length")

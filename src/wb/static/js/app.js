@@ -830,6 +830,41 @@
     if (flashes && !taken) flashes.focus();
   }
 
+  // Near the 5,000 characters a message may have, the box says how many are left (and past it,
+  // how many too many), as the server counts them: characters, not UTF-16 units, without the
+  // spaces around the text. Only near the end; a screen reader hears it with the box
+  // (aria-describedby), not at every key.
+  var MESSAGE_MAX = 5000, COUNT_FROM = 4500;
+  function describedBy(box, id, on) {
+    var ids = (box.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
+    if (on) ids.push(id);
+    if (ids.length) box.setAttribute("aria-describedby", ids.join(" "));
+    else box.removeAttribute("aria-describedby");
+  }
+  function showLength(box) {
+    var form = box.form, note = form && form.querySelector("[data-length]");
+    var used = Array.from(box.value.trim()).length;
+    if (used < COUNT_FROM) {
+      if (note) { note.remove(); describedBy(box, "compose-length", false); }
+      return;
+    }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "compose-length";
+      note.id = "compose-length";
+      note.setAttribute("data-length", "");
+      form.insertBefore(note, box);
+      describedBy(box, "compose-length", true);
+    }
+    var left = MESSAGE_MAX - used;
+    note.classList.toggle("over", left < 0);
+    note.textContent = left >= 0 ? left.toLocaleString("en") + " characters left"
+      : (-left).toLocaleString("en") + " characters too many (" + MESSAGE_MAX.toLocaleString("en") + " at most)";
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "compose-body") showLength(event.target);
+  });
+
   // On a touch screen the message box waits for a tap: its autofocus opened the keyboard over a
   // thread not read yet (a tester). With a mouse or keyboard it keeps the focus, ready to reply.
   function touchOnly() {
