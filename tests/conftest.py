@@ -249,8 +249,8 @@ def pair(sqlite_app):
 @pytest.fixture
 def some_messages(app, alice, bob, messaging_on):
     conversation = converse(alice, bob, [SECRET_BODY, "second message, quite ordinary", "third one"])
-    first = db.session.scalar(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id))
-    writes.delete_message(alice, conversation, first.id)
+    last = db.session.scalar(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id.desc()))
+    writes.delete_message(alice, conversation, last.id)  # one deleted for both (its text with it)
     return conversation
 
 

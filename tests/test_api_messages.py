@@ -221,6 +221,20 @@ def test_the_sender_deletes_for_both_and_the_text_is_gone(api_chat, alice_api, b
         "id": message["id"], "conversation_id": cid, "sender_id": message["sender_id"], "from_me": False,
         "body": None, "deleted": True, "created_at": None}
     assert SECRET not in shown.get_data(as_text=True)
+    assert messages_in(cid)[0].body == ""  # gone from the messaging database (an API tester found it kept)
+
+
+def test_a_retried_send_of_a_message_deleted_since_gets_it_deleted(api_chat, alice_api):
+    """The retry was compared with the stored text; deleted, it has none to compare with."""
+    _, _, cid = api_chat
+    headers = {"Idempotency-Key": "retry-after-delete"}
+    first = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": SECRET}, headers=headers)
+    assert first.status_code == 201
+    assert alice_api.delete(f"/api/v1/conversations/{cid}/messages/{first.get_json()['id']}").status_code == 204
+    again = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": SECRET}, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["deleted"] is True and again.get_json()["body"] is None
+    assert len(messages_in(cid)) == 1
 
 
 def test_removing_hides_a_message_from_me_only(api_chat, alice_api, bob_api):

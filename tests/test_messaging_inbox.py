@@ -137,6 +137,7 @@ def test_sender_deletes_own_message_for_both(chat, bob):
     assert response.status_code == 200
     assert "Message deleted" in text(response)
     assert messages_in(cid)[0].deleted_at is not None
+    assert messages_in(cid)[0].body == ""  # its text is gone from the database too, not kept until purge
     for client in (alice_client, bob_client):
         page = text(client.get(f"/messages/{cid}"))
         assert "oops, wrong person" not in page and "Message deleted" in page

@@ -230,12 +230,14 @@ def _newest_message_statement():
 
 
 def delete_message(member, conversation: Conversation, message_id) -> Message:
-    """The sender deletes their own message for both members."""
+    """The sender deletes their own message for both members, and its text for good."""
     message = message_in(conversation, message_id)
     if not policy.may_delete_for_both(member, message):
         raise Refusal("You can only delete messages you sent. You can remove this one from your own view.", 403)
     if message.deleted_at is None:
-        message.deleted_at = utcnow()
+        # Its text goes with it, not only from view: an API tester found it kept in the messaging
+        # database (until `purge`), where members would expect it gone.
+        message.deleted_at, message.body = utcnow(), ""
         db.session.commit()
         audit("message.deleted", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
         other_id = conversation.other_id(member.id)
