@@ -12,8 +12,9 @@ BODY_MAX = 5000  # the longest message, help request or comment
 # Everything below space except tab and newline, DEL and the C1 controls (NEL, U+0085, among
 # them: a browser draws it as a stray box, a mail reader may break a line there): never meant in
 # text, and PostgreSQL can't store NUL at all (the query fails). Carriage returns are folded into
-# newlines first.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# newlines first. And half of a UTF-16 pair (a lone surrogate, which JSON's "\ud800" makes): no
+# character at all, and no database can store it (a send with one was a 500: an API tester).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # Direction controls reorder the text around them ("Bob\u202ekcilA" shows as "BobAlick"), so a
 # display name holding one could pass for someone else's. Names in right-to-left scripts need none.
 BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
