@@ -221,3 +221,30 @@ def test_a_display_name_is_checked_only_against_the_members_one_sees(practice, l
 
     flags.set_flag("member_directory", True)  # with the directory on, every name counts again
     assert set_name("Ann").status_code == 400
+
+
+def test_a_name_another_member_goes_by_reads_with_its_username_to_others(practice, login):
+    """Sam took Zoe's name (he doesn't see her), and a therapist's inbox listed both alike; a client
+    who took a therapist's name wrote to the other therapist as him (an outside tester). The name
+    taken second reads with its @username to everyone but its holder."""
+    from wb.extensions import db
+    from wb.models import User
+
+    sam = login(practice["sam"])
+    assert sam.post("/settings", data={"display_name": "Zoe", "bio": ""}).status_code == 302
+    drlee = login(practice["drlee"])
+    for name in ("sam", "zoe"):
+        send(drlee, open_conversation(drlee, name), f"Hello {name}")
+    inbox = visible_text(drlee.get("/messages"))
+    assert "Zoe (@sam)" in inbox and inbox.count("Zoe") == 2  # the real Zoe's reads as before
+    assert db.session.get(User, practice["zoe"].id).name_shared is False
+    # Sam himself sees his name as he chose it: nothing tells him it was taken
+    assert "(@sam)" not in visible_text(sam.get("/messages")) and "(@sam)" not in visible_text(sam.get("/settings"))
+    assert sam.get("/api/v1/me").get_json()["display_name"] == "Zoe"
+    names = [c["other_member"]["display_name"] for c in drlee.get("/api/v1/conversations").get_json()["conversations"]]
+    assert sorted(names) == ["Zoe", "Zoe (@sam)"]  # the API says it as the inbox does
+    db.session.expire_all()
+    assert db.session.get(User, practice["sam"].id).name == "Zoe (@sam)"  # emails too: no viewer there
+    # choosing a name nobody has clears the mark
+    assert sam.post("/settings", data={"display_name": "Sam S.", "bio": ""}).status_code == 302
+    assert "(@sam)" not in visible_text(drlee.get("/messages"))

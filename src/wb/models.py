@@ -51,6 +51,11 @@ class User(UserMixin, db.Model):
     # The member's own "Pause messages": nobody but staff may write to them, in new or existing
     # conversations, until they turn it off (messaging/rules reads it; it reads like a block).
     messages_paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The name this member goes by was another member's too when they chose it (with the directory
+    # off only names the member sees are refused: visibility.py). Others see it with the @username,
+    # so a client who took another's name reads apart from them; the member themselves doesn't
+    # (it would tell them the name was taken). See note_name_shared and name_of.
+    name_shared: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""
@@ -69,8 +74,18 @@ class User(UserMixin, db.Model):
 
     @staticmethod
     def name_of(account) -> str:
-        """name, for a User or for a plain row with its display_name and username."""
-        return account.display_name or account.username
+        """name, for a User or for a plain row with its display_name, username and name_shared:
+        with "(@username)" after it when the name was another's too (name_shared), except to the
+        member themselves."""
+        name = account.display_name or account.username
+        if account.name_shared and not _is_the_viewer(account.username):
+            return f"{name} (@{account.username})"
+        return name
+
+    def note_name_shared(self) -> None:
+        """Mark whether the name this member now goes by is also another member's (anyone's, seen or
+        not): call when they choose it (registration, a new display name). The caller commits."""
+        self.name_shared = User.named_like(self.display_name or self.username, but=self.id) is not None
 
     @property
     def is_admin(self) -> bool:
@@ -147,6 +162,15 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username}>"
+
+
+def _is_the_viewer(username: str) -> bool:
+    """Whether this request is signed in as that member (outside a request, as in emails: no); by
+    username, which every row that draws a name carries."""
+    from flask import has_request_context
+    from flask_login import current_user
+
+    return has_request_context() and current_user.is_authenticated and current_user.username == username
 
 
 @functools.cache

@@ -26,7 +26,7 @@ Theirs = aliased(CM)
 ROW_COLUMNS = (
     CM.id, CM.conversation_id, CM.other_user_id, CM.last_message_id, CM.unread_count, CM.last_activity_at,
     CM.last_read_message_id, CM.hidden, Theirs.seen_message_id.label("their_last_read"),
-    User.username, User.display_name, User.status, User.deleted_at, User.read_receipts, CM.muted,
+    User.username, User.display_name, User.name_shared, User.status, User.deleted_at, User.read_receipts, CM.muted,
 )
 
 

@@ -44,6 +44,7 @@ def update_profile(member, display_name: str, bio: str) -> None:
     """Save a member's display name (their username when left empty) and bio."""
     member.display_name = display_name or member.username
     member.bio = bio
+    member.note_name_shared()
     db.session.commit()
 
 
@@ -79,6 +80,8 @@ def register(form) -> User | None:
             form.invite.errors.append("This invite has already been used. Ask for a new one.")
             return None
     try:
+        db.session.flush()  # its id first: the check below passes the member by
+        user.note_name_shared()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -96,6 +99,8 @@ def create_admin(username: str, password: str) -> User:
     user = User(username=form.username.data, display_name=form.username.data, role="admin", status="active")
     user.set_password(password)
     db.session.add(user)
+    db.session.flush()
+    user.note_name_shared()
     db.session.commit()
     return user
 

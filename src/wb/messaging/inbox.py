@@ -65,7 +65,7 @@ def _inbox_statement(unread_only: bool):
     query = (
         select(
             CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at, CM.muted,
-            User.username, User.display_name, User.status, User.deleted_at,
+            User.username, User.display_name, User.name_shared, User.status, User.deleted_at,
             unread_sum(member_id).scalar_subquery().label("unread_total"),
             *_list_summary(member_id),
         )

@@ -84,7 +84,7 @@ def _thread_state_statement():
     blocker = rules.blocker_of(member_id, other_id)
     return (
         select(
-            User.id, User.username, User.display_name, User.status, User.deleted_at, User.read_receipts,
+            User.id, User.username, User.display_name, User.name_shared, User.status, User.deleted_at, User.read_receipts,
             User.role, User.message_from, User.messages_paused,
             CM.user_id.label("member_of"), CM.last_message_id, CM.last_read_message_id, CM.seen_message_id,
             CM.unread_count, CM.muted,
