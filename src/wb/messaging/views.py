@@ -533,7 +533,12 @@ def report(username):
         safety.report(current_user, person, form.reason.data, form.note.data)  # new or added to their open one
     except Refusal as refusal:
         return _report_page(person, refusal.message), refusal.status, refusal.headers
-    flash("Thanks. An admin will look at your report; the member isn't told about it.", "success")
+    if person.is_admin and not safety.others_can_handle(person):
+        # Reports about an admin go to the other admins, and there are none now: say so.
+        flash(f"Thanks. {person.name} is the only admin here, so your report waits until there is another; "
+              "they aren't told about it.", "success")
+    else:
+        flash("Thanks. An admin will look at your report; the member isn't told about it.", "success")
     return redirect(_back_to(person))
 
 
