@@ -486,7 +486,10 @@ def test_switching_messaging_off_ends_a_held_request(app, chat, admin, login):
     # Asked again while off, it waits for messaging to be switched on, holding no connection, and
     # then answers as usual with the switch among its events: the page is drawn again at once (it
     # asked every LIVE_RETRY_SECONDS, so "on" took up to ten seconds to arrive; an outside tester).
-    since = live.newest_id()  # the page carries no channel while off: where the tab's cursor stands
+    page = bob_client.get("/requests").get_data(as_text=True)  # a page drawn while off still has its channel
+    assert "data-live-off" in page
+    assert "data-live-off" in bob_client.get("/messages").get_data(as_text=True)  # "switched off" too: drawn again when on
+    since = int(LIVE_CURSOR.search(page).group(1))
     db.session.close()
     waiting = Held(app, bob_client, since)
     assert waiting.holding()

@@ -466,6 +466,31 @@ def test_a_page_left_open_while_messaging_was_off_draws_itself_again_when_it_is_
     expect(alice_page.locator("#thread-messages")).to_contain_text("After the pause", timeout=BADGE_WAIT_MS)
 
 
+def test_a_page_drawn_while_messaging_was_off_hears_of_the_switch_and_of_a_sign_out(browsing, start_server):
+    """A page opened while messaging was off had no live channel: it stayed as it was when messaging
+    came back, and when the member signed out everywhere (an operator tester)."""
+    live = start_server(LIVE_RETRY_SECONDS=60)  # longer than the test waits: the channel's hold does it
+    live.set_messaging(False)
+    alice, bob = live.create_member("alice"), live.create_member("bob")
+    browsing.allow_console_error(failed_resource(404))
+    page = browsing.sign_in(alice, server=live)
+    page.goto("/requests")
+    expect(page.locator("#inbox-badge")).to_have_count(0)
+    expect(page.locator("#messaging-off-notice")).to_have_count(0)  # nothing to say: it was never there
+    page.wait_for_timeout(500)  # the channel is held now
+    live.set_messaging(True)
+    expect(page.locator("#inbox-badge")).to_be_visible(timeout=BADGE_WAIT_MS)  # drawn again, with messaging
+
+    live.set_messaging(False)
+    other = browsing.sign_in(bob, server=live)
+    other.goto("/requests")
+    page.wait_for_timeout(500)
+    elsewhere = browsing.sign_in(bob, server=live)
+    elsewhere.goto("/settings#sessions")
+    elsewhere.locator("#sessions").get_by_role("button", name="Sign out everywhere").click()
+    expect(other).to_have_url(re.compile(r"/login\?.*ended=1"), timeout=BADGE_WAIT_MS)
+
+
 @pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 800}], ids=["phone", "desktop"])
 def test_a_name_bio_or_title_without_spaces_stays_on_the_page(browsing, server, viewport, artifacts):
     """One member's unbroken display name, bio and request title wrap where they are shown: the

@@ -266,8 +266,12 @@ def note_live_cursor():
     """A page's live channel starts from the newest change before the page reads anything."""
     if request.method != "GET" or is_htmx() or request.endpoint in PAGELESS_ENDPOINTS or request.blueprint == "api":
         return
-    if policy.show_inbox_badge(current_user):
+    if current_user.is_authenticated and current_user.is_active_member:
+        # While messaging is off too: the channel then waits for it to be switched on (the page is
+        # drawn again) and hears of a session ended elsewhere (a page drawn while off heard of
+        # neither: an operator tester).
         g.live_cursor = live.newest_id()
+        g.live_drawn_off = not policy.messaging_enabled()
 
 
 @bp.route("/<int:conversation_id>/poll")
@@ -598,6 +602,7 @@ def template_helpers():
         "blocked_conversations": lambda: blocked_count(current_user),
         "open_report_count": lambda: safety.open_report_count(current_user),
         "live_cursor": g.get("live_cursor"),
+        "live_drawn_off": g.get("live_drawn_off", False),
         "messaging_switched_off_text": SWITCHED_OFF,
     }
 

@@ -10,7 +10,7 @@
   "use strict";
 
   var MAX_BACKOFF_SECONDS = 30;
-  var url = null, cursor = null, failures = 0, switchedOff = false, switchedOffRetry = 10;
+  var url = null, cursor = null, failures = 0, switchedOff = false, drawnOff = false, switchedOffRetry = 10;
   var changedMessages = [];  // shown messages to draw again with the next thread poll
   // This tab's id, sent with its requests (X-WB-Tab): the live events its own requests made come
   // back marked with it, and it skips them, since those requests' answers (HX-Trigger) refreshed
@@ -185,12 +185,16 @@
       // switched on (or, where the server can't hold requests, asks now and then), and the page is
       // drawn again when it is back.
       if (response.status === 403 || response.status === 404) {
-        fire("wb:poll-now");
-        fire("wb:list-stale");
-        fire("wb:unread-changed");
+        // A page drawn while messaging was off has nothing of it to take away or say: it only
+        // waits to be drawn again once messaging is on.
+        if (!drawnOff) {
+          fire("wb:poll-now");
+          fire("wb:list-stale");
+          fire("wb:unread-changed");
+        }
         if (response.status === 404) {
           switchedOff = true;
-          sayMessagingIsOff();
+          if (!drawnOff) sayMessagingIsOff();
           // The server says when (Retry-After): at once where its next ask waits for the switch.
           var after = response.headers.get("Retry-After");
           askAgain(after !== null && /^\d+$/.test(after) ? Number(after) : switchedOffRetry);
@@ -222,6 +226,7 @@
     url = document.body.getAttribute("data-live");
     cursor = document.body.getAttribute("data-live-cursor");
     switchedOffRetry = Number(document.body.getAttribute("data-live-retry")) || switchedOffRetry;  // LIVE_RETRY_SECONDS
+    drawnOff = switchedOff = document.body.hasAttribute("data-live-off");  // drawn while messaging was off
     if (url && cursor !== null && window.fetch) ask();
   });
 })();
