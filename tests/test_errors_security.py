@@ -486,3 +486,18 @@ def test_readyz_is_503_on_an_instance_never_initialised(tmp_path):
     body = response.get_json()
     assert body["status"] == "unavailable"
     assert body["databases"]["main"] == {"ok": False, "engine": "sqlite", "error": "NoSchema"}
+
+
+def test_a_send_too_large_to_take_brings_the_box_back_saying_so(chat, app):
+    """The "Too large" box took the message box's place (an operator tester pasted 1 MB)."""
+    from messaging_helpers import messages_in
+
+    alice_client, _, cid = chat
+    too_big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = alice_client.post(f"/messages/{cid}", data={"body": too_big}, headers={"HX-Request": "true"})
+    assert response.status_code == 413
+    page = text(response)
+    assert 'id="compose-body"' in page and "this one is far longer: nothing was sent" in page
+    assert messages_in(cid) == []
+    # without htmx, and elsewhere, the usual page
+    assert "<h2>Too large</h2>" in text(alice_client.post(f"/messages/{cid}", data={"body": too_big}))

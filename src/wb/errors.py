@@ -43,7 +43,7 @@ MESSAGES = {
 def init_app(app) -> None:
     """Register handlers for HTTP errors, CSRF failures and unexpected exceptions."""
     app.register_error_handler(CSRFError, csrf_error)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -65,7 +65,7 @@ def _roll_back() -> None:
         log.warning("rollback failed before an error page")
 
 
-def _http_error(error: HTTPException):
+def http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
     _roll_back()
@@ -129,7 +129,7 @@ def csrf_error(error: CSRFError):
 
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
-        return _http_error(error)
+        return http_error(error)
     if isinstance(error, ratelimits.CountsUnavailable):  # logged where it was found
         _roll_back()
         return _busy()

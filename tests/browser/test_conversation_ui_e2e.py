@@ -861,3 +861,24 @@ def test_near_the_limit_the_box_says_how_many_characters_are_left(browsing, ui_s
     box.fill("short again")
     expect(note).to_have_count(0)
     expect(box).not_to_have_attribute("aria-describedby", "compose-length")
+
+
+def test_a_message_past_the_limit_is_not_sent_and_stays_in_the_box(browsing, ui_server):
+    """Pasting 1 MB and pressing Enter put a "Too large" box in the message box's place, and the
+    text was gone (an operator tester): past 5,000 characters it isn't sent, and stays."""
+    alice, bob = ui_server.create_member("alice_big"), ui_server.create_member("bob_big")
+    page = browsing.sign_in(alice, server=ui_server)
+    open_conversation(page, bob, "Bob_big")
+    sends = []
+    page.on("request", lambda request: sends.append(request.url) if request.method == "POST" else None)
+    box = compose_box(page)
+    pasted = "word " * 210_000  # about 1 MB
+    box.fill(pasted)
+    box.press("Enter")
+    expect(page.locator("#compose-length")).to_contain_text("characters too many (5,000 at most)")
+    page.wait_for_timeout(500)
+    assert sends == [] and box.input_value() == pasted
+    expect(box).to_be_focused()
+    box.fill("A short one after all")
+    box.press("Enter")
+    expect(page.locator("#thread-messages li.message").last).to_contain_text("A short one after all")

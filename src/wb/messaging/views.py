@@ -20,11 +20,12 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..access import active_required, admin_required, safe_next
-from ..errors import csrf_error, note_csrf_refused, render_error
+from ..errors import csrf_error, http_error, note_csrf_refused, render_error
 from ..main.views import viewer_zone
 from ..models import User
 from ..visibility import visible
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
+from ..text import BODY_MAX
 from ..extensions import db, only_reads_from_here, reads_first
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
@@ -216,6 +217,20 @@ def _send_without_a_valid_token(error: CSRFError):
     except HTTPException:  # not theirs, or gone: the usual answer
         return csrf_error(error)
     return _compose_error(conversation, request.form.get("body", ""), Refusal(CSRF_EXPIRED_SEND, 400))
+
+
+@bp.errorhandler(413)
+def _send_too_large(error):
+    """A send of more than a request may carry: the box comes back saying so (the "Too large" box
+    took its place: an operator tester); what was typed is still in the tab's kept draft."""
+    if request.endpoint != "messaging.send" or not is_htmx() or not current_user.is_authenticated:
+        return http_error(error)
+    try:
+        conversation = conversations.get_conversation_for(current_user, request.view_args["conversation_id"])
+    except HTTPException:
+        return http_error(error)
+    return _compose_error(conversation, "", Refusal(
+        f"Messages can be at most {BODY_MAX:,} characters, and this one is far longer: nothing was sent.", 413))
 
 
 def _compose_error(conversation, body, refusal: Refusal):

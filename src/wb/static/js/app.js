@@ -864,6 +864,15 @@
   document.addEventListener("input", function (event) {
     if (event.target && event.target.id === "compose-body") showLength(event.target);
   });
+  // Past the end it isn't sent: the server would refuse it anyway, and past 256 KiB the refusal
+  // ("Too large") took the box's place and what was in it (an operator tester pasted 1 MB).
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt, box = form && form.id === "compose" && form.querySelector("#compose-body");
+    if (!box || Array.from(box.value.trim()).length <= MESSAGE_MAX) return;
+    event.preventDefault();
+    showLength(box);
+    box.focus();
+  });
 
   // On a touch screen the message box waits for a tap: its autofocus opened the keyboard over a
   // thread not read yet (a tester). With a mouse or keyboard it keeps the focus, ready to reply.
