@@ -882,3 +882,23 @@ def test_a_message_past_the_limit_is_not_sent_and_stays_in_the_box(browsing, ui_
     box.fill("A short one after all")
     box.press("Enter")
     expect(page.locator("#thread-messages li.message").last).to_contain_text("A short one after all")
+
+
+def test_a_send_that_never_reaches_the_server_says_so_and_keeps_the_text(browsing, ui_server):
+    """With the server down, Enter seemed to do nothing (an operator tester)."""
+    alice, bob = ui_server.create_member("alice_down"), ui_server.create_member("bob_down")
+    page = browsing.sign_in(alice, server=ui_server)
+    browsing.allow_console_error(re.compile(r"ERR_FAILED|net::|htmx:(afterRequest|sendError)"))  # htmx logs the failed send
+    open_conversation(page, bob, "Bob_down")
+    page.route(re.compile(r".*/messages/\d+(\?.*)?$"), lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    box = compose_box(page)
+    box.fill("Are you there?")
+    box.press("Enter")
+    error = page.locator("#compose .compose-error")
+    expect(error).to_have_text("Not sent: the server couldn't be reached. Your message is still here; send it again in a moment.")
+    expect(box).to_have_value("Are you there?")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    page.unroute(re.compile(r".*/messages/\d+(\?.*)?$"))
+    box.press("Enter")
+    expect(page.locator("#thread-messages li.message").last).to_contain_text("Are you there?")
+    expect(page.locator("#compose .compose-error")).to_have_count(0)

@@ -76,13 +76,25 @@
     box.focus();
     if (send && text.trim() !== "") box.form.requestSubmit();
   });
-  // A send that never got an answer (network down): give the text back.
+  // A send that never got an answer (network down, the server restarting): give the text back,
+  // and say so (nothing did: Enter looked as if it did nothing, an operator tester).
   document.addEventListener("htmx:sendError", function (event) {
     if (event.detail.elt.id !== "compose" || sendingText === null) return;
-    var box = event.detail.elt.querySelector("textarea");
+    var form = event.detail.elt, box = form.querySelector("textarea");
     box.value = box.value === "" ? sendingText : sendingText + "\n" + box.value;
     sendingText = null;
     sendWhenSwapped = false;
+    var error = form.querySelector(".compose-error");
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "compose-error";
+      error.id = "compose-error";
+      error.setAttribute("role", "alert");
+      form.insertBefore(error, box);
+    }
+    error.textContent = "Not sent: the server couldn't be reached. Your message is still here; send it again in a moment.";
+    box.setAttribute("aria-invalid", "true");
+    describedBy(box, "compose-error", true);
   });
 
   // What is typed and not yet sent is never lost by leaving it: picking another conversation
@@ -856,6 +868,7 @@
       form.insertBefore(note, box);
       describedBy(box, "compose-length", true);
     }
+    describedBy(box, "compose-length", true);  // again: a send's error may have reset the list
     var left = MESSAGE_MAX - used;
     note.classList.toggle("over", left < 0);
     note.textContent = left >= 0 ? left.toLocaleString("en") + " characters left"
