@@ -83,3 +83,29 @@ def test_backup_age_warns_past_the_cadence(sqlite_app, pair):
     time.sleep(0.5)
     assert "older than the 0.0001-hour cadence" in client.get("/admin/messaging").get_data(as_text=True)
     assert "WARNING: older than" in invoke(sqlite_app, "stats").output
+
+
+def test_an_operator_switches_messaging_from_the_command_line(app, alice, messaging_on):
+    """During an incident an operator had only the web page to switch messaging with (a tester)."""
+    from sqlalchemy import select as select_
+
+    from wb.flags import is_enabled
+    from wb.messaging.models import LiveEvent
+    from wb.models import AuditEvent
+
+    from sqlalchemy import func
+
+    before = db.session.scalar(select_(func.max(LiveEvent.id))) or 0
+    off = invoke(app, "switch", "off")
+    assert off.exit_code == 0 and "Messaging is now off: stored messages are kept" in off.output
+    db.session.expire_all()
+    assert is_enabled("direct_messaging") is False
+    # open pages hear of it, as when an admin switches it
+    assert db.session.scalars(select_(LiveEvent.kind).where(LiveEvent.id > before)).all() == ["messaging"]
+    event = db.session.scalars(select_(AuditEvent).where(AuditEvent.action == "flag.changed")).all()[-1]
+    assert (event.subject, event.new_value, event.actor_id) == ("direct_messaging", "off", None)
+    assert "already off" in invoke(app, "switch", "off").output
+    assert invoke(app, "switch", "on").exit_code == 0
+    db.session.expire_all()
+    assert is_enabled("direct_messaging") is True
+    assert invoke(app, "switch", "maybe").exit_code != 0

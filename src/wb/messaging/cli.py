@@ -55,6 +55,22 @@ def init_command():
     )
 
 
+@messaging_cli.command("switch")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@one_line_errors
+def switch_command(state):
+    """Switch messaging on or off for everyone, as Admin → Settings does (open pages hear of it)."""
+    from ..flags import is_enabled, set_flag
+    from .policy import FLAG
+
+    wanted = state == "on"
+    if is_enabled(FLAG) == wanted:
+        click.echo(f"Messaging is already {state}.")
+        return
+    set_flag(FLAG, wanted)
+    click.echo(f"Messaging is now {state}" + ("." if wanted else ": stored messages are kept, and come back when it is on."))
+
+
 @messaging_cli.command("backup")
 @click.option("--out", type=click.Path(dir_okay=True, file_okay=True), help="Folder or file name for the backup.")
 @click.option("--keep", type=WholeNumber(1), help="Keep only the newest N backups in that folder.")
