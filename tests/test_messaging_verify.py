@@ -55,14 +55,15 @@ def test_verify_finds_message_text_inside_a_longer_value(app, alice, bob, some_m
     from wb.notifications.models import Notice
 
     monkeypatch.setattr(verify, "TEXTS_PER_PASS", 1)  # one message per pass: every pass is looked in
-    db.session.add(AuditEvent(actor_id=alice.id, action="test", subject="x", old_value="y",
-                              new_value=f"copied: {SECRET_BODY} (end)"))
+    copied = AuditEvent(actor_id=alice.id, action="test", subject="x", old_value="y", new_value=f"copied: {SECRET_BODY} (end)")
+    db.session.add(copied)
     item = HelpRequest(author_id=bob.id, title="Sofa", body=f"Moving a sofa: {SECRET_BODY}")
     db.session.add(item)
     db.session.commit()
     result = invoke(app, "verify")
     assert result.exit_code == 1, result.output
-    assert "appears in the main database: audit_events.new_value" in result.output
+    # the row too: an operator needs it to mend it (a tester)
+    assert f"appears in the main database: audit_events.new_value row {copied.id}" in result.output
     assert f"help_requests.body row {item.id}" in result.output
     assert SECRET_BODY not in result.output
 

@@ -46,15 +46,16 @@ def verify(batch_size: int = 5000) -> Verification:
     return report
 
 
-def _main_text_columns() -> list[tuple[str, str]]:
-    """Every text column of every main-database table, as the database itself describes them."""
+def _main_text_columns() -> list[tuple[str, str, bool]]:
+    """Every text column of every main-database table, as the database itself describes them, and
+    whether its table has an id column (a problem then names the row)."""
     inspector = inspect(engine_for(None))
-    return [
-        (table, column["name"])
-        for table in inspector.get_table_names()
-        for column in inspector.get_columns(table)
-        if isinstance(column["type"], sa.String)
-    ]
+    found = []
+    for table in inspector.get_table_names():
+        columns = inspector.get_columns(table)
+        has_id = any(column["name"] == "id" for column in columns)
+        found += [(table, column["name"], has_id) for column in columns if isinstance(column["type"], sa.String)]
+    return found
 
 
 # How many message texts are looked for in one pass over the main database's text (each pass reads
@@ -69,17 +70,16 @@ def _check_no_text_outside(report: Verification, batch_size: int) -> None:
     values are held; the bodies come in passes, each indexed by its first MIN_COMPARED_LENGTH
     characters, and every main value's every position is looked up in that index."""
     columns = _main_text_columns()
-    values: list[tuple[str, int, int | None]] = []  # (text, column index, row id where members write)
+    values: list[tuple[str, int, int | None]] = []  # (text, column index, row id if the table has ids)
     with engine_for(None).connect() as connection:
-        for index, (table_name, column_name) in enumerate(columns):
+        for index, (table_name, column_name, has_id) in enumerate(columns):
             column = sa.column(column_name)
-            own = (table_name, column_name) in MEMBERS_OWN_WRITING  # these tables' rows have ids
-            query = select(column, sa.column("id") if own else sa.null()).select_from(sa.table(table_name)).where(
+            query = select(column, sa.column("id") if has_id else sa.null()).select_from(sa.table(table_name)).where(
                 column.is_not(None), func.length(column) >= MIN_COMPARED_LENGTH
             )
             for value, row_id in connection.execution_options(yield_per=batch_size).execute(query):
                 values.append((value, index, row_id))
-    tables = len({table for table, _column in columns})
+    tables = len({table for table, _column, _has_id in columns})
     report.checked.append(
         f"message text: every message body of {MIN_COMPARED_LENGTH}+ characters looked for inside every value of "
         f"{len(columns)} text columns in {tables} main-database tables"
@@ -96,8 +96,13 @@ def _check_no_text_outside(report: Verification, batch_size: int) -> None:
     leaks, copies = [], []
     for message_id in sorted(found):
         where = found[message_id]
-        apps = sorted({f"{columns[i][0]}.{columns[i][1]}" for i, row_id in where if row_id is None})
-        members = sorted(f"{columns[i][0]}.{columns[i][1]} row {row_id}" for i, row_id in where if row_id is not None)
+
+        def place(i, row_id):  # the row too, where the table has ids (an operator needs it to mend it)
+            return f"{columns[i][0]}.{columns[i][1]}" + ("" if row_id is None else f" row {row_id}")
+
+        own = {(i, row_id) for i, row_id in where if columns[i][:2] in MEMBERS_OWN_WRITING}
+        apps = sorted({place(i, row_id) for i, row_id in where - own})
+        members = sorted(place(i, row_id) for i, row_id in own)
         if apps:
             leaks.append(f"text of message {message_id} also appears in the main database: {', '.join(apps)}")
         if members:
