@@ -76,6 +76,8 @@ def from_http_error(error: HTTPException):
     if status == 429:
         headers.update(retry_after_headers(getattr(error, "retry_after", None)))
     detail = error.description if error.description != type(error).description else None
+    if status == 413 and detail is None and request.max_content_length:  # as a body sent in chunks is told
+        detail = f"The request body is larger than {request.max_content_length // 1024} KiB."
     return problem_response(status, detail, headers=headers)
 
 
