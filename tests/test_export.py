@@ -151,3 +151,13 @@ def test_memory_stays_flat_for_a_large_export(app, alice, bob, login, messaging_
             response.close()
     assert total > 12_000_000  # the compressed archive
     assert peak < 4_000_000, f"peak {peak:,} bytes while streaming {total:,}"
+
+
+def test_a_head_request_builds_nothing_and_leaves_the_hours_download(app, story, alice, login):
+    """HEAD built the ZIP and spent the hour's one download (an API tester)."""
+    client = login(alice)
+    head = client.head("/settings/export")
+    assert head.status_code == 200 and head.mimetype == "application/zip" and head.get_data() == b""
+    api = ApiClient(app.test_client(), token_for(alice))
+    assert api.request("HEAD", "/api/v1/me/export").status_code == 200
+    assert download(client).testzip() is None  # the hour's one download is still there

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, stream_with_context
+from flask import current_app, request, stream_with_context
 from markupsafe import escape
 from sqlalchemy import or_, select
 
@@ -55,10 +55,14 @@ def take_export_limit(member) -> None:
 
 
 def zip_response(member):
-    """The member's export as a streamed ZIP download (raises TooSoon over the limit)."""
-    take_export_limit(member)
-    pieces = start_export(member)
-    response = current_app.response_class(stream_with_context(pieces), mimetype="application/zip")
+    """The member's export as a streamed ZIP download (raises TooSoon over the limit). A HEAD asks
+    only what a GET would answer: nothing is built, and the hour's download stays (it spent it: an
+    API tester)."""
+    if request.method == "HEAD":
+        response = current_app.response_class(b"", mimetype="application/zip")
+    else:
+        take_export_limit(member)
+        response = current_app.response_class(stream_with_context(start_export(member)), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="whiteballoon-conversations-{utcnow():%Y-%m-%d}.zip"'
     response.headers["Cache-Control"] = "no-store"
     return response
