@@ -871,8 +871,9 @@
     describedBy(box, "compose-length", true);  // again: a send's error may have reset the list
     var left = MESSAGE_MAX - used;
     note.classList.toggle("over", left < 0);
-    note.textContent = left >= 0 ? left.toLocaleString("en") + " characters left"
-      : (-left).toLocaleString("en") + " characters too many (" + MESSAGE_MAX.toLocaleString("en") + " at most)";
+    function characters(n) { return n.toLocaleString("en") + (n === 1 ? " character" : " characters"); }
+    note.textContent = left >= 0 ? characters(left) + " left"
+      : characters(-left) + " too many (" + MESSAGE_MAX.toLocaleString("en") + " at most)";
   }
   document.addEventListener("input", function (event) {
     if (event.target && event.target.id === "compose-body") showLength(event.target);
