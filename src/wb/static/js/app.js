@@ -898,6 +898,17 @@
     if (!box || !box.hasAttribute("autofocus") || !touchOnly()) return;
     box.removeAttribute("autofocus");
     if (document.activeElement === box) box.blur();
+    // The browser may still give it the focus after this (autofocus runs at its next rendering,
+    // once a candidate; a CI run caught it): until the member first touches the page or a key,
+    // that focus is taken back. Their own tap on the box keeps it.
+    var touched = false;
+    function touch() { touched = true; }
+    document.addEventListener("pointerdown", touch, { once: true, capture: true });
+    document.addEventListener("keydown", touch, { once: true, capture: true });
+    box.addEventListener("focus", function undo() {
+      if (touched) box.removeEventListener("focus", undo);
+      else box.blur();
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
