@@ -3,10 +3,12 @@
 SQLite restores run on a fresh SQLite instance of their own (sqlite_app), on every CI pass;
 the PostgreSQL round trip runs on CI's second pass.
 """
+import json
 import re
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -43,14 +45,19 @@ def test_restore_round_trip_gives_back_every_message(sqlite_app, pair):
     assert result.exit_code == 0, result.output
     assert message_rows() == original
     # The replaced data is kept as a backup like any other (rotated by `backup --keep`), nothing beside the file.
-    kept = last_backup()
-    assert kept.path != backup_path and f"Previous database kept as {kept.path}" in result.output
+    kept_path = Path(re.search(r"Previous database kept as (\S+)", result.output).group(1))
+    assert kept_path != backup_path and kept_path.parent == backup_path.parent
+    # The last backup of what is there now is the one restored, not that copy (it read as a fresh
+    # backup and hid an overdue one: an operator tester); stats say so.
+    assert last_backup().path.resolve() == backup_path.resolve()
+    stats = json.loads(invoke(sqlite_app, "stats", "--json").output)
+    assert stats["last_backup"] == str(backup_path.resolve())
     assert not list(target.parent.glob("*.replaced-*"))
-    replaced = sqlite3.connect(kept.path)
+    replaced = sqlite3.connect(kept_path)
     assert replaced.execute("SELECT count(*) FROM messages WHERE body = 'after the backup'").fetchone() == (1,)
     replaced.close()
     assert invoke(sqlite_app, "backup", "--keep", "1").exit_code == 0  # rotated away like the rest
-    assert not kept.path.exists() and not backup_path.exists()
+    assert not kept_path.exists() and not backup_path.exists()
     # Metadata follows the restored messages: unread counts agree, verify is clean.
     db.session.expire_all()
     ann_row = db.session.scalar(select(ConversationMembership).where(

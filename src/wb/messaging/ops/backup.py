@@ -9,7 +9,7 @@ import re
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import current_app
@@ -69,17 +69,37 @@ def last_backup() -> Backup | None:
     """The newest backup of this messaging database: in the backups folder, or the last one written
     elsewhere with --out. None when the last one recorded was of another database (the instance was
     pointed at a new one since): the folder's backups are the old one's, and this one has none yet."""
-    candidates = list_backups()[-1:]
+    folder = list_backups()
     record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
+    candidates = []
     try:
         data = json.loads(record.read_text())
         if data.get("database", location()) != location():
             return None
+        # A restore's copy of what it replaced is no backup of what is there now (it showed as a
+        # fresh one, hiding an overdue backup: an operator tester); the restored backup is.
+        replaced = data.get("replaced_copy")
+        folder = [backup for backup in folder if str(backup.path.resolve()) != replaced]
         if Path(data["path"]).is_file():
             candidates.append(Backup(path=Path(data["path"]), taken_at=datetime.fromisoformat(data["taken_at"])))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no record, or an unreadable one: the folder scan stands
-    return max(candidates, key=lambda backup: backup.taken_at, default=None)
+    return max(candidates + folder[-1:], key=lambda backup: backup.taken_at, default=None)
+
+
+def record_restored(restored_from: Path, replaced_copy: Path | None) -> None:
+    """After a restore: the last backup of what is there now is the one restored (taken when its
+    name says, or when the file was written), and the copy of what it replaced is not one."""
+    match = BACKUP_NAME.match(restored_from.name)
+    taken_at = (datetime.strptime(match.group(1), STAMP) if match
+                else datetime.fromtimestamp(restored_from.stat().st_mtime, timezone.utc).replace(tzinfo=None))
+    record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
+    try:
+        record.write_text(json.dumps({"path": str(restored_from.resolve()), "taken_at": taken_at.isoformat(),
+                                      "database": location(),
+                                      "replaced_copy": str(replaced_copy.resolve()) if replaced_copy else None}))
+    except OSError:
+        log.warning("could not record the last backup", extra={"path": str(record)})
 
 
 def backup(out=None, keep: int | None = None, progress=None) -> Backup:

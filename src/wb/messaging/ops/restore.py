@@ -20,7 +20,7 @@ from ...models import User
 from .. import live
 from ..reconcile import reconcile
 from . import postgres
-from .backup import backup, checksum_path, file_sha256, partial_file
+from .backup import backup, checksum_path, file_sha256, partial_file, record_restored
 from .database import TABLES, OperationFailed, ensure_schema, messaging_engine, sqlite_path
 
 log = logging.getLogger("wb.messaging.operations")
@@ -146,6 +146,7 @@ def restore(checked: CheckedBackup) -> Restored:
     # operator tester): once the server is back, their live channel hears this and draws the page again.
     live.record_for_everyone("restored")
     db.session.commit()
+    record_restored(checked.path, kept)
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
                                                    "kept": str(kept) if kept else None, "rewiped": rewiped})
     return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped)
