@@ -59,6 +59,27 @@ def test_reporting_the_same_member_again_adds_to_the_open_report(alice_api, alic
         "ads\n\nAlso reported for harassment. rude at night", "ads again"]
 
 
+def test_a_note_too_long_to_join_the_open_report_is_refused_not_filed_apart(alice_api, alice, bob):
+    """A blocked member filed ten reports at once, each with a long note, ten rows for the admins
+    (an outside tester): the open report holds what fits and a longer note is refused, saying how much
+    fits, while it is open."""
+    first = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "a" * 900})
+    assert first.status_code == 201
+    for _ in range(3):
+        refused = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "b" * 950})
+        assert_problem(refused, 422)
+        assert "Shorten this note to at most 98 characters" in refused.get_json()["detail"]
+    other_reason = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "harassment", "note": "c" * 90})
+    assert_problem(other_reason, 422)
+    assert "at most 68 characters" in other_reason.get_json()["detail"]  # "Also reported for harassment. " comes too
+    assert alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "b" * 98}).status_code == 200
+    full = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "more"})
+    assert_problem(full, 422)
+    assert "no room for more" in full.get_json()["detail"]
+    [row] = db.session.scalars(select(Report)).all()
+    assert row.note == "a" * 900 + "\n\n" + "b" * 98 and len(row.note) == 1000
+
+
 @pytest.mark.parametrize("payload, status", [
     ({"username": "bob", "reason": "bored"}, 422), ({"username": "bob"}, 422),
     ({"username": "bob", "reason": "spam", "note": "x" * 1001}, 422), ({"username": "alice", "reason": "spam"}, 400),

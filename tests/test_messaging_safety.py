@@ -154,6 +154,17 @@ def test_report_needs_a_reason_and_keeps_the_note(chat):
     assert db.session.scalar(select(Report)) is None
 
 
+def test_a_note_that_no_longer_fits_the_open_report_is_refused_and_kept(chat):
+    _, bob_client, _ = chat
+    assert bob_client.post("/people/alice/report", data={"reason": "spam", "note": "n" * 990}).status_code == 302
+    response = bob_client.post("/people/alice/report", data={"reason": "spam", "note": "and once more"})
+    assert response.status_code == 422
+    assert "Shorten this note to at most 8 characters" in visible_text(response)
+    assert "and once more" in response.get_data(as_text=True)
+    [report] = db.session.scalars(select(Report)).all()
+    assert report.note == "n" * 990
+
+
 def test_admin_resolves_reports_and_members_cannot_see_them(chat, admin, login):
     alice_client, bob_client, _ = chat
     bob_client.post("/people/alice/report", data={"reason": "spam"})

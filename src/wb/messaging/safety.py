@@ -83,10 +83,12 @@ def report(reporter, reported, reason: str, note: str = "") -> tuple[Report, boo
     Returns the report and whether it is new (False: added to the reporter's open one about them)."""
     if reported.id == reporter.id:
         raise Refusal("You can't report yourself.", 400)
-    policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)  # before anything is written
     waiting = _open_report(reporter.id, reported.id)
-    if waiting is not None and _adds_to(waiting, reason, note):
-        return waiting, False  # one open report per pair for the admins: more of the same joins it
+    addition = _addition(waiting, reason, note) if waiting is not None else None
+    policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)  # before anything is written
+    if waiting is not None:  # one open report per pair for the admins: more of the same joins it
+        _add_to(waiting, addition)
+        return waiting, False
     conversation = find_conversation(reporter.id, reported.id)
     if conversation is not None and not rules.conversation_has_message(conversation.id):
         conversation = None  # an unsent draft is no conversation between them (an API tester saw "Yes")
@@ -109,20 +111,30 @@ def _open_report(reporter_id: int, reported_id: int) -> Report | None:
         .order_by(Report.id.desc()).limit(1))
 
 
-def _adds_to(waiting: Report, reason: str, note: str) -> bool:
-    """Join a new report to the reporter's open one about the same member: a note (with the reason,
-    when it differs) goes under the one there, and the report stays one row for the admins. False
-    when the note would make it longer than a note may be: then it is a report of its own."""
+def _addition(waiting: Report, reason: str, note: str) -> str:
+    """What a new report adds to the reporter's open one about the same member: the note (with the
+    reason, when it differs) goes under the one there, and the report stays one row for the admins.
+    A note that would make it longer than a note may be is refused, saying how much still fits (it
+    was a report of its own: a blocked member filed ten at once with long notes, an outside tester)."""
     addition = note if reason == waiting.reason else f"Also reported for {reason}. {note}".strip()
     if not addition or addition in waiting.note:
-        return True
-    joined = f"{waiting.note}\n\n{addition}" if waiting.note else addition
-    if len(joined) > REPORT_NOTE_MAX:
-        return False
-    waiting.note = joined
+        return ""
+    room = REPORT_NOTE_MAX - len(waiting.note) - (2 if waiting.note else 0)
+    if len(addition) > room:
+        fits = room - (len(addition) - len(note))  # the words about the reason come with it
+        raise Refusal(
+            "Your open report about this member already holds a long note; an admin will read it. "
+            + (f"Shorten this note to at most {fits:,} characters to add it." if fits > 0
+               else "It has no room for more: wait until an admin has resolved it."), 422)
+    return addition
+
+
+def _add_to(waiting: Report, addition: str) -> None:
+    if not addition:
+        return
+    waiting.note = f"{waiting.note}\n\n{addition}" if waiting.note else addition
     db.session.commit()
     audit("member.reported", report_id=waiting.id, user_id=waiting.reporter_id, other_user_id=waiting.reported_id)
-    return True
 
 
 def _for_admin(admin):
