@@ -718,7 +718,9 @@ def test_an_admin_sees_open_reports_on_admin_and_who_resolved_them(browsing, ui_
     reporter.get_by_text("Safety").click()
     reporter.get_by_role("link", name="Report Bob").click()
     reporter.get_by_label("Spam or advertising").check()
-    reporter.locator("#note").fill("He keeps sending the same offer for handmade scarves, " * 4)
+    # A long word in the note (an address) once made the table 6,000px wide at any width, every
+    # "Mark resolved" off the right edge (an outside tester).
+    reporter.locator("#note").fill("He keeps sending the same offer for handmade scarves, " * 4 + "https://scarves.example/" + "x" * 600)
     reporter.get_by_role("button", name="Send report").click()
     expect(reporter.locator(".flash")).to_contain_text("Thanks.")
 
@@ -749,6 +751,11 @@ def test_an_admin_sees_open_reports_on_admin_and_who_resolved_them(browsing, ui_
     page.set_viewport_size({"width": 1280, "height": 800})  # beside a long note, a name keeps its letters together
     by = page.locator("tr", has_text="Spam or advertising").last.locator("td[data-label='By']")
     assert by.evaluate("td => td.getBoundingClientRect().width") >= 100
+    table = page.locator("table.table")
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth"), table.evaluate("t => [t.scrollWidth, t.clientWidth]")
+    box = resolve.bounding_box()
+    assert box["x"] + box["width"] <= 1280, box
+    page.screenshot(path=artifacts / "admin-reports-desktop.png", full_page=True)
     page.set_viewport_size(PHONE)
     page.locator("tr", has_text="Spam or advertising").get_by_role("button", name="Mark resolved").last.click()
     page.get_by_role("link", name="Show resolved reports").click()
