@@ -95,7 +95,9 @@ def test_a_display_name_of_invisible_characters_is_refused(client, alice, blank)
 
 @pytest.mark.parametrize("copy", ["Bob", "bob", "BOB", " Bob ", "Ｂｏｂ", "B\u200bob",
                                   # invisible marks and selectors a category test misses (found by an outside tester)
-                                  "B\u034fob", "Bo\u17b5b", "B\ufe0fob", "Bob\u3164", "\u115fBob"])
+                                  "B\u034fob", "Bo\u17b5b", "B\ufe0fob", "Bob\u3164", "\u115fBob",
+                                  # look-alikes and accents: "Аlice" with a Cyrillic А read as Alice (an outside tester)
+                                  "B\u043eb", "\u0392ob", "Bób", "BO\u0308B", "B0b", "\u0412\u043e\u044c"])
 def test_nobody_may_take_the_name_another_member_goes_by(client, alice, bob, copy):
     """In an inbox, a notice or an email only the name shows: a copy of Bob's would pass for Bob."""
     client.login("alice")
@@ -113,6 +115,26 @@ def test_a_letter_that_draws_as_a_blank_counts_as_a_space_in_another_members_nam
     assert response.status_code == 400
     assert "Another member goes by that name" in html.unescape(text(response))
     assert reload(User, alice.id).display_name == "Alice"
+
+
+@pytest.mark.parametrize("copy", ["\u0410lice Moreno", "Alicé Moreno", "ALİCE MORENO", "A1ice Moreno", "\u0391lice Moreno"])
+def test_a_look_alike_of_a_longer_name_is_refused(client, make_user, alice, copy):
+    make_user("moreno", display_name="Alice Moreno")
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": copy, "bio": ""})
+    assert response.status_code == 400
+    assert "Another member goes by that name" in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
+
+
+@pytest.mark.parametrize("name", ["Kai", "Bobby", "Бoris", "बॉब", "Bo b"])
+def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user, name):
+    """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count)."""
+    make_user("kal", display_name="Kal")
+    make_user("bab", display_name="बब")
+    client.login("alice")
+    assert client.post("/settings", data={"display_name": name, "bio": ""}).status_code == 302
+    assert reload(User, alice.id).display_name == name
 
 
 def test_a_members_own_name_and_a_new_one_are_fine(client, alice, bob):

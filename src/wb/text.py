@@ -122,16 +122,49 @@ DEFAULT_IGNORABLE = re.compile(
 )
 
 
+# Letters of other alphabets drawn like a Latin one (after case folding), from Unicode's confusables
+# (confusablesSummary.txt): "Аlice" with a Cyrillic А read as Alice in an inbox (an outside tester).
+# A capital's look-alike where the two cases differ (Greek Η is "H", its small η is folded to it).
+LOOK_ALIKES = str.maketrans({
+    # Cyrillic
+    "а": "a", "в": "b", "г": "r", "е": "e", "з": "3", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
+    "о": "o", "п": "n", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "ԁ": "d", "ԛ": "q",
+    "ԝ": "w", "ӏ": "l", "һ": "h", "ү": "y", "ѵ": "v", "ь": "b",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "h", "ι": "i", "κ": "k", "μ": "m", "ν": "n", "ο": "o",
+    "ρ": "p", "τ": "t", "υ": "y", "χ": "x", "ϲ": "c", "ϳ": "j",
+    # Latin letters no accent folding reaches, and digits drawn as letters
+    "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "ɡ": "g", "ʏ": "y",
+    "0": "o", "1": "l",
+})
+
+
 def name_key(name) -> str:
     """What a name looks like, to tell two names apart: compatibility forms folded (NFKC: "Ｄａｖｅ" is
     "Dave"), case folded, invisible characters left out ("Adm\u034fin" is "admin"), letters that draw
-    as a blank read as a space ("Tia\u3164Talent" is "tia talent"), runs of spaces as one."""
+    as a blank read as a space ("Tia\u3164Talent" is "tia talent"), runs of spaces as one; the accents
+    of Latin, Greek and Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds
+    them) and their look-alikes in other alphabets read as the Latin letter ("Аlice" with a Cyrillic А)."""
     folded = unicodedata.normalize("NFKC", "" if name is None else str(name)).casefold()
     visible = "".join(
         " " if char.isspace() or char in BLANK_LETTERS else "" if unicodedata.category(char) == "Cf" or
         DEFAULT_IGNORABLE.match(char) else char for char in folded
     )
-    return " ".join(visible.split())
+    return " ".join(_without_accents(visible).translate(LOOK_ALIKES).split())
+
+
+def _without_accents(text: str) -> str:
+    """text with the marks on Latin, Greek and Cyrillic letters left out (those of other scripts, as
+    Devanagari's vowel signs, are letters of the name: kept)."""
+    kept, base = [], ""
+    for char in unicodedata.normalize("NFKD", text):
+        if unicodedata.category(char) == "Mn":
+            if base < "\u0530":  # Latin, Greek, Cyrillic (and their extensions below Armenian)
+                continue
+        else:
+            base = char
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def one_line(text) -> str:
