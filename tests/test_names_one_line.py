@@ -137,6 +137,41 @@ def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user
     assert reload(User, alice.id).display_name == name
 
 
+def test_a_name_a_member_left_stays_theirs_for_a_month(login, alice, bob, make_user):
+    """Alice became "Alice M" and Dave took "Alice Moreno" the same minute: her neighbours' inboxes
+    showed him under her name (an outside tester)."""
+    from datetime import timedelta
+
+    from wb.models import AuditEvent, utcnow
+    from wb.people import leaving
+
+    alice_client, bob_client = login(alice), login(bob)
+    assert alice_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
+    assert alice_client.post("/settings", data={"display_name": "Alice M", "bio": ""}).status_code == 302
+    for name in ("Alice Moreno", "Alice", "ALICE MORENO"):
+        refused = bob_client.post("/settings", data={"display_name": name, "bio": ""})
+        assert refused.status_code == 400, name
+        assert "Another member goes by that name" in html.unescape(text(refused))
+    assert reload(User, bob.id).display_name == "Bob"
+    assert alice_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302  # her own
+    assert alice_client.post("/settings", data={"display_name": "Alice M", "bio": ""}).status_code == 302
+    renamed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == User.RENAMED)).all()
+    assert [(e.actor_id, e.old_value, e.new_value) for e in renamed] == [
+        (alice.id, "Alice", "Alice Moreno"), (alice.id, "Alice Moreno", "Alice M"),
+        (alice.id, "Alice M", "Alice Moreno"), (alice.id, "Alice Moreno", "Alice M")]
+    for event in renamed:  # a month on, the names she left are free
+        event.created_at = utcnow() - timedelta(days=User.FORMER_NAME_DAYS, minutes=1)
+    db.session.commit()
+    assert bob_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
+    assert bob_client.post("/settings", data={"display_name": "Bob", "bio": ""}).status_code == 302
+    db.session.query(AuditEvent).filter_by(action=User.RENAMED).update({"created_at": utcnow()})
+    db.session.commit()
+    leaving.erase_member(db.session.get(User, alice.id))  # erased: her names go with her
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == User.RENAMED,
+                                                       AuditEvent.actor_id == alice.id)).all() == []
+    assert bob_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
+
+
 def test_a_members_own_name_and_a_new_one_are_fine(client, alice, bob):
     client.login("alice")
     assert client.post("/settings", data={"display_name": "Alice", "bio": "still me"}).status_code == 302

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text, bindparam, false, func, select, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, bindparam, false, func, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -56,6 +56,11 @@ class User(UserMixin, db.Model):
     # so a client who took another's name reads apart from them; the member themselves doesn't
     # (it would tell them the name was taken). See note_name_shared and name_of.
     name_shared: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A member's change of display name is kept (an audit event, erased with them), and the name they
+    # left stays theirs this long: another member took "Alice Moreno" the minute Alice became
+    # "Alice M", and her neighbours' inboxes showed him under her name (an outside tester).
+    RENAMED = "member.renamed"
+    FORMER_NAME_DAYS = 30
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""
@@ -149,7 +154,8 @@ class User(UserMixin, db.Model):
     @classmethod
     def named_like(cls, name: str, but: int | None = None, among=None) -> "User | None":
         """Another member (not but; among: a condition on User, if given) whose display name or
-        username looks like name (text.name_key), if any."""
+        username looks like name (text.name_key), or who went by it in the last FORMER_NAME_DAYS
+        (RENAMED), if any."""
         key = name_key(name)
         if not key:
             return None
@@ -157,6 +163,13 @@ class User(UserMixin, db.Model):
         others = db.session.execute(others if among is None else others.where(among)).all()
         for row in others:
             if key in (name_key(row.display_name), name_key(row.username)):
+                return db.session.get(cls, row.id)
+        formerly = (select(cls.id, AuditEvent.old_value).join(AuditEvent, AuditEvent.actor_id == cls.id)
+                    .where(AuditEvent.action == cls.RENAMED,  # a member renames themselves: the actor
+                           AuditEvent.created_at >= utcnow() - timedelta(days=cls.FORMER_NAME_DAYS),
+                           cls.deleted_at.is_(None), cls.id != (but or 0)))
+        for row in db.session.execute(formerly if among is None else formerly.where(among)).all():
+            if name_key(row.old_value) == key:
                 return db.session.get(cls, row.id)
         return None
 
@@ -281,3 +294,16 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     actor: Mapped[User | None] = relationship()
+
+
+class Community(db.Model):
+    """Which community this is: one row, a random id drawn the first time it is asked for
+    (messaging/ops/identity.py). The messaging database carries the same id, so a restore can tell
+    another community's backup from ours: member ids start at 1 in every community."""
+
+    __tablename__ = "community"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    community_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..messaging import live
-from ..models import Invite, User
+from ..models import AuditEvent, Invite, User
 from ..text import has_control_characters
 from .forms import AccountForm
 
@@ -41,8 +41,12 @@ def change_password(member, new_password: str) -> None:
 
 
 def update_profile(member, display_name: str, bio: str) -> None:
-    """Save a member's display name (their username when left empty) and bio."""
-    member.display_name = display_name or member.username
+    """Save a member's display name (their username when left empty) and bio; a name they leave
+    stays theirs for a while (User.RENAMED)."""
+    former, member.display_name = member.display_name, display_name or member.username
+    if former and former != member.display_name:
+        db.session.add(AuditEvent(actor_id=member.id, action=User.RENAMED, subject=f"user:{member.id}",
+                                  old_value=former, new_value=member.display_name))
     member.bio = bio
     member.note_name_shared()
     db.session.commit()

@@ -98,6 +98,7 @@ def erase_member(member: User, actor: User | None = None) -> int:
                        .values(title=ERASED_REQUEST_TITLE, body=""))
     db.session.execute(update(Comment).where(Comment.author_id == member.id).values(body=""))
     db.session.execute(update(Report).where(Report.reporter_id == member.id).values(note=""))
+    db.session.execute(delete(AuditEvent).where(AuditEvent.action == User.RENAMED, AuditEvent.actor_id == member.id))
     for column in (AuditEvent.old_value, AuditEvent.new_value):
         db.session.execute(update(AuditEvent).where(AuditEvent.action.in_(NAMING_ACTIONS), column == old_username)
                            .values({column: f"user:{member.id}"}))
