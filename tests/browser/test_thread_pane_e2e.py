@@ -60,7 +60,9 @@ def test_picking_a_conversation_swaps_the_pane_and_back_restores_the_thread(brow
     expect(page.locator("#thread-messages")).not_to_contain_text("bob says hi")
     # (after the unread count of the other conversations, which the tab title carries)
     expect(page).to_have_title(re.compile(r"^(\(\d+\) )?Carol · Messages · WhiteBalloon$"))
-    expect(page.locator("#thread h2")).to_be_focused()
+    # Picked with the mouse: the box takes the focus, ready to type (a tester's reply went nowhere
+    # with the focus on the heading); from the keyboard the heading does (test_conversation_ui_e2e).
+    expect(page.locator("#compose-body")).to_be_focused()
     # The list is the same node, still scrolled; the current marker moved to Carol's row.
     assert page.evaluate("window.wbSameDocument === true"), "the page was reloaded"
     assert page.evaluate("document.getElementById('conversation-list').wbSameList === true")
@@ -99,11 +101,11 @@ def test_picking_a_conversation_swaps_the_pane_and_back_restores_the_thread(brow
 def test_on_a_phone_a_picked_conversation_shows_the_thread_and_focuses_its_heading(browsing, server):
     alice, bob = server.create_member("alice"), server.create_member("bob")
     with_bob = seed_conversation(server, bob, alice, "bob on the phone")
-    page = browsing.sign_in(alice, viewport={"width": 390, "height": 844})
+    page = browsing.sign_in(alice, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     page.goto("/messages")
     page.wait_for_load_state("load")
     expect(page.locator("#thread-pane")).to_be_hidden()
-    page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"] a').click()
+    page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"] a').tap()
     expect(page).to_have_url(re.compile(rf"/messages/{with_bob}$"))
     expect(page.locator("#thread-messages")).to_contain_text("bob on the phone")
     expect(page.locator("#conversation-list")).to_be_hidden()  # stacked: the thread replaces the list
@@ -169,3 +171,44 @@ def test_on_a_phone_back_to_the_list_keeps_its_page_filter_and_place(browsing, s
     page.goto(f"/messages/{ids[0]}")
     page.locator("#thread .back-link").click()
     expect(page).to_have_url(re.compile(r"/messages$"))
+
+
+def test_back_to_the_list_keeps_the_desktop_notices_switch_and_a_long_draft_its_count(browsing, server):
+    """Two things an outside tester found gone after moving between conversations: the inbox's
+    "Desktop notifications" (until a reload) and a long draft's count of characters left (until
+    the next key)."""
+    alice, bob, carol = server.create_member("alice"), server.create_member("bob"), server.create_member("carol")
+    with_bob = seed_conversation(server, bob, alice, "bob says hi", read=True)
+    with_carol = seed_conversation(server, carol, alice, "carol says hi", read=True)
+    page = browsing.sign_in(alice, viewport={"width": 390, "height": 844})
+    page.goto("/messages")
+    notices = page.locator(".inbox-list [data-desktop-notices]")
+    expect(notices).to_be_visible()
+    page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"] a').click()
+    expect(page.locator("#thread-messages")).to_contain_text("bob says hi")
+    box = page.locator("#compose-body")
+    box.fill("a" * 4600)
+    expect(page.locator("#compose-length")).to_have_text("400 characters left")
+    page.get_by_role("link", name="All conversations").click()
+    expect(page.locator("#conversation-list")).to_be_visible()
+    expect(notices).to_be_visible()
+    summary = notices.get_by_text("Desktop notifications", exact=True)
+    summary.click()
+    expect(notices.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
+    notices.get_by_role("button", name="Turn on desktop notifications").focus()
+    page.keyboard.press("Escape")  # folds again, as the other disclosures do
+    expect(notices.get_by_role("button", name="Turn on desktop notifications")).to_be_hidden()
+    expect(notices.locator("summary")).to_be_focused()
+
+    page.locator(f'#conversation-list li[data-conversation-id="{with_carol}"] a').click()
+    expect(page.locator("#thread-messages")).to_contain_text("carol says hi")
+    page.go_back()  # the list again
+    expect(page.locator("#conversation-list")).to_be_visible()
+    expect(notices).to_be_visible()
+    page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"] a').click()  # its draft back, counted
+    expect(page.locator("#thread-messages")).to_contain_text("bob says hi")
+    expect(page.locator("#compose-body")).to_have_value("a" * 4600)
+    expect(page.locator("#compose-length")).to_have_text("400 characters left")
+    page.reload()
+    expect(page.locator("#compose-body")).to_have_value("a" * 4600)
+    expect(page.locator("#compose-length")).to_have_text("400 characters left")

@@ -131,6 +131,7 @@
       window.sessionStorage.removeItem(key);
       box.value = text;
     } catch (error) { /* storage off */ }
+    showLength(box);  // a long draft brings its count back (it waited for a key: an outside tester)
   }
   // A box that closed (a pause, a block) while something was typed in it: the text is shown to copy
   // (_compose.html's template), and stays kept for when the box opens again.
@@ -155,6 +156,10 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "thread-pane") keepDraft(false);
   });
+  // Back and Forward swap in another page of the history (the thread's ← goes Back): the box's
+  // text is kept before it goes (it was lost on the way back to the list).
+  document.addEventListener("htmx:historyCacheHit", function () { keepDraft(false); });
+  document.addEventListener("htmx:historyCacheMissLoad", function () { keepDraft(false); });
   window.addEventListener("pagehide", function () { if (!sessionEnded) keepDraft(false); });
   window.addEventListener("pageshow", function (event) {
     // Back to a page the browser kept whole: its box holds the text itself, so the kept copy goes
@@ -510,10 +515,21 @@
     var inbox = pane.closest(".inbox");
     if (inbox) inbox.classList.add("has-thread");
   });
+  // A thread opened with a mouse click puts the focus in its box, ready to type, as a thread loaded
+  // as a page does (a tester's reply went nowhere, the focus on the heading); opened from the
+  // keyboard (or a screen reader's click) or on a touch screen, on its heading.
+  var openedByMouse = false;
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest && event.target.closest("#conversation-list li.conversation a");
+    if (row) openedByMouse = event.detail > 0 && event.pointerType !== "touch" && event.pointerType !== "pen" && !touchOnly();
+  }, true);
   document.addEventListener("htmx:afterSettle", function (event) {
     if (!isThreadPane(event.detail.target)) return;
     var heading = event.detail.target.querySelector("#thread h2");
-    if (heading) heading.focus();
+    var box = openedByMouse && event.detail.target.querySelector("#compose-body");
+    openedByMouse = false;
+    if (box) box.focus({ preventScroll: true });
+    else if (heading) heading.focus();
     showWholeThread();
   });
   // A thread that fits the window but runs past its bottom (a phone turned sideways, under the
@@ -788,8 +804,8 @@
   // Safety of a conversation or a profile) closes it and hands focus back to its summary.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || !event.target.closest) return;
-    var box = event.target.closest(
-      "details.new-message[open], details.message-actions[open], details.safety[open]");
+    var box = event.target.closest("details.new-message[open], details.message-actions[open], " +
+      "details.safety[open], .desktop-notices-compact details[open]");
     if (!box) return;
     event.preventDefault();
     box.open = false;

@@ -191,6 +191,17 @@
   }
 
   document.addEventListener("DOMContentLoaded", setUp);
+  // A list drawn again (Back to the inbox, its ← link) brings the switch hidden, as the server
+  // draws it: shown again here (it was gone until a reload: an outside tester).
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || !elt.querySelectorAll) return;
+    if (elt.matches("[data-desktop-notices]")) drawSwitch(elt);
+    elt.querySelectorAll("[data-desktop-notices]").forEach(drawSwitch);
+  });
+  document.addEventListener("htmx:historyRestore", function () {
+    document.querySelectorAll("[data-desktop-notices]").forEach(drawSwitch);
+  });
   // The badge poll swaps #inbox-badge; a read swaps it too (wb:unread-changed). After the swap
   // for the badge; after settling too, as htmx sets a swapped page's own title in between.
   document.addEventListener("htmx:afterSwap", function () { unreadChanged(); });
