@@ -203,3 +203,23 @@ def test_a_conversation_says_whether_i_may_send_in_it_now_as_the_web_does(api_as
     assert mine(alice_api) == blocked  # a block is never told
     refused = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "there?"})
     assert refused.status_code == 403 and blocked[1].split(".")[0] in refused.get_json()["detail"]
+
+
+def test_a_cursor_names_the_conversation_not_a_row_counting_the_communitys(api_as, bob_api, bob):
+    """A cursor carried the membership row's id, which counts up across the community: two drafts'
+    cursors told a member how many conversations others had started in between (an outside tester)."""
+    import base64
+
+    from wb.extensions import db
+    from wb.messaging.models import ConversationMembership
+
+    ids = _crowd(api_as, bob_api, 3)
+    page = bob_api.get("/api/v1/conversations?limit=1").get_json()
+    raw = base64.urlsafe_b64decode(page["next_cursor"] + "==").decode()
+    [first] = page["conversations"]
+    assert raw.endswith(f"|c{first['id']}") and first["id"] == ids[-1]
+    row_ids = db.session.scalars(db.select(ConversationMembership.id)).all()
+    assert not any(raw.endswith(f"|{row_id}") for row_id in row_ids)
+    assert bob_api.get(f"/api/v1/conversations?limit=1&cursor={page['next_cursor']}").get_json()["conversations"][0]["id"] == ids[-2]
+    old_kind = base64.urlsafe_b64encode(raw.replace("|c", "|").encode()).decode().rstrip("=")
+    assert_problem(bob_api.get(f"/api/v1/conversations?cursor={old_kind}"), 400)

@@ -50,22 +50,30 @@ def _page_statement(unread_only: bool, after_cursor: bool):
     if unread_only:
         query = query.where(CM.unread_count > 0)
     if after_cursor:
-        at, row_id = bindparam("cursor_at"), bindparam("cursor_id")
-        query = query.where(or_(CM.last_activity_at < at, and_(CM.last_activity_at == at, CM.id < row_id)))
-    return query.order_by(CM.last_activity_at.desc(), CM.id.desc()).limit(bindparam("limit"))
+        at, conversation_id = bindparam("cursor_at"), bindparam("cursor_id")
+        query = query.where(or_(CM.last_activity_at < at,
+                                and_(CM.last_activity_at == at, CM.conversation_id < conversation_id)))
+    return query.order_by(CM.last_activity_at.desc(), CM.conversation_id.desc()).limit(bindparam("limit"))
+
+
+# A cursor names the page's last conversation by its id, drawn at random, not by its membership
+# row's, which counts up across the community: a member read from two cursors how many
+# conversations others had started in between (an outside tester). "c" tells the two kinds apart.
+_CURSOR_CONVERSATION = "|c"
 
 
 def encode_cursor(row) -> str:
-    """An opaque cursor: where the page ended (last activity and row id)."""
-    return base64.urlsafe_b64encode(f"{row.last_activity_at.isoformat()}|{row.id}".encode()).decode().rstrip("=")
+    """An opaque cursor: where the page ended (last activity and conversation id)."""
+    raw = f"{row.last_activity_at.isoformat()}{_CURSOR_CONVERSATION}{row.conversation_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """A cursor this API gave out, or a 400 problem."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        at, _, row_id = raw.partition("|")
-        number = whole_number(row_id, MAX_DATABASE_ID)
+        at, _, conversation_id = raw.partition(_CURSOR_CONVERSATION)
+        number = whole_number(conversation_id, MAX_DATABASE_ID)
         if number is None:
             raise ValueError
         return datetime.fromisoformat(at), number
