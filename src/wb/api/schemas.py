@@ -129,7 +129,9 @@ class OpenConversation(Request):
 class Conversation(BaseModel):
     id: int
     other_member: Member
-    preview: str = Field(description="The newest message, shortened (or what became of it)")
+    preview: str = Field(description="What the inbox shows of the newest message: shortened, \"You: \" before yours, or what "
+                                     "became of it (\"Message deleted\"); \"No messages yet\" while last_message_id is null. "
+                                     "Words for a person to read: tell the cases apart by last_message_id")
     last_activity_at: Timestamp
     last_message_id: int | None
     unread_count: int
