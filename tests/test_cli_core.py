@@ -90,7 +90,11 @@ def test_demo_seeds_a_community_once(fresh_app):
         assert User.by_username("alice").check_password("demo-password")
 
         # Whoever wrote a conversation's last message has nothing unread in it.
-        from wb.messaging.models import ConversationMembership, Message
+        from wb.messaging.conversations import CONVERSATION_IDS
+        from wb.messaging.models import Conversation, ConversationMembership, Message
+
+        ids = db.session.scalars(select(Conversation.id)).all()  # numbered at random, as the README says
+        assert ids and all(CONVERSATION_IDS[0] <= id_ <= CONVERSATION_IDS[1] for id_ in ids), ids
 
         for membership in db.session.scalars(select(ConversationMembership)):
             last = db.session.scalars(select(Message).where(Message.conversation_id == membership.conversation_id)

@@ -88,17 +88,14 @@ def _seed_circles(admin) -> None:
 
 
 def _seed_conversations(users) -> None:
-    from .messaging.models import Conversation, Message
-    from .messaging.conversations import ensure_memberships
+    from .messaging.models import Message
+    from .messaging.conversations import create_conversation, ensure_memberships
     from .messaging.reconcile import reconcile_conversation
     from .messaging.writes import mark_read
 
     for first, second, lines in CONVERSATIONS:
         a, b = users[first], users[second]
-        low, high = sorted((a.id, b.id))
-        conversation = Conversation(user_low_id=low, user_high_id=high)
-        db.session.add(conversation)
-        db.session.commit()
+        conversation, _ = create_conversation(a.id, b.id)  # numbered at random, as every conversation is
         for index, text in enumerate(lines):
             sender = a if index % 2 == 0 else b
             db.session.add(Message(conversation_id=conversation.id, sender_id=sender.id, body=text))
