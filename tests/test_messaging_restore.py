@@ -11,17 +11,22 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from messaging_ops_helpers import (PG_ONLY, assert_one_line_error, converse, invoke, member, message_rows,
                                    messaging_file, sha256_of, take_backup)
+from wb import create_app
+from wb.cli import initialize
+from wb.config import TestConfig
+from wb.flags import set_flag
 from wb.messaging.conversations import CONVERSATION_IDS
+from wb.messaging.ops import identity
 from wb.extensions import db
 from wb.messaging import writes
 from wb.messaging.models import Conversation, ConversationMembership, Message
 from wb.messaging.ops import postgres
 from wb.messaging.ops.backup import last_backup
-from wb.models import User
+from wb.models import Community, User
 from wb.people import leaving
 
 
@@ -188,6 +193,113 @@ def test_restore_refuses_another_communitys_backup(sqlite_app, pair):
     result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
     assert_one_line_error(result, "1 member(s) this community doesn't have", "refusing to restore it")
     assert sha256_of(target) == before_sum and [row[3] for row in message_rows()] == ["ours"]
+
+
+def another_communitys_backup(folder):
+    """A backup of another instance, whose members have our members' ids (ids start at 1 everywhere)."""
+    config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
+    config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'wb.sqlite3'}",
+                  MESSAGING_DATABASE_URI=f"sqlite:///{folder / 'messaging.sqlite3'}",
+                  INSTANCE_PATH=str(folder / "instance"), RATELIMIT_STORAGE_URI="memory://")
+    other = create_app(config)
+    with other.app_context():
+        initialize()
+        set_flag("direct_messaging", True)
+        converse(member("ann"), member("ben"), ["theirs"])
+        path = take_backup(other)
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+    return path
+
+
+def test_restore_refuses_a_backup_of_another_community_whose_member_ids_match_ours(sqlite_app, pair, tmp_path):
+    """Another instance's backup named members 1 and 2, as ours do: it was accepted, and its messages
+    put under our members' names (an outside tester). The community's id tells them apart."""
+    ann_id = pair[0].id
+    converse(*pair, ["ours"])
+    theirs = another_communitys_backup(tmp_path / "other")
+    target = messaging_file(sqlite_app)
+    before_sum = sha256_of(target)
+    our_id = identity.community_id()
+    their_id = sqlite3.connect(theirs).execute("SELECT community_id FROM community").fetchone()[0]
+    assert their_id != our_id and sqlite3.connect(theirs).execute(
+        "SELECT min(user_low_id) FROM conversations").fetchone() == (ann_id,)
+
+    result = invoke(sqlite_app, "restore", str(theirs), input="y\n")
+
+    assert_one_line_error(result, "is another community's backup", their_id, our_id, "refusing to restore it")
+    assert "Replace the messaging database" not in result.output  # refused before asking
+    assert sha256_of(target) == before_sum and [row[3] for row in message_rows()] == ["ours"]
+
+
+def test_a_backup_from_before_communities_had_ids_is_checked_by_its_members_and_then_carries_ours(sqlite_app, pair):
+    converse(*pair, ["ours, from before ids"])
+    backup_path = take_backup(sqlite_app)
+    older = sqlite3.connect(backup_path)
+    older.execute("DROP TABLE community")  # as a backup taken by an earlier version
+    older.execute("UPDATE alembic_version SET version_num = 'c8d4e2f6a1b7'")
+    older.commit()
+    older.close()
+    rewrite_checksum(backup_path)
+
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert [row[3] for row in message_rows()] == ["ours, from before ids"]
+    assert identity.carried_community_id() == identity.community_id()
+    assert invoke(sqlite_app, "verify").exit_code == 0
+
+
+def test_restore_refuses_a_backup_whose_message_names_a_sender_outside_its_conversation(sqlite_app, pair):
+    """Restored, Ann's own message read as Ben's, and verify passed (an outside tester)."""
+    cat = member("cat")
+    converse(*pair, ["ann writes", "and again"])
+    backup_path = take_backup(sqlite_app)
+    edited = sqlite3.connect(backup_path)
+    [wrong_id] = edited.execute("UPDATE messages SET sender_id = ? WHERE body = 'and again' RETURNING id", (cat.id,))
+    edited.commit()
+    edited.close()
+    rewrite_checksum(backup_path)
+    target = messaging_file(sqlite_app)
+    before_sum = sha256_of(target)
+
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+
+    assert_one_line_error(result, "1 message(s) whose sender isn't one of their conversation's two members",
+                          f"message ids {wrong_id[0]})", "refusing to restore it")
+    assert sha256_of(target) == before_sum
+
+
+def test_verify_reports_a_message_whose_sender_is_not_in_its_conversation(sqlite_app, pair):
+    cat = member("cat")
+    conversation = converse(*pair, ["ann writes"])
+    db.session.execute(text("UPDATE messages SET sender_id = :cat"), {"cat": cat.id},
+                       bind_arguments={"bind": db.engines["messaging"]})
+    db.session.commit()
+    [message_id] = [row[0] for row in message_rows()]
+
+    result = invoke(sqlite_app, "verify")
+
+    assert result.exit_code == 1, result.output
+    assert (f"message {message_id} in conversation {conversation.id} names member {cat.id} as its sender, who isn't "
+            "one of the conversation's two members") in result.output
+
+
+def test_verify_reports_a_messaging_database_of_another_community(sqlite_app, pair):
+    converse(*pair, ["ours"])
+    theirs = identity.carried_community_id()
+    db.session.execute(update(Community).values(community_id="0" * 32))
+    db.session.commit()
+
+    result = invoke(sqlite_app, "verify")
+
+    assert result.exit_code == 1, result.output
+    assert f"the messaging database is another community's: it carries community id {theirs}" in result.output
+
+
+def rewrite_checksum(path):
+    path.with_name(path.name + ".sha256").write_text(f"{sha256_of(path)}  {path.name}\n")
 
 
 def test_restore_keeps_erased_text_erased(sqlite_app, pair):
@@ -387,3 +499,56 @@ def test_postgresql_restore_of_a_dump_that_crashes_pg_restore_says_the_file_is_d
     dump.with_name(dump.name + ".sha256").write_text(f"{sha256_of(dump)}  {dump.name}\n")
     assert_one_line_error(invoke(app, "restore", str(dump), "--yes"), "pg_restore crashed (signal 11)",
                           "damaged")
+
+
+@PG_ONLY
+def test_postgresql_restore_refuses_another_communitys_dump(own_instance, app, some_messages):
+    assert invoke(app, "backup").exit_code == 0
+    dump = last_backup().path
+    theirs = identity.carried_community_id()
+    db.session.execute(update(Community).values(community_id="0" * 32))  # as if the dump came from elsewhere
+    db.session.commit()
+    before = message_rows()
+
+    result = invoke(app, "restore", str(dump), input="y\n")
+
+    assert_one_line_error(result, "is another community's backup", theirs, "0" * 32)
+    assert "Replace the messaging database" not in result.output
+    assert message_rows() == before
+
+
+@PG_ONLY
+def test_postgresql_restore_refuses_a_dump_whose_message_names_a_sender_outside_its_conversation(
+        own_instance, app, some_messages):
+    carol = member("carol_pg_sender")
+    [wrong_id] = db.session.execute(text("UPDATE messages SET sender_id = :carol WHERE id = (SELECT min(id) FROM messages) "
+                                         "RETURNING id"), {"carol": carol.id},
+                                    bind_arguments={"bind": db.engines["messaging"]}).scalars()
+    db.session.commit()
+    assert "names member" in invoke(app, "verify").output
+    assert invoke(app, "backup").exit_code == 0
+
+    result = invoke(app, "restore", str(last_backup().path), "--yes")
+
+    assert_one_line_error(result, "1 message(s) whose sender isn't one of their conversation's two members",
+                          f"message ids {wrong_id})")
+
+
+@PG_ONLY
+def test_postgresql_restore_of_a_dump_from_before_communities_had_ids(own_instance, app, some_messages):
+    """pg_restore --clean drops only the tables a dump holds: the community table stays, and the
+    upgrade after the restore finds it there."""
+    original = message_rows()
+    with db.engines["messaging"].begin() as connection:  # as an earlier version's database
+        connection.execute(text("DROP TABLE community"))
+        connection.execute(text("UPDATE alembic_version SET version_num = 'c8d4e2f6a1b7'"))
+    assert invoke(app, "backup").exit_code == 0
+    dump = last_backup().path
+    assert invoke(app, "init").exit_code == 0  # this version's schema, carrying the community's id
+
+    result = invoke(app, "restore", str(dump), "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert message_rows() == original
+    assert identity.carried_community_id() == identity.community_id()
+    assert invoke(app, "verify").exit_code == 0

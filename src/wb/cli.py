@@ -64,8 +64,10 @@ def initialize() -> None:
     """Create or upgrade both databases and the feature flag rows; safe to repeat."""
     from .database import upgrade
     from .flags import ensure_flags
+    from .messaging.ops.identity import stamp_messaging_database
 
     upgrade()
+    stamp_messaging_database()  # the community's id, in both databases (restores compare it)
     ensure_flags()
 
 

@@ -87,6 +87,19 @@ class Message(db.Model):
     hidden_for_high: Mapped[bool] = mapped_column(default=False)
 
 
+class MessagingCommunity(db.Model):
+    """The community this messaging database belongs to: the main database's Community id, written
+    when the schema is made or upgraded and before a backup (ops/identity.py), so a backup says whose it is."""
+
+    __bind_key__ = "messaging"
+    __tablename__ = "community"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    community_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- main database: metadata only ---------------------------------------------
 
 

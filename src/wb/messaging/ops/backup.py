@@ -17,6 +17,7 @@ from flask import current_app
 from ...models import utcnow
 from . import postgres
 from .database import OperationFailed, engine_name, location, require_database, sqlite_path
+from .identity import stamp_messaging_database
 
 log = logging.getLogger("wb.messaging.operations")
 
@@ -108,6 +109,7 @@ def backup(out=None, keep: int | None = None, progress=None) -> Backup:
     progress(done, total) is called as a SQLite copy advances.
     """
     require_database()
+    stamp_messaging_database()  # the backup says whose it is (a restore elsewhere is refused)
     taken_at = utcnow().replace(microsecond=0)
     suffix = "sqlite3" if sqlite_path() is not None else "dump"
     if suffix == "dump" and engine_name() != "postgresql":

@@ -98,7 +98,11 @@ def schema_present() -> bool:
 
 
 def ensure_schema() -> bool:
-    """Create or upgrade the messaging schema; returns True when it had to create it."""
+    """Create or upgrade the messaging schema, carrying this community's id; returns True when it had
+    to create it."""
+    from .identity import stamp_messaging_database
+
     missing = not schema_present()
     upgrade([BIND])
+    stamp_messaging_database()
     return missing

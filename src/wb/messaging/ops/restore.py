@@ -21,7 +21,9 @@ from .. import live
 from ..reconcile import reconcile
 from . import postgres
 from .backup import backup, checksum_path, file_sha256, partial_file, record_restored
+from ..models import MessagingCommunity
 from .database import TABLES, OperationFailed, ensure_schema, messaging_engine, sqlite_path
+from .identity import community_id
 
 log = logging.getLogger("wb.messaging.operations")
 
@@ -47,7 +49,7 @@ class Restored:
 
 
 def check_backup(path) -> CheckedBackup:
-    """A backup that matches its checksum and passes an integrity check, or OperationFailed."""
+    """A backup that matches its checksum, passes an integrity check and is this community's, or OperationFailed."""
     path = Path(path)
     if not path.is_file():
         raise OperationFailed(f"{path} doesn't exist or isn't a file.")
@@ -63,15 +65,26 @@ def check_backup(path) -> CheckedBackup:
                                   "PostgreSQL: restore it where WB_MESSAGING_DATABASE_URL is a SQLite file.")
         if not head.startswith(PG_DUMP_MAGIC):
             raise OperationFailed(f"{path} isn't a pg_dump custom-format file.")
-        return CheckedBackup(path=path, sha256=actual, summary=postgres.check_dump(path))
+        summary = postgres.check_dump(path)
+        _refuse_unless_ours(path, _dump_contents(path))
+        return CheckedBackup(path=path, sha256=actual, summary=summary)
     if head.startswith(PG_DUMP_MAGIC):
         raise OperationFailed(f"{path} is a backup of a PostgreSQL messaging database, and this instance's is "
                               "SQLite: restore it where WB_MESSAGING_DATABASE_URL is that PostgreSQL database.")
     if head != SQLITE_MAGIC:
         raise OperationFailed(f"{path} isn't a SQLite database.")
-    conversations, messages, member_ids = _check_sqlite_file(path)
-    _refuse_strangers(path, member_ids)
+    conversations, messages, contents = _check_sqlite_file(path)
+    _refuse_unless_ours(path, contents)
     return CheckedBackup(path=path, sha256=actual, conversations=conversations, messages=messages)
+
+
+@dataclass
+class Contents:
+    """What a backup says about whose it is, and whether its messages' senders fit their conversations."""
+
+    community_id: str | None  # None: taken before databases carried one
+    member_ids: set[int]
+    misattributed: list[int]  # ids of messages whose sender isn't one of their conversation's two members
 
 
 def _expected_checksum(path: Path) -> str:
@@ -85,8 +98,14 @@ def _expected_checksum(path: Path) -> str:
     return expected
 
 
-def _check_sqlite_file(path: Path) -> tuple[int, int, set[int]]:
-    """Integrity check, counts and the members named by a SQLite backup, opened read-only and untouched."""
+# A message whose sender is neither member of its conversation (a hand-edited or damaged backup): the
+# page would label it as the other member's (an outside tester's own message read as her partner's).
+MISATTRIBUTED = """SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                   WHERE m.sender_id <> c.user_low_id AND m.sender_id <> c.user_high_id ORDER BY m.id"""
+
+
+def _check_sqlite_file(path: Path) -> tuple[int, int, Contents]:
+    """Integrity check, counts and contents of a SQLite backup, opened read-only and untouched."""
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
         try:
@@ -98,13 +117,44 @@ def _check_sqlite_file(path: Path) -> tuple[int, int, set[int]]:
                 raise OperationFailed(f"{path} is a SQLite database but not a messaging backup (no messages table).")
             conversations = connection.execute("SELECT count(*) FROM conversations").fetchone()[0]
             messages = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+            community = (connection.execute(f"SELECT community_id FROM {MessagingCommunity.__tablename__}").fetchone()
+                         if MessagingCommunity.__tablename__ in tables else None)
             member_ids = {row[0] for row in connection.execute(
                 "SELECT user_low_id FROM conversations UNION SELECT user_high_id FROM conversations")}
+            misattributed = [row[0] for row in connection.execute(MISATTRIBUTED)]
         finally:
             connection.close()
     except sqlite3.Error as error:
         raise OperationFailed(f"{path} is damaged or not a SQLite database ({error}); refusing to restore it.") from None
-    return conversations, messages, member_ids
+    return conversations, messages, Contents(community[0] if community else None, member_ids, misattributed)
+
+
+def _dump_contents(path: Path) -> Contents:
+    """The same of a pg_dump file, read from the rows pg_restore writes out of it (nothing is restored)."""
+    community = [row[0] for row in postgres.dump_rows(path, MessagingCommunity.__tablename__, ("community_id",))]
+    pairs = {int(conversation_id): {int(low), int(high)} for conversation_id, low, high in
+             postgres.dump_rows(path, "conversations", ("id", "user_low_id", "user_high_id"))}
+    misattributed = sorted(int(message_id) for message_id, conversation_id, sender_id in
+                           postgres.dump_rows(path, "messages", ("id", "conversation_id", "sender_id"))
+                           if int(sender_id) not in pairs.get(int(conversation_id), (int(sender_id),)))
+    return Contents(community[0] if community else None, set().union(*pairs.values()), misattributed)
+
+
+def _refuse_unless_ours(path: Path, contents: Contents) -> None:
+    """Refuse another community's backup (by the id both databases carry; a backup from before they
+    carried one, by the members its conversations name), and one whose messages name a sender who
+    isn't in their conversation."""
+    ours = community_id()
+    if contents.community_id is not None and contents.community_id != ours:
+        raise OperationFailed(f"{path} is another community's backup (community id {contents.community_id}; "
+                              f"this community's is {ours}); refusing to restore it.")
+    _refuse_strangers(path, contents.member_ids)
+    if contents.misattributed:
+        shown = ", ".join(str(message_id) for message_id in contents.misattributed[:5])
+        more = ", ..." if len(contents.misattributed) > 5 else ""
+        raise OperationFailed(
+            f"{path} holds {len(contents.misattributed):,} message(s) whose sender isn't one of their conversation's "
+            f"two members (message ids {shown}{more}): each would show as the other member's; refusing to restore it.")
 
 
 def _refuse_strangers(path: Path, member_ids: set[int]) -> None:

@@ -41,6 +41,8 @@ def verify(batch_size: int = 5000) -> Verification:
     _check_no_text_outside(report, batch_size)
     _check_metadata(report)
     _check_pair_constraint(report)
+    _check_senders(report)
+    _check_community(report)
     _check_erased_text(report)
     _check_no_copies_beside(report)
     return report
@@ -156,6 +158,39 @@ def _check_pair_constraint(report: Verification) -> None:
             "is not enforced (run `./wb messaging init`, or restore a backup with the constraint)"
         )
     report.checked.append("constraint: one conversation per pair, UNIQUE(user_low_id, user_high_id)")
+
+
+def _check_senders(report: Verification) -> None:
+    """Every message's sender is one of its conversation's two members: one who isn't would be shown
+    as the other member (a restored backup's did, to its own writer)."""
+    from ..models import Conversation
+
+    with messaging_engine().connect() as connection:
+        rows = connection.execute(
+            select(Message.id, Message.conversation_id, Message.sender_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.sender_id != Conversation.user_low_id, Message.sender_id != Conversation.user_high_id)
+            .order_by(Message.id)
+        ).all()
+    report.problems += _limited([
+        f"message {message_id} in conversation {conversation_id} names member {sender_id} as its sender, who isn't "
+        "one of the conversation's two members (the page would show it as the other member's)"
+        for message_id, conversation_id, sender_id in rows])
+    report.checked.append("senders: every message's sender is one of its conversation's two members")
+
+
+def _check_community(report: Verification) -> None:
+    """The messaging database carries this community's id (another community's would hold its
+    members' conversations under our members' ids)."""
+    from .identity import carried_community_id, stored_community_id
+
+    ours, carried = stored_community_id(), carried_community_id()
+    if carried is None:
+        report.notes.append("the messaging database carries no community id yet; `./wb messaging init` writes it")
+    elif ours is not None and carried != ours:
+        report.problems.append(f"the messaging database is another community's: it carries community id {carried}, "
+                               f"and this community's (in the main database) is {ours}")
+    report.checked.append("community: the messaging database carries this community's id")
 
 
 def _check_erased_text(report: Verification) -> None:
