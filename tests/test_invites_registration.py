@@ -353,3 +353,25 @@ def test_the_command_line_makes_an_invite_that_joins_a_circle(app, admin):
     assert db.session.scalar(select(Invite)).circle.name == "Oak Street"
     wrong = app.test_cli_runner().invoke(args=["create-invite", "--circle", "Nowhere"])
     assert wrong.exit_code == 1 and "There is no circle called 'Nowhere'" in wrong.output
+
+
+def test_sign_ups_are_limited_per_address_and_keep_what_was_typed(app_config, request):
+    """A leaked 30-use invite made 35 accounts in seconds from one address (an outside tester)."""
+    app_config["REGISTER_RATE_LIMIT"] = "2 per hour"
+    app = request.getfixturevalue("app")
+    invite = Invite.issue(creator=request.getfixturevalue("admin"), max_uses=10)
+    db.session.commit()
+    client = app.test_client()
+    assert register(client, invite.token, username="first").status_code == 302
+    client = app.test_client()
+    assert register(client, invite.token, username="x y").status_code == 400  # a refused try counts too
+    refused = register(app.test_client(), invite.token, username="third", display_name="Tess Third")
+    assert refused.status_code == 429 and 3000 < int(refused.headers["Retry-After"]) <= 3600
+    page = text(refused)
+    assert "Too many sign-ups from this address just now. Try again in about 1 hours" not in page
+    assert "Too many sign-ups from this address just now. Try again in 60 minutes" in page
+    assert 'value="third"' in page and 'value="Tess Third"' in page
+    assert User.by_username("third") is None and reload(Invite, invite.id).uses == 1
+    elsewhere = app.test_client().post("/register", data={"invite": invite.token, "username": "fourth",
+                                                          "password": NEW_PASSWORD}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert elsewhere.status_code == 302

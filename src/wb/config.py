@@ -14,6 +14,7 @@ ENVIRONMENT = {
     "WB_SECURE_COOKIES": "SESSION_COOKIE_SECURE",
     "WB_BACKUP_CADENCE_HOURS": "MESSAGING_BACKUP_CADENCE_HOURS",
     "WB_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
+    "WB_REGISTER_RATE_LIMIT": "REGISTER_RATE_LIMIT",
     "WB_MESSAGE_RATE_LIMIT": "MESSAGE_RATE_LIMIT",
     "WB_NEW_CONVERSATION_RATE_LIMIT": "NEW_CONVERSATION_RATE_LIMIT",
     "WB_EXPORT_RATE_LIMIT": "EXPORT_RATE_LIMIT",
@@ -62,6 +63,9 @@ class Config:
     RATELIMIT_KEY_PREFIX = "wb"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
+    # Sign-ups tried from one address: a leaked 30-use invite made 35 accounts in seconds (an
+    # outside tester); a building's shared connection still lets a meeting's worth join.
+    REGISTER_RATE_LIMIT = "20 per hour"
     MESSAGE_RATE_LIMIT = "20 per minute"
     NEW_CONVERSATION_RATE_LIMIT = "5 per day"
     EXPORT_RATE_LIMIT = "1 per hour"  # a member's "Download my conversations"
@@ -114,6 +118,7 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"
     LOGIN_RATE_LIMIT = "1000 per minute"
+    REGISTER_RATE_LIMIT = "1000 per minute"
     # Cheap hashes keep hundreds of test logins fast; real instances use scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     LIVE_PRUNE_CHANCE = 0  # pruning is tested on its own (test_messaging_live)
@@ -142,7 +147,7 @@ class ConfigError(ValueError):
 
 
 # The settings that are a limit ("20 per minute"): a wrong one would answer every request it guards 500.
-RATE_LIMIT_KEYS = ("LOGIN_RATE_LIMIT", "MESSAGE_RATE_LIMIT", "NEW_CONVERSATION_RATE_LIMIT", "EXPORT_RATE_LIMIT",
+RATE_LIMIT_KEYS = ("LOGIN_RATE_LIMIT", "REGISTER_RATE_LIMIT", "MESSAGE_RATE_LIMIT", "NEW_CONVERSATION_RATE_LIMIT", "EXPORT_RATE_LIMIT",
                    "EMAIL_CHANGE_RATE_LIMIT", "REPORT_RATE_LIMIT", "REQUEST_RATE_LIMIT", "COMMENT_RATE_LIMIT")
 DATABASE_KEYS = {"SQLALCHEMY_DATABASE_URI": "WB_DATABASE_URL", "MESSAGING_DATABASE_URI": "WB_MESSAGING_DATABASE_URL"}
 

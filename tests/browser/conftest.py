@@ -102,6 +102,7 @@ class LiveServer:
             "MESSAGE_RATE_LIMIT": MESSAGE_RATE_LIMIT,
             # Every browser signs in from 127.0.0.1.
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            "REGISTER_RATE_LIMIT": "1000 per minute",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             **config,
         }

@@ -70,6 +70,15 @@ def register():
         return render_template(
             "auth/register.html", invite=invite, token=token, first=first, errors={}, form={}, problem=problem
         ), (400 if problem and token else 200)
+    try:
+        ratelimits.take("register", current_app.config["REGISTER_RATE_LIMIT"], f"addr:{request.remote_addr}")
+    except ratelimits.LimitReached as reached:
+        words = ("Too many sign-ups from this address just now. "
+                 f"Try again in {ratelimits.wait_words(reached.retry_after)}; what you typed is kept, but the password.")
+        return render_template(
+            "auth/register.html", invite=invite, token=token, first=first, errors={"invite": words}, form=request.form,
+            problem=None,
+        ), 429, ratelimits.retry_after_headers(reached.retry_after)
     form = RegisterForm(invite, first)
     user = service.register(form) if form.validate() else None
     if user is None:
