@@ -179,6 +179,22 @@ def test_restore_refuses_while_another_process_has_the_database_open(sqlite_app,
     assert [row[3] for row in message_rows()] == ["before the backup"]
 
 
+def test_restore_refuses_before_asking_while_another_process_has_the_database_open(sqlite_app, pair):
+    """It asked "Replace…? [y/N]" first and refused only after the operator said yes."""
+    converse(*pair, ["before the backup"])
+    backup_path = take_backup(sqlite_app)
+    target = messaging_file(sqlite_app)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(target)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "open\n"
+        result = invoke(sqlite_app, "restore", str(backup_path), input="y\n")
+        assert_one_line_error(result, "is open in another process", f"pid {holder.pid}")
+        assert "Replace the messaging database" not in result.output
+    finally:
+        holder.communicate("\n", timeout=10)
+
+
 def test_restore_refuses_another_communitys_backup(sqlite_app, pair):
     """Its conversations name members this community doesn't have: it could never be reconciled here."""
     converse(*pair, ["ours"])
@@ -393,8 +409,9 @@ def test_postgresql_restore_refuses_while_another_session_is_connected(own_insta
     before = message_rows()
     url = db.engines["messaging"].url.set(drivername="postgresql")
     with psycopg.connect(url.render_as_string(hide_password=False)):  # as a worker's pooled connection
-        assert_one_line_error(invoke(app, "restore", str(dump), "--yes"), "1 other session(s) are connected",
-                              "stop the app")
+        refused = invoke(app, "restore", str(dump), input="y\n")
+        assert_one_line_error(refused, "1 other session(s) are connected", "stop the app")
+        assert "Replace the messaging database" not in refused.output  # refused before asking
     assert message_rows() == before
     assert invoke(app, "restore", str(dump), "--yes").exit_code == 0
 

@@ -16,7 +16,7 @@ from .ops.database import (OperationFailed, engine_name, ensure_schema, fault_li
                            require_database, sqlite_path)
 from .ops.health import describe_size, messaging_health
 from .ops.purge import purge_deleted
-from .ops.restore import check_backup, restore
+from .ops.restore import check_backup, refuse_while_in_use, restore
 from .ops.verify import verify
 
 messaging_cli = AppGroup("messaging", help="Operate the messaging database.")
@@ -113,6 +113,7 @@ def restore_command(path, yes):
     counts = (f" ({checked.summary})" if checked.messages is None
               else f" ({checked.conversations:,} conversations, {checked.messages:,} messages)")
     click.echo(f"Checksum and integrity ok: {checked.path}{counts}")
+    refuse_while_in_use()  # before asking: a yes that could only be refused wasted the operator's answer
     if not yes:
         confirm(
             f"Replace the messaging database at {location()} with this backup? "

@@ -173,8 +173,7 @@ def restore(checked: CheckedBackup) -> Restored:
     """Swap a checked backup in for the messaging database, keep the replaced one, reconcile metadata."""
     from ...people.leaving import erase_sent_text, text_erased_members
 
-    db.session.remove()  # no open transaction may hold the old database
-    messaging_engine().dispose()
+    refuse_while_in_use()  # asked before the operator's yes too; asked again, as it may have changed since
     handed_out = _ids_handed_out()
     # The current data is kept as a backup of its own (backups/, rotated by `backup --keep` like the
     # rest): beside the database, a copy would outlive every rotation, and an erasure, for good.
@@ -183,7 +182,6 @@ def restore(checked: CheckedBackup) -> Restored:
         kept = backup().path
         postgres.restore_dump(checked.path)
     else:
-        _refuse_other_processes()
         kept = backup().path if sqlite_path().exists() else None
         _swap_sqlite_file(checked)
     messaging_engine().dispose()
@@ -200,6 +198,17 @@ def restore(checked: CheckedBackup) -> Restored:
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
                                                    "kept": str(kept) if kept else None, "rewiped": rewiped})
     return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped)
+
+
+def refuse_while_in_use() -> None:
+    """OperationFailed while another process (SQLite) or session (PostgreSQL) has the messaging database
+    open: what it wrote next would be lost. This process lets go of its own connections first."""
+    db.session.remove()  # no open transaction may hold the old database
+    messaging_engine().dispose()
+    if sqlite_path() is None:
+        _refuse_other_sessions()
+    else:
+        _refuse_other_processes()
 
 
 def _ids_handed_out() -> dict[str, int]:
