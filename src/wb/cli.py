@@ -141,6 +141,8 @@ WORKER_CLASSES = ("gevent", "sync", "gthread")
 # and the next connection, a send too, waited for a held one to end (up to a hold, 30 s). A held
 # request costs a gevent worker about 30 KB and a file descriptor.
 WORKER_CONNECTIONS = 10_000
+# More processes than any server has cores for: a typo's 99999999999 would fork until the host gave out.
+MAX_WORKERS = 1_000
 
 
 def default_worker_class(threads: int = 1) -> str:
@@ -150,7 +152,7 @@ def default_worker_class(threads: int = 1) -> str:
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=WholeNumber(1, 65535))
-@click.option("--workers", type=WholeNumber(1), help="Processes.  [default: one per core, plus one]")
+@click.option("--workers", type=WholeNumber(1, MAX_WORKERS), help="Processes.  [default: one per core, plus one]")
 @click.option("--worker-class", "worker_class", type=click.Choice(WORKER_CLASSES),
               help="gevent (the default) holds each tab's live channel cheaply; sync and gthread answer it "
                    "at once and tabs ask again later.  [default: gevent; gthread with --threads]")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 
-from .security import whole_number
+from .security import ASCII_DIGITS, whole_number
+
+# The most any option takes when it names no maximum of its own: past this a number only ever
+# overflowed something (a date, a C long) or meant nothing more.
+LARGEST = 10**18
 
 
 class WholeNumber(click.ParamType):
@@ -14,9 +18,16 @@ class WholeNumber(click.ParamType):
         self.minimum, self.maximum = minimum, maximum
 
     def convert(self, value, param, ctx):
-        number = value if isinstance(value, int) and not isinstance(value, bool) else whole_number(str(value).strip(),
-                                                                                                   10**18)
-        if number is None or number < self.minimum or (self.maximum is not None and number > self.maximum):
+        largest = LARGEST if self.maximum is None else self.maximum
+        if isinstance(value, int) and not isinstance(value, bool):
+            number, text = value, str(value)
+        else:
+            text = str(value).strip()
+            number = whole_number(text, largest)
+        if number is None and ASCII_DIGITS.fullmatch(text) or number is not None and number > largest:
+            # A number, only too large: "isn't a whole number" misled an outside tester.
+            self.fail(f"{value!r} is too large: at most {largest:,}.", param, ctx)
+        if number is None or number < self.minimum:
             self.fail(f"{value!r} isn't a whole number {self._range()}.", param, ctx)
         return number
 

@@ -15,7 +15,7 @@ from .ops.backup import backup
 from .ops.database import (OperationFailed, engine_name, ensure_schema, fault_line, location,
                            require_database, sqlite_path)
 from .ops.health import describe_size, messaging_health
-from .ops.purge import purge_deleted
+from .ops.purge import MAX_DAYS, purge_deleted
 from .ops.restore import check_backup, refuse_while_in_use, restore
 from .ops.verify import verify
 
@@ -200,7 +200,7 @@ def reconcile_command(dry_run):
 
 
 @messaging_cli.command("purge")
-@click.option("--deleted-older-than", "days", required=True, type=WholeNumber(0), metavar="DAYS",
+@click.option("--deleted-older-than", "days", required=True, type=WholeNumber(0, MAX_DAYS), metavar="DAYS",
               help="Wipe the text of messages deleted more than DAYS days ago.")
 @click.option("--yes", is_flag=True, help="Really wipe (without it, only count).")
 @one_line_errors

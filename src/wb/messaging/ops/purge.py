@@ -15,6 +15,10 @@ from .health import utc_stamp
 
 log = logging.getLogger("wb.messaging.operations")
 
+# A hundred years: further back than any message was deleted, and a cutoff a date can still hold
+# (a million days went back past the year 1: OverflowError, an outside tester).
+MAX_DAYS = 36_500
+
 
 @dataclass
 class Purge:
