@@ -1,11 +1,12 @@
 """After signing in or switching a setting, `next` only ever leads to a page on this site."""
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from conftest import PASSWORD
 from wb.extensions import db
-from wb.models import FeatureFlag
+from wb.models import FeatureFlag, User
+from messaging_helpers import visible_text
 
 # Each as it appears, percent-encoded, in a query string or a form body.
 ELSEWHERE = [
@@ -119,3 +120,38 @@ def test_an_htmx_post_whose_session_is_gone_goes_to_sign_in_not_a_form_expired_p
     page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
     assert "You were signed out, on another device, by a password change or by an admin." in page  # says why
     assert "You were signed out" not in client.get("/login?next=/messages/1").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("ending, why, words", [
+    ("closed", "closed", "This account is closed, so it can't be signed in to again."),
+    ("erased", "closed", "This account is closed, so it can't be signed in to again."),
+    ("suspended", "suspended", "An admin suspended this account, so it was signed out. Contact an admin"),
+    ("signed out elsewhere", None, "You were signed out, on another device"),
+])
+def test_an_open_page_whose_account_ended_is_told_why_on_the_sign_in_page(login, alice, admin, messaging_on,
+                                                                          ending, why, words):
+    """A closed, erased or suspended member's open tab went to a sign-in page that told them to sign in
+    again, which they never can (outside testers). The tab's live ask is sent there with the reason."""
+    from wb.auth import service
+    from wb.extensions import db
+    from wb.people import leaving
+
+    client = login(alice)
+    member = db.session.get(User, alice.id)
+    if ending == "closed":
+        leaving.close_account(member)
+    elif ending == "erased":
+        leaving.erase_member(member, actor=admin)
+    elif ending == "suspended":
+        service.set_status(member, "suspended")
+        db.session.commit()
+    else:
+        service.end_sessions(member, "signed_out")
+    live = client.get("/messages/live?since=0")  # live.js's fetch: not an htmx request
+    assert live.status_code == 302
+    query = parse_qs(urlsplit(live.location).query)
+    assert query.get("ended") == ([why] if why else None)
+    part = client.get("/messages/badge", headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/messages"})
+    assert parse_qs(urlsplit(part.headers["HX-Redirect"]).query)["ended"] == [why or "1"]
+    page = client.get(f"/login?next=/messages&ended={why or 1}")
+    assert words in visible_text(page)

@@ -22,9 +22,28 @@ def to_login():
         page = urlsplit(request.headers.get("HX-Current-URL", ""))
         response = make_response("Signed out: sign in again.", 401)
         response.headers["HX-Redirect"] = url_for("auth.login", next=safe_next(
-            page.path + (f"?{page.query}" if page.query else ""), url_for("main.dashboard")), ended=1)
+            page.path + (f"?{page.query}" if page.query else ""), url_for("main.dashboard")), ended=why_ended() or 1)
         return response
-    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path,
+                            ended=why_ended()))
+
+
+def why_ended() -> str | None:
+    """Why the member this browser was signed in as no longer is, when it is their account's doing:
+    "closed" (closed or erased) or "suspended", for the sign-in page to say (it told them to sign in
+    again, which they never can: outside testers); None otherwise (signed out elsewhere, a new password)."""
+    from flask import session
+
+    from .extensions import db
+    from .models import User
+
+    signed_in = User.parse_session_id(session.get("_user_id"))
+    account = db.session.get(User, signed_in[0]) if signed_in else None
+    if account is None:
+        return None
+    if account.deleted_at is not None:
+        return "closed"
+    return "suspended" if account.status == "suspended" else None
 
 
 def login_required(view):

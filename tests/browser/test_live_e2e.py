@@ -686,6 +686,23 @@ def test_an_open_thread_closes_its_box_when_the_other_member_pauses_messages(bro
     expect(alice_page.locator("#compose-body")).to_have_value("Can I change my order to 2kg?", timeout=NEWS_MS)
 
 
+def test_a_tab_whose_account_was_suspended_goes_to_a_sign_in_page_that_says_so(browsing, server):
+    """It said "Sign in to go back to where you were" to a member who can't (outside testers)."""
+    from wb.auth import service
+    from wb.extensions import db
+    from wb.models import User
+
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    page.wait_for_timeout(300)  # the channel is held now
+    with server.app.app_context():
+        service.set_status(User.by_username(alice), "suspended")
+        db.session.commit()
+    expect(page).to_have_url(re.compile(r"/login\?next=.*&ended=suspended$"), timeout=NEWS_MS)
+    expect(page.get_by_role("status")).to_contain_text("An admin suspended this account")
+
+
 def test_a_tab_signed_out_elsewhere_goes_to_sign_in_and_comes_back_with_its_draft(browsing, server):
     """Signing out in one tab ends the session everywhere: the other tab's live channel hears of it
     and takes the page (which shows private messages) to the sign-in page; signing in again brings

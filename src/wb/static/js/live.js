@@ -145,9 +145,11 @@
 
   function askAgain(seconds) { window.setTimeout(ask, seconds * 1000); }
 
-  function signedOut() {
+  // why: the server's word for it ("closed", "suspended"), from where it sent the ask.
+  function signedOut(why) {
     fire("wb:signed-out");
-    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search) + "&ended=1");
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search) +
+      "&ended=" + encodeURIComponent(why || "1"));
   }
 
   // The page says so at its top and stays as it was (a half-written message too): its Message
@@ -177,7 +179,7 @@
       // and so does the page, which shows what is private; it comes back here once signed in
       // (app.js keeps a draft for it).
       if (response.status === 401 || (response.redirected && new URL(response.url).pathname === "/login")) {
-        signedOut();
+        signedOut(response.redirected ? new URL(response.url).searchParams.get("ended") : null);
         return null;
       }
       // Messaging switched off (404) or no longer for this member (403): each live part asks once
