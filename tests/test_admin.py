@@ -333,6 +333,40 @@ def test_admin_cannot_change_their_own_status(admin_client, admin):
     assert reload(User, admin.id).role == "admin"
 
 
+@pytest.mark.parametrize("action", ["approve", "suspend", "reinstate", "make-admin", "remove-admin"])
+@pytest.mark.parametrize("how", ["erased", "closed"])
+def test_an_erased_or_closed_account_is_left_as_it_is(admin_client, make_user, action, how):
+    """Suspending erased-5 answered 302 and the erased account became "suspended" (an outside tester)."""
+    from wb.people import leaving
+
+    gone = make_user("gone", status="pending", role="admin" if action == "remove-admin" else "member")
+    if how == "erased":
+        leaving.erase_member(gone)
+    else:
+        leaving.close_account(gone)
+    username = reload(User, gone.id).username
+
+    response = admin_client.post(f"/admin/members/{username}/{action}", data={"confirmed": "1"})
+
+    assert response.status_code == 400
+    said = "was erased: an erased account" if how == "erased" else "closed their account: a closed account"
+    assert f"{username} {said} can&#39;t be approved, suspended, reinstated or made an admin." in text(response)
+    after = reload(User, gone.id)
+    assert (after.status, after.role) == ("pending", "admin" if action == "remove-admin" else "member")
+
+
+def test_the_command_line_does_not_approve_an_erased_account(runner, make_user):
+    from wb.people import leaving
+
+    gone = make_user("gone", status="pending")
+    leaving.erase_member(gone)
+
+    result = runner.invoke(args=["approve", f"erased-{gone.id}"])
+
+    assert result.exit_code == 1 and f"erased-{gone.id} was erased" in result.output
+    assert reload(User, gone.id).status == "pending"
+
+
 @pytest.mark.parametrize("path", ["/admin/members/bob/promote", "/admin/members/nobody/approve"])
 def test_unknown_member_or_action_is_404(admin_client, bob, path):
     assert admin_client.post(path).status_code == 404

@@ -175,6 +175,17 @@ def test_the_command_line_erases_a_member_on_request(app, alice, bob, alice_wrot
     assert again.exit_code == 0 and f"erased-{alice.id} was erased already; text of 0 more message(s)" in again.output
 
 
+def test_erasing_an_erased_member_again_says_so_at_once_without_asking(app, alice, bob, alice_wrote_bob):
+    """It asked "Erase erased-5 for good?", then said it was erased already (an outside tester)."""
+    app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
+
+    again = app.test_cli_runner().invoke(args=["members", "erase", f"erased-{alice.id}"], input="")
+
+    assert again.exit_code == 0, again.output
+    assert "for good?" not in again.output and "Aborted" not in again.output
+    assert f"erased-{alice.id} was erased already; text of 0 more message(s)" in again.output
+
+
 def test_verify_finds_text_left_of_an_erased_member(app, alice, bob, alice_wrote_bob):
     app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
     db.session.add(Message(conversation_id=alice_wrote_bob[2], sender_id=alice.id, body="restored from an old backup"))

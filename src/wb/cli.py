@@ -272,12 +272,15 @@ def create_invite_command(max_uses, expires_days, no_auto_approve, circle):
 @one_line_errors
 def approve_command(username):
     """Approve a pending member."""
-    from .auth.service import set_status
+    from .auth.service import set_status, why_not_manage
     from .models import User
 
     user = User.by_username(username)
     if user is None:
         raise click.ClickException(f"No member is called {username!r}.")
+    refusal = why_not_manage(user)
+    if refusal:
+        raise click.ClickException(refusal)
     if user.status == "active":
         click.echo(f"{user.username} is already active.")
         return

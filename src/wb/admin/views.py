@@ -5,7 +5,7 @@ from sqlalchemy import case, select
 
 from .. import flags
 from ..access import admin_required, safe_next
-from ..auth.service import set_role, set_status
+from ..auth.service import set_role, set_status, why_not_manage
 from ..extensions import db
 from ..models import User
 from ..security import is_htmx, page_arg
@@ -129,6 +129,9 @@ def member_action(username, action):
         abort(404, "No member has that username.")
     if person.id == current_user.id:
         abort(400, "You can't change your own account's status or role.")
+    refusal = why_not_manage(person)
+    if refusal:
+        abort(400, refusal)
     if action in ROLE_ACTIONS:
         return _change_role(person, ROLE_ACTIONS[action], action)
     if action == "suspend" and request.form.get("confirmed") != "1":

@@ -7,7 +7,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..messaging import live
-from ..models import AuditEvent, Invite, User
+from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Invite, User
 from ..text import has_control_characters
 from .forms import AccountForm
 
@@ -107,6 +107,18 @@ def create_admin(username: str, password: str) -> User:
     user.note_name_shared()
     db.session.commit()
     return user
+
+
+def why_not_manage(user: User) -> str | None:
+    """Why an admin may not approve, suspend, reinstate or change the role of this account, or None:
+    a closed or erased account stays as it was left (suspending an erased one made it "suspended":
+    an outside tester)."""
+    if user.deleted_at is None:
+        return None
+    if user.username.startswith(ERASED_USERNAME_PREFIX):
+        return f"{user.username} was erased: an erased account can't be approved, suspended, reinstated or made an admin."
+    return (f"{user.username} closed their account: a closed account can't be approved, suspended, reinstated or "
+            "made an admin.")
 
 
 def set_status(user: User, status: str) -> None:

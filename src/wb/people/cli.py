@@ -26,11 +26,13 @@ def erase_command(username, yes):
     if leaving.is_only_admin(member):
         raise click.ClickException(f"{member.username} is the community's only admin; create another admin first "
                                    "(./wb create-admin), then erase this one.")
-    if not yes:
-        confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
-                      "sent is wiped; this can't be undone")
     user_id = member.id
     again = member.deleted_at is not None and member.username.startswith(ERASED_USERNAME_PREFIX)
+    # Erased already: nothing left to decide (it asked, then said so: an outside tester). Running it
+    # again finishes what an unreachable messaging database left, and says what it did.
+    if not yes and not again:
+        confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
+                "sent is wiped; this can't be undone")
     try:
         wiped = leaving.erase_member(member)
     except SQLAlchemyError as error:
