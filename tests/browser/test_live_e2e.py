@@ -682,6 +682,10 @@ def test_an_open_thread_closes_its_box_when_the_other_member_pauses_messages(bro
     # what was typed stays on the screen to copy (it vanished: a marketplace tester), and in the box once open again
     expect(alice_page.locator("#compose-unsent")).to_have_value("Can I change my order to 2kg?")
     expect(alice_page.get_by_text("What you were writing, not sent; copy it if you want to keep it:")).to_be_visible()
+    # under those words and as wide as the box was (it was squeezed beside them: an outside tester)
+    kept, closed = alice_page.locator("#compose-unsent").bounding_box(), alice_page.locator("#compose").bounding_box()
+    words = alice_page.locator("#compose label[for=compose-unsent]").bounding_box()
+    assert kept["width"] >= closed["width"] * 0.9 and kept["y"] >= words["y"] + words["height"] - 1, (kept, words, closed)
     bob_page.locator("#pause").get_by_role("button").click()
     expect(alice_page.locator("#compose-body")).to_have_value("Can I change my order to 2kg?", timeout=NEWS_MS)
 
