@@ -110,7 +110,7 @@ def test_the_offer_agrees_with_the_rules(alice, alice_client, make_user):
     assert {m.username for m in search.members} == {p.username for p in people if rules.decide_pair(alice, p).may_write}
     assert {entry.member.username: entry.refusal.words if entry.refusal else None for entry in search.found} == {
         "pat": None,
-        "pia": "You've blocked Pat Blocked. Unblock them from their profile or your settings to write to them.",
+        "pia": "You've blocked Pat Blocked. To write to them, unblock them under Safety (on their profile or in your conversation) or in your settings.",
         "pog": "Pat Blocker isn't accepting messages right now. Only they can change that.",
     }
 

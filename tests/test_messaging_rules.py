@@ -190,7 +190,7 @@ def test_a_block_stops_staff_and_replies_and_reads_like_a_pause(people, login):
     assert refusal(people["alice"], people["bob"]) == not_accepting  # despite the conversation with a message
     assert refusal(people["root"], people["bob"]) == not_accepting  # despite being staff
     assert refusal(people["bob"], people["alice"]) == (
-        "You've blocked Alice. Unblock them from their profile or your settings to write to them.")
+        "You've blocked Alice. To write to them, unblock them under Safety (on their profile or in your conversation) or in your settings.")
     response = send(alice_client, cid, "hello?")
     assert response.status_code == 403 and not_accepting in visible_text(response)
 

@@ -77,7 +77,7 @@ def test_blocker_sees_why_they_cannot_write(chat):
     alice_client, bob_client, cid = chat
     bob_client.post("/people/alice/block", data={"confirmed": "1"})
     page = visible_text(bob_client.get(f"/messages/{cid}"))
-    assert "You've blocked Alice. Unblock them from their profile or your settings to write to them." in page
+    assert "You've blocked Alice. To write to them, unblock them under Safety (on their profile or in your conversation) or in your settings." in page
     assert 'id="compose-body"' not in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
     # the blocked member is told before typing, in the words of a pause: nothing reveals the block
     blocked_side = alice_client.get(f"/messages/{cid}").get_data(as_text=True)

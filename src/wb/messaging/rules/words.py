@@ -90,8 +90,8 @@ def day_limit_spent(retry_after: int) -> Decision:
 
 
 def you_blocked(person) -> Decision:
-    return Decision(NO, "you-blocked", f"You've blocked {User.name_of(person)}. Unblock them from their profile "
-                    "or your settings to write to them.", 403, brief="you blocked them")
+    return Decision(NO, "you-blocked", f"You've blocked {User.name_of(person)}. To write to them, unblock them "
+                    "under Safety (on their profile or in your conversation) or in your settings.", 403, brief="you blocked them")
 
 
 def not_accepting(person) -> Decision:
