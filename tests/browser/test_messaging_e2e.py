@@ -298,13 +298,13 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
     # The switch asks first; saying no keeps messaging on.
     questions = []
     admin_page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
-    row.get_by_role("switch").click()
+    row.get_by_role("button", name="Turn off direct messaging").click()
     assert questions and questions[0].startswith("Turn direct messaging off?")
     expect(row.locator(".flag-state")).to_have_text("Currently on.")
     admin_page.once("dialog", lambda dialog: dialog.accept())
-    row.get_by_role("switch").click()
+    row.get_by_role("button", name="Turn off direct messaging").click()
     expect(row.locator(".flag-state")).to_have_text("Currently off.")
-    expect(row.get_by_role("switch")).to_have_text("Turn on")
+    expect(row.get_by_role("button", name="Turn on direct messaging")).to_have_text("Turn on direct messaging")
 
     # The page Alice already had open drops its badge (its live channel ends), showing no error in its place,
     # says messaging is off and offers no Message button (an outside tester found it kept, leading to the 404).
