@@ -1,0 +1,12 @@
+"""Admin → Members read out whom each button acts on (outside testers: "Suspend", "Make admin" and
+"Approve" named nobody, unlike "Erase Alice Moreno…"), under a header that says what the column is."""
+from helpers import text
+
+
+def test_each_member_action_names_the_member_and_the_column_is_headed(admin, bob, make_user, login):
+    make_user("paula", display_name="Paula Pending", status="pending")
+    page = text(login(admin).get("/admin/members"))
+    assert "<th>Actions</th>" in page
+    for words in ('Suspend<span class="visually-hidden">: Bob</span>', 'Make admin<span class="visually-hidden">: Bob</span>',
+                  'Approve<span class="visually-hidden">: Paula Pending</span>'):
+        assert words in page, words
