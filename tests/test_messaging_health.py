@@ -79,6 +79,7 @@ def test_backup_age_warns_past_the_cadence(sqlite_app, pair):
     take_backup(sqlite_app)
     fresh = client.get("/admin/messaging").get_data(as_text=True)
     assert "cadence" not in fresh.split('id="messaging-storage"')[1].split("</section>")[0]
+    assert re.search(r'<time datetime="[^"]+">1 min ago</time>', fresh)  # not "0.0 hours ago"
     sqlite_app.config["MESSAGING_BACKUP_CADENCE_HOURS"] = 0.0001
     time.sleep(0.5)
     assert "older than the 0.0001-hour cadence" in client.get("/admin/messaging").get_data(as_text=True)
