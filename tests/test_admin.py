@@ -354,6 +354,10 @@ def test_an_erased_or_closed_account_is_left_as_it_is(admin_client, make_user, a
     assert f"{username} {said} can&#39;t be approved, suspended, reinstated or made an admin." in text(response)
     after = reload(User, gone.id)
     assert (after.status, after.role) == ("pending", "admin" if action == "remove-admin" else "member")
+    if how == "erased":  # the erasure is among the member actions; the refused action isn't
+        listed = text(admin_client.get("/admin/members")).split("Recent member actions", 1)[1]
+        assert f"@{username}" in listed and "Erased: <bdi>sent text erased</bdi>" in listed
+        assert listed.count("<tr>") == 2
 
 
 def test_the_command_line_does_not_approve_an_erased_account(runner, make_user):
@@ -414,3 +418,61 @@ def test_admin_members_are_paged_found_by_name_and_an_action_comes_back_to_the_s
     assert elsewhere.location == "/admin/members#member-m060"
     page = text(admin_client.get("/admin/members?page=2"))
     assert 'name="next" value="/admin/members?page=2"' in page  # each row's forms say where they were
+
+
+# --- who did what to which member ---------------------------------------------------------------
+
+def member_events(member):
+    db.session.expire_all()
+    return [(event.action, event.actor_id, event.old_value, event.new_value) for event in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.subject == f"user:{member.id}").order_by(AuditEvent.id))]
+
+
+def test_each_member_action_is_recorded_with_the_admin_who_took_it_and_listed(admin_client, admin, make_user, runner):
+    """Approving, suspending, reinstating and role changes left no trace of who did them (an outside tester)."""
+    penny = make_user("penny", status="pending", display_name="<b>Penny</b>")
+    admin_client.post("/admin/members/penny/approve")
+    admin_client.post("/admin/members/penny/suspend", data={"confirmed": "1"})
+    admin_client.post("/admin/members/penny/reinstate")
+    admin_client.post("/admin/members/penny/make-admin", data={"confirmed": "1"})
+    admin_client.post("/admin/members/penny/remove-admin", data={"confirmed": "1"})
+    admin_client.post("/admin/members/penny/approve")  # already active: nothing changed, nothing recorded
+    paul = make_user("paul", status="pending")
+    assert runner.invoke(args=["approve", "paul"]).exit_code == 0
+
+    assert member_events(penny) == [
+        ("member.approved", admin.id, "pending", "active"), ("member.suspended", admin.id, "active", "suspended"),
+        ("member.reinstated", admin.id, "suspended", "active"), ("member.made_admin", admin.id, "member", "admin"),
+        ("member.admin_removed", admin.id, "admin", "member")]
+    assert member_events(paul) == [("member.approved", None, "pending", "active")]
+    page = text(admin_client.get("/admin/members"))
+    listed = page[page.index("Recent member actions"):]
+    rows = listed.split("<tr>")[2:]  # newest first, after the heading row
+    assert len(rows) == 6
+    assert "@paul" in rows[0] and "Approved: <bdi>pending</bdi> → <bdi>active</bdi>" in rows[0]
+    assert "command line" in rows[0]
+    assert "&lt;b&gt;Penny&lt;/b&gt; (@penny)" in rows[1] and "<b>Penny</b>" not in listed
+    assert "Removed as admin: <bdi>admin</bdi> → <bdi>member</bdi>" in rows[1] and "Rita Root" in rows[1]
+    assert "Made an admin" in rows[2] and "Reinstated" in rows[3] and "Suspended" in rows[4] and "Approved" in rows[5]
+    assert 'class="table table-stack"' in listed and 'data-label="Who"' in listed  # stacks on a phone
+
+
+def test_resolving_a_report_is_recorded_and_listed_without_its_note(chat, admin, alice, bob, login):
+    from wb.messaging.models import Report
+
+    report = Report(reporter_id=bob.id, reported_id=alice.id, reason="spam", note="she keeps selling me stuff")
+    db.session.add(report)
+    db.session.commit()
+    admin_client = login(admin)
+
+    admin_client.post(f"/admin/reports/{report.id}/resolve")
+    admin_client.post(f"/admin/reports/{report.id}/resolve")  # once is enough
+
+    assert member_events(alice) == [("report.resolved", admin.id, None, f"report {report.id}")]
+    listed = text(admin_client.get("/admin/members")).split("Recent member actions", 1)[1]
+    assert "Report about them resolved" in listed and "(@alice)" in listed
+    assert "selling" not in listed
+
+
+def test_the_members_page_with_no_member_actions_yet_says_so(admin_client):
+    assert "No admin has approved, suspended or changed a member yet." in text(admin_client.get("/admin/members"))

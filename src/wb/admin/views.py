@@ -9,7 +9,7 @@ from ..auth.service import set_role, set_status, why_not_manage
 from ..extensions import db
 from ..models import User
 from ..security import is_htmx, page_arg
-from . import bp
+from . import bp, history
 from .forms import FlagForm, ProtectForm, ReachForm, StartersForm
 
 RULE_FORMS = {"starters": StartersForm, "reach": ReachForm, "protect": ProtectForm}
@@ -109,8 +109,11 @@ def members():
     people = pagination.items
     here = url_for("admin.members", **({"q": name} if name else {}),
                    **({"page": pagination.page} if pagination.page > 1 else {}))
+    actions = history.recent_member_actions()
     return render_template("admin/members.html", people=people, pagination=pagination, q=name, here=here,
-                           all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]))
+                           all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]),
+                           member_actions=actions, member_action_words=history.ACTION_WORDS,
+                           member_names=history.member_names(actions))
 
 
 def _back_to_members(person) -> str:
@@ -138,7 +141,7 @@ def member_action(username, action):
         # With JavaScript a dialog asked (app.js says so in `confirmed`); a plain form asks on a
         # page of its own, as every destructive action does.
         return render_template("admin/confirm_suspend.html", person=person, back=_back_to_members(person))
-    set_status(person, STATUS_ACTIONS[action])
+    set_status(person, STATUS_ACTIONS[action], actor=current_user)
     flash(f"{person.name} is now {STATUS_ACTIONS[action]}.", "success")
     return redirect(_back_to_members(person))
 
@@ -153,6 +156,6 @@ def _change_role(person, role: str, action: str):
     if request.form.get("confirmed") != "1":
         return render_template("admin/confirm_role.html", person=person, action=action, role=role,
                                back=_back_to_members(person))
-    set_role(person, role)
+    set_role(person, role, actor=current_user)
     flash(f"{person.name} is now an admin." if role == "admin" else f"{person.name} is no longer an admin.", "success")
     return redirect(_back_to_members(person))

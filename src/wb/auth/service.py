@@ -121,21 +121,41 @@ def why_not_manage(user: User) -> str | None:
             "made an admin.")
 
 
-def set_status(user: User, status: str) -> None:
-    """Approve, suspend or reinstate a member; a suspension ends their sessions for good."""
+def set_status(user: User, status: str, actor: User | None = None) -> None:
+    """Approve, suspend or reinstate a member, recorded with who did it (actor None: the command
+    line); a suspension ends their sessions for good."""
+    old = user.status
     user.status = status
     if status == "suspended":
         user.end_sessions()  # so reinstating them doesn't revive a cookie someone kept
         live.record([user.id], "account")
+    if old != status:
+        action = SUSPENDED if status == "suspended" else REINSTATED if old == "suspended" else APPROVED
+        _record(action, user, old, status, actor)
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 
 
-def set_role(user: User, role: str) -> None:
-    """Make a member an admin ("admin") or an admin a member again ("member")."""
+def set_role(user: User, role: str, actor: User | None = None) -> None:
+    """Make a member an admin ("admin") or an admin a member again ("member"), recorded with who did it."""
+    old = user.role
     user.role = role
+    if old != role:
+        _record(MADE_ADMIN if role == "admin" else ADMIN_REMOVED, user, old, role, actor)
     db.session.commit()
     log.info("member role changed", extra={"user_id": user.id, "role": role})
+
+
+# Member management as the audit log records it (Admin → Members lists it: admin/history.py). Only
+# flags and rules kept a who and when before; a suspension left no trace of who made it (an outside tester).
+APPROVED, SUSPENDED, REINSTATED = "member.approved", "member.suspended", "member.reinstated"
+MADE_ADMIN, ADMIN_REMOVED = "member.made_admin", "member.admin_removed"
+
+
+def _record(action: str, member: User, old: str, new: str, actor: User | None) -> None:
+    """The audit row of an admin's action on a member: ids and the old and new state (the caller commits)."""
+    db.session.add(AuditEvent(actor_id=actor.id if actor is not None else None, action=action,
+                              subject=f"user:{member.id}", old_value=old, new_value=new))
 
 
 def invites_of(member) -> list[Invite]:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import User, utcnow
+from ..models import AuditEvent, User, utcnow
 from . import live, policy, rules
 from .conversations import audit, find_conversation
 from .models import REPORT_NOTE_MAX, Block, ConversationMembership, Report
@@ -163,7 +163,11 @@ def open_report_count(admin=None) -> int:
     return db.session.scalar(select(func.count(Report.id)).where(Report.status == "open", _for_admin(admin)))
 
 
+REPORT_RESOLVED = "report.resolved"  # the audit log's name for it (Admin → Members lists it)
+
+
 def resolve_report(admin, report_id) -> Report:
+    """Mark a report resolved, recorded in the audit log with the admin and the member it is about."""
     row = db.session.get(Report, report_id)
     if row is None or row.reported_id == admin.id:
         abort(404, "That report doesn't exist.")
@@ -171,6 +175,8 @@ def resolve_report(admin, report_id) -> Report:
         row.status = "resolved"
         row.resolved_at = utcnow()
         row.resolved_by_id = admin.id
+        db.session.add(AuditEvent(actor_id=admin.id, action=REPORT_RESOLVED, subject=f"user:{row.reported_id}",
+                                  new_value=f"report {row.id}"))
         db.session.commit()
         audit("report.resolved", report_id=row.id, user_id=admin.id)
     return row

@@ -1,0 +1,32 @@
+"""Admin → Members' "Recent member actions": which admin (or the command line) approved, suspended,
+reinstated, made or removed an admin, resolved a report about or erased which member, and when.
+From the audit log, which holds ids and states, never message text."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..auth.service import ADMIN_REMOVED, APPROVED, MADE_ADMIN, REINSTATED, SUSPENDED
+from ..extensions import db
+from ..messaging.safety import REPORT_RESOLVED
+from ..models import AuditEvent, User
+from ..people.leaving import ERASED
+
+ACTION_WORDS = {APPROVED: "Approved", SUSPENDED: "Suspended", REINSTATED: "Reinstated", MADE_ADMIN: "Made an admin",
+                ADMIN_REMOVED: "Removed as admin", REPORT_RESOLVED: "Report about them resolved", ERASED: "Erased"}
+
+
+def recent_member_actions(limit: int = 20) -> list[AuditEvent]:
+    """The latest member actions, newest first, with who did each (one query for the actors)."""
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(ACTION_WORDS)).options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+def member_names(events):
+    """How the table names each event's member ("user:<id>"): their name and @username (one query)."""
+    ids = {int(event.subject.split(":", 1)[1]) for event in events if event.subject.startswith("user:")}
+    members = db.session.scalars(select(User).where(User.id.in_(ids))) if ids else []
+    names = {f"user:{member.id}": (f"{member.display_name} (@{member.username})" if member.display_name
+                                   else f"@{member.username}") for member in members}
+    return lambda subject: names.get(subject, "a member no longer here")
