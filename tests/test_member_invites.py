@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from wb.extensions import db
 from wb.models import Invite, User
+from helpers import text
 
 
 def test_member_creates_a_single_use_invite_that_registers_someone(app, alice, login, client):
@@ -96,3 +97,17 @@ def test_an_invite_without_an_end_says_so(app, admin, login):
     client.post("/invites")
     page = client.get("/invites").get_data(as_text=True)
     assert page.count("never expires") == 1 and page.count("· expires ") == 1
+
+
+def test_where_members_reach_only_their_circles_the_invite_page_says_a_newcomer_joins_none(app, alice, admin, login,
+                                                                                           messaging_on):
+    """An outside tester's newcomer could message nobody but the admin, and the member who invited
+    them couldn't message them either, without a word of it anywhere."""
+    from wb.messaging import rule_changes
+
+    words = "joins no circle: until an admin adds them to one of yours"
+    member, boss = login(alice), login(admin)
+    assert words not in text(member.get("/invites"))
+    rule_changes.set_reach(True)
+    assert words in text(member.get("/invites"))
+    assert words not in text(boss.get("/invites"))  # an admin chooses the circle newcomers join

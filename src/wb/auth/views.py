@@ -107,8 +107,18 @@ def invites():
         flash("New invite ready: copy the link below and send it to the person you trust.", "success")
         return redirect(url_for("auth.invites"))
     error = next(iter(form.first_errors.values()), None)
-    return render_template("auth/invites.html", invites=made, error=error, circles=_circles_for(current_user)), (
-        400 if error else 200)
+    return render_template("auth/invites.html", invites=made, error=error, circles=_circles_for(current_user),
+                           joins_no_circle=_reach_needs_a_circle(current_user)), (400 if error else 200)
+
+
+def _reach_needs_a_circle(member) -> bool:
+    """Whether members here message only those who share a circle, so that a member's newcomer, who
+    joins none, and the member who invited them can't message each other until an admin adds them
+    to one (an outside tester's newcomer could write to nobody but the admin, unwarned)."""
+    from ..flags import is_enabled
+    from ..messaging.rules.community import load_rules
+
+    return not member.is_admin and is_enabled("direct_messaging") and load_rules().shared_circle
 
 
 def _circles_for(member) -> list:
