@@ -1,4 +1,5 @@
 """The `./wb` command group. App commands also work as `flask --app wb ...`."""
+import copy
 import os
 import resource
 import subprocess
@@ -20,7 +21,31 @@ def _create_app():
         raise click.ClickException(str(error)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+class OperatorGroup(FlaskGroup):
+    """Flask's command group, with its developer's part out of an operator's `./wb --help` (an
+    operator tester read -e/--app/--debug and "python-dotenv must be installed", and found
+    `db downgrade` among the commands without a word): those options and commands still work when
+    named, for a developer, but the help lists what operating an instance needs."""
+
+    DEVELOPER_COMMANDS = frozenset({"db", "limiter", "routes", "shell"})
+    DEVELOPER_OPTIONS = frozenset({"env_file", "app", "debug"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Copies, hidden: Flask's options are shared with its own `flask` command.
+        self.params = [self._hidden(param) if param.name in self.DEVELOPER_OPTIONS else param for param in self.params]
+
+    @staticmethod
+    def _hidden(param):
+        param = copy.copy(param)
+        param.hidden = True
+        return param
+
+    def list_commands(self, ctx):
+        return [name for name in super().list_commands(ctx) if name not in self.DEVELOPER_COMMANDS]
+
+
+@click.group(cls=OperatorGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def cli():
     """WhiteBalloon: run, set up and operate an instance."""
 
