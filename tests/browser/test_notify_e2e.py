@@ -129,9 +129,11 @@ def test_a_browser_that_cant_show_a_pages_notices_says_so_and_emails_are_offered
     bob_page.get_by_role("button", name="Turn on desktop notifications").click()
     status = bob_page.locator("[data-desktop-status]").first
     expect(status).to_contain_text("can't show desktop notifications from a web page")
-    expect(status).to_contain_text("Email notifications")
+    expect(status).to_contain_text("Email notifications, above, can tell you instead.")  # on Settings: that section
     expect(bob_page.locator("[data-desktop-toggle]").first).to_be_hidden()
+    expect(bob_page.get_by_label("Show a preview of the message in the notice")).to_be_hidden()  # nothing to preview
     bob_page.goto("/messages")  # remembered by this browser: not offered again
     bob_page.wait_for_load_state("load")
     expect(bob_page.locator("[data-desktop-toggle]").first).to_be_hidden()
+    expect(bob_page.locator("[data-desktop-status]").first).to_contain_text("Email notifications (in Settings)")
     assert errors == []

@@ -138,9 +138,12 @@
     panel.hidden = false;
     if (!supported()) {
       button.hidden = true;
+      if (preview) preview.closest("label").hidden = true;  // nothing to preview (it stayed: an outside tester)
       explain(panel, "This browser can't show desktop notifications" +
         ("Notification" in window ? " from a web page (on a phone, only installed apps can)." : ".") +
-        " Email notifications (in Settings) can tell you instead.");
+        // On Settings they are the section above (it said "in Settings" there too: an outside tester).
+        (document.getElementById("email") ? " Email notifications, above, can tell you instead."
+                                          : " Email notifications (in Settings) can tell you instead."));
       return;
     }
     if (preview) preview.checked = stored(PREVIEW) === "on";
