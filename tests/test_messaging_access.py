@@ -205,3 +205,14 @@ def test_switching_on_creates_the_messaging_schema_if_missing(tmp_path):
         assert client.get("/messages").status_code == 200
         for engine in db.engines.values():
             engine.dispose()
+
+
+def test_an_admins_open_page_says_messaging_is_off_in_an_admins_words(app, alice, admin, login, messaging_on):
+    """The notice a page shows when messaging is switched off told the admin who did it that "the
+    community's admins have switched messaging off" (an outside tester)."""
+    member_page = html.unescape(login(alice).get("/requests").get_data(as_text=True))
+    admin_page = html.unescape(login(admin).get("/requests").get_data(as_text=True))
+    notice = re.compile(r'<template id="messaging-switched-off">(.*?)</template>', re.S)
+    assert "The community's admins have switched messaging off" in notice.search(member_page).group(1)
+    words = notice.search(admin_page).group(1)
+    assert "switch it on again in Admin → Settings" in words and "The community's admins" not in words

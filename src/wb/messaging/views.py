@@ -56,6 +56,9 @@ def _switched_on():
 
 SWITCHED_OFF = ("The community's admins have switched messaging off for now. Your conversations are kept, "
                 "and they come back here when messaging is switched on again.")
+# An admin's own open pages: not the members' words about "the admins" (an outside tester).
+SWITCHED_OFF_FOR_ADMINS = ("Members' conversations are kept, and members are told so; switch it on again in "
+                           "Admin → Settings.")
 
 
 def _send_while_switched_off():
@@ -618,7 +621,7 @@ def template_helpers():
         "open_report_count": lambda: safety.open_report_count(current_user),
         "live_cursor": g.get("live_cursor"),
         "live_drawn_off": g.get("live_drawn_off", False),
-        "messaging_switched_off_text": SWITCHED_OFF,
+        "messaging_switched_off_text": SWITCHED_OFF_FOR_ADMINS if getattr(current_user, "is_admin", False) else SWITCHED_OFF,
     }
 
 
