@@ -47,8 +47,11 @@ def carried_community_id() -> str | None:
 def stamp_messaging_database() -> str | None:
     """Write this community's id into the messaging database when it carries none yet; the id it
     carries now. None when either database's schema is older than the id (`./wb init` brings both)."""
-    if not (inspect(db.engine).has_table(Community.__tablename__)
+    # The main database is asked on the session's own connection: called as messaging is switched on,
+    # in the middle of a request, another from the pool may have to wait for it.
+    if not (inspect(db.session.connection()).has_table(Community.__tablename__)
             and inspect(messaging_engine()).has_table(MessagingCommunity.__tablename__)):
+        db.session.commit()  # end the read
         return None
     carried = carried_community_id()
     if carried is not None:
