@@ -139,37 +139,75 @@ def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user
 
 def test_a_name_a_member_left_stays_theirs_for_a_month(login, alice, bob, make_user):
     """Alice became "Alice M" and Dave took "Alice Moreno" the same minute: her neighbours' inboxes
-    showed him under her name (an outside tester)."""
+    showed him under her name (an outside tester). A name held for a moment only holds nothing."""
     from datetime import timedelta
 
     from wb.models import AuditEvent, utcnow
     from wb.people import leaving
 
+    def days_ago(days):
+        return utcnow() - timedelta(days=days)
+
     alice_client, bob_client = login(alice), login(bob)
     assert alice_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
+    db.session.query(AuditEvent).filter_by(action=User.RENAMED).update({"created_at": days_ago(3)})
+    db.session.commit()  # she went by it for three days
     assert alice_client.post("/settings", data={"display_name": "Alice M", "bio": ""}).status_code == 302
-    for name in ("Alice Moreno", "Alice", "ALICE MORENO"):
+    for name in ("Alice Moreno", "ALICE MORENO", "AIice Moreno"):
         refused = bob_client.post("/settings", data={"display_name": name, "bio": ""})
         assert refused.status_code == 400, name
-        assert "Another member goes by that name" in html.unescape(text(refused))
+        assert "Another member went by that name until recently" in html.unescape(text(refused))
     assert reload(User, bob.id).display_name == "Bob"
+    # "Alice M" for a moment: tried, not held (cycling through names locked them away: an outside tester)
     assert alice_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302  # her own
+    assert bob_client.post("/settings", data={"display_name": "Alice M", "bio": ""}).status_code == 302
+    assert bob_client.post("/settings", data={"display_name": "Bob", "bio": ""}).status_code == 302
+    renamed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == User.RENAMED,
+                                                          AuditEvent.actor_id == alice.id)).all()
+    assert [(e.old_value, e.new_value) for e in renamed] == [
+        ("Alice", "Alice Moreno"), ("Alice Moreno", "Alice M"), ("Alice M", "Alice Moreno")]
     assert alice_client.post("/settings", data={"display_name": "Alice M", "bio": ""}).status_code == 302
-    renamed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == User.RENAMED)).all()
-    assert [(e.actor_id, e.old_value, e.new_value) for e in renamed] == [
-        (alice.id, "Alice", "Alice Moreno"), (alice.id, "Alice Moreno", "Alice M"),
-        (alice.id, "Alice M", "Alice Moreno"), (alice.id, "Alice Moreno", "Alice M")]
-    for event in renamed:  # a month on, the names she left are free
-        event.created_at = utcnow() - timedelta(days=User.FORMER_NAME_DAYS, minutes=1)
+    for event in db.session.scalars(select(AuditEvent).where(AuditEvent.action == User.RENAMED)):
+        event.created_at = days_ago(User.FORMER_NAME_DAYS + 1)  # a month on, the names she left are free
     db.session.commit()
     assert bob_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
     assert bob_client.post("/settings", data={"display_name": "Bob", "bio": ""}).status_code == 302
-    db.session.query(AuditEvent).filter_by(action=User.RENAMED).update({"created_at": utcnow()})
+    db.session.query(AuditEvent).filter_by(action=User.RENAMED, actor_id=alice.id).update({"created_at": utcnow()})
+    db.session.query(AuditEvent).filter_by(action=User.RENAMED, actor_id=alice.id, new_value="Alice Moreno",
+                                           old_value="Alice").update({"created_at": days_ago(5)})
     db.session.commit()
     leaving.erase_member(db.session.get(User, alice.id))  # erased: her names go with her
     assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == User.RENAMED,
                                                        AuditEvent.actor_id == alice.id)).all() == []
     assert bob_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
+
+
+def test_the_name_of_a_member_who_left_stays_theirs_for_a_month(login, alice, bob):
+    """Dave closed his account and another took "Dave Ng" at once, carrying on as him (an outside tester)."""
+    from datetime import timedelta
+
+    from wb.models import utcnow
+    from wb.people import leaving
+
+    bob_client = login(bob)
+    leaving.close_account(db.session.get(User, alice.id))
+    refused = bob_client.post("/settings", data={"display_name": "alice", "bio": ""})
+    assert refused.status_code == 400
+    assert "Another member went by that name until recently" in html.unescape(text(refused))
+    member = db.session.get(User, alice.id)
+    member.deleted_at = utcnow() - timedelta(days=User.FORMER_NAME_DAYS + 1)
+    db.session.commit()
+    assert bob_client.post("/settings", data={"display_name": "Alice", "bio": ""}).status_code == 302
+
+
+@pytest.mark.parametrize("name, copy", [("Alice", "AIice"), ("Ian", "ian"), ("Ian", "lan"), ("IAN", "Ian")])
+def test_a_capital_i_reads_as_a_small_l(client, make_user, alice, name, copy):
+    """Most fonts draw I and l alike: "AIice" passed for Alice (an outside tester)."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": copy, "bio": ""})
+    assert response.status_code == 400 or copy == name
+    assert "Another member goes by that name" in html.unescape(text(response))
 
 
 def test_a_members_own_name_and_a_new_one_are_fine(client, alice, bob):

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .security import whole_number
-from .text import has_control_characters, name_key
+from .text import has_control_characters, name_keys
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
 ERASED_USERNAME_PREFIX = "erased-"  # erasure renames an account erased-<id>; nobody else may take such a name
@@ -61,6 +61,7 @@ class User(UserMixin, db.Model):
     # "Alice M", and her neighbours' inboxes showed him under her name (an outside tester).
     RENAMED = "member.renamed"
     FORMER_NAME_DAYS = 30
+    NAME_HELD = timedelta(days=1)  # a name left sooner than this was only tried: it stays free
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password."""
@@ -90,7 +91,8 @@ class User(UserMixin, db.Model):
     def note_name_shared(self) -> None:
         """Mark whether the name this member now goes by is also another member's (anyone's, seen or
         not): call when they choose it (registration, a new display name). The caller commits."""
-        self.name_shared = User.named_like(self.display_name or self.username, but=self.id) is not None
+        name = self.display_name or self.username
+        self.name_shared = (User.named_like(name, but=self.id) or User.went_by_recently(name, but=self.id)) is not None
 
     @property
     def is_admin(self) -> bool:
@@ -154,24 +156,46 @@ class User(UserMixin, db.Model):
     @classmethod
     def named_like(cls, name: str, but: int | None = None, among=None) -> "User | None":
         """Another member (not but; among: a condition on User, if given) whose display name or
-        username looks like name (text.name_key), or who went by it in the last FORMER_NAME_DAYS
-        (RENAMED), if any."""
-        key = name_key(name)
-        if not key:
+        username looks like name (text.name_keys), if any."""
+        keys = name_keys(name)
+        if not keys:
             return None
         others = select(cls.id, cls.username, cls.display_name).where(cls.deleted_at.is_(None), cls.id != (but or 0))
-        others = db.session.execute(others if among is None else others.where(among)).all()
-        for row in others:
-            if key in (name_key(row.display_name), name_key(row.username)):
-                return db.session.get(cls, row.id)
-        formerly = (select(cls.id, AuditEvent.old_value).join(AuditEvent, AuditEvent.actor_id == cls.id)
-                    .where(AuditEvent.action == cls.RENAMED,  # a member renames themselves: the actor
-                           AuditEvent.created_at >= utcnow() - timedelta(days=cls.FORMER_NAME_DAYS),
-                           cls.deleted_at.is_(None), cls.id != (but or 0)))
-        for row in db.session.execute(formerly if among is None else formerly.where(among)).all():
-            if name_key(row.old_value) == key:
+        for row in db.session.execute(others if among is None else others.where(among)).all():
+            if keys & (name_keys(row.display_name) | name_keys(row.username)):
                 return db.session.get(cls, row.id)
         return None
+
+    @classmethod
+    def went_by_recently(cls, name: str, but: int | None = None, among=None) -> "User | None":
+        """A member (as named_like) who went by a name that looks like name in the last
+        FORMER_NAME_DAYS: one they left after holding it a day or more (RENAMED; a name tried for a
+        moment holds nothing: an outside tester's tries locked names away), or theirs when they
+        closed their account (another took "Dave Ng" the minute Dave left: an outside tester)."""
+        keys = name_keys(name)
+        if not keys:
+            return None
+        since = utcnow() - timedelta(days=cls.FORMER_NAME_DAYS)
+        left = select(cls.id, cls.username, cls.display_name).where(cls.deleted_at >= since, cls.id != (but or 0))
+        for row in db.session.execute(left if among is None else left.where(among)).all():
+            if keys & (name_keys(row.display_name) | name_keys(row.username)):
+                return db.session.get(cls, row.id)
+        renamed = (select(cls.id, cls.created_at.label("joined"), AuditEvent.old_value, AuditEvent.created_at)
+                   .join(AuditEvent, AuditEvent.actor_id == cls.id)
+                   .where(AuditEvent.action == cls.RENAMED,  # a member renames themselves: the actor
+                          AuditEvent.created_at >= since, cls.deleted_at.is_(None), cls.id != (but or 0)))
+        for row in db.session.execute(renamed if among is None else renamed.where(among)).all():
+            if keys & name_keys(row.old_value) and row.created_at - cls._took_name(row) >= cls.NAME_HELD:
+                return db.session.get(cls, row.id)
+        return None
+
+    @classmethod
+    def _took_name(cls, left) -> datetime:
+        """When the member took the name a rename (left) left: their rename to it before, or joining."""
+        took = db.session.scalar(select(func.max(AuditEvent.created_at)).where(
+            AuditEvent.action == cls.RENAMED, AuditEvent.actor_id == left.id, AuditEvent.new_value == left.old_value,
+            AuditEvent.created_at <= left.created_at))
+        return took or left.joined
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username}>"

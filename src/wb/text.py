@@ -153,6 +153,15 @@ def name_key(name) -> str:
     return " ".join(_without_accents(visible).translate(LOOK_ALIKES).split())
 
 
+def name_keys(name) -> frozenset:
+    """The ways a name may look (name_key): as written, and with each capital I read as a small l,
+    which most fonts draw alike ("AIice" passed for Alice: an outside tester). Two names look alike
+    when they share one."""
+    name = "" if name is None else str(name)
+    keys = {name_key(name), name_key(name.replace("I", "l"))} if "I" in name else {name_key(name)}
+    return frozenset(key for key in keys if key)
+
+
 def _without_accents(text: str) -> str:
     """text with the marks on Latin, Greek and Cyrillic letters left out (those of other scripts, as
     Devanagari's vowel signs, are letters of the name: kept)."""

@@ -96,8 +96,13 @@ class ProfileForm(Form):
         directory off, only the members this one sees count (someone joining: the admins): a
         refusal for anyone else's name told a practice's client which names the other clients go
         by (an outside tester listed them all). Whoever sees both tells them apart by username."""
-        if field.data and User.named_like(field.data, but=self.member_id, among=self._whom_they_see()) is not None:
+        if not field.data:
+            return
+        among = self._whom_they_see()
+        if User.named_like(field.data, but=self.member_id, among=among) is not None:
             raise ValidationError("Another member goes by that name; choose one of your own.")
+        if User.went_by_recently(field.data, but=self.member_id, among=among) is not None:
+            raise ValidationError("Another member went by that name until recently; choose one of your own.")
 
     def _whom_they_see(self):
         from ..visibility import listed_for, listed_for_newcomer
