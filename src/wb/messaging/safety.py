@@ -83,10 +83,10 @@ def report(reporter, reported, reason: str, note: str = "") -> tuple[Report, boo
     Returns the report and whether it is new (False: added to the reporter's open one about them)."""
     if reported.id == reporter.id:
         raise Refusal("You can't report yourself.", 400)
-    waiting = _open_report(reporter.id, reported.id)
-    addition = _addition(waiting, reason, note) if waiting is not None else None
+    waiting = _open_report(reporter.id, reported.id, reason)
+    addition = _addition(waiting, note) if waiting is not None else None
     policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)  # before anything is written
-    if waiting is not None:  # one open report per pair for the admins: more of the same joins it
+    if waiting is not None:  # one open report per pair and reason for the admins: more of the same joins it
         _add_to(waiting, addition)
         return waiting, False
     conversation = find_conversation(reporter.id, reported.id)
@@ -105,28 +105,29 @@ def report(reporter, reported, reason: str, note: str = "") -> tuple[Report, boo
     return row, True
 
 
-def _open_report(reporter_id: int, reported_id: int) -> Report | None:
+def _open_report(reporter_id: int, reported_id: int, reason: str) -> Report | None:
+    """The reporter's open report about the member for that reason. Another reason is a report of its
+    own: added to the first as a line of its note, it kept the first reason in the admins' Reason column
+    and, once the note was full, a threat could no longer be reported at all (a re-check tester)."""
     return db.session.scalar(select(Report).where(
-        Report.reporter_id == reporter_id, Report.reported_id == reported_id, Report.status == "open")
-        .order_by(Report.id.desc()).limit(1))
+        Report.reporter_id == reporter_id, Report.reported_id == reported_id, Report.reason == reason,
+        Report.status == "open").order_by(Report.id.desc()).limit(1))
 
 
-def _addition(waiting: Report, reason: str, note: str) -> str:
-    """What a new report adds to the reporter's open one about the same member: the note (with the
-    reason, when it differs) goes under the one there, and the report stays one row for the admins.
-    A note that would make it longer than a note may be is refused, saying how much still fits (it
-    was a report of its own: a blocked member filed ten at once with long notes, an outside tester)."""
-    addition = note if reason == waiting.reason else f"Also reported for {reason}. {note}".strip()
-    if not addition or addition in waiting.note:
+def _addition(waiting: Report, note: str) -> str:
+    """What a new report adds to the reporter's open one about the same member for the same reason:
+    the note goes under the one there, and the report stays one row for the admins. A note that would
+    make it longer than a note may be is refused, saying how much still fits (it was a report of its
+    own: a blocked member filed ten at once with long notes, an outside tester)."""
+    if not note or note in waiting.note:
         return ""
     room = REPORT_NOTE_MAX - len(waiting.note) - (2 if waiting.note else 0)
-    if len(addition) > room:
-        fits = room - (len(addition) - len(note))  # the words about the reason come with it
+    if len(note) > room:
         raise Refusal(
-            "Your open report about this member already holds a long note; an admin will read it. "
-            + (f"Shorten this note to at most {fits:,} characters to add it." if fits > 0
+            "Your open report about this member for this reason already holds a long note; an admin will read it. "
+            + (f"Shorten this note to at most {room:,} characters to add it." if room > 0
                else "It has no room for more: wait until an admin has resolved it."), 422)
-    return addition
+    return note
 
 
 def _add_to(waiting: Report, addition: str) -> None:
