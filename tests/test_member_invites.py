@@ -111,3 +111,11 @@ def test_where_members_reach_only_their_circles_the_invite_page_says_a_newcomer_
     rule_changes.set_reach(True)
     assert words in text(member.get("/invites"))
     assert words not in text(boss.get("/invites"))  # an admin chooses the circle newcomers join
+    assert 'href="/circles#admins"' in text(member.get("/invites"))
+    # Where only some circles may start conversations and she is in none, a shared circle changes
+    # nothing for her: the note would promise what isn't so (a re-check tester).
+    from wb.circles import service as circles
+
+    coordinators = circles.create("Coordinators")
+    rule_changes.set_starters([coordinators])
+    assert words not in text(member.get("/invites"))

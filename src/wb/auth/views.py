@@ -116,9 +116,15 @@ def _reach_needs_a_circle(member) -> bool:
     joins none, and the member who invited them can't message each other until an admin adds them
     to one (an outside tester's newcomer could write to nobody but the admin, unwarned)."""
     from ..flags import is_enabled
-    from ..messaging.rules.community import load_rules
+    from ..messaging.rules.community import circle_ids_by_member, load_rules
 
-    return not member.is_admin and is_enabled("direct_messaging") and load_rules().shared_circle
+    if member.is_admin or not is_enabled("direct_messaging"):
+        return False
+    rules = load_rules()
+    # Not where only some circles start conversations and hers are none of them: a shared circle
+    # would change nothing, and the note promised it would (a re-check tester).
+    return rules.shared_circle and (rules.starters is None
+                                    or bool(rules.starters & circle_ids_by_member([member.id]).get(member.id, set())))
 
 
 def _circles_for(member) -> list:
