@@ -377,3 +377,17 @@ def test_erasing_from_the_command_line_asks_first(app, alice, bob, admin, typed,
         assert "Answer y or n." in result.output
     db.session.expire_all()
     assert (db.session.get(User, alice.id).deleted_at is not None) == erased
+
+
+def test_the_browsers_other_tabs_are_told_the_account_was_closed(alice, bob, login, messaging_on):
+    """Closing signs this browser out, so its other tabs' next ask came with no member to ask
+    about: their sign-in page said "sign in again" (a re-check tester). The session keeps why."""
+    from urllib.parse import parse_qs, urlsplit
+
+    client = login(alice)
+    assert close(client).status_code == 302
+    ask = client.get("/messages/live?since=0")  # another tab's live channel, the same cookie
+    assert parse_qs(urlsplit(ask.location).query)["ended"] == ["closed"]
+    client.login("bob")  # someone else signs in on this browser: theirs never ended
+    with client.session_transaction() as session:
+        assert "wb_ended" not in session

@@ -28,6 +28,9 @@ def to_login():
                             ended=why_ended()))
 
 
+ENDED_KEY = "wb_ended"  # the session's word for why it ended here (closing the account in another tab)
+
+
 def why_ended() -> str | None:
     """Why the member this browser was signed in as no longer is, when it is their account's doing:
     "closed" (closed or erased) or "suspended", for the sign-in page to say (it told them to sign in
@@ -39,8 +42,8 @@ def why_ended() -> str | None:
 
     signed_in = User.parse_session_id(session.get("_user_id"))
     account = db.session.get(User, signed_in[0]) if signed_in else None
-    if account is None:
-        return None
+    if account is None:  # signed out here: by closing the account in another tab of this browser?
+        return session.get(ENDED_KEY)
     if account.deleted_at is not None:
         return "closed"
     return "suspended" if account.status == "suspended" else None

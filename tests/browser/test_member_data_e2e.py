@@ -157,6 +157,9 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
     bob_page = browsing.sign_in(bob, viewport=PHONE)
     bob_page.goto(f"/messages/{cid}")  # Bob's thread is open while Alice leaves
     expect(bob_page.locator("#thread-messages")).to_contain_text("Pine Road")
+    other_tab = page.context.new_page()  # another tab of hers, a reply half written
+    other_tab.goto(f"/messages/{cid}")
+    other_tab.locator("#compose-body").fill("Half a reply she will never send")
     page.goto("/settings")
     page.get_by_role("link", name="Close my account…").click()
     expect(page.get_by_role("heading", name="Close my account")).to_be_visible()
@@ -166,6 +169,11 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
     page.get_by_role("button", name="Close my account").click()
     expect(page.locator(".flash, [role=status]").first).to_contain_text("Your account is closed")
     expect(page.locator(".whoami")).to_have_count(0)
+    # That tab goes to a sign-in page saying the account is closed, and forgets what it held (it said
+    # "sign in again" and kept the draft: outside testers).
+    expect(other_tab).to_have_url(re.compile(r"/login\?.*ended=closed"), timeout=THREAD_WAIT_MS)
+    expect(other_tab.get_by_role("status")).to_contain_text("This account is closed, so it can't be signed in to again.")
+    assert other_tab.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('wb-draft:'))") == []
 
     # His open thread is drawn again at once: her text gone, a former member, no compose box.
     expect(bob_page.locator(".thread-head h2")).to_have_text("former member", timeout=THREAD_WAIT_MS)

@@ -1,8 +1,8 @@
 """Login, logout, registration."""
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ..access import active_required, safe_next
+from ..access import ENDED_KEY, active_required, safe_next
 from ..errors import render_error
 from .. import ratelimits
 from ..flags import may_invite
@@ -37,6 +37,7 @@ def login_post():
                                 else "This account is suspended. Contact an admin.")
         return _login_page(form, 403)
     login_user(user)
+    session.pop(ENDED_KEY, None)  # a closed account's word (access.why_ended) is not this one's
     flash(f"Welcome back, {user.name}.", "success")
     return redirect(safe_next(request.args.get("next"), url_for("main.dashboard")))
 
@@ -74,7 +75,7 @@ def register():
         ratelimits.take("register", current_app.config["REGISTER_RATE_LIMIT"], f"addr:{request.remote_addr}")
     except ratelimits.LimitReached as reached:
         words = ("Too many sign-ups from this address just now. "
-                 f"Try again in {ratelimits.wait_words(reached.retry_after)}; what you typed is kept, but the password.")
+                 f"Try again in {ratelimits.wait_words(reached.retry_after)}; what you typed is kept, except the password.")
         return render_template(
             "auth/register.html", invite=invite, token=token, first=first, errors={"invite": words}, form=request.form,
             problem=None,

@@ -1,9 +1,9 @@
 """A member's data: Settings → Download my conversations and Close my account, and an admin's
 erasure on request (behind a typed confirmation)."""
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user, logout_user
 
-from ..access import admin_required, login_required
+from ..access import ENDED_KEY, admin_required, login_required
 from ..errors import render_error
 from ..models import User
 from . import bp, leaving
@@ -20,6 +20,7 @@ def close_account():
     if refusal is None and form.validate_on_submit():
         leaving.close_account(current_user, erase_text=form.erase_text.data, actor=current_user)
         logout_user()
+        session[ENDED_KEY] = "closed"  # this browser's other tabs are told why (access.why_ended)
         flash("Your account is closed and you are signed out everywhere. Thank you for being part of WhiteBalloon.",
               "success")
         return redirect(url_for("auth.login"))

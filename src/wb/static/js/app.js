@@ -171,12 +171,20 @@
   document.addEventListener("submit", function (event) {
     if (!event.target.matches || !event.target.matches("form.sign-out")) return;
     signingOut = true;
+    forgetDrafts();
+  }, true);
+  function forgetDrafts() {
     try {
       Object.keys(window.sessionStorage).forEach(function (key) {
         if (key.indexOf(DRAFT) === 0) window.sessionStorage.removeItem(key);
       });
     } catch (error) { /* storage off */ }
-  }, true);
+  }
+  // The sign-in page after the account was closed: what was being typed can never be sent (it
+  // stayed in the tab: a re-check tester).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("[data-forget-drafts]")) forgetDrafts();
+  });
 
   // A form on a long page (Settings) comes back at its own section (#anchor): the note saying what
   // was saved goes there too, under the section's heading, where the member is looking (without
