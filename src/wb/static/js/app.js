@@ -935,6 +935,9 @@
     });
   }
 
+  // Back and Forward draw a page of the history again, its box's autofocus too (Forward into a
+  // thread raised a phone's keyboard: a re-check tester).
+  document.addEventListener("htmx:historyRestore", leaveTheBoxOnTouch);
   document.addEventListener("DOMContentLoaded", function () {
     leaveTheBoxOnTouch();
     tidyThread();
