@@ -68,9 +68,37 @@ def test_verify_finds_message_text_inside_a_longer_value(app, alice, bob, some_m
     assert SECRET_BODY not in result.output
 
     db.session.execute(update(AuditEvent).where(AuditEvent.action == "test").values(new_value="y"))
-    db.session.add(Notice(user_id=alice.id, kind="soon", summary=SECRET_BODY[:-1] + "?"))  # not the same text
+    # not its text: the same first 31 characters, then others (a cut copy is 32 or more: below)
+    db.session.add(Notice(user_id=alice.id, kind="soon", summary=SECRET_BODY[:31] + "? and then something else"))
     db.session.commit()
     assert invoke(app, "verify").exit_code == 0
+
+
+def test_verify_finds_a_copy_cut_short_in_another_case_or_stored_as_bytes(app, alice, some_messages):
+    """An operator tester's copies that passed: the first 32 characters in a 32-character column,
+    the text in capitals, the text cast to a blob."""
+    from sqlalchemy import text as sql
+
+    from wb.notifications.models import Notice
+
+    for summary in (SECRET_BODY[:32], SECRET_BODY.upper(), f"Preview: {SECRET_BODY[:40]}…"):
+        notice = Notice(user_id=alice.id, kind="soon", summary=summary)
+        db.session.add(notice)
+        db.session.commit()
+        result = invoke(app, "verify")
+        assert result.exit_code == 1 and f"notices.summary row {notice.id}" in result.output, summary
+        assert SECRET_BODY[:20] not in result.output
+        db.session.delete(notice)
+        db.session.commit()
+    if db.engine.dialect.name == "sqlite":  # a blob in a text column: SQLite keeps what it is given
+        notice = Notice(user_id=alice.id, kind="soon", summary="x")
+        db.session.add(notice)
+        db.session.commit()
+        db.session.execute(sql("UPDATE notices SET summary = CAST(:body AS BLOB) WHERE id = :id"),
+                           {"body": SECRET_BODY, "id": notice.id})
+        db.session.commit()
+        result = invoke(app, "verify")
+        assert result.exit_code == 1 and f"notices.summary row {notice.id}" in result.output
 
 
 def test_verify_catches_a_skewed_unread_count_and_reconcile_fixes_it(app, bob, some_messages):

@@ -14,6 +14,9 @@ from .database import messaging_engine, require_database, sqlite_path
 
 # Texts shorter than this ("ok", "thanks!") are too common to prove a leak.
 MIN_COMPARED_LENGTH = 20
+# A message's start this long is a copy cut short (a preview column of limited length: an outside
+# tester's 32 characters in a VARCHAR(32) passed), looked for as the whole text is.
+CUT_COPY_LENGTH = 32
 REPORT_LIMIT = 50
 # What members write themselves, where they may put the words of a message by their own choice (a
 # comment quoting it, a report note): noted, with the row, not a failure. Text anywhere else in the
@@ -80,20 +83,22 @@ def _check_no_text_outside(report: Verification, batch_size: int) -> None:
                 column.is_not(None), func.length(column) >= MIN_COMPARED_LENGTH
             )
             for value, row_id in connection.execution_options(yield_per=batch_size).execute(query):
-                values.append((value, index, row_id))
+                values.append((_comparable(value), index, row_id))
     tables = len({table for table, _column, _has_id in columns})
     report.checked.append(
-        f"message text: every message body of {MIN_COMPARED_LENGTH}+ characters looked for inside every value of "
-        f"{len(columns)} text columns in {tables} main-database tables"
+        f"message text: every message body of {MIN_COMPARED_LENGTH}+ characters (and the first {CUT_COPY_LENGTH} of "
+        f"longer ones), in any case, looked for inside every value of {len(columns)} text columns in {tables} "
+        "main-database tables"
     )
     if not values:
         return  # nothing in the main database is long enough to hold a copied message
     found: dict[int, set[tuple[int, int | None]]] = {}  # message id -> where its text is
-    for texts in _bodies_by_start(max(len(value) for value, _i, _r in values), batch_size):
+    for texts in _bodies_by_start(batch_size):
         for value, index, row_id in values:
             for start in range(len(value) - MIN_COMPARED_LENGTH + 1):
                 for message_id, body in texts.get(value[start:start + MIN_COMPARED_LENGTH], ()):
-                    if value.startswith(body, start):
+                    if value.startswith(body, start) or value.startswith(body[:CUT_COPY_LENGTH], start) \
+                            and len(body) > CUT_COPY_LENGTH:
                         found.setdefault(message_id, set()).add((index, row_id))
     leaks, copies = [], []
     for message_id in sorted(found):
@@ -114,9 +119,18 @@ def _check_no_text_outside(report: Verification, batch_size: int) -> None:
     report.notes += _limited(copies)
 
 
-def _bodies_by_start(longest: int, batch_size: int):
-    """The message bodies that could fit in a main value (stripped, MIN_COMPARED_LENGTH to longest
-    characters), TEXTS_PER_PASS at a time, each pass as {first characters: [(id, body)]}."""
+def _comparable(text) -> str:
+    """A text as copies of a message are looked for in it: case folded ("HI ALICE" is a copy of
+    "Hi Alice"), and stored bytes read as UTF-8 (a copy cast to a blob passed: an outside tester)."""
+    if isinstance(text, (bytes, memoryview)):
+        text = bytes(text).decode("utf-8", "replace")
+    return text.casefold()
+
+
+def _bodies_by_start(batch_size: int):
+    """The message bodies (stripped, MIN_COMPARED_LENGTH characters or more, as _comparable makes
+    them), TEXTS_PER_PASS at a time, each pass as {first characters: [(id, body)]}. Longer ones than any
+    main value too: their first CUT_COPY_LENGTH characters may be there."""
     length = func.length(Message.body)
     texts: dict[str, list[tuple[int, str]]] = {}
     held, last_id = 0, 0
@@ -124,12 +138,12 @@ def _bodies_by_start(longest: int, batch_size: int):
         with messaging_engine().connect() as connection:
             rows = connection.execute(
                 select(Message.id, Message.body)
-                .where(Message.id > last_id, length >= MIN_COMPARED_LENGTH, length <= longest + 1000)
+                .where(Message.id > last_id, length >= MIN_COMPARED_LENGTH)
                 .order_by(Message.id).limit(batch_size)
             ).all()
         for message_id, body in rows:
-            body = body.strip()
-            if MIN_COMPARED_LENGTH <= len(body) <= longest:
+            body = _comparable(body.strip())
+            if len(body) >= MIN_COMPARED_LENGTH:
                 texts.setdefault(body[:MIN_COMPARED_LENGTH], []).append((message_id, body))
                 held += 1
         if held >= TEXTS_PER_PASS or (not rows and texts):
