@@ -78,9 +78,10 @@ def last_backup() -> Backup | None:
         if data.get("database", location()) != location():
             return None
         # A restore's copy of what it replaced is no backup of what is there now (it showed as a
-        # fresh one, hiding an overdue backup: an operator tester); the restored backup is.
-        replaced = data.get("replaced_copy")
-        folder = [backup for backup in folder if str(backup.path.resolve()) != replaced]
+        # fresh one, hiding an overdue backup: an operator tester); the restored backup is. Nor is an
+        # earlier restore's (after two restores the first one's copy showed: a re-check tester).
+        replaced = set(_replaced_copies(data))
+        folder = [backup for backup in folder if str(backup.path.resolve()) not in replaced]
         if Path(data["path"]).is_file():
             candidates.append(Backup(path=Path(data["path"]), taken_at=datetime.fromisoformat(data["taken_at"])))
     except (OSError, ValueError, KeyError, TypeError):
@@ -94,13 +95,31 @@ def record_restored(restored_from: Path, replaced_copy: Path | None) -> None:
     match = BACKUP_NAME.match(restored_from.name)
     taken_at = (datetime.strptime(match.group(1), STAMP) if match
                 else datetime.fromtimestamp(restored_from.stat().st_mtime, timezone.utc).replace(tzinfo=None))
+    _write_record({"path": str(restored_from.resolve()), "taken_at": taken_at.isoformat()},
+                  replaced_copy=str(replaced_copy.resolve()) if replaced_copy else None)
+
+
+def _write_record(fields: dict, replaced_copy: str | None = None) -> None:
+    """Record the last backup of this database, keeping the restores' copies of what they replaced
+    that the record named (a backup taken since doesn't make them backups of what is there now)."""
     record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
     try:
-        record.write_text(json.dumps({"path": str(restored_from.resolve()), "taken_at": taken_at.isoformat(),
-                                      "database": location(),
-                                      "replaced_copy": str(replaced_copy.resolve()) if replaced_copy else None}))
+        earlier = json.loads(record.read_text())
+        replaced = _replaced_copies(earlier) if earlier.get("database") == location() else []
+    except (OSError, ValueError, AttributeError):
+        replaced = []
+    try:
+        record.write_text(json.dumps({**fields, "database": location(),
+                                      "replaced_copies": replaced + ([replaced_copy] if replaced_copy else [])}))
     except OSError:
         log.warning("could not record the last backup", extra={"path": str(record)})
+
+
+def _replaced_copies(record: dict) -> list[str]:
+    """The copies restores made of what they replaced, as a record names them (one, before there
+    were lists)."""
+    copies = record.get("replaced_copies") or []
+    return [*copies, record["replaced_copy"]] if record.get("replaced_copy") else list(copies)
 
 
 def backup(out=None, keep: int | None = None, progress=None) -> Backup:
@@ -232,12 +251,7 @@ def _write_checksum(target: Path, digest: str) -> None:
 
 
 def _record_last_backup(result: Backup) -> None:
-    record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
-    try:
-        record.write_text(json.dumps({"path": str(result.path.resolve()), "taken_at": result.taken_at.isoformat(),
-                                      "sha256": result.sha256, "database": location()}))
-    except OSError:
-        log.warning("could not record the last backup", extra={"path": str(record)})
+    _write_record({"path": str(result.path.resolve()), "taken_at": result.taken_at.isoformat(), "sha256": result.sha256})
 
 
 def _rotate(folder: Path, keep: int) -> list[Path]:
