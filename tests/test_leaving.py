@@ -184,6 +184,20 @@ def test_erasing_an_erased_member_again_says_so_at_once_without_asking(app, alic
     assert again.exit_code == 0, again.output
     assert "for good?" not in again.output and "Aborted" not in again.output
     assert f"erased-{alice.id} was erased already; text of 0 more message(s)" in again.output
+    # one erasure in the audit log, however often it is run (each run added a line: a re-check tester)
+    assert len(audit_rows("member.erased")) == 1
+
+
+def test_the_erase_page_of_an_erased_member_says_so_and_changes_nothing(app, alice, bob, admin, login, alice_wrote_bob):
+    """It asked "Erase erased-8?" again, and erasing again added an audit line (a re-check tester)."""
+    app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])
+    client = login(admin)
+    for answer in (client.get(f"/admin/members/erased-{alice.id}/erase"),
+                   client.post(f"/admin/members/erased-{alice.id}/erase", data={"confirm_username": f"erased-{alice.id}"})):
+        assert answer.status_code == 302 and answer.location.endswith(f"#member-erased-{alice.id}")
+    page = visible_text(client.get("/admin/members"))
+    assert f"erased-{alice.id} was erased already." in page
+    assert len(audit_rows("member.erased")) == 1
 
 
 def test_verify_finds_text_left_of_an_erased_member(app, alice, bob, alice_wrote_bob):

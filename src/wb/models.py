@@ -99,6 +99,11 @@ class User(UserMixin, db.Model):
         return self.role == "admin"
 
     @property
+    def is_erased(self) -> bool:
+        """Erased on request (leaving.erase_member): closed, and named erased-<id>."""
+        return self.deleted_at is not None and self.username.startswith(ERASED_USERNAME_PREFIX)
+
+    @property
     def is_pending(self) -> bool:
         return self.status == "pending"
 

@@ -7,7 +7,7 @@ from ..cli_prompts import confirm
 from ..extensions import db
 from ..messaging.cli import one_line_errors
 from ..messaging.ops.database import fault_line
-from ..models import ERASED_USERNAME_PREFIX, User
+from ..models import User
 from . import leaving
 
 members_cli = AppGroup("members", help="Operate on members' accounts.")
@@ -27,7 +27,7 @@ def erase_command(username, yes):
         raise click.ClickException(f"{member.username} is the community's only admin; create another admin first "
                                    "(./wb create-admin), then erase this one.")
     user_id = member.id
-    again = member.deleted_at is not None and member.username.startswith(ERASED_USERNAME_PREFIX)
+    again = member.is_erased
     # Erased already: nothing left to decide (it asked, then said so: an outside tester). Running it
     # again finishes what an unreachable messaging database left, and says what it did.
     if not yes and not again:

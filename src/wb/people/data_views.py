@@ -38,6 +38,10 @@ def erase_member(username):
         abort(404, "No member has that username.")
     if member.id == current_user.id:
         abort(400, "You can't erase your own account here. Close it from Settings instead.")
+    if member.is_erased:  # it asked again, as if nothing had happened (a re-check tester)
+        flash(f"{member.username} was erased already. To finish a wipe the messaging database interrupted, "
+              f"an operator runs ./wb members erase {member.username}.", "info")
+        return redirect(url_for("admin.members", _anchor=f"member-{member.username}"))
     form = EraseMemberForm(member)
     if form.validate_on_submit():
         name = f"{member.name} (@{member.username})"
