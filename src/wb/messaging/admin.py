@@ -8,7 +8,7 @@ from ..access import admin_required
 from ..models import utcnow
 from ..notifications.notify import notification_health
 from ..people import export as member_export
-from .ops.health import describe_size, messaging_health
+from .ops.health import describe_age, describe_size, messaging_health
 from .policy import FLAG
 
 bp = Blueprint("messaging_admin", __name__, url_prefix="/admin")
@@ -26,6 +26,7 @@ def health():
         history=flags.flag_history(FLAG),
         next_url=url_for("messaging_admin.health"),
         describe_size=describe_size,
+        describe_age=describe_age,
         notifications=notification_health(),
         exports=member_export.export_count(),
         exports_month=member_export.export_count(since=utcnow() - timedelta(days=30)),

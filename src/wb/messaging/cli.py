@@ -14,7 +14,7 @@ from .rules_cli import rules_cli
 from .ops.backup import backup
 from .ops.database import (OperationFailed, engine_name, ensure_schema, fault_line, location,
                            require_database, sqlite_path)
-from .ops.health import describe_size, messaging_health
+from .ops.health import describe_age, describe_size, messaging_health
 from .ops.purge import MAX_DAYS, purge_deleted
 from .ops.restore import check_backup, refuse_while_in_use, restore
 from .ops.verify import verify
@@ -117,7 +117,7 @@ def restore_command(path, yes):
     if not yes:
         confirm(
             f"Replace the messaging database at {location()} with this backup? "
-            "Stop the app first; the current database is kept as a backup in the backups folder",
+            "The current database is kept as a backup in the backups folder",
         )
     restored = restore(checked)
     if restored.kept:
@@ -162,7 +162,7 @@ def _stats_lines(f):
 def _backup_line(f) -> str:
     if f["last_backup"] is None:
         return f"none yet - run `./wb messaging backup` (cadence {f['backup_cadence_hours']:g} h)"
-    line = f"{f['last_backup_at']} ({f['backup_age_hours']:g} h ago) {f['last_backup']}"
+    line = f"{f['last_backup_at']} ({describe_age(f['backup_age_hours'])}) {f['last_backup']}"
     if f["backup_overdue"]:
         line += f"  WARNING: older than the {f['backup_cadence_hours']:g} h cadence"
     return line

@@ -112,6 +112,16 @@ def utc_stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds") + "Z"
 
 
+def describe_age(hours: float) -> str:
+    """How long ago, as times are said elsewhere: "2 min ago", "5 h ago", "3 days ago" (not "0.03
+    hours ago", on the admin page and in `stats`: outside testers)."""
+    if hours < 0.75:
+        return f"{round(hours * 60) or 1} min ago"
+    if hours < 48:
+        return f"{round(hours)} h ago"
+    return f"{round(hours / 24)} days ago"
+
+
 def describe_size(size: int | None) -> str:
     """1536 -> '1.5 KiB'."""
     if size is None:
