@@ -11,3 +11,4 @@ def test_each_member_action_names_the_member_and_the_column_is_headed(admin, bob
     for words in ('aria-label="Suspend Bob">Suspend</button>', 'aria-label="Make admin Bob">Make admin</button>',
                   'aria-label="Approve Paula Pending">Approve</button>'):
         assert words in page, words
+    assert "You (your own account is in Settings)" in page  # the admin's own row, not an empty cell
