@@ -424,6 +424,23 @@ def test_postgresql_restore_refuses_while_another_session_is_connected(own_insta
     assert invoke(app, "restore", str(dump), "--yes").exit_code == 0
 
 
+@PG_ONLY
+def test_postgresql_restore_waits_out_a_session_that_is_closing(own_instance, app, some_messages):
+    """A connection just closed stays listed until its server process has exited: a full CI run's
+    restore was refused by its own pool, disposed a moment before the count."""
+    import threading
+
+    import psycopg
+
+    assert invoke(app, "backup").exit_code == 0
+    dump = last_backup().path
+    url = db.engines["messaging"].url.set(drivername="postgresql")
+    closing = psycopg.connect(url.render_as_string(hide_password=False))
+    threading.Timer(0.3, closing.close).start()  # gone while the restore still looks
+    restored = invoke(app, "restore", str(dump), "--yes")
+    assert restored.exit_code == 0, restored.output
+
+
 def test_verify_finds_a_copy_an_earlier_versions_restore_left_beside_the_database(sqlite_app, pair):
     """Restores before this version kept the replaced file beside the database, outside every rotation."""
     converse(*pair, ["kept beside, outside every rotation"])

@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import struct
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,13 +265,24 @@ def _never_hand_out_again(highest: dict[str, int]) -> None:
     messaging_engine().dispose()
 
 
+SESSION_CHECKS, SESSION_CHECK_PAUSE = 10, 0.1
+
+
 def _refuse_other_sessions() -> None:
     """PostgreSQL: refuse while anyone else (the app's workers, a psql) is connected to the messaging
     database: what they wrote between the dump of the current data and the restore would be lost."""
+    # A connection just closed (this process's own pool, disposed a moment ago; a pg_dump that has
+    # finished) leaves its server process listed until it has exited: asked again for up to a
+    # second, only sessions that stay count (a full CI run was refused by its own closed connection).
     with messaging_engine().connect() as connection:
-        others = connection.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalar()
+        for _ in range(SESSION_CHECKS):
+            others = connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalar()
+            if not others:
+                break
+            connection.rollback()  # a transaction sees one snapshot of pg_stat_activity: the next look is fresh
+            time.sleep(SESSION_CHECK_PAUSE)
     messaging_engine().dispose()
     if others:
         raise OperationFailed(f"{others} other session(s) are connected to the messaging database; stop the app "
