@@ -38,7 +38,7 @@ def story(app, alice, bob, make_user, messaging_on):
 
 
 def download(client, path="/settings/export"):
-    response = client.get(path)
+    response = client.post(path) if path == "/settings/export" else client.get(path)  # the page's is a form
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.mimetype == "application/zip"
     assert response.is_streamed
@@ -106,7 +106,7 @@ def test_the_api_gives_the_same_archive_to_its_owner_only(app, story, alice, bob
 def test_once_an_hour_with_retry_after(app, story, alice, login):
     client = login(alice)
     download(client)
-    again = client.get("/settings/export")
+    again = client.post("/settings/export")
     assert again.status_code == 429 and int(again.headers["Retry-After"]) > 3000
     assert "You can download them again in" in visible_text(again)
     assert 'href="/settings#your-data">Back to your settings</a>' in again.get_data(as_text=True)
@@ -141,7 +141,7 @@ def test_memory_stays_flat_for_a_large_export(app, alice, bob, login, messaging_
     total, response = 0, None
     tracemalloc.start()  # before the request: an archive built ahead would count too
     try:
-        response = client.get("/settings/export", buffered=False)
+        response = client.post("/settings/export", buffered=False)
         for chunk in response.response:
             total += len(chunk)
         _now, peak = tracemalloc.get_traced_memory()
@@ -156,8 +156,21 @@ def test_memory_stays_flat_for_a_large_export(app, alice, bob, login, messaging_
 def test_a_head_request_builds_nothing_and_leaves_the_hours_download(app, story, alice, login):
     """HEAD built the ZIP and spent the hour's one download (an API tester)."""
     client = login(alice)
-    head = client.head("/settings/export")
-    assert head.status_code == 200 and head.mimetype == "application/zip" and head.get_data() == b""
+    head = client.head("/settings/export")  # the page's download is a form now: a HEAD leads to it
+    assert head.status_code == 302 and head.get_data() == b""
     api = ApiClient(app.test_client(), token_for(alice))
     assert api.request("HEAD", "/api/v1/me/export").status_code == 200
     assert download(client).testzip() is None  # the hour's one download is still there
+
+
+def test_another_sites_link_or_image_can_not_spend_the_hours_download(app, story, alice, login):
+    """As a link, any page could spend it with <img src=".../settings/export"> (an outside tester):
+    a GET now leads to the button, and a POST needs the page's CSRF token."""
+    client = login(alice)
+    fetched = client.get("/settings/export")
+    assert fetched.status_code == 302 and fetched.location.endswith("/settings#your-data")
+    assert client.post("/settings/export", csrf=False).status_code == 400  # another site's form: no token
+    assert download(client).testzip() is None  # the hour's one download is still there
+    page = client.get("/settings").get_data(as_text=True)
+    assert '<form method="post" action="/settings/export">' in page
+

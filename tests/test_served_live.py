@@ -299,7 +299,9 @@ def test_an_export_takes_turns_with_the_held_requests_of_its_worker(tmp_path, da
         archive = bytearray()
 
         def export():
-            with exporter.opener.open(f"{worker.url}/settings/export", timeout=60) as response:
+            asked = urllib.request.Request(f"{worker.url}/settings/export", data=b"", method="POST",
+                                           headers={"X-CSRFToken": exporter.csrf})
+            with exporter.opener.open(asked, timeout=60) as response:
                 assert response.status == 200
                 archive.extend(response.read(1))
                 streaming.set()

@@ -140,7 +140,7 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
     page.goto("/settings#your-data")
     page.locator("#your-data").screenshot(path=artifacts / "settings-your-data.png")
     with page.expect_download() as waiting:
-        page.get_by_role("link", name="Download my conversations").click()
+        page.get_by_role("button", name="Download my conversations").click()
     download = waiting.value
     assert download.failure() is None, (download.failure(), server.log_tail())
     assert download.suggested_filename.startswith("whiteballoon-conversations-")
@@ -150,7 +150,7 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
         "My address is 4 Pine Road", "Thanks, on my way"]
     # Once an hour: the second download says so (a link marked `download` would fail it silently).
     browsing.allow_console_error(failed_resource(429))
-    page.get_by_role("link", name="Download my conversations").click()
+    page.get_by_role("button", name="Download my conversations").click()
     expect(page.get_by_role("heading", name="Not yet")).to_be_visible()
     expect(page.locator("main")).to_contain_text("You can download them again in 60 minutes")
 

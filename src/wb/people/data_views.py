@@ -1,6 +1,6 @@
 """A member's data: Settings → Download my conversations and Close my account, and an admin's
 erasure on request (behind a typed confirmation)."""
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from ..access import ENDED_KEY, admin_required, login_required
@@ -55,10 +55,15 @@ def erase_member(username):
                             caveats=leaving.erasure_caveats(html=True)), 400 if form.errors else 200)
 
 
-@bp.route("/settings/export")
+@bp.route("/settings/export", methods=["GET", "POST"])
 @login_required
 def export():
-    """Download my conversations: a ZIP streamed as it is written (once an hour, WB_EXPORT_RATE_LIMIT)."""
+    """Download my conversations: a ZIP streamed as it is written (once an hour, WB_EXPORT_RATE_LIMIT).
+
+    Asked with a form (POST, its CSRF token checked): as a link, any other site could spend the
+    member's hour's one download with an image tag (an outside tester). A GET leads to the button."""
+    if request.method != "POST":
+        return redirect(url_for("people.settings", _anchor="your-data"))
     try:
         return member_export.zip_response(current_user)
     except member_export.TooSoon as too_soon:
