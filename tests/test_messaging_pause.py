@@ -37,6 +37,10 @@ def test_pausing_in_settings_stops_replies_before_anyone_types(talking, bob):
     assert "Your messages are paused." in visible_text(bob_client.get("/settings"))
     page = alice_client.get(f"/messages/{cid}")
     assert 'id="compose-body"' not in text(page) and NOT_ACCEPTING in visible_text(page)  # said before typing
+    # The keyboard's skip link leads to the words, and says so: it promised a box that isn't there.
+    assert "Skip to why you can't write here" in visible_text(page)
+    assert "Skip to writing a message" not in visible_text(page)
+    assert "Skip to writing a message" in visible_text(bob_client.get(f"/messages/{cid}"))
     refused = send(alice_client, cid, "Are you there?")
     assert refused.status_code == 403 and NOT_ACCEPTING in visible_text(refused)
     assert NOT_ACCEPTING in visible_text(alice_client.get("/people/bob"))  # and for a new conversation
