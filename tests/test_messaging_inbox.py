@@ -56,6 +56,40 @@ def test_inbox_pages_conversations(app, alice, make_user, login, messaging_on):
         assert "No conversations yet" not in past and "all caught up" not in past
 
 
+def _row_links(page: str) -> dict[str, str]:
+    """Each listed conversation's link, by the other member's name."""
+    return dict((name, link) for link, name in re.findall(
+        r'<li class="conversation[^"]*"[^>]*>\s*<a href="([^"]+)".*?class="conversation-name"><bdi>([^<]+)</bdi>', page, re.S))
+
+
+def test_a_thread_opened_from_a_later_page_or_unread_keeps_that_list(app, alice, make_user, login, messaging_on):
+    """A row of page 2 (or of Unread) carries the list's place: reloading the thread it opened shows
+    that list beside it, and "All conversations" leads back to it (it showed page 1: a tester)."""
+    app.config["CONVERSATIONS_PER_PAGE"] = 2
+    alice_client = login(alice)
+    for name in ("carol", "dave", "erin"):
+        make_user(name)
+        send(alice_client, open_conversation(alice_client, name), f"Hello {name}")
+    first, second = text(alice_client.get("/messages")), text(alice_client.get("/messages?page=2"))
+    assert set(_row_links(first)) == {"Erin", "Dave"} and not any("?" in link for link in _row_links(first).values())
+    carol_link = _row_links(second)["Carol"]
+    assert re.fullmatch(r"/messages/\d+\?page=2", carol_link)
+    opened = text(alice_client.get(carol_link))
+    assert set(_row_links(opened)) == {"Carol"} and 'aria-current="page"' in opened  # page 2 beside the thread
+    assert 'class="back-link" href="/messages?page=2"' in opened
+    assert "Hello carol" in visible_text(alice_client.get(carol_link))
+
+    carol = login(make_user("carol2"))
+    send(carol, open_conversation(carol, "alice"), "Are you free?")
+    unread = text(alice_client.get("/messages?filter=unread"))
+    link = _row_links(unread)["Carol2"]
+    assert re.fullmatch(r"/messages/\d+\?filter=unread", link)
+    assert 'class="back-link" href="/messages?filter=unread"' in text(alice_client.get(link))
+    # Junk in the place is ignored, as on the inbox: page 1 of everything.
+    junk = text(alice_client.get(link.split("?")[0] + "?page=%D9%A2&filter=x"))
+    assert 'class="back-link" href="/messages"' in junk and set(_row_links(junk)) == {"Carol2", "Erin"}
+
+
 def _nav_badge(page: str) -> str:
     """The unread number in the page's navigation ("" when it shows none)."""
     link = re.search(r'<a id="inbox-badge".*?</a>', page, re.S).group(0)

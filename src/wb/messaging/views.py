@@ -87,10 +87,21 @@ def _refusal_response(refusal: Refusal):
 @bp.route("")
 @active_required
 def inbox():
+    return _render_inbox(_listing_asked(), just_hidden=_just_hidden())
+
+
+def _list_place() -> dict:
+    """The list's page and filter this address asks for (?page=, ?filter=unread), as url_for
+    arguments: an inbox page, and a thread picked there (its rows carry them), so a reload or the
+    thread's "All conversations" shows the list it was opened from (not always page 1: a tester)."""
     page = page_arg()
-    unread_only = request.args.get("filter") == "unread"
-    listing = inbox_page(current_user, page=page, unread_only=unread_only)
-    return _render_inbox(listing, just_hidden=_just_hidden())
+    return {"page": page if page > 1 else None,
+            "filter": "unread" if request.args.get("filter") == "unread" else None}
+
+
+def _listing_asked(**kwargs):
+    place = _list_place()
+    return inbox_page(current_user, page=place["page"] or 1, unread_only=place["filter"] is not None, **kwargs)
 
 
 def _just_hidden():
@@ -162,7 +173,7 @@ def thread(conversation_id):
 
 def _full_page(view: reads.ThreadView, status=200, headers=None):
     """The inbox with this thread open (also what no-JavaScript form posts get back)."""
-    return _render_inbox(inbox_page(current_user), **vars(view)), status, headers or {}
+    return _render_inbox(_listing_asked(), **vars(view)), status, headers or {}
 
 
 @bp.route("/<int:conversation_id>", methods=["POST"])
@@ -411,8 +422,7 @@ def conversation_list():
     already shows (its ETag)."""
     cursor = live.newest_id()  # read first: the rows show at least every change up to it
     active_id = number_arg("active", "a conversation number") or None
-    listing = inbox_page(current_user, page=page_arg(), unread_only=request.args.get("filter") == "unread",
-                         open_id=active_id)
+    listing = _listing_asked(open_id=active_id)
     return _unless_unchanged(
         f"list-{listing.version}-{active_id or 0}",
         lambda: render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id,
@@ -617,6 +627,7 @@ def template_helpers():
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
         "hidden_conversations": lambda: hidden_count(current_user),
+        "list_place": _list_place,
         "blocked_conversations": lambda: blocked_count(current_user),
         "open_report_count": lambda: safety.open_report_count(current_user),
         "live_cursor": g.get("live_cursor"),

@@ -574,7 +574,7 @@
     var scroller = row.closest(".inbox-list");
     try {
       sessionStorage.setItem(LEFT_LIST, JSON.stringify({
-        list: here(), thread: new URL(row.href, location.href).pathname,
+        list: here(), thread: new URL(row.href, location.href).pathname + new URL(row.href, location.href).search,
         pageY: window.scrollY, listTop: scroller ? scroller.scrollTop : 0,
       }));
     } catch (e) { /* storage refused: the list opens at its top, as without this */ }
