@@ -117,7 +117,12 @@ def test_a_letter_that_draws_as_a_blank_counts_as_a_space_in_another_members_nam
     assert reload(User, alice.id).display_name == "Alice"
 
 
-@pytest.mark.parametrize("copy", ["\u0410lice Moreno", "Alicé Moreno", "ALİCE MORENO", "A1ice Moreno", "\u0391lice Moreno"])
+@pytest.mark.parametrize("copy", ["\u0410lice Moreno", "Alicé Moreno", "ALİCE MORENO", "A1ice Moreno", "\u0391lice Moreno",
+                                  # a practice's tester: a 1 for an i, small capitals, Armenian and hooked
+                                  # letters, and the name with a mark added
+                                  "Al1ce Moreno", "Alice Mᴏreno", "Alice Moreɴo", "Alice More\u0578o", "Aliᴄe Moreno",
+                                  "Alice Moreno ✓", "Alice_Moreno", "Alice Moreno.", "Alice Moreno\u2024", "(Alice Moreno)",
+                                  "Alice Mo\u0433eno"])
 def test_a_look_alike_of_a_longer_name_is_refused(client, make_user, alice, copy):
     make_user("moreno", display_name="Alice Moreno")
     client.login("alice")
@@ -127,7 +132,7 @@ def test_a_look_alike_of_a_longer_name_is_refused(client, make_user, alice, copy
     assert reload(User, alice.id).display_name == "Alice"
 
 
-@pytest.mark.parametrize("name", ["Kai", "Bobby", "Бoris", "बॉब", "Bo b"])
+@pytest.mark.parametrize("name", ["Kai", "Bobby", "Бoris", "बॉब", "Bo b", "Bob Jr", "Kal 2"])
 def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user, name):
     """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count)."""
     make_user("kal", display_name="Kal")
@@ -215,3 +220,25 @@ def test_a_members_own_name_and_a_new_one_are_fine(client, alice, bob):
     assert client.post("/settings", data={"display_name": "Alice", "bio": "still me"}).status_code == 302
     assert client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
     assert reload(User, alice.id).display_name == "Alice Moreno"
+
+
+@pytest.mark.parametrize("name, copy", [("Ada Admin", "Ada Adrnin"), ("Amie", "Arnie"), ("Arnie", "Amie")])
+def test_r_and_n_together_read_as_an_m(client, make_user, alice, name, copy):
+    """ "rn" draws like "m" in most fonts: "Ada Adrnin" passed for the practice manager (a tester)."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": copy, "bio": ""})
+    assert response.status_code == 400
+    assert "Another member goes by that name" in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
+
+
+@pytest.mark.parametrize("name", ["Ada Admin (@admin)", "Erin @ home", "Erin\uff20bob", "Erin \ufe6b"])
+def test_a_display_name_may_not_hold_an_at_sign(client, alice, admin, name):
+    """The app writes a username after an @: "Ada Admin (@admin)" read as the practice manager's own
+    marker in a therapist's inbox (an outside tester)."""
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": name, "bio": ""})
+    assert response.status_code == 400
+    assert "Display names can't contain @: the app shows usernames with it." in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"

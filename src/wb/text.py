@@ -133,8 +133,14 @@ LOOK_ALIKES = str.maketrans({
     # Greek
     "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "h", "ι": "i", "κ": "k", "μ": "m", "ν": "n", "ο": "o",
     "ρ": "p", "τ": "t", "υ": "y", "χ": "x", "ϲ": "c", "ϳ": "j",
-    # Latin letters no accent folding reaches, and digits drawn as letters
+    # Armenian
+    "օ": "o", "ո": "n", "ս": "u", "հ": "h", "ց": "g", "զ": "q",
+    # Latin letters no accent folding reaches, small capitals and hooked letters ("Ada Admiɴ",
+    # "Bob Okaƒor" passed for the practice's staff: an outside tester), and digits drawn as letters
     "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "ɡ": "g", "ʏ": "y",
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j",
+    "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u",
+    "ᴠ": "v", "ᴡ": "w", "ᴢ": "z", "ƒ": "f", "ɑ": "a", "ɩ": "i", "ʋ": "v", "ɵ": "o", "ɾ": "r",
     "0": "o", "1": "l",
 })
 
@@ -142,23 +148,31 @@ LOOK_ALIKES = str.maketrans({
 def name_key(name) -> str:
     """What a name looks like, to tell two names apart: compatibility forms folded (NFKC: "Ｄａｖｅ" is
     "Dave"), case folded, invisible characters left out ("Adm\u034fin" is "admin"), letters that draw
-    as a blank read as a space ("Tia\u3164Talent" is "tia talent"), runs of spaces as one; the accents
-    of Latin, Greek and Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds
-    them) and their look-alikes in other alphabets read as the Latin letter ("Аlice" with a Cyrillic А)."""
+    as a blank read as a space ("Tia\u3164Talent" is "tia talent"), and so do punctuation and symbols
+    (another member's name with a mark added is still theirs: "Bob_Okafor", "Ada Admin.", "Alice
+    Moreno ✓" passed for them, an outside tester), runs of spaces as one; the accents of Latin, Greek
+    and Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds them) and their
+    look-alikes in other alphabets read as the Latin letter ("Аlice" with a Cyrillic А)."""
     folded = unicodedata.normalize("NFKC", "" if name is None else str(name)).casefold()
     visible = "".join(
-        " " if char.isspace() or char in BLANK_LETTERS else "" if unicodedata.category(char) == "Cf" or
-        DEFAULT_IGNORABLE.match(char) else char for char in folded
+        " " if char.isspace() or char in BLANK_LETTERS or unicodedata.category(char)[0] in "PS" else
+        "" if unicodedata.category(char) == "Cf" or DEFAULT_IGNORABLE.match(char) else char for char in folded
     )
     return " ".join(_without_accents(visible).translate(LOOK_ALIKES).split())
 
 
 def name_keys(name) -> frozenset:
-    """The ways a name may look (name_key): as written, and with each capital I read as a small l,
-    which most fonts draw alike ("AIice" passed for Alice: an outside tester). Two names look alike
-    when they share one."""
+    """The ways a name may look (name_key): as written; with each capital I read as a small l and each
+    1 as an i, which most fonts draw alike ("AIice", "Al1ce" passed for Alice: outside testers); and
+    with "rn" read as an m ("Adrnin"). Two names look alike when they share one."""
     name = "" if name is None else str(name)
-    keys = {name_key(name), name_key(name.replace("I", "l"))} if "I" in name else {name_key(name)}
+    spellings = {name}
+    if "I" in name:
+        spellings.add(name.replace("I", "l"))
+    if "1" in name:
+        spellings |= {spelling.replace("1", "i") for spelling in spellings}
+    keys = {name_key(spelling) for spelling in spellings}
+    keys |= {key.replace("rn", "m") for key in keys if "rn" in key}
     return frozenset(key for key in keys if key)
 
 

@@ -2,6 +2,8 @@
 
 The settings page's forms live here too: registration shares their fields and rules.
 """
+import unicodedata
+
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
@@ -98,6 +100,10 @@ class ProfileForm(Form):
         by (an outside tester listed them all). Whoever sees both tells them apart by username."""
         if not field.data:
             return
+        if "@" in unicodedata.normalize("NFKC", field.data):  # "＠" and "﹫" too
+            # The app writes a username after an @: "Ada Admin (@admin)" read as the admin's own
+            # marker in a therapist's inbox (an outside tester).
+            raise ValidationError("Display names can't contain @: the app shows usernames with it.")
         among = self._whom_they_see()
         if User.named_like(field.data, but=self.member_id, among=among) is not None:
             raise ValidationError("Another member goes by that name; choose one of your own.")
