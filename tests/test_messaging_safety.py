@@ -345,3 +345,45 @@ def test_a_report_about_an_admin_goes_to_the_other_admins_only(chat, alice, bob,
     db.session.get(User, admin.id).role = "admin"
     db.session.commit()
     assert "again" in visible_text(login(admin).get("/admin/reports"))
+
+
+def test_resolving_a_report_can_be_undone_and_a_resolved_one_reopened(chat, admin, alice, bob, login):
+    """One tap on "Mark resolved" had no way back (a residents' building's volunteer admin, an outside
+    tester): the page it leads to offers Undo, each resolved report Reopen, both recorded as resolving is;
+    the reporter's name leads to their profile, from where the admin can write to them."""
+    _alice_client, bob_client, _cid = chat
+    bob_client.post("/people/alice/report", data={"reason": "spam", "note": "three adverts"})
+    report = db.session.scalar(select(Report))
+    admin_client = login(admin)
+    listed = admin_client.get("/admin/reports").get_data(as_text=True)
+    assert '<a href="/people/bob"><bdi>Bob</bdi></a>' in listed
+    done = admin_client.post(f"/admin/reports/{report.id}/resolve")
+    assert done.location == f"/admin/reports?resolved={report.id}"
+    page = admin_client.get(done.location)
+    assert "The report about Alice is resolved. Undo" in visible_text(page)
+    assert f'action="/admin/reports/{report.id}/reopen"' in page.get_data(as_text=True)
+    assert "Nothing to review" in visible_text(page)
+
+    undone = admin_client.post(f"/admin/reports/{report.id}/reopen")
+    assert undone.status_code == 302 and undone.location == f"/admin/reports#report-{report.id}"
+    db.session.expire_all()
+    stored = db.session.get(Report, report.id)
+    assert (stored.status, stored.resolved_at, stored.resolved_by_id, stored.note) == ("open", None, None, "three adverts")
+    page = visible_text(admin_client.get("/admin/reports"))
+    assert "Report reopened" in page and "three adverts" in page and "is resolved. Undo" not in page
+    assert "is resolved" not in visible_text(admin_client.get(f"/admin/reports?resolved={report.id}"))  # open: no Undo
+    assert 'Admin <span class="badge">1</span>' in admin_client.get("/").get_data(as_text=True)
+
+    admin_client.post(f"/admin/reports/{report.id}/resolve")
+    resolved = admin_client.get("/admin/reports?status=resolved").get_data(as_text=True)
+    assert 'aria-label="Reopen the report about Alice">Reopen</button>' in resolved
+    # Filed again meanwhile, the new one is open: the old one stays resolved rather than doubling it.
+    bob_client.post("/people/alice/report", data={"reason": "spam", "note": "a fourth"})
+    refused = admin_client.post(f"/admin/reports/{report.id}/reopen")
+    assert refused.status_code == 409 and "that one is open" in visible_text(refused)
+    assert len(db.session.scalars(select(Report).where(Report.status == "open")).all()) == 1
+    members = visible_text(admin_client.get("/admin/members"))
+    assert "Report about them reopened" in members and "Report about them resolved" in members
+    # Members can't, nor can anyone reopen what isn't there.
+    assert bob_client.post(f"/admin/reports/{report.id}/reopen").status_code == 403
+    assert admin_client.post("/admin/reports/99999/reopen").status_code == 404

@@ -8,12 +8,13 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.service import ADMIN_REMOVED, APPROVED, MADE_ADMIN, REINSTATED, SUSPENDED
 from ..extensions import db
-from ..messaging.safety import REPORT_RESOLVED
+from ..messaging.safety import REPORT_REOPENED, REPORT_RESOLVED
 from ..models import AuditEvent, User
 from ..people.leaving import ERASED
 
 ACTION_WORDS = {APPROVED: "Approved", SUSPENDED: "Suspended", REINSTATED: "Reinstated", MADE_ADMIN: "Made an admin",
-                ADMIN_REMOVED: "Removed as admin", REPORT_RESOLVED: "Report about them resolved", ERASED: "Erased"}
+                ADMIN_REMOVED: "Removed as admin", REPORT_RESOLVED: "Report about them resolved",
+                REPORT_REOPENED: "Report about them reopened", ERASED: "Erased"}
 
 
 def recent_member_actions(limit: int = 20) -> list[AuditEvent]:

@@ -164,14 +164,21 @@ def open_report_count(admin=None) -> int:
     return db.session.scalar(select(func.count(Report.id)).where(Report.status == "open", _for_admin(admin)))
 
 
-REPORT_RESOLVED = "report.resolved"  # the audit log's name for it (Admin → Members lists it)
+REPORT_RESOLVED = "report.resolved"  # the audit log's names for them (Admin → Members lists them)
+REPORT_REOPENED = "report.reopened"
+
+
+def report_for(admin, report_id) -> Report:
+    """A report this admin handles (not one about themselves: _for_admin), or 404."""
+    row = db.session.get(Report, report_id)
+    if row is None or row.reported_id == admin.id:
+        abort(404, "That report doesn't exist.")
+    return row
 
 
 def resolve_report(admin, report_id) -> Report:
     """Mark a report resolved, recorded in the audit log with the admin and the member it is about."""
-    row = db.session.get(Report, report_id)
-    if row is None or row.reported_id == admin.id:
-        abort(404, "That report doesn't exist.")
+    row = report_for(admin, report_id)
     if row.status != "resolved":
         row.status = "resolved"
         row.resolved_at = utcnow()
@@ -180,4 +187,22 @@ def resolve_report(admin, report_id) -> Report:
                                   new_value=f"report {row.id}"))
         db.session.commit()
         audit("report.resolved", report_id=row.id, user_id=admin.id)
+    return row
+
+
+def reopen_report(admin, report_id) -> Report:
+    """Open a resolved report again (a volunteer admin's tap on "Mark resolved" had no way back: an
+    outside tester), recorded as resolving is. Refused while the reporter has another open report
+    about the member for that reason (one filed since): that one is listed already."""
+    row = report_for(admin, report_id)
+    if row.status == "open":
+        return row
+    if _open_report(row.reporter_id, row.reported_id, row.reason) is not None:
+        raise Refusal("The same member filed another report like it since, and that one is open: it is listed "
+                      "under Open reports.", 409)
+    row.status, row.resolved_at, row.resolved_by_id = "open", None, None
+    db.session.add(AuditEvent(actor_id=admin.id, action=REPORT_REOPENED, subject=f"user:{row.reported_id}",
+                              new_value=f"report {row.id}"))
+    db.session.commit()
+    audit("report.reopened", report_id=row.id, user_id=admin.id)
     return row

@@ -30,7 +30,7 @@ from ..extensions import db, only_reads_from_here, reads_first
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
 from .inbox import blocked_count, dashboard_summary, hidden_count, inbox_page, unread_total, users_by_id
-from .models import REPORT_REASONS
+from .models import REPORT_REASONS, Report
 from .policy import Refusal
 
 bp = Blueprint("messaging", __name__, url_prefix="/messages")
@@ -593,15 +593,37 @@ def admin_reports():
     reports = safety.reports(status, current_user)
     people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports}
                          | {r.resolved_by_id for r in reports if r.resolved_by_id})
-    return render_template("admin/reports.html", reports=reports, people=people, status=status, reasons=REPORT_REASONS)
+    return render_template("admin/reports.html", reports=reports, people=people, status=status, reasons=REPORT_REASONS,
+                           just_resolved=_just_resolved())
+
+
+def _just_resolved():
+    """(report, reported member's name) of the report this admin just resolved (?resolved=ID, where
+    Mark resolved leads), while it still is: the page offers Undo, as Hide does in the inbox."""
+    report_id = whole_number(request.args.get("resolved"))
+    row = db.session.get(Report, report_id) if report_id else None
+    if row is None or row.status != "resolved" or row.reported_id == current_user.id:
+        return None
+    return row, reads.display_name(db.session.get(User, row.reported_id))
 
 
 @safety_bp.route("/admin/reports/<int:report_id>/resolve", methods=["POST"])
 @admin_required
 def resolve_report(report_id):
     safety.resolve_report(current_user, report_id)
-    flash("Report resolved.", "success")
-    return redirect(url_for("safety.admin_reports"))
+    return redirect(url_for("safety.admin_reports", resolved=report_id))
+
+
+@safety_bp.route("/admin/reports/<int:report_id>/reopen", methods=["POST"])
+@admin_required
+def reopen_report(report_id):
+    """A resolved report open again (Undo after Mark resolved, or Reopen among the resolved)."""
+    try:
+        safety.reopen_report(current_user, report_id)
+    except Refusal as refusal:
+        return _refusal_response(refusal)
+    flash("Report reopened: it is listed under Open reports again.", "success")
+    return redirect(url_for("safety.admin_reports", _anchor=f"report-{report_id}"))
 
 
 # --- template helpers and the flag hook ---------------------------------------------------
