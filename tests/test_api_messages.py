@@ -52,7 +52,7 @@ def test_5000_characters_with_spaces_around_them_go_as_on_the_web_form(api_chat,
 @pytest.mark.parametrize("payload, field", [
     ({"body": ""}, "body"), ({"body": "   \n "}, "body"), ({"body": "x" * 5001}, "body"),
     ({"body": "x" * 5000 + "\x1f  "}, "body"), ({"body": " " * 5001}, "body"),
-    ({"body": "bell\x07"}, "body"), ({"body": "next\x85line"}, "body"), ({"body": "invoice\u202egnp.exe"}, "body"),
+    ({"body": "bell\x07"}, "body"), ({"body": "next\x86line"}, "body"), ({"body": "invoice\u202egnp.exe"}, "body"),
     ({"body": 5}, "body"),
     ({"body": ["a"]}, "body"),
     ({}, "body"), ({"body": "hi", "urgent": True}, "urgent"),

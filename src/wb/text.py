@@ -57,6 +57,17 @@ def fold_newlines(raw) -> str:
     return (raw or "").replace("\r\n", "\n").replace("\r", "\n")
 
 
+# The breaks a word processor puts in copied text, as a new line: Word's line break (U+000B) and page
+# break (U+000C), and NEL. Refused as control characters, they were invisible in the box, so a member
+# couldn't find them to remove them (a residents' building's tester pasted from Word).
+_PASTED_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n", "\x85": "\n"})
+
+
+def fold_line_breaks(raw) -> str:
+    """fold_newlines, and a word processor's line and page breaks as "\\n": a text's line breaks."""
+    return fold_newlines(raw).translate(_PASTED_BREAKS)
+
+
 def is_blank(text: str) -> bool:
     """True when text shows nothing: only spaces, invisible format characters, combining marks
     with nothing to combine with, and letters that draw nothing."""
@@ -76,7 +87,7 @@ def clean_text(raw, max_length: int, field_label: str, *, required: str | None =
     field_label names the field in the default too-long message ("Bios can be at most...");
     `too_long` may use {label}, {max_length} and {length}.
     """
-    folded = fold_newlines(raw)
+    folded = fold_line_breaks(raw)
     text = folded.strip()
     if required and is_blank(text):
         raise TextRefused(required)

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ..messaging.models import REPORT_NOTE_MAX, REPORT_REASONS
 from ..security import ASCII_DIGITS, MAX_DATABASE_ID, whole_number
-from ..text import BODY_MAX, CONTROL_CHARACTERS, TextRefused, clean_text, fold_newlines
+from ..text import BODY_MAX, CONTROL_CHARACTERS, TextRefused, clean_text, fold_line_breaks
 
 MAX_PAGE_SIZE = 100
 
@@ -161,13 +161,13 @@ class MessagesQuery(Query):
 
 
 def _folded(value):
-    """CRLF and CR as LF before the length is counted, and the length counted without the spaces
+    """CRLF and CR (and a word processor's breaks) as LF before the length is counted, and the length counted without the spaces
     around the text, as the web form counts (wb.text.clean_text): 5,000 characters and a final line
     break go either way. Spaces are trimmed only from a body that is too long with them, and never
     past a control character, which the send refuses (strip() would take a trailing "\x1f" too)."""
     if not isinstance(value, str):
         return value
-    folded = fold_newlines(value)
+    folded = fold_line_breaks(value)
     if len(folded) <= BODY_MAX:
         return folded
     start, end = 0, len(folded)
