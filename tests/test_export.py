@@ -174,3 +174,19 @@ def test_another_sites_link_or_image_can_not_spend_the_hours_download(app, story
     page = client.get("/settings").get_data(as_text=True)
     assert '<form method="post" action="/settings/export">' in page
 
+
+
+def test_another_site_can_not_send_the_browser_to_the_apis_export(app, story, alice, login):
+    """A top-level GET carries the session cookie (SameSite=Lax): another site sent the browser to
+    /api/v1/me/export and spent the member's hour, the archive landing in their downloads (an API
+    tester). With the browser session the export needs the page's CSRF token, as writes do; a token
+    needs none."""
+    client = login(alice)
+    refused = client.get("/api/v1/me/export", headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert "X-CSRFToken" in refused.get_json()["detail"]
+    assert client.get("/api/v1/me/export", headers={"X-CSRFToken": "forged"}).status_code == 403
+    own_page = client.get("/api/v1/me/export", headers={"X-CSRFToken": client.csrf_token()})
+    assert own_page.status_code == 200 and own_page.mimetype == "application/zip"
+    # The hour's one download went to the member's own request, none to the refused ones.
+    assert ApiClient(app.test_client(), token_for(alice)).get("/api/v1/me/export").status_code == 429

@@ -32,11 +32,23 @@ def sign_in() -> None:
     if not current_user.is_authenticated:
         raise ApiProblem(401, "Sign in: send a personal access token as 'Authorization: Bearer <token>'.", headers=CHALLENGE)
     if request.method not in SAFE_METHODS:
-        try:
-            validate_csrf(request.headers.get("X-CSRFToken"))
-        except ValidationError:
-            raise ApiProblem(403, CSRF_REFUSED) from None
+        _require_csrf_header()
     g.api_member, g.api_auth = current_user._get_current_object(), "session"
+
+
+def _require_csrf_header() -> None:
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except ValidationError:
+        raise ApiProblem(403, CSRF_REFUSED) from None
+
+
+def require_own_page() -> None:
+    """A read that spends something (the export's hour) proves, as a write does, that a session
+    request comes from our own pages: any site could send the browser there (a top-level GET carries
+    a SameSite=Lax cookie) and spend the member's download (an API tester). Tokens need no proof."""
+    if g.api_auth == "session":
+        _require_csrf_header()
 
 
 def require_active() -> None:

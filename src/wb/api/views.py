@@ -98,6 +98,7 @@ def export_mine():
     conversations.json with every message I can see; at most once an hour (429 with Retry-After)."""
     from ..people import export as member_export
 
+    auth.require_own_page()  # with the browser session: the X-CSRFToken header, as on writes
     try:
         return member_export.zip_response(auth.member())
     except member_export.TooSoon as too_soon:
