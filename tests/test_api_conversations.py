@@ -2,9 +2,10 @@
 import pytest
 
 from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
-from messaging_helpers import conversation_count
+from messaging_helpers import conversation_count, membership_of
 from wb.extensions import db
 from wb.messaging import safety
+from wb.models import User
 
 
 def test_opening_creates_once_then_finds_the_same(api_chat, alice_api, bob_api):
@@ -150,6 +151,23 @@ def test_hiding_takes_it_off_the_list_until_a_new_message(api_chat, alice_api, b
     assert bob_api.get(f"/api/v1/conversations/{cid}").get_json()["hidden"] is True
     send(alice_api, cid, "two")
     assert [c["id"] for c in bob_api.get("/api/v1/conversations").get_json()["conversations"]] == [cid]
+
+
+def test_a_hidden_conversation_comes_back_with_delete(api_chat, alice_api, bob_api, alice, bob):
+    """The web's Undo: DELETE .../hide lists it again at once, even with a member who has since left
+    (a client had no way back: an API tester, whose reopening with {"with": ...} was refused)."""
+    _, _, cid = api_chat
+    send(alice_api, cid, "one")
+    bob_api.post(f"/api/v1/conversations/{cid}/hide")
+    from wb.people import leaving
+    leaving.close_account(db.session.get(User, alice.id))
+    assert bob_api.get("/api/v1/conversations").get_json()["conversations"] == []
+    back = bob_api.delete(f"/api/v1/conversations/{cid}/hide")
+    assert back.status_code == 204 and back.data == b""
+    listed = bob_api.get("/api/v1/conversations").get_json()["conversations"]
+    assert [(c["id"], c["hidden"]) for c in listed] == [(cid, False)]
+    assert membership_of(bob, cid).hidden is False
+    assert bob_api.delete("/api/v1/conversations/1/hide").status_code == 404
 
 
 def test_the_who_may_start_rules_hold_for_the_api_and_replies_still_go(alice_api, bob_api, alice, bob):

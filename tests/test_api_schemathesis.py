@@ -16,7 +16,7 @@ from wb.messaging import writes
 OPERATIONS = [
     ("GET", "/api/v1/me"), ("GET", "/api/v1/unread-count"), ("GET", "/api/v1/conversations"),
     ("POST", "/api/v1/conversations"), ("GET", "/api/v1/conversations/{conversation_id}"),
-    ("POST", "/api/v1/conversations/{conversation_id}/hide"),
+    ("POST", "/api/v1/conversations/{conversation_id}/hide"), ("DELETE", "/api/v1/conversations/{conversation_id}/hide"),
     ("PUT", "/api/v1/conversations/{conversation_id}/mute"), ("DELETE", "/api/v1/conversations/{conversation_id}/mute"),
     ("GET", "/api/v1/me/export"),
     ("GET", "/api/v1/conversations/{conversation_id}/messages"),

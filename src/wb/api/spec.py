@@ -59,7 +59,17 @@ api = SpecTree(
     "flask",
     title="WhiteBalloon API",
     version="1",
-    description="Private 1:1 messages between members: the inbox, as JSON. Errors are application/problem+json (RFC 9457).",
+    description=(
+        "Private 1:1 messages between members: the inbox, as JSON. Errors are application/problem+json (RFC 9457).\n\n"
+        # How a client hears of news (the spec said nothing of it: an API tester).
+        "**New messages.** Nothing is pushed to a token: poll. Ask `GET /api/v1/conversations` with `If-None-Match` "
+        "every 10 to 30 seconds: 304 until the page changes (a new message moves its conversation up and changes its "
+        "unread count). Then ask `GET .../messages?after=<the newest id you hold>` of the conversations that changed; "
+        "a thread's newest page (no `after`), asked with its own ETag, also brings deletes and the other member's "
+        "read marker. "
+        "`GET /unread-count` changes only with its number. Paging by `cursor` follows the list's order: a "
+        "conversation with news moves to the top, so start again from the first page when the list's ETag changes."
+    ),
     mode="strict",
     page_templates={},
     path="api/v1/spec",  # no route of its own: /api/v1/openapi.json serves api.spec

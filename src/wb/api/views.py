@@ -175,13 +175,18 @@ def get_conversation(conversation_id):
     return _json(_one_conversation_out(member, *conversation_row(member, conversation)))
 
 
-@bp.post("/conversations/<int:conversation_id>/hide")
+@bp.route("/conversations/<int:conversation_id>/hide", methods=["POST", "DELETE"])
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def hide_conversation(conversation_id):
-    """Hide a conversation from my list until a new message arrives."""
+    """Hide a conversation from my list until a new message arrives (POST), or bring it back now
+    (DELETE: the web's Undo; a client had no way back, an API tester)."""
     member = auth.member()
-    writes.hide_conversation(member, conversations.get_conversation_for(member, conversation_id))
+    conversation = conversations.get_conversation_for(member, conversation_id)
+    if request.method == "DELETE":
+        writes.unhide_conversation(member, conversation)
+    else:
+        writes.hide_conversation(member, conversation)
     return "", 204
 
 
