@@ -11,7 +11,7 @@ from wb.api.tokens import PREFIX, hash_token
 from wb.extensions import db
 from wb.models import utcnow
 
-TOKEN_SHOWN = re.compile(r'<code class="token-value">(wbpat_[A-Za-z0-9_-]+)</code>')
+TOKEN_SHOWN = re.compile(r'class="token-value" readonly value="(wbpat_[A-Za-z0-9_-]+)"')
 
 
 def _create(client, name="My phone"):

@@ -1,4 +1,6 @@
 """Settings tells a member that sign-out leaves API tokens working, and revokes them when asked."""
+import re
+
 import pytest
 
 try:
@@ -69,3 +71,25 @@ def test_an_invite_link_is_copied_with_one_tap_on_a_phone(browsing, server, arti
     assert page.evaluate("navigator.clipboard.readText()") == link.input_value()
     assert "/register?invite=" in link.input_value()
     page.screenshot(path=str(artifacts / "invite-copied-phone.png"), full_page=True)
+
+
+def test_a_new_token_fits_a_phone_is_copied_with_a_button_and_has_the_focus(browsing, server, artifacts):
+    """A token without a hyphen ran off a phone's screen, had no Copy button, and the focus was left
+    on the page after creating it (an API tester)."""
+    alice = server.create_member("alice")
+    page = browsing.sign_in(alice, viewport=PHONE)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto("/settings/tokens")
+    page.get_by_label("Name", exact=True).fill("My phone")
+    page.get_by_role("button", name="Create token").click()
+    card = page.locator("#new-token")
+    expect(card).to_be_focused()
+    token = page.get_by_label("Your new token")
+    expect(token).to_have_value(re.compile(r"^wbpat_"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    box = token.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    page.get_by_role("button", name="Copy token").click()
+    expect(card.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == token.input_value()
+    card.screenshot(path=str(artifacts / "new-token-phone.png"))

@@ -222,7 +222,7 @@
     });
   });
 
-  // "Copy link" beside an invite: copies it (on a phone too, where selecting a long link is
+  // "Copy link" beside an invite (and "Copy token" by a new token): copies it (on a phone too, where selecting a long link is
   // fiddly), says so in the button's own words, and selects the link where the browser won't copy.
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
@@ -231,9 +231,11 @@
     var button = event.target.closest && event.target.closest("button[data-copy]");
     var field = button && document.getElementById(button.getAttribute("data-copy"));
     if (!field) return;
+    var label = button.getAttribute("data-label") || button.textContent;  // "Copy link", "Copy token"
+    button.setAttribute("data-label", label);
     function said(words) {
       button.textContent = words;
-      setTimeout(function () { button.textContent = "Copy link"; }, 4000);
+      setTimeout(function () { button.textContent = label; }, 4000);
     }
     function selectIt() { field.focus(); field.select(); said("Selected: copy it"); }
     if (!navigator.clipboard) { selectIt(); return; }
