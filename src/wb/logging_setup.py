@@ -18,9 +18,10 @@ CREDENTIAL_PARAMETER = re.compile(
     r"[^&;#\s\"'%]*(?:%(?!26|3b|23|20)[0-9a-f]{2}[^&;#\s\"'%]*)*",
     re.IGNORECASE,
 )
-# A signed link's token in its path (confirming an email address, unsubscribing), and a personal
+# A signed link's token in its path (confirming an email address, unsubscribing), a password reset
+# link's (/reset/<token>), and a personal
 # access token wherever it is written (api/tokens.py's prefix), under any parameter name.
-CREDENTIAL_IN_PATH = re.compile(r"(/settings/email/confirm/|/email/unsubscribe/)[^/?#\s\"']+")
+CREDENTIAL_IN_PATH = re.compile(r"(/settings/email/confirm/|/email/unsubscribe/|/reset/)[^/?#\s\"']+")
 ACCESS_TOKEN = re.compile(r"wbpat_[A-Za-z0-9_-]+")
 REDACTED = "[redacted]"
 

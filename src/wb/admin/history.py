@@ -1,11 +1,13 @@
 """Admin → Members' "Recent member actions": which admin (or the command line) approved, suspended,
-reinstated, made or removed an admin, resolved a report about or erased which member, and when.
+reinstated, made or removed an admin, resolved a report about or erased which member, made a
+password reset link for whom (and when it was used), and when.
 From the audit log, which holds ids and states, never message text."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..auth.resets import RESET_LINK_MADE, RESET_LINK_USED
 from ..auth.service import ADMIN_REMOVED, APPROVED, MADE_ADMIN, REINSTATED, SUSPENDED
 from ..extensions import db
 from ..messaging.safety import REPORT_REOPENED, REPORT_RESOLVED
@@ -14,7 +16,8 @@ from ..people.leaving import ERASED
 
 ACTION_WORDS = {APPROVED: "Approved", SUSPENDED: "Suspended", REINSTATED: "Reinstated", MADE_ADMIN: "Made an admin",
                 ADMIN_REMOVED: "Removed as admin", REPORT_RESOLVED: "Report about them resolved",
-                REPORT_REOPENED: "Report about them reopened", ERASED: "Erased"}
+                REPORT_REOPENED: "Report about them reopened", ERASED: "Erased",
+                RESET_LINK_MADE: "Password reset link made", RESET_LINK_USED: "Password reset link used"}
 
 
 def recent_member_actions(limit: int = 20) -> list[AuditEvent]:

@@ -122,6 +122,28 @@ def _back_to_members(person) -> str:
     return f"{back.split('#', 1)[0]}#member-{person.username}"
 
 
+@bp.route("/members/<username>/reset-link", methods=["POST"])
+@admin_required
+def reset_link(username):
+    """Make a single-use password reset link for a member who forgot their password (asked first,
+    as Suspend is) and show it once: only its hash is kept."""
+    from ..auth import resets
+
+    person = User.by_username(username)
+    if person is None:
+        abort(404, "No member has that username.")
+    if person.id == current_user.id:
+        abort(400, "Change your own password in Settings → Password.")
+    refusal = resets.why_not_make(person)
+    if refusal:
+        abort(400, refusal)
+    if request.form.get("confirmed") != "1":
+        return render_template("admin/confirm_reset_link.html", person=person, back=_back_to_members(person))
+    token = resets.make_link(person, actor=current_user)
+    return render_template("admin/reset_link.html", person=person, back=_back_to_members(person),
+                           link=url_for("auth.reset_password", token=token, _external=True))
+
+
 @bp.route("/members/<username>/<action>", methods=["POST"])
 @admin_required
 def member_action(username, action):

@@ -3,7 +3,7 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import views  # noqa: E402,F401  (routes attach to bp)
+from . import reset_views, views  # noqa: E402,F401  (routes attach to bp)
 
 def _load_user(session_id: str):
     from ..models import User

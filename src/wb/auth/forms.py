@@ -197,3 +197,14 @@ class InviteForm(Form):
         if not self.member.is_admin:
             return {"max_uses": 1, "auto_approve": True}
         return {"max_uses": self.max_uses.data, "auto_approve": self.approval.data != "manual", "circle": self.circle}
+
+
+class ResetPasswordForm(Form):
+    """A new password, typed twice, from a password reset link (the same rules as Settings → Password)."""
+
+    new_password = PasswordField(validators=[acceptable_password])
+    new_password_again = PasswordField()
+
+    def validate_new_password_again(self, field):
+        if self.new_password.data and field.data != self.new_password.data:
+            raise ValidationError("The two passwords aren't the same: type the new password twice.")

@@ -1,4 +1,5 @@
-"""`./wb members erase USERNAME`: erasure on request, from the command line (audited as "command line")."""
+"""`./wb members erase USERNAME` (erasure on request) and `./wb members reset-link USERNAME`, from the
+command line (audited as "command line")."""
 import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,3 +53,22 @@ def erase_command(username, yes):
                    "`./wb messaging verify`.")
     for caveat in leaving.erasure_caveats():
         click.echo(caveat)
+
+
+@members_cli.command("reset-link")
+@click.argument("username")
+@one_line_errors
+def reset_link_command(username):
+    """Print a single-use password reset link for a member who forgot their password (valid 24
+    hours; an earlier link of theirs stops working). Give it to them in person."""
+    from ..auth import resets
+    from ..notifications.emails import link
+
+    member = User.by_username(username)
+    if member is None:
+        raise click.ClickException(f"No member is called {username!r}.")
+    try:
+        token = resets.make_link(member)
+    except resets.ResetRefused as refused:
+        raise click.ClickException(refused.message) from None
+    click.echo(link("auth.reset_password", token=token))  # under WB_BASE_URL, as create-invite's link is

@@ -1,0 +1,103 @@
+"""Password reset links: an admin (or `./wb members reset-link`) makes a single-use link for a
+member who forgot their password; the member opens it and chooses a new one. No email needed."""
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from ..api.tokens import hash_token
+from ..extensions import db
+from ..models import AuditEvent, User, utcnow
+from ..text import has_control_characters
+from . import service
+from .models import PasswordReset
+
+log = logging.getLogger("wb.auth")
+
+LIFETIME = timedelta(hours=24)
+# Audit actions (Admin → Members' "Recent member actions" lists them: admin/history.py).
+RESET_LINK_MADE, RESET_LINK_USED = "member.reset_link_made", "member.reset_link_used"
+ASK_AGAIN = "Ask an admin for a new password reset link."
+
+
+class ResetRefused(ValueError):
+    """A link that can't be made or used, with what to tell the person and the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def why_not_make(member: User) -> str | None:
+    """Why no reset link may be made for this account, or None: closed, erased or suspended ones get none."""
+    if member.is_erased:
+        return f"{member.username} was erased: an erased account has no password to reset."
+    if member.deleted_at is not None:
+        return f"{member.username} closed their account: a closed account can't be signed in to again."
+    if member.status == "suspended":
+        return f"{member.username} is suspended: reinstate them first, then make the link."
+    return None
+
+
+def make_link(member: User, actor: User | None = None) -> str:
+    """A new reset link's token for member (shown once; only its hash is stored), valid LIFETIME;
+    every earlier link of theirs stops working. actor None: the command line."""
+    refusal = why_not_make(member)
+    if refusal:
+        raise ResetRefused(refusal)
+    now = utcnow()
+    db.session.execute(update(PasswordReset).where(
+        PasswordReset.user_id == member.id, PasswordReset.used_at.is_(None), PasswordReset.voided_at.is_(None))
+        .values(voided_at=now))
+    token = secrets.token_urlsafe(32)
+    row = PasswordReset(user_id=member.id, token_hash=hash_token(token), created_by_id=actor.id if actor else None,
+                        created_at=now, expires_at=now + LIFETIME)
+    db.session.add(row)
+    db.session.add(AuditEvent(actor_id=actor.id if actor else None, action=RESET_LINK_MADE, subject=f"user:{member.id}",
+                              new_value="valid 24 hours"))
+    db.session.commit()
+    log.info("password reset link made", extra={"user_id": member.id, "reset_id": row.id})
+    return token
+
+
+def usable_link(token: str | None) -> PasswordReset:
+    """The link with that token, if it may set a password now; otherwise ResetRefused saying why."""
+    row = None
+    if token and len(token) <= 100 and not has_control_characters(token):
+        row = db.session.scalar(select(PasswordReset).where(PasswordReset.token_hash == hash_token(token)))
+    if row is None:
+        raise ResetRefused(f"This password reset link doesn't work: it may have been copied only in part. {ASK_AGAIN}",
+                           404)
+    if row.used_at is not None:
+        raise ResetRefused(f"This password reset link was used already: each works once. {ASK_AGAIN}", 410)
+    if row.voided_at is not None:
+        raise ResetRefused("This password reset link was replaced by a newer one: only the newest link works. "
+                           + ASK_AGAIN, 410)
+    if row.expires_at <= utcnow():
+        raise ResetRefused(f"This password reset link has expired: each works for 24 hours. {ASK_AGAIN}", 410)
+    member = row.member
+    if member.deleted_at is not None:
+        raise ResetRefused("This account is closed, so it can't be signed in to again.", 403)
+    if member.status == "suspended":
+        raise ResetRefused("This account is suspended. Contact an admin.", 403)
+    return row
+
+
+def set_password_with(row: PasswordReset, new_password: str) -> User:
+    """Spend the link and set the member's new password; every session of theirs ends (as a
+    password change does). ResetRefused when another request spent the link first."""
+    spent = db.session.execute(update(PasswordReset).where(
+        PasswordReset.id == row.id, PasswordReset.used_at.is_(None), PasswordReset.voided_at.is_(None),
+        PasswordReset.expires_at > utcnow()).values(used_at=utcnow())).rowcount
+    if not spent:  # two tabs at once: only one sets the password
+        db.session.rollback()
+        raise ResetRefused(f"This password reset link was used already: each works once. {ASK_AGAIN}", 410)
+    member = row.member
+    db.session.add(AuditEvent(actor_id=member.id, action=RESET_LINK_USED, subject=f"user:{member.id}",
+                              new_value="password set"))
+    service.change_password(member, new_password)  # commits, and ends every session
+    log.info("password reset with a link", extra={"user_id": member.id, "reset_id": row.id})
+    return member
