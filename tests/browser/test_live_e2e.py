@@ -789,3 +789,34 @@ def test_a_page_open_across_a_restore_is_drawn_again_and_keeps_its_draft(browsin
     assert not same_document(), "the page was not drawn again"
     expect(page.locator("#thread h2")).to_have_text("Bob")
     expect(page.locator("#compose textarea")).to_have_value("Half written")
+
+
+def test_a_screen_reader_hears_of_news_elsewhere_once_and_seen_only_when_it_moves(browsing, server):
+    """The thread is a live region: "Seen" taken away and put back after every change was read out
+    each time (six for three messages in another conversation), and those messages went unsaid: the
+    badge and title aren't read out (a residents' building's tester). Now "Seen" is added once, and
+    a status line says what came elsewhere; a message in the open thread is the thread's to say."""
+    alice, bob, alice_page, bob_page = members_in_one_thread(browsing, server)
+    expect(alice_page.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)  # Bob has it open
+    alice_page.evaluate("""() => {
+        window.seenAdded = 0;
+        new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
+            if (n.nodeType === 1 && (n.matches('.seen-label') || n.querySelector('.seen-label'))) window.seenAdded++;
+        }))).observe(document.getElementById('thread-messages'), {childList: true, subtree: true});
+    }""")
+    dave = server.create_member("dave")
+    dave_page = browsing.sign_in(dave)
+    open_conversation(dave_page, alice, "Alice")
+    for words in ("Parcel for you", "It's at my door", "Flat 4"):
+        send(dave_page, words)
+    expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3", timeout=NEWS_MS)
+    status = alice_page.locator("div.visually-hidden[role=status]")
+    expect(status).to_have_text(re.compile(r"^(New message\.|\d new messages\.) 3 unread\.$"), timeout=NEWS_MS + 2000)
+    said = status.text_content()
+    send(bob_page, "Back from the shop")  # into the thread Alice has open: the thread says it
+    expect(alice_page.locator("#thread-messages li.message").last).to_contain_text("Back from the shop", timeout=NEWS_MS)
+    alice_page.wait_for_timeout(2500)
+    assert status.text_content() == said
+    expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3")
+    assert alice_page.evaluate("window.seenAdded") == 0
+    expect(alice_page.locator(".seen-label")).to_have_count(1)

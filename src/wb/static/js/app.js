@@ -313,16 +313,20 @@
     var poller = document.getElementById("poller");
     if (!list || !poller) return;
     var seenId = parseInt(poller.getAttribute("data-seen-id") || "0", 10);
-    list.querySelectorAll(".seen-label").forEach(function (label) { label.remove(); });
-    var mine = list.querySelectorAll("li.message.mine:not(.deleted)");
+    var mine = list.querySelectorAll("li.message.mine:not(.deleted)"), target = null;
     for (var i = mine.length - 1; i >= 0; i--) {
-      if (parseInt(mine[i].getAttribute("data-id"), 10) <= seenId) {
-        var label = document.createElement("p");
-        label.className = "seen-label";
-        label.textContent = "Seen";
-        mine[i].appendChild(label);
-        break;
-      }
+      if (parseInt(mine[i].getAttribute("data-id"), 10) <= seenId) { target = mine[i]; break; }
+    }
+    // Moved only when it belongs to another message: the thread is a live region, and "Seen" taken
+    // away and put back after every change was read out each time (a building's tester heard six).
+    list.querySelectorAll(".seen-label").forEach(function (label) {
+      if (label.parentNode !== target) label.remove();
+    });
+    if (target && !target.querySelector(":scope > .seen-label")) {
+      var label = document.createElement("p");
+      label.className = "seen-label";
+      label.textContent = "Seen";
+      target.appendChild(label);
     }
   }
 

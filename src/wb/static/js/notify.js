@@ -108,11 +108,37 @@
     else fetchUnread(function (rows) { known = rows; });
   }
 
+  // --- a screen reader hears of a new message that isn't in the open thread (the badge and the
+  // title aren't read out: on another page, or with another conversation open, nothing was said;
+  // a residents' building's tester). Said a moment later, and only if the count still stands
+  // above what it was: a message in the open thread is read at once, and the thread says it.
+
+  var announcer = null, announceTimer = null;
+  function announce(baseline) {
+    announceTimer = setTimeout(function () {
+      announceTimer = null;
+      var total = unreadTotal();
+      if (total <= baseline) return;
+      if (!announcer) {
+        announcer = document.createElement("div");
+        announcer.className = "visually-hidden";
+        announcer.setAttribute("role", "status");
+        document.body.appendChild(announcer);
+      }
+      announcer.textContent = "";
+      requestAnimationFrame(function () {
+        announcer.textContent = (total - baseline === 1 ? "New message." : (total - baseline) + " new messages.") +
+          " " + total + " unread.";
+      });
+    }, 1500);
+  }
+
   var lastTotal = null;
 
   function unreadChanged() {
     var total = unreadTotal();
     showCountInTitle(total);
+    if (lastTotal !== null && total > lastTotal && !document.hidden && !announceTimer) announce(lastTotal);
     if (!noticesOn()) {
       known = null;
     } else if (known === null) {
