@@ -216,7 +216,7 @@ def test_login_is_rate_limited_per_address_with_its_own_page(limited_app, make_u
     assert blocked.status_code == 429
     page = text(blocked)
     assert "Too many sign-in attempts" in page
-    assert "paused sign-ins from this address" in page
+    assert "paused sign-ins from this internet connection" in page
     assert '<nav class="nav"' in page
     assert signed_in_user_id(client) is None  # even the right password waits
     assert int(blocked.headers["Retry-After"]) > 0

@@ -306,7 +306,8 @@ def test_error_pages_are_full_pages_with_the_site_nav(probe, code):
     page = text(response)
     assert page.lstrip().startswith("<!doctype html>")
     assert '<nav class="nav"' in page and 'class="whoami"><bdi>Alice</bdi></a>' in page
-    assert f'<p class="error-code">{code}</p>' in page
+    assert f'<p class="error-code">Error code {code}</p>' in page
+    assert page.index(f"<h2>{ERROR_TITLES[code]}</h2>") < page.index("error-code")  # the words first
     assert f"<h2>{ERROR_TITLES[code]}</h2>" in page
     assert 'href="/">Back to the start page</a>' in page
 

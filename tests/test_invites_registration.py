@@ -368,8 +368,8 @@ def test_sign_ups_are_limited_per_address_and_keep_what_was_typed(app_config, re
     refused = register(app.test_client(), invite.token, username="third", display_name="Tess Third")
     assert refused.status_code == 429 and 3000 < int(refused.headers["Retry-After"]) <= 3600
     page = text(refused)
-    assert "Too many sign-ups from this address just now. Try again in about 1 hours" not in page  # 60 minutes
-    assert "Too many sign-ups from this address just now. Try again in 60 minutes" in page
+    assert "Too many sign-ups from this internet connection just now. Try again in about 1 hours" not in page  # 60 minutes
+    assert "Too many sign-ups from this internet connection just now. Try again in 60 minutes" in page
     assert 'value="third"' in page and 'value="Tess Third"' in page
     assert User.by_username("third") is None and reload(Invite, invite.id).uses == 1
     elsewhere = app.test_client().post("/register", data={"invite": invite.token, "username": "fourth",

@@ -321,7 +321,7 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
 
     response = alice_page.goto("/messages")
     assert response.status == 404
-    expect(alice_page.locator(".error-code")).to_have_text("404")
+    expect(alice_page.locator(".error-code")).to_have_text("Error code 404")
     expect(alice_page.get_by_role("heading", name="Messaging is switched off")).to_be_visible()
     expect(alice_page.locator("main")).to_contain_text("Your conversations are kept")
     expect(alice_page.locator("#inbox-badge")).to_have_count(0)

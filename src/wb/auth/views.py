@@ -45,7 +45,7 @@ def login_post():
 def _too_many_sign_ins(retry_after: int):
     headers = ratelimits.retry_after_headers(retry_after)
     if is_htmx():
-        body, status = render_error(429, "Too many sign-in attempts from this address. Wait a minute, then try again.")
+        body, status = render_error(429, "Too many sign-in attempts from this internet connection. Wait a minute, then try again.")
         return body, status, headers
     return render_template("auth/rate_limited.html"), 429, headers
 
@@ -74,7 +74,7 @@ def register():
     try:
         ratelimits.take("register", current_app.config["REGISTER_RATE_LIMIT"], f"addr:{request.remote_addr}")
     except ratelimits.LimitReached as reached:
-        words = ("Too many sign-ups from this address just now. "
+        words = ("Too many sign-ups from this internet connection just now. "
                  f"Try again in {ratelimits.wait_words(reached.retry_after)}; what you typed is kept, except the password.")
         return render_template(
             "auth/register.html", invite=invite, token=token, first=first, errors={"invite": words}, form=request.form,
