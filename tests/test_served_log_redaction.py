@@ -25,7 +25,7 @@ def wait_for_line(server, fragment, seconds=20) -> str:
 def test_credentials_in_query_strings_never_reach_the_served_log(tmp_path, database_urls, app, alice, messaging_on):
     token = token_for(alice)
     db.session.commit()
-    secrets = [token, "k3y-v4lue-77", "plain-t0ken-88", "r3ferer-s3cret", "c0nf1rm-s3cret", "uns-s3cret", "1nv1te-s3cret"]
+    secrets = [token, "k3y-v4lue-77", "plain-t0ken-88", "r3ferer-s3cret", "c0nf1rm-s3cret", "uns-s3cret", "1nv1te-s3cret", "r3set-s3cret"]
     with Server(tmp_path, database_urls, workers=2) as server:
         visitor = Member(server.url)
         refused = visitor.get(f"/api/v1/me?access_token={token}&keep=visible")
@@ -36,6 +36,7 @@ def test_credentials_in_query_strings_never_reach_the_served_log(tmp_path, datab
         visitor.get("/settings/email/confirm/c0nf1rm-s3cret")
         visitor.get("/email/unsubscribe/uns-s3cret")
         visitor.get("/register?invite=1nv1te-s3cret")
+        visitor.get("/reset/r3set-s3cret")  # a password reset link
         # a Referer naming a token, as a page linking here might send
         visitor.opener.open(urllib.request.Request(
             f"{server.url}/healthz?marker=last",
@@ -47,7 +48,7 @@ def test_credentials_in_query_strings_never_reach_the_served_log(tmp_path, datab
     assert "/healthz?key=[redacted]&TOKEN=[redacted]&after=1" in log
     assert "/healthz?api_key=[redacted]&n=2" in log and "/healthz?whatever=[redacted]&n=3" in log
     assert "/settings/email/confirm/[redacted]" in log and "/email/unsubscribe/[redacted]" in log
-    assert "/register?invite=[redacted]" in log
+    assert "/register?invite=[redacted]" in log and "/reset/[redacted]" in log
     assert "access_token=[redacted]" in log.split("marker=last", 1)[1].splitlines()[0]  # the Referer
     for secret in secrets:
         assert secret not in log
@@ -75,6 +76,8 @@ def test_the_apps_own_log_lines_are_redacted_too(app):
     ("/a?q=wbpat_Ab-9_z&x=1 Bearer wbpat_c0D", "/a?q=[redacted]&x=1 Bearer [redacted]"),
     ('"GET /settings/email/confirm/eyJ.a-b_c HTTP/1.1"', '"GET /settings/email/confirm/[redacted] HTTP/1.1"'),
     ("/email/unsubscribe/abc.def?x=1", "/email/unsubscribe/[redacted]?x=1"),
+    ('"POST /reset/Ab-9_zQ HTTP/1.1"', '"POST /reset/[redacted] HTTP/1.1"'),
+    ("/admin/members/bob/reset-link", "/admin/members/bob/reset-link"),
     ("token=abc&b=1", "token=[redacted]&b=1"),  # a query string alone (gunicorn's %(q)s)
     ("monkey=1&b=2", "monkey=1&b=2"),
 ])
