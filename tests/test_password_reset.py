@@ -245,7 +245,7 @@ def test_tries_are_limited_per_address(app, admin_client, bob):
 
     limited = set_password(visitor, token)
     assert limited.status_code == 429 and "Retry-After" in limited.headers
-    assert "Too many tries from this address" in page_text(limited)
+    assert "Too many tries from this internet connection" in page_text(limited)
     assert signs_in(app, "bob", OLD_PASSWORD)
 
 

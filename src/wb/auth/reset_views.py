@@ -27,7 +27,7 @@ def reset_password_post(token):
     try:
         ratelimits.take("reset", current_app.config["LOGIN_RATE_LIMIT"], f"addr:{request.remote_addr}")
     except ratelimits.LimitReached as reached:
-        words = f"Too many tries from this address just now. Try again in {ratelimits.wait_words(reached.retry_after)}."
+        words = f"Too many tries from this internet connection just now. Try again in {ratelimits.wait_words(reached.retry_after)}."
         return _form_page(token, None, {"form": words}, 429, ratelimits.retry_after_headers(reached.retry_after))
     try:
         row = resets.usable_link(token)
