@@ -221,12 +221,14 @@ def test_a_suspended_members_link_does_not_sign_them_in(app, admin_client, bob):
 
 
 @pytest.mark.parametrize("leave", [close_account, erase_member])
-def test_a_link_of_an_account_closed_since_is_refused(app, admin_client, bob, leave):
+def test_a_link_of_an_account_closed_since_is_refused_and_gone(app, admin_client, bob, leave):
+    """Closing (or erasing) an account deletes its unused links, as it deletes its API tokens."""
     token = make_link(admin_client)
     leave(bob)
+    assert resets_of(bob) == []
     answer = set_password(app.test_client(), token)
-    assert answer.status_code == 403 and "This account is closed" in page_text(answer)
-    assert resets_of(bob)[0].used_at is None
+    assert answer.status_code == 404 and "ask an admin" in page_text(answer).lower()
+    assert not signs_in(app, reload(User, bob.id).username, NEW_PASSWORD)
 
 
 def test_setting_the_password_needs_the_csrf_token(app, admin_client, bob):

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import delete, func, select, update
 
 from ..api.models import AccessToken, IdempotencyKey
+from ..auth.models import PasswordReset
 from ..circles.models import CircleMember
 from ..database import truncate_wal
 from ..extensions import db
@@ -60,7 +61,7 @@ def close_account(member: User, erase_text: bool = False, actor: User | None = N
     member.deleted_at = member.deleted_at or utcnow()
     member.end_sessions()
     live.record([member.id], "account")  # their held live requests end now
-    for model in (AccessToken, IdempotencyKey, EmailSettings, Notice):
+    for model in (AccessToken, IdempotencyKey, EmailSettings, Notice, PasswordReset):  # an unused reset link too
         db.session.execute(delete(model).where(model.user_id == member.id))
     if db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == action, AuditEvent.subject == f"user:{member.id}")
                          .limit(1)) is None:  # an erasure run again to finish its wipe is no second one (a re-check tester)
