@@ -252,7 +252,12 @@ def test_a_main_database_that_cannot_be_reached_is_named_in_one_line(monkeypatch
     assert line.startswith("Error: Can't reach the main database at sqlite:///") and "no-such-folder" in line, line
 
 
-@pytest.mark.parametrize("command", [["approve", "alice"], ["create-invite"], ["messaging", "stats"]])
+@pytest.mark.parametrize("command", [["approve", "alice"], ["create-invite"], ["messaging", "stats"],
+                                     # a traceback with exit status 0 (a building's tester, by accident)
+                                     ["messaging", "rules", "show"], ["messaging", "rules", "set", "reach", "anyone"],
+                                     ["circles", "list"], ["circles", "create", "Floor 2"], ["circles", "add", "Floor 2", "alice"],
+                                     ["circles", "remove", "Floor 2", "alice"], ["members", "reset-link", "alice"],
+                                     ["messaging", "notify"]])
 def test_an_instance_never_initialised_says_to_run_init(command):
     from click.testing import CliRunner
 

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from . import create_app, ratelimits
+from .cli_errors import one_line_errors
 from .cli_numbers import WholeNumber
 from .config import ConfigError
 
@@ -70,13 +71,6 @@ def bench(bench_args):
     root = os.environ.get("WB_PROJECT_ROOT") or os.getcwd()
     command = [sys.executable, os.path.join(root, "benchmarks", "run.py"), *bench_args]
     sys.exit(subprocess.call(command, cwd=root))
-
-
-def one_line_errors(command):
-    """A database that can't be reached (or has no tables yet) is one line naming it, not a traceback."""
-    from .messaging.cli import one_line_errors as messaging_one_line_errors
-
-    return messaging_one_line_errors(command)
 
 
 def register_commands(app) -> None:

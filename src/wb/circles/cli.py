@@ -2,6 +2,7 @@
 import click
 from flask.cli import AppGroup
 
+from ..cli_errors import one_line_errors
 from . import service
 
 circles_cli = AppGroup("circles", help="List, create and fill circles of members.")
@@ -15,6 +16,7 @@ def _or_fail(action):
 
 
 @circles_cli.command("list")
+@one_line_errors
 def list_command():
     """Every circle with its members."""
     found = service.all_circles()
@@ -27,6 +29,7 @@ def list_command():
 
 @circles_cli.command("create")
 @click.argument("name")
+@one_line_errors
 def create_command(name):
     """Create a circle."""
     circle = _or_fail(lambda: service.create(name))
@@ -36,6 +39,7 @@ def create_command(name):
 @circles_cli.command("add")
 @click.argument("name")
 @click.argument("usernames", nargs=-1, required=True)
+@one_line_errors
 def add_command(name, usernames):
     """Add members to a circle (all or none)."""
     circle = _or_fail(lambda: service.require(name))
@@ -46,6 +50,7 @@ def add_command(name, usernames):
 @circles_cli.command("remove")
 @click.argument("name")
 @click.argument("usernames", nargs=-1, required=True)
+@one_line_errors
 def remove_command(name, usernames):
     """Remove members from a circle (all or none)."""
     circle = _or_fail(lambda: service.require(name))

@@ -1,18 +1,17 @@
 """`./wb messaging ...`: operating the messaging database. The work is done in the ops package."""
-import functools
 import json
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy.exc import SQLAlchemyError
 
+from ..cli_errors import one_line_errors
 from ..cli_numbers import WholeNumber
 from ..cli_prompts import confirm
 
 from .reconcile import reconcile
 from .rules_cli import rules_cli
 from .ops.backup import backup
-from .ops.database import (OperationFailed, engine_name, ensure_schema, fault_line, location,
+from .ops.database import (engine_name, ensure_schema, location,
                            require_database, sqlite_path)
 from .ops.health import describe_age, describe_size, messaging_health
 from .ops.purge import MAX_DAYS, purge_deleted
@@ -24,24 +23,6 @@ messaging_cli.add_command(rules_cli)
 
 # Copies smaller than this finish in a blink; larger ones print their progress.
 PROGRESS_THRESHOLD_BYTES = 64 * 1024 * 1024
-
-
-def one_line_errors(command):
-    """Turn every expected fault into one line on stderr and a non-zero exit, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapped(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except OperationFailed as error:
-            raise click.ClickException(str(error)) from None
-        except SQLAlchemyError as error:
-            raise click.ClickException(fault_line(error)) from None
-        except OSError as error:
-            where = f" ({error.filename})" if error.filename else ""
-            raise click.ClickException(f"{error.strerror or error}{where}") from None
-
-    return wrapped
 
 
 @messaging_cli.command("init")

@@ -2,6 +2,7 @@
 import click
 from flask.cli import AppGroup
 
+from ..cli_errors import one_line_errors
 from ..circles import service as circles
 from . import rule_changes
 
@@ -35,6 +36,7 @@ def _circles_named(text: str) -> list:
 
 
 @rules_cli.command("show")
+@one_line_errors
 def show_command():
     """Print every rule in words."""
     for what, state in rule_changes.describe():
@@ -46,6 +48,7 @@ def show_command():
 @click.argument("value")
 @click.option("--open-to", "open_to", multiple=True, help="protect: circles whose members may start (repeat or comma-separate).")
 @click.option("--off", is_flag=True, help="protect: remove the protection.")
+@one_line_errors
 def set_command(rule, value, open_to, off):
     if rule != "protect" and (open_to or off):
         raise click.UsageError("--open-to and --off go with `protect` only.")

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import click
 from flask.cli import with_appcontext
 
-from ..messaging.cli import one_line_errors
+from ..cli_errors import one_line_errors
 from .notify import run_notify
 
 

@@ -6,7 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..cli_prompts import confirm
 from ..extensions import db
-from ..messaging.cli import one_line_errors
+from ..cli_errors import one_line_errors
 from ..messaging.ops.database import fault_line
 from ..models import User
 from . import leaving
