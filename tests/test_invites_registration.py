@@ -1,4 +1,5 @@
 """Joining: the first account becomes admin; everyone after needs a valid invite."""
+import html
 from datetime import timedelta
 
 import pytest
@@ -61,7 +62,7 @@ def test_second_account_is_not_made_admin_and_needs_an_invite(client):
     response = other.post("/register", data={"username": "second", "password": NEW_PASSWORD})
 
     assert response.status_code == 400
-    assert "You need a valid invite to join." in text(response)
+    assert "You need an invite to join. Ask a member for one." in text(response)
     assert User.by_username("second") is None
     assert user_count() == 1
 
@@ -112,14 +113,18 @@ def test_display_name_defaults_to_the_username(client, invite):
 
 
 def test_wrong_invite_token_is_refused(client, admin):
+    """A link cut short or mistyped says so: "you need an invite" told a newcomer who had one to
+    get one (a residents' building's tester)."""
     page = client.get("/register?invite=not-a-real-token")
     assert page.status_code == 400
-    assert "You need an invite to join." in text(page)
+    words = ("This invite link doesn't work: it may be cut short or mistyped. Open the whole link from the message it "
+             "came in, or ask the member who invited you for a new one.")
+    assert words in html.unescape(text(page)) and "You need an invite" not in text(page)
 
     response = register(client, "not-a-real-token")
 
     assert response.status_code == 400
-    assert "You need a valid invite to join. Ask a member for one." in text(response)
+    assert words in html.unescape(text(response))
     assert User.by_username("newbie") is None
 
 

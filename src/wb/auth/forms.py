@@ -118,6 +118,15 @@ class ProfileForm(Form):
         return listed_for(db.session.get(User, self.member_id))
 
 
+def no_invite_words(token) -> str:
+    """Why there is no invite to join with: none in the link, or one that matches none (a link cut
+    short or mistyped, not "you need an invite": the newcomer has one, a building's tester)."""
+    if not (token or "").strip():
+        return "You need an invite to join. Ask a member for one."
+    return ("This invite link doesn't work: it may be cut short or mistyped. Open the whole link from the message "
+            "it came in, or ask the member who invited you for a new one.")
+
+
 class RegisterForm(AccountForm, ProfileForm):
     """Joining: an account and a profile, through a usable invite unless this is the first account."""
 
@@ -131,7 +140,7 @@ class RegisterForm(AccountForm, ProfileForm):
         if self.first_account:
             return
         if self.joining_with is None:
-            raise ValidationError("You need a valid invite to join. Ask a member for one.")
+            raise ValidationError(no_invite_words(field.data))
         if problem := self.joining_with.problem():
             raise ValidationError(problem)
 

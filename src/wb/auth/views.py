@@ -8,7 +8,7 @@ from .. import ratelimits
 from ..flags import may_invite
 from ..security import is_htmx
 from . import bp, service
-from .forms import InviteForm, LoginForm, RegisterForm
+from .forms import InviteForm, LoginForm, RegisterForm, no_invite_words
 
 
 @bp.route("/login", methods=["GET"])
@@ -67,7 +67,7 @@ def register():
     if request.method == "GET":
         problem = None
         if not first:
-            problem = "You need an invite to join. Ask a member for one." if invite is None else invite.problem()
+            problem = no_invite_words(token) if invite is None else invite.problem()
         return render_template(
             "auth/register.html", invite=invite, token=token, first=first, errors={}, form={}, problem=problem
         ), (400 if problem and token else 200)
