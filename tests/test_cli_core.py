@@ -120,6 +120,23 @@ def test_demo_seeds_a_community_once(fresh_app):
     assert changed.exit_code == 0 and "alice sees the messaging rule" not in changed.output
 
 
+def test_the_demos_unused_invite_is_one_nobody_used_that_needs_no_approval(fresh_app):
+    """After a restart the demo printed, as "an unused invite", one made on the command line with a
+    use taken and approval to wait for (a building's tester)."""
+    runner = fresh_app.test_cli_runner()
+    first = runner.invoke(args=["demo", "--no-serve"])
+    token = re.search(r"/register\?invite=(\S+)", first.output).group(1)
+    with fresh_app.app_context():
+        shown = db.session.scalar(select(Invite).where(Invite.token == token))
+        shown.uses, shown.max_uses, shown.auto_approve = 1, 3, False  # since used once, and changed by hand
+        db.session.commit()
+    again = runner.invoke(args=["demo", "--no-serve"])
+    token = re.search(r"/register\?invite=(\S+)", again.output).group(1)
+    with fresh_app.app_context():
+        printed = db.session.scalar(select(Invite).where(Invite.token == token))
+        assert (printed.uses, printed.auto_approve, printed.circle_id, printed.problem()) == (0, True, None, None)
+
+
 def test_help_lists_every_core_command(monkeypatch, tmp_path):
     monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "instance"))
     from wb.cli import cli

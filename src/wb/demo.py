@@ -109,8 +109,12 @@ def _seed_conversations(users) -> None:
 
 
 def unused_invite_url() -> str:
-    """A registration link for an invite nobody has used yet (created if needed)."""
-    invite = db.session.scalar(select(Invite).where(Invite.uses < Invite.max_uses).order_by(Invite.id))
+    """A registration link for an invite nobody has used yet and that works as a plain one would: no
+    approval to wait for, no circle (created if needed). Any invite with room left was printed as
+    "unused" after a restart: one made on the command line, a use taken, needing approval (a tester)."""
+    candidates = db.session.scalars(select(Invite).where(
+        Invite.uses == 0, Invite.auto_approve.is_(True), Invite.circle_id.is_(None)).order_by(Invite.id))
+    invite = next((candidate for candidate in candidates if candidate.problem() is None), None)
     if invite is None:
         invite = Invite.issue(max_uses=1)
         db.session.commit()
