@@ -476,3 +476,50 @@ def test_resolving_a_report_is_recorded_and_listed_without_its_note(chat, admin,
 
 def test_the_members_page_with_no_member_actions_yet_says_so(admin_client):
     assert "No admin has approved, suspended or changed a member yet." in text(admin_client.get("/admin/members"))
+
+
+def test_members_waiting_for_approval_are_counted_beside_admin(admin_client, make_user, login, alice, bob):
+    """Members waiting for approval were seen only by opening Admin → Members (a building's tester):
+    they are counted beside Admin, with the open reports, and the link leads to them."""
+    import re
+
+    def admin_link():
+        page = text(admin_client.get("/"))
+        return re.search(r'<a href="(/admin[^"]*)">Admin(.*?)</a>', page, re.S).groups()
+
+    assert admin_link() == ("/admin/settings", "")
+    make_user("penny", status="pending")
+    make_user("pete", status="pending")
+    assert admin_link() == ("/admin/members", ' <span class="badge">2</span><span class="visually-hidden"> members waiting for approval</span>')
+    from wb.messaging import safety
+    safety.report(bob, alice, "spam")
+    assert admin_link() == ("/admin/reports", ' <span class="badge" aria-hidden="true">3</span><span class="visually-hidden">'
+                                              ' 1 open report, 2 members waiting for approval</span>')
+    admin_client.post("/admin/members/penny/approve")
+    admin_client.post("/admin/members/pete/approve")
+    assert admin_link() == ("/admin/reports", ' <span class="badge">1</span><span class="visually-hidden"> open report</span>')
+    assert "badge" not in text(login(alice).get("/")).split("Settings</a>")[1].split("</nav>")[0]
+
+
+def test_members_in_no_circle_are_pointed_out_where_reach_is_a_shared_circle(admin_client, make_user, alice, bob):
+    """A newcomer invited by a neighbour joins no circle; where members reach only those who share
+    one, they could write to nobody but the admins and nobody told the admin (a building's tester)."""
+    from wb.circles import service as circles
+    from wb.messaging import rule_changes
+
+    floor = circles.create("Floor 2")
+    circles.add_members(floor, ["alice"])
+    assert "in no circle" not in text(admin_client.get("/admin/members"))  # reach: anyone
+    rule_changes.set_reach(True)
+    make_user("ivy")
+    page = text(admin_client.get("/admin/members"))
+    assert ("Members reach only those who share a circle, and 2 members are\n    in no circle, so can start a conversation "
+            "with nobody but the admins") in page
+    assert 'href="/admin/members?circle=none">Show them</a>' in page
+    only = text(admin_client.get("/admin/members?circle=none"))
+    assert 'id="member-ivy"' in only and 'id="member-bob"' in only and 'id="member-alice"' not in only
+    assert 'id="member-root"' not in only  # an admin reaches anyone
+    circles.add_members(floor, ["bob", "ivy"])
+    page = text(admin_client.get("/admin/members"))
+    assert "in no circle" not in page
+    assert "Every member is in a circle." in text(admin_client.get("/admin/members?circle=none"))

@@ -10,7 +10,18 @@ def _words():
     from ..flags import flag_words
     from ..messaging.rule_changes import subject_words
 
-    return {"flag_words": flag_words, "rule_subject_words": subject_words}
+    return {"flag_words": flag_words, "rule_subject_words": subject_words, "pending_member_count": _pending_member_count}
+
+
+def _pending_member_count() -> int:
+    """Members waiting for an admin's approval: counted beside Admin with the open reports (they were
+    seen only by opening Admin → Members: a building's tester)."""
+    from sqlalchemy import func, select
+
+    from ..extensions import db
+    from ..models import User
+
+    return db.session.scalar(select(func.count(User.id)).where(User.status == "pending", User.deleted_at.is_(None)))
 
 
 from . import views  # noqa: E402,F401

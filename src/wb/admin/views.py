@@ -1,7 +1,7 @@
 """Feature flags and member administration."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import case, select
+from sqlalchemy import case, exists, func, select
 
 from .. import flags
 from ..access import admin_required, safe_next
@@ -101,19 +101,42 @@ def members():
     from ..messaging.directory_search import name_matches, typed_name
 
     name = typed_name(request.args.get("q"))
+    no_circle = request.args.get("circle") == "none"
     pending_first = case((User.status == "pending", 0), else_=1)
     query = select(User).where(User.deleted_at.is_(None)).order_by(pending_first, User.username)
     if name:
         query = query.where(name_matches(name))
+    if no_circle:  # those the notice counts (_circleless_who_cant_start)
+        query = query.where(_in_no_circle(), User.role != "admin", User.status != "suspended")
     pagination = db.paginate(query, page=page_arg(), per_page=MEMBERS_PER_PAGE, error_out=False)
     people = pagination.items
-    here = url_for("admin.members", **({"q": name} if name else {}),
-                   **({"page": pagination.page} if pagination.page > 1 else {}))
+    found_by = {**({"q": name} if name else {}), **({"circle": "none"} if no_circle else {})}
+    here = url_for("admin.members", **found_by, **({"page": pagination.page} if pagination.page > 1 else {}))
     actions = history.recent_member_actions()
     return render_template("admin/members.html", people=people, pagination=pagination, q=name, here=here,
+                           found_by=found_by, no_circle=no_circle, circleless=_circleless_who_cant_start(),
                            all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]),
                            member_actions=actions, member_action_words=history.ACTION_WORDS,
                            member_names=history.member_names(actions))
+
+
+def _in_no_circle():
+    from ..circles.models import CircleMember
+
+    return ~exists().where(CircleMember.user_id == User.id)
+
+
+def _circleless_who_cant_start() -> int:
+    """Where members reach only those who share a circle: how many members (not admins, whom anyone
+    may write to and who write to anyone) are in no circle, so can start a conversation with nobody
+    but the admins. A newcomer invited by a neighbour joins none, and nobody told the admin, who
+    alone can add them (a building's tester). 0 where reach is anyone."""
+    from ..messaging.rules.community import load_rules
+
+    if not load_rules().shared_circle:
+        return 0
+    return db.session.scalar(select(func.count(User.id)).where(
+        User.deleted_at.is_(None), User.role != "admin", User.status != "suspended", _in_no_circle()))
 
 
 def _back_to_members(person) -> str:
