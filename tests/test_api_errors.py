@@ -257,3 +257,24 @@ def test_half_of_a_character_pair_is_refused_not_a_500(api_chat, alice_api, body
     assert "U+D" in problem["errors"][0]["detail"]
     assert messages_in(cid) == []
     assert alice_api.get("/api/v1/me").get_json() == before  # nothing of the minute's twenty spent
+
+
+def test_every_422_names_what_is_invalid_in_errors(api_chat, alice_api, bob_api):
+    """Some 422s had no `errors` and one an empty list: a client looping over problem.errors broke
+    (an API tester). Each names its field, where it was, and what is wrong."""
+    _, _, cid = api_chat
+    path = f"/api/v1/conversations/{cid}/messages"
+
+    def errors_of(response):
+        problem = assert_problem(response, 422)
+        assert problem["errors"] and all(set(e) == {"location", "name", "detail"} for e in problem["errors"]), problem
+        return [(e["location"], e["name"]) for e in problem["errors"]]
+
+    alice_api.post(path, json={"body": "first"}, headers={"Idempotency-Key": "k-1"})
+    assert errors_of(alice_api.post(path, json={"body": "another"}, headers={"Idempotency-Key": "k-1"})) == [
+        ("header", "Idempotency-Key")]
+    assert errors_of(alice_api.post(path, data="[1]", headers={"Content-Type": "application/json"})) == [("body", "(body)")]
+    assert errors_of(alice_api.post(path, data="1" * 5000, headers={"Content-Type": "application/json"})) == [("body", "(body)")]
+    bob_api.post("/api/v1/reports", json={"username": "alice", "reason": "spam", "note": "n" * 995})
+    assert errors_of(bob_api.post("/api/v1/reports", json={"username": "alice", "reason": "spam", "note": "more words"})) == [
+        ("body", "note")]

@@ -55,8 +55,8 @@ def check_body(safe_methods) -> dict | None:
         raise ApiProblem(400, "The request body isn't UTF-8: send JSON in UTF-8.") from None
     except ValueError as error:
         if "integer string conversion" in str(error):  # valid JSON, a number of over 4,300 digits
-            raise ApiProblem(422, "A number in the request body has more digits than any value here takes.",
-                             errors=[]) from None
+            words = "A number in the request body has more digits than any value here takes."
+            raise ApiProblem(422, words, errors=[{"location": "body", "name": "(body)", "detail": words}]) from None
         raise ApiProblem(400, "The request body isn't valid JSON.") from None
     except RecursionError:  # thousands of nested brackets
         raise ApiProblem(400, "The request body isn't valid JSON.") from None
@@ -65,7 +65,8 @@ def check_body(safe_methods) -> dict | None:
             {"location": "body", "name": key, "detail": "Named more than once: send each key once."} for key in twice
         ])
     if not isinstance(body, dict):
-        raise ApiProblem(422, "The request body must be a JSON object.", errors=[])
+        words = "The request body must be a JSON object."
+        raise ApiProblem(422, words, errors=[{"location": "body", "name": "(body)", "detail": words}])
     return body
 
 

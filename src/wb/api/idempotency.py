@@ -67,7 +67,7 @@ def _replay(member_id: int, conversation, raw_body, key_hash: str) -> Message:
     if row is None:  # released between our insert and this read: the first attempt failed
         raise ApiProblem(409, "A request with this Idempotency-Key just failed; retry it.", headers={"Retry-After": "1"})
     if row.conversation_id != conversation.id:
-        raise ApiProblem(422, "This Idempotency-Key was already used for a message to another conversation.")
+        raise _key_refused("This Idempotency-Key was already used for a message to another conversation.")
     if row.message_id is None:
         if row.created_at < utcnow() - ABANDONED_AFTER:
             _release(row.id)
@@ -76,5 +76,10 @@ def _replay(member_id: int, conversation, raw_body, key_hash: str) -> Message:
     message = db.session.get(Message, row.message_id)
     # A message deleted since has no text to compare with: the retry gets it, deleted, as it is now.
     if message is None or (message.deleted_at is None and message.body != writes.clean_body(raw_body)):
-        raise ApiProblem(422, "This Idempotency-Key was already used for a different message.")
+        raise _key_refused("This Idempotency-Key was already used for a different message.")
     return message
+
+
+def _key_refused(words: str) -> ApiProblem:
+    """A 422 names its invalid field, as every 422 does (a client looping over errors broke: an API tester)."""
+    return ApiProblem(422, words, errors=[{"location": "header", "name": "Idempotency-Key", "detail": words}])

@@ -54,8 +54,11 @@ def takes_no_body(view):
 
 @bp.errorhandler(Refusal)
 def _refused(refusal: Refusal):
-    """Messaging's own refusals (the rules, the limits) keep their status, words and Retry-After."""
-    return problem_response(refusal.status, refusal.message, headers=refusal.headers)
+    """Messaging's own refusals (the rules, the limits) keep their status, words and Retry-After; a
+    422 names its field, as every 422 does."""
+    errors = ([{"location": "body", "name": refusal.field or "(body)", "detail": refusal.message}]
+              if refusal.status == 422 else None)
+    return problem_response(refusal.status, refusal.message, errors=errors, headers=refusal.headers)
 
 
 def _json(model, status=200, headers=None):

@@ -17,12 +17,13 @@ class Refusal(Exception):
     """A messaging action that is not allowed, with what to tell the member and the HTTP status."""
 
     def __init__(self, message: str, status: int = 403, retry_after: int | None = None,
-                 link: tuple[str, str] | None = None):
+                 link: tuple[str, str] | None = None, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.retry_after = retry_after
         self.link = link  # (endpoint, label): where to go to change it
+        self.field = field  # the request body's field a 422 is about (the API names it)
 
     @property
     def headers(self) -> dict:

@@ -126,7 +126,7 @@ def _addition(waiting: Report, note: str) -> str:
         raise Refusal(
             "Your open report about this member for this reason already holds a long note; an admin will read it. "
             + (f"Shorten this note to at most {room:,} characters to add it." if room > 0
-               else "It has no room for more: wait until an admin has resolved it."), 422)
+               else "It has no room for more: wait until an admin has resolved it."), 422, field="note")
     return note
 
 
