@@ -1,4 +1,6 @@
 """Signing in and out: the login form, suspended and pending members, rate limits, cookies."""
+import html
+
 import pytest
 
 from conftest import PASSWORD
@@ -90,7 +92,8 @@ def test_suspended_member_cannot_sign_in(client, make_user):
     response = client.post("/login", data={"username": "carol", "password": PASSWORD})
 
     assert response.status_code == 403
-    assert "This account is suspended. Contact an admin." in text(response)
+    assert ("This account is suspended. Contact an admin outside WhiteBalloon (the member who invited you can reach "
+            "them).") in html.unescape(text(response))
     assert signed_in_user_id(client) is None
     assert db.session.get(User, carol.id).status == "suspended"
 

@@ -125,7 +125,7 @@ def test_an_htmx_post_whose_session_is_gone_goes_to_sign_in_not_a_form_expired_p
 @pytest.mark.parametrize("ending, why, words", [
     ("closed", "closed", "This account is closed, so it can't be signed in to again."),
     ("erased", "closed", "This account is closed, so it can't be signed in to again."),
-    ("suspended", "suspended", "An admin suspended this account, so it was signed out. Contact an admin"),
+    ("suspended", "suspended", "An admin suspended this account, so it was signed out. Contact an admin outside WhiteBalloon (the member who invited you can reach them)"),
     ("signed out elsewhere", None, "You were signed out, on another device"),
 ])
 def test_an_open_page_whose_account_ended_is_told_why_on_the_sign_in_page(login, alice, admin, messaging_on,

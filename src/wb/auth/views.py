@@ -34,7 +34,8 @@ def login_post():
     user = form.user
     if not user.is_active:
         form.form_errors.append("This account is closed." if user.deleted_at is not None
-                                else "This account is suspended. Contact an admin.")
+                                else "This account is suspended. Contact an admin outside WhiteBalloon (the member "
+                                       "who invited you can reach them).")
         return _login_page(form, 403)
     login_user(user)
     session.pop(ENDED_KEY, None)  # a closed account's word (access.why_ended) is not this one's
