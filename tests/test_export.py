@@ -161,6 +161,9 @@ def test_a_head_request_builds_nothing_and_leaves_the_hours_download(app, story,
     api = ApiClient(app.test_client(), token_for(alice))
     assert api.request("HEAD", "/api/v1/me/export").status_code == 200
     assert download(client).testzip() is None  # the hour's one download is still there
+    # Spent now: a HEAD says what the GET would (it said 200 while the GET got 429: an API re-check).
+    head = api.request("HEAD", "/api/v1/me/export")
+    assert head.status_code == 429 and int(head.headers["Retry-After"]) > 3000
 
 
 def test_another_sites_link_or_image_can_not_spend_the_hours_download(app, story, alice, login):

@@ -37,8 +37,8 @@ def is_api_request() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-CSRF_REFUSED = ("A request signed in with the browser session needs a valid X-CSRFToken header on writes (the "
-                "page's csrf_token); this one was missing or no longer valid.")
+CSRF_REFUSED = ("A request signed in with the browser session needs a valid X-CSRFToken header on writes and "
+                "the export (the page's csrf_token); this one was missing or no longer valid.")
 # Where RFC 9110 renamed a status and Python 3.11's table (not the spec's) has the old name.
 RFC_9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
 

@@ -65,8 +65,8 @@ api = SpecTree(
         "**New messages.** Nothing is pushed to a token: poll. Ask `GET /api/v1/conversations` with `If-None-Match` "
         "every 10 to 30 seconds: 304 until the page changes (a new message moves its conversation up and changes its "
         "unread count). Then ask `GET .../messages?after=<the newest id you hold>` of the conversations that changed; "
-        "a thread's newest page (no `after`), asked with its own ETag, also brings deletes and the other member's "
-        "read marker. "
+        "a thread's newest page (no `after`), asked with its own ETag, also brings deletes of the messages on it and the "
+        "other member's read marker. "
         "`GET /unread-count` changes only with its number. Paging by `cursor` follows the list's order: a "
         "conversation with news moves to the top, so start again from the first page when the list's ETag changes."
     ),
@@ -86,7 +86,7 @@ api = SpecTree(
             type="http", scheme="bearer", description="A personal access token from /settings/tokens")),
         SecurityScheme(name="session", data=SecuritySchemeData(
             type="apiKey", field_in="cookie", name="session",
-            description="The browser session; writes also need the X-CSRFToken header")),
+            description="The browser session; writes and the export also need the X-CSRFToken header")),
     ],
     security=[{"bearer": []}, {"session": []}],
 )

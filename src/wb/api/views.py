@@ -182,8 +182,8 @@ def get_conversation(conversation_id):
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def hide_conversation(conversation_id):
-    """Hide a conversation from my list until a new message arrives (POST), or bring it back now
-    (DELETE: the web's Undo; a client had no way back, an API tester)."""
+    """Hide a conversation from my list until a new message arrives (POST), or list it again now (DELETE)."""
+    # DELETE is the web's Undo: a client had no way back (an API tester).
     member = auth.member()
     conversation = conversations.get_conversation_for(member, conversation_id)
     if request.method == "DELETE":
@@ -358,9 +358,8 @@ def unblock(username):
 @bp.post("/reports")
 @api.validate(json=schemas.NewReport, resp=answers(HTTP_201=schemas.Report, HTTP_200=schemas.Report), tags=["safety"])
 def report():
-    """Report a member to the admins (they aren't told about it): 201, a new report; 200,
-    added to your open report about that member (its reason stays the first; another reason and
-    the note are added to its note)."""
+    """Report a member to the admins (they aren't told about it): 201, a new report; 200, the note
+    added to your open report about that member for the same reason (another reason is a new report)."""
     body = request.context.json
     row, new = safety.report(auth.member(), _someone(body.username), body.reason, body.note)
     return _json(schemas.Report(id=row.id, reason=row.reason, created_at=row.created_at), 201 if new else 200)

@@ -59,6 +59,9 @@ def zip_response(member):
     only what a GET would answer: nothing is built, and the hour's download stays (it spent it: an
     API tester)."""
     if request.method == "HEAD":
+        left, retry_after = ratelimits.room("export", current_app.config["EXPORT_RATE_LIMIT"], f"user:{member.id}")
+        if left < 1:  # said as a GET would say it (a HEAD said 200 while the GET got 429: an API tester)
+            raise TooSoon(retry_after)
         response = current_app.response_class(b"", mimetype="application/zip")
     else:
         take_export_limit(member)
