@@ -29,3 +29,20 @@ def test_the_api_reference_has_the_sites_top_bar_not_serif_text(browsing, server
     assert "serif" not in font.replace("sans-serif", ""), font
     assert bar.evaluate("el => getComputedStyle(el).display") == "flex"
     page.screenshot(path=artifacts / "api-docs.png")
+
+
+def test_try_it_out_acts_as_the_signed_in_member_and_says_so(browsing, server):
+    """Try it out refused every write for a signed-in member (no X-CSRFToken: an API tester), and
+    nothing said it acts for real (a re-check tester)."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    page.goto("/api/docs")
+    expect(page.get_by_role("note")).to_contain_text("Try it out acts as you, for real")
+    block = page.locator(".opblock-put", has=page.locator(".opblock-summary-path", has_text="/api/v1/blocks/{username}"))
+    block.locator(".opblock-summary").click()
+    block.get_by_role("button", name="Try it out").click()
+    block.locator("input[placeholder='username']").fill(bob)
+    block.get_by_role("button", name="Execute").click()
+    expect(block.locator(".live-responses-table tbody .response-col_status").first).to_have_text("204")
+    page.goto("/settings#blocked")
+    expect(page.locator("#blocked")).to_contain_text("Bob")
