@@ -11,7 +11,8 @@ def test_the_spec_is_openapi_3_1_generated_from_the_schemas(client, messaging_on
     spec = response.get_json()
     assert spec["openapi"].startswith("3.1")
     assert spec["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": "A personal access token from /settings/tokens"}
+        "type": "http", "scheme": "bearer",
+        "description": "A personal access token from /settings/tokens; it may expire (401 then says when)"}
     send = spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]
     assert "201" in send["responses"] and "application/problem+json" in send["responses"]["429"]["content"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in send["parameters"])

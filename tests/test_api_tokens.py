@@ -1,21 +1,23 @@
 """Personal access tokens: the settings page, Bearer sign-in, revocation, and the browser session as the other way in."""
 import logging
 import re
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from api_helpers import ApiClient, alice_api, api_as, assert_problem, expire, token_for  # noqa: F401
 from wb.api.models import AccessToken
-from wb.api.tokens import PREFIX, hash_token
+from wb.api.tokens import LIFETIME_REFUSED, PREFIX, hash_token
 from wb.extensions import db
 from wb.models import utcnow
 
 TOKEN_SHOWN = re.compile(r'class="token-value" readonly value="(wbpat_[A-Za-z0-9_-]+)"')
 
 
-def _create(client, name="My phone"):
-    return client.post("/settings/tokens", data={"name": name})
+def _create(client, name="My phone", expires=None):
+    """Create a token through the page; expires=None leaves the choice out (a script written before it)."""
+    return client.post("/settings/tokens", data={"name": name} | ({} if expires is None else {"expires": expires}))
 
 
 def test_settings_links_to_the_tokens_page(login, alice):
@@ -91,6 +93,112 @@ def test_nobody_revokes_someone_elses_token(login, alice, bob, app, messaging_on
     assert bob_client.get(f"/settings/tokens/{row.id}/revoke").status_code == 404
     assert bob_client.post(f"/settings/tokens/{row.id}/revoke").status_code == 404
     assert ApiClient(app.test_client(), token).get("/api/v1/me").status_code == 200
+
+
+# --- expiry ---------------------------------------------------------------------------------------
+
+
+def test_the_form_offers_when_the_token_expires_90_days_by_default(login, alice):
+    page = login(alice).get("/settings/tokens").get_data(as_text=True)
+    assert '<label for="token-expires">Expires</label>' in page and 'id="token-expires" name="expires"' in page
+    offered = re.findall(r'<option value="([^"]+)"( selected)?>([^<]+)</option>', page)
+    assert offered == [("30", "", "In 30 days"), ("90", " selected", "In 90 days"), ("365", "", "In 1 year"),
+                       ("never", "", "Never")]
+
+
+@pytest.mark.parametrize("choice, days", [("30", 30), ("90", 90), ("365", 365), ("never", None), (None, 90)],
+                         ids=["30-days", "90-days", "1-year", "never", "not-sent-is-90-days"])
+def test_the_expiry_chosen_is_stored(login, alice, choice, days):
+    assert _create(login(alice), expires=choice).status_code == 201
+    row = db.session.scalars(select(AccessToken)).one()
+    assert (row.expires_at is None) if days is None else (row.expires_at - row.created_at == timedelta(days=days))
+
+
+@pytest.mark.parametrize("junk", ["", "7", "forever", "NEVER", "٣٠", " 30", "x" * 5000, ["x", "30"]])
+def test_an_expiry_not_offered_is_a_clear_400_and_makes_nothing(login, alice, junk):
+    response = _create(login(alice), expires=junk)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and LIFETIME_REFUSED in page and 'id="expires-error"' in page
+    assert 'aria-invalid="true"' in page and "My phone" in page  # what was typed stays
+    assert db.session.scalars(select(AccessToken)).all() == []
+
+
+def test_an_expired_token_is_refused_with_the_day_it_expired(app, alice_api):
+    row = db.session.scalars(select(AccessToken)).one()
+    row.expires_at = datetime(2026, 12, 2, 10, 0)
+    db.session.commit()
+    response = alice_api.get("/api/v1/me")
+    problem = assert_problem(response, 401)
+    assert problem["detail"] == "This token expired on 2 Dec 2026. Make a new one in Settings \u2192 API tokens."
+    assert response.headers["WWW-Authenticate"].startswith("Bearer") and "Set-Cookie" not in response.headers
+    assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 401)  # writes too
+    expire()
+    row = db.session.scalars(select(AccessToken)).one()
+    assert row.last_used_at is None  # never signed in with it
+    row.revoked_at = utcnow()
+    db.session.commit()
+    assert assert_problem(alice_api.get("/api/v1/me"), 401)["detail"] == (  # revoked too: said as before
+        "That token doesn't work: it is unknown or was revoked.")
+
+
+def test_a_token_that_never_expires_works_as_do_those_made_before_expiry(login, alice, app, messaging_on):
+    client = login(alice)
+    token = TOKEN_SHOWN.search(_create(client, expires="never").get_data(as_text=True)).group(1)
+    assert db.session.scalars(select(AccessToken)).one().expires_at is None
+    assert ApiClient(app.test_client(), token).get("/api/v1/me").status_code == 200
+    nearly = db.session.scalars(select(AccessToken)).one()
+    nearly.expires_at = utcnow() + timedelta(minutes=1)  # not yet
+    db.session.commit()
+    assert ApiClient(app.test_client(), token).get("/api/v1/me").status_code == 200
+
+
+def test_the_list_says_when_each_token_expires(login, alice):
+    client = login(alice)
+    for name, expires in (("Phone", "90"), ("Laptop", "never"), ("Old script", "30")):
+        assert _create(client, name=name, expires=expires).status_code == 201
+    rows = {row.name: row for row in db.session.scalars(select(AccessToken))}
+    rows["Phone"].expires_at = datetime(2099, 3, 6, 12, 0)
+    rows["Old script"].expires_at = datetime(2026, 12, 2, 10, 0)
+    db.session.commit()
+    page = " ".join(client.get("/settings/tokens").get_data(as_text=True).split())
+    assert re.search(r"<bdi>Phone</bdi> ·[^<]*(<time[^>]*>[^<]*</time>[^<]*)*expires 6 Mar 2099</span>", page)
+    assert re.search(r"<bdi>Laptop</bdi> ·[^<]*(<time[^>]*>[^<]*</time>[^<]*)*never expires</span>", page)
+    assert re.search(r"<bdi>Old script</bdi> ·[^<]*(<time[^>]*>[^<]*</time>[^<]*)*<strong>expired 2 Dec 2026</strong>",
+                     page)
+
+
+def test_expired_tokens_leave_room_for_new_ones(login, alice, monkeypatch):
+    from wb.api import tokens
+    monkeypatch.setattr(tokens, "TOKENS_PER_MEMBER", 2)
+    client = login(alice)
+    assert _create(client, name="a").status_code == 201 and _create(client, name="b").status_code == 201
+    refused = _create(client, name="c")
+    assert refused.status_code == 400 and "at most 2 tokens" in refused.get_data(as_text=True)
+    db.session.scalars(select(AccessToken)).first().expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert _create(client, name="c").status_code == 201
+
+
+def test_the_migration_keeps_tokens_made_before_expiry_working(sqlite_app):
+    from flask_migrate import downgrade, upgrade
+
+    from wb.models import User
+
+    columns = lambda: {c["name"] for c in inspect(db.engine).get_columns("api_tokens")}  # noqa: E731
+    alice = User(username="alice", display_name="Alice", status="active")
+    alice.set_password("a long password")
+    db.session.add(alice)
+    db.session.commit()
+    token = token_for(alice)
+    db.session.remove()
+    downgrade(revision="a7c3e5f9b2d1")
+    db.engine.dispose()
+    assert "expires_at" not in columns()
+    upgrade()
+    db.engine.dispose()
+    assert "expires_at" in columns()
+    assert db.session.scalars(select(AccessToken)).one().expires_at is None
+    assert ApiClient(sqlite_app.test_client(), token).get("/api/v1/me").status_code == 200
 
 
 def test_last_used_is_noted_at_most_once_a_minute(alice_api):

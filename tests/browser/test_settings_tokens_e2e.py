@@ -93,3 +93,47 @@ def test_a_new_token_fits_a_phone_is_copied_with_a_button_and_has_the_focus(brow
     expect(card.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == token.input_value()
     card.screenshot(path=str(artifacts / "new-token-phone.png"))
+
+
+def test_a_token_s_expiry_is_chosen_by_keyboard_and_each_state_fits_a_phone(browsing, server, artifacts):
+    """Tokens that never expired were an API tester's complaint: the member picks 30 days, 90, a year
+    or never with a labelled select, and the list says when each one expires, on a 390 px screen."""
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from wb.api.models import AccessToken
+    from wb.extensions import db
+
+    alice = server.create_member("alice")
+    page = browsing.sign_in(alice, viewport=PHONE)
+    page.goto("/settings/tokens")
+    expires = page.get_by_label("Expires", exact=True)
+    expect(expires).to_have_value("90")
+    for name, key in (("Old script", "ArrowUp"), ("Laptop", "End")):
+        page.get_by_label("Name", exact=True).fill(name)
+        expires.focus()
+        page.keyboard.press(key)  # 30 days (one up from the default), then Never
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="Create token")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#new-token")).to_be_focused()
+    page.get_by_label("Name", exact=True).fill("My phone with a rather long name for its token")
+    page.get_by_role("button", name="Create token").click()  # the default: 90 days
+    with server.app.app_context():
+        rows = {row.name: row for row in db.session.scalars(select(AccessToken))}
+        assert rows["Laptop"].expires_at is None
+        assert (rows["Old script"].expires_at - rows["Old script"].created_at).days == 30
+        rows["Old script"].expires_at = datetime(2026, 12, 2, 10, 0)
+        rows["My phone with a rather long name for its token"].expires_at = datetime(2099, 3, 6, 12, 0)
+        db.session.commit()
+    page.goto("/settings/tokens")
+    listed = page.locator("#tokens")
+    expect(listed.get_by_role("listitem").filter(has_text="Laptop")).to_contain_text("never expires")
+    expect(listed.get_by_role("listitem").filter(has_text="Old script")).to_contain_text("expired 2 Dec 2026")
+    expect(listed.get_by_role("listitem").filter(has_text="My phone")).to_contain_text("expires 6 Mar 2099")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for item in listed.get_by_role("listitem").all():
+        box = item.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    page.screenshot(path=str(artifacts / "token-expiry-phone.png"), full_page=True)

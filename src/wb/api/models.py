@@ -12,7 +12,9 @@ from ..models import utcnow
 
 
 class AccessToken(db.Model):
-    """A member's personal access token: only its SHA-256 is stored, the token is shown once."""
+    """A member's personal access token: only its SHA-256 is stored, the token is shown once.
+
+    It works until revoked (revoked_at) or, when its owner chose a lifetime, until expires_at."""
 
     __tablename__ = "api_tokens"
     __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
@@ -24,6 +26,11 @@ class AccessToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)  # None: never expires
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the token's chosen lifetime is over at `now` (naive UTC)."""
+        return self.expires_at is not None and self.expires_at <= now
 
 
 class IdempotencyKey(db.Model):

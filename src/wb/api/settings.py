@@ -3,10 +3,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from ..access import login_required
+from ..models import utcnow
 from . import tokens
 from .forms import TokenForm
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/settings/tokens")
+# The "Expires" choice's options, in the order shown: a key of tokens.LIFETIMES and its words.
+LIFETIME_CHOICES = (("30", "In 30 days"), ("90", "In 90 days"), ("365", "In 1 year"), ("never", "Never"))
 
 
 @bp.route("", methods=["GET"])
@@ -18,14 +21,14 @@ def index():
 @bp.route("", methods=["POST"])
 @login_required
 def create():
-    """Create a named token and show it, once: only its hash is kept."""
+    """Create a named token that works for the chosen time and show it, once: only its hash is kept."""
     form = TokenForm()
     if not form.validate():
-        return _render(error=form.name.errors[0], status=400)
+        return _render(errors=form.first_errors, status=400)
     try:
-        row, token = tokens.issue(current_user, form.name.data)
+        row, token = tokens.issue(current_user, form.name.data, form.expires.data)
     except tokens.TokenRefused as refused:
-        return _render(error=str(refused), status=400)
+        return _render(errors={"form": str(refused)}, status=400)
     return _render(new_token=token, new_name=row.name, status=201)
 
 
@@ -54,8 +57,9 @@ def _own_active_token(token_id):
     abort(404, "You have no such token.")
 
 
-def _render(new_token=None, new_name=None, error=None, status=200):
+def _render(new_token=None, new_name=None, errors=None, status=200):
     return render_template(
         "api/tokens.html", tokens=tokens.active_tokens(current_user), new_token=new_token, new_name=new_name,
-        error=error, form=request.form, name_max=tokens.NAME_MAX,
+        errors=errors or {}, form=request.form, name_max=tokens.NAME_MAX, now=utcnow(),
+        lifetimes=LIFETIME_CHOICES, default_lifetime=tokens.DEFAULT_LIFETIME,
     ), status

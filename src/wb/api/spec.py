@@ -83,7 +83,8 @@ api = SpecTree(
     validation_error_model=schemas.Problem,
     security_schemes=[
         SecurityScheme(name="bearer", data=SecuritySchemeData(
-            type="http", scheme="bearer", description="A personal access token from /settings/tokens")),
+            type="http", scheme="bearer", description="A personal access token from /settings/tokens; "
+                                                  "it may expire (401 then says when)")),
         SecurityScheme(name="session", data=SecuritySchemeData(
             type="apiKey", field_in="cookie", name="session",
             description="The browser session; writes and the export also need the X-CSRFToken header")),

@@ -1,4 +1,4 @@
-"""Personal access tokens: issue (shown once), authenticate a Bearer header, list, revoke."""
+"""Personal access tokens: issue (shown once, with the lifetime chosen), authenticate a Bearer header, list, revoke."""
 from __future__ import annotations
 
 import functools
@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 
 from ..extensions import db
+from ..main.views import date_words
 from ..models import User, utcnow
 from ..text import TextRefused, clean_line
 from .models import AccessToken
@@ -21,6 +22,10 @@ TOKENS_PER_MEMBER = 20
 # last_used_at is written at most this often per token: a poll every few seconds must not
 # turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long a new token works, by the value the form's "Expires" choice posts; None: until revoked.
+LIFETIMES = {"30": timedelta(days=30), "90": timedelta(days=90), "365": timedelta(days=365), "never": None}
+DEFAULT_LIFETIME = "90"
+LIFETIME_REFUSED = "Choose when the token expires: in 30 days, 90 days, 1 year, or never."
 
 
 class TokenRefused(ValueError):
@@ -40,20 +45,30 @@ def clean_name(raw) -> str:
         raise TokenRefused(refused.message) from None
 
 
-def issue(member, raw_name) -> tuple[AccessToken, str]:
-    """A new named token for member; returns (row, the token itself, to show once)."""
-    name = clean_name(raw_name)
-    if len(active_tokens(member)) >= TOKENS_PER_MEMBER:
+def clean_lifetime(raw) -> timedelta | None:
+    """How long a token chosen as `raw` (a key of LIFETIMES) works, None for never, or TokenRefused."""
+    if not isinstance(raw, str) or raw not in LIFETIMES:
+        raise TokenRefused(LIFETIME_REFUSED)
+    return LIFETIMES[raw]
+
+
+def issue(member, raw_name, lifetime: str = DEFAULT_LIFETIME) -> tuple[AccessToken, str]:
+    """A new named token for member, working for `lifetime` (a key of LIFETIMES); returns (row, the
+    token itself, to show once)."""
+    name, works_for = clean_name(raw_name), clean_lifetime(lifetime)
+    now = utcnow()
+    if sum(not row.expired(now) for row in active_tokens(member)) >= TOKENS_PER_MEMBER:
         raise TokenRefused(f"You can have at most {TOKENS_PER_MEMBER} tokens; revoke one you no longer use first.")
     token = PREFIX + secrets.token_urlsafe(32)
-    row = AccessToken(user_id=member.id, name=name, token_hash=hash_token(token))
+    row = AccessToken(user_id=member.id, name=name, token_hash=hash_token(token), created_at=now,
+                      expires_at=None if works_for is None else now + works_for)
     db.session.add(row)
     db.session.commit()
     return row, token
 
 
 def active_tokens(member) -> list[AccessToken]:
-    """The member's tokens that still work, newest first."""
+    """The member's tokens not revoked (an expired one too: the list says so), newest first."""
     return list(db.session.scalars(
         select(AccessToken)
         .where(AccessToken.user_id == member.id, AccessToken.revoked_at.is_(None))
@@ -90,7 +105,7 @@ class Bearer:
 @functools.cache
 def _lookup_statement():
     return (
-        select(AccessToken.id, AccessToken.revoked_at, AccessToken.last_used_at, User)
+        select(AccessToken.id, AccessToken.revoked_at, AccessToken.expires_at, AccessToken.last_used_at, User)
         .join(User, User.id == AccessToken.user_id)
         .where(AccessToken.token_hash == bindparam("token_hash"))
     )
@@ -100,15 +115,22 @@ UNKNOWN = "That token doesn't work: it is unknown or was revoked."
 SUSPENDED = "That token's account is suspended: its tokens work again if an admin reinstates it."
 
 
+def expired_words(expires_at) -> str:
+    """Why an expired token is refused, with the day it stopped and what to do instead."""
+    return f"This token expired on {date_words(expires_at)}. Make a new one in Settings → API tokens."
+
+
 def authenticate(token: str) -> Bearer | str:
     """The member a token signs in, in one query; else why not: unknown, revoked or its owner gone
-    (UNKNOWN), or its owner suspended (SUSPENDED, as signing in says). A pending member is signed
-    in, and refused by the API's checks."""
+    (UNKNOWN), past its expiry (expired_words), or its owner suspended (SUSPENDED, as signing in
+    says). A pending member is signed in, and refused by the API's checks."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return UNKNOWN
     row = db.session.execute(_lookup_statement(), {"token_hash": hash_token(token)}).first()
     if row is None or row.revoked_at is not None or row.User.deleted_at is not None:
         return UNKNOWN
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return expired_words(row.expires_at)
     member = row.User
     if member.status == "suspended":
         return SUSPENDED

@@ -134,6 +134,12 @@ def timeago(moment) -> str:
         return "yesterday"
     if seconds < 7 * 86400:
         return f"{int(seconds // 86400)} days ago"
+    return date_words(moment)
+
+
+@bp.app_template_filter("datewords")
+def date_words(moment) -> str:
+    """'6 Mar 2027': a stored moment's day in the viewer's time zone, as lists write older dates."""
     moment = local(moment)
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"  # strftime costs five times more
 
