@@ -69,3 +69,19 @@ def test_the_spec_declares_the_headers_and_types_the_answers_carry(client, messa
     assert again.headers["Idempotent-Replayed"] == "true"
     assert client.get("/api/v1/me").headers["WWW-Authenticate"].startswith("Bearer")
     assert alice_api.get("/api/v1/me/export").mimetype == "application/zip"
+
+
+def test_each_operation_is_named_by_its_view(client, messaging_on):
+    """spectree's ids ("post__api_v1_conversations_{conversation_id}_messages") became a generated
+    client's method names (an API tester): each operation is named by its view, once."""
+    import re
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    ids = {(method, path): operation["operationId"] for path, operations in spec["paths"].items()
+           for method, operation in operations.items()}
+    assert len(set(ids.values())) == len(ids)
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", name) for name in ids.values()), ids
+    assert ids[("post", "/api/v1/conversations/{conversation_id}/messages")] == "sendMessage"
+    assert ids[("delete", "/api/v1/conversations/{conversation_id}/hide")] == "unhideConversation"
+    assert ids[("delete", "/api/v1/conversations/{conversation_id}/messages/{message_id}")] == "deleteMessage"
+    assert ids[("get", "/api/v1/me/export")] == "exportMine"

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 
+from flask import current_app
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from werkzeug.exceptions import InternalServerError
 
@@ -122,6 +124,21 @@ SUCCESS_HEADERS = {
 ZIP_ROUTES = {("get", "/api/v1/me/export")}
 
 
+def _operation_ids() -> dict:
+    """{(method, path): "listConversations"}: each operation named by its view (spectree's own ids,
+    "post__api_v1_conversations_{conversation_id}_messages", became a generated client's method names:
+    an API tester). Each API view serves one method, so the names are unique."""
+    ids = {}
+    for rule in current_app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        path = re.sub(r"<(?:[^>:]+:)?([^>:]+)>", r"{\1}", rule.rule)
+        words = rule.endpoint.split(".", 1)[1].split("_")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            ids[(method.lower(), path)] = words[0] + "".join(word.title() for word in words[1:])
+    return ids
+
+
 def document() -> dict:
     """The spec as served: spectree's, with what it can't say on its own: problems under their
     own media type (RFC 9457), a body whose fields are all optional may be left out, an id past
@@ -129,9 +146,11 @@ def document() -> dict:
     and the ETag and conditional headers of a route that answers 304; the headers of a 401
     (WWW-Authenticate), a 409 (Retry-After) and of the successes that carry some, and the export's ZIP."""
     spec = copy.deepcopy(api.spec)
+    operation_ids = _operation_ids()
     schemas_by_ref = {f"#/components/schemas/{name}": schema for name, schema in spec["components"]["schemas"].items()}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
+            operation["operationId"] = operation_ids.get((method, path), operation.get("operationId"))
             responses = operation.get("responses", {})
             for status, response in responses.items():
                 content = response.get("content", {})

@@ -178,31 +178,48 @@ def get_conversation(conversation_id):
     return _json(_one_conversation_out(member, *conversation_row(member, conversation)))
 
 
-@bp.route("/conversations/<int:conversation_id>/hide", methods=["POST", "DELETE"])
+@bp.post("/conversations/<int:conversation_id>/hide")
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def hide_conversation(conversation_id):
-    """Hide a conversation from my list until a new message arrives (POST), or list it again now (DELETE)."""
-    # DELETE is the web's Undo: a client had no way back (an API tester).
+    """Hide a conversation from my list until a new message arrives."""
     member = auth.member()
-    conversation = conversations.get_conversation_for(member, conversation_id)
-    if request.method == "DELETE":
-        writes.unhide_conversation(member, conversation)
-    else:
-        writes.hide_conversation(member, conversation)
+    writes.hide_conversation(member, conversations.get_conversation_for(member, conversation_id))
     return "", 204
 
 
-@bp.route("/conversations/<int:conversation_id>/mute", methods=["PUT", "DELETE"])
+@bp.delete("/conversations/<int:conversation_id>/hide")
+@takes_no_body
+@api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
+def unhide_conversation(conversation_id):
+    """List a hidden conversation again now, as the web's Undo does."""
+    # A client had no way back (an API tester).
+    member = auth.member()
+    writes.unhide_conversation(member, conversations.get_conversation_for(member, conversation_id))
+    return "", 204
+
+
+@bp.put("/conversations/<int:conversation_id>/mute")
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def mute_conversation(conversation_id):
-    """Mute a conversation (PUT) or unmute it (DELETE): muted, it keeps its unread_count, but adds
-    nothing to the unread total or emails."""
-    member = auth.member()
-    conversation = conversations.get_conversation_for(member, conversation_id)
-    writes.mute_conversation(member, conversation, request.method == "PUT")
+    """Mute a conversation: it keeps its unread_count, but adds nothing to the unread total or emails."""
+    _set_muted(conversation_id, True)
     return "", 204
+
+
+@bp.delete("/conversations/<int:conversation_id>/mute")
+@takes_no_body
+@api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
+def unmute_conversation(conversation_id):
+    """Unmute a conversation."""
+    _set_muted(conversation_id, False)
+    return "", 204
+
+
+def _set_muted(conversation_id: int, muted: bool) -> None:
+    member = auth.member()
+    writes.mute_conversation(member, conversations.get_conversation_for(member, conversation_id), muted)
 
 
 # --- messages ------------------------------------------------------------------------------------
