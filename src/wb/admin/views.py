@@ -145,19 +145,22 @@ def _back_to_members(person) -> str:
     return f"{back.split('#', 1)[0]}#member-{person.username}"
 
 
-@bp.route("/members/<username>/reset-link", methods=["POST"])
+@bp.route("/members/<username>/reset-link", methods=["GET", "POST"])
 @admin_required
 def reset_link(username):
     """Make a single-use password reset link for a member who forgot their password (asked first,
-    as Suspend is) and show it once: only its hash is kept."""
+    as Suspend is) and show it once: only its hash is kept. A GET (the page reloaded) makes none."""
     from ..auth import resets
 
     person = User.by_username(username)
     if person is None:
         abort(404, "No member has that username.")
+    if request.method == "GET":
+        return render_template("admin/reset_link.html", person=person, link=None,
+                               back=url_for("admin.members", _anchor=f"member-{person.username}"))
     if person.id == current_user.id:
         abort(400, "Change your own password in Settings → Password.")
-    refusal = resets.why_not_make(person)
+    refusal = resets.why_not_make(person, by_admin=True)
     if refusal:
         abort(400, refusal)
     if request.form.get("confirmed") != "1":

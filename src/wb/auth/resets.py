@@ -2,6 +2,7 @@
 member who forgot their password; the member opens it and chooses a new one. No email needed."""
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from datetime import timedelta
@@ -13,11 +14,13 @@ from ..extensions import db
 from ..models import AuditEvent, User, utcnow
 from ..text import has_control_characters
 from . import service
+from ..notifications.models import Notice
 from .models import PasswordReset
 
 log = logging.getLogger("wb.auth")
 
 LIFETIME = timedelta(hours=24)
+RESET_NOTICE = "reset"  # the email that tells the member a link was made (notifications/delivery.py)
 # Audit actions (Admin → Members' "Recent member actions" lists them: admin/history.py).
 RESET_LINK_MADE, RESET_LINK_USED = "member.reset_link_made", "member.reset_link_used"
 ASK_AGAIN = "Ask an admin for a new password reset link."
@@ -31,14 +34,19 @@ class ResetRefused(ValueError):
         self.message, self.status = message, status
 
 
-def why_not_make(member: User) -> str | None:
-    """Why no reset link may be made for this account, or None: closed, erased or suspended ones get none."""
+def why_not_make(member: User, by_admin: bool = False) -> str | None:
+    """Why no reset link may be made for this account, or None: closed, erased or suspended ones get
+    none; nor, by another admin, an admin's (with it one admin could sign in as another and read
+    their messages: a re-check tester); the operator's command line may."""
     if member.is_erased:
         return f"{member.username} was erased: an erased account has no password to reset."
     if member.deleted_at is not None:
         return f"{member.username} closed their account: a closed account can't be signed in to again."
     if member.status == "suspended":
         return f"{member.username} is suspended: reinstate them first, then make the link."
+    if by_admin and member.is_admin:
+        return (f"{member.username} is an admin: an admin's password reset link is made on the server, with "
+                "./wb members reset-link, not by another admin.")
     return None
 
 
@@ -49,15 +57,16 @@ def make_link(member: User, actor: User | None = None) -> str:
     if refusal:
         raise ResetRefused(refusal)
     now = utcnow()
-    db.session.execute(update(PasswordReset).where(
-        PasswordReset.user_id == member.id, PasswordReset.used_at.is_(None), PasswordReset.voided_at.is_(None))
-        .values(voided_at=now))
+    service.void_reset_links(member)
     token = secrets.token_urlsafe(32)
     row = PasswordReset(user_id=member.id, token_hash=hash_token(token), created_by_id=actor.id if actor else None,
                         created_at=now, expires_at=now + LIFETIME)
     db.session.add(row)
     db.session.add(AuditEvent(actor_id=actor.id if actor else None, action=RESET_LINK_MADE, subject=f"user:{member.id}",
                               new_value="valid 24 hours"))
+    # Whoever opens the link signs in as the member: they hear of it by email, if they gave an
+    # address, with no link in it (an admin could quietly read another's messages: a re-check tester).
+    db.session.add(Notice(user_id=member.id, kind=RESET_NOTICE, summary=json.dumps({"by": actor.id if actor else None})))
     db.session.commit()
     log.info("password reset link made", extra={"user_id": member.id, "reset_id": row.id})
     return token
@@ -74,7 +83,8 @@ def usable_link(token: str | None) -> PasswordReset:
     if row.used_at is not None:
         raise ResetRefused(f"This password reset link was used already: each works once. {ASK_AGAIN}", 410)
     if row.voided_at is not None:
-        raise ResetRefused("This password reset link was replaced by a newer one: only the newest link works. "
+        raise ResetRefused("This password reset link no longer works: a newer one was made, or the password was "
+                           "changed or the account suspended since. "
                            + ASK_AGAIN, 410)
     if row.expires_at <= utcnow():
         raise ResetRefused(f"This password reset link has expired: each works for 24 hours. {ASK_AGAIN}", 410)
@@ -82,7 +92,8 @@ def usable_link(token: str | None) -> PasswordReset:
     if member.deleted_at is not None:
         raise ResetRefused("This account is closed, so it can't be signed in to again.", 403)
     if member.status == "suspended":
-        raise ResetRefused("This account is suspended. Contact an admin.", 403)
+        raise ResetRefused("This account is suspended. Contact an admin outside WhiteBalloon (the member who "
+                           "invited you can reach them).", 403)
     return row
 
 

@@ -1,13 +1,13 @@
 """Accounts: registration through invites, approval, admin creation."""
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..messaging import live
-from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Invite, User
+from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Invite, User, utcnow
 from ..text import has_control_characters
 from .forms import AccountForm
 
@@ -35,9 +35,21 @@ def end_sessions(member, reason: str) -> None:
 
 
 def change_password(member, new_password: str) -> None:
-    """Set a member's new password (ChangePasswordForm checked the current one); ends every session."""
+    """Set a member's new password (ChangePasswordForm checked the current one); ends every session,
+    and every unused password reset link of theirs (a member told of a link they didn't ask for
+    changes their password, and the link is dead)."""
     member.set_password(new_password)
+    void_reset_links(member)
     end_sessions(member, "password_changed")
+
+
+def void_reset_links(member) -> None:
+    """Every unused password reset link of the member stops working (the caller commits)."""
+    from .models import PasswordReset
+
+    db.session.execute(update(PasswordReset).where(
+        PasswordReset.user_id == member.id, PasswordReset.used_at.is_(None), PasswordReset.voided_at.is_(None))
+        .values(voided_at=utcnow()))
 
 
 def update_profile(member, display_name: str, bio: str) -> None:
@@ -128,6 +140,7 @@ def set_status(user: User, status: str, actor: User | None = None) -> None:
     user.status = status
     if status == "suspended":
         user.end_sessions()  # so reinstating them doesn't revive a cookie someone kept
+        void_reset_links(user)  # nor a reset link that reached the wrong person (a re-check tester)
         live.record([user.id], "account")
     if old != status:
         action = SUSPENDED if status == "suspended" else REINSTATED if old == "suspended" else APPROVED

@@ -24,7 +24,8 @@ from ..messaging.rules import blocked_ids
 from ..messaging.models import ConversationMembership
 from ..models import User
 from . import mail
-from .emails import Writer, confirmation_email, unread_email
+from ..auth.resets import RESET_NOTICE
+from .emails import Writer, confirmation_email, reset_link_email, unread_email
 from .models import EmailSettings, Notice
 
 log = logging.getLogger("wb.notifications")
@@ -104,11 +105,20 @@ def _compose(notice: Notice):
         return None
     if notice.kind == "confirm":
         return None if settings.confirmed_at is not None else confirmation_email(notice, recipient, settings.address)
+    if notice.kind == RESET_NOTICE:  # about their account, not their messages: whatever they chose for those
+        return reset_link_email(notice, recipient, settings.address, _reset_link_maker(notice)) if settings.confirmed else None
     if not settings.confirmed or settings.frequency == "never" or not policy.messaging_enabled():
         return None
     writers = _still_unread(notice)
     return unread_email(notice, recipient, settings.address, writers, settings.frequency,
                         name_writers=settings.name_writers) if writers else None
+
+
+def _reset_link_maker(notice: Notice) -> str:
+    """Who made the reset link the notice tells of: the admin's name, or the operator's command line."""
+    by = json.loads(notice.summary or "{}").get("by")
+    maker = db.session.get(User, by) if by else None
+    return f"An admin, {maker.name}," if maker is not None else "Whoever runs your community's server"
 
 
 def _still_unread(notice: Notice) -> list[Writer]:

@@ -86,3 +86,22 @@ def confirmation_email(notice, recipient, address: str) -> EmailMessage:
     ]
     message.set_content("\n".join(lines) + "\n")
     return message
+
+
+def reset_link_email(notice, recipient, address: str, maker: str) -> EmailMessage:
+    """A password reset link was made for the member's account: whoever opens it can sign in as them.
+    The link itself is never in it (only the admin shows it, once); if they didn't ask, changing their
+    password stops it."""
+    message = _envelope(notice, address, "A password reset link was made for your WhiteBalloon account")
+    lines = [
+        f"Hello {one_line(recipient.name)},", "",
+        f"{one_line(maker)} made a password reset link for your WhiteBalloon account. Whoever opens it",
+        "can choose a new password and sign in as you. It works once, for 24 hours.", "",
+        "If you asked for it, there is nothing more to do.", "",
+        "If you didn't, change your password now: the link then stops working.",
+        f"  {link('people.settings')}#password",
+        "And tell another admin of your community.", "",
+        "This email holds no link that signs you in, and never the text of messages.",
+    ]
+    message.set_content("\n".join(lines) + "\n")
+    return message

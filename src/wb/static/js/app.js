@@ -222,6 +222,14 @@
     });
   });
 
+  // A page a POST drew once (a password reset link): its history entry becomes a plain visit, so a
+  // reload asks with GET and doesn't post again (that made a new link: a re-check tester).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("[data-posted-once]") && window.history.replaceState) {
+      history.replaceState(history.state, "", location.href);
+    }
+  });
+
   // "Copy link" beside an invite (and "Copy token" by a new token): copies it (on a phone too, where selecting a long link is
   // fiddly), says so in the button's own words, and selects the link where the browser won't copy.
   document.addEventListener("DOMContentLoaded", function () {
