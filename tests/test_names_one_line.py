@@ -103,7 +103,7 @@ def test_nobody_may_take_the_name_another_member_goes_by(client, alice, bob, cop
     client.login("alice")
     response = client.post("/settings", data={"display_name": copy, "bio": ""})
     assert response.status_code == 400
-    assert "Another member goes by that name; choose one of your own." in html.unescape(text(response))
+    assert "Another member goes by that name, or one that looks just like it; choose one of your own." in html.unescape(text(response))
     assert reload(User, alice.id).display_name == "Alice"
 
 
@@ -132,14 +132,54 @@ def test_a_look_alike_of_a_longer_name_is_refused(client, make_user, alice, copy
     assert reload(User, alice.id).display_name == "Alice"
 
 
-@pytest.mark.parametrize("name", ["Kai", "Bobby", "Бoris", "बॉब", "Bo b", "Bob Jr", "Kal 2"])
+@pytest.mark.parametrize("name, copy", [
+    # letters of other scripts drawn exactly like Latin ones: Lisu, Cherokee, Coptic (an outside tester)
+    ("Ada Admin", "\ua4eeda \ua4eedmin"), ("Bob Okafor", "\ua4d0ob \ua4f3kafor"), ("Carol Lind", "\u13dfarol Lind"),
+    ("Alice Moreno", "Alice Moren\u2c9f"),
+    # letters and bars drawn as an l, letters drawn as punctuation (a click as !, a modifier apostrophe)
+    ("Alice Moreno", "A\u01c0ice Moreno"), ("Alice Moreno", "A|ice Moreno"), ("Carol Lind", "Caro| Lind"),
+    ("Alice Moreno", "Alice Moreno\u01c3"), ("Ada Admin", "Ada Admin\u02bc"),
+    # "cl" drawn as a d, as "rn" is an m
+    ("Ada Admin", "Ada Aclmin"), ("Carol Lind", "Carol Lincl"),
+    # the space left out; "Maryann" and "Mary Ann" look alike too
+    ("Alice Moreno", "AliceMoreno"), ("Ada Admin", "AdaAdmin"), ("Mary Ann", "Maryann"), ("Maryann", "Mary Ann"),
+])
+def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, name, copy):
+    """Each of these passed for the member beside it in an inbox (an outside tester)."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": copy, "bio": ""})
+    assert response.status_code == 400
+    assert "Another member goes by that name, or one that looks just like it" in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
+
+
+@pytest.mark.parametrize("name", ["Kai", "Bobby", "Бoris", "बॉब", "Bo b", "Bob Jr", "Kal 2", "Alicia Moreno",
+                                  "Okafor Bob", "Real Dave Ng", "Dave Ng 2", "Clara"])
 def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user, name):
-    """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count)."""
-    make_user("kal", display_name="Kal")
-    make_user("bab", display_name="बब")
+    """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count),
+    and so do words in another order or added ("Okafor Bob", "Dave Ng 2")."""
+    for username, display_name in [("kal", "Kal"), ("bab", "बब"), ("moreno", "Alice Moreno"),
+                                   ("okafor", "Bob Okafor"), ("dave", "Dave Ng"), ("dara", "Dara")]:
+        make_user(username, display_name=display_name)
     client.login("alice")
     assert client.post("/settings", data={"display_name": name, "bio": ""}).status_code == 302
     assert reload(User, alice.id).display_name == name
+
+
+REAL_NAMES = ["O'Connor", "Ní Bhriain", "Álvarez-López", "Nguyễn Thị Minh Khai", "Ødegaard", "Łucja", "محمد",
+              "李小龙", "Дмитрий", "Ελένη", "Ngũgĩ wa Thiong'o", "Kaʻiulani Kahananui", "Keʻala Akana",
+              "Siobhán Ó Ceallaigh", "佐々木 花子", "ユーコ"]
+
+
+def test_real_names_of_many_cultures_stand_side_by_side(login, make_user):
+    """Apostrophes, the ʻokina, accents and letters of every script are part of real names: none of
+    these is taken for another (each is chosen, through settings, beside all the ones before it)."""
+    for number, name in enumerate(REAL_NAMES):
+        member = make_user(f"member{number}")
+        response = login(member).post("/settings", data={"display_name": name, "bio": ""})
+        assert response.status_code == 302, name
+        assert reload(User, member.id).display_name == name
 
 
 def test_a_name_a_member_left_stays_theirs_for_a_month(login, alice, bob, make_user):
@@ -161,7 +201,7 @@ def test_a_name_a_member_left_stays_theirs_for_a_month(login, alice, bob, make_u
     for name in ("Alice Moreno", "ALICE MORENO", "AIice Moreno"):
         refused = bob_client.post("/settings", data={"display_name": name, "bio": ""})
         assert refused.status_code == 400, name
-        assert "Another member went by that name until recently" in html.unescape(text(refused))
+        assert "Another member went by that name, or one that looks just like it, until recently" in html.unescape(text(refused))
     assert reload(User, bob.id).display_name == "Bob"
     # "Alice M" for a moment: tried, not held (cycling through names locked them away: an outside tester)
     assert alice_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302  # her own
@@ -198,7 +238,7 @@ def test_the_name_of_a_member_who_left_stays_theirs_for_a_month(login, alice, bo
     leaving.close_account(db.session.get(User, alice.id))
     refused = bob_client.post("/settings", data={"display_name": "alice", "bio": ""})
     assert refused.status_code == 400
-    assert "Another member went by that name until recently" in html.unescape(text(refused))
+    assert "Another member went by that name, or one that looks just like it, until recently" in html.unescape(text(refused))
     member = db.session.get(User, alice.id)
     member.deleted_at = utcnow() - timedelta(days=User.FORMER_NAME_DAYS + 1)
     db.session.commit()

@@ -5,7 +5,9 @@ Single-line text (names of members, circles and tokens) follows the same rule an
 breaks of every kind and direction controls too: a name is drawn inside lines of its own, in
 pages and in emails, and must not be able to write more of them.
 """
+import functools
 import re
+import string
 import unicodedata
 
 BODY_MAX = 5000  # the longest message, help request or comment
@@ -156,26 +158,81 @@ LOOK_ALIKES = str.maketrans({
 })
 
 
+# Bars drawn as an l when they touch a letter ("A|ice", "Caro|"): a bar standing alone is punctuation.
+_BARS = "|\u05c0\u2223\u23fd\u2502"  # and Hebrew's paseq, DIVIDES, POWER ON, box drawing's line
+_BAR_IN_A_WORD = re.compile(f"(?<=\\w)[{_BARS}]|[{_BARS}](?=\\w)")
+# "cl" drawn as a "d" inside a word ("Ada Aclmin"); at a word's start it is a capital C's ("Clara" isn't "Dara").
+_CL_AS_D = re.compile(r"\Bcl")
+
+
+@functools.cache
+def _look_alikes() -> dict:
+    """LOOK_ALIKES grown from Unicode's confusables (UTS #39): every other character drawn as a single
+    Latin letter or digit, as that letter in lower case ("ꓮ" of Lisu, "Ꮯ" of Cherokee, "ⲟ" of Coptic),
+    and the Latin letters drawn as punctuation ("ǃ", "ʔ") as a space, as punctuation reads. Each as
+    case folding leaves it, since name_key folds first. Built on first use, not at import: loading the
+    data is most of the cost, and a CLI command or the app's start needn't pay it (docs/performance.md)."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    def single(glyph):  # the data wraps right-to-left letters in left-to-right marks
+        glyph = glyph.replace("\u200e", "").replace("\u200f", "")
+        return glyph if len(glyph) == 1 and unicodedata.normalize("NFKC", glyph) == glyph else ""
+
+    own, by_capital = {}, {}  # a letter's own look-alike wins over the one its capital has
+    for ascii_char in string.ascii_letters + string.digits + string.punctuation:
+        reading = " " if ascii_char in string.punctuation else LOOK_ALIKES.get(ord(ascii_char), ascii_char.lower())
+        for homoglyph in confusables_data.get(ascii_char, ()):
+            char = single(homoglyph["c"])
+            folded = char.casefold()
+            if char.isascii() or len(folded) != 1 or reading == " " and not _is_latin_letter(char):
+                continue
+            (own if folded == char else by_capital)[ord(folded)] = reading
+    return by_capital | own | LOOK_ALIKES  # the hand-made entries where they differ (ν as n, not v)
+
+
+def _is_latin_letter(char: str) -> bool:
+    """True for a letter of the Latin script ("ǃ", the retroflex click): the letters of other scripts that
+    look like punctuation (Hebrew's yod, Katakana's ノ) are letters of the name."""
+    return unicodedata.category(char)[0] == "L" and unicodedata.name(char, "").startswith("LATIN ")
+
+
+@functools.lru_cache(maxsize=8192)  # named_like reads every member's name: decide each character once
+def _drawn_as(char: str) -> str:
+    """char as a reader of a name sees it: a space for a gap (a space, a letter that draws as a blank,
+    punctuation and symbols, and the modifier letters that mark a word rather than spell it:
+    apostrophes and the ʻokina, length and tone marks, those below U+0800 and Latin's tone letters;
+    the iteration marks of other scripts, 々, ー, ๆ, are letters of the name), nothing for an invisible
+    character, else char."""
+    category = unicodedata.category(char)
+    if (char.isspace() or char in BLANK_LETTERS or category[0] in "PS"
+            or category == "Lm" and (char < "\u0800" or "\ua700" <= char < "\ua800")):
+        return " "
+    return "" if category == "Cf" or DEFAULT_IGNORABLE.match(char) else char
+
+
 def name_key(name) -> str:
     """What a name looks like, to tell two names apart: compatibility forms folded (NFKC: "Ｄａｖｅ" is
     "Dave"), case folded, invisible characters left out ("Adm\u034fin" is "admin"), letters that draw
-    as a blank read as a space ("Tia\u3164Talent" is "tia talent"), and so do punctuation and symbols
-    (another member's name with a mark added is still theirs: "Bob_Okafor", "Ada Admin.", "Alice
-    Moreno ✓" passed for them, an outside tester), runs of spaces as one; the accents of Latin, Greek
-    and Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds them) and their
-    look-alikes in other alphabets read as the Latin letter ("Аlice" with a Cyrillic А)."""
+    as a blank read as a space ("Tia\u3164Talent" is "tia talent"), and so do punctuation, symbols and
+    modifier letters (another member's name with a mark added is still theirs: "Bob_Okafor", "Ada
+    Admin.", "Alice Moreno ✓", "Ada Adminʼ" passed for them, outside testers) but a bar inside a word
+    reads as the l it looks like ("A|ice"), runs of spaces as one; the accents of Latin, Greek and
+    Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds them) and letters of
+    every other script drawn like a Latin one read as it (_look_alikes: "Аlice" with a Cyrillic А,
+    "ꓮda" with a Lisu one)."""
     folded = unicodedata.normalize("NFKC", "" if name is None else str(name)).casefold()
-    visible = "".join(
-        " " if char.isspace() or char in BLANK_LETTERS or unicodedata.category(char)[0] in "PS" else
-        "" if unicodedata.category(char) == "Cf" or DEFAULT_IGNORABLE.match(char) else char for char in folded
-    )
-    return " ".join(_without_accents(visible).translate(LOOK_ALIKES).split())
+    folded = _BAR_IN_A_WORD.sub("l", folded)
+    visible = "".join(map(_drawn_as, folded))
+    return " ".join(_without_accents(visible).translate(_look_alikes()).split())
 
 
 def name_keys(name) -> frozenset:
     """The ways a name may look (name_key): as written; with each capital I read as a small l and each
-    1 as an i, which most fonts draw alike ("AIice", "Al1ce" passed for Alice: outside testers); and
-    with "rn" read as an m ("Adrnin"). Two names look alike when they share one."""
+    1 as an i, which most fonts draw alike ("AIice", "Al1ce" passed for Alice: outside testers); with
+    "rn" read as an m ("Adrnin") and "cl" inside a word as a d ("Aclmin"); and with its spaces left
+    out when each of its words has two letters or more ("AliceMoreno" passed for Alice Moreno: an
+    outside tester; "Maryann" reads as "Mary Ann" too, while a letter standing alone, as in "Bo b",
+    is seen). Two names look alike when they share one."""
     name = "" if name is None else str(name)
     spellings = {name}
     if "I" in name:
@@ -184,6 +241,8 @@ def name_keys(name) -> frozenset:
         spellings |= {spelling.replace("1", "i") for spelling in spellings}
     keys = {name_key(spelling) for spelling in spellings}
     keys |= {key.replace("rn", "m") for key in keys if "rn" in key}
+    keys |= {_CL_AS_D.sub("d", key) for key in keys if "cl" in key}
+    keys |= {key.replace(" ", "") for key in keys if " " in key and min(map(len, key.split())) >= 2}
     return frozenset(key for key in keys if key)
 
 

@@ -106,9 +106,11 @@ class ProfileForm(Form):
             raise ValidationError("Display names can't contain @: the app shows usernames with it.")
         among = self._whom_they_see()
         if User.named_like(field.data, but=self.member_id, among=among) is not None:
-            raise ValidationError("Another member goes by that name; choose one of your own.")
+            # "or one that looks just like it": "Ian Chen" refused beside "Lan Chen" read as a mistake (a tester).
+            raise ValidationError("Another member goes by that name, or one that looks just like it; choose one of your own.")
         if User.went_by_recently(field.data, but=self.member_id, among=among) is not None:
-            raise ValidationError("Another member went by that name until recently; choose one of your own.")
+            raise ValidationError(
+                "Another member went by that name, or one that looks just like it, until recently; choose one of your own.")
 
     def _whom_they_see(self):
         from ..visibility import listed_for, listed_for_newcomer
