@@ -491,6 +491,9 @@ def test_members_waiting_for_approval_are_counted_beside_admin(admin_client, mak
     make_user("penny", status="pending")
     make_user("pete", status="pending")
     assert admin_link() == ("/admin/members", ' <span class="badge">2</span><span class="visually-hidden"> members waiting for approval</span>')
+    # and on the Members tab of every admin page (the total had no breakdown: a re-check tester)
+    assert 'Members <span class="badge">2</span><span class="visually-hidden"> waiting for approval</span></a>' in text(
+        admin_client.get("/admin/settings"))
     from wb.messaging import safety
     safety.report(bob, alice, "spam")
     assert admin_link() == ("/admin/reports", ' <span class="badge" aria-hidden="true">3</span><span class="visually-hidden">'
@@ -515,7 +518,7 @@ def test_members_in_no_circle_are_pointed_out_where_reach_is_a_shared_circle(adm
     page = text(admin_client.get("/admin/members"))
     assert ("Members reach only those who share a circle, and 2 members are\n    in no circle, so can start a conversation "
             "with nobody but the admins") in page
-    assert 'href="/admin/members?circle=none">Show them</a>' in page
+    assert 'href="/admin/members?circle=none">Show them</a>, then add' in page
     only = text(admin_client.get("/admin/members?circle=none"))
     assert 'id="member-ivy"' in only and 'id="member-bob"' in only and 'id="member-alice"' not in only
     assert 'id="member-root"' not in only  # an admin reaches anyone

@@ -59,7 +59,7 @@ def test_form_post_without_token_is_a_400_page_with_a_clear_message(client, alic
 
     assert response.status_code == 400
     page = text(response)
-    assert "<h2>Form expired</h2>" in page
+    assert "<h1>Form expired</h1>" in page
     assert "Your form was missing its security token or it had expired. Reload the page and try again." in page
     assert '<nav class="nav"' in page
     assert request_count() == 0
@@ -79,7 +79,7 @@ def test_every_form_without_its_token_gets_the_same_form_expired_page(client, al
     response = client.post(path, data=data, csrf=False)
 
     assert response.status_code == 400
-    assert "<h2>Form expired</h2>" in text(response)
+    assert "<h1>Form expired</h1>" in text(response)
     assert "Your form was missing its security token or it had expired. Reload the page and try again." in text(response)
 
 
@@ -271,7 +271,7 @@ def test_oversized_body_gets_the_413_page(client, alice, app):
 
     assert response.status_code == 413
     page = text(response)
-    assert "<h2>Too large</h2>" in page
+    assert "<h1>Too large</h1>" in page
     assert "That was more than we accept in one go." in page
     assert '<nav class="nav"' in page
     assert request_count() == 0
@@ -307,8 +307,8 @@ def test_error_pages_are_full_pages_with_the_site_nav(probe, code):
     assert page.lstrip().startswith("<!doctype html>")
     assert '<nav class="nav"' in page and 'class="whoami"><bdi>Alice</bdi></a>' in page
     assert f'<p class="error-code">Error code {code}</p>' in page
-    assert page.index(f"<h2>{ERROR_TITLES[code]}</h2>") < page.index("error-code")  # the words first
-    assert f"<h2>{ERROR_TITLES[code]}</h2>" in page
+    assert page.index(f"<h1>{ERROR_TITLES[code]}</h1>") < page.index("error-code")  # the words first
+    assert f"<h1>{ERROR_TITLES[code]}</h1>" in page
     assert 'href="/">Back to the start page</a>' in page
 
 
@@ -355,7 +355,7 @@ def test_unexpected_exception_shows_the_500_page_without_a_traceback(probe, capl
 
     assert response.status_code == 500
     page = text(response)
-    assert "<h2>Something went wrong</h2>" in page
+    assert "<h1>Something went wrong</h1>" in page
     assert '<nav class="nav"' in page
     for leak in ("Traceback", "kaboom", "RuntimeError", "/srv/wb", "views.py"):
         assert leak not in page
@@ -375,7 +375,7 @@ def test_unexpected_exception_over_htmx_is_a_500_partial(probe):
 
 def test_error_pages_work_for_visitors_too(client):
     page = text(client.get("/no-such-page"))
-    assert "Sign in" in page and "<h2>Not found</h2>" in page
+    assert "Sign in" in page and "<h1>Not found</h1>" in page
 
 
 # --- health ---------------------------------------------------------------------------------------
@@ -501,4 +501,4 @@ def test_a_send_too_large_to_take_brings_the_box_back_saying_so(chat, app):
     assert 'id="compose-body"' in page and "this one is far longer: nothing was sent" in page
     assert messages_in(cid) == []
     # without htmx, and elsewhere, the usual page
-    assert "<h2>Too large</h2>" in text(alice_client.post(f"/messages/{cid}", data={"body": too_big}))
+    assert "<h1>Too large</h1>" in text(alice_client.post(f"/messages/{cid}", data={"body": too_big}))

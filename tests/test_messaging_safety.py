@@ -235,7 +235,7 @@ def test_a_plain_block_asks_on_a_page_and_only_the_answer_blocks(chat, alice, bo
     page = asked.get_data(as_text=True)
     assert asked.status_code == 200 and blocks() == []  # asking blocks nobody
     assert "<h1>Block <bdi>Alice</bdi>?</h1>" in page
-    assert "They won't be able to message you, and they won't be told. Your conversation leaves your inbox until you unblock them, from their profile or your settings." in visible_text(asked)
+    assert "They won't be able to message you, and they won't be told. Any conversation with them leaves your inbox until you unblock them, from their profile or your settings." in visible_text(asked)
     assert 'action="/people/alice/block"' in page and 'name="confirmed" value="1"' in page
     assert f'name="next" value="/messages/{cid}"' in page and f'<a href="/messages/{cid}">Cancel, don&#39;t block</a>' in page
     response = bob_client.post("/people/alice/block", data={"next": f"/messages/{cid}", "confirmed": "1"})
@@ -357,6 +357,7 @@ def test_resolving_a_report_can_be_undone_and_a_resolved_one_reopened(chat, admi
     admin_client = login(admin)
     listed = admin_client.get("/admin/reports").get_data(as_text=True)
     assert '<a href="/people/bob"><bdi>Bob</bdi></a>' in listed
+    assert 'aria-label="Mark the report about Alice resolved">Mark resolved</button>' in listed
     done = admin_client.post(f"/admin/reports/{report.id}/resolve")
     assert done.location == f"/admin/reports?resolved={report.id}"
     page = admin_client.get(done.location)

@@ -66,7 +66,7 @@ def test_profile_username_is_case_insensitive(signed_in, client, alice):
 def test_unknown_profile_is_404(signed_in, client, alice, name):
     response = client.get(f"/people/{name}")
     assert response.status_code == 404
-    assert "<h2>Not found</h2>" in text(response)
+    assert "<h1>Not found</h1>" in text(response)
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,7 @@ def test_a_database_error_gets_the_sites_own_500_page_and_the_next_request_works
 
     assert response.status_code == 500
     page = response.get_data(as_text=True)
-    assert "<h2>Something went wrong</h2>" in page
+    assert "<h1>Something went wrong</h1>" in page
     assert '<nav class="nav"' in page
     assert member.get("/").status_code == 200
     assert count(User) == 1

@@ -113,18 +113,21 @@
   // a residents' building's tester). Said a moment later, and only if the count still stands
   // above what it was: a message in the open thread is read at once, and the thread says it.
 
+  // On the page from its load: a region added at the moment it speaks may go unheard (a re-check tester).
   var announcer = null, announceTimer = null;
+  function placeAnnouncer() {
+    if (announcer || !document.querySelector("#inbox-badge")) return;
+    announcer = document.createElement("div");
+    announcer.className = "visually-hidden";
+    announcer.setAttribute("role", "status");
+    document.body.appendChild(announcer);
+  }
   function announce(baseline) {
     announceTimer = setTimeout(function () {
       announceTimer = null;
       var total = unreadTotal();
       if (total <= baseline) return;
-      if (!announcer) {
-        announcer = document.createElement("div");
-        announcer.className = "visually-hidden";
-        announcer.setAttribute("role", "status");
-        document.body.appendChild(announcer);
-      }
+      placeAnnouncer();
       announcer.textContent = "";
       requestAnimationFrame(function () {
         announcer.textContent = (total - baseline === 1 ? "New message." : (total - baseline) + " new messages.") +
@@ -215,6 +218,7 @@
   });
 
   function setUp() {
+    placeAnnouncer();
     document.querySelectorAll("[data-desktop-notices]").forEach(drawSwitch);
     unreadChanged();
   }
