@@ -1,4 +1,5 @@
 """Personal access tokens: the settings page, Bearer sign-in, revocation, and the browser session as the other way in."""
+import html
 import logging
 import re
 from datetime import datetime, timedelta
@@ -165,6 +166,13 @@ def test_the_list_says_when_each_token_expires(login, alice):
     assert re.search(r"<bdi>Laptop</bdi> ·[^<]*(<time[^>]*>[^<]*</time>[^<]*)*never expires</span>", page)
     assert re.search(r"<bdi>Old script</bdi> ·[^<]*(<time[^>]*>[^<]*</time>[^<]*)*<strong>expired 2 Dec 2026</strong>",
                      page)
+    # An expired token is only taken off the list: "Revoke" promised to stop what had stopped (a tester).
+    assert 'Remove…<span class="visually-hidden"> the token <bdi>Old script</bdi></span></a>' in page
+    assert 'Revoke…<span class="visually-hidden"> the token <bdi>Phone</bdi></span></a>' in page
+    asked = client.get(f"/settings/tokens/{rows['Old script'].id}/revoke")
+    assert "It expired on 2 Dec 2026: no app can use it any more." in html.unescape(asked.get_data(as_text=True))
+    done = client.post(f"/settings/tokens/{rows['Old script'].id}/revoke", follow_redirects=True)
+    assert "Token \u201cOld script\u201d removed." in html.unescape(done.get_data(as_text=True))
 
 
 def test_expired_tokens_leave_room_for_new_ones(login, alice, monkeypatch):

@@ -37,7 +37,7 @@ def create():
 def confirm_revoke(token_id):
     """Ask before revoking: an app using the token stops working at once."""
     row = _own_active_token(token_id)
-    return render_template("api/revoke_token.html", token=row)
+    return render_template("api/revoke_token.html", token=row, gone=row.expired(utcnow()))
 
 
 @bp.route("/<int:token_id>/revoke", methods=["POST"])
@@ -46,7 +46,8 @@ def revoke(token_id):
     row = tokens.revoke(current_user, token_id)
     if row is None:
         abort(404, "You have no such token.")
-    flash(f"Token \u201c{row.name}\u201d revoked: it no longer works.", "success")
+    gone = row.expires_at is not None and row.expires_at <= row.revoked_at  # it had expired: only taken off the list
+    flash(f"Token \u201c{row.name}\u201d " + ("removed." if gone else "revoked: it no longer works."), "success")
     return redirect(url_for("api_tokens.index"))
 
 
