@@ -139,7 +139,12 @@ def test_the_list_asks_the_same_number_of_queries_however_long(api_as, bob_api, 
 @pytest.mark.parametrize("cursor, status", [("garbage", 400), ("MjAyNi0xMS0yOXx4", 400), ("eA", 400),
                                             ("!!!", 422), ("%00", 400), ("x" * 201, 422)])
 def test_a_malformed_cursor_is_refused(bob_api, cursor, status):
-    assert_problem(bob_api.get(f"/api/v1/conversations?cursor={cursor}"), status)
+    problem = assert_problem(bob_api.get(f"/api/v1/conversations?cursor={cursor}"), status)
+    if cursor == "%00":
+        return  # refused before any route reads its arguments, as in every link of the app
+    # every refusal names the field, and never in a regular expression's words (an API tester)
+    assert [(e["location"], e["name"]) for e in problem["errors"]] == [("query", "cursor")]
+    assert "pattern" not in problem["errors"][0]["detail"] and "^" not in problem["errors"][0]["detail"]
 
 
 def test_hiding_takes_it_off_the_list_until_a_new_message(api_chat, alice_api, bob_api):

@@ -78,7 +78,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError
         return datetime.fromisoformat(at), number
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiProblem(400, "That cursor is malformed: pass next_cursor from a page exactly as it came.") from None
+        detail = "That cursor is malformed: pass next_cursor from a page exactly as it came."
+        raise ApiProblem(400, detail, errors=[{"location": "query", "name": "cursor", "detail": detail}]) from None
 
 
 def conversation_page(member, limit: int, cursor: str | None, unread_only: bool):

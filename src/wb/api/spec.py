@@ -37,11 +37,18 @@ def _check_answer(request, _response, validation_error, _instance, _adapter):
 LOCATIONS = {"Query": "query", "Headers": "header"}
 
 
+# pydantic's words for a pattern quote the regular expression ("String should match pattern
+# '^[A-Za-z0-9_-]+$'"): a client's developer reads what the field takes in the spec instead.
+PATTERN_WORDS = "Has a character this field doesn't take (the API's document says which it does)."
+
+
 def _detail(item: dict) -> str:
     """What is wrong with a field, in our words: a validator's own ValueError without pydantic's
-    "Value error, " in front of it."""
+    "Value error, " in front of it, and a pattern without its regular expression."""
     error = item.get("ctx", {}).get("error")
-    return str(error) if item["type"] == "value_error" and error is not None else item["msg"]
+    if item["type"] == "value_error" and error is not None:
+        return str(error)
+    return PATTERN_WORDS if item["type"] == "string_pattern_mismatch" else item["msg"]
 
 
 def invalid_fields(error) -> list[dict]:
