@@ -234,6 +234,39 @@ def test_no_admin_makes_a_link_for_another_admin(app, admin_client, admin, make_
     assert made.exit_code == 0 and "/reset/" in made.output and len(resets_of(carol)) == 1
 
 
+def test_removing_an_admins_role_then_making_their_link_is_refused_for_30_days(app, admin_client, make_user):
+    """An outside tester took another admin's account so: Remove admin, then Password reset link."""
+    carol = make_user("carol", role="admin")
+    assert admin_client.post("/admin/members/carol/remove-admin", data={"confirmed": "1"}).status_code == 302
+    assert 'action="/admin/members/carol/reset-link"' not in text(admin_client.get("/admin/members"))
+    refused = admin_client.post("/admin/members/carol/reset-link", data={"confirmed": "1"})
+    assert refused.status_code == 400 and "was an admin until recently" in page_text(refused)
+    assert resets_of(carol) == []
+    # a month on, she is a member like any other
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "member.admin_removed"))
+    event.created_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+    assert 'action="/admin/members/carol/reset-link"' in text(admin_client.get("/admin/members"))
+    assert make_link(admin_client, "carol")
+
+
+def test_a_role_change_voids_an_unused_link(app, admin_client, bob, make_user, login):
+    """A link made for a member kept working once they were an admin (an outside tester)."""
+    token = make_link(admin_client, "bob")
+    assert admin_client.post("/admin/members/bob/make-admin", data={"confirmed": "1"}).status_code == 302
+    refused = set_password(app.test_client(), token)
+    assert refused.status_code == 410 and "made an admin" in page_text(refused)
+    assert signs_in(app, "bob", OLD_PASSWORD) and not signs_in(app, "bob", NEW_PASSWORD)
+    assert [row.voided_at is not None for row in resets_of(bob)] == [True]
+
+
+def test_recent_member_actions_say_whose_link_set_the_password(app, admin_client, admin, bob):
+    """The line read "Password reset link used: password set: Bob", as if Bob did it alone."""
+    set_password(app.test_client(), make_link(admin_client, "bob"))
+    page = page_text(admin_client.get("/admin/members"))
+    assert f"Password reset link used: password set with a link made by {admin.name}" in page
+
+
 def test_changing_the_password_ends_an_unused_link(app, admin_client, bob, login):
     """A member told of a link they didn't ask for changes their password: the link is dead."""
     token = make_link(admin_client)

@@ -97,6 +97,7 @@ def toggle_flag(flag):
 def members():
     """Every member, those waiting for approval first, 50 a page; ?q= finds them by name (as the
     members directory does). Each action comes back to the same page, at the member's row."""
+    from ..auth import resets
     from ..circles.service import all_circles, circles_by_member
     from ..messaging.directory_search import name_matches, typed_name
 
@@ -117,7 +118,7 @@ def members():
                            found_by=found_by, no_circle=no_circle, circleless=_circleless_who_cant_start(),
                            all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]),
                            member_actions=actions, member_action_words=history.ACTION_WORDS,
-                           member_names=history.member_names(actions))
+                           member_names=history.member_names(actions), former_admins=resets.former_admin_ids())
 
 
 def _in_no_circle():

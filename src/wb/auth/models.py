@@ -29,3 +29,4 @@ class PasswordReset(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(default=None)
 
     member: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

@@ -47,7 +47,32 @@ def why_not_make(member: User, by_admin: bool = False) -> str | None:
     if by_admin and member.is_admin:
         return (f"{member.username} is an admin: an admin's password reset link is made on the server, with "
                 "./wb members reset-link, not by another admin.")
+    if by_admin and was_admin_lately(member):
+        # Removing an admin's role and then making their link took their account over (an outside tester).
+        return (f"{member.username} was an admin until recently: for {FORMER_ADMIN_DAYS} days after, their password "
+                "reset link is made on the server, with ./wb members reset-link, not by an admin.")
     return None
+
+
+FORMER_ADMIN_DAYS = 30
+
+
+def _admin_removed_lately():
+    from .service import ADMIN_REMOVED
+
+    return select(AuditEvent.subject).where(
+        AuditEvent.action == ADMIN_REMOVED, AuditEvent.created_at > utcnow() - timedelta(days=FORMER_ADMIN_DAYS))
+
+
+def was_admin_lately(member: User) -> bool:
+    """Whether the member stopped being an admin within FORMER_ADMIN_DAYS."""
+    return db.session.scalar(_admin_removed_lately().where(AuditEvent.subject == f"user:{member.id}").limit(1)) \
+        is not None
+
+
+def former_admin_ids() -> set[int]:
+    """Members who stopped being an admin within FORMER_ADMIN_DAYS (Admin → Members offers them no link)."""
+    return {int(subject.split(":", 1)[1]) for subject in db.session.scalars(_admin_removed_lately())}
 
 
 def make_link(member: User, actor: User | None = None) -> str:
@@ -83,12 +108,15 @@ def usable_link(token: str | None) -> PasswordReset:
     if row.used_at is not None:
         raise ResetRefused(f"This password reset link was used already: each works once. {ASK_AGAIN}", 410)
     if row.voided_at is not None:
-        raise ResetRefused("This password reset link no longer works: a newer one was made, or the password was "
-                           "changed or the account suspended since. "
+        raise ResetRefused("This password reset link no longer works: a newer one was made, or since then the "
+                           "password was changed, the account suspended or made an admin. "
                            + ASK_AGAIN, 410)
     if row.expires_at <= utcnow():
         raise ResetRefused(f"This password reset link has expired: each works for 24 hours. {ASK_AGAIN}", 410)
     member = row.member
+    if row.created_by_id is not None and (member.is_admin or was_admin_lately(member)):
+        # An admin's link for an account that is an admin's now (a role change voids links too).
+        raise ResetRefused(f"This password reset link no longer works: the account is an admin's now. {ASK_AGAIN}", 410)
     if member.deleted_at is not None:
         raise ResetRefused("This account is closed, so it can't be signed in to again.", 403)
     if member.status == "suspended":
@@ -107,8 +135,11 @@ def set_password_with(row: PasswordReset, new_password: str) -> User:
         db.session.rollback()
         raise ResetRefused(f"This password reset link was used already: each works once. {ASK_AGAIN}", 410)
     member = row.member
+    # Whose link it was, since whoever held it signed in as the member (an outside tester read the
+    # line as the member's own doing).
+    maker = f"by {row.created_by.name}" if row.created_by is not None else "on the server"
     db.session.add(AuditEvent(actor_id=member.id, action=RESET_LINK_USED, subject=f"user:{member.id}",
-                              new_value="password set"))
+                              new_value=f"password set with a link made {maker}"[:128]))
     service.change_password(member, new_password)  # commits, and ends every session
     log.info("password reset with a link", extra={"user_id": member.id, "reset_id": row.id})
     return member

@@ -155,6 +155,9 @@ def set_role(user: User, role: str, actor: User | None = None) -> None:
     user.role = role
     if old != role:
         _record(MADE_ADMIN if role == "admin" else ADMIN_REMOVED, user, old, role, actor)
+        # A link an admin made for a member would sign in as an admin now; one made for an admin
+        # would pass to whoever removed their role (an outside tester took an admin's account so).
+        void_reset_links(user)
     db.session.commit()
     log.info("member role changed", extra={"user_id": user.id, "role": role})
 
