@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from api_helpers import alice_api, api_as, assert_problem, bob_api  # noqa: F401
+from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
 from wb.extensions import db
 from wb.messaging.models import Block, Report
 
@@ -90,3 +90,14 @@ def test_a_note_too_long_to_join_the_open_report_is_refused_not_filed_apart(alic
 def test_bad_reports_are_refused(alice_api, bob, payload, status):
     assert_problem(alice_api.post("/api/v1/reports", json=payload), status)
     assert db.session.scalars(select(Report)).all() == []
+
+
+def test_a_reported_sender_cannot_delete_the_evidence_for_both(api_chat, alice_api, bob_api):
+    """A reported scammer deleted his 15 messages from his victim's copy through the API (an outside tester)."""
+    _, _, cid = api_chat
+    sent = send(alice_api, cid, "pay the deposit here")
+    assert bob_api.post("/api/v1/reports", json={"username": "alice", "reason": "scam"}).status_code in (201, 204)
+    problem = assert_problem(alice_api.delete(f"/api/v1/conversations/{cid}/messages/{sent['id']}"), 403)
+    assert "keeps their copy" in problem["detail"]
+    held = bob_api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"]
+    assert [m["body"] for m in held] == ["pay the deposit here"]

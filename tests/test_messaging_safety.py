@@ -388,3 +388,23 @@ def test_resolving_a_report_can_be_undone_and_a_resolved_one_reopened(chat, admi
     # Members can't, nor can anyone reopen what isn't there.
     assert bob_client.post(f"/admin/reports/{report.id}/reopen").status_code == 403
     assert admin_client.post("/admin/reports/99999/reopen").status_code == 404
+
+
+@pytest.mark.parametrize("act", ["block", "report"])
+def test_once_blocked_or_reported_a_sender_no_longer_deletes_for_both(chat, alice, bob, act):
+    """A reported scammer deleted all his messages for both, and his victim had nothing left to show
+    an admin (an outside tester). The victim keeps their copy; he may still remove it from his view."""
+    alice_client, bob_client, cid = chat
+    message = messages_in(cid)[0]
+    actions = f"/messages/{cid}/messages/{message.id}/actions"
+    assert "delete for both" in visible_text(alice_client.get(actions))
+    data = {"confirmed": "1"} if act == "block" else {"reason": "scam"}
+    assert bob_client.post(f"/people/alice/{act}", data=data).status_code == 302
+    assert "delete for both" not in visible_text(alice_client.get(actions))
+    refused = alice_client.post(f"/messages/{cid}/messages/{message.id}/delete")
+    assert refused.status_code == 403 and "the other member keeps their copy" in visible_text(refused)
+    assert [(m.body, m.deleted_at) for m in messages_in(cid)] == [("hi bob", None)]
+    assert alice_client.post(f"/messages/{cid}/messages/{message.id}/remove").status_code == 302
+    assert "hi bob" not in visible_text(alice_client.get(f"/messages/{cid}"))
+    assert "hi bob" in visible_text(bob_client.get(f"/messages/{cid}"))
+    assert [m.body for m in messages_in(cid)] == ["hi bob"]

@@ -68,6 +68,16 @@ def has_blocked(blocker, other) -> bool:
     ) > 0
 
 
+def keeps_as_evidence(holder_id: int, sender_id: int) -> bool:
+    """Whether holder_id blocked or reported sender_id: then the sender's messages to them can no
+    longer be deleted for both (a reported scammer deleted every message from his victim's copy,
+    leaving nothing to show an admin: an outside tester). The sender may still remove them from
+    their own view."""
+    blocked = select(Block.id).where(Block.blocker_id == holder_id, Block.blocked_id == sender_id)
+    reported = select(Report.id).where(Report.reporter_id == holder_id, Report.reported_id == sender_id)
+    return db.session.execute(blocked.union_all(reported).limit(1)).first() is not None
+
+
 def blocked_members(member) -> list[User]:
     """Members this member has blocked, for their settings page."""
     return list(

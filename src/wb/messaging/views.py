@@ -344,7 +344,8 @@ def message_actions(conversation_id, message_id):
     context = {
         "message": message,
         "conversation": conversation,
-        "offer_delete": policy.offers_delete_for_both(current_user, message),
+        "offer_delete": policy.offers_delete_for_both(current_user, message)
+        and not safety.keeps_as_evidence(conversation.other_id(current_user.id), current_user.id),
     }
     if is_htmx():
         return render_template("messaging/_message_actions.html", inline=True, **context)

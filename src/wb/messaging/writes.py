@@ -11,7 +11,7 @@ from ..extensions import db, kept_after_commit, writes_from_here
 from ..models import User, utcnow
 from ..ratelimits import CountsUnavailable
 from ..text import BODY_MAX, TextRefused, clean_text
-from . import live, policy, rules
+from . import live, policy, rules, safety
 from .conversations import (
     audit,
     create_conversation,
@@ -229,11 +229,17 @@ def _newest_message_statement():
     return select(func.max(Message.id)).where(Message.conversation_id == bindparam("conversation_id"))
 
 
+KEPT_WORDS = ("This message can't be deleted for both any more: the other member keeps their copy. "
+              "You can remove it from your own view.")
+
+
 def delete_message(member, conversation: Conversation, message_id) -> Message:
     """The sender deletes their own message for both members, and its text for good."""
     message = message_in(conversation, message_id)
     if not policy.may_delete_for_both(member, message):
         raise Refusal("You can only delete messages you sent. You can remove this one from your own view.", 403)
+    if message.deleted_at is None and safety.keeps_as_evidence(conversation.other_id(member.id), member.id):
+        raise Refusal(KEPT_WORDS, 403)
     if message.deleted_at is None:
         # Its text goes with it, not only from view: an API tester found it kept in the messaging
         # database (until `purge`), where members would expect it gone.
