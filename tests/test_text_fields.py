@@ -97,6 +97,8 @@ def test_a_word_processors_line_and_page_breaks_are_new_lines():
     """Pasted from Word: its line break (U+000B) and page break (U+000C) were refused as control
     characters nobody could see to remove (a residents' building's tester); NEL too."""
     assert clean_text("Dear all,\x0bthe lift\x0cis fixed\x85Ann\x0b", 100, "Notes") == "Dear all,\nthe lift\nis fixed\nAnn"
+    # Unicode's own line and paragraph separators showed as nothing, running words together (a street's tester)
+    assert clean_text("Page two\u2028and LS\u2029end", 100, "Notes") == "Page two\nand LS\nend"
 
 
 def test_a_message_pasted_from_word_is_sent_with_its_line_breaks(alice_wrote_to_bob):

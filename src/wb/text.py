@@ -60,9 +60,10 @@ def fold_newlines(raw) -> str:
 
 
 # The breaks a word processor puts in copied text, as a new line: Word's line break (U+000B) and page
-# break (U+000C), and NEL. Refused as control characters, they were invisible in the box, so a member
+# break (U+000C), NEL, and Unicode's line and paragraph separators (which drew nothing, running words
+# together: a street's tester). Refused as control characters, they were invisible in the box, so a member
 # couldn't find them to remove them (a residents' building's tester pasted from Word).
-_PASTED_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n", "\x85": "\n"})
+_PASTED_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
 
 
 def fold_line_breaks(raw) -> str:
