@@ -65,6 +65,24 @@ def test_sixth_new_conversation_in_a_day_is_refused_but_reopening_works(app, ali
     assert send(client, ids[0], "still talking").status_code == 200
 
 
+def test_conversations_with_staff_never_count_against_the_day(app, alice, admin, make_user, login, messaging_on):
+    """A buyer who had written to five sellers couldn't ask the admins for help that day (a
+    marketplace tester); and staff reach members whatever their count."""
+    client = login(alice)
+    for i in range(5):
+        start(client, make_user(f"seller{i}").username)
+    make_user("seller9")
+    assert client.post("/messages/with/seller9").status_code == 429
+    profile = client.get(f"/people/{admin.username}").get_data(as_text=True)
+    assert f'action="/messages/with/{admin.username}"' in profile
+    to_admin = start(client, admin.username)
+    assert [m.body for m in messages_in(to_admin)] == [f"Hello {admin.username}"]
+    staff = login(admin)
+    for i in range(6):
+        start(staff, f"seller{i}" if i < 5 else "seller9")
+    assert conversation_count() == 12
+
+
 def test_opening_a_conversation_counts_nothing_its_first_message_does(app, alice, make_user, login, messaging_on):
     """A buyer pressed Message on five sellers' profiles to look, wrote nothing, and could start no
     conversation for a day (a marketplace tester): a conversation counts from its first message."""

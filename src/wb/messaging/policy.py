@@ -84,6 +84,13 @@ def take_rate_limit(name: str, config_key: str, member) -> None:
         raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after, link) from None
 
 
+def counts_as_new(member, other) -> bool:
+    """Whether a conversation between them counts against the day's new conversations: not when
+    either is staff. Staff reach members, and a member who wrote to five sellers could otherwise not
+    ask the admins for help that day (a marketplace tester)."""
+    return member.role != "admin" and (other is None or other.role != "admin")
+
+
 def refuse_when_new_conversations_spent(member) -> None:
     """A 429 Refusal when the member may start no more conversations today (counts nothing); counts
     that can't be read now raise CountsUnavailable (the request answers busy, opening nothing)."""

@@ -47,7 +47,8 @@ def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
     new_to_sender = membership(sender.id, conversation.id) is None and not rules.conversation_has_message(conversation.id)
     if new_to_sender:
         try:
-            policy.refuse_when_new_conversations_spent(sender)
+            if policy.counts_as_new(sender, recipient):
+                policy.refuse_when_new_conversations_spent(sender)
         except (Refusal, CountsUnavailable):  # nothing of it stays: the row this request made
             if created:
                 db.session.execute(delete(Conversation).where(Conversation.id == conversation.id))
@@ -102,7 +103,8 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     recipient, blocker_id, replied = _recipient(sender, conversation)
     written = replied or rules.conversation_has_message(conversation.id)
     rules.require_may_write(sender, recipient, blocker_id, written)
-    if not written:  # would start it: refused before a message of the minute's is spent on it
+    counts = not written and policy.counts_as_new(sender, recipient)
+    if counts:  # would start it: refused before a message of the minute's is spent on it
         policy.refuse_when_new_conversations_spent(sender)
     policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
     writes_from_here()  # the checks above only read (views.send reads them in autocommit)
@@ -114,7 +116,7 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     # for its audit line, the metadata update and the answer: kept, not reloaded after each commit.
     with kept_after_commit():
         db.session.commit()
-        if not written:
+        if counts:
             _count_if_first(conversation, message, sender)
         audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
         try:

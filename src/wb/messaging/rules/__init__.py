@@ -19,7 +19,7 @@ from .checks import Pair, Side, decide, viewer_wide, writable_where
 from .community import (
     MESSAGE_FROM, PROTECT, REACH, STARTERS, Community, Rules, any_viewer_wide_rule, circle_ids_by_member, load_rules,
 )
-from ..policy import new_conversations_spent
+from ..policy import counts_as_new, new_conversations_spent
 from .words import MAY_WRITE, NO, REPLY_ONLY, WRITE, Decision, day_limit_spent
 
 __all__ = [
@@ -163,7 +163,7 @@ def page_decision(viewer, person) -> Decision:
 def day_limit_refusal(viewer, person) -> Decision | None:
     """Why the viewer, who may write to person, can't start a conversation with them today after all
     (today's new conversations are spent and they have none yet), or None."""
-    spent = _spent_starts(viewer)
+    spent = counts_as_new(viewer, person) and _spent_starts(viewer)
     return day_limit_spent(spent[0]) if spent and person.id not in spent[1] else None
 
 
