@@ -1,6 +1,16 @@
-"""Writes for help requests and comments (their forms in forms.py checked the text)."""
+"""Writes for help requests and comments (their forms in forms.py checked the text), and who may
+comment on or remove which: one place that fetches and checks, used by every route."""
+import logging
+
+from flask import abort
+
 from ..extensions import db
-from ..models import Comment, HelpRequest
+from ..models import AuditEvent, Comment, HelpRequest
+
+log = logging.getLogger("wb.requests")
+
+COMMENT_REMOVED = "comment.removed"  # the audit log's name for an admin removing another's comment
+CANT_COMMENT = "You can't comment on this request."
 
 
 def create_request(author, title: str, body: str) -> HelpRequest:
@@ -11,9 +21,70 @@ def create_request(author, title: str, body: str) -> HelpRequest:
     return help_request
 
 
+def may_comment(member, help_request: HelpRequest) -> bool:
+    """Whether member may comment on the request: an active member whom its author hasn't blocked.
+    A block reads as "Pause messages" does in messaging: the member is never told why."""
+    from ..messaging.safety import has_blocked
+
+    return member.is_active_member and not has_blocked(help_request.author, member)
+
+
+def check_may_comment(member, help_request: HelpRequest) -> None:
+    """403 with words that don't say why, unless member may comment on the request."""
+    if not may_comment(member, help_request):
+        abort(403, CANT_COMMENT)
+
+
 def add_comment(author, help_request: HelpRequest, body: str) -> Comment:
-    """Post a comment under a help request."""
+    """Post a comment under a help request (403 for a member who may not comment on it)."""
+    check_may_comment(author, help_request)
     comment = Comment(author_id=author.id, request_id=help_request.id, body=body)
     db.session.add(comment)
     db.session.commit()
     return comment
+
+
+def may_remove_comment(member, help_request: HelpRequest, comment: Comment) -> bool:
+    """Its author, the request's author and an admin may remove a comment (no query: ids and role)."""
+    if not (member.is_authenticated and member.is_active_member):
+        return False
+    return member.id in (comment.author_id, help_request.author_id) or member.is_admin
+
+
+def get_request_for(member, request_id: int, check_author: bool = False) -> HelpRequest:
+    """The request, or 404; with check_author, 403 unless member wrote it."""
+    help_request = db.session.get(HelpRequest, request_id)
+    if help_request is None:
+        abort(404, "That request doesn't exist.")
+    if check_author and help_request.author_id != member.id:
+        abort(403, "Only the member who posted a request can remove it.")
+    return help_request
+
+
+def get_comment_for_removal(member, request_id: int, comment_id: int) -> Comment:
+    """The comment on that request, if member may remove it; else 404 (no such comment there) or 403."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.request_id != request_id:
+        abort(404, "That comment doesn't exist.")
+    if not may_remove_comment(member, comment.request, comment):
+        abort(403, "Only the comment's author, the request's author or an admin can remove it.")
+    return comment
+
+
+def remove_comment(member, comment: Comment) -> None:
+    """Delete the comment, its text with it. An admin removing another member's comment is
+    recorded in the audit log with ids only (Admin → Members' "Recent member actions")."""
+    if member.is_admin and member.id != comment.author_id:
+        db.session.add(AuditEvent(actor_id=member.id, action=COMMENT_REMOVED, subject=f"user:{comment.author_id}",
+                                  new_value=f"comment {comment.id} on request {comment.request_id}"))
+    log.info(COMMENT_REMOVED, extra={"comment_id": comment.id, "request_id": comment.request_id,
+                                     "user_id": member.id})
+    db.session.delete(comment)
+    db.session.commit()
+
+
+def remove_request(help_request: HelpRequest) -> None:
+    """Delete a request and every comment on it (its author's choice, checked by get_request_for)."""
+    log.info("request.removed", extra={"request_id": help_request.id, "user_id": help_request.author_id})
+    db.session.delete(help_request)
+    db.session.commit()

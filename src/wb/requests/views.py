@@ -1,5 +1,5 @@
 """Help request pages."""
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from flask_login import current_user
@@ -13,13 +13,6 @@ from . import bp, service
 from .forms import CommentForm, RequestForm
 
 PER_PAGE = 20
-
-
-def get_request_or_404(request_id: int) -> HelpRequest:
-    help_request = db.session.get(HelpRequest, request_id)
-    if help_request is None:
-        abort(404, "That request doesn't exist.")
-    return help_request
 
 
 @bp.route("/requests")
@@ -53,10 +46,8 @@ def new():
 @bp.route("/requests/<int:request_id>")
 @login_required
 def show(request_id):
-    help_request = get_request_or_404(request_id)
-    comments = _comments_of(help_request)
-    _prepare_message_buttons([help_request.author, *(c.author for c in comments)])
-    return render_template("requests/show.html", help_request=help_request, comments=comments, errors={}, form={})
+    help_request = service.get_request_for(current_user, request_id)
+    return _page(help_request, {}, {})
 
 
 def _prepare_message_buttons(authors) -> None:
@@ -80,7 +71,8 @@ def _comments_of(help_request: HelpRequest) -> list[Comment]:
 @bp.route("/requests/<int:request_id>/comments", methods=["POST"])
 @active_required
 def comment(request_id):
-    help_request = get_request_or_404(request_id)
+    help_request = service.get_request_for(current_user, request_id)
+    service.check_may_comment(current_user, help_request)  # before the text is checked or counted
     form = CommentForm()
     if not form.validate():
         return _page_with_errors(help_request, form.first_errors, 400)
@@ -94,10 +86,18 @@ def comment(request_id):
 
 def _page_with_errors(help_request: HelpRequest, errors: dict, status: int, headers=None):
     """The request's page with the comment form's errors and what was typed."""
+    return _page(help_request, errors, request.form), status, headers or {}
+
+
+def _page(help_request: HelpRequest, errors: dict, form) -> str:
+    """The request's page: its comments, which of them the viewer may remove, and the comment form
+    only for a member who may comment (a block is never named: service.may_comment)."""
     comments = _comments_of(help_request)
     _prepare_message_buttons([help_request.author, *(c.author for c in comments)])
+    removable = {c.id for c in comments if service.may_remove_comment(current_user, help_request, c)}
     return render_template("requests/show.html", help_request=help_request, comments=comments, errors=errors,
-                           form=request.form), status, headers or {}
+                           form=form, removable=removable,
+                           may_comment=service.may_comment(current_user, help_request))
 
 
 def _too_fast(name: str, config_key: str, things: str) -> tuple[str, int] | None:
@@ -109,3 +109,26 @@ def _too_fast(name: str, config_key: str, things: str) -> tuple[str, int] | None
         return (f"You've posted {reached.limit.amount} {things} in a short time, the most one member can. "
                 f"Try again in {ratelimits.wait_words(reached.retry_after)}."), reached.retry_after
     return None
+
+
+@bp.route("/requests/<int:request_id>/comments/<int:comment_id>/remove", methods=["POST"])
+@active_required
+def remove_comment(request_id, comment_id):
+    comment = service.get_comment_for_removal(current_user, request_id, comment_id)
+    if request.form.get("confirmed") != "1":
+        # With JavaScript a dialog asked (app.js says so in `confirmed`); a plain form asks on a page.
+        return render_template("requests/confirm_remove_comment.html", comment=comment)
+    service.remove_comment(current_user, comment)
+    flash("Comment removed.", "success")
+    return redirect(url_for("requests.show", request_id=request_id, _anchor="comments"))
+
+
+@bp.route("/requests/<int:request_id>/remove", methods=["POST"])
+@active_required
+def remove(request_id):
+    help_request = service.get_request_for(current_user, request_id, check_author=True)
+    if request.form.get("confirmed") != "1":
+        return render_template("requests/confirm_remove.html", help_request=help_request)
+    service.remove_request(help_request)
+    flash("Your request and its comments are removed.", "success")
+    return redirect(url_for("requests.index"))

@@ -1,0 +1,212 @@
+"""Removing comments and requests, and a block that covers comments on the blocker's requests."""
+import html
+
+import pytest
+from sqlalchemy import func, select
+
+from wb.extensions import db
+from wb.messaging.models import Block
+from wb.models import AuditEvent, Comment, HelpRequest
+
+PHONE = "Call me on 555 0199 about the ladder."
+
+
+def text(response) -> str:
+    """The page as a reader sees its words (an error page escapes the apostrophe in "can't")."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def comments_saying(words: str) -> int:
+    """How many rows of the comments table still hold these words."""
+    return db.session.scalar(select(func.count(Comment.id)).where(Comment.body.contains(words)))
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("carol")
+
+
+@pytest.fixture
+def help_request(alice):
+    """Alice's request for a ladder."""
+    item = HelpRequest(author_id=alice.id, title="Borrow a ladder", body="Mine is too short.")
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+@pytest.fixture
+def bobs_comment(help_request, bob):
+    """Bob's comment on Alice's request, with his phone number in it."""
+    item = Comment(request_id=help_request.id, author_id=bob.id, body=PHONE)
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def remove_path(comment) -> str:
+    return f"/requests/{comment.request_id}/comments/{comment.id}/remove"
+
+
+# --- who may remove a comment ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("remover", ["bob", "alice", "admin"])
+def test_author_request_author_and_admin_remove_a_comment(remover, request, login, bobs_comment):
+    """Bob takes his phone number down; Alice clears her request; an admin removes anything. The
+    text is gone from the database, not hidden, and the page says so."""
+    member = login(request.getfixturevalue(remover))
+    request_id, comment_id = bobs_comment.request_id, bobs_comment.id
+
+    response = member.post(remove_path(bobs_comment), data={"confirmed": "1"})
+
+    assert response.status_code == 302 and response.location == f"/requests/{request_id}#comments"
+    assert db.session.scalar(select(func.count(Comment.id)).where(Comment.id == comment_id)) == 0
+    assert comments_saying("555 0199") == 0
+    page = text(member.get(f"/requests/{request_id}"))
+    assert "Comment removed." in page and "555 0199" not in page
+
+
+def test_other_members_get_403_and_the_comment_stays(login, bobs_comment, carol, make_user):
+    for member in (carol, make_user("penny", status="pending")):
+        response = login(member).post(remove_path(bobs_comment), data={"confirmed": "1"})
+        assert response.status_code == 403
+    assert comments_saying("555 0199") == 1
+
+
+def test_a_request_author_cant_remove_comments_on_another_members_request(login, bobs_comment, carol):
+    """Carol's own request doesn't make her a moderator of Alice's."""
+    db.session.add(HelpRequest(author_id=carol.id, title="Carol's", body="x"))
+    db.session.commit()
+    assert login(carol).post(remove_path(bobs_comment), data={"confirmed": "1"}).status_code == 403
+    assert comments_saying("555 0199") == 1
+
+
+def test_unknown_comment_or_one_on_another_request_is_404(login, bobs_comment, alice, bob):
+    other = HelpRequest(author_id=bob.id, title="Bob's", body="x")
+    db.session.add(other)
+    db.session.commit()
+    member = login(alice)
+    assert member.post(f"/requests/{bobs_comment.request_id}/comments/999999/remove",
+                       data={"confirmed": "1"}).status_code == 404
+    assert member.post(f"/requests/{other.id}/comments/{bobs_comment.id}/remove",
+                       data={"confirmed": "1"}).status_code == 404
+    assert comments_saying("555 0199") == 1
+    assert member.post(remove_path(bobs_comment), data={"confirmed": "1"}).status_code == 302  # its own address
+
+
+def test_removal_needs_the_csrf_token(login, bobs_comment, bob):
+    response = login(bob).post(remove_path(bobs_comment), data={"confirmed": "1"}, csrf=False)
+    assert response.status_code == 400
+    assert comments_saying("555 0199") == 1
+
+
+def test_without_javascript_a_page_asks_first(login, bobs_comment, bob):
+    """A plain form (no dialog answered: confirmed empty) gets a page with the question, the comment,
+    a button that posts again confirmed, and a way back; nothing is removed yet."""
+    response = login(bob).post(remove_path(bobs_comment), data={"confirmed": ""})
+    assert response.status_code == 200
+    page = text(response)
+    assert "Remove this comment?" in page and PHONE in page
+    assert f'action="{remove_path(bobs_comment)}"' in page
+    assert 'name="confirmed" value="1"' in page and 'name="csrf_token"' in page
+    assert f'href="/requests/{bobs_comment.request_id}#comment-{bobs_comment.id}"' in page
+    assert comments_saying("555 0199") == 1
+
+
+def test_the_page_offers_remove_only_to_who_may(login, bobs_comment, alice, bob, carol):
+    """Each may see a Remove button asking first with a dialog (data-confirm) where they may use it."""
+    form = f'action="{remove_path(bobs_comment)}"'
+    for member, offered in ((bob, True), (alice, True), (carol, False)):
+        page = text(login(member).get(f"/requests/{bobs_comment.request_id}"))
+        assert (form in page) is offered, member.username
+        if offered:
+            assert 'data-confirm="Remove this comment?' in page
+            assert 'name="confirmed" value=""' in page
+
+
+def test_an_admins_removal_of_anothers_comment_is_audited_with_ids_only(login, bobs_comment, admin, bob):
+    request_id, comment_id = bobs_comment.request_id, bobs_comment.id
+    member = login(admin)
+    member.post(remove_path(bobs_comment), data={"confirmed": "1"})
+
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "comment.removed"))
+    assert event.actor_id == admin.id and event.subject == f"user:{bob.id}"
+    assert event.new_value == f"comment {comment_id} on request {request_id}"
+    assert "555" not in (event.old_value or "") + event.new_value
+    page = text(member.get("/admin/members"))
+    assert f"Comment removed: <bdi>comment {comment_id} on request {request_id}</bdi>" in page
+
+
+def test_a_member_removing_their_own_comment_is_not_audited(login, bobs_comment, bob):
+    assert login(bob).post(remove_path(bobs_comment), data={"confirmed": "1"}).status_code == 302
+    assert comments_saying("555 0199") == 0
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "comment.removed")) == 0
+
+
+# --- a block covers comments on the blocker's requests --------------------------------------------
+
+@pytest.fixture
+def alice_blocked_bob(alice, bob):
+    db.session.add(Block(blocker_id=alice.id, blocked_id=bob.id))
+    db.session.commit()
+
+
+def test_a_blocked_member_sees_no_comment_form_and_no_word_of_a_block(login, help_request, bob, alice_blocked_bob):
+    page = text(login(bob).get(f"/requests/{help_request.id}"))
+    assert 'name="body"' not in page
+    assert "You can't comment on this request." in page
+    assert "block" not in page.lower()
+
+
+def test_a_blocked_members_comment_is_refused(login, help_request, bob, carol, alice_blocked_bob):
+    """Refused on Alice's request only: Bob still comments on Carol's."""
+    member = login(bob)
+    response = member.post(f"/requests/{help_request.id}/comments",
+                               data={"body": "Why won't you answer my messages Alice?"})
+    assert response.status_code == 403
+    assert "You can't comment on this request." in text(response)
+    assert "block" not in text(response).lower()
+    assert comments_saying("answer my messages") == 0
+
+    carols = HelpRequest(author_id=carol.id, title="Carol's", body="x")
+    db.session.add(carols)
+    db.session.commit()
+    assert member.post(f"/requests/{carols.id}/comments", data={"body": "Happy to help"}).status_code == 302
+    assert comments_saying("Happy to help") == 1
+
+
+def test_comments_from_before_the_block_stay_and_the_blocker_may_remove_them(login, bobs_comment, alice,
+                                                                             alice_blocked_bob):
+    member = login(alice)
+    assert PHONE in text(member.get(f"/requests/{bobs_comment.request_id}"))
+    assert member.post(remove_path(bobs_comment), data={"confirmed": "1"}).status_code == 302
+    assert comments_saying("555 0199") == 0
+
+
+# --- a request's author removes the request -------------------------------------------------------
+
+def test_a_requests_author_removes_it_with_its_comments_after_confirming(login, bobs_comment, alice):
+    request_id = bobs_comment.request_id
+    member = login(alice)
+    assert 'data-confirm="Remove your request' in text(member.get(f"/requests/{request_id}"))
+
+    asked = member.post(f"/requests/{request_id}/remove", data={"confirmed": ""})
+    assert asked.status_code == 200 and "Remove your request?" in text(asked)
+    assert db.session.get(HelpRequest, request_id) is not None
+
+    response = member.post(f"/requests/{request_id}/remove", data={"confirmed": "1"})
+    assert response.status_code == 302 and response.location == "/requests"
+    db.session.expire_all()
+    assert db.session.get(HelpRequest, request_id) is None
+    assert comments_saying("555 0199") == 0
+    assert member.get(f"/requests/{request_id}").status_code == 404
+
+
+def test_only_a_requests_author_removes_it(login, bobs_comment, bob, admin):
+    request_id = bobs_comment.request_id
+    for member in (bob, admin):
+        page = text(login(member).get(f"/requests/{request_id}"))
+        assert f'action="/requests/{request_id}/remove"' not in page
+        assert login(member).post(f"/requests/{request_id}/remove", data={"confirmed": "1"}).status_code == 403
+    assert login(bob).post(f"/requests/{request_id}/remove", data={"confirmed": "1"}, csrf=False).status_code == 400
+    assert db.session.get(HelpRequest, request_id) is not None
