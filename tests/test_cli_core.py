@@ -152,6 +152,7 @@ def test_help_lists_every_core_command(monkeypatch, tmp_path):
         assert not re.search(rf"^\s+{developer}\s", result.output, re.M), developer
     for option in ("--env-file", "--app", "--debug", "python-dotenv"):
         assert option not in result.output
+    (tmp_path / "instance").mkdir()  # a named command loads the app, which refuses a missing instance
     assert CliRunner().invoke(cli, ["db", "--help"]).exit_code == 0
     from flask.cli import cli as flask_cli
     assert "--env-file" in CliRunner().invoke(flask_cli, ["--help"]).output  # Flask's own command keeps them

@@ -245,6 +245,7 @@ def test_a_main_database_that_cannot_be_reached_is_named_in_one_line(monkeypatch
 
     from wb.cli import cli
 
+    (tmp_path / "instance").mkdir()
     monkeypatch.setenv("WB_DATABASE_URL", f"sqlite:///{tmp_path / 'no-such-folder' / 'wb.sqlite3'}")
     result = CliRunner().invoke(cli, command)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
@@ -258,12 +259,138 @@ def test_a_main_database_that_cannot_be_reached_is_named_in_one_line(monkeypatch
                                      ["circles", "list"], ["circles", "create", "Floor 2"], ["circles", "add", "Floor 2", "alice"],
                                      ["circles", "remove", "Floor 2", "alice"], ["members", "reset-link", "alice"],
                                      ["messaging", "notify"]])
-def test_an_instance_never_initialised_says_to_run_init(command):
+def test_an_instance_never_initialised_says_to_run_init(tmp_path, command):
+    """The folder is there (made by hand, or by an earlier version), the tables aren't."""
     from click.testing import CliRunner
 
     from wb.cli import cli
 
+    (tmp_path / "instance").mkdir()
     result = CliRunner().invoke(cli, command)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     [line] = result.output.strip().splitlines()
     assert line.startswith("Error: A database has no tables yet (no such table: ") and line.endswith("run `./wb init`.")
+
+
+# --- the instance folder: made only by the commands that set an instance up ------------------------
+
+OPERATING_COMMANDS = [["messaging", "stats"], ["circles", "list"], ["approve", "alice"], ["create-invite"],
+                      ["create-admin", "boss", "--password", "a-long-enough-password"], ["members", "reset-link", "alice"],
+                      ["messaging", "init"], ["run", "--workers", "1"]]
+
+
+def run_wb(*args):
+    from click.testing import CliRunner
+
+    from wb.cli import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    [line] = result.output.strip().splitlines()
+    return line
+
+
+@pytest.fixture
+def no_serving(monkeypatch):
+    """`run` that got past its checks would turn this process into gunicorn."""
+    def refuse(*args):
+        raise AssertionError("run went on to serve")
+
+    monkeypatch.setattr(os, "execv", refuse)
+
+
+@pytest.mark.parametrize("command", OPERATING_COMMANDS)
+def test_a_command_that_operates_an_instance_creates_none_at_a_mistyped_path(monkeypatch, tmp_path, no_serving,
+                                                                            command):
+    """A typo in WB_INSTANCE_PATH made a folder, a new secret key and empty databases there, then said
+    to run `./wb init`, steering the operator to set up an empty community at the wrong path."""
+    typo = tmp_path / "srv" / "whiteballon"
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(typo))
+
+    line = one_error_line(run_wb(*command))
+
+    assert line == (f"Error: No instance at {typo}: the folder doesn't exist. Check WB_INSTANCE_PATH, "
+                    "or run `./wb init` to create one there.")
+    assert not (tmp_path / "srv").exists()
+
+
+def test_without_wb_instance_path_the_missing_folder_says_how_to_make_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("WB_INSTANCE_PATH")
+    monkeypatch.setenv("WB_PROJECT_ROOT", str(tmp_path))
+
+    line = one_error_line(run_wb("messaging", "stats"))
+
+    assert line == (f"Error: No instance at {tmp_path / 'instance'} yet: run `./wb init` (or `./wb demo`) to create "
+                    "one, or set WB_INSTANCE_PATH to where it is.")
+    assert not (tmp_path / "instance").exists()
+
+
+@pytest.mark.parametrize("command", [["init"], ["demo", "--no-serve"], *OPERATING_COMMANDS])
+def test_an_instance_path_that_is_a_file_is_one_line(monkeypatch, tmp_path, no_serving, command):
+    """It was a traceback ending in FileExistsError (an operator tester)."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not an instance\n")
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(a_file))
+
+    line = one_error_line(run_wb(*command))
+
+    assert line == f"Error: The instance folder {a_file} is a file, not a folder. Check WB_INSTANCE_PATH."
+    assert a_file.read_text() == "not an instance\n"
+
+
+def test_an_instance_folder_that_cannot_be_made_is_one_line(monkeypatch, tmp_path):
+    """/proc/nope was a traceback ending in FileNotFoundError (an operator tester)."""
+    (tmp_path / "a-file").write_text("")
+    impossible = tmp_path / "a-file" / "instance"
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(impossible))
+
+    line = one_error_line(run_wb("init"))
+
+    assert line == f"Error: Can't create the instance folder {impossible}: Not a directory. Check WB_INSTANCE_PATH."
+
+
+@pytest.mark.parametrize("instance", ["missing", "a file", "under a file"])
+def test_help_lists_every_command_whatever_the_instance_folder(monkeypatch, tmp_path, instance):
+    """With a wrong folder `./wb --help` listed only `bench` and `test` (after a traceback)."""
+    import re
+
+    path = {"missing": tmp_path / "typo", "a file": tmp_path / "notes.txt",
+            "under a file": tmp_path / "notes.txt" / "instance"}[instance]
+    (tmp_path / "notes.txt").write_text("")
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(path))
+
+    result = run_wb("--help")
+
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    for command in ("demo", "test", "init", "run", "create-admin", "create-invite", "approve", "members",
+                    "circles", "messaging", "bench"):
+        assert re.search(rf"^\s+{command}\s", result.output, re.M), command
+    assert "Note: " in result.output and str(path) in result.output  # says what is wrong with the folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("command", [["init"], ["demo", "--no-serve"]])
+def test_init_and_demo_set_up_an_instance_where_there_is_none(monkeypatch, tmp_path, command):
+    """The fresh clone's `./wb demo` (and `./wb init` at a new WB_INSTANCE_PATH) make the folder."""
+    instance = tmp_path / "srv" / "whiteballoon"
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(instance))
+
+    result = run_wb(*command)
+
+    assert result.exit_code == 0, result.output
+    assert {"secret_key", "wb.sqlite3", "messaging.sqlite3"} <= {p.name for p in instance.iterdir()}
+    assert run_wb("circles", "list").exit_code == 0  # and the commands that operate it find it
+
+
+def test_a_folder_nothing_is_kept_in_need_not_exist(monkeypatch, tmp_path):
+    """Databases elsewhere (a database server) and a given key: the folder is not asked for, nor made."""
+    monkeypatch.setenv("WB_DATABASE_URL", f"sqlite:///{tmp_path / 'wb.sqlite3'}")
+    monkeypatch.setenv("WB_MESSAGING_DATABASE_URL", f"sqlite:///{tmp_path / 'messaging.sqlite3'}")
+    monkeypatch.setenv("WB_SECRET_KEY", "given")
+
+    app = create_app(create_instance=False)
+
+    assert app.config["SECRET_KEY"] == "given" and not (tmp_path / "instance").exists()

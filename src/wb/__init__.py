@@ -4,13 +4,14 @@ from flask import Flask
 from .config import default_instance_path, load_config
 
 
-def create_app(config=None) -> Flask:
-    """Application factory: config, extensions, blueprints, error handlers, CLI."""
+def create_app(config=None, create_instance: bool = True) -> Flask:
+    """Application factory: config, extensions, blueprints, error handlers, CLI. The instance folder
+    is made when missing unless create_instance is false (`./wb` commands that only operate one)."""
     instance_path = None
     if isinstance(config, dict) and config.get("INSTANCE_PATH"):
         instance_path = config["INSTANCE_PATH"]
     app = Flask(__name__, instance_path=instance_path or default_instance_path(), instance_relative_config=True)
-    load_config(app, config)
+    load_config(app, config, create_instance)
     if app.config["PROXIES"]:
         # Werkzeug's own: the visitor's address and scheme as the proxies in front say (and no more
         # of them than there are proxies, so a visitor can't name an address of their choosing).

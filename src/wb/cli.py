@@ -7,7 +7,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, routes_command, shell_command, with_appcontext
 
 from . import create_app, ratelimits
 from .cli_errors import one_line_errors
@@ -15,9 +15,20 @@ from .cli_numbers import WholeNumber
 from .config import ConfigError
 
 
+# The commands that set an instance up where there is none (a fresh clone's `./wb demo`). Every other
+# command operates an existing one and refuses a missing folder: at a mistyped WB_INSTANCE_PATH it
+# left a new secret key and empty databases, then said to run init (an operator tester).
+SETS_UP_INSTANCE = frozenset({"init", "demo"})
+# An app that keeps nothing in the instance folder, only to list the commands when the real one can't be made.
+COMMANDS_ONLY = {"SECRET_KEY": "listing commands only", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                 "MESSAGING_DATABASE_URI": "sqlite://"}
+
+
 def _create_app():
+    """The app for the command being run (OperatorGroup.get_command says whether it sets one up)."""
+    info = click.get_current_context().find_object(ScriptInfo)
     try:
-        return create_app()
+        return create_app(create_instance=bool(info and info.data.get("sets_up_instance")))
     except ConfigError as error:  # one line saying which setting, not a traceback
         raise click.ClickException(str(error)) from None
 
@@ -42,8 +53,34 @@ class OperatorGroup(FlaskGroup):
         param.hidden = True
         return param
 
+    def get_command(self, ctx, name):
+        ctx.ensure_object(ScriptInfo).data["sets_up_instance"] = name in SETS_UP_INSTANCE
+        return super().get_command(ctx, name)
+
     def list_commands(self, ctx):
-        return [name for name in super().list_commands(ctx) if name not in self.DEVELOPER_COMMANDS]
+        return sorted(self._listed_commands(ctx)[0])
+
+    def format_commands(self, ctx, formatter):
+        commands, problem = self._listed_commands(ctx)
+        if problem:
+            click.echo(f"Note: {problem}\n", err=True)
+        click.Group(commands=commands).format_commands(ctx, formatter)
+
+    def _listed_commands(self, ctx):
+        """The commands the help lists, and why the app couldn't be made, if it couldn't. Flask's own
+        listing then printed a traceback and left out every command but `bench` and `test` (an
+        operator tester, with a mistyped WB_INSTANCE_PATH): they are listed all the same."""
+        problem = None
+        try:
+            app_commands = ctx.ensure_object(ScriptInfo).load_app().cli.commands
+        except click.ClickException as error:
+            problem = error.format_message()
+            try:
+                app_commands = create_app(COMMANDS_ONLY, create_instance=False).cli.commands
+            except ConfigError:  # a setting no app can start with: the problem names it
+                app_commands = {}
+        commands = {**app_commands, **self.commands}
+        return {name: command for name, command in commands.items() if name not in self.DEVELOPER_COMMANDS}, problem
 
 
 @click.group(cls=OperatorGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)

@@ -152,9 +152,10 @@ RATE_LIMIT_KEYS = ("LOGIN_RATE_LIMIT", "REGISTER_RATE_LIMIT", "MESSAGE_RATE_LIMI
 DATABASE_KEYS = {"SQLALCHEMY_DATABASE_URI": "WB_DATABASE_URL", "MESSAGING_DATABASE_URI": "WB_MESSAGING_DATABASE_URL"}
 
 
-def load_config(app, overrides=None) -> None:
+def load_config(app, overrides=None, create_instance: bool = True) -> None:
     """Fill app.config from defaults, instance/config.py, WB_* variables, overrides; ConfigError
-    when a setting can't be used."""
+    when a setting can't be used. The instance folder is made only when create_instance (see
+    _open_instance_folder)."""
     app.config.from_object(Config)
     app.config.from_pyfile("config.py", silent=True)
     for variable, key in ENVIRONMENT.items():
@@ -171,6 +172,7 @@ def load_config(app, overrides=None) -> None:
             app.config.from_object(overrides)
     _fill_derived(app)
     _check(app.config)
+    _fill_from_instance_folder(app, create_instance)
 
 
 def _check(config) -> None:
@@ -192,9 +194,6 @@ def _check(config) -> None:
         except ValueError:
             name = next((variable for variable, named in ENVIRONMENT.items() if named == key), key)
             raise ConfigError(f"{name} isn't a limit like \"20 per minute\" (it is {config[key]!r}).") from None
-    if not str(config.get("SECRET_KEY") or "").strip():
-        raise ConfigError("The secret key is empty (WB_SECRET_KEY, or the instance folder's secret_key file: "
-                          "delete that file and a new key is made; everyone signs in again).")
 
 
 def _coerce(key, value):
@@ -209,7 +208,6 @@ def _coerce(key, value):
 
 def _fill_derived(app) -> None:
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
     config = app.config
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'wb.sqlite3'}"
@@ -223,8 +221,46 @@ def _fill_derived(app) -> None:
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(config["SQLALCHEMY_DATABASE_URI"], config))
     # Flask-Login's remember-me cookie follows the session cookie onto HTTPS-only.
     config.setdefault("REMEMBER_COOKIE_SECURE", bool(config.get("SESSION_COOKIE_SECURE")))
+
+
+def _fill_from_instance_folder(app, create: bool) -> None:
+    """The secret key from the instance folder when not given, once the folder is there to hold it."""
+    config = app.config
+    default_files = [f"sqlite:///{Path(app.instance_path) / name}" for name in ("wb.sqlite3", "messaging.sqlite3")]
+    # A database server and a given key keep nothing in the folder: it isn't needed to exist then.
+    keeps_files = not config.get("SECRET_KEY") or any(config[key] in default_files for key in DATABASE_KEYS)
+    instance = _open_instance_folder(app.instance_path, create=create, required=keeps_files)
     if not config.get("SECRET_KEY"):
-        config["SECRET_KEY"] = _instance_secret_key(instance)
+        try:
+            config["SECRET_KEY"] = _instance_secret_key(instance)
+        except OSError as error:
+            raise ConfigError(f"Can't read or write the secret key in {instance}: {error.strerror or error}.") from None
+    if not str(config.get("SECRET_KEY") or "").strip():
+        raise ConfigError("The secret key is empty (WB_SECRET_KEY, or the instance folder's secret_key file: "
+                          "delete that file and a new key is made; everyone signs in again).")
+
+
+def _open_instance_folder(path, create: bool, required: bool) -> Path:
+    """The instance folder at path, made when create; ConfigError when it is a file or can't be made,
+    or when it doesn't exist and create is false (a mistyped WB_INSTANCE_PATH would otherwise
+    get a new secret key and empty databases, and a command that only reads would say to run init)."""
+    instance = Path(path)
+    check = " Check WB_INSTANCE_PATH." if os.environ.get("WB_INSTANCE_PATH") else ""
+    if instance.is_dir() or (not required and not create):
+        return instance
+    if instance.exists():
+        raise ConfigError(f"The instance folder {instance} is a file, not a folder.{check}")
+    if not create:
+        if check:
+            raise ConfigError(f"No instance at {instance}: the folder doesn't exist. Check WB_INSTANCE_PATH, "
+                             "or run `./wb init` to create one there.")
+        raise ConfigError(f"No instance at {instance} yet: run `./wb init` (or `./wb demo`) to create one, "
+                         "or set WB_INSTANCE_PATH to where it is.")
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"Can't create the instance folder {instance}: {error.strerror or error}.{check}") from None
+    return instance
 
 
 def engine_options(url: str, config) -> dict:
