@@ -34,13 +34,11 @@ def test_a_missing_messaging_database_is_a_one_line_error(sqlite_app, pair):
 # --- an unreachable PostgreSQL --------------------------------------------------------
 
 
-@pytest.fixture
-def unreachable_app(tmp_path):
+def _app_without_messaging(tmp_path, messaging_url):
     config = {key: value for key, value in vars(TestConfig).items() if key.isupper()}
     config.update(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'wb.sqlite3'}",
-        # Port 1: nothing listens there, so the connection is refused at once.
-        MESSAGING_DATABASE_URI="postgresql://wb:sekrit-password@127.0.0.1:1/wb_messaging",
+        MESSAGING_DATABASE_URI=messaging_url,
         INSTANCE_PATH=str(tmp_path / "instance"),
         RATELIMIT_STORAGE_URI="memory://",
     )
@@ -52,6 +50,24 @@ def unreachable_app(tmp_path):
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+
+
+@pytest.fixture
+def unreachable_app(tmp_path):
+    # Port 1: nothing listens there, so the connection is refused at once.
+    yield from _app_without_messaging(tmp_path, "postgresql://wb:sekrit-password@127.0.0.1:1/wb_messaging")
+
+
+@pytest.fixture(params=["unreachable", "damaged"])
+def messaging_down_app(request, tmp_path):
+    """The messaging database refused (a server down) or its file damaged (an operator's tester
+    truncated it: a 500 after every sign-in)."""
+    if request.param == "unreachable":
+        yield from _app_without_messaging(tmp_path, "postgresql://wb:sekrit-password@127.0.0.1:1/wb_messaging")
+        return
+    damaged = tmp_path / "messaging.sqlite3"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\x10\x00" + b"\xff" * 8000)
+    yield from _app_without_messaging(tmp_path, f"sqlite:///{damaged}")
 
 
 @pytest.mark.parametrize("command", [
@@ -96,7 +112,7 @@ def test_the_database_files_are_readable_by_their_owner_alone(sqlite_app, tmp_pa
     assert stat.S_IMODE(os.stat(tmp_path / "messaging.sqlite3").st_mode) == 0o600
 
 
-def test_the_home_page_still_works_without_the_messaging_database(unreachable_app, caplog):
+def test_the_home_page_still_works_without_the_messaging_database(messaging_down_app, caplog, request):
     """It was a 503 "busier than we can answer" for everyone (an outside tester): requests and the
     rest of the page don't need the messaging database; the messages card says they can't be shown."""
     from sqlalchemy import update
@@ -112,7 +128,7 @@ def test_the_home_page_still_works_without_the_messaging_database(unreachable_ap
     db.session.add(ConversationMembership(user_id=boss.id, other_user_id=other.id, conversation_id=1,
                                           last_message_id=1, unread_count=1))
     db.session.commit()
-    client = unreachable_app.test_client()
+    client = messaging_down_app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     client.post("/login", data={"username": "boss", "password": "correct horse battery"}, headers={"X-CSRFToken": token})
@@ -120,5 +136,15 @@ def test_the_home_page_still_works_without_the_messaging_database(unreachable_ap
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Borrow a ladder" in html and "Your messages can't be shown right now." in html
-    assert "home page drawn without messages: no messaging database connection" in caplog.text
+    assert "home page drawn without messages: the messaging database failed" in caplog.text
     assert "sekrit-password" not in html + caplog.text
+    assert client.get("/requests").status_code == 200
+    if request.node.callspec.params["messaging_down_app"] == "unreachable":
+        return  # no connection to be had: the busy page, with Retry-After (test_errors_security)
+    # a damaged database: the inbox and the API say what is unavailable and that the rest works,
+    # never "something went wrong"
+    inbox = client.get("/messages")
+    assert inbox.status_code == 503 and "Messages unavailable" in inbox.get_data(as_text=True)
+    assert "Nothing else is affected" in inbox.get_data(as_text=True)
+    api = client.get("/api/v1/conversations")
+    assert api.status_code == 503 and "Nothing else is affected" in api.get_json()["detail"]

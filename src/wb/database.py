@@ -24,12 +24,32 @@ _IDLE_SINCE = "wb_idle_since"
 
 
 def init_database(app) -> None:
-    """Bind Flask-SQLAlchemy to the app; check database servers' connections before use."""
+    """Bind Flask-SQLAlchemy to the app; check database servers' connections before use; name the
+    messaging database in its errors."""
     db.init_app(app)
     with app.app_context():
-        for engine in db.engines.values():
+        for bind, engine in db.engines.items():
             if engine.dialect.name != "sqlite":
                 check_before_use(engine)
+            if bind == MESSAGING:
+                _name_in_errors(engine, MESSAGING)
+
+
+MESSAGING = "messaging"
+
+
+def _name_in_errors(engine: Engine, name: str) -> None:
+    """Mark every error of the engine's (a damaged file, a lost server) with the database's name,
+    so the error pages can say which part of the site is unavailable (failed_in)."""
+    @event.listens_for(engine, "handle_error")
+    def name_it(context):
+        if context.sqlalchemy_exception is not None:
+            context.sqlalchemy_exception.wb_database = name
+
+
+def failed_in(error: BaseException, name: str = MESSAGING) -> bool:
+    """Whether the error came from that database (marked by _name_in_errors)."""
+    return getattr(error, "wb_database", None) == name
 
 
 def check_before_use(engine: Engine) -> None:

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from .access import to_login
 from .api import problems as api_problems
 from .api.problems import is_api_request
+from .database import MESSAGING, failed_in
 from .extensions import db
 from . import ratelimits
 from .ratelimits import retry_after_headers
@@ -38,6 +39,10 @@ MESSAGES = {
     503: ("Busy", "We're busier than we can answer right now. Nothing was changed; try again in a few seconds."),
     500: ("Something went wrong", "We hit an error on our side. It has been logged; please try again."),
 }
+
+
+MESSAGES_UNAVAILABLE = ("Messages can't be shown right now: their database isn't answering as it should. Nothing "
+                        "else is affected, and the admins can see why in Admin → Messaging.")
 
 
 def init_app(app) -> None:
@@ -142,6 +147,15 @@ def _unexpected_error(error: Exception):
                     extra={"path": request.path, "method": request.method})
         _roll_back()
         return _busy()
+    if failed_in(error, MESSAGING):
+        # The messaging database fails (a damaged file, a lost server): the rest of the site works,
+        # so say that, not "something went wrong" (an operator's tester: a 500 after every sign-in).
+        log.error("messaging database error %s", type(error).__name__,
+                  extra={"path": request.path, "method": request.method})
+        _roll_back()
+        if is_api_request():
+            return api_problems.problem_response(503, MESSAGES_UNAVAILABLE)
+        return render_error(503, MESSAGES_UNAVAILABLE, title="Messages unavailable")
     # The exception's own text may quote what a member wrote (a database error
     # can carry its statement's parameters), so log its type and where it
     # happened, never its message.

@@ -10,12 +10,12 @@ from markupsafe import Markup
 from flask import current_app, g, has_request_context, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import selectinload
 
 from .. import ratelimits
-from ..database import check_database
+from ..database import check_database, failed_in
 from ..errors import no_connection
 from ..extensions import db, limiter
 from ..models import HelpRequest
@@ -37,12 +37,12 @@ def dashboard():
 
     try:
         inbox = dashboard_summary(current_user)
-    except (OperationalError, PoolTimeout) as error:
-        if not no_connection(error):
+    except (DatabaseError, PoolTimeout) as error:
+        if not (no_connection(error) or failed_in(error)):
             raise
-        # The messaging database is down or busy: the rest of the home page still works.
+        # The messaging database is down, busy or damaged: the rest of the home page still works.
         db.session.rollback()
-        log.warning("home page drawn without messages: no messaging database connection",
+        log.warning("home page drawn without messages: the messaging database failed",
                     extra={"error": type(error).__name__})
         return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=None,
                                messages_unavailable=True)
