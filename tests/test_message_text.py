@@ -62,6 +62,25 @@ def test_trailing_punctuation_is_not_part_of_the_link(text, url, after):
     assert str(linkify(text)).endswith(link(url) + after)
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("https://paypaI.com/login", "https://paypai.com/login"),  # a capital I passed for an l
+    ("https://\u0430pple.com/login", "https://xn--pple-43d.com/login"),  # a Cyrillic а passed for an a
+    ("HTTPS://Example.ORG/Path", "https://example.org/Path"),
+    ("http://127.0.0.1:5302/messages", "http://127.0.0.1:5302/messages"),
+])
+def test_a_links_host_shows_as_the_browser_reads_it(text, shown):
+    """Look-alike hosts were drawn exactly as written (a marketplace tester)."""
+    assert str(linkify(text)) == link(shown)
+
+
+@pytest.mark.parametrize("text", ["http://127.0.0.1:5302@evil.example/login", "https://user:pw@example.org/",
+                                  "http://example.org:notaport/"])
+def test_a_url_naming_someone_before_its_host_is_no_link(text):
+    """http://127.0.0.1:5302@evil.example/login goes to evil.example."""
+    html = str(linkify(text))
+    assert "<a" not in html and html == text
+
+
 def test_an_ampersand_is_escaped_once_in_href_and_text():
     html = str(linkify("https://example.org/?a=1&b=2"))
     assert html == link("https://example.org/?a=1&amp;b=2")

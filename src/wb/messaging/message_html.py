@@ -37,9 +37,29 @@ def _link(match) -> str:
             url, rest = url[:-5], "&amp;" + rest
         else:
             break
-    if url.endswith("://"):
+    url = _plain_host(url)
+    if url is None:
         return match.group(0)
     return f'<a href="{url}" rel="nofollow noopener ugc" target="_blank">{url}</a>{rest}'
+
+
+HOST = re.compile(r"([a-z]+://)([^/?#]*)(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def _plain_host(url: str) -> str | None:
+    """The URL with its host as the browser will read it: lower case ("paypaI.com" showed as PayPal's
+    own), and in its ASCII form when it holds other letters ("аpple.com" with a Cyrillic а reads
+    xn--pple-43d.com). None, left as text, when it has no host or names someone before it:
+    http://127.0.0.1:5302@evil.example/login goes to evil.example (a marketplace tester)."""
+    scheme, netloc, rest = HOST.fullmatch(url).groups()
+    host, colon, port = netloc.rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
+    if not host or "@" in netloc or "&" in netloc or (colon and not port.isdigit()):
+        return None
+    try:
+        host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
+    except UnicodeError:  # not a name IDNA can write
+        return None
+    return f"{scheme.lower()}{host}{colon}{port}{rest}"
 
 
 def linkify(text) -> Markup:
