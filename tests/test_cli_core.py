@@ -281,12 +281,33 @@ def test_create_admin_refuses_bad_input(runner, alice, username, password, messa
 
 # --- create-invite --------------------------------------------------------------------------------
 
+UNSET_BASE_URL = ("WB_BASE_URL isn't set, so this link assumes http://127.0.0.1:8000; "
+                  "set it to the address members open.\n")
+
+
+@pytest.mark.parametrize("command", [["create-invite"], ["members", "reset-link", "alice"]])
+def test_a_printed_link_says_when_wb_base_url_is_not_set(runner, alice, monkeypatch, command):
+    """The link named 127.0.0.1:8000 while the server ran on another port, without a word (an operator
+    tester handed on a reset link that led nowhere)."""
+    monkeypatch.delenv("WB_BASE_URL", raising=False)
+    runner.app.config["BASE_URL"] = "http://127.0.0.1:8000"
+
+    unset = runner.invoke(args=command)
+
+    assert unset.exit_code == 0, unset.output
+    assert unset.stderr == UNSET_BASE_URL
+    assert re.fullmatch(r"http://127\.0\.0\.1:8000/\S+\n", unset.stdout)  # the link alone, for a script
+    runner.app.config["BASE_URL"] = "https://help.example.org"  # as WB_BASE_URL or instance/config.py sets it
+    given = runner.invoke(args=command)
+    assert given.exit_code == 0 and given.stderr == "" and given.stdout.startswith("https://help.example.org/")
+
+
 def test_create_invite_prints_a_link_that_registers_a_member(runner, client, admin):
     result = runner.invoke(args=["create-invite"])
 
     assert result.exit_code == 0, result.output
     token = LINK.search(result.output).group(1)
-    assert result.output == f"{runner.app.config['BASE_URL']}/register?invite={token}\n"
+    assert result.stdout == f"{runner.app.config['BASE_URL']}/register?invite={token}\n"
     invite = db.session.scalar(select(Invite).where(Invite.token == token))
     assert (invite.max_uses, invite.uses, invite.auto_approve, invite.expires_at) == (1, 0, True, None)
 

@@ -355,7 +355,7 @@ def test_the_command_line_prints_a_link_that_sets_the_password(app, runner, bob)
 
     assert result.exit_code == 0, result.output
     token = LINK.search(result.output).group(1)
-    assert result.output == f"{app.config['BASE_URL']}/reset/{token}\n"
+    assert result.stdout == f"{app.config['BASE_URL']}/reset/{token}\n"
     [event, _] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "member.reset_link_made"))
     assert (event.actor_id, event.subject) == (None, f"user:{bob.id}")
     assert set_password(app.test_client(), LINK.search(first.output).group(1)).status_code == 410  # voided

@@ -309,9 +309,8 @@ def create_invite_command(max_uses, expires_days, no_auto_approve, circle):
     """Create an invite and print its registration link."""
     from .circles import service as circles
     from .extensions import db
+    from .cli_links import echo_link
     from .models import Invite
-
-    from .notifications.emails import link
 
     joins = circles.by_name(circle) if circle is not None else None
     if circle is not None and joins is None:
@@ -319,7 +318,7 @@ def create_invite_command(max_uses, expires_days, no_auto_approve, circle):
     invite = Invite.issue(max_uses=max_uses, expires_days=expires_days, auto_approve=not no_auto_approve,
                           circle=joins)
     db.session.commit()
-    click.echo(link("auth.register", invite=invite.token))  # under WB_BASE_URL, as emails' links are
+    echo_link("auth.register", invite=invite.token)  # under WB_BASE_URL, as emails' links are
 
 
 @click.command("approve")

@@ -62,7 +62,7 @@ def reset_link_command(username):
     """Print a single-use password reset link for a member who forgot their password (valid 24
     hours; an earlier link of theirs stops working). Give it to them in person."""
     from ..auth import resets
-    from ..notifications.emails import link
+    from ..cli_links import echo_link
 
     member = User.by_username(username)
     if member is None:
@@ -71,4 +71,4 @@ def reset_link_command(username):
         token = resets.make_link(member)
     except resets.ResetRefused as refused:
         raise click.ClickException(refused.message) from None
-    click.echo(link("auth.reset_password", token=token))  # under WB_BASE_URL, as create-invite's link is
+    echo_link("auth.reset_password", token=token)  # under WB_BASE_URL, as create-invite's link is
