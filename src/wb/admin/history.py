@@ -13,13 +13,13 @@ from ..extensions import db
 from ..messaging.safety import REPORT_REOPENED, REPORT_RESOLVED
 from ..models import AuditEvent, User
 from ..people.leaving import ERASED
-from ..requests.service import COMMENT_REMOVED
+from ..requests.service import COMMENT_REMOVED, REQUEST_REMOVED
 
 ACTION_WORDS = {APPROVED: "Approved", SUSPENDED: "Suspended", REINSTATED: "Reinstated", MADE_ADMIN: "Made an admin",
                 ADMIN_REMOVED: "Removed as admin", REPORT_RESOLVED: "Report about them resolved",
                 REPORT_REOPENED: "Report about them reopened", ERASED: "Erased",
                 RESET_LINK_MADE: "Password reset link made", RESET_LINK_USED: "Password reset link used",
-                COMMENT_REMOVED: "Comment removed"}
+                COMMENT_REMOVED: "Comment removed", REQUEST_REMOVED: "Request removed"}
 
 
 def recent_member_actions(limit: int = 20) -> list[AuditEvent]:

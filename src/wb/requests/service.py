@@ -9,7 +9,8 @@ from ..models import AuditEvent, Comment, HelpRequest
 
 log = logging.getLogger("wb.requests")
 
-COMMENT_REMOVED = "comment.removed"  # the audit log's name for an admin removing another's comment
+COMMENT_REMOVED = "comment.removed"  # the audit log's names for an admin removing another's comment
+REQUEST_REMOVED = "request.removed"  # or request
 CANT_COMMENT = "You can't comment on this request."
 
 
@@ -51,13 +52,20 @@ def may_remove_comment(member, help_request: HelpRequest, comment: Comment) -> b
     return member.id in (comment.author_id, help_request.author_id) or member.is_admin
 
 
-def get_request_for(member, request_id: int, check_author: bool = False) -> HelpRequest:
-    """The request, or 404; with check_author, 403 unless member wrote it."""
+def may_remove_request(member, help_request: HelpRequest) -> bool:
+    """Its author and an admin may remove a request (a scam listing: a marketplace tester)."""
+    if not (member.is_authenticated and member.is_active_member):
+        return False
+    return member.id == help_request.author_id or member.is_admin
+
+
+def get_request_for(member, request_id: int, check_remover: bool = False) -> HelpRequest:
+    """The request, or 404; with check_remover, 403 unless member may remove it."""
     help_request = db.session.get(HelpRequest, request_id)
     if help_request is None:
         abort(404, "That request doesn't exist.")
-    if check_author and help_request.author_id != member.id:
-        abort(403, "Only the member who posted a request can remove it.")
+    if check_remover and not may_remove_request(member, help_request):
+        abort(403, "Only the member who posted a request, or an admin, can remove it.")
     return help_request
 
 
@@ -83,8 +91,12 @@ def remove_comment(member, comment: Comment) -> None:
     db.session.commit()
 
 
-def remove_request(help_request: HelpRequest) -> None:
-    """Delete a request and every comment on it (its author's choice, checked by get_request_for)."""
-    log.info("request.removed", extra={"request_id": help_request.id, "user_id": help_request.author_id})
+def remove_request(member, help_request: HelpRequest) -> None:
+    """Delete a request and every comment on it (checked by get_request_for). An admin removing
+    another member's is recorded in the audit log with ids only, as a comment's removal is."""
+    if member.id != help_request.author_id:
+        db.session.add(AuditEvent(actor_id=member.id, action=REQUEST_REMOVED, subject=f"user:{help_request.author_id}",
+                                  new_value=f"request {help_request.id}"))
+    log.info(REQUEST_REMOVED, extra={"request_id": help_request.id, "user_id": member.id})
     db.session.delete(help_request)
     db.session.commit()

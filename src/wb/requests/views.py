@@ -97,7 +97,8 @@ def _page(help_request: HelpRequest, errors: dict, form) -> str:
     removable = {c.id for c in comments if service.may_remove_comment(current_user, help_request, c)}
     return render_template("requests/show.html", help_request=help_request, comments=comments, errors=errors,
                            form=form, removable=removable,
-                           may_comment=service.may_comment(current_user, help_request))
+                           may_comment=service.may_comment(current_user, help_request),
+                           may_remove_request=service.may_remove_request(current_user, help_request))
 
 
 def _too_fast(name: str, config_key: str, things: str) -> tuple[str, int] | None:
@@ -126,9 +127,9 @@ def remove_comment(request_id, comment_id):
 @bp.route("/requests/<int:request_id>/remove", methods=["POST"])
 @active_required
 def remove(request_id):
-    help_request = service.get_request_for(current_user, request_id, check_author=True)
+    help_request = service.get_request_for(current_user, request_id, check_remover=True)
     if request.form.get("confirmed") != "1":
         return render_template("requests/confirm_remove.html", help_request=help_request)
-    service.remove_request(help_request)
-    flash("Your request and its comments are removed.", "success")
+    service.remove_request(current_user, help_request)
+    flash("The request and its comments are removed.", "success")
     return redirect(url_for("requests.index"))
