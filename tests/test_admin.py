@@ -245,7 +245,7 @@ def test_members_page_lists_pending_first_with_approve(admin_client, make_user, 
 
     assert page.index('id="member-zed"') < page.index('id="member-alice"')
     zed_row = page[page.index('id="member-zed"'):page.index('id="member-alice"')]
-    assert "Pending verification" in zed_row
+    assert "Waiting for approval" in zed_row
     assert 'action="/admin/members/zed/approve"' in zed_row
     alice_row = page[page.index('id="member-alice"'):]
     alice_row = alice_row[:alice_row.index("</tr>")]
@@ -265,7 +265,7 @@ def test_admin_approves_a_pending_member(admin_client, make_user, client):
     assert "Penny is now active." in text(admin_client.get("/admin/members"))
     client.login("penny")
     page = text(client.get("/"))
-    assert "Pending verification" not in page
+    assert "Waiting for approval" not in page
     assert client.post("/requests/new", data={"title": "Hi", "body": "Thanks"}).status_code == 302
 
 

@@ -119,14 +119,14 @@ def test_pending_member_can_sign_in_and_sees_the_pending_tag(client, make_user):
 
     page = text(client.get("/"))
     assert "Hello, <bdi>Penny</bdi>" in page
-    assert '<span class="tag tag-pending">Pending verification</span>' in page
+    assert '<span class="tag tag-pending">Waiting for approval</span>' in page
     assert "waiting for an admin's approval" in page
 
 
 def test_active_member_has_no_pending_tag_and_admin_has_admin_tag(client, alice, admin, login):
     client.login("alice")
     page = text(client.get("/"))
-    assert "Pending verification" not in page
+    assert "Waiting for approval" not in page
     assert 'href="/admin/settings"' not in page
 
     # One "Admin" in the navigation: the link (a tag beside the name said it a second time).

@@ -366,7 +366,7 @@ def test_approve_activates_a_pending_member(runner, make_user, client):
     assert "penny is now active." in result.output
     assert reload(User, penny.id).status == "active"
     assert client.get("/requests/new").status_code == 200
-    assert "Pending verification" not in text(client.get("/"))
+    assert "Waiting for approval" not in text(client.get("/"))
 
 
 def test_approve_an_active_member_says_so(runner, alice):

@@ -104,7 +104,7 @@ def test_registration_with_a_valid_invite_creates_an_active_member(client, invit
     page = text(client.get("/"))
     assert "Welcome to WhiteBalloon, Nina New." in page
     assert "Hello, <bdi>Nina New</bdi>" in page
-    assert "Pending verification" not in page
+    assert "Waiting for approval" not in page
 
 
 def test_display_name_defaults_to_the_username(client, invite):
@@ -213,7 +213,7 @@ def test_invite_without_auto_approve_creates_a_pending_member(client, admin):
     assert not waiting.is_active_member  # signed in, but not yet allowed to post or message
     page = text(client.get("/"))
     assert "An admin will approve your account soon" in page
-    assert '<span class="tag tag-pending">Pending verification</span>' in page
+    assert '<span class="tag tag-pending">Waiting for approval</span>' in page
 
 
 def test_failed_registration_does_not_use_up_the_invite(client, invite):
