@@ -91,6 +91,13 @@ def test_register_page_with_valid_invite_shows_the_form_and_the_inviter(client, 
     assert "type it again" in again and 'name="password"' in again
 
 
+def test_an_invite_opened_while_signed_in_says_joining_switches_the_browser(invite, alice, login):
+    """On a shared phone, joining switched the browser to the new account without a word (a street's tester)."""
+    page = text(login(alice).get(f"/register?invite={invite.token}"))
+    assert "You're signed in as <bdi>Alice</bdi>." in page and "signs this browser in as the new member" in page
+    assert "You're signed in as" not in text(login(alice).get("/register?invite=nope"))  # no form, nothing to warn of
+
+
 def test_registration_with_a_valid_invite_creates_an_active_member(client, invite, admin):
     response = register(client, invite.token, username="newbie", display_name="Nina New", bio="Hi all")
 
