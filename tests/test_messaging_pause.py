@@ -47,7 +47,10 @@ def test_pausing_in_settings_stops_replies_before_anyone_types(talking, bob):
     assert alice_client.post("/messages/with/bob").status_code == 403
     assert [m.body for m in messages_in(cid)] == ["Lunch on Friday?", "Gladly"]
     assert "You've paused messages: only staff can write to you." in visible_text(bob_client.get("/messages"))
+    # the home page says so too: back from a holiday, a member didn't see it was still on (a street's tester)
+    assert "You've paused messages: only staff can write to you." in visible_text(bob_client.get("/"))
     pause(bob_client, on=False)
+    assert "You've paused messages" not in visible_text(bob_client.get("/"))
     assert send(alice_client, cid, "Are you there?").status_code == 200
 
 
