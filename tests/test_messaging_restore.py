@@ -51,9 +51,12 @@ def test_restore_round_trip_gives_back_every_message(sqlite_app, pair):
     result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
     assert result.exit_code == 0, result.output
     assert message_rows() == original
-    # The replaced data is kept as a backup like any other (rotated by `backup --keep`), nothing beside the file.
+    # The replaced data is kept in the backups folder, nothing beside the file, under a name of its own
+    # that the backups' rotation leaves alone, as the restore says.
     kept_path = Path(re.search(r"Previous database kept as (\S+)", result.output).group(1))
-    assert kept_path != backup_path and kept_path.parent == backup_path.parent
+    assert kept_path.parent == backup_path.parent and kept_path.name.startswith("pre-restore-")
+    assert f"Previous database kept as {kept_path} (`backup --keep` never removes it: delete it once you no longer " \
+           "need it)." in result.output
     # The last backup of what is there now is the one restored, not that copy (it read as a fresh
     # backup and hid an overdue one: an operator tester); stats say so.
     assert last_backup().path.resolve() == backup_path.resolve()
@@ -68,8 +71,12 @@ def test_restore_round_trip_gives_back_every_message(sqlite_app, pair):
     replaced = sqlite3.connect(kept_path)
     assert replaced.execute("SELECT count(*) FROM messages WHERE body = 'after the backup'").fetchone() == (1,)
     replaced.close()
-    assert invoke(sqlite_app, "backup", "--keep", "1").exit_code == 0  # rotated away like the rest
-    assert not kept_path.exists() and not backup_path.exists()
+    # The next rotation deleted that copy without a word, and with it the only copy of the messages sent
+    # after the backup (an operator tester): backups rotate, restores' copies stay until deleted.
+    rotated = invoke(sqlite_app, "backup", "--keep", "1")
+    assert rotated.exit_code == 0 and f"Removed old backup: {backup_path}" in rotated.output
+    assert kept_path.exists() and kept_path.with_name(kept_path.name + ".sha256").exists()
+    assert not backup_path.exists() and str(kept_path) not in rotated.output
     # Metadata follows the restored messages: unread counts agree, verify is clean.
     db.session.expire_all()
     ann_row = db.session.scalar(select(ConversationMembership).where(
@@ -77,7 +84,9 @@ def test_restore_round_trip_gives_back_every_message(sqlite_app, pair):
     assert ann_row.unread_count == 0
     assert db.session.scalar(select(func.sum(ConversationMembership.unread_count))) == 30 + 12
     assert db.session.scalar(select(func.count(ConversationMembership.id))) == 4  # dan's conversation is gone
-    assert invoke(sqlite_app, "verify").exit_code == 0
+    verified = invoke(sqlite_app, "verify")
+    assert verified.exit_code == 0, verified.output  # the copies are noted, no problem
+    assert f"note: {kept_path} is the copy a restore kept of the database it replaced" in verified.output
     # Tabs open across the restore hear of it once the server is back, and draw their page again
     # (static/js/live.js): they showed "after the backup" beside what came later (an outside tester).
     from wb.messaging import live
@@ -94,10 +103,24 @@ def test_restore_asks_for_confirmation_and_no_keeps_everything(sqlite_app, pair)
     converse(*pair, ["second"])
     before = message_rows()
     result = invoke(sqlite_app, "restore", str(backup_path), input="n\n")
-    assert result.exit_code != 0
-    assert "Replace the messaging database" in result.output
+    assert result.exit_code == 1
+    # "Aborted!" on the question's line (an operator tester): a line of its own that says what happened
+    assert "Replace the messaging database" in result.output and "[y/N]: \n" in result.output
+    assert result.stderr == "Nothing restored.\n" and "Aborted" not in result.output
     assert message_rows() == before
     assert not list(messaging_file(sqlite_app).parent.glob("*.replaced-*"))
+
+
+def test_an_erasure_says_the_copies_restores_kept_still_hold_the_text(sqlite_app, pair):
+    """They are never rotated away, so "until `--keep` rotates them away" isn't true of them."""
+    converse(*pair, ["before the backup"])
+    backup_path = take_backup(sqlite_app)
+    assert not any("pre-restore" in caveat for caveat in leaving.erasure_caveats())
+
+    assert invoke(sqlite_app, "restore", str(backup_path), "--yes").exit_code == 0
+
+    assert ("So do the copies restores kept of the database they replaced (`pre-restore-*` in the backups folder), "
+            "until the operator deletes them.") in leaving.erasure_caveats()
 
 
 def corrupt_pages(path):

@@ -96,13 +96,13 @@ def restore_command(path, yes):
     click.echo(f"Checksum and integrity ok: {checked.path}{counts}")
     refuse_while_in_use()  # before asking: a yes that could only be refused wasted the operator's answer
     if not yes:
-        confirm(
-            f"Replace the messaging database at {location()} with this backup? "
-            "The current database is kept as a backup in the backups folder",
-        )
+        confirm(f"Replace the messaging database at {location()} with this backup? "
+                "The current database is kept in the backups folder as pre-restore-<time>",
+                refused="Nothing restored.")
     restored = restore(checked)
     if restored.kept:
-        click.echo(f"Previous database kept as {restored.kept}")
+        click.echo(f"Previous database kept as {restored.kept} (`backup --keep` never removes it: delete it "
+                   "once you no longer need it).")
     if restored.rewiped:
         click.echo(f"Wiped again the text of {restored.rewiped:,} message(s) of members erased since the backup.")
     click.echo(f"Restored from {checked.path}; metadata reconciled ({len(restored.changes)} change(s)).")

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..messaging import live
 from ..messaging.metadata import recount_unread
 from ..messaging.models import Conversation, ConversationMembership, Message, Report
+from ..messaging.ops.backup import PRE_RESTORE, list_backups
 from ..messaging.ops.database import messaging_engine, schema_present
 from ..messaging.ops.purge import checkpoint_after_wipe, wipe_text
 from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Comment, HelpRequest, User, utcnow
@@ -114,6 +115,9 @@ def erasure_caveats(html: bool = False) -> list:
     For a page (html), commands in `backticks` are drawn as code."""
     caveats = ["Backups made before now still hold their text until `./wb messaging backup --keep` rotates them "
                "away; restoring one wipes it again."]
+    if list_backups(prefix=PRE_RESTORE):  # never rotated (messaging/ops/backup.py)
+        caveats.append("So do the copies restores kept of the database they replaced (`pre-restore-*` in the backups "
+                       "folder), until the operator deletes them.")
     postgres = [name for name, engine in (("messaging", messaging_engine()), ("main", db.engine))
                 if engine.dialect.name == "postgresql"]
     if postgres:

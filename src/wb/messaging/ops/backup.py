@@ -21,7 +21,11 @@ from .identity import stamp_messaging_database
 
 log = logging.getLogger("wb.messaging.operations")
 
-BACKUP_NAME = re.compile(r"^messaging-(\d{8}T\d{6}Z)(?:-(\d+))?\.(sqlite3|dump)$")
+# Backups are messaging-<UTC time>; the copy a restore keeps of the database it replaces is
+# pre-restore-<time>, which `--keep` never rotates away: it may be the only copy of the messages sent
+# after the restored backup was taken (a rotation deleted one: an operator tester).
+BACKUP, PRE_RESTORE = "messaging", "pre-restore"
+BACKUP_NAME = re.compile(r"^(messaging|pre-restore)-(\d{8}T\d{6}Z)(?:-(\d+))?\.(sqlite3|dump)$")
 STAMP = "%Y%m%dT%H%M%SZ"
 LAST_BACKUP_RECORD = "messaging-last-backup.json"
 # 1,024 pages is 4 MiB at SQLite's default page size: progress every few MB.
@@ -52,17 +56,17 @@ def backup_folder() -> Path:
     return Path(current_app.instance_path) / "backups"
 
 
-def list_backups(folder: Path | None = None) -> list[Backup]:
-    """Backups named messaging-<UTC timestamp> in a folder, oldest first."""
+def list_backups(folder: Path | None = None, prefix: str = BACKUP) -> list[Backup]:
+    """Backups named <prefix>-<UTC timestamp> in a folder (messaging-, or a restore's pre-restore-), oldest first."""
     folder = folder or backup_folder()
     if not folder.is_dir():
         return []
     found = []
     for path in folder.iterdir():
         match = BACKUP_NAME.match(path.name)
-        if match and path.is_file():
-            taken_at = datetime.strptime(match.group(1), STAMP)
-            found.append((taken_at, int(match.group(2) or 1), Backup(path=path, taken_at=taken_at)))
+        if match and match.group(1) == prefix and path.is_file():
+            taken_at = datetime.strptime(match.group(2), STAMP)
+            found.append((taken_at, int(match.group(3) or 1), Backup(path=path, taken_at=taken_at)))
     return [backup for _at, _n, backup in sorted(found, key=lambda item: item[:2])]
 
 
@@ -80,6 +84,7 @@ def last_backup() -> Backup | None:
         # A restore's copy of what it replaced is no backup of what is there now (it showed as a
         # fresh one, hiding an overdue backup: an operator tester); the restored backup is. Nor is an
         # earlier restore's (after two restores the first one's copy showed: a re-check tester).
+        # Copies are named pre-restore- now; the record names those earlier versions made.
         replaced = set(_replaced_copies(data))
         folder = [backup for backup in folder if str(backup.path.resolve()) not in replaced]
         if Path(data["path"]).is_file():
@@ -89,19 +94,18 @@ def last_backup() -> Backup | None:
     return max(candidates + folder[-1:], key=lambda backup: backup.taken_at, default=None)
 
 
-def record_restored(restored_from: Path, replaced_copy: Path | None) -> None:
+def record_restored(restored_from: Path) -> None:
     """After a restore: the last backup of what is there now is the one restored (taken when its
-    name says, or when the file was written), and the copy of what it replaced is not one."""
+    name says, or when the file was written)."""
     match = BACKUP_NAME.match(restored_from.name)
-    taken_at = (datetime.strptime(match.group(1), STAMP) if match
+    taken_at = (datetime.strptime(match.group(2), STAMP) if match
                 else datetime.fromtimestamp(restored_from.stat().st_mtime, timezone.utc).replace(tzinfo=None))
-    _write_record({"path": str(restored_from.resolve()), "taken_at": taken_at.isoformat()},
-                  replaced_copy=str(replaced_copy.resolve()) if replaced_copy else None)
+    _write_record({"path": str(restored_from.resolve()), "taken_at": taken_at.isoformat()})
 
 
-def _write_record(fields: dict, replaced_copy: str | None = None) -> None:
-    """Record the last backup of this database, keeping the restores' copies of what they replaced
-    that the record named (a backup taken since doesn't make them backups of what is there now)."""
+def _write_record(fields: dict) -> None:
+    """Record the last backup of this database, keeping the copies of what they replaced that earlier
+    versions' restores named there (a backup taken since doesn't make them backups of what is there now)."""
     record = Path(current_app.instance_path) / LAST_BACKUP_RECORD
     try:
         earlier = json.loads(record.read_text())
@@ -109,8 +113,7 @@ def _write_record(fields: dict, replaced_copy: str | None = None) -> None:
     except (OSError, ValueError, AttributeError):
         replaced = []
     try:
-        record.write_text(json.dumps({**fields, "database": location(),
-                                      "replaced_copies": replaced + ([replaced_copy] if replaced_copy else [])}))
+        record.write_text(json.dumps({**fields, "database": location(), "replaced_copies": replaced}))
     except OSError:
         log.warning("could not record the last backup", extra={"path": str(record)})
 
@@ -122,10 +125,11 @@ def _replaced_copies(record: dict) -> list[str]:
     return [*copies, record["replaced_copy"]] if record.get("replaced_copy") else list(copies)
 
 
-def backup(out=None, keep: int | None = None, progress=None) -> Backup:
+def backup(out=None, keep: int | None = None, progress=None, prefix: str = BACKUP) -> Backup:
     """A consistent, verified copy of the messaging database with a SHA-256 beside it.
 
-    progress(done, total) is called as a SQLite copy advances.
+    progress(done, total) is called as a SQLite copy advances. A restore's copy of what it replaces
+    (prefix PRE_RESTORE) is no backup of what will be there, so it isn't recorded as the last one.
     """
     require_database()
     stamp_messaging_database()  # the backup says whose it is (a restore elsewhere is refused)
@@ -133,7 +137,7 @@ def backup(out=None, keep: int | None = None, progress=None) -> Backup:
     suffix = "sqlite3" if sqlite_path() is not None else "dump"
     if suffix == "dump" and engine_name() != "postgresql":
         raise OperationFailed(f"Backups of a {engine_name()} messaging database aren't supported.")
-    target, created_folder = _backup_target(out, taken_at, suffix)
+    target, created_folder = _backup_target(out, taken_at, suffix, prefix)
     partial = partial_file(target.parent, ".messaging-backup-")
     try:
         if suffix == "sqlite3":
@@ -147,14 +151,15 @@ def backup(out=None, keep: int | None = None, progress=None) -> Backup:
     _write_checksum(target, digest)
     result = Backup(path=target, taken_at=taken_at, sha256=digest, size=target.stat().st_size,
                     created_folder=created_folder)
-    _record_last_backup(result)
+    if prefix == BACKUP:
+        _record_last_backup(result)
     if keep:
         result.removed = _rotate(target.parent, keep)
     log.info("messaging backup written", extra={"event": "messaging.backup", "path": str(target), "size": result.size})
     return result
 
 
-def _backup_target(out, taken_at: datetime, suffix: str) -> tuple[Path, Path | None]:
+def _backup_target(out, taken_at: datetime, suffix: str, prefix: str) -> tuple[Path, Path | None]:
     """Where this backup goes (the default folder and name, a folder, or an exact file name), and
     the folder --out named when it had to be made."""
     names_a_folder = bool(out) and str(out).endswith(("/", os.sep))  # Path() would drop the trailing slash
@@ -176,10 +181,10 @@ def _backup_target(out, taken_at: datetime, suffix: str) -> tuple[Path, Path | N
             raise OperationFailed(f"{target} already exists; choose another name (nothing was overwritten).")
         return target, created
     stamp = taken_at.strftime(STAMP)
-    target, counter = folder / f"messaging-{stamp}.{suffix}", 1
+    target, counter = folder / f"{prefix}-{stamp}.{suffix}", 1
     while target.exists():
         counter += 1
-        target = folder / f"messaging-{stamp}-{counter}.{suffix}"
+        target = folder / f"{prefix}-{stamp}-{counter}.{suffix}"
     return target, created
 
 
@@ -255,7 +260,8 @@ def _record_last_backup(result: Backup) -> None:
 
 
 def _rotate(folder: Path, keep: int) -> list[Path]:
-    """Remove the oldest backups in folder beyond the newest `keep`, with their checksums."""
+    """Remove the oldest backups in folder beyond the newest `keep`, with their checksums (never a
+    restore's pre-restore copy: list_backups leaves those out)."""
     backups = list_backups(folder)
     removed = []
     for old in backups[: max(0, len(backups) - keep)]:

@@ -21,7 +21,7 @@ from ...models import User
 from .. import live
 from ..reconcile import reconcile
 from . import postgres
-from .backup import backup, checksum_path, file_sha256, partial_file, record_restored
+from .backup import PRE_RESTORE, backup, checksum_path, file_sha256, partial_file, record_restored
 from ..models import MessagingCommunity
 from .database import TABLES, OperationFailed, ensure_schema, messaging_engine, sqlite_path
 from .identity import community_id
@@ -176,14 +176,15 @@ def restore(checked: CheckedBackup) -> Restored:
 
     refuse_while_in_use()  # asked before the operator's yes too; asked again, as it may have changed since
     handed_out = _ids_handed_out()
-    # The current data is kept as a backup of its own (backups/, rotated by `backup --keep` like the
-    # rest): beside the database, a copy would outlive every rotation, and an erasure, for good.
+    # The current data is kept in backups/ as pre-restore-<time>, which `backup --keep` never rotates
+    # away: it may hold the only copy of messages sent since the backup was taken. verify notes each
+    # one left, and an erasure says they keep its text, until the operator deletes them.
     if sqlite_path() is None:
         _refuse_other_sessions()
-        kept = backup().path
+        kept = backup(prefix=PRE_RESTORE).path
         postgres.restore_dump(checked.path)
     else:
-        kept = backup().path if sqlite_path().exists() else None
+        kept = backup(prefix=PRE_RESTORE).path if sqlite_path().exists() else None
         _swap_sqlite_file(checked)
     messaging_engine().dispose()
     ensure_schema()  # an older backup is brought up to the current schema
@@ -195,7 +196,7 @@ def restore(checked: CheckedBackup) -> Restored:
     # operator tester): once the server is back, their live channel hears this and draws the page again.
     live.record_for_everyone("restored")
     db.session.commit()
-    record_restored(checked.path, kept)
+    record_restored(checked.path)
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
                                                    "kept": str(kept) if kept else None, "rewiped": rewiped})
     return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped)

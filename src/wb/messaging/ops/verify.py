@@ -10,6 +10,7 @@ from ...database import engine_for
 from ...extensions import db
 from ..reconcile import reconcile
 from ..models import Message
+from .backup import PRE_RESTORE, list_backups
 from .database import messaging_engine, require_database, sqlite_path
 
 # Texts shorter than this ("ok", "thanks!") are too common to prove a leak.
@@ -48,6 +49,7 @@ def verify(batch_size: int = 5000) -> Verification:
     _check_community(report)
     _check_erased_text(report)
     _check_no_copies_beside(report)
+    _note_pre_restore_copies(report)
     return report
 
 
@@ -241,6 +243,14 @@ def _check_no_copies_beside(report: Verification) -> None:
         "held (an erased member's too) outside every backup rotation; delete it, or move it into backups/ "
         "if it is still wanted" for copy in left])
     report.checked.append("copies: looked for copies of the messaging database a restore left beside it")
+
+
+def _note_pre_restore_copies(report: Verification) -> None:
+    """The copies restores kept of what they replaced: no problem, but no rotation removes them."""
+    report.notes += _limited([
+        f"{copy.path} is the copy a restore kept of the database it replaced; `backup --keep` never removes it, "
+        "and it keeps what it held (an erased member's text too): delete it once you no longer need it"
+        for copy in list_backups(prefix=PRE_RESTORE)])
 
 
 def _limited(lines: list[str]) -> list[str]:
