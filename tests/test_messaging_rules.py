@@ -90,14 +90,14 @@ def test_a_protected_circle_is_open_to_staff_its_members_and_the_circles_named(p
     therapists = circle("Therapists", people["carol"])
     rule_changes.set_protection(clinicians, [therapists])
     assert refusal(people["dave"], people["alice"]) == (
-        "Alice is in Clinicians: new conversations with its members are started by staff and members of Therapists. "
+        "Alice is in Clinicians: new conversations with its members are started by staff, its own members and members of Therapists. "
         "Once they write to you, you can reply.")
     assert refusal(people["carol"], people["alice"]) is None  # open to Therapists
     assert refusal(people["bob"], people["alice"]) is None  # a protected circle's own members
     assert refusal(people["root"], people["alice"]) is None  # staff
     assert refusal(people["alice"], people["dave"]) is None  # clinicians may start with anyone
     rule_changes.set_protection(clinicians, [])
-    assert "started by staff." in refusal(people["carol"], people["alice"])
+    assert "started by staff and its own members." in refusal(people["carol"], people["alice"])
     rule_changes.set_protection(clinicians, None)
     assert refusal(people["dave"], people["alice"]) is None
 
@@ -311,7 +311,7 @@ def test_deleting_an_open_to_circle_keeps_the_protection(people):
     therapists = circle("Therapists", people["carol"])
     rule_changes.set_protection(clinicians, [therapists])
     circles.delete_circle(therapists)
-    assert "started by staff." in refusal(people["carol"], people["alice"])
+    assert "started by staff and its own members." in refusal(people["carol"], people["alice"])
     circles.delete_circle(clinicians)
     assert refusal(people["carol"], people["alice"]) is None
     assert rules.load_rules().protected == {}
@@ -388,7 +388,7 @@ def test_the_search_lists_members_the_rules_keep_from_the_viewer_with_the_rules_
     rule_changes.set_protection(clinicians, [])
     results = login(people["alice"]).get("/messages/new?q=car", headers={"HX-Request": "true"})
     assert 'action="/messages/with/carol"' not in text(results)
-    assert ("Carol @carol Carol is in Clinicians: new conversations with its members are started by staff. "
+    assert ("Carol @carol Carol is in Clinicians: new conversations with its members are started by staff and its own members. "
             "Once they write to you, you can reply.") in visible_text(results)
     assert "No members match" not in visible_text(results)
 

@@ -108,7 +108,7 @@ def test_new_message_search_lists_who_the_rules_keep_from_you_with_their_words(b
     results = page.locator("#new-message-results")
     expect(results).to_contain_text("Carol Clinician")
     expect(results).to_contain_text("Carol Clinician is in Clinicians: new conversations with its members are "
-                                    "started by staff. Once they write to you, you can reply.")
+                                    "started by staff and its own members. Once they write to you, you can reply.")
     expect(results.get_by_role("button", name="Message Carol Clinician")).to_have_count(0)
     expect(results).not_to_contain_text("No members match")
     page.screenshot(path=artifacts / "new-message-refused-desktop.png")

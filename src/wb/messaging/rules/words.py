@@ -137,7 +137,9 @@ def protected(person, rules, circle_id: int, names_circle: bool = True) -> Decis
         return Decision(REPLY_ONLY, "protected", f"Here, new conversations with {User.name_of(person)} are started "
                         "by others. Once they write to you, you can reply.", 403, brief="started by others")
     open_to = rules.names_of(rules.protected[circle_id])
-    who = f"staff and members of {join_names(open_to)}" if open_to else "staff"
+    # Its own members start them too (it said "by staff" alone: a marketplace tester), as the
+    # operators' listing of the rules says.
+    who = f"staff, its own members and members of {join_names(open_to)}" if open_to else "staff and its own members"
     return Decision(REPLY_ONLY, "protected", f"{User.name_of(person)} is in {rules.names[circle_id]}: new "
                     f"conversations with its members are started by {who}. Once they write to you, you can reply.",
                     403, CIRCLES_LINK, brief=f"started by {who}")
