@@ -124,6 +124,14 @@ def test_a_send_without_a_valid_token_keeps_its_text_in_the_box(client, alice, b
         assert f">{typed}</textarea>" in page
         assert "security token has expired, so your message wasn&#39;t sent" in page
     assert messages_in(cid) == []
+    # without JavaScript too: the thread's page, the text in its box, a new token in its form
+    plain = client.post(f"/messages/{cid}", data={"body": typed, "csrf_token": "stale"}, csrf=False)
+    page = text(plain)
+    assert plain.status_code == 400 and "<html" in page and f">{typed}</textarea>" in page
+    assert "token had expired, so your message wasn&#39;t sent. It is in the box below: send it again." in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(f"/messages/{cid}", data={"body": typed, "csrf_token": token}, csrf=False).status_code == 302
+    assert [m.body for m in messages_in(cid)] == [typed]
     # not Alice's conversation: the usual answer, nothing of it shown
     make_user("carol"), make_user("dave")
     other = open_conversation(client, "carol")  # Alice's, with Carol

@@ -215,22 +215,26 @@ def send(conversation_id):
 
 CSRF_EXPIRED_SEND = ("This page's security token has expired, so your message wasn't sent. Reload the page and "
                      "send it again: what you wrote stays in the box.")
+# Without JavaScript the answer is the page itself, drawn again with a new token.
+CSRF_EXPIRED_SEND_PAGE = ("This page's security token had expired, so your message wasn't sent. It is in the box "
+                          "below: send it again.")
 
 
 @bp.errorhandler(CSRFError)
 def _send_without_a_valid_token(error: CSRFError):
     """A send refused for its token: the box comes back with the text in it and says what to do (the
     "Form expired" page took the box's place, and what was typed with it: a marketplace tester).
-    Everything else refused for its token answers as anywhere else."""
-    if request.endpoint != "messaging.send" or not is_htmx() or not current_user.is_authenticated \
-            or not current_user.is_active_member:
+    Without JavaScript, the thread's page with the text in its box (a marketplace tester lost it so
+    too). Everything else refused for its token answers as anywhere else."""
+    if request.endpoint != "messaging.send" or not current_user.is_authenticated or not current_user.is_active_member:
         return csrf_error(error)
     note_csrf_refused(error)
     try:
         conversation = conversations.get_conversation_for(current_user, request.view_args["conversation_id"])
     except HTTPException:  # not theirs, or gone: the usual answer
         return csrf_error(error)
-    return _compose_error(conversation, request.form.get("body", ""), Refusal(CSRF_EXPIRED_SEND, 400))
+    words = CSRF_EXPIRED_SEND if is_htmx() else CSRF_EXPIRED_SEND_PAGE
+    return _compose_error(conversation, request.form.get("body", ""), Refusal(words, 400))
 
 
 @bp.errorhandler(413)
