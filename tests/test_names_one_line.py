@@ -155,12 +155,14 @@ def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, 
 
 
 @pytest.mark.parametrize("name", ["Kai", "Bobby", "Бoris", "बॉब", "Bo b", "Bob Jr", "Kal 2", "Alicia Moreno",
-                                  "Okafor Bob", "Real Dave Ng", "Dave Ng 2", "Clara"])
+                                  "Dave Nguyen", "Clara", "Bea Smith", "Smith, Bea", "Mary O'Connor",
+                                  "Badminton Bob", "Jane Stafford", "Modupe Ade", "Chad Min"])
 def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user, name):
     """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count),
-    and so do words in another order or added ("Okafor Bob", "Dave Ng 2")."""
-    for username, display_name in [("kal", "Kal"), ("bab", "बब"), ("moreno", "Alice Moreno"),
-                                   ("okafor", "Bob Okafor"), ("dave", "Dave Ng"), ("dara", "Dara")]:
+    and so do words added to a one-word name ("Bob Jr", "Bea Smith": O'Connor is one word), and names
+    where a staff word is only part of a word ("Badminton", "Stafford")."""
+    for username, display_name in [("kal", "Kal"), ("bab", "बब"), ("moreno", "Alice Moreno"), ("bea", "Bea"),
+                                   ("oconnor", "O'Connor"), ("dave", "Dave Ng"), ("dara", "Dara")]:
         make_user(username, display_name=display_name)
     client.login("alice")
     assert client.post("/settings", data={"display_name": name, "bio": ""}).status_code == 302
@@ -273,3 +275,133 @@ def test_a_display_name_may_not_hold_an_at_sign(client, alice, admin, name):
     assert response.status_code == 400
     assert "Display names can't contain @: the app shows usernames with it." in html.unescape(text(response))
     assert reload(User, alice.id).display_name == "Alice"
+
+
+TAKEN = "Another member goes by that name, or one that looks just like it; choose one of your own."
+STAFF = "Names that sound like the community's staff are kept for its admins."
+
+
+@pytest.mark.parametrize("name, copy", [
+    ("Alice Moreno", "Alice Moreno (Elm St)"), ("Alice Moreno", "Alice Moreno 2"), ("Alice Moreno", "Ms Alice Moreno"),
+    ("Alice Moreno", "Moreno Alice"), ("Alice Moreno", "Moreno, Alice"), ("Sam (bikes)", "Sam (bikes) Elm St"),
+    ("Bob Okafor", "Okafor Bob"), ("Dave Ng", "Real Dave Ng"), ("Dave Ng", "Dave Ng 2"),
+    # the words spelled as look-alikes, as a whole name is
+    ("Alice Moreno", "AIice Mᴏreno (Elm St)"), ("Alice Moreno", "Moreno, A1ice"), ("Alice Moreno", "AliceMoreno 2"),
+    ("Ian Chen", "lan Chen 2"), ("Ngũgĩ wa Thiong'o", "Thiong'o, Ngugi wa"),
+])
+def test_a_name_holding_another_members_whole_name_is_refused(client, make_user, alice, name, copy):
+    """A marketplace's and a street's testers wrote to neighbours as "Alice Moreno (Elm St)" and "Ms Alice
+    Moreno": an inbox shows only the name, and Alice's was all there."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": copy, "bio": ""})
+    assert response.status_code == 400
+    assert TAKEN in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
+
+
+def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
+    from datetime import timedelta
+
+    from wb.models import AuditEvent, utcnow
+
+    alice_client = login(alice)
+    assert alice_client.post("/settings", data={"display_name": "Alice Moreno", "bio": ""}).status_code == 302
+    db.session.query(AuditEvent).filter_by(action=User.RENAMED).update({"created_at": utcnow() - timedelta(days=3)})
+    db.session.commit()
+    assert alice_client.post("/settings", data={"display_name": "Alice M", "bio": ""}).status_code == 302
+    refused = login(bob).post("/settings", data={"display_name": "Moreno, Alice (Elm St)", "bio": ""})
+    assert refused.status_code == 400
+    assert "Another member went by that name, or one that looks just like it, until recently" in html.unescape(text(refused))
+
+
+@pytest.mark.parametrize("name", ["Administrator", "Admin Team", "Moderator", "Staff", "WhiteBalloon Support",
+                                  "WhiteBalloon", "White Balloon", "Adrnin", "ＡＤＭＩＮ", "Adm1n", "Sam (bikes) official",
+                                  "Mods", "AdminTeam", "Help Desk (support)", "admin2"])
+def test_a_name_that_sounds_like_staff_is_kept_for_admins(login, alice, admin, name):
+    """An inbox showing "WhiteBalloon Support" or "Administrator" read as the community's own (outside testers)."""
+    refused = login(alice).post("/settings", data={"display_name": name, "bio": ""})
+    assert refused.status_code == 400
+    assert STAFF in html.unescape(text(refused))
+    assert reload(User, alice.id).display_name == "Alice"
+    assert login(admin).post("/settings", data={"display_name": name, "bio": ""}).status_code == 302
+    assert reload(User, admin.id).display_name == name
+
+
+def test_an_admin_who_stops_being_one_keeps_the_name_until_they_change_it(login, make_user, admin):
+    """Nothing retroactive: "Ada Admin" stays hers when she is no longer an admin, and her next name is checked."""
+    from wb.auth import service
+
+    ada = make_user("ada", role="admin", display_name="Ada Admin")
+    service.set_role(ada, "member", actor=admin)
+    ada_client = login(ada)
+    assert ada_client.post("/settings", data={"display_name": "Ada Admin", "bio": "Still here"}).status_code == 302
+    assert (reload(User, ada.id).display_name, reload(User, ada.id).bio) == ("Ada Admin", "Still here")
+    refused = ada_client.post("/settings", data={"display_name": "Ada Admin (Elm St)", "bio": ""})
+    assert refused.status_code == 400 and STAFF in html.unescape(text(refused))
+    assert reload(User, ada.id).display_name == "Ada Admin"
+
+
+@pytest.fixture
+def invite(admin):
+    from wb.models import Invite
+
+    invite = Invite.issue(creator=admin)
+    db.session.commit()
+    return invite
+
+
+def register(client, invite, username, **fields):
+    return client.post("/register", data={"invite": invite.token, "username": username,
+                                          "password": "a long enough password", **fields})
+
+
+@pytest.mark.parametrize("holder, display_name, username", [
+    ("buyer_bea", "Bea", "bea"), ("alice", "Alice", "a1ice"), ("seller_sam", "Seller_sam", "sellersam"),
+    ("seller_sam", "Seller_sam", "seller-sam"), ("moreno", "Alice Moreno", "alice_moreno_2"),
+    ("seller_sam", "Sam", "seller_sarn"),
+])
+def test_a_username_that_looks_like_another_members_name_is_refused(client, make_user, invite, holder, display_name,
+                                                                    username):
+    """With no display name the username is the name an inbox shows: "bea" passed for Bea (@buyer_bea), "sellersam"
+    for seller_sam (outside testers). The form keeps what was typed."""
+    make_user(holder, display_name=display_name)
+    response = register(client, invite, username, bio="New on Elm St")
+    assert response.status_code == 400
+    page = html.unescape(text(response))
+    assert TAKEN in page
+    assert f'value="{username}"' in page and "New on Elm St" in page
+    assert User.by_username(username) is None
+
+
+def test_a_username_like_a_name_a_member_left_lately_is_refused(client, make_user, invite):
+    from wb.people import leaving
+
+    leaving.close_account(make_user("dave", display_name="Dave Ng"))
+    response = register(client, invite, "dave_ng")
+    assert response.status_code == 400
+    assert "Another member went by that name, or one that looks just like it, until recently" in html.unescape(text(response))
+
+
+@pytest.mark.parametrize("username", ["adrnin", "admin", "moderator", "support", "site_admin", "staff2", "whiteballoon"])
+def test_a_username_that_sounds_like_staff_is_kept_for_admins(app, client, invite, username):
+    response = register(client, invite, username, display_name="Nina New")
+    assert response.status_code == 400
+    assert STAFF in html.unescape(text(response))
+    assert User.by_username(username) is None
+    result = app.test_cli_runner().invoke(args=["create-admin", username, "--password", "a long enough password"])
+    assert result.exit_code == 0, result.output  # an admin may
+    assert User.by_username(username).is_admin
+
+
+def test_the_first_account_may_be_named_admin(client):
+    """The first account becomes the admin: "admin" is theirs to take."""
+    response = client.post("/register", data={"username": "admin", "password": "a long enough password"})
+    assert response.status_code == 302
+    assert User.by_username("admin").is_admin
+
+
+def test_create_admin_refuses_a_username_like_another_members_name(runner, alice):
+    result = runner.invoke(args=["create-admin", "a1ice", "--password", "a long enough password"])
+    assert result.exit_code == 1 and TAKEN in result.output and "Traceback" not in result.output
+    assert User.by_username("a1ice") is None

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .security import whole_number
-from .text import has_control_characters, name_keys
+from .text import has_control_characters, holds_name, name_keys, name_words
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
 ERASED_USERNAME_PREFIX = "erased-"  # erasure renames an account erased-<id>; nobody else may take such a name
@@ -161,13 +161,13 @@ class User(UserMixin, db.Model):
     @classmethod
     def named_like(cls, name: str, but: int | None = None, among=None) -> "User | None":
         """Another member (not but; among: a condition on User, if given) whose display name or
-        username looks like name (text.name_keys), if any."""
-        keys = name_keys(name)
-        if not keys:
+        username looks like name (text.name_keys) or is held whole in it (text.holds_name), if any."""
+        looks_like = _look_alike_test(name)
+        if looks_like is None:
             return None
         others = select(cls.id, cls.username, cls.display_name).where(cls.deleted_at.is_(None), cls.id != (but or 0))
         for row in db.session.execute(others if among is None else others.where(among)).all():
-            if keys & (name_keys(row.display_name) | name_keys(row.username)):
+            if looks_like(row.display_name) or looks_like(row.username):
                 return db.session.get(cls, row.id)
         return None
 
@@ -177,20 +177,20 @@ class User(UserMixin, db.Model):
         FORMER_NAME_DAYS: one they left after holding it a day or more (RENAMED; a name tried for a
         moment holds nothing: an outside tester's tries locked names away), or theirs when they
         closed their account (another took "Dave Ng" the minute Dave left: an outside tester)."""
-        keys = name_keys(name)
-        if not keys:
+        looks_like = _look_alike_test(name)
+        if looks_like is None:
             return None
         since = utcnow() - timedelta(days=cls.FORMER_NAME_DAYS)
         left = select(cls.id, cls.username, cls.display_name).where(cls.deleted_at >= since, cls.id != (but or 0))
         for row in db.session.execute(left if among is None else left.where(among)).all():
-            if keys & (name_keys(row.display_name) | name_keys(row.username)):
+            if looks_like(row.display_name) or looks_like(row.username):
                 return db.session.get(cls, row.id)
         renamed = (select(cls.id, cls.created_at.label("joined"), AuditEvent.old_value, AuditEvent.created_at)
                    .join(AuditEvent, AuditEvent.actor_id == cls.id)
                    .where(AuditEvent.action == cls.RENAMED,  # a member renames themselves: the actor
                           AuditEvent.created_at >= since, cls.deleted_at.is_(None), cls.id != (but or 0)))
         for row in db.session.execute(renamed if among is None else renamed.where(among)).all():
-            if keys & name_keys(row.old_value) and row.created_at - cls._took_name(row) >= cls.NAME_HELD:
+            if looks_like(row.old_value) and row.created_at - cls._took_name(row) >= cls.NAME_HELD:
                 return db.session.get(cls, row.id)
         return None
 
@@ -204,6 +204,16 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username}>"
+
+
+def _look_alike_test(name):
+    """A test of whether another name looks like name, for User.named_like and went_by_recently: the
+    two look alike (text.name_keys) or name holds the other whole (text.holds_name); None when name
+    has no visible letter to compare."""
+    keys, words = name_keys(name), name_words(name)
+    if not keys:
+        return None
+    return lambda other: bool(keys & name_keys(other)) or holds_name(words, other)
 
 
 def _is_the_viewer(username: str) -> bool:

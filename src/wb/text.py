@@ -227,6 +227,7 @@ def name_key(name) -> str:
     return " ".join(_without_accents(visible).translate(_look_alikes()).split())
 
 
+@functools.lru_cache(maxsize=16384)  # named_like reads every member's names at each name chosen: fold each once
 def name_keys(name) -> frozenset:
     """The ways a name may look (name_key): as written; with each capital I read as a small l and each
     1 as an i, which most fonts draw alike ("AIice", "Al1ce" passed for Alice: outside testers); with
@@ -245,6 +246,59 @@ def name_keys(name) -> frozenset:
     keys |= {_CL_AS_D.sub("d", key) for key in keys if "cl" in key}
     keys |= {key.replace(" ", "") for key in keys if " " in key and min(map(len, key.split())) >= 2}
     return frozenset(key for key in keys if key)
+
+
+# Apostrophes, the ʻokina and hyphens join a word as much as they split it: read apart only, "O'Connor"
+# would be a name of two words that "Mary O'Connor" holds (holds_name).
+_JOINING_MARKS = re.compile("['\u2018\u2019\u02bb\u02bc\u2010\u2011-]")
+
+
+def name_words(name) -> frozenset:
+    """The sets of words name may be read as: those of each of its name_keys, with its apostrophes and
+    hyphens read as gaps and as joins ("Mary O'Connor" as mary, o, connor and as mary, oconnor)."""
+    name = "" if name is None else str(name)
+    keys = name_keys(name) | name_keys(_JOINING_MARKS.sub("", name))
+    return frozenset(frozenset(key.split()) for key in keys)
+
+
+def holds_name(words, other) -> bool:
+    """Whether a name of these words (name_words) holds every word of other, however spelled
+    (name_keys) and in any order, when other has two words or more: "Alice Moreno (Elm St)", "Ms
+    Alice Moreno" and "Moreno, Alice" passed for Alice Moreno in an inbox (outside testers), while
+    "Bea Smith" is not Bea (a one-word name, its apostrophes and hyphens joining: "O'Connor")."""
+    return any(its <= candidate for its in _whole_name_words(other) for candidate in words)
+
+
+@functools.lru_cache(maxsize=16384)
+def _whole_name_words(name) -> tuple:
+    """The sets of words holds_name looks for in another name: none for a one-word name."""
+    joined = _JOINING_MARKS.sub("", "" if name is None else str(name))
+    if len(name_key(joined).split()) < 2:
+        return ()
+    return tuple({frozenset(key.split()) for key in name_keys(joined)})
+
+
+# Words that make a name read as the community's own staff ("Administrator", "WhiteBalloon Support"
+# passed for a member's: outside testers); kept for the admins.
+STAFF_WORDS = frozenset({"admin", "administrator", "moderator", "mod", "staff", "support", "official", "whiteballoon"})
+# The longer ones count at either end of a word too ("AdminTeam", "siteadmin"), where no name has them;
+# "mod" and "staff" begin real names (Modupe, Stafford), and inside a word "admin" is badminton.
+_STAFF_AT_AN_END = ("admin", "moderator", "support", "official", "whiteballoon")
+
+
+def sounds_like_staff(name) -> bool:
+    """Whether a word of name, however spelled (name_keys: "Adrnin", "ＡＤＭＩＮ"; its digits read as gaps
+    too: "admin2"), is one of STAFF_WORDS or its plural, or begins or ends with one of the longer ones."""
+    name = "" if name is None else str(name)
+    keys = name_keys(name) | name_keys(re.sub(r"\d", " ", name))
+    joined = {key.replace(" ", "") for key in keys if " " in key}  # "Chad Min" as "chadmin": a word only whole
+    for key in keys:
+        for word in key.split():
+            if word in STAFF_WORDS or word.removesuffix("s") in STAFF_WORDS:
+                return True
+            if key not in joined and (word.startswith(_STAFF_AT_AN_END) or word.endswith(_STAFF_AT_AN_END)):
+                return True
+    return False
 
 
 def _without_accents(text: str) -> str:

@@ -10,12 +10,17 @@ from wtforms.validators import StopValidation, ValidationError
 from ..extensions import db
 from ..forms import CleanLine, CleanText, Form, WholeNumberField
 from ..models import ERASED_USERNAME_PREFIX, USERNAME_PATTERN, User
+from ..text import sounds_like_staff
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 DISPLAY_NAME_MAX = 80
 BIO_MAX = 2000
 INVITES_PER_MEMBER_OPEN = 10
+TAKEN_NAME = "Another member goes by that name, or one that looks just like it; choose one of your own."
+RECENTLY_TAKEN_NAME = ("Another member went by that name, or one that looks just like it, until recently; "
+                       "choose one of your own.")
+STAFF_NAME = "Names that sound like the community's staff are kept for its admins."
 
 
 def trimmed(value) -> str:
@@ -75,11 +80,35 @@ class LoginForm(Form):
         return True
 
 
+def refuse_name_of_another(name, *, member_id, among, for_admin: bool) -> None:
+    """ValidationError when name looks like a name another member goes by (User.named_like) or went
+    by lately (User.went_by_recently), or sounds like the staff's (unless for an admin)."""
+    if User.named_like(name, but=member_id, among=among) is not None:
+        # "or one that looks just like it": "Ian Chen" refused beside "Lan Chen" read as a mistake (a tester).
+        raise ValidationError(TAKEN_NAME)
+    if User.went_by_recently(name, but=member_id, among=among) is not None:
+        raise ValidationError(RECENTLY_TAKEN_NAME)
+    if sounds_like_staff(name) and not for_admin:
+        raise ValidationError(STAFF_NAME)
+
+
 class AccountForm(Form):
     """A new account's username and password (registration, and `./wb create-admin`)."""
 
     username = StringField(filters=[trimmed_lower], validators=[available_username])
     password = PasswordField(validators=[acceptable_password])
+
+    def validate_username(self, field):
+        """A username is a name others see (the one shown while there is no display name, and after
+        an @): held to a display name's rules. "bea" beside Bea, "sellersam" beside seller_sam and
+        "adrnin" passed for them in inboxes (outside testers)."""
+        refuse_name_of_another(field.data, member_id=None, among=self._whom_they_see(), for_admin=self._for_admin())
+
+    def _whom_they_see(self):
+        return None  # `./wb create-admin`: an admin, who sees everyone
+
+    def _for_admin(self) -> bool:
+        return True
 
 
 class ProfileForm(Form):
@@ -104,13 +133,13 @@ class ProfileForm(Form):
             # The app writes a username after an @: "Ada Admin (@admin)" read as the admin's own
             # marker in a therapist's inbox (an outside tester).
             raise ValidationError("Display names can't contain @: the app shows usernames with it.")
-        among = self._whom_they_see()
-        if User.named_like(field.data, but=self.member_id, among=among) is not None:
-            # "or one that looks just like it": "Ian Chen" refused beside "Lan Chen" read as a mistake (a tester).
-            raise ValidationError("Another member goes by that name, or one that looks just like it; choose one of your own.")
-        if User.went_by_recently(field.data, but=self.member_id, among=among) is not None:
-            raise ValidationError(
-                "Another member went by that name, or one that looks just like it, until recently; choose one of your own.")
+        member = db.session.get(User, self.member_id) if self.member_id is not None else None
+        if member is not None and field.data == member.display_name:
+            # Kept, not chosen: a name is checked when a member takes it, so an admin who stops being one
+            # (Ada Admin) or a name from before a rule keeps it until the member's next rename.
+            return
+        refuse_name_of_another(field.data, member_id=self.member_id, among=self._whom_they_see(),
+                               for_admin=self._for_admin())
 
     def _whom_they_see(self):
         from ..visibility import listed_for, listed_for_newcomer
@@ -118,6 +147,10 @@ class ProfileForm(Form):
         if self.member_id is None:
             return listed_for_newcomer()
         return listed_for(db.session.get(User, self.member_id))
+
+    def _for_admin(self) -> bool:
+        member = db.session.get(User, self.member_id) if self.member_id is not None else None
+        return member is not None and member.is_admin
 
 
 def no_invite_words(token) -> str:
@@ -137,6 +170,12 @@ class RegisterForm(AccountForm, ProfileForm):
     def __init__(self, joining_with, first_account: bool, **kwargs):
         super().__init__(**kwargs)
         self.joining_with, self.first_account = joining_with, first_account
+
+    def _whom_they_see(self):
+        return ProfileForm._whom_they_see(self)  # someone joining, for the username as for the display name
+
+    def _for_admin(self) -> bool:
+        return self.first_account  # the first account becomes the admin
 
     def validate_invite(self, field):
         if self.first_account:
