@@ -366,12 +366,16 @@ def test_resolving_a_report_can_be_undone_and_a_resolved_one_reopened(chat, admi
     assert "Nothing to review" in visible_text(page)
 
     undone = admin_client.post(f"/admin/reports/{report.id}/reopen")
-    assert undone.status_code == 302 and undone.location == f"/admin/reports#report-{report.id}"
+    # said under the tabs, where Mark resolved's note was, and with no #fragment, whose scroll took the
+    # focus from the note to the page (an admin tester)
+    assert undone.status_code == 302 and undone.location == f"/admin/reports?reopened={report.id}"
     db.session.expire_all()
     stored = db.session.get(Report, report.id)
     assert (stored.status, stored.resolved_at, stored.resolved_by_id, stored.note) == ("open", None, None, "three adverts")
-    page = visible_text(admin_client.get("/admin/reports"))
-    assert "Report reopened" in page and "three adverts" in page and "is resolved. Undo" not in page
+    reopened = admin_client.get(undone.location).get_data(as_text=True)
+    assert reopened.index('aria-label="Admin"') < reopened.index("data-flashes")
+    page = visible_text(reopened)
+    assert "The report about Alice is open again" in page and "three adverts" in page and "is resolved. Undo" not in page
     assert "is resolved" not in visible_text(admin_client.get(f"/admin/reports?resolved={report.id}"))  # open: no Undo
     assert 'Admin <span class="badge">1</span>' in admin_client.get("/").get_data(as_text=True)
 

@@ -599,15 +599,18 @@ def admin_reports():
     people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports}
                          | {r.resolved_by_id for r in reports if r.resolved_by_id})
     return render_template("admin/reports.html", reports=reports, people=people, status=status, reasons=REPORT_REASONS,
-                           just_resolved=_just_resolved())
+                           just_resolved=_just_changed("resolved"), just_reopened=_just_changed("reopened"))
 
 
-def _just_resolved():
-    """(report, reported member's name) of the report this admin just resolved (?resolved=ID, where
-    Mark resolved leads), while it still is: the page offers Undo, as Hide does in the inbox."""
-    report_id = whole_number(request.args.get("resolved"))
+def _just_changed(how: str):
+    """(report, reported member's name) of the report this admin just resolved or reopened
+    (?resolved=ID, where Mark resolved leads: the page offers Undo, as Hide does in the inbox; or
+    ?reopened=ID), while it still is so. Said in the same place, under the tabs, and the keyboard
+    goes on from there (a reopened one's note sat above the heading, the focus left on the page: an
+    admin tester)."""
+    report_id = whole_number(request.args.get(how))
     row = db.session.get(Report, report_id) if report_id else None
-    if row is None or row.status != "resolved" or row.reported_id == current_user.id:
+    if row is None or row.status != ("resolved" if how == "resolved" else "open") or row.reported_id == current_user.id:
         return None
     return row, reads.display_name(db.session.get(User, row.reported_id))
 
@@ -627,8 +630,7 @@ def reopen_report(report_id):
         safety.reopen_report(current_user, report_id)
     except Refusal as refusal:
         return _refusal_response(refusal)
-    flash("Report reopened: it is listed under Open reports again.", "success")
-    return redirect(url_for("safety.admin_reports", _anchor=f"report-{report_id}"))
+    return redirect(url_for("safety.admin_reports", reopened=report_id))
 
 
 # --- template helpers and the flag hook ---------------------------------------------------
