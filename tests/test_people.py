@@ -71,7 +71,7 @@ def test_unknown_profile_is_404(signed_in, client, alice, name):
 
 @pytest.mark.parametrize(
     "status, role, tag",
-    [("pending", "member", '<span class="tag tag-pending">Pending verification</span>'),
+    [("pending", "member", '<span class="tag tag-pending">Waiting for approval</span>'),
      ("suspended", "member", '<span class="tag">Suspended</span>'),
      ("active", "admin", '<span class="tag tag-admin">Admin</span>')],
 )
@@ -108,7 +108,7 @@ def test_directory_lists_members_alphabetically_with_tags(client, make_user, adm
     assert "Plays the cello." in page
     assert "@sam" not in page  # suspended members are not listed
     penny_row = page[page.index("@penny"):page.index("@root")]
-    assert "Pending verification" in penny_row
+    assert "Waiting for approval" in penny_row
     root_row = page[page.index("@root"):page.index("@zoe")]
     assert "tag-admin" in root_row
 

@@ -328,7 +328,7 @@ def test_pending_member_cannot_post_a_request(client, penny):
         assert response.status_code == 403
         page = text(response)
         assert "waiting for an admin to approve it" in page
-        assert "Pending verification" in page  # full page with the nav's tag
+        assert "Waiting for approval" in page  # full page with the nav's tag
     assert count(HelpRequest) == 0
 
 
