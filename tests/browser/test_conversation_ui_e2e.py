@@ -145,7 +145,8 @@ def test_with_large_text_on_a_phone_names_stay_whole_and_the_thread_keeps_room(b
     # a row of its own, not a column of word pieces beside the arrow ("Featherst / onehaug / h-")
     assert head.evaluate("h => h.clientWidth >= 0.8 * h.parentElement.clientWidth - 64"), "the name is squeezed"
     room = page.locator("#thread-messages").evaluate("list => list.clientHeight")
-    assert room >= min(12 * 32, 0.4 * 844) - 2, f"the messages get {room} px"
+    # more than half the window (they had 40 %: two or three messages, outside testers said again)
+    assert room >= 0.5 * 844, f"the messages get {room} px"
     box, compose = (page.locator(selector).evaluate("e => e.getBoundingClientRect().width")
                     for selector in ("#compose textarea", "#compose"))
     assert box >= 0.8 * compose, f"the box is {box} px of the {compose} px it sits in"
