@@ -237,8 +237,12 @@ def name_keys(name) -> frozenset:
     is seen). Two names look alike when they share one."""
     name = "" if name is None else str(name)
     spellings = {name}
-    if "I" in name:
-        spellings.add(name.replace("I", "l"))
+    # Any capital drawn as an I, of any script or width: Greek Ι, Ukrainian І, Ⅰ, Ｉ, Ɩ ("AΙice Moreno"
+    # passed for Alice Moreno once "AIice" was refused: a re-check tester).
+    as_l = "".join("l" if char == "I" or (char.isupper() and not char.isascii() and name_key(char) == "i") else char
+                   for char in name)
+    if as_l != name:
+        spellings.add(as_l)
     if "1" in name:
         spellings |= {spelling.replace("1", "i") for spelling in spellings}
     keys = {name_key(spelling) for spelling in spellings}
@@ -265,8 +269,21 @@ def holds_name(words, other) -> bool:
     """Whether a name of these words (name_words) holds every word of other, however spelled
     (name_keys) and in any order, when other has two words or more: "Alice Moreno (Elm St)", "Ms
     Alice Moreno" and "Moreno, Alice" passed for Alice Moreno in an inbox (outside testers), while
-    "Bea Smith" is not Bea (a one-word name, its apostrophes and hyphens joining: "O'Connor")."""
-    return any(its <= candidate for its in _whole_name_words(other) for candidate in words)
+    "Bea Smith" is not Bea (a one-word name, its apostrophes and hyphens joining: "O'Connor"). Or
+    when it is other shortened to initials: each of its words one of other's or that word's first
+    letter, every word of other's there, one of them whole ("Alice M.", "A. Moreno": a re-check
+    tester); a word of its own ("Ana B. Costa" beside "Ana Bela") makes it a name of its own."""
+    return any(its <= candidate or _initials_of(candidate, its) for its in _whole_name_words(other) for candidate in words)
+
+
+def _initials_of(candidate: frozenset, its: frozenset) -> bool:
+    """Whether candidate is its with some words shortened to their first letter (holds_name)."""
+    whole = candidate & its
+    if not whole or len(candidate) != len(its):
+        return False
+    shortened, rest = candidate - whole, its - whole
+    return len(shortened) == len(rest) and all(len(letter) == 1 for letter in shortened) \
+        and sorted(shortened) == sorted(word[0] for word in rest)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -280,7 +297,10 @@ def _whole_name_words(name) -> tuple:
 
 # Words that make a name read as the community's own staff ("Administrator", "WhiteBalloon Support"
 # passed for a member's: outside testers); kept for the admins.
-STAFF_WORDS = frozenset({"admin", "administrator", "moderator", "mod", "staff", "support", "official", "whiteballoon"})
+STAFF_WORDS = frozenset({"admin", "administrator", "moderator", "moderation", "mod", "staff", "support", "official",
+                         "whiteballoon", "team", "helpdesk", "safety"})
+# The long ones count misspelled by a letter too ("Admistrator", "Moderater" passed: a re-check tester).
+_STAFF_MISSPELT = ("administrator", "moderator", "moderation", "whiteballoon")
 # The longer ones count at either end of a word too ("AdminTeam", "siteadmin"), where no name has them;
 # "mod" and "staff" begin real names (Modupe, Stafford), and inside a word "admin" is badminton.
 _STAFF_AT_AN_END = ("admin", "moderator", "support", "official", "whiteballoon")
@@ -294,11 +314,22 @@ def sounds_like_staff(name) -> bool:
     joined = {key.replace(" ", "") for key in keys if " " in key}  # "Chad Min" as "chadmin": a word only whole
     for key in keys:
         for word in key.split():
-            if word in STAFF_WORDS or word.removesuffix("s") in STAFF_WORDS:
+            if word in STAFF_WORDS or word.removesuffix("s") in STAFF_WORDS \
+                    or any(_one_letter_apart(word, staff) for staff in _STAFF_MISSPELT):
                 return True
             if key not in joined and (word.startswith(_STAFF_AT_AN_END) or word.endswith(_STAFF_AT_AN_END)):
                 return True
     return False
+
+
+def _one_letter_apart(word: str, other: str) -> bool:
+    """Whether word is other with one letter left out, added or changed (an edit distance of one)."""
+    if abs(len(word) - len(other)) > 1 or word == other:
+        return False
+    if len(word) == len(other):
+        return sum(a != b for a, b in zip(word, other)) == 1
+    shorter, longer = sorted((word, other), key=len)
+    return any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
 
 
 def _without_accents(text: str) -> str:
