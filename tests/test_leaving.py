@@ -136,6 +136,35 @@ def test_closing_with_erase_wipes_what_they_sent_and_the_other_member_sees_messa
     assert "erasure: looked for text left of the 1 member(s)" in result.output
 
 
+@pytest.mark.parametrize("act", ["block", "report"])
+def test_closing_with_erase_leaves_a_member_who_blocked_or_reported_them_their_copy(
+        app, alice, bob, alice_wrote_bob, make_user, login, act):
+    """A reported, blocked scammer closed his account with "erase" and wiped his victim's copy, the
+    evidence "Delete for both" now keeps (a re-check tester). An erasure on request still takes it."""
+    alice_client, bob_client, cid = alice_wrote_bob
+    carol = make_user("carol")
+    carol_client = login(carol)
+    from messaging_helpers import open_conversation, send
+    other = open_conversation(alice_client, "carol")
+    send(alice_client, other, "to carol, who did nothing")
+    data = {"confirmed": "1"} if act == "block" else {"reason": "scam"}
+    assert bob_client.post(f"/people/alice/{act}", data=data).status_code == 302
+    assert "except where a member blocked or reported you" in visible_text(alice_client.get("/settings/close"))
+
+    close(alice_client, erase=True)
+
+    assert [m.body for m in messages_in(cid) if m.sender_id == alice.id] == [  # Bob keeps his copy
+        SECRET, "See you on Friday at the market", "and one more from Alice"]
+    assert [m.body for m in messages_in(other)] == [""]  # Carol's is wiped, as Alice asked
+    assert SECRET in visible_text(bob_client.get(f"/messages/{cid}"))
+    result = invoke(app, "verify")
+    assert result.exit_code == 0, result.output  # what was kept is no leftover
+    # the operator's erasure on request takes it all the same
+    assert app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"]).exit_code == 0
+    assert [m.body for m in messages_in(cid) if m.sender_id == alice.id] == ["", "", ""]
+    assert invoke(app, "verify").exit_code == 0
+
+
 def test_the_only_admin_cannot_close_their_account(admin, login):
     client = login(admin)
     assert "only admin" in visible_text(client.get("/settings/close"))

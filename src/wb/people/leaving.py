@@ -142,12 +142,32 @@ def _erased_username(member: User) -> str:
     return name
 
 
+def evidence_kept_in(sender_id: int) -> list[int]:
+    """The conversations whose other member blocked or reported this member: closing their account
+    with "erase", their messages there stay the other member's copy, as "Delete for both" can't take
+    them either (a reported scammer closed his account to wipe his victim's copy: a re-check tester).
+    None once erased on request: the operator's erasure takes everything."""
+    from ..messaging.models import Block
+
+    if db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == ERASED,
+                                                     AuditEvent.subject == f"user:{sender_id}").limit(1)) is not None:
+        return []
+    others = select(Block.blocker_id).where(Block.blocked_id == sender_id).union(
+        select(Report.reporter_id).where(Report.reported_id == sender_id))
+    return list(db.session.scalars(select(ConversationMembership.conversation_id).where(
+        ConversationMembership.other_user_id == sender_id, ConversationMembership.user_id.in_(others))))
+
+
 def erase_sent_text(sender_id: int) -> int:
-    """Wipe the text of every message this member sent, then bring both members' metadata up to
-    date (unread counts, the list's previews) in each conversation it touched."""
+    """Wipe the text of every message this member sent (but where evidence_kept_in keeps it), then
+    bring both members' metadata up to date (unread counts, the list's previews) in each conversation
+    it touched."""
     if not schema_present():
         return 0  # messaging was never switched on: no messages to wipe
     unwiped = (Message.sender_id == sender_id) & ((Message.body != "") | Message.deleted_at.is_(None))
+    kept = evidence_kept_in(sender_id)
+    if kept:
+        unwiped &= Message.conversation_id.not_in(kept)
     conversation_ids = list(db.session.scalars(select(Message.conversation_id).where(unwiped).distinct()))
     db.session.commit()  # end the read: SQLite writes wait for it
     wiped = wipe_text(unwiped)

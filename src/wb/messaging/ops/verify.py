@@ -212,7 +212,7 @@ def _check_community(report: Verification) -> None:
 def _check_erased_text(report: Verification) -> None:
     """Members whose sent text was erased (erasure on request, or closing with "erase"): none of it
     remains; and of members erased on request, nothing but ids and times."""
-    from ...people.leaving import erasure_leftovers, text_erased_members
+    from ...people.leaving import erasure_leftovers, evidence_kept_in, text_erased_members
 
     members = text_erased_members()
     left = {}
@@ -222,6 +222,13 @@ def _check_erased_text(report: Verification) -> None:
                 select(Message.sender_id, func.count()).where(Message.sender_id.in_(members), Message.body != "")
                 .group_by(Message.sender_id)
             ).all())
+            # What closing kept for a member who had blocked or reported them is no leftover.
+            for member_id in list(left):
+                kept = evidence_kept_in(member_id)
+                if kept:
+                    left[member_id] = connection.execute(select(func.count()).where(
+                        Message.sender_id == member_id, Message.body != "", Message.conversation_id.not_in(kept))).scalar()
+            left = {member_id: count for member_id, count in left.items() if count}
     report.problems += _limited([
         f"member {member_id}'s text was erased, yet {count:,} of their messages still hold text "
         "(erase them again: `./wb members erase`)" for member_id, count in sorted(left.items())
