@@ -139,6 +139,15 @@ def test_the_home_page_still_works_without_the_messaging_database(messaging_down
     assert "home page drawn without messages: the messaging database failed" in caplog.text
     assert "sekrit-password" not in html + caplog.text
     assert client.get("/requests").status_code == 200
+    # a report is filed all the same, its note kept: it was a 503 that lost it (a re-check tester)
+    from sqlalchemy import select
+
+    from wb.messaging.models import Report
+    filed = client.post("/people/other/report", data={"reason": "harassment", "note": "kept pestering me"},
+                        headers={"X-CSRFToken": token})
+    assert filed.status_code == 302, filed.get_data(as_text=True)
+    report = db.session.scalar(select(Report))
+    assert (report.reason, report.note, report.conversation_id) == ("harassment", "kept pestering me", 1)
     if request.node.callspec.params["messaging_down_app"] == "unreachable":
         return  # no connection to be had: the busy page, with Retry-After (test_errors_security)
     # a damaged database: the inbox and the API say what is unavailable and that the rest works,
