@@ -74,7 +74,7 @@ def test_a_links_host_shows_as_the_browser_reads_it(text, shown):
 
 
 @pytest.mark.parametrize("text", ["http://127.0.0.1:5302@evil.example/login", "https://user:pw@example.org/",
-                                  "http://example.org:notaport/"])
+                                  "http://example.org:notaport/", "https://paypal.com%40evil.example/"])
 def test_a_url_naming_someone_before_its_host_is_no_link(text):
     """http://127.0.0.1:5302@evil.example/login goes to evil.example."""
     html = str(linkify(text))

@@ -137,7 +137,7 @@ def set_password_with(row: PasswordReset, new_password: str) -> User:
     member = row.member
     # Whose link it was, since whoever held it signed in as the member (an outside tester read the
     # line as the member's own doing).
-    maker = f"by {row.created_by.name}" if row.created_by is not None else "on the server"
+    maker = f"by {row.created_by.name}" if row.created_by is not None else "on the command line"
     db.session.add(AuditEvent(actor_id=member.id, action=RESET_LINK_USED, subject=f"user:{member.id}",
                               new_value=f"password set with a link made {maker}"[:128]))
     service.change_password(member, new_password)  # commits, and ends every session

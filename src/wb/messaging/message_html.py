@@ -50,10 +50,11 @@ def _plain_host(url: str) -> str | None:
     """The URL with its host as the browser will read it: lower case ("paypaI.com" showed as PayPal's
     own), and in its ASCII form when it holds other letters ("аpple.com" with a Cyrillic а reads
     xn--pple-43d.com). None, left as text, when it has no host or names someone before it:
-    http://127.0.0.1:5302@evil.example/login goes to evil.example (a marketplace tester)."""
+    http://127.0.0.1:5302@evil.example/login goes to evil.example (a marketplace tester); nor one
+    with an escaped character or a backslash in its host, which a browser can't open as written."""
     scheme, netloc, rest = HOST.fullmatch(url).groups()
     host, colon, port = netloc.rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
-    if not host or "@" in netloc or "&" in netloc or (colon and not port.isdigit()):
+    if not host or any(char in netloc for char in "@&%\\") or (colon and not port.isdigit()):
         return None
     try:
         host = host.lower() if host.isascii() else host.encode("idna").decode("ascii").lower()
