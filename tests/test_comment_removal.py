@@ -220,3 +220,9 @@ def test_only_a_requests_author_or_an_admin_removes_it(login, bobs_comment, bob,
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "request.removed"))
     assert (event.actor_id, event.subject, event.new_value) == (admin.id, f"user:{alice.id}", f"request {request_id}")
     assert f"Request removed: <bdi>request {request_id}</bdi>" in text(staff.get("/admin/members"))
+
+
+def test_each_remove_button_says_whose_comment_to_a_screen_reader(login, bobs_comment, alice):
+    """Two identical "Remove comment" buttons had no name telling them apart (a re-check tester)."""
+    page = text(login(alice).get(f"/requests/{bobs_comment.request_id}"))
+    assert 'Remove comment<span class="visually-hidden">: the comment by Bob, “' in page
