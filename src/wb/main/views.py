@@ -45,7 +45,7 @@ def dashboard():
         log.warning("home page drawn without messages: the messaging database failed",
                     extra={"error": type(error).__name__})
         return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=None,
-                               messages_unavailable=True)
+                               messages_unavailable="down" if no_connection(error) else "failing")
     if inbox is None:
         return render_template("main/dashboard.html", recent_requests=recent_requests, inbox=inbox)
     # The nav badge shows the total the summary read, and comes along with the line's answers.
