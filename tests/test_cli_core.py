@@ -153,6 +153,7 @@ def test_help_lists_every_core_command(monkeypatch, tmp_path):
     for option in ("--env-file", "--app", "--debug", "python-dotenv"):
         assert option not in result.output
     (tmp_path / "instance").mkdir()  # a named command loads the app, which refuses a missing instance
+    (tmp_path / "instance" / "secret_key").write_text("a key an earlier init made\n")  # or an empty folder
     assert CliRunner().invoke(cli, ["db", "--help"]).exit_code == 0
     from flask.cli import cli as flask_cli
     assert "--env-file" in CliRunner().invoke(flask_cli, ["--help"]).output  # Flask's own command keeps them

@@ -246,6 +246,7 @@ def test_a_main_database_that_cannot_be_reached_is_named_in_one_line(monkeypatch
     from wb.cli import cli
 
     (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text("a key an earlier init made\n")
     monkeypatch.setenv("WB_DATABASE_URL", f"sqlite:///{tmp_path / 'no-such-folder' / 'wb.sqlite3'}")
     result = CliRunner().invoke(cli, command)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
@@ -260,12 +261,13 @@ def test_a_main_database_that_cannot_be_reached_is_named_in_one_line(monkeypatch
                                      ["circles", "remove", "Floor 2", "alice"], ["members", "reset-link", "alice"],
                                      ["messaging", "notify"]])
 def test_an_instance_never_initialised_says_to_run_init(tmp_path, command):
-    """The folder is there (made by hand, or by an earlier version), the tables aren't."""
+    """The folder is there (an earlier version's, with its key), the tables aren't."""
     from click.testing import CliRunner
 
     from wb.cli import cli
 
     (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text("a key an earlier init made\n")
     result = CliRunner().invoke(cli, command)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     [line] = result.output.strip().splitlines()
@@ -315,6 +317,20 @@ def test_a_command_that_operates_an_instance_creates_none_at_a_mistyped_path(mon
     assert line == (f"Error: No instance at {typo}: the folder doesn't exist. Check WB_INSTANCE_PATH, "
                     "or run `./wb init` to create one there.")
     assert not (tmp_path / "srv").exists()
+
+
+@pytest.mark.parametrize("command", OPERATING_COMMANDS)
+def test_a_folder_that_holds_no_instance_gets_no_files_either(monkeypatch, tmp_path, no_serving, command):
+    """An existing folder that isn't an instance (its parent, a fresh mkdir) got a secret key and
+    empty databases (a re-check tester)."""
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path))
+    (tmp_path / "notes.txt").write_text("mine\n")
+
+    line = one_error_line(run_wb(*command))
+
+    assert line == (f"Error: No instance at {tmp_path}: the folder holds no WhiteBalloon files. Check "
+                    "WB_INSTANCE_PATH, or run `./wb init` to create one there.")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
 
 
 def test_without_wb_instance_path_the_missing_folder_says_how_to_make_it(monkeypatch, tmp_path):

@@ -240,12 +240,22 @@ def _fill_from_instance_folder(app, create: bool) -> None:
                           "delete that file and a new key is made; everyone signs in again).")
 
 
+INSTANCE_FILES = ("secret_key", "wb.sqlite3", "messaging.sqlite3")  # one is there once `./wb init` ran
+
+
 def _open_instance_folder(path, create: bool, required: bool) -> Path:
     """The instance folder at path, made when create; ConfigError when it is a file or can't be made,
     or when it doesn't exist and create is false (a mistyped WB_INSTANCE_PATH would otherwise
     get a new secret key and empty databases, and a command that only reads would say to run init)."""
     instance = Path(path)
     check = " Check WB_INSTANCE_PATH." if os.environ.get("WB_INSTANCE_PATH") else ""
+    if instance.is_dir() and required and not create and not any(
+            (instance / name).exists() for name in INSTANCE_FILES):
+        # A folder that is there but holds no instance (its parent, a fresh mkdir) got a secret key and
+        # empty databases too (a re-check tester).
+        advice = "Check WB_INSTANCE_PATH, or run" if check else "Run"
+        raise ConfigError(f"No instance at {instance}: the folder holds no WhiteBalloon files. {advice} `./wb init` "
+                          "to create one there.")
     if instance.is_dir() or (not required and not create):
         return instance
     if instance.exists():
