@@ -98,6 +98,16 @@ def test_an_invite_opened_while_signed_in_says_joining_switches_the_browser(invi
     assert "You're signed in as" not in text(login(alice).get("/register?invite=nope"))  # no form, nothing to warn of
 
 
+@pytest.mark.parametrize("password", ["password", "Password123", "12345678", "QWERTYUIOP", "iloveyou", "zzzzzzzzzz"])
+def test_a_common_password_is_refused_and_the_form_kept(client, invite, password):
+    """A street's tester, where many are new to apps, joined with "password": the one tried first."""
+    response = register(client, invite.token, username="newbie", password=password, display_name="Nina New")
+    page = html.unescape(text(response))
+    assert response.status_code == 400 and "one of the most common ones, which others try first" in page
+    assert 'value="Nina New"' in page and User.by_username("newbie") is None
+    assert register(client, invite.token, username="newbie", display_name="Nina New").status_code == 302
+
+
 def test_registration_with_a_valid_invite_creates_an_active_member(client, invite, admin):
     response = register(client, invite.token, username="newbie", display_name="Nina New", bio="Hi all")
 

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..forms import CleanLine, CleanText, Form, WholeNumberField
 from ..models import ERASED_USERNAME_PREFIX, USERNAME_PATTERN, User
 from ..text import sounds_like_staff
+from .common_passwords import is_common
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 200
@@ -57,6 +58,9 @@ def acceptable_password(form, field):
         raise StopValidation(f"Passwords need at least {PASSWORD_MIN} characters.")
     if len(password) > PASSWORD_MAX:
         raise StopValidation(f"Passwords can be at most {PASSWORD_MAX} characters.")
+    if is_common(password):
+        raise StopValidation("That password is one of the most common ones, which others try first. Choose another: "
+                             "a few words you'll remember make a good one.")
 
 
 class LoginForm(Form):
