@@ -1,5 +1,6 @@
 """Configuration: WB_* environment variables, instance/config.py, the generated secret key."""
 import os
+from pathlib import Path
 import stat
 
 import pytest
@@ -331,6 +332,21 @@ def test_a_folder_that_holds_no_instance_gets_no_files_either(monkeypatch, tmp_p
     assert line == (f"Error: No instance at {tmp_path}: the folder holds no WhiteBalloon files. Check "
                     "WB_INSTANCE_PATH, or run `./wb init` to create one there.")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("command", [["test", "--version"], ["bench", "--help"]])
+def test_the_test_suite_and_the_benchmark_run_where_there_is_no_instance(monkeypatch, tmp_path, command):
+    """`./wb test` on a fresh clone, the README's second command, refused the missing instance/ (CI
+    caught it): they load no app, and make no folder."""
+    import subprocess
+    import sys
+
+    missing = tmp_path / "instance"
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(missing))
+    monkeypatch.setenv("WB_PROJECT_ROOT", str(Path(__file__).resolve().parents[1]))
+    result = subprocess.run([sys.executable, "-m", "wb.cli", *command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No instance" not in result.stdout + result.stderr and not missing.exists()
 
 
 def test_without_wb_instance_path_the_missing_folder_says_how_to_make_it(monkeypatch, tmp_path):

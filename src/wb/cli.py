@@ -92,7 +92,9 @@ cli.add_command(shell_command)
 cli.add_command(routes_command)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+# `test` and `bench` run on a fresh clone, where there is no instance: they load no app (Flask's
+# commands do by default, which made an instance folder, then refused a missing one).
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, with_appcontext=False)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def test(pytest_args):
     """Run the test suite (extra arguments go to pytest)."""
@@ -101,7 +103,8 @@ def test(pytest_args):
     sys.exit(subprocess.call(command, cwd=root))
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+             with_appcontext=False)
 @click.argument("bench_args", nargs=-1, type=click.UNPROCESSED)
 def bench(bench_args):
     """Run the messaging benchmark (benchmarks/run.py; --help for its options)."""
