@@ -168,6 +168,17 @@ def bob(make_user):
 
 
 @pytest.fixture
+def help_request(alice):
+    """Alice's open request for a ladder."""
+    from wb.models import HelpRequest
+
+    item = HelpRequest(author_id=alice.id, title="Borrow a ladder", body="Mine is too short for the gutters.")
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+@pytest.fixture
 def admin(make_user):
     return make_user("root", role="admin", display_name="Rita Root")
 

@@ -27,15 +27,6 @@ def carol(make_user):
 
 
 @pytest.fixture
-def help_request(alice):
-    """Alice's request for a ladder."""
-    item = HelpRequest(author_id=alice.id, title="Borrow a ladder", body="Mine is too short.")
-    db.session.add(item)
-    db.session.commit()
-    return item
-
-
-@pytest.fixture
 def bobs_comment(help_request, bob):
     """Bob's comment on Alice's request, with his phone number in it."""
     item = Comment(request_id=help_request.id, author_id=bob.id, body=PHONE)

@@ -18,15 +18,6 @@ def count(model) -> int:
 
 
 @pytest.fixture
-def help_request(alice):
-    """Alice's open request for a ladder."""
-    item = HelpRequest(author_id=alice.id, title="Borrow a ladder", body="Mine is too short for the gutters.")
-    db.session.add(item)
-    db.session.commit()
-    return item
-
-
-@pytest.fixture
 def penny(make_user):
     return make_user("penny", status="pending")
 
