@@ -526,3 +526,21 @@ def test_members_in_no_circle_are_pointed_out_where_reach_is_a_shared_circle(adm
     page = text(admin_client.get("/admin/members"))
     assert "in no circle" not in page
     assert "Every member is in a circle." in text(admin_client.get("/admin/members?circle=none"))
+
+
+def test_an_admin_whose_role_is_removed_is_told_by_email(app, smtp, admin_client, make_user, runner):
+    """A new admin removed the others' roles without a word to them (a re-check tester)."""
+    from notify_helpers import body_text, notify, opt_in
+
+    carol = make_user("carol", role="admin", display_name="Carol Chen")
+    address = opt_in(carol, frequency="never")  # what she chose for messages doesn't matter here
+    assert admin_client.post("/admin/members/carol/remove-admin", data={"confirmed": "1"}).status_code == 302
+    assert notify(app).exit_code == 0
+    [message] = smtp.to(address)
+    assert message["Subject"] == "You are no longer an admin of your WhiteBalloon community"
+    assert "An admin, Rita Root, removed your admin role." in " ".join(body_text(message).split())
+    # made an admin again before the email went: nothing to tell
+    admin_client.post("/admin/members/carol/make-admin", data={"confirmed": "1"})
+    admin_client.post("/admin/members/carol/remove-admin", data={"confirmed": "1"})
+    admin_client.post("/admin/members/carol/make-admin", data={"confirmed": "1"})
+    assert notify(app).exit_code == 0 and len(smtp.to(address)) == 1

@@ -1,4 +1,5 @@
 """Accounts: registration through invites, approval, admin creation."""
+import json
 import logging
 
 from sqlalchemy import func, select, update
@@ -8,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..messaging import live
 from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Invite, User, utcnow
+from ..notifications.models import Notice
 from ..text import has_control_characters
 from .forms import AccountForm
 
@@ -158,12 +160,16 @@ def set_role(user: User, role: str, actor: User | None = None) -> None:
         # A link an admin made for a member would sign in as an admin now; one made for an admin
         # would pass to whoever removed their role (an outside tester took an admin's account so).
         void_reset_links(user)
+        if role != "admin":  # told by email, if they gave an address: nothing told them (a re-check tester)
+            db.session.add(Notice(user_id=user.id, kind=ROLE_NOTICE,
+                                  summary=json.dumps({"by": actor.id if actor is not None else None})))
     db.session.commit()
     log.info("member role changed", extra={"user_id": user.id, "role": role})
 
 
 # Member management as the audit log records it (Admin → Members lists it: admin/history.py). Only
 # flags and rules kept a who and when before; a suspension left no trace of who made it (an outside tester).
+ROLE_NOTICE = "admin-removed"  # the email that tells an admin their role was removed (notifications/delivery.py)
 APPROVED, SUSPENDED, REINSTATED = "member.approved", "member.suspended", "member.reinstated"
 MADE_ADMIN, ADMIN_REMOVED = "member.made_admin", "member.admin_removed"
 

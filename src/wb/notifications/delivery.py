@@ -25,7 +25,8 @@ from ..messaging.models import ConversationMembership
 from ..models import User
 from . import mail
 from ..auth.resets import RESET_NOTICE
-from .emails import Writer, confirmation_email, reset_link_email, unread_email
+from ..auth.service import ROLE_NOTICE
+from .emails import Writer, admin_removed_email, confirmation_email, reset_link_email, unread_email
 from .models import EmailSettings, Notice
 
 log = logging.getLogger("wb.notifications")
@@ -107,6 +108,9 @@ def _compose(notice: Notice):
         return None if settings.confirmed_at is not None else confirmation_email(notice, recipient, settings.address)
     if notice.kind == RESET_NOTICE:  # about their account, not their messages: whatever they chose for those
         return reset_link_email(notice, recipient, settings.address, _reset_link_maker(notice)) if settings.confirmed else None
+    if notice.kind == ROLE_NOTICE:  # likewise
+        return admin_removed_email(notice, recipient, settings.address, _reset_link_maker(notice)) \
+            if settings.confirmed and not recipient.is_admin else None  # made an admin again since: nothing to tell
     if not settings.confirmed or settings.frequency == "never" or not policy.messaging_enabled():
         return None
     writers = _still_unread(notice)
@@ -115,7 +119,8 @@ def _compose(notice: Notice):
 
 
 def _reset_link_maker(notice: Notice) -> str:
-    """Who made the reset link the notice tells of: the admin's name, or the operator's command line."""
+    """Who did what the notice tells of (made a reset link, removed an admin's role): the admin's name,
+    or the operator's command line."""
     by = json.loads(notice.summary or "{}").get("by")
     maker = db.session.get(User, by) if by else None
     return f"An admin, {maker.name}," if maker is not None else "Whoever runs your community's server"

@@ -105,3 +105,18 @@ def reset_link_email(notice, recipient, address: str, maker: str) -> EmailMessag
     ]
     message.set_content("\n".join(lines) + "\n")
     return message
+
+
+def admin_removed_email(notice, recipient, address: str, by: str) -> EmailMessage:
+    """An admin's role was removed: a new admin could demote the others without a word to them (a
+    re-check tester)."""
+    message = _envelope(notice, address, "You are no longer an admin of your WhiteBalloon community")
+    lines = [
+        f"Hello {one_line(recipient.name)},", "",
+        f"{one_line(by)} removed your admin role. Your account is otherwise as it was.", "",
+        "If you didn't expect this, tell another admin of your community, or whoever runs its server:",
+        "they can make you an admin again.", "",
+        "This email never holds the text of messages.",
+    ]
+    message.set_content("\n".join(lines) + "\n")
+    return message
