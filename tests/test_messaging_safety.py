@@ -412,3 +412,7 @@ def test_once_blocked_or_reported_a_sender_no_longer_deletes_for_both(chat, alic
     assert "hi bob" not in visible_text(alice_client.get(f"/messages/{cid}"))
     assert "hi bob" in visible_text(bob_client.get(f"/messages/{cid}"))
     assert [m.body for m in messages_in(cid)] == ["hi bob"]
+    if act == "block":  # lifting the block gave the delete back, and the victim's copy went (an API tester)
+        assert bob_client.post("/people/alice/unblock").status_code == 302
+        assert alice_client.post(f"/messages/{cid}/messages/{message.id}/delete").status_code == 403
+        assert [m.body for m in messages_in(cid)] == ["hi bob"]

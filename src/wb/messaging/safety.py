@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -11,6 +11,9 @@ from . import live, policy
 from .conversations import audit
 from .models import REPORT_NOTE_MAX, Block, ConversationMembership, Report
 from .policy import Refusal
+
+
+BLOCKED = "member.blocked"  # the audit log's record that a block was made, kept after it is lifted
 
 
 def check_can_block(blocker, blocked) -> None:
@@ -27,6 +30,8 @@ def block(blocker, blocked) -> None:
     )
     if exists is None:
         db.session.add(Block(blocker_id=blocker.id, blocked_id=blocked.id))
+        # Kept after an unblock, for keeps_as_evidence (admins' pages never list it: a block is private).
+        db.session.add(AuditEvent(actor_id=blocker.id, action=BLOCKED, subject=f"user:{blocked.id}"))
         live.record([blocker.id], "blocked")
         tell_compose_changed(blocker.id, [blocked.id])
         try:
@@ -69,13 +74,21 @@ def has_blocked(blocker, other) -> bool:
 
 
 def keeps_as_evidence(holder_id: int, sender_id: int) -> bool:
-    """Whether holder_id blocked or reported sender_id: then the sender's messages to them can no
-    longer be deleted for both (a reported scammer deleted every message from his victim's copy,
-    leaving nothing to show an admin: an outside tester). The sender may still remove them from
-    their own view."""
-    blocked = select(Block.id).where(Block.blocker_id == holder_id, Block.blocked_id == sender_id)
-    reported = select(Report.id).where(Report.reporter_id == holder_id, Report.reported_id == sender_id)
-    return db.session.execute(blocked.union_all(reported).limit(1)).first() is not None
+    """Whether holder_id blocked (ever: lifting a block gave it back: an API tester) or reported
+    sender_id: then the sender's messages to them can no longer be deleted for both (a reported
+    scammer deleted every message from his victim's copy, leaving nothing to show an admin: an
+    outside tester). The sender may still remove them from their own view."""
+    return holder_id in set(db.session.scalars(holders_of(sender_id)))
+
+
+def holders_of(sender_id: int):
+    """Who keeps sender_id's messages to them (keeps_as_evidence): every member who blocks or ever
+    blocked them, or reported them (a statement of one column)."""
+    return union(
+        select(Block.blocker_id).where(Block.blocked_id == sender_id),
+        select(AuditEvent.actor_id).where(AuditEvent.action == BLOCKED, AuditEvent.subject == f"user:{sender_id}",
+                                          AuditEvent.actor_id.is_not(None)),
+        select(Report.reporter_id).where(Report.reported_id == sender_id))
 
 
 def blocked_members(member) -> list[User]:

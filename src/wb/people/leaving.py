@@ -147,15 +147,16 @@ def evidence_kept_in(sender_id: int) -> list[int]:
     with "erase", their messages there stay the other member's copy, as "Delete for both" can't take
     them either (a reported scammer closed his account to wipe his victim's copy: a re-check tester).
     None once erased on request: the operator's erasure takes everything."""
-    from ..messaging.models import Block
+    from ..messaging.safety import holders_of
 
     if db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == ERASED,
                                                      AuditEvent.subject == f"user:{sender_id}").limit(1)) is not None:
         return []
-    others = select(Block.blocker_id).where(Block.blocked_id == sender_id).union(
-        select(Report.reporter_id).where(Report.reported_id == sender_id))
+    holders = list(db.session.scalars(holders_of(sender_id)))
+    if not holders:
+        return []
     return list(db.session.scalars(select(ConversationMembership.conversation_id).where(
-        ConversationMembership.other_user_id == sender_id, ConversationMembership.user_id.in_(others))))
+        ConversationMembership.other_user_id == sender_id, ConversationMembership.user_id.in_(holders))))
 
 
 def erase_sent_text(sender_id: int) -> int:
