@@ -44,7 +44,7 @@ RFC_9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
 
 
 def problem_response(status: int, detail: str | None = None, errors: list | None = None, headers: dict | None = None):
-    """A problem+json response: type, title (the status phrase), status, detail, and errors for a 422."""
+    """A problem+json response: type, title (the status phrase), status, detail, and errors for a 422 (or a 400 about one field)."""
     try:
         phrase = RFC_9110_PHRASES.get(status) or HTTPStatus(status).phrase
     except ValueError:  # a status Python doesn't name

@@ -72,7 +72,7 @@ class Problem(BaseModel):
     title: str = Field(description="The HTTP status phrase")
     status: int
     detail: str = Field(description="What went wrong, in words for a person")
-    errors: list[InvalidField] | None = Field(None, description="For a 422: each invalid field")
+    errors: list[InvalidField] | None = Field(None, description="For a 422, and a 400 about one field (a cursor this API never gave out): each invalid field")
 
 
 # --- members --------------------------------------------------------------------------
