@@ -337,6 +337,9 @@ def test_a_report_about_an_admin_goes_to_the_other_admins_only(chat, alice, bob,
     other = login(admin)  # another admin sees and resolves it
     assert "She pressured me" in visible_text(other.get("/admin/reports"))
     assert other.post(f"/admin/reports/{about_her.id}/resolve").status_code == 302
+    # and she doesn't learn of it from Recent member actions: its time pointed at the client (a tester)
+    assert "Report about them resolved" in visible_text(other.get("/admin/members"))
+    assert "Report about them" not in visible_text(hers.get("/admin/members"))
 
     # Not even once she is the only admin (she removed the other, and read it: an outside tester):
     # the report waits for another admin, and the reporter is told so.

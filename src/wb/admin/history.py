@@ -22,11 +22,15 @@ ACTION_WORDS = {APPROVED: "Approved", SUSPENDED: "Suspended", REINSTATED: "Reins
                 COMMENT_REMOVED: "Comment removed", REQUEST_REMOVED: "Request removed"}
 
 
-def recent_member_actions(limit: int = 20) -> list[AuditEvent]:
-    """The latest member actions, newest first, with who did each (one query for the actors)."""
+def recent_member_actions(viewer, limit: int = 20) -> list[AuditEvent]:
+    """The latest member actions, newest first, with who did each (one query for the actors). Not, to
+    an admin, what was done with a report about them: its time pointed at the client who reported
+    them (a therapy practice's tester), and such a report goes to the other admins only."""
+    about_a_report = AuditEvent.action.in_((REPORT_RESOLVED, REPORT_REOPENED))
     return list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action.in_(ACTION_WORDS)).options(selectinload(AuditEvent.actor))
-        .order_by(AuditEvent.id.desc()).limit(limit)))
+        select(AuditEvent).where(AuditEvent.action.in_(ACTION_WORDS),
+                                 ~(about_a_report & (AuditEvent.subject == f"user:{viewer.id}")))
+        .options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id.desc()).limit(limit)))
 
 
 def member_names(events):

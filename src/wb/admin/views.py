@@ -113,7 +113,7 @@ def members():
     people = pagination.items
     found_by = {**({"q": name} if name else {}), **({"circle": "none"} if no_circle else {})}
     here = url_for("admin.members", **found_by, **({"page": pagination.page} if pagination.page > 1 else {}))
-    actions = history.recent_member_actions()
+    actions = history.recent_member_actions(current_user)
     return render_template("admin/members.html", people=people, pagination=pagination, q=name, here=here,
                            found_by=found_by, no_circle=no_circle, circleless=_circleless_who_cant_start(),
                            all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]),
