@@ -267,6 +267,22 @@ def test_recent_member_actions_say_whose_link_set_the_password(app, admin_client
     assert f"Password reset link used: password set with a link made by {admin.name}" in page
 
 
+def test_an_operator_can_keep_reset_links_off_the_web(app, admin_client, bob, runner):
+    """A practice manager made a link for a clinician, opened it and read every client's messages (a
+    therapy practice's tester): WB_ADMIN_RESET_LINKS off, only the server makes them."""
+    token = make_link(admin_client, "bob")  # made while admins could
+    app.config["ADMIN_RESET_LINKS"] = False
+    assert 'action="/admin/members/bob/reset-link"' not in text(admin_client.get("/admin/members"))
+    refused = admin_client.post("/admin/members/bob/reset-link", data={"confirmed": "1"})
+    assert refused.status_code == 400 and "./wb members reset-link" in page_text(refused)
+    assert set_password(app.test_client(), token).status_code == 410  # and one made before stops working
+    assert signs_in(app, "bob", OLD_PASSWORD)
+    made = runner.invoke(args=["members", "reset-link", "bob"])
+    assert made.exit_code == 0
+    assert set_password(app.test_client(), LINK.search(made.output).group(1)).status_code == 302
+    assert signs_in(app, "bob", NEW_PASSWORD)
+
+
 def test_changing_the_password_ends_an_unused_link(app, admin_client, bob, login):
     """A member told of a link they didn't ask for changes their password: the link is dead."""
     token = make_link(admin_client)

@@ -35,9 +35,10 @@ ENVIRONMENT = {
     "WB_DATABASE_POOL_SIZE": "DATABASE_POOL_SIZE",
     "WB_DATABASE_POOL_OVERFLOW": "DATABASE_POOL_OVERFLOW",
     "WB_PROXIES": "PROXIES",
+    "WB_ADMIN_RESET_LINKS": "ADMIN_RESET_LINKS",
 }
 
-BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS"}
+BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "ADMIN_RESET_LINKS"}
 NUMBER_KEYS = {"MESSAGING_BACKUP_CADENCE_HOURS", "NOTIFY_DELAY_MINUTES", "LIVE_HOLD_SECONDS", "LIVE_RETRY_SECONDS"}
 
 
@@ -103,6 +104,10 @@ class Config:
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_USE_TLS = False  # STARTTLS; port 465 always speaks TLS from the start
+    # Admins make password reset links in Admin → Members. Whoever opens one signs in as the member and
+    # reads their messages: a practice whose manager must never read a client's or a clinician's sets
+    # it off, and only the server's `./wb members reset-link` makes them (a therapy practice's tester).
+    ADMIN_RESET_LINKS = True
     MAIL_FROM = "WhiteBalloon <noreply@localhost>"
     MAIL_TIMEOUT_SECONDS = 30
     NOTIFY_DELAY_MINUTES = 10

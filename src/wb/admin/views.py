@@ -1,5 +1,5 @@
 """Feature flags and member administration."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, exists, func, select
 
@@ -118,7 +118,8 @@ def members():
                            found_by=found_by, no_circle=no_circle, circleless=_circleless_who_cant_start(),
                            all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]),
                            member_actions=actions, member_action_words=history.ACTION_WORDS,
-                           member_names=history.member_names(actions), former_admins=resets.former_admin_ids())
+                           member_names=history.member_names(actions), former_admins=resets.former_admin_ids(),
+                           admin_reset_links=current_app.config["ADMIN_RESET_LINKS"])
 
 
 def _in_no_circle():

@@ -7,6 +7,7 @@ import logging
 import secrets
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from ..api.tokens import hash_token
@@ -44,6 +45,9 @@ def why_not_make(member: User, by_admin: bool = False) -> str | None:
         return f"{member.username} closed their account: a closed account can't be signed in to again."
     if member.status == "suspended":
         return f"{member.username} is suspended: reinstate them first, then make the link."
+    if by_admin and not current_app.config["ADMIN_RESET_LINKS"]:
+        return ("On this community's server, password reset links are made only there, with ./wb members reset-link "
+                "(WB_ADMIN_RESET_LINKS is off): ask whoever runs it.")
     if by_admin and member.is_admin:
         return (f"{member.username} is an admin: an admin's password reset link is made on the server, with "
                 "./wb members reset-link, not by another admin.")
@@ -114,6 +118,9 @@ def usable_link(token: str | None) -> PasswordReset:
     if row.expires_at <= utcnow():
         raise ResetRefused(f"This password reset link has expired: each works for 24 hours. {ASK_AGAIN}", 410)
     member = row.member
+    if row.created_by_id is not None and not current_app.config["ADMIN_RESET_LINKS"]:  # switched off since
+        raise ResetRefused(f"This password reset link no longer works: on this server only the server makes them. "
+                           f"{ASK_AGAIN}", 410)
     if row.created_by_id is not None and (member.is_admin or was_admin_lately(member)):
         # An admin's link for an account that is an admin's now (a role change voids links too).
         raise ResetRefused(f"This password reset link no longer works: the account is an admin's now. {ASK_AGAIN}", 410)
