@@ -248,3 +248,18 @@ def test_a_name_another_member_goes_by_reads_with_its_username_to_others(practic
     # choosing a name nobody has clears the mark
     assert sam.post("/settings", data={"display_name": "Sam S.", "bio": ""}).status_code == 302
     assert "(@sam)" not in visible_text(drlee.get("/messages"))
+
+
+def test_a_client_cannot_take_the_name_of_a_clinician_in_a_protected_circle(practice, login, make_user):
+    """A client who hadn't been written to yet took their clinician's name, "Dr. Jane Smith" (a therapy
+    practice's tester): members of a protected circle count, as their names are no secret; another
+    client's name still doesn't (that would list the caseload)."""
+    make_user("drsmith", display_name="Dr. Jane Smith")
+    clinicians = circles.create("Clinicians")
+    circles.add_members(clinicians, ["drsmith"])
+    rule_changes.set_protection(clinicians, [])
+    sam = login(practice["sam"])
+    for copy in ("Dr. Jane Smith", "Dr Jane Smith", "Jane Smith, Dr.", "Dr. J. Smith"):
+        refused = sam.post("/settings", data={"display_name": copy, "bio": ""})
+        assert refused.status_code == 400 and "Another member goes by that name" in visible_text(refused), copy
+    assert sam.post("/settings", data={"display_name": "Zoe", "bio": ""}).status_code == 302  # a client's: unknown

@@ -4,6 +4,7 @@ The settings page's forms live here too: registration shares their fields and ru
 """
 import unicodedata
 
+from sqlalchemy import or_, select
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
@@ -146,11 +147,18 @@ class ProfileForm(Form):
                                for_admin=self._for_admin())
 
     def _whom_they_see(self):
+        """The members whose names count: those this one sees, and the members of protected circles
+        (a practice's clinicians), whose names are no secret: a client who wasn't written to yet took
+        their clinician's, "Dr. Jane Smith" (a therapy practice's tester)."""
+        from ..circles.models import CircleMember
+        from ..messaging.rules.community import load_rules
         from ..visibility import listed_for, listed_for_newcomer
 
-        if self.member_id is None:
-            return listed_for_newcomer()
-        return listed_for(db.session.get(User, self.member_id))
+        seen = listed_for_newcomer() if self.member_id is None else listed_for(db.session.get(User, self.member_id))
+        protected = list(load_rules().protected) if seen is not None else []
+        if not protected:
+            return seen
+        return or_(seen, User.id.in_(select(CircleMember.user_id).where(CircleMember.circle_id.in_(protected))))
 
     def _for_admin(self) -> bool:
         member = db.session.get(User, self.member_id) if self.member_id is not None else None
