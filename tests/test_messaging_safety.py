@@ -424,3 +424,27 @@ def test_once_blocked_or_reported_a_sender_no_longer_deletes_for_both(chat, alic
         assert bob_client.post("/people/alice/unblock").status_code == 302
         assert alice_client.post(f"/messages/{cid}/messages/{message.id}/delete").status_code == 403
         assert [m.body for m in messages_in(cid)] == ["hi bob"]
+
+
+def test_an_admin_made_after_a_report_by_the_admin_it_is_about_cannot_read_it(chat, admin, make_user, login):
+    """A reported practice manager made a new account an admin and read, as it, the report about her,
+    who filed it and the note (a therapy practice's tester). An admin made before the report reads it."""
+    _, bob_client, _ = chat
+    early = make_user("early")
+    boss = login(admin)
+    assert boss.post("/admin/members/early/make-admin", data={"confirmed": "1"}).status_code == 302
+    assert bob_client.post("/people/root/report", data={"reason": "other", "note": "Rude on the phone"}).status_code == 302
+    [report] = db.session.scalars(select(Report)).all()
+    puppet = make_user("helper")
+    assert boss.post("/admin/members/helper/make-admin", data={"confirmed": "1"}).status_code == 302
+    puppets = login(puppet)
+    for status in ("open", "resolved"):
+        assert "Rude on the phone" not in visible_text(puppets.get(f"/admin/reports?status={status}"))
+    assert puppets.post(f"/admin/reports/{report.id}/resolve").status_code == 404
+    assert 'Reports <span class="badge">' not in puppets.get("/admin/settings").get_data(as_text=True)
+    # and one the puppet makes an admin is no way round it
+    third = make_user("third")
+    assert puppets.post("/admin/members/third/make-admin", data={"confirmed": "1"}).status_code == 302
+    assert "Rude on the phone" not in visible_text(login(third).get("/admin/reports"))
+    # the admin made before the report handles it
+    assert "Rude on the phone" in visible_text(login(early).get("/admin/reports"))

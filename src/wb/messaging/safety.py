@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import func, select, union
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -178,11 +178,34 @@ def _for_admin(admin):
     removed the other admin read it then. It waits for another admin."""
     if admin is None:
         return True
-    return Report.reported_id != admin.id
+    chain, since = made_admin_by(admin)
+    mine = Report.reported_id == admin.id
+    if chain:  # filed before they were made an admin, by one of the admins who made them one
+        mine = or_(mine, and_(Report.reported_id.in_(chain), Report.created_at < since))
+    return ~mine
+
+
+def made_admin_by(admin) -> tuple[set[int], object]:
+    """Who made this admin an admin, who made them one, and so on, and when this one was made: a
+    report filed before then about any of them is not theirs to read. A reported admin made a new
+    account an admin and read, as it, the report about them, who filed it and the note (a therapy
+    practice's tester); an admin made one before the report reads it, as before."""
+    from ..auth.service import MADE_ADMIN
+
+    promoted = {}
+    for subject, actor_id, at in db.session.execute(select(AuditEvent.subject, AuditEvent.actor_id, AuditEvent.created_at)
+                                                    .where(AuditEvent.action == MADE_ADMIN).order_by(AuditEvent.id)).all():
+        promoted[subject] = (actor_id, at)  # the latest promotion of each member counts
+    since = promoted.get(f"user:{admin.id}", (None, None))[1]
+    chain, member_id = set(), admin.id
+    while (actor_id := promoted.get(f"user:{member_id}", (None, None))[0]) is not None and actor_id not in chain | {admin.id}:
+        chain.add(actor_id)
+        member_id = actor_id
+    return chain, since
 
 
 def others_can_handle(admin) -> bool:
-    """Whether an active admin other than this one exists."""
+    """Whether an active admin other than this one exists (one made an admin before a report reads it)."""
     return db.session.scalar(select(User.id).where(
         User.role == "admin", User.status == "active", User.deleted_at.is_(None), User.id != admin.id).limit(1)) is not None
 
@@ -204,7 +227,7 @@ REPORT_REOPENED = "report.reopened"
 def report_for(admin, report_id) -> Report:
     """A report this admin handles (not one about themselves: _for_admin), or 404."""
     row = db.session.get(Report, report_id)
-    if row is None or row.reported_id == admin.id:
+    if row is None or db.session.scalar(select(Report.id).where(Report.id == row.id, _for_admin(admin))) is None:
         abort(404, "That report doesn't exist.")
     return row
 
