@@ -532,6 +532,10 @@ def test_an_admin_whose_role_is_removed_is_told_by_email(app, smtp, admin_client
     """A new admin removed the others' roles without a word to them (a re-check tester)."""
     from notify_helpers import body_text, notify, opt_in
 
+    from wb.auth.service import ROLE_NOTICE
+    from wb.notifications.models import Notice
+
+    assert len(ROLE_NOTICE) <= Notice.__table__.c.kind.type.length  # PostgreSQL refuses a longer one (SQLite doesn't)
     carol = make_user("carol", role="admin", display_name="Carol Chen")
     address = opt_in(carol, frequency="never")  # what she chose for messages doesn't matter here
     assert admin_client.post("/admin/members/carol/remove-admin", data={"confirmed": "1"}).status_code == 302

@@ -169,7 +169,7 @@ def set_role(user: User, role: str, actor: User | None = None) -> None:
 
 # Member management as the audit log records it (Admin → Members lists it: admin/history.py). Only
 # flags and rules kept a who and when before; a suspension left no trace of who made it (an outside tester).
-ROLE_NOTICE = "admin-removed"  # the email that tells an admin their role was removed (notifications/delivery.py)
+ROLE_NOTICE = "demoted"  # the email that tells an admin their role was removed (notifications/delivery.py)
 APPROVED, SUSPENDED, REINSTATED = "member.approved", "member.suspended", "member.reinstated"
 MADE_ADMIN, ADMIN_REMOVED = "member.made_admin", "member.admin_removed"
 
