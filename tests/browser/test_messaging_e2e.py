@@ -44,7 +44,14 @@ def compose_box(page):
 
 
 def send(page, text):
-    """Type into the compose box and press Enter (fill: the keystrokes are not what is tested)."""
+    """Type into the compose box and press Enter (fill: the keystrokes are not what is tested).
+
+    A person starts the next message once the last one has left (the box empties as it leaves)
+    and types it into what the box holds: fill replaces it. So a send on its way lands first,
+    else fill would wipe a message typed while it travelled, kept in the box to follow it
+    (app.js): a screen reader test sent three messages at once and Alice's badge, waiting for
+    the third, stayed at two (what CI caught under load)."""
+    expect(page.locator("#compose.htmx-request")).to_have_count(0)
     box = compose_box(page)
     box.fill(text)
     box.press("Enter")
