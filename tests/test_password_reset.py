@@ -397,3 +397,41 @@ def test_the_command_line_refuses_an_erased_account(runner, bob):
     erase_member(bob)
     result = runner.invoke(args=["members", "reset-link", f"erased-{bob.id}"])
     assert result.exit_code == 1 and f"erased-{bob.id} was erased" in result.output
+
+
+def test_a_password_set_with_a_link_revokes_every_api_token_and_the_member_is_emailed(app, smtp, admin_client, bob,
+                                                                                      messaging_on):
+    """A therapy practice's tester took over a client's account with a link, made an API token as
+    her, and read every message with it after the client got her account back with a second link."""
+    from notify_helpers import body_text, notify, opt_in
+    from wb.api.models import AccessToken
+    from wb.api.tokens import issue
+    from wb.auth.resets import RESET_USED_NOTICE
+    from wb.notifications.models import Notice
+
+    assert len(RESET_USED_NOTICE) <= Notice.__table__.c.kind.type.length  # PostgreSQL refuses a longer one
+
+    address = opt_in(bob, frequency="never")
+    issue(bob, "Bob's laptop")  # his own, made before: it goes too (he is told)
+    visitor = app.test_client()
+    set_password(visitor, make_link(admin_client))
+    taken = visitor.post("/settings/tokens", data={"name": "Phone", "expires": "never"})
+    assert taken.status_code == 201, page_text(taken)
+    planted = re.search(r"wbpat_[A-Za-z0-9_-]{20,}", text(taken))
+    assert planted, page_text(taken)
+    api = app.test_client()
+    bearer = {"Authorization": f"Bearer {planted.group(0)}"}
+    assert api.get("/api/v1/me", headers=bearer).status_code == 200
+
+    set_password(app.test_client(), make_link(admin_client), "bob takes it back again")
+    assert api.get("/api/v1/me", headers=bearer).status_code == 401
+    db.session.expire_all()
+    assert all(row.revoked_at is not None for row in db.session.scalars(select(AccessToken).where(AccessToken.user_id == bob.id)))
+    assert notify(app).exit_code == 0
+    told = [m for m in smtp.to(address) if m["Subject"] == "Your WhiteBalloon password was changed with a reset link"]
+    assert len(told) == 2
+    words = " ".join(body_text(told[-1]).split())
+    assert "An admin, Rita Root, made the link." in words
+    assert "your 1 API token stopped working" in words  # the one planted: Bob's own went with the first link
+    assert "stopped working" in " ".join(body_text(told[0]).split())
+    assert "/reset/" not in words

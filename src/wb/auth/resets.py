@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..api.tokens import hash_token
+from ..api.tokens import hash_token, revoke_all
 from ..extensions import db
 from ..models import AuditEvent, User, utcnow
 from ..text import has_control_characters
@@ -22,6 +22,7 @@ log = logging.getLogger("wb.auth")
 
 LIFETIME = timedelta(hours=24)
 RESET_NOTICE = "reset"  # the email that tells the member a link was made (notifications/delivery.py)
+RESET_USED_NOTICE = "pw-set"  # the email that tells them a link set their password
 # Audit actions (Admin → Members' "Recent member actions" lists them: admin/history.py).
 RESET_LINK_MADE, RESET_LINK_USED = "member.reset_link_made", "member.reset_link_used"
 ASK_AGAIN = "Ask an admin for a new password reset link."
@@ -134,7 +135,7 @@ def usable_link(token: str | None) -> PasswordReset:
 
 def set_password_with(row: PasswordReset, new_password: str) -> User:
     """Spend the link and set the member's new password; every session of theirs ends (as a
-    password change does). ResetRefused when another request spent the link first."""
+    password change does), and every API token. ResetRefused when another request spent the link first."""
     spent = db.session.execute(update(PasswordReset).where(
         PasswordReset.id == row.id, PasswordReset.used_at.is_(None), PasswordReset.voided_at.is_(None),
         PasswordReset.expires_at > utcnow()).values(used_at=utcnow())).rowcount
@@ -147,6 +148,12 @@ def set_password_with(row: PasswordReset, new_password: str) -> User:
     maker = f"by {row.created_by.name}" if row.created_by is not None else "on the command line"
     db.session.add(AuditEvent(actor_id=member.id, action=RESET_LINK_USED, subject=f"user:{member.id}",
                               new_value=f"password set with a link made {maker}"[:128]))
+    # Whoever held the link was signed in as the member and could make an API token that outlived
+    # the member's recovery with a second link (a therapy practice's tester read every message with
+    # one): a password set with a link revokes them all, and the member is emailed that it was set.
+    revoked = revoke_all(member)
+    db.session.add(Notice(user_id=member.id, kind=RESET_USED_NOTICE,
+                          summary=json.dumps({"by": row.created_by_id, "tokens": revoked})))
     service.change_password(member, new_password)  # commits, and ends every session
-    log.info("password reset with a link", extra={"user_id": member.id, "reset_id": row.id})
+    log.info("password reset with a link", extra={"user_id": member.id, "reset_id": row.id, "tokens_revoked": revoked})
     return member

@@ -24,9 +24,9 @@ from ..messaging.rules import blocked_ids
 from ..messaging.models import ConversationMembership
 from ..models import User
 from . import mail
-from ..auth.resets import RESET_NOTICE
+from ..auth.resets import RESET_NOTICE, RESET_USED_NOTICE
 from ..auth.service import ROLE_NOTICE
-from .emails import Writer, admin_removed_email, confirmation_email, reset_link_email, unread_email
+from .emails import Writer, admin_removed_email, confirmation_email, password_set_email, reset_link_email, unread_email
 from .models import EmailSettings, Notice
 
 log = logging.getLogger("wb.notifications")
@@ -108,6 +108,8 @@ def _compose(notice: Notice):
         return None if settings.confirmed_at is not None else confirmation_email(notice, recipient, settings.address)
     if notice.kind == RESET_NOTICE:  # about their account, not their messages: whatever they chose for those
         return reset_link_email(notice, recipient, settings.address, _reset_link_maker(notice)) if settings.confirmed else None
+    if notice.kind == RESET_USED_NOTICE:  # likewise
+        return password_set_email(notice, recipient, settings.address, _reset_link_maker(notice)) if settings.confirmed else None
     if notice.kind == ROLE_NOTICE:  # likewise
         return admin_removed_email(notice, recipient, settings.address, _reset_link_maker(notice)) \
             if settings.confirmed and not recipient.is_admin else None  # made an admin again since: nothing to tell

@@ -1,6 +1,7 @@
 """The emails themselves: who wrote and how many, links, never message text. Plain text only."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -101,6 +102,25 @@ def reset_link_email(notice, recipient, address: str, maker: str) -> EmailMessag
         "If you didn't, change your password now: the link then stops working.",
         f"  {link('people.settings')}#password",
         "And tell another admin of your community.", "",
+        "This email holds no link that signs you in, and never the text of messages.",
+    ]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+def password_set_email(notice, recipient, address: str, maker: str) -> EmailMessage:
+    """A reset link set the member's password: if it wasn't them, whoever holds their account now
+    was signed in as them (and any API token was revoked with it)."""
+    message = _envelope(notice, address, "Your WhiteBalloon password was changed with a reset link")
+    revoked = json.loads(notice.summary or "{}").get("tokens") or 0
+    lines = [
+        f"Hello {one_line(recipient.name)},", "",
+        f"Your WhiteBalloon password was just changed with a password reset link. {one_line(maker)} made the link.",
+        "Every device signed in to your account was signed out"
+        + (f", and your {revoked} API token{'s' if revoked != 1 else ''} stopped working." if revoked else "."), "",
+        "If you did this, there is nothing more to do.", "",
+        "If you didn't, someone else chose your password and is signed in as you: ask another admin of your",
+        "community (or whoever runs its server) for a new link at once, and tell them what happened.", "",
         "This email holds no link that signs you in, and never the text of messages.",
     ]
     message.set_content("\n".join(lines) + "\n")
