@@ -356,6 +356,19 @@ def test_compose_errors_show_in_the_compose_area_and_keep_the_text(browsing, ser
     expect(compose_box(page)).to_have_value(refused)
     expect(compose_box(page)).to_be_focused()
     expect(mine).to_have_count(0)
+    # A refusal of the text goes once the member writes again ("Write something before sending"
+    # stayed above the words typed since, with the box marked invalid: a residents' building's tester).
+    compose_box(page).press("End")
+    compose_box(page).press_sequentially("!")
+    expect(error).to_have_count(0)
+    expect(compose_box(page)).not_to_have_attribute("aria-invalid", "true")
+    compose_box(page).fill("")
+    page.locator("#compose button[type=submit]").click()
+    expect(error).to_have_text("Write something before sending.")
+    expect(compose_box(page)).to_have_attribute("aria-invalid", "true")
+    compose_box(page).press_sequentially("Hi")
+    expect(error).to_have_count(0)
+    expect(compose_box(page)).to_have_value("Hi")
 
     limit = int(MESSAGE_RATE_LIMIT.split()[0])
     for number in range(1, limit + 1):
@@ -368,6 +381,8 @@ def test_compose_errors_show_in_the_compose_area_and_keep_the_text(browsing, ser
     expect(error).to_contain_text("Try again in")
     expect(compose_box(page)).to_have_value("One message too many")
     expect(mine).to_have_count(limit)
+    compose_box(page).press_sequentially("!")  # a limit's wait is still true: it stays
+    expect(error).to_contain_text("Try again in")
 
 
 def test_no_console_errors_or_csp_violations_on_any_page(browsing, server):

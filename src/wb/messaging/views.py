@@ -254,7 +254,10 @@ def _send_too_large(error):
 def _compose_error(conversation, body, refusal: Refusal):
     view = reads.thread_view(current_user, conversation, compose_body=body, compose_error=refusal.message)
     if is_htmx():
-        return render_template("messaging/_compose.html", **vars(view)), refusal.status, refusal.headers
+        # A refusal of the text itself (empty, too long) goes once the member types (app.js): "Write
+        # something before sending" stayed above what they wrote (a residents' building's tester).
+        return (render_template("messaging/_compose.html", compose_error_about_text=refusal.field == "body", **vars(view)),
+                refusal.status, refusal.headers)
     return _full_page(view, refusal.status, refusal.headers)
 
 

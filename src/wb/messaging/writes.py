@@ -87,7 +87,7 @@ def clean_body(raw) -> str:
             control="Messages can only contain text; remove the control characters and try again.",
         )
     except TextRefused as refused:
-        raise Refusal(refused.message, 400) from None
+        raise Refusal(refused.message, 400, field="body") from None
 
 
 @dataclass

@@ -914,7 +914,11 @@
       : characters(-left) + " too many (" + MESSAGE_MAX.toLocaleString("en") + " at most)";
   }
   document.addEventListener("input", function (event) {
-    if (event.target && event.target.id === "compose-body") showLength(event.target);
+    if (!event.target || event.target.id !== "compose-body") return;
+    // A refusal of the text itself (nothing written, too long) is over once the member writes:
+    // the length note says the rest. Others (a limit's wait) stay until the next send.
+    if (event.target.form.querySelector(".compose-error[data-about-text]")) clearComposeError(event.target);
+    showLength(event.target);
   });
   // Past the end it isn't sent: the server would refuse it anyway, and past 256 KiB the refusal
   // ("Too large") took the box's place and what was in it (an operator tester pasted 1 MB).
