@@ -5,7 +5,7 @@ from sqlalchemy import case, exists, func, select
 
 from .. import flags
 from ..access import admin_required, safe_next
-from ..auth.service import set_role, set_status, why_not_manage
+from ..auth.service import invitees_of, inviters_of, set_role, set_status, why_not_manage
 from ..extensions import db
 from ..models import User
 from ..security import is_htmx, page_arg
@@ -103,15 +103,19 @@ def members():
 
     name = typed_name(request.args.get("q"))
     no_circle = request.args.get("circle") == "none"
+    inviter = _inviter_arg()
     pending_first = case((User.status == "pending", 0), else_=1)
     query = select(User).where(User.deleted_at.is_(None)).order_by(pending_first, User.username)
     if name:
         query = query.where(name_matches(name))
     if no_circle:  # those the notice counts (_circleless_who_cant_start)
         query = query.where(_in_no_circle(), User.role != "admin", User.status != "suspended")
+    if inviter is not None:
+        query = query.where(User.invited_by_id == inviter.id)
     pagination = db.paginate(query, page=page_arg(), per_page=MEMBERS_PER_PAGE, error_out=False)
     people = pagination.items
-    found_by = {**({"q": name} if name else {}), **({"circle": "none"} if no_circle else {})}
+    found_by = {**({"q": name} if name else {}), **({"circle": "none"} if no_circle else {}),
+                **({"invited_by": inviter.username} if inviter is not None else {})}
     here = url_for("admin.members", **found_by, **({"page": pagination.page} if pagination.page > 1 else {}))
     actions = history.recent_member_actions(current_user)
     return render_template("admin/members.html", people=people, pagination=pagination, q=name, here=here,
@@ -119,7 +123,19 @@ def members():
                            all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]),
                            member_actions=actions, member_action_words=history.ACTION_WORDS,
                            member_names=history.member_names(actions), former_admins=resets.former_admin_ids(),
-                           admin_reset_links=current_app.config["ADMIN_RESET_LINKS"])
+                           admin_reset_links=current_app.config["ADMIN_RESET_LINKS"], inviter=inviter,
+                           inviters=inviters_of(people), invitees=invitees_of(people))
+
+
+def _inviter_arg():
+    """The member ?invited_by= names (Members lists whom they invited), None without it; 404 for nobody."""
+    username = request.args.get("invited_by")
+    if not username:
+        return None
+    inviter = User.by_username(username.lstrip("@"))
+    if inviter is None:
+        abort(404, "No member has that username.")
+    return inviter
 
 
 def _in_no_circle():
