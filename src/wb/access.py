@@ -32,9 +32,11 @@ ENDED_KEY = "wb_ended"  # the session's word for why it ended here (closing the 
 
 
 def why_ended() -> str | None:
-    """Why the member this browser was signed in as no longer is, when it is their account's doing:
-    "closed" (closed or erased) or "suspended", for the sign-in page to say (it told them to sign in
-    again, which they never can: outside testers); None otherwise (signed out elsewhere, a new password)."""
+    """Why the member this browser was signed in as no longer is, for the sign-in page to say:
+    "closed" (closed or erased) or "suspended" (it told them to sign in again, which they never can:
+    outside testers), "elsewhere" when the session was ended from elsewhere (signed out everywhere,
+    a new password); None when the browser brought no sign-in at all (signed out in another tab,
+    a cookie cleared or expired: the page that asked says only that it is signed out)."""
     from flask import session
 
     from .extensions import db
@@ -46,7 +48,9 @@ def why_ended() -> str | None:
         return session.get(ENDED_KEY)
     if account.deleted_at is not None:
         return "closed"
-    return "suspended" if account.status == "suspended" else None
+    if account.status == "suspended":
+        return "suspended"
+    return None if User.holds_session(account, signed_in[1]) else "elsewhere"
 
 
 def login_required(view):

@@ -724,7 +724,7 @@ def test_a_tab_signed_out_elsewhere_goes_to_sign_in_and_comes_back_with_its_draf
     expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(thread_path.replace("/", "%2F")) + "&ended=1$"),
                              timeout=NEWS_MS)
     expect(page.locator("body")).not_to_contain_text("spare key")
-    expect(page.get_by_role("status")).to_contain_text("You were signed out")  # says why
+    expect(page.get_by_role("status")).to_contain_text("This browser is no longer signed in (signed out in another tab")  # says why
     page.get_by_label("Username").fill(alice)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

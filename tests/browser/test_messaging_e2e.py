@@ -517,7 +517,7 @@ def test_a_page_drawn_while_messaging_was_off_hears_of_the_switch_and_of_a_sign_
     elsewhere = browsing.sign_in(bob, server=live)
     elsewhere.goto("/settings#sessions")
     elsewhere.locator("#sessions").get_by_role("button", name="Sign out everywhere").click()
-    expect(other).to_have_url(re.compile(r"/login\?.*ended=1"), timeout=BADGE_WAIT_MS)
+    expect(other).to_have_url(re.compile(r"/login\?.*ended=elsewhere"), timeout=BADGE_WAIT_MS)
 
 
 @pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 800}], ids=["phone", "desktop"])
