@@ -800,8 +800,10 @@ def test_a_screen_reader_hears_of_news_elsewhere_once_and_seen_only_when_it_move
     expect(alice_page.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)  # Bob has it open
     alice_page.evaluate("""() => {
         window.seenAdded = 0;
+        window.daysAdded = 0;
         new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
             if (n.nodeType === 1 && (n.matches('.seen-label') || n.querySelector('.seen-label'))) window.seenAdded++;
+            if (n.nodeType === 1 && n.matches('li.day-separator')) window.daysAdded++;
         }))).observe(document.getElementById('thread-messages'), {childList: true, subtree: true});
     }""")
     dave = server.create_member("dave")
@@ -811,7 +813,8 @@ def test_a_screen_reader_hears_of_news_elsewhere_once_and_seen_only_when_it_move
         send(dave_page, words)
     expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3", timeout=NEWS_MS)
     status = alice_page.locator("div.visually-hidden[role=status]")
-    expect(status).to_have_text(re.compile(r"^(New message\.|\d new messages\.) 3 unread\.$"), timeout=NEWS_MS + 2000)
+    # Who wrote, from the inbox's list ("New message. 1 unread." said nothing of who: a building's tester)
+    expect(status).to_have_text(re.compile(r"^(New message|\d new messages) from Dave\. 3 unread\.$"), timeout=NEWS_MS + 2000)
     said = status.text_content()
     send(bob_page, "Back from the shop")  # into the thread Alice has open: the thread says it
     expect(alice_page.locator("#thread-messages li.message").last).to_contain_text("Back from the shop", timeout=NEWS_MS)
@@ -819,4 +822,7 @@ def test_a_screen_reader_hears_of_news_elsewhere_once_and_seen_only_when_it_move
     assert status.text_content() == said
     expect(alice_page.locator("#inbox-badge .badge")).to_have_text("3")
     assert alice_page.evaluate("window.seenAdded") == 0
+    # nor "Today" again before the message (it was added, then tidied away: a building's tester)
+    assert alice_page.evaluate("window.daysAdded") == 0
+    expect(alice_page.locator("#thread-messages li.day-separator")).to_have_count(1)
     expect(alice_page.locator(".seen-label")).to_have_count(1)

@@ -503,7 +503,19 @@
   // (before the page is drawn again).
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     if (inThread(event.detail.target)) queueMicrotask(function () { tidyThread(); scrollToOwnMessage(); });
+    dropRepeatedDay(event.detail.target, event.detail.fragment);
   });
+  // New messages come with their day's separator, which the thread already shows when they are of
+  // its last day: dropped before they go in, so the live region never adds it ("Today" was added
+  // before every message that came: a residents' building's tester).
+  function dropRepeatedDay(target, fragment) {
+    if (!target || target.id !== "thread-messages" || !fragment || !fragment.querySelector) return;
+    var shown = target.querySelectorAll("li.message"), separator = fragment.querySelector("li.day-separator");
+    if (!shown.length || !separator) return;
+    var next = separator.nextElementSibling;
+    while (next && !next.matches("li.message")) next = next.nextElementSibling;
+    if (next && next.getAttribute("data-day") === shown[shown.length - 1].getAttribute("data-day")) separator.remove();
+  }
 
   // A conversation picked in the inbox list swaps only the thread pane (the list keeps its
   // scroll). The list's "current" marker moves to the new thread, whose unread count the

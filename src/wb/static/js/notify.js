@@ -125,23 +125,45 @@
   function announce(baseline) {
     announceTimer = setTimeout(function () {
       announceTimer = null;
-      var total = unreadTotal();
+      var total = unreadTotal(), from = namesWords(risenFrom);
+      risenFrom = [];
       if (total <= baseline) return;
       placeAnnouncer();
       announcer.textContent = "";
       requestAnimationFrame(function () {
-        announcer.textContent = (total - baseline === 1 ? "New message." : (total - baseline) + " new messages.") +
-          " " + total + " unread.";
+        announcer.textContent = (total - baseline === 1 ? "New message" : (total - baseline) + " new messages") +
+          (from ? " from " + from : "") + ". " + total + " unread.";
       });
     }, 1500);
+  }
+  // On the inbox its list says whose count rose, so the status says who wrote ("New message. 1
+  // unread." said nothing of who: a residents' building's tester); elsewhere only how many.
+  var rowCounts = null, risenFrom = [];
+  function listRise() {
+    var rows = document.querySelectorAll("#conversation-list li.conversation:not([data-muted])");
+    if (!rows.length) return [];
+    var now = {}, rose = [];
+    rows.forEach(function (row) {
+      var id = row.getAttribute("data-conversation-id"), badge = row.querySelector(".badge");
+      var name = row.querySelector(".conversation-name bdi"), count = badge ? parseInt(badge.textContent, 10) || 0 : 0;
+      now[id] = count;
+      if (rowCounts !== null && count > (rowCounts[id] || 0) && name) rose.push(name.textContent.trim());
+    });
+    rowCounts = now;
+    return rose;
+  }
+  function namesWords(names) {
+    if (!names.length || names.length > 3) return "";
+    return names.length === 1 ? names[0] : names.slice(0, -1).join(", ") + " and " + names[names.length - 1];
   }
 
   var lastTotal = null;
 
   function unreadChanged() {
-    var total = unreadTotal();
+    var total = unreadTotal(), rose = listRise();
     showCountInTitle(total);
-    if (lastTotal !== null && total > lastTotal && !document.hidden && !announceTimer) announce(lastTotal);
+    if (lastTotal !== null && total > lastTotal && !document.hidden && !announceTimer) { risenFrom = []; announce(lastTotal); }
+    if (announceTimer) rose.forEach(function (name) { if (risenFrom.indexOf(name) < 0) risenFrom.push(name); });
     if (!noticesOn()) {
       known = null;
     } else if (known === null) {
