@@ -109,6 +109,22 @@ def test_nothing_is_asked_until_the_member_chooses_and_a_refusal_is_explained(br
     assert bob_page.evaluate("window.wbAsked") == 0
 
 
+def test_a_question_closed_without_an_answer_is_explained(browsing, server):
+    """"Off in this browser." was all the panel said after the browser's question was dismissed (a
+    marketplace tester): it says what happened and what to do."""
+    bob = server.create_member("bob")
+    bob_page = browsing.sign_in(bob)
+    bob_page.context.add_init_script(
+        "if ('Notification' in window) { Notification.requestPermission = function () { return Promise.resolve('default'); }; }")
+    bob_page.goto("/settings")
+    bob_page.wait_for_load_state("load")
+    bob_page.get_by_role("button", name="Turn on desktop notifications").click()
+    expect(bob_page.locator("[data-desktop-status]").first).to_have_text(
+        "Off in this browser: its question was closed without an answer. Press the button again and choose Allow to "
+        "turn them on.")
+    expect(bob_page.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
+
+
 # Chrome on Android offers the permission, then throws at every notice a page makes.
 THROWING_NOTICES = """
 var Throwing = function () { throw new TypeError("Illegal constructor. Use ServiceWorkerRegistration.showNotification() instead."); };

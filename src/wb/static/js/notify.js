@@ -229,6 +229,12 @@
       }
       known = null;
       drawSwitch(panel);
+      // The browser's question closed without an answer: "Off in this browser." alone said nothing
+      // of what happened (a marketplace tester).
+      if (answer === "default") {
+        explain(panel, "Off in this browser: its question was closed without an answer. Press the button again " +
+          "and choose Allow to turn them on.");
+      }
       unreadChanged();
     });
   });
