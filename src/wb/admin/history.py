@@ -1,6 +1,7 @@
 """Admin → Members' "Recent member actions": which admin (or the command line) approved, suspended,
 reinstated, made or removed an admin, resolved a report about or erased which member, made a
-password reset link for whom (and when it was used), removed whose comment, and when.
+password reset link for whom (and when it was used), removed whose comment, request or (with a
+suspension) all of them, and when.
 From the audit log, which holds ids and states, never message text."""
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from ..extensions import db
 from ..messaging.safety import REPORT_REOPENED, REPORT_RESOLVED
 from ..models import AuditEvent, User
 from ..people.leaving import ERASED
-from ..requests.service import COMMENT_REMOVED, REQUEST_REMOVED
+from ..requests.service import COMMENT_REMOVED, POSTS_REMOVED, REQUEST_REMOVED
 
 ACTION_WORDS = {APPROVED: "Approved", SUSPENDED: "Suspended", REINSTATED: "Reinstated", MADE_ADMIN: "Made an admin",
                 ADMIN_REMOVED: "Removed as admin", REPORT_RESOLVED: "Report about them resolved",
                 REPORT_REOPENED: "Report about them reopened", ERASED: "Erased",
                 RESET_LINK_MADE: "Password reset link made", RESET_LINK_USED: "Password reset link used",
-                COMMENT_REMOVED: "Comment removed", REQUEST_REMOVED: "Request removed"}
+                COMMENT_REMOVED: "Comment removed", REQUEST_REMOVED: "Request removed",
+                POSTS_REMOVED: "Requests and comments removed"}
 
 
 def recent_member_actions(viewer, limit: int = 20) -> list[AuditEvent]:

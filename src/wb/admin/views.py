@@ -8,6 +8,7 @@ from ..access import admin_required, safe_next
 from ..auth.service import invitees_of, inviters_of, set_role, set_status, why_not_manage
 from ..extensions import db
 from ..models import User
+from ..requests.service import posts_count, remove_posts_of
 from ..security import is_htmx, page_arg
 from . import bp, history
 from .forms import FlagForm, ProtectForm, ReachForm, StartersForm
@@ -204,11 +205,15 @@ def member_action(username, action):
     if action in ROLE_ACTIONS:
         return _change_role(person, ROLE_ACTIONS[action], action)
     if action == "suspend" and request.form.get("confirmed") != "1":
-        # With JavaScript a dialog asked (app.js says so in `confirmed`); a plain form asks on a
-        # page of its own, as every destructive action does.
-        return render_template("admin/confirm_suspend.html", person=person, back=_back_to_members(person))
+        # Always asked on a page of its own: a dialog can't offer "Also remove their requests and comments".
+        return render_template("admin/confirm_suspend.html", person=person, back=_back_to_members(person),
+                               posts=posts_count(person))
     set_status(person, STATUS_ACTIONS[action], actor=current_user)
     flash(f"{person.name} is now {STATUS_ACTIONS[action]}.", "success")
+    if action == "suspend" and request.form.get("remove_posts") == "1":
+        removed = remove_posts_of(current_user, person)
+        flash(f"Removed {removed[0]} of their requests and {removed[1]} of their comments." if any(removed)
+              else "They had no requests or comments to remove.", "success")
     return redirect(_back_to_members(person))
 
 
