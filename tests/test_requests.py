@@ -36,6 +36,8 @@ def test_a_visitors_home_page_shows_nothing_members_wrote(client, help_request):
     page = text(client.get("/"))
     assert "Sign in" in page and "ask a member you know for an invite link" in page.lower()
     assert "Borrow a ladder" not in page and "Alice" not in page
+    # nor a "Requests" link that only leads to the sign-in page (a street's tester)
+    assert 'href="/requests"' not in page
 
 
 def test_members_read_the_list_and_a_request(client, help_request, bob):
