@@ -1,0 +1,106 @@
+"""A phone at 200 % zoom, as a residents' building's older members hold theirs (195 x 422 CSS px,
+four device pixels to one): names and headings keep their words whole, and no page is wider than
+the screen, a 60-letter name included."""
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .test_messaging_e2e import assert_no_horizontal_overflow
+
+pytestmark = pytest.mark.browser
+
+ZOOMED_PHONE = {"viewport": {"width": 195, "height": 422}, "device_scale_factor": 4}
+
+# Every ordinary word (2 to 20 letters) drawn across two lines, as "word in element". A 60-letter
+# name may break (it must, to fit); "Okafor-Lindqvist" may break at its hyphen; "Alic / e" may not.
+SPLIT_WORDS = """(root) => {
+  const split = [];
+  const walker = document.createTreeWalker(root || document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest("template, script, style, .visually-hidden, .skip-link, .skip-inline, .back-link-words")) continue;
+    for (const word of node.data.matchAll(/\\b[A-Za-z]{2,20}\\b/g)) {
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const lines = new Set([...range.getClientRects()].filter(r => r.width && r.height).map(r => Math.round(r.top)));
+      if (lines.size > 1) split.push(word[0] + " in " + el.tagName.toLowerCase() + (el.className ? "." + el.className : ""));
+    }
+  }
+  return split;
+}"""
+
+
+def sign_in_zoomed(browsing, username):
+    """A zoomed phone signed in through the login form (its header folds the member's name under Menu)."""
+    from .conftest import PASSWORD
+
+    page = browsing.new_page(**ZOOMED_PHONE)
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Menu")).to_be_visible()
+    return page
+
+
+def split_words(page, selector=None) -> list[str]:
+    return page.locator(selector).first.evaluate(SPLIT_WORDS) if selector else page.evaluate(SPLIT_WORDS)
+
+
+def test_a_new_message_result_keeps_the_name_whole_with_message_under_it(browsing, server, artifacts):
+    """The row put "Message" beside the name and left it a column of pieces ("Alic / e / Mor / eno /
+    @ali / ce"), the search box two letters wide (a residents' building's tester)."""
+    bob = server.create_member("bob")
+    server.create_member("alice", display_name="Alice Moreno")
+    page = sign_in_zoomed(browsing, bob)
+    page.goto("/messages")
+    page.locator("details.new-message summary").click()
+    search = page.get_by_label("Find a member by name or username")
+    search.press_sequentially("moreno", delay=30)
+    row = page.locator("#new-message-results").get_by_role("button", name="Message Alice Moreno")
+    expect(row).to_be_visible()
+    row.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "large-text-new-message-result.png")
+
+    assert split_words(page, "#new-message-results") == []
+    who, action = (row.locator(part).bounding_box() for part in (".member-result-who", ".member-result-action"))
+    assert action["y"] >= who["y"] + who["height"] - 1, f"Message sits beside the name: {who} {action}"
+    field = page.locator(".new-message-field").bounding_box()
+    assert search.bounding_box()["width"] >= 0.8 * field["width"], "the search box is squeezed beside its button"
+    assert_no_horizontal_overflow(page)
+
+
+def test_headings_and_names_keep_their_words_whole_and_no_page_is_wider_than_the_phone(browsing, server, artifacts):
+    """"Join WhiteBa / lloon", a request's "Saturda / y?" and Settings 5 px wider than the screen (a
+    residents' building's tester); a name of 60 letters without a space still fits."""
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest, User
+
+    alice = server.create_member("alice", display_name="Alice Okafor-Lindqvist")
+    long_name = server.create_member("long", display_name="M" * 60)
+    with server.app.app_context():
+        request = HelpRequest(author=User.by_username(alice), title="Borrow a ladder this Saturday?", body="For the gutters.")
+        db.session.add(request)
+        db.session.flush()
+        db.session.add(Comment(request=request, author=User.by_username(long_name), body="I have one."))
+        db.session.commit()
+        request_id = request.id
+
+    visitor = browsing.new_page(**ZOOMED_PHONE)
+    visitor.goto("/register")
+    expect(visitor.get_by_role("heading", name="Join WhiteBalloon")).to_be_visible()
+    assert split_words(visitor) == []
+    assert_no_horizontal_overflow(visitor)
+    visitor.screenshot(path=artifacts / "large-text-register.png")
+
+    page = sign_in_zoomed(browsing, alice)
+    for path in ("/settings", f"/requests/{request_id}", f"/people/{alice}", f"/people/{long_name}", "/members"):
+        page.goto(path)
+        assert split_words(page) == [], path
+        assert_no_horizontal_overflow(page)
+    page.goto(f"/requests/{request_id}")
+    page.screenshot(path=artifacts / "large-text-request.png")
