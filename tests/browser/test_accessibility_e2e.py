@@ -281,6 +281,33 @@ def test_what_an_action_says_afterwards_takes_the_focus_not_the_message_box(brow
     expect(flashes).to_be_focused()
 
 
+def test_a_confirmation_at_a_pages_section_keeps_the_focus_through_the_jump_there(browsing, server):
+    """Settings came back at its section (#pause) with "Messages paused" there, but the browser's jump
+    to the section took the focus off it and no screen reader said it (a residents' building's
+    tester); a posted comment's "Comment posted." the same, at the comment."""
+    alice = server.create_member("alice")
+    request_id = help_request_with_comments(server, alice, alice)
+    page = browsing.sign_in(alice)
+    page.goto("/settings")
+    flashes = page.locator("[data-flashes]")
+    for section, button, said in (("#pause", "Pause messages", "Messages paused"),
+                                  ("#pause", "Turn messages back on", "Messages are back on"),
+                                  ("#read-receipts", "Save", "Saved. Others")):
+        page.locator(section).get_by_role("button", name=button).click()
+        expect(page.locator(f"{section} [data-flashes]")).to_contain_text(said)
+        page.wait_for_load_state("load")
+        expect(flashes).to_be_focused()
+        expect(flashes).to_be_in_viewport()
+
+    page.goto(f"/requests/{request_id}")
+    page.get_by_label("Add a comment").fill("And I can bring a thermos.")
+    page.get_by_role("button", name="Post comment").click()
+    expect(flashes).to_contain_text("Comment posted.")
+    page.wait_for_load_state("load")
+    expect(flashes).to_be_focused()
+    expect(page.locator(".comment").last).to_be_in_viewport()  # where the jump went: the focus didn't scroll back up
+
+
 def test_times_are_drawn_in_the_browsers_time_zone(browsing, server):
     """A neighbour in Los Angeles heard "00:21 UTC" before every message (an outside tester)."""
     alice, bob = server.create_member("alice"), server.create_member("bob")

@@ -889,7 +889,27 @@
   function focusFlashes() {
     var flashes = document.querySelector("[data-flashes]"), focused = document.activeElement;
     var taken = focused && focused !== document.body && !focused.hasAttribute("autofocus");
-    if (flashes && !taken) flashes.focus();
+    if (!flashes || taken) return;
+    flashes.focus();
+    if (window.location.hash) keepFocusThroughTheJump(flashes);
+  }
+
+  // A page reached at #section (a settings form's redirect, a posted comment): the browser's jump
+  // there comes after the note took the focus, and Chromium drops the focus when the section can't
+  // take it, so the note was read out by no screen reader (a residents' building's tester, in
+  // Settings). The note takes it back once, where the jump left the page, unless the member has
+  // touched the page or a key by then.
+  function keepFocusThroughTheJump(flashes) {
+    var touched = false;
+    function touch() { touched = true; }
+    document.addEventListener("pointerdown", touch, { once: true, capture: true });
+    document.addEventListener("keydown", touch, { once: true, capture: true });
+    flashes.addEventListener("blur", function () {
+      setTimeout(function () {
+        var now = document.activeElement;
+        if (!touched && (!now || now === document.body)) flashes.focus({ preventScroll: true });
+      });
+    }, { once: true });
   }
 
   // Near the 5,000 characters a message may have, the box says how many are left (and past it,
