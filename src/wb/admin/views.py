@@ -8,9 +8,10 @@ from ..access import admin_required, safe_next
 from ..auth.service import invitees_of, inviters_of, set_role, set_status, why_not_manage
 from ..extensions import db
 from ..models import User
+from ..messaging.safety import open_reports_about
 from ..requests.service import posts_count, remove_posts_of
 from ..security import is_htmx, page_arg
-from . import bp, history
+from . import bp, history, standing
 from .forms import FlagForm, ProtectForm, ReachForm, StartersForm
 
 RULE_FORMS = {"starters": StartersForm, "reach": ReachForm, "protect": ProtectForm}
@@ -125,7 +126,9 @@ def members():
                            member_actions=actions, member_action_words=history.ACTION_WORDS,
                            member_names=history.member_names(actions), former_admins=resets.former_admin_ids(),
                            admin_reset_links=current_app.config["ADMIN_RESET_LINKS"], inviter=inviter,
-                           inviters=inviters_of(people), invitees=invitees_of(people))
+                           inviters=inviters_of(people), invitees=invitees_of(people),
+                           senior_admins=standing.senior_admin_ids(current_user, people),
+                           reported_open=open_reports_about([person.id for person in people]))
 
 
 def _inviter_arg():
@@ -179,7 +182,7 @@ def reset_link(username):
                                back=url_for("admin.members", _anchor=f"member-{person.username}"))
     if person.id == current_user.id:
         abort(400, "Change your own password in Settings → Password.")
-    refusal = resets.why_not_make(person, by_admin=True)
+    refusal = resets.why_not_make(person, by_admin=True) or standing.why_not(current_user, person, "reset-link")
     if refusal:
         abort(400, refusal)
     if request.form.get("confirmed") != "1":
@@ -199,7 +202,7 @@ def member_action(username, action):
         abort(404, "No member has that username.")
     if person.id == current_user.id:
         abort(400, "You can't change your own account's status or role.")
-    refusal = why_not_manage(person)
+    refusal = why_not_manage(person) or standing.why_not(current_user, person, action)
     if refusal:
         abort(400, refusal)
     if action in ROLE_ACTIONS:
@@ -226,7 +229,7 @@ def _change_role(person, role: str, action: str):
         return redirect(_back_to_members(person))
     if request.form.get("confirmed") != "1":
         return render_template("admin/confirm_role.html", person=person, action=action, role=role,
-                               back=_back_to_members(person))
+                               back=_back_to_members(person), reported_open=open_reports_about([person.id]))
     set_role(person, role, actor=current_user)
     flash(f"{person.name} is now an admin." if role == "admin" else f"{person.name} is no longer an admin.", "success")
     return redirect(_back_to_members(person))

@@ -185,6 +185,11 @@ def _for_admin(admin):
     return ~mine
 
 
+def hidden_from(admin):
+    """The reports this admin may not read (a condition on Report): the rest of _for_admin's."""
+    return ~_for_admin(admin)
+
+
 def made_admin_by(admin) -> tuple[set[int], object]:
     """Who made this admin an admin, who made them one, and so on, and when this one was made: a
     report filed before then about any of them is not theirs to read. A reported admin made a new
@@ -208,6 +213,16 @@ def others_can_handle(admin) -> bool:
     """Whether an active admin other than this one exists (one made an admin before a report reads it)."""
     return db.session.scalar(select(User.id).where(
         User.role == "admin", User.status == "active", User.deleted_at.is_(None), User.id != admin.id).limit(1)) is not None
+
+
+def open_reports_about(member_ids) -> dict[int, int]:
+    """How many open reports are about each of these members (those with none left out), in one query:
+    making one of them an admin says so first (a reported clinician was made an admin without a word
+    of it: a therapy practice's tester)."""
+    if not member_ids:
+        return {}
+    return dict(db.session.execute(select(Report.reported_id, func.count(Report.id)).where(
+        Report.status == "open", Report.reported_id.in_(member_ids)).group_by(Report.reported_id)).all())
 
 
 def reports(status: str = "open", admin=None) -> list[Report]:

@@ -4,6 +4,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_login import current_user, logout_user
 
 from ..access import ENDED_KEY, admin_required, login_required
+from ..admin import standing
 from ..errors import render_error
 from ..models import User
 from . import bp, leaving
@@ -38,6 +39,9 @@ def erase_member(username):
         abort(404, "No member has that username.")
     if member.id == current_user.id:
         abort(400, "You can't erase your own account here. Close it from Settings instead.")
+    refusal = standing.why_not(current_user, member, "erase")
+    if refusal:
+        abort(400, refusal)
     if member.is_erased:  # it asked again, as if nothing had happened (a re-check tester)
         flash(f"{member.username} was erased already. To finish a wipe the messaging database interrupted, "
               f"an operator runs ./wb members erase {member.username}.", "info")

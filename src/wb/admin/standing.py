@@ -1,0 +1,80 @@
+"""How far one admin's hand reaches: over admins of longer standing, and while a report about them is open.
+
+A therapy practice's tester made a reported clinician an admin. As admin she removed the founding
+admin's role (the only one who could read the report), made a password reset link for the client
+who reported her, read the complaint as the client, and erased the client, which blanked the
+report's note. So:
+- an admin suspends, erases or removes the role of only admins who became admins after them (the
+  first admin, and one made on the command line, from when their account was made); the server's
+  operator (`./wb`) still can;
+- while a report about an admin is open that they may not read (messaging.safety: about them, or
+  filed before they were made an admin about one who made them one), they make no password reset
+  link and erase nobody: the two actions that take over or wipe out a member. Suspending stays
+  theirs (a report any member files would otherwise stop an admin from stopping a spammer), and
+  every suspension is listed in Recent member actions for the other admins.
+The refusal says a report about them is open, never by whom.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, select
+
+from ..auth.service import MADE_ADMIN
+from ..extensions import db
+from ..models import AuditEvent, User
+
+# The action's words in a refusal: "... can <words>."
+ACTION_WORDS = {"suspend": "suspend them", "remove-admin": "remove their admin role", "erase": "erase them",
+                "reset-link": "make a password reset link for them"}
+AFTER_A_REPORT = frozenset({"erase", "reset-link"})
+
+
+def admin_since(member: User) -> tuple[datetime, int]:
+    """When this member last became an admin (their account's making, for one who was an admin from
+    the start), with their id to break a tie: the smaller, the longer their standing."""
+    made = db.session.scalar(select(AuditEvent.created_at).where(
+        AuditEvent.action == MADE_ADMIN, AuditEvent.subject == f"user:{member.id}").order_by(AuditEvent.id.desc()).limit(1))
+    return (made or member.created_at, member.id)
+
+
+def outranks(admin: User, other: User) -> bool:
+    """Whether this admin became one before the other admin did."""
+    return admin_since(admin) < admin_since(other)
+
+
+def under_open_report(admin: User) -> bool:
+    """Whether a report this admin may not read (about them, or their chain) is open."""
+    from ..messaging.models import Report
+    from ..messaging.safety import hidden_from
+
+    return bool(db.session.scalar(select(exists().where(Report.status == "open", hidden_from(admin)))))
+
+
+def why_not(admin: User | None, person: User, action: str) -> str | None:
+    """Why this admin may not take this action (ACTION_WORDS) on this member, or None; admin None:
+    the command line, which may."""
+    if admin is None or person.id == admin.id:
+        return None
+    if action in ACTION_WORDS and person.is_admin and not outranks(admin, person):
+        return (f"{person.name} has been an admin longer than you: only an admin of longer standing, or whoever runs "
+                f"the server (./wb), can {ACTION_WORDS[action]}.")
+    if action in AFTER_A_REPORT and under_open_report(admin):
+        return ("A report about you is open: until another admin has resolved it, password reset links and erasures "
+                "are made by the other admins, or by whoever runs the server (./wb).")
+    return None
+
+
+def senior_admin_ids(admin: User, people) -> set[int]:
+    """The admins among these members who have been admins longer than this one (Members offers no
+    Suspend, Remove admin or Erase for them), in one query."""
+    admins = {person.id: person for person in people if person.is_admin and person.id != admin.id}
+    if not admins:
+        return set()
+    made = {}
+    for subject, at in db.session.execute(select(AuditEvent.subject, AuditEvent.created_at).where(
+            AuditEvent.action == MADE_ADMIN, AuditEvent.subject.in_([f"user:{i}" for i in admins]))
+            .order_by(AuditEvent.id)):
+        made[subject] = at  # the latest counts
+    mine = admin_since(admin)
+    return {i for i, person in admins.items() if (made.get(f"user:{i}") or person.created_at, i) < mine}
