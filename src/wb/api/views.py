@@ -11,7 +11,7 @@ from ..messaging.reads import display_name
 from ..models import User
 from ..security import MAX_DATABASE_ID
 from ..visibility import visible
-from . import auth, idempotency, limits, schemas
+from . import auth, idempotency, limits, schemas, tokens
 from .body import check_body, refuse_keys
 from .problems import ApiProblem, SwitchedOff, problem_response
 from .reads import conversation_page, conversation_row, message_page, send_decision, send_decisions
@@ -34,7 +34,10 @@ def _switched_on_signed_in_and_json():
         raise SwitchedOff()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
-    if "access_token" in request.args:  # refused even beside a good header: the client learns of the leak
+    # Refused even beside a good header: the client learns of the leak. Under any name: ?api_key=
+    # and ?foo_token= went through (a therapy practice's tester); a token begins with its prefix.
+    if "access_token" in request.args or any(
+            value.startswith(tokens.PREFIX) for _name, value in request.args.items(multi=True)):
         raise ApiProblem(400, "Send your token in the Authorization header, never in the address: addresses end up "
                               "in logs and browser history. Revoke the token that was sent this way.")
     auth.sign_in()
