@@ -142,7 +142,7 @@ def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_butto
     assert 'action="/messages/with/member5"' not in directory and 'action="/messages/with/member6"' not in directory
     assert visible_text(directory).count("5 new conversations today") == 1  # said once, then briefly
     # and says which reason: a bare "same reason as above" sat under another reason's note (a street's tester)
-    assert "for the same reason as above (today's new conversations are started)." in visible_text(directory)
+    assert "Can't start a conversation: today's new conversations are started, as above." in visible_text(directory)
 
     found = client.get("/messages/new?q=member", headers={"HX-Request": "true"})
     assert found.status_code == 200
@@ -193,7 +193,7 @@ def test_finished_entries_are_cleared_from_the_database(database_limiter):
     assert len(db.session.scalars(select(RateLimitCounter.key)).all()) == 1
 
 
-@pytest.mark.parametrize("seconds, words", [(45, "45 seconds"), (119, "119 seconds"), (120, "2 minutes"),
+@pytest.mark.parametrize("seconds, words", [(1, "1 second"), (45, "45 seconds"), (119, "119 seconds"), (120, "2 minutes"),
                                             (7199, "120 minutes"), (7200, "about 2 hours"), (86340, "about 24 hours")])
 def test_a_wait_is_said_in_the_unit_a_member_would_use(seconds, words):
     from wb.ratelimits import wait_words

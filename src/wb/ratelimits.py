@@ -145,7 +145,7 @@ def wait_words(seconds: int) -> str:
     """How long until a refused action may be tried again, in words ("45 seconds", "3 minutes",
     "about 24 hours": a day's limit, not "1433 minutes")."""
     if seconds < 120:
-        return f"{seconds} seconds"
+        return "1 second" if seconds == 1 else f"{seconds} seconds"  # "1 seconds" (a therapy practice's tester)
     if seconds < 2 * 3600:
         return f"{math.ceil(seconds / 60)} minutes"
     return f"about {round(seconds / 3600)} hours"
