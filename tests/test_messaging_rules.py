@@ -345,7 +345,7 @@ def test_request_pages_decide_for_every_author_in_a_fixed_number_of_queries(peop
     assert 'action="/messages/with/bob"' in page and 'action="/messages/with/writer00"' not in page
     # Carol's comment says why in full; the writers' comments, for the same reason, say so briefly.
     assert visible_text(page).count("Carol isn't in any of yours") == 1 and "Writer00 isn't" not in visible_text(page)
-    assert visible_text(page).count("Can't start a conversation, for the same reason as above (no circle in common).") == 12
+    assert visible_text(page).count("Can't start a conversation: no circle in common, as above.") == 12
 
 
 def test_a_member_in_no_circle_reads_one_banner_in_the_directory(people, login):
@@ -412,13 +412,35 @@ def test_a_request_page_says_why_once_and_then_briefly(people, login, make_user)
     banner = "Here, conversations are started between members who share a circle, and you aren't in one yet."
     assert page.count(banner) == 1
     # and nothing under each comment: "same reason as above" under every one was the same box again (a street's tester)
-    assert "for the same reason as above" not in page
+    assert "as above." not in page
     assert page.count("Rita Root · just now Message") == 1  # staff may be written to: root's comment keeps its button
 
     page = visible_text(login(people["alice"]).get(f"/requests/{item.id}"))
     assert page.count("Carol isn't in any of yours") == 1  # the author's, in full
     assert "isn't in any of yours" not in page.split("Carol isn't in any of yours", 1)[1]
-    assert page.count("Can't start a conversation, for the same reason as above (no circle in common).") == 1  # Carol's comment
+    assert "as above." not in page  # Carol's comment: said of her already, under her request
+
+
+def test_a_request_page_says_why_of_each_member_once(people, login, make_user):
+    """Two neighbours answering each other under a request: a residents' building's tester found the
+    reason under every comment of theirs, a block at 200 %; now in full once, in a line for another
+    member, and nothing more for a member it was said of."""
+    from wb.models import Comment, HelpRequest
+
+    circle("Elm Street", people["alice"], people["bob"])
+    rule_changes.set_reach(True)
+    item = HelpRequest(author_id=people["carol"].id, title="A ladder", body="For the gutters")
+    db.session.add(item)
+    db.session.flush()
+    for who in ("dave", "carol", "dave", "carol", "dave"):
+        db.session.add(Comment(request_id=item.id, author_id=people[who].id, body=f"from {who}"))
+    db.session.commit()
+
+    page = visible_text(login(people["alice"]).get(f"/requests/{item.id}"))
+    assert page.count("isn't in any of yours") == 1 and "Carol isn't in any of yours" in page
+    assert page.count("Can't start a conversation: no circle in common, as above.") == 1  # Dave's first comment
+    comments = page.split("Comments", 1)[1]
+    assert comments.count("as above") == 1 and comments.index("as above.") < comments.index("from dave")
 
 
 def test_a_newcomer_who_may_start_with_nobody_is_told_what_they_can_do_not_to_press_message(people, login):

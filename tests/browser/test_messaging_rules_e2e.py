@@ -88,7 +88,7 @@ def test_on_a_phone_the_directory_says_why_under_each_member_not_beside_them(bro
     page.goto(f"/members?circle=Oak {bob}")
     refused = page.locator(".member-row", has=page.locator(".message-refusal"))
     expect(refused).to_have_count(3)
-    expect(refused.nth(1)).to_contain_text("same reason as above")
+    expect(refused.nth(1)).to_contain_text("as above.")
     page.screenshot(path=str(artifacts / "directory-refusals-phone.png"), full_page=True)
     for index in range(3):
         row, member, note = refused.nth(index), refused.nth(index).locator("> div"), refused.nth(index).locator(".message-refusal")

@@ -639,14 +639,16 @@ def reopen_report(report_id):
 # --- template helpers and the flag hook ---------------------------------------------------
 
 
-def _said_on_page(reason: str) -> bool:
-    """Whether this page already said why for this reason (a request's author and each commenter,
-    the directory's rows): said once in full, then briefly (an outside tester found it four times)."""
-    said = g.setdefault("wb_reasons_said", set())
-    if reason in said:
-        return True
-    said.add(reason)
-    return False
+def _said_on_page(reason: str, person_id: int) -> str:
+    """How much this page still says of why the viewer can't write to a member: "full" the first time
+    for this reason, "brief" for another member after it, "" for a member it has said it of (a request's
+    author and each commenter, the directory's rows: an outside tester found it four times, and at 200 %
+    a residents' building's tester found the brief line a block under every comment of the same two)."""
+    said = g.setdefault("wb_reasons_said", {})
+    members = said.setdefault(reason, set())
+    how = "" if person_id in members else "brief" if members else "full"
+    members.add(person_id)
+    return how
 
 
 def template_helpers():

@@ -26,14 +26,14 @@ class Decision:
     status: int = 200  # the HTTP status a refused action answers with
     link: tuple[str, str] | None = None  # (endpoint, label): where to go to change it
     everyone: bool = False  # the same for every member the viewer looks at: a page says it once
-    # The reason in a few words, for "for the same reason as above (...)" after the first, in full: a
-    # bare "same reason as above" sat under a different reason's note (a street's tester).
+    # The reason in a few words, for "Can't start a conversation: ..., as above." after the first, in
+    # full: a bare "same reason as above" sat under a different reason's note (a street's tester).
     brief: str = ""
 
     @property
     def same_as_above(self) -> str:
-        return (f"Can't start a conversation, for the same reason as above ({self.brief})." if self.brief
-                else "Can't start a conversation, for the same reason as above.")
+        return (f"Can't start a conversation: {self.brief}, as above." if self.brief
+                else "Can't start a conversation, as above.")
 
     @property
     def may_write(self) -> bool:
