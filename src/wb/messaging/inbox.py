@@ -27,6 +27,10 @@ class InboxRow:
     unread_count: int
     last_activity_at: datetime
     muted: bool = False
+    # The other member is an admin: the row says so, as the directory and profiles do ("ADMlN", a
+    # member's name that read "ADMIN", sat beside the real admin with nothing to tell them apart: a
+    # street's tester).
+    staff: bool = False
 
 
 @dataclass
@@ -65,7 +69,7 @@ def _inbox_statement(unread_only: bool):
     query = (
         select(
             CM.conversation_id, CM.last_message_id, CM.unread_count, CM.last_activity_at, CM.muted,
-            User.username, User.display_name, User.name_shared, User.status, User.deleted_at,
+            User.username, User.display_name, User.name_shared, User.status, User.deleted_at, User.role,
             unread_sum(member_id).scalar_subquery().label("unread_total"),
             *_list_summary(member_id),
         )
@@ -112,6 +116,7 @@ def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, ope
                 unread_count=row.unread_count,
                 last_activity_at=row.last_activity_at,
                 muted=row.muted,
+                staff=row.role == "admin" and row.deleted_at is None,
             )
             for row in rows
         ],
