@@ -157,7 +157,10 @@ def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, 
 @pytest.mark.parametrize("name", ["Kai", "Bobby", "Бoris", "बॉब", "Bo b", "Bob Jr", "Kal 2", "Alicia Moreno",
                                   "Dave Nguyen", "Clara", "Bea Smith", "Smith, Bea", "Mary O'Connor",
                                   "Badminton Bob", "Jane Stafford", "Modupe Ade", "Chad Min",
-                                  "Alice Martin", "Ana D. Costa", "Steam Punk", "Ioana Ilie", "Dave N. Brown"])
+                                  "Alice Martin", "Ana D. Costa", "Steam Punk", "Ioana Ilie", "Dave N. Brown",
+                                  # initials don't spell a staff word of four letters or more, nor words one
+                                  "J. R. R. Tolkien", "A. J. Ayer", "M. O. D. Smith", "Tea Mo", "T. S. Eliot",
+                                  "Ella Millington", "LIAM WILLIS"])
 def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user, name):
     """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count),
     and so do words added to a one-word name ("Bob Jr", "Bea Smith": O'Connor is one word), and names
@@ -260,6 +263,34 @@ def test_letters_most_fonts_draw_alike_read_as_one(client, make_user, alice, nam
     assert "Another member goes by that name" in html.unescape(text(response))
 
 
+@pytest.mark.parametrize("name, copy", [
+    # a small l among capitals reads as a capital I (an outside tester's "ADMlN" beside Ada Admin)
+    ("Ada Admin", "Ada ADMlN"), ("Nina Hill", "NlNA HlLL"), ("Nina Hill", "NINA HlLL"),
+    # and the one glyph stands for either letter, whatever the case of the rest
+    ("IAN SMITH", "lan Smith"), ("Ivy Lane", "lvy Lane"), ("ALICE MORENO", "AIice Moreno"), ("Lillian", "LiIIian"),
+])
+def test_a_small_l_and_a_capital_i_read_as_one_letter(client, make_user, alice, name, copy):
+    """Most fonts draw a capital I and a small l alike: "Ada ADMlN" read as "Ada ADMIN" (an outside tester)."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": copy, "bio": ""})
+    assert response.status_code == 400
+    assert TAKEN in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
+
+
+@pytest.mark.parametrize("name, other", [("Neil", "Nell"), ("Nell", "Neil"), ("Eli", "Ell"), ("Ell", "Eli"),
+                                         ("Ian Chen", "Lan Chen"), ("IAN CHEN", "Lan Chen"), ("Ivy Lane", "Ivy IANE"),
+                                         ("Ai", "Al")])
+def test_names_apart_by_a_small_i_or_a_capital_l_stay_free(client, make_user, alice, name, other):
+    """Only a capital I and a small l are drawn alike: an i has its dot and an L its foot ("Lan Chen" refused
+    beside "Ian Chen" read as a mistake: a tester)."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    assert client.post("/settings", data={"display_name": other, "bio": ""}).status_code == 302
+    assert reload(User, alice.id).display_name == other
+
+
 def test_a_members_own_name_and_a_new_one_are_fine(client, alice, bob):
     client.login("alice")
     assert client.post("/settings", data={"display_name": "Alice", "bio": "still me"}).status_code == 302
@@ -325,7 +356,11 @@ def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
                                   "Mods", "AdminTeam", "Help Desk (support)", "admin2",
                                   # and a re-check tester's
                                   "White Balloon Team", "Moderation Team", "Community Team", "Trust and Safety",
-                                  "Helpdesk", "Moderater", "Administrater"])
+                                  "Helpdesk", "Moderater", "Administrater",
+                                  # a small l for a capital I, and letters spaced out (an outside tester)
+                                  "ADMlN", "Admln", "Ada ADMlN", "Officlal", "MODERATlON",
+                                  "A d m i n", "A-d-m-i-n", "A_d_m_i_n", "A.D.M.I.N", "S.T.A.F.F", "T e a m (Elm St)",
+                                  "A d m l n", "Jo A.D.M.I.N.S", "M.O.D."])
 def test_a_name_that_sounds_like_staff_is_kept_for_admins(login, alice, admin, name):
     """An inbox showing "WhiteBalloon Support" or "Administrator" read as the community's own (outside testers)."""
     refused = login(alice).post("/settings", data={"display_name": name, "bio": ""})

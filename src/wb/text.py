@@ -227,29 +227,81 @@ def name_key(name) -> str:
     return " ".join(_without_accents(visible).translate(_look_alikes()).split())
 
 
+# The one glyph most fonts draw for a capital I and a small l, in name_keys: each name reads it where it
+# has either letter, so "AIice" and "Alice" share "a\ue000ice" while "Eli" and "Ell" share nothing.
+# A private-use character: no folding in name_key changes it.
+_IL_GLYPH = "\ue000"
+
+
 @functools.lru_cache(maxsize=16384)  # named_like reads every member's names at each name chosen: fold each once
 def name_keys(name) -> frozenset:
-    """The ways a name may look (name_key): as written; with each capital I read as a small l and each
-    1 as an i, which most fonts draw alike ("AIice", "Al1ce" passed for Alice: outside testers); with
-    "rn" read as an m ("Adrnin") and "cl" inside a word as a d ("Aclmin"); and with its spaces left
-    out when each of its words has two letters or more ("AliceMoreno" passed for Alice Moreno: an
-    outside tester; "Maryann" reads as "Mary Ann" too, while a letter standing alone, as in "Bo b",
-    is seen). Two names look alike when they share one."""
+    """The ways a name may look (name_key): as written; with a capital I or a small l (and a bar in a
+    word, or a 1) read as the one glyph fonts draw for both (_read_as_il); with "rn" read as an m
+    ("Adrnin") and "cl" inside a word as a d ("Aclmin"); and with its spaces left out when each of its
+    words has two letters or more ("AliceMoreno" passed for Alice Moreno: an outside tester; "Maryann"
+    reads as "Mary Ann" too, while a letter standing alone, as in "Bo b", is seen). Two names look
+    alike when they share one."""
     name = "" if name is None else str(name)
-    spellings = {name}
-    # Any capital drawn as an I, of any script or width: Greek Ι, Ukrainian І, Ⅰ, Ｉ, Ɩ ("AΙice Moreno"
-    # passed for Alice Moreno once "AIice" was refused: a re-check tester).
-    as_l = "".join("l" if char == "I" or (char.isupper() and not char.isascii() and name_key(char) == "i") else char
-                   for char in name)
-    if as_l != name:
-        spellings.add(as_l)
-    if "1" in name:
-        spellings |= {spelling.replace("1", "i") for spelling in spellings}
-    keys = {name_key(spelling) for spelling in spellings}
+    spellings = [name] + ([name.replace("1", "i")] if "1" in name else [])
+    keys = set().union(*map(_read_as_il, spellings))
     keys |= {key.replace("rn", "m") for key in keys if "rn" in key}
     keys |= {_CL_AS_D.sub("d", key) for key in keys if "cl" in key}
     keys |= {key.replace(" ", "") for key in keys if " " in key and min(map(len, key.split())) >= 2}
     return frozenset(key for key in keys if key)
+
+
+def _read_as_il(name: str) -> set:
+    """name_key of name as written; with its capitals drawn as an I and its small l's (_is_il) read as
+    _IL_GLYPH ("lvy Lane" and "Ivy Lane" then read alike); and with each read as the letter its word
+    makes of it (_letter_in_its_word: "ADMlN" as "admin", "AIice" as "alice")."""
+    plain = name_key(name)
+    at = [index for index, char in enumerate(name) if _is_il(name, index)]
+    if not at:
+        return {plain}
+    chars = list(name)
+    for index in at:
+        chars[index] = _IL_GLYPH
+    keys = {plain, name_key("".join(chars))}
+    for index in at:
+        chars[index] = _letter_in_its_word(name, index, at)
+    if chars != list(name):
+        keys.add(name_key("".join(chars)))
+    return keys
+
+
+def _is_il(name: str, index: int) -> bool:
+    """Whether name[index] is drawn as a capital I and a small l are: one of them, a capital of any script
+    or width read as an i (Greek Ι, Ukrainian І, Ⅰ, Ｉ, Ɩ: "AΙice Moreno" passed for Alice Moreno, a
+    re-check tester), a letter read as a small l (Cyrillic ӏ), a 1, or a bar in a word ("A|ice")."""
+    char = name[index]
+    return char in "Il1" or _il_letter(char) or char in _BARS and _BAR_IN_A_WORD.match(name, index) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _il_letter(char: str) -> bool:
+    """Whether char, not ASCII, is a capital read as an i or a letter, not a capital, read as an l."""
+    return not char.isascii() and name_key(char) == ("i" if char.isupper() else "l") and not char.isdigit()
+
+
+def _letter_in_its_word(name: str, index: int, glyphs: list) -> str:
+    """The letter a reader makes of the I-or-l glyph at name[index] from the other letters of its word
+    (not the glyphs, which read either way): an I among two capitals or more and no small letter
+    ("ADMlN", "NlNA"), or beginning a word of small letters ("lan Chen"); an l after a word's first
+    letter among small letters ("AIice"); else as written. A small l among small letters stays an l
+    ("Nell" isn't "Neil"), and a capital I beginning a word an I ("Ian" isn't "Lan")."""
+    start, end = index, index + 1
+    while start and name[start - 1].isalpha():
+        start -= 1
+    while end < len(name) and name[end].isalpha():
+        end += 1
+    others = [char for position, char in enumerate(name[start:end], start)
+              if position not in glyphs and char.lower() != char.upper()]
+    if name[index].isupper():
+        return "l" if index > start and others and all(char.islower() for char in others[1:]) else name[index]
+    if len(others) >= 2 and all(char.isupper() for char in others) \
+            or index == start and others and all(char.islower() for char in others):
+        return "I"
+    return name[index]
 
 
 # Apostrophes, the ʻokina and hyphens join a word as much as they split it: read apart only, "O'Connor"
@@ -301,25 +353,61 @@ STAFF_WORDS = frozenset({"admin", "administrator", "moderator", "moderation", "m
                          "whiteballoon", "team", "helpdesk", "safety"})
 # The long ones count misspelled by a letter too ("Admistrator", "Moderater" passed: a re-check tester).
 _STAFF_MISSPELT = ("administrator", "moderator", "moderation", "whiteballoon")
+_MISSPELT_LENGTHS = frozenset(len(word) + change for word in _STAFF_MISSPELT for change in (-1, 0, 1))
 # The longer ones count at either end of a word too ("AdminTeam", "siteadmin"), where no name has them;
 # "mod" and "staff" begin real names (Modupe, Stafford), and inside a word "admin" is badminton.
 _STAFF_AT_AN_END = ("admin", "moderator", "support", "official", "whiteballoon")
 
 
 def sounds_like_staff(name) -> bool:
-    """Whether a word of name, however spelled (name_keys: "Adrnin", "ＡＤＭＩＮ"; its digits read as gaps
-    too: "admin2"), is one of STAFF_WORDS or its plural, or begins or ends with one of the longer ones."""
+    """Whether a word of name, however spelled (name_keys: "Adrnin", "ＡＤＭＩＮ", "ADMlN"; its digits read as
+    gaps too: "admin2"), or its letters spelled out one by one ("A d m i n", "S.T.A.F.F"), is one of
+    STAFF_WORDS or its plural, or begins or ends with one of the longer ones."""
     name = "" if name is None else str(name)
     keys = name_keys(name) | name_keys(re.sub(r"\d", " ", name))
     joined = {key.replace(" ", "") for key in keys if " " in key}  # "Chad Min" as "chadmin": a word only whole
+    anywhere, whole = set(), set()  # its words, and those that count only whole
     for key in keys:
-        for word in key.split():
-            if word in STAFF_WORDS or word.removesuffix("s") in STAFF_WORDS \
-                    or any(_one_letter_apart(word, staff) for staff in _STAFF_MISSPELT):
-                return True
-            if key not in joined and (word.startswith(_STAFF_AT_AN_END) or word.endswith(_STAFF_AT_AN_END)):
-                return True
-    return False
+        words = key.split()
+        (whole if key in joined else anywhere).update(words + _spelled_out(words))
+    return any(_staff_word(word, at_an_end=True) for word in anywhere) \
+        or any(_staff_word(word, at_an_end=False) for word in whole - anywhere)
+
+
+def _spelled_out(words: list) -> list:
+    """The words that runs of two letters or more standing alone spell ("a d m i n" as "admin"), those of
+    four letters or more, or all of a name: initials don't spell one ("J. R. R. Tolkien", "M. O. D. Smith")."""
+    runs, run = [], ""
+    for word in words + [""]:
+        if len(word) == 1:
+            run += word
+            continue
+        if len(run) >= 4 or len(run) >= 2 and len(run) == len(words):
+            runs.append(run)
+        run = ""
+    return runs
+
+
+def _staff_word(word: str, at_an_end: bool) -> bool:
+    """Whether word is one of STAFF_WORDS or its plural, one of the long ones misspelled by a letter, or (when
+    at_an_end) begins or ends with one of the longer ones; each with any i or l drawn as _IL_GLYPH ("Admln")."""
+    return word in _staff_spellings(STAFF_WORDS) or word.removesuffix("s") in _staff_spellings(STAFF_WORDS) \
+        or len(word) in _MISSPELT_LENGTHS \
+        and any(_one_letter_apart(word, staff) for staff in _staff_spellings(_STAFF_MISSPELT)) \
+        or at_an_end and (word.startswith(_staff_spellings(_STAFF_AT_AN_END))
+                          or word.endswith(_staff_spellings(_STAFF_AT_AN_END)))
+
+
+@functools.cache
+def _staff_spellings(words) -> tuple:
+    """words, each also with any of its i's and l's as _IL_GLYPH: as a capital I draws them ("AdmIn")."""
+    spellings = set()
+    for word in words:
+        forms = [""]
+        for char in word:
+            forms = [form + reading for form in forms for reading in ((char, _IL_GLYPH) if char in "il" else char)]
+        spellings.update(forms)
+    return tuple(sorted(spellings))
 
 
 def _one_letter_apart(word: str, other: str) -> bool:
