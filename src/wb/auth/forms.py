@@ -89,7 +89,8 @@ def refuse_name_of_another(name, *, member_id, among, for_admin: bool) -> None:
     """ValidationError when name looks like a name another member goes by (User.named_like) or went
     by lately (User.went_by_recently), or sounds like the staff's (unless for an admin)."""
     if User.named_like(name, but=member_id, among=among) is not None:
-        # "or one that looks just like it": "Ian Chen" refused beside "Lan Chen" read as a mistake (a tester).
+        # "or one that looks just like it": a name refused for one that only looks like it ("NlNA HlLL" beside
+        # "Nina Hill") read as a mistake without those words (a tester).
         raise ValidationError(TAKEN_NAME)
     if User.went_by_recently(name, but=member_id, among=among) is not None:
         raise ValidationError(RECENTLY_TAKEN_NAME)
