@@ -97,13 +97,13 @@ def test_making_a_reported_member_an_admin_says_so_first(founder, reported_alice
 @pytest.mark.parametrize("target", ["carol", "bob"])
 def test_while_a_report_about_them_is_open_an_admin_makes_no_reset_link_and_erases_nobody(
         reported_alice, newer_admin, carol, bob, target):
-    words = ("A report about you is open: until another admin has resolved it, password reset links and erasures are "
-             "made by the other admins, or by whoever runs the server (./wb).")
+    words = ("A report you can't see is open (about you, or an admin who made you one): until another admin has "
+             "resolved it, the other admins, or whoever runs the server (./wb), ")
     link = newer_admin.post(f"/admin/members/{target}/reset-link", data={"confirmed": "1"})
-    assert link.status_code == 400 and words in page_text(link)
+    assert link.status_code == 400 and words + "make password reset links." in page_text(link)
     assert "/reset/" not in text(link)
     erase = newer_admin.post(f"/admin/members/{target}/erase", data={"confirm_username": target})
-    assert erase.status_code == 400 and words in page_text(erase)
+    assert erase.status_code == 400 and words + "erase members." in page_text(erase)
     assert reloaded(carol).deleted_at is None and reloaded(bob).deleted_at is None
     # it never says who filed it
     assert "Carol" not in page_text(link) and "carol" not in page_text(link).lower().replace(f"/{target}/", "")
@@ -116,4 +116,29 @@ def test_suspending_stays_theirs_and_once_resolved_the_rest_comes_back(reported_
     [report] = db.session.scalars(select(Report))
     assert founder.post(f"/admin/reports/{report.id}/resolve").status_code in (302, 303)
     made = newer_admin.post("/admin/members/bob/reset-link", data={"confirmed": "1"})
+    assert made.status_code == 200 and "/reset/" in text(made)
+
+
+def test_nor_remove_anyones_posts_with_a_suspension(reported_alice, newer_admin, carol):
+    """A re-check tester's reported admin suspended her reporter and deleted his posts for good."""
+    from wb.models import HelpRequest
+
+    db.session.add(HelpRequest(author_id=carol.id, title="Lifts to the clinic", body="Tuesdays"))
+    db.session.commit()
+    asked = newer_admin.post("/admin/members/carol/suspend")
+    assert asked.status_code == 200
+    assert 'name="remove_posts"' not in text(asked)
+    assert "remove a member's requests and comments." in page_text(asked)
+    refused = newer_admin.post("/admin/members/carol/suspend", data={"confirmed": "1", "remove_posts": "1"})
+    assert refused.status_code == 400
+    assert reloaded(carol).status == "active"  # nothing done, the suspension asked with it neither
+    assert db.session.scalar(select(HelpRequest.id).where(HelpRequest.author_id == carol.id)) is not None
+
+
+def test_a_communitys_only_admin_keeps_links_and_erasure_when_reported(admin, founder, bob, carol):
+    """Any member's report would otherwise take them from the only admin for good (a re-check tester):
+    no other admin could act instead."""
+    db.session.add(Report(reporter_id=bob.id, reported_id=admin.id, reason="other", note="I don't like the rules"))
+    db.session.commit()
+    made = founder.post("/admin/members/carol/reset-link", data={"confirmed": "1"})
     assert made.status_code == 200 and "/reset/" in text(made)

@@ -228,7 +228,8 @@ def test_a_token_in_the_address_is_refused_even_beside_a_good_header(app, alice_
     assert "Authorization header" in problem["detail"] and "Revoke" in problem["detail"]
     assert_problem(app.test_client().get(f"/api/v1/me?access_token={token}"), 400)  # alone, as before: refused
     # under any other name too (?api_key= went through: a therapy practice's tester)
-    for query in (f"api_key={token}", f"x=1&foo_token={token}", f"q=a&q={token}"):
+    for query in (f"api_key={token}", f"x=1&foo_token={token}", f"q=a&q={token}", token, f"a%3D{token}",
+                  f"x=Bearer%20{token}"):
         problem = assert_problem(alice_api.get(f"/api/v1/me?{query}"), 400)
         assert "Authorization header" in problem["detail"]
     assert alice_api.get("/api/v1/me?x=wbpa").status_code == 200

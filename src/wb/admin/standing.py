@@ -9,10 +9,13 @@ report's note. So:
   operator (`./wb`) still can;
 - while a report about an admin is open that they may not read (messaging.safety: about them, or
   filed before they were made an admin about one who made them one), they make no password reset
-  link and erase nobody: the two actions that take over or wipe out a member. Suspending stays
-  theirs (a report any member files would otherwise stop an admin from stopping a spammer), and
-  every suspension is listed in Recent member actions for the other admins.
-The refusal says a report about them is open, never by whom.
+  link, erase nobody and remove no one's requests and comments: what takes over a member or wipes
+  out their words for good (a re-check tester's reported admin suspended her reporter and deleted
+  his posts). Suspending stays theirs (a report any member files would otherwise stop an admin from
+  stopping a spammer), and every suspension is listed in Recent member actions for the other admins.
+  Where no other admin is active, nobody else could do it on the web: nothing is held back (any
+  member's report would otherwise take reset links from a community's only admin for good).
+The refusal says a report is open, never by whom.
 """
 from __future__ import annotations
 
@@ -26,8 +29,10 @@ from ..models import AuditEvent, User
 
 # The action's words in a refusal: "... can <words>."
 ACTION_WORDS = {"suspend": "suspend them", "remove-admin": "remove their admin role", "erase": "erase them",
-                "reset-link": "make a password reset link for them"}
-AFTER_A_REPORT = frozenset({"erase", "reset-link"})
+                "reset-link": "make a password reset link for them", "remove-posts": "remove their requests and comments"}
+AFTER_A_REPORT = frozenset({"erase", "reset-link", "remove-posts"})
+ACTION_WORDS_AFTER = {"erase": "erase members", "reset-link": "make password reset links",
+                      "remove-posts": "remove a member's requests and comments"}
 
 
 def admin_since(member: User) -> tuple[datetime, int]:
@@ -44,11 +49,13 @@ def outranks(admin: User, other: User) -> bool:
 
 
 def under_open_report(admin: User) -> bool:
-    """Whether a report this admin may not read (about them, or their chain) is open."""
+    """Whether a report this admin may not read (about them, or their chain) is open, while another
+    admin is active to act instead."""
     from ..messaging.models import Report
-    from ..messaging.safety import hidden_from
+    from ..messaging.safety import hidden_from, others_can_handle
 
-    return bool(db.session.scalar(select(exists().where(Report.status == "open", hidden_from(admin)))))
+    return bool(db.session.scalar(select(exists().where(Report.status == "open", hidden_from(admin))))) \
+        and others_can_handle(admin)
 
 
 def why_not(admin: User | None, person: User, action: str) -> str | None:
@@ -60,8 +67,8 @@ def why_not(admin: User | None, person: User, action: str) -> str | None:
         return (f"{person.name} has been an admin longer than you: only an admin of longer standing, or whoever runs "
                 f"the server (./wb), can {ACTION_WORDS[action]}.")
     if action in AFTER_A_REPORT and under_open_report(admin):
-        return ("A report about you is open: until another admin has resolved it, password reset links and erasures "
-                "are made by the other admins, or by whoever runs the server (./wb).")
+        return (f"A report you can't see is open (about you, or an admin who made you one): until another admin has "
+                f"resolved it, the other admins, or whoever runs the server (./wb), {ACTION_WORDS_AFTER[action]}.")
     return None
 
 

@@ -210,10 +210,13 @@ def member_action(username, action):
     if action == "suspend" and request.form.get("confirmed") != "1":
         # Always asked on a page of its own: a dialog can't offer "Also remove their requests and comments".
         return render_template("admin/confirm_suspend.html", person=person, back=_back_to_members(person),
-                               posts=posts_count(person))
+                               posts=posts_count(person), posts_refused=standing.why_not(current_user, person, "remove-posts"))
+    removing = action == "suspend" and request.form.get("remove_posts") == "1"
+    if removing and (refusal := standing.why_not(current_user, person, "remove-posts")):
+        abort(400, refusal)  # nothing done: not the suspension either, which was asked with it
     set_status(person, STATUS_ACTIONS[action], actor=current_user)
     flash(f"{person.name} is now {STATUS_ACTIONS[action]}.", "success")
-    if action == "suspend" and request.form.get("remove_posts") == "1":
+    if removing:
         removed = remove_posts_of(current_user, person)
         flash(f"Removed {removed[0]} of their requests and {removed[1]} of their comments." if any(removed)
               else "They had no requests or comments to remove.", "success")

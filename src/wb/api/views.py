@@ -34,10 +34,11 @@ def _switched_on_signed_in_and_json():
         raise SwitchedOff()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
-    # Refused even beside a good header: the client learns of the leak. Under any name: ?api_key=
-    # and ?foo_token= went through (a therapy practice's tester); a token begins with its prefix.
+    # Refused even beside a good header: the client learns of the leak. Wherever it is in the query:
+    # ?api_key= and ?foo_token= went through (a therapy practice's tester), then a token as a name,
+    # after "Bearer " or inside an escaped "=" (a re-check tester); a token holds its prefix.
     if "access_token" in request.args or any(
-            value.startswith(tokens.PREFIX) for _name, value in request.args.items(multi=True)):
+            tokens.PREFIX in name or tokens.PREFIX in value for name, value in request.args.items(multi=True)):
         raise ApiProblem(400, "Send your token in the Authorization header, never in the address: addresses end up "
                               "in logs and browser history. Revoke the token that was sent this way.")
     auth.sign_in()
