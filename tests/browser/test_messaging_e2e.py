@@ -383,6 +383,8 @@ def test_compose_errors_show_in_the_compose_area_and_keep_the_text(browsing, ser
     expect(mine).to_have_count(limit)
     compose_box(page).press_sequentially("!")  # a limit's wait is still true: it stays
     expect(error).to_contain_text("Try again in")
+    # and the words go on from the end of the text that came back (they went in front: a re-check tester)
+    expect(compose_box(page)).to_have_value("One message too many!")
 
 
 def test_no_console_errors_or_csp_violations_on_any_page(browsing, server):

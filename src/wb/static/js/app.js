@@ -71,8 +71,12 @@
     keptText = null;
     keptFor = null;
     sendWhenSwapped = false;
-    if (!box || text === "") return;
-    box.value = text;
+    if (!box) return;
+    if (text !== "") box.value = text;
+    // What comes back (a refused send's text, and anything typed since) is written on from its end:
+    // the caret was at its start, and the next words went in front (a re-check tester).
+    if (text !== "" || !lastSendOk) box.setSelectionRange(box.value.length, box.value.length);
+    if (text === "") return;
     box.focus();
     if (send && text.trim() !== "") box.form.requestSubmit();
   });
