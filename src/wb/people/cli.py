@@ -33,7 +33,7 @@ def erase_command(username, yes):
     # again finishes what an unreachable messaging database left, and says what it did.
     if not yes and not again:
         confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
-                "sent is wiped; this can't be undone")
+                "sent is wiped; this can't be undone", refused="Nothing erased.")  # not click's "Aborted!" (a re-check tester)
     try:
         wiped = leaving.erase_member(member)
     except SQLAlchemyError as error:
