@@ -159,3 +159,14 @@ def test_an_open_page_whose_account_ended_is_told_why_on_the_sign_in_page(login,
     assert parse_qs(urlsplit(part.headers["HX-Redirect"]).query)["ended"] == [why or "1"]
     page = client.get(f"/login?next=/messages&ended={why or 1}")
     assert words in visible_text(page)
+
+
+@pytest.mark.parametrize("why, words", [
+    ("elsewhere", "signed out from another device"), ("closed", "This account is closed"),
+    ("suspended", "An admin suspended this account"),
+])
+def test_a_link_made_to_say_why_says_nothing_the_session_doesnt(client, alice, why, words):
+    """A crafted /login?ended=elsewhere alarmed a member who was never signed in (a re-check tester);
+    "closed" would have had the page forget the tab's drafts."""
+    page = client.get(f"/login?ended={why}").get_data(as_text=True)
+    assert words not in page and "data-forget-drafts" not in page

@@ -2,7 +2,7 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ..access import ENDED_KEY, active_required, safe_next
+from ..access import ENDED_KEY, active_required, safe_next, why_ended
 from ..errors import render_error
 from .. import ratelimits
 from ..flags import may_invite
@@ -15,7 +15,18 @@ from .forms import InviteForm, LoginForm, RegisterForm, no_invite_words
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
-    return render_template("auth/login.html", errors={}, form={})
+    return render_template("auth/login.html", errors={}, form={}, ended=_ended_as_told())
+
+
+def _ended_as_told() -> str | None:
+    """Why the page that came here was signed out (?ended=), when this browser's session says the same:
+    a link made to read "signed out from another device" (or "closed", which forgets the tab's drafts)
+    alarmed a member who was never signed in (a re-check tester). "1" (why unknown) says only that
+    this browser isn't signed in."""
+    ended = request.args.get("ended")
+    if ended in ("closed", "suspended", "elsewhere") and why_ended() != ended:
+        return None
+    return ended
 
 
 def _login_page(form: LoginForm, status: int):
