@@ -348,7 +348,9 @@ def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
                                   # a small l for a capital I, and letters spaced out (an outside tester)
                                   "ADMlN", "Admln", "Ada ADMlN", "Officlal", "MODERATlON",
                                   "A d m i n", "A-d-m-i-n", "A_d_m_i_n", "A.D.M.I.N", "S.T.A.F.F", "T e a m (Elm St)",
-                                  "A d m l n", "Jo A.D.M.I.N.S", "M.O.D."])
+                                  "A d m l n", "Jo A.D.M.I.N.S", "M.O.D.",
+                                  # digits and signs for letters (a re-check tester)
+                                  "4dmin", "Adm!n", "St4ff", "T3am", "$upport"])
 def test_a_name_that_sounds_like_staff_is_kept_for_admins(login, alice, admin, name):
     """An inbox showing "WhiteBalloon Support" or "Administrator" read as the community's own (outside testers)."""
     refused = login(alice).post("/settings", data={"display_name": name, "bio": ""})

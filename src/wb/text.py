@@ -359,12 +359,17 @@ _MISSPELT_LENGTHS = frozenset(len(word) + change for word in _STAFF_MISSPELT for
 _STAFF_AT_AN_END = ("admin", "moderator", "support", "official", "whiteballoon")
 
 
+# Digits and signs written for letters in a staff word ("4dmin", "Adm!n", "St4ff", "T3am" passed: a
+# re-check tester); read so for that word only, never for another member's name.
+_LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "0": "o", "!": "i", "$": "s", "5": "s", "7": "t"})
+
+
 def sounds_like_staff(name) -> bool:
     """Whether a word of name, however spelled (name_keys: "Adrnin", "ＡＤＭＩＮ", "ADMlN"; its digits read as
     gaps too: "admin2"), or its letters spelled out one by one ("A d m i n", "S.T.A.F.F"), is one of
     STAFF_WORDS or its plural, or begins or ends with one of the longer ones."""
     name = "" if name is None else str(name)
-    keys = name_keys(name) | name_keys(re.sub(r"\d", " ", name))
+    keys = name_keys(name) | name_keys(re.sub(r"\d", " ", name)) | name_keys(name.translate(_LEET))
     joined = {key.replace(" ", "") for key in keys if " " in key}  # "Chad Min" as "chadmin": a word only whole
     anywhere, whole = set(), set()  # its words, and those that count only whole
     for key in keys:
