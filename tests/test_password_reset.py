@@ -435,3 +435,21 @@ def test_a_password_set_with_a_link_revokes_every_api_token_and_the_member_is_em
     assert "your 1 API token stopped working" in words  # the one planted: Bob's own went with the first link
     assert "stopped working" in " ".join(body_text(told[0]).split())
     assert "/reset/" not in words
+
+
+def test_a_links_emails_go_to_the_address_confirmed_when_it_was_made_and_used(app, smtp, admin_client, bob):
+    """Whoever a link signed in set and confirmed an address of their own, and the emails telling Bob of
+    the link went there (a re-check tester)."""
+    from notify_helpers import notify, opt_in
+    from wb.notifications.models import EmailSettings
+
+    address = opt_in(bob, frequency="never")
+    set_password(app.test_client(), make_link(admin_client))
+    settings = db.session.get(EmailSettings, bob.id)
+    settings.address, settings.confirmed_at = "taker@example.net", utcnow()  # as the taker would, then confirmed
+    db.session.commit()
+    assert notify(app).exit_code == 0
+    subjects = [m["Subject"] for m in smtp.to(address)]
+    assert subjects == ["A password reset link was made for your WhiteBalloon account",
+                        "Your WhiteBalloon password was changed with a reset link"]
+    assert smtp.to("taker@example.net") == []

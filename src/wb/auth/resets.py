@@ -96,10 +96,20 @@ def make_link(member: User, actor: User | None = None) -> str:
                               new_value="valid 24 hours"))
     # Whoever opens the link signs in as the member: they hear of it by email, if they gave an
     # address, with no link in it (an admin could quietly read another's messages: a re-check tester).
-    db.session.add(Notice(user_id=member.id, kind=RESET_NOTICE, summary=json.dumps({"by": actor.id if actor else None})))
+    db.session.add(Notice(user_id=member.id, kind=RESET_NOTICE,
+                          summary=json.dumps({"by": actor.id if actor else None, "to": confirmed_address(member)})))
     db.session.commit()
     log.info("password reset link made", extra={"user_id": member.id, "reset_id": row.id})
     return token
+
+
+def confirmed_address(member: User) -> str | None:
+    """The member's confirmed email address now, which a reset link's emails go to even if whoever the
+    link signed in sets another (notifications/delivery.py)."""
+    from ..notifications.models import EmailSettings
+
+    settings = db.session.get(EmailSettings, member.id)
+    return settings.address if settings is not None and settings.confirmed else None
 
 
 def usable_link(token: str | None) -> PasswordReset:
@@ -153,7 +163,7 @@ def set_password_with(row: PasswordReset, new_password: str) -> User:
     # one): a password set with a link revokes them all, and the member is emailed that it was set.
     revoked = revoke_all(member)
     db.session.add(Notice(user_id=member.id, kind=RESET_USED_NOTICE,
-                          summary=json.dumps({"by": row.created_by_id, "tokens": revoked})))
+                          summary=json.dumps({"by": row.created_by_id, "tokens": revoked, "to": confirmed_address(member)})))
     service.change_password(member, new_password)  # commits, and ends every session
     log.info("password reset with a link", extra={"user_id": member.id, "reset_id": row.id, "tokens_revoked": revoked})
     return member

@@ -102,14 +102,19 @@ def _compose(notice: Notice):
     """The email for a notice, or None when it should no longer go out."""
     recipient = db.session.get(User, notice.user_id)
     settings = db.session.get(EmailSettings, notice.user_id)
+    if notice.kind in (RESET_NOTICE, RESET_USED_NOTICE) and recipient is not None and recipient.is_active_member:
+        # To the address confirmed when the link was made or used (resets.py pins it): whoever a link
+        # signed in could set an address of their own, and these went there (a re-check tester).
+        pinned = json.loads(notice.summary or "{}").get("to")
+        address = pinned or (settings.address if settings is not None and settings.confirmed else None)
+        if address is None:
+            return None
+        write = reset_link_email if notice.kind == RESET_NOTICE else password_set_email
+        return write(notice, recipient, address, _reset_link_maker(notice))
     if recipient is None or settings is None or settings.address is None or not recipient.is_active_member:
         return None
     if notice.kind == "confirm":
         return None if settings.confirmed_at is not None else confirmation_email(notice, recipient, settings.address)
-    if notice.kind == RESET_NOTICE:  # about their account, not their messages: whatever they chose for those
-        return reset_link_email(notice, recipient, settings.address, _reset_link_maker(notice)) if settings.confirmed else None
-    if notice.kind == RESET_USED_NOTICE:  # likewise
-        return password_set_email(notice, recipient, settings.address, _reset_link_maker(notice)) if settings.confirmed else None
     if notice.kind == ROLE_NOTICE:  # likewise
         return admin_removed_email(notice, recipient, settings.address, _reset_link_maker(notice)) \
             if settings.confirmed and not recipient.is_admin else None  # made an admin again since: nothing to tell
