@@ -17,6 +17,13 @@ def test_opening_creates_once_then_finds_the_same(api_chat, alice_api, bob_api):
     assert conversation_count() == 1
 
 
+def test_a_username_written_with_its_at_opens_the_same_conversation(api_chat, alice_api):
+    """Pages write "@bob"; copied, it answered "no member by that name" (a marketplace tester)."""
+    _, _, cid = api_chat
+    again = alice_api.post("/api/v1/conversations", json={"with": "@bob"})
+    assert again.status_code == 200 and again.get_json()["id"] == cid
+
+
 def test_an_opened_conversation_describes_the_other_member(api_chat, alice_api):
     _, _, cid = api_chat
     body = alice_api.get(f"/api/v1/conversations/{cid}").get_json()

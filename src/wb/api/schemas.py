@@ -123,7 +123,7 @@ class ConversationsQuery(Query):
 
 
 class OpenConversation(Request):
-    with_: str = Field(alias="with", min_length=1, max_length=64, description="The other member's username")
+    with_: str = Field(alias="with", min_length=1, max_length=64, description="The other member's username (a leading @, as pages write it, is read past)")
 
 
 class Conversation(BaseModel):

@@ -164,7 +164,8 @@ def open_conversation():
     """Find or start my conversation with a member (201 when it is new), under the same rules as the button.
     Opening counts nothing against the day's new conversations (its first message does); 429 once they are spent."""
     member = auth.member()
-    other = User.by_username(request.context.json.with_)
+    # "@bob", as pages write a username, is bob (it answered "no member by that name": a marketplace tester)
+    other = User.by_username(request.context.json.with_.strip().removeprefix("@"))
     if other is not None and not visible(member, other):
         other = None  # answered as nobody by that name, as the web does
     conversation, created = writes.open_conversation(member, other)
