@@ -113,6 +113,16 @@ def test_directory_lists_members_alphabetically_with_tags(client, make_user, adm
     assert "tag-admin" in root_row
 
 
+def test_the_directory_goes_by_the_names_it_shows(client, make_user):
+    """Sorted by username, "Greta Buys" (@buyer2) came before "Carol" (a marketplace tester)."""
+    make_user("buyer2", display_name="Greta Buys")
+    make_user("carol", display_name="Carol")
+    make_user("zed", display_name="Ann Zed")
+    client.login("carol")
+    page = text(client.get("/members"))
+    assert page.index("@zed") < page.index("@carol") < page.index("@buyer2")
+
+
 def test_pending_member_can_read_the_directory(client, make_user, alice):
     make_user("penny", status="pending")
     client.login("penny")
@@ -124,7 +134,7 @@ def test_pending_member_can_read_the_directory(client, make_user, alice):
 def test_directory_is_paginated(client, app, alice):
     # 60 more members, inserted in one statement with alice's hash (no hashing per row).
     db.session.execute(insert(User), [
-        {"username": f"a{n:03d}", "display_name": f"A {n}", "bio": "", "password_hash": alice.password_hash,
+        {"username": f"a{n:03d}", "display_name": f"A {n:03d}", "bio": "", "password_hash": alice.password_hash,
          "role": "member", "status": "active"} for n in range(60)
     ])
     db.session.commit()

@@ -64,7 +64,7 @@ def name_matches(query: str):
                       folded(User.display_name).like(like_pattern(word), escape="\\")) for word in words))
 
 
-def _sort_name():
+def sort_name():
     """What members see as the name (display name, else username), for ordering without case."""
     return func.lower(func.coalesce(func.nullif(User.display_name, ""), User.username))
 
@@ -84,7 +84,7 @@ def search_members(viewer, query: str) -> MemberSearch:
         select(User, case((writable, True), else_=False).label("writable"))
         .where(matches, User.status == "active", User.deleted_at.is_(None), User.id != viewer.id,
                *([] if listed is None else [listed]))
-        .order_by(case((writable, 0), else_=1), _sort_name(), User.username)
+        .order_by(case((writable, 0), else_=1), sort_name(), User.username)
         .limit(RESULT_LIMIT + 1)  # one more than shown: whether to say there are more
     ).all()
     more, rows = len(rows) > RESULT_LIMIT, rows[:RESULT_LIMIT]
