@@ -299,6 +299,11 @@ def test_valid_usernames_are_stored_lower_case(client, invite, username, stored)
         ({"bio": "escape\x1b[31m"}, "Use text only; remove the control characters and try again."),
         ({"username": "nul\x00name"}, "Usernames are 3 to 32 characters"),
         ({"username": "Margaret Hill"}, "Usernames can&#39;t have spaces: try margaret_hill."),
+        # a suggestion the rules take: it was "mary_ann_o'neil", then refused (a residents' building's tester)
+        ({"username": "Mary Ann O'Neil"}, "Usernames can&#39;t have spaces: try mary_ann_oneil."),
+        ({"username": "anne marie."}, "Usernames can&#39;t have spaces: try anne_marie."),
+        ({"username": "Zoë Ødegård"}, "Usernames can&#39;t have spaces: try zoe_degard."),
+        ({"username": "é !"}, "Usernames can&#39;t have spaces: use letters, digits, _ and - (3 to 32)."),
     ],
 )
 def test_bad_fields_get_a_message_on_the_form(client, invite, fields, message):

@@ -35,14 +35,29 @@ def trimmed_lower(value) -> str:
     return trimmed(value).lower()
 
 
+def _username_like(typed: str) -> str | None:
+    """A username made of what was typed that the rules take ("Mary Ann O'Neil" as mary_ann_oneil; it
+    suggested mary_ann_o'neil, then refused it: a residents' building's tester), or None."""
+    plain = unicodedata.normalize("NFKD", typed.lower())
+    words = ["".join(char for char in word if char in _USERNAME_CHARACTERS) for word in plain.split()]
+    suggestion = "_".join(word for word in words if word)[:32].strip("_-")
+    return suggestion if USERNAME_PATTERN.match(suggestion) else None
+
+
+_USERNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
 def available_username(form, field):
     """A username that fits the pattern and that nobody has, in any case (the filter lower-cased it)."""
     if not field.data:
         raise StopValidation("Choose a username.")
     if not USERNAME_PATTERN.match(field.data):
         if " " in field.data.strip():  # "Margaret Hill": the rule alone didn't say the space was it (a tester)
-            suggestion = "_".join(field.data.lower().split())
-            raise StopValidation(f"Usernames can't have spaces: try {suggestion}. (Your display name may have them.)")
+            suggestion = _username_like(field.data)
+            if suggestion:
+                raise StopValidation(f"Usernames can't have spaces: try {suggestion}. (Your display name may have them.)")
+            raise StopValidation("Usernames can't have spaces: use letters, digits, _ and - (3 to 32). "
+                                 "(Your display name may have them.)")
         raise StopValidation("Usernames are 3 to 32 characters: letters, digits, _ and -.")
     if field.data.startswith(ERASED_USERNAME_PREFIX):
         raise StopValidation(f"Usernames starting with {ERASED_USERNAME_PREFIX} are kept for erased accounts.")
