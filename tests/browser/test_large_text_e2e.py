@@ -34,11 +34,11 @@ SPLIT_WORDS = """(root) => {
 }"""
 
 
-def sign_in_zoomed(browsing, username):
+def sign_in_zoomed(browsing, username, server=None):
     """A zoomed phone signed in through the login form (its header folds the member's name under Menu)."""
     from .conftest import PASSWORD
 
-    page = browsing.new_page(**ZOOMED_PHONE)
+    page = browsing.new_page(server=server, **ZOOMED_PHONE)
     page.goto("/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
@@ -104,3 +104,25 @@ def test_headings_and_names_keep_their_words_whole_and_no_page_is_wider_than_the
         assert_no_horizontal_overflow(page)
     page.goto(f"/requests/{request_id}")
     page.screenshot(path=artifacts / "large-text-request.png")
+
+
+def test_a_long_name_in_why_one_cant_write_stays_on_the_phone(browsing, start_server, artifacts):
+    """"...and Margarethe Wolfeschlegelsteinhausen isn't in any of yours" ran past the card, and the
+    profile scrolled sideways at 200 % (a residents' building's tester)."""
+    from wb.circles import service as circles
+    from wb.messaging.rule_changes import set_reach
+    from wb.models import User
+
+    live = start_server()
+    live.set_messaging(True)
+    alice = live.create_member("alice")
+    far = live.create_member("margarethe", display_name="Margarethe Wolfeschlegelsteinhausenbergerdorff")
+    with live.app.app_context():
+        circles.add_members(circles.create("Elm Street"), [alice])
+        assert User.by_username(far) is not None
+        set_reach(True)
+    page = sign_in_zoomed(browsing, alice, server=live)
+    page.goto(f"/people/{far}")
+    expect(page.locator(".message-refusal").first).to_be_visible()
+    page.screenshot(path=artifacts / "large-text-refusal-long-name.png")
+    assert_no_horizontal_overflow(page)
