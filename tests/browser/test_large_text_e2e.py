@@ -126,3 +126,21 @@ def test_a_long_name_in_why_one_cant_write_stays_on_the_phone(browsing, start_se
     expect(page.locator(".message-refusal").first).to_be_visible()
     page.screenshot(path=artifacts / "large-text-refusal-long-name.png")
     assert_no_horizontal_overflow(page)
+
+
+def test_admin_tables_keep_their_values_and_forms_on_the_phone(browsing, server, artifacts):
+    """Members' "Add to circle" and Messaging's values (its database path, "No backup has been taken
+    yet") ran past the card at 200 % (a residents' building's tester)."""
+    from wb.circles import service as circles
+
+    admin = server.create_member("root", role="admin")
+    with server.app.app_context():
+        circles.create(f"Coordinators of {admin}")
+    page = sign_in_zoomed(browsing, admin)
+    width = page.viewport_size["width"]
+    for path, cells in (("/admin/members", ".table-stack td form, .table-stack td select, .table-stack td button"),
+                        ("/admin/messaging", ".table tr:has(> th[scope=row]) > td")):
+        page.goto(path)
+        rights = page.locator(cells).evaluate_all("cells => cells.map(c => Math.round(c.getBoundingClientRect().right))")
+        assert rights and max(rights) <= width, (path, max(rights), width)
+    page.screenshot(path=artifacts / "large-text-admin-messaging.png")
