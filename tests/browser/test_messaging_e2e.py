@@ -369,6 +369,14 @@ def test_compose_errors_show_in_the_compose_area_and_keep_the_text(browsing, ser
     compose_box(page).press_sequentially("Hi")
     expect(error).to_have_count(0)
     expect(compose_box(page)).to_have_value("Hi")
+    # Enter says so too (it did nothing a keyboard user could hear: a residents' building's tester)
+    compose_box(page).fill("  ")
+    compose_box(page).press("Enter")
+    expect(error).to_have_text("Write something before sending.")
+    expect(compose_box(page)).to_have_attribute("aria-invalid", "true")
+    compose_box(page).fill("")
+    compose_box(page).press_sequentially("Hi")
+    expect(error).to_have_count(0)
 
     limit = int(MESSAGE_RATE_LIMIT.split()[0])
     for number in range(1, limit + 1):

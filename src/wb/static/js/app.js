@@ -28,13 +28,29 @@
     if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
     if (!box.matches || !box.matches("#compose textarea") || !enterSends()) return;
     event.preventDefault();
-    // Nothing to send: nothing is sent, and an error about an earlier attempt goes.
-    if (box.value.trim() === "") { clearComposeError(box); return; }
+    // Nothing to send: nothing is sent, and it says so, as Send does (Enter did nothing a keyboard
+    // user could hear or see: a residents' building's tester).
+    if (box.value.trim() === "") { showComposeError(box, "Write something before sending.", true); return; }
     // A send is still on its way: this one follows as soon as it lands (see below).
     if (box.form.classList.contains("htmx-request")) { sendWhenSwapped = true; return; }
     box.form.requestSubmit();
   });
 
+  // The error a send's answer would draw (_compose.html), drawn here; aboutText: it goes once the member types.
+  function showComposeError(box, words, aboutText) {
+    var error = box.form.querySelector(".compose-error");
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "compose-error";
+      error.id = "compose-error";
+      error.setAttribute("role", "alert");
+      box.form.insertBefore(error, box.form.querySelector("label") || box);
+    }
+    if (aboutText) error.setAttribute("data-about-text", ""); else error.removeAttribute("data-about-text");
+    error.textContent = words;
+    box.setAttribute("aria-invalid", "true");
+    describedBy(box, "compose-error", true);
+  }
   function clearComposeError(box) {
     var error = box.form.querySelector(".compose-error");
     if (error) error.remove();
@@ -88,17 +104,7 @@
     box.value = box.value === "" ? sendingText : sendingText + "\n" + box.value;
     sendingText = null;
     sendWhenSwapped = false;
-    var error = form.querySelector(".compose-error");
-    if (!error) {
-      error = document.createElement("p");
-      error.className = "compose-error";
-      error.id = "compose-error";
-      error.setAttribute("role", "alert");
-      form.insertBefore(error, box);
-    }
-    error.textContent = "Not sent: the server couldn't be reached. Your message is still here; send it again in a moment.";
-    box.setAttribute("aria-invalid", "true");
-    describedBy(box, "compose-error", true);
+    showComposeError(box, "Not sent: the server couldn't be reached. Your message is still here; send it again in a moment.", false);
   });
 
   // What is typed and not yet sent is never lost by leaving it: picking another conversation
