@@ -475,6 +475,29 @@ def test_suspension_ends_a_held_request(app, chat, admin, login):
     assert bob_client.get("/messages/live?since=0").status_code == 302  # to sign in
 
 
+def test_an_ask_from_before_the_switch_off_is_answered_at_once_and_the_next_waits(app, chat, admin, login, monkeypatch):
+    """A tab whose ask came between two held ones as messaging was switched off was held until messaging
+    came back (25-30 s) and kept its thread meanwhile (CI caught it under load): an ask that hasn't heard
+    of the newest change is answered at once, with the cursor to ask from next, whose ask waits."""
+    _, bob_client, _ = chat
+    since = cursor_of(bob_client)
+    admin_client = login(admin)
+    assert admin_client.post("/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1"}).status_code == 302
+    db.session.close()
+    with monkeypatch.context() as patched:
+        def held(member):
+            raise AssertionError("an ask from before the switch was held")
+        patched.setattr(live, "wait_while_switched_off", held)
+        late = bob_client.get(f"/messages/live?since={since}")
+    assert late.status_code == 404 and late.headers["Retry-After"] == "0"
+    newest = int(late.headers["X-WB-Cursor"])
+    assert newest > since
+    waiting = Held(app, bob_client, newest)
+    assert waiting.holding()  # from the newest change: it waits for messaging to be back
+    assert admin_client.post("/admin/settings/direct_messaging", data={"enabled": "1"}).status_code == 302
+    assert waiting.answer().status_code == 200
+
+
 def test_switching_messaging_off_ends_a_held_request(app, chat, admin, login):
     _, bob_client, _ = chat
     held = Held(app, bob_client, cursor_of(bob_client))

@@ -43,6 +43,8 @@ def _switched_on():
     """Every /messages route answers 404 while messaging is switched off."""
     if not policy.messaging_enabled():
         if request.endpoint == "messaging.live_channel":
+            if current_user.is_authenticated and live.missed_switch_off(number_arg("since", "a cursor")):
+                return live.switched_off_answer()
             if not current_user.is_authenticated or live.wait_while_switched_off(current_user):
                 return None  # answered as usual: sent to sign in, or messaging is on again
             return live.switched_off_answer()

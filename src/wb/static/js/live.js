@@ -196,6 +196,10 @@
         }
         if (response.status === 404) {
           switchedOff = true;
+          // Asked from the newest change the server knows (it answered at once an ask from before the
+          // switch): the next ask waits for messaging to be back.
+          var newest = response.headers.get("X-WB-Cursor");
+          if (newest !== null && /^\d+$/.test(newest)) cursor = newest;
           if (!drawnOff) sayMessagingIsOff();
           // The server says when (Retry-After): at once where its next ask waits for the switch.
           var after = response.headers.get("Retry-After");
