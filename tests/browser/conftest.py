@@ -290,7 +290,12 @@ class Browsing:
         ]
 
     def close(self) -> None:
+        # A route handler still waiting on its route.fetch() as the test ends would otherwise
+        # raise "Response has been disposed" into the next test's first call (Playwright #23781).
         for context in self.contexts:
+            for page in context.pages:
+                page.unroute_all(behavior="ignoreErrors")
+            context.unroute_all(behavior="ignoreErrors")
             context.close()
 
 
