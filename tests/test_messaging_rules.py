@@ -130,6 +130,21 @@ def test_each_member_setting(people, setting):
     assert refusal(people["root"], people["bob"]) is None  # staff can always reach a member
 
 
+def test_only_my_circles_from_a_member_in_none_asks_nobody_to_join_one(people):
+    """A marketplace tester in no circle chose "only my circles" and was told to join one of theirs."""
+    from wb.flags import set_flag
+
+    circle("Elm Street", people["alice"])
+    set_setting(people["bob"], "circles")
+    assert refusal(people["alice"], people["bob"]) == (
+        "Bob accepts new conversations only from members who share a circle with them. "
+        "Once they write to you, you can reply.")
+    circle("Oak Street", people["bob"])
+    assert refusal(people["alice"], people["bob"]).endswith("Ask an admin if you'd like to join one.")
+    set_flag("member_directory", False)  # nobody's circles shown: whether Bob is in one isn't told either
+    assert refusal(people["alice"], people["bob"]).endswith("Once they write to you, you can reply.")
+
+
 def test_staff_may_start_with_anyone_and_anyone_may_write_to_staff(people):
     rule_changes.set_starters([circle("Volunteers")])
     rule_changes.set_reach(True)

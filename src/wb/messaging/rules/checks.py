@@ -197,7 +197,9 @@ class CirclesOnly:
         return and_(other.message_from == "circles", ~_in_any_of(other, side.mine))
 
     def decision(self, pair):
-        return words.circles_only(pair.other)
+        from ...visibility import sees_every_member
+
+        return words.circles_only(pair.other, bool(pair.theirs) and sees_every_member(pair.viewer))
 
 
 class Protected:

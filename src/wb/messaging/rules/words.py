@@ -108,7 +108,13 @@ def nobody_new(person) -> Decision:
                     "Only they can change that.", 403, brief="not accepting new conversations")
 
 
-def circles_only(person) -> Decision:
+def circles_only(person, joinable: bool = True) -> Decision:
+    """joinable False: they are in no circle, or the viewer sees nobody's circles (the directory is off):
+    no "ask to join one" (a marketplace tester was told to join the circle of a member in none)."""
+    if not joinable:
+        return Decision(REPLY_ONLY, "circles-only", f"{User.name_of(person)} accepts new conversations only from "
+                        "members who share a circle with them. Once they write to you, you can reply.", 403,
+                        brief="only from members of their circles")
     return Decision(REPLY_ONLY, "circles-only", f"{User.name_of(person)} accepts new conversations only from "
                     "members of their circles. Ask an admin if you'd like to join one.", 403, CIRCLES_LINK,
                     brief="only from members of their circles")
