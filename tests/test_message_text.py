@@ -81,6 +81,13 @@ def test_a_url_naming_someone_before_its_host_is_no_link(text):
     assert "<a" not in html and html == text
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"])
+def test_a_link_ends_at_a_character_that_draws_nothing(invisible):
+    """"https://evil.example/pay.\u200b.com" drew as pay..com with the gap inside the link (a marketplace tester)."""
+    html = str(linkify(f"https://evil.example/pay.{invisible}.com"))
+    assert html == link("https://evil.example/pay") + f".{invisible}.com"
+
+
 def test_an_ampersand_is_escaped_once_in_href_and_text():
     html = str(linkify("https://example.org/?a=1&b=2"))
     assert html == link("https://example.org/?a=1&amp;b=2")
