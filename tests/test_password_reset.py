@@ -267,6 +267,21 @@ def test_recent_member_actions_say_whose_link_set_the_password(app, admin_client
     assert f"Password reset link used: password set with a link made by {admin.name}" in page
 
 
+def test_an_erased_admin_leaves_no_name_on_the_lines_of_links_they_made(app, admin_client, admin, bob, make_user, login):
+    """"password set with a link made by Ada Admin" stayed on Admin → Members and in the audit log
+    after Ada was erased on request (an outside tester)."""
+    other = make_user("olga", role="admin", display_name="Olga Other")
+    set_password(app.test_client(), make_link(admin_client, "bob"))
+    name = admin.name
+    erase_member(db.session.get(User, admin.id))
+    page = page_text(login(other).get("/admin/members"))
+    assert "Password reset link used: password set with a link made by a former member" in page
+    assert name not in page
+    db.session.expire_all()
+    assert not [event.new_value for event in db.session.scalars(select(AuditEvent))
+                if name in f"{event.old_value} {event.new_value}"]
+
+
 def test_an_operator_can_keep_reset_links_off_the_web(app, admin_client, bob, runner):
     """A practice manager made a link for a clinician, opened it and read every client's messages (a
     therapy practice's tester): WB_ADMIN_RESET_LINKS off, only the server makes them."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 from markupsafe import Markup, escape
 from sqlalchemy import delete, func, select, update
@@ -106,7 +107,23 @@ def erase_member(member: User, actor: User | None = None) -> int:
     for column in (AuditEvent.old_value, AuditEvent.new_value):
         db.session.execute(update(AuditEvent).where(AuditEvent.action.in_(NAMING_ACTIONS), column == old_username)
                            .values({column: f"user:{member.id}"}))
+    _unname_reset_links_made_by(member)
     return close_account(member, erase_text=True, actor=actor, action=ERASED)
+
+
+def _unname_reset_links_made_by(member: User) -> None:
+    """The lines "password set with a link made by <name>" of the links they made (an erased admin's
+    name stayed on Admin → Members: an outside tester). Each is the used link's own, written in the
+    same transaction as its used_at: found by its member and that moment."""
+    from ..auth.resets import RESET_LINK_USED
+
+    used = db.session.execute(select(PasswordReset.user_id, PasswordReset.used_at).where(
+        PasswordReset.created_by_id == member.id, PasswordReset.used_at.is_not(None))).all()
+    for member_id, used_at in used:
+        db.session.execute(update(AuditEvent).where(
+            AuditEvent.action == RESET_LINK_USED, AuditEvent.subject == f"user:{member_id}",
+            AuditEvent.created_at.between(used_at - timedelta(seconds=5), used_at + timedelta(seconds=5)),
+        ).values(new_value="password set with a link made by a former member"))
 
 
 def erasure_caveats(html: bool = False) -> list:
