@@ -109,7 +109,7 @@ def test_demo_seeds_a_community_once(fresh_app):
     assert "alice sees the messaging rule" in first.output
     again = runner.invoke(args=["demo", "--no-serve"])
     assert again.exit_code == 0, again.output
-    assert "Demo community already there." in again.output
+    assert "Demo community already there (this instance has members)." in again.output
     assert "alice sees the messaging rule" in again.output  # still true
     with fresh_app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == len(members)
@@ -118,6 +118,30 @@ def test_demo_seeds_a_community_once(fresh_app):
         rule_changes.set_reach(False)  # an admin opened reach to anyone: the hint would be untrue
     changed = runner.invoke(args=["demo", "--no-serve"])
     assert changed.exit_code == 0 and "alice sees the messaging rule" not in changed.output
+
+
+def test_the_demo_starts_again_after_its_admin_was_erased_and_lists_only_logins_that_work(fresh_app):
+    """Once `admin` was erased, `./wb demo` seeded again and died on a UNIQUE constraint; and it said
+    "password for all" after carol had changed hers (an outside operator)."""
+    runner = fresh_app.test_cli_runner()
+    assert runner.invoke(args=["demo", "--no-serve"]).exit_code == 0
+    with fresh_app.app_context():
+        from wb.people.leaving import erase_member
+
+        User.by_username("dave").role = "admin"  # another admin, so the first may go
+        erase_member(User.by_username("admin"))
+        carol = User.by_username("carol")
+        carol.set_password("carol's own passphrase")
+        db.session.commit()
+        members = db.session.scalar(select(func.count(User.id)))
+    again = runner.invoke(args=["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    assert again.exception is None
+    assert "Demo community already there (this instance has members)." in again.output
+    listed = re.findall(r"^  (\w+)(  \(admin\))?$", again.output, re.MULTILINE)
+    assert listed == [("alice", ""), ("bob", ""), ("dave", "  (admin)")]
+    with fresh_app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == members  # nobody seeded twice
 
 
 def test_the_demos_unused_invite_is_one_nobody_used_that_needs_no_approval(fresh_app):

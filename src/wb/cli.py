@@ -151,15 +151,18 @@ def init_command():
 @with_appcontext
 def demo_command(host, port, no_serve, notify_every):
     """Set up, seed a demo community with messaging on, and serve it."""
-    from .demo import DEMO_PASSWORD, PROMPT_HINT, demo_hint_holds, seed_demo
+    from .demo import DEMO_PASSWORD, PROMPT_HINT, demo_hint_holds, demo_logins, seed_demo
 
     initialize()
     created = seed_demo()
-    click.echo("Demo community " + ("created." if created else "already there."))
-    click.echo("Sign in with any of these (password for all: %s):" % DEMO_PASSWORD)
-    click.echo("  admin  (admin)")
-    for name in ("alice", "bob", "carol", "dave"):
-        click.echo(f"  {name}")
+    click.echo("Demo community " + ("created." if created else "already there (this instance has members)."))
+    logins = demo_logins()
+    if logins:
+        click.echo("Sign in with any of these (password for all: %s):" % DEMO_PASSWORD)
+        for name, is_admin in logins:
+            click.echo(f"  {name}  (admin)" if is_admin else f"  {name}")
+    else:
+        click.echo("None of the demo's accounts signs in with the demo password any more.")
     if demo_hint_holds():  # not once the rules or circles were changed since (an operator tester)
         click.echo(PROMPT_HINT)
     from .demo import unused_invite_url
