@@ -412,7 +412,7 @@ def test_an_erased_member_s_words_leave_the_main_database_s_files_too(sqlite_app
 def test_erasing_from_the_command_line_asks_first(app, alice, bob, admin, typed, erased):
     """Input that ended without an answer left "Aborted!" on the question's line (an operator tester)."""
     result = app.test_cli_runner().invoke(args=["members", "erase", "alice"], input=typed)
-    assert "Erase alice for good?" in result.output
+    assert "Erase Alice (@alice) for good?" in result.output
     assert (result.exit_code == 0) == erased
     if typed == "":
         assert "[y/N]: \nNothing erased." in result.output
@@ -422,6 +422,28 @@ def test_erasing_from_the_command_line_asks_first(app, alice, bob, admin, typed,
         assert "Answer y or n." in result.output
     db.session.expire_all()
     assert (db.session.get(User, alice.id).deleted_at is not None) == erased
+
+
+def test_before_an_erasure_the_admin_and_the_operator_hear_of_an_admin_and_open_reports(app, admin, alice, bob, make_user,
+                                                                                        login, alice_wrote_bob):
+    """An operator erased the first admin with one word, told nothing of who it was; an admin erased a
+    member whose reported threat went with the erasure, the page silent on reports (an outside admin)."""
+    from wb.messaging.models import Report
+
+    make_user("olga", role="admin", display_name="Olga Other")
+    db.session.add(Report(reporter_id=bob.id, reported_id=alice.id, reason="harassment", note=""))
+    db.session.commit()
+    page = visible_text(login(admin).get("/admin/members/alice/erase"))
+    assert "1 open report is about them: erasing wipes the messages reported, the reporter's copy too." in page
+    asked = app.test_cli_runner().invoke(args=["members", "erase", "alice"], input="n\n")
+    assert "1 open report is about them" in asked.output and "Erase Alice (@alice) for good?" in asked.output
+    asked = app.test_cli_runner().invoke(args=["members", "erase", "root"], input="n\n")
+    assert "root is an admin." in asked.output and "Erase Rita Root (@root) for good?" in asked.output
+    assert "about them" not in asked.output
+    page = visible_text(login(admin).get("/admin/members/bob/erase"))
+    assert "about them" not in page and "is an admin" not in page
+    db.session.expire_all()
+    assert db.session.get(User, alice.id).deleted_at is None and db.session.get(User, admin.id).deleted_at is None
 
 
 def test_the_browsers_other_tabs_are_told_the_account_was_closed(alice, bob, login, messaging_on):

@@ -32,8 +32,11 @@ def erase_command(username, yes):
     # Erased already: nothing left to decide (it asked, then said so: an outside tester). Running it
     # again finishes what an unreachable messaging database left, and says what it did.
     if not yes and not again:
-        confirm(f"Erase {member.username} for good? Their account closes and the text of every message they "
-                "sent is wiped; this can't be undone", refused="Nothing erased.")  # not click's "Aborted!" (a re-check tester)
+        for warning in leaving.erasure_warnings(member):
+            click.echo(warning)
+        confirm(f"Erase {member.name} (@{member.username}) for good? Their account closes and the text of every "
+                "message they sent is wiped; this can't be undone",
+                refused="Nothing erased.")  # not click's "Aborted!" (a re-check tester)
     try:
         wiped = leaving.erase_member(member)
     except SQLAlchemyError as error:

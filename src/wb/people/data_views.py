@@ -56,6 +56,7 @@ def erase_member(username):
               "success")
         return redirect(url_for("admin.members"))
     return (render_template("people/erase.html", person=member, errors=form.first_errors,
+                            warnings=leaving.erasure_warnings(member),
                             caveats=leaving.erasure_caveats(html=True)), 400 if form.errors else 200)
 
 

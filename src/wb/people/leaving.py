@@ -126,6 +126,23 @@ def _unname_reset_links_made_by(member: User) -> None:
         ).values(new_value="password set with a link made by a former member"))
 
 
+def erasure_warnings(member: User) -> list[str]:
+    """What to weigh before erasing this member, for the admin's page and the operator's prompt: that
+    they are an admin, and the open reports about them, whose reported messages go with their text
+    (an admin erased a member whose threat was still being looked into, and the evidence went with
+    it; an operator erased an admin with one word: outside testers)."""
+    warnings = []
+    if member.is_admin:
+        warnings.append(f"{member.username} is an admin.")
+    about = db.session.scalar(select(func.count()).select_from(Report).where(
+        Report.reported_id == member.id, Report.status == "open"))
+    if about:
+        warnings.append(f"{about:,} open report{'' if about == 1 else 's'} {'is' if about == 1 else 'are'} about "
+                        "them: erasing wipes the messages reported, the reporter's copy too. Resolve "
+                        f"{'it' if about == 1 else 'them'} first if the messages matter.")
+    return warnings
+
+
 def erasure_caveats(html: bool = False) -> list:
     """Where an erased member's words still lie after erase_member, as the admin and the operator are
     told (an outside tester read "wiped for good" and found the text in backups and PostgreSQL's files).
