@@ -2,7 +2,7 @@
 import pytest
 
 from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
-from messaging_helpers import conversation_count, membership_of
+from messaging_helpers import conversation_count, membership_of, messages_in
 from wb.extensions import db
 from wb.messaging import safety
 from wb.models import User
@@ -49,16 +49,68 @@ def test_a_blocked_member_gets_the_words_of_a_pause(alice_api, alice, bob, bob_a
     assert alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hi Bob"}).status_code == 201
     words = "Bob isn't accepting messages right now. Only they can change that."
     safety.block(bob, alice)
-    blocked = [assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403),
-               assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hello?"}), 403)]
+    blocked = [alice_api.post("/api/v1/conversations", json={"with": "bob"}).get_json()["why_not_send"],
+               assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hello?"}), 403)["detail"]]
     safety.unblock(bob, alice)
     bob.messages_paused = True
     db.session.commit()
-    paused = [assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403),
-              assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hello?"}), 403)]
-    assert [p["detail"] for p in blocked] == [p["detail"] for p in paused] == [words, words]
+    paused = [alice_api.post("/api/v1/conversations", json={"with": "bob"}).get_json()["why_not_send"],
+              assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hello?"}), 403)["detail"]]
+    assert blocked == paused == [words, words]
     assert bob_api.get("/api/v1/me").get_json()["messages_paused"] is True
     assert alice_api.get("/api/v1/me").get_json()["messages_paused"] is False
+
+
+def _pause(member):
+    member.messages_paused = True
+    db.session.commit()
+
+
+def _suspend(member):
+    member.status = "suspended"
+    db.session.commit()
+
+
+def _close(member):
+    from wb.people import leaving
+    leaving.close_account(db.session.get(User, member.id))
+
+
+@pytest.mark.parametrize("stop, words", [
+    (_pause, "Bob isn't accepting messages right now. Only they can change that."),
+    (_suspend, "This member's account is suspended, so they can't receive messages."),
+    (_close, "This member has left WhiteBalloon, so you can't reply. The conversation stays here for you."),
+])
+def test_finding_a_conversation_i_have_answers_200_when_i_cant_write_in_it(api_chat, alice_api, alice, bob, stop, words):
+    """"Find or start": finding one answered 403 with the refusal once Bob paused, was suspended or
+    left (an API tester). It answers 200 with the conversation, saying why not, as GET does."""
+    _, _, cid = api_chat
+    send(alice_api, cid, "Lunch on Friday?")
+    alice_api.post(f"/api/v1/conversations/{cid}/hide")
+    stop(bob)
+    found = alice_api.post("/api/v1/conversations", json={"with": "bob"})
+    assert found.status_code == 200 and found.headers["Location"] == f"/api/v1/conversations/{cid}"
+    body = found.get_json()
+    assert (body["id"], body["may_send"], body["why_not_send"], body["hidden"]) == (cid, False, words, False)
+    assert body == alice_api.get(f"/api/v1/conversations/{cid}").get_json()
+    assert conversation_count() == 1 and membership_of(alice, cid).hidden is False  # opened, as the web does
+    assert [m.body for m in messages_in(cid)] == ["Lunch on Friday?"]
+
+
+def test_my_own_empty_draft_is_found_but_the_other_member_s_draft_is_no_conversation_of_mine(
+        alice_api, api_as, alice, bob, make_user):
+    """Only a start is refused by the rules: Alice's draft to a member who paused since is hers and
+    found (200); Carol's unsent draft to Alice, Carol paused, is none of Alice's (403, nothing shown)."""
+    draft = alice_api.post("/api/v1/conversations", json={"with": "bob"}).get_json()["id"]
+    _pause(bob)
+    found = alice_api.post("/api/v1/conversations", json={"with": "bob"})
+    assert found.status_code == 200 and found.get_json()["id"] == draft and found.get_json()["may_send"] is False
+    carol = make_user("carol")
+    carols_draft = api_as(carol).post("/api/v1/conversations", json={"with": "alice"}).get_json()["id"]
+    _pause(carol)
+    problem = assert_problem(alice_api.post("/api/v1/conversations", json={"with": "carol"}), 403)
+    assert problem["detail"] == "Carol isn't accepting messages right now. Only they can change that."
+    assert membership_of(alice, carols_draft) is None and conversation_count() == 2
 
 
 @pytest.mark.parametrize("app_config", [{"NEW_CONVERSATION_RATE_LIMIT": "1 per day"}])

@@ -44,7 +44,7 @@ def test_pausing_in_settings_stops_replies_before_anyone_types(talking, bob):
     refused = send(alice_client, cid, "Are you there?")
     assert refused.status_code == 403 and NOT_ACCEPTING in visible_text(refused)
     assert NOT_ACCEPTING in visible_text(alice_client.get("/people/bob"))  # and for a new conversation
-    assert alice_client.post("/messages/with/bob").status_code == 403
+    assert alice_client.post("/messages/with/bob").location == f"/messages/{cid}"  # theirs opens, saying why
     assert [m.body for m in messages_in(cid)] == ["Lunch on Friday?", "Gladly"]
     assert "You've paused messages: only staff can write to you." in visible_text(bob_client.get("/messages"))
     # the home page says so too: back from a holiday, a member didn't see it was still on (a street's tester)
@@ -115,3 +115,15 @@ def test_an_open_thread_hears_of_a_pause_and_a_block_alike(talking, alice, bob):
     safety.unblock(bob, alice)
     events, since = heard(since)
     assert events == [("compose", cid)]
+
+
+def test_message_on_the_profile_of_a_paused_member_opens_our_conversation_and_says_why(talking, bob):
+    """Found, not started: the button opens the conversation Alice has, which says why she can't
+    write, as the API's POST /conversations answers 200 with it (an API tester found it refused)."""
+    alice_client, bob_client, cid = talking
+    pause(bob_client)
+    opened = alice_client.post("/messages/with/bob")
+    assert opened.status_code == 302 and opened.location == f"/messages/{cid}"
+    page = alice_client.get(opened.location)
+    assert NOT_ACCEPTING in visible_text(page) and 'id="compose-body"' not in text(page)
+    assert [m.body for m in messages_in(cid)] == ["Lunch on Friday?", "Gladly"]

@@ -161,7 +161,8 @@ def list_conversations():
 @bp.post("/conversations")
 @api.validate(json=schemas.OpenConversation, resp=answers(HTTP_200=schemas.Conversation, HTTP_201=schemas.Conversation), tags=["conversations"])
 def open_conversation():
-    """Find or start my conversation with a member (201 when it is new), under the same rules as the button.
+    """Find or start my conversation with a member: 200 with one I have (even when I can't write in it now:
+    may_send and why_not_send say why), 201 with a new one, started under the same rules as the button.
     Opening counts nothing against the day's new conversations (its first message does); 429 once they are spent."""
     member = auth.member()
     # "@bob", as pages write a username, is bob (it answered "no member by that name": a marketplace tester)

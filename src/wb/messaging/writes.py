@@ -30,21 +30,25 @@ from .reads import shares_read_receipts
 
 def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
     """The pair's one conversation, created if needed; returns (conversation, new to the sender).
-    Only a member who may write to recipient opens it. Until its first message it is the
+    Only a member who may write to recipient starts one; one the sender already has opens whatever
+    the rules say now (it says why they can't write in it). Until its first message it is the
     draft of whoever opened it: the other member sees nothing of it."""
-    rules.require_may_write(sender, recipient)
-    conversation = find_conversation(sender.id, recipient.id)
+    conversation = find_conversation(sender.id, recipient.id) if recipient is not None else None
+    # New to the sender: no row of theirs, no message (the other member's draft is no conversation
+    # yet to them either). Only that is a start, under the rules: refusing one they have answered
+    # 403 where its thread says why, once the other member paused, was suspended or left (an API tester).
+    new_to_sender = conversation is None or not _already_theirs(sender, conversation)
+    if new_to_sender:
+        rules.require_may_write(sender, recipient)
     created = False
     if conversation is None:  # an empty row is nobody's until a member's row names it (below)
         conversation, created = create_conversation(sender.id, recipient.id)
-    # New to the sender: no row of theirs, no message (the other member's draft is no conversation
-    # yet to them either). Opening it counts nothing against the day's limit of new conversations
+    # Opening a new one counts nothing against the day's limit of new conversations
     # (its first message does: send_message); a buyer who pressed Message on five sellers' profiles
     # to look had spent the day's five (a marketplace tester). Once they are spent it is refused
     # here too, rather than at the first message. Their row, hidden, is this request's claim on
     # it: of two requests at once (a double click, a client's retry), one inserts it; the other
     # finds it and opens what is there.
-    new_to_sender = membership(sender.id, conversation.id) is None and not rules.conversation_has_message(conversation.id)
     if new_to_sender:
         try:
             if policy.counts_as_new(sender, recipient):
@@ -62,6 +66,12 @@ def open_conversation(sender, recipient) -> tuple[Conversation, bool]:
     if created:
         audit("conversation.created", conversation_id=conversation.id, user_id=sender.id, other_user_id=recipient.id)
     return conversation, new_to_sender
+
+
+def _already_theirs(member, conversation: Conversation) -> bool:
+    """Whether member has this conversation already: their own row (their draft, or one with
+    messages), or a message in it. The other member's unsent draft isn't theirs yet."""
+    return membership(member.id, conversation.id) is not None or rules.conversation_has_message(conversation.id)
 
 
 def _claim(conversation: Conversation, member_id: int) -> bool:
