@@ -160,9 +160,31 @@ def test_a_note_that_no_longer_fits_the_open_report_is_refused_and_kept(chat):
     response = bob_client.post("/people/alice/report", data={"reason": "spam", "note": "and once more"})
     assert response.status_code == 422
     assert "Shorten this note to at most 8 characters" in visible_text(response)
+    assert "holds 990 characters of notes, and a report's notes hold 1,000 at most" in visible_text(response)
     assert "and once more" in response.get_data(as_text=True)
     [report] = db.session.scalars(select(Report)).all()
     assert report.note == "n" * 990
+
+
+def test_reporting_again_for_the_same_reason_says_it_joins_the_open_report(chat):
+    """A second report for the same reason said "Thanks. An admin will look at your report" again, and
+    a long third note was refused for "a long note" when the notes were 50 characters (a street's tester)."""
+    _, bob_client, _ = chat
+    first = bob_client.post("/people/alice/report", data={"reason": "spam", "note": "Sells in every thread"},
+                            follow_redirects=True)
+    assert "Thanks. An admin will look at your report" in visible_text(first)
+    again = bob_client.post("/people/alice/report", data={"reason": "spam", "note": "And again today"},
+                            follow_redirects=True)
+    said = visible_text(again)
+    assert "You reported Alice for this reason already" in said and "your note is added to that report" in said
+    assert "Thanks. An admin will look" not in said
+    bare = visible_text(bob_client.post("/people/alice/report", data={"reason": "spam"}, follow_redirects=True))
+    assert "it stays one report" in bare
+    [report] = db.session.scalars(select(Report)).all()
+    assert report.note == "Sells in every thread\n\nAnd again today"
+    long = bob_client.post("/people/alice/report", data={"reason": "spam", "note": "x" * 990})
+    assert long.status_code == 422
+    assert "holds 38 characters of notes" in visible_text(long) and "long note" not in visible_text(long)
 
 
 def test_admin_resolves_reports_and_members_cannot_see_them(chat, admin, login):

@@ -157,7 +157,8 @@ def _addition(waiting: Report, note: str) -> str:
     room = REPORT_NOTE_MAX - len(waiting.note) - (2 if waiting.note else 0)
     if len(note) > room:
         raise Refusal(
-            "Your open report about this member for this reason already holds a long note; an admin will read it. "
+            f"Your open report about this member for this reason holds {len(waiting.note):,} characters of notes, and "
+            f"a report's notes hold {REPORT_NOTE_MAX:,} at most; an admin will read them. "
             + (f"Shorten this note to at most {room:,} characters to add it." if room > 0
                else "It has no room for more: wait until an admin has resolved it."), 422, field="note")
     return note

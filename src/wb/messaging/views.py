@@ -572,10 +572,14 @@ def report(username):
         error = next(iter(form.first_errors.values()), None)
         return _report_page(person, error), (400 if error else 200)
     try:
-        safety.report(current_user, person, form.reason.data, form.note.data)  # new or added to their open one
+        _row, new = safety.report(current_user, person, form.reason.data, form.note.data)  # or added to their open one
     except Refusal as refusal:
         return _report_page(person, refusal.message), refusal.status, refusal.headers
-    if person.is_admin and not safety.others_can_handle(person):
+    if not new:  # it said "Thanks. An admin will look at your report" again, as if filed twice (a street's tester)
+        flash(f"You reported {person.name} for this reason already, and an admin hasn't resolved it yet: "
+              + ("your note is added to that report." if form.note.data else "it stays one report.")
+              + " The member isn't told about it.", "info")
+    elif person.is_admin and not safety.others_can_handle(person):
         # Reports about an admin go to the other admins, and there are none now: say so.
         flash(f"Thanks. {person.name} is the only admin here, so your report waits until there is another; "
               "they aren't told about it.", "success")
