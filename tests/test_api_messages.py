@@ -121,6 +121,8 @@ def test_a_retried_send_with_the_same_idempotency_key_stores_once(api_chat, alic
 
 
 def test_an_idempotency_key_is_not_stored_with_the_text(api_chat, alice_api):
+    import hashlib
+
     from sqlalchemy import select
 
     from wb.api.models import IdempotencyKey
@@ -130,6 +132,26 @@ def test_an_idempotency_key_is_not_stored_with_the_text(api_chat, alice_api):
     alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": SECRET}, headers={"Idempotency-Key": "k1"})
     row = db.session.scalars(select(IdempotencyKey)).one()
     assert SECRET not in repr(vars(row)) and "k1" not in row.key_hash
+    # Its text's hash is keyed: a short text's plain SHA-256 is found by trying texts.
+    assert row.body_hash and row.body_hash != hashlib.sha256(SECRET.encode()).hexdigest()
+
+
+def test_a_reused_idempotency_key_is_refused_for_other_text_after_its_message_was_deleted(api_chat, alice_api):
+    """Once its message was deleted for both, other text with the same key answered 201 with the
+    deleted message and stored nothing (an API tester): the key's row keeps a hash of the text, so
+    it is refused as before the delete, and a retry of that very send still gets its answer."""
+    _, _, cid = api_chat
+    url, headers = f"/api/v1/conversations/{cid}/messages", {"Idempotency-Key": "lunch-1"}
+    mid = alice_api.post(url, json={"body": "Lunch on Friday?"}, headers=headers).get_json()["id"]
+    assert alice_api.delete(f"{url}/{mid}").status_code == 204
+    other = alice_api.post(url, json={"body": "Dinner instead?"}, headers=headers)
+    words = "This Idempotency-Key was already used for a different message."
+    assert assert_problem(other, 422)["detail"] == words and "Idempotent-Replayed" not in other.headers
+    assert other.get_json()["errors"] == [{"location": "header", "name": "Idempotency-Key", "detail": words}]
+    retry = alice_api.post(url, json={"body": " Lunch on Friday? "}, headers=headers)  # stored trimmed
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert {k: retry.get_json()[k] for k in ("id", "body", "deleted")} == {"id": mid, "body": None, "deleted": True}
+    assert [(m.id, m.body, m.deleted_at is not None) for m in messages_in(cid)] == [(mid, "", True)]
 
 
 def test_two_identical_retries_at_once_store_one_message(api_chat, alice_api, app):

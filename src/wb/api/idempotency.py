@@ -1,12 +1,15 @@
 """Idempotent sends: an Idempotency-Key names one send, so a retried request stores its message once.
 
-The main database keeps the key's hash, the conversation and the stored message's id, never
-the text: a retry is compared with the stored message in the messaging database."""
+The main database keeps the key's hash, the conversation, the stored message's id and a hash of
+the request's text keyed with the secret key, never the text: a retry is compared with that hash,
+which stays when the message's text is deleted (a short text's plain SHA-256 could be guessed)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +20,7 @@ from ..models import utcnow
 from .models import IdempotencyKey
 from .problems import ApiProblem
 
+BODY_HASH_SALT = b"wb.api.idempotency-body"
 KEPT_FOR = timedelta(hours=24)  # a key may be reused for another message after this
 # A send takes well under a second; a claim older than this belongs to a request that died
 # before it stored anything (or before it noted what it stored): the next retry may take it over.
@@ -26,9 +30,10 @@ ABANDONED_AFTER = timedelta(minutes=1)
 def send_once(member, conversation, raw_body, key: str) -> tuple[Message, bool]:
     """(the message, whether it was stored by an earlier request with this key)."""
     key_hash = hashlib.sha256(key.encode()).hexdigest()
-    claimed = _claim(member.id, conversation.id, key_hash)
+    body_hash = _body_hash(writes.clean_body(raw_body))
+    claimed = _claim(member.id, conversation.id, key_hash, body_hash)
     if claimed is None:
-        return _replay(member.id, conversation, raw_body, key_hash), True
+        return _replay(member.id, conversation, raw_body, key_hash, body_hash), True
     try:
         sent = writes.send_message(member, conversation, raw_body)
     except BaseException:
@@ -41,10 +46,16 @@ def send_once(member, conversation, raw_body, key: str) -> tuple[Message, bool]:
     return sent.message, False
 
 
-def _claim(member_id: int, conversation_id: int, key_hash: str) -> int | None:
+def _body_hash(body: str) -> str:
+    """What the key's row says of the text it sent: enough to tell it from another, nothing to read it by."""
+    secret = current_app.secret_key.encode() if isinstance(current_app.secret_key, str) else current_app.secret_key
+    return hmac.new(secret + BODY_HASH_SALT, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _claim(member_id: int, conversation_id: int, key_hash: str, body_hash: str) -> int | None:
     """Insert the key's row (the unique constraint makes exactly one request its owner); None when taken."""
     db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEPT_FOR))
-    row = IdempotencyKey(user_id=member_id, key_hash=key_hash, conversation_id=conversation_id)
+    row = IdempotencyKey(user_id=member_id, key_hash=key_hash, conversation_id=conversation_id, body_hash=body_hash)
     db.session.add(row)
     try:
         db.session.commit()
@@ -59,7 +70,7 @@ def _release(row_id: int) -> None:
     db.session.commit()
 
 
-def _replay(member_id: int, conversation, raw_body, key_hash: str) -> Message:
+def _replay(member_id: int, conversation, raw_body, key_hash: str, body_hash: str) -> Message:
     """The message an earlier request with this key stored, if this retry is the same send."""
     row = db.session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.user_id == member_id, IdempotencyKey.key_hash == key_hash)
@@ -74,10 +85,18 @@ def _replay(member_id: int, conversation, raw_body, key_hash: str) -> Message:
         raise ApiProblem(409, "A request with this Idempotency-Key is still being sent; retry it in a moment.",
                          headers={"Retry-After": "1"})
     message = db.session.get(Message, row.message_id)
-    # A message deleted since has no text to compare with: the retry gets it, deleted, as it is now.
-    if message is None or (message.deleted_at is None and message.body != writes.clean_body(raw_body)):
+    if message is None or not _same_text(row, message, body_hash, raw_body):
         raise _key_refused("This Idempotency-Key was already used for a different message.")
-    return message
+    return message  # deleted since: as it is now (201, deleted), the answer a retry of that send gets
+
+
+def _same_text(row: IdempotencyKey, message: Message, body_hash: str, raw_body) -> bool:
+    """Whether this retry sends what the key's first request sent. By the kept hash: the message's text
+    is gone once deleted, and another text with the key was then replayed as that send (an API tester)."""
+    if row.body_hash is not None:
+        return hmac.compare_digest(row.body_hash, body_hash)
+    # A key claimed before the hash was kept (gone within KEPT_FOR): by the text, while it is there.
+    return message.deleted_at is not None or message.body == writes.clean_body(raw_body)
 
 
 def _key_refused(words: str) -> ApiProblem:

@@ -36,7 +36,8 @@ class AccessToken(db.Model):
 class IdempotencyKey(db.Model):
     """A send's Idempotency-Key (hashed) and the message it stored: a retried send stores once.
 
-    message_id is NULL while the first request with the key is still sending."""
+    message_id is NULL while the first request with the key is still sending. body_hash tells a
+    retry from another message once the text is gone (deleted for both): keyed, never the text."""
 
     __tablename__ = "api_idempotency_keys"
     __table_args__ = (
@@ -49,4 +50,5 @@ class IdempotencyKey(db.Model):
     key_hash: Mapped[str] = mapped_column(String(64))
     conversation_id: Mapped[int] = mapped_column()  # lives in the messaging database
     message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
+    body_hash: Mapped[str | None] = mapped_column(String(64), default=None)  # NULL: claimed before it was kept
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

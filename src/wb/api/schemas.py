@@ -207,7 +207,8 @@ class SendHeaders(BaseModel):
         # would then be a key of its own (an outside tester's retry stored the message again).
         None, alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x2b\x2d-\x7e]+$",
         description="Any unique string (a UUID; printable ASCII, no comma, sent once): a retried send with the "
-                    "same key stores the message once",
+                    "same key stores the message once and answers it again (as it is now: deleted since, deleted); "
+                    "other text with the key is refused (422) for a day",
     )
 
 
