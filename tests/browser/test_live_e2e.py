@@ -260,6 +260,31 @@ def test_an_idle_open_inbox_asks_once_per_hold(browsing, start_server):
     assert all(later - earlier >= 5 - 0.2 for earlier, later in zip(times, times[1:])), times
 
 
+def test_back_online_the_page_asks_at_once_and_catches_up(browsing, start_server):
+    """A phone that lost signal for a while got news 12-30 s after it was back: its failed asks had
+    grown the wait to the next one (a street's tester)."""
+    short = start_server(LIVE_HOLD_SECONDS=3)
+    short.set_messaging(True)
+    browsing.allow_console_error(re.compile(r"ERR_INTERNET_DISCONNECTED|Failed to fetch|ERR_NETWORK_CHANGED"))
+    alice, bob = short.create_member("alice"), short.create_member("bob")
+    alice_page, bob_page = browsing.sign_in(alice, server=short), browsing.sign_in(bob, server=short)
+    open_conversation(alice_page, bob, "Bob")
+    send(alice_page, "Hello Bob")
+    open_conversation(bob_page, alice, "Alice")
+    expect(bob_page.locator("#thread-messages li.message")).to_have_count(1)
+    failed = []
+    bob_page.on("requestfailed", lambda request: failed.append(request.url) if "/messages/live?" in request.url else None)
+    bob_page.context.set_offline(True)
+    # The held ask ends (3 s) and fails, then asks 2 and 4 s apart fail: the next would wait 8 s.
+    deadline = time.monotonic() + 20
+    while len(failed) < 3 and time.monotonic() < deadline:
+        bob_page.wait_for_timeout(100)
+    assert len(failed) >= 3, failed
+    bob_page.context.set_offline(False)
+    send(alice_page, "Back online?")
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Back online?", timeout=3000)
+
+
 def test_with_sync_workers_the_page_still_gets_news_one_request_per_tick(browsing, start_server):
     fallback = start_server(worker_class="sync", LIVE_HOLD_SECONDS=0, LIVE_RETRY_SECONDS=1)
     fallback.set_messaging(True)

@@ -143,7 +143,32 @@
     event.detail.path = path.pathname + path.search;
   }
 
-  function askAgain(seconds) { window.setTimeout(ask, seconds * 1000); }
+  // The next ask's timer, and the ask on its way ({started, controller, dropped}).
+  var retryTimer = null, inflight = null, offlineSince = null;
+
+  function askAgain(seconds) {
+    retryTimer = window.setTimeout(function () { retryTimer = null; ask(); }, seconds * 1000);
+  }
+
+  // Back online, the page asks at once: after a dropout its asks had failed and the next waited up
+  // to MAX_BACKOFF_SECONDS (a phone that lost signal got news 12-30 s late: a street's tester).
+  // An ask sent before the connection went may never be answered on the new one: it is dropped.
+  window.addEventListener("offline", function () { if (offlineSince === null) offlineSince = Date.now(); });
+  window.addEventListener("online", function () {
+    var since = offlineSince;
+    offlineSince = null;
+    if (!url || cursor === null || !window.fetch) return;
+    if (retryTimer !== null) {
+      window.clearTimeout(retryTimer);
+      retryTimer = null;
+      ask();
+    } else if (inflight !== null && since !== null && inflight.started <= since && inflight.controller) {
+      inflight.dropped = true;
+      inflight.controller.abort();
+      inflight = null;
+      ask();
+    }
+  });
 
   // why: the server's word for it ("closed", "suspended"), from where it sent the ask.
   function signedOut(why) {
@@ -172,9 +197,13 @@
     var started = Date.now(), headers = { Accept: "application/json", "X-WB-Tab": TAB };
     var shown = listShown(), active = openThreadId() || "0";  // the list is drawn with it open
     if (shown !== null) headers["X-WB-List"] = shown + "&active=" + active;
+    var call = { started: started, controller: window.AbortController ? new AbortController() : null, dropped: false };
+    inflight = call;
     fetch(url + "?since=" + encodeURIComponent(cursor), {
-      credentials: "same-origin", cache: "no-store", headers: headers
+      credentials: "same-origin", cache: "no-store", headers: headers,
+      signal: call.controller ? call.controller.signal : undefined
     }).then(function (response) {
+      if (inflight === call) inflight = null;
       // Signed out (everywhere, a new password, a suspension): the ask went to the sign-in page,
       // and so does the page, which shows what is private; it comes back here once signed in
       // (app.js keeps a draft for it).
@@ -223,6 +252,8 @@
       var retry = answer.retry || (quiet && Date.now() - started < 1000 ? 2 : 0);
       askAgain(retry);
     }).catch(function () {
+      if (inflight === call) inflight = null;
+      if (call.dropped) return;  // the page asked anew when it came back online
       failures += 1;
       askAgain(Math.min(MAX_BACKOFF_SECONDS, Math.pow(2, failures)));
     });
