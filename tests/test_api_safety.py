@@ -23,6 +23,23 @@ def test_blocking_nobody_or_yourself_is_refused(alice_api, alice):
     assert_problem(alice_api.put("/api/v1/blocks/alice"), 400)
 
 
+def test_a_username_written_with_its_at_names_the_member_in_blocks_and_reports(alice_api, alice, bob):
+    """Pages write "@bob": "with" took it, but blocks and reports answered 404 "No member has that
+    username." (an API tester). Every route that takes a username reads one @ past."""
+    assert alice_api.put("/api/v1/blocks/@bob").status_code == 204
+    assert [(b.blocker_id, b.blocked_id) for b in db.session.scalars(select(Block))] == [(alice.id, bob.id)]
+    assert alice_api.get("/api/v1/blocks").get_json()["blocked"][0]["username"] == "bob"
+    assert alice_api.delete("/api/v1/blocks/%40bob").status_code == 204
+    assert db.session.scalars(select(Block)).all() == []
+    reported = alice_api.post("/api/v1/reports", json={"username": " @Bob", "reason": "spam", "note": "ads"})
+    assert reported.status_code == 201 and reported.get_json()["reason"] == "spam"
+    row = db.session.scalars(select(Report)).one()
+    assert (row.reporter_id, row.reported_id, row.note) == (alice.id, bob.id, "ads")
+    for nobody in ("/api/v1/blocks/@nobody", "/api/v1/blocks/@@bob"):
+        assert assert_problem(alice_api.put(nobody), 404)["detail"] == "No member has that username."
+    assert db.session.scalars(select(Block)).all() == []
+
+
 def test_a_blocked_member_sees_nothing_of_the_block(alice_api, bob_api, bob):
     alice_api.put("/api/v1/blocks/bob")
     assert bob_api.get("/api/v1/blocks").get_json() == {"blocked": []}

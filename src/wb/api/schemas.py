@@ -258,7 +258,7 @@ def _report_note(value: str) -> str:
 
 
 class NewReport(Request):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, description="The member's username (a leading @, as pages write it, is read past)")
     reason: Literal[tuple(REPORT_REASONS)] = Field(description="; ".join(f"{k}: {v}" for k, v in REPORT_REASONS.items()))
     note: Annotated[str, AfterValidator(_report_note)] = Field("", max_length=REPORT_NOTE_MAX)
 
