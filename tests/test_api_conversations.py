@@ -305,3 +305,28 @@ def test_a_cursor_names_the_conversation_not_a_row_counting_the_communitys(api_a
     assert bob_api.get(f"/api/v1/conversations?limit=1&cursor={page['next_cursor']}").get_json()["conversations"][0]["id"] == ids[-2]
     old_kind = base64.urlsafe_b64encode(raw.replace("|c", "|").encode()).decode().rstrip("=")
     assert_problem(bob_api.get(f"/api/v1/conversations?cursor={old_kind}"), 400)
+
+
+def test_the_readme_quick_start_writes_to_someone_the_demos_alice_may_write_to(app, api_as):
+    """The README's first curl opened a conversation with bob, which the demo's alice may not start
+    (no circle in common: 403), under an id like 7 where ids are drawn at random (an API tester)."""
+    import re
+    from pathlib import Path
+
+    from wb.demo import seed_demo
+    from wb.messaging.conversations import CONVERSATION_IDS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"## The JSON API.*?```bash\n(.*?)```", readme, re.S).group(1)
+    [who] = re.findall(r'"with": "(\w+)"', block)
+    [example_id] = set(re.findall(r"/conversations/(\d+)", block))
+    assert CONVERSATION_IDS[0] <= int(example_id) < CONVERSATION_IDS[1] and len(example_id) >= 9
+    assert seed_demo()
+    alice_api = api_as(User.by_username("alice"))
+    opened = alice_api.post("/api/v1/conversations", json={"with": who})
+    assert opened.status_code in (200, 201) and opened.get_json()["may_send"] is True
+    cid = opened.get_json()["id"]
+    assert send(alice_api, cid, "Lunch on Friday?")["body"] == "Lunch on Friday?"
+    assert messages_in(cid)[-1].body == "Lunch on Friday?"
+    # as the README says of bob
+    assert assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 403)
