@@ -33,7 +33,7 @@ def test_two_notify_processes_at_once_send_each_email_exactly_once(app, database
     assert received == sorted(many_waiting)
     # What each process says it did adds up: every notice claimed once and sent once, between them
     # (the slow server keeps the first busy, so the second usually takes a share of the sending).
-    said = [re.search(r"(\d+) notice\(s\) claimed, (\d+) email\(s\) sent", out).groups() for out, _err in outputs]
+    said = [re.search(r"(\d+) new notice\(s\) queued; (\d+) email\(s\) sent", out).groups() for out, _err in outputs]
     assert [sum(int(numbers[i]) for numbers in said) for i in (0, 1)] == [RECIPIENTS, RECIPIENTS]
     assert [notice.status for notice in notices()] == ["sent"] * RECIPIENTS
     assert all(notice.attempts == 1 for notice in notices())

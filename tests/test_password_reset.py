@@ -90,7 +90,7 @@ def test_the_link_is_shown_once_with_copy_and_only_its_hash_is_stored(admin_clie
     assert response.headers["Cache-Control"] == "no-store"
     # Recent member actions says who made it, for whom
     members = page_text(admin_client.get("/admin/members"))
-    assert "Password reset link made" in members and "Bob (@bob)" in members
+    assert "Password reset link made" in members and "Bob @bob" in members
 
 
 def test_members_cannot_make_links(bob, alice, login):
@@ -256,6 +256,9 @@ def test_a_role_change_voids_an_unused_link(app, admin_client, bob, make_user, l
     assert admin_client.post("/admin/members/bob/make-admin", data={"confirmed": "1"}).status_code == 302
     refused = set_password(app.test_client(), token)
     assert refused.status_code == 410 and "made an admin" in page_text(refused)
+    refused = page_text(app.test_client().get(f"/reset/{token}"))  # not "ask an admin": theirs come from the server
+    assert "An admin's password reset links come only from whoever runs the server" in refused
+    assert "Ask an admin" not in refused
     assert signs_in(app, "bob", OLD_PASSWORD) and not signs_in(app, "bob", NEW_PASSWORD)
     assert [row.voided_at is not None for row in resets_of(bob)] == [True]
 
@@ -447,6 +450,7 @@ def test_a_password_set_with_a_link_revokes_every_api_token_and_the_member_is_em
     assert len(told) == 2
     words = " ".join(body_text(told[-1]).split())
     assert "An admin, Rita Root, made the link." in words
+    assert "was signed out (the browser that used the link is signed in)" in words  # not "every device"
     assert "your 1 API token stopped working" in words  # the one planted: Bob's own went with the first link
     assert "stopped working" in " ".join(body_text(told[0]).split())
     assert "/reset/" not in words

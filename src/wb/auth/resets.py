@@ -26,6 +26,7 @@ RESET_USED_NOTICE = "pw-set"  # the email that tells them a link set their passw
 # Audit actions (Admin → Members' "Recent member actions" lists them: admin/history.py).
 RESET_LINK_MADE, RESET_LINK_USED = "member.reset_link_made", "member.reset_link_used"
 ASK_AGAIN = "Ask an admin for a new password reset link."
+ASK_THE_SERVER = "An admin's password reset links come only from whoever runs the server (./wb members reset-link): ask them."
 
 
 class ResetRefused(ValueError):
@@ -120,21 +121,24 @@ def usable_link(token: str | None) -> PasswordReset:
     if row is None:
         raise ResetRefused(f"This password reset link doesn't work: it may have been copied only in part. {ASK_AGAIN}",
                            404)
+    member = row.member
+    # Not "ask an admin" where the account is an admin's: theirs come only from the server (an outside
+    # admin was told to ask an admin).
+    ask_again = ASK_THE_SERVER if member.is_admin else ASK_AGAIN
     if row.used_at is not None:
-        raise ResetRefused(f"This password reset link was used already: each works once. {ASK_AGAIN}", 410)
+        raise ResetRefused(f"This password reset link was used already: each works once. {ask_again}", 410)
     if row.voided_at is not None:
         raise ResetRefused("This password reset link no longer works: a newer one was made, or since then the "
                            "password was changed, the account suspended or made an admin. "
-                           + ASK_AGAIN, 410)
+                           + ask_again, 410)
     if row.expires_at <= utcnow():
-        raise ResetRefused(f"This password reset link has expired: each works for 24 hours. {ASK_AGAIN}", 410)
-    member = row.member
+        raise ResetRefused(f"This password reset link has expired: each works for 24 hours. {ask_again}", 410)
     if row.created_by_id is not None and not current_app.config["ADMIN_RESET_LINKS"]:  # switched off since
         raise ResetRefused(f"This password reset link no longer works: on this server only the server makes them. "
-                           f"{ASK_AGAIN}", 410)
+                           f"{ask_again}", 410)
     if row.created_by_id is not None and (member.is_admin or was_admin_lately(member)):
         # An admin's link for an account that is an admin's now (a role change voids links too).
-        raise ResetRefused(f"This password reset link no longer works: the account is an admin's now. {ASK_AGAIN}", 410)
+        raise ResetRefused(f"This password reset link no longer works: the account is an admin's now. {ask_again}", 410)
     if member.deleted_at is not None:
         raise ResetRefused("This account is closed, so it can't be signed in to again.", 403)
     if member.status == "suspended":

@@ -32,8 +32,10 @@ def notify_command(now):
     delivered = result.delivered
     if not result.messaging_on:
         click.echo("Messaging is switched off: nothing new claimed.")
-    click.echo(f"{result.claimed} notice(s) claimed, {delivered.sent} email(s) sent, "
-               f"{delivered.dropped} no longer needed, {delivered.failed} failed.")
+    # "0 notice(s) claimed, 2 email(s) sent" read as a contradiction (an outside operator): the emails
+    # were those of notices queued by an earlier run.
+    click.echo(f"{result.claimed} new notice(s) queued; {delivered.sent} email(s) sent, "
+               f"{delivered.dropped} no longer needed, {delivered.failed} failed (of all queued).")
     if delivered.failed:
         raise click.ClickException(
             f"{delivered.failed} email(s) could not be sent; they stay queued for the next run (see the log).")

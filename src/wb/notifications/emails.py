@@ -116,7 +116,7 @@ def password_set_email(notice, recipient, address: str, maker: str) -> EmailMess
     lines = [
         f"Hello {one_line(recipient.name)},", "",
         f"Your WhiteBalloon password was just changed with a password reset link. {one_line(maker)} made the link.",
-        "Every device signed in to your account was signed out"
+        "Every device that was signed in to your account was signed out (the browser that used the link is signed in)"
         + (f", and your {revoked} API token{'s' if revoked != 1 else ''} stopped working." if revoked else "."), "",
         "If you did this, there is nothing more to do.", "",
         "If you didn't, someone else chose your password and is signed in as you: ask another admin of your",
