@@ -290,7 +290,8 @@ def test_create_admin_prompts_for_the_password_twice(runner):
 @pytest.mark.parametrize(
     "username, password, message",
     [("no spaces", NEW_PASSWORD, "Usernames can't have spaces: try no_spaces."),
-     ("ab", NEW_PASSWORD, "Usernames are 3 to 32 characters"),
+     ("ab", NEW_PASSWORD, "Usernames are 3 to 32 characters: unaccented letters a–z, digits 0–9, _ and -."),
+     ("zoë", NEW_PASSWORD, "Usernames are 3 to 32 characters: unaccented letters a–z, digits 0–9, _ and -."),
      ("alice", NEW_PASSWORD, "That username is taken."),
      ("ALICE", NEW_PASSWORD, "That username is taken."),
      ("boss", "short", "Passwords need at least 8 characters.")],

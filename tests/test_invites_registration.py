@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from wb.extensions import db
 from wb.models import Invite, User, utcnow
 from helpers import reload, text
+from messaging_helpers import visible_text
 
 NEW_PASSWORD = "a long enough password"
 
@@ -273,9 +274,21 @@ def test_invalid_usernames_are_refused_with_the_rule(client, invite, username):
 
     assert response.status_code == 400
     page = text(response)
-    assert "Usernames are 3 to 32 characters: letters, digits, _ and -." in page
+    assert "Usernames are 3 to 32 characters: unaccented letters a–z, digits 0–9, _ and -." in page
     assert 'value="Kept Name"' in page  # the form keeps what was typed
     assert user_count() == 1
+
+
+@pytest.mark.parametrize("username", ["zoë", "مريم", "Ødegård"])
+def test_a_username_of_letters_a_z_lacks_is_told_which_letters_it_takes(client, invite, username):
+    """"letters, digits, _ and -" refused zoë and مريم, which are letters (an outside tester): the
+    rule says which ones, and the page's help says it before anyone types."""
+    assert "3 to 32 characters: unaccented letters a–z, digits 0–9, _ and -." in visible_text(
+        client.get(f"/register?invite={invite.token}"))
+    response = register(client, invite.token, username=username, display_name="Kept Name")
+    assert response.status_code == 400
+    assert "Usernames are 3 to 32 characters: unaccented letters a–z, digits 0–9, _ and -." in visible_text(response)
+    assert user_count() == 1 and User.by_username(username) is None
 
 
 @pytest.mark.parametrize("username, stored", [("abc", "abc"), ("a" * 32, "a" * 32), ("x_y-z9", "x_y-z9"),
@@ -303,7 +316,7 @@ def test_valid_usernames_are_stored_lower_case(client, invite, username, stored)
         ({"username": "Mary Ann O'Neil"}, "Usernames can&#39;t have spaces: try mary_ann_oneil."),
         ({"username": "anne marie."}, "Usernames can&#39;t have spaces: try anne_marie."),
         ({"username": "Zoë Ødegård"}, "Usernames can&#39;t have spaces: try zoe_degard."),
-        ({"username": "é !"}, "Usernames can&#39;t have spaces: use letters, digits, _ and - (3 to 32)."),
+        ({"username": "é !"}, "Usernames can&#39;t have spaces: use unaccented letters a–z, digits 0–9, _ and - (3 to 32)."),
     ],
 )
 def test_bad_fields_get_a_message_on_the_form(client, invite, fields, message):

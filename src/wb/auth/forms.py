@@ -23,6 +23,10 @@ TAKEN_NAME = "Another member goes by that name, or one that looks just like it; 
 RECENTLY_TAKEN_NAME = ("Another member went by that name, or one that looks just like it, until recently; "
                        "choose one of your own.")
 STAFF_NAME = "Names that sound like the community's staff are kept for its admins."
+# What USERNAME_PATTERN takes, said of every username rule (form, CLI, the page's help): "letters" alone
+# refused zoë and مريم, which are letters too (an outside tester).
+USERNAME_CHARACTERS = "unaccented letters a–z, digits 0–9, _ and -"
+USERNAME_RULE = f"Usernames are 3 to 32 characters: {USERNAME_CHARACTERS}."
 
 
 def trimmed(value) -> str:
@@ -56,9 +60,9 @@ def available_username(form, field):
             suggestion = _username_like(field.data)
             if suggestion:
                 raise StopValidation(f"Usernames can't have spaces: try {suggestion}. (Your display name may have them.)")
-            raise StopValidation("Usernames can't have spaces: use letters, digits, _ and - (3 to 32). "
+            raise StopValidation(f"Usernames can't have spaces: use {USERNAME_CHARACTERS} (3 to 32). "
                                  "(Your display name may have them.)")
-        raise StopValidation("Usernames are 3 to 32 characters: letters, digits, _ and -.")
+        raise StopValidation(USERNAME_RULE)
     if field.data.startswith(ERASED_USERNAME_PREFIX):
         raise StopValidation(f"Usernames starting with {ERASED_USERNAME_PREFIX} are kept for erased accounts.")
     if User.by_username(field.data) is not None:

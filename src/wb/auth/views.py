@@ -8,7 +8,13 @@ from .. import ratelimits
 from ..flags import may_invite
 from ..security import is_htmx
 from . import bp, service
-from .forms import InviteForm, LoginForm, RegisterForm, no_invite_words
+from .forms import USERNAME_CHARACTERS, InviteForm, LoginForm, RegisterForm, no_invite_words
+
+
+@bp.context_processor
+def _username_rule():
+    """The registration page's help says what a username takes in the form's own words."""
+    return {"username_characters": USERNAME_CHARACTERS}
 
 
 @bp.route("/login", methods=["GET"])
