@@ -7,6 +7,8 @@ from sqlalchemy import insert
 from wb.extensions import db
 from wb.models import HelpRequest, User
 
+from messaging_helpers import visible_text
+
 
 def text(response) -> str:
     return response.get_data(as_text=True)
@@ -240,6 +242,21 @@ def test_member_edits_display_name_and_bio(client, alice):
     profile = text(client.get("/people/alice"))
     assert "<h1><bdi>Alice Moreno</bdi></h1>" in profile and "Gardener." in profile
     assert 'class="whoami"><bdi>Alice Moreno</bdi></a>' in profile
+
+
+def test_a_member_takes_at_most_five_new_display_names_a_day(client, alice):
+    """A scammer took about 150 names in a few minutes, one before each message (a marketplace tester)."""
+    client.login("alice")
+    for n in range(5):
+        assert client.post("/settings", data={"display_name": f"Alice Name{'x' * n}", "bio": ""}).status_code == 302
+    assert client.post("/settings", data={"display_name": "Alice Namexxxx", "bio": "a bio"}).status_code == 302  # the same name
+    refused = client.post("/settings", data={"display_name": "Someone Else", "bio": "new bio"})
+    assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
+    page = visible_text(refused)
+    assert "You've taken 5 new display names today, the most one member can. Try again in" in page
+    assert "nothing was saved" in page and 'value="Someone Else"' in text(refused)  # what they typed stays
+    stored = reload(User, alice.id)
+    assert (stored.display_name, stored.bio) == ("Alice Namexxxx", "a bio")
 
 
 def test_settings_put_the_members_own_choices_before_api_tokens(client, alice, messaging_on):

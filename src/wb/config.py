@@ -21,6 +21,7 @@ ENVIRONMENT = {
     "WB_REPORT_RATE_LIMIT": "REPORT_RATE_LIMIT",
     "WB_REQUEST_RATE_LIMIT": "REQUEST_RATE_LIMIT",
     "WB_COMMENT_RATE_LIMIT": "COMMENT_RATE_LIMIT",
+    "WB_RENAME_RATE_LIMIT": "RENAME_RATE_LIMIT",
     "WB_BASE_URL": "BASE_URL",
     "WB_MAIL_BACKEND": "MAIL_BACKEND",
     "WB_MAIL_SERVER": "MAIL_SERVER",
@@ -73,6 +74,9 @@ class Config:
     REPORT_RATE_LIMIT = "10 per day"  # reports a member files: enough for any real trouble, not a flood
     REQUEST_RATE_LIMIT = "10 per hour"  # help requests a member posts: every member's list, not a spammer's
     COMMENT_RATE_LIMIT = "30 per hour"  # comments a member posts
+    # New display names a member takes: a scammer took another name just before each message (about
+    # 150 in a few minutes: a marketplace tester); a neighbour fixing a typo needs a few.
+    RENAME_RATE_LIMIT = "5 per day"
     PASSWORD_HASH_METHOD = "scrypt"
     MESSAGING_BACKUP_CADENCE_HOURS = 24
     MESSAGES_PER_PAGE = 50
@@ -153,7 +157,8 @@ class ConfigError(ValueError):
 
 # The settings that are a limit ("20 per minute"): a wrong one would answer every request it guards 500.
 RATE_LIMIT_KEYS = ("LOGIN_RATE_LIMIT", "REGISTER_RATE_LIMIT", "MESSAGE_RATE_LIMIT", "NEW_CONVERSATION_RATE_LIMIT", "EXPORT_RATE_LIMIT",
-                   "EMAIL_CHANGE_RATE_LIMIT", "REPORT_RATE_LIMIT", "REQUEST_RATE_LIMIT", "COMMENT_RATE_LIMIT")
+                   "EMAIL_CHANGE_RATE_LIMIT", "REPORT_RATE_LIMIT", "REQUEST_RATE_LIMIT", "COMMENT_RATE_LIMIT",
+                   "RENAME_RATE_LIMIT")
 DATABASE_KEYS = {"SQLALCHEMY_DATABASE_URI": "WB_DATABASE_URL", "MESSAGING_DATABASE_URI": "WB_MESSAGING_DATABASE_URL"}
 
 

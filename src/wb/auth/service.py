@@ -56,7 +56,14 @@ def void_reset_links(member) -> None:
 
 def update_profile(member, display_name: str, bio: str) -> None:
     """Save a member's display name (their username when left empty) and bio; a name they leave
-    stays theirs for a while (User.RENAMED)."""
+    stays theirs for a while (User.RENAMED). A new name counts against RENAME_RATE_LIMIT before
+    anything is saved (ratelimits.LimitReached)."""
+    from flask import current_app
+
+    from .. import ratelimits
+
+    if (display_name or member.username) != member.display_name:
+        ratelimits.take("rename", current_app.config["RENAME_RATE_LIMIT"], f"user:{member.id}")
     former, member.display_name = member.display_name, display_name or member.username
     if former and former != member.display_name:
         db.session.add(AuditEvent(actor_id=member.id, action=User.RENAMED, subject=f"user:{member.id}",

@@ -16,6 +16,7 @@ from ..messaging.directory_search import name_matches, sort_name, typed_name
 from ..messaging.policy import show_inbox_badge
 from ..messaging.rules import MESSAGE_FROM
 from ..extensions import db
+from .. import ratelimits
 from ..models import HelpRequest, User
 from ..security import page_arg
 from . import bp
@@ -85,7 +86,15 @@ def directory():
 def settings():
     form = ProfileForm(member_id=current_user.id)
     if form.validate_on_submit():
-        accounts.update_profile(current_user, form.display_name.data, form.bio.data)
+        try:
+            accounts.update_profile(current_user, form.display_name.data, form.bio.data)
+        except ratelimits.LimitReached as reached:
+            db.session.rollback()
+            form.display_name.errors.append(
+                f"You've taken {reached.limit.amount} new display names today, the most one member can. Try again "
+                f"in {ratelimits.wait_words(reached.retry_after)}; nothing was saved.")
+            body, _status = _render_settings(form)
+            return body, 429, ratelimits.retry_after_headers(reached.retry_after)
         flash("Your profile is saved.", "success")
         return redirect(url_for("people.settings"))
     return _render_settings(form)
