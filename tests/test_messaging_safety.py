@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from wb.extensions import db
 from wb.messaging.models import Block, Report
 from messaging_helpers import messages_in, open_conversation, send, visible_text
+from messaging_ops_helpers import converse
 
 
 @pytest.fixture
@@ -32,28 +33,40 @@ def test_blocked_member_cannot_send_and_gets_the_neutral_refusal(chat, alice, bo
     assert "Bob isn't accepting messages right now. Only they can change that." in visible_text(response)
     assert "Your message wasn't sent" in visible_text(response) and ">let me in</textarea>" in response.get_data(as_text=True)
     assert "block" not in visible_text(response).lower()
+    # Message on Bob's profile opens their conversation, which says why, as for a pause
     response = alice_client.post("/messages/with/bob")
-    assert response.status_code == 403
-    assert "block" not in visible_text(response).lower()
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/messages/{cid}")
+    thread = alice_client.get(response.headers["Location"]).get_data(as_text=True)
+    why = visible_text(re.search(r'<div id="compose" class="compose compose-closed".*?</div>', thread, re.S).group(0))
+    assert "Bob isn't accepting messages right now." in why and "block" not in why.lower()
+    assert "blocked" not in thread.lower()  # only Alice's own "Block Bob" in its Safety menu
     assert [m.body for m in messages_in(cid)] == ["hi bob"]
 
 
-def test_blocked_members_refusal_matches_other_not_allowed_cases(chat, make_user, login):
+def test_blocked_members_refusal_matches_other_not_allowed_cases(chat, alice, make_user, login):
     """Same words whether blocked or refused for another reason, so a block can't be detected."""
     alice_client, bob_client, cid = chat
     bob_client.post("/people/alice/block", data={"confirmed": "1"})
-    blocked = alice_client.post("/messages/with/bob")
-    # Bob's block and another Bob's "Pause messages" read exactly alike
-    def error_box(response):
-        return visible_text(re.search(r'<div class="error-box".*?</div>', response.get_data(as_text=True), re.S).group(0))
+    # Bob's block and another Bob's "Pause messages" read exactly alike: in their conversations, and
+    # where a new conversation is refused
+    def why(response, box):
+        return visible_text(re.search(box, response.get_data(as_text=True), re.S).group(0))
 
-    bob_says = error_box(blocked)
+    closed = r'<div id="compose" class="compose compose-closed".*?</div>'
+    blocked = alice_client.post("/messages/with/bob", follow_redirects=True)
     dora = make_user("dora", display_name="Bob")
+    converse(dora, alice, ["hello from dora"])
     dora.messages_paused = True
     db.session.commit()
-    paused = alice_client.post("/messages/with/dora")
-    assert blocked.status_code == paused.status_code == 403
-    assert bob_says == error_box(paused) == (
+    paused = alice_client.post("/messages/with/dora", follow_redirects=True)
+    assert blocked.status_code == paused.status_code == 200
+    assert why(blocked, closed) == why(paused, closed) == "Bob isn't accepting messages right now. Only they can change that."
+    erin = make_user("erin", display_name="Bob")  # no conversation yet: a new one is refused alike
+    erin.messages_paused = True
+    db.session.commit()
+    new_paused = alice_client.post("/messages/with/erin")
+    assert new_paused.status_code == 403
+    assert why(new_paused, r'<div class="error-box".*?</div>') == (
         "Can't do that Bob isn't accepting messages right now. Only they can change that.")
 
 
