@@ -164,7 +164,12 @@ def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, 
                                   "Alice Martin", "Ana D. Costa", "Steam Punk", "Ioana Ilie", "Dave N. Brown",
                                   # initials don't spell a staff word of four letters or more, nor words one
                                   "J. R. R. Tolkien", "A. J. Ayer", "M. O. D. Smith", "Tea Mo", "T. S. Eliot",
-                                  "Ella Millington", "LIAM WILLIS"])
+                                  "Ella Millington", "LIAM WILLIS",
+                                  # names a letter from a staff word, or read like one by a skimming eye (doubled
+                                  # letters, m for n, two letters swapped) stay free
+                                  "Amin", "Admir", "Adin", "Damian", "Stafford", "Modupe", "Ian", "Lan", "Neil", "Nell",
+                                  "Saffy", "Sapporo", "Oficina", "Helga", "Staf Coppens", "Safet", "Adnan", "Staffan",
+                                  "Stefan", "Suporn", "Damin", "Admon", "Amina", "Helge", "Safia", "Moden", "Nod"])
 def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user, name):
     """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count),
     and so do words added to a one-word name ("Bob Jr", "Bea Smith": O'Connor is one word), and names
@@ -312,6 +317,11 @@ STAFF = "Names that sound like the community's staff are kept for its admins."
     ("Alice Moreno", "A\u0399ice Moreno"), ("Alice Moreno", "A\u0406ice Moreno"), ("Alice Moreno", "A\u2160ice Moreno"),
     ("Alice Moreno", "A\uff29ice Moreno"), ("Alice Moreno", "A\u0196ice Moreno"),
     ("Alice Moreno", "Alice M."), ("Alice Moreno", "A. Moreno"), ("Dave Ng", "Dave N."), ("Bob Okafor", "O. Bob"),
+    # a number run into a word, as "Alice Moreno 2" (a marketplace's tester), and with a 1 still read as an i
+    ("Alice Moreno", "Alice Moreno2"), ("Alice Moreno", "AliceMoreno2"), ("Alice Moreno", "Alice2 Moreno"),
+    ("Alice Moreno", "2Alice Moreno"), ("Alice Moreno", "Alice2Moreno"), ("Carol Lind", "CarolLind1"),
+    ("Carol Lind", "Carol Lind 1"), ("Dave Ng", "DaveNg2"), ("Dave Ng", "DaveNg22"), ("Alice Moreno", "A1ice Moreno2"),
+    ("Alice Moreno", "A1iceMoreno2"),
 ])
 def test_a_name_holding_another_members_whole_name_is_refused(client, make_user, alice, name, copy):
     """A marketplace's and a street's testers wrote to neighbours as "Alice Moreno (Elm St)" and "Ms Alice
@@ -322,6 +332,79 @@ def test_a_name_holding_another_members_whole_name_is_refused(client, make_user,
     assert response.status_code == 400
     assert TAKEN in html.unescape(text(response))
     assert reload(User, alice.id).display_name == "Alice"
+
+
+@pytest.mark.parametrize("name, other", [("Neighbour 7", "Neighbour 6"), ("Neighbour 7", "Neighbour6"),
+                                         ("Room 21", "Room 12"), ("Room 21", "Room12"), ("Kal", "Kal2"),
+                                         ("Alice Moreno", "Alice Moreton2")])
+def test_names_apart_by_their_numbers_stay_free(client, make_user, alice, name, other):
+    """A number read apart from its word is still a word of the name: "Neighbour 6" isn't "Neighbour 7"."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    assert client.post("/settings", data={"display_name": other, "bio": ""}).status_code == 302
+    assert reload(User, alice.id).display_name == other
+
+
+@pytest.mark.parametrize("admin_name, copy", [
+    ("Ada Admin", "Ada Admon"), ("Ada Admin", "Ada Admim"), ("Ada Admin", "AdaAdmon"), ("Ada Admin", "Admon, Ada"),
+    ("Rita Root", "Rita Roots"), ("Rita Root", "Rita Rooot"), ("Rita Root", "Rita Roto"), ("Rita Root", "Rina Root"),
+    ("Rita Root", "Rita Boot"), ("Rita Root", "Rita Rot"), ("Ann Okafor", "Ann Okafar"),
+    # read with its space left out, as "AdaAdmin" is Ada Admin, a short word a letter apart makes a long one
+    ("Ada Admin", "Ads Admin"), ("Bob Okafor", "Rob Okafor"),
+])
+def test_a_name_a_letter_from_an_admins_is_refused(login, make_user, alice, admin_name, copy):
+    """"Ada Admon" beside the admin "Ada Admin" would write to members as the admin (a marketplace's tester):
+    a name with one word of four letters or more a letter apart from an admin's, the rest the same. Another
+    admin may not take it either."""
+    make_user("ada", role="admin", display_name=admin_name)
+    for member in (alice, make_user("other_admin", role="admin", display_name="Otto Other")):
+        refused = login(member).post("/settings", data={"display_name": copy, "bio": ""})
+        assert refused.status_code == 400
+        assert TAKEN in html.unescape(text(refused))
+        assert reload(User, member.id).display_name != copy
+
+
+@pytest.mark.parametrize("name, copy", [
+    ("Mark Smith", "Mary Smith"), ("Ann Okafor", "Ann Okafar"), ("Rita Root", "Rita Roots"), ("Rita Root", "Rina Root"),
+])
+def test_a_name_a_letter_from_a_members_stays_free(client, make_user, alice, name, copy):
+    """Mark Smith and Mary Smith are both real people: the one-letter rule guards the admins' names only."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    assert client.post("/settings", data={"display_name": copy, "bio": ""}).status_code == 302
+    assert reload(User, alice.id).display_name == copy
+
+
+@pytest.mark.parametrize("admin_name, copy", [("Rita Root", "Ida Root"), ("Rita Root", "Rita Roots Jr"),
+                                              ("Rita Root", "Rita"), ("Rita Root", "Rina Roots"),
+                                              ("Rita Root", "Rita Moot Hill"), ("Ada", "Ads"), ("Kai", "Kal")])
+def test_a_name_more_than_a_letter_from_an_admins_stays_free(client, make_user, alice, admin_name, copy):
+    """A word added, more than one letter apart, or a word of three letters: a name of its own."""
+    make_user("boss", role="admin", display_name=admin_name)
+    client.login("alice")
+    assert client.post("/settings", data={"display_name": copy, "bio": ""}).status_code == 302
+    assert reload(User, alice.id).display_name == copy
+
+
+def test_the_admins_names_cost_no_query_of_their_own(app, make_user, alice):
+    """Choosing a name reads the members once, the admins' names with the rest, however many admins."""
+    from sqlalchemy import event
+
+    for number in range(5):
+        make_user(f"admin{number}", role="admin", display_name=f"Admin Number{number}")
+    alice_id = alice.id
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert User.named_like("Nina New", but=alice_id) is None
+        assert User.named_like("Admin Numbar3", but=alice_id).username == "admin3"
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 3, statements  # one select each, and the admin found loaded
 
 
 def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
@@ -350,7 +433,12 @@ def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
                                   "A d m i n", "A-d-m-i-n", "A_d_m_i_n", "A.D.M.I.N", "S.T.A.F.F", "T e a m (Elm St)",
                                   "A d m l n", "Jo A.D.M.I.N.S", "M.O.D.",
                                   # digits and signs for letters (a re-check tester)
-                                  "4dmin", "Adm!n", "St4ff", "T3am", "$upport"])
+                                  "4dmin", "Adm!n", "St4ff", "T3am", "$upport",
+                                  # misspelled: a letter, two swapped, doubled or undoubled, an m for an n (a
+                                  # marketplace's tester)
+                                  "Offical Helpdsk", "Community Suport", "Marketplace Suport", "Trust and Saftey",
+                                  "Saftey Officer", "Suppport", "Supprot", "Stafff", "Admiin", "Amdin",
+                                  "Officail Notice", "Ada Admim", "Ada Adnin", "Official", "Stafffs", "Admims"])
 def test_a_name_that_sounds_like_staff_is_kept_for_admins(login, alice, admin, name):
     """An inbox showing "WhiteBalloon Support" or "Administrator" read as the community's own (outside testers)."""
     refused = login(alice).post("/settings", data={"display_name": name, "bio": ""})

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .security import whole_number
-from .text import has_control_characters, holds_name, name_keys, name_words
+from .text import has_control_characters, holds_name, misspells_name, name_keys, name_words
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
 ERASED_USERNAME_PREFIX = "erased-"  # erasure renames an account erased-<id>; nobody else may take such a name
@@ -161,13 +161,18 @@ class User(UserMixin, db.Model):
     @classmethod
     def named_like(cls, name: str, but: int | None = None, among=None) -> "User | None":
         """Another member (not but; among: a condition on User, if given) whose display name or
-        username looks like name (text.name_keys) or is held whole in it (text.holds_name), if any."""
+        username looks like name (text.name_keys) or is held whole in it (text.holds_name), or an admin
+        whose name it is with a letter wrong (text.misspells_name), if any."""
         looks_like = _look_alike_test(name)
         if looks_like is None:
             return None
-        others = select(cls.id, cls.username, cls.display_name).where(cls.deleted_at.is_(None), cls.id != (but or 0))
+        words = name_words(name)
+        # The role in the same select: the admins' names cost no query of their own.
+        others = select(cls.id, cls.username, cls.display_name, cls.role).where(
+            cls.deleted_at.is_(None), cls.id != (but or 0))
         for row in db.session.execute(others if among is None else others.where(among)).all():
-            if looks_like(row.display_name) or looks_like(row.username):
+            if looks_like(row.display_name) or looks_like(row.username) \
+                    or row.role == "admin" and misspells_name(words, row.display_name or row.username):
                 return db.session.get(cls, row.id)
         return None
 

@@ -309,12 +309,28 @@ def _letter_in_its_word(name: str, index: int, glyphs: list) -> str:
 _JOINING_MARKS = re.compile("['\u2018\u2019\u02bb\u02bc\u2010\u2011-]")
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def name_words(name) -> frozenset:
     """The sets of words name may be read as: those of each of its name_keys, with its apostrophes and
-    hyphens read as gaps and as joins ("Mary O'Connor" as mary, o, connor and as mary, oconnor)."""
+    hyphens read as gaps and as joins ("Mary O'Connor" as mary, o, connor and as mary, oconnor), and with
+    its digits read apart from its letters too (_digits_apart)."""
     name = "" if name is None else str(name)
-    keys = name_keys(name) | name_keys(_JOINING_MARKS.sub("", name))
-    return frozenset(frozenset(key.split()) for key in keys)
+    readings = {name, _JOINING_MARKS.sub("", name)}
+    readings |= set(map(_digits_apart, readings))
+    return frozenset(frozenset(key.split()) for reading in readings for key in name_keys(reading))
+
+
+def _digits_apart(name: str) -> str:
+    """name with each run of digits a word of its own ("AliceMoreno2" and "Alice2 Moreno" held Alice Moreno
+    as "Alice Moreno 2" does: a marketplace's tester), but a lone 0 or 1 between letters, which reads as the
+    letter it is drawn like ("A1ice Moreno2" as "A1ice Moreno 2")."""
+    def apart(run):
+        between_letters = name[run.start() - 1:run.start()].isalpha() and name[run.end():run.end() + 1].isalpha()
+        as_letter = between_letters and unicodedata.normalize("NFKC", run.group()) in ("0", "1")
+        return run.group() if as_letter else f" {run.group()} "
+    return _DIGITS.sub(apart, name)
 
 
 def holds_name(words, other) -> bool:
@@ -338,6 +354,21 @@ def _initials_of(candidate: frozenset, its: frozenset) -> bool:
         and sorted(shortened) == sorted(word[0] for word in rest)
 
 
+def misspells_name(words, other) -> bool:
+    """Whether a name of these words (name_words) is other with one word of four letters or more a letter
+    apart (_one_letter_apart) and each other word the same, in any of its readings (name_keys: with its spaces
+    left out too, so "Ads Admin" is "adsadmin"): "Ada Admon" beside Ada Admin (a marketplace's tester). For the
+    admins' names only (User.named_like): Mark Smith and Mary Smith are both real people."""
+    for its in {frozenset(key.split()) for key in name_keys(other)}:
+        for candidate in words:
+            mine, theirs = candidate - its, its - candidate
+            if len(candidate) == len(its) and len(mine) == 1 == len(theirs):
+                (word,), (their_word,) = mine, theirs
+                if len(their_word) >= 4 and _one_letter_apart(word, their_word):
+                    return True
+    return False
+
+
 @functools.lru_cache(maxsize=16384)
 def _whole_name_words(name) -> tuple:
     """The sets of words holds_name looks for in another name: none for a one-word name."""
@@ -351,9 +382,18 @@ def _whole_name_words(name) -> tuple:
 # passed for a member's: outside testers); kept for the admins.
 STAFF_WORDS = frozenset({"admin", "administrator", "moderator", "moderation", "mod", "staff", "support", "official",
                          "whiteballoon", "team", "helpdesk", "safety"})
-# The long ones count misspelled by a letter too ("Admistrator", "Moderater" passed: a re-check tester).
-_STAFF_MISSPELT = ("administrator", "moderator", "moderation", "whiteballoon")
-_MISSPELT_LENGTHS = frozenset(len(word) + change for word in _STAFF_MISSPELT for change in (-1, 0, 1))
+# The long ones count misspelled by a letter too ("Admistrator", "Moderater" passed: a re-check tester), and
+# so do these four ("Offical Helpdsk", "Trust and Saftey": a marketplace's tester), in a word of six letters
+# or more: Safet, a Bosnian name, is safety less a letter.
+_STAFF_MISSPELT = ("administrator", "moderator", "moderation", "whiteballoon", "official", "helpdesk", "support",
+                   "safety")
+_MISSPELT_LENGTHS = frozenset(len(word) + change for word in _STAFF_MISSPELT for change in (-1, 0, 1)
+                              if len(word) + change >= 6)
+# Those of five letters or more read the same to an eye that skims, in a word of five letters or more, with a
+# letter doubled or undoubled ("Stafff", "Suport"), an m for an n ("Adnin", "Admim") or two letters after the
+# first swapped ("Amdin"): a marketplace's tester. Not one letter apart: Amin, Admir and Adin are names, and
+# so is Staf.
+_STAFF_SKIMMED = tuple(sorted(word for word in STAFF_WORDS if len(word) >= 5))
 # The longer ones count at either end of a word too ("AdminTeam", "siteadmin"), where no name has them;
 # "mod" and "staff" begin real names (Modupe, Stafford), and inside a word "admin" is badminton.
 _STAFF_AT_AN_END = ("admin", "moderator", "support", "official", "whiteballoon")
@@ -394,13 +434,34 @@ def _spelled_out(words: list) -> list:
 
 
 def _staff_word(word: str, at_an_end: bool) -> bool:
-    """Whether word is one of STAFF_WORDS or its plural, one of the long ones misspelled by a letter, or (when
-    at_an_end) begins or ends with one of the longer ones; each with any i or l drawn as _IL_GLYPH ("Admln")."""
-    return word in _staff_spellings(STAFF_WORDS) or word.removesuffix("s") in _staff_spellings(STAFF_WORDS) \
+    """Whether word is one of STAFF_WORDS or its plural, one of _STAFF_MISSPELT misspelled by a letter, one of
+    _STAFF_SKIMMED or its plural as a skimming eye reads it (_skims_as_staff), or (when at_an_end) begins or
+    ends with one of the longer ones; each with any i or l drawn as _IL_GLYPH ("Admln")."""
+    singular = word.removesuffix("s")
+    return word in _staff_spellings(STAFF_WORDS) or singular in _staff_spellings(STAFF_WORDS) \
         or len(word) in _MISSPELT_LENGTHS \
         and any(_one_letter_apart(word, staff) for staff in _staff_spellings(_STAFF_MISSPELT)) \
+        or _skims_as_staff(word) or _skims_as_staff(singular) \
         or at_an_end and (word.startswith(_staff_spellings(_STAFF_AT_AN_END))
                           or word.endswith(_staff_spellings(_STAFF_AT_AN_END)))
+
+
+def _skims_as_staff(word: str) -> bool:
+    """Whether word, of five letters or more, is one of _STAFF_SKIMMED with letters doubled or undoubled and
+    m and n read alike (_skimmed), or with two letters after its first swapped."""
+    return len(word) >= 5 and (_skimmed(word) in _skimmed_staff() or any(
+        word[0] == staff[0] and _swapped(word, staff) for staff in _staff_spellings(_STAFF_SKIMMED)))
+
+
+def _skimmed(word: str) -> str:
+    """word as an eye that skims it reads it: an n as an m, a letter doubled (or more) as one."""
+    return re.sub(r"(.)\1+", r"\1", word.replace("n", "m"))
+
+
+@functools.cache
+def _skimmed_staff() -> frozenset:
+    """_STAFF_SKIMMED (with any i or l as _IL_GLYPH too) as _skimmed reads them."""
+    return frozenset(map(_skimmed, _staff_spellings(_STAFF_SKIMMED)))
 
 
 @functools.cache
@@ -416,13 +477,21 @@ def _staff_spellings(words) -> tuple:
 
 
 def _one_letter_apart(word: str, other: str) -> bool:
-    """Whether word is other with one letter left out, added or changed (an edit distance of one)."""
+    """Whether word is other with one letter left out, added or changed, or two letters side by side swapped
+    (a typo's edit distance of one: "Saftey", "Supprot")."""
     if abs(len(word) - len(other)) > 1 or word == other:
         return False
     if len(word) == len(other):
-        return sum(a != b for a, b in zip(word, other)) == 1
+        return sum(a != b for a, b in zip(word, other)) == 1 or _swapped(word, other)
     shorter, longer = sorted((word, other), key=len)
     return any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
+
+
+def _swapped(word: str, other: str) -> bool:
+    """Whether word is other with two letters side by side swapped, and nothing else changed."""
+    apart = [index for index, (a, b) in enumerate(zip(word, other)) if a != b]
+    return len(word) == len(other) and len(apart) == 2 and apart[1] == apart[0] + 1 \
+        and word[apart[0]] == other[apart[1]] and word[apart[1]] == other[apart[0]]
 
 
 def _without_accents(text: str) -> str:
