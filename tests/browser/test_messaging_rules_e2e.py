@@ -130,3 +130,37 @@ def test_lifting_a_protection_or_taking_a_member_out_of_a_circle_asks_first(brow
     with ruled_server.app.app_context():
         assert circle_id in load_rules().protected
         assert [person.username for person in circles.members_of(circles.by_name(name))] == [clinician]
+
+
+def test_saving_who_may_start_or_whom_members_may_reach_asks_first(browsing, ruled_server):
+    """Either applies to every member at once, and saved at one tap (an outside admin)."""
+    from wb.messaging.rule_changes import set_reach
+    from wb.messaging.rules.community import load_rules
+
+    admin = ruled_server.create_member("admin", role="admin")
+    with ruled_server.app.app_context():
+        before = load_rules().shared_circle
+    page = browsing.sign_in(admin, server=ruled_server)
+    page.goto("/admin/settings")
+    other = "Anyone" if before else "Only members who share at least one circle with them"
+    page.get_by_label(other).check()
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Save whom members may reach").click()
+    page.wait_for_timeout(300)
+    assert questions == ["Change whom members may reach? It applies to every member at once."]
+    with ruled_server.app.app_context():
+        assert load_rules().shared_circle == before  # "Cancel" changed nothing
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Save whom members may reach").click()
+    page.wait_for_load_state("load")
+    try:
+        with ruled_server.app.app_context():
+            assert load_rules().shared_circle == (not before)
+        page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+        page.get_by_role("button", name="Save who may start").click()
+        page.wait_for_timeout(300)
+        assert questions[-1] == "Change who may start conversations? It applies to every member at once."
+    finally:
+        with ruled_server.app.app_context():
+            set_reach(before)  # the module's other tests count on the rule seed() set
