@@ -136,7 +136,12 @@ def test_badge_and_dashboard_show_unread_total(chat, bob):
     send(alice_client, cid, "two")
     badge = text(bob_client.get("/messages/badge", headers={"HX-Request": "true"}))
     assert 'aria-label="2 unread"' in badge and "<html" not in badge
+    # A name on a plain <span> is one screen readers may skip (ARIA names no generic element): the
+    # count is an image named "2 unread" (a street's tester), in the nav, the list and the dashboard.
+    assert '<span class="badge" role="img" aria-label="2 unread">2</span>' in badge
+    assert '<span class="badge" role="img" aria-label="2 unread">2</span>' in text(bob_client.get("/messages"))
     dashboard = text(bob_client.get("/"))
+    assert '<span class="badge" role="img" aria-label="2 unread">2</span>' in dashboard
     assert "You have 2 unread messages" in visible_text(dashboard)
     assert 'id="inbox-badge"' in dashboard
     assert "Alice" in dashboard  # latest conversations
