@@ -6,6 +6,7 @@ import re
 import pytest
 
 from helpers import text
+from messaging_helpers import visible_text
 from wb.extensions import db
 from wb.messaging.models import Report
 from wb.people import leaving
@@ -84,5 +85,41 @@ def test_recent_member_actions_call_a_member_who_left_a_former_member(admin_clie
 
     listed = text(admin_client.get("/admin/members")).split("Recent member actions", 1)[1]
 
-    assert "former member (@hal)" in listed and "Hal Hope" not in listed
-    assert "/people/hal" not in listed
+    assert '<span class="muted">former member</span>' in listed and "Hal Hope" not in listed
+    assert "@hal" not in listed and "/people/hal" not in listed  # as Reports names them
+
+
+def test_an_erased_admin_and_member_are_former_members_on_every_admin_page(admin_client, make_user, login):
+    """After `./wb members erase`, Settings' and Messaging's recent changes, the rules' changes, Members'
+    "Who" and "Member" columns and Circles' changes said "erased-1", and a resolved report "by a former
+    admin" (an outside admin tester): each says "former member", as Reports does for a reporter."""
+    dave = make_user("dave", role="admin", display_name="Dave Dunn")
+    gina, carol = make_user("gina", display_name="Gina Gale"), make_user("carol", display_name="Carol")
+    report = file_report(carol, gina)
+    as_dave = login(dave)
+    as_dave.post("/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1"})
+    as_dave.post("/admin/settings/direct_messaging", data={"enabled": "1"})
+    as_dave.post("/admin/settings/rules/reach", data={"reach": "shared-circle"})
+    as_dave.post("/admin/members/gina/suspend", data={"confirmed": "1"})
+    as_dave.post(f"/admin/reports/{report.id}/resolve")
+    as_dave.post("/admin/circles", data={"name": "Elm Street"})
+    leaving.erase_member(dave)
+    leaving.erase_member(gina)
+
+    pages = {path: visible_text(admin_client.get(path)) for path in (
+        "/admin/settings", "/admin/messaging", "/admin/members", "/admin/reports?status=resolved", "/admin/circles")}
+
+    for path, page in pages.items():
+        assert "erased-" not in page and "Dave" not in page and "Gina" not in page, path
+    settings = pages["/admin/settings"]
+    assert "Last changed off → on by a former member , just now" in settings  # (tags read as spaces)
+    rule_changes = settings.split("Changes to the rules", 1)[1].split("Recent changes", 1)[0]
+    assert "members who share a circle former member" in rule_changes  # Change, then Who
+    assert "off → on former member" in settings.split("Recent changes", 1)[1]
+    assert "off → on former member" in pages["/admin/messaging"].split("Recent changes", 1)[1]
+    actions = pages["/admin/members"].split("Recent member actions", 1)[1]
+    assert "former member Erased: sent text erased command line" in actions  # Member: gina, by the server
+    assert "former member Report about them resolved: report 1 former member" in actions  # gina, by dave
+    assert "former member Suspended: active → suspended former member" in actions
+    assert "by a former member , just now" in pages["/admin/reports?status=resolved"]
+    assert "created: Elm Street former member" in pages["/admin/circles"]

@@ -82,7 +82,7 @@ def test_suspending_with_the_option_removes_their_requests_and_comments(admin_cl
     assert "Removed 2 of their requests and 1 of their comments." in page
     listed = page.split("Recent member actions", 1)[1]
     rows = listed.split("<tr>")[2:]
-    assert "Requests and comments removed: <bdi>2 requests, 1 comment</bdi>" in rows[0] and "Sam Spam (@sam)" in rows[0]
+    assert "Requests and comments removed: <bdi>2 requests, 1 comment</bdi>" in rows[0] and "Sam Spam</bdi> <bdi class=\"muted\">@sam" in rows[0]
     assert "Suspended" in rows[1]
     assert "watches" not in listed and "shop" not in listed
 

@@ -35,17 +35,10 @@ def recent_member_actions(viewer, limit: int = 20) -> list[AuditEvent]:
         .options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id.desc()).limit(limit)))
 
 
-def member_names(events):
-    """How the table names each event's member ("user:<id>"): their name and @username (one query); one
-    who closed their account or was erased is "former member", as everywhere else, with the @username
-    the log needs to tell them apart."""
+def members_of(events) -> dict:
+    """Each event's member ("user:<id>") as their account, in one query, for the table to name as the
+    admin pages do (admin/_member_name.html): one who closed their account or was erased is "former
+    member", never their placeholder @erased-N (an outside admin tester); a missing one is too."""
     ids = {int(event.subject.split(":", 1)[1]) for event in events if event.subject.startswith("user:")}
     members = db.session.scalars(select(User).where(User.id.in_(ids))) if ids else []
-    names = {f"user:{member.id}": _member_words(member) for member in members}
-    return lambda subject: names.get(subject, "a member no longer here")
-
-
-def _member_words(member) -> str:
-    if member.deleted_at is not None:
-        return f"former member (@{member.username})"
-    return f"{member.display_name} (@{member.username})" if member.display_name else f"@{member.username}"
+    return {f"user:{member.id}": member for member in members}

@@ -124,7 +124,7 @@ def members():
                            found_by=found_by, no_circle=no_circle, circleless=_circleless_who_cant_start(),
                            all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]),
                            member_actions=actions, member_action_words=history.ACTION_WORDS,
-                           member_names=history.member_names(actions), former_admins=resets.former_admin_ids(),
+                           action_members=history.members_of(actions), former_admins=resets.former_admin_ids(),
                            admin_reset_links=current_app.config["ADMIN_RESET_LINKS"], inviter=inviter,
                            inviters=inviters_of(people), invitees=invitees_of(people),
                            senior_admins=standing.senior_admin_ids(current_user, people),
