@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import select
 
+from messaging_helpers import visible_text
 from wb import flags
 from wb.extensions import db
 from wb.models import AuditEvent, FeatureFlag, User
@@ -419,6 +420,18 @@ def test_admin_members_are_paged_found_by_name_and_an_action_comes_back_to_the_s
     assert elsewhere.location == "/admin/members#member-m060"
     page = text(admin_client.get("/admin/members?page=2"))
     assert 'name="next" value="/admin/members?page=2"' in page  # each row's forms say where they were
+
+
+def test_a_members_page_past_the_last_says_so_and_leads_to_the_first(admin_client, bob):
+    """/admin/members?page=99 said "No members yet." (an outside admin tester): as the inbox does for a
+    page past its last, it says this page has none and links to the first, with the same search."""
+    past = admin_client.get("/admin/members?page=99")
+    assert past.status_code == 200
+    assert "There are no members on this page. Go to the first page" in visible_text(past)
+    assert "No members yet" not in visible_text(past)
+    assert '<a href="/admin/members">Go to the first page</a>' in text(past)
+    searched = text(admin_client.get("/admin/members?q=bob&page=99"))
+    assert '<a href="/admin/members?q=bob">Go to the first page</a>' in searched and "No member has a name" not in searched
 
 
 # --- who did what to which member ---------------------------------------------------------------
