@@ -385,9 +385,55 @@ def test_member_action_without_csrf_token_is_refused(admin_client, bob):
     assert reload(User, bob.id).status == "active"
 
 
-def test_member_actions_are_post_only(admin_client, bob):
-    assert admin_client.get("/admin/members/bob/suspend").status_code == 405
-    assert reload(User, bob.id).status == "active"
+def test_opening_an_action_address_leads_to_the_members_row_and_does_nothing(admin_client, bob, make_user):
+    """GET /admin/members/bob/suspend (from history, a copied link) said "Method not allowed. That page
+    can't be used that way." (an outside admin tester): it leads to Bob's row in Members instead."""
+    make_user("paula", status="pending")
+    for action in ("suspend", "approve", "reinstate", "make-admin", "remove-admin"):
+        response = admin_client.get(f"/admin/members/bob/{action}")
+        assert (response.status_code, response.location) == (302, "/admin/members?q=bob#member-bob"), action
+    page = visible_text(admin_client.get("/admin/members/paula/approve", follow_redirects=True))
+    assert "Paula @paula member Waiting for approval Approve" in page and "Method not allowed" not in page
+    assert admin_client.head("/admin/members/paula/approve").status_code == 302  # HEAD isn't guarded by CSRF
+    assert (reload(User, bob.id).status, reload(User, bob.id).role) == ("active", "member")
+    assert User.by_username("paula").status == "pending"
+    assert admin_client.get("/admin/members/bob/frobnicate").status_code == 404
+
+
+@pytest.mark.parametrize("path, where", [
+    ("/admin/settings/direct_messaging", "/admin/settings#flag-direct_messaging"),
+    ("/admin/settings/rules/reach", "/admin/settings#messaging-rules"),
+    ("/admin/members/bob/circles", "/admin/members?q=bob#member-bob"),
+    ("/admin/circles/{circle}/rename", "/admin/circles#circle-{circle}"),
+    ("/admin/circles/{circle}/members", "/admin/circles#circle-{circle}"),
+    ("/admin/circles/{circle}/members/bob/remove", "/admin/circles#circle-{circle}"),
+    ("/admin/reports/{report}/resolve", "/admin/reports#report-{report}"),
+    ("/admin/reports/{report}/reopen", "/admin/reports?status=resolved#report-{report}"),
+])
+def test_every_admin_action_address_opened_leads_to_its_page(admin_client, alice, bob, path, where):
+    """The other addresses only an admin page's form posts to answer a GET alike, and change nothing."""
+    from wb.circles import service as circles
+    from wb.messaging.models import Report
+
+    circle = circles.create("Elm Street")
+    circles.add_members(circle, ["bob"])
+    report = Report(reporter_id=alice.id, reported_id=bob.id, reason="spam", note="")
+    db.session.add(report)
+    db.session.commit()
+    values = {"circle": circle.id, "report": report.id}
+
+    response = admin_client.get(path.format(**values))
+
+    assert (response.status_code, response.location) == (302, where.format(**values))
+    assert admin_client.get(response.location).status_code == 200
+    assert [member.username for member in circles.members_of(circle)] == ["bob"] and circle.name == "Elm Street"
+    assert reload(Report, report.id).status == "open" and flag_events() == []
+
+
+@pytest.mark.parametrize("path", ["/admin/members/bob/suspend", "/admin/settings/direct_messaging"])
+def test_members_opening_an_admin_action_address_get_403(client, alice, bob, path):
+    client.login("alice")
+    assert client.get(path).status_code == 403
 
 
 def test_admin_members_are_paged_found_by_name_and_an_action_comes_back_to_the_same_page(admin_client, admin):

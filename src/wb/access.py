@@ -93,6 +93,24 @@ def admin_required(view):
     return wrapped
 
 
+def get_leads_to(where):
+    """For an address only a form posts to (Suspend, a setting's switch): opened by hand, from history
+    or a copied link, it answered "Method not allowed" (an admin tester). A GET (or HEAD, which CSRF
+    doesn't guard, so never the action) goes to where(**the address's values) instead: the page with
+    that form. Its route takes GET too, and admin_required goes first."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if request.method != "POST":
+                return redirect(where(**kwargs))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
 def safe_next(target: str | None, default: str) -> str:
     """target if it is a path on this site, else default: where sign-in and a setting switch may lead."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

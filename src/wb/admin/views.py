@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import case, exists, func, select
 
 from .. import flags
-from ..access import admin_required, safe_next
+from ..access import admin_required, get_leads_to, safe_next
 from ..auth.service import invitees_of, inviters_of, set_role, set_status, why_not_manage
 from ..extensions import db
 from ..models import User
@@ -43,8 +43,16 @@ def _rules_context() -> dict:
             "rule_history": rule_changes.rule_history()}
 
 
-@bp.route("/settings/rules/<rule>", methods=["POST"])
+def _rules_section(rule: str) -> str:
+    """Settings' messaging rules (where a GET of a rule's form leads)."""
+    if rule not in RULE_FORMS:
+        abort(404, "There is no such rule.")
+    return url_for("admin.settings", _anchor="messaging-rules")
+
+
+@bp.route("/settings/rules/<rule>", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(_rules_section)
 def set_rule(rule):
     """Change one messaging rule (starters, reach or protect), audited."""
     from ..messaging import rule_changes
@@ -70,8 +78,16 @@ def set_rule(rule):
     return redirect(url_for("admin.settings", _anchor="messaging-rules"))
 
 
-@bp.route("/settings/<flag>", methods=["POST"])
+def _flag_row(flag: str) -> str:
+    """The setting's row in Settings (where a GET of its switch leads)."""
+    if flag not in flags.KNOWN_FLAGS:
+        abort(404, "There is no such setting.")
+    return url_for("admin.settings", _anchor=f"flag-{flag}")
+
+
+@bp.route("/settings/<flag>", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(_flag_row)
 def toggle_flag(flag):
     if flag not in flags.KNOWN_FLAGS:
         abort(404, "There is no such setting.")
@@ -192,8 +208,16 @@ def reset_link(username):
                            link=url_for("auth.reset_password", token=token, _external=True))
 
 
-@bp.route("/members/<username>/<action>", methods=["POST"])
+def member_row(username: str, action: str | None = None) -> str:
+    """A member's row in Admin → Members, found by their username (where a GET of an action on them leads)."""
+    if action is not None and action not in STATUS_ACTIONS and action not in ROLE_ACTIONS:
+        abort(404)
+    return url_for("admin.members", q=username, _anchor=f"member-{username}")
+
+
+@bp.route("/members/<username>/<action>", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(member_row)
 def member_action(username, action):
     if action not in STATUS_ACTIONS and action not in ROLE_ACTIONS:
         abort(404)

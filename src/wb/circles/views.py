@@ -3,7 +3,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..access import admin_required, login_required, safe_next
+from ..access import admin_required, get_leads_to, login_required, safe_next
+from ..admin.views import member_row
 from ..extensions import db
 from ..models import User
 from ..visibility import sees_every_member
@@ -51,6 +52,11 @@ def _admin_page(errors=None, status=200, form=None):
                            history=service.history(), errors=errors or {}, form=form or {}), status
 
 
+def _circle_card(circle_id, **_) -> str:
+    """The circle's card in Admin → Circles (where a GET of a change to it leads)."""
+    return url_for("circles.admin", _anchor=f"circle-{circle_id}")
+
+
 def _back(form: NextForm):
     return redirect(safe_next(form.next.data, url_for("circles.admin")))
 
@@ -75,8 +81,9 @@ def create():
     return redirect(url_for("circles.admin"))
 
 
-@bp.route("/admin/circles/<int:circle_id>/rename", methods=["POST"])
+@bp.route("/admin/circles/<int:circle_id>/rename", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(_circle_card)
 def rename(circle_id):
     circle = _circle_or_404(circle_id)
     old = circle.name
@@ -108,8 +115,9 @@ def delete(circle_id):
     return redirect(url_for("circles.admin"))
 
 
-@bp.route("/admin/circles/<int:circle_id>/members", methods=["POST"])
+@bp.route("/admin/circles/<int:circle_id>/members", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(_circle_card)
 def add_members(circle_id):
     circle = _circle_or_404(circle_id)
     form = MembersForm()
@@ -124,8 +132,9 @@ def add_members(circle_id):
     return _back(form)
 
 
-@bp.route("/admin/circles/<int:circle_id>/members/<username>/remove", methods=["POST"])
+@bp.route("/admin/circles/<int:circle_id>/members/<username>/remove", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(_circle_card)
 def remove_member(circle_id, username):
     circle = _circle_or_404(circle_id)
     try:
@@ -136,8 +145,9 @@ def remove_member(circle_id, username):
     return _back(NextForm())
 
 
-@bp.route("/admin/members/<username>/circles", methods=["POST"])
+@bp.route("/admin/members/<username>/circles", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(member_row)
 def add_member_to_circle(username):
     """The circle control on a row of /admin/members."""
     form = MemberCircleForm()

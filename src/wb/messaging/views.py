@@ -19,7 +19,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..access import active_required, admin_required, safe_next
+from ..access import active_required, admin_required, get_leads_to, safe_next
 from ..errors import csrf_error, http_error, note_csrf_refused, render_error
 from ..main.views import viewer_zone
 from ..models import User
@@ -624,15 +624,22 @@ def _just_changed(how: str):
     return row, reads.display_name(db.session.get(User, row.reported_id))
 
 
-@safety_bp.route("/admin/reports/<int:report_id>/resolve", methods=["POST"])
+def _report_row(report_id: int, status: str = "open") -> str:
+    """A report's row in Admin → Reports (where a GET of Mark resolved or Reopen leads)."""
+    return url_for("safety.admin_reports", status="resolved" if status == "resolved" else None, _anchor=f"report-{report_id}")
+
+
+@safety_bp.route("/admin/reports/<int:report_id>/resolve", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(_report_row)
 def resolve_report(report_id):
     safety.resolve_report(current_user, report_id)
     return redirect(url_for("safety.admin_reports", resolved=report_id))
 
 
-@safety_bp.route("/admin/reports/<int:report_id>/reopen", methods=["POST"])
+@safety_bp.route("/admin/reports/<int:report_id>/reopen", methods=["GET", "POST"])
 @admin_required
+@get_leads_to(lambda report_id: _report_row(report_id, "resolved"))
 def reopen_report(report_id):
     """A resolved report open again (Undo after Mark resolved, or Reopen among the resolved)."""
     try:
