@@ -67,6 +67,17 @@ def test_toggle_from_the_messaging_page_returns_there_and_shows_the_latest_chang
     assert 'name="next" value="/admin/messaging"' in partial
 
 
+def test_the_counts_are_one_column_under_headings_that_say_each_thing_once(app, admin, login, some_messages):
+    """The downloads' numbers sat in another column (a table of their own), and "Direct messaging" headed
+    the switch's card and the switch (an outside admin tester). The browser test measures the column."""
+    html = login(admin).get("/admin/messaging").get_data(as_text=True)
+    counts = html.split('id="messaging-counts"', 1)[1].split("</section>", 1)[0]
+    assert counts.count("<table") == 1
+    assert 'data-figure="conversations"' in counts and 'data-figure="exports_month"' in counts
+    headings = re.findall(r"<h[1-3][^>]*>\s*([^<]*?)\s*</h[1-3]>", html)
+    assert headings.count("Direct messaging") == 1 and headings[:3] == ["Admin", "On or off", "Direct messaging"]
+
+
 def test_backup_age_warns_past_the_cadence(sqlite_app, pair):
     admin = member("boss", role="admin")
     client = sqlite_app.test_client()
