@@ -216,4 +216,14 @@ def test_only_a_requests_author_or_an_admin_removes_it(login, bobs_comment, bob,
 def test_each_remove_button_says_whose_comment_to_a_screen_reader(login, bobs_comment, alice):
     """Two identical "Remove comment" buttons had no name telling them apart (a re-check tester)."""
     page = text(login(alice).get(f"/requests/{bobs_comment.request_id}"))
-    assert 'Remove comment<span class="visually-hidden">: the comment by Bob, “' in page
+    assert 'aria-label="Remove comment: the comment by Bob, “' in page
+
+
+def test_an_erased_comments_remove_button_says_so_to_a_screen_reader(login, admin, bobs_comment, bob):
+    """Erased, its button read ": the comment by a former member, “”" (an outside admin tester)."""
+    from wb.people import leaving
+
+    leaving.erase_member(bob)
+    page = text(login(admin).get(f"/requests/{bobs_comment.request_id}"))
+    assert 'aria-label="Remove comment: the erased comment by a former member">Remove comment</button>' in page
+    assert "“”" not in page

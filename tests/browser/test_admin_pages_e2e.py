@@ -27,3 +27,29 @@ def test_every_count_on_the_messaging_page_sits_in_one_column(browsing, server, 
     expect(page.get_by_role("heading", name="Direct messaging")).to_have_count(1)
     counts.screenshot(path=str(artifacts / f"admin-messaging-counts-{'phone' if viewport else 'desktop'}.png"))
 
+
+def test_make_admin_and_an_erased_comments_remove_button_read_naturally(browsing, server):
+    """A screen reader said "Make admin Alice Moreno", and ": the comment by a former member, “”" for
+    the Remove comment button of an erased member's comment."""
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest, User
+    from wb.people import leaving
+
+    admin = server.create_member("root", role="admin")
+    wren = server.create_member("wren", display_name="Wren Halvorsen")
+    bob = server.create_member("bob")
+    with server.app.app_context():
+        asked = HelpRequest(author_id=User.by_username(wren).id, title="A ladder for Saturday", body="Anyone?")
+        db.session.add(asked)
+        db.session.flush()
+        db.session.add(Comment(request_id=asked.id, author_id=User.by_username(bob).id, body="Mine is in the shed."))
+        db.session.commit()
+        request_id = asked.id
+        leaving.erase_member(User.by_username(bob))
+    page = browsing.sign_in(admin)
+
+    page.goto(f"/admin/members?q={wren}")
+    expect(page.get_by_role("button", name="Make admin, Wren Halvorsen", exact=True)).to_be_visible()
+
+    page.goto(f"/requests/{request_id}")
+    expect(page.get_by_role("button", name="Remove comment: the erased comment by a former member", exact=True)).to_be_visible()
