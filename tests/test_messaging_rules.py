@@ -145,6 +145,17 @@ def test_only_my_circles_from_a_member_in_none_asks_nobody_to_join_one(people):
     assert refusal(people["alice"], people["bob"]).endswith("Once they write to you, you can reply.")
 
 
+def test_reach_to_a_member_in_no_circle_asks_nobody_to_join_one_of_theirs(people):
+    """The same advice came through the community's reach rule for a newcomer in no circle (a re-check tester)."""
+    circle("Elm Street", people["alice"])
+    rule_changes.set_reach(True)
+    assert refusal(people["alice"], people["dave"]) == (
+        "You can start conversations with members who share a circle with you, and Dave isn't in any of yours. "
+        "Once they write to you, you can reply.")
+    circle("Oak Street", people["dave"])
+    assert refusal(people["alice"], people["dave"]).endswith("Ask an admin if you'd like to join one of their circles.")
+
+
 def test_staff_may_start_with_anyone_and_anyone_may_write_to_staff(people):
     rule_changes.set_starters([circle("Volunteers")])
     rule_changes.set_reach(True)

@@ -197,9 +197,7 @@ class CirclesOnly:
         return and_(other.message_from == "circles", ~_in_any_of(other, side.mine))
 
     def decision(self, pair):
-        from ...visibility import sees_every_member
-
-        return words.circles_only(pair.other, bool(pair.theirs) and sees_every_member(pair.viewer))
+        return words.circles_only(pair.other, _joinable(pair))
 
 
 class Protected:
@@ -235,7 +233,15 @@ class NoSharedCircle:
         return and_(_constant(side.rules.shared_circle), ~_in_any_of(other, side.mine))
 
     def decision(self, pair):
-        return words.no_shared_circle(pair.other)
+        return words.no_shared_circle(pair.other, _joinable(pair))
+
+
+def _joinable(pair) -> bool:
+    """Whether "ask an admin to join one of their circles" is advice the viewer can take: the other member
+    is in a circle, and the viewer sees members' circles (a marketplace tester, in none, was named as one)."""
+    from ...visibility import sees_every_member
+
+    return bool(pair.theirs) and sees_every_member(pair.viewer)
 
 
 ALWAYS = (ViewerAccount(), OtherAccount(), Yourself(), YouBlocked(), NotAccepting())

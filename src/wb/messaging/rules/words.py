@@ -151,7 +151,12 @@ def protected(person, rules, circle_id: int, names_circle: bool = True) -> Decis
                     403, CIRCLES_LINK, brief=f"started by {who}")
 
 
-def no_shared_circle(person) -> Decision:
+def no_shared_circle(person, joinable: bool = True) -> Decision:
+    """joinable False: as for circles_only (they are in no circle, or the viewer sees nobody's circles)."""
+    if not joinable:
+        return Decision(REPLY_ONLY, "reach", f"You can start conversations with members who share a circle with you, "
+                        f"and {User.name_of(person)} isn't in any of yours. Once they write to you, you can reply.",
+                        403, brief="no circle in common")
     return Decision(REPLY_ONLY, "reach", f"You can start conversations with members who share a circle with you, "
                     f"and {User.name_of(person)} isn't in any of yours. Ask an admin if you'd like to join one of "
                     "their circles.", 403, CIRCLES_LINK, brief="no circle in common")
