@@ -81,7 +81,12 @@ def test_a_url_naming_someone_before_its_host_is_no_link(text):
     assert "<a" not in html and html == text
 
 
-@pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"])
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad",
+                                       # and those a re-check tester still found inside: a tag character, variation
+                                       # selectors, Khmer's and Mongolian's invisible vowels and separators, the
+                                       # Arabic letter mark, the old shaping controls, and letters drawn as a blank
+                                       "\U000e0041", "\ufe0f", "\u17b4", "\u034f", "\u180b", "\u180e", "\u061c",
+                                       "\u206a", "\U000e0100", "\u3164", "\uffa0", "\u1160"])
 def test_a_link_ends_at_a_character_that_draws_nothing(invisible):
     """"https://evil.example/pay.\u200b.com" drew as pay..com with the gap inside the link (a marketplace tester)."""
     html = str(linkify(f"https://evil.example/pay.{invisible}.com"))

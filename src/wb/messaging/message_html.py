@@ -10,13 +10,15 @@ from markupsafe import Markup, escape
 
 from ..main import views as main_views
 from ..main.views import EPOCH, timetag
+from ..text import BLANK_LETTERS, DEFAULT_IGNORABLE
 
 # Run on the escaped text, so a URL can't carry markup out of it: it stops at whitespace, at a
 # quote or at < > (escaped as &lt; &gt; &#34; &#39;, hence the lookahead on "&lt;" and friends),
-# and at a character that draws nothing (zero-width space, joiners, marks, word joiner, BOM): a link
-# whose text hides part of where it goes ("pay.\u200b.com", a marketplace tester) ends there.
-URL = re.compile(r"\bhttps?://(?:(?!&(?:lt|gt|#34|#39|quot);)[^\s<>\"'\u00ad\u200b-\u200f\u2060-\u2064\ufeff])+",
-                 re.IGNORECASE)
+# and at a character that draws nothing or a blank (text.DEFAULT_IGNORABLE, text.BLANK_LETTERS): a link
+# whose text hides part of where it goes ("pay.\u200b.com", a marketplace tester; a tag character,
+# a variation selector: a re-check tester) ends there.
+_DRAWS_NOTHING = DEFAULT_IGNORABLE.pattern[1:-1] + "".join(sorted(BLANK_LETTERS))
+URL = re.compile(r"\bhttps?://(?:(?!&(?:lt|gt|#34|#39|quot);)[^\s<>\"'" + _DRAWS_NOTHING + "])+", re.IGNORECASE)
 TRAILING = ".,;:!?*'\""
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
