@@ -168,7 +168,7 @@ def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, 
                                   # names a letter from a staff word, or read like one by a skimming eye (doubled
                                   # letters, m for n, two letters swapped) stay free
                                   "Amin", "Admir", "Adin", "Damian", "Stafford", "Modupe", "Ian", "Lan", "Neil", "Nell",
-                                  "Saffy", "Sapporo", "Oficina", "Helga", "Staf Coppens", "Safet", "Adnan", "Staffan",
+                                  "Saffy", "Sapporo", "Oficina", "Helga", "Staf Coppens", "Safet", "Safeta Hodzic", "Adnan", "Staffan",
                                   "Stefan", "Suporn", "Damin", "Admon", "Amina", "Helge", "Safia", "Moden", "Nod"])
 def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user, name):
     """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count),

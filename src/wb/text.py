@@ -383,10 +383,9 @@ def _whole_name_words(name) -> tuple:
 STAFF_WORDS = frozenset({"admin", "administrator", "moderator", "moderation", "mod", "staff", "support", "official",
                          "whiteballoon", "team", "helpdesk", "safety"})
 # The long ones count misspelled by a letter too ("Admistrator", "Moderater" passed: a re-check tester), and
-# so do these four ("Offical Helpdsk", "Trust and Saftey": a marketplace's tester), in a word of six letters
-# or more: Safet, a Bosnian name, is safety less a letter.
-_STAFF_MISSPELT = ("administrator", "moderator", "moderation", "whiteballoon", "official", "helpdesk", "support",
-                   "safety")
+# so do these three ("Offical Helpdsk": a marketplace's tester), in a word of six letters or more. Not safety:
+# Safet and Safeta are Bosnian names a letter from it ("Saftey", a swap, is _STAFF_SKIMMED's).
+_STAFF_MISSPELT = ("administrator", "moderator", "moderation", "whiteballoon", "official", "helpdesk", "support")
 _MISSPELT_LENGTHS = frozenset(len(word) + change for word in _STAFF_MISSPELT for change in (-1, 0, 1)
                               if len(word) + change >= 6)
 # Those of five letters or more read the same to an eye that skims, in a word of five letters or more, with a
