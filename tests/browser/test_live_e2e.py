@@ -285,6 +285,35 @@ def test_back_online_the_page_asks_at_once_and_catches_up(browsing, start_server
     expect(bob_page.locator("#thread-messages")).to_contain_text("Back online?", timeout=3000)
 
 
+def test_a_tab_come_back_to_after_failed_asks_asks_at_once(browsing, server):
+    """Asks that failed while the phone still said it was online (a weak signal) grew the wait to the
+    next one, and a phone woken up waited it out: 20 s for a message (a re-check tester)."""
+    browsing.allow_console_error(re.compile(r"ERR_FAILED|Failed to fetch|ERR_ABORTED"))
+    alice_page, bob_page = pair_in_one_thread(browsing, server)
+    failed = []
+    live = re.compile(r"/messages/live\?")
+
+    def fail(route):
+        failed.append(route.request.url)
+        route.abort()
+
+    bob_page.route(live, fail)
+    bob_page.evaluate("""() => {  // the held ask ends now: the page asks again, and that fails
+      window.dispatchEvent(new Event("offline")); window.dispatchEvent(new Event("online"));
+    }""")
+    deadline = time.monotonic() + 20
+    while len(failed) < 3 and time.monotonic() < deadline:  # after 2 and 4 s: the next waits 8
+        bob_page.wait_for_timeout(100)
+    assert len(failed) >= 3, failed
+    bob_page.unroute(live)
+    send(alice_page, "Still there?")
+    bob_page.evaluate("""() => {  // the phone is looked at again
+      Object.defineProperty(document, "visibilityState", { value: "visible", configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Still there?", timeout=3000)
+
+
 def test_with_sync_workers_the_page_still_gets_news_one_request_per_tick(browsing, start_server):
     fallback = start_server(worker_class="sync", LIVE_HOLD_SECONDS=0, LIVE_RETRY_SECONDS=1)
     fallback.set_messaging(True)

@@ -154,6 +154,14 @@
   // to MAX_BACKOFF_SECONDS (a phone that lost signal got news 12-30 s late: a street's tester).
   // An ask sent before the connection went may never be answered on the new one: it is dropped.
   window.addEventListener("offline", function () { if (offlineSince === null) offlineSince = Date.now(); });
+  // A phone woken, or a tab come back to, asks at once too when its asks had been failing (weak signal
+  // that the phone never reported as offline: a re-check tester waited 20 s for a message).
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "visible" || retryTimer === null || failures === 0) return;
+    window.clearTimeout(retryTimer);
+    retryTimer = null;
+    ask();
+  });
   window.addEventListener("online", function () {
     var since = offlineSince;
     offlineSince = null;
