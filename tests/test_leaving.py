@@ -408,6 +408,16 @@ def test_an_erased_member_s_words_leave_the_main_database_s_files_too(sqlite_app
     assert b"ann's words" not in (tmp_path / "messaging.sqlite3").read_bytes()
 
 
+def test_the_operators_commands_take_a_username_written_with_its_at(app, alice, admin):
+    """`./wb members erase @dave` answered "No member is called '@dave'" (a re-check tester)."""
+    runner = app.test_cli_runner()
+    asked = runner.invoke(args=["members", "erase", "@alice"], input="n\n")
+    assert "Erase Alice (@alice) for good?" in asked.output and "No member" not in asked.output
+    link = runner.invoke(args=["members", "reset-link", "@alice"])
+    assert link.exit_code == 0 and "/reset/" in link.output, link.output
+    assert "No member is called '@@alice'" in runner.invoke(args=["members", "erase", "@@alice"]).output
+
+
 @pytest.mark.parametrize("typed, erased", [("", False), ("n\n", False), ("maybe\nno\n", False), ("y\n", True)])
 def test_erasing_from_the_command_line_asks_first(app, alice, bob, admin, typed, erased):
     """Input that ended without an answer left "Aborted!" on the question's line (an operator tester)."""

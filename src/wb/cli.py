@@ -336,7 +336,7 @@ def approve_command(username):
     from .auth.service import set_status, why_not_manage
     from .models import User
 
-    user = User.by_username(username)
+    user = User.by_written_username(username)
     if user is None:
         raise click.ClickException(f"No member is called {username!r}.")
     refusal = why_not_manage(user)

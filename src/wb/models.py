@@ -159,6 +159,13 @@ class User(UserMixin, db.Model):
         return db.session.scalar(select(cls).where(cls.username == name))
 
     @classmethod
+    def by_written_username(cls, written: str) -> "User | None":
+        """The member a username names as a person writes it, with its @ ("@bob", as pages write it) or
+        not: "@bob" answered "no member by that name" in the API (a marketplace tester, then an API
+        tester) and in `./wb members erase` (a re-check tester)."""
+        return cls.by_username((written or "").strip().removeprefix("@"))
+
+    @classmethod
     def named_like(cls, name: str, but: int | None = None, among=None) -> "User | None":
         """Another member (not but; among: a condition on User, if given) whose display name or
         username looks like name (text.name_keys) or is held whole in it (text.holds_name), or an admin

@@ -122,12 +122,6 @@ def unread_count():
 # --- conversations ---------------------------------------------------------------------------
 
 
-def _by_username(written: str) -> User | None:
-    """The member a username names wherever the API takes one, written as pages write it ("@bob") or not
-    ("@bob" answered "no member by that name": a marketplace tester; then in blocks and reports: an API tester)."""
-    return User.by_username(written.strip().removeprefix("@"))
-
-
 def _member_out(row) -> schemas.Member:
     former = policy.is_former(row)
     return schemas.Member(username=None if former else row.username, display_name=display_name(row), former=former)
@@ -171,7 +165,7 @@ def open_conversation():
     may_send and why_not_send say why), 201 with a new one, started under the same rules as the button.
     Opening counts nothing against the day's new conversations (its first message does); 429 once they are spent."""
     member = auth.member()
-    other = _by_username(request.context.json.with_)
+    other = User.by_written_username(request.context.json.with_)
     if other is not None and not visible(member, other):
         other = None  # answered as nobody by that name, as the web does
     conversation, created = writes.open_conversation(member, other)
@@ -352,7 +346,7 @@ def remove_message(conversation_id, message_id):
 
 
 def _someone(username) -> User:
-    person = _by_username(username)
+    person = User.by_written_username(username)
     if person is None or person.deleted_at is not None or not visible(auth.member(), person):
         raise ApiProblem(404, "No member has that username.")
     return person

@@ -21,7 +21,7 @@ members_cli = AppGroup("members", help="Operate on members' accounts.")
 def erase_command(username, yes):
     """Erase a member on request: close the account, wipe the text of every message they sent,
     remove their profile text, email address and tokens (ids and times stay for the audit log)."""
-    member = User.by_username(username)
+    member = User.by_written_username(username)
     if member is None:
         raise click.ClickException(f"No member is called {username!r}.")
     if leaving.is_only_admin(member):
@@ -67,7 +67,7 @@ def reset_link_command(username):
     from ..auth import resets
     from ..cli_links import echo_link
 
-    member = User.by_username(username)
+    member = User.by_written_username(username)
     if member is None:
         raise click.ClickException(f"No member is called {username!r}.")
     try:
