@@ -150,6 +150,15 @@
     retryTimer = window.setTimeout(function () { retryTimer = null; ask(); }, seconds * 1000);
   }
 
+  // The ask a timer waits for, now; false when none waits (an ask is on its way, or none is due).
+  function askNowInsteadOfLater() {
+    if (retryTimer === null) return false;
+    window.clearTimeout(retryTimer);
+    retryTimer = null;
+    ask();
+    return true;
+  }
+
   // Back online, the page asks at once: after a dropout its asks had failed and the next waited up
   // to MAX_BACKOFF_SECONDS (a phone that lost signal got news 12-30 s late: a street's tester).
   // An ask sent before the connection went may never be answered on the new one: it is dropped.
@@ -157,20 +166,14 @@
   // A phone woken, or a tab come back to, asks at once too when its asks had been failing (weak signal
   // that the phone never reported as offline: a re-check tester waited 20 s for a message).
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState !== "visible" || retryTimer === null || failures === 0) return;
-    window.clearTimeout(retryTimer);
-    retryTimer = null;
-    ask();
+    if (document.visibilityState === "visible" && failures > 0) askNowInsteadOfLater();
   });
   window.addEventListener("online", function () {
     var since = offlineSince;
     offlineSince = null;
     if (!url || cursor === null || !window.fetch) return;
-    if (retryTimer !== null) {
-      window.clearTimeout(retryTimer);
-      retryTimer = null;
-      ask();
-    } else if (inflight !== null && since !== null && inflight.started <= since && inflight.controller) {
+    if (askNowInsteadOfLater()) return;
+    if (inflight !== null && since !== null && inflight.started <= since && inflight.controller) {
       inflight.dropped = true;
       inflight.controller.abort();
       inflight = null;
