@@ -2,6 +2,7 @@
 
 The settings page's forms live here too: registration shares their fields and rules.
 """
+import re
 import unicodedata
 
 from sqlalchemy import or_, select
@@ -43,12 +44,12 @@ def _username_like(typed: str) -> str | None:
     """A username made of what was typed that the rules take ("Mary Ann O'Neil" as mary_ann_oneil; it
     suggested mary_ann_o'neil, then refused it: a residents' building's tester), or None."""
     plain = unicodedata.normalize("NFKD", typed.lower())
-    words = ["".join(char for char in word if char in _USERNAME_CHARACTERS) for word in plain.split()]
+    words = [_NOT_IN_A_USERNAME.sub("", word) for word in plain.split()]
     suggestion = "_".join(word for word in words if word)[:32].strip("_-")
     return suggestion if USERNAME_PATTERN.match(suggestion) else None
 
 
-_USERNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+_NOT_IN_A_USERNAME = re.compile(r"[^a-z0-9_-]")  # the complement of USERNAME_PATTERN's characters
 
 
 def available_username(form, field):
