@@ -47,12 +47,15 @@ def test_a_body_that_is_not_json_is_a_415(api_chat, alice_api):
 
 
 @pytest.mark.parametrize("raw, status", [("{not json", 400), ("[1, 2]", 422), ('"hi"', 422), ("\xff", 400),
+                                         ('{"body": "hi", "x": NaN}', 400), ('{"body": Infinity}', 400),
+                                         ('{"body": "hi", "x": [-Infinity]}', 400),
                                          ("[" * 100_000, 400), ('{"body": ' + "[" * 50_000 + "]" * 50_000 + "}", 400)])
 def test_malformed_or_non_object_json_is_refused(api_chat, alice_api, raw, status):
     _, _, cid = api_chat
     response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=raw.encode("latin-1"),
                               content_type="application/json")
     assert_problem(response, status)
+    assert alice_api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"] == []  # nothing sent
 
 
 def test_an_oversized_body_is_a_413(api_chat, alice_api):

@@ -27,9 +27,14 @@ def _pairs_noting_duplicates(twice: list[str]):
     return build
 
 
+def _refuse_constant(name: str):
+    """json's parse_constant: NaN, Infinity and -Infinity aren't JSON (RFC 8259), though Python's json reads them."""
+    raise ValueError(f"{name} is not JSON")
+
+
 def check_body(safe_methods) -> dict | None:
     """A request body, when there is one, is a UTF-8 JSON object: 415 for another type or charset,
-    400 when it isn't UTF-8 (a byte order mark, UTF-16) or doesn't parse, 422 for a non-object or a
+    400 when it isn't UTF-8 (a byte order mark, UTF-16) or doesn't parse (NaN and Infinity included), 422 for a non-object or a
     key named twice (the problem lists them, so the client learns which of its values were ambiguous)."""
     if request.method in safe_methods:
         return None
@@ -50,7 +55,8 @@ def check_body(safe_methods) -> dict | None:
         raise ApiProblem(400, "The request body starts with a byte order mark: send UTF-8 JSON without one.")
     twice: list[str] = []
     try:
-        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs_noting_duplicates(twice))
+        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs_noting_duplicates(twice),
+                          parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise ApiProblem(400, "The request body isn't UTF-8: send JSON in UTF-8.") from None
     except ValueError as error:
