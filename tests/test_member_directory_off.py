@@ -250,16 +250,32 @@ def test_a_name_another_member_goes_by_reads_with_its_username_to_others(practic
     assert "(@sam)" not in visible_text(drlee.get("/messages"))
 
 
-def test_a_client_cannot_take_the_name_of_a_clinician_in_a_protected_circle(practice, login, make_user):
-    """A client who hadn't been written to yet took their clinician's name, "Dr. Jane Smith" (a therapy
-    practice's tester): members of a protected circle count, as their names are no secret; another
-    client's name still doesn't (that would list the caseload)."""
+def test_a_protected_circles_names_are_no_oracle_and_a_copy_reads_with_its_username(app, practice, login, make_user):
+    """A client who hadn't been written to yet took their clinician's name, "Dr. Jane Smith", so the
+    members of protected circles counted too; but where the protected circle was the clients, a refusal
+    told a client, or anyone with an invite, which names the other clients go by: "Erin Walsh" refused,
+    "Zed Quux" taken (a therapy practice's tester). Only the members one sees count; a copy of anyone
+    else's name reads with its @username to everyone but its holder."""
+    from wb.models import Invite
+    from wb.extensions import db
+
     make_user("drsmith", display_name="Dr. Jane Smith")
     clinicians = circles.create("Clinicians")
     circles.add_members(clinicians, ["drsmith"])
     rule_changes.set_protection(clinicians, [])
+    clients = circles.by_name("Clients")
+    rule_changes.set_protection(clients, [circles.by_name("Therapists")])
     sam = login(practice["sam"])
-    for copy in ("Dr. Jane Smith", "Dr Jane Smith", "Jane Smith, Dr.", "Dr. J. Smith"):
-        refused = sam.post("/settings", data={"display_name": copy, "bio": ""})
-        assert refused.status_code == 400 and "Another member goes by that name" in visible_text(refused), copy
-    assert sam.post("/settings", data={"display_name": "Zoe", "bio": ""}).status_code == 302  # a client's: unknown
+    assert sam.get("/people/zoe").status_code == 404  # another client: not seen
+    assert sam.post("/settings", data={"display_name": "Zoe", "bio": ""}).status_code == 302  # nothing told
+    assert sam.post("/settings", data={"display_name": "Dr. Jane Smith", "bio": ""}).status_code == 302
+    invite = Invite.issue(creator=practice["drlee"])
+    db.session.commit()
+    joined = app.test_client().post("/register", data={  # someone joining learns nothing either
+        "invite": invite.token, "username": "newbie", "password": "a long enough password", "display_name": "Zoe"})
+    assert joined.status_code == 302
+    drlee = login(practice["drlee"])
+    assert "Dr. Jane Smith (@sam)" in visible_text(drlee.get("/members"))  # whoever sees both tells them apart
+    assert "Zoe (@newbie)" in visible_text(drlee.get("/members"))
+    refused = login(practice["morgan"]).post("/settings", data={"display_name": "Dr. Jane Smith", "bio": ""})
+    assert refused.status_code == 400 and "Another member goes by that name" in visible_text(refused)  # seen: refused

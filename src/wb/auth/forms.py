@@ -5,7 +5,7 @@ The settings page's forms live here too: registration shares their fields and ru
 import re
 import unicodedata
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
@@ -168,18 +168,14 @@ class ProfileForm(Form):
                                for_admin=self._for_admin())
 
     def _whom_they_see(self):
-        """The members whose names count: those this one sees, and the members of protected circles
-        (a practice's clinicians), whose names are no secret: a client who wasn't written to yet took
-        their clinician's, "Dr. Jane Smith" (a therapy practice's tester)."""
-        from ..circles.models import CircleMember
-        from ..messaging.rules.community import load_rules
+        """The members whose names count: those this one sees. Not the members of protected circles
+        besides (a clinician's name, "Dr. Jane Smith", once was): where the protected circle was the
+        clients, a refusal told a client, or anyone holding an invite, which names the other clients
+        go by (a therapy practice's tester). A name another member goes by reads with its @username to
+        everyone but its holder (User.note_name_shared), so the clinician's inbox tells the two apart."""
         from ..visibility import listed_for, listed_for_newcomer
 
-        seen = listed_for_newcomer() if self.member_id is None else listed_for(db.session.get(User, self.member_id))
-        protected = list(load_rules().protected) if seen is not None else []
-        if not protected:
-            return seen
-        return or_(seen, User.id.in_(select(CircleMember.user_id).where(CircleMember.circle_id.in_(protected))))
+        return listed_for_newcomer() if self.member_id is None else listed_for(db.session.get(User, self.member_id))
 
     def _for_admin(self) -> bool:
         member = db.session.get(User, self.member_id) if self.member_id is not None else None
