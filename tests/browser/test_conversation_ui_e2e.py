@@ -902,6 +902,34 @@ def test_a_message_past_the_limit_is_not_sent_and_stays_in_the_box(browsing, ui_
     expect(page.locator("#thread-messages li.message").last).to_contain_text("A short one after all")
 
 
+def test_enter_past_the_limit_is_an_alert_and_marks_the_box_invalid(browsing, ui_server):
+    """Enter on a message 100 characters too long did nothing a screen reader said: only the length
+    note changed (an outside tester). It is an alert, as a blank message's is, and nothing is sent."""
+    alice, bob = ui_server.create_member("alice_over"), ui_server.create_member("bob_over")
+    page = browsing.sign_in(alice, server=ui_server)
+    open_conversation(page, bob, "Bob_over")
+    sends = []
+    page.on("request", lambda request: sends.append(request.url) if request.method == "POST" else None)
+    box, error = compose_box(page), page.locator("#compose .compose-error")
+    too_long = "x" * 5100
+    box.fill(too_long)
+    box.press("Enter")
+    expect(error).to_have_attribute("role", "alert")
+    expect(error).to_have_text("Messages can be at most 5,000 characters; this one has 5,100.")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_attribute("aria-describedby", re.compile(r"\bcompose-error\b"))
+    expect(page.locator("#compose-length")).to_have_text("100 characters too many (5,000 at most)")
+    page.wait_for_timeout(300)
+    assert sends == [] and box.input_value() == too_long
+    expect(box).to_be_focused()
+    # Shortening it takes the alert away; the note says the rest.
+    box.press("Backspace")
+    expect(error).to_have_count(0)
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_attribute("aria-describedby", "compose-length")
+    expect(page.locator("#compose-length")).to_have_text("99 characters too many (5,000 at most)")
+
+
 def test_a_send_that_never_reaches_the_server_says_so_and_keeps_the_text(browsing, ui_server):
     """With the server down, Enter seemed to do nothing (an operator tester)."""
     alice, bob = ui_server.create_member("alice_down"), ui_server.create_member("bob_down")

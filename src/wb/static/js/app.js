@@ -964,11 +964,16 @@
   });
   // Past the end it isn't sent: the server would refuse it anyway, and past 256 KiB the refusal
   // ("Too large") took the box's place and what was in it (an operator tester pasted 1 MB).
+  // It says so as the server's refusal would, an alert with the box marked invalid: the length
+  // note alone changed, and a screen reader said nothing at Enter (an outside tester).
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.detail.elt, box = form && form.id === "compose" && form.querySelector("#compose-body");
-    if (!box || Array.from(box.value.trim()).length <= MESSAGE_MAX) return;
+    var used = box ? Array.from(box.value.trim()).length : 0;
+    if (used <= MESSAGE_MAX) return;
     event.preventDefault();
     showLength(box);
+    showComposeError(box, "Messages can be at most " + MESSAGE_MAX.toLocaleString("en") + " characters; this one has "
+      + used.toLocaleString("en") + ".", true);
     box.focus();
   });
 
