@@ -147,6 +147,9 @@ def test_a_look_alike_of_a_longer_name_is_refused(client, make_user, alice, copy
     ("Ada Admin", "Ada ADMlN"), ("Nina Hill", "NlNA HlLL"), ("Nina Hill", "NINA HlLL"),
     # and the one glyph stands for either letter, whatever the case of the rest
     ("IAN SMITH", "lan Smith"), ("Ivy Lane", "lvy Lane"), ("ALICE MORENO", "AIice Moreno"), ("Lillian", "LiIIian"),
+    # capitals in boxes and circles, and "fancy text" letters (an outside attacker's)
+    ("Alice Moreno", "🅰🅻🅸🅲🅴 🅼🅾🆁🅴🅽🅾"), ("Dave Ng", "🅳🅰🆅🅴 🅽🅶"), ("Dave Ng", "🅓🅐🅥🅔 🅝🅖"), ("Dave Ng", "🇩🇦🇻🇪 🇳🇬"),
+    ("Bob Okafor", "ᗷOᗷ OKᗩᖴOᖇ"), ("Alice Moreno", "ΛLICE MORENO"),
 ])
 def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, name, copy):
     """Each of these passed for the member beside it in an inbox (an outside tester)."""
@@ -438,7 +441,9 @@ def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
                                   # marketplace's tester)
                                   "Offical Helpdsk", "Community Suport", "Marketplace Suport", "Trust and Saftey",
                                   "Saftey Officer", "Suppport", "Supprot", "Stafff", "Admiin", "Amdin",
-                                  "Officail Notice", "Ada Admim", "Ada Adnin", "Official", "Stafffs", "Admims"])
+                                  "Officail Notice", "Ada Admim", "Ada Adnin", "Official", "Stafffs", "Admims",
+                                  # boxed and circled capitals, "fancy text" letters (an outside attacker)
+                                  "🅰🅳🅰 🅰🅳🅼🅸🅽", "🅐🅓🅜🅘🅝", "🆂🆄🅿🅿🅾🆁🆃", "ᗩᗪᗩ ᗩᗪᗰIᑎ", "🇦🇩🇲🇮🇳"])
 def test_a_name_that_sounds_like_staff_is_kept_for_admins(login, alice, admin, name):
     """An inbox showing "WhiteBalloon Support" or "Administrator" read as the community's own (outside testers)."""
     refused = login(alice).post("/settings", data={"display_name": name, "bio": ""})

@@ -156,7 +156,18 @@ LOOK_ALIKES = str.maketrans({
     "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u",
     "ᴠ": "v", "ᴡ": "w", "ᴢ": "z", "ƒ": "f", "ɑ": "a", "ɩ": "i", "ʋ": "v", "ɵ": "o", "ɾ": "r",
     "0": "o", "1": "l",
+    # "Fancy text" generators' capitals from Canadian syllabics and Greek's lambda for an A ("ᗩᗪᗩ ᗩᗪᗰIᑎ",
+    # "ᗷOᗷ OKᗩᖴOᖇ", "ΛLICE" passed for the admin and members: an outside tester)
+    "ᗩ": "a", "ᗷ": "b", "ᑕ": "c", "ᗪ": "d", "ᕮ": "e", "ᖴ": "f", "ᕼ": "h", "ᒍ": "j", "ᒪ": "l", "ᗰ": "m",
+    "ᑎ": "n", "ᑭ": "p", "ᑫ": "q", "ᖇ": "r", "ᔕ": "s", "ᑌ": "u", "ᐯ": "v", "ᗯ": "w", "᙭": "x", "ᘔ": "z",
+    "λ": "a",
 })
+
+# Capital letters in a box or circle that compatibility folding (NFKC) leaves as symbols, and so as
+# gaps: negative circled 🅐, negative squared 🅰 and the regional indicators 🇦 (drawn as boxed letters
+# where no flag pairs them). "🅰🅳🅰 🅰🅳🅼🅸🅽" read as nothing to compare and passed (an outside tester).
+_ENCLOSED_CAPITALS = {first + offset: chr(ord("A") + offset)
+                      for first in (0x1F150, 0x1F170, 0x1F1E6) for offset in range(26)}
 
 
 # Bars drawn as an l when they touch a letter ("A|ice", "Caro|"): a bar standing alone is punctuation.
@@ -220,8 +231,8 @@ def name_key(name) -> str:
     reads as the l it looks like ("A|ice"), runs of spaces as one; the accents of Latin, Greek and
     Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds them) and letters of
     every other script drawn like a Latin one read as it (_look_alikes: "Аlice" with a Cyrillic А,
-    "ꓮda" with a Lisu one)."""
-    folded = unicodedata.normalize("NFKC", "" if name is None else str(name)).casefold()
+    "ꓮda" with a Lisu one), boxed and circled capitals too ("🅰🅳🅼🅸🅽")."""
+    folded = unicodedata.normalize("NFKC", ("" if name is None else str(name)).translate(_ENCLOSED_CAPITALS)).casefold()
     folded = _BAR_IN_A_WORD.sub("l", folded)
     visible = "".join(map(_drawn_as, folded))
     return " ".join(_without_accents(visible).translate(_look_alikes()).split())
