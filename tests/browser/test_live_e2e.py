@@ -285,6 +285,27 @@ def test_back_online_the_page_asks_at_once_and_catches_up(browsing, start_server
     expect(bob_page.locator("#thread-messages")).to_contain_text("Back online?", timeout=3000)
 
 
+def test_news_whose_fetch_failed_is_fetched_again(browsing, server):
+    """The live channel brought the news, then the thread's poll for it failed in a dropout and was
+    never asked again: the message stayed away while the title counted it (a newcomer's tester)."""
+    browsing.allow_console_error(re.compile(r"ERR_INTERNET_DISCONNECTED|ERR_FAILED|Failed to fetch|htmx:sendError|htmx:afterRequest"))
+    alice_page, bob_page = pair_in_one_thread(browsing, server)
+    polls = re.compile(r"/messages/\d+/poll\?")
+    failed = []
+
+    def fail_once(route):
+        if failed:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    bob_page.route(polls, fail_once)
+    send(alice_page, "Sent in the dropout")
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Sent in the dropout", timeout=6000)
+    assert len(failed) == 1, failed  # the first poll failed; the one after it brought the message
+
+
 def test_a_tab_come_back_to_after_failed_asks_asks_at_once(browsing, server):
     """Asks that failed while the phone still said it was online (a weak signal) grew the wait to the
     next one, and a phone woken up waited it out: 20 s for a message (a re-check tester)."""

@@ -113,6 +113,39 @@
   document.addEventListener("htmx:afterSettle", fireWhatCameWhileBusy);
   document.addEventListener("htmx:afterRequest", function () { window.setTimeout(fireWhatCameWhileBusy, 0); });
 
+  // A part's fetch that failed (no connection, or the server's error) would lose the news the live
+  // channel brought for it, since the channel's cursor has moved past it: a phone's thread poll
+  // failed in a dropout, and the message never came while the title counted it (a newcomer's
+  // tester). So its wake is owed, and fired again once the page is back online, is looked at again,
+  // or after a while (2, 4 ... 30 s while it keeps failing); the messages it was to draw again go
+  // back to be asked for too.
+  var FETCHED_BY = {
+    "poller": "wb:poll-now", "conversation-list": "wb:list-stale", "dashboard-conversations": "wb:list-stale",
+    "inbox-badge": "wb:unread-changed", "dashboard-unread": "wb:unread-changed"
+  };
+  var owed = {}, owedTimer = null, owedFailures = 0, changedOnTheirWay = [];
+  function partFailed(event) {
+    var id = event.detail.elt && event.detail.elt.id, name = FETCHED_BY[id], xhr = event.detail.xhr;
+    if (!name || (event.type === "htmx:responseError" && xhr && xhr.status > 0 && xhr.status < 500)) return;
+    if (id === "poller") {
+      changedOnTheirWay.forEach(function (m) { if (changedMessages.indexOf(m) < 0) changedMessages.push(m); });
+      changedOnTheirWay = [];
+    }
+    owed[name] = true;
+    owedFailures += 1;
+    if (owedTimer === null) owedTimer = window.setTimeout(payOwed, Math.min(MAX_BACKOFF_SECONDS, Math.pow(2, owedFailures)) * 1000);
+  }
+  document.addEventListener("htmx:sendError", partFailed);
+  document.addEventListener("htmx:responseError", partFailed);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful && FETCHED_BY[event.detail.elt && event.detail.elt.id]) owedFailures = 0;
+  });
+  function payOwed() {
+    if (owedTimer !== null) window.clearTimeout(owedTimer);
+    owedTimer = null;
+    Object.keys(owed).forEach(function (name) { delete owed[name]; fire(name); });
+  }
+
   // Every htmx request says which tab it comes from, and on the inbox what its list shows (the
   // list's own query: page and filter), so that the answer to an action that changes the list
   // (a send, a read, a delete) brings the list along instead of making it ask; the thread's poll
@@ -123,8 +156,9 @@
     var id = event.detail.elt.id, poller = document.getElementById("poller");
     var shown = listShown();
     if (shown !== null && id !== "conversation-list") event.detail.headers["X-WB-List"] = shown;
-    if (id === "poller" && changedMessages.length) {
-      setQuery(event, { changed: changedMessages.join(",") });
+    if (id === "poller") {
+      if (changedMessages.length) setQuery(event, { changed: changedMessages.join(",") });
+      changedOnTheirWay = changedMessages;
       changedMessages = [];
     } else if (id === "compose" && poller) {
       setQuery(event, { after: poller.getAttribute("data-after-id"), seen: poller.getAttribute("data-seen-id") });
@@ -166,10 +200,13 @@
   // A phone woken, or a tab come back to, asks at once too when its asks had been failing (weak signal
   // that the phone never reported as offline: a re-check tester waited 20 s for a message).
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible" && failures > 0) askNowInsteadOfLater();
+    if (document.visibilityState !== "visible") return;
+    payOwed();
+    if (failures > 0) askNowInsteadOfLater();
   });
   window.addEventListener("online", function () {
     var since = offlineSince;
+    payOwed();
     offlineSince = null;
     if (!url || cursor === null || !window.fetch) return;
     if (askNowInsteadOfLater()) return;
