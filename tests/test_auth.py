@@ -60,6 +60,33 @@ def test_wrong_password_shows_a_message_on_the_form(client, alice):
     assert signed_in_user_id(client) is None
 
 
+def test_a_refused_sign_in_marks_the_fields_and_puts_the_focus_on_the_password(client, alice):
+    """The username's autofocus took the focus back, so a screen reader said nothing of the error, which
+    described no field (an outside tester): the error describes both, and the password is where one types."""
+    page = text(client.post("/login", data={"username": "alice", "password": "not the password"}))
+
+    assert '<p class="form-error" role="alert" id="login-error">' in page
+    assert ('<input id="username" name="username" value="alice" autocomplete="username" required'
+            ' aria-describedby="login-error" aria-invalid="true">') in page
+    assert ('<input id="password" name="password" type="password" autocomplete="current-password" required'
+            ' aria-describedby="login-error" aria-invalid="true" autofocus>') in page
+    assert page.count("autofocus") == 1
+
+
+def test_an_empty_field_is_the_one_marked_and_focused(client, alice):
+    page = text(client.post("/login", data={"username": "", "password": PASSWORD}))
+
+    assert 'autocomplete="username" required aria-describedby="login-error" aria-invalid="true" autofocus>' in page
+    assert 'autocomplete="current-password" required aria-describedby="login-error">' in page
+
+
+def test_the_sign_in_page_marks_nothing_before_a_try(client):
+    page = text(client.get("/login"))
+
+    assert 'autocomplete="username" required autofocus>' in page
+    assert "aria-invalid" not in page and "aria-describedby" not in page
+
+
 def test_unknown_username_gets_the_same_message_as_a_wrong_password(client, alice):
     response = client.post("/login", data={"username": "nobody", "password": PASSWORD})
 
@@ -96,6 +123,9 @@ def test_suspended_member_cannot_sign_in(client, make_user):
             "them).") in html.unescape(text(response))
     assert signed_in_user_id(client) is None
     assert db.session.get(User, carol.id).status == "suspended"
+    # Its username and password were right: not marked wrong, but the error is read with the field.
+    assert 'autocomplete="username" required aria-describedby="login-error" autofocus>' in text(response)
+    assert "aria-invalid" not in text(response)
 
 
 def test_suspending_a_signed_in_member_signs_them_out(client, alice, admin, login):

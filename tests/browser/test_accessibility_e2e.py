@@ -263,6 +263,25 @@ def test_a_form_sent_back_with_errors_ties_each_error_to_its_field_and_focuses_t
     expect(page.locator("#current_password")).to_be_focused()
 
 
+def test_a_refused_sign_in_puts_the_focus_on_the_password_which_names_the_error(browsing, server):
+    """After a wrong password the username's autofocus took the focus, and the error, tied to no
+    field, was likely never read (an outside tester)."""
+    browsing.allow_console_error(failed_resource(400))
+    alice = server.create_member("alice")
+    page = browsing.new_page()
+    page.goto("/login")
+    page.get_by_label("Username").fill(alice)
+    page.get_by_label("Password").fill("not my password at all")
+    page.get_by_role("button", name="Sign in").click()
+    password = page.get_by_label("Password")
+    expect(page.get_by_role("alert")).to_have_text("That username and password don't match.")
+    expect(password).to_be_focused()
+    expect(password).to_have_accessible_description("That username and password don't match.")
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Username")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Username")).to_have_value(alice)
+
+
 def test_what_an_action_says_afterwards_takes_the_focus_not_the_message_box(browsing, server):
     """After Mute the message box's autofocus took the focus (a phone's keyboard opened, and a screen
     reader heard the box, not "muted"); after Hide, focus was on <body> (an outside tester)."""

@@ -36,7 +36,19 @@ def _ended_as_told() -> str | None:
 
 
 def _login_page(form: LoginForm, status: int):
-    return render_template("auth/login.html", errors=form.first_errors, form=request.form), status
+    return render_template(
+        "auth/login.html", errors=form.first_errors, form=request.form, invalid=_refused_fields(form, status)
+    ), status
+
+
+def _refused_fields(form: LoginForm, status: int) -> list[str]:
+    """The fields a refused sign-in marks invalid, the first taking the focus: the empty ones, else the
+    password (the focus went back to the username, and a screen reader may not say the error: an outside
+    tester). A closed or suspended account's right username and password are not marked."""
+    if status != 400 or "form" not in form.first_errors:
+        return []
+    empty = [field.name for field in (form.username, form.password) if not field.data]
+    return empty or ["password", "username"]
 
 
 @bp.route("/login", methods=["POST"])
