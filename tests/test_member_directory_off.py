@@ -279,3 +279,19 @@ def test_a_protected_circles_names_are_no_oracle_and_a_copy_reads_with_its_usern
     assert "Zoe (@newbie)" in visible_text(drlee.get("/members"))
     refused = login(practice["morgan"]).post("/settings", data={"display_name": "Dr. Jane Smith", "bio": ""})
     assert refused.status_code == 400 and "Another member goes by that name" in visible_text(refused)  # seen: refused
+
+
+def test_a_draft_keeps_nobody_visible(practice, login):
+    """A draft opened while the rules let Sam start with Zoe kept Zoe visible to him once they no
+    longer did (profile, search, block, the API): an empty conversation grants nothing (an outside
+    attacker). A conversation with a message still does."""
+    rule_changes.set_starters(None)
+    sam = login(practice["sam"])
+    open_conversation(sam, "zoe")  # a draft: nothing sent
+    written = open_conversation(sam, "morgan")
+    send(sam, written, "Hello Morgan")
+    rule_changes.set_starters([circles.by_name("Therapists")])
+    assert sam.get("/people/zoe").status_code == 404
+    assert "Zoe" not in visible_text(sam.get("/messages/new?q=zo", headers={"HX-Request": "true"}))
+    assert sam.post("/people/zoe/block").status_code == 404
+    assert sam.get("/people/morgan").status_code == 200  # they have a conversation

@@ -8,7 +8,8 @@ comments stay where members meet: an author the viewer sees is named with a link
 any other is "a member" (a client read another client's name on a request: an outside tester)."""
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from .extensions import db
 from .flags import is_enabled
@@ -28,7 +29,12 @@ def listed_for(viewer):
     from .messaging import rules
     from .messaging.models import ConversationMembership
 
-    talked_with = select(ConversationMembership.other_user_id).where(ConversationMembership.user_id == viewer.id)
+    # A conversation both have a row of: one with a message. A draft is its opener's row alone, and an
+    # empty conversation grants nothing: a draft opened while the rules allowed it kept the other
+    # member visible after the directory went off (an outside attacker).
+    mine, theirs = aliased(ConversationMembership), aliased(ConversationMembership)
+    talked_with = select(mine.other_user_id).where(mine.user_id == viewer.id, exists().where(
+        theirs.conversation_id == mine.conversation_id, theirs.user_id == mine.other_user_id))
     may_start = and_(*rules.writable_where(rules.side_of(viewer), User))
     return or_(User.role == "admin", User.id == viewer.id, User.id.in_(talked_with), may_start)
 
