@@ -126,3 +126,24 @@ def test_the_migration_keeps_seen_for_members_who_share_their_reads(app, chat, a
     assert membership_of(alice, cid).seen_message_id is None and alice_reads_up_to
     set_receipts(alice_client, True)
     assert seen_everywhere(app, alice_client, db.session.get(User, alice.id), cid)["page"] == newest_alice
+
+
+def test_turning_receipts_off_tells_nobody_of_a_draft(app, login, alice, bob, messaging_on):
+    """Bob's live channel heard "seen" for a draft Alice opened with him and never wrote in: its id and
+    when she opened it (an outside attacker). Whoever has the conversation still hears."""
+    from sqlalchemy import select
+
+    from messaging_helpers import open_conversation
+    from wb.messaging.models import LiveEvent
+
+    alice_client = login(alice)
+    draft = open_conversation(alice_client, "bob")
+    set_receipts(alice_client, False)
+    told = db.session.execute(select(LiveEvent.member_id, LiveEvent.conversation_id)
+                              .where(LiveEvent.kind == "seen")).all()
+    assert told == []
+    send(alice_client, draft, "Now it's a conversation")
+    set_receipts(alice_client, True)
+    told = db.session.execute(select(LiveEvent.member_id, LiveEvent.conversation_id)
+                              .where(LiveEvent.kind == "seen")).all()
+    assert [tuple(row) for row in told] == [(bob.id, draft)]

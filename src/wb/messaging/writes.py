@@ -315,9 +315,11 @@ def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
 def set_read_receipts(member, on: bool) -> None:
     """The member's own read receipts; every open thread with them learns at once whether "Seen" shows."""
     member.read_receipts = on
+    # The other members' own rows: only where they have the conversation (a draft of this member's is
+    # nothing to them; its id and the moment reached the other member's live channel: an outside attacker).
     partners = db.session.execute(
-        select(ConversationMembership.conversation_id, ConversationMembership.other_user_id)
-        .where(ConversationMembership.user_id == member.id)
+        select(ConversationMembership.conversation_id, ConversationMembership.user_id)
+        .where(ConversationMembership.other_user_id == member.id)
     ).all()
     for conversation_id, other_id in partners:
         live.record([other_id], "seen", conversation_id)
