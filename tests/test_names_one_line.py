@@ -531,3 +531,25 @@ def test_create_admin_refuses_a_username_like_another_members_name(runner, alice
     result = runner.invoke(args=["create-admin", "a1ice", "--password", "a long enough password"])
     assert result.exit_code == 1 and TAKEN in result.output and "Traceback" not in result.output
     assert User.by_username("a1ice") is None
+
+
+@pytest.mark.parametrize("name", ["Account notice: sign in at https://evil.example/wb", "see evil.example/wb",
+                                  "www.evil.test", "Free gift at evil.com", "ｅｖｉｌ．ｃｏｍ", "hxxp://x"])
+def test_a_display_name_may_not_hold_a_web_address(client, alice, invite, name):
+    """A name goes into emails and desktop notices, where a mail client makes a link of an address: a
+    phishing link came from the app's own sender (an outside attacker)."""
+    client.login("alice")
+    refused = client.post("/settings", data={"display_name": name, "bio": ""})
+    assert refused.status_code == 400
+    assert "Display names can't hold a web address" in html.unescape(text(refused))
+    assert reload(User, alice.id).display_name == "Alice"
+    client.post("/logout")
+    joining = client.post("/register", data={"invite": invite.token, "username": "newbie",
+                                             "password": "a long enough password", "display_name": name})
+    assert joining.status_code == 400 and User.by_username("newbie") is None
+
+
+@pytest.mark.parametrize("name", ["Dr. J. Smith", "St. John", "J.R. Smith", "A.B.C. Jones", "Dr.Jo", "Jo.Co"])
+def test_names_with_dots_that_are_no_address_stay_free(client, alice, name):
+    client.login("alice")
+    assert client.post("/settings", data={"display_name": name, "bio": ""}).status_code == 302

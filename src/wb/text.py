@@ -136,6 +136,16 @@ DEFAULT_IGNORABLE = re.compile(
 )
 
 
+# What a mail client or a chat app makes a link of: a scheme and its //, "www.", a host with a path,
+# or a host under one of the top-level domains most links end in (a name such as "Dr.Jo" or "J.R. Smith"
+# is none of these).
+WEB_ADDRESS = re.compile(
+    r"[a-z][a-z0-9+.-]*://|\bwww\.|\b[\w-]+(?:\.[\w-]+)+/"
+    r"|\b[\w-]+\.(?:com|net|org|info|biz|io|app|dev|xyz|top|site|online|link|click|shop|ru|cn)\b",
+    re.IGNORECASE,
+)
+
+
 # Letters of other alphabets drawn like a Latin one (after case folding), from Unicode's confusables
 # (confusablesSummary.txt): "Аlice" with a Cyrillic А read as Alice in an inbox (an outside tester).
 # A capital's look-alike where the two cases differ (Greek Η is "H", its small η is folded to it).
