@@ -55,6 +55,22 @@ def test_what_a_settings_section_saved_is_said_where_the_member_is_looking(brows
     page.screenshot(path=artifacts / f"settings-saved-{'phone' if viewport else 'desktop'}.png")
 
 
+def test_settings_controls_have_names_of_their_own_and_the_index_reaches_desktop_notifications(browsing, server):
+    """Buttons named just "Save", two boxes named "Also revoke my API tokens", and an "On this page"
+    without Desktop notifications (an outside tester)."""
+    page = browsing.sign_in(server.create_member("alice"))
+    page.goto("/settings")
+    expect(page.get_by_role("button", name="Save", exact=True)).to_have_count(0)
+    for name in ("Save profile", "Save who can start a conversation", "Save read receipts", "Save email choices"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(1)
+    for name in ("Also revoke my API tokens when I change my password",
+                 "Also revoke my API tokens when I sign out everywhere"):
+        expect(page.get_by_role("checkbox", name=name, exact=True)).to_have_count(1)
+    page.get_by_role("navigation", name="On this page").get_by_role("link", name="Desktop notifications").click()
+    expect(page).to_have_url(server.url + "/settings#desktop-notifications")
+    expect(page.get_by_role("heading", name="Desktop notifications")).to_be_in_viewport()
+
+
 def test_an_invite_link_is_copied_with_one_tap_on_a_phone(browsing, server, artifacts):
     """Selecting a long link in a field is fiddly on a phone (an outside tester found no Copy button)."""
     alice = server.create_member("alice")

@@ -248,6 +248,8 @@
   function setUp() {
     placeAnnouncer();
     document.querySelectorAll("[data-desktop-notices]").forEach(drawSwitch);
+    // Settings' "On this page" link to the panel, hidden with it without JavaScript.
+    document.querySelectorAll("[data-desktop-notices-link]").forEach(function (item) { item.hidden = false; });
     unreadChanged();
   }
 
