@@ -226,6 +226,24 @@ def test_circle_forms_say_what_is_wrong(admin_client, alice):
     assert {c.name for c in circles.all_circles()} == {"Elm Street"}
 
 
+def test_a_refused_rule_comes_back_on_settings_with_the_choice_kept(admin_client):
+    """"Only members of these circles" with none ticked showed a bare error page: the admin's place and
+    choice were lost (a residents' building's tester)."""
+    import re as regex
+
+    floor2 = circles.create("Floor 2")
+    response = admin_client.post("/admin/settings/rules/starters", data={"mode": "circles"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    shown = visible_text(response)
+    assert "Admin settings" in shown and "Messaging rules" in shown  # the page, not a bare error
+    starters = page.split('id="starters-error"', 1)[1].split("</form>", 1)[0]
+    assert "Tick at least one circle whose members may start conversations." in page.split('id="starters-error"', 1)[1]
+    assert regex.search(r'value="circles"\s+checked', starters)  # what the admin chose, kept
+    assert regex.search(rf'value="{floor2.id}"\s+>', starters)  # nothing ticked, as posted
+    assert rules.load_rules().starters is None  # nothing changed
+
+
 def test_members_cannot_use_the_admin_pages(alice, login):
     member_client = login(alice)
     assert member_client.get("/admin/circles").status_code == 403

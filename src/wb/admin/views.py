@@ -61,7 +61,10 @@ def set_rule(rule):
         abort(404, "There is no such rule.")
     form = RULE_FORMS[rule]()
     if not form.validate():
-        abort(400, next(iter(form.first_errors.values())))  # the rule forms are buttons, not pages to re-render
+        # Settings again, the refusal beside the rule's form and what was chosen kept: a bare error page
+        # lost the admin's place and choices (a residents' building's tester).
+        return render_template("admin/settings.html", flag_rows=flags.flag_rows(), history=flags.flag_history(),
+                               rule_error=(rule, next(iter(form.first_errors.values()))), **_rules_context()), 400
     if rule == "starters":
         chosen = form.circle_id.circles if form.mode.data == "circles" else None
         event = rule_changes.set_starters(chosen, actor=current_user)
