@@ -55,6 +55,18 @@ def test_settings_link_to_a_page_that_says_what_closing_does(alice, login):
     assert "Also erase the text of the messages I sent" in page
 
 
+def test_the_close_page_says_what_stays_behind_and_who_can_erase_it(alice, login):
+    """It said what goes and nothing of what stays (an outside tester): the profile's words and
+    one's requests and comments stay, hidden or under "former member", until an erasure on request."""
+    page = visible_text(login(alice).get("/settings/close"))
+    assert ('Your username, display name and bio stay in WhiteBalloon\'s database, hidden: others see "former member".'
+            in page)
+    assert 'Your help requests and comments stay too, with their words, under "former member".' in page
+    assert "ask an admin or whoever runs the server to erase you (tell them your username, @alice" in page
+    assert ("erasure removes your name and bio, the words of your requests and comments, and the text of every "
+            "message you sent.") in page
+
+
 def test_a_wrong_password_closes_nothing(alice, login):
     client = login(alice)
     response = close(client, password="not my password")
