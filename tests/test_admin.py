@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import select
 
+from conftest import PASSWORD
 from messaging_helpers import visible_text
 from wb import flags
 from wb.extensions import db
@@ -608,3 +609,20 @@ def test_an_admin_whose_role_is_removed_is_told_by_email(app, smtp, admin_client
     admin_client.post("/admin/members/carol/remove-admin", data={"confirmed": "1"})
     admin_client.post("/admin/members/carol/make-admin", data={"confirmed": "1"})
     assert notify(app).exit_code == 0 and len(smtp.to(address)) == 1
+
+
+def test_accounts_their_members_closed_are_listed_by_username_to_erase(admin_client, login, make_user):
+    """Members listed no closed account: the coordinator never learned a resident had left, and couldn't
+    erase one who asked afterwards (a residents' building's tester). Listed by username, the latest
+    first, with Erase…; their name stays "former member"; gone from the list once erased."""
+    tom = make_user("tom", display_name="Tom Baker")
+    make_user("rosa", display_name="Rosa Diaz")
+    assert "Closed accounts" not in visible_text(admin_client.get("/admin/members"))
+    assert login(tom).post("/settings/close", data={"current_password": PASSWORD}).status_code == 302
+    page = admin_client.get("/admin/members")
+    closed = visible_text(page).split("Closed accounts", 1)[1].split("Recent member actions", 1)[0]
+    assert "@tom , closed just now" in closed and "Tom Baker" not in closed and "Rosa" not in closed
+    assert 'href="/admin/members/tom/erase"' in page.get_data(as_text=True)
+    erased = admin_client.post("/admin/members/tom/erase", data={"confirm_username": "tom"})
+    assert erased.status_code == 302
+    assert "Closed accounts" not in visible_text(admin_client.get("/admin/members"))

@@ -7,7 +7,7 @@ from .. import flags
 from ..access import admin_required, get_leads_to, safe_next
 from ..auth.service import invitees_of, inviters_of, set_role, set_status, why_not_manage
 from ..extensions import db
-from ..models import User
+from ..models import ERASED_USERNAME_PREFIX, User
 from ..messaging.safety import open_reports_about
 from ..requests.service import posts_count, remove_posts_of
 from ..security import is_htmx, page_arg
@@ -147,7 +147,21 @@ def members():
                            admin_reset_links=current_app.config["ADMIN_RESET_LINKS"], inviter=inviter,
                            inviters=inviters_of(people), invitees=invitees_of(people),
                            senior_admins=standing.senior_admin_ids(current_user, people),
-                           reported_open=open_reports_about([person.id for person in people]))
+                           reported_open=open_reports_about([person.id for person in people]),
+                           closed=_closed_accounts())
+
+
+CLOSED_SHOWN = 20
+
+
+def _closed_accounts() -> dict:
+    """Accounts their members closed and nobody erased yet, the latest first, by username only (their
+    name is "former member" on every admin page): Members listed none of them, so an admin could neither
+    see that a resident had left nor erase one who asked afterwards (a residents' building's tester)."""
+    closed = (User.deleted_at.is_not(None), ~User.username.startswith(ERASED_USERNAME_PREFIX))
+    return {"shown": db.session.scalars(select(User).where(*closed).order_by(User.deleted_at.desc(), User.id.desc())
+                                        .limit(CLOSED_SHOWN)).all(),
+            "count": db.session.scalar(select(func.count(User.id)).where(*closed))}
 
 
 def _inviter_arg():
