@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from helpers import text
 from messaging_helpers import conversation_count, messages_in, open_conversation, send, visible_text
+from wb import flags
 from wb.circles import service as circles
 from wb.extensions import db
 from wb.messaging import rule_changes, rules, safety
@@ -407,6 +408,24 @@ def test_the_inbox_says_once_that_the_viewer_may_start_with_nobody_but_staff_and
     assert 'action="/messages/with/root"' in text(found)
     assert "Starting conversations is open" not in visible_text(text(found))  # the inbox above says it
     assert "New message</summary>" in text(login(people["alice"]).get("/messages"))
+
+
+def test_the_inbox_says_once_when_nobody_else_is_in_the_viewers_circles(people, login):
+    """The first resident on a floor, where members reach only those who share a circle, read only "No
+    conversations yet" and a refusal per member in New message (a residents' building's tester)."""
+    floor3 = circle("Floor 3", people["dave"], people["root"])  # an admin beside them doesn't count
+    circle("Floor 2", people["alice"], people["bob"])
+    rule_changes.set_reach(True)
+    banner = "Here, conversations are started between members who share a circle, and nobody else is in yours yet."
+    dave = login(people["dave"])
+    assert visible_text(text(dave.get("/messages"))).count(banner) == 1
+    assert banner not in visible_text(text(login(people["alice"]).get("/messages")))  # Bob shares hers
+    circles.add_members(floor3, ["carol"])
+    assert banner not in visible_text(text(dave.get("/messages")))  # now someone does
+    circles.remove_members(floor3, ["carol"])
+    assert visible_text(text(dave.get("/messages"))).count(banner) == 1
+    flags.set_flag("member_directory", False)  # who is in a circle isn't theirs to know then
+    assert banner not in visible_text(text(login(people["dave"]).get("/messages")))
 
 
 def test_the_search_lists_members_the_rules_keep_from_the_viewer_with_the_rules_words(people, login):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 
 from flask import g
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 
 from ...extensions import db
 from ..models import Block, ConversationMembership, Message
@@ -20,7 +20,7 @@ from .community import (
     MESSAGE_FROM, PROTECT, REACH, STARTERS, Community, Rules, any_viewer_wide_rule, circle_ids_by_member, load_rules,
 )
 from ..policy import counts_as_new, new_conversations_spent
-from .words import MAY_WRITE, NO, REPLY_ONLY, WRITE, Decision, day_limit_spent
+from .words import MAY_WRITE, NO, REPLY_ONLY, WRITE, Decision, day_limit_spent, nobody_else_in_my_circles
 
 __all__ = [
     "MESSAGE_FROM", "PROTECT", "REACH", "STARTERS", "MAY_WRITE", "NO", "REPLY_ONLY", "WRITE",
@@ -135,7 +135,25 @@ def starting_refusal(viewer) -> Decision | None:
     on the member too. (Whether the viewer's own account may write at all is words.viewer_cannot's question.)"""
     if viewer.role == "admin" or not any_viewer_wide_rule():
         return None
-    return viewer_wide(side_of(viewer))
+    side = side_of(viewer)
+    return viewer_wide(side) or _nobody_else_in_my_circles(side)
+
+
+def _nobody_else_in_my_circles(side: Side) -> Decision | None:
+    """Reach "shared-circle", and nobody but the viewer (and staff) in any of their circles: they can start
+    with staff alone, as one in no circle can, and the inbox says so once (the first resident on a floor
+    met only a list of refusals: a residents' building's tester). Said only to a member who sees others'
+    circles (with the directory off, who is in one is theirs to know). One query."""
+    from ...circles.models import CircleMember
+    from ...models import User
+    from ...visibility import sees_every_member
+
+    if not side.rules.shared_circle or not side.mine or not sees_every_member(side.viewer):
+        return None
+    someone = db.session.scalar(select(exists().where(
+        CircleMember.circle_id.in_(side.mine), CircleMember.user_id == User.id, User.id != side.viewer.id,
+        User.role != "admin", User.status == "active", User.deleted_at.is_(None))))
+    return None if someone else nobody_else_in_my_circles()
 
 
 # --- pages: decided once for everyone a page lists -------------------------------------------------

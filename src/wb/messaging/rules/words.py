@@ -136,6 +136,13 @@ def in_no_circle() -> Decision:
                     brief="you aren't in a circle yet")
 
 
+def nobody_else_in_my_circles() -> Decision:
+    return Decision(REPLY_ONLY, "circles-empty", "Here, conversations are started between members who share a circle, "
+                    "and nobody else is in yours yet. Until an admin adds members to your circles, you can write to "
+                    "staff and reply to anyone who writes to you.", 403, CIRCLES_LINK, everyone=True,
+                    brief="nobody else is in your circles yet")
+
+
 def protected(person, rules, circle_id: int, names_circle: bool = True) -> Decision:
     """names_circle False: the member directory is off for the viewer, who sees nobody's circles, so
     the words say neither the circle nor whom it is open to (that would tell which circle it is)."""
