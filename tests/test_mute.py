@@ -24,7 +24,7 @@ def two_writers(app, alice, bob, make_user, login, messaging_on):
 
 def mute(client, cid, muted=True):
     response = client.post(f"/messages/{cid}/mute", data={"muted": "1" if muted else "0"})
-    assert response.status_code == 302 and response.location.endswith(f"/messages/{cid}")
+    assert response.status_code == 302 and response.location.endswith(f"/messages/{cid}#thread")
 
 
 def nav_badge(client) -> int:

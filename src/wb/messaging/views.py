@@ -421,7 +421,9 @@ def mute(conversation_id):
     writes.mute_conversation(current_user, conversation, muted)
     flash("Conversation muted: it keeps its unread count here but adds nothing to your badge, notices or emails."
           if muted else "Conversation unmuted.", "info")
-    return redirect(url_for("messaging.thread", conversation_id=conversation.id))
+    # At the thread (#thread): the note goes under its header, by Mute, not to the page's top, from
+    # where a keyboard took 13 presses back to Unmute (a newcomer's tester).
+    return redirect(url_for("messaging.thread", conversation_id=conversation.id, _anchor="thread"))
 
 
 @bp.route("/list")

@@ -197,15 +197,17 @@
   });
 
   // A form on a long page (Settings) comes back at its own section (#anchor): the note saying what
-  // was saved goes there too, under the section's heading, where the member is looking (without
-  // JavaScript it stays at the top of the page).
+  // was saved goes there too, under the section's heading (under its header, where it has one: a
+  // thread's, with Mute in it), where the member is looking (without JavaScript it stays at the top
+  // of the page).
   document.addEventListener("DOMContentLoaded", function () {
     var flashes = document.querySelector("main > .flashes");
     var id = window.location.hash.slice(1);
     var section = flashes && id ? document.getElementById(decodeURIComponent(id)) : null;
     if (!section || section.tagName !== "SECTION") return;
-    var heading = section.querySelector("h2");
-    if (heading) heading.insertAdjacentElement("afterend", flashes); else section.insertBefore(flashes, section.firstChild);
+    var heading = section.querySelector("h2"), header = heading && heading.closest("header");
+    var after = header && section.contains(header) ? header : heading;
+    if (after) after.insertAdjacentElement("afterend", flashes); else section.insertBefore(flashes, section.firstChild);
     section.scrollIntoView();
   });
 
