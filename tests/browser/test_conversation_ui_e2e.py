@@ -376,6 +376,25 @@ def test_on_a_touch_screen_the_message_menu_is_a_fingers_width(browsing, ui_serv
     page.screenshot(path=artifacts / "safety-menu-phone.png")
 
 
+def test_on_a_touch_screen_the_headers_links_are_taller_and_the_header_is_not(browsing, ui_server):
+    """The header's links and the inbox's All / Unread were 19-23 px tall on a phone (a newcomer's
+    tester): at least 30 px to a finger now, without the header taking more of the screen."""
+    server = ui_server
+    alice = server.create_member("alice")
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    page.goto("/messages")
+    header = page.locator(".site-header").bounding_box()["height"]
+    targets = [page.locator(".nav-links").get_by_role("link", name=name) for name in ("Requests", "Members")]
+    targets += [page.get_by_role("link", name="Settings"), page.get_by_role("button", name="Sign out"),
+                page.locator(".filter").get_by_role("link", name="Unread")]
+    for target in targets:
+        assert target.bounding_box()["height"] >= 30, target
+    plain = browsing.sign_in(alice, viewport=PHONE, server=server)  # a mouse: the same header, links as they were
+    plain.goto("/messages")
+    assert plain.locator(".site-header").bounding_box()["height"] == header
+    assert plain.locator(".filter").get_by_role("link", name="Unread").bounding_box()["height"] < 30
+
+
 def test_on_a_phone_return_writes_a_new_line_and_the_send_button_sends(browsing, ui_server, artifacts):
     server = ui_server
     alice, bob = server.create_member("alice"), server.create_member("bob")
