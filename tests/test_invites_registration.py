@@ -222,6 +222,12 @@ def test_invite_with_max_uses_admits_that_many_members(app, admin):
 def test_invite_without_auto_approve_creates_a_pending_member(client, admin):
     invite = Invite.issue(creator=admin, auto_approve=False)
     db.session.commit()
+    # said before the account is made, not only after (a residents' building's tester)
+    joining = text(client.get(f"/register?invite={invite.token}"))
+    assert "An admin approves accounts made with this invite" in joining
+    approved = Invite.issue(creator=admin)
+    db.session.commit()
+    assert "An admin approves" not in text(client.get(f"/register?invite={approved.token}"))
 
     response = register(client, invite.token, username="waiting")
 
@@ -375,6 +381,9 @@ def test_an_admins_invite_adds_its_newcomers_to_a_circle_they_can_write_in_at_on
     assert alice_client.post("/invites", data={"circle_id": str(elm.id)}).status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Invite).where(Invite.circle_id.is_not(None))) == 1
     assert "Newcomers join the circle" not in alice_client.get("/invites").get_data(as_text=True)
+    # a link made on the command line may never expire: the page says so, beside its 14 days (a building's tester)
+    assert "may never expire" in text(admin_client.get("/invites"))
+    assert "may never expire" not in text(alice_client.get("/invites"))
 
     warned = text(admin_client.get(f"/admin/circles/{elm.id}/delete"))  # the page says so first (a street's tester)
     assert "1 open invite adds newcomers to it: they would join no circle." in warned
