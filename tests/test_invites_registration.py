@@ -382,7 +382,7 @@ def test_an_admins_invite_adds_its_newcomers_to_a_circle_they_can_write_in_at_on
     assert db.session.scalar(select(func.count()).select_from(Invite).where(Invite.circle_id.is_not(None))) == 1
     assert "Newcomers join the circle" not in alice_client.get("/invites").get_data(as_text=True)
     # a link made on the command line may never expire: the page says so, beside its 14 days (a building's tester)
-    assert "may never expire" in text(admin_client.get("/invites"))
+    assert "may never expire" in text(login(admin).get("/invites"))
     assert "may never expire" not in text(alice_client.get("/invites"))
 
     warned = text(admin_client.get(f"/admin/circles/{elm.id}/delete"))  # the page says so first (a street's tester)
