@@ -16,6 +16,7 @@ from wb.messaging.models import Message
 from wb.messaging.ops.database import messaging_engine
 from wb.models import AuditEvent, User
 from wb.notifications.models import EmailSettings
+from wb.requests.service import POSTS_REMOVED
 
 SECRET = "Octopus-harmonica 5521: the gate code is 7788"
 
@@ -34,10 +35,12 @@ def reloaded(user) -> User:
     return db.session.get(User, user.id)
 
 
-def close(client, password=PASSWORD, erase=False):
+def close(client, password=PASSWORD, erase=False, remove_posts=False):
     data = {"current_password": password}
     if erase:
         data["erase_text"] = "y"
+    if remove_posts:
+        data["remove_posts"] = "y"
     return client.post("/settings/close", data=data)
 
 
@@ -61,10 +64,35 @@ def test_the_close_page_says_what_stays_behind_and_who_can_erase_it(alice, login
     page = visible_text(login(alice).get("/settings/close"))
     assert ('Your username, display name and bio stay in WhiteBalloon\'s database, hidden: others see "former member".'
             in page)
-    assert 'Your help requests and comments stay too, with their words, under "former member".' in page
+    assert 'Your help requests and comments stay too, with their words, under "former member", unless you tick' in page
     assert "ask an admin or whoever runs the server to erase you (tell them your username, @alice" in page
     assert ("erasure removes your name and bio, the words of your requests and comments, and the text of every "
             "message you sent.") in page
+
+
+def test_closing_may_remove_ones_requests_and_comments_too(alice, bob, login):
+    """A resident moving out left "Free: sofa and bookshelf, flat 3.2 / Moving out Friday" on the board for
+    good, and nothing on the close page offered to take it down (a residents' building's tester)."""
+    from wb.models import Comment, HelpRequest
+
+    mine = HelpRequest(author_id=alice.id, title="Free: sofa, flat 3.2", body="Moving out Friday")
+    theirs = HelpRequest(author_id=bob.id, title="Plants need water", body="While I'm away")
+    db.session.add_all([mine, theirs])
+    db.session.flush()
+    db.session.add_all([Comment(request_id=theirs.id, author_id=alice.id, body="I have a spare watering can"),
+                        Comment(request_id=theirs.id, author_id=bob.id, body="Thanks!")])
+    db.session.commit()
+    client = login(alice)
+    refused = client.post("/settings/close", data={"current_password": "wrong", "remove_posts": "y"})
+    assert refused.status_code == 400 and 'name="remove_posts" value="y" checked' in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(HelpRequest)) == 2  # nothing yet
+    assert close(client, remove_posts=True).status_code == 302
+    db.session.expire_all()
+    assert [r.title for r in db.session.scalars(select(HelpRequest))] == ["Plants need water"]
+    assert [c.body for c in db.session.scalars(select(Comment))] == ["Thanks!"]
+    assert reloaded(alice).deleted_at is not None
+    [removed] = audit_rows(POSTS_REMOVED)
+    assert removed.actor_id == alice.id and removed.new_value == "1 request, 1 comment"
 
 
 def test_a_wrong_password_closes_nothing(alice, login):

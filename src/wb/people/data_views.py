@@ -7,6 +7,7 @@ from ..access import ENDED_KEY, admin_required, login_required
 from ..admin import standing
 from ..errors import render_error
 from ..models import User
+from ..requests.service import remove_posts_of
 from . import bp, leaving
 from . import export as member_export
 from .forms import CloseAccountForm, EraseMemberForm
@@ -19,6 +20,8 @@ def close_account():
     form = CloseAccountForm(current_user)
     refusal = leaving.why_not_close(current_user)
     if refusal is None and form.validate_on_submit():
+        if form.remove_posts.data:
+            remove_posts_of(current_user, current_user)
         leaving.close_account(current_user, erase_text=form.erase_text.data, actor=current_user)
         logout_user()
         session[ENDED_KEY] = "closed"  # this browser's other tabs are told why (access.why_ended)
@@ -27,7 +30,7 @@ def close_account():
         return redirect(url_for("auth.login"))
     status = 400 if form.errors else (403 if refusal and form.is_submitted() else 200)
     return render_template("people/close.html", errors=form.first_errors, refusal=refusal,
-                           erase_checked=form.erase_text.data), status
+                           erase_checked=form.erase_text.data, remove_posts_checked=form.remove_posts.data), status
 
 
 @bp.route("/admin/members/<username>/erase", methods=["GET", "POST"])

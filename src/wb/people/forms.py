@@ -30,9 +30,11 @@ class ReadReceiptsForm(Form):
 
 
 class CloseAccountForm(CurrentPasswordForm):
-    """Closing one's own account: the password to confirm, and whether to erase the text one sent."""
+    """Closing one's own account: the password to confirm, whether to erase the text one sent, and
+    whether to remove one's help requests and comments."""
 
     erase_text = BooleanField("Also erase the text of the messages I sent")
+    remove_posts = BooleanField("Also remove my help requests and comments")
 
 
 class EraseMemberForm(Form):
