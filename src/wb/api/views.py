@@ -10,7 +10,7 @@ from ..messaging.policy import Refusal
 from ..messaging.reads import display_name
 from ..models import User
 from ..security import MAX_DATABASE_ID
-from ..visibility import visible
+from ..visibility import member_seen_by
 from . import auth, idempotency, limits, schemas, tokens
 from .body import check_body, refuse_keys
 from .problems import ApiProblem, SwitchedOff, problem_response
@@ -165,9 +165,7 @@ def open_conversation():
     may_send and why_not_send say why), 201 with a new one, started under the same rules as the button.
     Opening counts nothing against the day's new conversations (its first message does); 429 once they are spent."""
     member = auth.member()
-    other = User.by_written_username(request.context.json.with_)
-    if other is not None and not visible(member, other):
-        other = None  # answered as nobody by that name, as the web does
+    other = member_seen_by(member, request.context.json.with_, closed_too=True)  # one unseen: nobody, as on the web
     conversation, created = writes.open_conversation(member, other)
     row, previews = conversation_row(member, conversation)
     location = url_for("api.get_conversation", conversation_id=conversation.id)
@@ -346,8 +344,8 @@ def remove_message(conversation_id, message_id):
 
 
 def _someone(username) -> User:
-    person = User.by_written_username(username)
-    if person is None or person.deleted_at is not None or not visible(auth.member(), person):
+    person = member_seen_by(auth.member(), username)
+    if person is None:
         raise ApiProblem(404, "No member has that username.")
     return person
 

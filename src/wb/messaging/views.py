@@ -23,7 +23,7 @@ from ..access import active_required, admin_required, get_leads_to, safe_next
 from ..errors import csrf_error, http_error, note_csrf_refused, render_error
 from ..main.views import viewer_zone
 from ..models import User
-from ..visibility import visible
+from ..visibility import member_seen_by
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
 from ..text import BODY_MAX
 from ..extensions import db, only_reads_from_here, reads_first
@@ -143,9 +143,8 @@ def new_message():
 @bp.route("/with/<username>", methods=["POST"])
 @active_required
 def open_with(username):
-    recipient = User.by_username(username)
-    if recipient is not None and not visible(current_user, recipient):
-        recipient = None  # answered as nobody by that name: the member directory is off for this viewer
+    # One the viewer doesn't see is answered as nobody by that name (the member directory is off for them).
+    recipient = member_seen_by(current_user, username, closed_too=True)
     try:
         conversation, _created = writes.open_conversation(current_user, recipient)
     except Refusal as refusal:
@@ -533,8 +532,8 @@ def _unless_unchanged(etag: str, render):
 
 
 def _member_or_404(username) -> User:
-    person = User.by_username(username)
-    if person is None or person.deleted_at is not None or not visible(current_user, person):
+    person = member_seen_by(current_user, username)
+    if person is None:
         abort(404, "No member has that username.")
     return person
 

@@ -10,7 +10,7 @@ from ..auth.forms import ChangePasswordForm, ProfileForm
 from ..circles import service as circle_service
 from ..circles.models import CircleMember
 from ..circles.service import circles_by_member
-from ..visibility import listed_for, sees_every_member, visible
+from ..visibility import listed_for, member_seen_by, sees_every_member
 from ..messaging import rules, safety, writes
 from ..messaging.directory_search import name_matches, sort_name, typed_name
 from ..messaging.policy import show_inbox_badge
@@ -28,8 +28,8 @@ MEMBERS_PER_PAGE = 50
 @bp.route("/people/<username>")
 @login_required  # an invite-only community: who is a member, and what they wrote, is for members
 def profile(username):
-    user = User.by_username(username)
-    if user is None or user.deleted_at is not None or not visible(current_user, user):
+    user = member_seen_by(current_user, username)
+    if user is None:
         abort(404, "No member has that username.")
     requests_ = list(
         db.session.scalars(
