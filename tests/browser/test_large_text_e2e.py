@@ -144,3 +144,27 @@ def test_admin_tables_keep_their_values_and_forms_on_the_phone(browsing, server,
         rights = page.locator(cells).evaluate_all("cells => cells.map(c => Math.round(c.getBoundingClientRect().right))")
         assert rights and max(rights) <= width, (path, max(rights), width)
     page.screenshot(path=artifacts / "large-text-admin-messaging.png")
+
+
+def test_a_thread_on_a_phone_with_large_text_gives_the_messages_room(browsing, server, artifacts):
+    """A phone with its text at 24 px (as 390 x 844 at 150 %: 260 x 563 CSS px) showed the thread's arrow,
+    name and actions on three rows and the messages a third of the screen, about one message (a
+    residents' building's tester). The name sits beside the arrow, and the messages get half of it or more."""
+    from .conftest import PASSWORD
+    from .test_thread_pane_e2e import seed_conversation
+
+    alice, carol = server.create_member("alice"), server.create_member("carol", display_name="Carol Lind")
+    conversation_id = seed_conversation(server, carol, alice, "Could we borrow a ladder for the bunting?")
+    page = browsing.new_page(viewport={"width": 260, "height": 563}, device_scale_factor=1.5, is_mobile=True,
+                             has_touch=True)
+    page.goto("/login")
+    page.get_by_label("Username").fill(alice)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"/messages/{conversation_id}")
+    arrow, name = page.locator(".thread-head .back-link").bounding_box(), page.locator(".thread-head h2").bounding_box()
+    assert abs((arrow["y"] + arrow["height"] / 2) - (name["y"] + name["height"] / 2)) < 8, (arrow, name)  # one row
+    assert page.locator(".thread-scroll").bounding_box()["height"] >= 563 / 2
+    assert split_words(page, ".thread-head") == []
+    assert_no_horizontal_overflow(page)
+    page.screenshot(path=artifacts / "large-text-thread.png")
