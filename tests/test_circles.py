@@ -71,8 +71,11 @@ def test_cli_sets_and_shows_every_rule_audited_as_the_command_line(runner, app):
     assert runner.invoke(args=["messaging", "rules", "show"]).output == (
         "Who may start conversations: members of Coordinators, Volunteers\n"
         "Whom members may reach: members who share a circle\n"
-        "Protected: Clinicians: started by staff, its own members and members of Therapists\n")
+        # the first rule still holds for them: read alone, it told clients they could start with each other
+        "Protected: Clinicians: started by staff, its own members and members of Therapists, where the first rule "
+        "lets them start at all\n")
     assert runner.invoke(args=["messaging", "rules", "set", "starters", "all"]).exit_code == 0
+    assert "Therapists\n" in runner.invoke(args=["messaging", "rules", "show"]).output  # no first rule to speak of
     assert runner.invoke(args=["messaging", "rules", "set", "reach", "anyone"]).exit_code == 0
     assert runner.invoke(args=["messaging", "rules", "set", "protect", "Clinicians", "--off"]).exit_code == 0
     assert rules.load_rules() == rules.Rules(names=rules.load_rules().names)

@@ -38,8 +38,12 @@ def describe(rules: Rules | None = None) -> list[tuple[str, str]]:
     """Every rule as (what, its state in words), as `rules show` and the settings page say them."""
     rules = rules or load_rules()
     lines = [("Who may start conversations", starters_words(rules)), ("Whom members may reach", reach_words(rules))]
+    # Beside a rule on who may start at all, a protected circle's words say that rule still holds: "started
+    # by staff, its own members and members of Therapists" read to a client as if clients could start
+    # with each other (a therapy practice's tester).
+    first = ", where the first rule lets them start at all" if rules.starters is not None else ""
     for circle_id in sorted(rules.protected, key=lambda i: rules.names[i].lower()):
-        lines.append((f"Protected: {rules.names[circle_id]}", f"started by {protection_words(rules, circle_id)}"))
+        lines.append((f"Protected: {rules.names[circle_id]}", f"started by {protection_words(rules, circle_id)}{first}"))
     return lines
 
 
