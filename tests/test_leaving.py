@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api_helpers import ApiClient, token_for
+from helpers import post_requests_and_comments
 from messaging_helpers import membership_of, messages_in, visible_text
 from messaging_ops_helpers import converse, invoke
 from notify_helpers import opt_in
@@ -75,13 +76,9 @@ def test_closing_may_remove_ones_requests_and_comments_too(alice, bob, login):
     good, and nothing on the close page offered to take it down (a residents' building's tester)."""
     from wb.models import Comment, HelpRequest
 
-    mine = HelpRequest(author_id=alice.id, title="Free: sofa, flat 3.2", body="Moving out Friday")
-    theirs = HelpRequest(author_id=bob.id, title="Plants need water", body="While I'm away")
-    db.session.add_all([mine, theirs])
-    db.session.flush()
-    db.session.add_all([Comment(request_id=theirs.id, author_id=alice.id, body="I have a spare watering can"),
-                        Comment(request_id=theirs.id, author_id=bob.id, body="Thanks!")])
-    db.session.commit()
+    post_requests_and_comments([(alice, "Free: sofa, flat 3.2", "Moving out Friday"),
+                                (bob, "Plants need water", "While I'm away")],
+                               [(1, alice, "I have a spare watering can"), (1, bob, "Thanks!")])
     client = login(alice)
     refused = client.post("/settings/close", data={"current_password": "wrong", "remove_posts": "y"})
     assert refused.status_code == 400 and 'name="remove_posts" value="y" checked' in refused.get_data(as_text=True)
@@ -384,13 +381,9 @@ def test_erasure_takes_their_words_from_requests_comments_reports_and_the_audit_
     from wb.models import Comment, HelpRequest
 
     _alice_client, bob_client, _cid = alice_wrote_bob
-    theirs = HelpRequest(author_id=alice.id, title="Ladder at 12 Elm Street", body="I live at 12 Elm Street, flat 3")
-    bobs = HelpRequest(author_id=bob.id, title="Moving boxes", body="Saturday morning")
-    db.session.add_all([theirs, bobs])
-    db.session.flush()
-    db.session.add_all([Comment(request_id=bobs.id, author_id=alice.id, body="I can help, call 555-0134"),
-                        Comment(request_id=bobs.id, author_id=bob.id, body="Thanks!")])
-    db.session.commit()
+    theirs, bobs = post_requests_and_comments(
+        [(alice, "Ladder at 12 Elm Street", "I live at 12 Elm Street, flat 3"), (bob, "Moving boxes", "Saturday morning")],
+        [(1, alice, "I can help, call 555-0134"), (1, bob, "Thanks!")])
     circles.add_members(circles.create("Elm Street"), ["alice"])
     safety.report(alice, bob, "spam", "He keeps sending adverts to my flat")
     alice_id, request_id, bobs_id = alice.id, theirs.id, bobs.id
