@@ -39,6 +39,22 @@ def test_the_other_member_sees_nothing_of_an_empty_conversation(drafted, alice):
     assert db.session.scalars(select(ConversationMembership.user_id)).all() == [alice.id]  # no row of Bob's
 
 
+def test_muting_hiding_or_reading_a_draft_hands_the_other_member_nothing(drafted, api_as, alice, bob):
+    """Muting a draft made a row for both: the other member's inbox and API listed it, "4 min ago" telling
+    when it was opened, its address answered 200 and, with the directory off, the opener's profile
+    opened to them (a re-check tester)."""
+    alice_client, bob_client, cid = drafted
+    assert alice_client.post(f"/messages/{cid}/mute", data={"muted": "1"}).status_code == 302
+    alice_api = api_as(alice)
+    assert alice_api.put(f"/api/v1/conversations/{cid}/mute").status_code in (200, 204)
+    assert alice_api.post(f"/api/v1/conversations/{cid}/hide").status_code in (200, 204)
+    alice_client.post(f"/messages/{cid}/read", headers={"HX-Request": "true"})
+    assert db.session.scalars(select(ConversationMembership.user_id)).all() == [alice.id]  # no row of Bob's
+    assert listed(bob_client) == []
+    assert bob_client.get(f"/messages/{cid}").status_code == 404
+    assert api_as(bob).get("/api/v1/conversations").get_json()["conversations"] == []
+
+
 def test_the_api_tells_the_other_member_nothing_of_it(drafted, api_as, alice, bob):
     _, _, cid = drafted
     bob_api = api_as(bob)

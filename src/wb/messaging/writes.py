@@ -300,7 +300,7 @@ def unhide_conversation(member, conversation: Conversation) -> None:
 def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
     """Mute (or unmute) a conversation for the member: still listed with its unread count, but
     left out of the badge, title, dashboard, desktop notices and emails (inbox.unread_sum, claims)."""
-    ensure_memberships(conversation)
+    ensure_memberships(conversation, [member.id])  # a draft is the opener's alone (both rows handed it to the other: a re-check tester)
     # preview_changed_at: the row looks different (Muted), so the list's version moves even when
     # its unread total doesn't (nothing unread in it).
     # unread_since: a muted conversation has no email clock (metadata.record_send starts none), and
