@@ -155,6 +155,28 @@ def test_the_migration_leaves_an_empty_conversation_from_before_drafts_to_nobody
     assert listed(bob_client) == ["Alice"] and conversation_count() == 3
 
 
+def test_the_migration_takes_a_draft_muted_before_this_release_from_both(drafted, alice, bob, login):
+    """Muting a draft gave the other member a row too (a re-check tester): the migration after it takes
+    both rows of an empty conversation listed for both, as the one that brought drafts did."""
+    from flask_migrate import downgrade, upgrade
+
+    from wb.messaging.conversations import ensure_memberships
+    from wb.messaging.models import Conversation
+
+    alice_client, bob_client, cid = drafted
+    ensure_memberships(db.session.get(Conversation, cid))  # what muting it did
+    written = open_conversation(bob_client, "alice")
+    assert written == cid and listed(bob_client) == ["Alice"]  # the bug: Bob has Alice's draft
+    db.session.remove()
+
+    downgrade(revision="666955dfd1c4")
+    upgrade()
+
+    assert listed(bob_client) == [] and listed(alice_client) == []
+    assert bob_client.get(f"/messages/{cid}").status_code == 404
+    assert open_conversation(alice_client, "bob") == cid and listed(alice_client) == ["Bob"]  # hers again
+
+
 def test_a_conversation_id_tells_nothing_of_when_it_was_made(drafted, make_user, login, monkeypatch):
     """Ids counted up: Bob, opening a conversation with Alice, got her old draft's id, lower than
     conversations made since, and knew she had started one to him and roughly when (an API tester);

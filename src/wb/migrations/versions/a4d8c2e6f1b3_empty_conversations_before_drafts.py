@@ -29,7 +29,8 @@ Create Date: 2026-12-03 21:50:00
 """
 from alembic import op
 from flask import current_app
-import sqlalchemy as sa
+
+from wb.messaging.ops.empty_listings import remove_listings_of_both
 
 
 # revision identifiers, used by Alembic.
@@ -37,16 +38,6 @@ revision = 'a4d8c2e6f1b3'
 down_revision = 'f7b2d9e4c1a8'
 branch_labels = None
 depends_on = None
-
-CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit
-
-memberships = sa.table(
-    'conversation_memberships',
-    sa.column('conversation_id', sa.Integer()),
-    sa.column('last_message_id', sa.BigInteger()),
-)
-messages = sa.table('messages', sa.column('conversation_id', sa.Integer()))
-
 
 def upgrade(engine_name):
     globals()["upgrade_%s" % engine_name]()
@@ -57,33 +48,8 @@ def downgrade(engine_name):
 
 
 def upgrade_():
-    main = op.get_bind()
-    # Both members hold a row and the metadata knows of no message: the candidates.
-    candidates = sorted(main.scalars(
-        sa.select(memberships.c.conversation_id)
-        .group_by(memberships.c.conversation_id)
-        .having(sa.func.count() == 2, sa.func.max(memberships.c.last_message_id).is_(None))
-    ))
-    if not candidates:
-        return
-    empty = sorted(set(candidates) - _with_messages(candidates))
-    for start in range(0, len(empty), CHUNK):
-        main.execute(memberships.delete().where(memberships.c.conversation_id.in_(empty[start:start + CHUNK])))
-
-
-def _with_messages(conversation_ids):
-    """Which of these conversations have a message, asked of the messaging database
-    (the same engine env.py migrates it with); none when it has no messages table."""
-    engine = current_app.extensions['migrate'].db.engines['messaging']
-    with engine.connect() as connection:
-        if not sa.inspect(connection).has_table('messages'):
-            return set()
-        found = set()
-        for start in range(0, len(conversation_ids), CHUNK):
-            chunk = conversation_ids[start:start + CHUNK]
-            found |= set(connection.scalars(
-                sa.select(messages.c.conversation_id).distinct().where(messages.c.conversation_id.in_(chunk))))
-        return found
+    # Both members hold a row and no message exists: both rows go (wb.messaging.ops.empty_listings).
+    remove_listings_of_both(op.get_bind(), current_app.extensions['migrate'].db.engines['messaging'])
 
 
 def downgrade_():
