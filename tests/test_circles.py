@@ -240,7 +240,7 @@ def test_a_refused_rule_comes_back_on_settings_with_the_choice_kept(admin_client
     page = response.get_data(as_text=True)
     shown = visible_text(response)
     assert "Admin settings" in shown and "Messaging rules" in shown  # the page, not a bare error
-    starters = page.split('id="starters-error"', 1)[1].split("</form>", 1)[0]
+    starters = page.split('action="/admin/settings/rules/starters"', 1)[1].split("</form>", 1)[0]
     assert "Tick at least one circle whose members may start conversations." in page.split('id="starters-error"', 1)[1]
     assert regex.search(r'value="circles"\s+checked', starters)  # what the admin chose, kept
     assert regex.search(rf'value="{floor2.id}"\s+>', starters)  # nothing ticked, as posted

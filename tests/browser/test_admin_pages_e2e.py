@@ -53,3 +53,28 @@ def test_make_admin_and_an_erased_comments_remove_button_read_naturally(browsing
 
     page.goto(f"/requests/{request_id}")
     expect(page.get_by_role("button", name="Remove comment: the erased comment by a former member", exact=True)).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_a_refused_rule_comes_back_where_the_admin_is_looking(browsing, server, viewport):
+    """"Only members of these circles" with none ticked came back on Settings at the top, the reason
+    974 px (a phone: 1,647 px) down and the focus on the page (a re-check tester)."""
+    import re
+
+    from wb.circles import service as circles
+
+    browsing.allow_console_error(re.compile(r"status of 400"))  # the refusal's own answer
+    page = browsing.sign_in(server.create_member("root", role="admin"), viewport=viewport)
+    with server.app.app_context():
+        if circles.by_name("Floor 2") is None:
+            circles.create("Floor 2")
+    page.goto("/admin/settings")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_label("Only members of these circles:").check()
+    page.get_by_role("button", name="Save who may start").click()
+    refusal = page.locator("#starters-error")
+    expect(refusal).to_have_text("Tick at least one circle whose members may start conversations.")
+    expect(refusal).to_be_in_viewport()
+    chosen = page.get_by_label("Only members of these circles:")
+    expect(chosen).to_be_focused()
+    expect(chosen).to_have_accessible_description("Tick at least one circle whose members may start conversations.")
