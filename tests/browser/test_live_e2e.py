@@ -306,6 +306,30 @@ def test_news_whose_fetch_failed_is_fetched_again(browsing, server):
     assert len(failed) == 1, failed  # the first poll failed; the one after it brought the message
 
 
+def test_a_read_that_failed_is_asked_again(browsing, server):
+    """A read of a message on the screen failed in a dropout and was never asked again: the title and
+    badge counted it unread for good, and the other member saw no "Seen" (a re-check tester)."""
+    browsing.allow_console_error(re.compile(r"ERR_INTERNET_DISCONNECTED|ERR_FAILED|Failed to fetch|htmx:sendError|htmx:afterRequest"))
+    alice_page, bob_page = pair_in_one_thread(browsing, server)
+    reads = re.compile(r"/messages/\d+/read$")
+    failed = []
+
+    def fail_once(route):
+        if failed:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    bob_page.route(reads, fail_once)
+    send(alice_page, "Read me in a dropout")
+    expect(bob_page.locator("#thread-messages")).to_contain_text("Read me in a dropout", timeout=NEWS_MS)
+    expect(bob_page.locator("#inbox-badge .badge")).to_have_count(0, timeout=6000)
+    expect(bob_page).not_to_have_title(re.compile(r"^\("))
+    expect(alice_page.locator("#thread-messages")).to_contain_text("Seen", timeout=NEWS_MS)
+    assert len(failed) == 1, failed
+
+
 def test_a_tab_come_back_to_after_failed_asks_asks_at_once(browsing, server):
     """Asks that failed while the phone still said it was online (a weak signal) grew the wait to the
     next one, and a phone woken up waited it out: 20 s for a message (a re-check tester)."""
