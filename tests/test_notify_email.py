@@ -61,6 +61,24 @@ def test_an_unread_conversation_is_emailed_once_after_the_delay(app, smtp, bob_w
     assert again.exit_code == 0 and len(smtp.received) == 1  # nothing new, nothing sent twice
 
 
+def test_a_member_whose_name_another_has_too_is_greeted_without_the_mark(app, smtp, alice, bob, make_user, messaging_on):
+    """Alice's name is another member's too (she took it second): others read "Alice (@alice)", but an
+    email greeted her so, telling her someone else goes by her name (a re-check tester)."""
+    from wb.models import User
+
+    make_user("alice2", display_name="Alice")
+    account = db.session.get(User, alice.id)
+    account.note_name_shared()
+    db.session.commit()
+    assert account.name_shared and account.name == "Alice (@alice)"  # as others read it
+    opt_in(alice, "soon")
+    converse(bob, alice, [FIRST])
+    assert notify(app, minutes_later=11).exit_code == 0
+    [message] = smtp.messages
+    text = body_text(message)
+    assert text.startswith("Hello Alice,") and "(@alice)" not in text
+
+
 def test_a_member_who_chose_not_to_name_writers_gets_counts_and_links_only(app, smtp, alice, bob, login, messaging_on):
     # For an inbox someone else may read (a therapy client's shared address, found by an outside tester).
     opt_in(alice, "soon")

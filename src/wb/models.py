@@ -78,6 +78,12 @@ class User(UserMixin, db.Model):
         """What other members see: the display name, or the username."""
         return User.name_of(self)
 
+    @property
+    def own_name(self) -> str:
+        """The name as its holder sees it, never with the "(@username)" others may read after it: an
+        email greeting a member with it told them another member goes by their name (a re-check tester)."""
+        return self.display_name or self.username
+
     @staticmethod
     def name_of(account) -> str:
         """name, for a User or for a plain row with its display_name, username and name_shared:

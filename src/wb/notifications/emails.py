@@ -56,7 +56,7 @@ def unread_email(notice, recipient, address: str, writers: list[Writer], frequen
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Names are one line now, but one stored before could still start a line of its own here.
-    lines = [f"Hello {one_line(recipient.name)},", "", ("You have an unread message on WhiteBalloon:" if total == 1 else "You have unread messages on WhiteBalloon:"), ""]
+    lines = [f"Hello {one_line(recipient.own_name)},", "", ("You have an unread message on WhiteBalloon:" if total == 1 else "You have unread messages on WhiteBalloon:"), ""]
     # Each conversation that is due has its own link: one click opens it, not the inbox.
     for writer in writers:
         count = f"{writer.count} new message{'s' if writer.count != 1 else ''}"
@@ -79,7 +79,7 @@ def confirmation_email(notice, recipient, address: str) -> EmailMessage:
     message = _envelope(notice, address, "Confirm your email address for WhiteBalloon")
     hours = current_app.config["EMAIL_CONFIRM_MAX_AGE_HOURS"]
     lines = [
-        f"Hello {one_line(recipient.name)},", "",
+        f"Hello {one_line(recipient.own_name)},", "",
         "Someone (we hope you) added this address to a WhiteBalloon account. To confirm it, open:", "",
         f"  {link('notifications.confirm', token=confirm_token(recipient.id, address))}", "",
         f"The link works for {hours:g} hours. Until it is confirmed we send nothing else here.",
@@ -95,7 +95,7 @@ def reset_link_email(notice, recipient, address: str, maker: str) -> EmailMessag
     password stops it."""
     message = _envelope(notice, address, "A password reset link was made for your WhiteBalloon account")
     lines = [
-        f"Hello {one_line(recipient.name)},", "",
+        f"Hello {one_line(recipient.own_name)},", "",
         f"{one_line(maker)} made a password reset link for your WhiteBalloon account. Whoever opens it",
         "can choose a new password and sign in as you. It works once, for 24 hours.", "",
         "If you asked for it, there is nothing more to do.", "",
@@ -114,7 +114,7 @@ def password_set_email(notice, recipient, address: str, maker: str) -> EmailMess
     message = _envelope(notice, address, "Your WhiteBalloon password was changed with a reset link")
     revoked = json.loads(notice.summary or "{}").get("tokens") or 0
     lines = [
-        f"Hello {one_line(recipient.name)},", "",
+        f"Hello {one_line(recipient.own_name)},", "",
         f"Your WhiteBalloon password was just changed with a password reset link. {one_line(maker)} made the link.",
         "Every device that was signed in to your account was signed out (the browser that used the link is signed in)"
         + (f", and your {revoked} API token{'s' if revoked != 1 else ''} stopped working." if revoked else "."), "",
@@ -132,7 +132,7 @@ def admin_removed_email(notice, recipient, address: str, by: str) -> EmailMessag
     re-check tester)."""
     message = _envelope(notice, address, "You are no longer an admin of your WhiteBalloon community")
     lines = [
-        f"Hello {one_line(recipient.name)},", "",
+        f"Hello {one_line(recipient.own_name)},", "",
         f"{one_line(by)} removed your admin role. Your account is otherwise as it was.", "",
         "If you didn't expect this, tell another admin of your community, or whoever runs its server:",
         "they can make you an admin again.", "",
