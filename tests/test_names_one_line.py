@@ -150,6 +150,9 @@ def test_a_look_alike_of_a_longer_name_is_refused(client, make_user, alice, copy
     # capitals in boxes and circles, and "fancy text" letters (an outside attacker's)
     ("Alice Moreno", "🅰🅻🅸🅲🅴 🅼🅾🆁🅴🅽🅾"), ("Dave Ng", "🅳🅰🆅🅴 🅽🅶"), ("Dave Ng", "🅓🅐🅥🅔 🅝🅖"), ("Dave Ng", "🇩🇦🇻🇪 🇳🇬"),
     ("Bob Okafor", "ᗷOᗷ OKᗩᖴOᖇ"), ("Alice Moreno", "ΛLICE MORENO"),
+    # and their cousins, and marks drawn around letters (a re-check tester)
+    ("Bob Okafor", "ᗷᗝᗷ ᗝᛕᗩᖴᗝᖇ"), ("Alice Moreno", "ΔLICE MORENO"), ("Alice Moreno", "A҉l҉i҉c҉e҉ M҉o҉r҉e҉n҉o҉"),
+    ("Alice Moreno", "ΛLIСΣ MΦЯΣИΦ"), ("Bob Okafor", "ɮօɮ օӄǟʄօʀ"),
 ])
 def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, name, copy):
     """Each of these passed for the member beside it in an inbox (an outside tester)."""
@@ -187,7 +190,8 @@ def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user
 
 REAL_NAMES = ["O'Connor", "Ní Bhriain", "Álvarez-López", "Nguyễn Thị Minh Khai", "Ødegaard", "Łucja", "محمد",
               "李小龙", "Дмитрий", "Ελένη", "Ngũgĩ wa Thiong'o", "Kaʻiulani Kahananui", "Keʻala Akana",
-              "Siobhán Ó Ceallaigh", "佐々木 花子", "ユーコ"]
+              "Siobhán Ó Ceallaigh", "佐々木 花子", "ユーコ", "山田 太郎", "Σοφία Παπαδοπούλου", "Δημήτρης",
+              "Яна Иванова", "ᐊᐱᑕᖅ ᑯᐊᕐᓗᒃ"]
 
 
 def test_real_names_of_many_cultures_stand_side_by_side(login, make_user):
@@ -443,7 +447,9 @@ def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
                                   "Saftey Officer", "Suppport", "Supprot", "Stafff", "Admiin", "Amdin",
                                   "Officail Notice", "Ada Admim", "Ada Adnin", "Official", "Stafffs", "Admims",
                                   # boxed and circled capitals, "fancy text" letters (an outside attacker)
-                                  "🅰🅳🅰 🅰🅳🅼🅸🅽", "🅐🅓🅜🅘🅝", "🆂🆄🅿🅿🅾🆁🆃", "ᗩᗪᗩ ᗩᗪᗰIᑎ", "🇦🇩🇲🇮🇳"])
+                                  "🅰🅳🅰 🅰🅳🅼🅸🅽", "🅐🅓🅜🅘🅝", "🆂🆄🅿🅿🅾🆁🆃", "ᗩᗪᗩ ᗩᗪᗰIᑎ", "🇦🇩🇲🇮🇳",
+                                  # their cousins, currency signs and marks drawn around letters (a re-check tester)
+                                  "ᗩᗪᗰᓰᑎ", "₳ĐMł₦", "A⃝d⃝m⃝i⃝n⃝", "A꙰d꙰m꙰i꙰n꙰", "ᔕ丅ᗩᖴᖴ", "ΛDMIИ", "αԃɱιɳ", "卂ᗪ爪丨几"])
 def test_a_name_that_sounds_like_staff_is_kept_for_admins(login, alice, admin, name):
     """An inbox showing "WhiteBalloon Support" or "Administrator" read as the community's own (outside testers)."""
     refused = login(alice).post("/settings", data={"display_name": name, "bio": ""})

@@ -171,6 +171,15 @@ LOOK_ALIKES = str.maketrans({
     "ᗩ": "a", "ᗷ": "b", "ᑕ": "c", "ᗪ": "d", "ᕮ": "e", "ᖴ": "f", "ᕼ": "h", "ᒍ": "j", "ᒪ": "l", "ᗰ": "m",
     "ᑎ": "n", "ᑭ": "p", "ᑫ": "q", "ᖇ": "r", "ᔕ": "s", "ᑌ": "u", "ᐯ": "v", "ᗯ": "w", "᙭": "x", "ᘔ": "z",
     "λ": "a",
+    # and their cousins a re-check tester found passing: more syllabics and a runic k, Greek and Cyrillic
+    # capitals drawn as Latin ones ("ΔLICE", "ΛDMIИ", "MΦЯΣИΦ"), phonetic letters ("αԃɱιɳ", "ɮօɮ օӄǟʄօʀ")
+    # and the CJK strokes that spell Latin letters ("卂ᗪ爪丨几", "ᔕ丅ᗩᖴᖴ"); a name of those scripts
+    # still reads apart from every Latin name unless each of its letters is one of these
+    "ᓰ": "i", "ᗝ": "o", "ᛕ": "k", "ᘜ": "g", "δ": "a", "σ": "e", "φ": "o", "я": "r", "и": "n",
+    "ԃ": "d", "ɱ": "m", "ɳ": "n", "ɮ": "b", "ӄ": "k", "ʄ": "f",
+    "卂": "a", "乃": "b", "匚": "c", "乇": "e", "千": "f", "卄": "h", "丨": "i", "ﾌ": "j", "ㄥ": "l", "爪": "m",
+    "几": "n", "ㄖ": "o", "卩": "p", "尺": "r", "丂": "s", "丅": "t", "ㄩ": "u", "山": "w", "乂": "x", "ㄚ": "y",
+    "乙": "z",
 })
 
 # Capital letters in a box or circle that compatibility folding (NFKC) leaves as symbols, and so as
@@ -178,6 +187,10 @@ LOOK_ALIKES = str.maketrans({
 # where no flag pairs them). "🅰🅳🅰 🅰🅳🅼🅸🅽" read as nothing to compare and passed (an outside tester).
 _ENCLOSED_CAPITALS = {first + offset: chr(ord("A") + offset)
                       for first in (0x1F150, 0x1F170, 0x1F1E6) for offset in range(26)}
+# And the currency signs drawn as letters, symbols too until read so ("₳ĐMł₦" passed for "ADMIN": a re-check tester).
+_ENCLOSED_CAPITALS.update({ord(sign): letter for sign, letter in (
+    ("₳", "A"), ("₦", "N"), ("₱", "P"), ("₩", "W"), ("₵", "C"), ("₮", "T"), ("₴", "S"), ("₲", "G"), ("₭", "K"),
+    ("₣", "F"), ("₤", "L"), ("₥", "M"), ("฿", "B"), ("€", "E"), ("$", "S"))})
 
 
 # Bars drawn as an l when they touch a letter ("A|ice", "Caro|"): a bar standing alone is punctuation.
@@ -226,6 +239,8 @@ def _drawn_as(char: str) -> str:
     the iteration marks of other scripts, 々, ー, ๆ, are letters of the name), nothing for an invisible
     character, else char."""
     category = unicodedata.category(char)
+    if category == "Me":  # a mark drawn around its letter ("A҉l҉i҉c҉e҉", "A⃝d⃝m⃝i⃝n⃝"): the letter reads through it
+        return ""
     if (char.isspace() or char in BLANK_LETTERS or category[0] in "PS"
             or category == "Lm" and (char < "\u0800" or "\ua700" <= char < "\ua800")):
         return " "
