@@ -540,7 +540,10 @@ def test_create_admin_refuses_a_username_like_another_members_name(runner, alice
 
 
 @pytest.mark.parametrize("name", ["Account notice: sign in at https://evil.example/wb", "see evil.example/wb",
-                                  "www.evil.test", "Free gift at evil.com", "ｅｖｉｌ．ｃｏｍ", "hxxp://x"])
+                                  "www.evil.test", "Free gift at evil.com", "ｅｖｉｌ．ｃｏｍ", "hxxp://x",
+                                  # a re-check tester's: other endings, an ideographic full stop, an address
+                                  "Notice: sign in at evil.co", "evil.me", "evil.co.uk", "wb-login.page",
+                                  "evil。com", "evil.co:443", "1.2.3.4:8080"])
 def test_a_display_name_may_not_hold_a_web_address(client, alice, invite, name):
     """A name goes into emails and desktop notices, where a mail client makes a link of an address: a
     phishing link came from the app's own sender (an outside attacker)."""
@@ -555,7 +558,8 @@ def test_a_display_name_may_not_hold_a_web_address(client, alice, invite, name):
     assert joining.status_code == 400 and User.by_username("newbie") is None
 
 
-@pytest.mark.parametrize("name", ["Dr. J. Smith", "St. John", "J.R. Smith", "A.B.C. Jones", "Dr.Jo", "Jo.Co"])
+@pytest.mark.parametrize("name", ["Dr. J. Smith", "St. John", "J.R. Smith", "A.B.C. Jones", "St.Clair",
+                                  "Mary-Jo St.Clair", "Ana D. Costa"])
 def test_names_with_dots_that_are_no_address_stay_free(client, alice, name):
     client.login("alice")
     assert client.post("/settings", data={"display_name": name, "bio": ""}).status_code == 302

@@ -12,7 +12,7 @@ from wtforms.validators import StopValidation, ValidationError
 from ..extensions import db
 from ..forms import CleanLine, CleanText, Form, WholeNumberField
 from ..models import ERASED_USERNAME_PREFIX, USERNAME_PATTERN, User
-from ..text import WEB_ADDRESS, sounds_like_staff
+from ..text import holds_web_address, sounds_like_staff
 from .common_passwords import is_common
 
 PASSWORD_MIN = 8
@@ -164,7 +164,7 @@ class ProfileForm(Form):
             # Kept, not chosen: a name is checked when a member takes it, so an admin who stops being one
             # (Ada Admin) or a name from before a rule keeps it until the member's next rename.
             return
-        if WEB_ADDRESS.search(unicodedata.normalize("NFKC", field.data)):
+        if holds_web_address(field.data):
             # A name is written into emails and desktop notices, where a mail client makes a link of an
             # address: "Account notice: sign in at https://evil.example/wb" came from the app's own
             # sender (an outside attacker).
