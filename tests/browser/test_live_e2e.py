@@ -285,12 +285,11 @@ def test_back_online_the_page_asks_at_once_and_catches_up(browsing, start_server
     expect(bob_page.locator("#thread-messages")).to_contain_text("Back online?", timeout=3000)
 
 
-def test_news_whose_fetch_failed_is_fetched_again(browsing, server):
-    """The live channel brought the news, then the thread's poll for it failed in a dropout and was
-    never asked again: the message stayed away while the title counted it (a newcomer's tester)."""
+def pair_with_one_fetch_failing(browsing, server, path_pattern):
+    """Alice and Bob in one thread, Bob's first request to a path matching path_pattern failing as in a
+    dropout (the next go through): (alice_page, bob_page, the failed requests' addresses)."""
     browsing.allow_console_error(re.compile(r"ERR_INTERNET_DISCONNECTED|ERR_FAILED|Failed to fetch|htmx:sendError|htmx:afterRequest"))
     alice_page, bob_page = pair_in_one_thread(browsing, server)
-    polls = re.compile(r"/messages/\d+/poll\?")
     failed = []
 
     def fail_once(route):
@@ -300,7 +299,14 @@ def test_news_whose_fetch_failed_is_fetched_again(browsing, server):
             failed.append(route.request.url)
             route.abort("internetdisconnected")
 
-    bob_page.route(polls, fail_once)
+    bob_page.route(re.compile(path_pattern), fail_once)
+    return alice_page, bob_page, failed
+
+
+def test_news_whose_fetch_failed_is_fetched_again(browsing, server):
+    """The live channel brought the news, then the thread's poll for it failed in a dropout and was
+    never asked again: the message stayed away while the title counted it (a newcomer's tester)."""
+    alice_page, bob_page, failed = pair_with_one_fetch_failing(browsing, server, r"/messages/\d+/poll\?")
     send(alice_page, "Sent in the dropout")
     expect(bob_page.locator("#thread-messages")).to_contain_text("Sent in the dropout", timeout=6000)
     assert len(failed) == 1, failed  # the first poll failed; the one after it brought the message
@@ -309,19 +315,7 @@ def test_news_whose_fetch_failed_is_fetched_again(browsing, server):
 def test_a_read_that_failed_is_asked_again(browsing, server):
     """A read of a message on the screen failed in a dropout and was never asked again: the title and
     badge counted it unread for good, and the other member saw no "Seen" (a re-check tester)."""
-    browsing.allow_console_error(re.compile(r"ERR_INTERNET_DISCONNECTED|ERR_FAILED|Failed to fetch|htmx:sendError|htmx:afterRequest"))
-    alice_page, bob_page = pair_in_one_thread(browsing, server)
-    reads = re.compile(r"/messages/\d+/read$")
-    failed = []
-
-    def fail_once(route):
-        if failed:
-            route.continue_()
-        else:
-            failed.append(route.request.url)
-            route.abort("internetdisconnected")
-
-    bob_page.route(reads, fail_once)
+    alice_page, bob_page, failed = pair_with_one_fetch_failing(browsing, server, r"/messages/\d+/read$")
     send(alice_page, "Read me in a dropout")
     expect(bob_page.locator("#thread-messages")).to_contain_text("Read me in a dropout", timeout=NEWS_MS)
     expect(bob_page.locator("#inbox-badge .badge")).to_have_count(0, timeout=6000)
