@@ -411,28 +411,15 @@
     if (waitingRead && event.target && event.target.id === "thread-messages") readIfSeen();
   }, true);
   document.addEventListener("visibilitychange", readIfSeen);
-  // A read that failed (a dropout, the server's error) waits to be asked again: back online, looked
-  // at again, or after 2, 4 ... 30 s, while its conversation is open. It was asked once: the message
-  // showed while the title and badge counted it unread for good, and no "Seen" came (a re-check tester).
-  var readFailures = 0, readRetry = null;
-  function readFailed(event) {
-    var path = event.detail.pathInfo && event.detail.pathInfo.requestPath, xhr = event.detail.xhr;
-    if (!path || !/^\/messages\/\d+\/read$/.test(path.split("?")[0])) return;
-    if (event.type === "htmx:responseError" && xhr && xhr.status > 0 && xhr.status < 500) return;
-    waitingRead = { thread: openConversationId(), url: path };
-    readFailures += 1;
-    if (readRetry === null) {
-      readRetry = window.setTimeout(function () { readRetry = null; readIfSeen(); },
-        Math.min(30, Math.pow(2, readFailures)) * 1000);
-    }
-  }
-  document.addEventListener("htmx:sendError", readFailed);
-  document.addEventListener("htmx:responseError", readFailed);
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var path = event.detail.pathInfo && event.detail.pathInfo.requestPath;
-    if (event.detail.successful && path && /\/read$/.test(path.split("?")[0])) readFailures = 0;
-  });
-  window.addEventListener("online", readIfSeen);
+  // A read that failed (a dropout, the server's error) is owed, as live.js owes every part whose
+  // fetch failed, and asked again when it says (wb:read-again), while its conversation is open: it was
+  // asked once, and the title and badge counted a message on the screen unread for good, with no
+  // "Seen" (a re-check tester).
+  document.addEventListener("wb:read-again", function () {
+    var open = openConversationId();
+    if (!waitingRead && open !== "0") waitingRead = { thread: open, url: "/messages/" + open + "/read" };
+    readIfSeen();
+  }, true);  // live.js fires it on <body>, not bubbling: heard on its way down
   document.addEventListener("click", function (event) {
     if (!event.target.closest || !event.target.closest("[data-new-below]")) return;
     scrollToEnd();

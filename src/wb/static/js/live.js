@@ -113,8 +113,8 @@
   document.addEventListener("htmx:afterSettle", fireWhatCameWhileBusy);
   document.addEventListener("htmx:afterRequest", function () { window.setTimeout(fireWhatCameWhileBusy, 0); });
 
-  // A part's fetch that failed (no connection, or the server's error) would lose the news the live
-  // channel brought for it, since the channel's cursor has moved past it: a phone's thread poll
+  // A part's fetch that failed (no connection, or the server's error), or a read, would lose the news the
+  // live channel brought for it, since the channel's cursor has moved past it: a phone's thread poll
   // failed in a dropout, and the message never came while the title counted it (a newcomer's
   // tester). So its wake is owed, and fired again once the page is back online, is looked at again,
   // or after a while (2, 4 ... 30 s while it keeps failing); the messages it was to draw again go
@@ -123,9 +123,15 @@
     "poller": "wb:poll-now", "conversation-list": "wb:list-stale", "dashboard-conversations": "wb:list-stale",
     "inbox-badge": "wb:unread-changed", "dashboard-unread": "wb:unread-changed"
   };
+  // A read (its own element, or the thread asking it: app.js) is owed as wb:read-again.
+  var READ_PATH = /^\/messages\/\d+\/read$/;
+  function owedName(detail) {
+    var path = detail.pathInfo && detail.pathInfo.requestPath;
+    return FETCHED_BY[detail.elt && detail.elt.id] || (path && READ_PATH.test(path.split("?")[0]) ? "wb:read-again" : null);
+  }
   var owed = {}, owedTimer = null, owedFailures = 0, changedOnTheirWay = [];
   function partFailed(event) {
-    var id = event.detail.elt && event.detail.elt.id, name = FETCHED_BY[id], xhr = event.detail.xhr;
+    var id = event.detail.elt && event.detail.elt.id, name = owedName(event.detail), xhr = event.detail.xhr;
     if (!name || (event.type === "htmx:responseError" && xhr && xhr.status > 0 && xhr.status < 500)) return;
     if (id === "poller") {
       changedOnTheirWay.forEach(function (m) { if (changedMessages.indexOf(m) < 0) changedMessages.push(m); });
@@ -138,7 +144,7 @@
   document.addEventListener("htmx:sendError", partFailed);
   document.addEventListener("htmx:responseError", partFailed);
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (event.detail.successful && FETCHED_BY[event.detail.elt && event.detail.elt.id]) owedFailures = 0;
+    if (event.detail.successful && owedName(event.detail)) owedFailures = 0;
   });
   function payOwed() {
     if (owedTimer !== null) window.clearTimeout(owedTimer);
