@@ -168,3 +168,20 @@ def test_a_thread_on_a_phone_with_large_text_gives_the_messages_room(browsing, s
     assert split_words(page, ".thread-head") == []
     assert_no_horizontal_overflow(page)
     page.screenshot(path=artifacts / "large-text-thread.png")
+
+
+LARGE_TEXT = "document.documentElement.style.fontSize = '24px'"  # what a 24 px default size does to a page
+
+
+def test_boxes_and_rounds_grow_with_large_text(browsing, server, artifacts):
+    """With the browser's text at 24 px, a checkbox and a radio button stayed 13 px, beside words
+    twice their height (an outside tester); they grow with the text."""
+    page = browsing.sign_in(server.create_member("root", role="admin"))
+    page.goto("/settings")
+    page.evaluate(LARGE_TEXT)
+    box = page.get_by_role("checkbox", name="Let others see when I've read their messages").bounding_box()
+    assert box["height"] >= 24 and box["width"] >= 24, box
+    page.goto("/invites")
+    page.evaluate(LARGE_TEXT)
+    assert page.get_by_role("radio", name="wait for an admin's approval").bounding_box()["height"] >= 24
+    page.screenshot(path=artifacts / "large-text-boxes.png")
