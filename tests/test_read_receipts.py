@@ -147,3 +147,29 @@ def test_turning_receipts_off_tells_nobody_of_a_draft(app, login, alice, bob, me
     told = db.session.execute(select(LiveEvent.member_id, LiveEvent.conversation_id)
                               .where(LiveEvent.kind == "seen")).all()
     assert [tuple(row) for row in told] == [(bob.id, draft)]
+
+
+@pytest.mark.parametrize("blocker", ["reader", "writer"])
+def test_a_read_across_a_block_tells_the_other_member_nothing(app, chat, alice, bob, blocker):
+    """Bob blocked Alice and still read her old messages: "Seen" moved under them, telling Alice that
+    Bob was still reading (an outside tester). Across a block (either way) a read moves no "Seen", wakes
+    nobody with one, and stays unsaid when the block is lifted."""
+    from sqlalchemy import select
+
+    from wb.messaging.models import LiveEvent
+
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "Are you there?")
+    blocker_client, blocked = (bob_client, "alice") if blocker == "reader" else (alice_client, "bob")
+    assert blocker_client.post(f"/people/{blocked}/block", data={"confirmed": "1"}).status_code == 302
+    bob_reads(bob_client, cid)
+
+    assert membership_of(bob, cid).unread_count == 0  # Bob's own reading still counts for him
+    assert membership_of(bob, cid).seen_message_id is None
+    assert db.session.scalars(select(LiveEvent.member_id).where(LiveEvent.kind == "seen")).all() == []
+    if blocker == "reader":
+        assert seen_everywhere(app, alice_client, alice, cid) == dict.fromkeys(
+            ("page", "poll", "list", "one", "messages"), 0)
+    assert blocker_client.post(f"/people/{blocked}/unblock").status_code == 302
+    assert seen_everywhere(app, alice_client, alice, cid) == dict.fromkeys(
+        ("page", "poll", "list", "one", "messages"), 0)

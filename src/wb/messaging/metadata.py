@@ -102,27 +102,30 @@ def record_send(conversation: Conversation, message: Message) -> bool:
 
 
 @functools.cache
-def _read_up_to_statement():
-    """Moves one member's read marker (and what they know is newest) forward, holding their row."""
+def _read_up_to_statement(tells_seen: bool = True):
+    """Moves one member's read marker (and what they know is newest) forward, holding their row;
+    with tells_seen, also what "Seen" shows the other member if the reader shares their reads."""
     CM = ConversationMembership
     newest = bindparam("newest")
+    seen = {"seen_message_id": case((_shares_receipts(CM.user_id), _later(CM.seen_message_id, newest)),
+                                    else_=CM.seen_message_id)} if tells_seen else {}
     return (
         update(CM)
         .where(CM.conversation_id == bindparam("in_conversation"), CM.user_id == bindparam("member"))
         .values(
             last_read_message_id=_later(CM.last_read_message_id, newest),
-            seen_message_id=case((_shares_receipts(CM.user_id), _later(CM.seen_message_id, newest)),
-                                 else_=CM.seen_message_id),
             last_message_id=_later(CM.last_message_id, newest),
+            **seen,
         )
         .returning(*LOCKED_ROWS)
         .execution_options(synchronize_session=False)
     )
 
 
-def recount_unread(conversation: Conversation, member_id: int, read_up_to: int = 0) -> None:
-    """Recount one member's unread messages (moving their read marker to read_up_to first), and commit."""
-    locked = db.session.execute(_read_up_to_statement(), {
+def recount_unread(conversation: Conversation, member_id: int, read_up_to: int = 0, tells_seen: bool = True) -> None:
+    """Recount one member's unread messages (moving their read marker to read_up_to first), and commit.
+    tells_seen=False: the read moves no "Seen" (a block stands between the two)."""
+    locked = db.session.execute(_read_up_to_statement(tells_seen), {
         # 0 (a recount that reads nothing) as NULL: no marker moves, and none turns from NULL to 0
         "in_conversation": conversation.id, "member": member_id, "newest": read_up_to or None,
     }).all()

@@ -230,9 +230,12 @@ def mark_read(member, conversation: Conversation, up_to: int | None = None) -> N
         live.record([member.id], "read", conversation.id, newest,
                     unread_unchanged=[member.id] if mine.muted else [])  # muted: never in the badge
         other = db.session.get(User, conversation.other_id(member.id))
-        if shares_read_receipts(member, other):  # otherwise not even the wake may tell them of the read
+        # Nor does a member blocked (or blocking) learn of the read: "Seen" moving on their old messages
+        # told a blocked member that the blocker was still reading (an outside tester).
+        tells_seen = shares_read_receipts(member, other) and not rules.blocked_between(member.id, other.id)
+        if tells_seen:  # otherwise not even the wake may tell them of the read
             live.record([other.id], "seen", conversation.id, newest)
-        recount_unread(conversation, member.id, read_up_to=newest or 0)
+        recount_unread(conversation, member.id, read_up_to=newest or 0, tells_seen=tells_seen)
 
 
 @functools.cache

@@ -26,7 +26,7 @@ __all__ = [
     "MESSAGE_FROM", "PROTECT", "REACH", "STARTERS", "MAY_WRITE", "NO", "REPLY_ONLY", "WRITE",
     "Community", "Decision", "Rules", "Side", "load_rules", "circle_ids_by_member",
     "decide_pair", "decisions_for", "require_may_write", "starting_refusal", "side_of", "writable_where",
-    "blocker_of", "blocked_ids", "written_with", "conversation_has_message",
+    "blocker_of", "blocked_between", "blocked_ids", "written_with", "conversation_has_message",
     "prepare_page", "page_decision", "day_limit_refusal", "viewer_wide_refusal", "viewer_wide",
 ]
 NOT_READ = object()  # decide_pair: the caller did not read the block along with the other member
@@ -50,6 +50,11 @@ def blocker_of(member_id, other_id):
 @functools.cache
 def _blocker_statement():
     return select(blocker_of(bindparam("member_id"), bindparam("other_id")))
+
+
+def blocked_between(member_id: int, other_id: int) -> bool:
+    """Whether either of two members blocks the other."""
+    return db.session.scalar(_blocker_statement(), {"member_id": member_id, "other_id": other_id}) is not None
 
 
 def _blockers_with(viewer_id: int, ids) -> dict:
