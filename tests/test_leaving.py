@@ -501,3 +501,41 @@ def test_the_browsers_other_tabs_are_told_the_account_was_closed(alice, bob, log
     client.login("bob")  # someone else signs in on this browser: theirs never ended
     with client.session_transaction() as session:
         assert "wb_ended" not in session
+
+
+def test_closing_with_erase_while_the_messaging_database_is_unreachable_keeps_the_posts_too(sqlite_app, tmp_path):
+    """With *erase the text* and *remove my help requests and comments* both ticked, an unreachable
+    messaging database refused the close after the posts were gone: the account stayed open without
+    them. Now nothing changes until the messaging database answers."""
+    from conftest import WBClient
+    from messaging_ops_helpers import member
+    from wb.messaging.ops.database import sqlite_path
+    from wb.models import HelpRequest
+
+    ann, ben = member("ann", status="active"), member("ben", status="active")
+    converse(ann, ben, ["ann's words"])
+    post_requests_and_comments([(ann, "Ladder to lend", "Ask me")], [])
+    ann_id = ann.id
+    sqlite_app.test_client_class = WBClient
+    client = sqlite_app.test_client()
+    client.login("ann", "correct horse battery")
+    path = sqlite_path()
+    db.session.remove()
+    messaging_engine().dispose()
+    path.rename(tmp_path / "moved.sqlite3")
+    path.mkdir()  # where the file was, something SQLite can't open
+    try:
+        refused = client.post("/settings/close", data={"current_password": "correct horse battery",
+                                                       "erase_text": "y", "remove_posts": "y"})
+        assert refused.status_code >= 500 and "Traceback" not in refused.get_data(as_text=True), visible_text(refused)[:600]
+        assert db.session.get(User, ann_id).deleted_at is None
+        assert db.session.scalars(select(HelpRequest.title)).all() == ["Ladder to lend"]
+    finally:
+        messaging_engine().dispose()
+        path.rmdir()
+        (tmp_path / "moved.sqlite3").rename(path)
+    done = client.post("/settings/close", data={"current_password": "correct horse battery",
+                                                "erase_text": "y", "remove_posts": "y"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, ann_id).deleted_at is not None and db.session.scalars(select(HelpRequest.title)).all() == []

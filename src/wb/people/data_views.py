@@ -7,7 +7,6 @@ from ..access import ENDED_KEY, admin_required, login_required
 from ..admin import standing
 from ..errors import render_error
 from ..models import User
-from ..requests.service import remove_posts_of
 from . import bp, leaving
 from . import export as member_export
 from .forms import CloseAccountForm, EraseMemberForm
@@ -20,9 +19,8 @@ def close_account():
     form = CloseAccountForm(current_user)
     refusal = leaving.why_not_close(current_user)
     if refusal is None and form.validate_on_submit():
-        if form.remove_posts.data:
-            remove_posts_of(current_user, current_user)
-        leaving.close_account(current_user, erase_text=form.erase_text.data, actor=current_user)
+        leaving.close_account(current_user, erase_text=form.erase_text.data, actor=current_user,
+                              remove_posts=form.remove_posts.data)
         logout_user()
         session[ENDED_KEY] = "closed"  # this browser's other tabs are told why (access.why_ended)
         flash("Your account is closed and you are signed out everywhere. Thank you for being part of WhiteBalloon.",

@@ -25,6 +25,7 @@ from ..messaging.ops.database import messaging_engine, schema_present
 from ..messaging.ops.purge import checkpoint_after_wipe, wipe_text
 from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Comment, HelpRequest, User, utcnow
 from ..notifications.models import EmailSettings, Notice
+from ..requests.service import remove_posts_of
 
 log = logging.getLogger("wb.people")
 
@@ -51,15 +52,20 @@ def why_not_close(member: User) -> str | None:
             "(./wb create-admin) before you close your account.")
 
 
-def close_account(member: User, erase_text: bool = False, actor: User | None = None, action: str = CLOSED) -> int:
+def close_account(member: User, erase_text: bool = False, actor: User | None = None, action: str = CLOSED,
+                  remove_posts: bool = False) -> int:
     """Close a member's account: signed out everywhere (cookies and API tokens), unable to sign in,
     "former member" to others, no more emails; with erase_text, the text of every message they sent
-    is wiped ("Message deleted"). Returns how many messages' text was wiped.
+    is wiped ("Message deleted"); with remove_posts, their help requests and comments are removed
+    first. Returns how many messages' text was wiped.
 
     With erase_text the messaging database is asked first: when it can't be reached, the error
-    comes before anything is changed (a half-erased member would be told they were erased)."""
+    comes before anything is changed (a half-erased member would be told they were erased, and a
+    member closing with both boxes ticked lost their posts and kept their account)."""
     if erase_text:
         schema_present()
+    if remove_posts:
+        remove_posts_of(actor or member, member)
     member.deleted_at = member.deleted_at or utcnow()
     member.end_sessions()
     live.record([member.id], "account")  # their held live requests end now
