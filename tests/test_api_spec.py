@@ -1,7 +1,7 @@
 """The published spec and the reference page drawn from it."""
 import re
 
-from api_helpers import alice_api, api_as  # noqa: F401
+from api_helpers import alice_api, api_as, api_chat, bob_api  # noqa: F401
 from wb.api.docs import SWAGGER_UI_VERSION
 
 
@@ -30,7 +30,20 @@ def test_the_spec_is_openapi_3_1_generated_from_the_schemas(client, messaging_on
     assert {"SendMessage", "Message", "Member", "Problem", "InvalidField"} <= set(spec["components"]["schemas"])
     assert not [name for name in spec["components"]["schemas"] if "." in name]
     body = spec["components"]["schemas"]["SendMessage"]
-    assert body["properties"]["body"]["maxLength"] == 5000 and body["additionalProperties"] is False
+    assert body["properties"]["body"]["minLength"] == 1 and body["additionalProperties"] is False
+
+
+def test_the_spec_refuses_no_message_text_the_server_takes(client, api_chat, alice_api):
+    """The text "a\\r\\n" 2,500 times is 7,500 characters as sent and 5,000 as the server counts them: it is
+    sent, so the spec can't cap the string at 5,000 (a client validating by it refused the message:
+    an API tester); the rule is in its words instead."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    body = spec["components"]["schemas"]["SendMessage"]["properties"]["body"]
+    text = "a\r\n" * 2500
+    assert len(text) <= body.get("maxLength", len(text))
+    assert "at most 5,000 characters" in body["description"]
+    _, _, cid = api_chat
+    assert alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": text}).status_code == 201
 
 
 def test_the_docs_page_loads_only_our_own_files(client, messaging_on):

@@ -193,9 +193,13 @@ def _message_text(value: str) -> str:
 
 class SendMessage(Request):
     body: Annotated[str, BeforeValidator(_folded), AfterValidator(_message_text)] = Field(
-        # The lengths are documented here and checked by _message_text, in the web's words.
-        json_schema_extra={"minLength": 1, "maxLength": BODY_MAX},
-        description="The message text (line breaks counted as one character each, \\r\\n too). Plain text: "
+        # Checked by _message_text, in the web's words. No maxLength: the rule counts the text as the
+        # server folds and trims it, so a longer raw string ("a\r\n" 2,500 times) is accepted, and a
+        # client validating against the spec refused it (an API tester). The request's size bounds it.
+        json_schema_extra={"minLength": 1},
+        description=f"The message text: at most {BODY_MAX:,} characters, counted after line breaks are folded "
+                    "(\\r\\n and \\r count as one character each) and without the spaces around the text, so "
+                    "the JSON string itself may be longer. Plain text: "
                     "control characters other than line breaks and tabs, the two direction overrides (U+202D, "
                     "U+202E) and text that shows nothing (only spaces or zero-width characters) are refused.")
 
