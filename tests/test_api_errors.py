@@ -103,6 +103,33 @@ def test_a_422_lists_each_invalid_field_without_echoing_it(alice_api):
     assert "bored" not in response.get_data(as_text=True)
 
 
+PAGE_SIZE = "must be a whole number from 1 to 100, written with the digits 0-9"
+
+
+@pytest.mark.parametrize("query, name, detail", [
+    ("limit=1&limit=2", "limit", "given more than once: send it once"),
+    ("unread=true&unread=false", "unread", "given more than once: send it once"),
+    ("cursor=", "cursor", "is empty: give it a value, or leave it out"),
+    ("limit=", "limit", "is empty: give it a value, or leave it out"),
+    ("limit=99999999999999999999999", "limit", PAGE_SIZE),
+    ("limit=-1", "limit", PAGE_SIZE),
+    ("limit=0", "limit", PAGE_SIZE),
+    ("limit=101", "limit", PAGE_SIZE),
+    ("unread=maybe", "unread", "must be true or false"),
+    ("messages?before=1&before=2", "before", "given more than once: send it once"),
+    ("messages?after=-1", "after", "must be a whole number from 0 to 9223372036854775807, written with the digits 0-9"),
+    ("messages?limit=-1", "limit", PAGE_SIZE),
+])
+def test_a_query_parameter_s_422_says_what_it_takes(api_chat, alice_api, query, name, detail):
+    """A parameter sent twice, empty or out of range is told so, with its real range: an API tester was
+    told "a valid integer", "a character this field doesn't take", "at most 9223372036854775807" for
+    a page size of at most 100, and "the digits 0-9" for -1."""
+    _, _, cid = api_chat
+    path = f"/api/v1/conversations/{cid}/{query}" if query.startswith("messages") else f"/api/v1/conversations?{query}"
+    problem = assert_problem(alice_api.get(path), 422)
+    assert problem["errors"] == [{"location": "query", "name": name, "detail": detail}]
+
+
 @pytest.mark.parametrize("path", ["/api/v1/conversations/99999999999", "/api/v1/conversations/%D9%A3",
                                   "/api/v1/conversations/-1", "/api/v1/conversations/1/messages/x/remove"])
 def test_malformed_or_impossible_ids_are_a_404(alice_api, path):

@@ -364,13 +364,13 @@ def test_an_idempotency_key_names_one_send_in_one_conversation(api_chat, alice_a
 
 def test_a_field_error_says_what_is_wrong_in_plain_words(api_chat, alice_api):
     """Our validators' words, without pydantic's "Value error, " before them; digits too many for
-    any id say so rather than "digits 0-9" (found by an outside tester)."""
+    any id say the range an id takes (found by an outside tester)."""
     _, _, cid = api_chat
     huge = assert_problem(alice_api.get(f"/api/v1/conversations/{cid}/messages?before=9223372036854775808"), 422)
     [field] = huge["errors"]
-    assert field["name"] == "before" and field["detail"].startswith("must be at most ")
+    assert field["name"] == "before" and field["detail"].startswith("must be a whole number from 0 to 9223372036854775807")
     arabic = assert_problem(alice_api.get(f"/api/v1/conversations/{cid}/messages?limit=٣"), 422)
-    assert [e["detail"] for e in arabic["errors"]] == ["must be a whole number written with the digits 0-9"]
+    assert [e["detail"] for e in arabic["errors"]] == ["must be a whole number from 1 to 100, written with the digits 0-9"]
     note = assert_problem(alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "\x00"}), 422)
     assert all(not e["detail"].startswith("Value error") for e in note["errors"])
 

@@ -4,25 +4,31 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
 from ..messaging.models import REPORT_NOTE_MAX, REPORT_REASONS
-from ..security import ASCII_DIGITS, MAX_DATABASE_ID, whole_number
+from ..security import MAX_DATABASE_ID, whole_number
 from ..text import BODY_MAX, CONTROL_CHARACTERS, TextRefused, clean_text, fold_line_breaks
 
 MAX_PAGE_SIZE = 100
 
 
-def _ascii_number(value):
-    """Query strings: ASCII digits only ("٣", "1_000", " 1" and "+1" are refused), as every number a member sends."""
-    if isinstance(value, str):
-        number = whole_number(value)
-        if number is None:
-            if ASCII_DIGITS.fullmatch(value):  # digits, but more than any id or page can be
-                raise ValueError(f"must be at most {MAX_DATABASE_ID}")
-            raise ValueError("must be a whole number written with the digits 0-9")
-        return number
-    return value
+def _query_number(low: int, high: int):
+    """A whole number from low to high in a query string, ASCII digits only ("٣", "1_000", " 1" and "+1"
+    are refused), as every number a member sends. Anything else is told the range (the constraints
+    inside, so the spec shows them): "-1" was told "the digits 0-9" and a page size "at most" the
+    largest database id (an API tester)."""
+    words = f"must be a whole number from {low} to {high}, written with the digits 0-9"
+
+    def read(value):
+        if isinstance(value, str):
+            number = whole_number(value, high)
+            if number is None or number < low:
+                raise ValueError(words)
+            return number
+        return value
+
+    return Annotated[Annotated[int, Field(ge=low, le=high)], BeforeValidator(read)]
 
 
 def _json_integer(value):
@@ -40,9 +46,9 @@ def _utc(value: datetime) -> datetime:
 
 # A message id in a JSON body: a positive whole number a database id can be.
 MessageId = Annotated[Annotated[int, Field(ge=1, le=MAX_DATABASE_ID)], BeforeValidator(_json_integer)]
-# The same, and a page size, in a query string (the constraints inside, so the spec shows them).
-QueryMessageId = Annotated[Annotated[int, Field(ge=0, le=MAX_DATABASE_ID)], BeforeValidator(_ascii_number)]
-PageSize = Annotated[Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)], BeforeValidator(_ascii_number)]
+# The same, and a page size, in a query string.
+QueryMessageId = _query_number(0, MAX_DATABASE_ID)
+PageSize = _query_number(1, MAX_PAGE_SIZE)
 Timestamp = Annotated[datetime, AfterValidator(_utc), PlainSerializer(lambda v: _utc(v).isoformat().replace("+00:00", "Z"), return_type=str)]
 
 
@@ -54,6 +60,17 @@ class Request(BaseModel):
 class Query(BaseModel):
     """Query-string arguments: values arrive as text, so types are converted (and checked)."""
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _once_and_not_empty(cls, value):
+        """A parameter sent twice arrives as a list, one sent empty as "": said so, whatever its type
+        ("a valid integer" and "a character this field doesn't take" misled an API tester)."""
+        if isinstance(value, list):
+            raise ValueError("given more than once: send it once")
+        if value == "":
+            raise ValueError("is empty: give it a value, or leave it out")
+        return value
 
 
 # --- problems -------------------------------------------------------------------------

@@ -48,6 +48,8 @@ def _detail(item: dict) -> str:
     error = item.get("ctx", {}).get("error")
     if item["type"] == "value_error" and error is not None:
         return str(error)
+    if item["type"] == "bool_parsing":  # a query's true/false (pydantic: "unable to interpret input")
+        return "must be true or false"
     return PATTERN_WORDS if item["type"] == "string_pattern_mismatch" else item["msg"]
 
 
