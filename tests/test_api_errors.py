@@ -212,6 +212,14 @@ def test_utf8_json_is_welcome_with_or_without_its_charset(api_chat, alice_api, c
     assert response.status_code == 201 and response.get_json()["body"] == "héllo"
 
 
+def test_json_nested_too_deeply_is_told_so_not_invalid(api_chat, alice_api):
+    """Valid JSON 3,000 arrays deep was "isn't valid JSON" (an API tester): still a 400, saying why."""
+    _, _, cid = api_chat
+    raw = '{"x": ' + "[" * 3000 + "]" * 3000 + "}"
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=raw, content_type="application/json")
+    assert "nests arrays or objects too deeply" in assert_problem(response, 400)["detail"]
+
+
 @pytest.mark.parametrize("raw, named", [
     ('{"body": "kind words", "body": "something else"}', ["body"]),
     ('{"with": "bob", "with": "carol", "x": {"y": 1, "y": 2}}', ["with", "y"]),

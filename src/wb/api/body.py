@@ -64,8 +64,9 @@ def check_body(safe_methods) -> dict | None:
             words = "A number in the request body has more digits than any value here takes."
             raise ApiProblem(422, words, errors=[{"location": "body", "name": "(body)", "detail": words}]) from None
         raise ApiProblem(400, "The request body isn't valid JSON.") from None
-    except RecursionError:  # thousands of nested brackets
-        raise ApiProblem(400, "The request body isn't valid JSON.") from None
+    except RecursionError:  # thousands of nested brackets: JSON, but past what the parser follows
+        raise ApiProblem(400, "The request body nests arrays or objects too deeply: no request here takes more "
+                              "than a few levels.") from None
     if twice:
         raise ApiProblem(422, "The request body names a key more than once.", errors=[
             {"location": "body", "name": key, "detail": "Named more than once: send each key once."} for key in twice
