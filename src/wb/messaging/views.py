@@ -665,12 +665,27 @@ def _said_on_page(reason: str, person_id: int) -> str:
     return how
 
 
+def _day_limit_for(people):
+    """Why the viewer can't start a conversation with one of these members today, if that is it for any
+    of them: said once at the top of a page listing them, whose rows then say it in a few words (drawn
+    in the first such row, it read as about that member, or as part of their comment: a marketplace's
+    tester)."""
+    for person in people:
+        if person is not None and policy.show_message_button(current_user, person):
+            decision = rules.page_decision(current_user, person)
+            if decision.reason == rules.DAY_LIMIT:
+                _said_on_page(rules.DAY_LIMIT, 0)
+                return decision
+    return None
+
+
 def template_helpers():
     """What every page's templates may ask about messaging; the decisions live in policy.py and rules/."""
     return {
         "show_message_button": lambda person: policy.show_message_button(current_user, person),
         "start_refusal": lambda person: rules.page_decision(current_user, person),
         "said_on_page": _said_on_page,
+        "day_limit_for": _day_limit_for,
         "show_inbox_badge": lambda: policy.show_inbox_badge(current_user),
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),

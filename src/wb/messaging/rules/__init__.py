@@ -20,10 +20,10 @@ from .community import (
     MESSAGE_FROM, PROTECT, REACH, STARTERS, Community, Rules, any_viewer_wide_rule, circle_ids_by_member, load_rules,
 )
 from ..policy import counts_as_new, new_conversations_spent
-from .words import MAY_WRITE, NO, REPLY_ONLY, WRITE, Decision, day_limit_spent, nobody_else_in_my_circles
+from .words import DAY_LIMIT, MAY_WRITE, NO, REPLY_ONLY, WRITE, Decision, day_limit_spent, nobody_else_in_my_circles
 
 __all__ = [
-    "MESSAGE_FROM", "PROTECT", "REACH", "STARTERS", "MAY_WRITE", "NO", "REPLY_ONLY", "WRITE",
+    "MESSAGE_FROM", "PROTECT", "REACH", "STARTERS", "DAY_LIMIT", "MAY_WRITE", "NO", "REPLY_ONLY", "WRITE",
     "Community", "Decision", "Rules", "Side", "load_rules", "circle_ids_by_member",
     "decide_pair", "decisions_for", "require_may_write", "starting_refusal", "side_of", "writable_where",
     "blocker_of", "blocked_between", "blocked_ids", "written_with", "conversation_has_message",

@@ -84,8 +84,11 @@ def pending() -> Decision:
                     brief="waiting for approval")
 
 
+DAY_LIMIT = "day-limit"
+
+
 def day_limit_spent(retry_after: int) -> Decision:
-    return Decision(NO, "day-limit", new_conversations_spent_words(retry_after), 429,
+    return Decision(NO, DAY_LIMIT, new_conversations_spent_words(retry_after), 429,
                     link=("messaging.inbox", "Go to your conversations"), brief="today's new conversations are started")
 
 
