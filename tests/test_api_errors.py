@@ -220,6 +220,30 @@ def test_json_nested_too_deeply_is_told_so_not_invalid(api_chat, alice_api):
     assert "nests arrays or objects too deeply" in assert_problem(response, 400)["detail"]
 
 
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "identity, gzip"])
+def test_a_compressed_body_is_a_415_naming_its_coding(api_chat, alice_api, coding):
+    """Content-Encoding was ignored: gzip's bytes read as "isn't UTF-8" (an API tester). RFC 9110 15.5.16:
+    a 415 naming the coding, and Accept-Encoding says what is taken."""
+    import gzip
+
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=gzip.compress(json.dumps(SEND).encode()),
+                              content_type="application/json", headers={"Content-Encoding": coding})
+    problem = assert_problem(response, 415)
+    assert f"Content-Encoding: {coding.split(', ')[-1]}" in problem["detail"] and "uncompressed" in problem["detail"]
+    assert response.headers["Accept-Encoding"] == "identity"
+    assert alice_api.get(f"/api/v1/conversations/{cid}/messages").get_json()["messages"] == []
+    spec = alice_api.get("/api/v1/openapi.json").get_json()
+    assert "Accept-Encoding" in spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]["responses"]["415"]["headers"]
+
+
+def test_content_encoding_identity_is_no_coding(api_chat, alice_api):
+    _, _, cid = api_chat
+    response = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=json.dumps(SEND).encode(),
+                              content_type="application/json", headers={"Content-Encoding": "identity"})
+    assert response.status_code == 201
+
+
 @pytest.mark.parametrize("raw, named", [
     ('{"body": "kind words", "body": "something else"}', ["body"]),
     ('{"with": "bob", "with": "carol", "x": {"y": 1, "y": 2}}', ["with", "y"]),

@@ -33,7 +33,7 @@ def _refuse_constant(name: str):
 
 
 def check_body(safe_methods) -> dict | None:
-    """A request body, when there is one, is a UTF-8 JSON object: 415 for another type or charset,
+    """A request body, when there is one, is a UTF-8 JSON object: 415 for another type, charset or content coding,
     400 when it isn't UTF-8 (a byte order mark, UTF-16) or doesn't parse (NaN and Infinity included), 422 for a non-object or a
     key named twice (the problem lists them, so the client learns which of its values were ambiguous)."""
     if request.method in safe_methods:
@@ -46,6 +46,11 @@ def check_body(safe_methods) -> dict | None:
         # Sent in chunks (no Content-Length): Werkzeug reads up to the limit and quietly stops, so a
         # body that reaches it was cut short. Refused as one with a Content-Length past it is.
         raise ApiProblem(413, f"The request body is larger than {limit // 1024} KiB.")
+    codings = [coding.strip() for coding in request.headers.get("Content-Encoding", "").split(",") if coding.strip()]
+    unsupported = [coding for coding in codings if coding.lower() != "identity"]
+    if unsupported:  # read as they came, gzip's bytes were "not UTF-8" (an API tester); RFC 9110, 15.5.16
+        raise ApiProblem(415, f"The request body is sent with Content-Encoding: {', '.join(unsupported)}, which this "
+                              "API doesn't take: send it uncompressed.", headers={"Accept-Encoding": "identity"})
     if request.mimetype not in JSON_TYPES:
         raise ApiProblem(415, "Send the request body as JSON (Content-Type: application/json).")
     charset = request.mimetype_params.get("charset")

@@ -121,6 +121,8 @@ CONDITIONS = [
 
 
 WWW_AUTHENTICATE = {"description": "How to sign in: a Bearer token.", "schema": {"type": "string"}}
+ACCEPT_ENCODING = {"description": '"identity" when the body came compressed (Content-Encoding): send it uncompressed.',
+                   "schema": {"type": "string"}}
 LOCATION = {"description": "Where the conversation (or its messages) can be read.", "schema": {"type": "string"}}
 REPLAYED = {"description": '"true" when an Idempotency-Key retry answers with the message it stored before.',
             "schema": {"type": "string", "enum": ["true"]}}
@@ -153,7 +155,7 @@ def document() -> dict:
     own media type (RFC 9457), a body whose fields are all optional may be left out, an id past
     an INTEGER's range (a message's, see security.py) is an int64, the Retry-After a 429 or 503 carries,
     and the ETag and conditional headers of a route that answers 304; the headers of a 401
-    (WWW-Authenticate), a 409 (Retry-After) and of the successes that carry some, and the export's ZIP."""
+    (WWW-Authenticate), a 409 (Retry-After), a 415 (Accept-Encoding) and of the successes that carry some, and the export's ZIP."""
     spec = copy.deepcopy(api.spec)
     operation_ids = _operation_ids()
     schemas_by_ref = {f"#/components/schemas/{name}": schema for name, schema in spec["components"]["schemas"].items()}
@@ -169,6 +171,8 @@ def document() -> dict:
                     response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
                 if status == "401":
                     response.setdefault("headers", {})["WWW-Authenticate"] = WWW_AUTHENTICATE
+                if status == "415":
+                    response.setdefault("headers", {})["Accept-Encoding"] = ACCEPT_ENCODING
                 response.setdefault("headers", {}).update(SUCCESS_HEADERS.get((method, path), {}).get(status, {}))
                 if not response["headers"]:
                     del response["headers"]
