@@ -3,6 +3,8 @@ import re
 
 from api_helpers import alice_api, api_as, api_chat, bob_api  # noqa: F401
 from wb.api.docs import SWAGGER_UI_VERSION
+from wb.auth.service import set_status
+from wb.models import User
 
 
 def test_the_spec_is_openapi_3_1_generated_from_the_schemas(client, messaging_on):
@@ -98,3 +100,39 @@ def test_each_operation_is_named_by_its_view(client, messaging_on):
     assert ids[("delete", "/api/v1/conversations/{conversation_id}/hide")] == "unhideConversation"
     assert ids[("delete", "/api/v1/conversations/{conversation_id}/messages/{message_id}")] == "deleteMessage"
     assert ids[("get", "/api/v1/me/export")] == "exportMine"
+
+
+def test_the_spec_says_what_a_send_s_409_and_a_delete_s_403_mean(client, api_chat, alice_api, bob_api):
+    """"Conflict" and "Forbidden" told a client nothing (an API tester): the spec says why, as the
+    answers do."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    messages = "/api/v1/conversations/{conversation_id}/messages"
+    conflict = spec["paths"][messages]["post"]["responses"]["409"]["description"]
+    assert "Idempotency-Key is still being sent" in conflict and "Retry" in conflict
+    forbidden = spec["paths"][messages + "/{message_id}"]["delete"]["responses"]["403"]["description"]
+    assert "can't be deleted for both any more" in forbidden and "blocked or reported" in forbidden
+
+    _, _, cid = api_chat
+    mid = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "hi"}).get_json()["id"]
+    assert bob_api.put("/api/v1/blocks/alice").status_code == 204
+    refused = alice_api.delete(f"/api/v1/conversations/{cid}/messages/{mid}")
+    assert refused.status_code == 403 and "can't be deleted for both any more" in refused.get_json()["detail"]
+
+
+def test_me_s_status_lists_only_what_a_signed_in_member_can_be(client, messaging_on, make_user, api_as):
+    """A suspended member's token is refused (401) before /me answers, so the spec lists only the two
+    statuses /me can say (it listed "suspended" too: an API tester)."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["components"]["schemas"]["Me"]["properties"]["status"]["enum"] == ["pending", "active"]
+    pending, suspended = api_as(make_user("pat", status="pending")), api_as(make_user("sam"))
+    assert pending.get("/api/v1/me").get_json()["status"] == "pending"
+    set_status(User.by_username("sam"), "suspended")
+    assert suspended.get("/api/v1/me").status_code == 401
+
+
+def test_the_spec_names_the_site_root_as_its_server(client, messaging_on):
+    """Its paths are written whole (/api/v1/...), so a client adds them to the site's address, not to
+    the spec's."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["servers"] == [{"url": "/"}]
+    assert all(path.startswith("/api/v1/") for path in spec["paths"])

@@ -113,7 +113,8 @@ class Me(BaseModel):
     id: int
     username: str
     display_name: str
-    status: Literal["pending", "active", "suspended"]
+    # Only these: a suspended member's token and session are refused (401) before /me answers.
+    status: Literal["pending", "active"] = Field(description="pending: waiting for an admin's approval")
     is_admin: bool
     may_message: bool = Field(description="Whether you may send messages and start conversations at all")
     why_not: str | None = Field(description="Why not, when you may not")

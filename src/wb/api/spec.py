@@ -81,6 +81,8 @@ api = SpecTree(
         "`GET /unread-count` changes only with its number. Paging by `cursor` follows the list's order: a "
         "conversation with news moves to the top, so start again from the first page when the list's ETag changes."
     ),
+    # Paths are written whole (/api/v1/...), so the server is the site's root, wherever it is served.
+    servers=[{"url": "/"}],
     mode="strict",
     # Schemas by their own names ("SendMessage", not "SendMessage.30d5aca", which generated clients
     # carried into their class names: an API tester); they are all in schemas.py, so unique.

@@ -20,6 +20,12 @@ from .spec import answers, api, document
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = ("api.openapi",)
 MESSAGE_ID = f"<int(max={MAX_DATABASE_ID}):message_id>"
+# What a status means on one route, for the spec ("Conflict" and "Forbidden" told a client nothing: an API tester).
+SEND_IN_FLIGHT = ("An earlier request with this Idempotency-Key is still being sent, or has just failed: this one "
+                  "stored nothing. Retry it, with the same key and text, after Retry-After seconds.")
+NOT_DELETABLE = ("Not yours to delete for both (it is the other member's), or it can't be deleted for both any more: "
+                 "the other member blocked or reported you, and keeps their copy. Remove it from your own view "
+                 "instead (POST .../remove). Also a pending account, or a browser session's write without X-CSRFToken.")
 
 
 @bp.before_request
@@ -281,7 +287,7 @@ def _conditional(response):
 
 @bp.post("/conversations/<int:conversation_id>/messages")
 @api.validate(json=schemas.SendMessage, headers=schemas.SendHeaders,
-              resp=answers(HTTP_201=schemas.Message, HTTP_409=schemas.Problem), tags=["messages"])
+              resp=answers(HTTP_201=schemas.Message, HTTP_409=(schemas.Problem, SEND_IN_FLIGHT)), tags=["messages"])
 def send_message(conversation_id):
     """Send a message (201 with it). A conversation's first message is one of the day's new conversations (429
     once they are spent). With an Idempotency-Key, a retry stores it once and answers the same."""
@@ -322,7 +328,7 @@ def mark_read(conversation_id):
 
 @bp.delete(f"/conversations/<int:conversation_id>/messages/{MESSAGE_ID}")
 @takes_no_body
-@api.validate(resp=answers(HTTP_204=None), tags=["messages"])
+@api.validate(resp=answers(HTTP_204=None, HTTP_403=(schemas.Problem, NOT_DELETABLE)), tags=["messages"])
 def delete_message(conversation_id, message_id):
     """Delete a message I sent, for both of us."""
     member = auth.member()
