@@ -416,3 +416,18 @@ def test_commenting_too_fast_is_a_429_that_keeps_what_was_typed(client, bob, hel
     assert "posted 2 comments in a short time" in page and ">Buy now</textarea>" in page
     assert "Borrow a ladder" in page
     assert count(Comment) == 2
+
+
+def test_authors_of_requests_and_comments_are_shown_with_their_username(client, make_user, login):
+    """A scammer named "Sam Green™" commented under Sam Green's listing "Pay a deposit to hold it", and it
+    read as Sam's own reply (a marketplace's tester): names come with their @username, as in the directory."""
+    from helpers import post_requests_and_comments
+    from messaging_helpers import visible_text
+
+    sam, sammy = make_user("sam", display_name="Sam Green"), make_user("sammy", display_name="Sam Green™")
+    listing, = post_requests_and_comments([(sam, "Bike for sale", "Red, 3 gears")],
+                                          [(0, sammy, "Update: reserved. Pay a deposit to hold it")])
+    viewer = login(make_user("bea"))
+    page = visible_text(viewer.get(f"/requests/{listing.id}"))
+    assert "by Sam Green @sam" in page and "Sam Green™ @sammy" in page
+    assert "Bike for sale by Sam Green @sam" in visible_text(viewer.get("/requests"))
