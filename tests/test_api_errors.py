@@ -94,6 +94,21 @@ def test_a_small_body_sent_in_chunks_goes(api_chat, alice_api):
     assert [m.body for m in messages_in(cid)] == ["hi"]
 
 
+def test_api_answers_vary_on_the_token_and_never_on_htmx(api_chat, alice_api, app):
+    """Every answer depends on who asks: Vary names Authorization, not only the session's Cookie; and a
+    204 is no page, so it doesn't vary on HX-Request (remove did: an API tester)."""
+    _, _, cid = api_chat
+    mid = send(alice_api, cid, "hi")["id"]
+    answers = [alice_api.get("/api/v1/conversations"), alice_api.get("/api/v1/me"),
+               alice_api.post(f"/api/v1/conversations/{cid}/messages/{mid}/remove"),
+               alice_api.put(f"/api/v1/conversations/{cid}/mute"), app.test_client().get("/api/v1/me")]
+    for response in answers:
+        vary = {name.strip().lower() for name in response.headers.get("Vary", "").split(",")}
+        assert "authorization" in vary and "hx-request" not in vary, (response.status_code, vary)
+    assert answers[2].status_code == 204 and "Content-Type" not in answers[2].headers
+    assert answers[2].headers["Cache-Control"] == "no-store"
+
+
 def test_a_422_lists_each_invalid_field_without_echoing_it(alice_api):
     response = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "bored", "note": 7, "extra": 1})
     problem = assert_problem(response, 422)

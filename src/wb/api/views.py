@@ -62,6 +62,14 @@ def takes_no_body(view):
     return view
 
 
+@bp.after_request
+def _varies_on_the_token(response):
+    """Who is asking decides every answer: a cache keyed without the Authorization header (Flask
+    adds Cookie, for the session) could hand one member's answer to another."""
+    response.vary.add("Authorization")
+    return response
+
+
 @bp.errorhandler(Refusal)
 def _refused(refusal: Refusal):
     """Messaging's own refusals (the rules, the limits) keep their status, words and Retry-After; a
@@ -69,6 +77,14 @@ def _refused(refusal: Refusal):
     errors = ([{"location": "body", "name": refusal.field or "(body)", "detail": refusal.message}]
               if refusal.status == 422 else None)
     return problem_response(refusal.status, refusal.message, errors=errors, headers=refusal.headers)
+
+
+def _no_content():
+    """A 204, with no type: Flask's ("", 204) is text/html, so it varied on HX-Request as a page does."""
+    response = current_app.response_class(status=204)
+    del response.headers["Content-Type"]
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _json(model, status=200, headers=None):
@@ -194,7 +210,7 @@ def hide_conversation(conversation_id):
     """Hide a conversation from my list until a new message arrives."""
     member = auth.member()
     writes.hide_conversation(member, conversations.get_conversation_for(member, conversation_id))
-    return "", 204
+    return _no_content()
 
 
 @bp.delete("/conversations/<int:conversation_id>/hide")
@@ -205,7 +221,7 @@ def unhide_conversation(conversation_id):
     # A client had no way back (an API tester).
     member = auth.member()
     writes.unhide_conversation(member, conversations.get_conversation_for(member, conversation_id))
-    return "", 204
+    return _no_content()
 
 
 @bp.put("/conversations/<int:conversation_id>/mute")
@@ -214,7 +230,7 @@ def unhide_conversation(conversation_id):
 def mute_conversation(conversation_id):
     """Mute a conversation: it keeps its unread_count, but adds nothing to the unread total or emails."""
     _set_muted(conversation_id, True)
-    return "", 204
+    return _no_content()
 
 
 @bp.delete("/conversations/<int:conversation_id>/mute")
@@ -223,7 +239,7 @@ def mute_conversation(conversation_id):
 def unmute_conversation(conversation_id):
     """Unmute a conversation."""
     _set_muted(conversation_id, False)
-    return "", 204
+    return _no_content()
 
 
 def _set_muted(conversation_id: int, muted: bool) -> None:
@@ -333,7 +349,7 @@ def delete_message(conversation_id, message_id):
     """Delete a message I sent, for both of us."""
     member = auth.member()
     writes.delete_message(member, conversations.get_conversation_for(member, conversation_id), message_id)
-    return "", 204
+    return _no_content()
 
 
 @bp.post(f"/conversations/<int:conversation_id>/messages/{MESSAGE_ID}/remove")
@@ -343,7 +359,7 @@ def remove_message(conversation_id, message_id):
     """Remove a message from my own view only."""
     member = auth.member()
     writes.remove_message_for_me(member, conversations.get_conversation_for(member, conversation_id), message_id)
-    return "", 204
+    return _no_content()
 
 
 # --- safety ----------------------------------------------------------------------------------------
@@ -369,7 +385,7 @@ def list_blocks():
 def block(username):
     """Block a member (their username; a leading @ is read past): they can't message me, and they aren't told."""
     safety.block(auth.member(), _someone(username))
-    return "", 204
+    return _no_content()
 
 
 @bp.delete("/blocks/<username>")
@@ -378,7 +394,7 @@ def block(username):
 def unblock(username):
     """Lift a block (the member's username; a leading @ is read past)."""
     safety.unblock(auth.member(), _someone(username))
-    return "", 204
+    return _no_content()
 
 
 @bp.post("/reports")
