@@ -131,7 +131,7 @@ def test_an_expired_token_is_refused_with_the_day_it_expired(app, alice_api):
     response = alice_api.get("/api/v1/me")
     problem = assert_problem(response, 401)
     assert problem["detail"] == "This token expired on 2 Dec 2026. Make a new one in Settings \u2192 API tokens."
-    assert response.headers["WWW-Authenticate"].startswith("Bearer") and "Set-Cookie" not in response.headers
+    assert response.headers["WWW-Authenticate"] == INVALID_TOKEN and "Set-Cookie" not in response.headers
     assert_problem(alice_api.post("/api/v1/conversations", json={"with": "bob"}), 401)  # writes too
     expire()
     row = db.session.scalars(select(AccessToken)).one()
@@ -235,12 +235,20 @@ def test_a_token_in_the_address_is_refused_even_beside_a_good_header(app, alice_
     assert alice_api.get("/api/v1/me?x=wbpa").status_code == 200
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Bearer wbpat_nottherealtoken", "Basic YWxpY2U6cHc=", "Bearer " + "x" * 5000])
-def test_missing_or_wrong_tokens_are_a_401_problem(app, messaging_on, alice, header):
+CHALLENGE = 'Bearer realm="WhiteBalloon API"'
+INVALID_TOKEN = 'Bearer realm="WhiteBalloon API", error="invalid_token"'
+
+
+@pytest.mark.parametrize("header, challenge", [
+    (None, CHALLENGE), ("Bearer", CHALLENGE), ("Basic YWxpY2U6cHc=", CHALLENGE),
+    ("Bearer wbpat_nottherealtoken", INVALID_TOKEN), ("Bearer " + "x" * 5000, INVALID_TOKEN)])
+def test_missing_or_wrong_tokens_are_a_401_problem(app, messaging_on, alice, header, challenge):
+    """A token sent and refused says so in its challenge, error="invalid_token"; no token, none (RFC 6750 3.1:
+    an API tester's client couldn't tell "sign in" from "your token is bad")."""
     headers = {"Authorization": header} if header is not None else {}
     response = app.test_client().get("/api/v1/conversations", headers=headers)
     assert_problem(response, 401)
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.headers["WWW-Authenticate"] == challenge
 
 
 @pytest.mark.parametrize("change", ["suspended", "deleted"])
@@ -250,7 +258,9 @@ def test_a_suspended_or_departed_owner_s_token_stops_working(alice_api, alice, c
     else:
         alice.deleted_at = utcnow()
     db.session.commit()
-    problem = assert_problem(alice_api.get("/api/v1/me"), 401)
+    response = alice_api.get("/api/v1/me")
+    problem = assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"] == INVALID_TOKEN
     # said as signing in says it (an outside tester read "unknown or was revoked" and revoked it)
     assert problem["detail"] == ("That token's account is suspended: its tokens work again if an admin reinstates it."
                                  if change == "suspended" else "That token doesn't work: it is unknown or was revoked.")

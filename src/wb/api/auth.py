@@ -12,6 +12,9 @@ from .problems import CSRF_REFUSED, ApiProblem
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="WhiteBalloon API"'}
+# A token was sent and refused (unknown, revoked, expired, its owner suspended): RFC 6750 3.1 says so
+# in the challenge, which a request with no credentials doesn't carry.
+INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="WhiteBalloon API", error="invalid_token"'}
 
 
 def sign_in() -> None:
@@ -26,7 +29,7 @@ def sign_in() -> None:
             raise ApiProblem(401, "Send your token as 'Authorization: Bearer <token>'.", headers=CHALLENGE)
         bearer = tokens.authenticate(token.strip())
         if not isinstance(bearer, tokens.Bearer):
-            raise ApiProblem(401, bearer, headers=CHALLENGE)
+            raise ApiProblem(401, bearer, headers=INVALID_TOKEN)
         g.api_member, g.api_auth = bearer.member, "token"
         return
     if not current_user.is_authenticated:

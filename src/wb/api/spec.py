@@ -122,7 +122,8 @@ CONDITIONS = [
 ]
 
 
-WWW_AUTHENTICATE = {"description": "How to sign in: a Bearer token.", "schema": {"type": "string"}}
+WWW_AUTHENTICATE = {"description": 'How to sign in: a Bearer token; error="invalid_token" when the one sent was '
+                                   "refused (RFC 6750).", "schema": {"type": "string"}}
 ACCEPT_ENCODING = {"description": '"identity" when the body came compressed (Content-Encoding): send it uncompressed.',
                    "schema": {"type": "string"}}
 LOCATION = {"description": "Where the conversation (or its messages) can be read.", "schema": {"type": "string"}}
