@@ -51,6 +51,20 @@ def test_finds_a_member_by_part_of_the_username(alice_client, make_user):
     assert offered(alice_client, "@bob_builder")[0] == ["bob_builder"]  # as pages show a username
 
 
+def test_the_member_whose_username_was_typed_and_those_one_talks_with_come_first(alice, alice_client, make_user):
+    """Typing "sam" listed "Sam from Elm St @zed" above the Sam Green @sam a buyer already wrote to (a
+    marketplace's tester): the typed username first, then those one has a conversation with, then by name."""
+    from messaging_helpers import open_conversation, send
+
+    make_user("sam", display_name="Sam Green")
+    make_user("zed", display_name="Sam from Elm St")
+    make_user("pam", display_name="Pam Samuels")
+    assert offered(alice_client, "sam")[0] == ["sam", "pam", "zed"]
+    assert offered(alice_client, "sam g")[0] == ["sam"]
+    send(alice_client, open_conversation(alice_client, "zed"), "Is the bike still there?")
+    assert offered(alice_client, "sa")[0] == ["zed", "pam", "sam"]
+
+
 def test_results_are_ordered_by_name_and_limited(alice_client, make_user):
     for i in range(12):
         make_user(f"member{i:02d}", display_name=f"Zed {chr(ord('z') - i)}")

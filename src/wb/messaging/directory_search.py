@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
 from ..database import folded
 from ..extensions import db
@@ -12,6 +12,7 @@ from ..models import User
 from ..text import search_folded
 from ..visibility import listed_for
 from . import policy, rules
+from .models import ConversationMembership
 
 MIN_QUERY_LENGTH = 2
 MAX_QUERY_LENGTH = 80
@@ -84,7 +85,11 @@ def search_members(viewer, query: str) -> MemberSearch:
         select(User, case((writable, True), else_=False).label("writable"))
         .where(matches, User.status == "active", User.deleted_at.is_(None), User.id != viewer.id,
                *([] if listed is None else [listed]))
-        .order_by(case((writable, 0), else_=1), sort_name(), User.username)
+        # After those one may write to: the member whose username was typed, then those one talks with
+        # already ("sam" listed "Sam from Elm St @zed" above the Sam Green @sam a buyer wrote to: a
+        # marketplace's tester), then by name.
+        .order_by(case((writable, 0), else_=1), case((User.username == query.lower(), 0), else_=1),
+                  case((_talks_with(viewer), 0), else_=1), sort_name(), User.username)
         .limit(RESULT_LIMIT + 1)  # one more than shown: whether to say there are more
     ).all()
     more, rows = len(rows) > RESULT_LIMIT, rows[:RESULT_LIMIT]
@@ -101,6 +106,12 @@ def search_members(viewer, query: str) -> MemberSearch:
     if not rows and listed is None and _names_unreachable_member(viewer, query):
         search.cant_message = policy.NEUTRAL_REFUSAL
     return search
+
+
+def _talks_with(viewer):
+    """Whether the viewer has a conversation with a message in it with the member (User), in SQL."""
+    CM = ConversationMembership
+    return exists().where(CM.user_id == viewer.id, CM.other_user_id == User.id, CM.last_message_id.is_not(None))
 
 
 def _names_unreachable_member(viewer, query: str) -> bool:
