@@ -530,6 +530,40 @@ def test_a_page_drawn_while_messaging_was_off_hears_of_the_switch_and_of_a_sign_
     expect(other).to_have_url(re.compile(r"/login\?.*ended=elsewhere"), timeout=BADGE_WAIT_MS)
 
 
+def test_a_comment_or_request_being_written_when_the_session_ends_elsewhere_is_kept(browsing, server):
+    """The sign-in page says what was being typed is kept; only an unsent message was: a comment, and a
+    new request's title and details, were gone after signing in again (a street's tester)."""
+    from wb.extensions import db
+    from wb.models import HelpRequest, User
+
+    edna, dave = server.create_member("edna"), server.create_member("dave")
+    with server.app.app_context():
+        item = HelpRequest(author_id=User.by_username(dave).id, title="Check on Mr Patel", body="He's 90.")
+        db.session.add(item)
+        db.session.commit()
+        request_id = item.id
+    page, new = browsing.sign_in(edna, viewport=PHONE), browsing.sign_in(edna)
+    page.goto(f"/requests/{request_id}")
+    page.get_by_label("Add a comment").fill("I'll knock at 6 and take him soup.")
+    new.goto("/requests/new")
+    new.get_by_label("What do you need?").fill("Lift to the clinic")
+    new.get_by_label("Details").fill("Thursday at 9, and back.")
+    page.wait_for_timeout(500)  # the live channels are held now
+    elsewhere = browsing.sign_in(edna)
+    elsewhere.goto("/settings#sessions")
+    elsewhere.locator("#sessions").get_by_role("button", name="Sign out everywhere").click()
+    for tab in (page, new):
+        expect(tab).to_have_url(re.compile(r"/login\?.*ended=elsewhere"), timeout=BADGE_WAIT_MS)
+        tab.get_by_label("Username").fill(edna)
+        tab.get_by_label("Password").fill(PASSWORD)
+        tab.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Add a comment")).to_have_value("I'll knock at 6 and take him soup.")
+    expect(new.get_by_label("What do you need?")).to_have_value("Lift to the clinic")
+    expect(new.get_by_label("Details")).to_have_value("Thursday at 9, and back.")
+    new.reload()  # kept once: a page drawn again after that starts empty
+    expect(new.get_by_label("What do you need?")).to_have_value("")
+
+
 @pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 800}], ids=["phone", "desktop"])
 def test_a_name_bio_or_title_without_spaces_stays_on_the_page(browsing, server, viewport, artifacts):
     """One member's unbroken display name, bio and request title wrap where they are shown: the

@@ -157,8 +157,41 @@
   }
   function keepDraftAsSessionEnds() {
     keepDraft(true);
+    keepForms();
     sessionEnded = true;  // what was kept with the send on its way stands as the page leaves
   }
+  // A comment or a help request being written when the session ended under it went with the page,
+  // though the sign-in page said it was kept (a street's tester): a form marked data-keep-form (with
+  // the member's id) keeps its text fields in this tab too, and has them back when its page is drawn
+  // again for that member. Only as the session ends: leaving a form on purpose leaves it.
+  function formKey(form, field) {
+    return DRAFT + "form:" + form.getAttribute("data-keep-form") + ":" + window.location.pathname + ":" + field.name;
+  }
+  function keptFields(form) {
+    return Array.prototype.filter.call(form.querySelectorAll("textarea[name], input[name]:not([type]), input[type=text][name]"),
+                                       function (field) { return !field.readOnly; });
+  }
+  function keepForms() {
+    document.querySelectorAll("form[data-keep-form]").forEach(function (form) {
+      keptFields(form).forEach(function (field) {
+        try {
+          if (field.value.trim() !== "") window.sessionStorage.setItem(formKey(form, field), field.value);
+        } catch (error) { /* storage off */ }
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-keep-form]").forEach(function (form) {
+      keptFields(form).forEach(function (field) {
+        try {
+          var key = formKey(form, field), text = window.sessionStorage.getItem(key);
+          if (text === null) return;
+          window.sessionStorage.removeItem(key);
+          if (field.value === field.defaultValue) field.value = text;  // untouched since drawn
+        } catch (error) { /* storage off */ }
+      });
+    });
+  });
   document.addEventListener("wb:signed-out", keepDraftAsSessionEnds, true);  // live.js fires it on the body
   document.addEventListener("htmx:beforeOnLoad", function (event) {
     if (event.detail.xhr.getResponseHeader("HX-Redirect")) keepDraftAsSessionEnds();
