@@ -158,6 +158,12 @@ def test_a_blocked_members_comment_is_refused(login, help_request, bob, carol, a
     assert "You can't comment on this request." in text(response)
     assert "block" not in text(response).lower()
     assert comments_saying("answer my messages") == 0
+    # on the request's page, with what was typed to copy: a bare 403 page took it (a street's tester)
+    assert "<h1><bdi>Borrow a ladder</bdi></h1>" in text(response)
+    assert "What you were writing, not posted; copy it if you want to keep it:" in text(response)
+    assert ">Why won't you answer my messages Alice?</textarea>" in text(response)
+    escaped = member.post(f"/requests/{help_request.id}/comments", data={"body": "<i>Answer</i>"})
+    assert ">&lt;i&gt;Answer&lt;/i&gt;</textarea>" in escaped.get_data(as_text=True)  # text() unescapes
 
     carols = HelpRequest(author_id=carol.id, title="Carol's", body="x")
     db.session.add(carols)

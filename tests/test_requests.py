@@ -221,7 +221,7 @@ def test_bad_request_input_is_shown_on_the_form(client, alice, form, message):
     assert response.status_code == 400
     page = text(response)
     assert message in page
-    assert '<form method="post" action="/requests/new">' in page
+    assert '<form method="post" action="/requests/new"' in page
     assert count(HelpRequest) == 0
 
 

@@ -8,7 +8,7 @@ from ..access import active_required, login_required
 from .. import ratelimits
 from ..extensions import db
 from ..models import Comment, HelpRequest
-from ..security import page_arg
+from ..security import is_htmx, page_arg
 from . import bp, service
 from .forms import CommentForm, RequestForm
 
@@ -72,6 +72,10 @@ def _comments_of(help_request: HelpRequest) -> list[Comment]:
 @active_required
 def comment(request_id):
     help_request = service.get_request_for(current_user, request_id)
+    if current_user.is_active_member and not is_htmx() and not service.may_comment(current_user, help_request):
+        # Refused after the form was drawn (its author blocked them meanwhile): the request's page says
+        # so, with what was typed to copy (a bare 403 page took it, with no way back: a street's tester).
+        return _page(help_request, {}, request.form), 403
     service.check_may_comment(current_user, help_request)  # before the text is checked or counted
     form = CommentForm()
     if not form.validate():
