@@ -372,7 +372,8 @@ def test_erasing_while_the_messaging_database_is_unreachable_changes_nothing(sql
     assert "text of 1 message(s) wiped" in result.output
 
 
-def test_erasure_takes_their_words_from_requests_comments_reports_and_the_audit_log(app, alice, bob, alice_wrote_bob):
+def test_erasure_takes_their_words_from_requests_comments_reports_and_the_audit_log(app, alice, bob, alice_wrote_bob,
+                                                                                   admin, login):
     """Only ids and times stay: their requests and comments keep their place in others' threads,
     without their words; their report notes go; the audit log names them by id."""
     from wb.circles import service as circles
@@ -397,6 +398,8 @@ def test_erasure_takes_their_words_from_requests_comments_reports_and_the_audit_
     assert [r.note for r in db.session.scalars(select(Report))] == [""]
     named = db.session.scalars(select(AuditEvent.new_value).where(AuditEvent.action == "circle.member_added")).all()
     assert named == [f"user:{alice_id}"]
+    history = visible_text(login(admin).get("/admin/circles"))  # it read "added: user:3" (an operator tester)
+    assert "added: former member" in history and f"user:{alice_id}" not in history
     everything = " ".join(str(value) for table in (HelpRequest, Comment, Report, AuditEvent)
                           for row in db.session.execute(select(table.__table__)) for value in row)
     for words in ("Elm Street, flat", "555-0134", "adverts", "alice"):

@@ -13,6 +13,9 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(members_cli)
     app.context_processor(_helpers)
+    from .leaving import is_erased_mark
+
+    app.add_template_test(is_erased_mark, "erased_mark")
 
 
 def _helpers():

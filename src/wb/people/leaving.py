@@ -32,7 +32,18 @@ log = logging.getLogger("wb.people")
 CLOSED, ERASED = "member.closed", "member.erased"
 ERASED_REQUEST_TITLE = "Erased request"
 NAMING_ACTIONS = ("circle.member_added", "circle.member_removed")  # audit events that record a username
+ERASED_MARK = re.compile(r"user:\d+")  # what erasure leaves of a username in them (erased_mark)
 TEXT_ERASED, TEXT_KEPT = "sent text erased", "sent text kept"
+
+
+def erased_mark(member_id: int) -> str:
+    """What an erased member's username becomes where the audit log recorded it."""
+    return f"user:{member_id}"
+
+
+def is_erased_mark(value) -> bool:
+    """Whether an audit value is what erasure left of a username: pages say "former member"."""
+    return isinstance(value, str) and ERASED_MARK.fullmatch(value) is not None
 
 
 def is_only_admin(member: User) -> bool:
@@ -112,7 +123,7 @@ def erase_member(member: User, actor: User | None = None) -> int:
     db.session.execute(delete(AuditEvent).where(AuditEvent.action == User.RENAMED, AuditEvent.actor_id == member.id))
     for column in (AuditEvent.old_value, AuditEvent.new_value):
         db.session.execute(update(AuditEvent).where(AuditEvent.action.in_(NAMING_ACTIONS), column == old_username)
-                           .values({column: f"user:{member.id}"}))
+                           .values({column: erased_mark(member.id)}))
     _unname_reset_links_made_by(member)
     return close_account(member, erase_text=True, actor=actor, action=ERASED)
 
