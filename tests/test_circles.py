@@ -257,7 +257,7 @@ def test_members_cannot_use_the_admin_pages(alice, login):
 # --- what members see -------------------------------------------------------------------------------
 
 
-def test_a_member_chooses_who_can_start_a_conversation_with_them(alice, login):
+def test_a_member_chooses_who_can_start_a_conversation_with_them(alice, login, messaging_on):
     member_client = login(alice)
     page = text(member_client.get("/settings"))
     assert "Who can start a conversation with me" in page

@@ -29,7 +29,7 @@ def confirmation_path(message) -> str:
     return CONFIRM_LINK.search(body_text(message)).group(1)
 
 
-def test_settings_page_has_the_email_section(app, alice, login):
+def test_settings_page_has_the_email_section(app, alice, login, messaging_on):
     page = login(alice).get("/settings").get_data(as_text=True)
     assert 'id="email"' in page and "Email me about unread messages" in page
     assert 'value="never" checked' in page  # the default
@@ -159,7 +159,7 @@ def test_a_bad_frequency_is_refused(app, alice, login):
     ("/settings/email/frequency", "frequency", "Choose how often to hear about unread messages."),
 ])
 @pytest.mark.parametrize("junk", ["\x00", "\u202e", "٣", "x" * 5000, None])
-def test_junk_in_the_email_forms_is_a_clear_400(app, alice, login, path, field, message, junk):
+def test_junk_in_the_email_forms_is_a_clear_400(app, alice, login, path, field, message, junk, messaging_on):
     response = login(alice).post(path, data={} if junk is None else {field: junk})
     assert response.status_code == 400
     said = visible_text(response)

@@ -331,3 +331,21 @@ def test_settings_without_csrf_token_are_refused(client, alice):
     response = client.post("/settings", data={"display_name": "Hacked", "bio": ""}, csrf=False)
     assert response.status_code == 400
     assert reload(User, alice.id).display_name == "Alice"
+
+
+def test_settings_leave_out_messaging_choices_while_messaging_is_switched_off(app, alice, login):
+    """With messaging off, as a community starts, Settings offered who may write, read receipts, pausing,
+    unread-message emails and desktop notices, which did nothing (an operator tester)."""
+    from messaging_helpers import visible_text
+    from wb.flags import set_flag
+
+    choices = ("Who can start a conversation", "Read receipts", "Pause messages", "Email me about unread messages",
+               "Desktop notifications")
+    client = login(alice)
+    set_flag("direct_messaging", False)
+    page = visible_text(client.get("/settings"))
+    assert [words for words in choices if words in page] == []
+    assert "Email address" in page and "Blocked members" in page and "API tokens" in page  # what still counts
+    set_flag("direct_messaging", True)
+    page = visible_text(client.get("/settings"))
+    assert [words for words in choices if words in page] == list(choices)

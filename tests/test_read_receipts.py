@@ -36,7 +36,7 @@ def seen_everywhere(app, client, user, cid) -> dict:
     return {"page": page_seen, "poll": poll_seen, "list": listed or 0, "one": one or 0, "messages": messages or 0}
 
 
-def test_receipts_are_on_by_default_and_settings_explain_they_are_reciprocal(client, alice, login):
+def test_receipts_are_on_by_default_and_settings_explain_they_are_reciprocal(client, alice, login, messaging_on):
     page = visible_text(login(alice).get("/settings"))
     assert receipts_of(alice) is True
     assert "Let others see when I've read their messages" in page

@@ -687,6 +687,7 @@ def template_helpers():
         "said_on_page": _said_on_page,
         "day_limit_for": _day_limit_for,
         "show_inbox_badge": lambda: policy.show_inbox_badge(current_user),
+        "messaging_on": policy.messaging_enabled,
         "unread_total": lambda: unread_total(current_user),
         "has_blocked": lambda person: safety.has_blocked(current_user, person),
         "hidden_conversations": lambda: hidden_count(current_user),
