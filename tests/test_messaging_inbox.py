@@ -235,7 +235,7 @@ def test_hide_says_so_with_undo_where_it_leads(chat, bob, alice):
     response = bob_client.post(f"/messages/{cid}/hide", data={"confirmed": "1"})
     assert response.location == f"/messages?hidden={cid}"
     page = visible_text(text(bob_client.get(response.location)))
-    assert "Your conversation with Alice is hidden. It comes back when a new message arrives. Undo" in page
+    assert "Your conversation with Alice is hidden. It comes back when a new message arrives, or when you press \"Message\" for them. Undo" in page
     undone = bob_client.post(f"/messages/{cid}/unhide")
     assert undone.status_code == 302 and undone.location == f"/messages/{cid}"
     assert membership_of(bob, cid).hidden is False
