@@ -431,6 +431,36 @@ def test_on_a_phone_return_writes_a_new_line_and_the_send_button_sends(browsing,
     expect(compose_box(desk)).to_have_attribute("placeholder", re.compile("Enter sends, Shift\\+Enter"))
 
 
+@pytest.mark.parametrize("css_sizes_it", [True, False], ids=["field-sizing", "app.js"])
+def test_on_a_phone_the_message_box_grows_with_what_is_written(browsing, ui_server, artifacts, css_sizes_it):
+    """Fifteen lines typed on a phone showed in a box of three, resized only by a tiny handle (a street's
+    tester): the box grows with the text up to 40 % of the screen, and is small again once sent. Where a
+    browser can't size it with CSS (field-sizing), app.js does."""
+    server = ui_server
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice, server=server, **PHONE_CONTEXT)
+    if not css_sizes_it:  # as a browser without field-sizing: app.js asks CSS.supports before the page's scripts run
+        page.add_init_script("CSS.supports = (property) => property !== 'field-sizing' && true;")
+    page.goto(f"/people/{bob}")
+    press_message(page, "Bob")
+    box = compose_box(page)
+    if not css_sizes_it:
+        box.evaluate("box => { box.style.fieldSizing = 'fixed'; }")  # and it sizes nothing here
+    empty = box.bounding_box()["height"]
+    box.click()
+    box.press_sequentially("Line")
+    for number in range(2, 16):
+        box.press("Enter")
+        box.press_sequentially(f"Line {number}")
+    grown = box.bounding_box()["height"]
+    assert grown > 2.5 * empty and grown <= 0.4 * PHONE["height"] + 1, (empty, grown)
+    page.screenshot(path=artifacts / f"compose-grown-{'css' if css_sizes_it else 'js'}.png")
+    page.get_by_role("button", name="Send").tap()
+    expect(box).to_have_value("", timeout=THREAD_WAIT_MS)
+    page.wait_for_timeout(200)
+    assert box.bounding_box()["height"] < empty + 2
+
+
 def in_window(page, locator) -> bool:
     """The element is wholly inside the browser window."""
     box = locator.bounding_box()

@@ -1005,7 +1005,15 @@
     // the length note says the rest. Others (a limit's wait) stay until the next send.
     if (event.target.form.querySelector(".compose-error[data-about-text]")) clearComposeError(event.target);
     showLength(event.target);
+    fitToText(event.target);
   });
+  // Where CSS can't size the box to its text (field-sizing, app.css), its height follows the text here.
+  var SIZES_ITSELF = window.CSS && CSS.supports && CSS.supports("field-sizing", "content");
+  function fitToText(box) {
+    if (SIZES_ITSELF || !box) return;
+    box.style.height = "auto";
+    box.style.height = box.scrollHeight + 2 + "px";  // max-height (app.css) still holds
+  }
   // Past the end it isn't sent: the server would refuse it anyway, and past 256 KiB the refusal
   // ("Too large") took the box's place and what was in it (an operator tester pasted 1 MB).
   // It says so as the server's refusal would, an alert with the box marked invalid: the length
