@@ -105,6 +105,11 @@ def test_demo_seeds_a_community_once(fresh_app):
         client = fresh_app.test_client()
         assert client.get(link).status_code == 200
         assert 'name="username"' in text(client.get(link))
+        # the admin's own link is one Invite would make: it was listed "never expires" under "expires
+        # after 14 days" (a street's tester)
+        from wb.models import Invite
+
+        assert all(invite.expires_at is not None for invite in db.session.scalars(select(Invite)))
 
     assert "alice sees the messaging rule" in first.output
     again = runner.invoke(args=["demo", "--no-serve"])

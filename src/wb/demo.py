@@ -83,7 +83,7 @@ def seed_demo() -> bool:
         db.session.add(request)
         for commenter, text in comments:
             db.session.add(Comment(author=users[commenter], request=request, body=text))
-    Invite.issue(creator=users["admin"], max_uses=1)
+    Invite.issue(creator=users["admin"], max_uses=1, expires_days=14)  # as Invite makes them: it was listed "never expires" under "expires after 14 days" (a tester)
     db.session.commit()
     set_flag("direct_messaging", True, actor=users["admin"])
     _seed_conversations(users)
