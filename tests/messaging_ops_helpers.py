@@ -75,3 +75,50 @@ def take_backup(app):
     result = invoke(app, "backup")
     assert result.exit_code == 0, result.output
     return last_backup().path
+
+
+def damage_pages(*names):
+    """Overwrite with garbage every page of these tables or indexes in the messaging SQLite file, as
+    a failing disk would (an operator tester wrote over a page); returns how many pages."""
+    import sqlite3
+    from contextlib import closing
+
+    from wb.messaging.ops.database import messaging_engine
+
+    path = sqlite_path()
+    db.session.remove()
+    messaging_engine().dispose()
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = connection.execute("PRAGMA page_size").fetchone()[0]
+        marks = ", ".join("?" for _ in names)
+        pages = [row[0] for row in connection.execute(f"SELECT pageno FROM dbstat WHERE name IN ({marks})", names)]
+    with open(path, "r+b") as handle:
+        for page in pages:
+            handle.seek((page - 1) * size)
+            handle.write(b"\xa5" * size)
+    return len(pages)
+
+
+def remove_messaging_file(tmp_path):
+    """Move the messaging SQLite file (and its WAL) into tmp_path/moved/, as if it were lost; returns
+    a function that puts it back."""
+    from wb.messaging.ops.database import messaging_engine
+
+    path = sqlite_path()
+    db.session.remove()
+    messaging_engine().dispose()
+    moved = tmp_path / "moved"
+    moved.mkdir(exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        if path.with_name(path.name + suffix).exists():
+            path.with_name(path.name + suffix).rename(moved / (path.name + suffix))
+
+    def put_back():
+        messaging_engine().dispose()
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+            if (moved / (path.name + suffix)).exists():
+                (moved / (path.name + suffix)).rename(path.with_name(path.name + suffix))
+
+    return put_back

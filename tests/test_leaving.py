@@ -372,6 +372,73 @@ def test_erasing_while_the_messaging_database_is_unreachable_changes_nothing(sql
     assert "text of 1 message(s) wiped" in result.output
 
 
+@pytest.mark.parametrize("lost, words", [("missing", "doesn't exist"), ("empty", "has no messaging tables"),
+                                         ("damaged", "is damaged")])
+def test_erasing_while_the_messaging_database_is_missing_or_damaged_changes_nothing(sqlite_app, tmp_path, lost, words):
+    """A missing file passed for "text of 0 message(s) wiped" (SQLite made an empty one in its place,
+    and the text was there when the file came back); a damaged one failed once the account was closed
+    and renamed (an operator tester). Both are refused first, changing nothing."""
+    from messaging_ops_helpers import assert_one_line_error, damage_pages, member, remove_messaging_file
+    from wb.messaging.ops.database import sqlite_path
+
+    ann, ben = member("ann"), member("ben")
+    converse(ann, ben, ["ann's words"])
+    path, put_back = sqlite_path(), None
+    if lost == "damaged":
+        assert damage_pages("messages")
+    else:
+        put_back = remove_messaging_file(tmp_path)
+        if lost == "empty":
+            path.touch()
+    try:
+        result = sqlite_app.test_cli_runner().invoke(args=["members", "erase", "ann", "--yes"])
+        assert_one_line_error(result, words, "nothing was erased")
+        if lost != "damaged":
+            assert "restore a backup" in result.output
+        db.session.expire_all()
+        ann = db.session.get(User, ann.id)
+        assert (ann.username, ann.deleted_at, ann.display_name) == ("ann", None, "Ann")
+        assert audit_rows("member.erased") == []
+        assert path.exists() == (lost != "missing")  # no empty database made in its place
+    finally:
+        if put_back is not None:
+            put_back()
+    if put_back is not None:  # once it is back, the erasure goes through, wiping the text
+        result = sqlite_app.test_cli_runner().invoke(args=["members", "erase", "ann", "--yes"])
+        assert result.exit_code == 0 and "text of 1 message(s) wiped" in result.output, result.output
+
+
+def test_erasing_or_closing_with_erase_on_the_site_while_the_messaging_file_is_missing_changes_nothing(sqlite_app, tmp_path):
+    """The admin's erase page and Settings → Close with "erase the text" said it was done too."""
+    from conftest import WBClient
+    from messaging_ops_helpers import member, remove_messaging_file
+    from wb.messaging.ops.database import sqlite_path
+
+    member("boss", role="admin", status="active")
+    ann, ben = member("ann", status="active"), member("ben", status="active")
+    converse(ann, ben, ["ann's words"])
+    ann_id, ben_id = ann.id, ben.id
+    sqlite_app.test_client_class = WBClient
+    boss, ben_client = sqlite_app.test_client(), sqlite_app.test_client()
+    boss.login("boss", "correct horse battery")
+    ben_client.login("ben", "correct horse battery")
+    put_back = remove_messaging_file(tmp_path)
+    try:
+        refused = boss.post("/admin/members/ann/erase", data={"confirm_username": "ann"})
+        assert refused.status_code == 503, visible_text(refused)[:600]
+        page = visible_text(refused)
+        assert "Nothing was erased" in page and "doesn't exist" in page and "Traceback" not in page
+        closed = ben_client.post("/settings/close", data={"current_password": "correct horse battery", "erase_text": "y"})
+        assert closed.status_code == 503 and "Traceback" not in visible_text(closed)
+        db.session.expire_all()
+        assert [(u.username, u.deleted_at) for u in (db.session.get(User, ann_id), db.session.get(User, ben_id))] == [
+            ("ann", None), ("ben", None)]
+        assert audit_rows("member.erased") == [] and audit_rows("member.closed") == []
+        assert not sqlite_path().exists()
+    finally:
+        put_back()
+
+
 def test_erasure_takes_their_words_from_requests_comments_reports_and_the_audit_log(app, alice, bob, alice_wrote_bob,
                                                                                    admin, login):
     """Only ids and times stay: their requests and comments keep their place in others' threads,

@@ -31,6 +31,56 @@ def test_a_missing_messaging_database_is_a_one_line_error(sqlite_app, pair):
     assert not backup.backup_folder().exists() or not list(backup.backup_folder().iterdir())
 
 
+def test_the_app_never_makes_an_empty_file_in_place_of_a_lost_one_and_is_not_ready(sqlite_app, pair, tmp_path):
+    """A lost messaging file came back empty at the next request; /readyz said ready and the inboxes
+    "No messages yet" (an operator tester). The app doesn't create it, and isn't ready without it."""
+    from conftest import WBClient
+    from messaging_ops_helpers import converse, remove_messaging_file
+
+    converse(*pair, ["a word kept in the lost file"])
+    path = messaging_file(sqlite_app)
+    put_back = remove_messaging_file(tmp_path)
+    sqlite_app.test_client_class = WBClient
+    client = sqlite_app.test_client()
+    client.login("ann", "correct horse battery")
+    assert client.get("/").status_code == 200  # the rest of the site works
+    inbox = client.get("/messages")  # not "Busy, try again in a few seconds": the admins must see to it
+    assert inbox.status_code == 503 and "Messages unavailable" in inbox.get_data(as_text=True)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["databases"]["messaging"]["ok"] is False
+    assert not path.exists()
+    assert_one_line_error(invoke(sqlite_app, "stats"), "doesn't exist", "restore a backup")
+    put_back()
+    assert client.get("/readyz").status_code == 200
+
+
+def test_an_empty_messaging_database_is_not_ready_and_every_message_offers_a_restore(sqlite_app, pair, tmp_path):
+    """An empty file in place of the messaging database: "run ./wb messaging init" alone led an
+    operator to a fresh, empty one (an operator tester); restoring a backup is offered first."""
+    from conftest import WBClient
+    from messaging_ops_helpers import remove_messaging_file
+    from wb.flags import set_flag
+
+    path = messaging_file(sqlite_app)
+    remove_messaging_file(tmp_path)
+    path.touch()
+    client = sqlite_app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["databases"]["messaging"] == {"ok": False, "engine": "sqlite", "error": "NoSchema"}
+    for command in (["stats"], ["verify"], ["backup"]):
+        assert_one_line_error(invoke(sqlite_app, *command), "has no messaging tables", "restore a backup",
+                              "./wb messaging init")
+    member("boss", role="admin", status="active")
+    sqlite_app.test_client_class = WBClient
+    admin = sqlite_app.test_client()
+    admin.login("boss", "correct horse battery")
+    page = admin.get("/admin/messaging").get_data(as_text=True)
+    assert "has no messaging tables" in page and "restore a backup" in page
+    set_flag("direct_messaging", False)  # off, the site needs no messaging tables: ready
+    assert client.get("/readyz").status_code == 200
+
+
 # --- an unreachable PostgreSQL --------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ import os
 import socket
 import sqlite3
 import time
+from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import String, event, func, literal, text
 from sqlalchemy.engine import Engine
@@ -33,6 +35,8 @@ def init_database(app) -> None:
                 check_before_use(engine)
             if bind == MESSAGING:
                 _name_in_errors(engine, MESSAGING)
+                if engine.dialect.name == "sqlite":
+                    _open_existing_file_only(engine)
 
 
 MESSAGING = "messaging"
@@ -45,6 +49,19 @@ def _name_in_errors(engine: Engine, name: str) -> None:
     def name_it(context):
         if context.sqlalchemy_exception is not None:
             context.sqlalchemy_exception.wb_database = name
+
+
+def _open_existing_file_only(engine: Engine) -> None:
+    """Open the SQLite file read-write only (SQLite's URI mode=rw), never creating it: a missing
+    messaging file came back as a new empty one on the next request, and the app said ready with no
+    messages at all (an operator tester). upgrade() creates it (`./wb init`, `messaging init`, the
+    switch); a restore puts the backup's file in its place."""
+    @event.listens_for(engine, "do_connect")
+    def existing_only(_dialect, _record, cargs, cparams):
+        path = cargs[0] if cargs else None
+        if path and path != ":memory:" and not cparams.get("uri"):
+            cargs[0] = f"file:{quote(path)}?mode=rw"
+            cparams["uri"] = True
 
 
 def failed_in(error: BaseException, name: str = MESSAGING) -> bool:
@@ -222,8 +239,21 @@ def upgrade(bind_names=None) -> None:
     """Run Alembic migrations for the given databases ('main', 'messaging'), default both."""
     from flask_migrate import upgrade as alembic_upgrade
 
+    if not bind_names or MESSAGING in bind_names:
+        create_sqlite_file(engine_for(MESSAGING))
     x_arg = [f"binds={','.join(bind_names)}"] if bind_names else None
     alembic_upgrade(x_arg=x_arg)
+
+
+def create_sqlite_file(engine: Engine) -> None:
+    """The empty file a new SQLite database starts as (the app's own connections never create it:
+    _open_existing_file_only), readable by its owner alone; its folder must be there already."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return
+    path = Path(database)
+    if path.parent.is_dir() and not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def redact_url(url) -> str:

@@ -25,8 +25,13 @@ BUSY_RETRY_SECONDS = 5  # Retry-After of a 503 when every database connection is
 def no_connection(error: Exception) -> bool:
     """Every pooled connection stayed taken for the pool's timeout, or the database refused a new
     one (PostgreSQL's max_connections reached, "too many clients"; or it is down): SQLAlchemy
-    wraps a refusal to connect as an OperationalError with no statement."""
-    return isinstance(error, PoolTimeout) or (isinstance(error, OperationalError) and error.statement is None)
+    wraps a refusal to connect as an OperationalError with no statement. Not a SQLite file that
+    can't be opened (missing, damaged): no wait makes it answer, the admins must see to it."""
+    return isinstance(error, PoolTimeout) or (isinstance(error, OperationalError) and error.statement is None
+                                              and getattr(error.orig, "sqlite_errorname", None) not in SQLITE_FILE_FAULTS)
+
+
+SQLITE_FILE_FAULTS = ("SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
 MESSAGES = {

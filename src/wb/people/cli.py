@@ -7,7 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..cli_prompts import confirm
 from ..extensions import db
 from ..cli_errors import one_line_errors
-from ..messaging.ops.database import fault_line
+from ..messaging.ops.database import MessagingUnavailable, fault_line
 from ..models import User
 from . import leaving
 
@@ -39,6 +39,9 @@ def erase_command(username, yes):
                 refused="Nothing erased.")  # not click's "Aborted!" (a re-check tester)
     try:
         wiped = leaving.erase_member(member)
+    except MessagingUnavailable as error:  # asked before anything changed
+        db.session.rollback()
+        raise click.ClickException(f"{str(error).rstrip('.')}; nothing was erased.") from None
     except SQLAlchemyError as error:
         db.session.rollback()
         erased = db.session.get(User, user_id)

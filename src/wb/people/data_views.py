@@ -6,6 +6,8 @@ from flask_login import current_user, logout_user
 from ..access import ENDED_KEY, admin_required, login_required
 from ..admin import standing
 from ..errors import render_error
+from ..extensions import db
+from ..messaging.ops.database import MessagingUnavailable
 from ..models import User
 from . import bp, leaving
 from . import export as member_export
@@ -50,7 +52,11 @@ def erase_member(username):
     form = EraseMemberForm(member)
     if form.validate_on_submit():
         name = f"{member.name} (@{member.username})"
-        wiped = leaving.erase_member(member, actor=current_user)
+        try:
+            wiped = leaving.erase_member(member, actor=current_user)
+        except MessagingUnavailable as error:  # asked before anything changed: say why, for the operator
+            db.session.rollback()
+            return render_error(503, f"Nothing was erased. {error}", title="Messages unavailable")
         flash(f"{name} is erased: account closed, profile, email address and tokens removed, "
               f"text of {wiped:,} message{'' if wiped == 1 else 's'} wiped. "
               + " ".join(caveat.replace("`", "") for caveat in leaving.erasure_caveats()),

@@ -21,7 +21,7 @@ from ..messaging import live
 from ..messaging.metadata import recount_unread
 from ..messaging.models import Conversation, ConversationMembership, Message, Report
 from ..messaging.ops.backup import PRE_RESTORE, list_backups
-from ..messaging.ops.database import messaging_engine, schema_present
+from ..messaging.ops.database import messaging_engine, require_messages_readable, schema_present
 from ..messaging.ops.purge import checkpoint_after_wipe, wipe_text
 from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Comment, HelpRequest, User, utcnow
 from ..notifications.models import EmailSettings, Notice
@@ -72,9 +72,10 @@ def close_account(member: User, erase_text: bool = False, actor: User | None = N
 
     With erase_text the messaging database is asked first: when it can't be reached, the error
     comes before anything is changed (a half-erased member would be told they were erased, and a
-    member closing with both boxes ticked lost their posts and kept their account)."""
+    member closing with both boxes ticked lost their posts and kept their account); so does a missing
+    or damaged one (MessagingUnavailable)."""
     if erase_text:
-        schema_present()
+        require_messages_readable(member.id)
     if remove_posts:
         remove_posts_of(actor or member, member)
     member.deleted_at = member.deleted_at or utcnow()
@@ -107,7 +108,7 @@ def close_account(member: User, erase_text: bool = False, actor: User | None = N
 def erase_member(member: User, actor: User | None = None) -> int:
     """Erasure on request: close the account, wipe the text of every message they sent, and remove
     their profile text, username, email address, tokens and circles; ids and times stay for the audit."""
-    schema_present()  # the messaging database answers, or nothing changes (see close_account)
+    require_messages_readable(member.id)  # the messaging database answers, or nothing changes (see close_account)
     old_username = member.username
     member.username = _erased_username(member)
     member.display_name = ""

@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ...database import engine_for, is_missing_table, redact_url, upgrade
+from ...database import create_sqlite_file, engine_for, is_missing_table, redact_url, upgrade
 
 BIND = "messaging"
 TABLES = ("conversations", "messages")
@@ -17,6 +17,17 @@ class OperationFailed(Exception):
 
     The CLI turns it into an error and a non-zero exit, the admin page into a notice.
     """
+
+
+class DatabaseDamaged(OperationFailed):
+    """SQLite finds the messaging database's file damaged: only a restore mends it."""
+
+
+class MessagingUnavailable(OperationFailed):
+    """The messaging database can't be used now (missing, without its tables, unreachable, damaged):
+    a change that needs it must not begin. Pages answer it as they do its own errors (errors.failed_in)."""
+
+    wb_database = "messaging"
 
 
 def messaging_engine():
@@ -52,7 +63,25 @@ def _reason(error: Exception) -> str:
 
 def database_error_line(error: Exception) -> str:
     """One printable line for an error the messaging database gave."""
+    if is_damaged(error):
+        return damaged_line(_reason(error))
     return f"Can't reach the messaging database at {location()}: {_reason(error)}"
+
+
+def damaged_line(reason: str) -> str:
+    """What to say of a damaged messaging database, and what to do."""
+    return (f"The messaging database at {location()} is damaged ({reason}): stop the app and restore a backup "
+            "(`./wb messaging restore PATH`).")
+
+
+# SQLite's words for a file it can read but whose pages are wrong, or that isn't a database at all.
+DAMAGED_ERRORS = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def is_damaged(error: Exception) -> bool:
+    """The error is SQLite finding the file damaged (a page overwritten, a truncated file)."""
+    original = getattr(error, "orig", None) or error
+    return str(getattr(original, "sqlite_errorname", "")).startswith(DAMAGED_ERRORS)
 
 
 def fault_line(error: Exception) -> str:
@@ -74,7 +103,7 @@ def fault_line(error: Exception) -> str:
 def require_database() -> None:
     """Go on only when the messaging database exists, answers, and has its tables."""
     path = sqlite_path()
-    if path is not None and not path.is_file():
+    if path is not None and not path.exists():  # (something else there, a folder: can't be opened, below)
         # Connecting would silently create an empty file; say what is wrong instead.
         raise OperationFailed(
             f"The messaging database {path} doesn't exist; run `./wb messaging init` or restore a backup."
@@ -84,11 +113,28 @@ def require_database() -> None:
             connection.execute(text("SELECT 1"))
         present = schema_present()
     except SQLAlchemyError as error:
-        raise OperationFailed(database_error_line(error)) from None
+        raise (DatabaseDamaged if is_damaged(error) else OperationFailed)(database_error_line(error)) from None
     if not present:
         raise OperationFailed(
-            f"The messaging database at {location()} has no messaging tables; run `./wb messaging init`."
+            f"The messaging database at {location()} has no messaging tables; restore a backup "
+            "(`./wb messaging restore PATH`) or, for a new one, run `./wb messaging init`."
         )
+
+
+def require_messages_readable(sender_id: int) -> None:
+    """Before a change that must not be left half done (an erasure): the messaging database exists,
+    answers, has its tables, and reads the sender's messages about to be changed; MessagingUnavailable
+    otherwise, before anything is changed (a missing file passed as "0 messages wiped", a damaged one
+    failed after the account was closed: an operator tester)."""
+    try:
+        require_database()
+        with messaging_engine().connect() as connection:
+            connection.execute(text("SELECT count(*), sum(length(body)) FROM messages WHERE sender_id = :id"),
+                               {"id": sender_id}).one()
+    except OperationFailed as error:
+        raise MessagingUnavailable(str(error)) from None
+    except SQLAlchemyError as error:
+        raise MessagingUnavailable(database_error_line(error)) from None
 
 
 def schema_present() -> bool:
@@ -102,6 +148,7 @@ def ensure_schema() -> bool:
     to create it."""
     from .identity import stamp_messaging_database
 
+    create_sqlite_file(messaging_engine())  # the app's connections never create it
     missing = not schema_present()
     upgrade([BIND])
     stamp_messaging_database()
