@@ -122,3 +122,40 @@ def test_an_operator_switches_messaging_from_the_command_line(app, alice, messag
     db.session.expire_all()
     assert is_enabled("direct_messaging") is True
     assert invoke(app, "switch", "maybe").exit_code != 0
+
+
+def messages_btrees():
+    """The messages table and its indexes, as SQLite names their pages."""
+    from sqlalchemy import text
+
+    with db.engines["messaging"].connect() as connection:
+        return connection.execute(text("SELECT name FROM sqlite_master WHERE tbl_name = 'messages'")).scalars().all()
+
+
+def test_a_damaged_database_is_said_plainly_by_stats_and_the_admin_page(sqlite_app, pair):
+    """A page written over: the admin page was a 500 and `stats` a traceback, and `stats --json` said
+    "reachable": true beside an error (an operator tester)."""
+    from conftest import WBClient
+    from messaging_ops_helpers import assert_one_line_error, converse, damage_pages
+
+    converse(*pair, [f"message {number} " + "x" * 300 for number in range(40)])
+    member("boss", role="admin", status="active")
+    assert damage_pages(*messages_btrees())
+
+    result = invoke(sqlite_app, "stats")
+    assert_one_line_error(result, "is damaged", "restore a backup", "./wb messaging restore")
+    assert re.search(r"damaged\s+yes", result.output)
+    as_json = invoke(sqlite_app, "stats", "--json")
+    assert as_json.exit_code == 1 and "Traceback" not in as_json.output
+    figures = json.loads(as_json.output.split("\nError:")[0])
+    assert (figures["ok"], figures["damaged"], figures["messages"]) == (False, True, None)
+    assert "is damaged" in figures["error"]
+
+    sqlite_app.test_client_class = WBClient
+    admin = sqlite_app.test_client()
+    admin.login("boss", "correct horse battery")
+    page = admin.get("/admin/messaging")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Damaged:" in html and "<code>./wb messaging restore PATH</code>" in html
+    assert "Counts appear once the messaging database is reachable and mended." in html

@@ -134,6 +134,9 @@ def _stats_lines(f):
         wal = f" (WAL {describe_size(f['wal_size_bytes'])})" if f["wal_size_bytes"] is not None else ""
         yield "size", describe_size(f["size_bytes"]) + wal
         yield "schema revision", f["schema_revision"] or "none"
+    if f["damaged"]:
+        yield "damaged", "yes: restore a backup (below)"
+    if f["messages"] is not None:  # read only when the database answers and isn't damaged
         yield "conversations", f"{f['conversations']:,}"
         yield "messages", f"{f['messages']:,} ({f['deleted_messages']:,} deleted, {f['wiped_messages']:,} of them wiped)"
         yield "members with unread", f"{f['members_with_unread']:,}"

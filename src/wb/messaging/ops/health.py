@@ -14,8 +14,8 @@ from ...models import utcnow
 from ..models import Conversation, ConversationMembership, Message
 from ..policy import FLAG
 from .backup import last_backup
-from .database import (BIND, OperationFailed, database_error_line, engine_name, location, messaging_engine,
-                       require_database, sqlite_path)
+from .database import (BIND, DatabaseDamaged, OperationFailed, database_error_line, engine_name, is_damaged,
+                       location, messaging_engine, require_database, sqlite_path)
 
 
 def messaging_health() -> dict:
@@ -25,7 +25,9 @@ def messaging_health() -> dict:
         "enabled": flags.is_enabled(FLAG),
         "engine": engine_name(),
         "location": location(),
+        "ok": False,  # reachable, and every figure read (a damaged file answers, then fails its reads)
         "reachable": False,
+        "damaged": False,
         "error": None,
         "probe_latency_ms": None,
         "size_bytes": None,
@@ -44,10 +46,11 @@ def messaging_health() -> dict:
         require_database()
         figures.update(_storage_figures())
         figures.update(_count_figures())
+        figures["ok"] = True
     except OperationFailed as error:
-        figures["error"] = str(error)
+        figures["error"], figures["damaged"] = str(error), isinstance(error, DatabaseDamaged)
     except SQLAlchemyError as error:
-        figures["error"] = database_error_line(error)
+        figures["error"], figures["damaged"] = database_error_line(error), is_damaged(error)
     return figures
 
 
