@@ -57,6 +57,20 @@ def test_cli_errors_are_one_clear_line_and_change_nothing(runner, alice, args, e
     assert db.session.scalar(select(func.count()).select_from(MessagingRule)) == 0
 
 
+def test_adding_a_member_who_left_says_so(runner, alice, make_user):
+    """`./wb circles add Coordinators eve` for a closed account said "No member is called 'eve'", where
+    approve and reset-link say she closed her account (an operator tester)."""
+    from wb.models import utcnow
+
+    eve = make_user("eve")
+    eve.deleted_at = utcnow()
+    db.session.commit()
+    circles.create("Volunteers")
+    result = runner.invoke(args=["circles", "add", "Volunteers", "alice", "eve"])
+    assert result.exit_code != 0 and "'eve' closed their account; nobody was changed." in result.output
+    assert names_in("Volunteers") == []
+
+
 def test_cli_sets_and_shows_every_rule_audited_as_the_command_line(runner, app):
     for name in ("Volunteers", "Coordinators", "Clinicians", "Therapists"):
         circles.create(name)

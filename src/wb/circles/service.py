@@ -144,15 +144,20 @@ def _members_named(usernames) -> list[User]:
     """Every named member, or CircleError naming the ones that don't exist (nothing changes then)."""
     if not usernames:
         raise CircleError("Give at least one username.")
-    found, unknown = [], []
+    found, unknown, left = [], [], []
     for username in usernames:
         user = User.by_username(username) if len(username) <= 64 else None
-        if user is None or user.deleted_at is not None:
+        if user is None:
             unknown.append(username[:64])
+        elif user.deleted_at is not None:  # "No member is called 'eve'" for one who left (an operator tester)
+            left.append(user.username)
         elif user not in found:
             found.append(user)
     if unknown:
         raise CircleError(f"No member is called {', '.join(repr(name) for name in unknown)}; nobody was changed.")
+    if left:
+        raise CircleError(f"{', '.join(repr(name) for name in left)} closed {'their account' if len(left) == 1 else 'their accounts'}"
+                          "; nobody was changed.")
     return found
 
 
