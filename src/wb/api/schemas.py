@@ -105,7 +105,8 @@ class Member(BaseModel):
 class Limits(BaseModel):
     messages_remaining: int = Field(description="Messages you may still send in the current window")
     messages_limit: str
-    new_conversations_remaining: int
+    new_conversations_remaining: int = Field(description="New conversations you may still start today (a first "
+                                             "message counts one; writing where you have one counts nothing)")
     new_conversations_limit: str
 
 
@@ -118,7 +119,9 @@ class Me(BaseModel):
     is_admin: bool
     may_message: bool = Field(description="Whether you may send messages and start conversations at all")
     why_not: str | None = Field(description="Why not, when you may not")
-    may_start: bool = Field(description="Whether the community's rules let you start conversations (replies are always allowed)")
+    may_start: bool = Field(description="Whether the community's rules let you start conversations (replies are always "
+                            "allowed); today's limit is apart: see limits.new_conversations_remaining, 0 when "
+                            "today's new conversations are all started")
     why_not_start: str | None = Field(description="Why not and what would change it, when you may not start any")
     messages_paused: bool = Field(description="Your own \"Pause messages\" (Settings): while on, nobody but staff "
                                   "can write to you, in new or existing conversations")
