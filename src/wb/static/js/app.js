@@ -301,9 +301,21 @@
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
     if (!question) return;
+    // A rule saved as it stands changes nothing (the server says so): no question first (an admin
+    // tester was asked "Change who may start conversations?" with nothing changed).
+    if (form.hasAttribute("data-confirm-changes") && !changedSinceDrawn(form)) return;
     if (!window.confirm(question)) { event.preventDefault(); return; }
     if (form.elements.confirmed) form.elements.confirmed.value = "1";
   }, true);
+
+  function changedSinceDrawn(form) {
+    return Array.prototype.some.call(form.elements, function (field) {
+      if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+      if (field.type === "hidden" || field.type === "submit" || field.tagName === "BUTTON") return false;
+      if (field.tagName === "SELECT") return Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; });
+      return field.value !== field.defaultValue;
+    });
+  }
 
   // Polling components (nav badge, dashboard count, thread poller) never swap an error page
   // into their place. 403/404 mean messaging is no longer there for this member (switched
