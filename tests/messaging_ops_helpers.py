@@ -77,9 +77,10 @@ def take_backup(app):
     return last_backup().path
 
 
-def damage_pages(*names):
+def damage_pages(*names, keep_header=False):
     """Overwrite with garbage every page of these tables or indexes in the messaging SQLite file, as
-    a failing disk would (an operator tester wrote over a page); returns how many pages."""
+    a failing disk would (an operator tester wrote over a page); returns how many pages. With
+    keep_header, only the second half of each page: SQLite reads the page, and finds its cells wrong."""
     import sqlite3
     from contextlib import closing
 
@@ -94,10 +95,19 @@ def damage_pages(*names):
         marks = ", ".join("?" for _ in names)
         pages = [row[0] for row in connection.execute(f"SELECT pageno FROM dbstat WHERE name IN ({marks})", names)]
     with open(path, "r+b") as handle:
+        start = size // 2 if keep_header else 0
         for page in pages:
-            handle.seek((page - 1) * size)
-            handle.write(b"\xa5" * size)
+            handle.seek((page - 1) * size + start)
+            handle.write(b"\xa5" * (size - start))
     return len(pages)
+
+
+def messages_btrees():
+    """The messages table and its indexes, as SQLite names their pages."""
+    from sqlalchemy import text
+
+    with db.engines["messaging"].connect() as connection:
+        return connection.execute(text("SELECT name FROM sqlite_master WHERE tbl_name = 'messages'")).scalars().all()
 
 
 def remove_messaging_file(tmp_path):

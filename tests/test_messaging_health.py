@@ -124,19 +124,11 @@ def test_an_operator_switches_messaging_from_the_command_line(app, alice, messag
     assert invoke(app, "switch", "maybe").exit_code != 0
 
 
-def messages_btrees():
-    """The messages table and its indexes, as SQLite names their pages."""
-    from sqlalchemy import text
-
-    with db.engines["messaging"].connect() as connection:
-        return connection.execute(text("SELECT name FROM sqlite_master WHERE tbl_name = 'messages'")).scalars().all()
-
-
 def test_a_damaged_database_is_said_plainly_by_stats_and_the_admin_page(sqlite_app, pair):
     """A page written over: the admin page was a 500 and `stats` a traceback, and `stats --json` said
     "reachable": true beside an error (an operator tester)."""
     from conftest import WBClient
-    from messaging_ops_helpers import assert_one_line_error, converse, damage_pages
+    from messaging_ops_helpers import assert_one_line_error, converse, damage_pages, messages_btrees
 
     converse(*pair, [f"message {number} " + "x" * 300 for number in range(40)])
     member("boss", role="admin", status="active")

@@ -617,3 +617,31 @@ def test_postgresql_restore_of_a_dump_from_before_communities_had_ids(own_instan
     assert message_rows() == original
     assert identity.carried_community_id() == identity.community_id()
     assert invoke(app, "verify").exit_code == 0
+
+
+@pytest.mark.parametrize("damage, words", [("table", "is damaged"), ("index", "The copy of the current messaging "
+                                                                         "database failed its integrity check")])
+def test_restore_replaces_a_damaged_database_keeping_a_copy_of_it_named_damaged(sqlite_app, pair, damage, words):
+    """A restore refused exactly when it was needed: its copy of the damaged current database failed
+    its integrity check, and "nothing was kept" (an operator tester). The copy is kept, named so."""
+    from messaging_ops_helpers import damage_pages, messages_btrees
+    from wb.messaging.ops.backup import PRE_RESTORE, list_backups
+
+    converse(*pair, ["in the backup"])
+    backup_path = take_backup(sqlite_app)
+    converse(*pair, [f"after the backup {number} " + "y" * 300 for number in range(40)])
+    # the whole table (SQLite can't copy it page by page), or one index (the copy fails its check)
+    assert damage_pages(*(messages_btrees() if damage == "table" else ["ix_messages_conversation_id_id"]),
+                        keep_header=damage == "index")
+    # a backup of it says the database itself is damaged, and what to do
+    assert_one_line_error(invoke(sqlite_app, "backup"), words, "damaged", "restore a backup")
+
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    [said] = [line for line in result.output.splitlines() if "damaged" in line]
+    assert "The current messaging database is damaged" in said and "-damaged.sqlite3" in said, said
+    [kept] = list_backups(prefix=PRE_RESTORE)
+    assert kept.path.name.startswith("pre-restore-") and kept.path.name.endswith("-damaged.sqlite3")
+    assert kept.checksum_path.read_text().split()[0] == sha256_of(kept.path)
+    assert [row[3] for row in message_rows()] == ["in the backup"]
+    assert invoke(sqlite_app, "verify").exit_code == 0

@@ -100,7 +100,10 @@ def restore_command(path, yes):
                 "The current database is kept in the backups folder as pre-restore-<time>",
                 refused="Nothing restored.")
     restored = restore(checked)
-    if restored.kept:
+    if restored.kept_damaged:
+        click.echo(f"The current messaging database is damaged ({restored.kept_damaged}): a copy of it is kept as "
+                   f"{restored.kept} all the same, and the backup replaced it.")
+    elif restored.kept:
         click.echo(f"Previous database kept as {restored.kept} (`backup --keep` never removes it: delete it "
                    "once you no longer need it).")
     if restored.rewiped:

@@ -6,17 +6,21 @@ import json
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from ...models import utcnow
 from . import postgres
-from .database import OperationFailed, engine_name, location, require_database, sqlite_path
+from .database import (DatabaseDamaged, OperationFailed, damaged_line, engine_name, is_damaged, location,
+                       require_database, sqlite_path)
 from .identity import stamp_messaging_database
 
 log = logging.getLogger("wb.messaging.operations")
@@ -25,7 +29,9 @@ log = logging.getLogger("wb.messaging.operations")
 # pre-restore-<time>, which `--keep` never rotates away: it may be the only copy of the messages sent
 # after the restored backup was taken (a rotation deleted one: an operator tester).
 BACKUP, PRE_RESTORE = "messaging", "pre-restore"
-BACKUP_NAME = re.compile(r"^(messaging|pre-restore)-(\d{8}T\d{6}Z)(?:-(\d+))?\.(sqlite3|dump)$")
+# A restore's copy of a damaged database (it failed its integrity check) ends -damaged.
+BACKUP_NAME = re.compile(r"^(messaging|pre-restore)-(\d{8}T\d{6}Z)(?:-(\d+))?(?:-damaged)?\.(sqlite3|dump)$")
+DAMAGED = "-damaged"
 STAMP = "%Y%m%dT%H%M%SZ"
 LAST_BACKUP_RECORD = "messaging-last-backup.json"
 # 1,024 pages is 4 MiB at SQLite's default page size: progress every few MB.
@@ -40,6 +46,7 @@ class Backup:
     size: int = 0
     removed: list[Path] = field(default_factory=list)
     created_folder: Path | None = None  # --out named a folder that didn't exist: made, and said so
+    damaged: str | None = None  # kept_damaged: what the integrity check found (the copy is named -damaged)
 
     @property
     def checksum_path(self) -> Path:
@@ -125,14 +132,22 @@ def _replaced_copies(record: dict) -> list[str]:
     return [*copies, record["replaced_copy"]] if record.get("replaced_copy") else list(copies)
 
 
-def backup(out=None, keep: int | None = None, progress=None, prefix: str = BACKUP) -> Backup:
+def backup(out=None, keep: int | None = None, progress=None, prefix: str = BACKUP, keep_damaged: bool = False) -> Backup:
     """A consistent, verified copy of the messaging database with a SHA-256 beside it.
 
     progress(done, total) is called as a SQLite copy advances. A restore's copy of what it replaces
     (prefix PRE_RESTORE) is no backup of what will be there, so it isn't recorded as the last one.
+    With keep_damaged (a restore's copy), a SQLite copy that fails its integrity check is kept all the
+    same, named -damaged: a damaged database is when a restore is needed (it refused: an operator tester).
     """
-    require_database()
-    stamp_messaging_database()  # the backup says whose it is (a restore elsewhere is refused)
+    damaged = None
+    try:
+        require_database()
+        stamp_messaging_database()  # the backup says whose it is (a restore elsewhere is refused)
+    except (DatabaseDamaged, SQLAlchemyError) as error:
+        if not keep_damaged or sqlite_path() is None or not (isinstance(error, DatabaseDamaged) or is_damaged(error)):
+            raise
+        damaged = str(error)
     taken_at = utcnow().replace(microsecond=0)
     suffix = "sqlite3" if sqlite_path() is not None else "dump"
     if suffix == "dump" and engine_name() != "postgresql":
@@ -141,7 +156,14 @@ def backup(out=None, keep: int | None = None, progress=None, prefix: str = BACKU
     partial = partial_file(target.parent, ".messaging-backup-")
     try:
         if suffix == "sqlite3":
-            _copy_sqlite(sqlite_path(), partial, progress)
+            found = _copy_sqlite(sqlite_path(), partial, progress, keep_damaged)
+            if found != ["ok"] and not keep_damaged:
+                raise OperationFailed(f"The copy of the current messaging database failed its integrity check "
+                                      f"({found[0]}): the database is damaged, and nothing was kept; stop the app and "
+                                      "restore a backup (`./wb messaging restore PATH`).")
+            if found != ["ok"]:
+                damaged = found[0]
+                target, _ = _backup_target(out, taken_at, suffix, prefix, DAMAGED)
         else:
             postgres.dump(partial)
         digest = file_sha256(partial)
@@ -150,7 +172,7 @@ def backup(out=None, keep: int | None = None, progress=None, prefix: str = BACKU
         partial.unlink(missing_ok=True)
     _write_checksum(target, digest)
     result = Backup(path=target, taken_at=taken_at, sha256=digest, size=target.stat().st_size,
-                    created_folder=created_folder)
+                    created_folder=created_folder, damaged=damaged)
     if prefix == BACKUP:
         _record_last_backup(result)
     if keep:
@@ -159,7 +181,7 @@ def backup(out=None, keep: int | None = None, progress=None, prefix: str = BACKU
     return result
 
 
-def _backup_target(out, taken_at: datetime, suffix: str, prefix: str) -> tuple[Path, Path | None]:
+def _backup_target(out, taken_at: datetime, suffix: str, prefix: str, mark: str = "") -> tuple[Path, Path | None]:
     """Where this backup goes (the default folder and name, a folder, or an exact file name), and
     the folder --out named when it had to be made."""
     names_a_folder = bool(out) and str(out).endswith(("/", os.sep))  # Path() would drop the trailing slash
@@ -181,10 +203,10 @@ def _backup_target(out, taken_at: datetime, suffix: str, prefix: str) -> tuple[P
             raise OperationFailed(f"{target} already exists; choose another name (nothing was overwritten).")
         return target, created
     stamp = taken_at.strftime(STAMP)
-    target, counter = folder / f"{prefix}-{stamp}.{suffix}", 1
+    target, counter = folder / f"{prefix}-{stamp}{mark}.{suffix}", 1
     while target.exists():
         counter += 1
-        target = folder / f"{prefix}-{stamp}-{counter}.{suffix}"
+        target = folder / f"{prefix}-{stamp}-{counter}{mark}.{suffix}"
     return target, created
 
 
@@ -198,8 +220,10 @@ def partial_file(folder: Path, prefix: str) -> Path:
     return Path(name)
 
 
-def _copy_sqlite(source_path: Path, destination: Path, progress=None) -> None:
-    """SQLite's online backup API from one pinned snapshot, then an integrity check of the copy."""
+def _copy_sqlite(source_path: Path, destination: Path, progress=None, keep_damaged: bool = False) -> list[str]:
+    """SQLite's online backup API from one pinned snapshot, then an integrity check of the copy; returns
+    what the check found (["ok"]). With keep_damaged, a database too damaged to copy page by page is
+    copied as a file (its write-ahead log folded in first, when SQLite can)."""
     source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
     target = sqlite3.connect(destination)
     try:
@@ -214,15 +238,42 @@ def _copy_sqlite(source_path: Path, destination: Path, progress=None) -> None:
 
         source.backup(target, pages=PAGES_PER_STEP, progress=report)
         source.rollback()
-        target.execute("PRAGMA journal_mode=DELETE")  # the copy is one self-contained file
-        result = [row[0] for row in target.execute("PRAGMA integrity_check").fetchall()]
     except sqlite3.Error as error:
-        raise OperationFailed(f"The backup of {source_path} failed: {error}.") from None
-    finally:
+        if is_damaged(error) and not keep_damaged:
+            raise OperationFailed(damaged_line(str(error), "; no backup was written")) from None
+        if not keep_damaged or not is_damaged(error):
+            raise OperationFailed(f"The backup of {source_path} failed: {error}.") from None
         source.close()
         target.close()
-    if result != ["ok"]:
-        raise OperationFailed(f"The copy failed its integrity check ({result[0]}); nothing was kept.")
+        _copy_whole_file(source_path, destination)
+        return [str(error)]
+    finally:
+        source.close()
+    try:
+        target.execute("PRAGMA journal_mode=DELETE")  # the copy is one self-contained file
+        return integrity_findings(target.execute("PRAGMA integrity_check").fetchall())
+    except sqlite3.Error as error:  # too damaged to check: the copy is as damaged as its source
+        return [str(error)]
+    finally:
+        target.close()
+
+
+def integrity_findings(rows) -> list[str]:
+    """PRAGMA integrity_check's (or quick_check's) rows as one line each (["ok"] when sound): a row can
+    hold several lines, under a "*** in database main ***" heading."""
+    lines = [line.strip() for row in rows for line in str(row[0]).splitlines()]
+    return [line for line in lines if line and not line.startswith("***")] or ["ok"]
+
+
+def _copy_whole_file(source_path: Path, destination: Path) -> None:
+    """The damaged file as it is, byte for byte (its log folded in first where SQLite can), when
+    SQLite can't copy it page by page."""
+    try:
+        with closing(sqlite3.connect(source_path, timeout=10)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error:
+        pass  # too damaged to fold: the file alone is what is left
+    shutil.copyfile(source_path, destination)
 
 
 def file_sha256(path: Path) -> str:

@@ -68,10 +68,10 @@ def database_error_line(error: Exception) -> str:
     return f"Can't reach the messaging database at {location()}: {_reason(error)}"
 
 
-def damaged_line(reason: str) -> str:
-    """What to say of a damaged messaging database, and what to do."""
-    return (f"The messaging database at {location()} is damaged ({reason}): stop the app and restore a backup "
-            "(`./wb messaging restore PATH`).")
+def damaged_line(reason: str, outcome: str = "") -> str:
+    """What to say of a damaged messaging database (and what came of it: outcome), and what to do."""
+    return (f"The messaging database at {location()} is damaged ({reason}){outcome}: stop the app and restore a "
+            "backup (`./wb messaging restore PATH`).")
 
 
 # SQLite's words for a file it can read but whose pages are wrong, or that isn't a database at all.

@@ -47,6 +47,7 @@ class Restored:
     kept: Path | None
     changes: list[str]
     rewiped: int = 0  # messages whose text was erased after the backup was taken, wiped again
+    kept_damaged: str | None = None  # the replaced database was damaged: what its copy's check found
 
 
 def check_backup(path) -> CheckedBackup:
@@ -179,12 +180,14 @@ def restore(checked: CheckedBackup) -> Restored:
     # The current data is kept in backups/ as pre-restore-<time>, which `backup --keep` never rotates
     # away: it may hold the only copy of messages sent since the backup was taken. verify notes each
     # one left, and an erasure says they keep its text, until the operator deletes them.
+    kept_damaged = None
     if sqlite_path() is None:
         _refuse_other_sessions()
         kept = backup(prefix=PRE_RESTORE).path
         postgres.restore_dump(checked.path)
     else:
-        kept = backup(prefix=PRE_RESTORE).path if sqlite_path().exists() else None
+        copy = backup(prefix=PRE_RESTORE, keep_damaged=True) if sqlite_path().exists() else None
+        kept, kept_damaged = (copy.path, copy.damaged) if copy is not None else (None, None)
         _swap_sqlite_file(checked)
     messaging_engine().dispose()
     ensure_schema()  # an older backup is brought up to the current schema
@@ -199,7 +202,7 @@ def restore(checked: CheckedBackup) -> Restored:
     record_restored(checked.path)
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
                                                    "kept": str(kept) if kept else None, "rewiped": rewiped})
-    return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped)
+    return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped, kept_damaged=kept_damaged)
 
 
 def refuse_while_in_use() -> None:
