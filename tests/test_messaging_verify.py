@@ -152,3 +152,20 @@ def test_verify_ignores_short_common_phrases(app, alice, bob, messaging_on):
     db.session.add(HelpRequest(author_id=alice.id, title="Ladder", body="Need a ladder"))
     db.session.commit()
     assert invoke(app, "verify").exit_code == 0
+
+
+def test_verify_reads_every_page_and_says_when_the_file_is_damaged(sqlite_app, pair):
+    """A page written over where the app rarely reads: verify, stats, the admin page and /readyz all
+    said healthy, and only a backup failed (an operator tester). verify runs SQLite's quick_check."""
+    from messaging_ops_helpers import damage_pages
+
+    converse(*pair, [f"message {number} " + "z" * 300 for number in range(40)])
+    clean = invoke(sqlite_app, "verify")
+    assert clean.exit_code == 0 and "quick_check read every page and found no damage" in clean.output, clean.output
+    assert damage_pages("ix_messages_deleted_at", keep_header=True)  # read by no check of verify's
+
+    result = invoke(sqlite_app, "verify")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "Verify FAILED: 1 problem(s)" in result.output
+    [problem] = [line for line in result.output.splitlines() if line.startswith("  - ")]
+    assert "is damaged (quick_check: On tree page" in problem and "restore a backup" in problem

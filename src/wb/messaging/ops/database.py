@@ -54,7 +54,7 @@ def location() -> str:
     return str(path) if path is not None else redact_url(messaging_engine().url)
 
 
-def _reason(error: Exception) -> str:
+def error_reason(error: Exception) -> str:
     """The driver's first line, without parameters or passwords."""
     original = getattr(error, "orig", None) or error
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
@@ -64,8 +64,8 @@ def _reason(error: Exception) -> str:
 def database_error_line(error: Exception) -> str:
     """One printable line for an error the messaging database gave."""
     if is_damaged(error):
-        return damaged_line(_reason(error))
-    return f"Can't reach the messaging database at {location()}: {_reason(error)}"
+        return damaged_line(error_reason(error))
+    return f"Can't reach the messaging database at {location()}: {error_reason(error)}"
 
 
 def damaged_line(reason: str, outcome: str = "") -> str:
@@ -87,7 +87,7 @@ def is_damaged(error: Exception) -> bool:
 def fault_line(error: Exception) -> str:
     """One printable line for a database error in a command, naming the database at fault: each is
     asked again now (a command uses both, and the error doesn't say whose it was)."""
-    reason = _reason(error)
+    reason = error_reason(error)
     for engine, name, where in ((messaging_engine(), "messaging", location),
                                 (engine_for(None), "main", lambda: redact_url(engine_for(None).url))):
         try:
