@@ -384,6 +384,7 @@ def test_compose_errors_show_in_the_compose_area_and_keep_the_text(browsing, ser
         expect(mine).to_have_count(number, timeout=THREAD_WAIT_MS)
         expect(error).to_have_count(0)
 
+    page.clock.install()  # the wait below passes at once
     send(page, "One message too many")
     expect(error).to_contain_text("You're sending messages very quickly")
     expect(error).to_contain_text("Try again in")
@@ -393,6 +394,11 @@ def test_compose_errors_show_in_the_compose_area_and_keep_the_text(browsing, ser
     expect(error).to_contain_text("Try again in")
     # and the words go on from the end of the text that came back (they went in front: a re-check tester)
     expect(compose_box(page)).to_have_value("One message too many!")
+    # Once the wait is over, it says so ("Try again in 46 seconds" stayed: a marketplace's tester).
+    page.clock.run_for(30_000)
+    expect(error).to_contain_text("Try again in")
+    page.clock.run_for(31_000)
+    expect(error).to_have_text("You can send again now.")
 
 
 def test_no_console_errors_or_csp_violations_on_any_page(browsing, server):

@@ -206,13 +206,15 @@ class ThreadView:
     compose_blocked: rules.Decision | None  # why there is no compose box (and where to go), or None when the member may write
     compose_body: str  # what the compose box holds (what a refused send had)
     compose_error: str | None
+    compose_retry_after: int | None  # a limit's refusal: seconds until it may send again
     after_id: int  # the poller's cursors: the newest message shown ...
     seen_id: int  # ... and how far the other member had read
     needs_read: bool  # the member has unread messages here: the page marks them read
     muted: bool  # the member muted this conversation (the header offers Unmute)
 
 
-def thread_view(member, conversation: Conversation, before=None, compose_body="", compose_error=None) -> ThreadView:
+def thread_view(member, conversation: Conversation, before=None, compose_body="", compose_error=None,
+                compose_retry_after=None) -> ThreadView:
     """An open thread (its newest page, or the page before a cursor), in a fixed number of queries."""
     page = thread_page(member, conversation, before=before)
     state = thread_state(member, conversation)
@@ -227,6 +229,7 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         compose_blocked=_compose_blocked(member, page, state),
         compose_body=compose_body,
         compose_error=compose_error,
+        compose_retry_after=compose_retry_after,
         after_id=max(newest_shown, (mine.last_message_id or 0) if mine else 0),
         seen_id=seen_marker(member, theirs),
         needs_read=bool(mine and mine.unread_count),

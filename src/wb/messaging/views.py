@@ -253,7 +253,8 @@ def _send_too_large(error):
 
 
 def _compose_error(conversation, body, refusal: Refusal):
-    view = reads.thread_view(current_user, conversation, compose_body=body, compose_error=refusal.message)
+    view = reads.thread_view(current_user, conversation, compose_body=body, compose_error=refusal.message,
+                             compose_retry_after=refusal.retry_after if refusal.status == 429 else None)
     if is_htmx():
         # A refusal of the text itself (empty, too long) goes once the member types (app.js): "Write
         # something before sending" stayed above what they wrote (a residents' building's tester).

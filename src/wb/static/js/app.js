@@ -1019,6 +1019,19 @@
     showLength(event.target);
     fitToText(event.target);
   });
+  // A limit's refusal says when its wait is over, once, where it said to wait: "Try again in 46 seconds"
+  // stayed on screen long after (a marketplace's tester). Not a count each second: read out each time.
+  function sayWhenTheWaitIsOver() {
+    var note = document.querySelector("#compose .compose-error[data-retry-after]");
+    if (!note || note.hasAttribute("data-waiting")) return;
+    note.setAttribute("data-waiting", "");
+    window.setTimeout(function () {
+      if (note.isConnected) note.textContent = "You can send again now.";
+    }, Number(note.getAttribute("data-retry-after")) * 1000);
+  }
+  document.addEventListener("DOMContentLoaded", sayWhenTheWaitIsOver);
+  document.addEventListener("htmx:afterSettle", sayWhenTheWaitIsOver);
+
   // Where CSS can't size the box to its text (field-sizing, app.css), its height follows the text here.
   var SIZES_ITSELF = window.CSS && CSS.supports && CSS.supports("field-sizing", "content");
   function fitToText(box) {
