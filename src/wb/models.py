@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .security import whole_number
-from .text import has_control_characters, holds_name, misspells_name, name_keys, name_words
+from .text import has_control_characters, holds_name, misspells_name, name_keys, name_words, run_together
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
 ERASED_USERNAME_PREFIX = "erased-"  # erasure renames an account erased-<id>; nobody else may take such a name
@@ -174,8 +174,8 @@ class User(UserMixin, db.Model):
     @classmethod
     def named_like(cls, name: str, but: int | None = None, among=None) -> "User | None":
         """Another member (not but; among: a condition on User, if given) whose display name or
-        username looks like name (text.name_keys) or is held whole in it (text.holds_name), or an admin
-        whose name it is with a letter wrong (text.misspells_name), if any."""
+        username looks like name (text.name_keys, text.run_together) or is held whole in it
+        (text.holds_name), or an admin whose name it is with a letter wrong (text.misspells_name), if any."""
         looks_like = _look_alike_test(name)
         if looks_like is None:
             return None
@@ -226,12 +226,12 @@ class User(UserMixin, db.Model):
 
 def _look_alike_test(name):
     """A test of whether another name looks like name, for User.named_like and went_by_recently: the
-    two look alike (text.name_keys) or name holds the other whole (text.holds_name); None when name
-    has no visible letter to compare."""
-    keys, words = name_keys(name), name_words(name)
+    two look alike (text.name_keys, text.run_together) or name holds the other whole (text.holds_name);
+    None when name has no visible letter to compare."""
+    keys, letters, words = name_keys(name), run_together(name), name_words(name)
     if not keys:
         return None
-    return lambda other: bool(keys & name_keys(other)) or holds_name(words, other)
+    return lambda other: bool(keys & name_keys(other) or letters & run_together(other)) or holds_name(words, other)
 
 
 def _is_the_viewer(username: str) -> bool:

@@ -159,7 +159,7 @@ def holds_web_address(text: str) -> bool:
 # A capital's look-alike where the two cases differ (Greek Η is "H", its small η is folded to it).
 LOOK_ALIKES = str.maketrans({
     # Cyrillic
-    "а": "a", "в": "b", "г": "r", "е": "e", "з": "3", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
+    "а": "a", "в": "b", "г": "r", "е": "e", "з": "e", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
     "о": "o", "п": "n", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "ԁ": "d", "ԛ": "q",
     "ԝ": "w", "ӏ": "l", "һ": "h", "ү": "y", "ѵ": "v", "ь": "b",
     # Greek
@@ -173,7 +173,15 @@ LOOK_ALIKES = str.maketrans({
     "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j",
     "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u",
     "ᴠ": "v", "ᴡ": "w", "ᴢ": "z", "ƒ": "f", "ɑ": "a", "ɩ": "i", "ʋ": "v", "ɵ": "o", "ɾ": "r",
-    "0": "o", "1": "l",
+    # digits too, each as the letter it is drawn like ("B0b", "S4m Green", "Sam Gr33n", "Carl Jone5": a
+    # marketplace's tester); a 1 as an i, a 6 as a g and a 9 as a q are name_keys' second readings
+    "0": "o", "1": "l", "2": "z", "3": "e", "4": "a", "5": "s", "6": "b", "7": "t", "8": "b", "9": "g",
+    # Latin letters turned or reversed, as the letter "upside down" and mirror text generators draw with
+    # them ("Ǝam Green" passed for Sam Green: a marketplace's tester); an open o and a schwa read as the o
+    # and e they are drawn like (a turned m is the w it looks like: confusables)
+    "ǝ": "e", "ə": "e", "ɘ": "e", "ɐ": "a", "ɒ": "a", "ɔ": "o", "ↄ": "c", "ɟ": "f", "ɥ": "h", "ɹ": "r",
+    "ɿ": "r", "ᴙ": "r", "ᴚ": "r", "ʁ": "r", "ʇ": "t", "ʌ": "v", "ʍ": "w", "ʎ": "y", "ʞ": "k", "ꞁ": "l",
+    "ᴎ": "n", "ꟼ": "p", "ƨ": "s",
     # "Fancy text" generators' capitals from Canadian syllabics and Greek's lambda for an A ("ᗩᗪᗩ ᗩᗪᗰIᑎ",
     # "ᗷOᗷ OKᗩᖴOᖇ", "ΛLICE" passed for the admin and members: an outside tester)
     "ᗩ": "a", "ᗷ": "b", "ᑕ": "c", "ᗪ": "d", "ᕮ": "e", "ᖴ": "f", "ᕼ": "h", "ᒍ": "j", "ᒪ": "l", "ᗰ": "m",
@@ -198,7 +206,34 @@ _ENCLOSED_CAPITALS = {first + offset: chr(ord("A") + offset)
 # And the currency signs drawn as letters, symbols too until read so ("₳ĐMł₦" passed for "ADMIN": a re-check tester).
 _ENCLOSED_CAPITALS.update({ord(sign): letter for sign, letter in (
     ("₳", "A"), ("₦", "N"), ("₱", "P"), ("₩", "W"), ("₵", "C"), ("₮", "T"), ("₴", "S"), ("₲", "G"), ("₭", "K"),
-    ("₣", "F"), ("₤", "L"), ("₥", "M"), ("฿", "B"), ("€", "E"), ("$", "S"))})
+    ("₣", "F"), ("₤", "L"), ("₥", "M"), ("฿", "B"), ("€", "E"), ("$", "S"),
+    ("⅁", "G"), ("⅄", "Y"))})  # and the turned sans-serif capitals
+
+
+def _signs_as_gaps(text: str) -> str:
+    """text with each sign that compatibility folding would spell as letters a space (_sign_as_gap)."""
+    return text if text.isascii() else "".join(map(_sign_as_gap, text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sign_as_gap(char: str) -> str:
+    """A space for a symbol that NFKC spells as two letters or more and glues to the word before it (™ as
+    "TM", ℠, ℡, №, ㎏: "Sam Green™" read as "Sam GreenTM", a name of its own, a marketplace's tester),
+    as ® and © read; else char (a letter in a circle or a box, Ⓐ or 🄰, is that letter)."""
+    spelled = unicodedata.normalize("NFKC", char)
+    return " " if unicodedata.category(char)[0] == "S" and sum(map(str.isalpha, spelled)) >= 2 else char
+
+
+# A trade mark written out and glued to a word's end in capitals after a small letter ("Sam GreenTM"),
+# or raised: read as the sign as well as letters of the word (name_keys), since no name ends so.
+_GLUED_MARK = re.compile(r"(?<=[^\W\d_])(?:TM|SM)(?![^\W\d_])|ᵀᴹ|ˢᴹ|ᵗᵐ|ˢᵐ")
+
+
+def _without_glued_marks(name: str) -> str:
+    """name with a trade mark glued to a word's end (_GLUED_MARK) read as a gap."""
+    def gap(mark):  # after a capital, "TM" may be the word's own ("ATM"); a raised one is always the sign
+        return " " if not mark.group().isascii() or name[mark.start() - 1].islower() else mark.group()
+    return _GLUED_MARK.sub(gap, name)
 
 
 # Bars drawn as an l when they touch a letter ("A|ice", "Caro|"): a bar standing alone is punctuation.
@@ -264,8 +299,10 @@ def name_key(name) -> str:
     reads as the l it looks like ("A|ice"), runs of spaces as one; the accents of Latin, Greek and
     Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds them) and letters of
     every other script drawn like a Latin one read as it (_look_alikes: "Аlice" with a Cyrillic А,
-    "ꓮda" with a Lisu one), boxed and circled capitals too ("🅰🅳🅼🅸🅽")."""
-    folded = unicodedata.normalize("NFKC", ("" if name is None else str(name)).translate(_ENCLOSED_CAPITALS)).casefold()
+    "ꓮda" with a Lisu one), boxed and circled capitals too ("🅰🅳🅼🅸🅽"), and the signs folding
+    would spell as letters as the symbols they are ("Sam Green™")."""
+    name = ("" if name is None else str(name)).translate(_ENCLOSED_CAPITALS)
+    folded = unicodedata.normalize("NFKC", _signs_as_gaps(name)).casefold()
     folded = _BAR_IN_A_WORD.sub("l", folded)
     visible = "".join(map(_drawn_as, folded))
     return " ".join(_without_accents(visible).translate(_look_alikes()).split())
@@ -275,23 +312,38 @@ def name_key(name) -> str:
 # has either letter, so "AIice" and "Alice" share "a\ue000ice" while "Eli" and "Ell" share nothing.
 # A private-use character: no folding in name_key changes it.
 _IL_GLYPH = "\ue000"
+# The other letter a character may be drawn as, read besides the first (LOOK_ALIKES): a 1 as an i, a 6 as
+# a g, a 9 as a q, a turned v as the Λ of "ΛLICE", and a reversed E as the S a buyer took it for ("Ǝam
+# Green" beside Sam Green: a marketplace's tester).
+_SECOND_READINGS = str.maketrans({"1": "i", "6": "g", "9": "q", "ʌ": "a", "Ʌ": "A", "Ǝ": "S"})
 
 
 @functools.lru_cache(maxsize=16384)  # named_like reads every member's names at each name chosen: fold each once
 def name_keys(name) -> frozenset:
     """The ways a name may look (name_key): as written; with a capital I or a small l (and a bar in a
     word, or a 1) read as the one glyph fonts draw for both (_read_as_il); with "rn" read as an m
-    ("Adrnin") and "cl" inside a word as a d ("Aclmin"); and with its spaces left out when each of its
-    words has two letters or more ("AliceMoreno" passed for Alice Moreno: an outside tester; "Maryann"
-    reads as "Mary Ann" too, while a letter standing alone, as in "Bo b", is seen). Two names look
-    alike when they share one."""
+    ("Adrnin") and "cl" inside a word as a d ("Aclmin"); with a trade mark glued to a word left out
+    ("Sam GreenTM") and the second reading of a letter (_SECOND_READINGS); and with its spaces left out
+    when each of its words has two letters or more ("AliceMoreno" passed for Alice Moreno: an outside
+    tester; "Maryann" reads as "Mary Ann" too, while a letter standing alone, as in "Bo b", is seen:
+    run_together reads those). Two names look alike when they share one."""
     name = "" if name is None else str(name)
-    spellings = [name] + ([name.replace("1", "i")] if "1" in name else [])
+    spellings = {name, _without_glued_marks(name)}
+    spellings |= {spelling.translate(_SECOND_READINGS) for spelling in spellings}
     keys = set().union(*map(_read_as_il, spellings))
     keys |= {key.replace("rn", "m") for key in keys if "rn" in key}
     keys |= {_CL_AS_D.sub("d", key) for key in keys if "cl" in key}
     keys |= {key.replace(" ", "") for key in keys if " " in key and min(map(len, key.split())) >= 2}
     return frozenset(key for key in keys if key)
+
+
+@functools.lru_cache(maxsize=16384)
+def run_together(name) -> frozenset:
+    """The name_keys of a name of two words or more with its spaces left out, a letter standing alone too:
+    two such names of the same letters look alike, whichever spaces were moved ("Sam Gree n", "Sa m
+    Green" beside Sam Green: a marketplace's tester), while a one-word name beside one with a letter split
+    off reads apart ("Bob", "Bo b")."""
+    return frozenset(key.replace(" ", "") for key in name_keys(name) if " " in key)
 
 
 def _read_as_il(name: str) -> set:
@@ -362,18 +414,18 @@ def name_words(name) -> frozenset:
     its digits read apart from its letters too (_digits_apart)."""
     name = "" if name is None else str(name)
     readings = {name, _JOINING_MARKS.sub("", name)}
-    readings |= set(map(_digits_apart, readings))
+    readings |= {_digits_apart(reading, keep) for reading in readings for keep in (True, False)}
     return frozenset(frozenset(key.split()) for reading in readings for key in name_keys(reading))
 
 
-def _digits_apart(name: str) -> str:
+def _digits_apart(name: str, keep_between_letters: bool) -> str:
     """name with each run of digits a word of its own ("AliceMoreno2" and "Alice2 Moreno" held Alice Moreno
-    as "Alice Moreno 2" does: a marketplace's tester), but a lone 0 or 1 between letters, which reads as the
-    letter it is drawn like ("A1ice Moreno2" as "A1ice Moreno 2")."""
+    as "Alice Moreno 2" does: a marketplace's tester); when keep_between_letters, but a run between letters,
+    which reads as the letters it is drawn like (LOOK_ALIKES: "A1ice Moreno2" as "A1ice Moreno 2", "Sam
+    Gr33n2" as "Sam Gr33n 2")."""
     def apart(run):
-        between_letters = name[run.start() - 1:run.start()].isalpha() and name[run.end():run.end() + 1].isalpha()
-        as_letter = between_letters and unicodedata.normalize("NFKC", run.group()) in ("0", "1")
-        return run.group() if as_letter else f" {run.group()} "
+        between = name[run.start() - 1:run.start()].isalpha() and name[run.end():run.end() + 1].isalpha()
+        return run.group() if keep_between_letters and between else f" {run.group()} "
     return _DIGITS.sub(apart, name)
 
 
@@ -442,19 +494,20 @@ _STAFF_SKIMMED = tuple(sorted(word for word in STAFF_WORDS if len(word) >= 5))
 _STAFF_AT_AN_END = ("admin", "moderator", "support", "official", "whiteballoon")
 
 
-# Digits and signs written for letters in a staff word ("4dmin", "Adm!n", "St4ff", "T3am" passed: a
-# re-check tester); read so for that word only, never for another member's name.
-_LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "0": "o", "!": "i", "$": "s", "5": "s", "7": "t"})
+# Signs written for letters in a staff word ("Adm!n", "$upport" passed: a re-check tester); read so for
+# that word only, never for another member's name. Digits read as letters in every name (LOOK_ALIKES: "4dmin").
+_LEET = str.maketrans({"@": "a", "!": "i", "$": "s"})
 
 
 def sounds_like_staff(name) -> bool:
     """Whether a word of name, however spelled (name_keys: "Adrnin", "ＡＤＭＩＮ", "ADMlN"; its digits read as
     gaps too: "admin2"), or its letters spelled out one by one ("A d m i n", "S.T.A.F.F"), is one of
-    STAFF_WORDS or its plural, or begins or ends with one of the longer ones."""
+    STAFF_WORDS or its plural, or begins or ends with one of the longer ones; or all of it, its spaces
+    left out, when that makes five letters or more ("S taff", "Admi n"; "Mo D" and "Tea M" are names)."""
     name = "" if name is None else str(name)
     keys = name_keys(name) | name_keys(re.sub(r"\d", " ", name)) | name_keys(name.translate(_LEET))
     joined = {key.replace(" ", "") for key in keys if " " in key}  # "Chad Min" as "chadmin": a word only whole
-    anywhere, whole = set(), set()  # its words, and those that count only whole
+    anywhere, whole = set(), {word for word in joined if len(word) >= 5}  # its words, and those that count only whole
     for key in keys:
         words = key.split()
         (whole if key in joined else anywhere).update(words + _spelled_out(words))
