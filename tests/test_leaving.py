@@ -299,6 +299,8 @@ def test_an_admin_erases_a_member_behind_a_typed_confirmation(app, admin, alice,
     # where the text still lies: "wiped for good" was untrue of backups (an outside tester)
     assert "Backups made before now still hold their text" in page and "wiped for good" not in page
     assert "access log keeps request paths" in page  # the README's caveat, on the page that acts
+    # and a reporter's note that quoted them stays theirs (an operator tester found one after erasure)
+    assert "Reporters' notes stay (Admin → Reports)" in page
     raw = admin_client.get("/admin/members/alice/erase").get_data(as_text=True)
     assert "<code>./wb messaging backup --keep</code>" in raw and "`" not in raw  # drawn as code, no backticks
 

@@ -176,6 +176,10 @@ def erasure_caveats(html: bool = False) -> list:
         caveats.append(f"On PostgreSQL the old row versions stay in the {' and '.join(postgres)} database files until "
                        "`VACUUM FULL` rewrites the tables (messages; users, help_requests, comments, reports, "
                        "audit_events); it locks each table while it runs.")
+    # A reporter's note is their own words, and may quote the member's (an operator tester found a message
+    # quoted in one after erasure): it stays theirs.
+    caveats.append("Reporters' notes stay (Admin → Reports): they are the reporters' own words, even where they "
+                   "quote this member's.")
     # A message's text is never in the access log, but paths are, and a path can name the member.
     caveats.append("The server's access log keeps request paths, which can name them (`/people/USERNAME`), "
                    "until it is rotated (logrotate, journald); erasure doesn't reach into it.")
