@@ -86,10 +86,18 @@ def is_damaged(error: Exception) -> bool:
 
 def fault_line(error: Exception) -> str:
     """One printable line for a database error in a command, naming the database at fault: each is
-    asked again now (a command uses both, and the error doesn't say whose it was)."""
+    asked again now (a command uses both), the one the error came from first (database.failed_in: both
+    may fail, the messaging SQLite file when it was never created)."""
+    from ...database import MESSAGING, failed_in
+
     reason = error_reason(error)
-    for engine, name, where in ((messaging_engine(), "messaging", location),
-                                (engine_for(None), "main", lambda: redact_url(engine_for(None).url))):
+    databases = [(messaging_engine(), "messaging", location),
+                 (engine_for(None), "main", lambda: redact_url(engine_for(None).url))]
+    for engine, name, where in (databases if failed_in(error, MESSAGING) else databases[::-1]):
+        if name == "messaging" and sqlite_path() is not None and not sqlite_path().exists():
+            if failed_in(error, MESSAGING):  # not there to connect to (the app never creates it)
+                return missing_line(sqlite_path())
+            continue  # not yet created (a new instance): not what this error is about
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -100,14 +108,17 @@ def fault_line(error: Exception) -> str:
     return f"The database refused it: {reason}"
 
 
+def missing_line(path: Path) -> str:
+    """What to say of a messaging SQLite file that isn't there."""
+    return f"The messaging database {path} doesn't exist; run `./wb messaging init` or restore a backup."
+
+
 def require_database() -> None:
     """Go on only when the messaging database exists, answers, and has its tables."""
     path = sqlite_path()
     if path is not None and not path.exists():  # (something else there, a folder: can't be opened, below)
         # Connecting would silently create an empty file; say what is wrong instead.
-        raise OperationFailed(
-            f"The messaging database {path} doesn't exist; run `./wb messaging init` or restore a backup."
-        )
+        raise OperationFailed(missing_line(path))
     try:
         with messaging_engine().connect() as connection:
             connection.execute(text("SELECT 1"))
