@@ -209,6 +209,10 @@ def test_every_folder_of_the_package_is_a_package_to_setuptools(monkeypatch):
     ("WB_MAIL_PORT", "abc", "WB_MAIL_PORT must be a number (it is 'abc')."),
     ("WB_DATABASE_POOL_SIZE", "x", "WB_DATABASE_POOL_SIZE must be a number (it is 'x')."),
     ("WB_BACKUP_CADENCE_HOURS", "soon", "WB_BACKUP_CADENCE_HOURS must be a number (it is 'soon')."),
+    # "older than the -3 h cadence" (an operator tester)
+    ("WB_BACKUP_CADENCE_HOURS", "-3", "WB_BACKUP_CADENCE_HOURS must be a number of hours above 0 (it is '-3')."),
+    ("WB_BACKUP_CADENCE_HOURS", "0", "WB_BACKUP_CADENCE_HOURS must be a number of hours above 0 (it is '0')."),
+    ("WB_BACKUP_CADENCE_HOURS", "nan", "WB_BACKUP_CADENCE_HOURS must be a number of hours above 0 (it is 'nan')."),
     ("WB_DATABASE_URL", "nonsense", "WB_DATABASE_URL isn't a database URL"),
     ("WB_MESSAGING_DATABASE_URL", "mysql://user:hunter2@db/wb", "WB_MESSAGING_DATABASE_URL names a mysql database"),
     ("WB_RATELIMIT_STORAGE_URL", "bogus://", "WB_RATELIMIT_STORAGE_URL can't be used"),

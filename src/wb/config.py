@@ -198,12 +198,20 @@ def _check(config) -> None:
             raise ConfigError(f"{variable} isn't a database URL (sqlite:///PATH or postgresql://...).") from None
         if backend not in ("sqlite", "postgresql"):
             raise ConfigError(f"{variable} names a {backend} database; WhiteBalloon runs on SQLite or PostgreSQL.")
+    cadence = config["MESSAGING_BACKUP_CADENCE_HOURS"]
+    if not isinstance(cadence, (int, float)) or not 0 < cadence < float("inf"):  # "older than the -3 h cadence"
+        raise ConfigError(f"WB_BACKUP_CADENCE_HOURS must be a number of hours above 0 (it is {_as_written(cadence)!r}).")
     for key in RATE_LIMIT_KEYS:
         try:
             parse_many(str(config[key]))
         except ValueError:
             name = next((variable for variable, named in ENVIRONMENT.items() if named == key), key)
             raise ConfigError(f"{name} isn't a limit like \"20 per minute\" (it is {config[key]!r}).") from None
+
+
+def _as_written(number) -> str:
+    """A number as an operator wrote it: -3, not -3.0."""
+    return f"{number:g}" if isinstance(number, float) else str(number)
 
 
 def _coerce(key, value):
