@@ -273,6 +273,8 @@ def test_verify_finds_text_left_of_an_erased_member(app, alice, bob, alice_wrote
     result = invoke(app, "verify")
     assert result.exit_code == 1
     assert f"member {alice.id}'s text was erased, yet 1 of their messages still hold text" in result.output
+    # the name to type: "erase them again: ./wb members erase" named nobody (an operator tester)
+    assert f"(erase them again: `./wb members erase erased-{alice.id}`)" in result.output
     assert "restored from an old backup" not in result.output
 
 

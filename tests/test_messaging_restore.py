@@ -367,6 +367,9 @@ def test_restore_keeps_erased_text_erased(sqlite_app, pair):
 
 def test_restore_of_a_missing_file_is_one_line(sqlite_app, tmp_path):
     assert_one_line_error(invoke(sqlite_app, "restore", str(tmp_path / "nope.sqlite3"), "--yes"), "doesn't exist")
+    # an empty path was "Error: . doesn't exist or isn't a file." (an operator tester)
+    for empty in ("", "  "):
+        assert_one_line_error(invoke(sqlite_app, "restore", empty, "--yes"), "The backup's path is empty")
 
 
 # --- PostgreSQL -----------------------------------------------------------------------

@@ -199,7 +199,11 @@ def _check(config) -> None:
         if backend not in ("sqlite", "postgresql"):
             raise ConfigError(f"{variable} names a {backend} database; WhiteBalloon runs on SQLite or PostgreSQL.")
     cadence = config["MESSAGING_BACKUP_CADENCE_HOURS"]
-    if not isinstance(cadence, (int, float)) or not 0 < cadence < float("inf"):  # "older than the -3 h cadence"
+    try:
+        hours = float(cadence)  # instance/config.py may write it as text
+    except (TypeError, ValueError):
+        hours = float("nan")
+    if not 0 < hours < float("inf"):  # "older than the -3 h cadence" (an operator tester)
         raise ConfigError(f"WB_BACKUP_CADENCE_HOURS must be a number of hours above 0 (it is {_as_written(cadence)!r}).")
     for key in RATE_LIMIT_KEYS:
         try:

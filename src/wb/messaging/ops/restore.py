@@ -52,6 +52,9 @@ class Restored:
 
 def check_backup(path) -> CheckedBackup:
     """A backup that matches its checksum, passes an integrity check and is this community's, or OperationFailed."""
+    if not str(path).strip():  # Path("") is ".": "Error: . doesn't exist or isn't a file" (an operator tester)
+        raise OperationFailed("The backup's path is empty: name the backup file to restore, e.g. "
+                              "instance/backups/messaging-<UTC time>.sqlite3.")
     path = Path(path)
     if not path.is_file():
         raise OperationFailed(f"{path} doesn't exist or isn't a file.")

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ...database import engine_for
 from ...extensions import db
+from ...models import User
 from ..reconcile import reconcile
 from ..models import Message
 from .backup import PRE_RESTORE, integrity_findings, list_backups
@@ -251,9 +252,11 @@ def _check_erased_text(report: Verification) -> None:
                     left[member_id] = connection.execute(select(func.count()).where(
                         Message.sender_id == member_id, Message.body != "", Message.conversation_id.not_in(kept))).scalar()
             left = {member_id: count for member_id, count in left.items() if count}
-    report.problems += _limited([
+    names = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(left))).all()) if left else {}
+    report.problems += _limited([  # the username to type: "erase them again: ./wb members erase" named nobody
         f"member {member_id}'s text was erased, yet {count:,} of their messages still hold text "
-        "(erase them again: `./wb members erase`)" for member_id, count in sorted(left.items())
+        f"(erase them again: `./wb members erase {names.get(member_id, member_id)}`)"
+        for member_id, count in sorted(left.items())
     ] + erasure_leftovers())
     report.checked.append(f"erasure: looked for text left of the {len(members)} member(s) whose sent text was erased, "
                           "and for profiles, addresses or tokens of those erased on request")
