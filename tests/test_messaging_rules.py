@@ -458,7 +458,7 @@ def test_a_request_page_says_why_once_and_then_briefly(people, login, make_user)
     assert page.count(banner) == 1
     # and nothing under each comment: "same reason as above" under every one was the same box again (a street's tester)
     assert "as above." not in page
-    assert page.count("Rita Root · just now Message") == 1  # staff may be written to: root's comment keeps its button
+    assert page.count("Rita Root @root · just now Message") == 1  # staff may be written to: root's comment keeps its button
 
     page = visible_text(login(people["alice"]).get(f"/requests/{item.id}"))
     assert page.count("Carol isn't in any of yours") == 1  # the author's, in full

@@ -29,7 +29,7 @@ def test_a_report_note_with_control_characters_is_sent_back_kept_and_nothing_is_
     # which, and where: it draws as nothing in the box (a marketplace tester)
     first = next(i for i, char in enumerate(note) if ord(char) < 32 or ord(char) == 127)
     assert f"The first is U+{ord(note[first]):04X}, character {first + 1}." in page
-    assert f'name="note" rows="3" maxlength="1000" dir="auto">{note}</textarea>' in page
+    assert f'name="note" rows="3" maxlength="1000" dir="auto" aria-describedby="note-help">{note}</textarea>' in page
     assert 'value="spam" checked' in page
     assert count(Report) == 0
 
