@@ -177,6 +177,11 @@ def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, 
     # turned and reversed letters
     ("Sam Green", "Ǝam Green"), ("Sam Green", "Ƨam Green"), ("Sam Green", "Sam ⅁reen"), ("Sam Green", "Sɐm Gɹǝǝn"),
     ("Alice Moreno", "ɅLICE MORENO"), ("Carl Jones", "Ↄarl Jones"), ("Tia Talent", "ʇia Talent"),
+    # a raised, lowered, circled or boxed character glued on, and a trade mark in small letters (a re-check tester)
+    ("Sam Green", "Sam Green¹"), ("Sam Green", "Sam Green⁰"), ("Sam Green", "Sam Greenⁱ"), ("Sam Green", "Sam Greenᵃ"),
+    ("Sam Green", "Sam Greenᴿ"), ("Sam Green", "Sam Green₁"), ("Sam Green", "Sam GreenⓇ"), ("Sam Green", "Sam Greenⓒ"),
+    ("Sam Green", "Sam Green🄬"), ("Sam Green", "Sam Green🅁"), ("Sam Green", "Sam GreenTm"), ("Sam Green", "Sam Greentm"),
+    ("Sam Green", "Sᵃm Green"),
 ])
 def test_a_sellers_name_dressed_up_is_still_the_sellers(client, make_user, alice, name, copy):
     """Each of these passed for the seller beside it in a marketplace's inbox (its tester): a ™ glued on, digits

@@ -225,8 +225,23 @@ def _sign_as_gap(char: str) -> str:
 
 
 # A trade mark written out and glued to a word's end in capitals after a small letter ("Sam GreenTM"),
-# or raised: read as the sign as well as letters of the word (name_keys), since no name ends so.
-_GLUED_MARK = re.compile(r"(?<=[^\W\d_])(?:TM|SM)(?![^\W\d_])|ᵀᴹ|ˢᴹ|ᵗᵐ|ˢᵐ")
+# or raised: read as the sign as well as letters of the word (name_keys), since no name ends so. A "Tm"
+# or "tm" too ("Sam GreenTm", "Sam Greentm": a re-check tester); no name's word ends in them either.
+_GLUED_MARK = re.compile(r"(?<=[^\W\d_])(?:TM|SM|Tm|tm)(?![^\W\d_])|ᵀᴹ|ˢᴹ|ᵗᵐ|ˢᵐ")
+# What a raised, lowered, circled or boxed character is drawn as beside a word: a mark, not its letters
+# ("Sam Green¹", "Sam GreenⓇ", "Sam Greenᵃ", "Sam Green₁" passed for Sam Green, read as "green1",
+# "greenr": a re-check tester). name_keys reads such a name with them as gaps as well.
+_MARK_FORMS = ("<super>", "<sub>", "<circle>", "<square>")
+
+
+@functools.lru_cache(maxsize=4096)
+def _drawn_as_a_mark(char: str) -> bool:
+    return unicodedata.decomposition(char).startswith(_MARK_FORMS)
+
+
+def _marks_as_gaps(name: str) -> str:
+    """name with its raised, lowered, circled and boxed characters (_MARK_FORMS) as gaps."""
+    return name if name.isascii() else "".join(" " if _drawn_as_a_mark(char) else char for char in name)
 
 
 def _without_glued_marks(name: str) -> str:
@@ -328,7 +343,7 @@ def name_keys(name) -> frozenset:
     tester; "Maryann" reads as "Mary Ann" too, while a letter standing alone, as in "Bo b", is seen:
     run_together reads those). Two names look alike when they share one."""
     name = "" if name is None else str(name)
-    spellings = {name, _without_glued_marks(name)}
+    spellings = {name, _without_glued_marks(name), _marks_as_gaps(name)}
     spellings |= {spelling.translate(_SECOND_READINGS) for spelling in spellings}
     keys = set().union(*map(_read_as_il, spellings))
     keys |= {key.replace("rn", "m") for key in keys if "rn" in key}
