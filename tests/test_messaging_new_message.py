@@ -63,6 +63,10 @@ def test_the_member_whose_username_was_typed_and_those_one_talks_with_come_first
     assert offered(alice_client, "sam g")[0] == ["sam"]
     send(alice_client, open_conversation(alice_client, "zed"), "Is the bike still there?")
     assert offered(alice_client, "sa")[0] == ["zed", "pam", "sam"]
+    # a whole name typed comes first too: "Sam Green" listed one who had written to her above it (a re-check tester)
+    make_user("sam1", display_name="Sam Green¹")
+    send(alice_client, open_conversation(alice_client, "sam1"), "Hello")
+    assert offered(alice_client, "sam green")[0] == ["sam", "sam1"]
 
 
 def test_results_are_ordered_by_name_and_limited(alice_client, make_user):

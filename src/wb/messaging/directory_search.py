@@ -85,10 +85,11 @@ def search_members(viewer, query: str) -> MemberSearch:
         select(User, case((writable, True), else_=False).label("writable"))
         .where(matches, User.status == "active", User.deleted_at.is_(None), User.id != viewer.id,
                *([] if listed is None else [listed]))
-        # After those one may write to: the member whose username was typed, then those one talks with
-        # already ("sam" listed "Sam from Elm St @zed" above the Sam Green @sam a buyer wrote to: a
-        # marketplace's tester), then by name.
-        .order_by(case((writable, 0), else_=1), case((User.username == query.lower(), 0), else_=1),
+        # After those one may write to: the member whose username or whole name was typed, then those one
+        # talks with already ("sam" listed "Sam from Elm St @zed" above the Sam Green @sam a buyer wrote to:
+        # a marketplace's tester; "Sam Green" listed "Sam Green¹" first, who had written to her: a re-check
+        # tester), then by name.
+        .order_by(case((writable, 0), else_=1), case((_named(query), 0), else_=1),
                   case((_talks_with(viewer), 0), else_=1), sort_name(), User.username)
         .limit(RESULT_LIMIT + 1)  # one more than shown: whether to say there are more
     ).all()
@@ -106,6 +107,11 @@ def search_members(viewer, query: str) -> MemberSearch:
     if not rows and listed is None and _names_unreachable_member(viewer, query):
         search.cant_message = policy.NEUTRAL_REFUSAL
     return search
+
+
+def _named(query: str):
+    """Whether a member (User) has the typed username or display name, whole, in any case, in SQL."""
+    return or_(User.username == query.lower(), folded(User.display_name) == search_folded(query))
 
 
 def _talks_with(viewer):
