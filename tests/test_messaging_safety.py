@@ -485,3 +485,11 @@ def test_an_admin_made_after_a_report_by_the_admin_it_is_about_cannot_read_it(ch
     assert "Rude on the phone" not in visible_text(login(third).get("/admin/reports"))
     # the admin made before the report handles it
     assert "Rude on the phone" in visible_text(login(early).get("/admin/reports"))
+
+
+def test_the_thread_header_and_the_report_page_name_the_member_with_their_username(chat, alice, bob):
+    """"Sam Green¹" in a thread's header, and "Report Sam GreenⓇ", read as the seller Sam Green (a re-check
+    tester): both write the @username beside the name, as bylines and the directory do."""
+    alice_client, _bob_client, cid = chat
+    assert "Bob @bob" in visible_text(alice_client.get(f"/messages/{cid}"))
+    assert "Report Bob @bob" in visible_text(alice_client.get("/people/bob/report"))

@@ -224,7 +224,7 @@ def test_a_phone_turned_sideways_shows_one_pane_with_send_on_screen(browsing, ui
     page = browsing.sign_in(alice, server=server, viewport={"width": 844, "height": height})
     page.goto("/messages")
     page.locator("#conversation-list li.conversation a").first.click()  # picked in the list
-    expect(page.locator("#thread h2")).to_have_text("Bob")
+    expect(page.locator("#thread h2 a")).to_have_text("Bob")
     expect(page.locator("#conversation-list")).to_be_hidden()
     expect(page.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
     page.goto(page.url)  # opened by its address (from an email, the home page)

@@ -880,7 +880,7 @@ def test_a_page_open_across_a_restore_is_drawn_again_and_keeps_its_draft(browsin
         page.wait_for_timeout(100)
     page.wait_for_load_state()
     assert not same_document(), "the page was not drawn again"
-    expect(page.locator("#thread h2")).to_have_text("Bob")
+    expect(page.locator("#thread h2 a")).to_have_text("Bob")
     expect(page.locator("#compose textarea")).to_have_value("Half written")
 
 

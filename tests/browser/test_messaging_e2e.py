@@ -29,7 +29,7 @@ def open_conversation(page, username, name):
     """From the member's profile, press "Message"; lands in the thread."""
     page.goto(f"/people/{username}")
     press_message(page, name)
-    expect(page.locator("#thread h2")).to_have_text(name)
+    expect(page.locator("#thread h2 a")).to_have_text(name)
 
 
 def press_message(page, name):
@@ -616,12 +616,12 @@ def test_a_half_written_message_waits_while_another_conversation_is_open(browsin
             page.get_by_role("link", name="All conversations").click()
             expect(page).to_have_url(INBOX_URL)
         page.locator(".conversation a", has_text="Carol").click()
-        expect(page.locator("#thread h2")).to_have_text("Carol")
+        expect(page.locator("#thread h2 a")).to_have_text("Carol")
         expect(compose_box(page)).to_have_value("")
         if viewport is PHONE:
             page.get_by_role("link", name="All conversations").click()
         page.locator(".conversation a", has_text="Bob").click()
-        expect(page.locator("#thread h2")).to_have_text("Bob")
+        expect(page.locator("#thread h2 a")).to_have_text("Bob")
 
     leave_and_come_back()
     expect(compose_box(page)).to_have_value("Half-written: the ladder is")
@@ -647,7 +647,7 @@ def test_signing_out_forgets_what_was_typed(browsing, server):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto(thread_path)
-    expect(page.locator("#thread h2")).to_have_text("Bob")
+    expect(page.locator("#thread h2 a")).to_have_text("Bob")
     page.wait_for_timeout(300)
     expect(compose_box(page)).to_have_value("")
     assert page.evaluate("Object.keys(window.sessionStorage).filter(k => k.startsWith('wb-draft:'))") == []

@@ -47,5 +47,5 @@ def test_alice_starts_a_conversation_with_bob_from_the_inbox(browsing, server, a
     page.keyboard.press("Enter")
 
     expect(page).to_have_url(THREAD_URL)
-    expect(page.locator("#thread h2")).to_have_text("Bob Quillfeather")
+    expect(page.locator("#thread h2 a")).to_have_text("Bob Quillfeather")
     expect(page.locator("#compose textarea")).to_be_visible()

@@ -200,7 +200,7 @@ def test_the_benchmarks_tab_asks_what_the_page_asks(browsing, start_server, onli
         # make the page ask for its list once more, as app.js does for crossing answers).
         with page.expect_response(lambda response: response.url.endswith("/read")):
             page.locator("#conversation-list a", has_text="Carol").click()
-        expect(page.locator("#thread h2")).to_have_text("Carol")
+        expect(page.locator("#thread h2 a")).to_have_text("Carol")
         send(page, "Hello Carol")
         expect(page.locator("#thread-messages")).to_contain_text("Hello Carol")
         token = f"bench-{'c' * 12}"

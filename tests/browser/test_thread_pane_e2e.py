@@ -55,7 +55,7 @@ def test_picking_a_conversation_swaps_the_pane_and_back_restores_the_thread(brow
 
     carol_row.locator("a").click()
     expect(page).to_have_url(re.compile(rf"/messages/{with_carol}$"))
-    expect(page.locator("#thread h2")).to_have_text("Carol")
+    expect(page.locator("#thread h2 a")).to_have_text("Carol")
     expect(page.locator("#thread-messages")).to_contain_text("carol says hi")
     expect(page.locator("#thread-messages")).not_to_contain_text("bob says hi")
     # (after the unread count of the other conversations, which the tab title carries)
@@ -86,7 +86,7 @@ def test_picking_a_conversation_swaps_the_pane_and_back_restores_the_thread(brow
 
     page.go_back()
     expect(page).to_have_url(re.compile(rf"/messages/{with_bob}$"))
-    expect(page.locator("#thread h2")).to_have_text("Bob")
+    expect(page.locator("#thread h2 a")).to_have_text("Bob")
     expect(page.locator("#thread-messages")).to_contain_text("bob says hi")
     expect(page.locator("#thread-messages")).not_to_contain_text("carol says hi")
     expect(page.locator(f'#conversation-list li[data-conversation-id="{with_bob}"] a')).to_have_attribute("aria-current", "page")
