@@ -161,6 +161,9 @@ def test_a_blocked_members_comment_is_refused(login, help_request, bob, carol, a
     # on the request's page, with what was typed to copy: a bare 403 page took it (a street's tester)
     assert "<h1><bdi>Borrow a ladder</bdi></h1>" in text(response)
     assert "What you were writing, not posted; copy it if you want to keep it:" in text(response)
+    # said where the eye and a screen reader are: the top of a long page went unseen (a re-check tester)
+    raw = response.get_data(as_text=True)
+    assert '<p class="notice" role="alert">' in raw and "readonly autofocus>" in raw and 'data-copy="comment-unsent"' in raw
     assert ">Why won't you answer my messages Alice?</textarea>" in text(response)
     escaped = member.post(f"/requests/{help_request.id}/comments", data={"body": "<i>Answer</i>"})
     assert ">&lt;i&gt;Answer&lt;/i&gt;</textarea>" in escaped.get_data(as_text=True)  # text() unescapes

@@ -132,7 +132,7 @@ def test_report_records_who_whom_when_and_conversation_but_never_text(chat, alic
     form = bob_client.get("/people/alice/report")
     assert form.status_code == 200 and "Reason" in visible_text(form)
     # admins see no message: the note is what they go on, and the form says what helps (a street's tester)
-    assert "Admins go by this note: say in your own words what they did, since when, and how often." in visible_text(form)
+    assert "Admins see only what you write here, not the messages: say in your own words what they did, since when, and how often." in visible_text(form)
     response = bob_client.post("/people/alice/report", data={"reason": "harassment", "note": "keeps pestering"})
     assert response.status_code == 302
     report = db.session.scalar(select(Report))

@@ -431,3 +431,20 @@ def test_authors_of_requests_and_comments_are_shown_with_their_username(client, 
     page = visible_text(viewer.get(f"/requests/{listing.id}"))
     assert "by Sam Green @sam" in page and "Sam Green™ @sammy" in page
     assert "Bike for sale by Sam Green @sam" in visible_text(viewer.get("/requests"))
+
+
+def test_a_post_whose_session_ended_signs_in_back_to_the_form_s_page(client, help_request):
+    """A comment posted as the session ended elsewhere went to sign in with next= the post's address, which
+    answered 405 after signing in (a re-check tester): next is the page the form was on."""
+    response = client.post(f"/requests/{help_request.id}/comments", data={"body": "Soup at 6"},
+                           headers={"Referer": f"http://localhost/requests/{help_request.id}"})
+    from urllib.parse import parse_qs, urlsplit
+
+    def next_of(answer):
+        assert answer.status_code == 302 and urlsplit(answer.location).path == "/login"
+        return parse_qs(urlsplit(answer.location).query)["next"]
+
+    assert next_of(response) == [f"/requests/{help_request.id}"]
+    other_site = client.post(f"/requests/{help_request.id}/comments", data={"body": "x"},
+                             headers={"Referer": "https://evil.example/requests/1"})
+    assert next_of(other_site) == ["/"]  # another site's page: the start page

@@ -24,8 +24,14 @@ def to_login():
         response.headers["HX-Redirect"] = url_for("auth.login", next=safe_next(
             page.path + (f"?{page.query}" if page.query else ""), url_for("main.dashboard")), ended=why_ended() or 1)
         return response
-    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path,
-                            ended=why_ended()))
+    here = request.full_path if request.query_string else request.path
+    if request.method != "GET":
+        # A form's post (a comment sent as the session ended elsewhere): back to the page the form was
+        # on, whose address answers a GET, not to the post's (it answered 405 after signing in: a
+        # re-check tester); app.js keeps what the form held for it.
+        page = urlsplit(request.referrer or "")
+        here = (page.path + (f"?{page.query}" if page.query else "")) if page.netloc == request.host else ""
+    return redirect(url_for("auth.login", next=safe_next(here, url_for("main.dashboard")), ended=why_ended()))
 
 
 ENDED_KEY = "wb_ended"  # the session's word for why it ended here (closing the account in another tab)

@@ -570,6 +570,48 @@ def test_a_comment_or_request_being_written_when_the_session_ends_elsewhere_is_k
     expect(new.get_by_label("What do you need?")).to_have_value("")
 
 
+def test_a_comment_posted_as_the_session_ends_elsewhere_comes_back_and_a_form_left_as_drawn_brings_nothing_old(
+        browsing, server):
+    """Post pressed before the page heard the session had ended: the sign-in came back to the post's address
+    (405) and the comment was gone (a re-check tester). And Settings left untouched brought its old bio
+    back over the one saved elsewhere meanwhile (the same tester)."""
+    from wb.extensions import db
+    from wb.models import HelpRequest, User
+
+    edna, dave = server.create_member("edna"), server.create_member("dave")
+    with server.app.app_context():
+        item = HelpRequest(author_id=User.by_username(dave).id, title="Check on Mr Patel", body="He's 90.")
+        db.session.add(item)
+        User.by_username(edna).bio = "Has a van"
+        db.session.commit()
+        request_id = item.id
+    page, settings = browsing.sign_in(edna, viewport=PHONE), browsing.sign_in(edna)
+    page.route("**/messages/live*", lambda route: None)  # a phone just woken: it hasn't heard yet
+    page.goto(f"/requests/{request_id}")
+    page.get_by_label("Add a comment").fill("I'll knock at 6.")
+    settings.goto("/settings")
+    elsewhere = browsing.sign_in(edna)
+    elsewhere.goto("/settings")
+    elsewhere.get_by_label("Bio").fill("Moved to number 12")
+    elsewhere.get_by_role("button", name="Save profile").click()
+    elsewhere.goto("/settings#sessions")
+    elsewhere.locator("#sessions").get_by_role("button", name="Sign out everywhere").click()
+    page.get_by_role("button", name="Post comment").click()
+    expect(page).to_have_url(re.compile(rf"/login\?next=/requests/{request_id}&"))
+    page.unroute_all(behavior="ignoreErrors")
+    page.get_by_label("Username").fill(edna)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(rf"/requests/{request_id}$"))
+    expect(page.get_by_label("Add a comment")).to_have_value("I'll knock at 6.")
+
+    expect(settings).to_have_url(re.compile(r"/login\?.*ended=elsewhere"), timeout=BADGE_WAIT_MS)
+    settings.get_by_label("Username").fill(edna)
+    settings.get_by_label("Password").fill(PASSWORD)
+    settings.get_by_role("button", name="Sign in").click()
+    expect(settings.get_by_label("Bio")).to_have_value("Moved to number 12")
+
+
 @pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 800}], ids=["phone", "desktop"])
 def test_a_name_bio_or_title_without_spaces_stays_on_the_page(browsing, server, viewport, artifacts):
     """One member's unbroken display name, bio and request title wrap where they are shown: the

@@ -134,7 +134,7 @@
   function restoreDraft() {
     var box = document.querySelector("#compose textarea"), key = draftKey(box);
     if (!box) return showUnsent();
-    if (!key || box.value !== "") return;
+    if (!key || box.value !== "") return fitToText(box);  // a refused send's text came back in it
     try {
       var text = window.sessionStorage.getItem(key);
       if (text === null) return;
@@ -142,6 +142,7 @@
       box.value = text;
     } catch (error) { /* storage off */ }
     showLength(box);  // a long draft brings its count back (it waited for a key: an outside tester)
+    fitToText(box);  // and its height (where CSS doesn't size it: a re-check tester)
   }
   // A box that closed (a pause, a block) while something was typed in it: the text is shown to copy
   // (_compose.html's template), and stays kept for when the box opens again.
@@ -171,15 +172,43 @@
     return Array.prototype.filter.call(form.querySelectorAll("textarea[name], input[name]:not([type]), input[type=text][name]"),
                                        function (field) { return !field.readOnly; });
   }
+  // What the member changed, not what the page was drawn with: an old bio came back over a newer one
+  // saved elsewhere meanwhile (a re-check tester).
+  function changedFields(form) {
+    var kept = {};
+    keptFields(form).forEach(function (field) {
+      if (field.value.trim() !== "" && field.value !== field.defaultValue) kept[formKey(form, field)] = field.value;
+    });
+    return kept;
+  }
   function keepForms() {
     document.querySelectorAll("form[data-keep-form]").forEach(function (form) {
-      keptFields(form).forEach(function (field) {
-        try {
-          if (field.value.trim() !== "") window.sessionStorage.setItem(formKey(form, field), field.value);
-        } catch (error) { /* storage off */ }
-      });
+      var kept = changedFields(form);
+      try {
+        Object.keys(kept).forEach(function (key) { window.sessionStorage.setItem(key, kept[key]); });
+      } catch (error) { /* storage off */ }
     });
   }
+  // A form posted as the session ended elsewhere, before this page heard of it: the post goes to the
+  // sign-in page (and comes back to the form's page after), its words with it only in this tab. They
+  // are kept as the form is sent, and wait for its page if the next page is the sign-in; anywhere
+  // else the post arrived, and its answer shows what it must.
+  var SUBMITTING = DRAFT + "submitting";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-keep-form]")) return;
+    try { window.sessionStorage.setItem(SUBMITTING, JSON.stringify(changedFields(form))); } catch (error) { /* storage off */ }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    try {
+      var kept = window.sessionStorage.getItem(SUBMITTING);
+      if (kept === null) return;
+      window.sessionStorage.removeItem(SUBMITTING);
+      if (window.location.pathname !== "/login" || document.querySelector("[data-forget-drafts]")) return;
+      kept = JSON.parse(kept);
+      Object.keys(kept).forEach(function (key) { window.sessionStorage.setItem(key, kept[key]); });
+    } catch (error) { /* storage off */ }
+  });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-keep-form]").forEach(function (form) {
       keptFields(form).forEach(function (field) {
