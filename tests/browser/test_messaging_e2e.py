@@ -398,7 +398,10 @@ def test_compose_errors_show_in_the_compose_area_and_keep_the_text(browsing, ser
     page.clock.run_for(30_000)
     expect(error).to_contain_text("Try again in")
     page.clock.run_for(31_000)
-    expect(error).to_have_text("You can send again now.")
+    ready = page.locator("#compose .compose-ready")
+    expect(ready).to_have_text("You can send again now.")
+    expect(ready).to_have_attribute("role", "status")  # news, no longer an error
+    expect(compose_box(page)).not_to_have_attribute("aria-invalid", "true")
 
 
 def test_no_console_errors_or_csp_violations_on_any_page(browsing, server):

@@ -1055,7 +1055,13 @@
     if (!note || note.hasAttribute("data-waiting")) return;
     note.setAttribute("data-waiting", "");
     window.setTimeout(function () {
-      if (note.isConnected) note.textContent = "You can send again now.";
+      if (!note.isConnected) return;
+      // No longer an error: said as news, and the box no longer marked wrong (a re-check tester).
+      var box = note.form && note.form.querySelector("#compose-body") || document.getElementById("compose-body");
+      note.textContent = "You can send again now.";
+      note.className = "compose-ready";
+      note.setAttribute("role", "status");
+      if (box) box.removeAttribute("aria-invalid");
     }, Number(note.getAttribute("data-retry-after")) * 1000);
   }
   document.addEventListener("DOMContentLoaded", sayWhenTheWaitIsOver);
