@@ -582,8 +582,7 @@ def test_closing_with_erase_while_the_messaging_database_is_unreachable_keeps_th
     messaging database refused the close after the posts were gone: the account stayed open without
     them. Now nothing changes until the messaging database answers."""
     from conftest import WBClient
-    from messaging_ops_helpers import member
-    from wb.messaging.ops.database import sqlite_path
+    from messaging_ops_helpers import member, remove_messaging_file
     from wb.models import HelpRequest
 
     ann, ben = member("ann", status="active"), member("ben", status="active")
@@ -593,11 +592,7 @@ def test_closing_with_erase_while_the_messaging_database_is_unreachable_keeps_th
     sqlite_app.test_client_class = WBClient
     client = sqlite_app.test_client()
     client.login("ann", "correct horse battery")
-    path = sqlite_path()
-    db.session.remove()
-    messaging_engine().dispose()
-    path.rename(tmp_path / "moved.sqlite3")
-    path.mkdir()  # where the file was, something SQLite can't open
+    put_back = remove_messaging_file(tmp_path)
     try:
         refused = client.post("/settings/close", data={"current_password": "correct horse battery",
                                                        "erase_text": "y", "remove_posts": "y"})
@@ -605,9 +600,7 @@ def test_closing_with_erase_while_the_messaging_database_is_unreachable_keeps_th
         assert db.session.get(User, ann_id).deleted_at is None
         assert db.session.scalars(select(HelpRequest.title)).all() == ["Ladder to lend"]
     finally:
-        messaging_engine().dispose()
-        path.rmdir()
-        (tmp_path / "moved.sqlite3").rename(path)
+        put_back()
     done = client.post("/settings/close", data={"current_password": "correct horse battery",
                                                 "erase_text": "y", "remove_posts": "y"})
     assert done.status_code == 302
