@@ -156,12 +156,7 @@ def test_a_look_alike_of_a_longer_name_is_refused(client, make_user, alice, copy
 ])
 def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, name, copy):
     """Each of these passed for the member beside it in an inbox (an outside tester)."""
-    make_user("holder", display_name=name)
-    client.login("alice")
-    response = client.post("/settings", data={"display_name": copy, "bio": ""})
-    assert response.status_code == 400
-    assert "Another member goes by that name, or one that looks just like it" in html.unescape(text(response))
-    assert reload(User, alice.id).display_name == "Alice"
+    assert_refused_beside(client, make_user, alice, name, copy)
 
 
 @pytest.mark.parametrize("name, copy", [
@@ -186,12 +181,7 @@ def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, 
 def test_a_sellers_name_dressed_up_is_still_the_sellers(client, make_user, alice, name, copy):
     """Each of these passed for the seller beside it in a marketplace's inbox (its tester): a ™ glued on, digits
     for letters, a space moved inside a word, a letter turned or reversed."""
-    make_user("sam", display_name=name)
-    client.login("alice")
-    response = client.post("/settings", data={"display_name": copy, "bio": ""})
-    assert response.status_code == 400
-    assert TAKEN in html.unescape(text(response))
-    assert reload(User, alice.id).display_name == "Alice"
+    assert_refused_beside(client, make_user, alice, name, copy)
 
 
 @pytest.mark.parametrize("name, other", [
@@ -357,6 +347,16 @@ def test_a_display_name_may_not_hold_an_at_sign(client, alice, admin, name):
 
 
 TAKEN = "Another member goes by that name, or one that looks just like it; choose one of your own."
+
+
+def assert_refused_beside(client, make_user, alice, name, copy):
+    """Alice may not take copy as her name while another member goes by name."""
+    make_user("holder", display_name=name)
+    client.login("alice")
+    response = client.post("/settings", data={"display_name": copy, "bio": ""})
+    assert response.status_code == 400
+    assert TAKEN in html.unescape(text(response))
+    assert reload(User, alice.id).display_name == "Alice"
 STAFF = "Names that sound like the community's staff are kept for its admins."
 
 
@@ -380,12 +380,7 @@ STAFF = "Names that sound like the community's staff are kept for its admins."
 def test_a_name_holding_another_members_whole_name_is_refused(client, make_user, alice, name, copy):
     """A marketplace's and a street's testers wrote to neighbours as "Alice Moreno (Elm St)" and "Ms Alice
     Moreno": an inbox shows only the name, and Alice's was all there."""
-    make_user("holder", display_name=name)
-    client.login("alice")
-    response = client.post("/settings", data={"display_name": copy, "bio": ""})
-    assert response.status_code == 400
-    assert TAKEN in html.unescape(text(response))
-    assert reload(User, alice.id).display_name == "Alice"
+    assert_refused_beside(client, make_user, alice, name, copy)
 
 
 @pytest.mark.parametrize("name, other", [("Neighbour 7", "Neighbour 6"), ("Neighbour 7", "Neighbour6"),
