@@ -377,7 +377,7 @@ def test_erasing_while_the_messaging_database_is_unreachable_changes_nothing(sql
 
 
 @pytest.mark.parametrize("lost, words", [("missing", "doesn't exist"), ("empty", "has no messaging tables"),
-                                         ("damaged", "is damaged")])
+                                         ("damaged", "is damaged"), ("index damaged", "is damaged")])
 def test_erasing_while_the_messaging_database_is_missing_or_damaged_changes_nothing(sqlite_app, tmp_path, lost, words):
     """A missing file passed for "text of 0 message(s) wiped" (SQLite made an empty one in its place,
     and the text was there when the file came back); a damaged one failed once the account was closed
@@ -390,6 +390,8 @@ def test_erasing_while_the_messaging_database_is_missing_or_damaged_changes_noth
     path, put_back = sqlite_path(), None
     if lost == "damaged":
         assert damage_pages("messages")
+    elif lost == "index damaged":  # one the wipe writes: found only once the account was closed (a re-check tester)
+        assert damage_pages("ix_messages_deleted_at", keep_header=True)
     else:
         put_back = remove_messaging_file(tmp_path)
         if lost == "empty":
@@ -434,6 +436,8 @@ def test_erasing_or_closing_with_erase_on_the_site_while_the_messaging_file_is_m
         assert "Nothing was erased" in page and "doesn't exist" in page and "Traceback" not in page
         closed = ben_client.post("/settings/close", data={"current_password": "correct horse battery", "erase_text": "y"})
         assert closed.status_code == 503 and "Traceback" not in visible_text(closed)
+        # it says the account stays open ("Nothing else is affected" didn't: a re-check tester)
+        assert "Your account was not closed, and nothing was changed" in visible_text(closed)
         db.session.expire_all()
         assert [(u.username, u.deleted_at) for u in (db.session.get(User, ann_id), db.session.get(User, ben_id))] == [
             ("ann", None), ("ben", None)]

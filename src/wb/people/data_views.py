@@ -21,8 +21,17 @@ def close_account():
     form = CloseAccountForm(current_user)
     refusal = leaving.why_not_close(current_user)
     if refusal is None and form.validate_on_submit():
-        leaving.close_account(current_user, erase_text=form.erase_text.data, actor=current_user,
-                              remove_posts=form.remove_posts.data)
+        try:
+            leaving.close_account(current_user, erase_text=form.erase_text.data, actor=current_user,
+                                  remove_posts=form.remove_posts.data)
+        except MessagingUnavailable:  # asked before anything changed: the page says the account stays open
+            db.session.rollback()
+            return render_template(
+                "people/close.html", errors={}, refusal=None, erase_checked=True,
+                remove_posts_checked=form.remove_posts.data,
+                not_closed="Your account was not closed, and nothing was changed: the text of your messages can't be "
+                           "erased right now (their database isn't answering as it should; the admins can see why). "
+                           "Try again later, or close without erasing the text."), 503
         logout_user()
         session[ENDED_KEY] = "closed"  # this browser's other tabs are told why (access.why_ended)
         flash("Your account is closed and you are signed out everywhere. Thank you for being part of WhiteBalloon.",

@@ -137,15 +137,24 @@ def require_messages_readable(sender_id: int) -> None:
     answers, has its tables, and reads the sender's messages about to be changed; MessagingUnavailable
     otherwise, before anything is changed (a missing file passed as "0 messages wiped", a damaged one
     failed after the account was closed: an operator tester)."""
+    from .backup import integrity_findings
+
     try:
         require_database()
         with messaging_engine().connect() as connection:
             connection.execute(text("SELECT count(*), sum(length(body)) FROM messages WHERE sender_id = :id"),
                                {"id": sender_id}).one()
+            # Every page, as verify reads them: damage in an index the wipe writes (or any other) was
+            # found only after the account was closed (a re-check tester). An erasure is rare; this
+            # reads the file once, stopping at the first finding.
+            findings = ["ok"] if sqlite_path() is None else integrity_findings(
+                connection.exec_driver_sql("PRAGMA quick_check(1)").fetchall())
     except OperationFailed as error:
         raise MessagingUnavailable(str(error)) from None
     except SQLAlchemyError as error:
         raise MessagingUnavailable(database_error_line(error)) from None
+    if findings != ["ok"]:
+        raise MessagingUnavailable(damaged_line(f"quick_check: {findings[0]}"))
 
 
 def schema_present() -> bool:
