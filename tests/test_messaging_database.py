@@ -54,6 +54,22 @@ def test_the_app_never_makes_an_empty_file_in_place_of_a_lost_one_and_is_not_rea
     assert client.get("/readyz").status_code == 200
 
 
+def test_readyz_is_not_ready_when_the_messaging_file_goes_while_the_app_runs(sqlite_app, pair, tmp_path):
+    """Deleted or moved under a running server, the file's pooled connections went on writing into it
+    (lost at the next start) and /readyz said ready (a re-check tester)."""
+    client = sqlite_app.test_client()
+    assert client.get("/readyz").status_code == 200  # its connections are open now
+    path, moved = messaging_file(sqlite_app), tmp_path / "gone.sqlite3"
+    path.rename(moved)
+    try:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.get_json()["databases"]["messaging"] == {"ok": False, "engine": "sqlite", "error": "FileMissing"}
+    finally:
+        moved.rename(path)
+    assert client.get("/readyz").status_code == 200
+
+
 def test_an_empty_messaging_database_is_not_ready_and_every_message_offers_a_restore(sqlite_app, pair, tmp_path):
     """An empty file in place of the messaging database: "run ./wb messaging init" alone led an
     operator to a fresh, empty one (an operator tester); restoring a backup is offered first."""
