@@ -4,6 +4,7 @@ SQLite restores run on a fresh SQLite instance of their own (sqlite_app), on eve
 the PostgreSQL round trip runs on CI's second pass.
 """
 import json
+from contextlib import closing
 import time
 import re
 import sqlite3
@@ -646,5 +647,68 @@ def test_restore_replaces_a_damaged_database_keeping_a_copy_of_it_named_damaged(
     [kept] = list_backups(prefix=PRE_RESTORE)
     assert kept.path.name.startswith("pre-restore-") and kept.path.name.endswith("-damaged.sqlite3")
     assert kept.checksum_path.read_text().split()[0] == sha256_of(kept.path)
+    assert [row[3] for row in message_rows()] == ["in the backup"]
+    assert invoke(sqlite_app, "verify").exit_code == 0
+
+
+@pytest.mark.parametrize("damage", ["header", "garbage"])
+def test_restore_replaces_a_database_sqlite_cannot_open_keeping_its_bytes_named_damaged(sqlite_app, pair, damage):
+    """Page 1 overwritten, or no database at all: the restore refused ("Can't checkpoint ...: file is
+    not a database") exactly when it was needed (an operator re-check tester)."""
+    from wb.messaging.ops.backup import PRE_RESTORE, list_backups
+
+    converse(*pair, ["in the backup"])
+    backup_path = take_backup(sqlite_app)
+    converse(*pair, ["after the backup"])
+    target = messaging_file(sqlite_app)
+    db.session.remove()
+    db.engines["messaging"].dispose()
+    with closing(sqlite3.connect(target)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(target, "r+b") as handle:
+        if damage == "header":
+            handle.write(b"\xa5" * 4096)
+        else:
+            handle.truncate(0)
+            handle.write(b"not a database at all " * 500)
+    unreadable = target.read_bytes()
+
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    [said] = [line for line in result.output.splitlines() if "damaged" in line]
+    assert "The current messaging database is damaged" in said and "-damaged.sqlite3" in said, said
+    [kept] = list_backups(prefix=PRE_RESTORE)
+    assert kept.path.name.endswith("-damaged.sqlite3") and kept.path.read_bytes() == unreadable
+    assert kept.checksum_path.read_text().split()[0] == sha256_of(kept.path)
+    assert [row[3] for row in message_rows()] == ["in the backup"]
+    assert invoke(sqlite_app, "verify").exit_code == 0
+
+
+@pytest.mark.parametrize("empty", ["no bytes", "no tables"])
+def test_restore_replaces_an_empty_database_saying_no_copy_was_needed(sqlite_app, pair, empty):
+    """An empty file was refused as having "no messaging tables; restore a backup ... or run init",
+    the very command being run (an operator re-check tester)."""
+    from wb.messaging.ops.backup import PRE_RESTORE, list_backups
+
+    converse(*pair, ["in the backup"])
+    backup_path = take_backup(sqlite_app)
+    target = messaging_file(sqlite_app)
+    db.session.remove()
+    db.engines["messaging"].dispose()
+    for suffix in ("", "-wal", "-shm"):
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+    if empty == "no bytes":
+        target.write_bytes(b"")
+    else:
+        with closing(sqlite3.connect(target)) as connection:
+            connection.execute("PRAGMA user_version = 1")  # a valid SQLite file, with no tables
+
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    [said] = [line for line in result.output.splitlines() if "is empty" in line]
+    assert said == "The current messaging database is empty (no tables): no copy of it was needed.", said
+    assert list_backups(prefix=PRE_RESTORE) == []
     assert [row[3] for row in message_rows()] == ["in the backup"]
     assert invoke(sqlite_app, "verify").exit_code == 0

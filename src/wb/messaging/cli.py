@@ -103,6 +103,8 @@ def restore_command(path, yes):
     if restored.kept_damaged:
         click.echo(f"The current messaging database is damaged ({restored.kept_damaged}): a copy of it is kept as "
                    f"{restored.kept} all the same, and the backup replaced it.")
+    elif restored.replaced_empty:
+        click.echo("The current messaging database is empty (no tables): no copy of it was needed.")
     elif restored.kept:
         click.echo(f"Previous database kept as {restored.kept} (`backup --keep` never removes it: delete it "
                    "once you no longer need it).")

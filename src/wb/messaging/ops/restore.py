@@ -10,6 +10,7 @@ import sqlite3
 import struct
 import sys
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ..reconcile import reconcile
 from . import postgres
 from .backup import PRE_RESTORE, backup, checksum_path, file_sha256, partial_file, record_restored
 from ..models import MessagingCommunity
-from .database import TABLES, OperationFailed, ensure_schema, messaging_engine, sqlite_path
+from .database import TABLES, OperationFailed, ensure_schema, is_damaged, messaging_engine, sqlite_path
 from .identity import community_id
 
 log = logging.getLogger("wb.messaging.operations")
@@ -48,6 +49,7 @@ class Restored:
     changes: list[str]
     rewiped: int = 0  # messages whose text was erased after the backup was taken, wiped again
     kept_damaged: str | None = None  # the replaced database was damaged: what its copy's check found
+    replaced_empty: bool = False  # the replaced database had no tables (or no bytes): nothing to keep
 
 
 def check_backup(path) -> CheckedBackup:
@@ -183,15 +185,19 @@ def restore(checked: CheckedBackup) -> Restored:
     # The current data is kept in backups/ as pre-restore-<time>, which `backup --keep` never rotates
     # away: it may hold the only copy of messages sent since the backup was taken. verify notes each
     # one left, and an erasure says they keep its text, until the operator deletes them.
-    kept_damaged = None
+    kept_damaged, replaced_empty = None, False
     if sqlite_path() is None:
         _refuse_other_sessions()
         kept = backup(prefix=PRE_RESTORE).path
         postgres.restore_dump(checked.path)
     else:
-        copy = backup(prefix=PRE_RESTORE, keep_damaged=True) if sqlite_path().exists() else None
+        # An empty file (no bytes, or no tables) holds nothing to keep: its copy was refused as having
+        # "no messaging tables; restore a backup", the very command being run (an operator tester).
+        replaced_empty = sqlite_path().exists() and _is_empty(sqlite_path())
+        copy = (backup(prefix=PRE_RESTORE, keep_damaged=True)
+                if sqlite_path().exists() and not replaced_empty else None)
         kept, kept_damaged = (copy.path, copy.damaged) if copy is not None else (None, None)
-        _swap_sqlite_file(checked)
+        _swap_sqlite_file(checked, damaged=kept_damaged is not None)
     messaging_engine().dispose()
     ensure_schema()  # an older backup is brought up to the current schema
     _never_hand_out_again(handed_out)
@@ -205,7 +211,18 @@ def restore(checked: CheckedBackup) -> Restored:
     record_restored(checked.path)
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
                                                    "kept": str(kept) if kept else None, "rewiped": rewiped})
-    return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped, kept_damaged=kept_damaged)
+    return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped, kept_damaged=kept_damaged,
+                    replaced_empty=replaced_empty)
+
+
+def _is_empty(path: Path) -> bool:
+    """The SQLite file has no tables at all (a file of no bytes is an empty database); False when
+    SQLite can't read it (a damaged file's copy is kept)."""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)) as connection:
+            return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.Error:
+        return False
 
 
 def refuse_while_in_use() -> None:
@@ -308,7 +325,7 @@ def _refuse_other_processes() -> None:
                               "`./wb shell`) and try again (nothing was replaced).")
 
 
-def _swap_sqlite_file(checked: CheckedBackup) -> None:
+def _swap_sqlite_file(checked: CheckedBackup, damaged: bool = False) -> None:
     target = sqlite_path()
     partial = partial_file(target.parent, ".messaging-restore-")
     try:
@@ -318,7 +335,7 @@ def _swap_sqlite_file(checked: CheckedBackup) -> None:
         if file_sha256(partial) != checked.sha256:
             raise OperationFailed(f"Copying {checked.path} to {target.parent} changed it; nothing was replaced.")
         if target.exists():
-            _fold_wal(target)
+            _fold_wal(target, damaged)
         # The old file's WAL and shared-memory index must not be read against the new file;
         # the checkpoint above left nothing in them.
         for suffix in ("-wal", "-shm"):
@@ -353,12 +370,15 @@ def _process_holding(target: Path) -> int | None:
     return None if kind == fcntl.F_UNLCK else pid
 
 
-def _fold_wal(target: Path) -> None:
-    """Checkpoint the live database so nothing of it is left in its log; refuse while it is busy."""
+def _fold_wal(target: Path, damaged: bool = False) -> None:
+    """Checkpoint the live database so nothing of it is left in its log; refuse while it is busy.
+    A damaged one (its copy already kept) that SQLite can't open at all has no log it could fold."""
     connection = sqlite3.connect(target, timeout=10)
     try:
         busy, _log, _done = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     except sqlite3.Error as error:
+        if damaged and is_damaged(error):  # page 1 overwritten, or garbage (an operator re-check tester)
+            return
         raise OperationFailed(f"Can't checkpoint {target} before replacing it: {error}; nothing was replaced.") from None
     finally:
         connection.close()
