@@ -227,3 +227,50 @@ def test_the_home_page_still_works_without_the_messaging_database(messaging_down
     assert "Nothing else is affected" in inbox.get_data(as_text=True)
     api = client.get("/api/v1/conversations")
     assert api.status_code == 503 and "Nothing else is affected" in api.get_json()["detail"]
+
+
+@pytest.mark.parametrize("lost", ["moved away", "no tables"])
+@pytest.mark.parametrize("command", [["demo", "--no-serve"], ["init"], ["messaging", "init"]])
+def test_a_lost_messaging_file_beside_conversations_is_not_created_anew(sqlite_app, pair, tmp_path, lost, command):
+    """`./wb demo` said "Demo community already there" over a new, empty messaging database, and
+    readyz then said ready, when the file had been lost (an operator re-check tester)."""
+    import sqlite3
+    from contextlib import closing
+
+    from messaging_ops_helpers import converse, remove_messaging_file
+
+    converse(*pair, ["kept in the lost file"])
+    path = messaging_file(sqlite_app)
+    remove_messaging_file(tmp_path)
+    if lost == "no tables":
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute("PRAGMA user_version = 1")
+
+    result = sqlite_app.test_cli_runner().invoke(args=command)
+
+    assert_one_line_error(result, f"The messaging database {path} is missing while the community has conversations: "
+                                  "restore a backup (`./wb messaging restore PATH`), or start afresh without their "
+                                  "messages with `./wb messaging init --empty`.")
+    assert "Demo community" not in result.output
+    if lost == "moved away":
+        assert not path.exists(), "no empty database may be created in its place"
+    else:
+        with closing(sqlite3.connect(path)) as connection:
+            assert connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    assert (tmp_path / "moved" / path.name).exists()
+
+
+def test_messaging_init_empty_starts_afresh_deliberately_beside_conversations(sqlite_app, pair, tmp_path):
+    from messaging_ops_helpers import converse, remove_messaging_file
+    from wb.messaging.models import Message
+
+    converse(*pair, ["kept in the lost file"])
+    path = messaging_file(sqlite_app)
+    remove_messaging_file(tmp_path)
+
+    result = invoke(sqlite_app, "init", "--empty")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"Messaging database created: sqlite at {path}"
+    assert db.session.query(Message).count() == 0
+    assert "--empty" in invoke(sqlite_app, "init", "--help").output

@@ -123,8 +123,10 @@ def initialize() -> None:
     """Create or upgrade both databases and the feature flag rows; safe to repeat."""
     from .database import upgrade
     from .flags import ensure_flags
+    from .messaging.ops.database import refuse_to_create_beside_conversations
     from .messaging.ops.identity import stamp_messaging_database
 
+    refuse_to_create_beside_conversations()  # a lost messaging file is restored, never silently made anew
     upgrade()
     stamp_messaging_database()  # the community's id, in both databases (restores compare it)
     ensure_flags()
@@ -153,7 +155,12 @@ def demo_command(host, port, no_serve, notify_every):
     """Set up, seed a demo community with messaging on, and serve it."""
     from .demo import DEMO_PASSWORD, PROMPT_HINT, demo_hint_holds, demo_logins, seed_demo
 
-    initialize()
+    from .messaging.ops.database import OperationFailed
+
+    try:
+        initialize()
+    except OperationFailed as error:
+        raise click.ClickException(str(error)) from None
     created = seed_demo()
     click.echo("Demo community " + ("created." if created else "already there (this instance has members)."))
     logins = demo_logins()

@@ -11,7 +11,7 @@ from ..cli_prompts import confirm
 from .reconcile import reconcile
 from .rules_cli import rules_cli
 from .ops.backup import backup
-from .ops.database import (engine_name, ensure_schema, location,
+from .ops.database import (engine_name, ensure_schema, location, refuse_to_create_beside_conversations,
                            require_database, sqlite_path)
 from .ops.health import describe_age, describe_size, messaging_health
 from .ops.purge import MAX_DAYS, purge_deleted
@@ -26,9 +26,13 @@ PROGRESS_THRESHOLD_BYTES = 64 * 1024 * 1024
 
 
 @messaging_cli.command("init")
+@click.option("--empty", is_flag=True, help="Create it empty even though the community has conversations "
+              "(their messages are lost; restoring a backup keeps them).")
 @one_line_errors
-def init_command():
+def init_command(empty):
     """Create or upgrade the messaging database's schema (idempotent)."""
+    if not empty:
+        refuse_to_create_beside_conversations()
     created = ensure_schema()
     click.echo(
         f"Messaging database {'created' if created else 'up to date'}: "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...database import create_sqlite_file, engine_for, is_missing_table, redact_url, upgrade
@@ -155,6 +155,25 @@ def require_messages_readable(sender_id: int) -> None:
         raise MessagingUnavailable(database_error_line(error)) from None
     if findings != ["ok"]:
         raise MessagingUnavailable(damaged_line(f"quick_check: {findings[0]}"))
+
+
+def refuse_to_create_beside_conversations() -> None:
+    """OperationFailed when the main database holds conversations' metadata but the messaging database
+    is missing or has no tables: creating it would silently lose them (`./wb demo` said "already
+    there" over an empty one: an operator re-check tester)."""
+    from ..models import ConversationMembership
+
+    path = sqlite_path()
+    if (path is None or path.exists()) and schema_present():
+        return
+    if ConversationMembership.__tablename__ not in inspect(engine_for(None)).get_table_names():
+        return  # a new instance: its main database has no tables yet
+    with engine_for(None).connect() as connection:
+        if connection.scalar(select(ConversationMembership.conversation_id).limit(1)) is None:
+            return
+    raise OperationFailed(
+        f"The messaging database {location()} is missing while the community has conversations: restore a backup "
+        "(`./wb messaging restore PATH`), or start afresh without their messages with `./wb messaging init --empty`.")
 
 
 def schema_present() -> bool:
