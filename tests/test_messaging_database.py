@@ -26,7 +26,8 @@ def test_a_missing_messaging_database_is_a_one_line_error(sqlite_app, pair):
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     for command in (["backup"], ["stats"], ["verify"], ["reconcile"], ["purge", "--deleted-older-than", "1"]):
-        assert_one_line_error(invoke(sqlite_app, *command), "doesn't exist")
+        # restoring offered first: "run init" alone led an operator to a fresh, empty one (an operator tester)
+        assert_one_line_error(invoke(sqlite_app, *command), "doesn't exist; restore a backup (`./wb messaging restore PATH`)")
     assert not path.exists(), "no command may create an empty database in its place"
     assert not backup.backup_folder().exists() or not list(backup.backup_folder().iterdir())
 

@@ -110,7 +110,9 @@ def fault_line(error: Exception) -> str:
 
 def missing_line(path: Path) -> str:
     """What to say of a messaging SQLite file that isn't there."""
-    return f"The messaging database {path} doesn't exist; run `./wb messaging init` or restore a backup."
+    # Restoring first: "run init" alone led an operator to a fresh, empty database (an operator tester).
+    return (f"The messaging database {path} doesn't exist; restore a backup (`./wb messaging restore PATH`) or, "
+            "for a new one, run `./wb messaging init`.")
 
 
 def require_database() -> None:
