@@ -208,10 +208,11 @@ def check_database(bind=None, schema: bool = False) -> dict:
     engine name and latency, never raises."""
     engine = engine_for(bind)
     started = time.perf_counter()
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    database = engine.url.database if bind == MESSAGING and engine.dialect.name == "sqlite" else None
     if database and database != ":memory:" and not Path(database).exists():
         # Deleted or moved while the app runs: pooled connections still write into the gone file,
-        # whose messages a restart loses, and this said ready (a re-check tester).
+        # whose messages a restart loses, and this said ready (a re-check tester). (A main database's
+        # file that isn't there is one never initialised: NoSchema, below.)
         return {"ok": False, "engine": engine.dialect.name, "error": "FileMissing"}
     try:
         with engine.connect() as connection:
