@@ -173,13 +173,13 @@ def test_missing_csrf_token_is_refused_and_nothing_is_stored(pair):
     assert [m.body for m in messages_in(cid)] == ["Hello Bob"]
 
 
-def test_switching_on_creates_the_messaging_schema_if_missing(tmp_path):
-    """A fresh instance whose messaging database is empty: the admin's switch builds its tables."""
-    from sqlalchemy import inspect
-
+@pytest.fixture
+def fresh_instance(tmp_path):
+    """A new instance whose main database has its tables and an admin signed in, and whose messaging
+    database was never created: (app, admin's client, the messaging file's path)."""
     from conftest import WBClient, _config
     from wb import create_app
-    from wb.database import engine_for, upgrade
+    from wb.database import upgrade
     from wb.extensions import db
     from wb.models import User
 
@@ -192,19 +192,54 @@ def test_switching_on_creates_the_messaging_schema_if_missing(tmp_path):
     fresh.test_client_class = WBClient
     with fresh.app_context():
         upgrade(["main"])
-        assert not (tmp_path / "messaging.sqlite3").exists()  # only the switch creates it (not a request)
         admin = User(username="boss", display_name="Boss", role="admin", status="active")
         admin.set_password("correct horse battery")
         db.session.add(admin)
         db.session.commit()
         client = fresh.test_client()
         client.login("boss")
-        response = client.post("/admin/settings/direct_messaging", data={"enabled": "1"})
-        assert response.status_code == 302
-        assert {"conversations", "messages"} <= set(inspect(engine_for("messaging")).get_table_names())
-        assert client.get("/messages").status_code == 200
+        yield fresh, client, tmp_path / "messaging.sqlite3"
         for engine in db.engines.values():
             engine.dispose()
+
+
+def test_switching_on_creates_the_messaging_schema_if_missing(fresh_instance):
+    """A fresh instance whose messaging database is empty: the admin's switch builds its tables."""
+    from sqlalchemy import inspect
+
+    from wb.database import engine_for
+
+    _, client, messaging_file = fresh_instance
+    assert not messaging_file.exists()  # only the switch creates it (not a request)
+    response = client.post("/admin/settings/direct_messaging", data={"enabled": "1"})
+    assert response.status_code == 302
+    assert {"conversations", "messages"} <= set(inspect(engine_for("messaging")).get_table_names())
+    assert client.get("/messages").status_code == 200
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_switching_on_beside_a_lost_messaging_file_is_refused_and_creates_nothing(fresh_instance, htmx):
+    """The main database records conversations but their messaging file is gone: switching messaging
+    on created an empty one in its place, so the community's messages looked deleted and a restore
+    had to replace a live file (an operator tester). It stays off and says what mends it."""
+    from wb.extensions import db
+    from wb.flags import is_enabled
+    from wb.messaging.models import ConversationMembership
+    from wb.models import User
+
+    _, client, messaging_file = fresh_instance
+    boss = db.session.scalar(db.select(User).filter_by(username="boss"))
+    db.session.add(ConversationMembership(conversation_id=7, user_id=boss.id, other_user_id=boss.id))
+    db.session.commit()
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post("/admin/settings/direct_messaging", data={"enabled": "1"}, headers=headers,
+                           follow_redirects=not htmx)
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert "Messaging stays off. The messaging database" in page and "./wb messaging restore PATH" in page
+    assert "Currently <strong>off</strong>" in page
+    assert not messaging_file.exists()
+    assert not is_enabled("direct_messaging")
 
 
 def test_an_admins_open_page_says_messaging_is_off_in_an_admins_words(app, alice, admin, login, messaging_on):

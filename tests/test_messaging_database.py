@@ -32,6 +32,18 @@ def test_a_missing_messaging_database_is_a_one_line_error(sqlite_app, pair):
     assert not backup.backup_folder().exists() or not list(backup.backup_folder().iterdir())
 
 
+def test_switching_messaging_on_while_its_file_is_lost_is_refused(sqlite_app, pair, tmp_path):
+    """`switch on` made an empty database where the lost one was (an operator tester): refused."""
+    from messaging_ops_helpers import converse, remove_messaging_file
+    from wb.flags import is_enabled
+
+    converse(*pair, ["a word kept in the lost file"])
+    assert invoke(sqlite_app, "switch", "off").exit_code == 0
+    remove_messaging_file(tmp_path)
+    assert_one_line_error(invoke(sqlite_app, "switch", "on"), "Messaging stays off.", "restore a backup")
+    assert not messaging_file(sqlite_app).exists() and not is_enabled("direct_messaging")
+
+
 def test_the_app_never_makes_an_empty_file_in_place_of_a_lost_one_and_is_not_ready(sqlite_app, pair, tmp_path):
     """A lost messaging file came back empty at the next request; /readyz said ready and the inboxes
     "No messages yet" (an operator tester). The app doesn't create it, and isn't ready without it."""

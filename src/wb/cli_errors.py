@@ -4,6 +4,7 @@ import functools
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from .flags import ChangeRefused
 from .messaging.ops.database import OperationFailed, fault_line
 
 
@@ -16,7 +17,7 @@ def one_line_errors(command):
     def wrapped(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except OperationFailed as error:
+        except (OperationFailed, ChangeRefused) as error:
             raise click.ClickException(str(error)) from None
         except SQLAlchemyError as error:
             raise click.ClickException(fault_line(error)) from None

@@ -34,7 +34,12 @@ OFF_QUESTIONS = {
                         " one's circles; admins still see everyone.",
 }
 
-flag_changed = Namespace().signal("flag-changed")
+flag_changing = Namespace().signal("flag-changing")  # before: a listener may raise ChangeRefused
+flag_changed = Namespace().signal("flag-changed")  # after the commit
+
+
+class ChangeRefused(Exception):
+    """A flag_changing listener refused the change (nothing was changed); str() says why in one line."""
 
 
 # Every request asks about flags and they almost never change, so each process keeps
@@ -108,9 +113,11 @@ def ensure_flags() -> None:
 
 
 def set_flag(name: str, enabled: bool, actor=None) -> AuditEvent:
-    """Switch a flag, record who did it, and tell listeners; returns the audit event."""
+    """Switch a flag, record who did it, and tell listeners; returns the audit event. ChangeRefused when
+    a listener refused it beforehand (nothing changed)."""
     if name not in KNOWN_FLAGS:
         raise KeyError(name)
+    flag_changing.send(name, enabled=enabled)
     flag = db.session.get(FeatureFlag, name)
     if flag is None:
         default, description = KNOWN_FLAGS[name]

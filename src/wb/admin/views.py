@@ -103,13 +103,20 @@ def toggle_flag(flag):
         # htmx asked in a dialog (and says so); a plain form asks on a page of its own.
         return render_template("admin/confirm_flag.html", flag=flag, question=question,
                                next_url=safe_next(form.next.data, url_for("admin.settings")))
-    flags.set_flag(flag, enabled, actor=current_user)
+    refused = None
+    try:
+        flags.set_flag(flag, enabled, actor=current_user)
+    except flags.ChangeRefused as error:
+        refused = str(error)
     if is_htmx():
         row = flags.flag_row(flag)
         next_url = safe_next(form.next.data, "") or None  # keeps the plain-form fallback on its page
         return render_template("admin/_flag_toggle.html", row=row, history=flags.flag_history(), oob_history=True,
-                               next_url=next_url)
-    flash(f"{flag.replace('_', ' ').capitalize()} is now {'on' if enabled else 'off'}.", "success")
+                               next_url=next_url, refused=refused)
+    if refused:
+        flash(refused, "error")
+    else:
+        flash(f"{flag.replace('_', ' ').capitalize()} is now {'on' if enabled else 'off'}.", "success")
     return redirect(safe_next(form.next.data, url_for("admin.settings")))
 
 

@@ -15,4 +15,5 @@ def init_app(app) -> None:
     app.before_request(views.note_live_cursor)
     app.jinja_env.globals["message_items"] = message_items
     app.cli.add_command(cli.messaging_cli)
+    flags.flag_changing.connect(views.before_flag_changes, weak=False)
     flags.flag_changed.connect(views.on_flag_changed, weak=False)

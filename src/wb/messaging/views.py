@@ -701,13 +701,30 @@ def template_helpers():
     }
 
 
-def on_flag_changed(name, enabled=False, **_):
-    """Switching messaging on creates the messaging database's schema if it is missing; either way
-    every tab's live channel hears of it (off ends it; on, waiting while off, has the page drawn again)."""
-    if name == policy.FLAG and enabled:
-        from .ops.database import ensure_schema
+def before_flag_changes(name, enabled=False, **_):
+    """Switching messaging on first creates the messaging database's schema if it is missing, and is
+    refused (messaging stays off) where that would lose conversations: a lost file beside the main
+    database's record of them is restored, not silently made anew (an operator tester), or where the
+    database can't be reached."""
+    if name != policy.FLAG or not enabled:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from ..flags import ChangeRefused
+    from .ops.database import OperationFailed, ensure_schema, fault_line, refuse_to_create_beside_conversations
+
+    try:
+        refuse_to_create_beside_conversations()
         ensure_schema()
+    except OperationFailed as error:
+        raise ChangeRefused(f"Messaging stays off. {error}") from None
+    except SQLAlchemyError as error:
+        raise ChangeRefused(f"Messaging stays off. {fault_line(error)}") from None
+
+
+def on_flag_changed(name, enabled=False, **_):
+    """Every tab's live channel hears of messaging switched (off ends it; on, waiting while off, has
+    the page drawn again)."""
     if name == policy.FLAG:  # the tabs hear of it: off ends their channel, on has their page drawn again
         live.record_for_everyone("messaging")
         db.session.commit()
