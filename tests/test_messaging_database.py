@@ -261,7 +261,8 @@ def test_a_lost_messaging_file_beside_conversations_is_not_created_anew(sqlite_a
 
     result = sqlite_app.test_cli_runner().invoke(args=command)
 
-    assert_one_line_error(result, f"The messaging database {path} is missing while the community has conversations: "
+    state = "is missing" if lost == "moved away" else "has no tables"  # it said "is missing" of both
+    assert_one_line_error(result, f"The messaging database {path} {state} while the community has conversations: "
                                   "restore a backup (`./wb messaging restore PATH`), or start afresh without their "
                                   "messages with `./wb messaging init --empty`.")
     assert "Demo community" not in result.output
@@ -274,16 +275,33 @@ def test_a_lost_messaging_file_beside_conversations_is_not_created_anew(sqlite_a
 
 
 def test_messaging_init_empty_starts_afresh_deliberately_beside_conversations(sqlite_app, pair, tmp_path):
+    from sqlalchemy import func, select
+
+    from conftest import WBClient
+    from messaging_helpers import messages_in, open_conversation, send
     from messaging_ops_helpers import converse, remove_messaging_file
-    from wb.messaging.models import Message
+    from wb.messaging.models import ConversationMembership, Message
 
     converse(*pair, ["kept in the lost file"])
     path = messaging_file(sqlite_app)
     remove_messaging_file(tmp_path)
 
+    lost_id = db.session.scalar(select(func.max(ConversationMembership.last_message_id)))
+
     result = invoke(sqlite_app, "init", "--empty")
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"Messaging database created: sqlite at {path}"
+    assert result.output.splitlines() == [
+        f"Messaging database created: sqlite at {path}",
+        "Metadata reconciled (1 change(s)): the lost conversations left the inboxes."]
     assert db.session.query(Message).count() == 0
+    # the lost conversation left the inboxes (it stayed, "No messages yet", and its id was handed out again)
+    assert db.session.query(ConversationMembership).count() == 0
+    sqlite_app.test_client_class = WBClient
+    ann = sqlite_app.test_client()
+    ann.login("ann", "correct horse battery")
+    assert "ben" not in ann.get("/messages").get_data(as_text=True).lower()
+    new_cid = open_conversation(ann, "ben")
+    send(ann, new_cid, "a new start")
+    assert messages_in(new_cid)[0].id > lost_id  # a client that saw the lost message's id sees this one
     assert "--empty" in invoke(sqlite_app, "init", "--help").output

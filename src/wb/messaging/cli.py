@@ -15,7 +15,7 @@ from .ops.database import (engine_name, ensure_schema, location, refuse_to_creat
                            require_database, sqlite_path)
 from .ops.health import describe_age, describe_size, messaging_health
 from .ops.purge import MAX_DAYS, purge_deleted
-from .ops.restore import check_backup, refuse_while_in_use, restore
+from .ops.restore import check_backup, refuse_while_in_use, restore, start_afresh
 from .ops.verify import verify
 
 messaging_cli = AppGroup("messaging", help="Operate the messaging database.")
@@ -31,13 +31,17 @@ PROGRESS_THRESHOLD_BYTES = 64 * 1024 * 1024
 @one_line_errors
 def init_command(empty):
     """Create or upgrade the messaging database's schema (idempotent)."""
-    if not empty:
+    if empty:
+        created, changes = start_afresh()
+    else:
         refuse_to_create_beside_conversations()
-    created = ensure_schema()
+        created, changes = ensure_schema(), []
     click.echo(
         f"Messaging database {'created' if created else 'up to date'}: "
         f"{engine_name()} at {location()}"
     )
+    if changes:
+        click.echo(f"Metadata reconciled ({len(changes)} change(s)): the lost conversations left the inboxes.")
 
 
 @messaging_cli.command("switch")

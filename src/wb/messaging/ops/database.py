@@ -173,8 +173,9 @@ def refuse_to_create_beside_conversations() -> None:
     with engine_for(None).connect() as connection:
         if connection.scalar(select(ConversationMembership.conversation_id).limit(1)) is None:
             return
+    state = "is missing" if path is not None and not path.exists() else "has no tables"
     raise OperationFailed(
-        f"The messaging database {location()} is missing while the community has conversations: restore a backup "
+        f"The messaging database {location()} {state} while the community has conversations: restore a backup "
         "(`./wb messaging restore PATH`), or start afresh without their messages with `./wb messaging init --empty`.")
 
 

@@ -215,6 +215,20 @@ def restore(checked: CheckedBackup) -> Restored:
                     replaced_empty=replaced_empty)
 
 
+def start_afresh() -> tuple[bool, list[str]]:
+    """`messaging init --empty`: create the schema even though the main database records conversations
+    (their messages are lost), then make the metadata agree with it as a restore does. Left as they
+    were, the lost conversations stayed in the inboxes, "No messages yet", and a new message's id could
+    be one a client had already seen (an operator tester). Returns (created, reconcile's changes)."""
+    handed_out = _ids_handed_out()
+    created = ensure_schema()
+    _never_hand_out_again(handed_out)
+    changes = reconcile()
+    live.record_for_everyone("restored")  # open tabs draw their page again
+    db.session.commit()
+    return created, changes
+
+
 def _is_empty(path: Path) -> bool:
     """The SQLite file has no tables at all (a file of no bytes is an empty database); False when
     SQLite can't read it (a damaged file's copy is kept)."""
