@@ -448,3 +448,79 @@ def test_a_post_whose_session_ended_signs_in_back_to_the_form_s_page(client, hel
     other_site = client.post(f"/requests/{help_request.id}/comments", data={"body": "x"},
                              headers={"Referer": "https://evil.example/requests/1"})
     assert next_of(other_site) == ["/"]  # another site's page: the start page
+
+
+# --- ids are never handed out twice ---------------------------------------------------------------
+
+def request_id_of(location: str) -> int:
+    return int(location.rsplit("/", 1)[1])
+
+
+def test_a_removed_requests_address_never_opens_a_newer_request(client, help_request):
+    """On SQLite a removed request's id went to the next one posted, so an old link (pasted in a
+    message, bookmarked) opened another member's request (an outside tester)."""
+    client.login("alice")
+    removed = client.post("/requests/new", data={"title": "Borrow a tent", "body": "For a weekend."}).location
+    assert client.post(f"{removed}/remove", data={"confirmed": "1"}).status_code == 302
+
+    newer = client.post("/requests/new", data={"title": "Lend a drill", "body": "Two shelves."}).location
+
+    assert request_id_of(newer) > request_id_of(removed)
+    assert client.get(removed).status_code == 404
+
+
+def test_the_migration_keeps_every_request_and_comment_and_ids_stay_unused(app, client, alice, bob):
+    """Upgrading a community: the requests table is rebuilt on SQLite, and dropping the old one
+    cascades to comments; every request and comment stays as it was, and from then on a removed
+    request's id is never handed out again. Downgrade keeps them too."""
+    from datetime import datetime
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text as sql
+
+    def rows():
+        return {table: db.session.execute(sql(f"SELECT * FROM {table} ORDER BY id")).all()
+                for table in ("help_requests", "comments")}
+
+    alice_id, bob_id = alice.id, bob.id
+    db.session.remove()
+    downgrade(revision="c3a7e9b1d5f2")
+    db.engine.dispose()
+    requests = [HelpRequest(author_id=alice_id, title="Borrow a ladder", body="For the gutters.",
+                            created_at=datetime(2026, 3, 1, 9, 30, 15, 123456)),
+                HelpRequest(author_id=bob_id, title="Soup", body="Anyone?", status="closed"),
+                HelpRequest(author_id=alice_id, title="Lend a drill", body="Two shelves.")]
+    db.session.add_all(requests)
+    db.session.flush()
+    db.session.add_all([Comment(request_id=requests[0].id, author_id=bob_id, body="Mine is long.",
+                                created_at=datetime(2026, 3, 1, 10, 0, 0, 654321)),
+                        Comment(request_id=requests[2].id, author_id=bob_id, body="Here's one."),
+                        Comment(request_id=requests[0].id, author_id=alice_id, body="Thanks!")])
+    db.session.commit()
+    before, newest = rows(), requests[2].id
+    assert len(before["comments"]) == 3
+    db.session.remove()
+
+    upgrade()
+    db.engine.dispose()
+
+    assert rows() == before
+    if db.engine.dialect.name == "sqlite":
+        assert "AUTOINCREMENT" in db.session.scalar(sql("SELECT sql FROM sqlite_master WHERE name = 'help_requests'"))
+    client.login("alice")
+    assert client.post(f"/requests/{newest}/remove", data={"confirmed": "1"}).status_code == 302
+    posted = client.post("/requests/new", data={"title": "Borrow a tent", "body": "For a weekend."}).location
+    assert request_id_of(posted) > newest
+    assert client.get(f"/requests/{newest}").status_code == 404
+    after_posting = rows()
+    # the removed request's comment went with it
+    assert [comment.body for comment in after_posting["comments"]] == ["Mine is long.", "Thanks!"]
+    db.session.remove()
+
+    downgrade(revision="c3a7e9b1d5f2")
+    db.engine.dispose()
+    assert rows() == after_posting
+    db.session.remove()
+    upgrade()
+    db.engine.dispose()
+    assert rows() == after_posting

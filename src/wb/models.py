@@ -299,6 +299,8 @@ class Invite(db.Model):
 
 class HelpRequest(db.Model):
     __tablename__ = "help_requests"
+    # SQLite never hands a removed request's id to a new one: an old link would open another member's.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
