@@ -19,6 +19,9 @@ from .reads import display_name
 PREVIEW_LENGTH = 90
 
 
+MINE = "You: "  # before a preview of one's own message
+
+
 @dataclass
 class InboxRow:
     conversation_id: int
@@ -31,6 +34,14 @@ class InboxRow:
     # member's name that read "ADMIN", sat beside the real admin with nothing to tell them apart: a
     # street's tester).
     staff: bool = False
+
+    @property
+    def preview_parts(self) -> tuple[str, str]:
+        """("You:" or "", the words): drawn apart, the words cut at their own end. Cut as one
+        left-to-right line, "You: شكرا يوسف…" lost the Arabic's first letter (a building's tester)."""
+        if self.preview.startswith(MINE):
+            return MINE.strip(), self.preview[len(MINE):]
+        return "", self.preview
 
 
 @dataclass
@@ -165,7 +176,7 @@ def message_previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
             if len(preview) > PREVIEW_LENGTH:
                 preview = preview[:PREVIEW_LENGTH].rstrip() + "…"
             if sender_id == member_id:
-                preview = f"You: {preview}"
+                preview = MINE + preview
         previews[message_id] = preview
     return previews
 
