@@ -185,3 +185,26 @@ def test_boxes_and_rounds_grow_with_large_text(browsing, server, artifacts):
     page.evaluate(LARGE_TEXT)
     assert page.get_by_role("radio", name="wait for an admin's approval").bounding_box()["height"] >= 24
     page.screenshot(path=artifacts / "large-text-boxes.png")
+
+
+@pytest.mark.parametrize("whose", ["mine", "theirs"])
+def test_a_messages_menu_stays_on_a_phone_with_large_text(browsing, server, artifacts, whose):
+    """Under a short message of one's own, with 200 % text on a 320 px phone, the ⋯ menu ran off the
+    thread's left edge: "elete for both", "emove for me" (a residents' building's tester). The ⋯ sits
+    on the thread's outer edge and its menu opens inward, never wider than the thread."""
+    from .test_thread_pane_e2e import seed_conversation
+
+    alice, carol = server.create_member("alice"), server.create_member("carol", display_name="Carol Lind")
+    sender = alice if whose == "mine" else carol
+    conversation_id = seed_conversation(server, sender, carol if whose == "mine" else alice, "ok")
+    page = browsing.sign_in(alice, viewport={"width": 320, "height": 640})
+    page.goto(f"/messages/{conversation_id}")
+    page.evaluate("document.documentElement.style.fontSize = '32px'")
+    message = page.locator(f".message.{whose}").last
+    message.locator(".message-actions summary").click()
+    menu = message.locator(".message-actions-menu")
+    expect(menu.get_by_role("button", name="Remove for me")).to_be_visible()
+    thread = page.locator("#thread-messages").bounding_box()
+    for box in (menu.bounding_box(), message.locator("time").bounding_box()):
+        assert box["x"] >= thread["x"] and box["x"] + box["width"] <= thread["x"] + thread["width"], (box, thread)
+    page.screenshot(path=artifacts / f"large-text-menu-{whose}.png")
