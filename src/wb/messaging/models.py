@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -171,7 +172,13 @@ class Report(db.Model):
     """A moderation record: who reported whom, when, about which conversation - never message text."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_reports_status_created", "status", "created_at"),
+        # One open report per reporter, member and reason: a second one joins the first
+        # (safety.report); two requests at once had filed two (an outside tester).
+        Index("uq_reports_open", "reporter_id", "reported_id", "reason", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

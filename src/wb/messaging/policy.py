@@ -84,6 +84,13 @@ def take_rate_limit(name: str, config_key: str, member) -> None:
         raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after, link) from None
 
 
+def refuse_when_spent(name: str, config_key: str, member) -> None:
+    """A 429 Refusal when the member's limit is spent already (counts nothing: take_rate_limit counts)."""
+    left, retry_after = ratelimits.room(name, current_app.config[config_key], f"user:{member.id}")
+    if left <= 0:
+        raise Refusal(_limit_message(name, parse(current_app.config[config_key]), retry_after), 429, retry_after)
+
+
 def counts_as_new(member, other) -> bool:
     """Whether a conversation between them counts against the day's new conversations: not when
     either is staff. Staff reach members, and a member who wrote to five sellers could otherwise not

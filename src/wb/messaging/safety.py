@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import and_, case, delete, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import AuditEvent, User, utcnow
+from ..ratelimits import CountsUnavailable
 from . import live, policy
 from .conversations import audit
 from .models import REPORT_NOTE_MAX, Block, ConversationMembership, Report
@@ -106,25 +107,45 @@ def report(reporter, reported, reason: str, note: str = "") -> tuple[Report, boo
     Returns the report and whether it is new (False: added to the reporter's open one about them)."""
     if reported.id == reporter.id:
         raise Refusal("You can't report yourself.", 400)
-    waiting = _open_report(reporter.id, reported.id, reason)
-    if waiting is not None:  # one open report per pair and reason for the admins: more of the same joins it
-        # A note added counts nothing against the day's reports (the open report's note holds 1,000
-        # characters at most): eight notes on one had used a day's ten, and a second person couldn't be
-        # reported (an API tester).
-        _add_to(waiting, _addition(waiting, note))
-        return waiting, False
-    policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)  # before anything is written
-    row = Report(
-        reporter_id=reporter.id,
-        reported_id=reported.id,
-        reason=reason,
-        note=note,
-        conversation_id=_written_between(reporter.id, reported.id),
-    )
+    for _turn in range(5):  # each turn that ends without an answer lost a race that has now ended
+        waiting = _open_report(reporter.id, reported.id, reason)
+        if waiting is not None:  # one open report per pair and reason for the admins: more of the same joins it
+            # A note added counts nothing against the day's reports (the open report's note holds 1,000
+            # characters at most): eight notes on one had used a day's ten, and a second person couldn't be
+            # reported (an API tester).
+            if _added_to(waiting, note):
+                return waiting, False
+            continue  # resolved since (then this is a new report), or changed: asked again
+        row = _filed(reporter, reported, reason, note)
+        if row is not None:
+            return row, True
+    raise Refusal("Your report couldn't be filed just now: try again in a moment.", 409)
+
+
+def _filed(reporter, reported, reason: str, note: str) -> Report | None:
+    """A new report, counted against the reporter's day; None when the same report (reporter, member
+    and reason) was filed at the same moment by another request (uq_reports_open): the note then
+    joins that one. Twelve at once had filed two, each counting, and lost two notes (an outside
+    tester). Counted only by the request whose report was filed, as a conversation's first message
+    is (writes._count_if_first); refused by the count (another report took the day's last since the
+    check), the report is taken back before anyone is told of it."""
+    policy.refuse_when_spent("report", "REPORT_RATE_LIMIT", reporter)  # the usual refusal writes nothing
+    row = Report(reporter_id=reporter.id, reported_id=reported.id, reason=reason, note=note,
+                 conversation_id=_written_between(reporter.id, reported.id))
     db.session.add(row)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    try:
+        policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)
+    except (Refusal, CountsUnavailable):
+        db.session.execute(delete(Report).where(Report.id == row.id))
+        db.session.commit()
+        raise
     audit("member.reported", report_id=row.id, user_id=reporter.id, other_user_id=reported.id)
-    return row, True
+    return row
 
 
 def _written_between(reporter_id: int, reported_id: int) -> int | None:
@@ -147,13 +168,40 @@ def _open_report(reporter_id: int, reported_id: int, reason: str) -> Report | No
         Report.status == "open").order_by(Report.id.desc()).limit(1))
 
 
-def _addition(waiting: Report, note: str) -> str:
-    """What a new report adds to the reporter's open one about the same member for the same reason:
-    the note goes under the one there, and the report stays one row for the admins. A note that would
-    make it longer than a note may be is refused, saying how much still fits (it was a report of its
-    own: a blocked member filed ten at once with long notes, an outside tester)."""
-    if not note or note in waiting.note:
-        return ""
+def _added_to(waiting: Report, note: str) -> bool:
+    """Add the note under the open report's own, in one statement (a read, then a write, lost notes
+    that other requests added in between, and checked the length against a note since grown: an
+    outside tester). True when the note is in the open report now (added, there already, or none
+    given); False when the report was resolved meanwhile (or changed: asked again); a Refusal when
+    the note doesn't fit."""
+    if not note:
+        return True
+    table = Report.__table__
+    # Where a note is found in another: instr on SQLite, strpos on PostgreSQL (LIKE ignores case on SQLite).
+    position = func.instr if db.session.get_bind(mapper=Report).dialect.name == "sqlite" else func.strpos
+    separator = case((table.c.note == "", ""), else_="\n\n")
+    added = db.session.execute(
+        update(table).where(table.c.id == waiting.id, table.c.status == "open", position(table.c.note, note) == 0,
+                            func.length(table.c.note) + func.length(separator) + len(note) <= REPORT_NOTE_MAX)
+        .values(note=table.c.note + separator + note)).rowcount
+    ids = {"report_id": waiting.id, "user_id": waiting.reporter_id, "other_user_id": waiting.reported_id}
+    db.session.commit()
+    if added:
+        audit("member.reported", **ids)
+        return True
+    now = db.session.scalar(select(Report).where(Report.id == ids["report_id"]).execution_options(populate_existing=True))
+    if now is None or now.status != "open":
+        return False
+    return _refuse_unless_fits(now, note)
+
+
+def _refuse_unless_fits(waiting: Report, note: str) -> bool:
+    """A note that would make the open report's notes longer than a note may be is refused, saying
+    how much still fits (it was a report of its own: a blocked member filed ten at once with long
+    notes, an outside tester). True when the note is there already; False when it fits (after all:
+    asked again)."""
+    if note in waiting.note:
+        return True
     room = REPORT_NOTE_MAX - len(waiting.note) - (2 if waiting.note else 0)
     if len(note) > room:
         raise Refusal(
@@ -161,15 +209,7 @@ def _addition(waiting: Report, note: str) -> str:
             f"a report's notes hold {REPORT_NOTE_MAX:,} at most; an admin will read them. "
             + (f"Shorten this note to at most {room:,} characters to add it." if room > 0
                else "It has no room for more: wait until an admin has resolved it."), 422, field="note")
-    return note
-
-
-def _add_to(waiting: Report, addition: str) -> None:
-    if not addition:
-        return
-    waiting.note = f"{waiting.note}\n\n{addition}" if waiting.note else addition
-    db.session.commit()
-    audit("member.reported", report_id=waiting.id, user_id=waiting.reporter_id, other_user_id=waiting.reported_id)
+    return False
 
 
 def _for_admin(admin):
@@ -249,16 +289,18 @@ def report_for(admin, report_id) -> Report:
 
 
 def resolve_report(admin, report_id) -> Report:
-    """Mark a report resolved, recorded in the audit log with the admin and the member it is about."""
+    """Mark a report resolved, recorded in the audit log with the admin (None: the command line, `./wb
+    reports resolve`) and the member it is about."""
     row = report_for(admin, report_id)
     if row.status != "resolved":
+        admin_id = admin.id if admin is not None else None
         row.status = "resolved"
         row.resolved_at = utcnow()
-        row.resolved_by_id = admin.id
-        db.session.add(AuditEvent(actor_id=admin.id, action=REPORT_RESOLVED, subject=f"user:{row.reported_id}",
+        row.resolved_by_id = admin_id
+        db.session.add(AuditEvent(actor_id=admin_id, action=REPORT_RESOLVED, subject=f"user:{row.reported_id}",
                                   new_value=f"report {row.id}"))
         db.session.commit()
-        audit("report.resolved", report_id=row.id, user_id=admin.id)
+        audit("report.resolved", report_id=row.id, user_id=admin_id)
     return row
 
 
@@ -269,12 +311,17 @@ def reopen_report(admin, report_id) -> Report:
     row = report_for(admin, report_id)
     if row.status == "open":
         return row
+    taken = Refusal("The same member filed another report like it since, and that one is open: it is listed "
+                    "under Open reports.", 409)
     if _open_report(row.reporter_id, row.reported_id, row.reason) is not None:
-        raise Refusal("The same member filed another report like it since, and that one is open: it is listed "
-                      "under Open reports.", 409)
+        raise taken
     row.status, row.resolved_at, row.resolved_by_id = "open", None, None
     db.session.add(AuditEvent(actor_id=admin.id, action=REPORT_REOPENED, subject=f"user:{row.reported_id}",
                               new_value=f"report {row.id}"))
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # filed at the same moment (uq_reports_open)
+        db.session.rollback()
+        raise taken from None
     audit("report.reopened", report_id=row.id, user_id=admin.id)
     return row
