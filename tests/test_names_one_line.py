@@ -153,6 +153,14 @@ def test_a_look_alike_of_a_longer_name_is_refused(client, make_user, alice, copy
     # and their cousins, and marks drawn around letters (a re-check tester)
     ("Bob Okafor", "ᗷᗝᗷ ᗝᛕᗩᖴᗝᖇ"), ("Alice Moreno", "ΔLICE MORENO"), ("Alice Moreno", "A҉l҉i҉c҉e҉ M҉o҉r҉e҉n҉o҉"),
     ("Alice Moreno", "ΛLIСΣ MΦЯΣИΦ"), ("Bob Okafor", "ɮօɮ օӄǟʄօʀ"),
+    # letters whose look folding lost: a lunate sigma drawn as a c (folded to a sigma), a long s drawn as an f
+    # (folded to an s), a small eta drawn as an n (folded with its capital, an H), as written, accented,
+    # or beside a letter that reads as folded (an outside attacker)
+    ("Alice Moreno", "Ali\u03f2e Moreno"), ("Bob Okafor", "Bob Oka\u017for"), ("Alice Moreno", "Alice More\u03b7o"),
+    ("Carol Lind", "Carol Li\u03b7d"), ("Dave Ng", "Dave \u03b7g"), ("Carol Lind", "\u03f9arol Lind"),
+    ("Alice Moreno", "Alice More\u03aeo"), ("Alice Moreno", "Ali\u03f2e More\u03bdo"), ("Bob Okafor", "Bob Oka\u017f\u03bfr"),
+    # Latin letters with a hook, stroke or curl, as an accented one (an outside attacker's "Aɗmin")
+    ("Dave Ng", "\u0257ave Ng"), ("Carol Lind", "Carol Lin\u0221"), ("Dave Ng", "Dave N\u01e5"),
 ])
 def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, name, copy):
     """Each of these passed for the member beside it in an inbox (an outside tester)."""
@@ -211,8 +219,12 @@ def test_names_beside_a_sellers_that_read_apart_stay_free(client, make_user, ali
                                   "Amin", "Admir", "Adin", "Damian", "Stafford", "Modupe", "Ian", "Lan", "Neil", "Nell",
                                   "Saffy", "Sapporo", "Oficina", "Helga", "Staf Coppens", "Safet", "Safeta Hodzic", "Adnan", "Staffan",
                                   "Stefan", "Suporn", "Damin", "Admon", "Amina", "Helge", "Safia", "Moden", "Nod",
+                                  # real names a letter left out or two swapped from one, knowingly free (Welsh,
+                                  # Flemish, Saffron's short form, Turkish), and mod and team a letter off
+                                  "Taff", "Staf", "Saff", "Saffet", "Amin Maalouf", "Adin Steinsaltz", "Adina",
+                                  "Amine", "Modd", "Mood", "Tea", "Tam",
                                   # a letter standing apart from a short name: an initial
-                                  "Mo D", "Tea M"])
+                                  "Mo D", "Tea M", "Mo d"])
 def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user, name):
     """Folding looks, not spelling: names that read apart stay free (Devanagari's vowel signs count),
     and so do words added to a one-word name ("Bob Jr", "Bea Smith": O'Connor is one word), and names
@@ -228,7 +240,10 @@ def test_names_that_only_resemble_another_are_fine(client, alice, bob, make_user
 REAL_NAMES = ["O'Connor", "Ní Bhriain", "Álvarez-López", "Nguyễn Thị Minh Khai", "Ødegaard", "Łucja", "محمد",
               "李小龙", "Дмитрий", "Ελένη", "Ngũgĩ wa Thiong'o", "Kaʻiulani Kahananui", "Keʻala Akana",
               "Siobhán Ó Ceallaigh", "佐々木 花子", "ユーコ", "山田 太郎", "Σοφία Παπαδοπούλου", "Δημήτρης",
-              "Яна Иванова", "ᐊᐱᑕᖅ ᑯᐊᕐᓗᒃ", "Əli Məmmədov", "Ɔkomfo Anɔkye", "Зоя Бабич"]
+              "Яна Иванова", "ᐊᐱᑕᖅ ᑯᐊᕐᓗᒃ", "Əli Məmmədov", "Ɔkomfo Anɔkye", "Зоя Бабич",
+              # Greek letters read as drawn too (η as n, ν as v, σ as o), and hooked letters as their letter
+              "Ηλίας Νίκου", "Σταύρος Ηρακλής", "Ευτυχία", "Ɗanjuma Bello", "Ƙasim Ɓello", "Ɛsi Mensah",
+              "Դավիթ", "Ժաննա", "ᏣᎳᎩ", "Safet Sušić", "Saffet Akbaş", "Taff Jones", "Staf Coppens"]
 
 
 def test_real_names_of_many_cultures_stand_side_by_side(login, make_user):
@@ -495,7 +510,16 @@ def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
                                   # a trade mark glued on, more digits, a space moved, a reversed letter (a
                                   # marketplace's tester)
                                   "Adm1n™", "StaffTM", "Supp0rt", "5upport", "Moder4tor", "S taff", "Admi n",
-                                  "Ƨtaff", "ɅDMIN"])
+                                  "Ƨtaff", "ɅDMIN",
+                                  # letters whose look folding lost, hooked and barred letters, a letter no table
+                                  # reads among ones that read as Latin (an outside attacker)
+                                  "Admi\u03b7", "Ad\u0271i\u03b7", "A\u056amin", "A\u0257min", "Adm\u0268n",
+                                  "Sta\u017ff", "Sta\u017f\u017f", "Sa\u017fety", "\u13aa\u13a0\u13b7\u13a5\u13c1",
+                                  "A\u0221min", "Trust and Sa\u017fety",
+                                  # a letter left out or two side by side swapped, anywhere in those of five
+                                  # letters or more (an outside attacker)
+                                  "Safty", "Safey", "Saety", "Sfety", "Afety", "Asfety", "Stff", "Tsaff", "Satff",
+                                  "Admn", "Admi", "Dmin", "Adimn", "Trust and Safty", "Site Admn", "A d m n"])
 def test_a_name_that_sounds_like_staff_is_kept_for_admins(login, alice, admin, name):
     """An inbox showing "WhiteBalloon Support" or "Administrator" read as the community's own (outside testers)."""
     refused = login(alice).post("/settings", data={"display_name": name, "bio": ""})
@@ -561,7 +585,8 @@ def test_a_username_like_a_name_a_member_left_lately_is_refused(client, make_use
     assert "Another member went by that name, or one that looks just like it, until recently" in html.unescape(text(response))
 
 
-@pytest.mark.parametrize("username", ["adrnin", "admin", "moderator", "support", "site_admin", "staff2", "whiteballoon"])
+@pytest.mark.parametrize("username", ["adrnin", "admin", "moderator", "support", "site_admin", "staff2", "whiteballoon",
+                                      "admn", "safty", "tsaff"])
 def test_a_username_that_sounds_like_staff_is_kept_for_admins(app, client, invite, username):
     response = register(client, invite, username, display_name="Nina New")
     assert response.status_code == 400

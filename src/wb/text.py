@@ -6,6 +6,7 @@ breaks of every kind and direction controls too: a name is drawn inside lines of
 pages and in emails, and must not be able to write more of them.
 """
 import functools
+import itertools
 import re
 import string
 import unicodedata
@@ -156,7 +157,8 @@ def holds_web_address(text: str) -> bool:
 
 # Letters of other alphabets drawn like a Latin one (after case folding), from Unicode's confusables
 # (confusablesSummary.txt): "Аlice" with a Cyrillic А read as Alice in an inbox (an outside tester).
-# A capital's look-alike where the two cases differ (Greek Η is "H", its small η is folded to it).
+# A capital's look-alike where the two cases differ (Greek Η is "H", its small η is folded to it; how the
+# small one is drawn, an n, is read too: _drawn_look_alikes).
 LOOK_ALIKES = str.maketrans({
     # Cyrillic
     "а": "a", "в": "b", "г": "r", "е": "e", "з": "e", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
@@ -262,25 +264,82 @@ _CL_AS_D = re.compile(r"\Bcl")
 def _look_alikes() -> dict:
     """LOOK_ALIKES grown from Unicode's confusables (UTS #39): every other character drawn as a single
     Latin letter or digit, as that letter in lower case ("ꓮ" of Lisu, "Ꮯ" of Cherokee, "ⲟ" of Coptic),
-    and the Latin letters drawn as punctuation ("ǃ", "ʔ") as a space, as punctuation reads. Each as
-    case folding leaves it, since name_key folds first. Built on first use, not at import: loading the
-    data is most of the cost, and a CLI command or the app's start needn't pay it (docs/performance.md)."""
+    or as one with a mark, as that letter, as accents read ("ɗ" is drawn as "d̔", "ɨ" as "i̵": "Aɗmin"
+    and "Admɨn" passed for the admin, an outside attacker; so are the Latin letters with a hook, stroke or
+    curl the data leaves out, _latin_letters_with_marks), and the Latin letters drawn as punctuation ("ǃ",
+    "ʔ") as a space, as punctuation reads. Each as case folding leaves it, since name_key folds first (how
+    a letter is drawn before folding is _drawn_look_alikes'). Built on first use, not at import: loading
+    the data is most of the cost, and a CLI command or the app's start needn't pay it (docs/performance.md)."""
+    table = {}
+    for layer in (_latin_letters_with_marks(), _confusables(marked=True), _confusables(marked=False)):
+        own, by_capital = {}, {}  # each layer wins over the one before it, a letter's own look-alike over its capital's
+        for letter, char in layer:
+            reading = " " if letter in string.punctuation else LOOK_ALIKES.get(ord(letter), letter.lower())
+            folded = char.casefold()  # what NFKC changes never reaches the table as itself (_drawn_look_alikes')
+            if len(folded) != 1 or unicodedata.normalize("NFKC", char) != char \
+                    or reading == " " and not _is_latin_letter(char):
+                continue
+            (own if folded == char else by_capital)[ord(folded)] = reading
+        table |= by_capital | own
+    return table | LOOK_ALIKES  # the hand-made entries where they differ (ν as n, not v)
+
+
+@functools.cache
+def _drawn_look_alikes() -> dict:
+    """The letters whose look name_key's folding loses, each as the Latin letter it is drawn as (Unicode's
+    confusables), in its case: compatibility folding turns "ϲ" (drawn as a c) into a sigma and "ſ" (drawn
+    as an f) into an s, and case folding turns a small "η" (drawn as an n) into the capital "Η"'s H, so
+    "Aliϲe Moreno", "Bob Okaſor" and "Alice Moreηo" passed for Alice Moreno and Bob Okafor (an outside
+    attacker). name_keys reads them so as well as folded (_drawn_readings). Not an I or an l: those are
+    the one glyph _read_as_il reads."""
+    drawn = {}
+    for letter, char in _confusables(marked=False) + _confusables(marked=True):
+        if letter.isalpha() and letter not in "IiLl" and unicodedata.category(char)[0] == "L" \
+                and name_key(char) != name_key(letter):
+            drawn.setdefault(char, letter)  # drawn as a plain letter rather than as one with a mark
+    return drawn
+
+
+def _confusables(marked: bool) -> list:
+    """(prototype, character) for each character Unicode's confusables draw as one ASCII letter, digit or
+    punctuation mark; or, when marked, as one ASCII letter with marks ("d̔" for "ɗ": the letter, "d")."""
     from confusable_homoglyphs.confusables import confusables_data
 
     def single(glyph):  # the data wraps right-to-left letters in left-to-right marks
         glyph = glyph.replace("\u200e", "").replace("\u200f", "")
-        return glyph if len(glyph) == 1 and unicodedata.normalize("NFKC", glyph) == glyph else ""
+        return glyph if len(glyph) == 1 and not glyph.isascii() else ""
 
-    own, by_capital = {}, {}  # a letter's own look-alike wins over the one its capital has
-    for ascii_char in string.ascii_letters + string.digits + string.punctuation:
-        reading = " " if ascii_char in string.punctuation else LOOK_ALIKES.get(ord(ascii_char), ascii_char.lower())
-        for homoglyph in confusables_data.get(ascii_char, ()):
-            char = single(homoglyph["c"])
-            folded = char.casefold()
-            if char.isascii() or len(folded) != 1 or reading == " " and not _is_latin_letter(char):
-                continue
-            (own if folded == char else by_capital)[ord(folded)] = reading
-    return by_capital | own | LOOK_ALIKES  # the hand-made entries where they differ (ν as n, not v)
+    if marked:
+        prototypes = sorted(key for key in confusables_data
+                            if len(key) > 1 and len(_unmarked(key)) == 1 and _unmarked(key) in string.ascii_letters)
+    else:
+        prototypes = [key for key in string.ascii_letters + string.digits + string.punctuation
+                      if key in confusables_data]
+    return [(_unmarked(prototype), char) for prototype in prototypes
+            for char in (single(homoglyph["c"]) for homoglyph in confusables_data[prototype]) if char]
+
+
+# The blocks of Latin letters beyond those whose accents Unicode decomposes (Extended-B to -G, IPA, the
+# phonetic extensions), and how their names spell a letter with a mark drawn on it.
+_LATIN_BLOCKS = ((0x180, 0x2B0), (0x1D00, 0x1DC0), (0x2C60, 0x2C80), (0xA720, 0xA800), (0xAB30, 0xAB70),
+                 (0x1DF00, 0x1E000))
+_LETTER_WITH_A_MARK = re.compile(r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?([A-Z]) WITH ")
+
+
+def _latin_letters_with_marks() -> list:
+    """(letter, character) for the Latin letters named as a letter with a hook, stroke, curl, tail or belt
+    ("ȡ", "ɬ", "ƈ": the confusables leave out many), each read as that letter, as an accented one is."""
+    found = []
+    for first, end in _LATIN_BLOCKS:
+        for char in map(chr, range(first, end)):
+            if spelled := _LETTER_WITH_A_MARK.match(unicodedata.name(char, "")):
+                found.append((spelled.group(1).lower(), char))
+    return found
+
+
+def _unmarked(text: str) -> str:
+    """text without its combining marks ("d̔" as "d")."""
+    return "".join(char for char in unicodedata.normalize("NFD", text) if unicodedata.category(char) != "Mn")
 
 
 def _is_latin_letter(char: str) -> bool:
@@ -338,18 +397,41 @@ def name_keys(name) -> frozenset:
     """The ways a name may look (name_key): as written; with a capital I or a small l (and a bar in a
     word, or a 1) read as the one glyph fonts draw for both (_read_as_il); with "rn" read as an m
     ("Adrnin") and "cl" inside a word as a d ("Aclmin"); with a trade mark glued to a word left out
-    ("Sam GreenTM") and the second reading of a letter (_SECOND_READINGS); and with its spaces left out
+    ("Sam GreenTM"), the letters folding reads apart from their look read as drawn (_drawn_readings: "ſ"
+    as an f as well as an s) and the second reading of a letter (_SECOND_READINGS); and with its spaces left out
     when each of its words has two letters or more ("AliceMoreno" passed for Alice Moreno: an outside
     tester; "Maryann" reads as "Mary Ann" too, while a letter standing alone, as in "Bo b", is seen:
     run_together reads those). Two names look alike when they share one."""
     name = "" if name is None else str(name)
     spellings = {name, _without_glued_marks(name), _marks_as_gaps(name)}
+    spellings |= {reading for spelling in spellings for reading in _drawn_readings(spelling)}
     spellings |= {spelling.translate(_SECOND_READINGS) for spelling in spellings}
     keys = set().union(*map(_read_as_il, spellings))
     keys |= {key.replace("rn", "m") for key in keys if "rn" in key}
     keys |= {_CL_AS_D.sub("d", key) for key in keys if "cl" in key}
     keys |= {key.replace(" ", "") for key in keys if " " in key and min(map(len, key.split())) >= 2}
     return frozenset(key for key in keys if key)
+
+
+# The letters drawn apart from their folding (_drawn_look_alikes) read each way in every combination up to
+# this many different ones; a name with more reads them all as drawn, or all folded.
+_DRAWN_CHOICES = 4
+
+
+def _drawn_readings(name: str) -> set:
+    """name with letters that look like another Latin letter than the one folding makes of them
+    (_drawn_look_alikes: "ϲ", "ſ", "η", an accent on them too) read as that letter: some, each, or all
+    of them, since a name may need one letter read as drawn and another as folded ("Aliϲe Moreνo")."""
+    if name.isascii():
+        return set()
+    drawn = _drawn_look_alikes()
+    letters = unicodedata.normalize("NFD", name)
+    found = sorted({char for char in letters if char in drawn})
+    if len(found) > _DRAWN_CHOICES:
+        choices = [found]
+    else:
+        choices = [chosen for count in range(1, len(found) + 1) for chosen in itertools.combinations(found, count)]
+    return {"".join(drawn[char] if char in chosen else char for char in letters) for chosen in choices}
 
 
 @functools.lru_cache(maxsize=16384)
@@ -495,15 +577,20 @@ STAFF_WORDS = frozenset({"admin", "administrator", "moderator", "moderation", "m
                          "whiteballoon", "team", "helpdesk", "safety"})
 # The long ones count misspelled by a letter too ("Admistrator", "Moderater" passed: a re-check tester), and
 # so do these three ("Offical Helpdsk": a marketplace's tester), in a word of six letters or more. Not safety:
-# Safet and Safeta are Bosnian names a letter from it ("Saftey", a swap, is _STAFF_SKIMMED's).
+# Safet and Safeta are Bosnian names a letter from it (its slips, "Safty", "Saftey", are _STAFF_SKIMMED's).
 _STAFF_MISSPELT = ("administrator", "moderator", "moderation", "whiteballoon", "official", "helpdesk", "support")
 _MISSPELT_LENGTHS = frozenset(len(word) + change for word in _STAFF_MISSPELT for change in (-1, 0, 1)
                               if len(word) + change >= 6)
-# Those of five letters or more read the same to an eye that skims, in a word of five letters or more, with a
-# letter doubled or undoubled ("Stafff", "Suport"), an m for an n ("Adnin", "Admim") or two letters after the
-# first swapped ("Amdin"): a marketplace's tester. Not one letter apart: Amin, Admir and Adin are names, and
-# so is Staf.
+# Those of five letters or more read the same to an eye that skims with a letter left out ("Safty", "Admn",
+# "Stff": an outside attacker) or two side by side swapped ("Amdin", "Saftey", "Tsaff"), and, in a word of five
+# letters or more, with a letter doubled or undoubled ("Stafff", "Suport") or an m for an n ("Adnin", "Admim"):
+# a marketplace's tester. Not with a letter changed: Admir, Admon and Safeta are names. Nor are mod and team,
+# of three and four letters, read so: a letter off them makes words and names (Mood, Modd, Tea, Tam).
 _STAFF_SKIMMED = tuple(sorted(word for word in STAFF_WORDS if len(word) >= 5))
+# Real names (and a name's short form) a letter left out or two swapped from one of those, knowingly left
+# free: Amin (Arabic, Persian), Adin (Hebrew, Bosnian) and Damin from admin; Staf (Flemish), Taff (Welsh)
+# and Saff (Saffron's) from staff; Safet (Bosnian) from safety.
+_NAMES_A_SLIP_FROM_STAFF = ("adin", "amin", "damin", "saff", "safet", "staf", "taff")
 # The longer ones count at either end of a word too ("AdminTeam", "siteadmin"), where no name has them;
 # "mod" and "staff" begin real names (Modupe, Stafford), and inside a word "admin" is badminton.
 _STAFF_AT_AN_END = ("admin", "moderator", "support", "official", "whiteballoon")
@@ -517,7 +604,8 @@ _LEET = str.maketrans({"@": "a", "!": "i", "$": "s"})
 def sounds_like_staff(name) -> bool:
     """Whether a word of name, however spelled (name_keys: "Adrnin", "ＡＤＭＩＮ", "ADMlN"; its digits read as
     gaps too: "admin2"), or its letters spelled out one by one ("A d m i n", "S.T.A.F.F"), is one of
-    STAFF_WORDS or its plural, or begins or ends with one of the longer ones; or all of it, its spaces
+    STAFF_WORDS or its plural, or a slip from one (_staff_word: "Safty", "Stafff", "Moderater", "Aժmin"),
+    or begins or ends with one of the longer ones; or all of it, its spaces
     left out, when that makes five letters or more ("S taff", "Admi n"; "Mo D" and "Tea M" are names)."""
     name = "" if name is None else str(name)
     keys = name_keys(name) | name_keys(re.sub(r"\d", " ", name)) | name_keys(name.translate(_LEET))
@@ -546,22 +634,48 @@ def _spelled_out(words: list) -> list:
 
 def _staff_word(word: str, at_an_end: bool) -> bool:
     """Whether word is one of STAFF_WORDS or its plural, one of _STAFF_MISSPELT misspelled by a letter, one of
-    _STAFF_SKIMMED or its plural as a skimming eye reads it (_skims_as_staff), or (when at_an_end) begins or
-    ends with one of the longer ones; each with any i or l drawn as _IL_GLYPH ("Admln")."""
+    _STAFF_SKIMMED or its plural as a skimming eye reads it (_skims_as_staff), one of STAFF_WORDS but for a
+    letter no table reads (_staff_but_an_unread_letter), or (when at_an_end) begins or ends with one of the
+    longer ones; each with any i or l drawn as _IL_GLYPH ("Admln")."""
     singular = word.removesuffix("s")
     return word in _staff_spellings(STAFF_WORDS) or singular in _staff_spellings(STAFF_WORDS) \
         or len(word) in _MISSPELT_LENGTHS \
         and any(_one_letter_apart(word, staff) for staff in _staff_spellings(_STAFF_MISSPELT)) \
         or _skims_as_staff(word) or _skims_as_staff(singular) \
+        or _staff_but_an_unread_letter(word) or _staff_but_an_unread_letter(singular) \
         or at_an_end and (word.startswith(_staff_spellings(_STAFF_AT_AN_END))
                           or word.endswith(_staff_spellings(_STAFF_AT_AN_END)))
 
 
 def _skims_as_staff(word: str) -> bool:
-    """Whether word, of five letters or more, is one of _STAFF_SKIMMED with letters doubled or undoubled and
-    m and n read alike (_skimmed), or with two letters after its first swapped."""
-    return len(word) >= 5 and (_skimmed(word) in _skimmed_staff() or any(
-        word[0] == staff[0] and _swapped(word, staff) for staff in _staff_spellings(_STAFF_SKIMMED)))
+    """Whether word is one of _STAFF_SKIMMED with a letter left out or two side by side swapped
+    (_staff_slips), or, of five letters or more, with letters doubled or undoubled and m and n read alike
+    (_skimmed)."""
+    return word in _staff_slips() or len(word) >= 5 and _skimmed(word) in _skimmed_staff()
+
+
+@functools.cache
+def _staff_slips() -> frozenset:
+    """_STAFF_SKIMMED (with any i or l as _IL_GLYPH too) with one letter left out or two side by side swapped,
+    but the names among them (_NAMES_A_SLIP_FROM_STAFF)."""
+    slips = set()
+    for staff in _staff_spellings(_STAFF_SKIMMED):
+        slips.update(staff[:at] + staff[at + 1:] for at in range(len(staff)))
+        slips.update(staff[:at] + staff[at + 1] + staff[at] + staff[at + 2:] for at in range(len(staff) - 1))
+    return frozenset(slips.difference(_staff_spellings(_NAMES_A_SLIP_FROM_STAFF)))
+
+
+def _staff_but_an_unread_letter(word: str) -> bool:
+    """Whether word, of four letters or more, is one of STAFF_WORDS but for one letter, among letters that all
+    read as Latin ones, that no table reads as a Latin letter ("Aժmin", Armenian zhe; "ᎪᎠᎷᎥᏁ", Cherokee ne:
+    an outside attacker): drawn among them, it passes for the letter it stands in for. A Latin letter
+    changed is a name of its own (Admir, Admon)."""
+    unread = [at for at, char in enumerate(word) if not char.isascii() and char != _IL_GLYPH]
+    if len(word) < 4 or len(unread) != 1 or not word[unread[0]].isalpha():
+        return False
+    before, after = word[:unread[0]], word[unread[0] + 1:]
+    return any(len(staff) == len(word) and staff.startswith(before) and staff.endswith(after)
+               for staff in _staff_spellings(STAFF_WORDS))
 
 
 def _skimmed(word: str) -> str:
