@@ -103,6 +103,39 @@ def test_a_protected_circle_is_open_to_staff_its_members_and_the_circles_named(p
     assert refusal(people["dave"], people["alice"]) is None
 
 
+def test_a_protected_circle_its_own_members_dont_start_in_is_started_by_staff_and_the_circles_it_is_open_to(people, login):
+    """A practice's Clients, protected and open to Therapists: clients share Clients, and it let them write to
+    each other ("are you also seeing Dr Quinn?": an outside tester). Unticking "its own members may start
+    conversations with each other" keeps it to staff and therapists; replies and staff are as ever."""
+    clients = circle("Clients", people["alice"], people["bob"])
+    therapists = circle("Therapists", people["carol"])
+    rule_changes.set_protection(clients, [therapists], own_members_start=False)
+    assert refusal(people["alice"], people["bob"]) == (
+        "Bob is in Clients: new conversations with its members are started by staff and members of Therapists. "
+        "Once they write to you, you can reply.")
+    assert refusal(people["carol"], people["alice"]) is None  # a therapist starts with a client
+    assert refusal(people["root"], people["alice"]) is None  # staff always
+    assert refusal(people["alice"], people["root"]) is None
+    assert refusal(people["dave"], people["alice"]) is not None  # in neither
+    assert refusal(people["alice"], people["dave"]) is None  # a client may still start with others
+    assert [row.username for row in search_members(people["alice"], "bob").members] == []
+    assert [row.username for row in search_members(people["carol"], "bob").members] == ["bob"]
+    alice_client, bob_client, carol_client = login(people["alice"]), login(people["bob"]), login(people["carol"])
+    assert alice_client.post("/messages/with/bob").status_code == 403
+    cid = open_conversation(carol_client, "alice")
+    assert send(carol_client, cid, "How was this week?").status_code == 200
+    assert send(alice_client, cid, "Better, thanks").status_code == 200  # the client replies
+    root_client = login(people["root"])
+    assert send(root_client, open_conversation(root_client, "bob"), "From the office").status_code == 200
+    assert bob_client.post("/messages/with/root").status_code == 302  # anyone writes to staff
+    rule_changes.set_protection(clients, [], own_members_start=False)
+    assert "started by staff only." in refusal(people["alice"], people["bob"])
+    assert refusal(people["carol"], people["bob"]) is not None  # no longer open to therapists (alice wrote: replies go)
+    assert refusal(people["carol"], people["alice"]) is None
+    rule_changes.set_protection(clients, [therapists])  # ticked again: its own members start, as before
+    assert refusal(people["alice"], people["bob"]) is None
+
+
 def test_a_clinician_writes_first_and_then_the_member_may_reply(people, login):
     clinicians = circle("Clinicians", people["alice"])
     rule_changes.set_protection(clinicians, [])

@@ -3,7 +3,7 @@ compose box, the API) and the set-based SQL (the search), on random communities.
 
 Hypothesis draws members (staff or not; active, pending, suspended or deleted; each member's
 "who can start" setting and "Pause messages"), circles and who is in them, the community's rules
-(starters, reach, protected circles and whom they are open to), blocks either way, and
+(starters, reach, protected circles, whom they are open to and whether their own members start), blocks either way, and
 conversations with a message or only opened (by one member or both).
 """
 from hypothesis import HealthCheck, given, settings
@@ -72,7 +72,9 @@ def build(data) -> tuple[list, list]:
         db.session.add(MessagingRule(name=rules.REACH, value="shared-circle"))
     for c in data.draw(some_circles, label="protected"):
         open_to = data.draw(some_circles, label=f"circle {c} open to")
-        db.session.add(MessagingRule(name=f"{rules.PROTECT}{circle_ids[c]}", value=f"open-to:{ids(open_to, circle_ids)}"))
+        own = data.draw(st.booleans(), label=f"circle {c}'s own members start")
+        db.session.add(MessagingRule(name=f"{rules.PROTECT}{circle_ids[c]}",
+                                     value=f"open-to:{ids(open_to, circle_ids)}" + ("" if own else ";not-by-own-members")))
     pairs = [(i, j) for i in everyone for j in everyone if i != j]
     for i, j in data.draw(st.sets(st.sampled_from(pairs)), label="blocks (blocker, blocked)"):
         db.session.add(Block(blocker_id=members[i].id, blocked_id=members[j].id))

@@ -37,7 +37,8 @@ class CircleMember(db.Model):
 class MessagingRule(db.Model):
     """One of the community's messaging rules, as a name and a value (see messaging/rules/):
     "starters" = "all" | "circles:1,2"; "reach" = "anyone" | "shared-circle";
-    "protect:<circle id>" = "open-to:3,4" (absent: that circle is not protected)."""
+    "protect:<circle id>" = "open-to:3,4", ending ";not-by-own-members" when its own members don't start
+    conversations with each other (absent: that circle is not protected)."""
 
     __tablename__ = "messaging_rules"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -10,7 +11,7 @@ from ..circles.models import Circle, MessagingRule
 from ..extensions import db
 from ..models import AuditEvent, utcnow
 from . import live
-from .rules.community import PROTECT, REACH, STARTERS, Rules, load_rules
+from .rules.community import PROTECT, REACH, STARTERS, Rules, load_rules, protection_value
 
 log = logging.getLogger("wb.messaging")
 ACTION = "messaging_rule.changed"
@@ -31,7 +32,8 @@ def protection_words(rules: Rules, circle_id: int) -> str:
     if circle_id not in rules.protected:
         return "off"
     open_to = rules.names_of(rules.protected[circle_id])
-    return "staff, its own members" + (f" and members of {', '.join(open_to)}" if open_to else " only")
+    who = "staff" if circle_id in rules.not_by_own_members else "staff, its own members"
+    return who + (f" and members of {', '.join(open_to)}" if open_to else " only")
 
 
 def describe(rules: Rules | None = None) -> list[tuple[str, str]]:
@@ -105,16 +107,25 @@ def set_reach(shared_circle: bool, actor=None) -> AuditEvent | None:
     return event
 
 
-def set_protection(circle: Circle, open_to: list[Circle] | None, actor=None) -> AuditEvent | None:
-    """Protect a circle (only staff, its members and members of open_to start with its members), or not (None)."""
-    before = load_rules()
-    protected = dict(before.protected)
+def protected_as(rules: Rules, circle: Circle, open_to: list[Circle] | None, own_members_start: bool = True) -> Rules:
+    """The rules with the circle protected so (open_to None: not protected), the others as they are."""
+    protected, not_by_own = dict(rules.protected), set(rules.not_by_own_members) - {circle.id}
     if open_to is None:
         protected.pop(circle.id, None)
     else:
         protected[circle.id] = frozenset(c.id for c in open_to if c.id != circle.id)
-    after = Rules(protected=protected, names=before.names)
-    value = None if open_to is None else f"open-to:{_ids(c for c in open_to if c.id != circle.id)}"
+        if not own_members_start:
+            not_by_own.add(circle.id)
+    return replace(rules, protected=protected, not_by_own_members=frozenset(not_by_own))
+
+
+def set_protection(circle: Circle, open_to: list[Circle] | None, actor=None,
+                   own_members_start: bool = True) -> AuditEvent | None:
+    """Protect a circle (only staff, members of open_to and, unless own_members_start is False, its own
+    members start with its members), or not (None)."""
+    before = load_rules()
+    after = protected_as(before, circle, open_to, own_members_start)
+    value = None if open_to is None else protection_value(after.protected[circle.id], own_members_start)
     event = _store(f"{PROTECT}{circle.id}", value, f"protect {circle.name}",
                    protection_words(before, circle.id), protection_words(after, circle.id), actor)
     db.session.commit()
@@ -141,8 +152,9 @@ def forget_circle(circle: Circle, actor=None) -> list[str]:
             _store(f"{PROTECT}{circle.id}", None, f"protect {circle.name}", protection_words(rules, circle.id), "off", actor)
             changes.append(f"{circle.name} is no longer protected (it no longer exists).")
         elif circle.id in open_to:
-            after = Rules(protected={protected_id: open_to - {circle.id}}, names=without)
-            _store(f"{PROTECT}{protected_id}", "open-to:" + ",".join(map(str, sorted(open_to - {circle.id}))),
+            after = replace(rules, protected={protected_id: open_to - {circle.id}}, names=without)
+            own_members_start = protected_id not in rules.not_by_own_members
+            _store(f"{PROTECT}{protected_id}", protection_value(open_to - {circle.id}, own_members_start),
                    f"protect {rules.names[protected_id]}", protection_words(rules, protected_id),
                    protection_words(after, protected_id), actor)
             changes.append(f"{rules.names[protected_id]}: new conversations now started by {protection_words(after, protected_id)}.")

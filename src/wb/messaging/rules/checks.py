@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import and_, exists, false, or_, true
 
@@ -201,13 +202,18 @@ class CirclesOnly:
 
 
 class Protected:
-    """A protected circle: started by staff, its own members, and the circles it is open to."""
+    """A protected circle: started by staff, the circles it is open to, and its own members unless
+    the admin chose otherwise (a practice's clients, who share their circle, wrote to each other)."""
 
     @staticmethod
     def closed(side) -> list:
         """The protected circles the viewer may not start with, by name."""
         rules = side.rules
-        shut = [c for c, open_to in rules.protected.items() if c not in side.mine and not side.mine & open_to]
+
+        def open_for_viewer(c, open_to):
+            return bool(side.mine & open_to) or (c in side.mine and c not in rules.not_by_own_members)
+
+        shut = [c for c, open_to in rules.protected.items() if not open_for_viewer(c, open_to)]
         return sorted(shut, key=lambda c: rules.names[c].lower())
 
     def refuses(self, pair):
@@ -288,6 +294,16 @@ def viewer_wide(side: Side) -> Decision | None:
         if rule.refuses_viewer(side):
             return rule.decision(Pair(side.viewer, None, None, False, Community(side.rules, {side.viewer.id: side.mine})))
     return None
+
+
+def start_refused_between(rules: Rules, mine: frozenset, theirs: frozenset):
+    """The start rule that keeps a member in just the circles `mine` from starting a conversation with
+    one in just `theirs`, or None: decide() for two ordinary members (neither staff, each accepting
+    anyone the rules allow, no block), for the words that tell an admin what the rules mean."""
+    viewer = SimpleNamespace(id=1, role="member", message_from="rules")
+    other = SimpleNamespace(id=2, role="member", message_from="rules")
+    pair = Pair(viewer, other, None, False, Community(rules, {1: frozenset(mine), 2: frozenset(theirs)}))
+    return next((rule for rule in UNTIL_WRITTEN if rule.refuses(pair)), None)
 
 
 def writable_where(side: Side, other) -> list:

@@ -9,6 +9,7 @@ from ...circles.models import Circle, CircleMember, MessagingRule
 from ...extensions import db
 
 STARTERS, REACH, PROTECT = "starters", "reach", "protect:"
+NOT_BY_OWN_MEMBERS = ";not-by-own-members"  # the end of a protection's stored value (see protection_value)
 MESSAGE_FROM = {
     "rules": "Anyone the community's rules allow",
     "circles": "Only members who share a circle with me",
@@ -23,6 +24,9 @@ class Rules:
     starters: frozenset | None = None  # None: every active member may start
     shared_circle: bool = False  # reach: only members sharing a circle
     protected: dict = field(default_factory=dict)  # protected circle id -> frozenset of circle ids open to it
+    # Protected circles whose own members don't start conversations with each other (a practice's
+    # clients): only staff and the circles it is open to start with its members.
+    not_by_own_members: frozenset = frozenset()
     names: dict = field(default_factory=dict)  # every circle's name by id
 
     def named_circle_ids(self) -> set:
@@ -36,9 +40,16 @@ class Rules:
         return sorted((self.names[i] for i in ids if i in self.names), key=str.lower)
 
 
+def protection_value(open_to_ids, own_members_start: bool = True) -> str:
+    """A protection as stored: "open-to:3,4", and ";not-by-own-members" when its own members don't start."""
+    value = "open-to:" + ",".join(str(i) for i in sorted(open_to_ids))
+    return value if own_members_start else value + NOT_BY_OWN_MEMBERS
+
+
 def parse_ids(text: str, prefix: str) -> frozenset:
     """The circle ids in a stored value such as "circles:1,2" (anything unreadable is left out)."""
-    body = text[len(prefix):] if text.startswith(prefix) else ""
+    body = text.split(";", 1)[0]
+    body = body[len(prefix):] if body.startswith(prefix) else ""
     return frozenset(int(part) for part in body.split(",") if part.strip().isdigit())
 
 
@@ -48,11 +59,15 @@ def load_rules() -> Rules:
     stored = dict(db.session.execute(select(MessagingRule.name, MessagingRule.value)).all())
     starters_value = stored.get(STARTERS, "all")
     starters = None if starters_value == "all" else parse_ids(starters_value, "circles:") & names.keys()
-    protected = {}
+    protected, not_by_own = {}, set()
     for name, value in stored.items():
         if name.startswith(PROTECT) and name[len(PROTECT):].isdigit() and int(name[len(PROTECT):]) in names:
-            protected[int(name[len(PROTECT):])] = parse_ids(value, "open-to:") & names.keys()
-    return Rules(starters=starters, shared_circle=stored.get(REACH) == "shared-circle", protected=protected, names=names)
+            circle_id = int(name[len(PROTECT):])
+            protected[circle_id] = parse_ids(value, "open-to:") & names.keys()
+            if value.endswith(NOT_BY_OWN_MEMBERS):
+                not_by_own.add(circle_id)
+    return Rules(starters=starters, shared_circle=stored.get(REACH) == "shared-circle", protected=protected,
+                 not_by_own_members=frozenset(not_by_own), names=names)
 
 
 def any_viewer_wide_rule() -> bool:

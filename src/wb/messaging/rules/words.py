@@ -146,16 +146,24 @@ def nobody_else_in_my_circles() -> Decision:
                     brief="nobody else is in your circles yet")
 
 
+def protection_starters(rules, circle_id: int) -> str:
+    """Who starts conversations with a protected circle's members, in words ("staff and its own members")."""
+    open_to = rules.names_of(rules.protected[circle_id])
+    # Its own members start them too, unless the admin chose otherwise (it said "by staff" alone, where
+    # they did: a marketplace tester).
+    who = ["staff"] if circle_id in rules.not_by_own_members else ["staff", "its own members"]
+    if open_to:
+        return f"{', '.join(who)} and members of {join_names(open_to)}"
+    return "staff only" if len(who) == 1 else "staff and its own members"
+
+
 def protected(person, rules, circle_id: int, names_circle: bool = True) -> Decision:
     """names_circle False: the member directory is off for the viewer, who sees nobody's circles, so
     the words say neither the circle nor whom it is open to (that would tell which circle it is)."""
     if not names_circle:
         return Decision(REPLY_ONLY, "protected", f"Here, new conversations with {User.name_of(person)} are started "
                         "by others. Once they write to you, you can reply.", 403, brief="started by others")
-    open_to = rules.names_of(rules.protected[circle_id])
-    # Its own members start them too (it said "by staff" alone: a marketplace tester), as the
-    # operators' listing of the rules says.
-    who = f"staff, its own members and members of {join_names(open_to)}" if open_to else "staff and its own members"
+    who = protection_starters(rules, circle_id)
     return Decision(REPLY_ONLY, "protected", f"{User.name_of(person)} is in {rules.names[circle_id]}: new "
                     f"conversations with its members are started by {who}. Once they write to you, you can reply.",
                     403, CIRCLES_LINK, brief=f"started by {who}")
