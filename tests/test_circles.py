@@ -167,7 +167,8 @@ def test_admin_changes_the_rules_on_the_settings_page_with_their_history(admin_c
     volunteers, clinicians = circles.create("Volunteers"), circles.create("Clinicians")
     assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": [str(volunteers.id)]}).status_code == 302
     assert admin_client.post("/admin/settings/rules/reach", data={"reach": "shared-circle"}).status_code == 302
-    assert admin_client.post("/admin/settings/rules/protect", data={"circle_id": str(clinicians.id), "open_to": [str(volunteers.id)]}).status_code == 302
+    assert admin_client.post("/admin/settings/rules/protect", data={"circle_id": str(clinicians.id), "open_to": [str(volunteers.id)],
+                                                                    "confirmed": "1"}).status_code == 302
     loaded = rules.load_rules()
     assert loaded.starters == {volunteers.id} and loaded.shared_circle and loaded.protected == {clinicians.id: {volunteers.id}}
     page = visible_text(admin_client.get("/admin/settings"))
@@ -183,6 +184,94 @@ def test_admin_changes_the_rules_on_the_settings_page_with_their_history(admin_c
     assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": "12345"}).status_code == 400
     assert admin_client.post("/admin/settings/rules/protect", data={"circle_id": str(clinicians.id), "action": "off"}).status_code == 302
     assert rules.load_rules().protected == {}
+
+
+def test_protecting_a_circle_says_what_it_means_for_its_own_members_and_asks_first(admin_client, make_user):
+    """A practice protected Clients, open to Therapists, at one tap: nothing said that clients, who share
+    Clients, could then find and write to each other, nor that its therapists, sharing no circle with
+    them, could not (an outside tester). The form says it, the next page asks with the exact consequence,
+    and "Its own members may start conversations with each other" can be unticked."""
+    from wb import flags
+
+    clients, therapists = circles.create("Clients"), circles.create("Therapists")
+    rule_changes.set_reach(True)
+    flags.set_flag("member_directory", False)
+    page = admin_client.get("/admin/settings").get_data(as_text=True)
+    form = page.split('action="/admin/settings/rules/protect"')[-1].split("</form>", 1)[0]
+    assert 'name="own_members" value="yes" checked' in form
+    assert ("Ticked, members of the circle can start conversations with each other (members reach those they share "
+            "a circle with, and they share this one), so they see each other in the members list and search although "
+            "the member directory is off.") in visible_text(form)
+    assert "Protect…" in form and "data-confirm" not in form  # the next page asks, with the exact consequence
+
+    chosen = {"action": "protect", "circle_id": str(clients.id), "open_to": [str(therapists.id)]}
+    asked = admin_client.post("/admin/settings/rules/protect", data={**chosen, "own_members": ["no", "yes"]})
+    said = visible_text(asked)
+    assert asked.status_code == 200 and "Protect Clients?" in said
+    assert "New conversations with members of Clients are started by staff, its own members and members of Therapists." in said
+    assert ("Members of Clients can start conversations with each other: they share it, so they see each other in the "
+            "members list and search. If they shouldn't (a practice's clients), go back and untick") in said
+    assert ("Members of Therapists can start conversations only with the members of Clients they share a circle with: "
+            "add them to Clients, or let members reach anyone.") in said
+    assert rules.load_rules().protected == {}  # asked, nothing saved
+    assert admin_client.post("/admin/settings/rules/protect",
+                             data={**chosen, "own_members": "yes", "confirmed": "1"}).status_code == 302
+    assert rules.load_rules().protected == {clients.id: {therapists.id}}
+    settings = visible_text(admin_client.get("/admin/settings"))
+    # beside the rule, the consequence its words don't say
+    assert ("Protected: Clients: started by staff, its own members and members of Therapists Members of Clients can "
+            "start conversations with each other: they share it, so they see each other in the members list and search.") in settings
+
+    asked = admin_client.post("/admin/settings/rules/protect", data={**chosen, "own_members": "no"})  # unticked
+    said = visible_text(asked)
+    assert "Change how Clients is protected?" in said
+    assert "New conversations with members of Clients are started by staff and members of Therapists." in said
+    assert ("Members of Clients can't start conversations with each other, nor see each other in the members list "
+            "and search (unless already in a conversation); they can reply when one writes.") in said
+    assert 'name="own_members" value="no"' in asked.get_data(as_text=True)  # the choice goes with the yes
+    assert rules.load_rules().not_by_own_members == frozenset()
+    admin_client.post("/admin/settings/rules/protect", data={**chosen, "own_members": "no", "confirmed": "1"})
+    assert rules.load_rules().not_by_own_members == {clients.id}
+    settings = visible_text(admin_client.get("/admin/settings"))
+    assert "Protected: Clients: started by staff and members of Therapists" in settings
+    assert "open to Therapists, not its own members" in settings
+    assert "can start conversations with each other" not in settings.split("Protected circles", 1)[0]
+    assert "Protected circle Clients staff, its own members and members of Therapists → staff and members of Therapists" in settings
+    # saved as it stands: nothing to ask, and the page says nothing changed
+    same = admin_client.post("/admin/settings/rules/protect", data={**chosen, "own_members": "no"}, follow_redirects=True)
+    assert "Nothing changed: the rule already said that." in visible_text(same)
+
+
+def test_beside_a_protected_circle_settings_says_its_members_reach_each_other_under_anyone_too(admin_client):
+    clients = circles.create("Clients")
+    rule_changes.set_protection(clients, [])
+    settings = visible_text(admin_client.get("/admin/settings"))
+    assert ("Protected: Clients: started by staff, its own members only Members of Clients can start conversations "
+            "with each other, and New message's search offers them each other.") in settings
+    rule_changes.set_starters([circles.create("Therapists")])  # clients start with nobody: nothing to say
+    assert "Members of Clients can start" not in visible_text(admin_client.get("/admin/settings"))
+
+
+def test_the_command_line_protects_a_circle_its_own_members_dont_start_in_and_shows_what_it_leaves_open(runner, app):
+    for name in ("Clients", "Therapists"):
+        circles.create(name)
+    assert runner.invoke(args=["messaging", "rules", "set", "reach", "shared-circle"]).exit_code == 0
+    result = runner.invoke(args=["messaging", "rules", "set", "protect", "Clients", "--open-to", "Therapists"])
+    assert result.output == "protect Clients: off -> staff, its own members and members of Therapists\n"
+    assert runner.invoke(args=["messaging", "rules", "show"]).output.endswith(
+        "Protected: Clients: started by staff, its own members and members of Therapists\n"
+        "  Members of Clients can start conversations with each other: they share it, and New message's search offers them each other.\n"
+        "  Members of Therapists can start conversations only with the members of Clients they share a circle with: "
+        "add them to Clients, or let members reach anyone.\n")
+    result = runner.invoke(args=["messaging", "rules", "set", "protect", "Clients", "--open-to", "Therapists",
+                                 "--no-own-members-start"])
+    assert result.output == ("protect Clients: staff, its own members and members of Therapists -> "
+                             "staff and members of Therapists\n")
+    assert "each other" not in runner.invoke(args=["messaging", "rules", "show"]).output
+    assert runner.invoke(args=["messaging", "rules", "set", "reach", "anyone", "--no-own-members-start"]).exit_code == 2
+    # deleting a circle it is open to keeps the choice
+    circles.delete_circle(circles.by_name("Therapists"))
+    assert rules.load_rules().not_by_own_members == {circles.by_name("Clients").id}
 
 
 @pytest.mark.parametrize("method, url, data", [

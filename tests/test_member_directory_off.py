@@ -92,6 +92,35 @@ def test_a_therapist_finds_the_clients_the_rules_let_them_write_to(practice, log
     assert "Zoe" in visible_text(morgan.get(f"/messages/{open_conversation(morgan, 'zoe')}"))
 
 
+def test_a_protected_clients_circle_whose_own_members_dont_start_hides_clients_from_each_other(practice, login):
+    """The tester's set-up: Clients protected and open to Therapists, reach "a shared circle". Clients, who
+    share Clients, listed and wrote to each other; the therapist, who shares no circle with them, found
+    nobody (an outside tester). Settings says both; unticking "its own members may start" and adding the
+    therapist to Clients (or letting members reach anyone) is what the practice wanted."""
+    clients, therapists = circles.by_name("Clients"), circles.by_name("Therapists")
+    rule_changes.set_starters(None)
+    rule_changes.set_reach(True)
+    rule_changes.set_protection(clients, [therapists])
+    sam, morgan = login(practice["sam"]), login(practice["morgan"])
+    assert "Zoe" in visible_text(sam.get("/members")) and sam.get("/people/zoe").status_code == 200
+    assert morgan.get("/people/sam").status_code == 404  # shares no circle with the clients
+    settings = visible_text(login(practice["drlee"]).get("/admin/settings"))
+    assert "Members of Clients can start conversations with each other: they share it" in settings
+    assert "Members of Therapists can start conversations only with the members of Clients they share a circle with" in settings
+
+    rule_changes.set_protection(clients, [therapists], own_members_start=False)
+    assert "Zoe" not in visible_text(sam.get("/members"))
+    assert sam.get("/people/zoe").status_code == 404 and sam.post("/messages/with/zoe").status_code == 404
+    assert "Zoe" not in visible_text(sam.get("/messages/new?q=zo", headers={"HX-Request": "true"}))
+    circles.add_members(clients, ["morgan"])  # the therapist shares Clients now, and starts with clients
+    assert "Zoe" in visible_text(morgan.get("/members")) and morgan.get("/people/sam").status_code == 200
+    send(morgan, open_conversation(morgan, "sam"), "Hello Sam, see you Tuesday")
+    assert sam.get("/people/zoe").status_code == 404  # still no client to another
+    assert "Morgan" in visible_text(sam.get("/members"))  # the therapist who wrote
+    settings = visible_text(login(practice["drlee"]).get("/admin/settings"))
+    assert "Members of Clients can start" not in settings
+
+
 def test_a_member_a_client_doesnt_see_is_nobody_to_them_everywhere(practice, login, app):
     """A client could open any client's profile by username, and learn from a refusal that someone
     was suspended or waiting for approval (an outside tester)."""

@@ -1,4 +1,5 @@
 """The admin settings' forms: the feature flag switch and the messaging rules."""
+from flask import request
 from wtforms import StringField
 from wtforms.validators import AnyOf, ValidationError
 
@@ -35,11 +36,19 @@ class ReachForm(Form):
 
 
 class ProtectForm(Form):
-    """Protect a circle, open to the ticked circles' members, or stop protecting it (action "off")."""
+    """Protect a circle, open to the ticked circles' members, or stop protecting it (action "off").
+    `own_members` is "no" from a hidden field and "yes" from the checkbox after it (ticked, both come):
+    a post without either keeps what the rule always meant, its own members may start."""
 
     circle_id = CircleField(message="Choose the circle to protect.")
     action = StringField()
     open_to = CirclesField()
+    confirmed = StringField()  # "1": the admin read what protecting it means and said yes
+
+    @property
+    def own_members_start(self) -> bool:
+        chosen = request.form.getlist("own_members")
+        return "yes" in chosen or not chosen
 
     def validate_open_to(self, field):
         """Stopping protection reads no ticks."""

@@ -38,9 +38,17 @@ def _rules_context() -> dict:
     """The "Messaging rules" section: the rules, every circle, and the rules' change history."""
     from ..circles.service import all_circles
     from ..messaging import rule_changes, rules
+    from ..messaging.rules.consequences import protection_notes
+    from ..visibility import FLAG as DIRECTORY
 
-    return {"rules": rules.load_rules(), "rule_lines": rule_changes.describe(), "all_circles": all_circles(),
-            "rule_history": rule_changes.rule_history()}
+    loaded = rules.load_rules()
+    # Beside a protected circle's rule, what it leaves open that its words don't say (its clients, who
+    # share it, wrote to each other: a practice's tester), keyed as describe() names the rule.
+    notes = {f"Protected: {loaded.names[circle_id]}": said
+             for circle_id, said in protection_notes(loaded, flags.is_enabled(DIRECTORY)).items()}
+    return {"rules": loaded, "rule_lines": rule_changes.describe(loaded), "rule_notes": notes,
+            "directory_on": flags.is_enabled(DIRECTORY),
+            "all_circles": all_circles(), "rule_history": rule_changes.rule_history()}
 
 
 def _rules_section(rule: str) -> str:
@@ -72,13 +80,41 @@ def set_rule(rule):
         event = rule_changes.set_reach(form.reach.data == "shared-circle", actor=current_user)
     else:
         off = form.action.data == "off"
-        event = rule_changes.set_protection(form.circle_id.circle, None if off else form.open_to.circles,
-                                            actor=current_user)
+        circle, open_to = form.circle_id.circle, None if off else form.open_to.circles
+        if not off and form.confirmed.data != "1" and _protection_changes(circle, open_to, form.own_members_start):
+            return _confirm_protection(circle, open_to, form.own_members_start)
+        event = rule_changes.set_protection(circle, open_to, actor=current_user, own_members_start=form.own_members_start)
     if event is None:
         flash("Nothing changed: the rule already said that.", "info")
     else:
         flash(f"{rule_changes.subject_words(event.subject)}: {event.old_value} → {event.new_value}.", "success")
     return redirect(url_for("admin.settings", _anchor="messaging-rules"))
+
+
+def _protection_changes(circle, open_to, own_members_start) -> bool:
+    """Whether protecting the circle so would change its rule (saved as it stands, nothing is asked)."""
+    from ..messaging.rule_changes import protected_as
+    from ..messaging.rules.community import load_rules
+
+    before = load_rules()
+    after = protected_as(before, circle, open_to, own_members_start)
+    return (before.protected.get(circle.id), circle.id in before.not_by_own_members) != (
+        after.protected.get(circle.id), circle.id in after.not_by_own_members)
+
+
+def _confirm_protection(circle, open_to, own_members_start):
+    """Protecting a circle asks first, saying what it means for its own members and the circles it is open
+    to (saved at one tap, it let a practice's clients write to each other, unwarned: an outside tester)."""
+    from ..messaging.rule_changes import protected_as
+    from ..messaging.rules.community import load_rules
+    from ..messaging.rules.consequences import protection_consequences
+    from ..visibility import FLAG as DIRECTORY
+
+    before = load_rules()
+    after = protected_as(before, circle, open_to, own_members_start)
+    return render_template("admin/confirm_protect.html", circle=circle, open_to=open_to,
+                           own_members_start=own_members_start, already=circle.id in before.protected,
+                           consequences=protection_consequences(after, circle.id, flags.is_enabled(DIRECTORY)))
 
 
 def _flag_row(flag: str) -> str:
