@@ -119,3 +119,42 @@ def test_where_members_reach_only_their_circles_the_invite_page_says_a_newcomer_
     coordinators = circles.create("Coordinators")
     rule_changes.set_starters([coordinators])
     assert words not in text(member.get("/invites"))
+
+
+def test_what_joining_a_circle_lets_a_newcomer_do_follows_the_messaging_rules(app, admin, login, messaging_on):
+    """"They can then write to its members as soon as they join" was said whatever the rules: false where only
+    therapists start, and where a protected Clients let clients start with each other, the very privacy problem
+    a practice had (an outside tester). It is now the rules' own answer, for every circle offered."""
+    from messaging_helpers import visible_text
+    from wb import flags
+    from wb.circles import service as circles
+    from wb.messaging import rule_changes
+
+    boss = login(admin)
+
+    def hint():
+        page = boss.get("/invites").get_data(as_text=True)
+        found = re.search(r'<p class="hint" id="circle-hint">(.*?)</p>', page, re.S)
+        return visible_text(found.group(1)) if found else None
+
+    assert hint() is None  # no circle to join
+    clients, therapists = circles.create("Clients"), circles.create("Therapists")
+    assert hint() == "They can then start conversations with its members."
+    rule_changes.set_starters([therapists])  # the README's Therapy recipe
+    assert hint() == ("They can then start conversations with its members, except in Clients, where only members of "
+                      "Therapists start conversations. They can reply to anyone who writes to them.")
+    rule_changes.set_starters(None)
+    rule_changes.set_reach(True)
+    rule_changes.set_protection(clients, [therapists])  # the tester's set-up: said, not hidden
+    assert hint() == ("They can then start conversations with its members. Clients is protected, but its own members "
+                      "may start conversations with each other (Admin → Settings → Messaging rules).")
+    rule_changes.set_protection(clients, [therapists], own_members_start=False)
+    assert hint() == ("They can then start conversations with its members, except in Clients, where only staff and "
+                      "members of Therapists start conversations with its members. They can reply to anyone who writes to them.")
+    rule_changes.set_starters([])  # staff only
+    assert hint() == ("Joining a circle doesn't let them start conversations with its members: only staff start "
+                      "conversations. They can reply to anyone who writes to them.")
+    page = boss.get("/invites").get_data(as_text=True)
+    assert 'aria-describedby="circle-hint"' in page
+    flags.set_flag("direct_messaging", False)  # nothing to say of messages
+    assert hint() is None and "circle-hint" not in boss.get("/invites").get_data(as_text=True)

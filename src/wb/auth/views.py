@@ -138,8 +138,23 @@ def invites():
         flash("New invite ready: copy the link below and send it to the person you trust.", "success")
         return redirect(url_for("auth.invites"))
     error = next(iter(form.first_errors.values()), None)
-    return render_template("auth/invites.html", invites=made, error=error, circles=_circles_for(current_user),
+    circles = _circles_for(current_user)
+    return render_template("auth/invites.html", invites=made, error=error, circles=circles,
+                           joining_hint=_joining_hint(circles),
                            joins_no_circle=_reach_needs_a_circle(current_user)), (400 if error else 200)
+
+
+def _joining_hint(circles) -> str | None:
+    """What joining one of the circles lets a newcomer do under the rules now (None: messaging is off, or
+    no circle to join). It said "They can then write to its members" whatever the rules said: false where
+    only therapists start, and where clients may, the very thing a practice didn't want (an outside tester)."""
+    from ..flags import is_enabled
+    from ..messaging.rules.community import load_rules
+    from ..messaging.rules.consequences import joining_hint
+
+    if not circles or not is_enabled("direct_messaging"):
+        return None
+    return joining_hint(load_rules(), circles)
 
 
 def _reach_needs_a_circle(member) -> bool:
