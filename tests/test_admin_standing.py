@@ -97,8 +97,9 @@ def test_making_a_reported_member_an_admin_says_so_first(founder, reported_alice
 @pytest.mark.parametrize("target", ["carol", "bob"])
 def test_while_a_report_about_them_is_open_an_admin_makes_no_reset_link_and_erases_nobody(
         reported_alice, newer_admin, carol, bob, target):
-    words = ("A report you can't see is open (about you, or an admin who made you one): until another admin has "
-             "resolved it, the other admins, or whoever runs the server (./wb), ")
+    words = ("A report you can't see is open (about you, or an admin who made you one): until another admin, or "
+             "whoever runs the server (./wb reports list), has resolved it, the other admins, or whoever runs the "
+             "server (./wb), ")
     link = newer_admin.post(f"/admin/members/{target}/reset-link", data={"confirmed": "1"})
     assert link.status_code == 400 and words + "make password reset links." in page_text(link)
     assert "/reset/" not in text(link)

@@ -58,6 +58,21 @@ def under_open_report(admin: User) -> bool:
         and others_can_handle(admin)
 
 
+def withheld_reports(admin: User) -> tuple[int, int]:
+    """While reports this admin may not read hold their hand back (under_open_report): how many, and
+    how many of those no admin may read, which only the server's operator resolves (`./wb reports`).
+    (0, 0) otherwise. Admin → Reports says so: it said "Nothing to review" to both admins of a
+    practice while such a report stopped their reset links (a therapy practice's tester). Never which
+    report, nor whom it is about."""
+    from ..messaging.models import Report
+    from ..messaging.safety import hidden_from, seen_by_no_admin
+
+    if not under_open_report(admin):
+        return 0, 0
+    hidden = set(db.session.scalars(select(Report.id).where(Report.status == "open", hidden_from(admin))))
+    return len(hidden), len(hidden & seen_by_no_admin())
+
+
 def why_not(admin: User | None, person: User, action: str) -> str | None:
     """Why this admin may not take this action (ACTION_WORDS) on this member, or None; admin None:
     the command line, which may."""
@@ -67,8 +82,11 @@ def why_not(admin: User | None, person: User, action: str) -> str | None:
         return (f"{person.name} has been an admin longer than you: only an admin of longer standing, or whoever runs "
                 f"the server (./wb), can {ACTION_WORDS[action]}.")
     if action in AFTER_A_REPORT and under_open_report(admin):
-        return (f"A report you can't see is open (about you, or an admin who made you one): until another admin has "
-                f"resolved it, the other admins, or whoever runs the server (./wb), {ACTION_WORDS_AFTER[action]}.")
+        # Naming the command: when the admins it is hidden from are all there are, only the server's
+        # operator can read and resolve it (a therapy practice's tester found no way to).
+        return (f"A report you can't see is open (about you, or an admin who made you one): until another admin, or "
+                f"whoever runs the server (./wb reports list), has resolved it, the other admins, or whoever runs the "
+                f"server (./wb), {ACTION_WORDS_AFTER[action]}.")
     return None
 
 

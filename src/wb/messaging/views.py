@@ -609,8 +609,11 @@ def admin_reports():
     reports = safety.reports(status, current_user)
     people = users_by_id({r.reporter_id for r in reports} | {r.reported_id for r in reports}
                          | {r.resolved_by_id for r in reports if r.resolved_by_id})
+    from ..admin.standing import withheld_reports
+
     return render_template("admin/reports.html", reports=reports, people=people, status=status, reasons=REPORT_REASONS,
-                           just_resolved=_just_changed("resolved"), just_reopened=_just_changed("reopened"))
+                           just_resolved=_just_changed("resolved"), just_reopened=_just_changed("reopened"),
+                           withheld=withheld_reports(current_user))
 
 
 def _just_changed(how: str):
