@@ -261,8 +261,8 @@ def seen_by_no_admin() -> set[int]:
     them (`./wb reports`). Reported Ada, the only admin, made Ben one: neither reads it (a therapy
     practice's tester). A query per admin; a community has a few."""
     unseen = set(db.session.scalars(select(Report.id).where(Report.status == "open")))
-    admins = db.session.scalars(select(User).where(User.role == "admin", User.status == "active",
-                                                   User.deleted_at.is_(None)))
+    admins = list(db.session.scalars(select(User).where(User.role == "admin", User.status == "active",
+                                                        User.deleted_at.is_(None))))
     for admin in admins:
         if not unseen:
             break
