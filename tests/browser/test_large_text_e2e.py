@@ -197,7 +197,8 @@ def test_a_messages_menu_stays_on_a_phone_with_large_text(browsing, server, arti
     alice, carol = server.create_member("alice"), server.create_member("carol", display_name="Carol Lind")
     sender = alice if whose == "mine" else carol
     conversation_id = seed_conversation(server, sender, carol if whose == "mine" else alice, "ok")
-    page = browsing.sign_in(alice, viewport={"width": 320, "height": 640})
+    page = browsing.sign_in(alice)
+    page.set_viewport_size({"width": 320, "height": 640})
     page.goto(f"/messages/{conversation_id}")
     page.evaluate("document.documentElement.style.fontSize = '32px'")
     message = page.locator(f".message.{whose}").last
