@@ -170,3 +170,67 @@ def test_saving_who_may_start_or_whom_members_may_reach_asks_first(browsing, rul
     finally:
         with ruled_server.app.app_context():
             set_reach(before)  # the module's other tests count on the rule seed() set
+
+
+def test_protecting_a_circle_says_what_it_means_for_its_members_and_asks_first(browsing, ruled_server, artifacts):
+    """A practice protected Clients at one tap, and nothing said that its clients, who share it, could then
+    write to each other (an outside tester): the form says so, the next page asks with the exact consequence,
+    and unticking "its own members may start" keeps clients from starting with each other."""
+    from wb.circles import service as circles
+    from wb.messaging.rule_changes import set_protection, set_reach
+    from wb.messaging.rules.community import load_rules
+
+    admin = ruled_server.create_member("admin", role="admin")
+    client = ruled_server.create_member("client", display_name="Cora")
+    with ruled_server.app.app_context():
+        clients, therapists = circles.create(f"Clients {client}"), circles.create(f"Therapists {client}")
+        circles.add_members(clients, [client])
+        clients_id, clients_name, therapists_name = clients.id, clients.name, therapists.name
+        before = load_rules().shared_circle
+        set_reach(True)
+    try:
+        page = browsing.sign_in(admin, server=ruled_server)
+        page.goto("/admin/settings#messaging-rules")
+        form = page.locator('form[action$="/settings/rules/protect"]').last
+        own = form.get_by_label("Its own members may start conversations with each other")
+        expect(own).to_be_checked()
+        expect(form).to_contain_text("Ticked, members of the circle can start conversations with each other "
+                                     "(members reach those they share a circle with, and they share this one).")
+        form.get_by_label("Protect this circle").select_option(label=clients_name)
+        form.get_by_label(therapists_name).check()
+        questions = []
+        page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+        form.get_by_role("button", name="Protect…").click()
+        expect(page.get_by_role("heading", name=f"Protect {clients_name}?")).to_be_visible()
+        expect(page.locator("main")).to_contain_text(
+            f"Members of {clients_name} can start conversations with each other: they share it")
+        page.get_by_role("link", name="Go back, change nothing").click()
+        with ruled_server.app.app_context():
+            assert clients_id not in load_rules().protected  # asked; nothing saved
+
+        form = page.locator('form[action$="/settings/rules/protect"]').last
+        form.get_by_label("Protect this circle").select_option(label=clients_name)
+        form.get_by_label(therapists_name).check()
+        form.get_by_label("Its own members may start conversations with each other").uncheck()
+        form.get_by_role("button", name="Protect…").click()
+        expect(page.locator("main")).to_contain_text(f"Members of {clients_name} can't start conversations with each other")
+        page.get_by_role("button", name=f"Protect {clients_name}").click()
+        expect(page.get_by_text(f"Protected circle {clients_name}: off → staff and members of {therapists_name}.")).to_be_visible()
+        assert questions == []  # the page asked, not a dialog on top of it
+        with ruled_server.app.app_context():
+            rules = load_rules()
+            assert rules.protected[clients_id] and clients_id in rules.not_by_own_members
+        rule_list = page.get_by_role("list", name="The rules now")
+        expect(rule_list).to_contain_text(f"Protected: {clients_name}: started by staff and members of {therapists_name}")
+        expect(rule_list).to_contain_text(f"Members of {therapists_name} can start conversations only with the members "
+                                          f"of {clients_name} they share a circle with")
+        section = page.locator("#messaging-rules")
+        section.screenshot(path=str(artifacts / "admin-rules-protected-desktop.png"))
+        phone = browsing.sign_in(admin, server=ruled_server, viewport={"width": 375, "height": 812})
+        phone.goto("/admin/settings#messaging-rules")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375  # nothing runs off the side
+        phone.locator("#messaging-rules").screenshot(path=str(artifacts / "admin-rules-protected-375.png"))
+    finally:
+        with ruled_server.app.app_context():
+            set_protection(circles.by_name(clients_name), None)
+            set_reach(before)
