@@ -1,4 +1,5 @@
 """Sending: validation, escaping, what the thread and poll show."""
+import hashlib
 import html
 
 import pytest
@@ -258,3 +259,80 @@ def test_a_send_after_messaging_was_switched_off_says_so_and_gives_the_text_back
     page = response.get_data(as_text=True)
     assert "<h1>Messaging is switched off</h1>" in page and ">And without JavaScript</textarea>" in page
     assert alice_client.get(f"/messages/{cid}").status_code == 404
+
+
+# --- a send again after its answer was lost: the page's Idempotency-Key (app.js makes one per message) ---
+
+
+def send_keyed(client, conversation_id, body, key, after=0):
+    """A send as the page makes it: htmx, the thread's cursors and the message's Idempotency-Key."""
+    return client.post(f"/messages/{conversation_id}?after={after}&seen=0", data={"body": body},
+                       headers={"HX-Request": "true", "Idempotency-Key": key})
+
+
+def test_a_message_sent_again_with_its_key_is_stored_once_and_shown_once(chat, alice):
+    """Its answer was lost on the way (the connection cut after the server stored it): the page said
+    "Not sent", and sending it again stored it twice (an outside tester)."""
+    alice_client, _, cid = chat
+    first = send_keyed(alice_client, cid, "Keys are under the mat", "4f1c-mat")
+    again = send_keyed(alice_client, cid, "Keys are under the mat", "4f1c-mat")
+    assert first.status_code == again.status_code == 200
+    [message] = messages_in(cid)
+    assert message.body == "Keys are under the mat" and message.sender_id == alice.id
+    page = again.get_data(as_text=True)
+    assert page.count(f'id="message-{message.id}"') == 1  # the answer draws it, as the lost one did
+    assert "Keys are under the mat</textarea>" not in page and 'class="compose-error"' not in page
+
+
+def test_each_message_has_its_own_key(chat):
+    alice_client, _, cid = chat
+    send_keyed(alice_client, cid, "ok", "key-one")
+    send_keyed(alice_client, cid, "ok", "key-two")
+    assert [m.body for m in messages_in(cid)] == ["ok", "ok"]
+
+
+def test_the_page_and_the_api_keep_one_set_of_keys(chat, alice):
+    """The compose form's keys are the API's (api/idempotency.py): the same rows, the same answers."""
+    from api_helpers import ApiClient, token_for
+
+    alice_client, _, cid = chat
+    api = ApiClient(alice_client.application.test_client(), token_for(alice))
+    stored = api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "Lunch?"}, headers={"Idempotency-Key": "k-9"})
+    assert stored.status_code == 201
+    assert send_keyed(alice_client, cid, "Lunch?", "k-9").status_code == 200
+    assert [m.body for m in messages_in(cid)] == ["Lunch?"]
+
+
+def test_other_words_under_a_used_key_are_refused_in_the_box_with_their_text(chat):
+    alice_client, _, cid = chat
+    send_keyed(alice_client, cid, "Lunch on Friday?", "lunch-1")
+    response = send_keyed(alice_client, cid, "Dinner instead?", "lunch-1")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'class="compose-error"' in page and "mixed the message up with another one" in page
+    assert ">Dinner instead?</textarea>" in page
+    assert [m.body for m in messages_in(cid)] == ["Lunch on Friday?"]
+
+
+def test_a_send_again_while_the_first_is_still_being_stored_asks_to_wait(chat, alice):
+    from wb.api.idempotency import _body_hash
+    from wb.api.models import IdempotencyKey
+    from wb.extensions import db
+
+    alice_client, _, cid = chat
+    db.session.add(IdempotencyKey(user_id=alice.id, key_hash=hashlib.sha256(b"slow-1").hexdigest(),
+                                  conversation_id=cid, body_hash=_body_hash("Still here?")))  # claimed, not yet stored
+    db.session.commit()
+    response = send_keyed(alice_client, cid, "Still here?", "slow-1")
+    assert response.status_code == 409 and response.headers["Retry-After"] == "1"
+    page = response.get_data(as_text=True)
+    assert "this message may still be on its way" in page and ">Still here?</textarea>" in page
+    assert messages_in(cid) == []
+
+
+def test_a_malformed_key_is_refused_before_anything_is_stored(chat):
+    alice_client, _, cid = chat
+    response = send_keyed(alice_client, cid, "hello", "two,keys")
+    assert response.status_code == 400
+    assert ">hello</textarea>" in response.get_data(as_text=True)
+    assert messages_in(cid) == []

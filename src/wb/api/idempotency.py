@@ -13,10 +13,10 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, kept_after_commit
 from ..messaging import writes
 from ..messaging.models import Message
-from ..models import utcnow
+from ..models import User, utcnow
 from .models import IdempotencyKey
 from .problems import ApiProblem
 
@@ -27,13 +27,15 @@ KEPT_FOR = timedelta(hours=24)  # a key may be reused for another message after 
 ABANDONED_AFTER = timedelta(minutes=1)
 
 
-def send_once(member, conversation, raw_body, key: str) -> tuple[Message, bool]:
-    """(the message, whether it was stored by an earlier request with this key)."""
+def send_once(member, conversation, raw_body, key: str) -> tuple[writes.Sent, bool]:
+    """(the send, whether its message was stored by an earlier request with this key). The API's sends
+    and the compose form's (its page makes a key for each message) alike."""
     key_hash = hashlib.sha256(key.encode()).hexdigest()
     body_hash = _body_hash(writes.clean_body(raw_body))
     claimed = _claim(member.id, conversation.id, key_hash, body_hash)
     if claimed is None:
-        return _replay(member.id, conversation, raw_body, key_hash, body_hash), True
+        message = _replay(member.id, conversation, raw_body, key_hash, body_hash)
+        return writes.Sent(message, db.session.get(User, conversation.other_id(member.id))), True
     try:
         sent = writes.send_message(member, conversation, raw_body)
     except BaseException:
@@ -41,9 +43,10 @@ def send_once(member, conversation, raw_body, key: str) -> tuple[Message, bool]:
         _release(claimed)  # refused or failed: nothing was stored, so the key is free for a retry
         raise
     message_id = sent.message.id
-    db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == claimed).values(message_id=message_id))
-    db.session.commit()
-    return sent.message, False
+    with kept_after_commit():  # the answer draws the send's message and recipient
+        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == claimed).values(message_id=message_id))
+        db.session.commit()
+    return sent, False
 
 
 def _body_hash(body: str) -> str:

@@ -318,7 +318,8 @@ def send_message(conversation_id):
         message = writes.send_message(member, conversation, raw_body).message
         replayed = False
     else:
-        message, replayed = idempotency.send_once(member, conversation, raw_body, key)
+        sent, replayed = idempotency.send_once(member, conversation, raw_body, key)
+        message = sent.message
     headers = {"Location": url_for("api.list_messages", conversation_id=conversation.id)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -17,16 +17,20 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..access import active_required, admin_required, get_leads_to, safe_next
+from ..api import idempotency
+from ..api.problems import ApiProblem
+from ..api.schemas import SendHeaders
 from ..errors import csrf_error, http_error, note_csrf_refused, render_error
 from ..main.views import viewer_zone
 from ..models import User
 from ..visibility import member_seen_by
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
 from ..text import BODY_MAX
-from ..extensions import db, only_reads_from_here, reads_first
+from ..extensions import db, only_reads_from_here, reads_first, writes_from_here
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
 from .inbox import blocked_count, dashboard_summary, hidden_count, inbox_page, unread_total, users_by_id
@@ -187,7 +191,7 @@ def send(conversation_id):
     after, seen = _message_number_arg("after"), _message_number_arg("seen")
     body = request.form.get("body", "")
     try:
-        sent = writes.send_message(current_user, conversation, body)
+        sent = _send_once(conversation, body)
     except Refusal as refusal:
         return _compose_error(conversation, body, refusal)
     only_reads_from_here()  # the message and its metadata are committed: what is left draws the answer
@@ -212,6 +216,34 @@ def send(conversation_id):
     # changed here: the badge too when replying read what had come in.
     return _answer_changing_list(body, conversation.id, (["wb:poll-now"] if update is None else [])
                                  + ["wb:list-changed"] + (["wb:unread-changed"] if sent.read_unread else []))
+
+
+# A resend whose first try (its answer lost) the server is still storing, or has just failed: the
+# page keeps the text and the key, so the next resend stores it once either way.
+SEND_IN_FLIGHT = ("Not sent yet: this message may still be on its way. Send it again in a moment: it won't be "
+                  "sent twice.")
+# The page's key for this message was used for other words (a page can't do that: a tampered or
+# stale one). What was written stays in the box; the next send goes with a new key.
+SEND_KEY_REFUSED = "Not sent: this page mixed the message up with another one. Send it again."
+
+
+def _send_once(conversation, body) -> writes.Sent:
+    """Send the compose form's message, once per Idempotency-Key: the page makes one for each message, so
+    a resend after a lost answer stores nothing new (the API's keys and rules, api/idempotency.py)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:  # without JavaScript
+        return writes.send_message(current_user, conversation, body)
+    try:
+        SendHeaders.model_validate({"Idempotency-Key": key})
+    except ValidationError:
+        raise Refusal(SEND_KEY_REFUSED, 400) from None
+    writes_from_here()  # the key is written first, as the API writes it
+    try:
+        return idempotency.send_once(current_user, conversation, body, key)[0]
+    except ApiProblem as problem:
+        if problem.code == 409:
+            raise Refusal(SEND_IN_FLIGHT, 409, retry_after=1) from None
+        raise Refusal(SEND_KEY_REFUSED, problem.code) from None
 
 
 CSRF_EXPIRED_SEND = ("This page's security token has expired, so your message wasn't sent. Reload the page and "
