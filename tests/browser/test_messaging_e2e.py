@@ -535,6 +535,7 @@ def test_a_page_drawn_while_messaging_was_off_hears_of_the_switch_and_of_a_sign_
     page.wait_for_timeout(500)
     elsewhere = browsing.sign_in(bob, server=live)
     elsewhere.goto("/settings#sessions")
+    elsewhere.once("dialog", lambda dialog: dialog.accept())
     elsewhere.locator("#sessions").get_by_role("button", name="Sign out everywhere").click()
     expect(other).to_have_url(re.compile(r"/login\?.*ended=elsewhere"), timeout=BADGE_WAIT_MS)
 
@@ -560,6 +561,7 @@ def test_a_comment_or_request_being_written_when_the_session_ends_elsewhere_is_k
     page.wait_for_timeout(500)  # the live channels are held now
     elsewhere = browsing.sign_in(edna)
     elsewhere.goto("/settings#sessions")
+    elsewhere.once("dialog", lambda dialog: dialog.accept())
     elsewhere.locator("#sessions").get_by_role("button", name="Sign out everywhere").click()
     for tab in (page, new):
         expect(tab).to_have_url(re.compile(r"/login\?.*ended=elsewhere"), timeout=BADGE_WAIT_MS)
@@ -598,6 +600,7 @@ def test_a_comment_posted_as_the_session_ends_elsewhere_comes_back_and_a_form_le
     elsewhere.get_by_label("Bio").fill("Moved to number 12")
     elsewhere.get_by_role("button", name="Save profile").click()
     elsewhere.goto("/settings#sessions")
+    elsewhere.once("dialog", lambda dialog: dialog.accept())
     elsewhere.locator("#sessions").get_by_role("button", name="Sign out everywhere").click()
     page.get_by_role("button", name="Post comment").click()
     expect(page).to_have_url(re.compile(rf"/login\?next=/requests/{request_id}&"))

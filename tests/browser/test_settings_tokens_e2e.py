@@ -31,6 +31,15 @@ def test_sign_out_everywhere_can_also_revoke_the_api_tokens(browsing, server, ar
     page.keyboard.press("Space")  # by keyboard, as anyone may
     expect(box).to_be_checked()
     sessions.screenshot(path=str(artifacts / f"settings-sessions-{'phone' if viewport else 'desktop'}.png"))
+    # Enter in the checkbox sends the form, as browsers do: it asks first (a keyboard-only newcomer
+    # signed out everywhere unasked), and nothing happens unless the question is answered yes.
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    assert questions == ["Sign out on every other browser and device? This browser stays signed in."]
+    expect(page.get_by_text("Your API tokens are revoked")).to_have_count(0)
+    page.once("dialog", lambda dialog: dialog.accept())
     sessions.get_by_role("button", name="Sign out everywhere").click()
 
     expect(page.get_by_text("Your API tokens are revoked (1).")).to_be_visible()
