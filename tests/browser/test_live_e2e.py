@@ -919,3 +919,15 @@ def test_a_screen_reader_hears_of_news_elsewhere_once_and_seen_only_when_it_move
     assert alice_page.evaluate("window.daysAdded") == 0
     expect(alice_page.locator("#thread-messages li.day-separator")).to_have_count(1)
     expect(alice_page.locator(".seen-label")).to_have_count(1)
+
+
+def test_a_screen_reader_hears_who_wrote_on_another_page(browsing, server):
+    """On the requests page a new message was said as "New message. 1 unread.", without who wrote,
+    where it matters most (a screen-reader newcomer): it names them, the "Admin" tag left out."""
+    alice, ada = server.create_member("alice"), server.create_member("ada", display_name="Ada Admin", role="admin")
+    alice_page, ada_page = browsing.sign_in(alice), browsing.sign_in(ada)
+    alice_page.goto("/requests")
+    open_conversation(ada_page, alice, "Alice")
+    send(ada_page, "Your parcel is at the office")
+    status = alice_page.locator("div.visually-hidden[role=status]")
+    expect(status).to_have_text("New message from Ada Admin. 1 unread.", timeout=NEWS_MS + 2000)

@@ -57,26 +57,27 @@
     var rows = {};
     var doc = new DOMParser().parseFromString(html, "text/html");
     // A muted conversation keeps its count in the list but is never announced.
-    doc.querySelectorAll("li.conversation.unread:not([data-muted])").forEach(function (row) {
+    doc.querySelectorAll("li.conversation.unread:not([data-muted])").forEach(function (row, order) {
       var badge = row.querySelector(".badge");
-      var name = row.querySelector(".conversation-name");
+      var name = row.querySelector(".conversation-name bdi") || row.querySelector(".conversation-name");  // not its "Admin" tag
       var link = row.querySelector("a[href]");
       var preview = row.querySelector(".conversation-preview");
       rows[row.getAttribute("data-conversation-id")] = {
         count: badge ? parseInt(badge.textContent, 10) || 0 : 0,
         name: name ? name.textContent.trim() : "a member",
         href: link ? link.getAttribute("href") : "/messages",
-        preview: preview ? preview.textContent.trim() : ""
+        preview: preview ? preview.textContent.trim() : "",
+        order: order
       };
     });
     return rows;
   }
 
-  function fetchUnread(then) {
+  function fetchUnread(then, failed) {
     fetch("/messages/list?filter=unread", { credentials: "same-origin", headers: { "HX-Request": "true" } })
       .then(function (response) { return response.ok ? response.text() : null; })
-      .then(function (html) { if (html !== null) then(unreadRows(html)); })
-      .catch(function () { /* offline: the next poll tries again */ });
+      .then(function (html) { if (html !== null) then(unreadRows(html)); else if (failed) failed(); })
+      .catch(function () { if (failed) failed(); /* offline: the next poll tries again */ });
   }
 
   function tell(id, row) {
@@ -128,16 +129,27 @@
       var total = unreadTotal(), from = namesWords(risenFrom);
       risenFrom = [];
       if (total <= baseline) return;
-      placeAnnouncer();
-      announcer.textContent = "";
-      requestAnimationFrame(function () {
-        announcer.textContent = (total - baseline === 1 ? "New message" : (total - baseline) + " new messages") +
-          (from ? " from " + from : "") + ". " + total + " unread.";
-      });
+      function say(from) {
+        placeAnnouncer();
+        announcer.textContent = "";
+        requestAnimationFrame(function () {
+          announcer.textContent = (total - baseline === 1 ? "New message" : (total - baseline) + " new messages") +
+            (from ? " from " + from : "") + ". " + total + " unread.";
+        });
+      }
+      if (from || total - baseline !== 1 || document.querySelector("#conversation-list")) { say(from); return; }
+      // Elsewhere one new message is named after the newest unread conversation (the list's first
+      // row): "New message. 1 unread." on the requests page said nothing of who (a screen-reader newcomer).
+      fetchUnread(function (rows) {
+        var first = Object.keys(rows).map(function (id) { return rows[id]; })
+          .sort(function (a, b) { return a.order - b.order; })[0];
+        say(first ? first.name : "");
+      }, function () { say(""); });
     }, 1500);
   }
   // On the inbox its list says whose count rose, so the status says who wrote ("New message. 1
-  // unread." said nothing of who: a residents' building's tester); elsewhere only how many.
+  // unread." said nothing of who: a residents' building's tester); elsewhere one message's writer
+  // is asked of the unread list.
   var rowCounts = null, risenFrom = [];
   function listRise() {
     var rows = document.querySelectorAll("#conversation-list li.conversation:not([data-muted])");
