@@ -33,6 +33,7 @@ def test_messaging_is_off_by_default_and_every_route_is_404(app, alice, bob, log
     client = login(alice)
     for path in ROUTES_GET:
         assert client.get(path.format(cid=1, mid=1)).status_code == 404, path
+    assert "Back to your messages" not in client.get("/messages/1").get_data(as_text=True)  # a 404 too
     for path in ROUTES_POST:
         assert client.post(path.format(cid=1, mid=1), data={"body": "x"}).status_code == 404, path
 
@@ -101,6 +102,8 @@ def test_non_participant_gets_404_on_every_route(pair, make_user, login):
     mallory = login(make_user("mallory"))
     for path in ["/messages/{cid}", "/messages/{cid}/poll?after=0"]:
         assert mallory.get(path.format(cid=cid)).status_code == 404, path
+    # the page leads back to one's own messages, not only to the start page (a building's tester)
+    assert '<a href="/messages">Back to your messages</a>' in mallory.get(f"/messages/{cid}").get_data(as_text=True)
     for path in ROUTES_POST[1:]:
         response = mallory.post(path.format(cid=cid, mid=mid), data={"body": "sneaky"})
         assert response.status_code == 404, path
