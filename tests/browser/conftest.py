@@ -243,10 +243,15 @@ class Browsing:
         self.contexts = []
         self.problems: list[tuple[str, str, str]] = []  # (kind, page url, text)
         self.allowed: list[re.Pattern] = []
+        self.allowed_server_errors: list[re.Pattern] = []
 
     def allow_console_error(self, pattern: re.Pattern) -> None:
         """This test provokes an error line on purpose (a 400, 404 or 429 response)."""
         self.allowed.append(pattern)
+
+    def allow_server_error(self, pattern: re.Pattern) -> None:
+        """This test answers a request with a 5xx on purpose (a route it fulfills), as a failing server would."""
+        self.allowed_server_errors.append(pattern)
 
     def new_page(self, viewport=None, server=None, **options):
         """A page in a fresh context (its own cookies), watched for errors; options go to
@@ -287,6 +292,7 @@ class Browsing:
         return [
             f"{kind} on {url}: {text}" for kind, url, text in self.problems
             if not (kind == "console error" and any(pattern.search(text) for pattern in self.allowed))
+            and not (kind == "server error" and any(pattern.search(text) for pattern in self.allowed_server_errors))
         ]
 
     def close(self) -> None:

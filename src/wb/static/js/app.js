@@ -37,19 +37,18 @@
   });
 
   // The error a send's answer would draw (_compose.html), drawn here; aboutText: it goes once the member types.
+  // Drawn anew each time, so that the same words said again are read out again.
   function showComposeError(box, words, aboutText) {
-    var error = box.form.querySelector(".compose-error");
-    if (!error) {
-      error = document.createElement("p");
-      error.className = "compose-error";
-      error.id = "compose-error";
-      error.setAttribute("role", "alert");
-      box.form.insertBefore(error, box.form.querySelector("label") || box);
-    }
-    if (aboutText) error.setAttribute("data-about-text", ""); else error.removeAttribute("data-about-text");
+    var old = box.form.querySelector(".compose-error"), error = document.createElement("p");
+    error.className = "compose-error";
+    error.id = "compose-error";
+    error.setAttribute("role", "alert");
+    if (old) old.replaceWith(error); else box.form.insertBefore(error, box.form.querySelector("label") || box);
+    if (aboutText) error.setAttribute("data-about-text", "");
     error.textContent = words;
     box.setAttribute("aria-invalid", "true");
     describedBy(box, "compose-error", true);
+    return error;
   }
   function clearComposeError(box) {
     var error = box.form.querySelector(".compose-error");
@@ -58,25 +57,138 @@
     box.removeAttribute("aria-describedby");
   }
 
+  // A request that gets no answer (the connection dropped, a timeout), the server's error (503 while
+  // the messaging database can't be used, 500) or a proxy's error page never takes the place of what
+  // asked: a send, a message's Delete or Remove, a conversation picked in the inbox, the New message
+  // search. What asked stays as it was, with what was written in it, and says in words what didn't
+  // happen and what to do (a 503 box took the compose form's place and the message typed in it, a
+  // failed delete the message's, and an offline Enter on a conversation did nothing: an outside
+  // tester). What the server draws for them (a send refused for its text, a limit) still comes in.
+  var UNANSWERED = [
+    { name: "send", asks: function (elt) { return elt.id === "compose"; },
+      draws: function (xhr) { return xhr.status < 500 && /\bid="compose"/.test(xhr.responseText); },
+      didnt: function () { return "Not sent"; }, unavailable: "messages can't be stored right now",
+      next: "Your message is still here; send it again in a moment.", say: sendFailed },
+    { name: "message-action", asks: function (elt) { return elt.matches("form") && !!elt.closest(".message-actions-menu"); },
+      draws: function () { return false; },
+      didnt: function (form) { return /\/delete$/.test(form.getAttribute("hx-post")) ? "Not deleted" : "Not removed"; },
+      unavailable: "messages can't be changed right now", next: "The message is as it was; try again in a moment.",
+      say: function (form, words) {
+        var menu = form.closest(".message-actions-menu");
+        menu.insertBefore(unansweredNote("message-action", words, "form-error"), menu.firstChild);
+      } },
+    { name: "thread-pane", asks: function (elt, target) { return isThreadPane(target); },
+      draws: function (xhr) { return xhr.status < 500; },
+      didnt: function () { return "Couldn't load"; }, unavailable: "messages can't be shown right now",
+      next: "Try again in a moment.",
+      say: function (link, words) {  // by the list, where the member is (the pane is hidden on a phone)
+        var list = document.getElementById("conversation-list"), pane = document.getElementById("thread-pane");
+        var note = unansweredNote("thread-pane", words, "form-error");
+        if (list) list.parentNode.insertBefore(note, list); else pane.insertBefore(note, pane.firstChild);
+      } },
+    { name: "search", asks: function (elt) { return !!elt.closest(".new-message-search"); },
+      draws: function (xhr) { return xhr.status < 500; },
+      didnt: function () { return "Couldn't search"; }, unavailable: "members can't be searched right now",
+      next: function () { return navigator.onLine ? "Press Search to try again." : "It searches again once you're back online."; },
+      say: function (field, words) {  // in the results' own live region, in place of what they said
+        var note = unansweredNote("search", words, "hint");
+        note.removeAttribute("role");
+        document.getElementById("new-message-results").replaceChildren(note);
+      } }
+  ];
+  function unansweredPart(elt, target) {
+    if (!elt || !elt.matches) return null;
+    for (var i = 0; i < UNANSWERED.length; i++) if (UNANSWERED[i].asks(elt, target)) return UNANSWERED[i];
+    return null;
+  }
+  function unansweredNote(name, words, className) {
+    var note = document.createElement("p");
+    note.className = className;
+    note.setAttribute("role", "alert");
+    note.setAttribute("data-unanswered", name);
+    note.textContent = words;
+    return note;
+  }
+  // "Not sent: messages can't be stored right now. Your message is still here; send it again in a moment."
+  // A refusal the server explains (a 4xx error box) is said in its own words.
+  function whatWentWrong(part, elt, xhr, timedOut) {
+    var status = timedOut || !xhr ? 0 : xhr.status, didnt = part.didnt(elt);
+    if (status >= 400 && status < 500) {
+      var said = new DOMParser().parseFromString(xhr.responseText || "", "text/html").querySelector(".error-box p");
+      return didnt + ": " + (said ? said.textContent.trim() : "the server turned it down (error " + status + ").");
+    }
+    var why = !navigator.onLine ? "you're offline" : timedOut ? "the server took too long to answer"
+      : status === 503 ? part.unavailable
+      : status >= 500 && status !== 502 && status !== 504 ? "something went wrong on the server"
+      : "the server couldn't be reached";  // no answer, or a proxy's (502, 504)
+    return didnt + ": " + why + ". " + (typeof part.next === "function" ? part.next() : part.next);
+  }
+  // (htmx fires beforeSwap on the target: what asked is the request's element.)
+  function askedBy(event) { return event.detail.requestConfig ? event.detail.requestConfig.elt : event.detail.elt; }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr, asker = askedBy(event), part = unansweredPart(asker, event.detail.target);
+    if (!part || xhr.status < 400 || part.draws(xhr)) return;
+    event.detail.shouldSwap = false;
+    part.say(asker, whatWentWrong(part, asker, xhr, false), xhr.status >= 500);
+  });
+  function unanswered(timedOut) {
+    return function (event) {
+      var asker = askedBy(event), part = unansweredPart(asker, event.detail.target);
+      if (part) part.say(asker, whatWentWrong(part, asker, event.detail.xhr, timedOut), true);
+    };
+  }
+  document.addEventListener("htmx:sendError", unanswered(false));
+  document.addEventListener("htmx:timeout", unanswered(true));
+  // What the last try said goes as the next one leaves (a send's alert stays until its answer comes).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var part = unansweredPart(event.detail.elt, event.detail.target);
+    if (part) document.querySelectorAll('[data-unanswered="' + part.name + '"]').forEach(function (note) { note.remove(); });
+  });
+  // Back online, a search that couldn't be made is made.
+  window.addEventListener("online", function () {
+    var field = document.getElementById("new-message-q");
+    if (field && document.querySelector('#new-message-results [data-unanswered="search"]')) htmx.trigger(field, "search");
+  });
+
   // The box empties as soon as a send leaves (htmx has read the form by then), so the member
   // can write the next message at once; the send answers with a fresh compose form, and
   // what was typed meanwhile is carried into it. An Enter pressed meanwhile sends it next.
   // A refused send comes back with its text and the error; anything typed since follows it.
-  var sendingText = null, keptText = null, keptFor = null, sendWhenSwapped = false, lastSendOk = false;
+  // Until the server has it, the text on its way is the box's draft (leaving the page keeps it), and
+  // a send that takes a while says "Sending…" (the box had emptied and nothing said so: an outside tester).
+  var sendingText = null, sendingForm = null, keptText = null, keptFor = null, sendWhenSwapped = false, lastSendOk = false;
+  var SENDING_SAID_AFTER_MS = 500;  // a quick send would only flash it
+  var SEND_GIVEN_UP_AFTER_MS = 20000;
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt.id !== "compose") return;
-    var box = event.detail.elt.querySelector("textarea");
+    var form = event.detail.elt, box = form.querySelector("textarea");
     sendingText = box.value;
+    sendingForm = form;
     box.value = "";
+    keepDraft();
+    saySending(form, sendingText);
   });
+  function saySending(form, text) {
+    var note = document.createElement("p"), words = Array.from(text.trim().replace(/\s+/g, " "));
+    note.className = "compose-sending";
+    note.id = "compose-sending";
+    note.setAttribute("role", "status");  // there before its words, so that they are read out
+    form.insertBefore(note, form.querySelector("label") || form.firstChild);
+    var excerpt = words.length > 40 ? words.slice(0, 40).join("").trim() + "…" : words.join("");
+    window.setTimeout(function () { note.textContent = "Sending “" + excerpt + "”…"; }, SENDING_SAID_AFTER_MS);
+  }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var form = event.detail.elt;
-    if (form.id !== "compose" || sendingText === null) return;
-    var typed = form.querySelector("textarea").value;
-    lastSendOk = event.detail.xhr.status < 400;
+    if (form.id !== "compose" || sendingText === null || !event.detail.shouldSwap) return;
+    var typed = form.querySelector("textarea").value, status = event.detail.xhr.status;
+    lastSendOk = status < 400;
     keptText = lastSendOk || typed === "" ? typed : sendingText + "\n" + typed;
     keptFor = event.detail.xhr;
+    // The server answered: stored, or refused (nothing stored). Only "still being sent" (409) keeps the key.
+    if (status !== 409) keepSendKey(form, null);
+    if (lastSendOk) forgetDraft(form);  // what was typed since comes back with keptText
     sendingText = null;
+    sendingForm = null;
   });
   // After settling: only then has htmx wired up the new form (a submit before that would
   // be a full-page post).
@@ -96,16 +208,88 @@
     box.focus();
     if (send && text.trim() !== "") box.form.requestSubmit();
   });
-  // A send that never got an answer (network down, the server restarting): give the text back,
-  // and say so (nothing did: Enter looked as if it did nothing, an operator tester).
-  document.addEventListener("htmx:sendError", function (event) {
-    if (event.detail.elt.id !== "compose" || sendingText === null) return;
-    var form = event.detail.elt, box = form.querySelector("textarea");
-    box.value = box.value === "" ? sendingText : sendingText + "\n" + box.value;
+  // A send with no answer (network down, the server restarting, a timeout) or the server's error
+  // (UNANSWERED): the text goes back in the box, and the alert says why (nothing did: Enter looked as
+  // if it did nothing, an operator tester). unsure: it may have been stored all the same (its answer
+  // lost): the thread asks what is new, and the key stays with the text for a send again.
+  function sendFailed(form, words, unsure) {
+    var box = form.querySelector("textarea"), note = form.querySelector("#compose-sending");
+    if (sendingForm === form && sendingText !== null) box.value = box.value === "" ? sendingText : sendingText + "\n" + box.value;
     sendingText = null;
+    sendingForm = null;
     sendWhenSwapped = false;
-    showComposeError(box, "Not sent: the server couldn't be reached. Your message is still here; send it again in a moment.", false);
+    if (note) note.remove();
+    var error = showComposeError(box, words, false);
+    if (unsure) error.setAttribute("data-unsure", "");
+    box.setSelectionRange(box.value.length, box.value.length);
+    if (!document.activeElement || document.activeElement === document.body) box.focus();
+    showLength(box);
+    fitToText(box);
+    keepDraft();
+    if (!unsure) keepSendKey(form, null);  // answered and refused: nothing was stored
+    else if (document.getElementById("poller")) document.body.dispatchEvent(new CustomEvent("wb:poll-now"));
+  }
+
+  // Each message goes with a key of its own (Idempotency-Key, as the API takes it): sent again with the
+  // same words after a failure, it goes with the same key, and the server stores it once however many
+  // answers were lost (a send again after a lost answer stored it twice: an outside tester). Other words
+  // are another message, with a new key. The key waits in this tab with the draft, {text, key, after:
+  // the member's newest message in the thread when it was first sent}.
+  var SEND_KEY = "wb-draft:key:", sendKeysHere = {};
+  function sendKey(form) {
+    var id = form.getAttribute("data-draft");
+    try {
+      var kept = window.sessionStorage.getItem(SEND_KEY + id);
+      if (kept !== null) return JSON.parse(kept);
+    } catch (error) { /* storage off, or not ours */ }
+    return sendKeysHere[id] || null;
+  }
+  function keepSendKey(form, key) {
+    var id = form.getAttribute("data-draft");
+    sendKeysHere[id] = key;
+    try {
+      if (key) window.sessionStorage.setItem(SEND_KEY + id, JSON.stringify(key));
+      else window.sessionStorage.removeItem(SEND_KEY + id);
+    } catch (error) { /* storage off: kept in this page only */ }
+  }
+  function newSendKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);  // randomUUID is only for https pages
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (form.id !== "compose" || !form.hasAttribute("data-draft")) return;
+    var text = form.querySelector("textarea").value, key = sendKey(form);
+    if (!key || key.text !== text) key = { text: text, key: newSendKey(), after: newestOwnId() };
+    keepSendKey(form, key);
+    event.detail.headers["Idempotency-Key"] = key.key;
+    // A send stalled on a weak signal is given up after a while, and said so (it waited with no end).
+    if (!event.detail.timeout) event.detail.timeout = SEND_GIVEN_UP_AFTER_MS;
   });
+  // A send whose answer never came may have been stored: once the thread shows a message of the
+  // member's with its words, sent since, "Not sent" goes, and so does the copy in the box (it said "Not
+  // sent" beside the message the thread then showed: an outside tester). Links are drawn with their
+  // host in lower case: such a message may stay unrecognised, and sending it again stores nothing new.
+  function sentAfterAll() {
+    var form = document.querySelector("form#compose"), list = threadList(), key = form && sendKey(form);
+    if (!key || !list || sendingForm === form) return;
+    var mine = list.querySelectorAll("li.message.mine:not(.deleted)"), arrived = false;
+    for (var i = mine.length - 1; i >= 0 && !arrived; i--) {
+      var body = mine[i].querySelector(".body");
+      arrived = parseInt(mine[i].getAttribute("data-id"), 10) > key.after && !!body && sameWords(body.textContent, key.text);
+    }
+    if (!arrived) return;
+    keepSendKey(form, null);
+    var box = form.querySelector("textarea");
+    if (form.querySelector(".compose-error[data-unsure]")) clearComposeError(box);
+    if (!sameWords(box.value, key.text)) return;
+    box.value = "";
+    keepDraft();
+    showLength(box);
+    fitToText(box);
+  }
+  function sameWords(shown, sent) { return shown.replace(/\s+/g, " ").trim() === sent.replace(/\s+/g, " ").trim(); }
 
   // What is typed and not yet sent is never lost by leaving it: picking another conversation
   // (the thread pane is swapped), leaving the page (a link, "All conversations" on a phone, a
@@ -121,20 +305,25 @@
     var holder = box && (box.form || box.closest("[data-draft]"));
     return holder && holder.getAttribute("data-draft") ? DRAFT + holder.getAttribute("data-draft") : null;
   }
-  function keepDraft(withSending) {
+  // A send still on its way is kept too, until the server has it: it may never arrive (its key makes
+  // sending it again harmless if it did).
+  function keepDraft() {
     var box = document.querySelector("#compose textarea"), key = draftKey(box);
     if (!key || signingOut) return;
-    // A send still on its way when the session ended never arrived: its text is kept too.
-    var text = withSending === true && sendingText ? sendingText + (box.value ? "\n" + box.value : "") : box.value;
+    var text = sendingText !== null && sendingForm === box.form ? sendingText + (box.value ? "\n" + box.value : "") : box.value;
     try {
       if (text.trim() === "") window.sessionStorage.removeItem(key);
       else window.sessionStorage.setItem(key, text);
     } catch (error) { /* storage off */ }
   }
+  function forgetDraft(form) {
+    try { window.sessionStorage.removeItem(DRAFT + form.getAttribute("data-draft")); } catch (error) { /* storage off */ }
+  }
   function restoreDraft() {
     var box = document.querySelector("#compose textarea"), key = draftKey(box);
     if (!box) return showUnsent();
     if (!key || box.value !== "") return fitToText(box);  // a refused send's text came back in it
+    if (sendingForm === box.form) return;  // the draft is the text on its way (a send just made from this box)
     try {
       var text = window.sessionStorage.getItem(key);
       if (text === null) return;
@@ -157,7 +346,7 @@
     } catch (error) { /* storage off */ }
   }
   function keepDraftAsSessionEnds() {
-    keepDraft(true);
+    keepDraft();
     keepForms();
     sessionEnded = true;  // what was kept with the send on its way stands as the page leaves
   }
@@ -225,14 +414,21 @@
   document.addEventListener("htmx:beforeOnLoad", function (event) {
     if (event.detail.xhr.getResponseHeader("HX-Redirect")) keepDraftAsSessionEnds();
   });
+  // A send on its way from the box that goes is heard of no more (its answer goes to the form gone):
+  // its text waits as the draft, and the thread drawn again tells whether it arrived (sentAfterAll).
+  function keepDraftAsBoxGoes() {
+    keepDraft();
+    sendingText = null;
+    sendingForm = null;
+  }
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "thread-pane") keepDraft(false);
+    if (event.detail.target && event.detail.target.id === "thread-pane" && event.detail.shouldSwap) keepDraftAsBoxGoes();
   });
   // Back and Forward swap in another page of the history (the thread's ← goes Back): the box's
   // text is kept before it goes (it was lost on the way back to the list).
-  document.addEventListener("htmx:historyCacheHit", function () { keepDraft(false); });
-  document.addEventListener("htmx:historyCacheMissLoad", function () { keepDraft(false); });
-  window.addEventListener("pagehide", function () { if (!sessionEnded) keepDraft(false); });
+  document.addEventListener("htmx:historyCacheHit", keepDraftAsBoxGoes);
+  document.addEventListener("htmx:historyCacheMissLoad", keepDraftAsBoxGoes);
+  window.addEventListener("pagehide", function () { if (!sessionEnded) keepDraft(); });
   window.addEventListener("pageshow", function (event) {
     // Back to a page the browser kept whole: its box holds the text itself, so the kept copy goes
     // (else it would come back into this box again after being sent).
@@ -240,6 +436,7 @@
   });
   document.addEventListener("DOMContentLoaded", restoreDraft);
   document.addEventListener("htmx:afterSettle", restoreDraft);
+  document.addEventListener("DOMContentLoaded", sentAfterAll);
   document.addEventListener("submit", function (event) {
     if (!event.target.matches || !event.target.matches("form.sign-out")) return;
     signingOut = true;
@@ -590,6 +787,7 @@
     placeSeen();
     if (stickToBottom && !olderAnchor && inThread(event.target) && !scrolledUpSinceSwap()) scrollToEnd();
     scrollToOwnMessage();
+    sentAfterAll();
   });
   // An answer's out-of-band parts are swapped in even when the element that asked is gone (a poll
   // answered after a send's answer replaced its poller), and htmx then fires the after-swap events
@@ -597,7 +795,7 @@
   // itself: what must follow the swap is queued from there, to run as soon as the answer is in
   // (before the page is drawn again).
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    if (inThread(event.detail.target)) queueMicrotask(function () { tidyThread(); scrollToOwnMessage(); });
+    if (inThread(event.detail.target)) queueMicrotask(function () { tidyThread(); scrollToOwnMessage(); sentAfterAll(); });
     dropRepeatedDay(event.detail.target, event.detail.fragment);
   });
   // New messages come with their day's separator, which the thread already shows when they are of
@@ -912,7 +1110,7 @@
   var refocus = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var form = event.detail.requestConfig && event.detail.requestConfig.elt, item = event.detail.target;
-    if (!form || !form.closest || !form.closest(".message-actions-menu") || !item || !item.matches("li.message")) return;
+    if (!event.detail.shouldSwap || !form || !form.closest || !form.closest(".message-actions-menu") || !item || !item.matches("li.message")) return;
     var near = item.nextElementSibling, before = item.previousElementSibling;
     while (near && !near.matches("li.message")) near = near.nextElementSibling;
     while (before && !before.matches("li.message")) before = before.previousElementSibling;

@@ -1,0 +1,301 @@
+"""A flaky connection and a failing server, as a keyboard-only newcomer on a phone met them: a send, a
+delete, a conversation picked in the inbox and the New message search that get no answer, a late one
+or an error page. The page keeps what was written and where the member was, says in words what didn't
+happen, and a message sent again after its answer was lost is stored once (an outside tester)."""
+import re
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
+    expect = None
+
+from .conftest import THREAD_WAIT_MS
+from .test_messaging_e2e import compose_box, open_conversation, send
+
+pytestmark = pytest.mark.browser
+
+SEND = re.compile(r".*/messages/\d+(\?.*)?$")  # a send posts to the thread's own address
+POLL = re.compile(r".*/messages/\d+/poll\?.*")
+# What the browser and htmx log for a request that failed or was answered with an error, on purpose here.
+FAILED_REQUEST_LINES = re.compile(
+    r"Failed to load resource|Response Status Error Code|htmx:(sendError|afterRequest|timeout)|net::ERR|ERR_")
+# The app's own error fragments (errors/_error.html), as the server draws them for htmx, and a proxy's page.
+MESSAGES_UNAVAILABLE = (
+    '<div class="error-box" role="alert" data-status="503"><h2>Messages unavailable</h2><p>Messages can\'t be '
+    "shown right now: their database isn't answering as it should. Nothing else is affected, and the admins "
+    "can see why in Admin → Messaging.</p></div>")
+SOMETHING_WENT_WRONG = (
+    '<div class="error-box" role="alert" data-status="500"><h2>Something went wrong</h2><p>We hit an error on '
+    "our side. It has been logged; please try again.</p></div>")
+PROXY_BAD_GATEWAY = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+                     "</center><hr><center>nginx</center></body></html>")
+STILL_HERE = "Your message is still here; send it again in a moment."
+
+
+def expect_failures(browsing):
+    browsing.allow_console_error(FAILED_REQUEST_LINES)
+    browsing.allow_server_error(re.compile(r"^5\d\d for POST .*/messages/\d+"))
+
+
+def only_sends(handle):
+    """A route handler that handles the thread's sends (POST) with handle and lets everything else through."""
+    def route_it(route):
+        if route.request.method == "POST":
+            handle(route)
+        else:
+            route.continue_()
+    return route_it
+
+
+def stored_bodies(server, conversation_id) -> list[str]:
+    """The messages the server's database holds in the conversation, oldest first."""
+    from sqlalchemy import select
+
+    from wb.extensions import db
+    from wb.messaging.models import Message
+
+    with server.app.app_context():
+        rows = db.session.scalars(select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id))
+        return ["(deleted)" if row.deleted_at else row.body for row in rows]
+
+
+def conversation_id(page) -> int:
+    return int(page.url.rsplit("/", 1)[1].split("?")[0])
+
+
+def alice_writing_to_bob(browsing, server):
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob")
+    return page
+
+
+@pytest.mark.parametrize("status, answer, words", [
+    (503, MESSAGES_UNAVAILABLE, "Not sent: messages can't be stored right now. " + STILL_HERE),
+    (500, SOMETHING_WENT_WRONG, "Not sent: something went wrong on the server. " + STILL_HERE),
+    (502, PROXY_BAD_GATEWAY, "Not sent: the server couldn't be reached. " + STILL_HERE),
+], ids=["messages-unavailable", "server-error", "proxy-bad-gateway"])
+def test_a_send_answered_with_an_error_keeps_the_box_and_its_text(browsing, server, status, answer, words):
+    """The error box took the compose form's place, and the message typed in it; focus fell to <body>."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    page.route(SEND, only_sends(lambda route: route.fulfill(status=status, body=answer, content_type="text/html")))
+    box = compose_box(page)
+    box.fill("Can you feed the cat on Sunday?")
+    box.press("Enter")
+
+    error = page.locator("#compose .compose-error")
+    expect(error).to_have_text(words)
+    expect(error).to_have_attribute("role", "alert")
+    expect(box).to_have_value("Can you feed the cat on Sunday?")
+    expect(box).to_be_focused()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    expect(page.locator("#thread .error-box")).to_have_count(0)
+    expect(page.locator("#compose-sending")).to_have_count(0)
+
+    page.unroute(SEND)
+    box.press("Enter")  # the same message, again: it goes now
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["Can you feed the cat on Sunday?"],
+                                                                              timeout=THREAD_WAIT_MS)
+    expect(error).to_have_count(0)
+    expect(box).to_have_value("")
+    assert stored_bodies(server, conversation_id(page)) == ["Can you feed the cat on Sunday?"]
+
+
+def test_a_stalled_send_says_sending_and_a_timeout_gives_the_text_back(browsing, server):
+    """The box emptied at once and nothing said "Sending…"; when the request then timed out nothing
+    was said and the text never came back."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    stalled = []
+    page.route(SEND, only_sends(stalled.append))
+    box = compose_box(page)
+    box.fill("Running late, there in ten")
+    box.press("Enter")
+
+    sending = page.locator("#compose-sending")
+    expect(sending).to_have_attribute("role", "status")
+    expect(sending).to_have_text("Sending “Running late, there in ten”…")
+    assert len(stalled) == 1
+    stalled[0].abort("timedout")
+
+    expect(page.locator("#compose .compose-error")).to_have_text(
+        "Not sent: the server took too long to answer. " + STILL_HERE)
+    expect(box).to_have_value("Running late, there in ten")
+    expect(sending).to_have_count(0)
+    page.unroute(SEND)
+    box.press("Enter")
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["Running late, there in ten"],
+                                                                              timeout=THREAD_WAIT_MS)
+    assert stored_bodies(server, conversation_id(page)) == ["Running late, there in ten"]
+
+
+def test_a_send_the_page_gives_up_waiting_for_says_so_and_gives_the_text_back(browsing, server):
+    """htmx's own timeout (the page waits 20 s; this one a second and a half)."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    page.route(SEND, only_sends(lambda route: None))  # never answered
+    page.locator("#compose").evaluate("""form => form.setAttribute("hx-request", '{"timeout": 1500}')""")
+    send(page, "Is the hall booked?")
+    expect(page.locator("#compose .compose-error")).to_have_text(
+        "Not sent: the server took too long to answer. " + STILL_HERE)
+    expect(compose_box(page)).to_have_value("Is the hall booked?")
+
+
+def test_a_page_left_while_its_send_is_on_its_way_keeps_the_text(browsing, server):
+    """Leaving while a send stalled lost the text: it was in no box and no draft."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    page.route(SEND, only_sends(lambda route: None))  # never answered, never stored
+    send(page, "Don't lose me")
+    expect(page.locator("#compose-sending")).to_have_count(1)
+    page.reload()
+    expect(compose_box(page)).to_have_value("Don't lose me")
+    assert stored_bodies(server, conversation_id(page)) == []
+
+
+def test_a_send_whose_answer_was_lost_is_stored_once_when_sent_again(browsing, server):
+    """The server stored the message, the connection dropped before the answer came: the page said
+    "Not sent", and sending it again stored it twice."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    page.route(POLL, lambda route: None)  # nothing else tells the page the message is there meanwhile
+    lost = []
+
+    def store_then_drop(route):
+        lost.append(route.fetch())  # the server answers; the page never hears it
+        route.abort("connectionreset")
+
+    page.route(SEND, only_sends(store_then_drop))
+    box = compose_box(page)
+    box.fill("Keys are under the mat")
+    box.press("Enter")
+    expect(page.locator("#compose .compose-error")).to_contain_text("Not sent")
+    expect(box).to_have_value("Keys are under the mat")
+    assert lost[0].status == 200
+    assert stored_bodies(server, conversation_id(page)) == ["Keys are under the mat"]
+
+    page.unroute(SEND)  # (the poll stays held: let go, it would bring the message, and the page take back its "Not sent")
+    box.press("Enter")  # the member does as told
+    mine = page.locator("#thread-messages li.message.mine .body")
+    expect(mine).to_have_text(["Keys are under the mat"], timeout=THREAD_WAIT_MS)
+    expect(page.locator("#compose .compose-error")).to_have_count(0)
+    expect(box).to_have_value("")
+    assert stored_bodies(server, conversation_id(page)) == ["Keys are under the mat"]
+    # A new message with the same words is a message of its own.
+    send(page, "Keys are under the mat")
+    expect(mine).to_have_count(2, timeout=THREAD_WAIT_MS)
+    assert stored_bodies(server, conversation_id(page)) == ["Keys are under the mat"] * 2
+
+
+def test_a_lost_answer_is_taken_back_once_the_message_shows_in_the_thread(browsing, server):
+    """The page said "Not sent" beside the message the thread then showed, and kept its text in the box."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+
+    def store_then_drop(route):
+        route.fetch()
+        route.abort("connectionreset")
+
+    page.route(SEND, only_sends(store_then_drop))
+    box = compose_box(page)
+    box.fill("See you at the market")
+    box.press("Enter")
+    # The thread asks what is new, and the message is there: the alert and the box's copy go.
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["See you at the market"],
+                                                                              timeout=THREAD_WAIT_MS)
+    expect(page.locator("#compose .compose-error")).to_have_count(0)
+    expect(box).to_have_value("")
+    page.unroute(SEND)
+    page.reload()  # and no draft of it waits in the box
+    expect(compose_box(page)).to_have_value("")
+    assert stored_bodies(server, conversation_id(page)) == ["See you at the market"]
+
+
+@pytest.mark.parametrize("action, status, words", [
+    ("Delete for both", 503, "Not deleted: messages can't be changed right now. The message is as it was; try again in a moment."),
+    ("Remove for me", 500, "Not removed: something went wrong on the server. The message is as it was; try again in a moment."),
+])
+def test_a_delete_that_fails_on_the_server_leaves_the_message_and_says_so(browsing, server, action, status, words):
+    """The message and its ⋯ menu were replaced by the "Messages unavailable" box, though nothing was deleted."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    send(page, "Wrong thread, sorry")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    answer = MESSAGES_UNAVAILABLE if status == 503 else SOMETHING_WENT_WRONG
+    verb = re.compile(r".*/messages/\d+/messages/\d+/(delete|remove)$")
+    page.route(verb, lambda route: route.fulfill(status=status, body=answer, content_type="text/html"))
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    mine.locator("summary").focus()
+    page.keyboard.press("Enter")
+    button = mine.get_by_role("button", name=action)
+    button.focus()
+    page.keyboard.press("Enter")
+
+    alert = mine.locator(".message-actions-menu [role=alert]")
+    expect(alert).to_have_text(words)
+    expect(mine.locator(".body")).to_have_text("Wrong thread, sorry")
+    expect(page.locator("#thread .error-box")).to_have_count(0)
+    expect(button).to_be_focused()
+    assert stored_bodies(server, conversation_id(page)) == ["Wrong thread, sorry"]
+
+    page.unroute(verb)
+    page.keyboard.press("Enter")  # again: it goes through now
+    if action == "Delete for both":
+        expect(mine.locator(".body")).to_have_text("Message deleted")
+        expect(alert).to_have_count(0)
+    else:
+        expect(mine).to_have_count(0)
+
+
+def test_offline_a_conversation_picked_in_the_inbox_says_it_could_not_load(browsing, server):
+    """Enter on a conversation in the list did nothing, and said nothing, while the phone was offline."""
+    browsing.allow_console_error(FAILED_REQUEST_LINES)
+    alice, bob, carol = server.create_member("alice"), server.create_member("bob"), server.create_member("carol")
+    page = browsing.sign_in(alice)
+    for name, username in (("Bob", bob), ("Carol", carol)):
+        open_conversation(page, username, name)
+        send(page, f"Hello {name}")
+        expect(page.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    page.goto("/messages")
+    page.wait_for_load_state("load")
+    row = page.locator("#conversation-list li.conversation a", has_text="Bob")
+
+    page.context.set_offline(True)
+    row.focus()
+    page.keyboard.press("Enter")
+    alert = page.locator(".inbox-list [role=alert]")
+    expect(alert).to_have_text("Couldn't load: you're offline. Try again in a moment.")
+    expect(row).to_be_focused()
+
+    page.context.set_offline(False)
+    page.keyboard.press("Enter")
+    expect(page.locator("#thread h2")).to_contain_text("Bob")
+    expect(alert).to_have_count(0)
+
+
+def test_offline_the_new_message_search_says_it_could_not_search_and_searches_again_online(browsing, server):
+    """Typing offline left "Type at least 2 letters…" in the results' live region, and coming back
+    online searched nothing."""
+    browsing.allow_console_error(FAILED_REQUEST_LINES)
+    alice = server.create_member("alice")
+    server.create_member("bob", display_name="Bob Quillfeather")
+    page = browsing.sign_in(alice)
+    page.goto("/messages")
+    page.wait_for_load_state("load")
+    page.locator("details.new-message summary").click()
+    search = page.get_by_label("Find a member by name or username")
+    results = page.locator("#new-message-results")
+
+    page.context.set_offline(True)
+    search.press_sequentially("quillf", delay=30)
+    expect(results).to_have_text("Couldn't search: you're offline. It searches again once you're back online.")
+    expect(results).to_have_attribute("aria-live", "polite")
+
+    page.context.set_offline(False)
+    expect(results.get_by_role("button", name="Message Bob Quillfeather")).to_be_visible()
