@@ -84,6 +84,22 @@ def take_rate_limit(name: str, config_key: str, member) -> None:
         raise Refusal(_limit_message(name, reached.limit, reached.retry_after), 429, reached.retry_after, link) from None
 
 
+def count_or_take_back(name: str, config_key: str, member, model, row_id: int) -> None:
+    """Count a row just committed against the member's limit; refused (the limit was spent since it
+    was asked, or the counts can't be read), the row is deleted before anyone is told of it and the
+    refusal raised. For what must count once however many requests race: the request whose row won."""
+    from sqlalchemy import delete
+
+    from ..extensions import db
+
+    try:
+        take_rate_limit(name, config_key, member)
+    except (Refusal, ratelimits.CountsUnavailable):
+        db.session.execute(delete(model).where(model.id == row_id))
+        db.session.commit()
+        raise
+
+
 def refuse_when_spent(name: str, config_key: str, member) -> None:
     """A 429 Refusal when the member's limit is spent already (counts nothing: take_rate_limit counts)."""
     left, retry_after = ratelimits.room(name, current_app.config[config_key], f"user:{member.id}")

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import and_, case, delete, func, or_, select, union, update
+from sqlalchemy import and_, case, func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import AuditEvent, User, utcnow
-from ..ratelimits import CountsUnavailable
 from . import live, policy
 from .conversations import audit
 from .models import REPORT_NOTE_MAX, Block, ConversationMembership, Report
@@ -138,12 +137,7 @@ def _filed(reporter, reported, reason: str, note: str) -> Report | None:
     except IntegrityError:
         db.session.rollback()
         return None
-    try:
-        policy.take_rate_limit("report", "REPORT_RATE_LIMIT", reporter)
-    except (Refusal, CountsUnavailable):
-        db.session.execute(delete(Report).where(Report.id == row.id))
-        db.session.commit()
-        raise
+    policy.count_or_take_back("report", "REPORT_RATE_LIMIT", reporter, Report, row.id)
     audit("member.reported", report_id=row.id, user_id=reporter.id, other_user_id=reported.id)
     return row
 

@@ -170,12 +170,7 @@ def _count_if_first(conversation: Conversation, message: Message, sender) -> Non
     the conversation is still a draft, its metadata and live events come after this."""
     if db.session.scalar(_first_message_statement(), {"conversation_id": conversation.id}) != message.id:
         return  # another message went first: this one continues the conversation
-    try:
-        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
-    except (Refusal, CountsUnavailable):
-        db.session.execute(delete(Message).where(Message.id == message.id))
-        db.session.commit()
-        raise
+    policy.count_or_take_back("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender, Message, message.id)
 
 
 @functools.cache
