@@ -740,3 +740,24 @@ def test_on_sqlite_the_watcher_reads_only_after_a_commit_and_wakes_for_another_p
     assert answer.status_code == 200
     assert kinds(answer.get_json(), cid) == ["message"]
     assert reads, "the watcher never read the committed event"
+
+
+def test_past_a_members_share_of_held_requests_an_ask_is_answered_at_once(app, chat):
+    """One account held 50 live requests at once, each a connection kept open (an attacker): past
+    LIVE_MAX_HELD_PER_MEMBER in a process, an ask is answered at once and told to ask again later,
+    as where a server can't hold; another member's ask is still held, and so is this one's once a
+    held one ends."""
+    alice_client, bob_client, cid = chat
+    app.config["LIVE_MAX_HELD_PER_MEMBER"] = 2
+    since = cursor_of(bob_client)
+    first, second = Held(app, bob_client, since), Held(app, bob_client, since)
+    assert first.holding(2)
+    started = time.monotonic()
+    third = ask(bob_client, since)
+    assert time.monotonic() - started < 5  # not held (the hold is 20 s)
+    assert third["events"] == [] and third["retry"] == app.config["LIVE_RETRY_SECONDS"]
+    alices = Held(app, alice_client, cursor_of(alice_client))
+    assert alices.holding(3)  # Alice's own share
+    send(alice_client, cid, "Hello Bob")  # wakes Bob's two held asks with the news
+    assert [kinds(held.answer().get_json(), cid) for held in (first, second)] == [["message"], ["message"]]
+    assert alices.answer().status_code == 200

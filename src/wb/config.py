@@ -87,6 +87,8 @@ class Config:
     # LIVE_RETRY_SECONDS. Proxies must allow more than the hold time.
     LIVE_HOLD_SECONDS = 30
     LIVE_RETRY_SECONDS = 10
+    # A member's held live requests per process (a tab holds one); past it, asks are answered at once.
+    LIVE_MAX_HELD_PER_MEMBER = 12
     # How many reverse proxies (nginx: 1) stand in front, whose X-Forwarded-For, -Proto and -Host
     # are believed: the sign-in limit counts per visitor's address, not per proxy. 0: none believed.
     PROXIES = 0

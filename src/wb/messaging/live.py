@@ -195,6 +195,7 @@ class Changes:
     cursor: int  # the newest event id now: the tab's next since
     events: list  # rows (id, kind, conversation_id, message_id, unread, origin) for this member, oldest first
     refresh: bool  # the cursor is older than what is kept (or from another database): refresh everything
+    held: bool = True  # False: answered at once, not held (the tab asks again after LIVE_RETRY_SECONDS)
 
     @property
     def empty(self) -> bool:
@@ -279,6 +280,13 @@ def wait_for_changes(member, since: int | None) -> Changes:
         return changes_since(member.id, since)
     member_id, generation, tab = member.id, member.session_generation, acting_tab()
     hub = current_app.extensions["wb.live"]
+    if hub.held_for(member_id) >= current_app.config["LIVE_MAX_HELD_PER_MEMBER"]:
+        # Past a member's share of this process's held requests, an ask is answered at once, as
+        # where a server can't hold them, and the tab asks again after a while: one account held 50
+        # at once, each a connection kept open for as long as it liked (an attacker).
+        changes = changes_since(member_id, since)
+        changes.held = False
+        return changes
     deadline = time.monotonic() + hold_time(hold)
     with hub.waiting(member_id, tab) as waiter:
         changes = changes_since(member_id, since)
@@ -463,6 +471,11 @@ class Hub:
                     waiters.discard(waiter)
                     if not waiters:
                         del self._waiters[member_id]
+
+    def held_for(self, member_id: int) -> int:
+        """How many of member_id's requests this process holds now."""
+        with self._lock:
+            return len(self._waiters.get(member_id, ()))
 
     def holding_count(self) -> int:
         """How many requests wait now with their database connection released."""

@@ -319,7 +319,7 @@ def live_channel():
         # asks no /messages/list for it.
         list=_list_along(changed=changes.list_rows_for(tab), cursor=changes.cursor) if changes.moves_list_for(tab) else None,
         # Held: ask again at once. Answered at once (a server that can't hold): after a while.
-        retry=0 if hold > 0 else current_app.config["LIVE_RETRY_SECONDS"],
+        retry=0 if hold > 0 and changes.held else current_app.config["LIVE_RETRY_SECONDS"],
     )
     response.headers["Cache-Control"] = "no-store"
     return response
