@@ -87,7 +87,7 @@ def test_register_page_with_valid_invite_shows_the_form_and_the_inviter(client, 
     assert "<bdi>Rita Root</bdi> invited you." in page
     assert f'name="invite" value="{invite.token}"' in page
     assert 'name="username"' in page
-    assert "At least 8 characters." in page  # said, not left to the browser's bubble (an outside tester)
+    assert "At least 8 characters, and not one of the most common passwords." in page  # said, not left to the browser's bubble (an outside tester), the common ones too (a newcomer)
     again = text(register(client, invite.token, username="has space"))
     assert "type it again" in again and 'name="password"' in again
 

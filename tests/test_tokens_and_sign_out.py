@@ -39,6 +39,9 @@ def test_settings_say_tokens_are_not_affected_and_link_to_them(alice_with_tokens
         assert "API tokens are not affected" in part
         assert 'href="/settings/tokens"' in part
         assert 'type="checkbox" name="revoke_tokens" value="yes"' in part and "Also revoke my API tokens" in part
+    # the new password's rules are said beside it, as at sign-up (it had none: a screen-reader newcomer)
+    assert ('aria-describedby="new-password-help">\n    <p class="help" id="new-password-help">At least 8 characters, '
+            'and not one of the most common passwords.</p>') in body
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=ACTIONS.keys())
