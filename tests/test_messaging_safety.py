@@ -114,6 +114,8 @@ def test_blocked_list_in_settings_with_unblock(chat, alice, bob):
     bob_client.post("/people/alice/block", data={"confirmed": "1"})
     settings = bob_client.get("/settings").get_data(as_text=True)
     assert 'action="/people/alice/unblock"' in settings
+    # the button says whom (a row of "Unblock, Unblock" told a screen reader nothing: a newcomer)
+    assert "Unblock Alice" in visible_text(settings)
     response = bob_client.post("/people/alice/unblock", data={"from": "settings"})
     assert response.location == "/settings"
     assert db.session.scalar(select(Block)) is None
