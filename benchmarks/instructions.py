@@ -66,7 +66,8 @@ def rounds(run_dir: str, count: int, kind: str = "message") -> None:
         pane = client.get(f"/messages/{conversation_id}", headers={**headers, "HX-Target": "thread-pane"})
         cursors = re.search(r"poll\?(after=\d+)&amp;(seen=\d+)", pane.get_data(as_text=True))
         sent = client.post(f"/messages/{conversation_id}?{cursors.group(1)}&{cursors.group(2)}",
-                           data={"body": f"counted {number}"}, headers={**headers, "X-CSRFToken": csrf})
+                           data={"body": f"counted {number}"},
+                           headers={**headers, "X-CSRFToken": csrf, "Idempotency-Key": os.urandom(16).hex()})  # as app.js
         if sent.status_code != 200:
             raise SystemExit(f"the send answered {sent.status_code}")
 

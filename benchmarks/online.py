@@ -224,8 +224,10 @@ class Tab(threading.Thread):
         started = time.monotonic()
         with self.tally.lock:
             self.lists_due += 1
+        # app.js sends each message with a key of its own (Idempotency-Key), as here.
         status, headers, text = self.request("POST", f"/messages/{conversation_id}?{cursors}",
-                                             data={"body": f"Online benchmark {token}"}, headers={"HX-Request": "true"})
+                                             data={"body": f"Online benchmark {token}"},
+                                             headers={"HX-Request": "true", "Idempotency-Key": os.urandom(16).hex()})
         done = time.monotonic()
         with self.tally.lock:
             self.lists_due -= 1
