@@ -113,7 +113,7 @@ def test_inbox_and_thread_isolate_names_and_message_bodies(alice, mallory, login
     thread = text(alice_client.get(f"/messages/{cid}"))
 
     assert f'<span class="conversation-name"><bdi>{SPOOF}</bdi></span>' in inbox
-    assert f'<span class="conversation-preview" dir="auto">pay{RLO}exe.txt</span>' in inbox
+    assert f'<span class="preview-words" dir="auto">pay{RLO}exe.txt</span>' in inbox
     assert f'<a href="/people/mallory"><bdi>{SPOOF}</bdi></a>' in thread
     assert f'<p class="body" dir="auto">pay{RLO}exe.txt</p>' in thread
     assert f"Message to <bdi>{SPOOF}</bdi>" in thread
