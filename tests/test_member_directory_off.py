@@ -162,6 +162,23 @@ def test_bylines_name_only_authors_the_viewer_sees(practice, login):
         assert 'href="/people/zoe"' in login(practice[viewer]).get("/requests").get_data(as_text=True)
 
 
+def test_a_remove_button_names_no_author_the_viewer_doesnt_see(practice, login):
+    """A client's request, with another client's comment under it: the byline said "a member", but
+    the author's Remove comment button named her to a screen reader and in the page's source (a
+    re-check tester)."""
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest
+
+    request = HelpRequest(author_id=practice["zoe"].id, title="Lift to the clinic?", body="Tuesday")
+    db.session.add(request)
+    db.session.flush()
+    db.session.add(Comment(request_id=request.id, author_id=practice["sam"].id, body="I could go too"))
+    db.session.commit()
+    page = login(practice["zoe"]).get(f"/requests/{request.id}").get_data(as_text=True)
+    assert 'aria-label="Remove comment: the comment by a member, “I could go too”"' in page
+    assert "Sam" not in page and "/people/sam" not in page
+
+
 def test_a_protected_circle_is_not_named_to_a_member_who_sees_nobodys_circles(app, make_user, login, messaging_on):
     """With the directory off, the note under a request said "Dave is in Elm Street: new conversations
     with its members are started by staff and members of Coordinators", to a member who may not even
