@@ -236,3 +236,85 @@ def test_an_erased_comments_remove_button_says_so_to_a_screen_reader(login, admi
     page = text(login(admin).get(f"/requests/{bobs_comment.request_id}"))
     assert 'aria-label="Remove comment: the erased comment by a former member">Remove comment</button>' in page
     assert "“”" not in page
+
+
+# --- ids are never handed out twice ---------------------------------------------------------------
+
+def comment_id_of(location: str) -> int:
+    """The id in a new comment's address: /requests/<id>#comment-<comment id>."""
+    return int(location.rsplit("#comment-", 1)[1])
+
+
+def test_a_removed_comments_link_and_confirmation_never_reach_a_newer_comment(login, help_request, alice, bob):
+    """On SQLite a removed comment's id went to the next comment posted: its old link
+    (#comment-<id>) opened the new one, and a confirmation page still open for the removed comment
+    removed the new one (a re-check tester)."""
+    bobs, alices = login(bob), login(alice)
+    removed = comment_id_of(bobs.post(f"/requests/{help_request.id}/comments",
+                                      data={"body": PHONE}).location)
+    old_path = f"/requests/{help_request.id}/comments/{removed}/remove"
+    assert alices.post(old_path, data={"confirmed": ""}).status_code == 200  # Alice is asked first...
+    assert bobs.post(old_path, data={"confirmed": "1"}).status_code == 302  # ...while Bob removes it
+
+    newer = bobs.post(f"/requests/{help_request.id}/comments", data={"body": "Happy to help"}).location
+
+    assert comment_id_of(newer) > removed
+    page = text(bobs.get(f"/requests/{help_request.id}"))
+    assert f'id="comment-{comment_id_of(newer)}"' in page and f'id="comment-{removed}"' not in page
+    # Alice answers the question she was asked: it was about the removed comment, not the new one
+    assert alices.post(old_path, data={"confirmed": "1"}).status_code == 404
+    assert alices.post(old_path, data={"confirmed": ""}).status_code == 404
+    assert comments_saying("Happy to help") == 1
+
+
+def test_the_migration_keeps_every_comment_and_ids_stay_unused(app, login, help_request, alice, bob):
+    """Upgrading a community: the comments table is rebuilt on SQLite; every comment stays as it
+    was, and from then on a removed comment's id is never handed out again. Downgrade keeps them too."""
+    from datetime import datetime
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text as sql
+
+    def rows():
+        return db.session.execute(sql("SELECT * FROM comments ORDER BY id")).all()
+
+    request_id, alice_id, bob_id = help_request.id, alice.id, bob.id
+    db.session.remove()
+    downgrade(revision="69eb2cbb98d7")
+    db.engine.dispose()
+    comments = [Comment(request_id=request_id, author_id=bob_id, body="Mine is long.",
+                        created_at=datetime(2026, 3, 1, 10, 0, 0, 654321)),
+                Comment(request_id=request_id, author_id=alice_id, body="Thanks!"),
+                Comment(request_id=request_id, author_id=bob_id, body=PHONE)]
+    db.session.add_all(comments)
+    db.session.commit()
+    before, newest = rows(), comments[2].id
+    assert len(before) == 3
+    db.session.remove()
+
+    upgrade()
+    db.engine.dispose()
+
+    assert rows() == before
+    if db.engine.dialect.name == "sqlite":
+        assert "AUTOINCREMENT" in db.session.scalar(sql("SELECT sql FROM sqlite_master WHERE name = 'comments'"))
+        indexes = db.session.scalars(sql("SELECT name FROM sqlite_master WHERE tbl_name = 'comments' AND type = 'index'"))
+        assert "ix_comments_request_id" in list(indexes)
+    bobs = login(db.session.get(type(bob), bob_id))
+    assert bobs.post(f"/requests/{request_id}/comments/{newest}/remove", data={"confirmed": "1"}).status_code == 302
+    posted = bobs.post(f"/requests/{request_id}/comments", data={"body": "Happy to help"}).location
+    assert comment_id_of(posted) > newest
+    assert bobs.post(f"/requests/{request_id}/comments/{newest}/remove", data={"confirmed": "1"}).status_code == 404
+    after_posting = rows()
+    assert [comment.body for comment in after_posting] == ["Mine is long.", "Thanks!", "Happy to help"]
+    db.session.remove()
+
+    downgrade(revision="69eb2cbb98d7")
+    db.engine.dispose()
+    assert rows() == after_posting
+    if db.engine.dialect.name == "sqlite":
+        assert "AUTOINCREMENT" not in db.session.scalar(sql("SELECT sql FROM sqlite_master WHERE name = 'comments'"))
+    db.session.remove()
+    upgrade()
+    db.engine.dispose()
+    assert rows() == after_posting

@@ -317,6 +317,9 @@ class HelpRequest(db.Model):
 
 class Comment(db.Model):
     __tablename__ = "comments"
+    # SQLite never hands a removed comment's id to a new one: its link (#comment-<id>) and a
+    # confirmation page still open for it would point at another member's comment.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("help_requests.id", ondelete="CASCADE"), index=True)
