@@ -139,6 +139,7 @@ def test_the_migration_makes_open_twins_one_keeping_every_note(app, alice, bob, 
     filed(bob_id, alice_id, "spam", "one")
     filed(bob_id, alice_id, "spam", "two")
     filed(bob_id, alice_id, "spam", "one")  # the same note twice: once
+    filed(bob_id, alice_id, "spam", "tw")  # found inside "two", but a note of its own
     filed(bob_id, alice_id, "spam", "old", status="resolved")
     filed(bob_id, alice_id, "scam", "other reason")
     filed(carol_id, alice_id, "spam", "x" * 900)
@@ -152,9 +153,64 @@ def test_the_migration_makes_open_twins_one_keeping_every_note(app, alice, bob, 
 
     rows = db.session.execute(sql("SELECT id, reporter_id, reason, note, status FROM reports ORDER BY id")).all()
     assert [(r.reporter_id, r.reason, r.note, r.status) for r in rows] == [
-        (bob_id, "spam", "one\n\ntwo", "open"),
+        (bob_id, "spam", "one\n\ntwo\n\ntw", "open"),
         (bob_id, "spam", "old", "resolved"),
         (bob_id, "scam", "other reason", "open"),
         (carol_id, "spam", "x" * 900 + "\n\n" + "y" * 97 + "…", "open"),
     ]
     assert rows[0].id == first
+
+
+# --- "already there" is the same note, whole ------------------------------------------------------
+
+def test_a_note_found_inside_another_is_not_there_already_so_a_full_report_refuses_it(pair):
+    """Notes filled to exactly 1,000 characters with 88 "y", then 87 "y": it was answered as added
+    (found inside the 88) and written nowhere; the report has no room for it (a re-check tester)."""
+    reporter, reported = pair
+    safety.report(reporter, reported, "spam", "x" * 910)
+    assert safety.report(reporter, reported, "spam", "y" * 88)[1] is False  # the API's 200
+    [report] = open_reports()
+    assert len(report.note) == 1000
+
+    with pytest.raises(Refusal) as refused:
+        safety.report(reporter, reported, "spam", "y" * 87)
+    assert refused.value.status == 422 and "It has no room for more" in refused.value.message
+    assert safety.report(reporter, reported, "spam", "y" * 88)[1] is False  # the same note again: there
+    assert safety.report(reporter, reported, "spam", "x" * 910)[1] is False
+    [report] = open_reports()
+    assert report.note == "x" * 910 + "\n\n" + "y" * 88
+
+
+def test_a_note_found_inside_another_is_added_when_it_fits(pair):
+    """A shorter note inside an earlier one, or across two of them, is a note of its own."""
+    reporter, reported = pair
+    safety.report(reporter, reported, "harassment", "He did it again last night. He shouted at my door.")
+    for note in ("He did it again last night.", "door.\n\nHe did it"):
+        row, new = safety.report(reporter, reported, "harassment", note)
+        assert new is False
+    [report] = open_reports()
+    assert report.note == ("He did it again last night. He shouted at my door.\n\nHe did it again last night."
+                           "\n\ndoor.\n\nHe did it")
+
+
+@pytest.mark.parametrize("again", ["first", "second", "third"])
+def test_the_same_note_sent_again_is_added_once_wherever_it_is_among_them(pair, again):
+    """A request sent again, its answer lost: first, between others or last, its note is there."""
+    reporter, reported = pair
+    for note in ("first", "second", "third", again):
+        safety.report(reporter, reported, "spam", note)
+    [report] = open_reports()
+    assert report.note == "first\n\nsecond\n\nthird"
+
+
+def test_the_same_note_added_by_another_request_after_the_read_is_kept_once(pair, monkeypatch):
+    """The whole-note check is in the UPDATE, on the notes as they are then: the same note written
+    in the gap (the request's first try) is there; a longer one holding it is not."""
+    reporter, reported = pair
+    row, _ = safety.report(reporter, reported, "spam", "first note")
+    written_elsewhere(update(Report).where(Report.id == row.id).values(note="first note\n\nthe retry"))
+    assert safety.report(reporter, reported, "spam", "the retry")[1] is False
+    written_elsewhere(update(Report).where(Report.id == row.id).values(note="first note\n\nthe retry, again"))
+    assert safety.report(reporter, reported, "spam", "the retry")[1] is False
+    [report] = open_reports()
+    assert report.note == "first note\n\nthe retry, again\n\nthe retry"

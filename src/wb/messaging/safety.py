@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import and_, case, func, or_, select, union, update
+from sqlalchemy import and_, case, func, literal, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -162,6 +162,25 @@ def _open_report(reporter_id: int, reported_id: int, reason: str) -> Report | No
         Report.status == "open").order_by(Report.id.desc()).limit(1))
 
 
+# A report's notes, one under another (_added_to): what a reporter added later follows a blank line.
+NOTE_SEPARATOR = "\n\n"
+
+
+def _as_entry(note: str) -> str:
+    """The note as it stands among the others, separators on both sides (notes are trimmed: none
+    begins or ends with a line break)."""
+    return f"{NOTE_SEPARATOR}{note}{NOTE_SEPARATOR}"
+
+
+def _holds(notes: str, note: str) -> bool:
+    """Whether the report's notes have this very note as one of them, whole: a request sent again
+    (its answer lost) adds its note once. Found anywhere inside the notes, a shorter note was taken
+    for there: one of 87 "y" after one of 88 was answered 200 and added nowhere, though the report
+    had no room for it (a re-check tester). A note with blank lines of its own reads as several
+    entries: one of its paragraphs sent alone later counts as there."""
+    return _as_entry(note) in _as_entry(notes)
+
+
 def _added_to(waiting: Report, note: str) -> bool:
     """Add the note under the open report's own, in one statement (a read, then a write, lost notes
     that other requests added in between, and checked the length against a note since grown: an
@@ -173,9 +192,11 @@ def _added_to(waiting: Report, note: str) -> bool:
     table = Report.__table__
     # Where a note is found in another: instr on SQLite, strpos on PostgreSQL (LIKE ignores case on SQLite).
     position = func.instr if db.session.get_bind(mapper=Report).dialect.name == "sqlite" else func.strpos
-    separator = case((table.c.note == "", ""), else_="\n\n")
+    separator = case((table.c.note == "", ""), else_=NOTE_SEPARATOR)
+    between_separators = literal(NOTE_SEPARATOR) + table.c.note + literal(NOTE_SEPARATOR)
     added = db.session.execute(
-        update(table).where(table.c.id == waiting.id, table.c.status == "open", position(table.c.note, note) == 0,
+        update(table).where(table.c.id == waiting.id, table.c.status == "open",
+                            position(between_separators, _as_entry(note)) == 0,
                             func.length(table.c.note) + func.length(separator) + len(note) <= REPORT_NOTE_MAX)
         .values(note=table.c.note + separator + note)).rowcount
     ids = {"report_id": waiting.id, "user_id": waiting.reporter_id, "other_user_id": waiting.reported_id}
@@ -194,9 +215,9 @@ def _refuse_unless_fits(waiting: Report, note: str) -> bool:
     how much still fits (it was a report of its own: a blocked member filed ten at once with long
     notes, an outside tester). True when the note is there already; False when it fits (after all:
     asked again)."""
-    if note in waiting.note:
+    if _holds(waiting.note, note):
         return True
-    room = REPORT_NOTE_MAX - len(waiting.note) - (2 if waiting.note else 0)
+    room = REPORT_NOTE_MAX - len(waiting.note) - (len(NOTE_SEPARATOR) if waiting.note else 0)
     if len(note) > room:
         raise Refusal(
             f"Your open report about this member for this reason holds {len(waiting.note):,} characters of notes, and "

@@ -6,9 +6,10 @@ open reports, each counting against the reporter's day (an outside tester). A pa
 on the open ones makes the database refuse the second; the request then adds its note to the first.
 
 Open reports that already have a twin are made one first: the oldest (when it was first reported)
-keeps its id and takes the others' notes after its own, in the order they were filed (a note
-already in it is not written twice; what would pass a note's 1,000 characters is cut, ending "…"),
-and the others go. Downgrade drops the index; the merged reports stay one.
+keeps its id and takes the others' notes after its own, in the order they were filed (a note that
+is one of its notes already, whole, is not written twice; what would pass a note's 1,000
+characters is cut, ending "…"), and the others go. Downgrade drops the index; the merged reports
+stay one.
 
 Revision ID: 69eb2cbb98d7
 Revises: b749e0964e12
@@ -48,7 +49,7 @@ def _merge_open_twins():
     for first, *twins in (rows for rows in groups.values() if len(rows) > 1):
         note = first.note or ''
         for twin in twins:
-            if twin.note and twin.note not in note:
+            if twin.note and f'\n\n{twin.note}\n\n' not in f'\n\n{note}\n\n':  # whole notes, not within one
                 note = f'{note}\n\n{twin.note}' if note else twin.note
         if len(note) > NOTE_MAX:
             note = note[:NOTE_MAX - 1] + '…'
