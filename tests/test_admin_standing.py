@@ -97,17 +97,20 @@ def test_making_a_reported_member_an_admin_says_so_first(founder, reported_alice
 @pytest.mark.parametrize("target", ["carol", "bob"])
 def test_while_a_report_about_them_is_open_an_admin_makes_no_reset_link_and_erases_nobody(
         reported_alice, newer_admin, carol, bob, target):
-    words = ("A report you can't see is open (about you, or an admin who made you one): until another admin, or "
-             "whoever runs the server (./wb reports list), has resolved it, the other admins, or whoever runs the "
-             "server (./wb), ")
+    words = ("A report you can't see is open (about you, or an admin who made you one): another admin can resolve "
+             "it, or whoever runs the server (./wb reports list, then ./wb reports resolve ID). Until then another "
+             "admin, or whoever runs the server ")
     link = newer_admin.post(f"/admin/members/{target}/reset-link", data={"confirmed": "1"})
-    assert link.status_code == 400 and words + "make password reset links." in page_text(link)
+    assert link.status_code == 400
+    assert words + f"(./wb members reset-link {target}), can make password reset links." in page_text(link)
     assert "/reset/" not in text(link)
     erase = newer_admin.post(f"/admin/members/{target}/erase", data={"confirm_username": target})
-    assert erase.status_code == 400 and words + "erase members." in page_text(erase)
+    assert erase.status_code == 400 and words + f"(./wb members erase {target}), can erase members." in page_text(erase)
     assert reloaded(carol).deleted_at is None and reloaded(bob).deleted_at is None
     # it never says who filed it
-    assert "Carol" not in page_text(link) and "carol" not in page_text(link).lower().replace(f"/{target}/", "")
+    # (the command names the member it was asked for, whoever they are)
+    assert "Carol" not in page_text(link) and "carol" not in page_text(link).lower().replace(
+        f"/{target}/", "").replace(f"reset-link {target})", "")
 
 
 def test_suspending_stays_theirs_and_once_resolved_the_rest_comes_back(reported_alice, newer_admin, founder, bob):
@@ -129,7 +132,7 @@ def test_nor_remove_anyones_posts_with_a_suspension(reported_alice, newer_admin,
     asked = newer_admin.post("/admin/members/carol/suspend")
     assert asked.status_code == 200
     assert 'name="remove_posts"' not in text(asked)
-    assert "remove a member's requests and comments." in page_text(asked)
+    assert "Until then another admin can remove a member's requests and comments." in page_text(asked)
     refused = newer_admin.post("/admin/members/carol/suspend", data={"confirmed": "1", "remove_posts": "1"})
     assert refused.status_code == 400
     assert reloaded(carol).status == "active"  # nothing done, the suspension asked with it neither

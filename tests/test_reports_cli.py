@@ -58,13 +58,40 @@ def test_the_admins_reports_pages_say_a_report_nobody_here_can_see_waits_for_the
         assert "Cleo" not in page and "client" not in page and NOTE not in page and "harassment" not in page.lower()
 
 
-def test_the_refusals_name_the_command(practice):
-    _ada, ben, _client = practice
-    refused = ben.post("/admin/members/client/reset-link", data={"confirmed": "1"})
-    assert refused.status_code == 400
-    assert "whoever runs the server (./wb reports list), has resolved it" in page_text(refused)
-    erase = ben.post("/admin/members/client/erase", data={"confirm_username": "client"})
-    assert erase.status_code == 400 and "(./wb reports list)" in page_text(erase)
+NOBODY_SEES_IT = ("A report you can't see is open (about you, or an admin who made you one), and no admin here can "
+                  "see it: only whoever runs the server can resolve it (./wb reports list, then ./wb reports resolve "
+                  "ID). Until then no admin can ")
+
+
+def test_the_refusals_say_only_the_server_resolves_it_and_acts_meanwhile(practice):
+    """Both were told "until another admin ... has resolved it, the other admins ... make password reset
+    links": neither can see it, nor make links (a re-check tester)."""
+    for admin in practice[:2]:
+        refused = admin.post("/admin/members/client/reset-link", data={"confirmed": "1"})
+        assert refused.status_code == 400 and "/reset/" not in text(refused)
+        assert (NOBODY_SEES_IT + "make password reset links; whoever runs the server can "
+                "(./wb members reset-link client).") in page_text(refused)
+        erase = admin.post("/admin/members/client/erase", data={"confirm_username": "client"})
+        assert erase.status_code == 400
+        assert NOBODY_SEES_IT + "erase members; whoever runs the server can (./wb members erase client)." in page_text(erase)
+        asked = page_text(admin.post("/admin/members/client/suspend"))
+        assert NOBODY_SEES_IT + "remove a member's requests and comments." in asked  # no command does
+        for page in (page_text(refused), page_text(erase), asked):
+            assert "another admin" not in page and "other admins" not in page
+    assert db.session.get(User, db.session.scalar(select(User.id).where(User.username == "client"))).deleted_at is None
+
+
+def test_reports_they_cant_see_are_counted_and_those_no_admin_can(practice):
+    """Reported again once Ben is an admin: Ben sees the new one; Ada sees neither, and only the first
+    waits for the server. Neither makes links while the first is open."""
+    ada, ben, client = practice
+    assert client.post("/people/ada/report", data={"reason": "spam", "note": ""}).status_code == 302
+    refused = page_text(ada.post("/admin/members/client/reset-link", data={"confirmed": "1"}))
+    assert ("2 reports you can't see are open (about you, or an admin who made you one), and no admin here can see "
+            "1 of them: only whoever runs the server can resolve it (./wb reports list, then ./wb reports resolve "
+            "ID). Until then no admin can make password reset links;") in refused
+    refused = page_text(ben.post("/admin/members/client/reset-link", data={"confirmed": "1"}))
+    assert NOBODY_SEES_IT + "make password reset links;" in refused
 
 
 def test_the_server_lists_and_resolves_it_and_the_admins_hands_come_back(practice, runner, ada):
@@ -108,6 +135,34 @@ def test_a_report_another_admin_can_see_is_theirs_to_resolve(app, admin, alice, 
     assert "you can't see" not in page_text(root.get("/admin/reports"))
     listed = runner.invoke(args=["reports", "list"]).output
     assert "about alice (admin), by bob: Spam or advertising" in listed and "no admin can see it" not in listed
+    # her refusals say so too: root resolves it, or makes the link meanwhile
+    seen_by_another = ("A report you can't see is open (about you, or an admin who made you one): another admin can "
+                       "resolve it, or whoever runs the server (./wb reports list, then ./wb reports resolve ID). Until "
+                       "then another admin, or whoever runs the server")
+    refused = login(alice).post("/admin/members/bob/reset-link", data={"confirmed": "1"})
+    assert refused.status_code == 400
+    assert seen_by_another + " (./wb members reset-link bob), can make password reset links." in page_text(refused)
+    erase = login(alice).post("/admin/members/bob/erase", data={"confirm_username": "bob"})
+    assert erase.status_code == 400
+    assert seen_by_another + " (./wb members erase bob), can erase members." in page_text(erase)
+    assert root.post("/admin/members/bob/reset-link", data={"confirmed": "1"}).status_code == 200
+
+
+def test_admins_reported_each_by_the_other_s_view_resolve_each_other_s_first(app, admin, alice, bob, login, messaging_on):
+    """Root made Alice an admin; then Bob reported both. Each sees the report about the other, and is
+    held back by the one about them: another admin resolves it, but no admin makes links meanwhile."""
+    root = login(admin)
+    assert root.post("/admin/members/alice/make-admin", data={"confirmed": "1"}).status_code == 302
+    bobs = login(bob)
+    for reported in ("root", "alice"):
+        assert bobs.post(f"/people/{reported}/report", data={"reason": "spam", "note": ""}).status_code == 302
+    for refused in (root.post("/admin/members/bob/reset-link", data={"confirmed": "1"}),
+                    login(alice).post("/admin/members/bob/reset-link", data={"confirmed": "1"})):
+        assert refused.status_code == 400
+        assert ("A report you can't see is open (about you, or an admin who made you one): another admin can resolve "
+                "it, or whoever runs the server (./wb reports list, then ./wb reports resolve ID). Until then no admin "
+                "can make password reset links; whoever runs the server can (./wb members reset-link bob).") \
+            in page_text(refused)
 
 
 def test_a_reported_only_admin_is_not_told(app, ada, bob, login, messaging_on):

@@ -33,6 +33,9 @@ ACTION_WORDS = {"suspend": "suspend them", "remove-admin": "remove their admin r
 AFTER_A_REPORT = frozenset({"erase", "reset-link", "remove-posts"})
 ACTION_WORDS_AFTER = {"erase": "erase members", "reset-link": "make password reset links",
                       "remove-posts": "remove a member's requests and comments"}
+# What the server's operator runs instead, meanwhile (no command removes a member's posts).
+OPERATOR_COMMANDS = {"erase": "./wb members erase {username}", "reset-link": "./wb members reset-link {username}"}
+RESOLVE_COMMANDS = "./wb reports list, then ./wb reports resolve ID"
 
 
 def admin_since(member: User) -> tuple[datetime, int]:
@@ -82,12 +85,39 @@ def why_not(admin: User | None, person: User, action: str) -> str | None:
         return (f"{person.name} has been an admin longer than you: only an admin of longer standing, or whoever runs "
                 f"the server (./wb), can {ACTION_WORDS[action]}.")
     if action in AFTER_A_REPORT and under_open_report(admin):
-        # Naming the command: when the admins it is hidden from are all there are, only the server's
-        # operator can read and resolve it (a therapy practice's tester found no way to).
-        return (f"A report you can't see is open (about you, or an admin who made you one): until another admin, or "
-                f"whoever runs the server (./wb reports list), has resolved it, the other admins, or whoever runs the "
-                f"server (./wb), {ACTION_WORDS_AFTER[action]}.")
+        return _held_back(admin, person, action)
     return None
+
+
+def _held_back(admin: User, person: User, action: str) -> str:
+    """The refusal while reports this admin may not read are open: who can resolve them, and who can
+    act meanwhile, as it is now. Ada, reported while the only admin, made Ben one: neither can see
+    it, yet both were told another admin would resolve it and the other admins make the links (a
+    re-check tester). When no admin can see one, only the server's operator resolves it (a therapy
+    practice's tester found no way to), and runs the command that acts meanwhile."""
+    hidden, unseen = withheld_reports(admin)
+    them = "it" if hidden == 1 else "them"
+    said = ("A report you can't see is open" if hidden == 1 else f"{hidden} reports you can't see are open") \
+        + " (about you, or an admin who made you one)"
+    if unseen:
+        which = them if unseen == hidden else f"{unseen} of them"
+        said += (f", and no admin here can see {which}: only whoever runs the server can resolve "
+                 f"{'it' if unseen == 1 else 'them'} ({RESOLVE_COMMANDS}).")
+    else:
+        said += f": another admin can resolve {them}, or whoever runs the server ({RESOLVE_COMMANDS})."
+    words, command = ACTION_WORDS_AFTER[action], OPERATOR_COMMANDS.get(action)
+    command = command and command.format(username=person.username)
+    if _another_admin_acts(admin):
+        return said + (f" Until then another admin, or whoever runs the server ({command}), can {words}." if command
+                       else f" Until then another admin can {words}.")
+    return said + f" Until then no admin can {words}" + (f"; whoever runs the server can ({command})." if command else ".")
+
+
+def _another_admin_acts(admin: User) -> bool:
+    """Whether an active admin other than this one is held back by no report (under_open_report)."""
+    others = db.session.scalars(select(User).where(User.role == "admin", User.status == "active",
+                                                   User.deleted_at.is_(None), User.id != admin.id))
+    return any(not under_open_report(other) for other in others)
 
 
 def senior_admin_ids(admin: User, people) -> set[int]:
