@@ -167,6 +167,37 @@ def test_a_name_drawn_like_another_members_is_refused(client, make_user, alice, 
     assert_refused_beside(client, make_user, alice, name, copy)
 
 
+# Beside the letters read as drawn (a re-check attacker): Greek's iota subscript, a small mark under its letter
+# that case folding spells as an iota, alone or in a precomposed letter; an accent on a letter of another script
+# drawn as a Latin one ("Mօ́reno" with an Armenian o, where "Móreno" was refused); Latin letters of another hand
+# (insular d, f, r, s) and the kra, drawn as a small capital K; a small omega, drawn as a w.
+MARKED_AND_OTHER_HANDS = [
+    ("Alice Moreno", "Alice More\u0345no"), ("Alice Moreno", "Alice More\u1fc3o"), ("Dave Ng", "Dave \u1fc3g"),
+    ("Bob Okafor", "Bob Ok\u1fb3for"), ("Wendy Walker", "\u1ff3endy Walker"),
+    ("Alice Moreno", "Alice M\u0585\u0301reno"), ("Ada Admin", "\u13aa\u0301da Admin"),
+    ("Alice Moreno", "\ua4ee\u0300lice Moreno"),
+    ("Carol Lind", "Carol Lin\ua77a"), ("Bob Okafor", "Bob Oka\ua77cor"), ("Bob Okafor", "Bob Okafo\ua783"),
+    ("Bob Okafor", "Bob Oka\ua785or"), ("Bob Okafor", "Bob O\u0138afor"), ("Carol Lind", "Carol Lin\ua779"),
+    ("Wendy Walker", "\u03c9endy Walker"), ("Wendy Walker", "\u03ceendy Walker"), ("Wendy Walker", "Wendy \u03c9alker"),
+]
+
+
+@pytest.mark.parametrize("name, copy", MARKED_AND_OTHER_HANDS)
+def test_a_mark_folding_spells_or_a_letter_of_another_hand_is_still_the_members_name(client, make_user, alice, name,
+                                                                                      copy):
+    assert_refused_beside(client, make_user, alice, name, copy)
+
+
+@pytest.mark.parametrize("name, copy", [("Alice Moreno", "Alice More\u0345no"), ("Bob Okafor", "Bob Oka\ua77cor"),
+                                        ("Alice Moreno", "Alice M\u0585\u0301reno"), ("Wendy Walker", "\u03c9endy Walker")])
+def test_registration_refuses_those_display_names_too(client, make_user, invite, name, copy):
+    make_user("holder", display_name=name)
+    response = register(client, invite, "newbie", display_name=copy)
+    assert response.status_code == 400
+    assert TAKEN in html.unescape(text(response))
+    assert User.by_username("newbie") is None
+
+
 @pytest.mark.parametrize("name, copy", [
     # a trade mark glued on: compatibility folding spelled ™ as letters of the word before it
     ("Sam Green", "Sam Green™"), ("Sam Green", "Sam Green℠"), ("Sam Green", "Sam GreenTM"), ("Sam Green", "Sam GreenSM"),
@@ -243,7 +274,13 @@ REAL_NAMES = ["O'Connor", "Ní Bhriain", "Álvarez-López", "Nguyễn Thị Minh
               "Яна Иванова", "ᐊᐱᑕᖅ ᑯᐊᕐᓗᒃ", "Əli Məmmədov", "Ɔkomfo Anɔkye", "Зоя Бабич",
               # Greek letters read as drawn too (η as n, ν as v, σ as o), and hooked letters as their letter
               "Ηλίας Νίκου", "Σταύρος Ηρακλής", "Ευτυχία", "Ɗanjuma Bello", "Ƙasim Ɓello", "Ɛsi Mensah",
-              "Դավիթ", "Ժաննա", "ᏣᎳᎩ", "Safet Sušić", "Saffet Akbaş", "Taff Jones", "Staf Coppens"]
+              "Դավիթ", "Ժաննա", "ᏣᎳᎩ", "Safet Sušić", "Saffet Akbaş", "Taff Jones", "Staf Coppens",
+              # a small omega read as drawn too (a w), marks on letters of other scripts kept unless their word
+              # reads as Latin (Burmese's Win and Wai, apart by vowels on a letter drawn as an o; Hindi's Sonu
+              # and Soni, Mohan and Mohini), and names of other hands (Irish, Vietnamese)
+              "Ιωάννης Οικονόμου", "Ζωή Σωτηρίου", "Ειρήνη Ηλιοπούλου", "Ωραιοζήλη", "Աննա Հակոբյան",
+              "Նարեկ Մանուկյան", "प्रिया शर्मा", "सोनू", "सोनी", "मोहन", "मोहिनी", "ဝင်း", "ဝိုင်း", "Nguyễn Văn An",
+              "Trần Thị Bích", "Lê Đức Anh", "Seán Ó Súilleabháin", "Pádraig Mac Giolla Phádraig", "Aoife Ní Dhomhnaill"]
 
 
 def test_real_names_of_many_cultures_stand_side_by_side(login, make_user):
@@ -519,7 +556,13 @@ def test_a_name_holding_one_a_member_left_lately_is_refused(login, alice, bob):
                                   # a letter left out or two side by side swapped, anywhere in those of five
                                   # letters or more (an outside attacker)
                                   "Safty", "Safey", "Saety", "Sfety", "Afety", "Asfety", "Stff", "Tsaff", "Satff",
-                                  "Admn", "Admi", "Dmin", "Adimn", "Trust and Safty", "Site Admn", "A d m n"])
+                                  "Admn", "Admi", "Dmin", "Adimn", "Trust and Safty", "Site Admn", "A d m n",
+                                  # Greek's iota subscript, which folding spells as an iota, alone or in a letter; an
+                                  # accent on a Cherokee letter read as Latin, or on the one no table reads; insular
+                                  # f's (a re-check attacker)
+                                  "Ad\u0345min", "Sta\u0345ff", "Saf\u0345ety", "Team\u0345", "\u1fb3dmin",
+                                  "St\u1fb3ff", "\u13aa\u13a0\u13b7\u13a5\u13c1\u0345", "\u13aa\u0301dmin",
+                                  "Sta\ua77c\ua77c"])
 def test_a_name_that_sounds_like_staff_is_kept_for_admins(login, alice, admin, name):
     """An inbox showing "WhiteBalloon Support" or "Administrator" read as the community's own (outside testers)."""
     refused = login(alice).post("/settings", data={"display_name": name, "bio": ""})
@@ -583,6 +626,14 @@ def test_a_username_like_a_name_a_member_left_lately_is_refused(client, make_use
     response = register(client, invite, "dave_ng")
     assert response.status_code == 400
     assert "Another member went by that name, or one that looks just like it, until recently" in html.unescape(text(response))
+
+
+@pytest.mark.parametrize("display_name", ["Ad\u0345min", "\u1fb3dmin", "\u13aa\u0301dmin", "Sta\ua77c\ua77c"])
+def test_registration_keeps_a_staff_display_name_for_admins(client, invite, display_name):
+    response = register(client, invite, "newbie", display_name=display_name)
+    assert response.status_code == 400
+    assert STAFF in html.unescape(text(response))
+    assert User.by_username("newbie") is None
 
 
 @pytest.mark.parametrize("username", ["adrnin", "admin", "moderator", "support", "site_admin", "staff2", "whiteballoon",

@@ -171,7 +171,7 @@ LOOK_ALIKES = str.maketrans({
     "օ": "o", "ո": "n", "ս": "u", "հ": "h", "ց": "g", "զ": "q",
     # Latin letters no accent folding reaches, small capitals and hooked letters ("Ada Admiɴ",
     # "Bob Okaƒor" passed for the practice's staff: an outside tester), and digits drawn as letters
-    "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "ɡ": "g", "ʏ": "y",
+    "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "ɡ": "g", "ʏ": "y", "ĸ": "k",
     "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j",
     "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u",
     "ᴠ": "v", "ᴡ": "w", "ᴢ": "z", "ƒ": "f", "ɑ": "a", "ɩ": "i", "ʋ": "v", "ɵ": "o", "ɾ": "r",
@@ -266,10 +266,11 @@ def _look_alikes() -> dict:
     Latin letter or digit, as that letter in lower case ("ꓮ" of Lisu, "Ꮯ" of Cherokee, "ⲟ" of Coptic),
     or as one with a mark, as that letter, as accents read ("ɗ" is drawn as "d̔", "ɨ" as "i̵": "Aɗmin"
     and "Admɨn" passed for the admin, an outside attacker; so are the Latin letters with a hook, stroke or
-    curl the data leaves out, _latin_letters_with_marks), and the Latin letters drawn as punctuation ("ǃ",
-    "ʔ") as a space, as punctuation reads. Each as case folding leaves it, since name_key folds first (how
-    a letter is drawn before folding is _drawn_look_alikes'). Built on first use, not at import: loading
-    the data is most of the cost, and a CLI command or the app's start needn't pay it (docs/performance.md)."""
+    curl the data leaves out, and those of another hand, insular or script: _latin_letters_with_marks), and
+    the Latin letters drawn as punctuation ("ǃ", "ʔ") as a space, as punctuation reads. Each as case folding
+    leaves it, since name_key folds first (how a letter is drawn before folding is _drawn_look_alikes').
+    Built on first use, not at import: loading the data is most of the cost, and a CLI command or the
+    app's start needn't pay it (docs/performance.md)."""
     table = {}
     for layer in (_latin_letters_with_marks(), _confusables(marked=True), _confusables(marked=False)):
         own, by_capital = {}, {}  # each layer wins over the one before it, a letter's own look-alike over its capital's
@@ -293,11 +294,25 @@ def _drawn_look_alikes() -> dict:
     attacker). name_keys reads them so as well as folded (_drawn_readings). Not an I or an l: those are
     the one glyph _read_as_il reads."""
     drawn = {}
-    for letter, char in _confusables(marked=False) + _confusables(marked=True):
+    for letter, char in _confusables(marked=False) + _confusables(marked=True) + _drawn_by_hand():
         if letter.isalpha() and letter not in "IiLl" and unicodedata.category(char)[0] == "L" \
                 and name_key(char) != name_key(letter):
             drawn.setdefault(char, letter)  # drawn as a plain letter rather than as one with a mark
     return drawn
+
+
+# Small letters drawn as a Latin one that the confusables don't say, their capitals not: a small omega is
+# drawn as a w, its capital Ω as no letter; an insular s as the long s it is, an f, as well as folded, an s
+# ("ωendy Walker", "Bob Okaꞅor" passed for Wendy Walker and Bob Okafor: a re-check attacker).
+_DRAWN_BY_HAND = {"ω": "w", "ꞅ": "f"}
+
+
+def _drawn_by_hand() -> list:
+    """(letter, character) for _DRAWN_BY_HAND's letters and the letters the confusables draw as them ("ⲱ")."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    return [(letter, glyph) for char, letter in _DRAWN_BY_HAND.items()
+            for glyph in [char] + [homoglyph["c"] for homoglyph in confusables_data.get(char, ())] if len(glyph) == 1]
 
 
 def _confusables(marked: bool) -> list:
@@ -320,19 +335,27 @@ def _confusables(marked: bool) -> list:
 
 
 # The blocks of Latin letters beyond those whose accents Unicode decomposes (Extended-B to -G, IPA, the
-# phonetic extensions), and how their names spell a letter with a mark drawn on it.
+# phonetic extensions), and how their names spell a letter with a mark drawn on it, or a letter as another
+# hand draws it: the insular d, f, g, r, s and t of Irish and Old English writing, a script r, a dotless j, a
+# broken l ("Carol Linꝺ", "Bob Okaꝼor", "Bob Okafoꞃ" passed for Carol Lind and Bob Okafor: a re-check
+# attacker). Not a turned, reversed or sideways one: those draw as another letter or none (a turned m is a w).
 _LATIN_BLOCKS = ((0x180, 0x2B0), (0x1D00, 0x1DC0), (0x2C60, 0x2C80), (0xA720, 0xA800), (0xAB30, 0xAB70),
                  (0x1DF00, 0x1E000))
 _LETTER_WITH_A_MARK = re.compile(r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?([A-Z]) WITH ")
+_LETTER_IN_A_HAND = re.compile(r"LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL )?(?:(?:CLOSED )?INSULAR |SCRIPT "
+                               r"|DOTLESS |BROKEN |BARRED |VISIGOTHIC |ANGLICANA |SIGMOID |MIDDLE SCOTS "
+                               r"|MIDDLE-WELSH |OLD POLISH )?([A-Z])$")
 
 
 def _latin_letters_with_marks() -> list:
     """(letter, character) for the Latin letters named as a letter with a hook, stroke, curl, tail or belt
-    ("ȡ", "ɬ", "ƈ": the confusables leave out many), each read as that letter, as an accented one is."""
+    ("ȡ", "ɬ", "ƈ": the confusables leave out many), or as a letter in another hand or a small capital
+    ("ꝺ", insular d; "ꭋ", script r; "ꞯ"), each read as that letter, as an accented one is."""
     found = []
     for first, end in _LATIN_BLOCKS:
         for char in map(chr, range(first, end)):
-            if spelled := _LETTER_WITH_A_MARK.match(unicodedata.name(char, "")):
+            name = unicodedata.name(char, "")
+            if spelled := _LETTER_WITH_A_MARK.match(name) or _LETTER_IN_A_HAND.fullmatch(name):
                 found.append((spelled.group(1).lower(), char))
     return found
 
@@ -371,15 +394,27 @@ def name_key(name) -> str:
     modifier letters (another member's name with a mark added is still theirs: "Bob_Okafor", "Ada
     Admin.", "Alice Moreno ✓", "Ada Adminʼ" passed for them, outside testers) but a bar inside a word
     reads as the l it looks like ("A|ice"), runs of spaces as one; the accents of Latin, Greek and
-    Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds them) and letters of
+    Cyrillic letters left out ("Alicé" and "ALİCE" are "alice", as a search finds them; and of a look-alike
+    among letters that read as Latin, _without_accents; Greek's iota subscript is one, not an iota:
+    _iota_subscript_as_a_mark) and letters of
     every other script drawn like a Latin one read as it (_look_alikes: "Аlice" with a Cyrillic А,
     "ꓮda" with a Lisu one), boxed and circled capitals too ("🅰🅳🅼🅸🅽"), and the signs folding
     would spell as letters as the symbols they are ("Sam Green™")."""
     name = ("" if name is None else str(name)).translate(_ENCLOSED_CAPITALS)
-    folded = unicodedata.normalize("NFKC", _signs_as_gaps(name)).casefold()
+    folded = _iota_subscript_as_a_mark(unicodedata.normalize("NFKC", _signs_as_gaps(name))).casefold()
     folded = _BAR_IN_A_WORD.sub("l", folded)
     visible = "".join(map(_drawn_as, folded))
     return " ".join(_without_accents(visible).translate(_look_alikes()).split())
+
+
+def _iota_subscript_as_a_mark(text: str) -> str:
+    """text with Greek's iota subscript (U+0345, on its own or in "ᾳ", "ῃ", "ῳ") as the dot below it is drawn
+    like: case folding spells it as a letter, an iota, so "Ad\u0345min" read as "adimin" and "Bob Okᾳfor" as
+    "okaifor", and both passed for the admin and Bob Okafor (a re-check attacker). A mark, it is then left
+    out as accents are (_without_accents)."""
+    if text.isascii() or "\u0345" not in (decomposed := unicodedata.normalize("NFD", text)):
+        return text
+    return unicodedata.normalize("NFC", decomposed.replace("\u0345", "\u0323"))
 
 
 # The one glyph most fonts draw for a capital I and a small l, in name_keys: each name reads it where it
@@ -669,7 +704,8 @@ def _staff_but_an_unread_letter(word: str) -> bool:
     """Whether word, of four letters or more, is one of STAFF_WORDS but for one letter, among letters that all
     read as Latin ones, that no table reads as a Latin letter ("Aժmin", Armenian zhe; "ᎪᎠᎷᎥᏁ", Cherokee ne:
     an outside attacker): drawn among them, it passes for the letter it stands in for. A Latin letter
-    changed is a name of its own (Admir, Admon)."""
+    changed is a name of its own (Admir, Admon). A mark on the unread letter reads as no letter ("ᎪᎠᎷᎥᏁ\u0345")."""
+    word = "".join(char for char in word if unicodedata.category(char) != "Mn")
     unread = [at for at, char in enumerate(word) if not char.isascii() and char != _IL_GLYPH]
     if len(word) < 4 or len(unread) != 1 or not word[unread[0]].isalpha():
         return False
@@ -720,17 +756,37 @@ def _swapped(word: str, other: str) -> bool:
 
 
 def _without_accents(text: str) -> str:
-    """text with the marks on Latin, Greek and Cyrillic letters left out (those of other scripts, as
-    Devanagari's vowel signs, are letters of the name: kept)."""
-    kept, base = [], ""
-    for char in unicodedata.normalize("NFKD", text):
-        if unicodedata.category(char) == "Mn":
-            if base < "\u0530":  # Latin, Greek, Cyrillic (and their extensions below Armenian)
+    """text with the marks on Latin, Greek and Cyrillic letters left out, and those on another script's
+    letters that a look-alike table reads as Latin ones in a word whose letters all read as Latin ("Mօ́reno"
+    with an Armenian o, "Ꭺ́dmin" with a Cherokee A passed while "Móreno" didn't: a re-check attacker). Those
+    of other scripts' words, as Devanagari's vowel signs, Hebrew's points or Burmese vowels on a letter drawn
+    like an o, are letters of the name: kept."""
+    if text.isascii():
+        return text
+    table, words = _look_alikes(), []
+    for word in unicodedata.normalize("NFKD", text).split(" "):
+        kept, base, latin = [], "", None
+        for char in word:
+            if unicodedata.category(char) != "Mn":
+                base = char
+            elif base < "\u0530":  # Latin, Greek, Cyrillic (and their extensions below Armenian)
                 continue
-        else:
-            base = char
-        kept.append(char)
-    return unicodedata.normalize("NFC", "".join(kept))
+            elif ord(base) in table:  # a look-alike, among letters that all read as Latin
+                if latin is None:
+                    latin = all(_reads_as_latin(letter, table) for letter in word
+                                if unicodedata.category(letter) != "Mn")
+                if latin:
+                    continue
+            kept.append(char)
+        words.append("".join(kept))
+    return unicodedata.normalize("NFC", " ".join(words))
+
+
+def _reads_as_latin(char: str, table: dict) -> bool:
+    """Whether name_key reads char (folded, its accents apart) as a Latin letter: itself one, a look-alike of
+    one, or the I-or-l glyph."""
+    reading = table.get(ord(char), char)
+    return char == _IL_GLYPH or reading.isascii() and reading.isalnum()
 
 
 def one_line(text) -> str:
