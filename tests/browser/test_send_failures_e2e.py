@@ -230,6 +230,7 @@ def test_a_delete_that_fails_on_the_server_leaves_the_message_and_says_so(browsi
     verb = re.compile(r".*/messages/\d+/messages/\d+/(delete|remove)$")
     page.route(verb, lambda route: route.fulfill(status=status, body=answer, content_type="text/html"))
     page.on("dialog", lambda dialog: dialog.accept())
+    page.set_viewport_size({"width": 375, "height": 600})  # a phone, the thread short
 
     mine.locator("summary").focus()
     page.keyboard.press("Enter")
@@ -242,6 +243,9 @@ def test_a_delete_that_fails_on_the_server_leaves_the_message_and_says_so(browsi
     expect(mine.locator(".body")).to_have_text("Wrong thread, sorry")
     expect(page.locator("#thread .error-box")).to_have_count(0)
     expect(button).to_be_focused()
+    # in sight: under the newest message the alert pushed the menu below the thread (a re-check tester)
+    expect(alert).to_be_in_viewport()
+    expect(button).to_be_in_viewport()
     assert stored_bodies(server, conversation_id(page)) == ["Wrong thread, sorry"]
 
     page.unroute(verb)
@@ -299,3 +303,38 @@ def test_offline_the_new_message_search_says_it_could_not_search_and_searches_ag
 
     page.context.set_offline(False)
     expect(results.get_by_role("button", name="Message Bob Quillfeather")).to_be_visible()
+
+
+def test_a_late_answer_to_a_send_changes_nothing_in_a_conversation_opened_since(browsing, server):
+    """A send still on its way when another conversation was picked in the list came back into that
+    one: Carol's thread showed Alice's message to Dave, and its poller followed Dave's conversation
+    from then on (a re-check tester). An answer to a box no longer on the page is not drawn."""
+    expect_failures(browsing)
+    alice, bob, carol = server.create_member("alice"), server.create_member("bob"), server.create_member("carol")
+    page = browsing.sign_in(alice)
+    ids = {}
+    for name, username in (("Carol", carol), ("Bob", bob)):
+        open_conversation(page, username, name)
+        send(page, f"Hello {name}")
+        expect(page.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+        ids[name] = conversation_id(page)
+    stalled = []
+    page.route(SEND, only_sends(stalled.append))
+    box = compose_box(page)
+    box.fill("For Bob only")
+    box.press("Enter")
+    expect(page.locator("#compose-sending")).to_have_text("Sending “For Bob only”…")
+    page.locator("#conversation-list li.conversation a", has_text="Carol").click()
+    expect(page.locator("#thread h2 a")).to_have_text("Carol")
+    late = stalled[0]
+    late.fulfill(response=late.fetch())  # stored, its answer coming only now
+
+    page.wait_for_timeout(1500)
+    expect(page.locator("#thread h2 a")).to_have_text("Carol")
+    expect(page.locator("#thread-messages li.message .body")).to_have_text(["Hello Carol"])
+    assert f"/messages/{ids['Carol']}/" in page.locator("#poller").get_attribute("hx-get")
+    assert stored_bodies(server, ids["Bob"]) == ["Hello Bob", "For Bob only"]
+    page.unroute(SEND)
+    page.locator("#conversation-list li.conversation a", has_text="Bob").click()
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["Hello Bob", "For Bob only"],
+                                                                              timeout=THREAD_WAIT_MS)

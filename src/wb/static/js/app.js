@@ -76,6 +76,8 @@
       say: function (form, words) {
         var menu = form.closest(".message-actions-menu");
         menu.insertBefore(unansweredNote("message-action", words, "form-error"), menu.firstChild);
+        // Under the thread's newest message the alert pushed the menu out of sight (a re-check tester).
+        menu.scrollIntoView({ block: "nearest" });
       } },
     { name: "thread-pane", asks: function (elt, target) { return isThreadPane(target); },
       draws: function (xhr) { return xhr.status < 500; },
@@ -125,6 +127,22 @@
   }
   // (htmx fires beforeSwap on the target: what asked is the request's element.)
   function askedBy(event) { return event.detail.requestConfig ? event.detail.requestConfig.elt : event.detail.elt; }
+  // An answer to what is no longer on the page is not drawn: what it brings out of band, found by id,
+  // is now another conversation's. A late send's message came into the conversation opened since,
+  // and its poller followed the old one (a re-check tester). Requests from a thread that goes are
+  // not drawn once it has gone (ignoreAnswersIn: their events no longer reach the document, so
+  // each element hears it itself); one whose target stays is refused here. A send's text waits as its own conversation's draft
+  // (keepDraftAsBoxGoes), which tells once opened again whether it arrived (sentAfterAll).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var asker = askedBy(event);
+    if (asker && asker.isConnected === false) event.detail.shouldSwap = false;
+  });
+  function ignoreAnswersIn(root) {
+    if (!root) return;
+    root.querySelectorAll("[hx-get], [hx-post]").forEach(function (elt) {
+      elt.addEventListener("htmx:beforeSwap", function (event) { event.detail.shouldSwap = false; });
+    });
+  }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr, asker = askedBy(event), part = unansweredPart(asker, event.detail.target);
     if (!part || xhr.status < 400 || part.draws(xhr)) return;
@@ -422,12 +440,19 @@
     sendingForm = null;
   }
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "thread-pane" && event.detail.shouldSwap) keepDraftAsBoxGoes();
+    if (event.detail.target && event.detail.target.id === "thread-pane" && event.detail.shouldSwap) {
+      keepDraftAsBoxGoes();
+      ignoreAnswersIn(event.detail.target);
+    }
   });
   // Back and Forward swap in another page of the history (the thread's ← goes Back): the box's
   // text is kept before it goes (it was lost on the way back to the list).
-  document.addEventListener("htmx:historyCacheHit", keepDraftAsBoxGoes);
-  document.addEventListener("htmx:historyCacheMissLoad", keepDraftAsBoxGoes);
+  function historyGoes() {
+    keepDraftAsBoxGoes();
+    ignoreAnswersIn(document.getElementById("thread-pane"));
+  }
+  document.addEventListener("htmx:historyCacheHit", historyGoes);
+  document.addEventListener("htmx:historyCacheMissLoad", historyGoes);
   window.addEventListener("pagehide", function () { if (!sessionEnded) keepDraft(); });
   window.addEventListener("pageshow", function (event) {
     // Back to a page the browser kept whole: its box holds the text itself, so the kept copy goes
