@@ -172,6 +172,7 @@ def test_a_server_restart_loses_nothing(tmp_path, database_urls, community, sett
 
 
 def test_two_hundred_waiting_tabs_keep_the_database_pool_small(tmp_path, database_urls, community, settings):
+    settings["WB_LIVE_MAX_HELD_PER_MEMBER"] = "1000"  # one member's 200 tabs, all held
     with Server(tmp_path, database_urls, workers=1, **settings) as server:
         bob = Tab(server, "bob")
         tabs = [bob.another(server).hold() for _ in range(200)]
@@ -195,6 +196,7 @@ def test_a_worker_holds_more_tabs_than_gunicorns_default_and_still_answers(tmp_p
 
     tabs = 1050
     assert allow_open_files(tabs + 500) >= tabs + 500, "this test needs its own connections' files"
+    settings["WB_LIVE_MAX_HELD_PER_MEMBER"] = str(tabs)  # one member's tabs, all held
     with Server(tmp_path, database_urls, workers=1, **settings) as server:
         bob = Tab(server, "bob")
         alice = Member(server.url)

@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "WB_NOTIFY_DELAY_MINUTES": "NOTIFY_DELAY_MINUTES",
     "WB_LIVE_HOLD_SECONDS": "LIVE_HOLD_SECONDS",
     "WB_LIVE_RETRY_SECONDS": "LIVE_RETRY_SECONDS",
+    "WB_LIVE_MAX_HELD_PER_MEMBER": "LIVE_MAX_HELD_PER_MEMBER",
     "WB_DATABASE_POOL_SIZE": "DATABASE_POOL_SIZE",
     "WB_DATABASE_POOL_OVERFLOW": "DATABASE_POOL_OVERFLOW",
     "WB_PROXIES": "PROXIES",
@@ -225,7 +226,7 @@ def _coerce(key, value):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if key in NUMBER_KEYS:
         return float(value)
-    if key in ("MAIL_PORT", "DATABASE_POOL_SIZE", "DATABASE_POOL_OVERFLOW", "PROXIES"):
+    if key in ("MAIL_PORT", "DATABASE_POOL_SIZE", "DATABASE_POOL_OVERFLOW", "PROXIES", "LIVE_MAX_HELD_PER_MEMBER"):
         return int(value)
     return value
 
