@@ -288,7 +288,7 @@ def test_offline_the_new_message_search_says_it_could_not_search_and_searches_ag
     online searched nothing."""
     browsing.allow_console_error(FAILED_REQUEST_LINES)
     alice = server.create_member("alice")
-    server.create_member("bob", display_name="Bob Quillfeather")
+    bob = server.create_member("bob", display_name="Bob Quillfeather")  # another test's Bob may share the server
     page = browsing.sign_in(alice)
     page.goto("/messages")
     page.wait_for_load_state("load")
@@ -302,7 +302,7 @@ def test_offline_the_new_message_search_says_it_could_not_search_and_searches_ag
     expect(results).to_have_attribute("aria-live", "polite")
 
     page.context.set_offline(False)
-    expect(results.get_by_role("button", name="Message Bob Quillfeather")).to_be_visible()
+    expect(results.get_by_role("button", name=f"Message Bob Quillfeather @{bob}")).to_be_visible()
 
 
 def test_a_late_answer_to_a_send_changes_nothing_in_a_conversation_opened_since(browsing, server):
