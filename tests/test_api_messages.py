@@ -120,6 +120,30 @@ def test_a_retried_send_with_the_same_idempotency_key_stores_once(api_chat, alic
     assert len(messages_in(cid)) == 1
 
 
+def test_a_key_past_a_day_names_a_new_send_though_no_clearing_has_reached_it(api_chat, alice_api):
+    """Keys are kept a day (KEPT_FOR); clearing them runs at most once a minute in a process, so a key
+    reused after its day, still in the table, is this send's: a new message, not the old one replayed."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from wb.api import idempotency
+    from wb.api.models import IdempotencyKey
+    from wb.extensions import db
+    from wb.models import utcnow
+
+    _, _, cid = api_chat
+    headers = {"Idempotency-Key": "a-day-old"}
+    first = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "Monday's"}, headers=headers)
+    db.session.execute(update(IdempotencyKey).values(created_at=utcnow() - idempotency.KEPT_FOR - timedelta(minutes=5)))
+    db.session.commit()
+    idempotency._cleared_at = utcnow()  # the process cleared a moment ago: this row is still there
+    again = alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "Tuesday's"}, headers=headers)
+    assert first.status_code == again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert [m.body for m in messages_in(cid)] == ["Monday's", "Tuesday's"]
+    assert db.session.query(IdempotencyKey).count() == 1
+
+
 def test_an_idempotency_key_is_not_stored_with_the_text(api_chat, alice_api):
     import hashlib
 

@@ -10,10 +10,10 @@ import hmac
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db, kept_after_commit
+from ..extensions import db
 from ..messaging import writes
 from ..messaging.models import Message
 from ..models import User, utcnow
@@ -36,16 +36,15 @@ def send_once(member, conversation, raw_body, key: str) -> tuple[writes.Sent, bo
     if claimed is None:
         message = _replay(member.id, conversation, raw_body, key_hash, body_hash)
         return writes.Sent(message, db.session.get(User, conversation.other_id(member.id))), True
+    def note_message(message_id):  # committed with the message (one commit a send, not two)
+        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == claimed).values(message_id=message_id))
+
     try:
-        sent = writes.send_message(member, conversation, raw_body)
+        sent = writes.send_message(member, conversation, raw_body, on_stored=note_message)
     except BaseException:
         db.session.rollback()
         _release(claimed)  # refused or failed: nothing was stored, so the key is free for a retry
         raise
-    message_id = sent.message.id
-    with kept_after_commit():  # the answer draws the send's message and recipient
-        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == claimed).values(message_id=message_id))
-        db.session.commit()
     return sent, False
 
 
@@ -55,17 +54,37 @@ def _body_hash(body: str) -> str:
     return hmac.new(secret + BODY_HASH_SALT, body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+# Keys past KEPT_FOR are cleared by a send at most once a minute in each process: every web send has a
+# key now, and clearing on each one was a statement more per message for nothing.
+CLEARED_EVERY = timedelta(minutes=1)
+_cleared_at = None
+
+
 def _claim(member_id: int, conversation_id: int, key_hash: str, body_hash: str) -> int | None:
-    """Insert the key's row (the unique constraint makes exactly one request its owner); None when taken."""
-    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEPT_FOR))
-    row = IdempotencyKey(user_id=member_id, key_hash=key_hash, conversation_id=conversation_id, body_hash=body_hash)
-    db.session.add(row)
-    try:
+    """Insert the key's row (the unique constraint makes exactly one request its owner); None when taken.
+    One INSERT ... RETURNING, not an ORM object: every web send claims a key."""
+    global _cleared_at
+    now = utcnow()
+    if _cleared_at is None or now - _cleared_at >= CLEARED_EVERY:
+        _cleared_at = now
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEPT_FOR))
+    for _ in range(2):
+        try:
+            claimed = db.session.execute(insert(IdempotencyKey).values(
+                user_id=member_id, key_hash=key_hash, conversation_id=conversation_id, body_hash=body_hash,
+                created_at=now).returning(IdempotencyKey.id)).scalar_one()
+            db.session.commit()
+            return claimed
+        except IntegrityError:
+            db.session.rollback()
+        # Taken: by a key past KEPT_FOR that no clearing has reached yet, it is this send's to take.
+        gone = db.session.execute(delete(IdempotencyKey).where(
+            IdempotencyKey.user_id == member_id, IdempotencyKey.key_hash == key_hash,
+            IdempotencyKey.created_at < now - KEPT_FOR)).rowcount
         db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return None
-    return row.id
+        if not gone:
+            return None
+    return None
 
 
 def _release(row_id: int) -> None:

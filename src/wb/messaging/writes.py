@@ -107,8 +107,9 @@ class Sent:
     read_unread: bool = True  # the reply read messages the sender hadn't (their unread count moved)
 
 
-def send_message(sender, conversation: Conversation, raw_body) -> Sent:
-    """Store a message (first) and update both members' metadata (second)."""
+def send_message(sender, conversation: Conversation, raw_body, on_stored=None) -> Sent:
+    """Store a message (first) and update both members' metadata (second). on_stored(message id), if
+    given, adds its own writes to the commit that stores the message (an idempotency key's row)."""
     body = clean_body(raw_body)
     recipient, blocker_id, replied = _recipient(sender, conversation)
     written = replied or rules.conversation_has_message(conversation.id)
@@ -121,6 +122,9 @@ def send_message(sender, conversation: Conversation, raw_body) -> Sent:
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
     db.session.add(message)
+    if on_stored is not None:
+        db.session.flush()  # its id
+        on_stored(message.id)
     read_unread = True  # unknown when the metadata update fails: the tab asks for its badge
     # A send reads back exactly what it just wrote (the message, the conversation, both members)
     # for its audit line, the metadata update and the answer: kept, not reloaded after each commit.
