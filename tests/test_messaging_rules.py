@@ -5,14 +5,14 @@ import re
 import pytest
 from sqlalchemy import select
 
-from helpers import text
+from helpers import reload, text
 from messaging_helpers import conversation_count, messages_in, open_conversation, send, visible_text
 from wb import flags
 from wb.circles import service as circles
 from wb.extensions import db
 from wb.messaging import rule_changes, rules, safety
 from wb.messaging.directory_search import search_members
-from wb.models import AuditEvent
+from wb.models import AuditEvent, User
 
 STARTERS_ONLY = ("Starting conversations is open to members of Coordinators and Volunteers. "
                  "You can write to the admins, and reply to anyone who writes to you or in conversations you "
@@ -162,6 +162,48 @@ def test_each_member_setting(people, setting):
     else:
         assert shared == outsider == "Bob isn't accepting new conversations right now. Only they can change that."
     assert refusal(people["root"], people["bob"]) is None  # staff can always reach a member
+
+
+NOBODY_NEW = "Bob isn't accepting new conversations right now. Only they can change that."
+
+
+def test_an_open_draft_hears_when_its_member_takes_no_new_conversations_and_again_when_they_do(app, people, login):
+    """Bob chose "Nobody new" while Alice had her draft to him open ("No messages yet"): it kept its box
+    until she pressed Send (an outside tester). Her live channel now hears "compose" for the draft, as for a
+    pause, and the thread drawn again says why; Carol's conversation with a message is a reply and hears nothing."""
+    app.config["LIVE_HOLD_SECONDS"] = 0.3  # an ask that hears nothing ends soon
+    alice_client, bob_client, carol_client = (login(people[name]) for name in ("alice", "bob", "carol"))
+    draft = open_conversation(alice_client, "bob")
+    written = open_conversation(carol_client, "bob")
+    send(carol_client, written, "Thanks for the ladder")
+
+    def cursor(client, cid):
+        return int(re.search(r'data-live-cursor="(\d+)"', text(client.get(f"/messages/{cid}"))).group(1))
+
+    def heard(client, since):
+        answer = client.get(f"/messages/live?since={since}").get_json()
+        return [(e["kind"], e["conversation"]) for e in answer["events"]], answer["cursor"]
+
+    alice_since, carol_since = cursor(alice_client, draft), cursor(carol_client, written)
+    assert 'id="compose-body"' in text(alice_client.get(f"/messages/{draft}"))
+    saved = bob_client.post("/settings/messaging", data={"message_from": "nobody"})
+    assert saved.status_code == 302 and reload(User, people["bob"].id).message_from == "nobody"
+    events, alice_since = heard(alice_client, alice_since)
+    assert events == [("compose", draft)]
+    assert heard(carol_client, carol_since)[0] == []  # a reply is always allowed: nothing to redraw
+    page = alice_client.get(f"/messages/{draft}")  # what live.js draws in the thread pane
+    assert 'id="compose-body"' not in text(page) and NOBODY_NEW in visible_text(page)
+    assert 'id="compose-body"' in text(carol_client.get(f"/messages/{written}"))
+
+    bob_client.post("/settings/messaging", data={"message_from": "nobody"})  # saved again, unchanged
+    assert heard(alice_client, alice_since)[0] == []
+    bob_client.post("/settings/messaging", data={"message_from": "rules"})
+    events, alice_since = heard(alice_client, alice_since)
+    assert events == [("compose", draft)]
+    page = alice_client.get(f"/messages/{draft}")
+    assert 'id="compose-body"' in text(page) and NOBODY_NEW not in visible_text(page)
+    assert send(alice_client, draft, "Hello Bob").status_code == 200
+    assert [m.body for m in messages_in(draft)] == ["Hello Bob"]
 
 
 def test_only_my_circles_from_a_member_in_none_asks_nobody_to_join_one(people):

@@ -783,6 +783,34 @@ def test_an_open_thread_closes_its_box_when_the_other_member_pauses_messages(bro
     expect(alice_page.locator("#compose-body")).to_have_value("Can I change my order to 2kg?", timeout=NEWS_MS)
 
 
+def test_an_open_draft_closes_its_box_when_the_other_member_takes_nobody_new_and_opens_again(browsing, server):
+    """Bob chose "Nobody new" while Alice's draft to him ("No messages yet. Say hello!") was open: it kept its
+    box until Send was refused (an outside tester). It now closes within a second, as for a pause, and opens
+    again with what she typed when Bob lets anyone start again."""
+    alice = server.create_member("alice", display_name="Alice Drafting")
+    bob = server.create_member("bob", display_name="Bob Nobodynew")
+    alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
+    open_conversation(alice_page, bob, "Bob Nobodynew")
+    expect(alice_page.locator("#thread")).to_contain_text("No messages yet. Say hello!")
+    alice_page.locator("#compose-body").fill("Hello, are you the one with the ladder?")
+    alice_page.wait_for_timeout(300)  # the channel is held now
+    bob_page.goto("/settings")
+    choices = bob_page.locator("#messaging")
+    choices.get_by_label("Nobody new").check()
+    choices.get_by_role("button", name="Save who can start a conversation").click()
+    expect(bob_page.locator(".flashes")).to_contain_text("Who can start a conversation with you: “Nobody new")
+    expect(alice_page.locator("#compose")).to_have_text(
+        "Bob Nobodynew isn't accepting new conversations right now. Only they can change that.", timeout=NEWS_MS)
+    expect(alice_page.locator("#compose-body")).to_have_count(0)
+    expect(alice_page.locator("#compose-unsent")).to_have_value("Hello, are you the one with the ladder?")
+
+    bob_page.locator("#messaging").get_by_label("Anyone the community's rules allow").check()
+    bob_page.locator("#messaging").get_by_role("button", name="Save who can start a conversation").click()
+    expect(alice_page.locator("#compose-body")).to_have_value("Hello, are you the one with the ladder?",
+                                                              timeout=NEWS_MS)
+    expect(alice_page.locator("#compose")).not_to_contain_text("isn't accepting")
+
+
 def test_a_tab_whose_account_was_suspended_goes_to_a_sign_in_page_that_says_so(browsing, server):
     """It said "Sign in to go back to where you were" to a member who can't (outside testers)."""
     from wb.auth import service

@@ -53,14 +53,19 @@ def unblock(blocker, blocked) -> None:
         audit("member.unblocked", user_id=blocker.id, other_user_id=blocked.id)
 
 
-def tell_compose_changed(member_id: int, others=None) -> None:
+def tell_compose_changed(member_id: int, others=None, unwritten_only: bool = False) -> None:
     """Whether others may write to member_id changed (a pause, a block): their open thread with them
     is drawn again, its box closed or open. The event's kind ("compose") is the same for a block as
-    for a pause, so a block is never told (with the session's next commit)."""
+    for a pause, so a block is never told (with the session's next commit).
+
+    unwritten_only: only conversations with no message yet (who may *start* one changed; a reply
+    is always allowed)."""
     query = select(ConversationMembership.user_id, ConversationMembership.conversation_id).where(
         ConversationMembership.other_user_id == member_id)
     if others is not None:
         query = query.where(ConversationMembership.user_id.in_(list(others)))
+    if unwritten_only:
+        query = query.where(ConversationMembership.last_message_id.is_(None))
     for other_id, conversation_id in db.session.execute(query).all():
         live.record([other_id], "compose", conversation_id)
 

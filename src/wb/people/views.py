@@ -120,7 +120,11 @@ def message_from():
     form = MessageFromForm()
     if not form.validate_on_submit():
         return _render_settings(message_form=form)
-    current_user.message_from = form.message_from.data
+    if current_user.message_from != form.message_from.data:
+        current_user.message_from = form.message_from.data
+        # Who may start a conversation changed: an open draft with them (no message yet) shows its
+        # box closed (or open) now, as a pause does; conversations with a message are replies, unchanged.
+        safety.tell_compose_changed(current_user.id, unwritten_only=True)
     db.session.commit()
     # The choice in its own words, quoted: lower-cased it read "people i already have".
     flash(f"Saved. Who can start a conversation with you: “{MESSAGE_FROM[form.message_from.data]}”.", "success")
