@@ -37,6 +37,7 @@ def init_database(app) -> None:
                 _name_in_errors(engine, MESSAGING)
                 if engine.dialect.name == "sqlite":
                     _open_existing_file_only(engine)
+                    _drop_connections_to_a_gone_file(engine)
 
 
 MESSAGING = "messaging"
@@ -62,6 +63,45 @@ def _open_existing_file_only(engine: Engine) -> None:
         if path and path != ":memory:" and not cparams.get("uri"):
             cargs[0] = f"file:{quote(path)}?mode=rw"
             cparams["uri"] = True
+
+
+_OPENED_FILE = "wb_opened_file"
+
+
+def _file_identity(path: str):
+    """(device, inode) of the file at path, or None when nothing is there."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _drop_connections_to_a_gone_file(engine: Engine) -> None:
+    """Hand out a pooled connection only while its file is still the one at the path: one deleted
+    (or moved, or replaced) under a running app was still held open by the pool, and every send
+    "worked" into a file no one would read again (an operator tester). Such a connection is dropped
+    and a new one opened, which a missing file refuses (mode=rw): pages and the API then answer
+    503 "Messages unavailable", as for a damaged file. A stat() per checkout, about a microsecond."""
+    path = engine.url.database
+    if not path or path == ":memory:":
+        return
+
+    @event.listens_for(engine, "connect")
+    def note_file(_dbapi_connection, record):
+        record.info[_OPENED_FILE] = _file_identity(path)
+
+    @event.listens_for(engine, "checkout")
+    def check_file(_dbapi_connection, record, _proxy):
+        opened = record.info.get(_OPENED_FILE)
+        if opened is None or _file_identity(path) == opened:
+            return
+        # Closing it leaves the WAL beside the path (SQLite keeps a WAL whose database was unlinked):
+        # it may hold the last messages, which a restore keeps in backups/.
+        log.warning("messaging database file %s is gone or replaced since it was opened (deleted or moved "
+                    "while the app runs): messages are refused until it is back; restore a backup "
+                    "(./wb messaging restore PATH)", path)
+        raise DisconnectionError("the messaging database file is gone or replaced")
 
 
 def failed_in(error: BaseException, name: str = MESSAGING) -> bool:
