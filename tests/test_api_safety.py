@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from api_helpers import alice_api, api_as, api_chat, assert_problem, bob_api, send  # noqa: F401
 from wb.extensions import db
-from wb.messaging.models import Block, Report
+from wb.messaging.models import RANDOM_IDS, Block, Report
 
 
 def test_blocking_lists_and_unblocking_are_idempotent(alice_api, alice, bob):
@@ -56,6 +56,28 @@ def test_a_report_is_filed_without_telling_anyone(alice_api, alice, bob):
     assert (row.reporter_id, row.reported_id, row.note) == (alice.id, bob.id, "ads")
 
 
+def test_a_report_id_tells_nothing_of_how_many_reports_others_filed(alice_api, api_as, alice, bob, make_user):
+    """Ids counted up: a member's report was 2, another member's then 3, 4...: a reporter learned how
+    many reports others filed, and reports are confidential (an API tester). Drawn at random, as a
+    conversation's id is."""
+    carol = make_user("carol")
+    carol_api = api_as(carol)
+    filed = [alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam"}),
+             carol_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam"}),
+             carol_api.post("/api/v1/reports", json={"username": "alice", "reason": "scam"}),
+             alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "scam"})]
+    assert [response.status_code for response in filed] == [201] * 4
+    ids = [response.get_json()["id"] for response in filed]
+    low, high = RANDOM_IDS
+    assert all(low <= id_ < high for id_ in ids), ids  # no small counted number
+    assert all(abs(later - earlier) != 1 for earlier, later in zip(ids, ids[1:])), ids
+    rows = db.session.execute(select(Report.id, Report.reporter_id, Report.reason)).all()
+    assert sorted(rows) == sorted(zip(ids, (alice.id, carol.id, carol.id, alice.id), ("spam", "spam", "scam", "scam")))
+    # A note added to the open report answers with that report's id (200), not a new one.
+    again = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "more"})
+    assert again.status_code == 200 and again.get_json()["id"] == ids[0]
+
+
 def test_reporting_the_same_member_again_adds_to_the_open_report(alice_api, alice, bob, admin, login):
     """One open report per reporter, member and reason for the admins: a second note goes under the
     first, a repeat adds nothing; another reason is a report of its own (added to the first, its
@@ -71,11 +93,11 @@ def test_reporting_the_same_member_again_adds_to_the_open_report(alice_api, alic
     assert more.status_code == 200 and more.get_json() == first
     other = alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "harassment", "note": "rude at night"})
     assert other.status_code == 201 and other.get_json()["reason"] == "harassment"
-    rows = db.session.scalars(select(Report).order_by(Report.id)).all()
+    rows = db.session.scalars(select(Report).order_by(Report.created_at, Report.id)).all()
     assert [(r.reason, r.note) for r in rows] == [("spam", "ads\n\nmore ads"), ("harassment", "rude at night")]
     login(admin).post(f"/admin/reports/{rows[0].id}/resolve")
     assert alice_api.post("/api/v1/reports", json={"username": "bob", "reason": "spam", "note": "ads again"}).status_code == 201
-    assert [r.note for r in db.session.scalars(select(Report).order_by(Report.id))] == [
+    assert [r.note for r in db.session.scalars(select(Report).order_by(Report.created_at, Report.id))] == [
         "ads\n\nmore ads", "rude at night", "ads again"]
 
 

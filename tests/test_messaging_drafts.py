@@ -181,7 +181,7 @@ def test_a_conversation_id_tells_nothing_of_when_it_was_made(drafted, make_user,
     """Ids counted up: Bob, opening a conversation with Alice, got her old draft's id, lower than
     conversations made since, and knew she had started one to him and roughly when (an API tester);
     they also counted the community's conversations. A new one's id is drawn at random."""
-    from wb.messaging import conversations
+    from wb.messaging import conversations, models
 
     _, bob_client, draft = drafted
     carol_client = login(make_user("carol"))
@@ -194,6 +194,6 @@ def test_a_conversation_id_tells_nothing_of_when_it_was_made(drafted, make_user,
 
     # An id already taken is drawn again, never shared.
     draws = iter([later[0] - low, later[0] - low, 123])
-    monkeypatch.setattr(conversations.secrets, "randbelow", lambda _: next(draws))
+    monkeypatch.setattr(models.secrets, "randbelow", lambda _: next(draws))
     fresh = open_conversation(login(make_user("dave")), "alice")
     assert fresh == low + 123

@@ -1,11 +1,12 @@
 """Blocks and reports."""
 import re
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from wb.extensions import db
-from wb.messaging.models import Block, Report
+from wb.messaging.models import RANDOM_IDS, Block, Report
 from messaging_helpers import messages_in, open_conversation, send, visible_text
 from messaging_ops_helpers import converse
 
@@ -204,6 +205,36 @@ def test_reporting_again_for_the_same_reason_says_it_joins_the_open_report(chat)
     assert "holds 38 characters of notes" in visible_text(long) and "long note" not in visible_text(long)
 
 
+def test_a_report_filed_on_the_page_gets_an_id_that_tells_nothing(chat, alice, bob, admin, make_user, login):
+    """Report ids were counted up, so each told how many reports the community had (an API tester):
+    the form's are drawn at random too. The admins' list stays newest first, an older report (filed
+    under a counted id) last, and each resolves by its id."""
+    alice_client, bob_client, _ = chat
+    older = Report(id=2, reporter_id=admin.id, reported_id=bob.id, reason="other",
+                   created_at=datetime(2024, 1, 1))
+    db.session.add(older)
+    db.session.commit()
+    carol_client = login(make_user("carol", display_name="Carol"))
+    for client, whom, reason in ((bob_client, "alice", "spam"), (carol_client, "alice", "harassment"),
+                                 (alice_client, "carol", "scam")):
+        assert client.post(f"/people/{whom}/report", data={"reason": reason}).status_code == 302
+    rows = db.session.scalars(select(Report).where(Report.id != 2).order_by(Report.created_at)).all()
+    ids = [row.id for row in rows]
+    assert [row.reason for row in rows] == ["spam", "harassment", "scam"]
+    low, high = RANDOM_IDS
+    assert all(low <= id_ < high for id_ in ids), ids
+    assert all(abs(later - earlier) != 1 for earlier, later in zip(ids, ids[1:])), ids
+    admin_client = login(admin)
+    page = admin_client.get("/admin/reports").get_data(as_text=True)
+    listed = [int(found) for found in re.findall(r'<tr id="report-(\d+)"', page)]
+    assert listed == [*reversed(ids), 2]  # newest first, by when it was filed
+    for id_ in (ids[0], 2):
+        assert admin_client.post(f"/admin/reports/{id_}/resolve").status_code == 302
+    db.session.expire_all()
+    assert {row.id: row.status for row in db.session.scalars(select(Report))} == {
+        ids[0]: "resolved", ids[1]: "open", ids[2]: "open", 2: "resolved"}
+
+
 def test_admin_resolves_reports_and_members_cannot_see_them(chat, admin, login):
     alice_client, bob_client, _ = chat
     bob_client.post("/people/alice/report", data={"reason": "spam"})
@@ -361,7 +392,7 @@ def test_a_report_about_an_admin_goes_to_the_other_admins_only(chat, alice, bob,
     therapist = make_user("drmaya", role="admin")
     assert bob_client.post("/people/drmaya/report", data={"reason": "harassment", "note": "She pressured me"}).status_code == 302
     assert bob_client.post("/people/alice/report", data={"reason": "spam"}).status_code == 302
-    about_her, about_alice = db.session.scalars(select(Report).order_by(Report.id)).all()
+    about_her, about_alice = db.session.scalars(select(Report).order_by(Report.created_at, Report.id)).all()
 
     hers = login(therapist)
     page = visible_text(hers.get("/admin/reports"))

@@ -25,7 +25,7 @@ def written_elsewhere(statement):
 
 def open_reports():
     db.session.expire_all()
-    return list(db.session.scalars(select(Report).where(Report.status == "open").order_by(Report.id)))
+    return list(db.session.scalars(select(Report).where(Report.status == "open").order_by(Report.created_at, Report.id)))
 
 
 def reports_left(member):

@@ -56,7 +56,7 @@ def api_report(server, token, username, reason, note):
 
 def reports_about(member, reason=None):
     db.session.expire_all()
-    query = select(Report).where(Report.reported_id == member.id).order_by(Report.id)
+    query = select(Report).where(Report.reported_id == member.id).order_by(Report.created_at, Report.id)
     return list(db.session.scalars(query if reason is None else query.where(Report.reason == reason)))
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import secrets
 
 from flask import abort
 from sqlalchemy import bindparam, select
@@ -11,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import utcnow
-from .models import Conversation, ConversationMembership, Message
+from .models import RANDOM_IDS, Conversation, ConversationMembership, Message, random_id
 
 log = logging.getLogger("wb.messaging")
 
@@ -70,12 +69,7 @@ def find_conversation(a_id: int, b_id: int) -> Conversation | None:
     )
 
 
-# A new conversation's id is drawn at random from this range, not counted up: ids in order told a
-# member who opened a conversation that its lower id was the other member's unsent draft, made
-# before others they knew of (a draft is private), and told anyone how many conversations the
-# community has (an API tester). Above what a counter reaches (seeded demos, older rows) and within
-# PostgreSQL's integer, which every table that names a conversation uses.
-CONVERSATION_IDS = (1_000_000, 2**31 - 1)
+CONVERSATION_IDS = RANDOM_IDS  # a new conversation's id is drawn at random (models.random_id)
 ID_TRIES = 5
 
 
@@ -83,8 +77,7 @@ def create_conversation(a_id: int, b_id: int) -> tuple[Conversation, bool]:
     """Insert the pair's row under a random id; if another request won the race, use theirs."""
     low, high = _pair(a_id, b_id)
     for _ in range(ID_TRIES):
-        conversation = Conversation(id=secrets.randbelow(CONVERSATION_IDS[1] - CONVERSATION_IDS[0]) + CONVERSATION_IDS[0],
-                                    user_low_id=low, user_high_id=high)
+        conversation = Conversation(id=random_id(), user_low_id=low, user_high_id=high)
         db.session.add(conversation)
         try:
             db.session.commit()

@@ -10,6 +10,7 @@ be rebuilt from the messaging database (service.reconcile).
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -28,6 +29,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..models import utcnow
+
+# Conversations' and reports' ids are drawn at random from this range, not counted up: ids in order
+# told a member who opened a conversation that its lower id was the other member's unsent draft,
+# told a reporter how many reports others filed (reports are confidential: an API tester), and
+# told anyone how many conversations the community has. Above what a counter reaches (seeded
+# demos, older rows) and within PostgreSQL's integer, which every table naming them uses.
+RANDOM_IDS = (1_000_000, 2**31 - 1)
+
+
+def random_id() -> int:
+    """A new row's id, drawn at random from RANDOM_IDS (a draw already taken fails its insert)."""
+    return secrets.randbelow(RANDOM_IDS[1] - RANDOM_IDS[0]) + RANDOM_IDS[0]
 
 # BigInteger ids on PostgreSQL, INTEGER (so still the rowid alias) on SQLite.
 MessageId = BigInteger().with_variant(db.Integer(), "sqlite")
@@ -180,6 +193,7 @@ class Report(db.Model):
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
     )
 
+    # Drawn at random when filed (safety._filed: random_id); rows filed before keep their counted ids.
     id: Mapped[int] = mapped_column(primary_key=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     reported_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

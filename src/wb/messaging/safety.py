@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import AuditEvent, User, utcnow
 from . import live, policy
 from .conversations import audit
-from .models import REPORT_NOTE_MAX, Block, ConversationMembership, Report
+from .models import REPORT_NOTE_MAX, Block, ConversationMembership, Report, random_id
 from .policy import Refusal
 
 
@@ -127,14 +127,15 @@ def report(reporter, reported, reason: str, note: str = "") -> tuple[Report, boo
 
 
 def _filed(reporter, reported, reason: str, note: str) -> Report | None:
-    """A new report, counted against the reporter's day; None when the same report (reporter, member
-    and reason) was filed at the same moment by another request (uq_reports_open): the note then
-    joins that one. Twelve at once had filed two, each counting, and lost two notes (an outside
-    tester). Counted only by the request whose report was filed, as a conversation's first message
-    is (writes._count_if_first); refused by the count (another report took the day's last since the
+    """A new report (its id drawn at random, as a conversation's), counted against the reporter's day;
+    None when the same report (reporter, member and reason) was filed at the same moment by another
+    request (uq_reports_open): the note then joins that one (or, the id drawn being taken, report draws again).
+    Twelve at once had filed two, each counting, and lost two notes (an outside tester). Counted only
+    by the request whose report was filed, as a conversation's first message is
+    (writes._count_if_first); refused by the count (another report took the day's last since the
     check), the report is taken back before anyone is told of it."""
     policy.refuse_when_spent("report", "REPORT_RATE_LIMIT", reporter)  # the usual refusal writes nothing
-    row = Report(reporter_id=reporter.id, reported_id=reported.id, reason=reason, note=note,
+    row = Report(id=random_id(), reporter_id=reporter.id, reported_id=reported.id, reason=reason, note=note,
                  conversation_id=_written_between(reporter.id, reported.id))
     db.session.add(row)
     try:
@@ -164,7 +165,7 @@ def _open_report(reporter_id: int, reported_id: int, reason: str) -> Report | No
     and, once the note was full, a threat could no longer be reported at all (a re-check tester)."""
     return db.session.scalar(select(Report).where(
         Report.reporter_id == reporter_id, Report.reported_id == reported_id, Report.reason == reason,
-        Report.status == "open").order_by(Report.id.desc()).limit(1))
+        Report.status == "open").order_by(Report.created_at.desc(), Report.id.desc()).limit(1))
 
 
 # A report's notes, one under another (_added_to): what a reporter added later follows a blank line.
@@ -301,8 +302,9 @@ def open_reports_about(member_ids) -> dict[int, int]:
 
 
 def reports(status: str = "open", admin=None) -> list[Report]:
+    """The reports this admin handles, newest first (by when: ids are drawn at random)."""
     return list(db.session.scalars(select(Report).where(Report.status == status, _for_admin(admin))
-                                   .order_by(Report.id.desc())))
+                                   .order_by(Report.created_at.desc(), Report.id.desc())))
 
 
 def open_report_count(admin=None) -> int:
