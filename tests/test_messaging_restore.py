@@ -712,3 +712,42 @@ def test_restore_replaces_an_empty_database_saying_no_copy_was_needed(sqlite_app
     assert list_backups(prefix=PRE_RESTORE) == []
     assert [row[3] for row in message_rows()] == ["in the backup"]
     assert invoke(sqlite_app, "verify").exit_code == 0
+
+
+def test_restore_over_a_missing_file_keeps_its_leftover_wal_and_says_how_to_read_it(sqlite_app, pair, tmp_path):
+    """The messaging file deleted, its WAL left beside its path: restore deleted the WAL without a word,
+    and with it the last messages, which it held (an operator tester). It is kept in backups/."""
+    import hashlib
+    import os
+    import shutil
+
+    converse(*pair, ["in the backup"])
+    backup_path = take_backup(sqlite_app)
+    converse(*pair, ["sent after the backup, only in the WAL"])
+    target = messaging_file(sqlite_app)
+    wal = target.with_name(target.name + "-wal")
+    os.unlink(target)  # the operator's `rm`, while the app held it open
+    db.session.remove()
+    db.engines["messaging"].dispose()  # the app stops: SQLite leaves the WAL of an unlinked file
+    assert wal.stat().st_size > 0
+    wal_sha256 = hashlib.sha256(wal.read_bytes()).hexdigest()
+
+    result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    kept = sorted((Path(sqlite_app.instance_path) / "backups").glob("pre-restore-*.sqlite3-wal"))
+    assert len(kept) == 1 and hashlib.sha256(kept[0].read_bytes()).hexdigest() == wal_sha256
+    assert kept[0].with_name(kept[0].name[:-len("-wal")] + "-shm").exists()
+    warning = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warning) == 1 and str(kept[0]) in warning[0] and "may hold the last messages" in warning[0]
+    assert [row[3] for row in message_rows()] == ["in the backup"]
+    # What the warning says to do: the backup's copy with the kept WAL beside it reads the lost message.
+    copy = tmp_path / "look.sqlite3"
+    shutil.copyfile(backup_path, copy)
+    shutil.copyfile(kept[0], tmp_path / "look.sqlite3-wal")
+    with closing(sqlite3.connect(copy)) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        bodies = [row[0] for row in connection.execute("SELECT body FROM messages ORDER BY id")]
+    assert bodies == ["in the backup", "sent after the backup, only in the WAL"]
+    notes = [line for line in invoke(sqlite_app, "verify").output.splitlines() if line.startswith("note:")]
+    assert any(str(kept[0]) in line and "delete it once you no longer need it" in line for line in notes), notes

@@ -116,6 +116,12 @@ def restore_command(path, yes):
     elif restored.kept:
         click.echo(f"Previous database kept as {restored.kept} (`backup --keep` never removes it: delete it "
                    "once you no longer need it).")
+    if restored.kept_wal:
+        click.echo(f"Warning: the messaging database file was missing, but its WAL was left beside it: kept as "
+                   f"{restored.kept_wal} (with its -shm). It may hold the last messages written before the file "
+                   "was lost. To look, copy the backup you restored to a new name, copy the WAL beside it as "
+                   "<new name>-wal, and open the copy (check it with `sqlite3 <new name> 'PRAGMA integrity_check'`).",
+                   err=True)
     if restored.rewiped:
         click.echo(f"Wiped again the text of {restored.rewiped:,} message(s) of members erased since the backup.")
     click.echo(f"Restored from {checked.path}; metadata reconciled ({len(restored.changes)} change(s)).")

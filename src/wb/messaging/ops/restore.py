@@ -22,7 +22,9 @@ from ...models import User
 from .. import live
 from ..reconcile import reconcile
 from . import postgres
-from .backup import PRE_RESTORE, backup, checksum_path, file_sha256, partial_file, record_restored
+from ...models import utcnow
+from .backup import (PRE_RESTORE, STAMP, backup, backup_folder, checksum_path, file_sha256, partial_file,
+                     record_restored)
 from ..models import MessagingCommunity
 from .database import TABLES, OperationFailed, ensure_schema, is_damaged, messaging_engine, sqlite_path
 from .identity import community_id
@@ -50,6 +52,7 @@ class Restored:
     rewiped: int = 0  # messages whose text was erased after the backup was taken, wiped again
     kept_damaged: str | None = None  # the replaced database was damaged: what its copy's check found
     replaced_empty: bool = False  # the replaced database had no tables (or no bytes): nothing to keep
+    kept_wal: Path | None = None  # the missing database's WAL, left behind: kept, it may hold the last messages
 
 
 def check_backup(path) -> CheckedBackup:
@@ -185,7 +188,7 @@ def restore(checked: CheckedBackup) -> Restored:
     # The current data is kept in backups/ as pre-restore-<time>, which `backup --keep` never rotates
     # away: it may hold the only copy of messages sent since the backup was taken. verify notes each
     # one left, and an erasure says they keep its text, until the operator deletes them.
-    kept_damaged, replaced_empty = None, False
+    kept_damaged, replaced_empty, kept_wal = None, False, None
     if sqlite_path() is None:
         _refuse_other_sessions()
         kept = backup(prefix=PRE_RESTORE).path
@@ -197,6 +200,7 @@ def restore(checked: CheckedBackup) -> Restored:
         copy = (backup(prefix=PRE_RESTORE, keep_damaged=True)
                 if sqlite_path().exists() and not replaced_empty else None)
         kept, kept_damaged = (copy.path, copy.damaged) if copy is not None else (None, None)
+        kept_wal = _keep_orphan_wal(sqlite_path()) if not sqlite_path().exists() else None
         _swap_sqlite_file(checked, damaged=kept_damaged is not None)
     messaging_engine().dispose()
     ensure_schema()  # an older backup is brought up to the current schema
@@ -210,9 +214,32 @@ def restore(checked: CheckedBackup) -> Restored:
     db.session.commit()
     record_restored(checked.path)
     log.info("messaging database restored", extra={"event": "messaging.restore", "path": str(checked.path),
-                                                   "kept": str(kept) if kept else None, "rewiped": rewiped})
+                                                   "kept": str(kept) if kept else None, "rewiped": rewiped,
+                                                   "kept_wal": str(kept_wal) if kept_wal else None})
     return Restored(backup=checked, kept=kept, changes=changes, rewiped=rewiped, kept_damaged=kept_damaged,
-                    replaced_empty=replaced_empty)
+                    replaced_empty=replaced_empty, kept_wal=kept_wal)
+
+
+def _keep_orphan_wal(target: Path) -> Path | None:
+    """The WAL (and shared-memory index) a missing database file left beside its path, moved into
+    backups/ as pre-restore-<time>.sqlite3-wal (-shm): it may hold the last messages written before
+    the file was lost, and the swap used to delete it without a word (an operator tester). None when
+    there is no WAL, or an empty one (nothing in it to keep; the swap removes it)."""
+    wal = target.with_name(target.name + "-wal")
+    if not wal.is_file() or wal.stat().st_size == 0:
+        return None
+    folder = backup_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    base, counter = f"{PRE_RESTORE}-{utcnow().strftime(STAMP)}", 1
+    kept = folder / f"{base}.sqlite3-wal"
+    while kept.exists() or kept.with_name(kept.name[:-len("-wal")]).exists():
+        counter += 1
+        kept = folder / f"{base}-{counter}.sqlite3-wal"
+    for suffix in ("-wal", "-shm"):
+        source = target.with_name(target.name + suffix)
+        if source.is_file():
+            shutil.move(source, kept.with_name(kept.name[:-len("-wal")] + suffix))
+    return kept
 
 
 def start_afresh() -> tuple[bool, list[str]]:

@@ -12,7 +12,7 @@ from ...extensions import db
 from ...models import User
 from ..reconcile import reconcile
 from ..models import Message
-from .backup import PRE_RESTORE, integrity_findings, list_backups
+from .backup import PRE_RESTORE, backup_folder, integrity_findings, list_backups
 from .database import damaged_line, error_reason, messaging_engine, require_database, sqlite_path
 
 # Texts shorter than this ("ok", "thanks!") are too common to prove a leak.
@@ -282,7 +282,10 @@ def _note_pre_restore_copies(report: Verification) -> None:
     report.notes += _limited([
         f"{copy.path} is the copy a restore kept of the database it replaced; `backup --keep` never removes it, "
         "and it keeps what it held (an erased member's text too): delete it once you no longer need it"
-        for copy in list_backups(prefix=PRE_RESTORE)])
+        for copy in list_backups(prefix=PRE_RESTORE)] + [
+        f"{wal} is the WAL a restore kept of a missing database file; it may hold its last messages (an erased "
+        "member's text too): delete it once you no longer need it"
+        for wal in sorted(backup_folder().glob(f"{PRE_RESTORE}-*.sqlite3-wal"))])
 
 
 def _limited(lines: list[str]) -> list[str]:
