@@ -33,7 +33,8 @@ def running(sqlite_app, pair):
 
 
 def held_count(connection, conversation_id):
-    return connection.execute("SELECT count(*) FROM messages WHERE conversation_id = ?", (conversation_id,)).fetchone()[0]
+    counted = connection.execute("SELECT count(*) FROM messages WHERE conversation_id = ?", (conversation_id,))
+    return counted.fetchone()[0]
 
 
 def test_a_send_into_a_deleted_file_is_refused_and_logged(sqlite_app, pair, running, caplog):
@@ -67,7 +68,8 @@ def test_a_send_into_a_deleted_file_is_refused_and_logged(sqlite_app, pair, runn
     assert (after.unread_count, after.last_message_id) == (unread_before, last_before)
     # The log says what is wrong and where, never the text.
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-    assert any("messaging database file" in line and str(path) in line and "gone" in line for line in warnings), warnings
+    assert any("messaging database file" in line and str(path) in line and "gone" in line
+               for line in warnings), warnings
     assert GONE_TEXT not in caplog.text
     ready = ann.get("/readyz")
     assert ready.status_code == 503 and ready.get_json()["databases"]["messaging"]["error"] == "FileMissing"

@@ -151,3 +151,30 @@ def test_a_damaged_database_is_said_plainly_by_stats_and_the_admin_page(sqlite_a
     html = page.get_data(as_text=True)
     assert "Damaged:" in html and "<code>./wb messaging restore PATH</code>" in html
     assert "Counts appear once the messaging database is reachable and mended." in html
+
+
+def test_readyz_is_not_ready_once_the_app_has_found_the_file_damaged(sqlite_app, pair):
+    """A page of the messages table written over: /messages answered 503 "Messages unavailable" and
+    /readyz went on saying ready (an operator tester). Once a request finds the damage, it doesn't;
+    a restored backup (a new file) is ready again."""
+    from conftest import WBClient
+    from messaging_ops_helpers import converse, damage_pages, messages_btrees, take_backup
+
+    conversation = converse(*pair, [f"message {number} " + "x" * 300 for number in range(40)])
+    backup_path = take_backup(sqlite_app)
+    assert damage_pages(*messages_btrees())
+    sqlite_app.test_client_class = WBClient
+    ann = sqlite_app.test_client()
+    ann.login("ann", "correct horse battery")
+
+    thread = ann.get(f"/messages/{conversation.id}")
+    assert thread.status_code == 503 and "Messages unavailable" in thread.get_data(as_text=True)
+    ready = ann.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["status"] == "unavailable"
+    assert ready.get_json()["databases"]["messaging"] == {"ok": False, "engine": "sqlite", "error": "Damaged"}
+    assert ready.get_json()["databases"]["main"]["ok"] is True
+
+    restored = invoke(sqlite_app, "restore", str(backup_path), "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert ann.get("/readyz").status_code == 200
+    assert ann.get(f"/messages/{conversation.id}").status_code == 200

@@ -45,11 +45,38 @@ MESSAGING = "messaging"
 
 def _name_in_errors(engine: Engine, name: str) -> None:
     """Mark every error of the engine's (a damaged file, a lost server) with the database's name,
-    so the error pages can say which part of the site is unavailable (failed_in)."""
+    so the error pages can say which part of the site is unavailable (failed_in); note a SQLite file
+    found damaged, for /readyz."""
     @event.listens_for(engine, "handle_error")
     def name_it(context):
         if context.sqlalchemy_exception is not None:
             context.sqlalchemy_exception.wb_database = name
+        reason = str(getattr(context.original_exception, "sqlite_errorname", ""))
+        if reason.startswith(SQLITE_DAMAGE) and engine.url.database:
+            _note_damage(engine.url.database, reason)
+
+
+# SQLite's words for a file whose pages are wrong, or that isn't a database at all.
+SQLITE_DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+# This process's finding of damage in a SQLite file: path -> the (device, inode) it was found in. A
+# damaged page is found only where a request reads it, and /readyz said ready over it while pages
+# answered "Messages unavailable" (an operator tester); reading every page per probe costs too much.
+_damage_found: dict[str, tuple[tuple, str]] = {}  # path -> ((device, inode), SQLite's reason)
+
+
+def _note_damage(path: str, reason: str) -> None:
+    identity = _file_identity(path)
+    if identity is not None and _damage_found.get(path, (None,))[0] != identity:
+        _damage_found[path] = identity, reason
+        log.warning("messaging database file %s is damaged (%s): /readyz says not ready until a backup is "
+                    "restored (./wb messaging restore PATH)", path, reason)
+
+
+def damage_known(path: str) -> str | None:
+    """SQLite's reason when this process found the file at path damaged (that same file: a restored
+    one is another), else None."""
+    identity, reason = _damage_found.get(path, (None, None))
+    return reason if identity is not None and identity == _file_identity(path) else None
 
 
 def _open_existing_file_only(engine: Engine) -> None:
@@ -254,6 +281,8 @@ def check_database(bind=None, schema: bool = False) -> dict:
         # whose messages a restart loses, and this said ready (a re-check tester). (A main database's
         # file that isn't there is one never initialised: NoSchema, below.)
         return {"ok": False, "engine": engine.dialect.name, "error": "FileMissing"}
+    if database and damage_known(database):
+        return {"ok": False, "engine": engine.dialect.name, "error": "Damaged"}
     try:
         with engine.connect() as connection:
             if schema:  # no table (never initialised) or no row: the app's pages would all fail

@@ -8,14 +8,14 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ... import flags
-from ...database import check_database
+from ...database import check_database, damage_known
 from ...extensions import db
 from ...models import utcnow
 from ..models import Conversation, ConversationMembership, Message
 from ..policy import FLAG
 from .backup import last_backup
-from .database import (BIND, DatabaseDamaged, OperationFailed, database_error_line, engine_name, is_damaged,
-                       location, messaging_engine, require_database, sqlite_path)
+from .database import (BIND, DatabaseDamaged, OperationFailed, damaged_line, database_error_line, engine_name,
+                       is_damaged, location, messaging_engine, require_database, sqlite_path)
 
 
 def messaging_health() -> dict:
@@ -56,6 +56,8 @@ def messaging_health() -> dict:
 
 def _storage_figures() -> dict:
     probe = check_database(BIND)
+    if probe.get("error") == "Damaged":  # found by a request of this process's: as its reads would fail
+        raise DatabaseDamaged(damaged_line(damage_known(messaging_engine().url.database) or "found by the app"))
     if not probe["ok"]:
         raise OperationFailed(f"Can't reach the messaging database at {location()}: {probe['error']}")
     figures = {"reachable": True, "probe_latency_ms": probe["latency_ms"], "schema_revision": _schema_revision()}
