@@ -149,6 +149,89 @@ def test_choosing_emails_before_an_address_is_confirmed_says_nothing_is_sent_yet
     assert "Nothing is sent until" not in visible_text(page)
 
 
+def email_form_of(page) -> str:
+    """The Email card's form that holds the address box (either of its buttons sends all it holds)."""
+    forms = re.findall(r"<form\b.*?</form>", page.split('id="email"', 1)[1], re.S)
+    [form] = [form for form in forms if 'id="email-address"' in form]
+    return form
+
+
+def test_save_email_choices_also_saves_the_address_typed_above_them(app, smtp, alice, login, messaging_on):
+    """A new member typed an address, ticked "Soon" and pressed Save email choices, the big button at the
+    card's foot: the note said nothing is sent until an address is confirmed, and the address was gone
+    (an outside tester; it needed the Add address button)."""
+    client = login(alice)
+    card = email_form_of(client.get("/settings").get_data(as_text=True))
+    assert 'name="frequency"' in card and 'name="discreet"' in card  # one form: the browser sends the box too
+    assert re.search(r'<button type="submit" class="button" formaction="/settings/email/frequency">'
+                     r"Save email choices</button>", card)
+    assert card.index("Add address") < card.index('name="frequency"')  # Enter in the box still adds the address
+
+    saved = client.post("/settings/email/frequency", data={"email": "margaret@example.org", "frequency": "soon"})
+    assert saved.status_code == 302 and saved.location.endswith("/settings#email")
+    page = visible_text(client.get("/settings"))
+    assert ("Saved margaret@example.org: look in that inbox for our link. Email about unread messages: soon after "
+            "a message arrives. Nothing is sent until you confirm an email address.") in page
+    assert "margaret@example.org : waiting for confirmation." in page
+    row = settings_row(alice)
+    assert (row.address, row.confirmed_at, row.frequency, row.name_writers) == \
+        ("margaret@example.org", None, "soon", True)
+    assert [n.kind for n in notices(status="pending")] == ["confirm"]  # as Add address queues it
+    notify(app)
+    assert [m["To"] for m in smtp.messages] == ["margaret@example.org"]
+
+    # the box left empty, the choices alone are saved and the address stays
+    client.post("/settings/email/frequency", data={"email": "", "frequency": "daily", "discreet": "yes"})
+    row = settings_row(alice)
+    assert (row.address, row.frequency, row.name_writers) == ("margaret@example.org", "daily", False)
+    assert len(notices(kind="confirm")) == 1
+
+
+def test_add_address_also_saves_the_choices_the_card_shows(app, alice, login, messaging_on):
+    client = login(alice)
+    client.post("/settings/email", data={"email": "margaret@example.org", "frequency": "daily"})
+    page = visible_text(client.get("/settings"))
+    assert "Saved margaret@example.org: look in that inbox for our link. Email about unread messages: in a " \
+           "daily digest." in page
+    assert (settings_row(alice).address, settings_row(alice).frequency) == ("margaret@example.org", "daily")
+    client.post("/settings/email", data={"email": "maggie@example.org", "frequency": "daily"})
+    page = visible_text(client.get("/settings"))
+    assert "Saved maggie@example.org: look in that inbox for our link." in page
+    assert "Email about unread messages" not in page  # unchanged choices: the note is about the address
+    response = client.post("/settings/email", data={"email": "", "frequency": "soon"})
+    assert response.status_code == 400 and "Enter an email address." in visible_text(response)
+    assert (settings_row(alice).address, settings_row(alice).frequency) == ("maggie@example.org", "daily")
+
+
+@pytest.mark.parametrize("typed", ["margaret@example", "margaret example.org"])
+def test_an_address_the_choices_cant_save_saves_nothing_and_keeps_all_that_was_typed(app, alice, login, messaging_on,
+                                                                                    typed):
+    response = login(alice).post("/settings/email/frequency",
+                                 data={"email": typed, "frequency": "soon", "discreet": "yes"})
+    assert response.status_code == 400
+    page, said = response.get_data(as_text=True), visible_text(response)
+    assert "Nothing was saved. Correct the address, or empty this box to save just your email choices, then " \
+           "press Save email choices again." in said
+    assert f'value="{typed}" aria-invalid="true" aria-describedby="email-error" autofocus' in page
+    card = email_form_of(page)
+    assert 'value="soon" checked' in card and 'value="never" checked' not in card
+    assert re.search(r'name="discreet" value="yes"[^>]*checked', card)
+    assert settings_row(alice) is None  # neither the address nor the choices
+
+
+def test_choices_with_an_address_past_the_days_confirmations_save_nothing_and_say_what_to_press(app, alice, login,
+                                                                                                messaging_on):
+    app.config["EMAIL_CHANGE_RATE_LIMIT"] = "1 per day"
+    client = login(alice)
+    client.post("/settings/email", data={"email": "one@example.org"})
+    response = client.post("/settings/email/frequency", data={"email": "two@example.org", "frequency": "soon"})
+    assert response.status_code == 429
+    assert ("You've asked for several confirmation emails today. Try again tomorrow. Nothing was saved. To save "
+            "just your email choices, empty this box and press Save email choices again.") in visible_text(response)
+    assert 'value="two@example.org"' in response.get_data(as_text=True)
+    assert (settings_row(alice).address, settings_row(alice).frequency) == ("one@example.org", "never")
+
+
 def test_a_bad_frequency_is_refused(app, alice, login):
     response = login(alice).post("/settings/email/frequency", data={"frequency": "hourly"})
     assert response.status_code == 400

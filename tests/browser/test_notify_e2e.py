@@ -1,4 +1,6 @@
 """Learning of a message in a background tab, in a real Chromium: the count in the tab title, desktop notices."""
+import re
+
 import pytest
 
 try:
@@ -6,7 +8,7 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
     expect = None
 
-from .conftest import BADGE_WAIT_MS, THREAD_WAIT_MS
+from .conftest import BADGE_WAIT_MS, THREAD_WAIT_MS, failed_resource
 from .test_messaging_e2e import open_conversation, send
 
 pytestmark = pytest.mark.browser
@@ -153,3 +155,46 @@ def test_a_browser_that_cant_show_a_pages_notices_says_so_and_emails_are_offered
     expect(bob_page.locator("[data-desktop-toggle]").first).to_be_hidden()
     expect(bob_page.locator("[data-desktop-status]").first).to_contain_text("Email notifications (in Settings)")
     assert errors == []
+
+
+def test_save_email_choices_saves_the_address_typed_above_them_and_a_bad_one_keeps_all_typed(browsing, server,
+                                                                                             artifacts):
+    """A new member typed an address, ticked "Soon" and pressed the big Save email choices button: the address
+    was dropped without a word (an outside tester; Add address was needed). Both are saved now; an address the
+    server refuses saves nothing, says what to press, and keeps the box, its focus and the choices."""
+    from wb.extensions import db
+    from wb.models import User
+    from wb.notifications.models import EmailSettings
+
+    member = server.create_member("margaret")
+    page = browsing.sign_in(member)
+    page.goto("/settings#email")
+    browsing.allow_console_error(failed_resource(400))  # the refused address's page
+    card = page.locator("#email")
+    card.get_by_label("Email address").fill("margaret@example")  # a browser lets it through; we don't
+    card.get_by_label("Soon after a message arrives").check()
+    card.get_by_label("Don't name who wrote").check()
+    card.get_by_role("button", name="Save email choices").click()
+    box = page.locator("#email").get_by_label("Email address")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("margaret@example")
+    expect(box).to_have_accessible_description(re.compile(r"Nothing was saved\. .*press Save email choices again\."))
+    expect(page.locator("#email").get_by_label("Soon after a message arrives")).to_be_checked()
+    expect(page.locator("#email").get_by_label("Don't name who wrote")).to_be_checked()
+    page.screenshot(path=artifacts / "email-choices-refused-address-desktop.png")
+
+    box.fill("margaret@example.org")
+    page.locator("#email").get_by_role("button", name="Save email choices").click()
+    expect(page).to_have_url(server.url + "/settings#email")
+    expect(page.locator(".flashes")).to_have_text(
+        "Saved margaret@example.org: look in that inbox for our link. Email about unread messages: soon after a "
+        "message arrives, without naming who wrote. Nothing is sent until you confirm an email address.")
+    expect(page.locator("[data-email-status=unconfirmed]")).to_contain_text("margaret@example.org")
+    with server.app.app_context():
+        row = db.session.get(EmailSettings, db.session.scalar(db.select(User.id).where(User.username == member)))
+        assert (row.address, row.frequency, row.name_writers) == ("margaret@example.org", "soon", False)
+
+    # Enter in the box still presses Change address, the button beside it
+    page.locator("#email").get_by_label("New email address").fill("maggie@example.org")
+    page.locator("#email").get_by_label("New email address").press("Enter")
+    expect(page.locator(".flashes")).to_have_text("Saved maggie@example.org: look in that inbox for our link.")

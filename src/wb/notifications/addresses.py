@@ -106,6 +106,20 @@ def set_frequency(member, value, name_writers: bool = True) -> str:
     return value
 
 
+def save_card(member, address: str | None, frequency: str | None, name_writers: bool = True) -> bool:
+    """The Email card as sent: a new address (as set_address) and the choices (as set_frequency); None
+    leaves either as it was. The address goes first, so one refused saves nothing. Returns whether the
+    choices changed."""
+    if address is not None:
+        set_address(member, address)
+    if frequency is None:
+        return False
+    before = settings_of(member)
+    changed = (before.frequency, before.name_writers) != (frequency, bool(name_writers))
+    set_frequency(member, frequency, name_writers)
+    return changed
+
+
 def confirm(token: str) -> EmailSettings:
     """Confirm the address a link names, if it is still the member's address; LinkRefused otherwise."""
     user_id, address_digest = read_confirm_token(token)

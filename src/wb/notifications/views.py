@@ -6,7 +6,7 @@ from ..access import login_required
 from ..extensions import csrf
 from . import addresses
 from .addresses import AddressRefused
-from .forms import AddressForm, FrequencyForm
+from .forms import EmailForm
 from .models import FREQUENCIES
 from .tokens import LinkRefused
 
@@ -24,28 +24,27 @@ def email_settings():
     return _render_email_page({})
 
 
-def _render_email_page(errors, status=200):
+def _render_email_page(errors, status=200, form=None):
+    """The section again with what was sent in it: the address typed, and the choices as ticked."""
+    choices = {"frequency": form.frequency.raw_data[0], "discreet": bool(form.discreet.data)} \
+        if form is not None and form.choices_sent else None
     return render_template("notifications/email_settings.html", email_errors=errors,
-                           email_typed=request.form.get("email", "")), status
+                           email_typed=request.form.get("email", ""), email_choices_typed=choices), status
+
+
+# "Save email choices" refused for the address above it: the member pressed a button far below it
+# and is told that nothing was saved and what to press (an address was dropped silently: a tester).
+NOTHING_SAVED = {400: " Nothing was saved. Correct the address, or empty this box to save just your email choices,"
+                      " then press Save email choices again.",
+                 429: " Nothing was saved. To save just your email choices, empty this box and press Save email"
+                      " choices again."}
 
 
 @bp.route("/settings/email", methods=["POST"])
 @login_required
 def set_address():
-    form = AddressForm()
-    if not form.validate():
-        return _render_email_page(form.first_errors, 400)
-    try:
-        address = addresses.set_address(current_user, form.email.data)
-    except AddressRefused as refused:
-        return _render_email_page({"email": refused.message}, refused.status)
-    settings = addresses.settings_of(current_user)
-    if settings.confirmed:
-        flash(f"{address} is already confirmed.", "success")
-    else:
-        # The Email section says what happens next; the note only says it was saved (a tester read both).
-        flash(f"Saved {address}: look in that inbox for our link.", "success")
-    return redirect(_settings_page())
+    """Add (or Change) address: the address, and the choices the card shows with it."""
+    return _save_email_card(address_required=True)
 
 
 @bp.route("/settings/email/remove", methods=["POST"])
@@ -59,19 +58,43 @@ def remove_address():
 @bp.route("/settings/email/frequency", methods=["POST"])
 @login_required
 def set_frequency():
-    form = FrequencyForm()
+    """Save email choices: the choices, and an address typed above them (it was dropped: a tester)."""
+    return _save_email_card(address_required=False)
+
+
+def _save_email_card(address_required: bool):
+    form = EmailForm(address_required)
     if not form.validate():
-        return _render_email_page(form.first_errors, 400)
+        errors = form.first_errors
+        if "email" in errors and not address_required:
+            errors["email"] += NOTHING_SAVED[400]
+        return _render_email_page(errors, 400, form)
     try:
-        frequency = addresses.set_frequency(current_user, form.frequency.data, name_writers=not form.discreet.data)
+        choices_changed = addresses.save_card(current_user, form.email.data, form.frequency.data,
+                                              name_writers=not form.discreet.data)
     except AddressRefused as refused:
-        return _render_email_page({"frequency": refused.message}, refused.status)
-    without_names = ", without naming who wrote" if form.discreet.data and frequency != "never" else ""
+        words = refused.message + ("" if address_required else NOTHING_SAVED.get(refused.status, ""))
+        return _render_email_page({"email": words}, refused.status, form)
+    said = [_address_saved(form.email.data)] if form.email.data else []
+    if form.frequency.data and (choices_changed or not address_required):
+        said.append(_choices_saved(form.frequency.data, form.discreet.data))
+    flash(" ".join(said), "success")
+    return redirect(_settings_page())
+
+
+def _address_saved(address: str) -> str:
+    if addresses.settings_of(current_user).confirmed:
+        return f"{address} is already confirmed."
+    # The Email section says what happens next; the note only says it was saved (a tester read both).
+    return f"Saved {address}: look in that inbox for our link."
+
+
+def _choices_saved(frequency: str, discreet: bool) -> str:
+    without_names = ", without naming who wrote" if discreet and frequency != "never" else ""
     # Saved before an address is confirmed, it says nothing goes out yet (a tester read "saved" as "on").
     waiting = "" if frequency == "never" or addresses.settings_of(current_user).confirmed else \
         " Nothing is sent until you confirm an email address."
-    flash(f"Email about unread messages: {FREQUENCIES[frequency].lower()}{without_names}.{waiting}", "success")
-    return redirect(_settings_page())
+    return f"Email about unread messages: {FREQUENCIES[frequency].lower()}{without_names}.{waiting}"
 
 
 @bp.route("/settings/email/confirm/<token>")
