@@ -188,6 +188,29 @@ def test_help_lists_every_core_command(monkeypatch, tmp_path):
     assert "--env-file" in CliRunner().invoke(flask_cli, ["--help"]).output  # Flask's own command keeps them
 
 
+HELP_ASKED = [["run"], ["messaging"], ["messaging", "backup"], ["messaging", "init"], ["members"],
+              ["members", "erase"], ["reports"], ["approve"], ["create-invite"], ["create-admin"], ["circles"],
+              ["init"], ["demo"]]
+
+
+@pytest.mark.parametrize("instance", ["missing", "empty folder"])
+@pytest.mark.parametrize("command", HELP_ASKED, ids=" ".join)
+def test_every_command_prints_its_help_without_an_instance(monkeypatch, tmp_path, command, instance):
+    """`./wb run --help`, `./wb messaging --help` and others said "Error: No instance at ..." and exited
+    1 where there was none yet (an operator tester); `init --help` made the instance folder."""
+    folder = tmp_path / "instance"
+    if instance == "empty folder":
+        folder.mkdir()
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(folder))
+    from wb.cli import cli
+
+    result = CliRunner().invoke(cli, [*command, "--help"])
+
+    assert result.exit_code == 0, result.output
+    assert f"Usage: cli {' '.join(command)} [OPTIONS]" in result.output and "Error" not in result.output
+    assert folder.exists() == (instance == "empty folder") and not any(folder.glob("*") if folder.exists() else [])
+
+
 def test_flask_command_sees_the_same_commands(monkeypatch, tmp_path):
     monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "instance"))
     from flask.cli import cli as flask_cli

@@ -27,6 +27,13 @@ COMMANDS_ONLY = {"SECRET_KEY": "listing commands only", "SQLALCHEMY_DATABASE_URI
 def _create_app():
     """The app for the command being run (OperatorGroup.get_command says whether it sets one up)."""
     info = click.get_current_context().find_object(ScriptInfo)
+    if info and info.data.get("help_only"):
+        # Help needs no instance: it neither makes one nor refuses for want of one (`./wb run --help`
+        # said "No instance at ...", and `init --help` made the folder: an operator tester).
+        try:
+            return create_app(create_instance=False)
+        except ConfigError:
+            return create_app(COMMANDS_ONLY, create_instance=False)
     try:
         return create_app(create_instance=bool(info and info.data.get("sets_up_instance")))
     except ConfigError as error:  # one line saying which setting, not a traceback
@@ -52,6 +59,10 @@ class OperatorGroup(FlaskGroup):
         param = copy.copy(param)
         param.hidden = True
         return param
+
+    def resolve_command(self, ctx, args):
+        ctx.ensure_object(ScriptInfo).data["help_only"] = _asks_for_help(args[1:])
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx, name):
         ctx.ensure_object(ScriptInfo).data["sets_up_instance"] = name in SETS_UP_INSTANCE
@@ -81,6 +92,16 @@ class OperatorGroup(FlaskGroup):
                 app_commands = {}
         commands = {**app_commands, **self.commands}
         return {name: command for name, command in commands.items() if name not in self.DEVELOPER_COMMANDS}, problem
+
+
+def _asks_for_help(args) -> bool:
+    """The command line asks for a command's help (--help before any `--`)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--help":
+            return True
+    return False
 
 
 @click.group(cls=OperatorGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
