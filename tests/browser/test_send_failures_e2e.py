@@ -338,3 +338,66 @@ def test_a_late_answer_to_a_send_changes_nothing_in_a_conversation_opened_since(
     page.locator("#conversation-list li.conversation a", has_text="Bob").click()
     expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["Hello Bob", "For Bob only"],
                                                                               timeout=THREAD_WAIT_MS)
+
+
+# --- a double tap, a menu opened offline, back online (an older neighbour on a phone) ----------------
+
+@pytest.mark.parametrize("answered", ["between-the-taps", "after-both-taps"])
+def test_send_tapped_twice_stores_once_and_says_nothing_is_missing(browsing, server, answered):
+    """A double tap on Send stored the message once, then said "Write something before sending." under
+    the box it had just emptied."""
+    from .test_conversation_ui_e2e import PHONE_CONTEXT
+
+    expect_failures(browsing)
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    page = browsing.sign_in(alice, **PHONE_CONTEXT)
+    open_conversation(page, bob, "Bob")
+    held = []
+    if answered == "after-both-taps":
+        page.route(SEND, only_sends(held.append))
+    box, button = compose_box(page), page.get_by_role("button", name="Send")
+    box.fill("Thank you for the soup")
+    button.tap()
+    if answered == "between-the-taps":
+        expect(page.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    page.wait_for_timeout(250)
+    button.tap()
+    if held:
+        assert len(held) == 1
+        held[0].fulfill(response=held[0].fetch())
+        page.unroute(SEND)
+    mine = page.locator("#thread-messages li.message.mine .body")
+    expect(mine).to_have_text(["Thank you for the soup"], timeout=THREAD_WAIT_MS)
+    page.wait_for_timeout(800)
+    expect(page.locator("#compose .compose-error")).to_have_count(0)
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    assert stored_bodies(server, conversation_id(page)) == ["Thank you for the soup"]
+
+    page.wait_for_timeout(1000)  # a press of its own, later, on an empty box: still told
+    button.tap()
+    expect(page.locator("#compose .compose-error")).to_have_text("Write something before sending.")
+    assert stored_bodies(server, conversation_id(page)) == ["Thank you for the soup"]
+
+
+def test_enter_pressed_again_while_a_send_is_on_its_way_says_nothing_is_missing(browsing, server):
+    """At a keyboard the same: a second Enter on the box the send had emptied said "Write something"."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    held = []
+    page.route(SEND, only_sends(held.append))
+    box = compose_box(page)
+    box.fill("Happy birthday, Bob")
+    box.press("Enter")
+    expect(page.locator("#compose-sending")).to_have_count(1)
+    box.press("Enter")
+    page.wait_for_timeout(300)
+    expect(page.locator("#compose .compose-error")).to_have_count(0)
+    held[0].fulfill(response=held[0].fetch())
+    page.unroute(SEND)
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["Happy birthday, Bob"],
+                                                                              timeout=THREAD_WAIT_MS)
+    box.press("Enter")  # straight after it was stored: nothing said either
+    page.wait_for_timeout(300)
+    expect(page.locator("#compose .compose-error")).to_have_count(0)
+    assert len(held) == 1 and stored_bodies(server, conversation_id(page)) == ["Happy birthday, Bob"]
+

@@ -29,8 +29,11 @@
     if (!box.matches || !box.matches("#compose textarea") || !enterSends()) return;
     event.preventDefault();
     // Nothing to send: nothing is sent, and it says so, as Send does (Enter did nothing a keyboard
-    // user could hear or see: a residents' building's tester).
-    if (box.value.trim() === "") { showComposeError(box, "Write something before sending.", true); return; }
+    // user could hear or see: a residents' building's tester); but not to a second press (pressedAgain).
+    if (box.value.trim() === "") {
+      if (!pressedAgain(box.form)) showComposeError(box, "Write something before sending.", true);
+      return;
+    }
     // A send is still on its way: this one follows as soon as it lands (see below).
     if (box.form.classList.contains("htmx-request")) { sendWhenSwapped = true; return; }
     box.form.requestSubmit();
@@ -177,6 +180,7 @@
   var sendingText = null, sendingForm = null, keptText = null, keptFor = null, sendWhenSwapped = false, lastSendOk = false;
   var SENDING_SAID_AFTER_MS = 500;  // a quick send would only flash it
   var SEND_GIVEN_UP_AFTER_MS = 20000;
+  var sentAt = 0;  // when a send was last stored
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt.id !== "compose") return;
     var form = event.detail.elt, box = form.querySelector("textarea");
@@ -200,6 +204,7 @@
     if (form.id !== "compose" || sendingText === null || !event.detail.shouldSwap) return;
     var typed = form.querySelector("textarea").value, status = event.detail.xhr.status;
     lastSendOk = status < 400;
+    if (lastSendOk) sentAt = Date.now();
     keptText = lastSendOk || typed === "" ? typed : sendingText + "\n" + typed;
     keptFor = event.detail.xhr;
     // The server answered: stored, or refused (nothing stored). Only "still being sent" (409) keeps the key.
@@ -226,6 +231,18 @@
     box.focus();
     if (send && text.trim() !== "") box.form.requestSubmit();
   });
+  // A second press of Send while its message is on its way, or just after it was stored (a double tap
+  // on a phone), sends nothing and says nothing: "Write something before sending." came under the box
+  // the stored message had just left (an outside tester). An empty send at any other time still says so.
+  var PRESSED_AGAIN_WITHIN_MS = 1000;
+  function pressedAgain(form) {
+    return sendingForm === form || form.classList.contains("htmx-request") || Date.now() - sentAt < PRESSED_AGAIN_WITHIN_MS;
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt, box = form && form.id === "compose" && form.querySelector("#compose-body");
+    if (box && box.value.trim() === "" && pressedAgain(form)) event.preventDefault();
+  });
+
   // A send with no answer (network down, the server restarting, a timeout) or the server's error
   // (UNANSWERED): the text goes back in the box, and the alert says why (nothing did: Enter looked as
   // if it did nothing, an operator tester). unsure: it may have been stored all the same (its answer
