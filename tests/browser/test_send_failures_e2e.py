@@ -401,3 +401,49 @@ def test_enter_pressed_again_while_a_send_is_on_its_way_says_nothing_is_missing(
     expect(page.locator("#compose .compose-error")).to_have_count(0)
     assert len(held) == 1 and stored_bodies(server, conversation_id(page)) == ["Happy birthday, Bob"]
 
+
+def test_a_message_menu_opened_offline_says_it_could_not_load_and_loads_back_online(browsing, server):
+    """Offline, the ⋯ menu showed only "Delete or remove…", which led to the browser's offline page, and
+    stayed so once back online."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    send(page, "Is the gate fixed?")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    thread_url = page.url
+
+    page.context.set_offline(True)
+    mine.locator("summary").click()
+    alert = mine.locator(".message-actions-menu [role=alert]")
+    expect(alert).to_have_text("Couldn't load: you're offline. It loads once you're back online.")
+    expect(mine.get_by_role("link", name="Delete or remove…")).to_have_count(0)
+    mine.locator("summary").click()  # closed, and opened again: still offline, still said
+    mine.locator("summary").click()
+    expect(alert).to_have_text("Couldn't load: you're offline. It loads once you're back online.")
+    assert page.url == thread_url
+
+    page.context.set_offline(False)  # open as the signal comes back: it loads
+    expect(mine.get_by_role("button", name="Delete for both")).to_be_visible()
+    expect(alert).to_have_count(0)
+    assert page.url == thread_url
+
+
+def test_a_message_menu_that_failed_loads_when_opened_again(browsing, server):
+    """The menu's own trigger fires once: a failed load stayed failed."""
+    expect_failures(browsing)
+    browsing.allow_server_error(re.compile(r"^503 for GET .*/actions$"))
+    page = alice_writing_to_bob(browsing, server)
+    send(page, "Bins go out tonight")
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(1, timeout=THREAD_WAIT_MS)
+    actions = re.compile(r".*/messages/\d+/messages/\d+/actions$")
+    page.route(actions, lambda route: route.fulfill(status=503, body=MESSAGES_UNAVAILABLE, content_type="text/html"))
+
+    mine.locator("summary").click()
+    expect(mine.locator(".message-actions-menu [role=alert]")).to_have_text(
+        "Couldn't load: messages can't be shown right now. Try again in a moment.")
+    page.unroute(actions)
+    mine.locator("summary").click()
+    mine.locator("summary").click()
+    expect(mine.get_by_role("button", name="Remove for me")).to_be_visible()
+    expect(mine.locator(".message-actions-menu [role=alert]")).to_have_count(0)

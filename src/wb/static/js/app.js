@@ -82,6 +82,18 @@
         // Under the thread's newest message the alert pushed the menu out of sight (a re-check tester).
         menu.scrollIntoView({ block: "nearest" });
       } },
+    // A message's ⋯ menu loads its actions as it opens (message_html.py): offline it showed only the
+    // no-JavaScript link, which led to the browser's offline page, and loaded nothing once back online
+    // (an outside tester). It says so in the menu, and loads when opened again or back online (loadMenu).
+    { name: "message-menu", asks: function (elt) { return elt.matches("details.message-actions"); },
+      draws: function (xhr) { return xhr.status < 500; },
+      didnt: function () { return "Couldn't load"; }, unavailable: "messages can't be shown right now",
+      next: function () { return navigator.onLine ? "Try again in a moment." : "It loads once you're back online."; },
+      say: function (menu, words) {
+        var items = menu.querySelector(".message-actions-menu");
+        menu.setAttribute("data-menu-unloaded", "");
+        if (items) items.replaceChildren(unansweredNote("message-menu", words, "form-error"));
+      } },
     { name: "thread-pane", asks: function (elt, target) { return isThreadPane(target); },
       draws: function (xhr) { return xhr.status < 500; },
       didnt: function () { return "Couldn't load"; }, unavailable: "messages can't be shown right now",
@@ -1137,6 +1149,29 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var menu = event.detail.elt.closest && event.detail.elt.closest("details.message-actions[open]");
     if (menu) menu.scrollIntoView({ block: "nearest" });
+  });
+  // A menu whose actions couldn't load (UNANSWERED) asks again as it opens again, and, open, once
+  // back online (its own trigger fires once). Its no-JavaScript link goes nowhere while offline:
+  // the browser's offline page took the member off the thread.
+  function loadMenu(menu) {
+    var items = menu.querySelector(".message-actions-menu");
+    menu.removeAttribute("data-menu-unloaded");
+    // (A failure is said in the menu, UNANSWERED: the promise's rejection is not news.)
+    if (items) htmx.ajax("GET", menu.getAttribute("hx-get"), { source: menu, target: items, swap: "outerHTML settle:0ms" })
+      .catch(function () {});
+  }
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (menu.matches && menu.matches("details.message-actions[data-menu-unloaded]") && menu.open) loadMenu(menu);
+  }, true);
+  window.addEventListener("online", function () {
+    document.querySelectorAll("details.message-actions[data-menu-unloaded][open]").forEach(loadMenu);
+  });
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("details.message-actions .message-actions-menu a");
+    if (!link || navigator.onLine) return;
+    event.preventDefault();
+    loadMenu(link.closest("details.message-actions"));  // and it says why nothing came
   });
 
   // "New message" in the inbox is a <details>: opening it puts the cursor in the search box.
