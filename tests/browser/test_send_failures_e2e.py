@@ -447,3 +447,97 @@ def test_a_message_menu_that_failed_loads_when_opened_again(browsing, server):
     mine.locator("summary").click()
     expect(mine.get_by_role("button", name="Remove for me")).to_be_visible()
     expect(mine.locator(".message-actions-menu [role=alert]")).to_have_count(0)
+
+
+OFFLINE_NOTE = "Not sent: you're offline. " + STILL_HERE
+
+
+def sends_seen(page) -> list[str]:
+    """The Idempotency-Key of each send the page made (one made offline too)."""
+    keys = []
+    page.on("request", lambda request: keys.append(request.headers.get("idempotency-key"))
+            if request.method == "POST" and SEND.match(request.url) else None)
+    return keys
+
+
+def test_a_send_that_failed_offline_goes_by_itself_once_back_online(browsing, server):
+    """Back online, "Not sent: you're offline" stayed for good and nothing was sent."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    keys = sends_seen(page)
+    box = compose_box(page)
+    page.context.set_offline(True)
+    box.fill("I'll bring the ladder round at six")
+    box.press("Enter")
+    error = page.locator("#compose .compose-error")
+    expect(error).to_have_text(OFFLINE_NOTE)
+    expect(box).to_have_value("I'll bring the ladder round at six")
+
+    page.context.set_offline(False)
+    mine = page.locator("#thread-messages li.message.mine .body")
+    expect(mine).to_have_text(["I'll bring the ladder round at six"], timeout=THREAD_WAIT_MS)
+    expect(error).to_have_count(0)
+    expect(page.locator("#compose .compose-ready")).to_have_count(0)
+    expect(box).to_have_value("")
+    page.wait_for_timeout(1500)  # the thread's poll answers too: it sends nothing more
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]  # once offline, once again with its key
+    assert stored_bodies(server, conversation_id(page)) == ["I'll bring the ladder round at six"]
+
+
+def test_a_send_that_reached_the_server_before_the_page_went_offline_is_stored_once(browsing, server):
+    """Sent again by itself with the key it had, the message the server already has isn't stored twice."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    page.route(POLL, lambda route: None)  # only the send again brings it to the thread
+    keys = sends_seen(page)
+
+    def store_then_go_offline(route):
+        route.fetch()  # stored; then the signal goes before the answer comes
+        page.context.set_offline(True)
+        route.abort("internetdisconnected")
+
+    page.route(SEND, only_sends(store_then_go_offline))
+    box = compose_box(page)
+    box.fill("The parcel is with me")
+    box.press("Enter")
+    expect(page.locator("#compose .compose-error")).to_have_text(OFFLINE_NOTE)
+    assert stored_bodies(server, conversation_id(page)) == ["The parcel is with me"]
+
+    page.unroute(SEND)
+    page.context.set_offline(False)
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["The parcel is with me"],
+                                                                              timeout=THREAD_WAIT_MS)
+    expect(page.locator("#compose .compose-error")).to_have_count(0)
+    expect(box).to_have_value("")
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    assert stored_bodies(server, conversation_id(page)) == ["The parcel is with me"]
+
+
+def test_back_online_words_changed_since_wait_for_send_and_the_note_says_so(browsing, server):
+    """The page sends only what failed; other words are the member's to send, and no "Not sent" stays beside them."""
+    expect_failures(browsing)
+    page = alice_writing_to_bob(browsing, server)
+    keys = sends_seen(page)
+    box = compose_box(page)
+    page.context.set_offline(True)
+    box.fill("See you Tuesday")
+    box.press("Enter")
+    expect(page.locator("#compose .compose-error")).to_have_text(OFFLINE_NOTE)
+    box.fill("See you Wednesday instead")
+
+    page.context.set_offline(False)
+    note = page.locator("#compose .compose-ready")
+    expect(note).to_have_text("You're back online. Press Send to send your message.")
+    expect(note).to_have_attribute("role", "status")
+    expect(page.locator("#compose .compose-error")).to_have_count(0)
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    page.wait_for_timeout(1500)
+    assert len(keys) == 1 and stored_bodies(server, conversation_id(page)) == []  # only the send made offline
+
+    box.press("Enter")
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["See you Wednesday instead"],
+                                                                              timeout=THREAD_WAIT_MS)
+    expect(note).to_have_count(0)
+    expect(page.locator("#compose .compose-error")).to_have_count(0)
+    assert stored_bodies(server, conversation_id(page)) == ["See you Wednesday instead"]
+

@@ -42,7 +42,7 @@
   // The error a send's answer would draw (_compose.html), drawn here; aboutText: it goes once the member types.
   // Drawn anew each time, so that the same words said again are read out again.
   function showComposeError(box, words, aboutText) {
-    var old = box.form.querySelector(".compose-error"), error = document.createElement("p");
+    var old = box.form.querySelector(".compose-error, .compose-ready"), error = document.createElement("p");
     error.className = "compose-error";
     error.id = "compose-error";
     error.setAttribute("role", "alert");
@@ -192,12 +192,14 @@
   var sendingText = null, sendingForm = null, keptText = null, keptFor = null, sendWhenSwapped = false, lastSendOk = false;
   var SENDING_SAID_AFTER_MS = 500;  // a quick send would only flash it
   var SEND_GIVEN_UP_AFTER_MS = 20000;
-  var sentAt = 0;  // when a send was last stored
+  var sentAt = 0, resending = false, resendingForm = null;  // when a send was last stored; the page's own send again
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt.id !== "compose") return;
-    var form = event.detail.elt, box = form.querySelector("textarea");
+    var form = event.detail.elt, box = form.querySelector("textarea"), ready = form.querySelector(".compose-ready");
     sendingText = box.value;
     sendingForm = form;
+    resendingForm = resending ? form : null;
+    if (ready) ready.remove();  // "You can send again now", "Back online": said, and done
     box.value = "";
     keepDraft();
     saySending(form, sendingText);
@@ -268,6 +270,9 @@
     if (note) note.remove();
     var error = showComposeError(box, words, false);
     if (unsure) error.setAttribute("data-unsure", "");
+    // Offline: back online, it goes again by itself, once (not a send that was that again).
+    if (!navigator.onLine) error.setAttribute("data-offline", resendingForm === form ? "said" : "send-again");
+    resendingForm = null;
     box.setSelectionRange(box.value.length, box.value.length);
     if (!document.activeElement || document.activeElement === document.body) box.focus();
     showLength(box);
@@ -276,6 +281,35 @@
     if (!unsure) keepSendKey(form, null);  // answered and refused: nothing was stored
     else if (document.getElementById("poller")) document.body.dispatchEvent(new CustomEvent("wb:poll-now"));
   }
+
+  // Back online (the browser says so, or the server answers the page again: the thread's poll, owed
+  // since the dropout, live.js), a send that failed only for being offline goes again, once, with
+  // its key, if the box still holds its words: "Not sent: you're offline" stayed after the phone
+  // was back, and nothing was sent (an outside tester). Words changed since are the member's to send:
+  // the note says they can.
+  function sendAgainOnline() {
+    var form = document.querySelector("form#compose"), error = form && form.querySelector(".compose-error[data-offline]");
+    if (!error || sendingForm === form || !navigator.onLine) return;
+    var box = form.querySelector("textarea"), key = sendKey(form), again = error.getAttribute("data-offline") === "send-again";
+    error.removeAttribute("data-offline");
+    if (again && key && box.value === key.text) {
+      resending = true;
+      try { form.requestSubmit(); } finally { resending = false; }
+      return;
+    }
+    var note = document.createElement("p");
+    note.className = "compose-ready";
+    note.id = "compose-error";  // what describes the box still
+    note.setAttribute("role", "status");
+    note.textContent = "You're back online. Press Send to send your message.";
+    error.replaceWith(note);
+    box.removeAttribute("aria-invalid");
+  }
+  window.addEventListener("online", sendAgainOnline);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status > 0 && event.detail.elt.id !== "compose") sendAgainOnline();
+  });
 
   // Each message goes with a key of its own (Idempotency-Key, as the API takes it): sent again with the
   // same words after a failure, it goes with the same key, and the server stores it once however many
