@@ -287,8 +287,17 @@ def test_messaging_init_empty_starts_afresh_deliberately_beside_conversations(sq
     remove_messaging_file(tmp_path)
 
     lost_id = db.session.scalar(select(func.max(ConversationMembership.last_message_id)))
+    # It asks first, as restore, erase and purge do: every conversation left the inboxes without a word.
+    for answer in ("n\n", ""):  # no, and no answer at all (a closed input)
+        refused = invoke(sqlite_app, "init", "--empty", input=answer)
+        assert refused.exit_code == 1 and "Traceback" not in refused.output, refused.output
+        assert (f"Create an empty messaging database at {path}? The messages of the community's 1 conversation(s) "
+                "are lost (restoring a backup keeps them), and the conversations leave the inboxes [y/N]: "
+                in refused.output)
+        assert refused.stderr == "Nothing created.\n"
+        assert not path.exists() and db.session.query(ConversationMembership).count() == 2
 
-    result = invoke(sqlite_app, "init", "--empty")
+    result = invoke(sqlite_app, "init", "--empty", "--yes")
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
@@ -305,3 +314,33 @@ def test_messaging_init_empty_starts_afresh_deliberately_beside_conversations(sq
     send(ann, new_cid, "a new start")
     assert messages_in(new_cid)[0].id > lost_id  # a client that saw the lost message's id sees this one
     assert "--empty" in invoke(sqlite_app, "init", "--help").output
+    assert "--yes" in invoke(sqlite_app, "init", "--help").output
+
+
+def test_init_empty_asks_nothing_when_nothing_would_be_lost(sqlite_app, pair):
+    from messaging_ops_helpers import converse
+
+    converse(*pair, ["kept: the database is there"])
+    result = invoke(sqlite_app, "init", "--empty")
+    assert result.exit_code == 0 and "[y/N]" not in result.output, result.output
+    assert "Messaging database up to date" in result.output
+
+
+@pytest.mark.parametrize("lost", ["moved away", "no tables"])
+def test_a_lost_file_beside_conversations_names_init_empty_where_init_would_refuse(sqlite_app, pair, tmp_path, lost):
+    """"For a new one, run `./wb messaging init`", which then refused while the community had
+    conversations (an operator tester): it names `--empty` then."""
+    import sqlite3
+    from contextlib import closing
+
+    from messaging_ops_helpers import converse, remove_messaging_file
+
+    converse(*pair, ["kept in the lost file"])
+    path = messaging_file(sqlite_app)
+    remove_messaging_file(tmp_path)
+    if lost == "no tables":
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute("PRAGMA user_version = 1")
+    for command in (["backup"], ["stats"], ["verify"], ["reconcile"], ["purge", "--deleted-older-than", "1"]):
+        assert_one_line_error(invoke(sqlite_app, *command), "restore a backup (`./wb messaging restore PATH`) or, "
+                              "to start afresh without their messages, run `./wb messaging init --empty`.")

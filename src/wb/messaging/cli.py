@@ -11,8 +11,8 @@ from ..cli_prompts import confirm
 from .reconcile import reconcile
 from .rules_cli import rules_cli
 from .ops.backup import backup
-from .ops.database import (engine_name, ensure_schema, location, refuse_to_create_beside_conversations,
-                           require_database, sqlite_path)
+from .ops.database import (conversations_to_lose, engine_name, ensure_schema, location,
+                           refuse_to_create_beside_conversations, require_database, sqlite_path)
 from .ops.health import describe_age, describe_size, messaging_health
 from .ops.purge import MAX_DAYS, purge_deleted
 from .ops.restore import check_backup, refuse_while_in_use, restore, start_afresh
@@ -28,10 +28,16 @@ PROGRESS_THRESHOLD_BYTES = 64 * 1024 * 1024
 @messaging_cli.command("init")
 @click.option("--empty", is_flag=True, help="Create it empty even though the community has conversations "
               "(their messages are lost; restoring a backup keeps them).")
+@click.option("--yes", is_flag=True, help="With --empty: don't ask for confirmation.")
 @one_line_errors
-def init_command(empty):
+def init_command(empty, yes):
     """Create or upgrade the messaging database's schema (idempotent)."""
     if empty:
+        lost = conversations_to_lose()
+        if lost and not yes:  # as restore, erase and purge ask before what can't be undone
+            confirm(f"Create an empty messaging database at {location()}? The messages of the community's "
+                    f"{lost:,} conversation(s) are lost (restoring a backup keeps them), and the conversations "
+                    "leave the inboxes", refused="Nothing created.")
         created, changes = start_afresh()
     else:
         refuse_to_create_beside_conversations()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...database import create_sqlite_file, engine_for, is_missing_table, redact_url, upgrade
@@ -112,7 +112,29 @@ def missing_line(path: Path) -> str:
     """What to say of a messaging SQLite file that isn't there."""
     # Restoring first: "run init" alone led an operator to a fresh, empty database (an operator tester).
     return (f"The messaging database {path} doesn't exist; restore a backup (`./wb messaging restore PATH`) or, "
-            "for a new one, run `./wb messaging init`.")
+            f"{_starting_afresh()}.")
+
+
+def _starting_afresh() -> str:
+    """How to start a messaging database anew: `init` refuses while the community has conversations,
+    which the advice "for a new one, run `./wb messaging init`" led to (an operator tester)."""
+    try:
+        recorded = recorded_conversations()
+    except SQLAlchemyError:  # the main database fails too: say the general way
+        recorded = 0
+    if recorded:
+        return "to start afresh without their messages, run `./wb messaging init --empty`"
+    return "for a new one, run `./wb messaging init`"
+
+
+def recorded_conversations() -> int:
+    """How many conversations the main database's metadata records (0 on a new instance without tables)."""
+    from ..models import ConversationMembership
+
+    if ConversationMembership.__tablename__ not in inspect(engine_for(None)).get_table_names():
+        return 0
+    with engine_for(None).connect() as connection:
+        return connection.scalar(select(func.count(func.distinct(ConversationMembership.conversation_id))))
 
 
 def require_database() -> None:
@@ -130,7 +152,7 @@ def require_database() -> None:
     if not present:
         raise OperationFailed(
             f"The messaging database at {location()} has no messaging tables; restore a backup "
-            "(`./wb messaging restore PATH`) or, for a new one, run `./wb messaging init`."
+            f"(`./wb messaging restore PATH`) or, {_starting_afresh()}."
         )
 
 
@@ -163,20 +185,22 @@ def refuse_to_create_beside_conversations() -> None:
     """OperationFailed when the main database holds conversations' metadata but the messaging database
     is missing or has no tables: creating it would silently lose them (`./wb demo` said "already
     there" over an empty one: an operator re-check tester)."""
-    from ..models import ConversationMembership
-
-    path = sqlite_path()
-    if (path is None or path.exists()) and schema_present():
+    if not conversations_to_lose():
         return
-    if ConversationMembership.__tablename__ not in inspect(engine_for(None)).get_table_names():
-        return  # a new instance: its main database has no tables yet
-    with engine_for(None).connect() as connection:
-        if connection.scalar(select(ConversationMembership.conversation_id).limit(1)) is None:
-            return
+    path = sqlite_path()
     state = "is missing" if path is not None and not path.exists() else "has no tables"
     raise OperationFailed(
         f"The messaging database {location()} {state} while the community has conversations: restore a backup "
         "(`./wb messaging restore PATH`), or start afresh without their messages with `./wb messaging init --empty`.")
+
+
+def conversations_to_lose() -> int:
+    """How many conversations the main database records while the messaging database is missing or has
+    no tables: a new, empty one would lose their messages. 0 when it is there with its tables."""
+    path = sqlite_path()
+    if (path is None or path.exists()) and schema_present():
+        return 0
+    return recorded_conversations()
 
 
 def schema_present() -> bool:
