@@ -243,6 +243,7 @@ def test_reading_up_to_a_message_tells_both_members_tabs(api_chat, alice_api, bo
     since = live.newest_id()
     bob_api.post(f"/api/v1/conversations/{cid}/read", json={"up_to": ids[0]})
     assert heard(bob) == [] and heard(alice) == []
+    assert live.newest_for(bob.id) <= since and live.newest_for(alice.id) <= since  # nothing recorded for either
 
 
 def test_an_integral_json_number_is_an_id(api_chat, alice_api, bob_api):

@@ -29,7 +29,7 @@ from datetime import timedelta
 
 from flask import abort, current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, text
+from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -45,6 +45,7 @@ CHANNEL = "wb_live"  # PostgreSQL's NOTIFY channel; Redis's is namespaced by the
 WATCH_INTERVAL = 0.05  # the SQLite watcher's read of the newest id: 20 a second per process
 NEWEST_ID_SQL = "SELECT max(id) FROM live_events"
 MOST_EVENTS = 200  # more news than this since a cursor: the tab refreshes everything instead
+GAP = "gap"  # a member's newest forgotten event (prune): news older than it is gone
 # A held request waits between this share of LIVE_HOLD_SECONDS and all of it, at random (25-30 s):
 # tabs that asked together (after a restart) then come back spread out, more with each hold,
 # instead of all at once every hold (2,000 tabs in 3 s, every 25 s, in one measured run). An idle
@@ -180,11 +181,17 @@ def _forget_pending(session) -> None:
 
 
 def prune(connection=None) -> None:
-    """Forget events older than LIVE_KEEP_MINUTES, always keeping the newest (it holds the cursor up)."""
+    """Forget events older than LIVE_KEEP_MINUTES. Of each member's forgotten events the newest
+    stays, as a GAP: a tab whose cursor is older than it missed news that is gone, and refreshes
+    everything (changes_since). A member's cursor is their own newest event (newest_for), so the
+    gaps also hold every cursor up: none ever goes back."""
     cutoff = utcnow() - timedelta(minutes=current_app.config["LIVE_KEEP_MINUTES"])
-    newest = select(func.max(LiveEvent.id)).scalar_subquery()
-    statement = delete(LiveEvent).where(LiveEvent.created_at < cutoff, LiveEvent.id < newest)
-    (connection or db.session).execute(statement)
+    run = (connection or db.session).execute
+    old = LiveEvent.created_at < cutoff
+    newest_old = select(func.max(LiveEvent.id)).where(old).group_by(LiveEvent.member_id)
+    run(delete(LiveEvent).where(old, LiveEvent.id.not_in(newest_old)))
+    run(update(LiveEvent).where(old, LiveEvent.kind != GAP)
+        .values(kind=GAP, conversation_id=None, message_id=None, origin=None))
 
 
 # --- what changed since a cursor -------------------------------------------------------------
@@ -192,10 +199,11 @@ def prune(connection=None) -> None:
 
 @dataclass
 class Changes:
-    cursor: int  # the newest event id now: the tab's next since
+    cursor: int  # the member's newest event now (newest_for): the tab's next since
     events: list  # rows (id, kind, conversation_id, message_id, unread, origin) for this member, oldest first
     refresh: bool  # the cursor is older than what is kept (or from another database): refresh everything
     held: bool = True  # False: answered at once, not held (the tab asks again after LIVE_RETRY_SECONDS)
+    newest: int = 0  # the newest event of all, read with them: what the SQLite watcher wakes from (Hub.saw), never sent
 
     @property
     def empty(self) -> bool:
@@ -220,7 +228,7 @@ class Changes:
 
 
 def newest_id() -> int:
-    """The newest event id: the cursor a page starts its live channel from (every page reads it)."""
+    """The newest event of all: what the SQLite watcher wakes waiters from. Never shown to a member."""
     return db.session.scalar(_newest_id_statement()) or 0
 
 
@@ -229,11 +237,23 @@ def _newest_id_statement():
     return select(func.max(LiveEvent.id))
 
 
+def newest_for(member_id: int) -> int:
+    """The member's newest event (theirs or everyone's): the cursor a page starts its live channel
+    from, and the one each answer brings. It moves only with the member's own news: counted over the
+    whole community, it let any member watch how much everyone wrote and read, and see a member with
+    read receipts off read a message (one event, two with them on: a marketplace's tester)."""
+    return max(read_rows(_member_newest_statement(), {"member_id": member_id}, LiveEvent).one()[1:])
+
+
 @functools.cache
-def _kept_ids_statement():
-    """The newest and oldest event ids, each its own subquery: SQLite walks the primary key for a
-    lone max() or min(), but scans the whole table for both in one select."""
-    return select(select(func.max(LiveEvent.id)).scalar_subquery(), select(func.min(LiveEvent.id)).scalar_subquery())
+def _member_newest_statement():
+    """The newest event of all, the member's and everyone's, each its own subquery: SQLite walks an
+    index for a lone max(), but reads every one of the member's events for a max() over both."""
+    def newest(*where):
+        return func.coalesce(select(func.max(LiveEvent.id)).where(*where).scalar_subquery(), 0)
+
+    return select(newest(), newest(LiveEvent.member_id == bindparam("member_id")),
+                  newest(LiveEvent.member_id == EVERYONE))
 
 
 @functools.cache
@@ -252,20 +272,22 @@ def _events_statement():
 def changes_since(member_id: int, since: int | None) -> Changes:
     """What changed for a member after the cursor since (None: only the cursor to start from)."""
     # Plain rows on the session's connection (database.read_rows), as the other hot reads: every
-    # ask runs these two, and again after each wake.
-    newest, oldest = read_rows(_kept_ids_statement(), {}, LiveEvent).one()
-    newest = newest or 0
+    # ask runs these, and again after each wake.
+    newest, *newest_of_member = read_rows(_member_newest_statement(), {"member_id": member_id}, LiveEvent).one()
+    cursor = max(newest_of_member)
     if since is None:
-        return Changes(newest, [], False)
-    # Cursor 0: the page was drawn before anything was ever recorded; everything kept is news to it.
-    if since > newest or (since > 0 and oldest is not None and since < oldest - 1):
-        return Changes(newest, [], True)
-    if since == newest:  # nothing recorded since, for anyone: no events to read
-        return Changes(newest, [], False)
-    rows = read_rows(_events_statement(), {"member_id": member_id, "since": since, "newest": newest}, LiveEvent).all()
-    if len(rows) > MOST_EVENTS:
-        return Changes(newest, [], True)
-    return Changes(newest, rows, False)
+        return Changes(cursor, [], False, newest=newest)
+    # A cursor past the member's newest comes from another database (or a page drawn before cursors
+    # were the member's own): refresh. Cursor 0: nothing was ever recorded for the member when the
+    # page was drawn; everything kept for them is news to it.
+    if since > cursor:
+        return Changes(cursor, [], True, newest=newest)
+    if since == cursor:  # nothing recorded since for the member: no events to read
+        return Changes(cursor, [], False, newest=newest)
+    rows = read_rows(_events_statement(), {"member_id": member_id, "since": since, "newest": cursor}, LiveEvent).all()
+    if len(rows) > MOST_EVENTS or any(row.kind == GAP for row in rows):  # too much news, or some forgotten
+        return Changes(cursor, [], True, newest=newest)
+    return Changes(cursor, rows, False, newest=newest)
 
 
 def wait_for_changes(member, since: int | None) -> Changes:
@@ -297,7 +319,7 @@ def wait_for_changes(member, since: int | None) -> Changes:
         # would cost the tab an ask for nothing, so the request waits on; its next answer carries
         # those events too, and the cursor past them.
         while changes.nothing_for(tab) and time.monotonic() < deadline:
-            hub.saw(changes.cursor)
+            hub.saw(changes.newest)
             db.session.close()  # its connection goes back to the pool for the wait
             if not waiter.wait(deadline - time.monotonic()):
                 # The hold ran out and nothing woke it: no change for this member was written
@@ -312,7 +334,7 @@ def wait_for_changes(member, since: int | None) -> Changes:
                 # password, a suspension): nothing more for it. The page asks again with the cookie
                 # it holds now and meets the usual sign-in check: refused if signed out, going on
                 # where a browser was kept signed in (a 401 here would be logged as an error there).
-                return Changes(since, [], False)
+                return Changes(since, [], False, newest=changes.newest)
     return changes
 
 
@@ -349,18 +371,18 @@ CURSOR_HEADER = "X-WB-Cursor"
 def switched_off_answer():
     """The live channel's 404 while messaging is off, with when to ask again: at once where the
     server holds requests (the next ask waits for the switch), else after LIVE_RETRY_SECONDS; and the
-    newest change (X-WB-Cursor), which the tab asks from next, so that its next ask waits."""
+    member's newest change (X-WB-Cursor), which the tab asks from next, so that its next ask waits."""
     holds = current_app.config["LIVE_HOLD_SECONDS"] > 0
     retry = 0 if holds else current_app.config["LIVE_RETRY_SECONDS"]
     return current_app.response_class("", status=404, headers={
-        "Retry-After": str(retry), "Cache-Control": "no-store", CURSOR_HEADER: str(newest_id())})
+        "Retry-After": str(retry), "Cache-Control": "no-store", CURSOR_HEADER: str(newest_for(current_user.id))})
 
 
-def missed_switch_off(since: int | None) -> bool:
+def missed_switch_off(member_id: int, since: int | None) -> bool:
     """An ask from a page that hasn't heard of what changed since its cursor (the switch among it):
     answered at once, not held until messaging is back. A tab whose ask came between two held ones
     as messaging was switched off kept its thread for the hold's 25-30 s (CI caught it under load)."""
-    return since is not None and since < newest_id()
+    return since is not None and since < newest_for(member_id)
 
 
 def hold_time(longest: float) -> float:

@@ -47,7 +47,7 @@ def _switched_on():
     """Every /messages route answers 404 while messaging is switched off."""
     if not policy.messaging_enabled():
         if request.endpoint == "messaging.live_channel":
-            if current_user.is_authenticated and live.missed_switch_off(number_arg("since", "a cursor")):
+            if current_user.is_authenticated and live.missed_switch_off(current_user.id, number_arg("since", "a cursor")):
                 return live.switched_off_answer()
             if not current_user.is_authenticated or live.wait_while_switched_off(current_user):
                 return None  # answered as usual: sent to sign in, or messaging is on again
@@ -340,7 +340,7 @@ def note_live_cursor():
         # While messaging is off too: the channel then waits for it to be switched on (the page is
         # drawn again) and hears of a session ended elsewhere (a page drawn while off heard of
         # neither: an operator tester).
-        g.live_cursor = live.newest_id()
+        g.live_cursor = live.newest_for(current_user.id)
         g.live_drawn_off = not policy.messaging_enabled()
 
 
@@ -464,7 +464,7 @@ def conversation_list():
     """The inbox list's rows for its page and filter, with the open conversation (?active=), and the
     nav badge out of band (the list's version holds its total); 304 when they are what the list
     already shows (its ETag)."""
-    cursor = live.newest_id()  # read first: the rows show at least every change up to it
+    cursor = live.newest_for(current_user.id)  # read first: the rows show at least every change up to it
     active_id = number_arg("active", "a conversation number") or None
     listing = _listing_asked(open_id=active_id)
     return _unless_unchanged(
@@ -514,7 +514,7 @@ def _list_along(active_id: int | None = None, changed=None, cursor: int | None =
     if not page or active_id is None:
         return None
     if cursor is None:
-        cursor = live.newest_id()
+        cursor = live.newest_for(current_user.id)
     listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread", drawn=changed,
                          open_id=active_id)
     if not listing.rows:  # nothing to keep: the empty list is drawn whole
