@@ -55,6 +55,13 @@ def test_stored_messages_survive_switching_off_and_back_on(pair, app, login, bob
     page = html.unescape(off.get_data(as_text=True))
     assert "Messaging is switched off" in page and "Your conversations are kept" in page
     assert "Hello Bob" not in page and "never existed" not in page
+    # Nor a conversation picked in an inbox left open (its pane, over htmx): it said "Not found —
+    # There's nothing here" (an operator's tester). The list's own requests still get a plain 404.
+    pane = alice_client.get(f"/messages/{cid}", headers={"HX-Request": "true", "HX-Target": "thread-pane"})
+    picked = html.unescape(pane.get_data(as_text=True))
+    assert pane.status_code == 404 and "Messaging is switched off" in picked and "Your conversations are kept" in picked
+    assert "Hello Bob" not in picked and "never existed" not in picked
+    assert "switched off" not in alice_client.get("/messages/badge", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert len(messages_in(cid)) == 1
     set_flag("direct_messaging", True)
     page = alice_client.get(f"/messages/{cid}")
