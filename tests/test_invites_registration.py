@@ -154,6 +154,8 @@ def test_used_invite_is_refused_on_the_page_and_the_form(client, invite, app):
     assert page.status_code == 400
     assert "This invite has already been used." in text(page)
     assert 'name="username"' not in text(page)
+    # Whoever joined with it and opens it again to come back in is led to sign in (a street's tester).
+    assert "Joined with this invite already?" in text(page) and 'href="/login"' in text(page)
 
     response = register(other, invite.token, username="second-one")
     assert response.status_code == 400
