@@ -96,3 +96,32 @@ def test_a_file_put_back_is_used_again_and_a_replaced_one_is_opened_afresh(sqlit
         bodies = [row[0] for row in connection.execute(
             "SELECT body FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))]
     assert bodies == ["the first message, stored", "after it came back", "into the copy"]
+
+
+@pytest.mark.slow
+def test_a_served_app_refuses_sends_once_its_file_is_deleted(sqlite_app, pair, tmp_path):
+    """The operator's case as it happened: `wb run` with several workers, each holding the file open."""
+    from served import Member, Server
+
+    urls = {key: sqlite_app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "MESSAGING_DATABASE_URI")}
+    urls["INSTANCE_PATH"] = str(tmp_path / "instance")
+    path = messaging_file(sqlite_app)
+    db.session.remove()
+    with Server(tmp_path, urls, workers=2, WB_MESSAGE_RATE_LIMIT="100000 per minute") as server:
+        ann = Member(server.url)
+        assert ann.sign_in("ann", "correct horse battery").status == 302
+        thread = ann.post("/messages/with/ben").headers["Location"]
+        conversation_id = int(thread.rsplit("/", 1)[1])
+        for number in range(8):  # every worker opens the file
+            assert ann.post(thread, {"body": f"stored {number}"}, htmx=True).status == 200
+        with closing(sqlite3.connect(path)) as held:
+            assert held_count(held, conversation_id) == 8
+            os.unlink(path)
+            answers = [ann.post(thread, {"body": f"{GONE_TEXT} {number}"}, htmx=True) for number in range(8)]
+            assert [answer.status for answer in answers] == [503] * 8
+            assert all("Messages unavailable" in answer.text for answer in answers)
+            assert held_count(held, conversation_id) == 8
+        assert ann.get("/readyz").status == 503
+        log = server.log()
+    assert "is gone or replaced since it was opened" in log and str(path) in log
+    assert GONE_TEXT not in log
