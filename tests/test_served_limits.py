@@ -4,18 +4,23 @@ These start the production server (gunicorn, several workers) as operators do, w
 limiter storage configured: the default must be shared. Requests are fired concurrently,
 so they land on different workers.
 """
+import json
 import math
 import os
 import time
+import urllib.error
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from api_helpers import token_for
 from served import Member, Server
+from sqlalchemy import select
 
 from conftest import PASSWORD
 from wb.extensions import db
-from wb.messaging.models import Conversation, Message
+from wb.messaging.models import Block, Conversation, Message
 
 pytestmark = pytest.mark.slow
 
@@ -81,11 +86,61 @@ def test_eight_new_conversations_through_three_workers_allow_exactly_5(tmp_path,
     assert db.session.query(Message).count() == 5
 
 
+def api_send(server, token, conversation_id, body):
+    """POST a message through the API with a personal access token: its status."""
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/conversations/{conversation_id}/messages", method="POST",
+        data=json.dumps({"body": body}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_first_messages_refused_at_once_spend_nothing_of_the_minute(tmp_path, database_urls, make_user, messaging_on):
+    """A first message that is refused (the day's limit, a block) spends no send of the minute, also
+    when sent at once through several workers: a buyer with two new conversations left sent six first
+    messages at once, and the four refused had spent four of the twenty: `messages_remaining` said 14
+    and her sends in a conversation she had were refused after 14 (a marketplace tester)."""
+    buyer = make_user("buyer10")
+    sellers = [make_user(f"seller{i}") for i in range(13)]
+    token = token_for(buyer)
+    db.session.commit()
+    settings = {**shared_storage_settings(), "WB_NEW_CONVERSATION_RATE_LIMIT": "2 per day"}
+    with Server(tmp_path, database_urls, workers=4, **settings) as server:
+        browser = signed_in(server, "buyer10")
+        drafts = [browser.post(f"/messages/with/{seller.username}").headers["Location"] for seller in sellers]
+        db.session.add(Block(blocker_id=sellers[-1].id, blocked_id=buyer.id))  # the last seller blocks her since
+        db.session.commit()
+        # Twelve at once through four workers (fewer often reached the check one after another, refused
+        # there before anything was counted), half by the API, half by the web form, and one to the
+        # seller who blocked her.
+        calls = [lambda i=i, path=path: (api_send(server, token, int(path.rsplit("/", 1)[1]), f"Still for sale? ({i})")
+                                         if i % 2 else browser.post(path, {"body": f"Still for sale? ({i})"}, htmx=True).status)
+                 for i, path in enumerate(drafts)]
+        statuses = in_parallel(calls, workers=len(calls))
+        me = json.loads(browser.get("/api/v1/me").text)["limits"]
+        db.session.expire_all()
+        started = db.session.scalars(select(Message.conversation_id)).all()
+        assert len(started) == 2, statuses
+        path = next(path for path in drafts if path.endswith(f"/{started[0]}"))
+        later = in_parallel([lambda i=i: browser.post(path, {"body": f"And the price? ({i})"}, htmx=True).status
+                             for i in range(20)])
+    assert statuses[-1] == 403, statuses  # the block
+    accepted = [i for i, status in enumerate(statuses[:-1]) if status != 429]
+    assert len(accepted) == 2 and all(statuses[i] == (201 if i % 2 else 200) for i in accepted), statuses
+    assert me["new_conversations_remaining"] == 0, me
+    assert me["messages_remaining"] == 20 - 2, me
+    assert sorted(later) == [200] * 18 + [429] * 2, later  # the minute's other 18, no fewer
+    db.session.expire_all()
+    assert db.session.query(Message).count() == 2 + 18
+
+
 def test_twelve_first_messages_at_once_in_one_draft_start_one_conversation(tmp_path, database_urls, community):
     """A double tap or a client's retries send a draft's first message several times at once: all are
     sent, and the conversation counts once (an API tester's twelve at once had spent all five)."""
-    import json
-
     with Server(tmp_path, database_urls, workers=3) as server:
         alice = signed_in(server, "alice")
         draft = alice.post("/messages/with/member0").headers["Location"]

@@ -115,9 +115,14 @@ def send_message(sender, conversation: Conversation, raw_body, on_stored=None) -
     written = replied or rules.conversation_has_message(conversation.id)
     rules.require_may_write(sender, recipient, blocker_id, written)
     counts = not written and policy.counts_as_new(sender, recipient)
-    if counts:  # would start it: refused before a message of the minute's is spent on it
+    if counts:  # would start it: refused before anything is spent on it
         policy.refuse_when_new_conversations_spent(sender)
-    policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
+        # Its send of the minute is counted once the day's count has taken it (below): counted
+        # here, a first message the day's count then refused had spent one (an outside tester's six
+        # at once with two left: the four refused left 14 of 20).
+        policy.refuse_when_spent("send", "MESSAGE_RATE_LIMIT", sender)
+    else:
+        policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
     writes_from_here()  # the checks above only read (views.send reads them in autocommit)
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
@@ -130,8 +135,9 @@ def send_message(sender, conversation: Conversation, raw_body, on_stored=None) -
     # for its audit line, the metadata update and the answer: kept, not reloaded after each commit.
     with kept_after_commit():
         db.session.commit()
-        if counts:
+        if counts:  # both taken back before anyone is told of it: the conversation is still a draft
             _count_if_first(conversation, message, sender)
+            policy.count_or_take_back("send", "MESSAGE_RATE_LIMIT", sender, Message, message.id)
         audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
         try:
             if not written:  # the first message: the conversation now exists for the other member too
