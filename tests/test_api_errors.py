@@ -145,10 +145,53 @@ def test_a_query_parameter_s_422_says_what_it_takes(api_chat, alice_api, query, 
     assert problem["errors"] == [{"location": "query", "name": name, "detail": detail}]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/conversations/99999999999", "/api/v1/conversations/%D9%A3",
-                                  "/api/v1/conversations/-1", "/api/v1/conversations/1/messages/x/remove"])
-def test_malformed_or_impossible_ids_are_a_404(alice_api, path):
-    assert_problem(alice_api.request("POST" if path.endswith("remove") else "GET", path), 404)
+MALFORMED_IDS = ["99999999999", "%D9%A3", "%D9%A1%D9%A0%D9%A1%D9%A5", "%EF%BC%91%EF%BC%90", "-1", "abc", "1e3",
+                 "+1", "%201", "0", str(2**63), "9" * 40]
+
+
+@pytest.mark.parametrize("malformed", MALFORMED_IDS)
+def test_a_malformed_id_in_a_path_answers_as_an_unknown_id_does(api_chat, alice_api, api_as, make_user, malformed):
+    """"١٠١٥", fullwidth digits, "-1", "abc", "1e3" or a number past 2^63 answered a bare "Not Found",
+    while an unknown id (or one not yours) answered "That conversation doesn't exist." (an API tester):
+    every id in the spec's paths now answers a malformed one as it answers one it doesn't know."""
+    _, _, cid = api_chat
+    carol, dave = make_user("carol"), make_user("dave")
+    not_mine = api_as(carol).post("/api/v1/conversations", json={"with": "dave"}).get_json()["id"]
+    send(api_as(carol), not_mine, "hi dave")
+    mid = send(alice_api, cid, "hello")["id"]
+    routes = [("GET", "/api/v1/conversations/{c}"), ("POST", "/api/v1/conversations/{c}/hide"),
+              ("DELETE", "/api/v1/conversations/{c}/hide"), ("PUT", "/api/v1/conversations/{c}/mute"),
+              ("DELETE", "/api/v1/conversations/{c}/mute"), ("GET", "/api/v1/conversations/{c}/messages"),
+              ("POST", "/api/v1/conversations/{c}/messages"), ("POST", "/api/v1/conversations/{c}/read"),
+              ("DELETE", "/api/v1/conversations/{c}/messages/{m}"),
+              ("POST", "/api/v1/conversations/{c}/messages/{m}/remove")]
+    for method, route in routes:
+        body = {"body": "x"} if route.endswith("/messages") and method == "POST" else None
+        unknown = assert_problem(alice_api.request(method, route.format(c=not_mine, m=mid), json=body), 404)
+        assert unknown["detail"] == "That conversation doesn't exist."
+        malformed_answer = assert_problem(alice_api.request(method, route.format(c=malformed, m=mid), json=body), 404)
+        assert malformed_answer == unknown, (method, route)
+        # Without a token, both are asked to sign in first: a malformed id tells nothing more.
+        anonymous = alice_api.client.open(route.format(c=malformed, m=mid), method=method)
+        assert assert_problem(anonymous, 401) == assert_problem(
+            alice_api.client.open(route.format(c=not_mine, m=mid), method=method), 401)
+        if "{m}" in route:  # a message's id in a conversation of mine
+            told = assert_problem(alice_api.request(method, route.format(c=cid, m=malformed)), 404)
+            assert told == assert_problem(alice_api.request(method, route.format(c=cid, m=999999999)), 404)
+            assert told["detail"] == "That message doesn't exist."
+    for method in ("PUT", "DELETE"):  # a username: any text, a NUL too (no username has one)
+        for name in (malformed, "%00", "a%00b"):
+            assert assert_problem(alice_api.request(method, f"/api/v1/blocks/{name}"), 404)["detail"] \
+                == "No member has that username."
+    assert messages_in(cid)[0].body == "hello" and len(messages_in(cid)) == 1
+
+
+def test_every_path_parameter_of_the_spec_is_an_id_or_a_username(client, messaging_on):
+    """The test above covers each path parameter the spec has: if one is added, it must be covered too."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    names = {(parameter["name"], parameter["schema"]["type"]) for path in spec["paths"].values()
+             for operation in path.values() for parameter in operation.get("parameters", []) if parameter["in"] == "path"}
+    assert names == {("conversation_id", "integer"), ("message_id", "integer"), ("username", "string")}
 
 
 def test_an_unexpected_error_is_a_500_problem_without_a_trace(api_chat, alice_api, app, monkeypatch):

@@ -30,17 +30,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """`<int:...>` in every route: ASCII digits only, and never more than an INTEGER id can be."""
+    """`<int:...>` in every route: ASCII digits only, and never more than an INTEGER id can be.
+
+    `<int(malformed=0):...>` takes any segment, and reads one that is no id (letters, "-1", "1e3",
+    "١٠١٥", past the largest) as that number, which no row has: the API answers it as it answers an
+    id it doesn't know, where a route that didn't match said only "Not Found" (an API tester)."""
 
     regex = r"[0-9]+"  # Werkzeug's \d+ also matches "٣" or "１", which int() reads as 3 or 1
     largest = MAX_ROW_ID
 
-    def __init__(self, map, *args, **kwargs):
+    def __init__(self, map, *args, malformed: int | None = None, **kwargs):
         kwargs.setdefault("max", self.largest)
         super().__init__(map, *args, **kwargs)
+        self.malformed = malformed
+        if malformed is not None:
+            self.regex = r"[^/]+"  # any one segment, as <string:...>
 
     def to_python(self, value: str) -> int:
         number = whole_number(value, self.max)
+        if self.malformed is not None and (number is None or (self.min is not None and number < self.min)):
+            return self.malformed
         if number is None:
             # ASCII digits (the regex) past the largest id: no row has it, whatever the method. Not
             # "no match", which would make a path that has a GET and a POST route answer a POST with

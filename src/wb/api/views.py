@@ -19,7 +19,10 @@ from .spec import answers, api, document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = ("api.openapi",)
-MESSAGE_ID = f"<int(max={MAX_DATABASE_ID}):message_id>"
+# Ids in paths: one that is no id ("abc", "-1", "1e3", "١٠١٥", past the largest) is read as 0, which no
+# row has, so it answers as an unknown id of its kind does ("That conversation doesn't exist.").
+CONVERSATION_ID = "<int(malformed=0):conversation_id>"
+MESSAGE_ID = f"<int(max={MAX_DATABASE_ID}, malformed=0):message_id>"
 # What a status means on one route, for the spec ("Conflict" and "Forbidden" told a client nothing: an API tester).
 SEND_IN_FLIGHT = ("An earlier request with this Idempotency-Key is still being sent, or has just failed: this one "
                   "stored nothing. Retry it, with the same key and text, after Retry-After seconds.")
@@ -53,6 +56,14 @@ def _switched_on_signed_in_and_json():
     body = check_body(auth.SAFE_METHODS)
     if getattr(current_app.view_functions.get(request.endpoint), "takes_no_body", False):
         refuse_keys(body)
+
+
+@bp.url_value_preprocessor
+def _nul_names_nobody(_endpoint, values):
+    """A username in a path with a NUL (which no username has) is read as an empty one: it answers as
+    an unknown name does, not with the bare "Not Found" the app gives any path with a NUL."""
+    if values and "\x00" in values.get("username", ""):
+        values["username"] = ""
 
 
 def takes_no_body(view):
@@ -194,7 +205,7 @@ def open_conversation():
     return _json(_one_conversation_out(member, row, previews), 201 if created else 200, {"Location": location})
 
 
-@bp.get("/conversations/<int:conversation_id>")
+@bp.get(f"/conversations/{CONVERSATION_ID}")
 @api.validate(resp=answers(HTTP_200=schemas.Conversation), tags=["conversations"])
 def get_conversation(conversation_id):
     """One of my conversations."""
@@ -203,7 +214,7 @@ def get_conversation(conversation_id):
     return _json(_one_conversation_out(member, *conversation_row(member, conversation)))
 
 
-@bp.post("/conversations/<int:conversation_id>/hide")
+@bp.post(f"/conversations/{CONVERSATION_ID}/hide")
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def hide_conversation(conversation_id):
@@ -213,7 +224,7 @@ def hide_conversation(conversation_id):
     return _no_content()
 
 
-@bp.delete("/conversations/<int:conversation_id>/hide")
+@bp.delete(f"/conversations/{CONVERSATION_ID}/hide")
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def unhide_conversation(conversation_id):
@@ -224,7 +235,7 @@ def unhide_conversation(conversation_id):
     return _no_content()
 
 
-@bp.put("/conversations/<int:conversation_id>/mute")
+@bp.put(f"/conversations/{CONVERSATION_ID}/mute")
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def mute_conversation(conversation_id):
@@ -233,7 +244,7 @@ def mute_conversation(conversation_id):
     return _no_content()
 
 
-@bp.delete("/conversations/<int:conversation_id>/mute")
+@bp.delete(f"/conversations/{CONVERSATION_ID}/mute")
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["conversations"])
 def unmute_conversation(conversation_id):
@@ -260,7 +271,7 @@ def _message_out(member, conversation_id: int, message) -> schemas.Message:
     )
 
 
-@bp.get("/conversations/<int:conversation_id>/messages")
+@bp.get(f"/conversations/{CONVERSATION_ID}/messages")
 @api.validate(query=schemas.MessagesQuery, resp=answers(HTTP_200=schemas.MessagePage, HTTP_304=None, HTTP_412=schemas.Problem),
               tags=["messages"])
 def list_messages(conversation_id):
@@ -301,7 +312,7 @@ def _conditional(response):
     return response
 
 
-@bp.post("/conversations/<int:conversation_id>/messages")
+@bp.post(f"/conversations/{CONVERSATION_ID}/messages")
 @api.validate(json=schemas.SendMessage, headers=schemas.SendHeaders,
               resp=answers(HTTP_201=schemas.Message, HTTP_409=(schemas.Problem, SEND_IN_FLIGHT)), tags=["messages"])
 def send_message(conversation_id):
@@ -326,7 +337,7 @@ def send_message(conversation_id):
     return _json(_message_out(member, conversation.id, message), 201, headers)
 
 
-@bp.post("/conversations/<int:conversation_id>/read")
+@bp.post(f"/conversations/{CONVERSATION_ID}/read")
 @api.validate(json=schemas.MarkRead, resp=answers(HTTP_200=schemas.ReadState), tags=["messages"])
 def mark_read(conversation_id):
     """Mark messages read up to an id (omitted: the newest); read markers only move forward."""
@@ -343,7 +354,7 @@ def mark_read(conversation_id):
     ))
 
 
-@bp.delete(f"/conversations/<int:conversation_id>/messages/{MESSAGE_ID}")
+@bp.delete(f"/conversations/{CONVERSATION_ID}/messages/{MESSAGE_ID}")
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None, HTTP_403=(schemas.Problem, NOT_DELETABLE)), tags=["messages"])
 def delete_message(conversation_id, message_id):
@@ -353,7 +364,7 @@ def delete_message(conversation_id, message_id):
     return _no_content()
 
 
-@bp.post(f"/conversations/<int:conversation_id>/messages/{MESSAGE_ID}/remove")
+@bp.post(f"/conversations/{CONVERSATION_ID}/messages/{MESSAGE_ID}/remove")
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None), tags=["messages"])
 def remove_message(conversation_id, message_id):
