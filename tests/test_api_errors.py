@@ -327,13 +327,41 @@ def test_a_number_too_long_to_read_is_a_422_not_invalid_json(api_chat, alice_api
 
 def test_two_idempotency_keys_are_refused_not_one_picked(api_chat, alice_api):
     """A header sent twice reaches the app as one value joined with a comma ("a,b" under gunicorn):
-    it was a key of its own, so a retry with one of them stored the message again."""
+    it was a key of its own, so a retry with one of them stored the message again. Refused, it was
+    told "Has a character this field doesn't take" (an API tester): it is told to send one."""
     _, _, cid = api_chat
     path = f"/api/v1/conversations/{cid}/messages"
-    for joined in ("a,b", "a, b"):
+    several = "Send one Idempotency-Key header, not several (a comma separates them, so a key has none)."
+    for joined in ("a,b", "a, b", "k-x,k-y"):
         response = alice_api.post(path, json={"body": "once"}, headers={"Idempotency-Key": joined})
-        assert assert_problem(response, 422)["errors"][0]["name"] == "Idempotency-Key"
+        assert assert_problem(response, 422)["errors"] == [
+            {"location": "header", "name": "Idempotency-Key", "detail": several}]
+    # Two headers as Werkzeug's and gunicorn's servers pass them on (the test client keeps only one).
+    twice = alice_api.client.open(path, method="POST", json={"body": "once"},
+                                  headers={"Authorization": f"Bearer {alice_api.token}"},
+                                  environ_overrides={"HTTP_IDEMPOTENCY_KEY": "k-x,k-y"})
+    assert assert_problem(twice, 422)["errors"][0]["detail"] == several
     assert messages_in(cid) == []
+
+
+@pytest.mark.parametrize("key", ["a b", "caf\u00e9", "x" * 256, "tab\there"])
+def test_an_idempotency_key_that_is_not_one_is_told_what_a_key_is(api_chat, alice_api, client, key):
+    """The rule as the spec states it (pattern, length), in words, not "a character this field doesn't take"."""
+    _, _, cid = api_chat
+    response = alice_api.client.open(f"/api/v1/conversations/{cid}/messages", method="POST", json={"body": "once"},
+                                     headers={"Authorization": f"Bearer {alice_api.token}"},
+                                     environ_overrides={"HTTP_IDEMPOTENCY_KEY": key})
+    assert assert_problem(response, 422)["errors"] == [{
+        "location": "header", "name": "Idempotency-Key",
+        "detail": "An Idempotency-Key is 1 to 255 printable ASCII characters, without spaces or commas (a UUID will do)."}]
+    assert messages_in(cid) == []
+    spec = client.get("/api/v1/openapi.json").get_json()
+    send_operation = spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]
+    [schema] = [p["schema"] for p in send_operation["parameters"] if p["name"] == "Idempotency-Key"]
+    schema = next(option for option in schema.get("anyOf", [schema]) if option.get("type") == "string")
+    assert (schema["minLength"], schema["maxLength"], schema["pattern"]) == (1, 255, r"^[\x21-\x2b\x2d-\x7e]+$")
+    assert alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": "once"},
+                          headers={"Idempotency-Key": "~!" + "x" * 253}).status_code == 201
 
 
 @pytest.mark.parametrize("method, path", [

@@ -1,6 +1,7 @@
 """The API's request and response shapes: they validate requests, shape answers, and the spec is generated from them."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
@@ -225,16 +226,35 @@ class SendMessage(Request):
                     "U+202E) and text that shows nothing (only spaces or zero-width characters) are refused.")
 
 
+IDEMPOTENCY_KEY_MAX = 255
+# Printable ASCII but the space and the comma: a server joins a header sent twice into one value with
+# commas ("a,b"), which would then be a key of its own (an outside tester's retry stored the message again).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x2b\x2d-\x7e]+$"
+IDEMPOTENCY_KEY_WORDS = (f"An Idempotency-Key is 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters, without "
+                         "spaces or commas (a UUID will do).")
+SEVERAL_KEYS = "Send one Idempotency-Key header, not several (a comma separates them, so a key has none)."
+
+
 class SendHeaders(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     idempotency_key: str | None = Field(
-        # No comma: a server joins a header sent twice into one value with commas ("a,b"), which
-        # would then be a key of its own (an outside tester's retry stored the message again).
-        None, alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x2b\x2d-\x7e]+$",
-        description="Any unique string (a UUID; printable ASCII, no comma, sent once): a retried send with the "
-                    "same key stores the message once and answers it again (as it is now: deleted since, deleted); "
-                    "other text with the key is refused (422) for a day",
+        None, alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX, pattern=IDEMPOTENCY_KEY_PATTERN,
+        description=f"Any unique string (a UUID; 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters, no space or "
+                    "comma, sent once): a retried send with the same key stores the message once and answers it again "
+                    "(as it is now: deleted since, deleted); other text with the key is refused (422) for a day",
     )
+
+    @field_validator("idempotency_key", mode="before")
+    @classmethod
+    def _one_key_as_keys_are(cls, value):
+        """Two headers arrive as one value joined by a comma: said so ("Has a character this field doesn't
+        take" hid it from an API tester); any other key that isn't one is told what a key is."""
+        if isinstance(value, str):
+            if "," in value:
+                raise ValueError(SEVERAL_KEYS)
+            if len(value) > IDEMPOTENCY_KEY_MAX or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, value):
+                raise ValueError(IDEMPOTENCY_KEY_WORDS)
+        return value
 
 
 class Message(BaseModel):
