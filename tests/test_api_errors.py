@@ -364,6 +364,16 @@ def test_an_idempotency_key_that_is_not_one_is_told_what_a_key_is(api_chat, alic
                           headers={"Idempotency-Key": "~!" + "x" * 253}).status_code == 201
 
 
+def test_both_username_lookups_say_nobody_has_that_username_alike(alice_api, alice):
+    """A block said "No member has that username." and a conversation "There is no member by that
+    name." (an API tester): one wording, the clearer."""
+    words = "No member has that username."
+    assert assert_problem(alice_api.put("/api/v1/blocks/nobody"), 404)["detail"] == words
+    assert assert_problem(alice_api.post("/api/v1/conversations", json={"with": "nobody"}), 404)["detail"] == words
+    assert assert_problem(alice_api.post("/api/v1/reports", json={"username": "nobody", "reason": "spam"}),
+                          404)["detail"] == words
+
+
 @pytest.mark.parametrize("method, path", [
     ("POST", "/api/v1/conversations/{cid}/hide"), ("PUT", "/api/v1/conversations/{cid}/mute"),
     ("DELETE", "/api/v1/conversations/{cid}/mute"), ("PUT", "/api/v1/blocks/bob"), ("DELETE", "/api/v1/blocks/bob"),

@@ -130,7 +130,7 @@ def test_a_member_a_client_doesnt_see_is_nobody_to_them_everywhere(practice, log
     for username in ("zoe", "ann", "nobody-at-all"):
         assert sam.get(f"/people/{username}").status_code == 404
         opened = sam.post(f"/messages/with/{username}")
-        assert opened.status_code == 404 and "There is no member by that name" in visible_text(opened)
+        assert opened.status_code == 404 and "No member has that username." in visible_text(opened)
         assert sam.post(f"/people/{username}/block").status_code == 404
     api = ApiClient(app.test_client(), token_for(practice["sam"]))
     for username in ("zoe", "ann", "nobody-at-all"):

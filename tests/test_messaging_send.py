@@ -129,7 +129,7 @@ def test_messaging_yourself_or_unknown_or_suspended_members(app, alice, make_use
     assert "can't message yourself" in html.unescape(response.get_data(as_text=True))
     response = client.post("/messages/with/nobody-here")
     assert response.status_code == 404
-    assert "no member by that name" in response.get_data(as_text=True)
+    assert "No member has that username." in response.get_data(as_text=True)
     make_user("gone", status="suspended")
     response = client.post("/messages/with/gone")
     assert response.status_code == 403  # refused, like a block or a pause (400 read as a malformed request: an API tester)

@@ -66,7 +66,7 @@ def yourself() -> Decision:
 
 
 def no_such_member() -> Decision:
-    return Decision(NO, "no-member", "There is no member by that name.", 404)
+    return Decision(NO, "no-member", "No member has that username.", 404)
 
 
 def left() -> Decision:
