@@ -6,11 +6,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 @bp.app_context_processor
 def _words():
-    """How the admin pages name flags and rules (their keys are for the database and the CLI)."""
+    """How the admin pages name flags and rules (their keys are for the database and the CLI), and
+    Admin → Reports' groups (report_groups: its view, messaging's, gives the reports and members)."""
     from ..flags import flag_words
+    from ..messaging.report_groups import report_groups
     from ..messaging.rule_changes import subject_words
 
-    return {"flag_words": flag_words, "rule_subject_words": subject_words, "pending_member_count": _pending_member_count}
+    return {"flag_words": flag_words, "rule_subject_words": subject_words, "pending_member_count": _pending_member_count,
+            "report_groups": report_groups}
 
 
 def _pending_member_count() -> int:
