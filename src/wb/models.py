@@ -13,7 +13,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .security import whole_number
-from .text import has_control_characters, holds_name, misspells_name, name_keys, name_words, run_together
+from .text import (
+    different_numbers,
+    has_control_characters,
+    holds_name,
+    misspells_name,
+    name_keys,
+    name_words,
+    run_together,
+)
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
 ERASED_USERNAME_PREFIX = "erased-"  # erasure renames an account erased-<id>; nobody else may take such a name
@@ -185,7 +193,8 @@ class User(UserMixin, db.Model):
             cls.deleted_at.is_(None), cls.id != (but or 0))
         for row in db.session.execute(others if among is None else others.where(among)).all():
             if looks_like(row.display_name) or looks_like(row.username) \
-                    or row.role == "admin" and misspells_name(words, row.display_name or row.username):
+                    or row.role == "admin" and misspells_name(words, row.display_name or row.username) \
+                    and not different_numbers(name, row.display_name or row.username):
                 return db.session.get(cls, row.id)
         return None
 
@@ -226,12 +235,14 @@ class User(UserMixin, db.Model):
 
 def _look_alike_test(name):
     """A test of whether another name looks like name, for User.named_like and went_by_recently: the
-    two look alike (text.name_keys, text.run_together) or name holds the other whole (text.holds_name);
+    two look alike (text.name_keys, text.run_together) or name holds the other whole (text.holds_name),
+    unless a digit of one stands where the other has another (text.different_numbers: "Flat 6", "Flat 9");
     None when name has no visible letter to compare."""
     keys, letters, words = name_keys(name), run_together(name), name_words(name)
     if not keys:
         return None
-    return lambda other: bool(keys & name_keys(other) or letters & run_together(other)) or holds_name(words, other)
+    return lambda other: (bool(keys & name_keys(other) or letters & run_together(other)) or holds_name(words, other)) \
+        and not different_numbers(name, other)
 
 
 def _is_the_viewer(username: str) -> bool:

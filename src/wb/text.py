@@ -400,11 +400,32 @@ def name_key(name) -> str:
     every other script drawn like a Latin one read as it (_look_alikes: "Аlice" with a Cyrillic А,
     "ꓮda" with a Lisu one), boxed and circled capitals too ("🅰🅳🅼🅸🅽"), and the signs folding
     would spell as letters as the symbols they are ("Sam Green™")."""
+    return _name_key(name, _look_alikes())
+
+
+def _name_key(name, look_alikes: dict) -> str:
+    """name_key, reading other scripts' letters (and digits) by the look_alikes table given."""
     name = ("" if name is None else str(name)).translate(_ENCLOSED_CAPITALS)
     folded = _iota_subscript_as_a_mark(unicodedata.normalize("NFKC", _signs_as_gaps(name))).casefold()
     folded = _BAR_IN_A_WORD.sub("l", folded)
     visible = "".join(map(_drawn_as, folded))
-    return " ".join(_without_accents(visible).translate(_look_alikes()).split())
+    return " ".join(_without_accents(visible).translate(look_alikes).split())
+
+
+def different_numbers(name, other) -> bool:
+    """Whether two names have different digits in one place, read letter for letter with their spaces left
+    out (name_key, its digits kept): "Flat 6" and "Flat 9", "Buyer Number6" and "Buyer Number8" are other
+    numbers, not look-alikes, though a 6, 8 or 9 is drawn like a letter (a marketplace's tester read them so
+    refused). A digit in place of a letter still reads as the letter ("Carl Jone5", "S4m Gr33n")."""
+    mine, theirs = (_name_key(each, _look_alikes_but_digits()).replace(" ", "") for each in (name, other))
+    return len(mine) == len(theirs) and any(
+        one != another and one in string.digits and another in string.digits for one, another in zip(mine, theirs))
+
+
+@functools.cache
+def _look_alikes_but_digits() -> dict:
+    """_look_alikes without the digits' own readings (different_numbers)."""
+    return {code: reading for code, reading in _look_alikes().items() if chr(code) not in string.digits}
 
 
 def _iota_subscript_as_a_mark(text: str) -> str:
