@@ -187,3 +187,16 @@ def test_grouping_and_facts_cost_the_same_queries_for_any_number_of_reports(admi
 
     assert "1 open report about D0 @d0" in visible_text(page)
     assert len(many) == len(few), "\n".join(many)
+
+
+def test_a_look_alike_name_is_told_by_the_same_test_names_are_chosen_by(admin_client, make_user):
+    """"Flat 9" is another number than "Flat 6" (a name may be chosen beside it), so it is no look-alike
+    here either; "Fla7 6" reads as Flat 6 (a digit for a letter) and is told."""
+    flat6 = make_user("flat6", display_name="Flat 6")
+    flat9 = make_user("flat9", display_name="Flat 9")
+    report = file_report(flat9, flat6)
+    page = admin_client.get("/admin/reports").get_data(as_text=True)
+    assert "looks like" not in facts_of(page, report)
+    flat_lookalike = make_user("unit4", display_name="Fla7 6")
+    told = file_report(flat_lookalike, flat6, reason="other")
+    assert "Their name looks like the reported member’s" in facts_of(admin_client.get("/admin/reports").get_data(as_text=True), told)

@@ -184,7 +184,7 @@ class User(UserMixin, db.Model):
         """Another member (not but; among: a condition on User, if given) whose display name or
         username looks like name (text.name_keys, text.run_together) or is held whole in it
         (text.holds_name), or an admin whose name it is with a letter wrong (text.misspells_name), if any."""
-        looks_like = _look_alike_test(name)
+        looks_like = look_alike_test(name)
         if looks_like is None:
             return None
         words = name_words(name)
@@ -204,7 +204,7 @@ class User(UserMixin, db.Model):
         FORMER_NAME_DAYS: one they left after holding it a day or more (RENAMED; a name tried for a
         moment holds nothing: an outside tester's tries locked names away), or theirs when they
         closed their account (another took "Dave Ng" the minute Dave left: an outside tester)."""
-        looks_like = _look_alike_test(name)
+        looks_like = look_alike_test(name)
         if looks_like is None:
             return None
         since = utcnow() - timedelta(days=cls.FORMER_NAME_DAYS)
@@ -233,7 +233,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.username}>"
 
 
-def _look_alike_test(name):
+def look_alike_test(name):
     """A test of whether another name looks like name, for User.named_like and went_by_recently: the
     two look alike (text.name_keys, text.run_together) or name holds the other whole (text.holds_name),
     unless a digit of one stands where the other has another (text.different_numbers: "Flat 6", "Flat 9");

@@ -13,8 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AuditEvent, User
-from ..text import name_keys, run_together
+from ..models import AuditEvent, User, look_alike_test
 from .models import Block, Report
 from .safety import BLOCKED
 
@@ -107,15 +106,14 @@ def _first_blocks(reports: list[Report]) -> dict[tuple[int, int], tuple[datetime
 
 
 def _look_alike(reporter: User, reported: User | None) -> bool:
-    """Whether the reporter's name or username looks like the reported member's (text.name_keys), as
-    "Sam Gr33n" does Sam Green's. Not for one who left: their name is gone."""
+    """Whether the reporter's name or username looks like the reported member's, by the test a name
+    chosen beside theirs meets (models.look_alike_test), as "Sam Gr33n" does Sam Green's; "Flat 9"
+    is another number than "Flat 6". Not for one who left: their name is gone."""
     if reported is None or reported.deleted_at or reporter.deleted_at:
         return False
-    theirs = [reported.display_name or reported.username, reported.username]
-    keys = set().union(*(name_keys(name) for name in theirs))
-    joined = set().union(*(run_together(name) for name in theirs))
-    return any(keys & name_keys(name) or joined & run_together(name)
-               for name in (reporter.display_name or reporter.username, reporter.username))
+    tests = [test for test in (look_alike_test(reported.display_name or reported.username),
+                               look_alike_test(reported.username)) if test is not None]
+    return any(test(name) for test in tests for name in (reporter.display_name or reporter.username, reporter.username))
 
 
 def span_words(span) -> str:
