@@ -786,6 +786,41 @@ def test_an_open_thread_closes_its_box_when_the_other_member_pauses_messages(bro
     expect(alice_page.locator("#compose-body")).to_have_value("Can I change my order to 2kg?", timeout=NEWS_MS)
 
 
+def test_a_thread_drawn_again_by_the_live_channel_leaves_the_focus_where_the_member_left_it(browsing, server):
+    """Bob paused and unpaused: Alice's focus went from her box to the thread's heading, ringed, and
+    stayed there with the box back (a street's tester); from the list too. Now the list keeps it, and
+    the box, closed while it had it, takes it back when it opens again."""
+    alice = server.create_member("alice", display_name="Alice Focuskeeper")
+    bob = server.create_member("bob", display_name="Bob Pausing")
+    carol = server.create_member("carol", display_name="Carol Listed")
+    seed_messages(server, alice, bob, ["Hello neighbour"])
+    seed_messages(server, alice, carol, ["Hi Carol"])
+    alice_page, bob_page = browsing.sign_in(alice), browsing.sign_in(bob)
+    open_conversation(alice_page, bob, "Bob Pausing")
+    focused = "() => document.activeElement.id || document.activeElement.tagName + ' ' + document.activeElement.textContent.trim()"
+    pause = bob_page.locator("#pause").get_by_role("button")
+    bob_page.goto("/settings")
+
+    carol_row = alice_page.locator("#conversation-list li.conversation a", has_text="Carol Listed")
+    carol_row.focus()
+    pause.click()
+    expect(alice_page.locator("#compose")).to_contain_text("isn't accepting messages", timeout=NEWS_MS)
+    alice_page.wait_for_timeout(300)  # the redraw has settled
+    assert carol_row.evaluate("row => row === document.activeElement"), alice_page.evaluate(focused)
+    pause.click()
+    expect(alice_page.locator("#compose-body")).to_be_visible(timeout=NEWS_MS)
+    alice_page.wait_for_timeout(300)
+    assert carol_row.evaluate("row => row === document.activeElement"), alice_page.evaluate(focused)
+
+    alice_page.locator("#compose-body").fill("Are you away this week?")  # typing: the focus in the box
+    pause.click()
+    expect(alice_page.locator("#compose-body")).to_have_count(0, timeout=NEWS_MS)
+    expect(alice_page.locator("#thread h2")).to_be_focused()  # the box that had it is gone
+    pause.click()
+    expect(alice_page.locator("#compose-body")).to_have_value("Are you away this week?", timeout=NEWS_MS)
+    expect(alice_page.locator("#compose-body")).to_be_focused()
+
+
 def test_an_open_draft_closes_its_box_when_the_other_member_takes_nobody_new_and_opens_again(browsing, server):
     """Bob chose "Nobody new" while Alice's draft to him ("No messages yet. Say hello!") was open: it kept its
     box until Send was refused (an outside tester). It now closes within a second, as for a pause, and opens

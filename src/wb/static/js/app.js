@@ -941,11 +941,46 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     if (!isThreadPane(event.detail.target)) return;
     var heading = event.detail.target.querySelector("#thread h2");
+    if (isLiveRedraw(event)) return keepFocusThroughRedraw(event.detail.target, heading);
     var box = openedByMouse && event.detail.target.querySelector("#compose-body");
     openedByMouse = false;
     if (box) box.focus({ preventScroll: true });
     else if (heading) heading.focus();
     showWholeThread();
+  });
+  // A thread drawn again because the live channel said so (live.js: the other member paused, a
+  // block, the rules), not because the member picked it: the focus stays where they left it. It
+  // went to the thread's heading, ringed, from the box or the list (a street's tester). Only when
+  // what had it is gone (the box, closed by a pause) does the heading take it, and the box takes it
+  // back once open again, unless the member has moved on meanwhile.
+  function isLiveRedraw(event) {
+    var config = event.detail.requestConfig;
+    return !!(config && config.headers && config.headers["X-WB-Redraw"]);
+  }
+  var focusBeforeRedraw = null, boxClosedOnFocus = false;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!isThreadPane(event.detail.target) || !isLiveRedraw(event)) return;
+    var active = document.activeElement;
+    focusBeforeRedraw = active && active !== document.body && event.detail.target.contains(active) ? active : null;
+  });
+  function keepFocusThroughRedraw(pane, heading) {
+    var had = focusBeforeRedraw, box = pane.querySelector("#compose-body");
+    focusBeforeRedraw = null;
+    if (boxClosedOnFocus && box && (!had || had.matches("#thread h2"))) {
+      boxClosedOnFocus = false;
+      box.focus({ preventScroll: true });
+      return;
+    }
+    if (!had) return;  // it was outside the thread (the list, the menu): it is still there
+    var again = had.id && document.getElementById(had.id);
+    if (again && pane.contains(again)) again.focus({ preventScroll: true });
+    else if (heading) {
+      boxClosedOnFocus = had.id === "compose-body";
+      heading.focus({ preventScroll: true });
+    }
+  }
+  document.addEventListener("focusin", function (event) {
+    if (boxClosedOnFocus && !event.target.matches("#thread h2")) boxClosedOnFocus = false;
   });
   // A thread that fits the window but runs past its bottom (a phone turned sideways, under the
   // site's header) is scrolled up so its box and Send are on screen (they were below it, and

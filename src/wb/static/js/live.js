@@ -34,7 +34,8 @@
   // that was away longer than the server keeps changes can't know what changed in it.
   function redrawThread(id) {
     if (!document.getElementById("thread-pane")) return;
-    htmx.ajax("GET", "/messages/" + id, { target: "#thread-pane", swap: "innerHTML" });
+    // X-WB-Redraw: not picked by the member, so the focus stays where they left it (app.js)
+    htmx.ajax("GET", "/messages/" + id, { target: "#thread-pane", swap: "innerHTML", headers: { "X-WB-Redraw": "live" } });
   }
 
   function apply(answer, active) {
