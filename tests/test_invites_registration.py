@@ -96,7 +96,7 @@ def test_an_invite_opened_while_signed_in_says_joining_switches_the_browser(invi
     """On a shared phone, joining switched the browser to the new account without a word (a street's tester)."""
     page = text(login(alice).get(f"/register?invite={invite.token}"))
     assert "You're signed in as <bdi>Alice</bdi>." in page and "signs this browser in as the new member" in page
-    assert "You're signed in as" not in text(login(alice).get("/register?invite=nope"))  # no form, nothing to warn of
+    assert "signs this browser in" not in text(login(alice).get("/register?invite=nope"))  # no form, nothing to warn of
 
 
 @pytest.mark.parametrize("password", ["password", "Password123", "12345678", "QWERTYUIOP", "iloveyou", "zzzzzzzzzz"])
@@ -162,6 +162,56 @@ def test_used_invite_is_refused_on_the_page_and_the_form(client, invite, app):
     assert "This invite has already been used." in text(response)
     assert User.by_username("second-one") is None
     assert reload(Invite, invite.id).uses == 1
+
+
+SIGN_IN_AGAIN = 'Joined with this invite already? <a href="/login">Sign in</a> instead.'
+ALREADY_A_MEMBER = 'Already a member? <a href="/login">Sign in</a>.'
+
+
+@pytest.mark.parametrize("then", ["used", "expired"])
+def test_an_invite_opened_again_by_the_member_who_joined_with_it_says_she_is_a_member(client, admin, then):
+    """Erin joined with the link and opened it again, still signed in: the page said only that the
+    invite was used, nothing of her being a member already (older neighbours' tester)."""
+    invite = Invite.issue(creator=admin, max_uses=1 if then == "used" else 5, expires_days=7)
+    db.session.commit()
+    assert register(client, invite.token, username="erin", display_name="Erin").status_code == 302
+    if then == "expired":
+        reload(Invite, invite.id).expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+
+    page = text(client.get(f"/register?invite={invite.token}"))
+
+    assert ("You're signed in as <bdi>Erin</bdi>: you're already a member,\n      so there is nothing to join. "
+            '<a href="/">Go to your home page</a>.') in page
+    assert "About this link, if it's for someone else: This invite has" in page  # one she may pass on
+    assert "signs this browser in" not in page and 'name="username"' not in page  # no note that contradicts it
+    assert SIGN_IN_AGAIN not in page and ALREADY_A_MEMBER not in page  # she is signed in
+    assert '<p class="form-error" role="alert">' not in page  # not told off as a stranger would be
+
+
+def test_a_signed_in_member_on_register_without_an_invite_is_told_she_is_a_member(alice, login):
+    page = text(login(alice).get("/register"))
+    assert "You're signed in as <bdi>Alice</bdi>: you're already a member" in page
+    assert "You need an invite" not in page and "About this link" not in page  # no link to speak of
+
+
+def test_a_used_invite_opened_signed_out_leads_to_sign_in(client, invite, app):
+    assert register(client, invite.token, username="erin").status_code == 302
+
+    page = text(app.test_client().get(f"/register?invite={invite.token}"))
+
+    assert "This invite has already been used." in page and SIGN_IN_AGAIN in page
+    assert ALREADY_A_MEMBER not in page and "already a member" not in page
+
+
+@pytest.mark.parametrize("query", ["", "?invite=", "?invite=not-a-real-token", "?invite=%20"])
+def test_register_without_a_known_invite_says_already_a_member_not_this_invite(client, admin, query):
+    """"Joined with this invite already?" read oddly where no invite was given, or a mistyped one."""
+    page = text(client.get(f"/register{query}"))
+
+    assert ALREADY_A_MEMBER in page
+    assert "with this invite" not in page and "already a member" not in page.lower().replace(ALREADY_A_MEMBER.lower(), "")
+    assert 'name="username"' not in page
 
 
 def test_expired_invite_is_refused(client, invite):
