@@ -214,3 +214,49 @@ def test_a_wait_is_said_in_the_unit_a_member_would_use(seconds, words):
     from wb.ratelimits import wait_words
 
     assert wait_words(seconds) == words
+
+
+def test_a_first_message_the_days_count_refuses_leaves_no_other_sent_at_that_moment(app, alice, bob, login, messaging_on,
+                                                                                     monkeypatch):
+    """Two first messages to one draft at once, and the day's last new conversation taken by another
+    send meanwhile: the first was stored, then refused by the day's count and deleted, while the second
+    had found it stored and gone on as a reply, and stayed: a conversation started with no count (five a
+    day became eight: a re-check tester). Now the start is counted before anything is stored, once,
+    and the second waits for that count: both are refused, nothing is stored."""
+    import threading
+
+    from wb import ratelimits
+    from wb.messaging import policy
+
+    app.config["NEW_CONVERSATION_RATE_LIMIT"] = "1 per day"
+    first, second = login(alice), login(alice)
+    draft = open_conversation(first, "bob")
+    counting, go = threading.Event(), threading.Event()
+    take = policy.take_rate_limit
+
+    def held_take(name, config_key, member):
+        if name == "new-conversation" and not counting.is_set():
+            counting.set()  # the first message's count of the day is being taken...
+            assert go.wait(10)  # ...slowly
+        return take(name, config_key, member)
+
+    monkeypatch.setattr(policy, "take_rate_limit", held_take)
+    answers = {}
+
+    def sending(client, key, words):
+        with app.app_context():
+            answers[key] = send(client, draft, words).status_code
+
+    one = threading.Thread(target=sending, args=(first, "first", "Is the bike still for sale?"))
+    one.start()
+    assert counting.wait(10)
+    two = threading.Thread(target=sending, args=(second, "second", "Is the bike still for sale??"))
+    two.start()
+    two.join(0.5)  # the second has done what it does before the first's count ends
+    with app.test_request_context():  # another send takes the day's last meanwhile
+        ratelimits.take("new-conversation", "1 per day", f"user:{alice.id}")
+    go.set()
+    one.join(10)
+    two.join(10)
+    assert answers == {"first": 429, "second": 429}, answers
+    assert messages_in(draft) == []

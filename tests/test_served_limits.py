@@ -154,6 +154,40 @@ def test_twelve_first_messages_at_once_in_one_draft_start_one_conversation(tmp_p
     assert db.session.query(Message).count() == 12
 
 
+def test_several_first_messages_at_once_to_each_of_many_drafts_start_no_more_than_the_day_allows(
+        tmp_path, database_urls, make_user, messaging_on):
+    """Four messages at once to each of twelve drafts, by the API and the web form through four
+    workers, five new conversations a day: five start, every message answered as sent is stored and no
+    other, and the metadata is exact. (A re-check tester's threads had started eight, and left an
+    unread count one too high; the interleaving that did it is shown in-process by
+    test_messaging_limits' test of a first message the day's count refuses: here it is left to chance.)"""
+    from wb.messaging import reconcile
+
+    buyer = make_user("buyer11")
+    sellers = [make_user(f"vendor{i}") for i in range(12)]
+    token = token_for(buyer)
+    db.session.commit()
+    settings = {**shared_storage_settings(), "WB_NEW_CONVERSATION_RATE_LIMIT": "5 per day", "WB_MESSAGE_RATE_LIMIT": "100 per minute"}
+    with Server(tmp_path, database_urls, workers=4, **settings) as server:
+        browser = signed_in(server, "buyer11")
+        drafts = [browser.post(f"/messages/with/{seller.username}").headers["Location"] for seller in sellers]
+        # by the API and the web form, as a client's threads and a member's taps would
+        calls = [lambda i=i, path=path: (api_send(server, token, int(path.rsplit("/", 1)[1]), f"Is it still for sale? ({i})")
+                                         if i % 2 else browser.post(path, {"body": f"Is it still for sale? ({i})"}, htmx=True).status)
+                 for path in drafts for i in range(4)]
+        statuses = in_parallel(calls, workers=10)
+        me = json.loads(browser.get("/api/v1/me").text)["limits"]
+        log = server.log()
+    db.session.expire_all()
+    stored = db.session.scalars(select(Message.conversation_id)).all()
+    assert len(set(stored)) == 5, (statuses, stored)  # five started, no more
+    assert len(stored) == statuses.count(200) + statuses.count(201), statuses  # every message answered as sent, no other
+    assert set(statuses) <= {200, 201, 429} and " 500 " not in log, statuses
+    assert me["new_conversations_remaining"] == 0, me
+    assert me["messages_remaining"] == 100 - len(stored), me
+    assert reconcile.reconcile(dry_run=True) == []  # unread counts and the rest as reconcile computes them
+
+
 def test_fifteen_wrong_passwords_through_three_workers_get_exactly_10_answers(tmp_path, database_urls, community):
     with Server(tmp_path, database_urls, workers=3) as server:
         guesser = Member(server.url)

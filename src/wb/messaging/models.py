@@ -117,6 +117,19 @@ class MessagingCommunity(db.Model):
 # --- main database: metadata only ---------------------------------------------
 
 
+class ConversationStart(db.Model):
+    """A conversation's start, counted against its opener's new conversations of the day before its
+    first message is stored (writes._count_start): one row a conversation, so its first messages,
+    however many are sent at once, count once, and none is stored that the day's count refused."""
+
+    __tablename__ = "conversation_starts"
+
+    conversation_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    member_id: Mapped[int] = mapped_column()
+    counted: Mapped[bool] = mapped_column(default=False)  # False: its count is being taken now
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ConversationMembership(db.Model):
     """One member's view of one conversation: what the inbox and badge read."""
 

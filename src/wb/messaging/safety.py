@@ -131,9 +131,8 @@ def _filed(reporter, reported, reason: str, note: str) -> Report | None:
     None when the same report (reporter, member and reason) was filed at the same moment by another
     request (uq_reports_open): the note then joins that one (or, the id drawn being taken, report draws again).
     Twelve at once had filed two, each counting, and lost two notes (an outside tester). Counted only
-    by the request whose report was filed, as a conversation's first message is
-    (writes._count_if_first); refused by the count (another report took the day's last since the
-    check), the report is taken back before anyone is told of it."""
+    by the request whose report was filed; refused by the count (another report took the day's last
+    since the check), the report is taken back before anyone is told of it."""
     policy.refuse_when_spent("report", "REPORT_RATE_LIMIT", reporter)  # the usual refusal writes nothing
     row = Report(id=random_id(), reporter_id=reporter.id, reported_id=reported.id, reason=reason, note=note,
                  conversation_id=_written_between(reporter.id, reported.id))

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db, kept_after_commit, writes_from_here
@@ -23,7 +25,7 @@ from .conversations import (
     message_in,
 )
 from .metadata import mark_preview_changed, record_send, recount_unread, set_hidden, set_membership_flag
-from .models import Conversation, ConversationMembership, Message
+from .models import Conversation, ConversationMembership, ConversationStart, Message
 from .policy import Refusal
 from .reads import shares_read_receipts
 
@@ -114,15 +116,16 @@ def send_message(sender, conversation: Conversation, raw_body, on_stored=None) -
     recipient, blocker_id, replied = _recipient(sender, conversation)
     written = replied or rules.conversation_has_message(conversation.id)
     rules.require_may_write(sender, recipient, blocker_id, written)
-    counts = not written and policy.counts_as_new(sender, recipient)
-    if counts:  # would start it: refused before anything is spent on it
+    if not written and policy.counts_as_new(sender, recipient):  # would start it
+        # Refused before anything is spent on it; then the start is counted before the message is
+        # stored, and only then its send of the minute: a first message the day's count refused
+        # had spent one (an outside tester's six at once with two left: the four refused left 14 of 20).
         policy.refuse_when_new_conversations_spent(sender)
-        # Its send of the minute is counted once the day's count has taken it (below): counted
-        # here, a first message the day's count then refused had spent one (an outside tester's six
-        # at once with two left: the four refused left 14 of 20).
         policy.refuse_when_spent("send", "MESSAGE_RATE_LIMIT", sender)
-    else:
-        policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
+        writes_from_here()
+        with kept_after_commit():  # the sender, the other member and the conversation read above stay
+            _count_start(sender, conversation)
+    policy.take_rate_limit("send", "MESSAGE_RATE_LIMIT", sender)
     writes_from_here()  # the checks above only read (views.send reads them in autocommit)
     _hold(conversation)
     message = Message(conversation_id=conversation.id, sender_id=sender.id, body=body)
@@ -135,9 +138,6 @@ def send_message(sender, conversation: Conversation, raw_body, on_stored=None) -
     # for its audit line, the metadata update and the answer: kept, not reloaded after each commit.
     with kept_after_commit():
         db.session.commit()
-        if counts:  # both taken back before anyone is told of it: the conversation is still a draft
-            _count_if_first(conversation, message, sender)
-            policy.count_or_take_back("send", "MESSAGE_RATE_LIMIT", sender, Message, message.id)
         audit("message.sent", message_id=message.id, conversation_id=conversation.id, user_id=sender.id)
         try:
             if not written:  # the first message: the conversation now exists for the other member too
@@ -166,21 +166,55 @@ def _tell_of_message_alone(sender, conversation: Conversation, message: Message)
                     extra={"conversation_id": conversation.id, "message_id": message.id, "error": type(error).__name__})
 
 
-@functools.cache
-def _first_message_statement():
-    return select(func.min(Message.id)).where(Message.conversation_id == bindparam("conversation_id"))
+# A start claimed this long ago and not counted yet belongs to a request that died counting it.
+START_ABANDONED_AFTER = timedelta(seconds=30)
+START_WAIT_SECONDS, START_WAIT_STEP = 3.0, 0.02
 
 
-def _count_if_first(conversation: Conversation, message: Message, sender) -> None:
-    """A conversation's first message is one of its sender's new conversations for the day, counted
-    once however many are sent at once (a double tap, a client's retries: an API tester's twelve at
-    once spent all five). Asked once the message is committed, when sends to the conversation have
-    taken their turns (_hold): only the message that went first counts. Refused by the count (today's
-    were spent since the check before it), the message is taken back before anyone is told of it:
-    the conversation is still a draft, its metadata and live events come after this."""
-    if db.session.scalar(_first_message_statement(), {"conversation_id": conversation.id}) != message.id:
-        return  # another message went first: this one continues the conversation
-    policy.count_or_take_back("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender, Message, message.id)
+def _count_start(sender, conversation: Conversation) -> None:
+    """Count the conversation's start against the sender's new conversations of the day, once
+    however many of its first messages are sent at once (a double tap, a client's retries: an API
+    tester's twelve at once spent all five), and before any of them is stored. Its first message was
+    stored, then counted, and deleted again when the day's count refused it; a second message sent at
+    that moment found the first stored, went on as a reply and stayed: a conversation started with no
+    count, five a day became eight (a re-check tester). The conversation's ConversationStart row makes
+    one request its counter; the others wait (a few milliseconds) for its count: counted, they go on
+    as that conversation's messages; refused, they take their own turn and are refused as it was."""
+    deadline = time.monotonic() + START_WAIT_SECONDS
+    while True:
+        now = utcnow()
+        try:
+            db.session.execute(insert(ConversationStart).values(
+                conversation_id=conversation.id, member_id=sender.id, counted=False, claimed_at=now))
+            db.session.commit()
+            break  # this request counts it
+        except IntegrityError:
+            db.session.rollback()
+        start = db.session.execute(select(ConversationStart.counted, ConversationStart.claimed_at)
+                                   .where(ConversationStart.conversation_id == conversation.id)).first()
+        if start is not None and start.counted:
+            return  # counted already: this message continues it
+        if start is not None and start.claimed_at < now - START_ABANDONED_AFTER:
+            db.session.execute(delete(ConversationStart).where(  # its counter died: taken over
+                ConversationStart.conversation_id == conversation.id, ConversationStart.counted.is_(False),
+                ConversationStart.claimed_at == start.claimed_at))
+            db.session.commit()
+            continue
+        if time.monotonic() >= deadline:
+            raise Refusal("Your first message to them is still on its way. Send this one again in a moment.", 409, 1)
+        if start is not None:
+            time.sleep(START_WAIT_STEP)  # another request is counting it (cooperative under gevent)
+    try:
+        policy.take_rate_limit("new-conversation", "NEW_CONVERSATION_RATE_LIMIT", sender)
+    except BaseException:
+        db.session.rollback()
+        db.session.execute(delete(ConversationStart).where(ConversationStart.conversation_id == conversation.id,
+                                                           ConversationStart.counted.is_(False)))
+        db.session.commit()
+        raise
+    db.session.execute(update(ConversationStart).where(ConversationStart.conversation_id == conversation.id)
+                       .values(counted=True))
+    db.session.commit()
 
 
 @functools.cache
