@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from wb.extensions import db
 from wb.flags import set_flag
 from wb.messaging.models import LiveEvent
+from wb.models import User
 from messaging_helpers import messages_in, open_conversation, send, visible_text
 
 LIST_POLL = re.compile(r'<div id="conversation-list"[^>]*\shx-get="([^"]+)"')
@@ -197,8 +198,11 @@ def test_own_actions_on_the_inbox_bring_the_list_along(inbox, bob):
     rows_along = list_along(sent)
     assert rows(rows_along) == [with_carol] and order_along(sent) == [with_carol, with_bob]
     assert "You: On my way, Carol" in visible_text(rows_along) and "hi from bob" not in text(sent)
-    # Drawn after the send's change: the newest change it shows is at least the send's own event.
-    newest_event = db.session.scalar(select(func.max(LiveEvent.id)))
+    # Drawn after the send's change: the newest change it shows is at least the send's own event
+    # (Alice's own: her cursor counts her news alone, not Carol's event of the same send).
+    alice_id = User.by_username("alice").id
+    newest_event = db.session.scalar(select(func.max(LiveEvent.id)).where(LiveEvent.member_id == alice_id))
+    assert newest_event < db.session.scalar(select(func.max(LiveEvent.id)))
     assert f'data-list-cursor="{newest_event}"' in rows_along
     assert f'data-list-cursor="{newest_event}"' in text(alice_client.get("/messages/list?active=0"))
     assert 'class="conversation active" data-conversation-id="%d"' % with_carol in rows_along
