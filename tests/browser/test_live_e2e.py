@@ -815,10 +815,41 @@ def test_a_thread_drawn_again_by_the_live_channel_leaves_the_focus_where_the_mem
     alice_page.locator("#compose-body").fill("Are you away this week?")  # typing: the focus in the box
     pause.click()
     expect(alice_page.locator("#compose-body")).to_have_count(0, timeout=NEWS_MS)
-    expect(alice_page.locator("#thread h2")).to_be_focused()  # the box that had it is gone
+    # The box that had it is gone: its place, which says why, takes it (a screen reader reads why; the
+    # heading took it, and nothing was said: a re-check tester).
+    expect(alice_page.locator("#compose")).to_be_focused()
+    expect(alice_page.locator("#compose")).to_contain_text("isn't accepting messages")
     pause.click()
     expect(alice_page.locator("#compose-body")).to_have_value("Are you away this week?", timeout=NEWS_MS)
     expect(alice_page.locator("#compose-body")).to_be_focused()
+
+
+def test_words_typed_while_the_live_channel_draws_the_thread_again_are_all_kept(browsing, server):
+    """An admin changed the rules while a neighbour typed: the thread was drawn again, keys pressed
+    meanwhile went nowhere, and one that reached the new box first took the place of every word typed
+    (a street's re-check tester). Now the box drawn again holds every key, the focus still in it."""
+    from wb.extensions import db
+    from wb.messaging import live as live_events
+
+    alice = server.create_member("alice", display_name="Alice Typing")
+    bob = server.create_member("bob", display_name="Bob Reading")
+    seed_messages(server, bob, alice, ["Can you help on Saturday?"])
+    page = browsing.sign_in(alice)
+    open_conversation(page, bob, "Bob Reading")
+    box = page.locator("#compose-body")
+    box.click()
+    box.press_sequentially("Dear Bob, I can come at ten. ", delay=20)
+    redraws = []
+    page.on("request", lambda request: redraws.append(request.url)
+            if request.headers.get("x-wb-redraw") else None)
+    with server.app.app_context():
+        live_events.record_for_everyone("rules")  # as an admin's change of the rules does
+        db.session.commit()
+    box.press_sequentially("Shall I bring the long ladder or the short one?", delay=25)
+    assert redraws, "the thread was not drawn again while typing: the test shows nothing"
+    page.wait_for_timeout(300)
+    expect(box).to_have_value("Dear Bob, I can come at ten. Shall I bring the long ladder or the short one?")
+    expect(box).to_be_focused()
 
 
 def test_an_open_draft_closes_its_box_when_the_other_member_takes_nobody_new_and_opens_again(browsing, server):

@@ -957,30 +957,52 @@
     var config = event.detail.requestConfig;
     return !!(config && config.headers && config.headers["X-WB-Redraw"]);
   }
-  var focusBeforeRedraw = null, boxClosedOnFocus = false;
+  var focusBeforeRedraw = null, boxClosedOnFocus = false, typedBeforeRedraw = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (!isThreadPane(event.detail.target) || !isLiveRedraw(event)) return;
-    var active = document.activeElement;
+    var active = document.activeElement, box = document.getElementById("compose-body");
     focusBeforeRedraw = active && active !== document.body && event.detail.target.contains(active) ? active : null;
+    typedBeforeRedraw = box ? { value: box.value, start: box.selectionStart, end: box.selectionEnd } : null;
+  });
+  // In the same turn as the swap, so no key pressed meanwhile is lost: the box drawn again holds what
+  // was typed, where it was typed, and keeps the focus it had. Done at the settle, 20 ms later, keys
+  // pressed in between went nowhere, and one that reached the new box first took the place of all
+  // the words (a street's re-check tester).
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!isThreadPane(event.detail.target) || !isLiveRedraw(event)) return;
+    var typed = typedBeforeRedraw, box = document.getElementById("compose-body");
+    typedBeforeRedraw = null;
+    if (!typed || !box || typed.value === "") return;
+    box.value = typed.value;
+    try { window.sessionStorage.removeItem(draftKey(box)); } catch (error) { /* storage off */ }
+    if (focusBeforeRedraw && focusBeforeRedraw.id === "compose-body") {
+      box.focus({ preventScroll: true });
+      box.setSelectionRange(typed.start, typed.end);
+    }
   });
   function keepFocusThroughRedraw(pane, heading) {
     var had = focusBeforeRedraw, box = pane.querySelector("#compose-body");
     focusBeforeRedraw = null;
-    if (boxClosedOnFocus && box && (!had || had.matches("#thread h2"))) {
+    if (boxClosedOnFocus && box && (!had || had.id === "compose")) {
       boxClosedOnFocus = false;
       box.focus({ preventScroll: true });
       return;
     }
     if (!had) return;  // it was outside the thread (the list, the menu): it is still there
     var again = had.id && document.getElementById(had.id);
-    if (again && pane.contains(again)) again.focus({ preventScroll: true });
-    else if (heading) {
-      boxClosedOnFocus = had.id === "compose-body";
-      heading.focus({ preventScroll: true });
-    }
+    if (again && pane.contains(again)) return again.focus({ preventScroll: true });
+    var closed = had.id === "compose-body" && pane.querySelector("#compose");
+    if (closed) {
+      // The box that had it closed (a pause, "Nobody new"): its place, which says why, takes it, so a
+      // screen reader reads why and a zoomed phone shows it (the heading took it, at the page's top,
+      // and nothing was said: a re-check tester); the box takes it back when it opens again.
+      boxClosedOnFocus = true;
+      closed.setAttribute("tabindex", "-1");
+      closed.focus();
+    } else if (heading) heading.focus({ preventScroll: true });
   }
   document.addEventListener("focusin", function (event) {
-    if (boxClosedOnFocus && !event.target.matches("#thread h2")) boxClosedOnFocus = false;
+    if (boxClosedOnFocus && event.target.id !== "compose") boxClosedOnFocus = false;
   });
   // A thread that fits the window but runs past its bottom (a phone turned sideways, under the
   // site's header) is scrolled up so its box and Send are on screen (they were below it, and
