@@ -463,6 +463,13 @@ def test_created_admin_can_sign_in_through_the_form(runner, client):
     (["create-invite", "--expires-days", "3651"], "'3651' is too large: at most 3,650."),
     (["demo", "--no-serve", "--port", "9" * 5000], "is too large: at most 65,535."),
     (["run", "--workers", "99999999999"], "'99999999999' is too large: at most 1,000."),
+    # A report's id was click's int: one past SQLite's INTEGER was a traceback (OverflowError), and
+    # fullwidth digits resolved report 12 (a re-check tester).
+    (["reports", "resolve", "99999999999999999999999"],
+     "'99999999999999999999999' is too large: at most 9,223,372,036,854,775,807."),
+    (["reports", "resolve", "１２"], "'１２' isn't a whole number from 1 to 9,223,372,036,854,775,807."),
+    (["reports", "resolve", "0"], "'0' isn't a whole number from 1 to 9,223,372,036,854,775,807."),
+    (["reports", "resolve", "abc"], "'abc' isn't a whole number from 1 to 9,223,372,036,854,775,807."),
 ])
 def test_a_number_the_command_line_cant_take_is_refused_in_words(app, args, words):
     """click said "'abc' is not a valid integer range" (an operator tester)."""
