@@ -173,3 +173,40 @@ def test_a_read_across_a_block_tells_the_other_member_nothing(app, chat, alice, 
     assert blocker_client.post(f"/people/{blocked}/unblock").status_code == 302
     assert seen_everywhere(app, alice_client, alice, cid) == dict.fromkeys(
         ("page", "poll", "list", "one", "messages"), 0)
+
+
+def test_a_toggle_tells_the_other_member_only_when_it_changes_what_they_see(app, alice, make_user, login, messaging_on):
+    """With Alice's receipts off, Carol turning hers on still woke Alice's thread with "seen": Alice
+    learnt Carol had changed the setting (a re-check tester). "Seen" shows only when both share, so
+    a toggle tells the other member only when they share theirs; both ending up sharing is told."""
+    from messaging_helpers import open_conversation
+    from wb.messaging import live
+
+    carol = make_user("carol")
+    alice_client, carol_client = login(alice), login(carol)
+    cid = open_conversation(carol_client, "alice")
+    send(carol_client, cid, "Hello Alice")
+    set_receipts(alice_client, False)
+
+    def told(member, since):
+        changes = live.changes_since(member.id, since)
+        assert changes.refresh is False
+        return [(event.kind, event.conversation_id) for event in changes.events]
+
+    alice_since = live.newest_for(alice.id)
+    set_receipts(carol_client, False)
+    set_receipts(carol_client, True)
+    set_receipts(carol_client, True)  # saved again unchanged
+    assert told(alice, alice_since) == []
+
+    set_receipts(carol_client, False)
+    carol_since = live.newest_for(carol.id)
+    set_receipts(alice_client, True)  # Carol's are off: nothing she is shown changes
+    assert told(carol, carol_since) == []
+
+    alice_since = live.newest_for(alice.id)
+    set_receipts(carol_client, True)  # now both share: Alice's thread shows "Seen"
+    assert told(alice, alice_since) == [("seen", cid)]
+    alice_since = live.newest_for(alice.id)
+    set_receipts(carol_client, False)  # and it goes again
+    assert told(alice, alice_since) == [("seen", cid)]

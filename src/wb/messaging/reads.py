@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from ..database import read_rows
 from ..extensions import db
 from ..models import User
-from . import policy, rules
+from . import live, policy, rules
 from .conversations import hidden_column_name, message_in
 from .models import Block, Conversation, ConversationMembership, Message
 
@@ -138,6 +138,20 @@ def shares_read_receipts(mine, theirs) -> bool:
     """Read receipts are reciprocal (Signal's choice): "Seen" shows only between two members who
     both let others see when they have read (rows or Users with read_receipts)."""
     return bool(mine is not None and theirs is not None and mine.read_receipts and theirs.read_receipts)
+
+
+def tell_receipts_changed(member) -> None:
+    """member turned their read receipts on or off: tell (with the session's next commit) the other
+    member of each of their conversations only where that changes what they are shown, that is where
+    they share theirs; a thread woken anyway told a member with receipts off of the setting itself
+    (a re-check tester). Only whoever has the conversation: a draft of member's is nothing to them."""
+    CM = ConversationMembership
+    shown_seen = db.session.execute(
+        select(CM.user_id, CM.conversation_id).join(User, User.id == CM.user_id)
+        .where(CM.other_user_id == member.id, User.read_receipts.is_(True))
+    ).all()
+    for other_id, conversation_id in shown_seen:
+        live.record([other_id], "seen", conversation_id)
 
 
 def seen_marker(mine, theirs) -> int:

@@ -11,7 +11,7 @@ from ..circles import service as circle_service
 from ..circles.models import CircleMember
 from ..circles.service import circles_by_member
 from ..visibility import listed_for, member_seen_by, sees_every_member
-from ..messaging import rules, safety, writes
+from ..messaging import reads, rules, safety
 from ..messaging.directory_search import name_matches, sort_name, typed_name
 from ..messaging.policy import show_inbox_badge
 from ..messaging.rules import MESSAGE_FROM
@@ -136,7 +136,10 @@ def message_from():
 def read_receipts():
     """The member's own read receipts (messaging/reads.py shares them only between two who both keep them on)."""
     form = ReadReceiptsForm()
-    writes.set_read_receipts(current_user, form.read_receipts.data)
+    if current_user.read_receipts != form.read_receipts.data:  # saved unchanged: nothing to tell
+        current_user.read_receipts = form.read_receipts.data
+        reads.tell_receipts_changed(current_user)
+    db.session.commit()
     flash("Saved. Others " + ("see when you've read their messages, and you see when they've read yours."
                               if form.read_receipts.data else "don't see when you've read their messages, and you "
                               "don't see when they've read yours."), "success")
