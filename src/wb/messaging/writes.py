@@ -352,17 +352,3 @@ def mute_conversation(member, conversation: Conversation, muted: bool) -> None:
     live.record([member.id], "muted", conversation.id)  # the member's other tabs: their list and badge
     db.session.commit()
     audit("conversation.muted" if muted else "conversation.unmuted", conversation_id=conversation.id, user_id=member.id)
-
-
-def set_read_receipts(member, on: bool) -> None:
-    """The member's own read receipts; every open thread with them learns at once whether "Seen" shows."""
-    member.read_receipts = on
-    # The other members' own rows: only where they have the conversation (a draft of this member's is
-    # nothing to them; its id and the moment reached the other member's live channel: an outside attacker).
-    partners = db.session.execute(
-        select(ConversationMembership.conversation_id, ConversationMembership.user_id)
-        .where(ConversationMembership.other_user_id == member.id)
-    ).all()
-    for conversation_id, other_id in partners:
-        live.record([other_id], "seen", conversation_id)
-    db.session.commit()
