@@ -428,6 +428,32 @@ def test_a_message_menu_opened_offline_says_it_could_not_load_and_loads_back_onl
     assert page.url == thread_url
 
 
+def test_a_message_menu_opened_offline_on_a_zoomed_phone_shows_all_it_says(browsing, server):
+    """At 200 % zoom the ⋯ of the newest message showed "Couldn't load: you're offline." and the rest
+    of its words were below the screen's foot: a menu that loads is scrolled into view, this one wasn't
+    (a screen-reader newcomer's re-check tester)."""
+    expect_failures(browsing)
+    alice = server.create_member("alice")
+    bob = server.create_member("bob", display_name="Bob Thistlewood")
+    page = browsing.sign_in(alice, device_scale_factor=4)  # signed in at desktop width, then the phone
+    open_conversation(page, bob, "Bob Thistlewood")
+    for words in ("Are the bins out?", "The blue one too"):
+        send(page, words)
+    mine = page.locator("#thread-messages li.message.mine")
+    expect(mine).to_have_count(2, timeout=THREAD_WAIT_MS)
+    page.set_viewport_size({"width": 195, "height": 422})
+    newest = mine.last
+    newest.scroll_into_view_if_needed()
+
+    page.context.set_offline(True)
+    newest.locator("summary").click()
+    alert = newest.locator(".message-actions-menu [role=alert]")
+    expect(alert).to_have_text("Couldn't load: you're offline. It loads once you're back online.")
+    expect(alert).to_be_in_viewport(ratio=1)
+    box = alert.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 422, box
+
+
 def test_a_message_menu_that_failed_loads_when_opened_again(browsing, server):
     """The menu's own trigger fires once: a failed load stayed failed."""
     expect_failures(browsing)

@@ -93,6 +93,9 @@
         var items = menu.querySelector(".message-actions-menu");
         menu.setAttribute("data-menu-unloaded", "");
         if (items) items.replaceChildren(unansweredNote("message-menu", words, "form-error"));
+        // In sight, as a menu that loads is: on a zoomed phone its words ran under the thread's
+        // foot, "Couldn't load: you're offline." and no more (a re-check tester).
+        menu.scrollIntoView({ block: "nearest" });
       } },
     { name: "thread-pane", asks: function (elt, target) { return isThreadPane(target); },
       draws: function (xhr) { return xhr.status < 500; },
