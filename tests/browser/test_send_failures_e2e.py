@@ -274,12 +274,77 @@ def test_offline_a_conversation_picked_in_the_inbox_says_it_could_not_load(brows
     row.focus()
     page.keyboard.press("Enter")
     alert = page.locator(".inbox-list [role=alert]")
-    expect(alert).to_have_text("Couldn't load: you're offline. Try again in a moment.")
+    expect(alert).to_have_text(PICKED_OFFLINE)
     expect(row).to_be_focused()
 
-    page.context.set_offline(False)
-    page.keyboard.press("Enter")
+    page.context.set_offline(False)  # it opens by itself
     expect(page.locator("#thread h2")).to_contain_text("Bob")
+    expect(alert).to_have_count(0)
+
+
+PICKED_OFFLINE = "Couldn't open it: you're offline. It opens once you're back online."
+
+
+def test_a_conversation_picked_offline_after_a_failed_send_opens_once_back_online(browsing, server):
+    """A send failed offline in Dave's conversation, then Carol was picked in the list: back online the
+    message went, but "Couldn't load: you're offline. Try again in a moment." stayed above the list
+    for good and Carol's conversation never opened (an older neighbours' re-check tester)."""
+    expect_failures(browsing)
+    alice = server.create_member("alice")
+    dave = server.create_member("dave", display_name="Dave Pennywhistle")  # one server for all tests
+    carol = server.create_member("carol", display_name="Carol Marchbank")
+    page = browsing.sign_in(alice)
+    open_conversation(page, carol, "Carol Marchbank")
+    send(page, "Morning Carol")
+    expect(page.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    carol_url = page.url
+    open_conversation(page, dave, "Dave Pennywhistle")
+    dave_id = conversation_id(page)
+    keys = sends_seen(page)
+
+    page.context.set_offline(True)
+    box = compose_box(page)
+    box.fill("Your parcel is on my step")
+    box.press("Enter")
+    expect(page.locator("#compose .compose-error")).to_have_text(OFFLINE_NOTE)
+    page.locator("#conversation-list li.conversation a", has_text="Carol Marchbank").click()
+    alert = page.locator(".inbox-list [role=alert]")
+    expect(alert).to_have_text(PICKED_OFFLINE)
+    expect(page.locator("#thread h2")).to_contain_text("Dave Pennywhistle")
+
+    page.context.set_offline(False)
+    expect(page.locator("#thread h2")).to_contain_text("Carol Marchbank", timeout=THREAD_WAIT_MS)
+    expect(page.locator("#thread-messages li.message.mine .body")).to_have_text(["Morning Carol"])
+    expect(page).to_have_url(carol_url)
+    expect(alert).to_have_count(0)
+    expect(page.locator(".inbox-list [role=alert], #thread-pane [role=alert]")).to_have_count(0)
+    assert len(keys) == 2 and keys[0] == keys[1]  # the failed send went again by itself, once
+    assert stored_bodies(server, dave_id) == ["Your parcel is on my step"]
+
+
+def test_a_conversation_that_failed_on_the_server_says_so_until_a_pick_opens(browsing, server):
+    """A 503 isn't being offline: it keeps its own words, and goes once another pick opens."""
+    expect_failures(browsing)
+    browsing.allow_server_error(re.compile(r"^503 for GET .*/messages/\d+"))
+    alice = server.create_member("alice")
+    erin = server.create_member("erin", display_name="Erin Halloway")
+    frank = server.create_member("frank", display_name="Frank Tollemache")
+    page = browsing.sign_in(alice)
+    for username, name in ((erin, "Erin Halloway"), (frank, "Frank Tollemache")):
+        open_conversation(page, username, name)
+        send(page, f"Hello {name}")
+        expect(page.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=THREAD_WAIT_MS)
+    page.goto("/messages")
+    page.wait_for_load_state("load")
+    erin_row = page.locator("#conversation-list li.conversation a", has_text="Erin Halloway")
+    erin_thread = re.compile(".*" + re.escape(erin_row.get_attribute("href").split("?")[0]) + r"(\?.*)?$")
+    page.route(erin_thread, lambda route: route.fulfill(status=503, body=MESSAGES_UNAVAILABLE, content_type="text/html"))
+
+    erin_row.click()
+    alert = page.locator(".inbox-list [role=alert]")
+    expect(alert).to_have_text("Couldn't load: messages can't be shown right now. Try again in a moment.")
+    page.locator("#conversation-list li.conversation a", has_text="Frank Tollemache").click()
+    expect(page.locator("#thread h2")).to_contain_text("Frank Tollemache")
     expect(alert).to_have_count(0)
 
 

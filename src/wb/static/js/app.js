@@ -97,14 +97,18 @@
         // foot, "Couldn't load: you're offline." and no more (a re-check tester).
         menu.scrollIntoView({ block: "nearest" });
       } },
+    // A conversation picked offline opens once back online (pickAgainOnline), as the ⋯ menu and the
+    // search do: "Try again in a moment" stayed above the list for good (a re-check tester).
     { name: "thread-pane", asks: function (elt, target) { return isThreadPane(target); },
       draws: function (xhr) { return xhr.status < 500; },
-      didnt: function () { return "Couldn't load"; }, unavailable: "messages can't be shown right now",
-      next: "Try again in a moment.",
+      didnt: function () { return navigator.onLine ? "Couldn't load" : "Couldn't open it"; },
+      unavailable: "messages can't be shown right now",
+      next: function () { return navigator.onLine ? "Try again in a moment." : "It opens once you're back online."; },
       say: function (link, words) {  // by the list, where the member is (the pane is hidden on a phone)
         var list = document.getElementById("conversation-list"), pane = document.getElementById("thread-pane");
         var note = unansweredNote("thread-pane", words, "form-error");
         if (list) list.parentNode.insertBefore(note, list); else pane.insertBefore(note, pane.firstChild);
+        pickOwed = !navigator.onLine && link && link.matches("a[hx-get]") ? link : null;
       } },
     { name: "search", asks: function (elt) { return !!elt.closest(".new-message-search"); },
       draws: function (xhr) { return xhr.status < 500; },
@@ -176,10 +180,32 @@
   document.addEventListener("htmx:sendError", unanswered(false));
   document.addEventListener("htmx:timeout", unanswered(true));
   // What the last try said goes as the next one leaves (a send's alert stays until its answer comes).
+  // A thread the live channel draws again is no pick of the member's: what a pick said stays.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var part = unansweredPart(event.detail.elt, event.detail.target);
-    if (part) document.querySelectorAll('[data-unanswered="' + part.name + '"]').forEach(function (note) { note.remove(); });
+    if (!part || (part.name === "thread-pane" && isLiveRedraw(event))) return;
+    if (part.name === "thread-pane") pickOwed = null;  // picked again, or something else
+    document.querySelectorAll('[data-unanswered="' + part.name + '"]').forEach(function (note) { note.remove(); });
   });
+  // Back online, the conversation last picked offline is picked again (its address follows), unless
+  // the member has gone elsewhere since. A send going again by itself (sendAgainOnline) is answered
+  // first, so it isn't an answer to a thread that has gone.
+  var pickOwed = null;
+  function pickAgainOnline() {
+    var link = pickOwed, row = link && link.closest("li.conversation");
+    if (!link || !navigator.onLine || sendingForm !== null) return;
+    pickOwed = null;
+    // (The list may have drawn its row again since: the same conversation's row is picked.)
+    if (!link.isConnected && row) {
+      link = document.querySelector('#conversation-list li.conversation[data-conversation-id="' + row.getAttribute("data-conversation-id") + '"] a');
+    }
+    if (link && link.isConnected) htmx.trigger(link, "click");
+  }
+  window.addEventListener("online", function () { window.setTimeout(pickAgainOnline, 0); });
+  // (A send's answer replaces its form: htmx says so on what is left of the page, not the form. A
+  // failed one is said, and its form let go, just after.)
+  document.addEventListener("htmx:afterRequest", function () { window.setTimeout(pickAgainOnline, 0); });
+  document.addEventListener("htmx:historyRestore", function () { pickOwed = null; });
   // Back online, a search that couldn't be made is made.
   window.addEventListener("online", function () {
     var field = document.getElementById("new-message-q");
