@@ -235,18 +235,19 @@ def test_thread_runs_a_fixed_number_of_queries(chat, count_queries):
 
 
 def test_a_first_send_asks_the_rules_in_a_fixed_number_of_queries(chat, count_queries):
-    """The first message of a conversation is a start: eight more queries than a reply (is the
+    """The first message of a conversation is a start: nine more queries than a reply (is the
     empty conversation the sender's own draft; does the messaging database hold a message yet; the
-    rules and circle names; both members' circles; which message went first, the one counted as
-    the day's new conversation; the other member's metadata row written, now that the conversation
-    exists for them too: which rows exist, the insert)."""
+    rules and circle names; both members' circles; its start claimed and, once the day's count took
+    it, marked counted (conversation_starts, before the message is stored); the other member's
+    metadata row written, now that the conversation exists for them too: which rows exist, the insert)."""
     alice_client, bob_client, cid = chat
     with count_queries() as statements:
         response = alice_client.post(f"/messages/{cid}", data={"body": "first"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     statements = [s for s in statements if "feature_flags" not in s and "rate_limit_" not in s]
-    assert len(statements) == 17, statements  # and the change events (one statement)
+    assert len(statements) == 18, statements  # and the change events (one statement)
     assert any("FROM messaging_rules" in s for s in statements)
+    assert len([s for s in statements if "conversation_starts" in s]) == 2, statements
 
 
 def test_each_members_unread_count_follows_their_own_view(chat, alice, bob):
