@@ -67,7 +67,10 @@ class SmtpServer:
     def __init__(self, seconds_per_email: float = 0):
         self.inbox = Inbox(seconds_per_email)
         self.port = free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        # A server hostname of its own: without one, aiosmtpd asks DNS for this machine's name on every
+        # connection, and a resolver slow to answer held the greeting past the sender's 5 s timeout.
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
+                                     server_hostname="smtp.test.invalid")
 
     def __enter__(self):
         self.controller.start()
