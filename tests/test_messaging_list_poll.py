@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from wb.extensions import db
 from wb.flags import set_flag
+from wb.messaging import live
 from wb.messaging.models import LiveEvent
 from wb.models import User
 from messaging_helpers import messages_in, open_conversation, send, visible_text
@@ -203,8 +204,10 @@ def test_own_actions_on_the_inbox_bring_the_list_along(inbox, bob):
     alice_id = User.by_username("alice").id
     newest_event = db.session.scalar(select(func.max(LiveEvent.id)).where(LiveEvent.member_id == alice_id))
     assert newest_event < db.session.scalar(select(func.max(LiveEvent.id)))
-    assert f'data-list-cursor="{newest_event}"' in rows_along
-    assert f'data-list-cursor="{newest_event}"' in text(alice_client.get("/messages/list?active=0"))
+    alice_cursor = live.newest_for(alice_id)
+    assert alice_cursor // live.EVERYONE_STEP == db.session.scalar(select(LiveEvent.seq).where(LiveEvent.id == newest_event))
+    assert f'data-list-cursor="{alice_cursor}"' in rows_along
+    assert f'data-list-cursor="{alice_cursor}"' in text(alice_client.get("/messages/list?active=0"))
     assert 'class="conversation active" data-conversation-id="%d"' % with_carol in rows_along
     tag, total = nav_badge(text(sent))
     assert 'hx-swap-oob="true"' in tag and total == 0  # replying read Carol's

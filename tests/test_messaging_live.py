@@ -38,6 +38,11 @@ def ask(client, since):
     return response.get_json()
 
 
+def cursors_now(*members) -> dict:
+    """Each member's cursor now, by id: a cursor counts its own member's news, so each asks from theirs."""
+    return {member.id: live.newest_for(member.id) for member in members}
+
+
 def kinds(answer, conversation_id=None):
     return [e["kind"] for e in answer["events"] if conversation_id is None or e["conversation"] == conversation_id]
 
@@ -125,7 +130,7 @@ def test_on_the_inbox_the_answer_brings_the_list_when_it_changed(chat, alice, bo
     assert ask(bob_client, since)["list"] is None
     assert bob_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "active=x"}).get_json()["list"] is None
     # Bob reads it: Alice hears "seen", which moves no list of hers.
-    since = answer["cursor"]
+    since = cursor_of(alice_client)
     bob_client.post(f"/messages/{cid}/read", headers={"HX-Request": "true"})
     seen = alice_client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1"}).get_json()
     assert [(e["kind"], e["list"]) for e in seen["events"]] == [("seen", False)] and seen["list"] is None
@@ -176,7 +181,7 @@ def test_the_tab_that_sent_is_named_on_its_senders_event_only(chat, alice, bob):
     """The sending tab skips its own event (its answer refreshed its poll and list); the event says the
     send leaves the sender's unread count as it was, so their other tabs skip the badge."""
     alice_client, bob_client, cid = chat
-    alice_since, bob_since = cursor_of(alice_client), cursor_of(bob_client)
+    alice_since, bob_since, newest = cursor_of(alice_client), cursor_of(bob_client), live.newest_id()
     response = alice_client.post(f"/messages/{cid}", data={"body": "Hi"}, headers={"HX-Request": "true", "X-WB-Tab": TAB})
     assert response.status_code == 200
     assert response.headers["HX-Trigger"] == "wb:poll-now, wb:list-changed"
@@ -186,7 +191,7 @@ def test_the_tab_that_sent_is_named_on_its_senders_event_only(chat, alice, bob):
     assert ask(bob_client, bob_since)["events"] == [
         {"kind": "message", "conversation": cid, "message": message.id, "unread": True, "list": True, "tab": None}]
     rows = db.session.execute(select(LiveEvent.member_id, LiveEvent.origin, LiveEvent.unread)
-                              .where(LiveEvent.id > max(alice_since, bob_since)).order_by(LiveEvent.member_id)).all()
+                              .where(LiveEvent.id > newest).order_by(LiveEvent.member_id)).all()
     assert sorted(rows) == sorted([(alice.id, TAB, False), (bob.id, None, True)])
 
 
@@ -196,7 +201,7 @@ def test_a_reply_that_reads_what_came_in_asks_for_the_senders_badge(chat, alice,
     send(alice_client, cid, "Hello")
     assert send(bob_client, cid, "Are you there?").status_code == 200
     assert membership_of(alice, cid).unread_count == 1
-    since = live.newest_id()
+    since = live.newest_for(alice.id)
     response = alice_client.post(f"/messages/{cid}", data={"body": "Yes"}, headers={"HX-Request": "true", "X-WB-Tab": TAB})
     assert response.headers["HX-Trigger"] == "wb:poll-now, wb:list-changed, wb:unread-changed"
     assert membership_of(alice, cid).unread_count == 0
@@ -206,20 +211,20 @@ def test_a_reply_that_reads_what_came_in_asks_for_the_senders_badge(chat, alice,
 def test_a_read_names_the_reading_tab_and_not_to_the_other_member(chat, alice, bob):
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "one")
-    since = live.newest_id()
+    since = cursors_now(alice, bob)
     bob_client.htmx("POST", f"/messages/{cid}/read", headers={"X-WB-Tab": TAB})
-    assert [(e["kind"], e["tab"]) for e in ask(bob_client, since)["events"]] == [("read", TAB)]
-    assert [(e["kind"], e["tab"]) for e in ask(alice_client, since)["events"]] == [("seen", None)]
+    assert [(e["kind"], e["tab"]) for e in ask(bob_client, since[bob.id])["events"]] == [("read", TAB)]
+    assert [(e["kind"], e["tab"]) for e in ask(alice_client, since[alice.id])["events"]] == [("seen", None)]
 
 
 def test_a_delete_leaves_the_deleters_unread_count_and_a_remove_asks_for_the_badge(chat, alice, bob):
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "one")
     message = db.session.scalar(select(Message))
-    since = live.newest_id()
+    since = cursors_now(alice, bob)
     alice_client.htmx("POST", f"/messages/{cid}/messages/{message.id}/delete")
-    assert [(e["kind"], e["unread"]) for e in ask(alice_client, since)["events"]] == [("deleted", False)]
-    assert [(e["kind"], e["unread"]) for e in ask(bob_client, since)["events"]] == [("deleted", True)]
+    assert [(e["kind"], e["unread"]) for e in ask(alice_client, since[alice.id])["events"]] == [("deleted", False)]
+    assert [(e["kind"], e["unread"]) for e in ask(bob_client, since[bob.id])["events"]] == [("deleted", True)]
     # Removing an unread message from view takes it off the count: the answer asks for the badge.
     removed = bob_client.htmx("POST", f"/messages/{cid}/messages/{message.id}/remove", headers={"X-WB-Tab": TAB})
     assert removed.headers["HX-Trigger"] == "wb:list-changed, wb:unread-changed"
@@ -229,13 +234,13 @@ def test_a_delete_leaves_the_deleters_unread_count_and_a_remove_asks_for_the_bad
                                  TAB + " ", " " + TAB, "<script>alert(1)</script>"])
 def test_a_malformed_tab_header_is_ignored(chat, alice, tab):
     alice_client, bob_client, cid = chat
-    since = cursor_of(alice_client)
+    since, newest = cursor_of(alice_client), live.newest_id()
     response = alice_client.post(f"/messages/{cid}", data={"body": "Hi"}, headers={"HX-Request": "true", "X-WB-Tab": tab})
     assert response.status_code == 200
     live_answer = alice_client.get(f"/messages/live?since={since}", headers={"X-WB-Tab": tab})
     assert live_answer.status_code == 200
     assert [(e["kind"], e["tab"]) for e in live_answer.get_json()["events"]] == [("message", None)]
-    assert db.session.scalars(select(LiveEvent.origin).where(LiveEvent.id > since)).all() == [None, None]
+    assert db.session.scalars(select(LiveEvent.origin).where(LiveEvent.id > newest)).all() == [None, None]
 
 
 def test_every_kind_of_change_reaches_whom_it_concerns(chat, alice, bob):
@@ -263,10 +268,10 @@ def test_closing_an_account_wakes_its_held_requests_as_signing_out_everywhere_do
     (test_served_live's held request ends cleanly on each way out). The other member of each of
     their conversations gets "left" for it (their open thread is drawn again: a former member)."""
     alice_client, bob_client, cid = chat
-    since = live.newest_id()
+    since = cursors_now(alice, bob)
     assert bob_client.post("/settings/close", data={"current_password": PASSWORD}).status_code == 302
-    assert [e.kind for e in live.changes_since(bob.id, since).events] == ["account"]
-    assert [(e.kind, e.conversation_id) for e in live.changes_since(alice.id, since).events] == [("left", cid)]
+    assert [e.kind for e in live.changes_since(bob.id, since[bob.id]).events] == ["account"]
+    assert [(e.kind, e.conversation_id) for e in live.changes_since(alice.id, since[alice.id]).events] == [("left", cid)]
 
 
 def test_a_read_is_not_told_when_read_receipts_are_not_shared(chat, alice, bob):
@@ -287,13 +292,13 @@ def test_the_blocked_member_hears_of_the_block_only_what_a_pause_tells(chat, ali
     alice_client, bob_client, cid = chat
     send(alice_client, cid, "hi Bob")
     send(bob_client, cid, "hello")
-    since = live.newest_id()
+    since = cursors_now(alice, bob)
     alice_client.post("/people/bob/block", data={"confirmed": "1"})
     alice_client.post("/people/bob/unblock")
-    assert [e.kind for e in live.changes_since(alice.id, since).events] == ["blocked", "blocked"]
-    told = [(e.kind, e.conversation_id) for e in live.changes_since(bob.id, since).events]
+    assert [e.kind for e in live.changes_since(alice.id, since[alice.id]).events] == ["blocked", "blocked"]
+    told = [(e.kind, e.conversation_id) for e in live.changes_since(bob.id, since[bob.id]).events]
     assert told == [("compose", cid), ("compose", cid)]
-    since = live.newest_id()
+    since = live.newest_for(bob.id)
     alice_client.post("/settings/messaging/pause", data={"paused": "on"})
     alice_client.post("/settings/messaging/pause", data={"paused": "off"})
     assert [(e.kind, e.conversation_id) for e in live.changes_since(bob.id, since).events] == told
@@ -588,6 +593,187 @@ def test_a_members_cursor_moves_only_with_their_own_news(app, chat, alice, bob, 
     assert ask(bob_client, before)["cursor"] > before
 
 
+def test_a_members_cursor_moves_one_step_for_each_of_their_own_events_whatever_others_do(
+        app, chat, alice, bob, make_user, login):
+    """A cursor counts the member's own events: what others do between two of them moves it not at
+    all. Counted over every event, its jump between Alice's mute and unmute told how much Bob and
+    Carol wrote, read and muted meanwhile (an attacker told a block from a pause by it)."""
+    app.config["LIVE_HOLD_SECONDS"] = 0
+    alice_client, bob_client, cid = chat
+    carol_client = login(make_user("carol"))
+    theirs = open_conversation(carol_client, "bob")
+    before = cursor_of(alice_client)
+    alice_client.post(f"/messages/{cid}/mute")
+    muted = cursor_of(alice_client)
+    for n in range(5):
+        send(carol_client if n % 2 == 0 else bob_client, theirs, f"news {n}")
+    bob_client.htmx("POST", f"/messages/{theirs}/read")
+    bob_client.post(f"/messages/{theirs}/mute")
+    alice_client.post(f"/messages/{cid}/mute", data={"muted": "0"})
+    unmuted = cursor_of(alice_client)
+    answer = ask(alice_client, muted)
+    assert kinds(answer) == ["muted"] and answer["cursor"] == unmuted
+    alice_client.post(f"/messages/{cid}/mute")  # once more, nobody else doing anything meanwhile
+    again = cursor_of(alice_client)
+    assert muted - before == unmuted - muted == again - unmuted == live.EVERYONE_STEP
+
+
+def test_a_change_for_everyone_moves_every_members_cursor_by_one_everyone_step(app, chat, alice, bob, make_user):
+    """A change for everyone (the rules, messaging switched, a restore) is the one kind of news
+    every cursor shares: each moves by exactly one, however much the member did before."""
+    alice_client, bob_client, cid = chat
+    carol = make_user("carol")
+    send(alice_client, cid, "one")
+    send(bob_client, cid, "two")
+    before = cursors_now(alice, bob, carol)
+    live.record_for_everyone("rules")
+    db.session.commit()
+    assert {member: cursor - before[member] for member, cursor in cursors_now(alice, bob, carol).items()} == {
+        alice.id: 1, bob.id: 1, carol.id: 1}
+    assert [e.kind for e in live.changes_since(carol.id, before[carol.id]).events] == ["rules"]
+    answer = ask(bob_client, before[bob.id])
+    assert kinds(answer) == ["rules"] and answer["cursor"] == before[bob.id] + 1
+
+
+def test_each_members_events_are_numbered_without_gaps_however_many_write_at_once(app, alice, bob, caplog):
+    """Writers in several processes record events at the same moment (here threads, each on a
+    connection of its own, as processes are): each member's seqs, everyone's too, stay 1, 2, 3...
+    in id order, none taken twice, none skipped, no event lost. On PostgreSQL a writer that read
+    its member's newest seq from the snapshot its statement took before it waited for the order
+    lock would number an event the writer before it had just committed, and lose it."""
+    members, writers, changes = (alice.id, bob.id, live.EVERYONE), 6, 8
+    start, failures = threading.Barrier(writers), []
+
+    def write():
+        try:
+            with app.app_context():
+                start.wait()
+                for _ in range(changes):
+                    live.record(members, "listed")
+                    live.record([alice.id], "muted")  # a second event for Alice in the same change
+                    db.session.commit()
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == [] and not any(thread.is_alive() for thread in threads)
+    assert "live events not recorded" not in caplog.text
+    rows = db.session.execute(select(LiveEvent.member_id, LiveEvent.seq).order_by(LiveEvent.id)).all()
+    numbered = {member: [seq for of, seq in rows if of == member] for member in members}
+    assert {member: len(seqs) for member, seqs in numbered.items()} == {
+        alice.id: 2 * writers * changes, bob.id: writers * changes, live.EVERYONE: writers * changes}
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in numbered.values()), numbered
+
+
+def test_a_cursor_from_before_cursors_counted_seqs_or_made_up_refreshes(app, chat, alice, bob, make_user, login):
+    """A page drawn before this release holds an event id (the newest of the member's or everyone's);
+    a tab may send any number. Whatever it is, the answer is a refresh with the member's cursor, or
+    an ordinary answer, never an error."""
+    alice_client, bob_client, cid = chat
+    carol_client = login(make_user("carol"))
+    send(carol_client, open_conversation(carol_client, "alice"), "news for Alice")
+    send(alice_client, cid, "hi Bob")
+    old_cursor = db.session.scalar(select(func.max(LiveEvent.id)).where(LiveEvent.member_id.in_((bob.id, live.EVERYONE))))
+    now = cursor_of(bob_client)
+    for since in (old_cursor, live.newest_id(), now + 1, now + live.EVERYONE_STEP, 2 ** 53, 2 ** 63 - 1):
+        answer = ask(bob_client, since)
+        assert (answer["refresh"], answer["events"], answer["cursor"]) == (True, [], now), since
+    assert bob_client.get(f"/messages/live?since={2 ** 64}").status_code == 400  # not a number a cursor can be
+    # While messaging is off too: answered at once with the member's cursor, which the next ask waits from.
+    set_flag("direct_messaging", False)
+    started = time.monotonic()
+    off = bob_client.get(f"/messages/live?since={old_cursor}")
+    assert off.status_code == 404 and off.headers["X-WB-Cursor"] == str(live.newest_for(bob.id))
+    assert time.monotonic() - started < 5  # not held (the hold is 20 s)
+
+
+def test_pruning_never_takes_a_cursor_back(app, chat, alice, bob):
+    """Pruning forgets old events but keeps each member's newest, and everyone's: no count goes
+    back, and the next event is the next step on."""
+    alice_client, bob_client, cid = chat
+    for word in ("one", "two", "three"):
+        send(alice_client, cid, word)
+    live.record_for_everyone("rules")
+    db.session.commit()
+    before = cursors_now(alice, bob)
+    db.session.execute(update(LiveEvent).values(created_at=utcnow().replace(year=2000)))
+    live.prune()
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(LiveEvent)) == 3  # a gap each: Alice, Bob, everyone
+    assert cursors_now(alice, bob) == before
+    send(alice_client, cid, "four")
+    assert cursors_now(alice, bob) == {member: cursor + live.EVERYONE_STEP for member, cursor in before.items()}
+    live.record_for_everyone("rules")
+    db.session.commit()
+    assert cursors_now(alice, bob) == {member: cursor + live.EVERYONE_STEP + 1 for member, cursor in before.items()}
+
+
+def test_past_everyones_share_of_a_cursor_it_stays_put_and_tells_nothing_twice(app, chat, alice, bob, monkeypatch):
+    """Everyone's count has EVERYONE_STEP - 1 places in a cursor (2**20: no community changes its
+    rules that often). Past them a cursor stays where it is for everyone's news, which pages then
+    get as they are drawn: it never spills into the member's part, goes back, or brings the same
+    news again and again."""
+    monkeypatch.setattr(live, "EVERYONE_STEP", 4)
+    alice_client, bob_client, cid = chat
+    since = cursor_of(bob_client)
+    room = live.EVERYONE_STEP - 1 - since % live.EVERYONE_STEP
+    for _ in range(room + 2):
+        live.record_for_everyone("rules")
+        db.session.commit()
+    answer = ask(bob_client, since)
+    assert kinds(answer) == ["rules"] * room and answer["cursor"] == since + room
+    again = ask(bob_client, answer["cursor"])
+    assert (again["events"], again["refresh"], again["cursor"]) == ([], False, answer["cursor"])
+    send(alice_client, cid, "still told")
+    later = ask(bob_client, answer["cursor"])
+    assert kinds(later) == ["message"] and later["cursor"] == answer["cursor"] + live.EVERYONE_STEP
+
+
+def test_the_migration_numbers_each_members_events_in_id_order_and_hands_out_no_id_twice(app, chat, alice, bob):
+    """Upgrading numbers the events kept, each member's and everyone's, 1, 2, 3... in id order; a
+    page drawn before it (its cursor an event id) refreshes; ids go on from the highest ever
+    handed out (SQLite rebuilds the table)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text as sql
+
+    alice_client, bob_client, cid = chat
+    send(alice_client, cid, "one")
+    send(bob_client, cid, "two")
+    live.record_for_everyone("rules")
+    db.session.commit()
+    old_cursor = db.session.scalar(select(func.max(LiveEvent.id)).where(LiveEvent.member_id.in_((bob.id, live.EVERYONE))))
+    alice_id, bob_id = alice.id, bob.id
+    db.session.remove()
+    downgrade(revision="a4c7e2f9d1b6")
+    db.engine.dispose()
+    with db.engine.begin() as connection:  # the newest event, forgotten: its id is never handed out again
+        connection.execute(sql("INSERT INTO live_events (member_id, kind, unread, created_at) VALUES (:m, 'listed', :u, :at)"),
+                           {"m": alice_id, "u": True, "at": utcnow()})
+        highest = connection.scalar(sql("SELECT max(id) FROM live_events"))
+        connection.execute(sql("DELETE FROM live_events WHERE id = :id"), {"id": highest})
+        kept = connection.execute(sql("SELECT id, member_id FROM live_events ORDER BY id")).all()
+    upgrade()
+    db.engine.dispose()
+
+    rows = db.session.execute(select(LiveEvent.id, LiveEvent.member_id, LiveEvent.seq).order_by(LiveEvent.id)).all()
+    assert [(row.id, row.member_id) for row in rows] == [tuple(row) for row in kept]
+    for member in {row.member_id for row in rows}:
+        assert [row.seq for row in rows if row.member_id == member] == list(range(1, 1 + sum(
+            row.member_id == member for row in rows)))
+    counted = {member: sum(row.member_id == member for row in rows) for member in (alice_id, bob_id, live.EVERYONE)}
+    assert cursor_of(bob_client) == counted[bob_id] * live.EVERYONE_STEP + counted[live.EVERYONE]
+    assert ask(bob_client, old_cursor)["refresh"] is True
+    send(alice_client, cid, "three")
+    newest = db.session.execute(select(LiveEvent.id, LiveEvent.seq).where(LiveEvent.member_id == alice_id)
+                                .order_by(LiveEvent.id.desc()).limit(1)).one()
+    assert newest.id > highest and newest.seq == counted[alice_id] + 1
+
+
 def test_a_write_that_fails_tells_nobody(chat, bob):
     _, bob_client, cid = chat
     since = cursor_of(bob_client)
@@ -720,7 +906,7 @@ def test_on_postgresql_the_order_lock_is_given_back_when_the_events_statement_re
 
     sa_event.listen(engine, "after_cursor_execute", after_statement)
     try:
-        since = cursor_of(alice_client)
+        since = live.newest_id()
         send(alice_client, cid, "Under the lock only while it runs")
     finally:
         sa_event.remove(engine, "after_cursor_execute", after_statement)
@@ -773,8 +959,9 @@ def test_on_sqlite_the_watcher_reads_only_after_a_commit_and_wakes_for_another_p
         other_process = sqlite3.connect(engine.url.database)
         with other_process:
             other_process.execute(
-                "INSERT INTO live_events (member_id, kind, conversation_id, unread, created_at)"
-                " VALUES (?, 'message', ?, 1, ?)", (bob.id, cid, str(utcnow())))
+                "INSERT INTO live_events (member_id, seq, kind, conversation_id, unread, created_at)"
+                " SELECT ?, coalesce(max(seq), 0) + 1, 'message', ?, 1, ? FROM live_events WHERE member_id = ?",
+                (bob.id, cid, str(utcnow()), bob.id))
         other_process.close()
         answer = held.answer()
     finally:

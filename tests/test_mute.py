@@ -165,22 +165,22 @@ def test_the_live_channel_tells_the_members_tabs_of_a_mute_and_leaves_their_badg
     from wb.messaging import live
 
     alice_client, bob_cid, carol_cid = two_writers
-    since = live.newest_id()
+    since = live.newest_for(alice.id)
     mute(alice_client, bob_cid)
     changes = live.changes_since(alice.id, since)
     assert [(e.kind, e.conversation_id, e.unread) for e in changes.events] == [("muted", bob_cid, True)]
 
-    since = changes.cursor
+    since = {alice.id: changes.cursor, bob.id: live.newest_for(bob.id)}
     bob_client = login(bob)
     assert send(bob_client, bob_cid, "Muted news").status_code in (200, 302)
-    assert [(e.kind, e.unread) for e in live.changes_since(alice.id, since).events] == [("message", False)]
-    assert [(e.kind, e.unread) for e in live.changes_since(bob.id, since).events] == [("message", False)]
+    assert [(e.kind, e.unread) for e in live.changes_since(alice.id, since[alice.id]).events] == [("message", False)]
+    assert [(e.kind, e.unread) for e in live.changes_since(bob.id, since[bob.id]).events] == [("message", False)]
     assert nav_badge(alice_client) == 1  # Carol's message only
 
-    since = live.newest_id()
+    since = live.newest_for(alice.id)
     alice_client.post(f"/messages/{bob_cid}/read")
     assert [(e.kind, e.unread) for e in live.changes_since(alice.id, since).events] == [("read", False)]
-    since = live.newest_id()
+    since = live.newest_for(alice.id)
     alice_client.post(f"/messages/{carol_cid}/read")
     assert [(e.kind, e.unread) for e in live.changes_since(alice.id, since).events] == [("read", True)]
 

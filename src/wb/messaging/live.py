@@ -3,9 +3,11 @@
 Every write that changes what a member's pages show (a message, a delete or remove, "Seen", their
 list, their account) records a LiveEvent in the main database: ids and kinds only, never text. On
 SQLite it goes in the same transaction as the change; on PostgreSQL in a statement of its own
-right after the change commits (see _RECORD_IN_ORDER). Its id is the tabs' cursor. A tab asks
-`GET /messages/live?since=<cursor>`; with nothing newer, the request waits (holding no database
-connection) until this process's Hub wakes it, or the hold time passes.
+right after the change commits (see _RECORD_IN_ORDER). Each member's events are numbered 1, 2,
+3... (seq), and so are everyone's; a tab's cursor counts those two alone (cursor_for), so it tells
+nothing of what other members do. A tab asks `GET /messages/live?since=<cursor>`; with nothing
+newer, the request waits (holding no database connection) until this process's Hub wakes it, or
+the hold time passes.
 
 After a commit, the writing process wakes its own waiters, and the others hear of it through one
 listener per process: Redis pub/sub when the rate limits are in Redis, PostgreSQL LISTEN/NOTIFY
@@ -29,7 +31,7 @@ from datetime import timedelta
 
 from flask import abort, current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, create_engine, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -45,6 +47,15 @@ CHANNEL = "wb_live"  # PostgreSQL's NOTIFY channel; Redis's is namespaced by the
 WATCH_INTERVAL = 0.05  # the SQLite watcher's read of the newest id: 20 a second per process
 NEWEST_ID_SQL = "SELECT max(id) FROM live_events"
 MOST_EVENTS = 200  # more news than this since a cursor: the tab refreshes everything instead
+# A tab's cursor is the member's own events counted (their newest seq) times EVERYONE_STEP, plus
+# everyone's events counted. Both counts only grow (prune keeps each one's newest event), so a
+# cursor only grows, as live.js and app.js compare them; and another member's news moves neither
+# (a cursor counting every event let any member watch how much everyone wrote and read, and tell
+# a block from a pause). 2**20 events for everyone (rule changes, messaging switched on or off,
+# restores) is far beyond any community's; past it everyone's part stays at its last value (the
+# cursor never goes back nor overflows into the member's part: later changes for everyone then reach
+# pages as they are drawn, not live). A cursor stays below 2**53, a number JavaScript holds exactly.
+EVERYONE_STEP = 2 ** 20
 GAP = "gap"  # a member's newest forgotten event (prune): news older than it is gone
 # A held request waits between this share of LIVE_HOLD_SECONDS and all of it, at random (25-30 s):
 # tabs that asked together (after a restart) then come back spread out, more with each hold,
@@ -103,15 +114,25 @@ def record_for_everyone(kind: str) -> None:
 # after the change it tells of commits: the lock is held only while the statement runs, never
 # across a round trip (under gevent a worker's other requests run between round trips, and every
 # write in the community waits for this lock). The lock's CTE is volatile, so PostgreSQL runs it
-# once, before the join yields the first row, and so before any row takes its id from the sequence.
+# once, before the join yields the first row, and so before any row takes its id from the sequence
+# or any member's newest seq is read. Each event is numbered after its member's newest: read by
+# live_events_newest_seq (the migration's), whose own fresh snapshot sees the events of the writer
+# this one waited for (the statement's snapshot, taken before it had the lock, doesn't), once a
+# member and before anything is inserted (the sort takes every row first); then in batch order.
 _RECORD_IN_ORDER = text(
     "WITH order_lock AS (SELECT pg_advisory_xact_lock(:lock)),"
-    " recorded AS (INSERT INTO live_events"
-    " (member_id, kind, conversation_id, message_id, unread, origin, created_at)"
-    " SELECT e.* FROM order_lock CROSS JOIN unnest("
+    " batch AS (SELECT e.*, row_number() OVER (PARTITION BY e.member_id ORDER BY e.n) AS nth"
+    " FROM order_lock CROSS JOIN unnest("
     "CAST(:member_ids AS integer[]), CAST(:kinds AS varchar[]), CAST(:conversation_ids AS integer[]),"
     " CAST(:message_ids AS bigint[]), CAST(:unreads AS boolean[]), CAST(:origins AS varchar[]),"
-    " CAST(:created AS timestamp[])) AS e RETURNING id)"
+    " CAST(:created AS timestamp[])) WITH ORDINALITY"
+    " AS e (member_id, kind, conversation_id, message_id, unread, origin, created_at, n)),"
+    " newest AS MATERIALIZED (SELECT member_id, live_events_newest_seq(member_id) AS seq"
+    " FROM (SELECT DISTINCT member_id FROM batch) AS members),"
+    " recorded AS (INSERT INTO live_events"
+    " (member_id, seq, kind, conversation_id, message_id, unread, origin, created_at)"
+    " SELECT b.member_id, newest.seq + b.nth, b.kind, b.conversation_id, b.message_id, b.unread, b.origin,"
+    " b.created_at FROM batch AS b JOIN newest USING (member_id) ORDER BY b.n RETURNING id)"
     " SELECT pg_notify(:channel, :payload) FROM (SELECT count(*) FROM recorded) AS done"
 )
 _COLUMNS = {"member_ids": "member_id", "kinds": "kind", "conversation_ids": "conversation_id",
@@ -129,9 +150,20 @@ def _write_pending(session) -> None:
     wakes = _wakes_of(rows)
     if connection.dialect.name == "postgresql":
         session.info[_IN_ORDER] = (connection.engine, rows, wakes)  # written once this commits
-    else:  # SQLite writes one transaction at a time: ids commit in order, with the change itself
-        connection.execute(insert(LiveEvent), rows)
+    else:  # SQLite writes one transaction at a time: ids and seqs commit in order, with the change itself
+        connection.execute(_numbered_insert(), rows)
         session.info[_WRITTEN] = wakes
+
+
+@functools.cache
+def _numbered_insert():
+    """SQLite: one event, numbered after its member's newest in the same statement (run for each
+    event in turn, so a change's events for one member follow each other)."""
+    table = LiveEvent.__table__
+    values = [bindparam(name, type_=table.c[name].type) for name in _COLUMNS.values()]
+    next_seq = func.coalesce(func.max(table.c.seq), 0) + 1
+    numbered = select(*values, next_seq).where(table.c.member_id == values[0])
+    return insert(table).from_select([*_COLUMNS.values(), "seq"], numbered)
 
 
 @event.listens_for(RequestSession, "after_commit")
@@ -183,8 +215,8 @@ def _forget_pending(session) -> None:
 def prune(connection=None) -> None:
     """Forget events older than LIVE_KEEP_MINUTES. Of each member's forgotten events the newest
     stays, as a GAP: a tab whose cursor is older than it missed news that is gone, and refreshes
-    everything (changes_since). A member's cursor is their own newest event (newest_for), so the
-    gaps also hold every cursor up: none ever goes back."""
+    everything (changes_since). A cursor counts the member's events and everyone's (their newest
+    seq, cursor_for), and the gaps keep each one's newest: no cursor ever goes back."""
     cutoff = utcnow() - timedelta(minutes=current_app.config["LIVE_KEEP_MINUTES"])
     run = (connection or db.session).execute
     old = LiveEvent.created_at < cutoff
@@ -199,7 +231,7 @@ def prune(connection=None) -> None:
 
 @dataclass
 class Changes:
-    cursor: int  # the member's newest event now (newest_for): the tab's next since
+    cursor: int  # the member's and everyone's events counted now (cursor_for): the tab's next since
     events: list  # rows (id, kind, conversation_id, message_id, unread, origin) for this member, oldest first
     refresh: bool  # the cursor is older than what is kept (or from another database): refresh everything
     held: bool = True  # False: answered at once, not held (the tab asks again after LIVE_RETRY_SECONDS)
@@ -238,32 +270,52 @@ def _newest_id_statement():
 
 
 def newest_for(member_id: int) -> int:
-    """The member's newest event (theirs or everyone's): the cursor a page starts its live channel
-    from, and the one each answer brings. It moves only with the member's own news: counted over the
-    whole community, it let any member watch how much everyone wrote and read, and see a member with
-    read receipts off read a message (one event, two with them on: a marketplace's tester)."""
-    return max(read_rows(_member_newest_statement(), {"member_id": member_id}, LiveEvent).one()[1:])
+    """The cursor a page starts its live channel from, and the one each answer brings: the member's
+    own events and everyone's, counted (cursor_for). It moves only with the member's own news:
+    counted over the whole community, it let any member watch how much everyone wrote and read, and
+    see a member with read receipts off read a message (one event, two with them on: a marketplace's
+    tester)."""
+    return cursor_for(*_newest(member_id)[1:])
+
+
+def cursor_for(member_seq: int, everyone_seq: int) -> int:
+    """The cursor of a page that has heard of the member's events up to member_seq and everyone's up
+    to everyone_seq (at most EVERYONE_STEP - 1, as _newest reads it)."""
+    return member_seq * EVERYONE_STEP + everyone_seq
+
+
+def _newest(member_id: int) -> tuple[int, int, int]:
+    """The newest event's id of all (never shown to a member), the member's newest seq and everyone's
+    (at most EVERYONE_STEP - 1: see EVERYONE_STEP)."""
+    # Plain rows on the session's connection (database.read_rows), as the other hot reads: every
+    # ask runs this, and again after each wake.
+    newest, member_seq, everyone_seq = read_rows(_member_newest_statement(), {"member_id": member_id}, LiveEvent).one()
+    return newest, member_seq, min(everyone_seq, EVERYONE_STEP - 1)
 
 
 @functools.cache
 def _member_newest_statement():
-    """The newest event of all, the member's and everyone's, each its own subquery: SQLite walks an
-    index for a lone max(), but reads every one of the member's events for a max() over both."""
-    def newest(*where):
-        return func.coalesce(select(func.max(LiveEvent.id)).where(*where).scalar_subquery(), 0)
+    """The newest event's id of all, and the newest seq of the member and of everyone, each its own
+    subquery: a lone max() is one step down an index (the primary key, or member_id and seq)."""
+    def newest(column, *where):
+        return func.coalesce(select(func.max(column)).where(*where).scalar_subquery(), 0)
 
-    return select(newest(), newest(LiveEvent.member_id == bindparam("member_id")),
-                  newest(LiveEvent.member_id == EVERYONE))
+    return select(newest(LiveEvent.id), newest(LiveEvent.seq, LiveEvent.member_id == bindparam("member_id")),
+                  newest(LiveEvent.seq, LiveEvent.member_id == EVERYONE))
 
 
 @functools.cache
 def _events_statement():
-    """A member's events between two ids, built once (values bound): every held ask runs it."""
+    """A member's events and everyone's between two seqs each, in id order, built once (values
+    bound): every held ask that finds news runs it."""
+    def between(member, since, newest):
+        return and_(LiveEvent.member_id == member, LiveEvent.seq > bindparam(since), LiveEvent.seq <= bindparam(newest))
+
     return (
         select(LiveEvent.id, LiveEvent.kind, LiveEvent.conversation_id, LiveEvent.message_id,
                LiveEvent.unread, LiveEvent.origin)
-        .where(LiveEvent.member_id.in_((bindparam("member_id"), EVERYONE)),
-               LiveEvent.id > bindparam("since"), LiveEvent.id <= bindparam("newest"))
+        .where(or_(between(bindparam("member_id"), "member_since", "member_newest"),
+                   between(EVERYONE, "everyone_since", "everyone_newest")))
         .order_by(LiveEvent.id)
         .limit(MOST_EVENTS + 1)
     )
@@ -271,20 +323,21 @@ def _events_statement():
 
 def changes_since(member_id: int, since: int | None) -> Changes:
     """What changed for a member after the cursor since (None: only the cursor to start from)."""
-    # Plain rows on the session's connection (database.read_rows), as the other hot reads: every
-    # ask runs these, and again after each wake.
-    newest, *newest_of_member = read_rows(_member_newest_statement(), {"member_id": member_id}, LiveEvent).one()
-    cursor = max(newest_of_member)
+    newest, member_seq, everyone_seq = _newest(member_id)
+    cursor = cursor_for(member_seq, everyone_seq)
     if since is None:
         return Changes(cursor, [], False, newest=newest)
-    # A cursor past the member's newest comes from another database (or a page drawn before cursors
-    # were the member's own): refresh. Cursor 0: nothing was ever recorded for the member when the
-    # page was drawn; everything kept for them is news to it.
-    if since > cursor:
+    member_since, everyone_since = divmod(since, EVERYONE_STEP)
+    # A cursor past the member's count or everyone's comes from another database, or from before
+    # cursors counted seqs (an event id): refresh, always safe. Cursor 0: nothing was ever recorded
+    # for the member when the page was drawn; everything kept for them is news to it.
+    if member_since > member_seq or everyone_since > everyone_seq:
         return Changes(cursor, [], True, newest=newest)
     if since == cursor:  # nothing recorded since for the member: no events to read
         return Changes(cursor, [], False, newest=newest)
-    rows = read_rows(_events_statement(), {"member_id": member_id, "since": since, "newest": cursor}, LiveEvent).all()
+    rows = read_rows(_events_statement(), {
+        "member_id": member_id, "member_since": member_since, "member_newest": member_seq,
+        "everyone_since": everyone_since, "everyone_newest": everyone_seq}, LiveEvent).all()
     if len(rows) > MOST_EVENTS or any(row.kind == GAP for row in rows):  # too much news, or some forgotten
         return Changes(cursor, [], True, newest=newest)
     return Changes(cursor, rows, False, newest=newest)
@@ -379,10 +432,11 @@ def switched_off_answer():
 
 
 def missed_switch_off(member_id: int, since: int | None) -> bool:
-    """An ask from a page that hasn't heard of what changed since its cursor (the switch among it):
-    answered at once, not held until messaging is back. A tab whose ask came between two held ones
+    """An ask from a page that hasn't heard of what changed since its cursor (the switch among it), or
+    whose cursor isn't one of this member's now (another database's): answered at once, with the
+    cursor to wait from, not held until messaging is back. A tab whose ask came between two held ones
     as messaging was switched off kept its thread for the hold's 25-30 s (CI caught it under load)."""
-    return since is not None and since < newest_for(member_id)
+    return since is not None and since != newest_for(member_id)
 
 
 def hold_time(longest: float) -> float:

@@ -223,17 +223,19 @@ class LiveEvent(db.Model):
     """Something changed for a member (a message, a delete, "Seen", their list, their account):
     what the tab's live channel answers with (messaging/live.py). Ids and kinds only, never text.
     member_id 0 is everyone (messaging switched off, the rules changed). Ids only grow
-    (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): they are the tabs' cursors."""
+    (AUTOINCREMENT on SQLite, a sequence on PostgreSQL) and order all events; seq numbers each
+    member's own 1, 2, 3... in id order, and is what a tab's cursor counts (live.cursor_for)."""
 
     __tablename__ = "live_events"
     __table_args__ = (
-        Index("ix_live_events_member", "member_id", "id"),
+        Index("uq_live_events_member_seq", "member_id", "seq", unique=True),
         Index("ix_live_events_created", "created_at"),
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(MessageId, primary_key=True)
     member_id: Mapped[int] = mapped_column()
+    seq: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))
     conversation_id: Mapped[int | None] = mapped_column(default=None)
     message_id: Mapped[int | None] = mapped_column(MessageId, default=None)
