@@ -184,3 +184,29 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
     expect(bob_page.locator("#thread-messages .deleted-text")).to_have_text(["Message deleted"])
     expect(bob_page.locator("#thread-messages")).not_to_contain_text("Pine Road")
     bob_page.screenshot(path=artifacts / "thread-former-member-phone.png")
+
+
+def test_the_page_that_closes_the_account_says_so_though_the_live_channel_heard_first(browsing, server):
+    """The close's own answer tells the member, not the live channel's news of it: under load (in CI)
+    the channel heard of the closing before the answer came, and sent the page to the sign-in page's
+    "This account is closed" instead of the member's "Your account is closed"."""
+    import time
+
+    alice = server.create_member("alice")
+    page = browsing.sign_in(alice)
+    page.goto("/settings/close")
+    page.wait_for_timeout(1000)  # the page's live request is on its way, held
+
+    def answered_late(route):
+        answer = route.fetch(max_redirects=0)  # the account is closed now, and the held ask answered
+        time.sleep(2)  # the channel's answer reaches the page before this one does
+        route.fulfill(response=answer)
+
+    page.route(re.compile(r"/settings/close$"), lambda route: answered_late(route)
+               if route.request.method == "POST" else route.continue_())
+    page.get_by_label("Your password, to confirm").fill(PASSWORD)
+    page.get_by_role("button", name="Close my account").click()
+    expect(page.locator(".flash, [role=status]").first).to_contain_text("Your account is closed")
+    expect(page).not_to_have_url(re.compile(r"ended="))  # where the channel would have sent it
+    page.wait_for_timeout(1000)  # nothing sends the page elsewhere after
+    expect(page.locator(".flash, [role=status]").first).to_contain_text("Your account is closed")

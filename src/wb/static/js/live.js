@@ -225,8 +225,22 @@
     }
   });
 
+  // A form sent to load another page (not through htmx, which prevents the default) is on its way:
+  // its own answer says where the member is. Told by the channel of the same change first (their
+  // account closed from this very page), the page went to the sign-in page's "This account is closed"
+  // and the member never saw their own "Your account is closed". If the page is still here after
+  // LEAVING_MS (a download), the next ask goes on as before.
+  var leavingSince = -Infinity, LEAVING_MS = 10000;
+  window.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) leavingSince = Date.now();
+  });
+
   // why: the server's word for it ("closed", "suspended"), from where it sent the ask.
   function signedOut(why) {
+    if (Date.now() - leavingSince < LEAVING_MS) {
+      askAgain(LEAVING_MS / 1000);
+      return;
+    }
     fire("wb:signed-out");
     window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search) +
       "&ended=" + encodeURIComponent(why || "1"));
