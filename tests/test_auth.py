@@ -1,7 +1,9 @@
 """Signing in and out: the login form, suspended and pending members, rate limits, cookies."""
 import html
+import re
 
 import pytest
+from werkzeug.security import check_password_hash
 
 from conftest import PASSWORD
 from wb.extensions import db
@@ -92,6 +94,44 @@ def test_unknown_username_gets_the_same_message_as_a_wrong_password(client, alic
 
     assert response.status_code == 400
     assert "That username and password don&#39;t match." in text(response)
+    assert signed_in_user_id(client) is None
+
+
+def _login_error(response) -> str:
+    """The sign-in page's one error paragraph."""
+    return re.search(r'<p class="form-error" role="alert" id="login-error">.*?</p>', text(response), re.S).group(0)
+
+
+@pytest.fixture
+def hash_checks(app, monkeypatch):
+    """The method part ("pbkdf2:sha256:1000") of every hash a password is checked against."""
+    checked = []
+
+    def counting(pwhash, password):
+        checked.append(pwhash.split("$", 1)[0])
+        return check_password_hash(pwhash, password)
+
+    monkeypatch.setattr("wb.models.check_password_hash", counting)
+    return checked
+
+
+@pytest.mark.parametrize("username", ["nobody", "alice", "erased"])
+def test_an_unknown_username_costs_the_same_hash_check_as_a_wrong_password(client, alice, admin, hash_checks, username):
+    """A wrong password for a member took scrypt's 200-1000 ms, an unknown name ~10 ms: the time told
+    anyone who has an account (a therapy practice's tester). Every refusal checks one hash, made the
+    way real ones are, and says the same."""
+    from wb.people import leaving
+
+    if username == "erased":
+        gone = db.session.get(User, alice.id)
+        leaving.erase_member(gone, actor=admin)
+        username = gone.username  # erased-<id>, with the password hash "!"
+    response = client.post("/login", data={"username": username, "password": "not the password"})
+
+    assert response.status_code == 400
+    assert _login_error(response) == ('<p class="form-error" role="alert" id="login-error">'
+                                      "That username and password don&#39;t match.</p>")
+    assert hash_checks == [client.application.config["PASSWORD_HASH_METHOD"]]
     assert signed_in_user_id(client) is None
 
 

@@ -29,6 +29,12 @@ ROLES = ("member", "admin")
 STATUSES = ("pending", "active", "suspended")
 
 
+@functools.lru_cache(maxsize=4)
+def _unmatchable_hash(method: str) -> str:
+    """A hash, made once per method, of a random password nobody types (User.check_no_password)."""
+    return generate_password_hash(secrets.token_urlsafe(32), method=method)
+
+
 def utcnow() -> datetime:
     """Naive UTC now: what every timestamp column stores, on SQLite and PostgreSQL alike."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -79,7 +85,19 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         """True when the password matches the stored hash."""
+        if "$" not in self.password_hash:  # an erased account's "!" matches nothing, as long as any wrong password
+            return User.check_no_password(password)
         return check_password_hash(self.password_hash, password)
+
+    @staticmethod
+    def check_no_password(password: str) -> bool:
+        """False, after the work check_password does: a sign-in for a username nobody has costs as long
+        as a wrong password, so its answer's time doesn't tell who has an account (an outside tester
+        timed ~10 ms against scrypt's 200-1000)."""
+        from flask import current_app
+
+        check_password_hash(_unmatchable_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        return False
 
     @property
     def name(self) -> str:
