@@ -8,6 +8,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..messaging import live
+from ..messaging.safety import tell_compose_changed
 from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Invite, User, utcnow
 from ..notifications.models import Notice
 from ..text import has_control_characters
@@ -144,7 +145,8 @@ def why_not_manage(user: User) -> str | None:
 
 def set_status(user: User, status: str, actor: User | None = None) -> None:
     """Approve, suspend or reinstate a member, recorded with who did it (actor None: the command
-    line); a suspension ends their sessions for good."""
+    line); a suspension ends their sessions for good. Everyone with a conversation with them has
+    their open thread drawn again, its box closed or open."""
     old = user.status
     user.status = status
     if status == "suspended":
@@ -154,6 +156,9 @@ def set_status(user: User, status: str, actor: User | None = None) -> None:
     if old != status:
         action = SUSPENDED if status == "suspended" else REINSTATED if old == "suspended" else APPROVED
         _record(action, user, old, status, actor)
+        # Only Send said "suspended", and a reinstated member's thread said so until reloaded (a
+        # residents' building's tester). The same event as a pause: the thread drawn again says which.
+        tell_compose_changed(user.id)
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 
