@@ -283,7 +283,9 @@ def test_a_message_menu_offers_what_this_member_may_do(chat):
 
     mine = text(alice_client.get(url, headers=htmx))
     assert "Delete for both" in mine and "Remove for me" in mine
-    assert f'hx-post="{url[:-len("/actions")]}/delete"' in mine and 'hx-confirm="Delete this message for both of you? It can\'t be undone."' in mine
+    assert f'hx-post="{url[:-len("/actions")]}/delete"' in mine
+    assert ('hx-confirm="Delete this message for both of you? It can\'t be undone. A member who has reported or '
+            'blocked you keeps their copy."') in mine
     assert "mine to delete" not in mine  # the menu only: the message is already on screen
 
     theirs = text(bob_client.get(url, headers=htmx))
@@ -295,7 +297,8 @@ def test_a_message_menu_offers_what_this_member_may_do(chat):
     assert response.status_code == 200
     assert "mine to delete" in page and "Back to the conversation with <bdi>Bob</bdi>" in page
     # The page asks itself: without JavaScript no dialog would (an outside tester deleted in one tap).
-    assert "<p>Delete this message for both of you? It can't be undone.</p>" in page and "Yes, delete for both</button>" in page
+    assert ("<p>Delete this message for both of you? It can't be undone. A member who has reported or blocked you "
+            "keeps their copy.</p>") in page and "Yes, delete for both</button>" in page
     assert "<p>Remove this message from your view? The other member still sees it, and you can't bring it back.</p>" in page
     assert "hx-post" not in page and "data-confirm" not in page  # not asked twice with JavaScript
 

@@ -267,7 +267,8 @@ def test_a_message_menu_loads_its_actions_and_deletes_for_both(browsing, server)
     delete.focus()
     alice_page.keyboard.press("Enter")
     expect(mine.locator(".body")).to_have_text("Message deleted")
-    assert questions == ["Delete this message for both of you? It can't be undone."]
+    assert questions == ["Delete this message for both of you? It can't be undone. "
+                         "A member who has reported or blocked you keeps their copy."]
     assert_not_reloaded(alice_page)
     # The focus stays at the message (its ⋯), not back at the top of the page.
     expect(mine.locator("summary")).to_be_focused()

@@ -262,7 +262,8 @@ class Message(BaseModel):
     conversation_id: int
     sender_id: int
     from_me: bool
-    body: str | None = Field(description="null once its sender deleted it")
+    body: str | None = Field(description="null once its sender deleted it (a member who reported or blocked the "
+                                         "sender keeps their copy)")
     deleted: bool
     created_at: Timestamp
 

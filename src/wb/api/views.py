@@ -26,9 +26,8 @@ MESSAGE_ID = f"<int(max={MAX_DATABASE_ID}, malformed=0):message_id>"
 # What a status means on one route, for the spec ("Conflict" and "Forbidden" told a client nothing: an API tester).
 SEND_IN_FLIGHT = ("An earlier request with this Idempotency-Key is still being sent, or has just failed: this one "
                   "stored nothing. Retry it, with the same key and text, after Retry-After seconds.")
-NOT_DELETABLE = ("Not yours to delete for both (it is the other member's), or it can't be deleted for both any more: "
-                 "the other member blocked or reported you, and keeps their copy. Remove it from your own view "
-                 "instead (POST .../remove). Also a pending account, or a browser session's write without X-CSRFToken.")
+NOT_DELETABLE = ("Not yours to delete for both (it is the other member's): remove it from your own view instead "
+                 "(POST .../remove). Also a pending account, or a browser session's write without X-CSRFToken.")
 
 
 @bp.before_request
@@ -263,7 +262,7 @@ def _set_muted(conversation_id: int, muted: bool) -> None:
 
 def _message_out(member, conversation_id: int, message) -> schemas.Message:
     """A message as the API shows it: a deleted one keeps its place, never its text."""
-    deleted = message.deleted_at is not None
+    deleted = conversations.deleted_for(member.id, message)
     return schemas.Message(
         id=message.id, conversation_id=conversation_id,
         sender_id=message.sender_id, from_me=message.sender_id == member.id,
@@ -358,7 +357,9 @@ def mark_read(conversation_id):
 @takes_no_body
 @api.validate(resp=answers(HTTP_204=None, HTTP_403=(schemas.Problem, NOT_DELETABLE)), tags=["messages"])
 def delete_message(conversation_id, message_id):
-    """Delete a message I sent, for both of us."""
+    """Delete a message I sent, for both of us.
+
+    A member who has reported or blocked me keeps their copy; the answer is the same either way."""
     member = auth.member()
     writes.delete_message(member, conversations.get_conversation_for(member, conversation_id), message_id)
     return _no_content()

@@ -125,6 +125,36 @@ def hidden_column_name(conversation: Conversation, member_id: int) -> str:
     return f"hidden_for_{conversation.side(member_id)}"
 
 
+# A sender's "Delete for both" of a message to a member who blocked or reported them (safety.keeps_as_evidence)
+# deletes it for the sender only: they see it deleted, as any delete for both, and the other member keeps it as it
+# was, so neither learns of the other's doing (a 403 told a practice's client they had been reported: an outside
+# tester). The messages table has no column for it: such a row keeps its text and is stamped deleted at the
+# moment it was sent, which no other delete or wipe writes (they stamp when they happen, and blank the text).
+KEPT_COPY = (Message.deleted_at == Message.created_at) & (Message.body != "")
+
+
+def delete_for_sender_only(message: Message) -> None:
+    """Mark the message deleted for its sender while the other member keeps their copy (KEPT_COPY)."""
+    message.deleted_at = message.created_at
+
+
+def is_kept_copy(message) -> bool:
+    """Whether its sender deleted it while the other member keeps their copy (a Message or a row with its
+    created_at, deleted_at and body)."""
+    return message.deleted_at is not None and message.deleted_at == message.created_at and bool(message.body)
+
+
+def deleted_for(viewer_id: int, message) -> bool:
+    """Whether this member sees the message as deleted ("Message deleted"): deleted for both, or by them where
+    the other member keeps their copy."""
+    return message.deleted_at is not None and (message.sender_id == viewer_id or not is_kept_copy(message))
+
+
+def shown_to_recipient():
+    """SQL: the message shows its text to the member it was sent to (not deleted, or their kept copy)."""
+    return Message.deleted_at.is_(None) | KEPT_COPY
+
+
 def message_in(conversation: Conversation, message_id) -> Message:
     """A message of this conversation; a guessed id from anywhere else is simply not found."""
     message = db.session.get(Message, message_id)

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..main.views import timeago
 from ..models import User
 from . import policy
+from .conversations import deleted_for
 from .models import Block, Conversation, ConversationMembership, Message
 from .reads import display_name
 
@@ -151,8 +152,8 @@ def users_by_id(ids) -> dict[int, User]:
 def _previews_statement():
     return (
         select(
-            Message.id, Message.sender_id, Message.deleted_at, Message.hidden_for_low, Message.hidden_for_high,
-            Conversation.user_low_id, func.substr(Message.body, 1, PREVIEW_LENGTH + 1),
+            Message.id, Message.sender_id, Message.created_at, Message.deleted_at, Message.hidden_for_low,
+            Message.hidden_for_high, Conversation.user_low_id, func.substr(Message.body, 1, PREVIEW_LENGTH + 1).label("body"),
         )
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(Message.id.in_(bindparam("message_ids", expanding=True)))
@@ -165,9 +166,10 @@ def message_previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
         return {}
     rows = read_rows(_previews_statement(), {"message_ids": message_ids}, Message).all()
     previews = {}
-    for message_id, sender_id, deleted_at, hidden_low, hidden_high, low_id, text in rows:
-        hidden = hidden_low if member_id == low_id else hidden_high
-        if deleted_at is not None:
+    for row in rows:
+        message_id, sender_id, text = row.id, row.sender_id, row.body
+        hidden = row.hidden_for_low if member_id == row.user_low_id else row.hidden_for_high
+        if deleted_for(member_id, row):
             preview = "Message deleted"
         elif hidden:
             preview = "Message removed from your view"

@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 from ..main import views as main_views
 from ..main.views import EPOCH, timetag
 from ..text import BLANK_LETTERS, DEFAULT_IGNORABLE
+from .conversations import deleted_for
 
 # Run on the escaped text, so a URL can't carry markup out of it: it stops at whitespace, at a
 # quote or at < > (escaped as &lt; &gt; &#34; &#39;, hence the lookahead on "&lt;" and friends),
@@ -90,13 +91,13 @@ def day_label(day, today) -> str:
 EXCERPT_CHARS = 40
 
 
-def _actions_label(side, shown, message) -> Markup:
+def _actions_label(side, shown, message, deleted: bool) -> Markup:
     """The ⋯ button's accessible name: whose message, when (shown: in the viewer's time zone),
     and how it starts, so that a screen reader's list of buttons tells one message's actions from
     the next one's."""
     whose = "your" if side == "mine" else "their"
     at = shown.isoformat()[11:16]
-    if message.deleted_at:
+    if deleted:
         return Markup(f"Actions for {whose} deleted message of {at}")
     words = " ".join(message.body[:EXCERPT_CHARS * 2].split())  # a thread draws 50: don't split 5,000 characters
     if len(words) > EXCERPT_CHARS:
@@ -137,12 +138,13 @@ def message_items(messages, conversation, viewer_id, separators=True, oob=False)
             classes = f"{side} grouped"
         else:
             classes, group_side, group_start = side, side, seconds
-        if message.deleted_at:
+        deleted = deleted_for(viewer_id, message)
+        if deleted:
             classes, body = f"{classes} deleted", '<p class="body deleted-text">Message deleted</p>'
         else:
             body = f'<p class="body" dir="auto">{linkify(message.body)}</p>'
         actions = f"{base}{message_id}/actions"
-        actions_label = _actions_label(side, shown, message)
+        actions_label = _actions_label(side, shown, message, deleted)
         items.append(
             f'<li class="message {classes}" id="message-{message_id}"{swap} data-id="{message_id}"'
             f' data-day="{day_iso}" data-at="{int(seconds)}">\n'

@@ -9,7 +9,7 @@ from ..database import connection_for_one_read
 from ..extensions import db
 from ..models import User, utcnow
 from . import live
-from .conversations import ensure_memberships, hidden_column_name
+from .conversations import ensure_memberships, hidden_column_name, shown_to_recipient
 from .models import Conversation, ConversationMembership, Message
 
 
@@ -192,7 +192,7 @@ def _unread_counts_statement(hidden_columns: tuple[str, ...]):
         for number, column in enumerate(hidden_columns)
     )).where(
         Message.conversation_id == bindparam("in_conversation"),
-        Message.deleted_at.is_(None),
+        shown_to_recipient(),  # a kept copy its sender deleted counts for its keeper as before
         Message.id > bindparam("past"),
     )
 

@@ -63,7 +63,8 @@ def may_delete_for_both(member, message) -> bool:
 
 
 def offers_delete_for_both(member, message) -> bool:
-    """A message's menu offers "Delete for both" to its sender, until it is deleted."""
+    """A message's menu offers "Delete for both" to its sender, until it is deleted: whether or not the other
+    member keeps their copy (writes.delete_message), which the sender isn't told."""
     return may_delete_for_both(member, message) and message.deleted_at is None
 
 

@@ -80,9 +80,9 @@ def has_blocked(blocker, other) -> bool:
 
 def keeps_as_evidence(holder_id: int, sender_id: int) -> bool:
     """Whether holder_id blocked (ever: lifting a block gave it back: an API tester) or reported
-    sender_id: then the sender's messages to them can no longer be deleted for both (a reported
-    scammer deleted every message from his victim's copy, leaving nothing to show an admin: an
-    outside tester). The sender may still remove them from their own view."""
+    sender_id: then they keep their copy of the sender's messages, which the sender's "Delete for both"
+    deletes for the sender only (a reported scammer deleted every message from his victim's copy,
+    leaving nothing to show an admin: an outside tester), and the sender isn't told."""
     return holder_id in set(db.session.scalars(holders_of(sender_id)))
 
 

@@ -388,8 +388,7 @@ def message_actions(conversation_id, message_id):
     context = {
         "message": message,
         "conversation": conversation,
-        "offer_delete": policy.offers_delete_for_both(current_user, message)
-        and not safety.keeps_as_evidence(conversation.other_id(current_user.id), current_user.id),
+        "offer_delete": policy.offers_delete_for_both(current_user, message),
     }
     if is_htmx():
         return render_template("messaging/_message_actions.html", inline=True, **context)
@@ -408,7 +407,7 @@ def delete(conversation_id, message_id):
     if is_htmx():  # the list's preview changes too
         return _answer_changing_list(render_template("messaging/_message.html", message=message, conversation=conversation),
                                      conversation.id, ["wb:list-changed"])
-    flash("Message deleted for both of you.", "info")
+    flash("Message deleted.", "info")
     return redirect(url_for("messaging.thread", conversation_id=conversation.id))
 
 

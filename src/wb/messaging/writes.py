@@ -17,9 +17,11 @@ from . import live, policy, rules, safety
 from .conversations import (
     audit,
     create_conversation,
+    delete_for_sender_only,
     ensure_memberships,
     find_conversation,
     hidden_column_name,
+    is_kept_copy,
     log,
     membership,
     message_in,
@@ -283,27 +285,31 @@ def _newest_message_statement():
     return select(func.max(Message.id)).where(Message.conversation_id == bindparam("conversation_id"))
 
 
-KEPT_WORDS = ("This message can't be deleted for both any more: the other member keeps their copy. "
-              "You can remove it from your own view.")
-
-
 def delete_message(member, conversation: Conversation, message_id) -> Message:
-    """The sender deletes their own message for both members, and its text for good."""
+    """The sender deletes their own message for both members, and its text for good; where the other
+    member blocked or reported them, for the sender only: the other member keeps their copy, and the
+    sender sees what any delete for both shows (see conversations.KEPT_COPY)."""
     message = message_in(conversation, message_id)
     if not policy.may_delete_for_both(member, message):
         raise Refusal("You can only delete messages you sent. You can remove this one from your own view.", 403)
-    if message.deleted_at is None and safety.keeps_as_evidence(conversation.other_id(member.id), member.id):
-        raise Refusal(KEPT_WORDS, 403)
     if message.deleted_at is None:
-        # Its text goes with it, not only from view: an API tester found it kept in the messaging
-        # database (until `purge`), where members would expect it gone.
-        message.deleted_at, message.body = utcnow(), ""
+        other_id = conversation.other_id(member.id)
+        kept = safety.keeps_as_evidence(other_id, member.id)
+        if kept:  # a reported scammer had wiped his victim's copy, leaving nothing to show an admin
+            delete_for_sender_only(message)
+        else:
+            # Its text goes with it, not only from view: an API tester found it kept in the messaging
+            # database (until `purge`), where members would expect it gone.
+            message.deleted_at, message.body = utcnow(), ""
         db.session.commit()
         audit("message.deleted", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
-        other_id = conversation.other_id(member.id)
-        mark_preview_changed(conversation.id, message.id, (member.id, other_id))
-        live.record((member.id, other_id), "deleted", conversation.id, message.id, unread_unchanged=(member.id,))
-        recount_unread(conversation, other_id)
+        told = (member.id,) if kept else (member.id, other_id)  # the keeper's copy is as it was: nothing to tell
+        mark_preview_changed(conversation.id, message.id, told)
+        live.record(told, "deleted", conversation.id, message.id, unread_unchanged=(member.id,))
+        if kept:
+            db.session.commit()
+        else:
+            recount_unread(conversation, other_id)  # and commits
     return message
 
 
@@ -311,6 +317,8 @@ def remove_message_for_me(member, conversation: Conversation, message_id) -> Mes
     """Either member removes a single message from their own view only."""
     message = message_in(conversation, message_id)
     setattr(message, hidden_column_name(conversation, member.id), True)
+    if is_kept_copy(message) and message.sender_id != member.id:
+        message.body = ""  # the kept copy's keeper let it go: nobody sees its text any more
     db.session.commit()
     audit("message.removed_for_self", message_id=message.id, conversation_id=conversation.id, user_id=member.id)
     mark_preview_changed(conversation.id, message.id, (member.id,))

@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from .. import ratelimits
 from ..extensions import db
 from ..messaging import policy
+from ..messaging.conversations import KEPT_COPY
 from ..messaging.models import Conversation, ConversationMembership, Message
 from ..messaging.ops.database import messaging_engine, schema_present
 from ..messaging.reads import display_name, shares_read_receipts
@@ -119,7 +120,7 @@ def conversations_of(member) -> list[ExportedConversation]:
 
 
 def message_batches(conversation: ExportedConversation):
-    """The conversation's messages not deleted for both, oldest first, a batch at a time (each batch
+    """The conversation's messages not deleted for this member, oldest first, a batch at a time (each batch
     its own short read): rows of id, sender_id, body, created_at, removed (from this member's view)."""
     removed = getattr(Message, f"hidden_for_{conversation.side}")
     last_id = 0
@@ -127,7 +128,8 @@ def message_batches(conversation: ExportedConversation):
         with messaging_engine().connect() as connection:
             rows = connection.execute(
                 select(Message.id, Message.sender_id, Message.body, Message.created_at, removed.label("removed"))
-                .where(Message.conversation_id == conversation.id, Message.deleted_at.is_(None), Message.id > last_id)
+                .where(Message.conversation_id == conversation.id, Message.id > last_id,
+                       Message.deleted_at.is_(None) | (KEPT_COPY & (Message.sender_id == conversation.other_id)))
                 .order_by(Message.id).limit(BATCH)
             ).all()
         if not rows:

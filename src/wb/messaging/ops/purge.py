@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from ...models import utcnow
+from ..conversations import KEPT_COPY
 from ..models import Message
 from ...database import truncate_wal
 from .database import messaging_engine, require_database
@@ -33,7 +34,8 @@ def purge_deleted(older_than_days: int, apply: bool = False, batch_size: int = 1
     """Count (or, with apply, wipe for good) the text of messages deleted before the cutoff."""
     require_database()
     cutoff = utcnow() - timedelta(days=older_than_days)
-    old_deletion = (Message.deleted_at.is_not(None)) & (Message.deleted_at < cutoff)
+    # A copy kept by a member who reported or blocked its sender is theirs as long as they keep it.
+    old_deletion = (Message.deleted_at.is_not(None)) & (Message.deleted_at < cutoff) & ~KEPT_COPY
     engine = messaging_engine()
     with engine.connect() as connection:
         due = connection.scalar(select(func.count()).select_from(Message).where(old_deletion, Message.body != ""))
