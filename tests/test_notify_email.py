@@ -1,5 +1,6 @@
 """Emails about unread messages: sent by `./wb messaging notify` to a real SMTP server, never with text."""
 import logging
+import os
 import re
 from datetime import timedelta
 
@@ -44,7 +45,7 @@ def test_an_unread_conversation_is_emailed_once_after_the_delay(app, smtp, bob_w
     unsubscribe = message["List-Unsubscribe"].strip()  # a long value is folded onto its own line
     assert re.fullmatch(rf"<{re.escape(BASE_URL)}/email/unsubscribe/[\w.-]+>", unsubscribe)
     [notice] = notices()
-    assert re.fullmatch(rf"<wb-notice-{notice.id}-\d{{14}}@wb\.example\.org>", message["Message-ID"])
+    assert re.fullmatch(r"<[0-9a-f]{32}@wb\.example\.org>", message["Message-ID"])
     text = body_text(message)
     assert "Bob: 2 new messages" in text
     # The link opens the conversation that is due, not the inbox.
@@ -115,6 +116,32 @@ def test_one_email_covers_every_conversation_that_became_due(app, smtp, alice, b
     assert f"{BASE_URL}/messages/{from_carol.id}\n" in text and f"{BASE_URL}/messages/{from_bob.id}\n" in text
     assert text.index("Carol") < text.index("Bob")  # most unread first
     assert message["Subject"] == "4 unread messages on WhiteBalloon"
+
+
+def test_message_ids_count_nothing_and_name_no_notice(app, smtp, alice, bob, make_user, messaging_on):
+    """"Message-ID: <wb-notice-5-...>" counted every notice the community sent: comparing two of them told a
+    practice's client how many went to others (an outside tester). Each is random to a reader, and a
+    notice sent again after a crash keeps its own, so a receiving server can fold the two."""
+    carol = make_user("carol")
+    opt_in(alice, "soon", address="alice@mail.example")
+    opt_in(carol, "soon", address="carol@mail.example")
+    converse(bob, alice, ["one for alice"])
+    converse(bob, carol, ["one for carol"])
+    assert notify(app, minutes_later=11).exit_code == 0
+    ids = {message["To"]: message["Message-ID"] for message in smtp.messages}
+    locals_ = [re.fullmatch(r"<([0-9a-f]{32})@wb\.example\.org>", ids[to]).group(1)
+               for to in ("alice@mail.example", "carol@mail.example")]
+    assert locals_[0] != locals_[1]
+    # Nothing but 32 hex digits, and no shared stem or tail around a count (the notices' ids are 1 apart).
+    assert len(os.path.commonprefix(locals_)) < 8
+    assert len(os.path.commonprefix([local[::-1] for local in locals_])) < 8
+
+    # A process that died after the mail server took the email leaves it pending: sent again, the same id.
+    [first, *_] = notices()
+    first.status, first.sent_at, first.lease_until = "pending", None, None
+    db.session.commit()
+    assert deliver_pending(utcnow() + timedelta(minutes=12)).sent == 1
+    assert smtp.messages[-1]["Message-ID"] == ids[smtp.messages[-1]["To"]]
 
 
 def test_conversations_that_start_seconds_apart_share_one_email(app, smtp, alice, bob, make_user, messaging_on):

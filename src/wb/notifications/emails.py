@@ -12,7 +12,7 @@ from flask import current_app
 
 from ..text import one_line
 from .models import FREQUENCIES
-from .tokens import confirm_token, unsubscribe_token
+from .tokens import confirm_token, message_id_part, unsubscribe_token
 
 
 @dataclass
@@ -36,10 +36,8 @@ def _envelope(notice, address: str, subject: str) -> EmailMessage:
     message["To"] = address
     message["Subject"] = subject
     message["Date"] = format_datetime(notice.created_at.replace(tzinfo=timezone.utc))
-    # The same notice always carries the same Message-ID, so a receiving server can tell a resend.
-    stamp = notice.created_at.strftime("%Y%m%d%H%M%S")
     host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
-    message["Message-ID"] = f"<wb-notice-{notice.id}-{stamp}@{host}>"
+    message["Message-ID"] = f"<{message_id_part(notice.id)}@{host}>"
     message["Auto-Submitted"] = "auto-generated"
     return message
 
