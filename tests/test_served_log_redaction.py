@@ -54,6 +54,33 @@ def test_credentials_in_query_strings_never_reach_the_served_log(tmp_path, datab
         assert secret not in log
 
 
+def test_what_members_search_for_never_reaches_the_served_log(tmp_path, database_urls, app, alice, messaging_on):
+    """"GET /messages/new?q=Lind" and "/members?q=Carol" told whoever reads the access log whom a
+    practice's client looked for (an outside tester). Searches, and the circle or inviter a list is
+    narrowed to, are redacted as credentials are; the rest of the line stays."""
+    from conftest import PASSWORD
+
+    searched = ["Lind", "Carol", "Clients-of-Dr-Moss", "petra", "Z%C3%B6e"]
+    with Server(tmp_path, database_urls, workers=2) as server:
+        member = Member(server.url)
+        assert member.sign_in("alice", PASSWORD).status == 302
+        assert member.get("/messages/new?q=Lind", htmx=True).status == 200
+        member.get("/members?q=Carol&circle=Clients-of-Dr-Moss")  # (the directory is off here: 404, logged all the same)
+        member.get("/admin/members?invited_by=petra&q=Z%C3%B6e")  # an admin's page: a member is refused
+        member.get("/login?next=/members%3Fq%3DCarol%26page%3D2")  # a search inside a ?next= link
+        member.opener.open(urllib.request.Request(
+            f"{server.url}/healthz?marker=last", headers={"Referer": f"{server.url}/members?q=Lind"}))
+        log = wait_for_line(server, "marker=last")
+
+    assert "/messages/new?q=[redacted] " in log
+    assert "/members?q=[redacted]&circle=[redacted] " in log
+    assert "/admin/members?invited_by=[redacted]&q=[redacted] " in log
+    assert "/login?next=/members%3Fq%3D[redacted]%26page%3D2 " in log
+    assert "/members?q=[redacted]" in log.split("marker=last", 1)[1].splitlines()[0]  # the Referer
+    for words in searched:
+        assert words not in log
+
+
 def test_the_apps_own_log_lines_are_redacted_too(app):
     [handler] = [h for h in logging.getLogger("wb").handlers if getattr(h, "_wb", False)]
     record = logging.LogRecord("wb.api", logging.INFO, __file__, 1, "refused %s", ("/api/v1/me?token=s3cret",), None)
@@ -80,8 +107,12 @@ def test_the_apps_own_log_lines_are_redacted_too(app):
     ("/admin/members/bob/reset-link", "/admin/members/bob/reset-link"),
     ("token=abc&b=1", "token=[redacted]&b=1"),  # a query string alone (gunicorn's %(q)s)
     ("monkey=1&b=2", "monkey=1&b=2"),
+    ("GET /members?q=Carol+Lind&circle=Clients HTTP/1.1", "GET /members?q=[redacted]&circle=[redacted] HTTP/1.1"),
+    ("q=Lind", "q=[redacted]"),
+    ("/admin/members?invited_by=petra", "/admin/members?invited_by=[redacted]"),
+    ("/faq=1&seq=2&Q=x&circles=3", "/faq=1&seq=2&Q=[redacted]&circles=3"),
 ])
-def test_only_credential_parameters_are_redacted(raw, redacted):
+def test_only_credential_and_search_parameters_are_redacted(raw, redacted):
     assert redact_credentials(raw) == redacted
 
 

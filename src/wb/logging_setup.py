@@ -1,7 +1,8 @@
 """Structured log lines: the message, then key=value pairs of metadata (never message text).
 
 Every line also goes through `redact_credentials`: a token sent in a query string
-(`?access_token=...`, refused, but sent all the same) must not live on in a log file.
+(`?access_token=...`, refused, but sent all the same) must not live on in a log file, nor
+what a member searched for (`?q=...`).
 """
 import logging
 import os
@@ -9,15 +10,26 @@ import re
 import sys
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-# A query parameter that may carry a credential, in a URL, a request line, a Referer or a query
-# string alone (first at its start), written plainly or percent-encoded ("%3Ftoken%3D..."): token,
-# key, access_token and other names ending in _token or _key (api_key, auth-token), apikey, and an
-# invite (it lets whoever holds it register).
-CREDENTIAL_PARAMETER = re.compile(
-    r"((?:^|[?&;]|%3f|%26|%3b)(?:(?:[a-z]+[_-])?(?:token|key)|apikey|invite)(?:=|%3d))"
-    r"[^&;#\s\"'%]*(?:%(?!26|3b|23|20)[0-9a-f]{2}[^&;#\s\"'%]*)*",
-    re.IGNORECASE,
-)
+
+
+def _parameter(names: str) -> re.Pattern:
+    """The query parameters called `names` (a regex), with their values, in a URL, a request line, a
+    Referer or a query string alone (first at its start), written plainly or percent-encoded
+    ("%3Ftoken%3D...", as in a ?next= link)."""
+    return re.compile(
+        r"((?:^|[?&;]|%3f|%26|%3b)(?:" + names + r")(?:=|%3d))"
+        r"[^&;#\s\"'%]*(?:%(?!26|3b|23|20)[0-9a-f]{2}[^&;#\s\"'%]*)*",
+        re.IGNORECASE,
+    )
+
+
+# A query parameter that may carry a credential: token, key, access_token and other names ending
+# in _token or _key (api_key, auth-token), apikey, and an invite (it lets whoever holds it register).
+CREDENTIAL_PARAMETER = _parameter(r"(?:[a-z]+[_-])?(?:token|key)|apikey|invite")
+# What a member typed or chose to find members by: a search (q), who invited whom (an admin's
+# invited_by), a circle (its name can say who is in it). "GET /members?q=Carol" told whoever reads
+# the log whom a client looked for (a therapy practice's tester).
+SEARCH_PARAMETER = _parameter(r"q|invited_by|circle")
 # A signed link's token in its path (confirming an email address, unsubscribing), a password reset
 # link's (/reset/<token>), and a personal
 # access token wherever it is written (api/tokens.py's prefix), under any parameter name.
@@ -27,8 +39,9 @@ REDACTED = "[redacted]"
 
 
 def redact_credentials(line: str) -> str:
-    """line with the value of every credential parameter, signed link token and access token replaced."""
+    """line with the value of every credential and search parameter, signed link token and access token replaced."""
     line = CREDENTIAL_PARAMETER.sub(lambda match: match.group(1) + REDACTED, line)
+    line = SEARCH_PARAMETER.sub(lambda match: match.group(1) + REDACTED, line)
     line = CREDENTIAL_IN_PATH.sub(lambda match: match.group(1) + REDACTED, line)
     return ACCESS_TOKEN.sub(REDACTED, line) if "wbpat_" in line else line
 
