@@ -89,3 +89,135 @@ def test_the_command_lines_approval_tells_the_open_threads_as_the_admin_page_doe
     assert events_since(newest) == [(erin.id, "compose", cid)]
     assert told(erin_client, since) == [("compose", cid)]
     assert 'id="compose-body"' in erin_client.get(f"/messages/{cid}").get_data(as_text=True)
+
+
+# --- who is in which circle ---------------------------------------------------------------------------
+
+NO_CIRCLE_WORDS = "and you aren't in one yet. Ask an admin to add you to a circle"
+STARTING_NOTE = re.compile(r'<div id="starting-note">(.*?)</div>', re.S)
+
+
+def starting_note(client) -> str:
+    """The inbox's note on whom the member may start with at all, as a reader sees it ("" when none)."""
+    return visible_text(STARTING_NOTE.search(client.get("/messages").get_data(as_text=True)).group(1))
+
+
+def told_everyone(newest_id: int) -> list[str]:
+    """The kinds of the events for every member recorded after newest_id."""
+    return [kind for member_id, kind, _conversation in events_since(newest_id) if member_id == live.EVERYONE]
+
+
+@pytest.fixture
+def building(make_user, messaging_on):
+    """Residents reach only those who share a circle: Gina on Floor 3, Erin in no circle yet."""
+    from wb.circles import service as circles
+    from wb.messaging.rule_changes import set_reach
+
+    set_reach(True)
+    floor = circles.create("Floor 3")
+    erin, gina = make_user("erin"), make_user("gina")
+    circles.add_members(floor, ["gina"])
+    return floor, erin, gina
+
+
+def test_adding_a_member_to_a_circle_tells_the_open_pages_as_a_change_of_the_rules_does(
+        building, admin_client, login, runner):
+    """Erin, in no circle, had "Ask an admin to add you to a circle" on her inbox; the admin added her, and it
+    stayed until she reloaded (a residents' building's tester)."""
+    floor, erin, _gina = building
+    erin_client = login(erin)
+    assert NO_CIRCLE_WORDS in starting_note(erin_client)
+    since, newest = live.newest_for(erin.id), live.newest_id()
+
+    assert admin_client.post(f"/admin/circles/{floor.id}/members", data={"usernames": "erin"}).status_code == 302
+
+    assert told_everyone(newest) == ["rules"]
+    assert ("rules", None) in told(erin_client, since)
+    assert starting_note(erin_client) == ""  # what the tab draws again
+    # adding her again changes nothing, and tells nobody
+    newest = live.newest_id()
+    assert runner.invoke(args=["circles", "add", "Floor 3", "erin"]).exit_code == 0
+    assert events_since(newest) == []
+
+
+def test_removing_a_member_from_their_circle_closes_their_open_draft_to_its_members(building, login, runner):
+    """Erin, removed from her circle, kept an open box to Gina, refused only on Enter (a residents' building's
+    tester): the command line tells the open pages as the admin pages do."""
+    floor, erin, _gina = building
+    runner.invoke(args=["circles", "add", "Floor 3", "erin"])
+    erin_client = login(erin)
+    cid = open_conversation(erin_client, "gina")  # her draft: a reply would always go, a start may not
+    assert 'id="compose-body"' in erin_client.get(f"/messages/{cid}").get_data(as_text=True)
+    since, newest = live.newest_for(erin.id), live.newest_id()
+
+    result = runner.invoke(args=["circles", "remove", "Floor 3", "erin"])
+
+    assert result.exit_code == 0, result.output
+    assert told_everyone(newest) == ["rules"]
+    assert ("rules", None) in told(erin_client, since)
+    thread = erin_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert 'id="compose-body"' not in thread
+    assert NO_CIRCLE_WORDS in visible_text(CLOSED_BOX.search(thread).group(0))
+    assert NO_CIRCLE_WORDS in starting_note(erin_client)
+
+
+def test_deleting_or_renaming_a_circle_tells_the_open_pages(building, admin_client, login):
+    """Its members no longer share it, though no rule named it; a new name changes the rules' words."""
+    floor, _erin, gina = building
+    gina_client = login(gina)
+    newest = live.newest_id()
+    assert admin_client.post(f"/admin/circles/{floor.id}/rename", data={"name": "Third Floor"}).status_code == 302
+    assert told_everyone(newest) == ["rules"]
+
+    newest = live.newest_id()
+    assert admin_client.post(f"/admin/circles/{floor.id}/delete", data={"confirm": "yes"}).status_code == 302
+    assert told_everyone(newest) == ["rules"]
+    assert NO_CIRCLE_WORDS in starting_note(gina_client)
+
+
+def test_approving_or_suspending_a_member_of_a_circle_tells_the_open_pages(building, admin_client, login, make_user):
+    """To the rules, only active members are in a circle: Gina's inbox said "nobody else is in yours yet"
+    after the admin approved the neighbour waiting in her circle, until she reloaded."""
+    from wb.circles import service as circles
+
+    floor, _erin, gina = building
+    ivy = make_user("ivy", status="pending")
+    circles.add_members(floor, ["ivy"])
+    gina_client = login(gina)
+    assert "nobody else is in yours yet" in starting_note(gina_client)
+    since, newest = live.newest_for(gina.id), live.newest_id()
+
+    assert admin_client.post("/admin/members/ivy/approve").status_code == 302
+
+    assert reload(User, ivy.id).status == "active"
+    assert told_everyone(newest) == ["rules"]
+    assert ("rules", None) in told(gina_client, since)
+    assert starting_note(gina_client) == ""
+
+    newest = live.newest_id()
+    assert admin_client.post("/admin/members/ivy/suspend", data={"confirmed": "1"}).status_code == 302
+    assert told_everyone(newest) == ["rules"]
+    assert "nobody else is in yours yet" in starting_note(gina_client)
+
+
+def test_a_newcomer_joining_a_circle_with_an_invite_tells_the_open_pages_once_active(building, client, make_user):
+    """An invite that adds its newcomers to a circle: one approved at once is in it now; one waiting for
+    approval is told of with the approval."""
+    from wb.models import Invite
+
+    floor, erin, _gina = building
+    at_once = Invite.issue(creator=erin, max_uses=1, expires_days=14, auto_approve=True, circle=floor)
+    waiting = Invite.issue(creator=erin, max_uses=1, expires_days=14, auto_approve=False, circle=floor)
+    db.session.commit()
+    newest = live.newest_id()
+    form = {"username": "hana", "password": "a long enough passphrase 1", "display_name": ""}
+    assert client.post(f"/register?invite={at_once.token}", data={**form, "invite": at_once.token}).status_code == 302
+    assert told_everyone(newest) == ["rules"]
+
+    newest = live.newest_id()
+    other = client.application.test_client()
+    response = other.post(f"/register?invite={waiting.token}",
+                          data={**form, "username": "ian", "invite": waiting.token})
+    assert response.status_code == 302
+    assert reload(User, User.by_username("ian").id).status == "pending"
+    assert told_everyone(newest) == []

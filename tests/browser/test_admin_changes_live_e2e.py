@@ -43,3 +43,88 @@ def test_an_open_thread_closes_its_box_when_the_other_member_is_suspended_and_op
     admin_page.get_by_role("button", name="Reinstate Frank Fourthfloor").click()
     expect(erin_page.locator("#compose-body")).to_have_value("Yes, I'll bring it up at six", timeout=NEWS_MS)
     expect(erin_page.locator("#compose")).not_to_contain_text("suspended")
+
+
+@pytest.fixture(scope="module")
+def building_server(start_server, browser):
+    """A server of its own where residents reach only those who share a circle (the rule would reach
+    every other browser test on the shared server)."""
+    from wb.messaging.rule_changes import set_reach
+
+    live = start_server()
+    live.set_messaging(True)
+    with live.app.app_context():
+        set_reach(True)
+    return live
+
+
+def circle_of(server, name, usernames):
+    """A new circle with these members; its id."""
+    from wb.circles import service as circles
+
+    with server.app.app_context():
+        circle = circles.create(name)
+        circles.add_members(circle, usernames)
+        return circle.id
+
+
+def test_an_open_inbox_drops_ask_to_be_added_to_a_circle_once_the_admin_adds_the_member(browsing, building_server):
+    """Erin, in no circle, had "Ask an admin to add you to a circle" on her inbox; the admin added her, and it
+    stayed until she reloaded (a residents' building's tester)."""
+    server = building_server
+    warden = server.create_member("warden", role="admin", display_name="Wanda Warden")
+    erin = server.create_member("erin", display_name="Erin Newcomer")
+    gina = server.create_member("gina", display_name="Gina Neighbour")
+    circle_id = circle_of(server, "Floor Three", [gina])
+    erin_page = browsing.sign_in(erin, server=server)
+    erin_page.goto("/messages")
+    title = erin_page.title()
+    note = erin_page.locator("#new-message-refused")
+    expect(note).to_contain_text("and you aren't in one yet. Ask an admin to add you to a circle")
+    erin_page.wait_for_timeout(300)  # the channel is held now
+
+    admin_page = browsing.sign_in(warden, server=server)
+    admin_page.goto("/admin/circles")
+    admin_page.locator(f"#add-{circle_id}").fill(erin)
+    admin_page.locator(f"#circle-{circle_id}").get_by_role("button", name="Add").click()
+    expect(admin_page.locator(".flashes")).to_contain_text("Added to Floor Three: Erin Newcomer.")
+
+    expect(note).to_have_count(0, timeout=NEWS_MS)
+    assert erin_page.title() == title  # the note came from the inbox page, its title not with it
+    erin_page.locator("details.new-message summary").click()
+    erin_page.get_by_label("Find a member by name or username").press_sequentially("gina", delay=30)
+    expect(erin_page.locator("#new-message-results").get_by_role("button", name="Message Gina Neighbour")).to_be_visible()
+
+    admin_page.once("dialog", lambda dialog: dialog.accept())
+    admin_page.get_by_role("button", name="Remove Erin Newcomer from Floor Three").click()
+    expect(admin_page.locator(".flashes")).to_contain_text("Removed from Floor Three: Erin Newcomer.")
+    expect(note).to_contain_text("Ask an admin to add you to a circle", timeout=NEWS_MS)
+
+
+def test_an_open_draft_closes_its_box_when_the_member_is_removed_from_the_circle_they_share(browsing, building_server):
+    """Erin, removed from her circle, kept an open box to Gina, refused only on Enter (a residents' building's
+    tester). It now closes within a second, what was typed kept, and opens again when she is added back."""
+    server = building_server
+    warden = server.create_member("warden", role="admin", display_name="Wanda Warden")
+    erin = server.create_member("erin", display_name="Erin Mover")
+    gina = server.create_member("gina", display_name="Gina Staying")
+    circle_id = circle_of(server, "Floor Four", [erin, gina])
+    erin_page = browsing.sign_in(erin, server=server)
+    open_conversation(erin_page, gina, "Gina Staying")
+    erin_page.locator("#compose-body").fill("Could you water my plants while I move?")
+    erin_page.wait_for_timeout(300)  # the channel is held now
+
+    admin_page = browsing.sign_in(warden, server=server)
+    admin_page.goto("/admin/circles")
+    admin_page.once("dialog", lambda dialog: dialog.accept())
+    admin_page.get_by_role("button", name="Remove Erin Mover from Floor Four").click()
+    expect(admin_page.locator(".flashes")).to_contain_text("Removed from Floor Four: Erin Mover.")
+
+    expect(erin_page.locator("#compose")).to_contain_text("and you aren't in one yet", timeout=NEWS_MS)
+    expect(erin_page.locator("#compose-body")).to_have_count(0)
+    expect(erin_page.locator("#compose-unsent")).to_have_value("Could you water my plants while I move?")
+
+    admin_page.locator(f"#add-{circle_id}").fill(erin)
+    admin_page.locator(f"#circle-{circle_id}").get_by_role("button", name="Add").click()
+    expect(erin_page.locator("#compose-body")).to_have_value("Could you water my plants while I move?",
+                                                            timeout=NEWS_MS)

@@ -6,6 +6,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
+from ..circles import service as circles
 from ..extensions import db
 from ..messaging import live
 from ..messaging.safety import tell_compose_changed
@@ -94,6 +95,8 @@ def register(form) -> User | None:
 
         db.session.flush()
         db.session.add(CircleMember(circle_id=invite.circle_id, user_id=user.id))
+        if user.status == "active":  # its members' open pages (one waiting for approval counts once approved)
+            circles.tell_open_pages()
     if invite is not None:
         # Atomic: two registrations racing for the last use can't both win.
         claimed = db.session.execute(
@@ -159,6 +162,7 @@ def set_status(user: User, status: str, actor: User | None = None) -> None:
         # Only Send said "suspended", and a reinstated member's thread said so until reloaded (a
         # residents' building's tester). The same event as a pause: the thread drawn again says which.
         tell_compose_changed(user.id)
+        circles.tell_open_pages_if_in_a_circle(user)
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 

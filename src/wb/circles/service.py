@@ -62,6 +62,23 @@ def _short(value):
     return None if value is None else (value if len(value) <= 128 else value[:127] + "…")
 
 
+def tell_open_pages() -> None:
+    """Who is in which circle changed (the caller commits): every member's open pages follow, as they
+    do a change of the rules, which read circles (who may start, whom members reach, protected circles),
+    as a member's own "only members who share a circle with me" does. These are rare admin actions:
+    telling everyone costs less than working out whose pages it changes."""
+    from ..messaging import live
+
+    live.record_for_everyone("rules")
+
+
+def tell_open_pages_if_in_a_circle(member) -> None:
+    """A member of a circle became active or stopped being so (approved, suspended, reinstated, or joined
+    with an invite): to the rules, who is in that circle changed (they count active members only)."""
+    if circles_by_member([member.id]):
+        tell_open_pages()
+
+
 def create(raw_name, actor=None) -> Circle:
     name = clean_name(raw_name)
     if by_name(name) is not None:
@@ -85,6 +102,8 @@ def rename(circle: Circle, raw_name, actor=None) -> Circle:
     old = circle.name
     circle.name, circle.name_key = name, name.lower()
     _audit("circle.renamed", name, old=old, new=name, actor=actor)
+    if old != name:
+        tell_open_pages()  # the rules' words on open pages name it
     db.session.commit()
     return circle
 
@@ -98,6 +117,7 @@ def delete_circle(circle: Circle, actor=None) -> list[str]:
     _audit("circle.deleted", circle.name, old=circle.name, actor=actor)
     db.session.execute(delete(CircleMember).where(CircleMember.circle_id == circle.id))
     db.session.delete(circle)
+    tell_open_pages()  # its members no longer share it, whether or not a rule named it
     db.session.commit()
     return changes
 
@@ -169,6 +189,8 @@ def add_members(circle: Circle, usernames, actor=None) -> list[User]:
     for person in added:
         db.session.add(CircleMember(circle_id=circle.id, user_id=person.id))
         _audit("circle.member_added", circle.name, new=person.username, actor=actor)
+    if added:
+        tell_open_pages()
     try:
         db.session.commit()
     except IntegrityError:  # added at the same moment by someone else: the wanted state holds
@@ -185,6 +207,8 @@ def remove_members(circle: Circle, usernames, actor=None) -> list[User]:
         _audit("circle.member_removed", circle.name, old=person.username, actor=actor)
     db.session.execute(delete(CircleMember).where(
         CircleMember.circle_id == circle.id, CircleMember.user_id.in_([p.id for p in removed])))
+    if removed:
+        tell_open_pages()
     db.session.commit()
     return removed
 

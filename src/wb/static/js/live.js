@@ -38,6 +38,14 @@
     htmx.ajax("GET", "/messages/" + id, { target: "#thread-pane", swap: "innerHTML", headers: { "X-WB-Redraw": "live" } });
   }
 
+  // The inbox's note that says whom the member may start with at all (the rules, who is in which
+  // circle), taken from the inbox drawn now: "Ask an admin to add you to a circle" stayed after the
+  // admin had (a residents' building's tester). ignoreTitle: the tab keeps its own title (and unread count).
+  function redrawStartingNote() {
+    if (!document.getElementById("starting-note")) return;
+    htmx.ajax("GET", "/messages", { target: "#starting-note", select: "#starting-note", swap: "outerHTML ignoreTitle:true" });
+  }
+
   function apply(answer, active) {
     // Messaging was switched off, and on again before this tab heard of it (its ask was answered
     // while it was on): the page is drawn again as it is now. What was typed or refused meanwhile
@@ -66,6 +74,7 @@
       if (change.kind === "blocked" || change.kind === "compose" || change.kind === "left") redraw = true;
     });
     if (events(answer, "rules") && open !== null) redraw = true;
+    if (events(answer, "rules") || answer.refresh) redrawStartingNote();
     if (redraw && open !== null) redrawThread(open);
     else if (poll) fire("wb:poll-now");
     // On the inbox the answer brings the list drawn now (X-WB-List): the rows that changed, which
