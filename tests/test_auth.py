@@ -1,11 +1,14 @@
 """Signing in and out: the login form, suspended and pending members, rate limits, cookies."""
+import contextlib
 import html
+import os
 import re
 
 import pytest
 from werkzeug.security import check_password_hash
 
 from conftest import PASSWORD
+from wb import ratelimits
 from wb.extensions import db
 from wb.models import User
 
@@ -333,6 +336,84 @@ def test_rate_limit_counts_attempts_not_members(limited_app, make_user):
     statuses = [client.post("/login", data={"username": name, "password": "nope-nope"}).status_code
                 for name in ("alice", "bob", "carol", "dave")]
     assert statuses == [400, 400, 400, 429]
+
+
+# --- the sign-in limit counts failed sign-ins only ---------------------------------------------------
+
+SIGN_IN_LIMIT = "10 per minute"  # the default (config.py); the test suite's own is far higher
+ADDRESS = "addr:127.0.0.1"  # the test client's
+
+
+@pytest.fixture(params=["database://", "memory://", "redis"])
+def sign_in_limited_app(request, app_config, monkeypatch):
+    """An app with the default sign-in limit, counted in each storage: the main database (the default),
+    one process's memory, and Redis where this run has one (CI's second pass names it)."""
+    storage = request.param
+    if storage == "redis":
+        storage = os.environ.get("WB_TEST_RATELIMIT_STORAGE_URL", "")
+        if not storage.startswith(("redis://", "rediss://")):
+            pytest.skip("no Redis in this run (WB_TEST_RATELIMIT_STORAGE_URL)")
+    monkeypatch.setenv("WB_TEST_RATELIMIT_STORAGE_URL", storage)
+    app_config["LOGIN_RATE_LIMIT"] = SIGN_IN_LIMIT
+    return request.getfixturevalue("app")
+
+
+def sign_in_from_the_building(app, username, password=PASSWORD):
+    """A neighbour's own browser on the building's Wi-Fi: a new client, the same address."""
+    client = app.test_client()
+    return client, client.post("/login", data={"username": username, "password": password})
+
+
+def test_thirteen_neighbours_signing_in_from_one_address_all_get_in(sign_in_limited_app, make_user):
+    """13 residents signing in correctly on one building's Wi-Fi: the 11th was refused (a residents'
+    building's tester). A sign-in that succeeds counts nothing."""
+    for neighbour in [make_user(f"resident{number}") for number in range(13)]:
+        client, response = sign_in_from_the_building(sign_in_limited_app, neighbour.username)
+        assert response.status_code == 302, (neighbour.username, response.status_code)
+        assert signed_in_user_id(client) == str(neighbour.id)
+    assert ratelimits.remaining("login", SIGN_IN_LIMIT, ADDRESS) == 10
+
+
+def test_ten_wrong_passwords_still_lock_out_the_eleventh_attempt_even_the_right_one(sign_in_limited_app, make_user):
+    make_user("alice")
+    for number in range(9):
+        assert sign_in_from_the_building(sign_in_limited_app, "alice", f"guess {number}")[1].status_code == 400
+    # a neighbour's sign-in between the guesses counts nothing, and neither locks nor frees the address
+    _client, response = sign_in_from_the_building(sign_in_limited_app, make_user("bob").username)
+    assert response.status_code == 302
+    assert ratelimits.remaining("login", SIGN_IN_LIMIT, ADDRESS) == 1
+    assert sign_in_from_the_building(sign_in_limited_app, "nobody-here", "guess 9")[1].status_code == 400
+
+    client, locked = sign_in_from_the_building(sign_in_limited_app, "alice")
+
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert "Too many sign-in attempts" in text(locked)
+    assert signed_in_user_id(client) is None
+    assert sign_in_from_the_building(sign_in_limited_app, "alice", "guess 10")[1].status_code == 429
+    assert ratelimits.remaining("login", SIGN_IN_LIMIT, ADDRESS) == 0
+
+
+def test_a_guess_checked_while_other_guesses_fill_the_limit_learns_nothing(limited_app, make_user, monkeypatch):
+    """Guesses sent at the same moment all pass the first look at the limit. Those whose failure comes past
+    the limit answer as refused, not as wrong, and a right one waits too: a burst learns no more than the
+    limit allows, as when every attempt counted before its password was checked."""
+    from wb.auth.forms import LoginForm
+
+    make_user("alice")
+    check_password = LoginForm.validate
+
+    def while_three_other_guesses_fail(form, *args, **kwargs):
+        for _ in range(3):  # limited_app's limit: 3 a minute
+            with contextlib.suppress(ratelimits.LimitReached):
+                ratelimits.take("login", "3 per minute", ADDRESS)
+        return check_password(form, *args, **kwargs)
+
+    monkeypatch.setattr(LoginForm, "validate", while_three_other_guesses_fail)
+    client, wrong = sign_in_from_the_building(limited_app, "alice", "guess")
+    assert wrong.status_code == 429 and "That username and password don&#39;t match" not in text(wrong)
+    ratelimits.reset()
+    client, right = sign_in_from_the_building(limited_app, "alice")
+    assert right.status_code == 429 and signed_in_user_id(client) is None
 
 
 # --- cookies --------------------------------------------------------------------------------------

@@ -103,12 +103,24 @@ def init_app(app) -> None:
 def take(name: str, limit: str, key: str) -> None:
     """Count one action of key's against limit ("20 per minute"), or raise LimitReached.
     Call it before the request writes anything (see _one_connection_at_a_time)."""
+    _ask(name, limit, key, count=True)
+
+
+def check(name: str, limit: str, key: str) -> None:
+    """Raise LimitReached when key has no room left under limit, counting nothing: for a limit on
+    failures only (sign-ins), asked before the action and, once it is known to have failed, take()n.
+    The failure's take() is what refuses exactly: of failures at the same moment, those past the
+    limit are refused (atomically, in every storage) and answer as refused, not as failed."""
+    _ask(name, limit, key, count=False)
+
+
+def _ask(name: str, limit: str, key: str, count: bool) -> None:
     _one_connection_at_a_time()
     item = parse(limit)
     counter = current_app.extensions["wb.ratelimits"]
     identifiers = (current_app.config["RATELIMIT_KEY_PREFIX"], name, key)
     with _counting():
-        if counter.hit(item, *identifiers):
+        if (counter.hit if count else counter.test)(item, *identifiers):
             return
         # The window's oldest action plus the period: when the first place frees up.
         reset_at = counter.get_window_stats(item, *identifiers).reset_time
