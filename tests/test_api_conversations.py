@@ -127,6 +127,24 @@ def test_new_conversations_are_limited_with_retry_after(alice_api, bob, make_use
     assert alice_api.get("/api/v1/me").get_json()["limits"]["new_conversations_remaining"] == 0
 
 
+@pytest.mark.parametrize("app_config", [{"NEW_CONVERSATION_RATE_LIMIT": "1 per day"}])
+def test_may_start_is_false_once_todays_new_conversations_are_started(alice_api, api_as, bob, make_user, app_config):
+    """/me said "may_start": true beside new_conversations_remaining 0, where the web said he could start
+    no more today (a residents' building's tester): it says no, and why, in the refusal's words; an admin,
+    whose conversations count nothing, still may."""
+    make_user("carol")
+    admin_api = api_as(make_user("ada", role="admin"))
+    assert alice_api.get("/api/v1/me").get_json()["may_start"] is True
+    send(alice_api, alice_api.post("/api/v1/conversations", json={"with": "bob"}).get_json()["id"], "hello bob")
+    me = alice_api.get("/api/v1/me").get_json()
+    refused = alice_api.post("/api/v1/conversations", json={"with": "carol"})
+    assert_problem(refused, 429)
+    assert (me["may_message"], me["may_start"], me["limits"]["new_conversations_remaining"]) == (True, False, 0)
+    assert me["why_not_start"] == refused.get_json()["detail"]
+    assert conversation_count() == 1  # carol's was never opened
+    assert admin_api.get("/api/v1/me").get_json()["may_start"] is True
+
+
 def test_the_list_is_newest_first_with_previews_unread_and_seen(api_chat, alice_api, bob_api, make_user, api_as):
     _, _, cid = api_chat
     carol_api = api_as(make_user("carol"))

@@ -142,9 +142,10 @@ def test_the_spec_names_the_site_root_as_its_server(client, messaging_on):
     assert all(path.startswith("/api/v1/") for path in spec["paths"])
 
 
-def test_may_start_points_to_the_days_limit(client, messaging_on):
+def test_may_start_says_it_counts_the_days_limit(client, messaging_on):
     """/me said "may_start": true beside "new_conversations_remaining": 0 and a client offered to start
-    (a marketplace's tester): the spec says the day's limit is counted apart."""
+    (a marketplace's tester): may_start now counts the day's limit, and the spec says so."""
     spec = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
-    assert "limits.new_conversations_remaining" in spec["Me"]["properties"]["may_start"]["description"]
+    words = spec["Me"]["properties"]["may_start"]["description"]
+    assert "today's new conversations aren't all started" in words and "limits.new_conversations_remaining" in words
     assert "today" in spec["Limits"]["properties"]["new_conversations_remaining"]["description"]

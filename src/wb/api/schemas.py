@@ -120,9 +120,10 @@ class Me(BaseModel):
     is_admin: bool
     may_message: bool = Field(description="Whether you may send messages and start conversations at all")
     why_not: str | None = Field(description="Why not, when you may not")
-    may_start: bool = Field(description="Whether the community's rules let you start conversations (replies are always "
-                            "allowed); today's limit is apart: see limits.new_conversations_remaining, 0 when "
-                            "today's new conversations are all started")
+    may_start: bool = Field(description="Whether you may start a conversation now, as the web says: the community's "
+                            "rules let you, and today's new conversations aren't all started "
+                            "(limits.new_conversations_remaining is above 0). Replies are always allowed, and so "
+                            "is writing to an admin, which counts nothing against the day")
     why_not_start: str | None = Field(description="Why not and what would change it, when you may not start any")
     messages_paused: bool = Field(description="Your own \"Pause messages\" (Settings): while on, nobody but staff "
                                   "can write to you, in new or existing conversations")

@@ -120,7 +120,7 @@ def me():
     """Who I am and what I may do: whether I may message, why not, my remaining limits."""
     member = auth.member()
     why_not = None if member.is_active_member else rules.words.viewer_cannot(member).words
-    not_starting = rules.starting_refusal(member) if why_not is None else None
+    not_starting = rules.starting_refusal_today(member) if why_not is None else None
     why_not_start = why_not or (not_starting.words if not_starting else None)
     return _json(schemas.Me(
         id=member.id, username=member.username, display_name=member.name, status=member.status,

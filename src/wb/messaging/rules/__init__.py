@@ -25,7 +25,7 @@ from .words import DAY_LIMIT, MAY_WRITE, NO, REPLY_ONLY, WRITE, Decision, day_li
 __all__ = [
     "MESSAGE_FROM", "PROTECT", "REACH", "STARTERS", "DAY_LIMIT", "MAY_WRITE", "NO", "REPLY_ONLY", "WRITE",
     "Community", "Decision", "Rules", "Side", "load_rules", "circle_ids_by_member",
-    "decide_pair", "decisions_for", "require_may_write", "starting_refusal", "side_of", "writable_where",
+    "decide_pair", "decisions_for", "require_may_write", "starting_refusal", "starting_refusal_today", "side_of", "writable_where",
     "blocker_of", "blocked_between", "blocked_ids", "written_with", "conversation_has_message",
     "prepare_page", "page_decision", "day_limit_refusal", "viewer_wide_refusal", "viewer_wide",
 ]
@@ -142,6 +142,17 @@ def starting_refusal(viewer) -> Decision | None:
         return None
     side = side_of(viewer)
     return viewer_wide(side) or _nobody_else_in_my_circles(side)
+
+
+def starting_refusal_today(viewer) -> Decision | None:
+    """starting_refusal, or else the day's limit once today's new conversations are all started: /me's
+    may_start, as pages say it (it said true beside new_conversations_remaining 0: a residents' building's
+    tester). Staff count nothing, so the limit never stops them, nor anyone writing to staff."""
+    refusal = starting_refusal(viewer)
+    if refusal is None and counts_as_new(viewer, None):
+        retry_after = new_conversations_spent(viewer)
+        refusal = day_limit_spent(retry_after) if retry_after is not None else None
+    return refusal
 
 
 def _nobody_else_in_my_circles(side: Side) -> Decision | None:
