@@ -56,6 +56,28 @@ def test_a_report_is_filed_without_telling_anyone(alice_api, alice, bob):
     assert (row.reporter_id, row.reported_id, row.note) == (alice.id, bob.id, "ads")
 
 
+def test_reporting_the_only_admin_says_the_report_waits_for_another(alice_api, alice, make_user):
+    """The web said "Ada Admin is the only admin here, so your report waits until there is another"; the
+    API answered a plain 201 (a residents' building's tester). It says so too, in the same words, and the
+    report is kept, once, for the next admin; a report an admin will read says nothing of waiting."""
+    ada = make_user("ada", role="admin", display_name="Ada Admin")
+    response = alice_api.post("/api/v1/reports", json={"username": "ada", "reason": "harassment", "note": "rude"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["waits_for_another_admin"] is True
+    assert body["why_waiting"] == ("Ada Admin is the only admin here, so your report waits until there is another; "
+                                   "they aren't told about it.")
+    again = alice_api.post("/api/v1/reports", json={"username": "ada", "reason": "harassment", "note": "again"})
+    assert again.status_code == 200 and again.get_json()["waits_for_another_admin"] is True
+    row = db.session.scalars(select(Report)).one()
+    assert (row.reporter_id, row.reported_id, row.status) == (alice.id, ada.id, "open")
+
+    make_user("root", role="admin")
+    other = alice_api.post("/api/v1/reports", json={"username": "ada", "reason": "spam"})
+    assert other.status_code == 201
+    assert (other.get_json()["waits_for_another_admin"], other.get_json()["why_waiting"]) == (False, None)
+
+
 def test_a_report_id_tells_nothing_of_how_many_reports_others_filed(alice_api, api_as, alice, bob, make_user):
     """Ids counted up: a member's report was 2, another member's then 3, 4...: a reporter learned how
     many reports others filed, and reports are confidential (an API tester). Drawn at random, as a

@@ -314,3 +314,8 @@ class Report(BaseModel):
     id: int
     reason: str
     created_at: Timestamp
+    waits_for_another_admin: bool = Field(description="You reported the only admin: reports about an admin go to the "
+                                          "other admins, and there are none now, so it waits until there is another "
+                                          "(no admin reads it until then)")
+    why_waiting: str | None = Field(description="What the web says then, in words for a person; null when an admin "
+                                    "will read the report")

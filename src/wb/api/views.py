@@ -414,7 +414,10 @@ def unblock(username):
 @api.validate(json=schemas.NewReport, resp=answers(HTTP_201=schemas.Report, HTTP_200=schemas.Report), tags=["safety"])
 def report():
     """Report a member to the admins (they aren't told about it): 201, a new report; 200, the note
-    added to your open report about that member for the same reason (another reason is a new report)."""
-    body = request.context.json
-    row, new = safety.report(auth.member(), _someone(body.username), body.reason, body.note)
-    return _json(schemas.Report(id=row.id, reason=row.reason, created_at=row.created_at), 201 if new else 200)
+    added to your open report about that member for the same reason (another reason is a new report).
+    Reporting the only admin, the report waits for another: waits_for_another_admin and why_waiting say so."""
+    body, reported = request.context.json, _someone(request.context.json.username)
+    row, new = safety.report(auth.member(), reported, body.reason, body.note)
+    waiting = safety.waiting_for_another_admin(reported)
+    return _json(schemas.Report(id=row.id, reason=row.reason, created_at=row.created_at,
+                                waits_for_another_admin=waiting is not None, why_waiting=waiting), 201 if new else 200)

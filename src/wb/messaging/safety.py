@@ -276,6 +276,15 @@ def others_can_handle(admin) -> bool:
         User.role == "admin", User.status == "active", User.deleted_at.is_(None), User.id != admin.id).limit(1)) is not None
 
 
+def waiting_for_another_admin(reported) -> str | None:
+    """Why a report about this member reaches no admin yet, in words for the reporter (reports about an
+    admin go to the other admins, and there are none now), or None: an admin will read it."""
+    if reported.is_admin and not others_can_handle(reported):
+        return (f"{reported.name} is the only admin here, so your report waits until there is another; "
+                "they aren't told about it.")
+    return None
+
+
 def seen_by_no_admin() -> set[int]:
     """The open reports no active admin may read (_for_admin), by id: whoever runs the server resolves
     them (`./wb reports`). Reported Ada, the only admin, made Ben one: neither reads it (a therapy

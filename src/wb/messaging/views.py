@@ -615,10 +615,8 @@ def report(username):
         flash(f"You reported {person.name} for this reason already, and an admin hasn't resolved it yet: "
               + ("your note is added to that report." if form.note.data else "it stays one report.")
               + " The member isn't told about it.", "info")
-    elif person.is_admin and not safety.others_can_handle(person):
-        # Reports about an admin go to the other admins, and there are none now: say so.
-        flash(f"Thanks. {person.name} is the only admin here, so your report waits until there is another; "
-              "they aren't told about it.", "success")
+    elif waiting := safety.waiting_for_another_admin(person):
+        flash(f"Thanks. {waiting}", "success")
     else:
         flash("Thanks. An admin will look at your report; the member isn't told about it.", "success")
     return redirect(_back_to(person))
