@@ -343,6 +343,40 @@ def test_a_draft_keeps_nobody_visible(practice, login):
     assert sam.get("/people/morgan").status_code == 200  # they have a conversation
 
 
+def test_a_draft_with_a_member_no_longer_seen_is_no_conversation(practice, login, app):
+    """Sam's draft to Zoe, opened while the rules were open, kept "Zoe — No messages yet" in his inbox, her
+    name atop its thread and in the API once clients no longer started with clients (a practice's tester):
+    now it is gone from each, its address the unknown conversation's 404; the row stays, and the draft
+    shows again when the rules open again. A conversation with a message stays."""
+    from api_helpers import ApiClient, token_for
+    from messaging_helpers import membership_of
+
+    rule_changes.set_starters(None)
+    sam = login(practice["sam"])
+    draft = open_conversation(sam, "zoe")
+    assert "Zoe" in visible_text(sam.get("/messages"))
+    written = open_conversation(sam, "morgan")
+    send(sam, written, "Hello Morgan")
+    rule_changes.set_starters([circles.by_name("Therapists")])
+
+    inbox = visible_text(sam.get("/messages"))
+    assert "Zoe" not in inbox and "No messages yet" not in inbox and "Morgan" in inbox
+    thread = sam.get(f"/messages/{draft}")
+    assert thread.status_code == 404 and "Zoe" not in visible_text(thread)
+    assert "That conversation doesn't exist." in visible_text(thread)
+    assert "Zoe" not in visible_text(sam.get("/"))  # the dashboard's latest conversations
+    api = ApiClient(app.test_client(), token_for(practice["sam"]))
+    listed = api.get("/api/v1/conversations").get_json()["conversations"]
+    assert [row["id"] for row in listed] == [written]
+    assert api.get(f"/api/v1/conversations/{draft}").status_code == 404
+    assert api.get(f"/api/v1/conversations/{written}").status_code == 200
+    assert membership_of(practice["sam"], draft) is not None  # kept, not deleted
+
+    rule_changes.set_starters(None)
+    assert "Zoe" in visible_text(sam.get("/messages"))
+    assert sam.get(f"/messages/{draft}").status_code == 200
+
+
 def test_a_hidden_member_and_a_name_nobody_has_cost_the_same_queries(practice, login, count_queries):
     """A member looked up first and asked about after took twice as long for a hidden client as for a
     name nobody has, which told one from the other (a therapy practice's tester timed it). Both are now

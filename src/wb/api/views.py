@@ -183,6 +183,8 @@ def list_conversations():
     """My conversations, newest activity first, a page at a time (ETag: 304 while the page is the same)."""
     query, member = request.context.query, auth.member()
     rows, previews, next_cursor, total = conversation_page(member, query.limit, query.cursor, query.unread)
+    hidden = conversations.hidden_drafts(member)  # as the inbox: a draft with someone no longer seen isn't listed
+    rows = [row for row in rows if row.conversation_id not in hidden]
     decisions = send_decisions(member, rows)
     return _revalidated(_json(schemas.ConversationPage(
         conversations=[_conversation_out(member, row, previews, decisions[row.other_user_id]) for row in rows],

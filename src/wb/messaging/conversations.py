@@ -7,9 +7,11 @@ import logging
 from flask import abort
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import utcnow
+from ..models import User, utcnow
+from ..visibility import listed_for
 from .models import RANDOM_IDS, Conversation, ConversationMembership, Message, random_id
 
 log = logging.getLogger("wb.messaging")
@@ -29,16 +31,38 @@ def get_conversation_for(member, conversation_id) -> Conversation:
     An empty conversation is the draft of whoever opened it: to the other member it doesn't
     exist until its first message. A 403 for other members' conversations would tell those apart:
     ids come in order, so a 404 among 403s would be a draft addressed to the asker (and the 403s
-    a count of everyone's conversations)."""
+    a count of everyone's conversations). A draft with a member the opener no longer sees is no
+    conversation to them either (hidden_drafts)."""
     row = db.session.execute(_conversation_statement(), {"conversation_id": conversation_id}).first()
     if row is None:
         abort(404, NOT_FOUND)
     conversation = row.Conversation
     if not conversation.has_participant(member.id):
         abort(404, NOT_FOUND)
-    if not row.has_message and membership(member.id, conversation.id) is None:
+    if not row.has_message and (membership(member.id, conversation.id) is None
+                                or not _sees_id(member, conversation.other_id(member.id))):
         abort(404, NOT_FOUND)
     return conversation
+
+
+def hidden_drafts(member) -> frozenset[int]:
+    """The member's drafts (their row, no message yet) with someone they no longer see (visibility):
+    opened while the rules allowed it, they kept a hidden client's name in another client's inbox and
+    thread (a practice's tester). The row stays; the draft shows again if the rules open again. One
+    query, none while the member sees everyone."""
+    listed = listed_for(member)
+    if listed is None:
+        return frozenset()
+    CM = aliased(ConversationMembership)  # listed_for's own subqueries read the unaliased table
+    return frozenset(db.session.scalars(
+        select(CM.conversation_id).join(User, User.id == CM.other_user_id)
+        .where(CM.user_id == member.id, CM.last_message_id.is_(None), ~listed)))
+
+
+def _sees_id(member, other_id: int) -> bool:
+    """Whether member sees the member with this id (visibility.listed_for): one query, none while they see everyone."""
+    listed = listed_for(member)
+    return listed is None or db.session.scalar(select(User.id).where(User.id == other_id, listed)) is not None
 
 
 @functools.cache

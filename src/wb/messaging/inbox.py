@@ -13,7 +13,7 @@ from ..extensions import db
 from ..main.views import timeago
 from ..models import User
 from . import policy
-from .conversations import deleted_for
+from .conversations import deleted_for, hidden_drafts
 from .models import Block, Conversation, ConversationMembership, Message
 from .reads import display_name
 
@@ -88,6 +88,7 @@ def _inbox_statement(unread_only: bool):
         .select_from(CM)
         .join(User, User.id == CM.other_user_id)  # a foreign key: every membership's other member has a row
         .where(*inbox_filter(member_id))
+        .where(CM.conversation_id.not_in(bindparam("hidden_drafts", expanding=True)))  # conversations.hidden_drafts
     )
     if unread_only:  # and the conversation open beside the list, read as it now is (bindparam "open")
         query = query.where(or_(CM.unread_count > 0, CM.conversation_id == bindparam("open")))
@@ -102,10 +103,12 @@ def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, ope
     and its row left the list under the member's eyes."""
     per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
     page = max(page, 1)
+    hidden = hidden_drafts(member)
     # Plain rows, not ORM objects: a page shows 30 and changes none.
     rows = read_rows(
         _inbox_statement(unread_only),
-        {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1, "open": open_id or 0},
+        {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1, "open": open_id or 0,
+         "hidden_drafts": sorted(hidden)},
         User,
     ).all()
     has_next = len(rows) > per_page
@@ -113,12 +116,12 @@ def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, ope
     previews = message_previews(member.id, [row.last_message_id for row in rows if row.last_message_id
                                             and (drawn is None or row.conversation_id in drawn)])
     if rows:
-        total, version = rows[0].unread_total, list_version(rows[0])
+        total, version = rows[0].unread_total, list_version(rows[0], len(hidden))
     elif page == 1 and not unread_only:  # an empty first page means no conversations to count
         total, version = 0, EMPTY_LIST_VERSION
     else:  # past the end, or nothing unread: ask
         summary = read_rows(_list_summary_statement(), {"member_id": member.id}, User).one()
-        total, version = summary.unread_total, list_version(summary)
+        total, version = summary.unread_total, list_version(summary, len(hidden))
     return InboxPage(
         rows=[
             InboxRow(
@@ -229,11 +232,12 @@ def _list_summary(member_id):
 _NOT_DIGITS = str.maketrans("", "", " -:.T+")
 
 
-def list_version(row) -> str:
-    """A short string that changes whenever the inbox list would: from a row with unread_total and _list_summary's columns."""
+def list_version(row, hidden: int = 0) -> str:
+    """A short string that changes whenever the inbox list would: from a row with unread_total and _list_summary's
+    columns, less the drafts left out (hidden: a change of the rules hides or shows them)."""
     activity, preview = (str(moment).translate(_NOT_DIGITS) if moment else 0
                          for moment in (row.newest_activity_at, row.newest_preview_change_at))
-    return f"{row.listed}-{row.unread_total}-{activity}-{preview}"
+    return f"{row.listed - hidden}-{row.unread_total}-{activity}-{preview}"
 
 
 @functools.cache
