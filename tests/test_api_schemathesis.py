@@ -29,7 +29,7 @@ OPERATIONS = [
 ]
 EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}  # per operation: the file runs in under a minute
 # Everything is checked except "a schema-valid request is accepted": some requests the schema can't
-# tell apart are refused by design with a 400 (a cursor this API never gave out, blocking yourself).
+# tell apart are refused by design (a cursor this API never gave out: 422; blocking yourself: 400).
 SCHEMA_VALID_BUT_REFUSED = schemathesis.checks.positive_data_acceptance
 
 

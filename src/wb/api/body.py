@@ -32,6 +32,12 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def _unreadable(words: str) -> ApiProblem:
+    """A 400 for a body that can't be read as JSON, naming (body) in errors as a 422 names its field:
+    one shape for every problem about what was sent (it had no errors: a residents' building's tester)."""
+    return ApiProblem(400, words, errors=[{"location": "body", "name": "(body)", "detail": words}])
+
+
 def check_body(safe_methods) -> dict | None:
     """A request body, when there is one, is a UTF-8 JSON object: 415 for another type, charset or content coding,
     400 when it isn't UTF-8 (a byte order mark, UTF-16) or doesn't parse (NaN and Infinity included), 422 for a non-object or a
@@ -57,21 +63,21 @@ def check_body(safe_methods) -> dict | None:
     if charset is not None and charset.strip().lower() not in UTF8_NAMES:
         raise ApiProblem(415, "Send JSON in UTF-8: Content-Type: application/json, with no charset or charset=utf-8.")
     if raw.startswith(codecs.BOM_UTF8):
-        raise ApiProblem(400, "The request body starts with a byte order mark: send UTF-8 JSON without one.")
+        raise _unreadable("The request body starts with a byte order mark: send UTF-8 JSON without one.")
     twice: list[str] = []
     try:
         body = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs_noting_duplicates(twice),
                           parse_constant=_refuse_constant)
     except UnicodeDecodeError:
-        raise ApiProblem(400, "The request body isn't UTF-8: send JSON in UTF-8.") from None
+        raise _unreadable("The request body isn't UTF-8: send JSON in UTF-8.") from None
     except ValueError as error:
         if "integer string conversion" in str(error):  # valid JSON, a number of over 4,300 digits
             words = "A number in the request body has more digits than any value here takes."
             raise ApiProblem(422, words, errors=[{"location": "body", "name": "(body)", "detail": words}]) from None
-        raise ApiProblem(400, "The request body isn't valid JSON.") from None
+        raise _unreadable("The request body isn't valid JSON.") from None
     except RecursionError:  # thousands of nested brackets: JSON, but past what the parser follows
-        raise ApiProblem(400, "The request body nests arrays or objects too deeply: no request here takes more "
-                              "than a few levels.") from None
+        raise _unreadable("The request body nests arrays or objects too deeply: no request here takes more "
+                          "than a few levels.") from None
     if twice:
         raise ApiProblem(422, "The request body names a key more than once.", errors=[
             {"location": "body", "name": key, "detail": "Named more than once: send each key once."} for key in twice

@@ -69,7 +69,7 @@ def encode_cursor(row) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """A cursor this API gave out, or a 400 problem."""
+    """A cursor this API gave out, or a 422 problem naming it, as every invalid query parameter is."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         at, _, conversation_id = raw.partition(_CURSOR_CONVERSATION)
@@ -79,7 +79,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         return datetime.fromisoformat(at), number
     except (ValueError, binascii.Error, UnicodeDecodeError):
         detail = "That cursor is malformed: pass next_cursor from a page exactly as it came."
-        raise ApiProblem(400, detail, errors=[{"location": "query", "name": "cursor", "detail": detail}]) from None
+        raise ApiProblem(422, detail, errors=[{"location": "query", "name": "cursor", "detail": detail}]) from None
 
 
 def conversation_page(member, limit: int, cursor: str | None, unread_only: bool):

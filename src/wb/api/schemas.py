@@ -90,7 +90,8 @@ class Problem(BaseModel):
     title: str = Field(description="The HTTP status phrase")
     status: int
     detail: str = Field(description="What went wrong, in words for a person")
-    errors: list[InvalidField] | None = Field(None, description="For a 422, and a 400 about one field (a cursor this API never gave out): each invalid field")
+    errors: list[InvalidField] | None = Field(None, description="Each invalid field: in every 422, and in a 400 about the request "
+                                                           "body (not JSON, not UTF-8), named (body)")
 
 
 # --- members --------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class UnreadCount(BaseModel):
 
 class ConversationsQuery(Query):
     limit: PageSize = Field(30, description=f"Conversations per page (at most {MAX_PAGE_SIZE})")
-    cursor: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor from the previous page, as it came (opaque: any other value is a 400)")
+    cursor: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor from the previous page, as it came (opaque: any other value is a 422, as every invalid parameter is)")
     unread: bool = Field(False, description="Only conversations with unread messages")
 
 
