@@ -413,11 +413,14 @@ def test_a_refused_message_text_is_said_in_the_web_forms_words(api_chat, alice_a
 
 @pytest.mark.parametrize("body", ["\ud800", "a\udfff", "\ud83d"])
 def test_half_of_a_character_pair_is_refused_not_a_500(api_chat, alice_api, body):
-    """JSON's "\\ud800" is no character: it reached the database and was a 500 (an API tester)."""
+    """JSON's "\\ud800" is no character: it reached the database and was a 500 (an API tester). It is
+    said for what it is, not called a control character (a residents' building's tester)."""
     _, _, cid = api_chat
     before = alice_api.get("/api/v1/me").get_json()
     problem = assert_problem(alice_api.post(f"/api/v1/conversations/{cid}/messages", json={"body": body}), 422)
-    assert "U+D" in problem["errors"][0]["detail"]
+    detail = problem["errors"][0]["detail"]
+    assert f"U+{ord(body[-1]):04X}, character {len(body)}, isn't a valid character" in detail, detail
+    assert "surrogate" in detail and "control" not in detail
     assert messages_in(cid) == []
     assert alice_api.get("/api/v1/me").get_json() == before  # nothing of the minute's twenty spent
 

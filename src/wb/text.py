@@ -30,6 +30,11 @@ LINE_BREAKS = re.compile("[\n\x0b\x0c\r\x80-\x9f\u2028\u2029]")
 DIRECTION_OVERRIDES = re.compile("[\u202d\u202e]")
 SPACES = re.compile(" {2,}")
 CONTROL_CHARACTERS_MESSAGE = "Use text only; remove the control characters and try again."
+# A lone surrogate is no control character, and was called one (a residents' building's tester): said
+# for what it is. Only a client can send one (JSON's "\ud800"); a browser's form never does.
+SURROGATES = re.compile(r"[\ud800-\udfff]")
+SURROGATE_MESSAGE = ("U+{code:04X}, character {position:,}, isn't a valid character: it is half of a UTF-16 "
+                     "surrogate pair, sent without its other half. Send the whole character (or remove it) and try again.")
 LINE_BREAKS_MESSAGE = "{label} are one line: remove the line breaks and try again."
 BIDI_CONTROLS_MESSAGE = (
     "{label} can't contain direction controls (such as right-to-left override): "
@@ -99,6 +104,8 @@ def clean_text(raw, max_length: int, field_label: str, *, required: str | None =
         raise TextRefused(too_long.format(label=field_label, max_length=max_length, length=len(text)))
     # Checked before trimming: strip() would quietly drop a trailing "\x1f" or "\x0b".
     found = CONTROL_CHARACTERS.search(folded)
+    if found and SURROGATES.match(found.group()):
+        raise TextRefused(SURROGATE_MESSAGE.format(code=ord(found.group()), position=found.start() + 1))
     if found:
         # Which, and where: they draw as nothing in the box, so a member couldn't tell what to remove
         # (a marketplace tester).

@@ -224,7 +224,8 @@ class SendMessage(Request):
         description=f"The message text: at most {BODY_MAX:,} characters, counted after line breaks are folded "
                     "(\\r\\n and \\r count as one character each) and without the spaces around the text, so "
                     "the JSON string itself may be longer. Plain text: "
-                    "control characters other than line breaks and tabs, the two direction overrides (U+202D, "
+                    "control characters other than line breaks and tabs, half of a UTF-16 surrogate pair alone "
+                    "(\"\\ud800\" in JSON), the two direction overrides (U+202D, "
                     "U+202E) and text that shows nothing (only spaces or zero-width characters) are refused.")
 
 
