@@ -446,6 +446,44 @@ def test_an_admins_invite_adds_its_newcomers_to_a_circle_they_can_write_in_at_on
     assert register(client, invite.token, username="norman").status_code == 302
 
 
+def test_where_a_circle_is_protected_admins_are_told_who_is_in_no_circle_and_so_unprotected(app, client, admin,
+                                                                                           make_user, login, messaging_on):
+    """A practice protected Clients from each other, and a client whose invite joined no circle was listed,
+    found and written to by every other client, with no word to the admin (an outside tester). Admin →
+    Members and the invite form now name who is in no circle, and the form says what joining none means."""
+    from wb.circles import service as circles
+    from wb.circles.models import CircleMember
+    from wb.messaging import rule_changes
+
+    clients, therapists = circles.create("Clients"), circles.create("Therapists")
+    make_user("carol"), make_user("morgan")
+    circles.add_members(clients, ["carol"])
+    circles.add_members(therapists, ["morgan"])
+    admin_client = login(admin)
+    assert "no protection applies" not in text(admin_client.get("/admin/members"))  # nothing protected yet
+    rule_changes.set_protection(clients, [therapists], own_members_start=False)
+
+    form = visible_text(admin_client.get("/invites"))
+    assert ("Newcomers who join no circle are open to everyone: no protection applies to them (only members of "
+            "Clients are protected).") in form
+    assert "in no circle, so no protection applies" not in form  # everyone is in a circle
+    assert admin_client.post("/invites", data={"max_uses": "1", "approval": "auto", "circle_id": ""}).status_code == 302
+    invite = db.session.scalar(select(Invite).where(Invite.created_by_id == admin.id))
+    assert register(client, invite.token, username="gina").status_code == 302
+    gina = User.by_username("gina")
+    assert db.session.scalar(select(func.count()).select_from(CircleMember).where(CircleMember.user_id == gina.id)) == 0
+
+    for page in (visible_text(admin_client.get("/admin/members")), visible_text(admin_client.get("/invites"))):
+        assert ("One member is in no circle, so no protection applies to them (Clients is protected): "
+                f"{gina.name} @gina.") in page
+        assert "Show them , then add them to a circle in the Circles column." in page
+    assert "@gina" in text(admin_client.get("/admin/members?circle=none"))
+    assert "no protection applies" not in text(login(User.by_username("carol")).get("/invites"))  # admins only
+
+    circles.add_members(clients, ["gina"])
+    assert "in no circle, so no protection applies" not in text(admin_client.get("/admin/members"))
+
+
 def test_the_command_line_makes_an_invite_that_joins_a_circle(app, admin):
     from wb.circles import service as circles
 

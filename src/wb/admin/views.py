@@ -184,6 +184,7 @@ def members():
     actions = history.recent_member_actions(current_user)
     return render_template("admin/members.html", people=people, pagination=pagination, q=name, here=here,
                            found_by=found_by, no_circle=no_circle, circleless=_circleless_who_cant_start(),
+                           unprotected=_members_outside_protection(),
                            all_circles=all_circles(), member_circles=circles_by_member([person.id for person in people]),
                            member_actions=actions, member_action_words=history.ACTION_WORDS,
                            action_members=history.members_of(actions), former_admins=resets.former_admin_ids(),
@@ -235,6 +236,14 @@ def _circleless_who_cant_start() -> int:
         return 0
     return db.session.scalar(select(func.count(User.id)).where(
         User.deleted_at.is_(None), User.role != "admin", User.status != "suspended", _in_no_circle()))
+
+
+def _members_outside_protection() -> dict | None:
+    """The members no protected circle covers (rules.consequences), for the notice above the list."""
+    from ..messaging.rules.community import load_rules
+    from ..messaging.rules.consequences import members_outside_protection
+
+    return members_outside_protection(load_rules())
 
 
 def _back_to_members(person) -> str:

@@ -147,8 +147,20 @@ def invites():
     error = next(iter(form.first_errors.values()), None)
     circles = _circles_for(current_user)
     return render_template("auth/invites.html", invites=made, error=error, circles=circles,
-                           joining_hint=_joining_hint(circles),
+                           joining_hint=_joining_hint(circles), **_outside_protection(current_user),
                            joins_no_circle=_reach_needs_a_circle(current_user)), (400 if error else 200)
+
+
+def _outside_protection(member) -> dict:
+    """For an admin's invite form where a circle is protected: who is in no circle, so unprotected, and
+    what a newcomer joining none would be (rules.consequences)."""
+    from ..messaging.rules.community import load_rules
+    from ..messaging.rules.consequences import members_outside_protection, no_circle_hint
+
+    if not member.is_admin:
+        return {}
+    rules = load_rules()
+    return {"unprotected": members_outside_protection(rules), "no_circle_hint": no_circle_hint(rules)}
 
 
 def _joining_hint(circles) -> str | None:

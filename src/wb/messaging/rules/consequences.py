@@ -112,3 +112,39 @@ def joining_hint(rules: Rules, circles) -> str:
         said += (f" {join_names(protected_allowed)} {'is' if one else 'are'} protected, but {'its' if one else 'their'} "
                  "own members may start conversations with each other (Admin → Settings → Messaging rules).")
     return said
+
+
+UNPROTECTED_NAMED = 10  # named in the notice; the rest are a count and the link to them
+
+
+def members_outside_protection(rules: Rules) -> dict | None:
+    """Where a circle is protected, the members it can't cover: in no circle (not admins, not suspended or
+    closed), so open to everyone the rules let start. A newcomer whose invite joined no circle was listed,
+    found and written to by every other client of a practice, and nothing told the admin (an outside
+    tester). {"count", "named": the first by username, "protected": "Clients is protected"}; None
+    where no circle is protected. Two queries."""
+    from sqlalchemy import exists, func, select
+
+    from ...circles.models import CircleMember
+    from ...extensions import db
+    from ...models import User
+
+    if not rules.protected:
+        return None
+    outside = (User.deleted_at.is_(None), User.role != "admin", User.status != "suspended",
+               ~exists().where(CircleMember.user_id == User.id))
+    count = db.session.scalar(select(func.count(User.id)).where(*outside))
+    named = db.session.scalars(select(User).where(*outside).order_by(User.username).limit(UNPROTECTED_NAMED)).all()
+    names = rules.names_of(rules.protected)
+    return {"count": count, "named": named, "protected": f"{join_names(names)} {'is' if len(names) == 1 else 'are'} protected"}
+
+
+def no_circle_hint(rules: Rules) -> str | None:
+    """Under an invite's circle, where one is protected: what joining none means (None: none is protected).
+    "none" stays the default: an invite for a therapist must not quietly join them to the clients."""
+    if not rules.protected:
+        return None
+    names = rules.names_of(rules.protected)
+    return (f"Newcomers who join no circle are open to everyone: no protection applies to them (only members of "
+            f"{join_names(names)} are protected). Choose {'it' if len(names) == 1 else 'one of those'} for a "
+            f"newcomer who needs {'its' if len(names) == 1 else 'their'} protection.")
