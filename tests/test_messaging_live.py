@@ -539,6 +539,7 @@ def test_a_cursor_older_than_what_is_kept_asks_for_a_refresh(app, chat, alice, b
     """Events older than LIVE_KEEP_MINUTES go; of each member's, the newest stays as a gap: a tab
     whose cursor is older missed news that is gone, and refreshes. A member whose forgotten events
     were all before their cursor goes on as before."""
+    app.config["LIVE_HOLD_SECONDS"] = 0  # an ask with nothing new answers at once (held, four took 70 s)
     alice_client, bob_client, cid = chat
     since, alice_since = cursor_of(bob_client), cursor_of(alice_client)
     for word in ("one", "two", "three"):
