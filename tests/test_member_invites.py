@@ -155,6 +155,7 @@ def test_what_joining_a_circle_lets_a_newcomer_do_follows_the_messaging_rules(ap
     assert hint() == ("Joining a circle doesn't let them start conversations with its members: only staff start "
                       "conversations. They can reply to anyone who writes to them.")
     page = boss.get("/invites").get_data(as_text=True)
-    assert 'aria-describedby="circle-hint"' in page
+    # Clients is still protected: the select is described by the hint and by who no protection covers
+    assert 'aria-describedby="circle-hint no-circle-hint"' in page
     flags.set_flag("direct_messaging", False)  # nothing to say of messages
     assert hint() is None and "circle-hint" not in boss.get("/invites").get_data(as_text=True)

@@ -239,11 +239,13 @@ def _circleless_who_cant_start() -> int:
 
 
 def _members_outside_protection() -> dict | None:
-    """The members no protected circle covers (rules.consequences), for the notice above the list."""
+    """The members no protected circle covers (rules.consequences), for the notice above the list;
+    None while messaging is off (as on the invite form)."""
+    from ..flags import is_enabled
     from ..messaging.rules.community import load_rules
     from ..messaging.rules.consequences import members_outside_protection
 
-    return members_outside_protection(load_rules())
+    return members_outside_protection(load_rules()) if is_enabled("direct_messaging") else None
 
 
 def _back_to_members(person) -> str:
