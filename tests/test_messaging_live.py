@@ -720,6 +720,7 @@ def test_past_everyones_share_of_a_cursor_it_stays_put_and_tells_nothing_twice(a
     get as they are drawn: it never spills into the member's part, goes back, or brings the same
     news again and again."""
     monkeypatch.setattr(live, "EVERYONE_STEP", 4)
+    app.config["LIVE_HOLD_SECONDS"] = 0  # an ask with nothing new answers at once
     alice_client, bob_client, cid = chat
     since = cursor_of(bob_client)
     room = live.EVERYONE_STEP - 1 - since % live.EVERYONE_STEP
