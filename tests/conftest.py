@@ -31,6 +31,55 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 PASSWORD = "correct horse battery"
 
 
+# --- several processes (pytest-xdist's -n): each worker on databases of its own -------------------
+
+
+def pytest_configure(config):
+    """A worker of `-n` gets PostgreSQL databases of its own beside the ones WB_TEST_* name (created
+    here, dropped at its end) and the next Redis database (/1, /2, ...): the suite empties every
+    table and every count after each test, which one worker's tests must not do to another's. SQLite
+    files are each worker's already (its own temporary folder)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    for name in ("WB_TEST_DATABASE_URL", "WB_TEST_MESSAGING_DATABASE_URL"):
+        url = os.environ.get(name, "")
+        if url.startswith("postgres"):
+            os.environ[name] = _database_of_its_own(url, worker)
+    redis = os.environ.get("WB_TEST_RATELIMIT_STORAGE_URL", "")
+    if redis.startswith("redis://"):
+        number = int(worker.removeprefix("gw")) + 1
+        os.environ["WB_TEST_RATELIMIT_STORAGE_URL"] = re.sub(r"(/\d*)?$", f"/{number}", redis.split("?")[0], count=1)
+
+
+_WORKER_DATABASES = []  # (the URL it was made beside, its own name): dropped at the worker's end
+
+
+def _database_of_its_own(url: str, worker: str) -> str:
+    """A new database named after the given one and the worker, with its settings (synchronous_commit)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url)
+    own = f"{given.database}_{worker}"
+    plain = given.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as connection:
+        synchronous_commit = connection.execute("SHOW synchronous_commit").fetchone()[0]
+        connection.execute(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{own}"')
+        connection.execute(f'ALTER DATABASE "{own}" SET synchronous_commit = {synchronous_commit}')
+    _WORKER_DATABASES.append((plain, own))
+    return given.set(database=own).render_as_string(hide_password=False)
+
+
+def pytest_unconfigure(config):
+    import psycopg
+
+    for plain, own in _WORKER_DATABASES:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def database_urls(tmp_path_factory):
     """Both database URLs for this run, migrated once with Alembic."""
