@@ -239,13 +239,11 @@ def _circleless_who_cant_start() -> int:
 
 
 def _members_outside_protection() -> dict | None:
-    """The members no protected circle covers (rules.consequences), for the notice above the list;
-    None while messaging is off (as on the invite form)."""
-    from ..flags import is_enabled
+    """The members no protected circle covers (rules.consequences), for the notice above the list."""
     from ..messaging.rules.community import load_rules
     from ..messaging.rules.consequences import members_outside_protection
 
-    return members_outside_protection(load_rules()) if is_enabled("direct_messaging") else None
+    return members_outside_protection(load_rules())
 
 
 def _back_to_members(person) -> str:

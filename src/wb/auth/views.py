@@ -153,13 +153,11 @@ def invites():
 
 def _outside_protection(member) -> dict:
     """For an admin's invite form where a circle is protected: who is in no circle, so unprotected, and
-    what a newcomer joining none would be (rules.consequences). Nothing while messaging is off: the
-    rules protect nobody from messages there are none of, as the joining hint says nothing then."""
-    from ..flags import is_enabled
+    what a newcomer joining none would be (rules.consequences)."""
     from ..messaging.rules.community import load_rules
     from ..messaging.rules.consequences import members_outside_protection, no_circle_hint
 
-    if not member.is_admin or not is_enabled("direct_messaging"):
+    if not member.is_admin:
         return {}
     rules = load_rules()
     return {"unprotected": members_outside_protection(rules), "no_circle_hint": no_circle_hint(rules)}

@@ -117,19 +117,27 @@ def joining_hint(rules: Rules, circles) -> str:
 UNPROTECTED_NAMED = 10  # named in the notice; the rest are a count and the link to them
 
 
+def _protection_applies(rules: Rules) -> bool:
+    """A circle is protected and messaging is on: while it is off the rules protect nobody from
+    messages there are none of (the joining hint says nothing then either)."""
+    from ...flags import is_enabled
+
+    return bool(rules.protected) and is_enabled("direct_messaging")
+
+
 def members_outside_protection(rules: Rules) -> dict | None:
     """Where a circle is protected, the members it can't cover: in no circle (not admins, not suspended or
     closed), so open to everyone the rules let start. A newcomer whose invite joined no circle was listed,
     found and written to by every other client of a practice, and nothing told the admin (an outside
     tester). {"count", "named": the first by username, "protected": "Clients is protected"}; None
-    where no circle is protected. Two queries."""
+    where no circle is protected, or messaging is off (nothing to protect anyone from). Two queries."""
     from sqlalchemy import exists, func, select
 
     from ...circles.models import CircleMember
     from ...extensions import db
     from ...models import User
 
-    if not rules.protected:
+    if not _protection_applies(rules):
         return None
     outside = (User.deleted_at.is_(None), User.role != "admin", User.status != "suspended",
                ~exists().where(CircleMember.user_id == User.id))
@@ -142,7 +150,7 @@ def members_outside_protection(rules: Rules) -> dict | None:
 def no_circle_hint(rules: Rules) -> str | None:
     """Under an invite's circle, where one is protected: what joining none means (None: none is protected).
     "none" stays the default: an invite for a therapist must not quietly join them to the clients."""
-    if not rules.protected:
+    if not _protection_applies(rules):
         return None
     names = rules.names_of(rules.protected)
     return (f"Newcomers who join no circle are open to everyone: no protection applies to them (only members of "
