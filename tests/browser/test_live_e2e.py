@@ -38,6 +38,9 @@ def members_in_one_thread(browsing, server):
     send(alice_page, "Hello Bob")
     expect(alice_page.locator("#thread-messages li.message")).to_have_count(1)
     open_conversation(bob_page, alice, "Alice")
+    # Bob's opening read "Hello Bob": Alice's page has drawn its "Seen", so the poll that brought it
+    # is done and a test's next poll is for what the test does (one held here was the "Seen" poll).
+    expect(alice_page.locator(".seen-label")).to_have_text("Seen", timeout=NEWS_MS)
     return alice, bob, alice_page, bob_page
 
 
@@ -631,6 +634,8 @@ def test_a_poll_answered_after_the_send_shows_each_message_once_and_reads_what_c
     held = []
     alice_page.route(polls, lambda route: route.continue_() if held else held.append(route))  # the first only
     send(bob_page, "Bob writes")  # Alice's live channel wakes: her poll goes out and is held here
+    # Stored before Alice answers (else hers comes first, and is shown first: CI under load).
+    expect(bob_page.locator("#thread-messages li.message")).to_have_count(2)
     wait_until(alice_page, lambda: held, "Alice's page never asked for the thread's news")
     send(alice_page, "Alice answers")  # its answer brings both messages
     messages = alice_page.locator("#thread-messages li.message")
