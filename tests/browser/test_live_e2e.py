@@ -647,6 +647,36 @@ def test_a_poll_answered_after_the_send_shows_each_message_once_and_reads_what_c
     assert unread_in_open_thread(server, alice_page, "Alice") == 0  # Bob's message, which came with her send's answer, is read
 
 
+def test_a_poll_answered_after_another_conversation_opened_draws_nothing_in_it(browsing, server):
+    """A poll on its way while the page's send was answered (its poller replaced), answered only once
+    Alice had opened another conversation: its messages, Dave's, were drawn into Carol's thread (CI,
+    under load: the offline send that went again, then Carol's conversation picked)."""
+    alice = server.create_member("alice")
+    dave = server.create_member("dave", display_name="Dave Pennywhistle")
+    carol = server.create_member("carol", display_name="Carol Marchbank")
+    page = browsing.sign_in(alice)
+    open_conversation(page, carol, "Carol Marchbank")
+    send(page, "Morning Carol")
+    expect(page.locator("#thread-messages li.message")).to_have_count(1)
+    open_conversation(page, dave, "Dave Pennywhistle")
+    polls = re.compile(r"/messages/\d+/poll\?")
+    held = []
+    page.route(polls, lambda route: route.continue_() if held else held.append(route))  # the first only
+    seed_messages(server, dave, alice, ["Is the parcel with you?"])  # Alice's channel wakes: her poll is held
+    wait_until(page, lambda: held, "Alice's page never asked for the thread's news")
+    send(page, "Your parcel is on my step")  # its answer brings both, and a new poller
+    messages = page.locator("#thread-messages li.message")
+    expect(messages).to_have_count(2)
+    page.locator("#conversation-list li.conversation a", has_text="Carol Marchbank").click()
+    expect(page.locator("#thread h2")).to_contain_text("Carol Marchbank")
+    held[0].continue_()  # the first poll's answer: Dave's thread's messages
+    page.wait_for_timeout(1000)
+    expect(messages.locator(".body")).to_have_text(["Morning Carol"])
+    page.locator("#conversation-list li.conversation a", has_text="Dave Pennywhistle").click()
+    expect(page.locator("#thread h2")).to_contain_text("Dave Pennywhistle")
+    expect(messages.locator(".body")).to_have_text(["Is the parcel with you?", "Your parcel is on my step"])
+
+
 def test_news_that_comes_while_a_send_is_answered_is_read_when_the_answer_is_in(browsing, server):
     """A live wake while the page's send is on its way: the poll it fires is answered after the
     send's answer replaced the poller, so that answer's read would be lost; the page polls again

@@ -911,7 +911,14 @@
   // on that detached element, where no listener hears them. htmx:oobBeforeSwap fires on the part
   // itself: what must follow the swap is queued from there, to run as soon as the answer is in
   // (before the page is drawn again).
+  // Such an answer may come once another conversation is open (a send answered, then another picked):
+  // what it brings for its own thread (data-thread) is not drawn into this one (Dave's messages came into
+  // Carol's thread: CI).
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var fragment = event.detail.fragment;
+    var part = fragment && fragment.nodeType === Node.DOCUMENT_FRAGMENT_NODE ? fragment.firstElementChild : fragment;
+    var thread = part && part.getAttribute && part.getAttribute("data-thread");
+    if (thread && thread !== openConversationId()) { event.detail.shouldSwap = false; return; }
     if (inThread(event.detail.target)) queueMicrotask(function () { tidyThread(); scrollToOwnMessage(); sentAfterAll(); });
     dropRepeatedDay(event.detail.target, event.detail.fragment);
   });
