@@ -6,6 +6,7 @@ WB_TEST_RATELIMIT_STORAGE_URL at another limiter storage than the default databa
 (CI's second pass uses Redis). Every table
 is emptied after each test, so never point these at data you want to keep.
 """
+import gc
 import os
 import re
 import uuid
@@ -70,6 +71,18 @@ def _database_of_its_own(url: str, worker: str) -> str:
         connection.execute(f'ALTER DATABASE "{own}" SET synchronous_commit = {synchronous_commit}')
     _WORKER_DATABASES.append((plain, own))
     return given.set(database=own).render_as_string(hide_password=False)
+
+
+def pytest_collection_finish(session):
+    """The garbage collector, tuned for a run of short tests (Python's own knobs, this process only).
+    What the imports and collection made lives as long as the run: frozen, the collector no longer
+    goes through it. And it runs less often: each test makes and drops tens of thousands of objects
+    (an app, its engines and pages). A quarter of a run's time went to the collector before, a
+    twelfth now (tests/test_messaging_send.py tests/test_people.py tests/test_requests.py
+    tests/test_numeric_arguments.py: 20.0 s -> 16.9 s)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def pytest_unconfigure(config):

@@ -46,14 +46,21 @@ MESSAGING = "messaging"
 def _name_in_errors(engine: Engine, name: str) -> None:
     """Mark every error of the engine's (a damaged file, a lost server) with the database's name,
     so the error pages can say which part of the site is unavailable (failed_in); note a SQLite file
-    found damaged, for /readyz."""
+    found damaged, for /readyz.
+
+    The listener takes the engine from the error's context, not from here: SQLAlchemy keeps it with the
+    dialect, which the ORM's mappers keep in their caches of statements for good, and an engine it held
+    was never freed (a process making apps one after another, as the test suite does, kept each one's
+    engines and their compiled statements: half a gigabyte, and a quarter of the suite's time in the
+    garbage collector going through them)."""
     @event.listens_for(engine, "handle_error")
     def name_it(context):
         if context.sqlalchemy_exception is not None:
             context.sqlalchemy_exception.wb_database = name
         reason = str(getattr(context.original_exception, "sqlite_errorname", ""))
-        if reason.startswith(SQLITE_DAMAGE) and engine.url.database:
-            _note_damage(engine.url.database, reason)
+        database = context.engine.url.database if context.engine is not None else None
+        if reason.startswith(SQLITE_DAMAGE) and database:
+            _note_damage(database, reason)
 
 
 # SQLite's words for a file whose pages are wrong, or that isn't a database at all.
