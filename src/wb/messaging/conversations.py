@@ -152,20 +152,21 @@ def hidden_column_name(conversation: Conversation, member_id: int) -> str:
 # A sender's "Delete for both" of a message to a member who blocked or reported them (safety.keeps_as_evidence)
 # deletes it for the sender only: they see it deleted, as any delete for both, and the other member keeps it as it
 # was, so neither learns of the other's doing (a 403 told a practice's client they had been reported: an outside
-# tester). The messages table has no column for it: such a row keeps its text and is stamped deleted at the
-# moment it was sent, which no other delete or wipe writes (they stamp when they happen, and blank the text).
-KEPT_COPY = (Message.deleted_at == Message.created_at) & (Message.body != "")
+# tester). Such a row keeps its text and is marked kept_for_recipient; deleted_at says when the sender deleted it.
+# It is a kept copy only while it holds its text: once the keeper removes it from their view its text goes
+# (writes.remove_message_for_me), and the row is deleted for both like any other.
+KEPT_COPY = Message.kept_for_recipient.is_(True) & (Message.body != "")
 
 
 def delete_for_sender_only(message: Message) -> None:
-    """Mark the message deleted for its sender while the other member keeps their copy (KEPT_COPY)."""
-    message.deleted_at = message.created_at
+    """Mark the message deleted for its sender, now, while the other member keeps their copy (KEPT_COPY)."""
+    message.deleted_at, message.kept_for_recipient = utcnow(), True
 
 
 def is_kept_copy(message) -> bool:
     """Whether its sender deleted it while the other member keeps their copy (a Message or a row with its
-    created_at, deleted_at and body)."""
-    return message.deleted_at is not None and message.deleted_at == message.created_at and bool(message.body)
+    deleted_at, kept_for_recipient and body: reads.SHOWN_COLUMNS)."""
+    return message.deleted_at is not None and bool(message.kept_for_recipient) and bool(message.body)
 
 
 def deleted_for(viewer_id: int, message) -> bool:

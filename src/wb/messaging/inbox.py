@@ -155,8 +155,9 @@ def users_by_id(ids) -> dict[int, User]:
 def _previews_statement():
     return (
         select(
-            Message.id, Message.sender_id, Message.created_at, Message.deleted_at, Message.hidden_for_low,
-            Message.hidden_for_high, Conversation.user_low_id, func.substr(Message.body, 1, PREVIEW_LENGTH + 1).label("body"),
+            Message.id, Message.sender_id, Message.created_at, Message.deleted_at, Message.kept_for_recipient,
+            Message.hidden_for_low, Message.hidden_for_high, Conversation.user_low_id,
+            func.substr(Message.body, 1, PREVIEW_LENGTH + 1).label("body"),
         )
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(Message.id.in_(bindparam("message_ids", expanding=True)))

@@ -93,9 +93,12 @@ class Message(db.Model):
     sender_id: Mapped[int] = mapped_column()
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Deleted by its sender for both sides: the body is never served again and
-    # is wiped for good by `./wb messaging purge`.
+    # When its sender deleted it: for both sides (the body is never served again and is
+    # wiped for good by `./wb messaging purge`) unless kept_for_recipient.
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Deleted by its sender while the other member, who blocked or reported them, keeps their copy
+    # with its text (conversations.KEPT_COPY): deleted_at says when the sender deleted it.
+    kept_for_recipient: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Removed by one member from their own view only.
     hidden_for_low: Mapped[bool] = mapped_column(default=False)
     hidden_for_high: Mapped[bool] = mapped_column(default=False)

@@ -16,8 +16,9 @@ from .models import Block, Conversation, ConversationMembership, Message
 
 # What a thread shows of a message. Read as plain rows (attribute access like a Message):
 # a page holds 50 of them, and building ORM objects for rows that are only displayed
-# cost more than the query.
-SHOWN_COLUMNS = (Message.id, Message.sender_id, Message.body, Message.created_at, Message.deleted_at)
+# cost more than the query. Carries what conversations.deleted_for reads.
+SHOWN_COLUMNS = (Message.id, Message.sender_id, Message.body, Message.created_at, Message.deleted_at,
+                 Message.kept_for_recipient)
 
 
 @functools.cache
