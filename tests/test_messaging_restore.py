@@ -282,14 +282,15 @@ def test_restore_refuses_a_backup_of_another_community_whose_member_ids_match_ou
 
 
 def test_a_backup_from_before_communities_had_ids_is_checked_by_its_members_and_then_carries_ours(sqlite_app, pair):
+    from flask_migrate import downgrade, upgrade
+
     converse(*pair, ["ours, from before ids"])
+    db.session.remove()
+    downgrade(revision=BEFORE_COMMUNITY_IDS, x_arg=["binds=messaging"])  # as an earlier version wrote the file
     backup_path = take_backup(sqlite_app)
-    older = sqlite3.connect(backup_path)
-    older.execute("DROP TABLE community")  # as a backup taken by an earlier version
-    older.execute("UPDATE alembic_version SET version_num = 'c8d4e2f6a1b7'")
-    older.commit()
-    older.close()
-    rewrite_checksum(backup_path)
+    upgrade(x_arg=["binds=messaging"])
+    with closing(sqlite3.connect(backup_path)) as older:
+        assert "community" not in {row[0] for row in older.execute("SELECT name FROM sqlite_master")}
 
     result = invoke(sqlite_app, "restore", str(backup_path), "--yes")
 
@@ -344,6 +345,10 @@ def test_verify_reports_a_messaging_database_of_another_community(sqlite_app, pa
 
     assert result.exit_code == 1, result.output
     assert f"the messaging database is another community's: it carries community id {theirs}" in result.output
+
+
+# The revision before the messaging database carried its community's id (the community table).
+BEFORE_COMMUNITY_IDS = "c8d4e2f6a1b7"
 
 
 def rewrite_checksum(path):
@@ -607,10 +612,11 @@ def test_postgresql_restore_refuses_a_dump_whose_message_names_a_sender_outside_
 def test_postgresql_restore_of_a_dump_from_before_communities_had_ids(own_instance, app, some_messages):
     """pg_restore --clean drops only the tables a dump holds: the community table stays, and the
     upgrade after the restore finds it there."""
+    from flask_migrate import downgrade
+
     original = message_rows()
-    with db.engines["messaging"].begin() as connection:  # as an earlier version's database
-        connection.execute(text("DROP TABLE community"))
-        connection.execute(text("UPDATE alembic_version SET version_num = 'c8d4e2f6a1b7'"))
+    db.session.remove()
+    downgrade(revision=BEFORE_COMMUNITY_IDS, x_arg=["binds=messaging"])  # as an earlier version's database
     assert invoke(app, "backup").exit_code == 0
     dump = last_backup().path
     assert invoke(app, "init").exit_code == 0  # this version's schema, carrying the community's id
