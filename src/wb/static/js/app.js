@@ -1451,20 +1451,31 @@
     fitToText(event.target);
   });
   // A limit's refusal says when its wait is over, once, where it said to wait: "Try again in 46 seconds"
-  // stayed on screen long after (a marketplace's tester). Not a count each second: read out each time.
+  // stayed on screen long after (a marketplace's tester). Its seconds count down on screen ("56 seconds"
+  // stood still for a minute: a marketplace's tester), heard once: the note is an alert only for its first
+  // words, then a plain note that the box's description reads as it is now.
+  var ALERT_HEARD_MS = 1500;
   function sayWhenTheWaitIsOver() {
     var note = document.querySelector("#compose .compose-error[data-retry-after]");
     if (!note || note.hasAttribute("data-waiting")) return;
     note.setAttribute("data-waiting", "");
-    window.setTimeout(function () {
-      if (!note.isConnected) return;
+    var over = Date.now() + Number(note.getAttribute("data-retry-after")) * 1000;
+    window.setTimeout(function () { if (note.classList.contains("compose-error")) note.removeAttribute("role"); }, ALERT_HEARD_MS);
+    var ticking = window.setInterval(function () {
+      if (!note.isConnected) { window.clearInterval(ticking); return; }
+      var left = Math.ceil((over - Date.now()) / 1000);
+      if (left > 0) {
+        note.textContent = note.textContent.replace(/ in \d+ seconds?\./, " in " + left + (left === 1 ? " second." : " seconds."));
+        return;
+      }
+      window.clearInterval(ticking);
       // No longer an error: said as news, and the box no longer marked wrong (a re-check tester).
       var box = note.form && note.form.querySelector("#compose-body") || document.getElementById("compose-body");
       note.textContent = "You can send again now.";
       note.className = "compose-ready";
       note.setAttribute("role", "status");
       if (box) box.removeAttribute("aria-invalid");
-    }, Number(note.getAttribute("data-retry-after")) * 1000);
+    }, 1000);
   }
   document.addEventListener("DOMContentLoaded", sayWhenTheWaitIsOver);
   document.addEventListener("htmx:afterSettle", sayWhenTheWaitIsOver);
