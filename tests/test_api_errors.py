@@ -148,6 +148,23 @@ def test_a_query_parameter_s_422_says_what_it_takes(api_chat, alice_api, query, 
     assert problem["errors"] == [{"location": "query", "name": name, "detail": detail}]
 
 
+WHOLE_NUMBER = 'must be a whole number, a JSON number such as 14 (not "14" or 14.5)'
+
+
+@pytest.mark.parametrize("path, body, name, detail", [
+    ("/api/v1/conversations", {"with": 6}, "with", 'must be text, a JSON string ("…")'),
+    ("/api/v1/conversations/{c}/messages", {"body": 123}, "body", 'must be text, a JSON string ("…")'),
+    ("/api/v1/conversations/{c}/read", {"up_to": "14"}, "up_to", WHOLE_NUMBER),
+    ("/api/v1/conversations/{c}/read", {"up_to": 1.5}, "up_to", WHOLE_NUMBER),
+])
+def test_a_value_of_the_wrong_json_type_is_told_what_the_field_takes(api_chat, alice_api, path, body, name, detail):
+    """"Input should be a valid string" and "... a valid integer" read as the validator's own words, among
+    errors that say what a field takes (a marketplace's API tester)."""
+    _, _, cid = api_chat
+    problem = assert_problem(alice_api.post(path.format(c=cid), json=body), 422)
+    assert problem["errors"] == [{"location": "body", "name": name, "detail": detail}]
+
+
 MALFORMED_IDS = ["99999999999", "%D9%A3", "%D9%A1%D9%A0%D9%A1%D9%A5", "%EF%BC%91%EF%BC%90", "-1", "abc", "1e3",
                  "+1", "%201", "0", str(2**63), "9" * 40]
 

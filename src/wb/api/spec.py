@@ -48,9 +48,21 @@ def _detail(item: dict) -> str:
     error = item.get("ctx", {}).get("error")
     if item["type"] == "value_error" and error is not None:
         return str(error)
-    if item["type"] == "bool_parsing":  # a query's true/false (pydantic: "unable to interpret input")
-        return "must be true or false"
-    return PATTERN_WORDS if item["type"] == "string_pattern_mismatch" else item["msg"]
+    if item["type"] == "string_pattern_mismatch":
+        return PATTERN_WORDS
+    return TYPE_WORDS.get(item["type"], item["msg"])
+
+
+# A value of the wrong JSON type, in our words ("Input should be a valid string" read as the validator's
+# own, among errors that say what a field takes: a marketplace's API tester).
+TYPE_WORDS = {
+    "string_type": 'must be text, a JSON string ("…")',
+    "int_type": "must be a whole number, a JSON number such as 14 (not \"14\" or 14.5)",
+    "int_parsing": "must be a whole number, written with the digits 0-9",
+    "int_from_float": "must be a whole number, without a fraction",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",  # a query's true/false (pydantic: "unable to interpret input")
+}
 
 
 def invalid_fields(error) -> list[dict]:
