@@ -61,6 +61,21 @@ def test_junk_token_names_are_a_clear_400(login, alice, junk, said):
     assert db.session.scalars(select(AccessToken)).all() == []
 
 
+def test_a_second_token_of_the_same_name_is_refused_at_its_name(login, alice):
+    """Two "seller helper script" tokens read alike in the list, and the right one couldn't be revoked (a
+    marketplace's tester)."""
+    client = login(alice)
+    assert _create(client, name="Seller helper script").status_code == 201
+    response = _create(client, name="seller helper SCRIPT")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "You already have a token called \u201cseller helper SCRIPT\u201d" in page and 'id="name-error"' in page
+    assert [row.name for row in db.session.scalars(select(AccessToken))] == ["Seller helper script"]
+    [row] = db.session.scalars(select(AccessToken)).all()
+    client.post(f"/settings/tokens/{row.id}/revoke")
+    assert _create(client, name="Seller helper script").status_code == 201  # a revoked one's name is free again
+
+
 @pytest.mark.parametrize("junk", ["\x00", "a\x00b", "\u202egnp.exe", "٣", ["a", "b"]])
 def test_odd_token_names_never_make_a_500(login, alice, junk):
     assert login(alice).post("/settings/tokens", data={"name": junk}).status_code in (201, 400)

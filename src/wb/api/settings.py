@@ -28,7 +28,7 @@ def create():
     try:
         row, token = tokens.issue(current_user, form.name.data, form.expires.data)
     except tokens.TokenRefused as refused:
-        return _render(errors={"form": str(refused)}, status=400)
+        return _render(errors={refused.field: str(refused)}, status=400)
     return _render(new_token=token, new_name=row.name, status=201)
 
 

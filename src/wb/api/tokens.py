@@ -29,7 +29,11 @@ LIFETIME_REFUSED = "Choose when the token expires: in 30 days, 90 days, 1 year, 
 
 
 class TokenRefused(ValueError):
-    """A token that can't be created, with what to tell the member."""
+    """A token that can't be created, with what to tell the member (and the form's field it is about)."""
+
+    def __init__(self, message: str, field: str = "form"):
+        super().__init__(message)
+        self.field = field
 
 
 def hash_token(token: str) -> str:
@@ -57,8 +61,13 @@ def issue(member, raw_name, lifetime: str = DEFAULT_LIFETIME) -> tuple[AccessTok
     token itself, to show once)."""
     name, works_for = clean_name(raw_name), clean_lifetime(lifetime)
     now = utcnow()
-    if sum(not row.expired(now) for row in active_tokens(member)) >= TOKENS_PER_MEMBER:
+    held = active_tokens(member)
+    if sum(not row.expired(now) for row in held) >= TOKENS_PER_MEMBER:
         raise TokenRefused(f"You can have at most {TOKENS_PER_MEMBER} tokens; revoke one you no longer use first.")
+    # Two alike in the list can't be told apart, nor the right one revoked (a marketplace's tester).
+    if any(row.name.casefold() == name.casefold() for row in held):
+        raise TokenRefused(f"You already have a token called \u201c{name}\u201d. Give this one another name, so that "
+                           "you can tell them apart.", field="name")
     token = PREFIX + secrets.token_urlsafe(32)
     row = AccessToken(user_id=member.id, name=name, token_hash=hash_token(token), created_at=now,
                       expires_at=None if works_for is None else now + works_for)
