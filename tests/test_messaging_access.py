@@ -69,6 +69,28 @@ def test_stored_messages_survive_switching_off_and_back_on(pair, app, login, bob
     assert "Hello Bob" in page.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("action", ["hide", "mute"])
+def test_an_action_sent_from_a_page_left_open_while_messaging_is_off_says_so(pair, app, action):
+    """Hide or Mute pressed in a thread left open when messaging was switched off led to "Not found -
+    There's nothing here. It may have been moved or never existed." (a street's tester)."""
+    from sqlalchemy import select
+
+    from wb.extensions import db
+    from wb.messaging.models import ConversationMembership
+
+    alice_client, cid, _ = pair
+    set_flag("direct_messaging", False)
+    answer = alice_client.post(f"/messages/{cid}/{action}")
+    page = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 404
+    assert "Messaging is switched off" in page and "Your conversations are kept" in page and "never existed" not in page
+    # over htmx too: the page says the server's words where the action was
+    said = html.unescape(alice_client.post(f"/messages/{cid}/{action}", headers={"HX-Request": "true"}).get_data(as_text=True))
+    assert "Your conversations are kept" in said
+    memberships = db.session.scalars(select(ConversationMembership).where(ConversationMembership.conversation_id == cid))
+    assert [(m.hidden, m.muted) for m in memberships] in ([], [(False, False)] * 2, [(False, False)])
+
+
 def test_anonymous_visitors_are_sent_to_login(app, messaging_on, client):
     response = client.get("/messages")
     assert response.status_code == 302

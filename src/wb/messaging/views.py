@@ -54,10 +54,11 @@ def _switched_on():
             return live.switched_off_answer()
         if request.endpoint == "messaging.send" and current_user.is_authenticated:
             return _send_while_switched_off()
-        if current_user.is_authenticated and request.method == "GET" and (
-                not is_htmx() or request.endpoint not in PAGELESS_ENDPOINTS):
-            # A member's bookmark or reload, or a conversation picked in an inbox left open: not
-            # "nothing here", which reads as messages gone (an operator's tester).
+        if current_user.is_authenticated and (
+                request.method != "GET" or not is_htmx() or request.endpoint not in PAGELESS_ENDPOINTS):
+            # A member's bookmark or reload, a conversation picked in an inbox left open, or an action
+            # pressed there (Hide, Mute: a street's tester): not "nothing here", which reads as
+            # messages gone (an operator's tester).
             return render_error(404, SWITCHED_OFF_FOR_ADMINS if current_user.is_admin else SWITCHED_OFF,
                                 title="Messaging is switched off")
         abort(404)
