@@ -292,11 +292,15 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
     # Alice's open page holds /messages/live, which answers 404 once messaging is off.
     browsing.allow_console_error(failed_resource(404))
 
+    from .test_conversation_ui_e2e import seed_messages
+
+    seed_messages(live, bob, alice, ["Are you in tonight?"])
     alice_page = browsing.sign_in(alice, server=live)
     alice_page.goto(f"/people/{bob}")
     message_button = alice_page.get_by_role("button", name="Message Bob")
     expect(message_button).to_be_visible()
     expect(alice_page.locator("#inbox-badge")).to_be_visible()
+    expect(alice_page).to_have_title(re.compile(r"^\(1\) "))
     remember_document(alice_page)
 
     admin_page = browsing.sign_in(admin, server=live)
@@ -320,6 +324,8 @@ def test_messaging_switched_off_by_the_admin_hides_everything(browsing, start_se
     expect(alice_page.locator(".site-header .error-box")).to_have_count(0)
     expect(alice_page.get_by_role("alert").filter(has_text="Messaging is switched off.")).to_be_visible()
     expect(message_button).to_have_count(0)
+    # nor a count in the tab's title of messages she can't open now (it stayed: a street's tester)
+    expect(alice_page).not_to_have_title(re.compile(r"^\(\d+\) "))
     assert_not_reloaded(alice_page)
 
     alice_page.reload()

@@ -269,6 +269,7 @@
     var card = document.getElementById("dashboard-messages"), badge = document.getElementById("inbox-badge");
     if (card) card.hidden = true;
     if (badge) (badge.closest(".nav-links > li") || badge).hidden = true;
+    document.dispatchEvent(new CustomEvent("wb:messaging-off"));  // the title's count goes (notify.js)
   }
 
   function ask() {

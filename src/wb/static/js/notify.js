@@ -9,7 +9,10 @@
   var COUNT_PREFIX = /^\(\d+\) /;
 
   function unreadTotal() {
+    // A badge hidden with messaging switched off (live.js) counts nothing: the title kept "(1)" for a
+    // message that couldn't be opened (a street's tester).
     var badge = document.querySelector("#inbox-badge .badge");
+    if (badge && badge.closest("[hidden]")) badge = null;
     var count = badge ? parseInt(badge.textContent, 10) : 0;
     return isNaN(count) ? 0 : count;
   }
@@ -280,5 +283,6 @@
   // The badge poll swaps #inbox-badge; a read swaps it too (wb:unread-changed). After the swap
   // for the badge; after settling too, as htmx sets a swapped page's own title in between.
   document.addEventListener("htmx:afterSwap", function () { unreadChanged(); });
+  document.addEventListener("wb:messaging-off", function () { unreadChanged(); });
   document.addEventListener("htmx:afterSettle", function () { unreadChanged(); });
 })();
