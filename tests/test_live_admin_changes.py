@@ -9,7 +9,7 @@ from helpers import reload
 from messaging_helpers import open_conversation, send, visible_text
 from wb.extensions import db
 from wb.messaging import live
-from wb.messaging.models import LiveEvent
+from wb.messaging.models import LiveEvent, Report
 from wb.models import User
 
 CLOSED_BOX = re.compile(r'<div id="compose" class="compose compose-closed".*?</div>', re.S)
@@ -221,3 +221,62 @@ def test_a_newcomer_joining_a_circle_with_an_invite_tells_the_open_pages_once_ac
     assert response.status_code == 302
     assert reload(User, User.by_username("ian").id).status == "pending"
     assert told_everyone(newest) == []
+
+
+# --- what waits for the admins ----------------------------------------------------------------------
+
+
+def admins_told(newest_id: int) -> list[int]:
+    """The members told "admin" (the count beside Admin changed) after newest_id."""
+    return [member for member, kind, _conversation in events_since(newest_id) if kind == "admin"]
+
+
+def test_a_report_filed_resolved_or_opened_again_tells_every_admins_open_pages(chat, alice, bob, admin, login, make_user):
+    """A report about a threat reached an admin's open page only at their next click: the count beside
+    Admin stayed empty (a street's tester)."""
+    other_admin, _member = make_user("sam", role="admin"), make_user("tess")
+    bob_client, admin_client = login(bob), login(admin)
+    admin_since = live.newest_for(admin.id)
+    newest = live.newest_id()
+
+    assert bob_client.post("/people/alice/report", data={"reason": "harassment", "note": "threats"}).status_code == 302
+    assert sorted(admins_told(newest)) == sorted([admin.id, other_admin.id])  # admins only, each once
+    assert ("admin", None) in told(admin_client, admin_since)
+    # what the page then asks for: the count, in both its places, out of band
+    answer = admin_client.get("/admin/waiting", headers={"HX-Request": "true"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert 'id="admin-link"' in text and 'id="menu-waiting"' in text and text.count('hx-swap-oob="true"') == 2
+    assert '<span class="badge">1</span><span class="visually-hidden"> open report</span>' in text
+    assert 'href="/admin/reports"' in text
+
+    newest = live.newest_id()
+    assert bob_client.post("/people/alice/report", data={"reason": "harassment", "note": "again"}).status_code == 302
+    assert admins_told(newest) == []  # a note joining the open report counts nothing new
+
+    report_id = db.session.scalar(select(Report.id))
+    newest = live.newest_id()
+    assert admin_client.post(f"/admin/reports/{report_id}/resolve").status_code in (302, 303)
+    assert sorted(admins_told(newest)) == sorted([admin.id, other_admin.id])
+    assert "badge" not in admin_client.get("/admin/waiting", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+
+def test_a_member_waiting_for_approval_and_approved_tells_the_admins(admin_client, admin, make_user, client):
+    from wb.models import Invite
+
+    invite = Invite.issue(creator=admin, max_uses=1, expires_days=14, auto_approve=False)
+    db.session.commit()
+    newest = live.newest_id()
+    form = {"username": "ian", "password": "a long enough passphrase 1", "display_name": "", "invite": invite.token}
+    assert client.post(f"/register?invite={invite.token}", data=form).status_code == 302
+    assert admins_told(newest) == [admin.id]
+    assert "> member waiting for approval</span>" in admin_client.get("/admin/waiting").get_data(as_text=True)
+
+    newest = live.newest_id()
+    assert admin_client.post("/admin/members/ian/approve", data={"confirmed": "1"}).status_code == 302
+    assert admins_told(newest) == [admin.id]
+
+
+def test_the_count_beside_admin_is_for_admins_only(chat, alice, login):
+    answer = login(alice).get("/admin/waiting", headers={"HX-Request": "true"})
+    assert answer.status_code in (403, 404) and "badge" not in answer.get_data(as_text=True)

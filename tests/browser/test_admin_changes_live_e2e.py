@@ -128,3 +128,40 @@ def test_an_open_draft_closes_its_box_when_the_member_is_removed_from_the_circle
     admin_page.locator(f"#circle-{circle_id}").get_by_role("button", name="Add").click()
     expect(erin_page.locator("#compose-body")).to_have_value("Could you water my plants while I move?",
                                                             timeout=NEWS_MS)
+
+
+def test_a_report_reaches_the_count_beside_admin_on_an_admins_open_pages(browsing, start_server):
+    """A report about a threat came to the admin's open page only at their next click: "Admin" stayed
+    without a count (a street's tester). The Menu button carries it too, where large text folds the links."""
+    from wb.messaging import safety
+    from wb.models import User
+
+    from .test_messaging_e2e import PHONE, assert_not_reloaded, remember_document
+
+    live = start_server()  # its own: a report left open would count beside Admin in other tests
+    live.set_messaging(True)
+    warden = live.create_member("warden", role="admin", display_name="Wanda Warden")
+    erin, frank = live.create_member("erin"), live.create_member("frank")
+    desk = browsing.sign_in(warden, server=live)
+    desk.goto("/admin/members")
+    phone = browsing.sign_in(warden, server=live, viewport=PHONE)
+    phone.goto("/requests")
+    for page in (desk, phone):
+        remember_document(page)
+    expect(desk.locator("#admin-link .badge")).to_have_count(0)
+
+    with live.app.app_context():
+        safety.report(User.by_username(erin), User.by_username(frank), "harassment", "He said he'd come round")
+    expect(desk.locator("#admin-link .badge")).to_have_text("1", timeout=NEWS_MS)
+    expect(desk.locator("#admin-link")).to_have_attribute("href", "/admin/reports")
+    expect(desk.locator("#admin-link")).to_contain_text("open report")  # read out with the number
+    expect(phone.locator("#admin-link .badge")).to_have_text("1", timeout=NEWS_MS)
+    expect(phone.locator("#admin-link .badge")).to_be_visible()
+    expect(phone.locator("#menu-waiting .badge")).to_have_text("1")  # (shown where large text folds the links)
+    for page in (desk, phone):
+        assert_not_reloaded(page)
+
+    desk.goto("/admin/reports")
+    desk.get_by_role("button", name="Mark resolved").first.click()
+    expect(phone.locator("#admin-link .badge")).to_have_count(0, timeout=NEWS_MS)
+    expect(phone.locator("#menu-waiting .badge")).to_have_count(0)

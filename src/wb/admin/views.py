@@ -27,6 +27,18 @@ def index():
     return redirect(url_for("admin.settings"))
 
 
+@bp.route("/waiting")
+@admin_required
+def waiting():
+    """The count beside Admin (open reports, members waiting for approval), out of band: the page asks
+    when its live channel says it changed (admin/_waiting.html)."""
+    from ..messaging.safety import open_report_count
+    from . import _pending_member_count
+
+    return render_template("admin/_waiting_answer.html", reports_waiting=open_report_count(current_user),
+                           members_waiting=_pending_member_count())
+
+
 @bp.route("/settings")
 @admin_required
 def settings():

@@ -111,6 +111,8 @@ def register(form) -> User | None:
     try:
         db.session.flush()  # its id first: the check below passes the member by
         user.note_name_shared()
+        if user.status == "pending":  # counted beside Admin on the admins' open pages
+            live.record_for_admins()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -163,6 +165,8 @@ def set_status(user: User, status: str, actor: User | None = None) -> None:
         # residents' building's tester). The same event as a pause: the thread drawn again says which.
         tell_compose_changed(user.id)
         circles.tell_open_pages_if_in_a_circle(user)
+        if old == "pending":  # no longer counted beside Admin
+            live.record_for_admins()
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 

@@ -143,6 +143,8 @@ def _filed(reporter, reported, reason: str, note: str) -> Report | None:
         db.session.rollback()
         return None
     policy.count_or_take_back("report", "REPORT_RATE_LIMIT", reporter, Report, row.id)
+    live.record_for_admins()  # the count beside Admin, on their open pages
+    db.session.commit()
     audit("member.reported", report_id=row.id, user_id=reporter.id, other_user_id=reported.id)
     return row
 
@@ -343,6 +345,7 @@ def resolve_report(admin, report_id) -> Report:
         row.resolved_by_id = admin_id
         db.session.add(AuditEvent(actor_id=admin_id, action=REPORT_RESOLVED, subject=f"user:{row.reported_id}",
                                   new_value=f"report {row.id}"))
+        live.record_for_admins()
         db.session.commit()
         audit("report.resolved", report_id=row.id, user_id=admin_id)
     return row
@@ -362,6 +365,7 @@ def reopen_report(admin, report_id) -> Report:
     row.status, row.resolved_at, row.resolved_by_id = "open", None, None
     db.session.add(AuditEvent(actor_id=admin.id, action=REPORT_REOPENED, subject=f"user:{row.reported_id}",
                               new_value=f"report {row.id}"))
+    live.record_for_admins()
     try:
         db.session.commit()
     except IntegrityError:  # filed at the same moment (uq_reports_open)

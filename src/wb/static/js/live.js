@@ -85,6 +85,7 @@
       fire("wb:list-stale");
     }
     if (unread) fire("wb:unread-changed");
+    if (events(answer, "admin") || answer.refresh) fire("wb:admin-changed");  // the count beside Admin (admin/_waiting.html)
   }
 
   function events(answer, kind) {
