@@ -58,6 +58,11 @@ def test_the_prompt_replaces_the_button_and_a_reply_still_goes(browsing, ruled_s
     prompt = page.locator(".message-refusal")
     expect(prompt).to_contain_text("You can start conversations with members who share a circle with you, "
                                    "and Bob Okafor isn't in any of yours.")
+    # On a phone it goes under the name, with room before the bio ("No bio yet." sat on it: a marketplace's tester).
+    phone = browsing.sign_in(alice, server=ruled_server, viewport={"width": 390, "height": 844})
+    phone.goto(f"/people/{bob}")
+    note, bio = phone.locator(".message-refusal").bounding_box(), phone.get_by_text("No bio yet.").bounding_box()
+    assert bio["y"] - (note["y"] + note["height"]) >= 8, (note, bio)
     prompt.get_by_role("link", name="See the circles and who the admins are").click()
     expect(page).to_have_url(re.compile(r"/circles$"))
     expect(page.locator("main")).to_contain_text("Oak Street")
