@@ -239,3 +239,38 @@ def test_protecting_a_circle_says_what_it_means_for_its_members_and_asks_first(b
         with ruled_server.app.app_context():
             set_protection(circles.by_name(clients_name), None)
             set_reach(before)
+
+
+def test_an_open_profile_follows_a_change_of_the_rules(browsing, start_server):
+    """Bob's profile, open on Alice's phone, still said he isn't in any of her circles after the admin let
+    everyone reach everyone: the Message button came only with a reload (a street's tester)."""
+    from wb.circles import service as circles
+    from wb.messaging.rule_changes import set_reach
+
+    from .conftest import THREAD_WAIT_MS
+    from .test_messaging_e2e import assert_not_reloaded, remember_document
+
+    live = start_server()  # its own: the rules reach every page of a server
+    live.set_messaging(True)
+    alice, bob = live.create_member("alice"), live.create_member("bob", display_name="Bob Okafor")
+    with live.app.app_context():
+        circles.add_members(circles.create("Elm Street"), [alice])
+        circles.add_members(circles.create("Oak Street"), [bob])
+        set_reach(True)
+    page = browsing.sign_in(alice, server=live, viewport={"width": 390, "height": 844})
+    page.goto(f"/people/{bob}")
+    button = page.get_by_role("button", name="Message Bob Okafor")
+    expect(page.locator(".message-refusal")).to_contain_text("Bob Okafor isn't in any of yours")
+    expect(button).to_have_count(0)
+    remember_document(page)
+
+    with live.app.app_context():
+        set_reach(False)
+    expect(button).to_be_visible(timeout=THREAD_WAIT_MS)
+    expect(page.locator(".message-refusal")).to_have_count(0)
+    with live.app.app_context():
+        set_reach(True)
+    expect(page.locator(".message-refusal")).to_contain_text("Bob Okafor isn't in any of yours", timeout=THREAD_WAIT_MS)
+    expect(button).to_have_count(0)
+    assert_not_reloaded(page)
+    expect(page.locator("[data-message-for]")).to_have_count(1)  # drawn in place, once

@@ -46,6 +46,40 @@
     htmx.ajax("GET", "/messages", { target: "#starting-note", select: "#starting-note", swap: "outerHTML ignoreTitle:true" });
   }
 
+  // The Message buttons and the notes saying why not (_macros.html message_button: one element each,
+  // data-message-for) follow the rules too: drawn again in place from the page as it is now (a profile
+  // said "isn't in any of your circles" after the admin let everyone reach everyone: a street's tester).
+  // Only where the page now draws the same members in the same order; else they wait for a reload.
+  // Every open page hears a change of the rules at once: each asks within a couple of seconds, at random,
+  // not all in the same moment.
+  var SPREAD_MS = 2000;
+  function redrawMessageButtons() {
+    if (!document.querySelector("[data-message-for]")) return;
+    window.setTimeout(fetchMessageButtons, Math.random() * SPREAD_MS);
+  }
+  function fetchMessageButtons() {
+    var shown = document.querySelectorAll("[data-message-for]");
+    if (!shown.length) return;
+    fetch(window.location.href, { credentials: "same-origin", headers: { "X-WB-Tab": TAB } })
+      .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var now = shown[0].isConnected ? document.querySelectorAll("[data-message-for]") : [];
+        var drawn = new DOMParser().parseFromString(html, "text/html").querySelectorAll("[data-message-for]");
+        if (!now.length || now.length !== drawn.length) return;
+        for (var i = 0; i < now.length; i++) {
+          if (now[i].getAttribute("data-message-for") !== drawn[i].getAttribute("data-message-for")) return;
+        }
+        now.forEach(function (element, i) {
+          if (element.outerHTML === drawn[i].outerHTML) return;
+          var fresh = document.importNode(drawn[i], true);
+          element.replaceWith(fresh);
+          htmx.process(fresh);
+        });
+      })
+      .catch(function () { /* offline: the next change of the rules, or a reload, draws them */ });
+  }
+
   function apply(answer, active) {
     // Messaging was switched off, and on again before this tab heard of it (its ask was answered
     // while it was on): the page is drawn again as it is now. What was typed or refused meanwhile
@@ -74,7 +108,7 @@
       if (change.kind === "blocked" || change.kind === "compose" || change.kind === "left") redraw = true;
     });
     if (events(answer, "rules") && open !== null) redraw = true;
-    if (events(answer, "rules") || answer.refresh) redrawStartingNote();
+    if (events(answer, "rules") || answer.refresh) { redrawStartingNote(); redrawMessageButtons(); }
     if (redraw && open !== null) redrawThread(open);
     else if (poll) fire("wb:poll-now");
     // On the inbox the answer brings the list drawn now (X-WB-List): the rows that changed, which
