@@ -1,4 +1,6 @@
 """What the API tests share: members with tokens, a client that speaks JSON with a Bearer token."""
+import itertools
+
 import pytest
 
 from wb.api import tokens
@@ -31,7 +33,12 @@ class ApiClient:
         return self.request("DELETE", path, **kwargs)
 
 
-def token_for(user, name="test") -> str:
+def token_for(user, name=None) -> str:
+    """A new token for user, named name or "test" ("test 2", ... beside the ones they have: names are one each)."""
+    if name is None:
+        taken = {row.name for row in tokens.active_tokens(user)}
+        names = itertools.chain(["test"], (f"test {n}" for n in itertools.count(2)))
+        name = next(name for name in names if name not in taken)
     _row, token = tokens.issue(user, name)
     return token
 

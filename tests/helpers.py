@@ -1,4 +1,6 @@
 """Small helpers any test file may use."""
+import re
+
 from wb.extensions import db
 
 
@@ -24,3 +26,12 @@ def post_requests_and_comments(requests, comments):
     db.session.add_all([Comment(request_id=made[index].id, author_id=author.id, body=body) for index, author, body in comments])
     db.session.commit()
     return made
+
+
+ADMIN_LINK = re.compile(r'<a id="admin-link" href="(?P<href>[^"]*)"[^>]*>(?P<text>Admin.*?)</a>', re.S)
+
+
+def admin_link(page: str) -> tuple[str, str] | None:
+    """The header's Admin link in a page: (where it goes, what it holds, as HTML), or None."""
+    found = ADMIN_LINK.search(page)
+    return (found["href"], found["text"]) if found else None

@@ -11,7 +11,7 @@ from wb import create_app
 from wb.config import TestConfig
 from wb.extensions import db
 from wb.models import Comment, FeatureFlag, HelpRequest, Invite, User
-from helpers import reload, text
+from helpers import admin_link, reload, text
 
 # A whole link under WB_BASE_URL (TestConfig's), not a path to paste after an address.
 LINK = re.compile(r"^https?://[^/\s]+/register\?invite=([A-Za-z0-9_-]+)$", re.M)
@@ -446,7 +446,7 @@ def test_approve_does_not_let_a_suspended_member_back_in_silently(runner, make_u
 def test_created_admin_can_sign_in_through_the_form(runner, client):
     runner.invoke(args=["create-admin", "boss", "--password", PASSWORD])
     client.login("boss")
-    assert '<a href="/admin/settings">Admin</a>' in text(client.get("/"))
+    assert admin_link(text(client.get("/"))) == ("/admin/settings", "Admin")
 
 
 @pytest.mark.parametrize("args, words", [
