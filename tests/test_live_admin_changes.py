@@ -261,6 +261,19 @@ def test_a_report_filed_resolved_or_opened_again_tells_every_admins_open_pages(c
     assert "badge" not in admin_client.get("/admin/waiting", headers={"HX-Request": "true"}).get_data(as_text=True)
 
 
+def test_a_report_about_an_admin_tells_only_the_admins_who_read_it(chat, bob, admin, login, make_user):
+    """A report about an admin goes to the other admins only: the reported admin's page isn't told either,
+    or a change they can't see would tell them of it (a therapy practice's client reporting her therapist)."""
+    other_admin = make_user("sam", role="admin")
+    newest = live.newest_id()
+    assert login(bob).post(f"/people/{admin.username}/report", data={"reason": "harassment"}).status_code == 302
+    assert admins_told(newest) == [other_admin.id]
+    newest = live.newest_id()
+    report_id = db.session.scalar(select(Report.id))
+    assert login(other_admin).post(f"/admin/reports/{report_id}/resolve").status_code in (302, 303)
+    assert admins_told(newest) == [other_admin.id]
+
+
 def test_a_member_waiting_for_approval_and_approved_tells_the_admins(admin_client, admin, make_user, client):
     from wb.models import Invite
 

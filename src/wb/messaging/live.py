@@ -110,8 +110,9 @@ def record_for_everyone(kind: str) -> None:
 
 
 def record_for_admins() -> None:
-    """What waits for the admins changed (a report filed, resolved or opened again, a member waiting
-    for approval or approved): their open pages draw the count beside Admin again (caller commits)."""
+    """What waits for every admin changed (a member waiting for approval, or approved): their open pages
+    draw the count beside Admin again (caller commits). A report tells only the admins who read it
+    (safety._tell_the_admins_who_read)."""
     with db.session.no_autoflush:  # recorded beside a change that is written (and checked) at its commit
         admin_ids = list(db.session.scalars(select(User.id).where(User.role == "admin", User.status == "active",
                                                                   User.deleted_at.is_(None))))

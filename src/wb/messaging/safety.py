@@ -143,7 +143,7 @@ def _filed(reporter, reported, reason: str, note: str) -> Report | None:
         db.session.rollback()
         return None
     policy.count_or_take_back("report", "REPORT_RATE_LIMIT", reporter, Report, row.id)
-    live.record_for_admins()  # the count beside Admin, on their open pages
+    _tell_the_admins_who_read(row)
     db.session.commit()
     audit("member.reported", report_id=row.id, user_id=reporter.id, other_user_id=reported.id)
     return row
@@ -248,6 +248,18 @@ def _for_admin(admin):
     return ~mine
 
 
+def _tell_the_admins_who_read(row: Report) -> None:
+    """The count beside Admin changed on the open pages of the admins who read this report (_for_admin): not
+    of one it is about, who would learn of it from their page being told of a change they can't see
+    (caller commits). A query per admin; a community has a few."""
+    with db.session.no_autoflush:  # beside a change that is written (and checked) at its commit
+        admins = list(db.session.scalars(select(User).where(User.role == "admin", User.status == "active",
+                                                            User.deleted_at.is_(None))))
+        readers = [admin.id for admin in admins
+                   if db.session.scalar(select(Report.id).where(Report.id == row.id, _for_admin(admin))) is not None]
+    live.record(readers, "admin")
+
+
 def hidden_from(admin):
     """The reports this admin may not read (a condition on Report): the rest of _for_admin's."""
     return ~_for_admin(admin)
@@ -345,7 +357,7 @@ def resolve_report(admin, report_id) -> Report:
         row.resolved_by_id = admin_id
         db.session.add(AuditEvent(actor_id=admin_id, action=REPORT_RESOLVED, subject=f"user:{row.reported_id}",
                                   new_value=f"report {row.id}"))
-        live.record_for_admins()
+        _tell_the_admins_who_read(row)
         db.session.commit()
         audit("report.resolved", report_id=row.id, user_id=admin_id)
     return row
@@ -365,7 +377,7 @@ def reopen_report(admin, report_id) -> Report:
     row.status, row.resolved_at, row.resolved_by_id = "open", None, None
     db.session.add(AuditEvent(actor_id=admin.id, action=REPORT_REOPENED, subject=f"user:{row.reported_id}",
                               new_value=f"report {row.id}"))
-    live.record_for_admins()
+    _tell_the_admins_who_read(row)
     try:
         db.session.commit()
     except IntegrityError:  # filed at the same moment (uq_reports_open)
