@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from ..circles import service as circles
 from ..extensions import db
 from ..messaging import live
-from ..messaging.safety import tell_compose_changed
+from ..messaging.safety import tell_compose_changed, tell_every_admin
 from ..models import ERASED_USERNAME_PREFIX, AuditEvent, Invite, User, utcnow
 from ..notifications.models import Notice
 from ..text import has_control_characters
@@ -112,7 +112,7 @@ def register(form) -> User | None:
         db.session.flush()  # its id first: the check below passes the member by
         user.note_name_shared()
         if user.status == "pending":  # counted beside Admin on the admins' open pages
-            live.record_for_admins()
+            tell_every_admin()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -166,7 +166,7 @@ def set_status(user: User, status: str, actor: User | None = None) -> None:
         tell_compose_changed(user.id)
         circles.tell_open_pages_if_in_a_circle(user)
         if old == "pending":  # no longer counted beside Admin
-            live.record_for_admins()
+            tell_every_admin()
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 

@@ -109,16 +109,6 @@ def record_for_everyone(kind: str) -> None:
     record([EVERYONE], kind)
 
 
-def record_for_admins() -> None:
-    """What waits for every admin changed (a member waiting for approval, or approved): their open pages
-    draw the count beside Admin again (caller commits). A report tells only the admins who read it
-    (safety._tell_the_admins_who_read)."""
-    with db.session.no_autoflush:  # recorded beside a change that is written (and checked) at its commit
-        admin_ids = list(db.session.scalars(select(User.id).where(User.role == "admin", User.status == "active",
-                                                                  User.deleted_at.is_(None))))
-    record(admin_ids, "admin")
-
-
 # PostgreSQL: the order lock, the events and the NOTIFY (delivered at commit, to every server
 # listening on this database) in one statement, run in a transaction of its own (autocommit) right
 # after the change it tells of commits: the lock is held only while the statement runs, never

@@ -253,11 +253,22 @@ def _tell_the_admins_who_read(row: Report) -> None:
     of one it is about, who would learn of it from their page being told of a change they can't see
     (caller commits). A query per admin; a community has a few."""
     with db.session.no_autoflush:  # beside a change that is written (and checked) at its commit
-        admins = list(db.session.scalars(select(User).where(User.role == "admin", User.status == "active",
-                                                            User.deleted_at.is_(None))))
-        readers = [admin.id for admin in admins
+        readers = [admin.id for admin in active_admins()
                    if db.session.scalar(select(Report.id).where(Report.id == row.id, _for_admin(admin))) is not None]
     live.record(readers, "admin")
+
+
+def tell_every_admin() -> None:
+    """What waits for every admin changed (a member waiting for approval, or approved): their open pages
+    draw the count beside Admin again (caller commits). A report tells only its readers (above)."""
+    with db.session.no_autoflush:  # beside a change that is written at its commit
+        live.record([admin.id for admin in active_admins()], "admin")
+
+
+def active_admins() -> list[User]:
+    """Every admin who may act now (not suspended, not gone)."""
+    return list(db.session.scalars(select(User).where(User.role == "admin", User.status == "active",
+                                                      User.deleted_at.is_(None))))
 
 
 def hidden_from(admin):
@@ -304,9 +315,7 @@ def seen_by_no_admin() -> set[int]:
     them (`./wb reports`). Reported Ada, the only admin, made Ben one: neither reads it (a therapy
     practice's tester). A query per admin; a community has a few."""
     unseen = set(db.session.scalars(select(Report.id).where(Report.status == "open")))
-    admins = list(db.session.scalars(select(User).where(User.role == "admin", User.status == "active",
-                                                        User.deleted_at.is_(None))))
-    for admin in admins:
+    for admin in active_admins():
         if not unseen:
             break
         unseen -= set(db.session.scalars(select(Report.id).where(Report.id.in_(unseen), _for_admin(admin))))

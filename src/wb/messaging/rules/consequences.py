@@ -120,9 +120,9 @@ UNPROTECTED_NAMED = 10  # named in the notice; the rest are a count and the link
 def _protection_applies(rules: Rules) -> bool:
     """A circle is protected and messaging is on: while it is off the rules protect nobody from
     messages there are none of (the joining hint says nothing then either)."""
-    from ...flags import is_enabled
+    from ..policy import messaging_enabled
 
-    return bool(rules.protected) and is_enabled("direct_messaging")
+    return bool(rules.protected) and messaging_enabled()
 
 
 def members_outside_protection(rules: Rules) -> dict | None:
