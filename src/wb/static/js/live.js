@@ -58,13 +58,11 @@
     window.setTimeout(fetchMessageButtons, Math.random() * SPREAD_MS);
   }
   function fetchMessageButtons() {
-    var shown = document.querySelectorAll("[data-message-for]");
-    if (!shown.length) return;
     fetch(window.location.href, { credentials: "same-origin", headers: { "X-WB-Tab": TAB } })
       .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
       .then(function (html) {
         if (html === null) return;
-        var now = shown[0].isConnected ? document.querySelectorAll("[data-message-for]") : [];
+        var now = document.querySelectorAll("[data-message-for]");  // as the page is when the answer is in
         var drawn = new DOMParser().parseFromString(html, "text/html").querySelectorAll("[data-message-for]");
         if (!now.length || now.length !== drawn.length) return;
         for (var i = 0; i < now.length; i++) {
