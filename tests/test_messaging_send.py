@@ -1,6 +1,7 @@
 """Sending: validation, escaping, what the thread and poll show."""
 import hashlib
 import html
+import re
 
 import pytest
 
@@ -336,3 +337,79 @@ def test_a_malformed_key_is_refused_before_anything_is_stored(chat):
     assert response.status_code == 400
     assert ">hello</textarea>" in response.get_data(as_text=True)
     assert messages_in(cid) == []
+
+
+# --- without JavaScript: the form's own key (send_key), drawn with it ---
+
+SEND_KEY_FIELD = re.compile(r'<input type="hidden" name="send_key" value="([^"]+)">')
+
+
+def form_key(page: str) -> str:
+    [key] = SEND_KEY_FIELD.findall(page)
+    return key
+
+
+def send_form(client, conversation_id, body, key):
+    """The compose form as a browser without JavaScript posts it: its fields, no htmx, no header."""
+    return client.post(f"/messages/{conversation_id}", data={"body": body, "send_key": key})
+
+
+def test_each_drawn_compose_form_has_a_key_of_its_own(chat):
+    alice_client, _, cid = chat
+    first = form_key(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    second = form_key(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    assert first != second and len(first) >= 16
+
+
+def test_a_form_sent_twice_without_javascript_stores_its_message_once(chat, alice):
+    """A double click on Send without JavaScript posted the form twice and stored the message twice."""
+    alice_client, _, cid = chat
+    key = form_key(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    first = send_form(alice_client, cid, "Parcel is with me", key)
+    again = send_form(alice_client, cid, "Parcel is with me", key)
+    assert first.status_code == again.status_code == 302
+    assert first.location == again.location == f"/messages/{cid}"
+    [message] = messages_in(cid)
+    assert message.body == "Parcel is with me" and message.sender_id == alice.id
+    page = alice_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert page.count(f'id="message-{message.id}"') == 1 and page.count('class="message mine') == 1
+    assert form_key(page) != key  # the next message's form has a new key
+
+
+def test_other_words_from_the_same_form_are_another_message_not_a_refusal(chat):
+    """Back to the page, then a new message from the form it showed: sent, not "mixed up"."""
+    alice_client, _, cid = chat
+    key = form_key(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    assert send_form(alice_client, cid, "See you at six", key).status_code == 302
+    assert send_form(alice_client, cid, "Make that seven", key).status_code == 302
+    assert [m.body for m in messages_in(cid)] == ["See you at six", "Make that seven"]
+
+
+def test_a_refused_form_keeps_its_key_so_its_send_again_is_the_same_message(chat, alice):
+    """A form send refused while the first one of a double click is still being stored (409) is
+    drawn again with the same key: sending it again then stores nothing twice."""
+    from wb.api.idempotency import _body_hash
+    from wb.api.models import IdempotencyKey
+    from wb.extensions import db
+    from wb.messaging.views import _form_send_key
+
+    alice_client, _, cid = chat
+    key = form_key(alice_client.get(f"/messages/{cid}").get_data(as_text=True))
+    with alice_client.application.test_request_context(method="POST", data={"send_key": key}):
+        stands_for = _form_send_key("Still here?")
+    db.session.add(IdempotencyKey(user_id=alice.id, key_hash=hashlib.sha256(stands_for.encode()).hexdigest(),
+                                  conversation_id=cid, body_hash=_body_hash("Still here?")))  # claimed, not yet stored
+    db.session.commit()
+    response = send_form(alice_client, cid, "Still here?", key)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "this message may still be on its way" in page and ">Still here?</textarea>" in page
+    assert form_key(page) == key
+    assert messages_in(cid) == []
+
+
+def test_a_tampered_form_key_is_ignored_and_the_message_sent(chat):
+    alice_client, _, cid = chat
+    for key in ("short", "has space in it, and more", "é" * 20, ""):
+        assert send_form(alice_client, cid, f"sent with {key!r}", key).status_code == 302
+    assert len(messages_in(cid)) == 4

@@ -148,3 +148,31 @@ def test_opening_one_conversation_several_times_at_once_opens_one_and_counts_not
     assert me["limits"]["new_conversations_remaining"] == 5, me
     assert db.session.scalar(select(func.count()).select_from(Conversation)) == 1
     assert " 500 " not in log, log[-3000:]
+
+
+def test_a_form_double_clicked_without_javascript_stores_its_message_once(tmp_path, database_urls, pair):
+    """Send clicked twice on a page without JavaScript: the browser posts the form twice at once,
+    and the posts land on different workers. One message, whichever stores it; the other answer
+    sends the member to the thread too, or says it may still be on its way, with the text kept."""
+    with Server(tmp_path, database_urls, workers=3, WB_MESSAGE_RATE_LIMIT="100000 per minute") as server:
+        alice = Member(server.url)
+        alice.sign_in("alice", PASSWORD)
+        path = alice.post("/messages/with/bob").headers["Location"]
+        conversation_id = int(path.rsplit("/", 1)[1])
+        answers = []
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for round_ in range(20):
+                key = SEND_KEY.search(alice.get(path).text).group(1)
+                form = {"body": f"Double click {round_}", "send_key": key}
+                answers += [f.result() for f in [pool.submit(alice.post, path, form) for _ in range(2)]]
+        log = server.log()
+    assert " 500 " not in log, log[-3000:]
+    for answer in answers:
+        assert answer.status == 302 and answer.headers["Location"] == path \
+            or answer.status == 409 and "may still be on its way" in answer.text, answer
+    db.session.expire_all()
+    bodies = [m.body for m in db.session.scalars(select_messages(conversation_id))]
+    assert bodies == [f"Double click {n}" for n in range(20)]
+
+
+SEND_KEY = re.compile(r'<input type="hidden" name="send_key" value="([^"]+)">')

@@ -222,6 +222,7 @@ class ThreadView:
     compose_body: str  # what the compose box holds (what a refused send had)
     compose_error: str | None
     compose_retry_after: int | None  # a limit's refusal: seconds until it may send again
+    compose_send_key: str | None  # a refused form send's key (kept for its send again), or None for a new one
     after_id: int  # the poller's cursors: the newest message shown ...
     seen_id: int  # ... and how far the other member had read
     needs_read: bool  # the member has unread messages here: the page marks them read
@@ -229,7 +230,7 @@ class ThreadView:
 
 
 def thread_view(member, conversation: Conversation, before=None, compose_body="", compose_error=None,
-                compose_retry_after=None) -> ThreadView:
+                compose_retry_after=None, compose_send_key=None) -> ThreadView:
     """An open thread (its newest page, or the page before a cursor), in a fixed number of queries."""
     page = thread_page(member, conversation, before=before)
     state = thread_state(member, conversation)
@@ -245,6 +246,7 @@ def thread_view(member, conversation: Conversation, before=None, compose_body=""
         compose_body=compose_body,
         compose_error=compose_error,
         compose_retry_after=compose_retry_after,
+        compose_send_key=compose_send_key,
         after_id=max(newest_shown, (mine.last_message_id or 0) if mine else 0),
         seen_id=seen_marker(member, theirs),
         needs_read=bool(mine and mine.unread_count),

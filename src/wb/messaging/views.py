@@ -1,5 +1,7 @@
 """Messaging routes. Thin: read input, call one service function, render or redirect."""
 import hashlib
+import re
+import secrets
 from urllib.parse import parse_qsl
 
 from flask import (
@@ -233,10 +235,14 @@ SEND_KEY_REFUSED = "Not sent: this page mixed the message up with another one. S
 
 def _send_once(conversation, body) -> writes.Sent:
     """Send the compose form's message, once per Idempotency-Key: the page makes one for each message, so
-    a resend after a lost answer stores nothing new (the API's keys and rules, api/idempotency.py)."""
+    a resend after a lost answer stores nothing new (the API's keys and rules, api/idempotency.py).
+    Without JavaScript the form's own key (send_key, drawn with it) stands in, with the words: a
+    form sent twice (a double click, Back and Send again) stores its message once."""
     key = request.headers.get("Idempotency-Key")
-    if key is None:  # without JavaScript
-        return writes.send_message(current_user, conversation, body)
+    if key is None:
+        key = _form_send_key(body)
+        if key is None:  # a form drawn before forms had keys, or a tampered one
+            return writes.send_message(current_user, conversation, body)
     try:
         SendHeaders.model_validate({"Idempotency-Key": key})
     except ValidationError:
@@ -248,6 +254,30 @@ def _send_once(conversation, body) -> writes.Sent:
         if problem.code == 409:
             raise Refusal(SEND_IN_FLIGHT, 409, retry_after=1) from None
         raise Refusal(SEND_KEY_REFUSED, problem.code) from None
+
+
+# The compose form's own key (_compose.html's send_key): drawn by the server, so a page without
+# JavaScript has one too.
+SEND_KEY_FORM = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_send_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _posted_send_key() -> str | None:
+    """The form's send_key as drawn (new_send_key), or None."""
+    key = request.form.get("send_key", "")
+    return key if SEND_KEY_FORM.fullmatch(key) else None
+
+
+def _form_send_key(body) -> str | None:
+    """The Idempotency-Key a form sent without JavaScript stands for: its key with its words, so other
+    words from the same form (Back, then a new message) are another message, not a refusal."""
+    key = _posted_send_key()
+    if key is None:
+        return None
+    return "form-" + hashlib.sha256(f"{key}\n{writes.clean_body(body)}".encode()).hexdigest()
 
 
 CSRF_EXPIRED_SEND = ("This page's security token has expired, so your message wasn't sent. Reload the page and "
@@ -289,8 +319,10 @@ def _send_too_large(error):
 
 
 def _compose_error(conversation, body, refusal: Refusal):
+    # The form drawn again keeps its key: sent again, it is the same message (still on its way, 409).
     view = reads.thread_view(current_user, conversation, compose_body=body, compose_error=refusal.message,
-                             compose_retry_after=refusal.retry_after if refusal.status == 429 else None)
+                             compose_retry_after=refusal.retry_after if refusal.status == 429 else None,
+                             compose_send_key=_posted_send_key())
     if is_htmx():
         # A refusal of the text itself (empty, too long) goes once the member types (app.js): "Write
         # something before sending" stayed above what they wrote (a residents' building's tester).
@@ -732,6 +764,7 @@ def template_helpers():
         "blocked_conversations": lambda: blocked_count(current_user),
         "open_report_count": lambda: safety.open_report_count(current_user),
         "live_cursor": g.get("live_cursor"),
+        "new_send_key": new_send_key,
         "live_drawn_off": g.get("live_drawn_off", False),
         "messaging_switched_off_text": SWITCHED_OFF_FOR_ADMINS if getattr(current_user, "is_admin", False) else SWITCHED_OFF,
     }
