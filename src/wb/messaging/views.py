@@ -266,8 +266,11 @@ def new_send_key() -> str:
 
 
 def _posted_send_key() -> str | None:
-    """The form's send_key as drawn (new_send_key), or None."""
-    key = request.form.get("send_key", "")
+    """The form's send_key as drawn (new_send_key), or None (none, or a body too large to read)."""
+    try:
+        key = request.form.get("send_key", "")
+    except HTTPException:  # 413: the box is drawn again with a new key (nothing was read, nothing stored)
+        return None
     return key if SEND_KEY_FORM.fullmatch(key) else None
 
 
