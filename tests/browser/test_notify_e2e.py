@@ -8,7 +8,7 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
     expect = None
 
-from .conftest import BADGE_WAIT_MS, THREAD_WAIT_MS, failed_resource
+from .conftest import BADGE_WAIT_MS, PASSWORD, THREAD_WAIT_MS, failed_resource
 from .test_messaging_e2e import open_conversation, send
 
 pytestmark = pytest.mark.browser
@@ -198,3 +198,51 @@ def test_save_email_choices_saves_the_address_typed_above_them_and_a_bad_one_kee
     page.locator("#email").get_by_label("New email address").fill("maggie@example.org")
     page.locator("#email").get_by_label("New email address").press("Enter")
     expect(page.locator(".flashes")).to_have_text("Saved maggie@example.org: look in that inbox for our link.")
+
+
+def sign_in_here(page, username):
+    """The next member signs in on the same browser (its storage kept), through the login form."""
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".whoami")).to_be_visible()
+    page.wait_for_load_state("load")
+
+
+def test_one_members_notice_choices_are_not_the_next_members_on_a_shared_browser(browsing, server):
+    """Dave turned on notices with previews and signed out; Carol, signed in next on the same
+    computer, got notices showing her therapist's words without ever choosing them (a therapy
+    practice's tester). Each member's choices are their own; Dave's wait for Dave."""
+    alice = server.create_member("alice", display_name="Alice")
+    carol, dave = server.create_member("carol"), server.create_member("dave")
+    page = browsing.sign_in(dave, viewport={"width": 390, "height": 844})
+    page.context.grant_permissions(["notifications"], origin=server.url)
+    page.context.add_init_script(WATCH_NOTICES)
+    page.goto("/settings")
+    page.get_by_role("button", name="Turn on desktop notifications").click()
+    expect(page.get_by_role("button", name="Turn off desktop notifications")).to_be_visible()
+    page.get_by_label("Show a preview of the message in the notice").check()
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+    sign_in_here(page, carol)
+    page.goto("/settings")
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
+    expect(page.locator("[data-desktop-status]").first).to_have_text("Off in this browser.")
+    expect(page.get_by_label("Show a preview of the message in the notice")).not_to_be_checked()
+    page.goto("/requests")
+    page.wait_for_load_state("load")
+    page.evaluate("window.wbTabHidden = true")
+    alice_page = browsing.sign_in(alice)
+    open_conversation(alice_page, carol, "Carol")
+    send(alice_page, SECRET)
+    expect(page.locator("#inbox-badge .badge")).to_have_text("1", timeout=BADGE_WAIT_MS)
+    assert page.evaluate("window.wbNotices") == []
+
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    sign_in_here(page, dave)
+    page.goto("/settings")
+    expect(page.get_by_role("button", name="Turn off desktop notifications")).to_be_visible()
+    expect(page.get_by_label("Show a preview of the message in the notice")).to_be_checked()

@@ -22,19 +22,38 @@
     document.title = count > 0 ? "(" + count + ") " + bare : bare;
   }
 
-  // --- desktop notices: opt-in per browser, remembered in localStorage
+  // --- desktop notices: opt-in per browser and member, remembered in localStorage
 
-  var SETTING = "wb.desktop-notices";   // "on" or absent
-  var PREVIEW = "wb.desktop-previews";  // "on" or absent
+  // A member's own choices, under their id (body's data-member): kept for the whole browser, they
+  // showed the next member signed in on a shared computer another's message previews (a therapy
+  // practice's tester). What the browser itself allows or can do stays the browser's.
+  var SETTING = "wb.desktop-notices:";   // + member: "on" or absent
+  var PREVIEW = "wb.desktop-previews:";  // + member: "on" or absent
   var REFUSED = "wb.desktop-refused";   // the browser said no; we explain instead of asking again
 
+  function ofMember(key) {
+    if (key.charAt(key.length - 1) !== ":") return key;
+    var member = document.body && document.body.getAttribute("data-member");
+    return member ? key + member : null;  // signed out: no member's choices apply
+  }
   function stored(key) {
+    key = ofMember(key);
+    if (key === null) return null;
     try { return window.localStorage.getItem(key); } catch (error) { return null; }
   }
   function store(key, value) {
+    key = ofMember(key);
+    if (key === null) return;
     try {
       if (value === null) window.localStorage.removeItem(key); else window.localStorage.setItem(key, value);
     } catch (error) { /* private mode: the choice lasts for this page only */ }
+  }
+  // The choices this browser kept for whoever was signed in, before they were each member's: nobody's now.
+  function forgetUnownedChoices() {
+    try {
+      window.localStorage.removeItem("wb.desktop-notices");
+      window.localStorage.removeItem("wb.desktop-previews");
+    } catch (error) { /* nothing kept */ }
   }
 
   var UNABLE = "wb.desktop-unable";   // the browser has the API but can't show a page's notices
@@ -261,6 +280,7 @@
   });
 
   function setUp() {
+    forgetUnownedChoices();
     placeAnnouncer();
     document.querySelectorAll("[data-desktop-notices]").forEach(drawSwitch);
     // Settings' "On this page" link to the panel, hidden with it without JavaScript.
