@@ -162,6 +162,33 @@ def test_bylines_name_only_authors_the_viewer_sees(practice, login):
         assert 'href="/people/zoe"' in login(practice[viewer]).get("/requests").get_data(as_text=True)
 
 
+def test_bylines_a_member_doesnt_see_carry_no_id_to_link_them_by(practice, login, app):
+    """Every "a member" byline carried its author's id (data-message-for="4"): a client could tell
+    that one hidden person wrote three requests and a comment (a therapy practice's tester). Nor
+    does a former member's byline carry theirs."""
+    from wb.extensions import db
+    from wb.models import Comment, HelpRequest, utcnow
+
+    zoe, ann = practice["zoe"], practice["ann"]
+    first = HelpRequest(author_id=zoe.id, title="Lift to the clinic?", body="Tuesday")
+    second = HelpRequest(author_id=zoe.id, title="Maths tutoring", body="Thursdays")
+    gone = practice["morgan"]
+    db.session.add_all([first, second, HelpRequest(author_id=gone.id, title="Leaflets", body="Help fold")])
+    db.session.flush()
+    db.session.add(Comment(request_id=first.id, author_id=zoe.id, body="Or Wednesday"))
+    db.session.add(Comment(request_id=first.id, author_id=practice["drlee"].id, body="I can drive"))
+    gone.deleted_at = utcnow()
+    db.session.commit()
+    sam = login(practice["sam"])
+    for path in ("/", "/requests", f"/requests/{first.id}"):
+        page = sam.get(path).get_data(as_text=True)
+        assert "by a member" in visible_text(sam.get(path)), path
+        for hidden in (zoe, gone, ann):
+            assert f'data-message-for="{hidden.id}"' not in page, (path, hidden.username)
+    # the therapist, whom the client sees, keeps their Message button (redrawn when the rules change)
+    assert f'data-message-for="{practice["drlee"].id}"' in sam.get(f"/requests/{first.id}").get_data(as_text=True)
+
+
 def test_a_remove_button_names_no_author_the_viewer_doesnt_see(practice, login):
     """A client's request, with another client's comment under it: the byline said "a member", but
     the author's Remove comment button named her to a screen reader and in the page's source (a
