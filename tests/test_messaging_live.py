@@ -992,3 +992,18 @@ def test_past_a_members_share_of_held_requests_an_ask_is_answered_at_once(app, c
     send(alice_client, cid, "Hello Bob")  # wakes Bob's two held asks with the news
     assert [kinds(held.answer().get_json(), cid) for held in (first, second)] == [["message"], ["message"]]
     assert alices.answer().status_code == 200
+
+
+def test_a_member_waiting_for_approval_holds_a_channel_that_hears_the_approval(app, make_user, admin, login, messaging_on):
+    """Erin's page said "Waiting for approval" for as long as she left it open after the admin approved
+    her (a residents' building's tester): her page holds a live channel too, and the approval wakes it."""
+    erin = make_user("erin", status="pending")
+    erin_client = login(erin)
+    since = cursor_of(erin_client, "/")
+    held = Held(app, erin_client, since)
+    assert held.holding()
+    assert login(admin).post("/admin/members/erin/approve").status_code == 302
+    answer = held.answer()
+    assert answer.status_code == 200 and kinds(answer.get_json()) == ["approved"]
+    assert "Waiting for approval" not in visible_text(erin_client.get("/"))
+

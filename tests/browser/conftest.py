@@ -183,14 +183,14 @@ class LiveServer:
             self._app = create_app({"INSTANCE_PATH": str(self.instance), **self.config})
         return self._app
 
-    def create_member(self, name: str, role: str = "member", display_name: str | None = None):
-        """A new active member with a unique username that starts with name; returns the username."""
+    def create_member(self, name: str, role: str = "member", display_name: str | None = None, status: str = "active"):
+        """A new member (active unless status says) with a unique username that starts with name; returns the username."""
         from wb.extensions import db
         from wb.models import User
 
         username = f"{name}-{next(self._names)}"
         with self.app.app_context():
-            user = User(username=username, display_name=display_name or name.capitalize(), role=role, status="active")
+            user = User(username=username, display_name=display_name or name.capitalize(), role=role, status=status)
             user.set_password(PASSWORD)
             db.session.add(user)
             db.session.commit()

@@ -165,3 +165,21 @@ def test_a_report_reaches_the_count_beside_admin_on_an_admins_open_pages(browsin
     desk.get_by_role("button", name="Mark resolved").first.click()
     expect(phone.locator("#admin-link .badge")).to_have_count(0, timeout=NEWS_MS)
     expect(phone.locator("#menu-waiting .badge")).to_have_count(0)
+
+
+def test_a_newcomers_open_page_is_drawn_again_once_an_admin_approves_them(browsing, server):
+    """Erin registered on her phone and waited on the page that said "Waiting for approval"; the admin
+    approved her, and her page said so for as long as she left it open (a residents' building's tester)."""
+    warden = server.create_member("warden", role="admin", display_name="Wanda Warden")
+    erin = server.create_member("erin", display_name="Erin Newcomer", status="pending")
+    erin_page = browsing.sign_in(erin, viewport={"width": 390, "height": 844})
+    expect(erin_page.get_by_text("Your account is waiting for an admin's approval.")).to_be_visible()
+
+    admin_page = browsing.sign_in(warden)
+    admin_page.goto(f"/admin/members?q={erin}")
+    admin_page.get_by_role("button", name="Approve Erin Newcomer").click()
+    expect(admin_page.get_by_role("button", name="Approve Erin Newcomer")).to_have_count(0)
+
+    expect(erin_page.get_by_text("Your account is waiting for an admin's approval.")).to_have_count(0, timeout=NEWS_MS)
+    expect(erin_page.locator(".tag-pending")).to_have_count(0)
+    expect(erin_page.locator("#inbox-badge")).to_be_visible()  # messaging is hers now

@@ -167,6 +167,8 @@ def set_status(user: User, status: str, actor: User | None = None) -> None:
         circles.tell_open_pages_if_in_a_circle(user)
         if old == "pending":  # no longer counted beside Admin
             tell_every_admin()
+            if status == "active":  # their open page is drawn again, approved (live.js)
+                live.record([user.id], "approved")
     db.session.commit()
     log.info("member status changed", extra={"user_id": user.id, "status": status})
 

@@ -444,6 +444,12 @@ def hold_time(longest: float) -> float:
     return random.uniform(longest * SHORTEST_HOLD, longest)
 
 
+def may_listen(account) -> bool:
+    """Who holds a live channel: active members, and members waiting for approval, whose page hears
+    the approval (it said "Waiting for approval" until reloaded: a residents' building's tester)."""
+    return account.is_active_member or account.is_pending and account.deleted_at is None
+
+
 def _still_allowed(member_id: int, generation: int) -> bool:
     """False when the waiting request's session has ended; aborts when messaging is off (404) or
     the member may no longer act (403)."""
@@ -455,7 +461,7 @@ def _still_allowed(member_id: int, generation: int) -> bool:
     account = User.signed_in(member_id, generation)
     if account is None:
         return False
-    if not account.is_active_member:
+    if not may_listen(account):
         abort(403)
     return True
 

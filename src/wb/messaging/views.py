@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ..access import active_required, admin_required, get_leads_to, safe_next
+from ..access import active_required, admin_required, get_leads_to, login_required, safe_next
 from ..api import idempotency
 from ..api.problems import ApiProblem
 from ..api.schemas import SendHeaders
@@ -338,10 +338,13 @@ def _compose_error(conversation, body, refusal: Refusal):
 
 
 @bp.route("/live")
-@active_required
+@login_required
 def live_channel():
     """What changed for this member since the tab's cursor (?since=), held until something does
-    or LIVE_HOLD_SECONDS pass: the page fetches the parts that changed (static/js/live.js)."""
+    or LIVE_HOLD_SECONDS pass: the page fetches the parts that changed (static/js/live.js).
+    A member waiting for approval listens too, for the approval."""
+    if not live.may_listen(current_user):
+        abort(403)
     changes = live.wait_for_changes(current_user, number_arg("since", "a cursor"))
     tab = live.acting_tab()
     hold = current_app.config["LIVE_HOLD_SECONDS"]
@@ -375,7 +378,7 @@ def note_live_cursor():
     """A page's live channel starts from the newest change before the page reads anything."""
     if request.method != "GET" or is_htmx() or request.endpoint in PAGELESS_ENDPOINTS or request.blueprint == "api":
         return
-    if current_user.is_authenticated and current_user.is_active_member:
+    if current_user.is_authenticated and live.may_listen(current_user):
         # While messaging is off too: the channel then waits for it to be switched on (the page is
         # drawn again) and hears of a session ended elsewhere (a page drawn while off heard of
         # neither: an operator tester).

@@ -84,7 +84,8 @@
     // comes back into its box (app.js keeps drafts as a page leaves).
     // So is a page open while the messaging database was restored from a backup ("restored"): it
     // may show messages the restore took away.
-    if (events(answer, "messaging") || events(answer, "restored")) {
+    // ... and a page drawn while the member waited for approval, now they are approved.
+    if (events(answer, "messaging") || events(answer, "restored") || events(answer, "approved")) {
       window.location.reload();
       return;
     }
