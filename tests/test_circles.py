@@ -163,6 +163,24 @@ def test_admin_members_page_adds_and_removes_circles(admin_client, alice):
     assert admin_client.post("/admin/members/alice/circles", data={"circle_id": "99999999999999999999"}).status_code == 302
 
 
+def test_adding_a_member_to_a_circle_they_are_in_says_so_and_records_nothing(admin_client, make_user):
+    """Members offered Carol the circles she was in, and adding her to one again said "Added @carol to
+    Coordinators." (the command line said "nobody new"): a residents' building's tester."""
+    carol = make_user("carol")
+    coordinators, gardeners = circles.create("Coordinators"), circles.create("Gardeners")
+    circles.add_members(coordinators, ["carol"])
+    row = text(admin_client.get("/admin/members")).split('id="circle-for-carol"', 1)[1].split("</select>", 1)[0]
+    assert f'value="{gardeners.id}"' in row and f'value="{coordinators.id}"' not in row
+    recorded = db.session.scalar(select(func.count(AuditEvent.id)))
+    page = text(admin_client.post("/admin/members/carol/circles", data={"circle_id": str(coordinators.id)},
+                                  follow_redirects=True))
+    assert "@carol is already in Coordinators." in page and "Added @carol" not in page
+    assert names_in("Coordinators") == ["carol"] and db.session.scalar(select(func.count(AuditEvent.id))) == recorded
+    # in every circle, the row offers none
+    circles.add_members(gardeners, ["carol"])
+    assert 'id="circle-for-carol"' not in text(admin_client.get("/admin/members"))
+
+
 def test_admin_changes_the_rules_on_the_settings_page_with_their_history(admin_client, admin):
     volunteers, clinicians = circles.create("Volunteers"), circles.create("Clinicians")
     assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": [str(volunteers.id)]}).status_code == 302

@@ -156,9 +156,12 @@ def add_member_to_circle(username):
         return redirect(url_for("admin.members"))
     circle = form.circle_id.circle
     try:
-        service.add_members(circle, [username], actor=current_user)
+        added = service.add_members(circle, [username], actor=current_user)
     except service.CircleError as error:
         abort(404, error.message)
-    flash(f"Added @{username[:32]} to {circle.name}.", "success")
+    if added:
+        flash(f"Added @{username[:32]} to {circle.name}.", "success")
+    else:  # it said "Added" of a member already in it, while nothing was done (a residents' building's tester)
+        flash(f"@{username[:32]} is already in {circle.name}.", "info")
     back = safe_next(request.form.get("next"), url_for("admin.members")).split("#", 1)[0]  # its search and page
     return redirect(f"{back}#member-{username[:32]}")
