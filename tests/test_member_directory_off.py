@@ -348,8 +348,10 @@ def test_a_protected_circles_names_are_no_oracle_and_a_copy_reads_with_its_usern
         "invite": invite.token, "username": "newbie", "password": "a long enough password", "display_name": "Zoe"})
     assert joined.status_code == 302
     drlee = login(practice["drlee"])
-    assert "Dr. Jane Smith (@sam)" in visible_text(drlee.get("/members"))  # whoever sees both tells them apart
-    assert "Zoe (@newbie)" in visible_text(drlee.get("/members"))
+    listed = visible_text(drlee.get("/members"))
+    # whoever sees both tells them apart, by the @username beside each name (said once: "Dave Ng (@zed123)
+    # @zed123" said it twice, a therapy practice's tester)
+    assert "Dr. Jane Smith @sam" in listed and "Zoe @newbie" in listed and listed.count("@newbie") == 1
     refused = login(practice["morgan"]).post("/settings", data={"display_name": "Dr. Jane Smith", "bio": ""})
     assert refused.status_code == 400 and "Another member goes by that name" in visible_text(refused)  # seen: refused
 
