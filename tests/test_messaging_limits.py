@@ -165,6 +165,9 @@ def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_butto
     assert 'action="/messages/with/member2"' in text
     assert 'action="/messages/with/member5"' not in text
     assert visible_text(found).count("5 new conversations today") == 1
+    # the viewer can't, not the member found ("Bob Okafor @bob · can't start a conversation" read as Bob
+    # couldn't: a residents' building's tester)
+    assert "· you can't start one with them, as above" in visible_text(found)
     assert conversation_count() == 5
 
 
