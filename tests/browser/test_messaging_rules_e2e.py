@@ -8,6 +8,8 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
     expect = None
 
+from .conftest import failed_resource
+
 pytestmark = pytest.mark.browser
 
 
@@ -142,9 +144,12 @@ def test_saving_who_may_start_or_whom_members_may_reach_asks_first(browsing, rul
     from wb.messaging.rule_changes import set_reach
     from wb.messaging.rules.community import load_rules
 
+    from wb.circles import service as circles
+
     admin = ruled_server.create_member("admin", role="admin")
     with ruled_server.app.app_context():
         before = load_rules().shared_circle
+        street = circles.create(f"Elm Row {admin}").name
     page = browsing.sign_in(admin, server=ruled_server)
     page.goto("/admin/settings")
     other = "Anyone" if before else "Only members who share at least one circle with them"
@@ -169,12 +174,38 @@ def test_saving_who_may_start_or_whom_members_may_reach_asks_first(browsing, rul
         expect(page.get_by_text("Nothing changed: the rule already said that.")).to_be_visible()
         assert len(questions) == asked
         page.get_by_label("Only members of these circles:").check()
+        page.locator('form[action$="/settings/rules/starters"]').get_by_label(street).check()
         page.get_by_role("button", name="Save who may start").click()
         page.wait_for_timeout(300)
         assert questions[-1] == "Change who may start conversations? It applies to every member at once."
     finally:
         with ruled_server.app.app_context():
             set_reach(before)  # the module's other tests count on the rule seed() set
+
+
+def test_only_members_of_no_circle_is_refused_at_once_not_asked_first(browsing, ruled_server):
+    """"Only members of these circles" with none ticked asked "Change who may start conversations?", and
+    only once confirmed said to tick one (a residents' building's tester): the refusal comes at once."""
+    from wb.circles import service as circles
+    from wb.messaging.rules.community import load_rules
+
+    admin = ruled_server.create_member("admin", role="admin")
+    with ruled_server.app.app_context():
+        circles.create(f"Coordinators {admin}")
+        before = load_rules().starters
+    browsing.allow_console_error(failed_resource(400))  # the refusal
+    page = browsing.sign_in(admin, server=ruled_server)
+    page.goto("/admin/settings")
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.get_by_label("Only members of these circles:").check()
+    page.get_by_role("button", name="Save who may start").click()
+    form = page.locator('form[action$="/settings/rules/starters"]')
+    expect(form.get_by_role("alert")).to_have_text("Tick at least one circle whose members may start conversations.")
+    expect(form.get_by_label("Only members of these circles:")).to_be_checked()
+    assert questions == []
+    with ruled_server.app.app_context():
+        assert load_rules().starters == before
 
 
 def test_protecting_a_circle_says_what_it_means_for_its_members_and_asks_first(browsing, ruled_server, artifacts):

@@ -647,9 +647,20 @@
     // A rule saved as it stands changes nothing (the server says so): no question first (an admin
     // tester was asked "Change who may start conversations?" with nothing changed).
     if (form.hasAttribute("data-confirm-changes") && !changedSinceDrawn(form)) return;
+    // A choice without the tick it needs is refused by the server, beside the form: no question first
+    // (a tester confirmed "Change who may start conversations?" only to be told to tick a circle).
+    if (lacksItsTick(form)) return;
     if (!window.confirm(question)) { event.preventDefault(); return; }
     if (form.elements.confirmed) form.elements.confirmed.value = "1";
   }, true);
+
+  // A chosen option marked data-needs-one="name" needs at least one ticked box of that name.
+  function lacksItsTick(form) {
+    return Array.prototype.some.call(form.querySelectorAll("[data-needs-one]:checked"), function (choice) {
+      var name = choice.getAttribute("data-needs-one");
+      return !Array.prototype.some.call(form.elements, function (field) { return field.name === name && field.checked; });
+    });
+  }
 
   function changedSinceDrawn(form) {
     return Array.prototype.some.call(form.elements, function (field) {
