@@ -123,6 +123,16 @@ def test_the_server_lists_and_resolves_it_and_the_admins_hands_come_back(practic
     assert again.exit_code == 0 and again.output == f"Report #{report.id} about ada (admin) was resolved already.\n"
 
 
+def test_resolving_a_report_by_something_not_an_id_is_refused_as_a_report_id(runner):
+    """`./wb reports resolve abc` said "isn't a whole number from 1 to 9,223,372,036,854,775,807"
+    (a residents' building's tester): it says what a report id is, and where to find one."""
+    result = runner.invoke(args=["reports", "resolve", "abc"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == ("Error: Invalid value for 'ID': 'abc' isn't a report id; report ids are "
+                                              "whole numbers, as `./wb reports list` shows them.")
+    assert "9,223,372,036,854,775,807" not in result.output
+
+
 def test_a_report_another_admin_can_see_is_theirs_to_resolve(app, admin, alice, bob, login, runner, messaging_on):
     """Alice, made an admin by the founding admin (root), was reported after: root sees it, Alice is
     told another admin resolves it; the listing doesn't mark it."""

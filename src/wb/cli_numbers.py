@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .security import ASCII_DIGITS, whole_number
+from .security import ASCII_DIGITS, MAX_DATABASE_ID, whole_number
 
 # The most any option takes when it names no maximum of its own: past this a number only ever
 # overflowed something (a date, a C long) or meant nothing more.
@@ -28,10 +28,28 @@ class WholeNumber(click.ParamType):
             # A number, only too large: "isn't a whole number" misled an outside tester.
             self.fail(f"{value!r} is too large: at most {largest:,}.", param, ctx)
         if number is None or number < self.minimum:
-            self.fail(f"{value!r} isn't a whole number {self._range()}.", param, ctx)
+            self.fail(self._refusal(value), param, ctx)
         return number
+
+    def _refusal(self, value) -> str:
+        return f"{value!r} isn't a whole number {self._range()}."
 
     def _range(self) -> str:
         if self.maximum is None:
             return f"of {self.minimum:,} or more"
         return f"from {self.minimum:,} to {self.maximum:,}"
+
+
+class DatabaseId(WholeNumber):
+    """The id of a `kind` (a report...), refused as that: "'abc' isn't a whole number from 1 to
+    9,223,372,036,854,775,807" read as arithmetic, not as the report id it asked for (a residents'
+    building's tester). `listed_by` is the command that shows the ids."""
+
+    name = "id"
+
+    def __init__(self, kind: str, listed_by: str):
+        super().__init__(1, MAX_DATABASE_ID)
+        self.kind, self.listed_by = kind, listed_by
+
+    def _refusal(self, value) -> str:
+        return f"{value!r} isn't a {self.kind} id; {self.kind} ids are whole numbers, as `{self.listed_by}` shows them."

@@ -12,10 +12,9 @@ import click
 from flask.cli import AppGroup
 
 from ..cli_errors import one_line_errors
-from ..cli_numbers import WholeNumber
+from ..cli_numbers import DatabaseId
 from ..extensions import db
 from ..models import User, utcnow
-from ..security import MAX_DATABASE_ID
 from . import safety
 from .inbox import users_by_id
 from .models import REPORT_REASONS, Report
@@ -60,7 +59,7 @@ def list_command():
 
 
 @reports_cli.command("resolve")
-@click.argument("report_id", type=WholeNumber(1, MAX_DATABASE_ID), metavar="ID")
+@click.argument("report_id", type=DatabaseId("report", listed_by="./wb reports list"), metavar="ID")
 @one_line_errors
 def resolve_command(report_id):
     """Mark a report resolved, as Admin → Reports does (recorded as done on the command line)."""
