@@ -86,7 +86,7 @@ def test_the_command_lines_approval_tells_the_open_threads_as_the_admin_page_doe
 
     assert result.exit_code == 0, result.output
     assert reload(User, ivy.id).status == "active"
-    assert events_since(newest) == [(erin.id, "compose", cid)]
+    assert events_since(newest) == [(erin.id, "compose", cid), (ivy.id, "approved", None)]  # Ivy's own pages: drawn again
     assert told(erin_client, since) == [("compose", cid)]
     assert 'id="compose-body"' in erin_client.get(f"/messages/{cid}").get_data(as_text=True)
 
