@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from messaging_helpers import membership_of, messages_in
 from messaging_ops_helpers import converse
@@ -388,3 +389,33 @@ def test_an_email_counts_what_the_badge_counts_not_a_hidden_conversation(app, sm
     text = body_text(email)
     assert "Carol" in text and "Bob" not in text and "3 new" not in text
     assert unread_total(alice) == 1
+
+
+def test_a_community_whose_emails_name_nobody_starts_each_members_choices_so(app, smtp, alice, bob, make_user, admin,
+                                                                              login, messaging_on):
+    """"Alice Moreno: 1 new message" tells whoever reads a client's inbox that they see a therapist (a therapy
+    practice's tester): the admin's switch has every member's email choices start with "Don't name who wrote"
+    ticked; a member who chose already keeps their choice, and any member may change theirs."""
+    carol = make_user("carol")
+    opt_in(carol, "soon")  # carol chose before the switch: her emails go on naming who wrote
+    admin_client = login(admin)
+    settings = admin_client.get("/admin/settings").get_data(as_text=True)
+    assert 'id="flag-emails_name_who_wrote"' in settings
+    assert admin_client.post("/admin/settings/emails_name_who_wrote", data={"enabled": "0"}).status_code == 302
+
+    client = login(alice)
+    assert re.search(r'name="discreet" value="yes"[^>]* checked', client.get("/settings").get_data(as_text=True))
+    assert client.post("/settings/email", data={"email": "alice@mail.example.org"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(EmailSettings, alice.id).name_writers is False  # stored as the page showed it
+    assert db.session.get(EmailSettings, carol.id).name_writers is True
+    db.session.execute(update(EmailSettings).values(confirmed_at=utcnow(), frequency="soon"))
+    db.session.commit()
+
+    converse(bob, alice, [FIRST])
+    converse(bob, carol, [SECOND])
+    assert notify(app, minutes_later=11).exit_code == 0
+    by_address = {message["To"]: body_text(message) for message in smtp.messages}
+    assert "  - A conversation: 1 new message\n" in by_address["alice@mail.example.org"]
+    assert "Bob" not in by_address["alice@mail.example.org"]
+    assert "Bob" in by_address["carol@mail.example.org"]

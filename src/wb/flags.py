@@ -21,6 +21,10 @@ KNOWN_FLAGS = {
                                "other's circles. Off: members see the admins, the people they have "
                                "conversations with and those the messaging rules let them start one with; "
                                "admins see everyone."),
+    "emails_name_who_wrote": (True, "Emails about unread messages name who wrote (\"Alice: 2 new messages\"). Off: "
+                                  "each member's email choices start with \"Don't name who wrote\" ticked, for an "
+                                  "inbox others may read (a practice's clients); members may still change theirs, "
+                                  "and those who chose already keep their choice."),
 }
 
 # Switching these off takes something away from every member: the switch asks first.

@@ -7,7 +7,7 @@ from email.headerregistry import Address
 from flask import current_app
 from sqlalchemy import update
 
-from .. import ratelimits
+from .. import flags, ratelimits
 from ..extensions import db
 from ..models import User, utcnow
 from ..text import has_control_characters
@@ -28,15 +28,21 @@ class AddressRefused(Exception):
 
 def settings_of(member) -> EmailSettings:
     """The member's stored settings, or unsaved defaults (no address, never)."""
-    return db.session.get(EmailSettings, member.id) or EmailSettings(user_id=member.id, frequency="never", name_writers=True)
+    return db.session.get(EmailSettings, member.id) or _new_settings(member)
 
 
 def _stored_settings(member) -> EmailSettings:
     row = db.session.get(EmailSettings, member.id)
     if row is None:
-        row = EmailSettings(user_id=member.id, frequency="never", name_writers=True)
+        row = _new_settings(member)
         db.session.add(row)
     return row
+
+
+def _new_settings(member) -> EmailSettings:
+    """A member's email choices before they make any: no emails, naming who wrote unless the community
+    says otherwise (the emails_name_who_wrote switch)."""
+    return EmailSettings(user_id=member.id, frequency="never", name_writers=flags.is_enabled("emails_name_who_wrote"))
 
 
 def clean_address(raw) -> str:
