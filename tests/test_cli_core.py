@@ -212,6 +212,25 @@ def test_every_command_prints_its_help_without_an_instance(monkeypatch, tmp_path
     assert folder.exists() == (instance == "empty folder") and not any(folder.glob("*") if folder.exists() else [])
 
 
+@pytest.mark.parametrize("group", [[], ["messaging"], ["members"], ["reports"], ["circles"], ["messaging", "rules"]],
+                         ids=lambda group: " ".join(group) or "wb")
+def test_a_groups_help_gives_each_commands_summary_whole(monkeypatch, tmp_path, group):
+    """"backup     Write a consistent, verified copy of the messaging database..." (a residents' building's
+    tester): each summary is its whole first sentence, wrapped."""
+    monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "instance"))
+    from wb.cli import cli
+
+    result = CliRunner().invoke(cli, [*group, "--help"], terminal_width=80)
+
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("Commands:", 1)[1]
+    assert listed.strip() and "..." not in listed
+    assert all(len(line) <= 80 for line in listed.splitlines())
+    if group == ["messaging"]:
+        assert "backup Write a consistent, verified copy of the messaging database with a SHA-256 beside it." \
+            in " ".join(listed.split())  # wrapped under itself
+
+
 def test_flask_command_sees_the_same_commands(monkeypatch, tmp_path):
     monkeypatch.setenv("WB_INSTANCE_PATH", str(tmp_path / "instance"))
     from flask.cli import cli as flask_cli

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, ScriptInfo, routes_command, shell_command, wit
 
 from . import create_app, ratelimits
 from .cli_errors import one_line_errors
+from .cli_groups import ListedGroup
 from .cli_numbers import WholeNumber
 from .config import ConfigError
 
@@ -75,7 +76,7 @@ class OperatorGroup(FlaskGroup):
         commands, problem = self._listed_commands(ctx)
         if problem:
             click.echo(f"Note: {problem}\n", err=True)
-        click.Group(commands=commands).format_commands(ctx, formatter)
+        ListedGroup(commands=commands).format_commands(ctx, formatter)
 
     def _listed_commands(self, ctx):
         """The commands the help lists, and why the app couldn't be made, if it couldn't. Flask's own

@@ -1,11 +1,11 @@
 """`./wb circles list|create|add|remove`: circles from the command line (audited as "command line")."""
 import click
-from flask.cli import AppGroup
 
 from ..cli_errors import one_line_errors
+from ..cli_groups import OperatorAppGroup
 from . import service
 
-circles_cli = AppGroup("circles", help="List, create and fill circles of members.")
+circles_cli = OperatorAppGroup("circles", help="List, create and fill circles of members.")
 
 
 def _or_fail(action):

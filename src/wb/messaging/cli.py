@@ -2,9 +2,9 @@
 import json
 
 import click
-from flask.cli import AppGroup
 
 from ..cli_errors import one_line_errors
+from ..cli_groups import OperatorAppGroup
 from ..cli_numbers import WholeNumber
 from ..cli_prompts import confirm
 
@@ -18,7 +18,7 @@ from .ops.purge import MAX_DAYS, purge_deleted
 from .ops.restore import check_backup, refuse_while_in_use, restore, start_afresh
 from .ops.verify import verify
 
-messaging_cli = AppGroup("messaging", help="Operate the messaging database.")
+messaging_cli = OperatorAppGroup("messaging", help="Operate the messaging database.")
 messaging_cli.add_command(rules_cli)
 
 # Copies smaller than this finish in a blink; larger ones print their progress.

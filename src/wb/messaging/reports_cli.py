@@ -9,9 +9,9 @@ when, why and the reporter's own note; never a message.
 from datetime import datetime
 
 import click
-from flask.cli import AppGroup
 
 from ..cli_errors import one_line_errors
+from ..cli_groups import OperatorAppGroup
 from ..cli_numbers import DatabaseId
 from ..extensions import db
 from ..models import User, utcnow
@@ -19,7 +19,7 @@ from . import safety
 from .inbox import users_by_id
 from .models import REPORT_REASONS, Report
 
-reports_cli = AppGroup("reports", help="List and resolve members' reports (what Admin → Reports shows).")
+reports_cli = OperatorAppGroup("reports", help="List and resolve members' reports (what Admin → Reports shows).")
 
 
 def _age(moment: datetime) -> str:

@@ -1,12 +1,12 @@
 """`./wb messaging rules show|set`: the community's messaging rules from the command line (audited as "command line")."""
 import click
-from flask.cli import AppGroup
 
 from ..cli_errors import one_line_errors
+from ..cli_groups import OperatorAppGroup
 from ..circles import service as circles
 from . import rule_changes
 
-rules_cli = AppGroup("rules", help="Show or change who may start conversations with whom.")
+rules_cli = OperatorAppGroup("rules", help="Show or change who may start conversations with whom.")
 
 SET_HELP = """Change one rule. RULE and VALUE are one of:
 

@@ -1,17 +1,17 @@
 """`./wb members erase USERNAME` (erasure on request) and `./wb members reset-link USERNAME`, from the
 command line (audited as "command line")."""
 import click
-from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..cli_prompts import confirm
 from ..extensions import db
 from ..cli_errors import one_line_errors
+from ..cli_groups import OperatorAppGroup
 from ..messaging.ops.database import MessagingUnavailable, fault_line
 from ..models import User
 from . import leaving
 
-members_cli = AppGroup("members", help="Operate on members' accounts.")
+members_cli = OperatorAppGroup("members", help="Operate on members' accounts.")
 
 
 @members_cli.command("erase")
