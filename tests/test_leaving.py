@@ -610,3 +610,37 @@ def test_closing_with_erase_while_the_messaging_database_is_unreachable_keeps_th
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, ann_id).deleted_at is not None and db.session.scalars(select(HelpRequest.title)).all() == []
+
+
+def test_members_find_lists_whom_a_request_is_about_by_name_username_or_email(runner, make_user, admin):
+    """An erasure request names a person ("Zoë Ødegård, zoe@mail.example.org"); `erase` takes a username,
+    and nothing on the command line told it (a residents' building's tester)."""
+
+
+    zoe = make_user("zoe_o", display_name="Zoë Ødegård")
+    make_user("zed", display_name="Zed Other")
+    opt_in(zoe, "never", address="Zoe.Private@Mail.Example.org")
+    gone = make_user("gone", display_name="Zoe Gone")
+    assert runner.invoke(args=["members", "erase", "gone", "--yes"]).exit_code == 0
+
+    for typed in ("zoe", "ODEGARD", "zoe.private@mail", "@zoe_o"):
+        result = runner.invoke(args=["members", "find", typed])
+        assert result.exit_code == 0, result.output
+        assert "zoe_o  Zoë Ødegård  active  joined " in result.output and "Zoe.Private@Mail.Example.org" in result.output, typed
+        assert "zed" not in result.output
+    erased = runner.invoke(args=["members", "find", "erased"]).output
+    assert f"erased-{gone.id}" in erased and "  erased  " in erased  # what `erase` left: its id, no name, no address
+    assert "root  Rita Root  active, admin  joined " in runner.invoke(args=["members", "find", "rita"]).output
+    nobody = runner.invoke(args=["members", "find", "50%_off"])
+    assert nobody.exit_code == 0 and "No member's name, username or email address holds '50%_off'." in nobody.output
+    assert runner.invoke(args=["members", "find", "  "]).exit_code == 1
+
+
+def test_members_find_says_when_more_match_than_it_lists(runner, make_user):
+    from wb.people.cli import FIND_LIMIT
+
+    for n in range(FIND_LIMIT + 1):
+        make_user(f"buyer{n:02d}")
+    result = runner.invoke(args=["members", "find", "buyer"])
+    assert result.output.count("  active  joined ") == FIND_LIMIT
+    assert f"More than {FIND_LIMIT} members match: type more of what you look for." in result.output
