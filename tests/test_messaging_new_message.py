@@ -146,6 +146,7 @@ def test_a_short_or_empty_query_gets_a_hint(alice_client, bob):
     for query in ("", "b", "  b  "):
         found, html = offered(alice_client, query)
         assert found == [] and "at least 2 letters" in html
+        assert '<a href="/circles#admins">see who the admins are</a>' in html
 
 
 def test_no_match_says_so(alice_client, bob):
