@@ -107,6 +107,9 @@ def test_restore_asks_for_confirmation_and_no_keeps_everything(sqlite_app, pair)
     assert result.exit_code == 1
     # "Aborted!" on the question's line (an operator tester): a line of its own that says what happened
     assert "Replace the messaging database" in result.output and "[y/N]: \n" in result.output
+    # what it would replace, beside what the backup holds
+    assert "(1 conversation, 1 message)" in result.output
+    assert "The current messaging database holds 1 conversation, 2 messages.\n" in result.output
     assert result.stderr == "Nothing restored.\n" and "Aborted" not in result.output
     assert message_rows() == before
     assert not list(messaging_file(sqlite_app).parent.glob("*.replaced-*"))

@@ -105,10 +105,12 @@ def _progress_printer():
 def restore_command(path, yes):
     """Replace the messaging database with a verified backup, keeping the current one."""
     checked = check_backup(path)
-    counts = (f" ({checked.summary})" if checked.messages is None
-              else f" ({checked.conversations:,} conversations, {checked.messages:,} messages)")
+    counts = f" ({checked.summary})" if checked.messages is None else f" ({_holding(checked.conversations, checked.messages)})"
     click.echo(f"Checksum and integrity ok: {checked.path}{counts}")
     refuse_while_in_use()  # before asking: a yes that could only be refused wasted the operator's answer
+    now = messaging_health()
+    if now["messages"] is not None:  # what a restore replaces (only the backup's was said: a residents' building's tester)
+        click.echo(f"The current messaging database holds {_holding(now['conversations'], now['messages'])}.")
     if not yes:
         confirm(f"Replace the messaging database at {location()} with this backup? "
                 "The current database is kept in the backups folder as pre-restore-<time>",
@@ -131,6 +133,11 @@ def restore_command(path, yes):
     if restored.rewiped:
         click.echo(f"Wiped again the text of {restored.rewiped:,} message(s) of members erased since the backup.")
     click.echo(f"Restored from {checked.path}; metadata reconciled ({len(restored.changes)} change(s)).")
+
+
+def _holding(conversations: int, messages: int) -> str:
+    return (f"{conversations:,} conversation{'' if conversations == 1 else 's'}, "
+            f"{messages:,} message{'' if messages == 1 else 's'}")
 
 
 @messaging_cli.command("stats")
