@@ -64,7 +64,7 @@ def test_init_creates_both_databases_and_is_safe_to_repeat(fresh_app):
     with fresh_app.app_context():
         flags = dict(db.session.execute(select(FeatureFlag.name, FeatureFlag.enabled)).all())
         assert flags == {"direct_messaging": False, "member_invites": True, "member_directory": True,
-                         "emails_name_who_wrote": True}
+                         "help_requests": True, "emails_name_who_wrote": True}
 
 
 def test_demo_seeds_a_community_once(fresh_app):

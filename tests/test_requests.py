@@ -524,3 +524,36 @@ def test_the_migration_keeps_every_request_and_comment_and_ids_stay_unused(app, 
     upgrade()
     db.engine.dispose()
     assert rows() == after_posting
+
+
+def test_a_community_that_only_messages_switches_help_requests_off_and_nothing_posted_is_lost(app, alice, bob, admin,
+                                                                                               login):
+    """A practice's clients read each other's requests ("Lift to the clinic on Thursdays... My appointments
+    are at 10") and learnt that other clients exist (a therapy practice's tester): an admin switches
+    requests off; no page shows them, and switched on again they are all there."""
+    from helpers import post_requests_and_comments
+    from messaging_helpers import visible_text
+
+    [posted] = post_requests_and_comments([(alice, "Lift to the clinic on Thursdays", "My appointments are at 10")],
+                                          [(0, bob, "I can drive you")])
+    admin_client = login(admin)
+    asked = admin_client.post("/admin/settings/help_requests", data={"enabled": "0"})
+    assert asked.status_code == 200 and "Turn help requests off?" in visible_text(asked)  # it asks first
+    assert admin_client.post("/admin/settings/help_requests", data={"enabled": "0", "confirmed": "1"}).status_code == 302
+
+    bob_client = login(bob)
+    for path in ("/", "/people/alice", "/members"):
+        page = visible_text(bob_client.get(path))
+        assert "Lift to the clinic" not in page and "Requests" not in page and "Ask for help" not in page, path
+    for method, path in (("GET", "/requests"), ("GET", "/requests/new"), ("GET", f"/requests/{posted.id}"),
+                         ("POST", "/requests/new"), ("POST", f"/requests/{posted.id}/comments")):
+        answer = bob_client.post(path, data={"title": "x", "body": "y"}) if method == "POST" else bob_client.get(path)
+        assert answer.status_code == 404, path
+        assert "Help requests aren't used in this community." in visible_text(answer)
+        assert "Back to requests" not in visible_text(answer)
+    assert db.session.scalar(select(func.count()).select_from(HelpRequest)) == 1
+
+    assert admin_client.post("/admin/settings/help_requests", data={"enabled": "1"}).status_code == 302
+    shown = visible_text(bob_client.get(f"/requests/{posted.id}"))
+    assert "Lift to the clinic on Thursdays" in shown and "I can drive you" in shown
+    assert "Lift to the clinic on Thursdays" in visible_text(bob_client.get("/"))

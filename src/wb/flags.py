@@ -21,6 +21,10 @@ KNOWN_FLAGS = {
                                "other's circles. Off: members see the admins, the people they have "
                                "conversations with and those the messaging rules let them start one with; "
                                "admins see everyone."),
+    "help_requests": (True, "Members post help requests and comment on them: Requests in the menu, the latest on the "
+                            "home page and on profiles. Off: no requests anywhere, for a community that only "
+                            "messages, such as a practice whose clients shouldn't read each other's requests; what "
+                            "was posted is kept, out of sight, until this is back on."),
     "emails_name_who_wrote": (True, "Emails about unread messages name who wrote (\"Alice: 2 new messages\"). Off: "
                                   "each member's email choices start with \"Don't name who wrote\" ticked, for an "
                                   "inbox others may read (a practice's clients); members may still change theirs, "
@@ -36,6 +40,8 @@ OFF_QUESTIONS = {
     "member_directory": "Hide the members list from members? They will see only the admins, the people they"
                         " have conversations with and those the messaging rules let them start one with, and no"
                         " one's circles; admins still see everyone.",
+    "help_requests": "Turn help requests off? Members can't read, post or comment on requests until this is back"
+                     " on; nothing posted is deleted.",
 }
 
 flag_changing = Namespace().signal("flag-changing")  # before: a listener may raise ChangeRefused

@@ -19,6 +19,7 @@ from ..database import check_database, failed_in
 from ..errors import no_connection
 from ..extensions import db, limiter
 from ..models import HelpRequest
+from ..requests import requests_on
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def dashboard():
         db.session.scalars(
             select(HelpRequest).options(selectinload(HelpRequest.author)).order_by(HelpRequest.id.desc()).limit(5)
         )
-    )
+    ) if requests_on() else []
     from ..messaging.inbox import dashboard_summary
 
     try:

@@ -18,6 +18,7 @@ from ..messaging.rules import MESSAGE_FROM
 from ..extensions import db
 from .. import ratelimits
 from ..models import HelpRequest, User
+from ..requests import requests_on
 from ..security import page_arg
 from . import bp
 from .forms import MessageFromForm, PauseForm, ReadReceiptsForm
@@ -35,7 +36,7 @@ def profile(username):
         db.session.scalars(
             select(HelpRequest).where(HelpRequest.author_id == user.id).order_by(HelpRequest.id.desc()).limit(20)
         )
-    )
+    ) if requests_on() else []
     # Where members see only the admins and their conversations, nobody's circles or status show.
     everything = user.id == current_user.id or sees_every_member(current_user)
     circles = circles_by_member([user.id]).get(user.id, []) if everything else []
