@@ -237,6 +237,19 @@ document.addEventListener("securitypolicyviolation", function (event) {
 """
 
 
+def sign_in_here(page, username: str) -> None:
+    """Sign in as username on this page, through the real login form (its browser's storage kept: the
+    next member on a shared computer), and wait for the dashboard."""
+    from playwright.sync_api import expect
+
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".whoami")).to_be_visible()
+    page.wait_for_load_state("load")
+
+
 class Browsing:
     """Browser contexts for one test, each page's console errors and page errors collected."""
 
@@ -280,15 +293,8 @@ class Browsing:
 
     def sign_in(self, username: str, viewport=None, server=None, **options):
         """A new page signed in as username through the real login form, left on the dashboard."""
-        from playwright.sync_api import expect
-
         page = self.new_page(viewport, server, **options)
-        page.goto("/login")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.locator(".whoami")).to_be_visible()
-        page.wait_for_load_state("load")
+        sign_in_here(page, username)
         return page
 
     def unexpected_problems(self) -> list[str]:

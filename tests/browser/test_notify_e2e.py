@@ -8,7 +8,7 @@ try:
 except ImportError:  # the browser fixture skips these tests (or fails them when WB_REQUIRE_BROWSER=1)
     expect = None
 
-from .conftest import BADGE_WAIT_MS, PASSWORD, THREAD_WAIT_MS, failed_resource
+from .conftest import BADGE_WAIT_MS, THREAD_WAIT_MS, failed_resource, sign_in_here
 from .test_messaging_e2e import open_conversation, send
 
 pytestmark = pytest.mark.browser
@@ -198,16 +198,6 @@ def test_save_email_choices_saves_the_address_typed_above_them_and_a_bad_one_kee
     page.locator("#email").get_by_label("New email address").fill("maggie@example.org")
     page.locator("#email").get_by_label("New email address").press("Enter")
     expect(page.locator(".flashes")).to_have_text("Saved maggie@example.org: look in that inbox for our link.")
-
-
-def sign_in_here(page, username):
-    """The next member signs in on the same browser (its storage kept), through the login form."""
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".whoami")).to_be_visible()
-    page.wait_for_load_state("load")
 
 
 def test_one_members_notice_choices_are_not_the_next_members_on_a_shared_browser(browsing, server):
