@@ -239,6 +239,16 @@ def test_set_flag_rejects_unknown_names(app):
         flags.set_flag("no_such_flag", True)
 
 
+def test_every_flags_description_fits_its_column():
+    """PostgreSQL refused two new flags' rows (a description of 310 characters in a column of 255) where
+    SQLite stores any length: every test of the PostgreSQL pass then failed at its app's start."""
+    from wb.flags import KNOWN_FLAGS
+    from wb.models import FeatureFlag
+
+    room = FeatureFlag.__table__.c.description.type.length
+    assert {name: len(description) for name, (_, description) in KNOWN_FLAGS.items() if len(description) > room} == {}
+
+
 # --- members --------------------------------------------------------------------------------------
 
 def test_members_page_lists_pending_first_with_approve(admin_client, make_user, alice):
@@ -627,3 +637,4 @@ def test_accounts_their_members_closed_are_listed_by_username_to_erase(admin_cli
     erased = admin_client.post("/admin/members/tom/erase", data={"confirm_username": "tom"})
     assert erased.status_code == 302
     assert "Closed accounts" not in visible_text(admin_client.get("/admin/members"))
+

@@ -21,14 +21,12 @@ KNOWN_FLAGS = {
                                "other's circles. Off: members see the admins, the people they have "
                                "conversations with and those the messaging rules let them start one with; "
                                "admins see everyone."),
-    "help_requests": (True, "Members post help requests and comment on them: Requests in the menu, the latest on the "
-                            "home page and on profiles. Off: no requests anywhere, for a community that only "
-                            "messages, such as a practice whose clients shouldn't read each other's requests; what "
-                            "was posted is kept, out of sight, until this is back on."),
-    "emails_name_who_wrote": (True, "Emails about unread messages name who wrote (\"Alice: 2 new messages\"). Off: "
-                                  "each member's email choices start with \"Don't name who wrote\" ticked, for an "
-                                  "inbox others may read (a practice's clients); members may still change theirs, "
-                                  "and those who chose already keep their choice."),
+    "help_requests": (True, "Members post help requests and comment on them. Off: no page shows requests, for a "
+                            "community that only messages (a practice whose clients shouldn't read each other's); "
+                            "what was posted is kept until this is back on."),
+    "emails_name_who_wrote": (True, "Emails about unread messages name who wrote. Off: a member's email choices "
+                                  "start with \"Don't name who wrote\" ticked, for an inbox others may read (a "
+                                  "practice's clients); each may change theirs, and those who chose keep theirs."),
 }
 
 # Switching these off takes something away from every member: the switch asks first.
