@@ -1,6 +1,9 @@
 """The inbox, the badge, the dashboard; deleting and hiding."""
 import html
+import json
 import re
+
+import pytest
 
 
 from messaging_helpers import membership_of, messages_in, open_conversation, send, visible_text
@@ -345,3 +348,94 @@ def test_the_unread_filter_keeps_the_conversation_open_beside_it(chat, make_user
     along = text(alice_client.post(f"/messages/{with_bob}/read", headers={
         "HX-Request": "true", "X-WB-List": f"page=1&filter=unread&active={with_bob}"}))
     assert f'data-conversation-id="{with_bob}"' in along
+
+
+# --- finding a conversation by the other member's name (?q=) ---
+
+NAMES = re.compile(r'class="conversation-name"><bdi>([^<]+)</bdi>')
+
+
+@pytest.fixture
+def seller(app, make_user, messaging_on):
+    """Sam sells; twelve buyers wrote to him, Zoë Ødegård among them (and one he blocked, one he hid)."""
+    from messaging_ops_helpers import converse
+
+    sam = make_user("sam", display_name="Sam Seller")
+    buyers = [make_user(f"buyer{n:02d}", display_name=f"Buyer {n:02d}") for n in range(9)]
+    buyers += [make_user("zoe_o", display_name="Zoë Ødegård"), make_user("zoltan", display_name="Zoltan Hidden"),
+               make_user("zora", display_name="Zora Blocked")]
+    conversations = {buyer.username: converse(buyer, sam, [f"Is it still for sale? ({buyer.username})"]).id
+                     for buyer in buyers}
+    return sam, buyers, conversations
+
+
+def test_a_search_lists_only_the_conversations_with_members_whose_name_holds_it(seller, login):
+    """A seller with many buyers went through page after page of them (a marketplace's tester)."""
+    from wb.extensions import db
+    from wb.messaging import safety, writes
+    from wb.messaging.models import Conversation
+    from wb.models import User
+
+    sam, buyers, conversations = seller
+    client = login(sam)
+    page = text(client.get("/messages"))
+    assert 'placeholder="Find a conversation"' in page  # twelve conversations: worth a search
+    assert 'placeholder="Find a conversation"' not in text(login(buyers[0]).get("/messages"))  # one: not
+    writes.hide_conversation(sam, db.session.get(Conversation, conversations["zoltan"]))
+    safety.block(sam, User.by_username("zora"))
+    for hidden_or_blocked in ("zoltan", "zora"):  # not found: a search looks only through the list
+        assert NAMES.findall(text(client.get(f"/messages?q={hidden_or_blocked}"))) == []
+
+    for typed in ("zo", "ZOE", "odegard", "@zoe_o", " Ødegård "):
+        found = text(client.get(f"/messages?q={typed}"))
+        assert NAMES.findall(found) == ["Zoë Ødegård"], typed
+        assert 'id="conversation-q" type="search" name="q" value="' in found
+    found = client.get("/messages?q=buyer").get_data(as_text=True)
+    assert len(NAMES.findall(found)) == 9
+    # the list's own asks, its rows' links and the thread's way back keep the search
+    assert re.search(r'id="conversation-list"[^>]*hx-get="/messages/list\?page=1&amp;q=buyer"', found)
+    row_link = re.search(r'<a href="(/messages/\d+\?q=buyer)"', found).group(1)
+    thread = text(client.get(row_link))
+    assert NAMES.findall(thread) == [f"Buyer {n:02d}" for n in reversed(range(9))]
+    assert 'class="back-link" href="/messages?q=buyer"' in thread
+    listed = text(client.get("/messages/list?q=buyer", headers={"HX-Request": "true"}))
+    assert len(NAMES.findall(listed)) == 9
+    nothing = visible_text(client.get("/messages?q=zzz"))
+    assert "Conversations with a member whose name holds “ zzz ”. Show all No conversation found." in nothing
+    assert "No conversations yet" not in nothing
+
+
+def test_a_searched_list_stays_the_search_as_news_comes(seller, login):
+    """The live answer and a send's answer bring the list as the page shows it (X-WB-List): a search's,
+    with only the rows that match, however many others changed."""
+    from messaging_ops_helpers import converse
+    from wb.messaging import live
+
+    sam, buyers, conversations = seller
+    client = login(sam)
+    since = live.newest_for(sam.id)
+    converse(buyers[0], sam, ["Still there?"])
+    converse(buyers[9], sam, ["Zoë again: still there?"])
+    answer = client.get(f"/messages/live?since={since}", headers={"X-WB-List": "page=1&q=odegard&active=0"}).get_json()
+    assert NAMES.findall(answer["list"]) == ["Zoë Ødegård"]
+    rows = json.loads(html.unescape(re.search(r"data-list-rows='([^']*)'", answer["list"]).group(1)))
+    assert [row[2] for row in rows] == ["Zoë Ødegård"]  # the list's order: only what the search finds
+    sent = client.post(f"/messages/{conversations['zoe_o']}", data={"body": "Yes, come by"},
+                       headers={"HX-Request": "true", "X-WB-List": "page=1&q=odegard"})
+    assert NAMES.findall(sent.get_data(as_text=True)) == ["Zoë Ødegård"]
+
+
+@pytest.mark.parametrize("typed", ["\x00", "zo\x00e", "\u202ezo", "z" * 500, "%", "_", "\\", "  "])
+def test_odd_searches_answer_a_list_never_an_error(seller, login, typed):
+    from urllib.parse import quote
+
+    sam, _, _ = seller
+    client = login(sam)
+    for path in (f"/messages?q={quote(typed)}", f"/messages/list?q={quote(typed)}"):
+        answer = client.get(path, headers={"HX-Request": "true"} if "list" in path else {})
+        if "\x00" in typed:  # refused before any page is drawn, as every address with a NUL is
+            assert answer.status_code == 400 and "a NUL byte" in visible_text(answer), path
+        else:
+            assert answer.status_code == 200, path
+    live = client.get("/messages/live?since=0", headers={"X-WB-List": f"page=1&q={quote(typed)}&active=0"})
+    assert live.status_code == 200

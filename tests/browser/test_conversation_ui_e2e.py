@@ -1013,3 +1013,39 @@ def test_a_send_that_never_reaches_the_server_says_so_and_keeps_the_text(browsin
     box.press("Enter")
     expect(page.locator("#thread-messages li.message").last).to_contain_text("Are you there?")
     expect(page.locator("#compose .compose-error")).to_have_count(0)
+
+
+def test_a_seller_finds_one_buyers_conversation_by_name_on_a_phone(browsing, server):
+    """Page after page of buyers and no way to find one (a marketplace's tester): the list's search
+    finds a conversation by the buyer's name, keeps to it while news comes in, and "All conversations"
+    in the thread leads back to the search."""
+    seller = server.create_member("seller", display_name="Sam Seller")
+    buyers = [server.create_member(f"buyer{n}", display_name=f"Buyer Number{n}") for n in range(10)]
+    zoe = server.create_member("zoe", display_name="Zoë Ødegård")
+    for buyer in buyers:
+        seed_messages(server, buyer, seller, ["Is it still for sale?"])
+    seed_messages(server, zoe, seller, ["Can I pick it up on Friday?"])
+    page = browsing.sign_in(seller, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto("/messages")
+    page.wait_for_load_state("load")
+    rows = page.locator("#conversation-list li.conversation")
+    expect(rows).to_have_count(11)
+
+    search = page.get_by_role("searchbox", name="Find a conversation by the member's name")
+    search.fill("odegard")
+    page.get_by_role("button", name="Find", exact=True).tap()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Zoë Ødegård")
+    expect(page.locator(".search-note")).to_contain_text("Conversations with a member whose name holds “odegard”.")
+
+    seed_messages(server, buyers[0], seller, ["Still there?"])  # news from a buyer the search doesn't find
+    expect(page.locator("#inbox-badge .badge")).to_have_text("12", timeout=THREAD_WAIT_MS)
+    expect(rows).to_have_count(1)
+
+    rows.first.locator("a").tap()
+    expect(page.locator("#thread h2")).to_contain_text("Zoë Ødegård")
+    page.get_by_role("link", name="All conversations").tap()
+    expect(page).to_have_url(re.compile(r"/messages\?q=odegard$"))
+    expect(rows).to_have_count(1)
+    page.locator(".search-note").get_by_role("link", name="Show all").tap()
+    expect(rows).to_have_count(11)

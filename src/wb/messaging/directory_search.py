@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from ..database import folded
 from ..extensions import db
 from ..models import User
-from ..text import search_folded
+from ..text import CONTROL_CHARACTERS, search_folded
 from ..visibility import listed_for
 from . import policy, rules
 from .models import ConversationMembership
@@ -51,9 +51,10 @@ def like_pattern(text: str) -> str:
 
 
 def typed_name(raw) -> str:
-    """What was typed to find a member, as searched: spaces folded, at most MAX_QUERY_LENGTH, and
-    without the "@" pages show before a username ("@sam" finds sam)."""
-    return " ".join(str(raw or "").split())[:MAX_QUERY_LENGTH].lstrip("@").strip()
+    """What was typed to find a member, as searched: control characters as spaces (no name has one,
+    and PostgreSQL refuses NUL), spaces folded, at most MAX_QUERY_LENGTH, and without the "@" pages
+    show before a username ("@sam" finds sam)."""
+    return " ".join(CONTROL_CHARACTERS.sub(" ", str(raw or "")).split())[:MAX_QUERY_LENGTH].lstrip("@").strip()
 
 
 def name_matches(query: str):

@@ -14,6 +14,7 @@ from ..main.views import timeago
 from ..models import User
 from . import policy
 from .conversations import deleted_for, hidden_drafts
+from .directory_search import name_matches
 from .models import Block, Conversation, ConversationMembership, Message
 from .reads import display_name
 
@@ -56,6 +57,8 @@ class InboxPage:
     # The conversations whose rows are drawn, when only some changed (an answer that brings the
     # list along: views._list_along); None: every row. Rows not drawn carry no preview.
     drawn: frozenset[int] | None = None
+    # What the list's search box asked for (the other member's name or username holds it), or None.
+    search: str | None = None
 
     def rows_in_order(self) -> list[list]:
         """Each row's conversation, its time's words and the other member's name, in the list's
@@ -95,18 +98,24 @@ def _inbox_statement(unread_only: bool):
     return query.order_by(CM.last_activity_at.desc(), CM.id.desc()).offset(bindparam("offset")).limit(bindparam("limit"))
 
 
-def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, open_id: int | None = None) -> InboxPage:
+def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, open_id: int | None = None,
+               search: str | None = None) -> InboxPage:
     """One page of conversations, newest activity first, in two queries (one per database).
 
     With drawn (conversation ids), only those rows are to be drawn: only their previews are read.
     The unread filter keeps the conversation open beside the list (open_id): opening it read it,
-    and its row left the list under the member's eyes."""
+    and its row left the list under the member's eyes. With search, only the conversations whose
+    other member's name or username holds it, as the members directory finds them (a seller with
+    many buyers had only pages of them to go through: a marketplace's tester)."""
     per_page = current_app.config["CONVERSATIONS_PER_PAGE"]
     page = max(page, 1)
     hidden = hidden_drafts(member)
     # Plain rows, not ORM objects: a page shows 30 and changes none.
+    statement = _inbox_statement(unread_only)
+    if search:  # built for each search: a search is asked now and then, not on every page
+        statement = statement.where(name_matches(search))
     rows = read_rows(
-        _inbox_statement(unread_only),
+        statement,
         {"member_id": member.id, "offset": (page - 1) * per_page, "limit": per_page + 1, "open": open_id or 0,
          "hidden_drafts": sorted(hidden)},
         User,
@@ -117,7 +126,7 @@ def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, ope
                                             and (drawn is None or row.conversation_id in drawn)])
     if rows:
         total, version = rows[0].unread_total, list_version(rows[0], len(hidden))
-    elif page == 1 and not unread_only:  # an empty first page means no conversations to count
+    elif page == 1 and not unread_only and not search:  # an empty first page means no conversations to count
         total, version = 0, EMPTY_LIST_VERSION
     else:  # past the end, or nothing unread: ask
         summary = read_rows(_list_summary_statement(), {"member_id": member.id}, User).one()
@@ -141,6 +150,7 @@ def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, ope
         unread_total=total,
         version=version,
         drawn=None if drawn is None else frozenset(drawn),
+        search=search or None,
     )
 
 

@@ -103,17 +103,19 @@ def inbox():
 
 
 def _list_place() -> dict:
-    """The list's page and filter this address asks for (?page=, ?filter=unread), as url_for
-    arguments: an inbox page, and a thread picked there (its rows carry them), so a reload or the
-    thread's "All conversations" shows the list it was opened from (not always page 1: a tester)."""
+    """The list's page, filter and search this address asks for (?page=, ?filter=unread, ?q=), as
+    url_for arguments: an inbox page, and a thread picked there (its rows carry them), so a reload or
+    the thread's "All conversations" shows the list it was opened from (not always page 1: a tester)."""
     page = page_arg()
     return {"page": page if page > 1 else None,
-            "filter": "unread" if request.args.get("filter") == "unread" else None}
+            "filter": "unread" if request.args.get("filter") == "unread" else None,
+            "q": directory_search.typed_name(request.args.get("q", "")) or None}
 
 
 def _listing_asked(**kwargs):
     place = _list_place()
-    return inbox_page(current_user, page=place["page"] or 1, unread_only=place["filter"] is not None, **kwargs)
+    return inbox_page(current_user, page=place["page"] or 1, unread_only=place["filter"] is not None,
+                      search=place["q"], **kwargs)
 
 
 def _just_hidden():
@@ -557,7 +559,7 @@ def _list_along(active_id: int | None = None, changed=None, cursor: int | None =
     if cursor is None:
         cursor = live.newest_for(current_user.id)
     listing = inbox_page(current_user, page=page, unread_only=query.get("filter") == "unread", drawn=changed,
-                         open_id=active_id)
+                         open_id=active_id, search=directory_search.typed_name(query.get("q", "")) or None)
     if not listing.rows:  # nothing to keep: the empty list is drawn whole
         listing.drawn = None
     return render_template("messaging/_conversation_list_answer.html", listing=listing, active_id=active_id,
