@@ -235,3 +235,7 @@ def test_a_pending_viewer_is_refused(make_user, login, messaging_on, bob):
     pending = make_user("penny", status="pending")
     response = login(pending).get("/messages/new?q=bob")
     assert response.status_code == 403
+    # waiting, not refused: "Not allowed" read as a door shut on a newcomer (a residents' building's tester)
+    page = visible_text(response)
+    assert "Waiting for approval" in page and "Not allowed" not in page
+    assert '<a href="/circles#admins">See who the admins are</a>' in response.get_data(as_text=True)

@@ -104,7 +104,12 @@ def _error_response(error: HTTPException):
     if is_api_request():
         return api_problems.from_http_error(error)
     detail = error.description if _has_own_description(error) else None
-    response = render_error(error.code, detail)
+    if error.code == 403 and current_user.is_authenticated and current_user.is_pending:
+        # Not a "Not allowed" for a newcomer who is only waiting (a residents' building's tester), and
+        # where to find whom to ask.
+        response = render_error(403, detail, "Waiting for approval", ("circles.directory", "See who the admins are", "admins"))
+    else:
+        response = render_error(error.code, detail)
     if error.code == 405 and error.valid_methods:
         return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
     if error.code == 429:
