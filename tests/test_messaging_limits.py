@@ -1,4 +1,6 @@
 """Rate limits: 20 messages a minute, 5 new conversations a day, per member."""
+import re
+
 import pytest
 from limits import parse
 from limits.strategies import MovingWindowRateLimiter
@@ -168,6 +170,7 @@ def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_butto
     # the viewer can't, not the member found ("Bob Okafor @bob · can't start a conversation" read as Bob
     # couldn't: a residents' building's tester)
     assert "· you can't start one with them, as above" in visible_text(found)
+    assert re.search(r'@member\d+</span>\s+<span class="muted">· you can', text)  # a space before it
     assert conversation_count() == 5
 
 

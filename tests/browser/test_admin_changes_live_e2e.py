@@ -174,12 +174,21 @@ def test_a_newcomers_open_page_is_drawn_again_once_an_admin_approves_them(browsi
     erin = server.create_member("erin", display_name="Erin Newcomer", status="pending")
     erin_page = browsing.sign_in(erin, viewport={"width": 390, "height": 844})
     expect(erin_page.get_by_text("Your account is waiting for an admin's approval.")).to_be_visible()
+    # Her profile is what a newcomer may edit while waiting: what she types there is hers to keep
+    # (a re-check tester's half-typed bio went with the page drawn again).
+    erin_page.goto("/settings")
+    erin_page.get_by_label("Bio").fill("Flat 4B, happy to water plants")
 
     admin_page = browsing.sign_in(warden)
     admin_page.goto(f"/admin/members?q={erin}")
     admin_page.get_by_role("button", name="Approve Erin Newcomer").click()
     expect(admin_page.get_by_role("button", name="Approve Erin Newcomer")).to_have_count(0)
 
-    expect(erin_page.get_by_text("Your account is waiting for an admin's approval.")).to_have_count(0, timeout=NEWS_MS)
-    expect(erin_page.locator(".tag-pending")).to_have_count(0)
+    expect(erin_page.locator(".tag-pending")).to_have_count(0, timeout=NEWS_MS)
+    approved = erin_page.locator(".flashes[role=status]")
+    expect(approved).to_have_text("An admin approved your account: you can now post, comment and send messages.")
+    expect(approved).to_be_focused()  # read out
+    expect(erin_page.get_by_label("Bio")).to_have_value("Flat 4B, happy to water plants")
     expect(erin_page.locator("#inbox-badge")).to_be_visible()  # messaging is hers now
+    erin_page.reload()
+    expect(erin_page.locator(".flashes[role=status]")).to_have_count(0)  # said once

@@ -521,6 +521,8 @@
     });
   });
   document.addEventListener("wb:signed-out", keepDraftAsSessionEnds, true);  // live.js fires it on the body
+  // live.js draws the page again (messaging back on, a restore, an approval): what was typed comes back.
+  document.addEventListener("wb:redrawing", function () { keepDraft(); keepForms(); }, true);
   document.addEventListener("htmx:beforeOnLoad", function (event) {
     if (event.detail.xhr.getResponseHeader("HX-Redirect")) keepDraftAsSessionEnds();
   });

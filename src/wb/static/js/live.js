@@ -84,8 +84,14 @@
     // comes back into its box (app.js keeps drafts as a page leaves).
     // So is a page open while the messaging database was restored from a backup ("restored"): it
     // may show messages the restore took away.
-    // ... and a page drawn while the member waited for approval, now they are approved.
+    // ... and a page drawn while the member waited for approval, now they are approved: said once drawn
+    // (sayApproved), and what they were typing (their bio) kept (app.js, wb:redrawing), as a
+    // re-check tester lost it.
     if (events(answer, "messaging") || events(answer, "restored") || events(answer, "approved")) {
+      if (events(answer, "approved")) {
+        try { window.sessionStorage.setItem(APPROVED, "yes"); } catch (error) { /* storage off: not said */ }
+      }
+      fire("wb:redrawing");
       window.location.reload();
       return;
     }
@@ -119,6 +125,26 @@
     }
     if (unread) fire("wb:unread-changed");
     if (events(answer, "admin") || answer.refresh) fire("wb:admin-changed");  // the count beside Admin (admin/_waiting.html)
+  }
+
+  var APPROVED = "wb-approved";
+  function sayApproved() {
+    var main = document.getElementById("main");
+    try {
+      if (window.sessionStorage.getItem(APPROVED) === null) return;
+      window.sessionStorage.removeItem(APPROVED);
+    } catch (error) { return; }
+    if (!main || document.querySelector(".tag-pending")) return;
+    var note = document.createElement("div");
+    note.className = "flashes";
+    note.setAttribute("role", "status");
+    note.tabIndex = -1;
+    var words = document.createElement("p");
+    words.className = "flash flash-success";
+    words.textContent = "An admin approved your account: you can now post, comment and send messages.";
+    note.appendChild(words);
+    main.insertBefore(note, main.firstChild);
+    note.focus();
   }
 
   function events(answer, kind) {
@@ -373,6 +399,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    sayApproved();
     url = document.body.getAttribute("data-live");
     cursor = document.body.getAttribute("data-live-cursor");
     switchedOffRetry = Number(document.body.getAttribute("data-live-retry")) || switchedOffRetry;  // LIVE_RETRY_SECONDS
