@@ -7,7 +7,7 @@ from messaging_helpers import visible_text
 from wb.circles import service as circles
 from wb.circles.models import Circle, CircleMember, MessagingRule
 from wb.extensions import db
-from wb.messaging import rule_changes, rules
+from wb.messaging import rule_changes, rules, writes
 from wb.models import AuditEvent, User
 
 
@@ -493,3 +493,27 @@ def test_deleting_a_circle_says_what_happens_to_its_members(admin_client, alice,
     page = text(admin_client.get(f"/admin/circles/{elm.id}/delete"))
     assert words in page
     assert 'class="button button-danger">Delete <bdi>Elm Street</bdi></button>' in page
+
+
+def test_protecting_a_circle_says_how_many_conversations_its_members_have_begun_with_each_other(admin_client,
+                                                                                                   make_user):
+    """A practice moved its clients into a protected Clients circle: their conversations with each other
+    stayed open, and nothing said there were any (a therapy practice's tester). A count, never who."""
+    from messaging_ops_helpers import converse
+
+    clients, therapists = circles.create("Clients"), circles.create("Therapists")
+    bea, cal, dee, tom = (make_user(name) for name in ("bea", "cal", "dee", "tom"))
+    circles.add_members(clients, ["bea", "cal", "dee"])
+    circles.add_members(therapists, ["tom"])
+    converse(bea, cal, ["Are you in Tuesday's group too?"])
+    converse(dee, bea, ["Hi Bea"])
+    converse(tom, bea, ["See you Tuesday"])  # a therapist's: not between clients
+    writes.open_conversation(cal, dee)  # opened, nothing written: no conversation yet
+    chosen = {"action": "protect", "circle_id": str(clients.id), "open_to": [str(therapists.id)]}
+    said = visible_text(admin_client.post("/admin/settings/rules/protect", data={**chosen, "own_members": "no"}))
+    assert ("2 conversations between members of Clients have begun already: they stay, and both members may go on "
+            "writing (either may block the other).") in said
+    for name in ("bea", "cal", "dee", "Bea", "Cal", "Dee"):
+        assert name not in said.split("Once saved", 1)[-1].split("Protect", 1)[0]
+    kept_open = visible_text(admin_client.post("/admin/settings/rules/protect", data={**chosen, "own_members": "yes"}))
+    assert "have begun already" not in kept_open  # they may start with each other anyway: nothing to say

@@ -117,6 +117,7 @@ def _protection_changes(circle, open_to, own_members_start) -> bool:
 def _confirm_protection(circle, open_to, own_members_start):
     """Protecting a circle asks first, saying what it means for its own members and the circles it is open
     to (saved at one tap, it let a practice's clients write to each other, unwarned: an outside tester)."""
+    from ..messaging.conversations import begun_within
     from ..messaging.rule_changes import protected_as
     from ..messaging.rules.community import load_rules
     from ..messaging.rules.consequences import protection_consequences
@@ -126,7 +127,8 @@ def _confirm_protection(circle, open_to, own_members_start):
     after = protected_as(before, circle, open_to, own_members_start)
     return render_template("admin/confirm_protect.html", circle=circle, open_to=open_to,
                            own_members_start=own_members_start, already=circle.id in before.protected,
-                           consequences=protection_consequences(after, circle.id, flags.is_enabled(DIRECTORY)))
+                           consequences=protection_consequences(after, circle.id, flags.is_enabled(DIRECTORY),
+                                                                begun_within(circle.id)))
 
 
 def _flag_row(flag: str) -> str:

@@ -5,10 +5,11 @@ import functools
 import logging
 
 from flask import abort
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from ..circles.models import CircleMember
 from ..extensions import db
 from ..models import User, utcnow
 from ..visibility import listed_for
@@ -186,3 +187,14 @@ def message_in(conversation: Conversation, message_id) -> Message:
     if message is None or message.conversation_id != conversation.id:
         abort(404, "That message doesn't exist.")
     return message
+
+
+def begun_within(circle_id: int) -> int:
+    """How many conversations members of this circle have begun with each other (a message in them):
+    a count only, for the admin protecting the circle."""
+    CM = ConversationMembership
+    members = select(CircleMember.user_id).where(CircleMember.circle_id == circle_id)
+    return db.session.scalar(select(func.count()).select_from(CM).where(
+        CM.user_id.in_(members), CM.other_user_id.in_(members), CM.user_id < CM.other_user_id,
+        CM.last_message_id.is_not(None)))
+

@@ -63,9 +63,10 @@ def protection_notes(rules: Rules, directory_on: bool) -> dict[int, list[str]]:
     return notes
 
 
-def protection_consequences(after: Rules, circle_id: int, directory_on: bool) -> list[str]:
+def protection_consequences(after: Rules, circle_id: int, directory_on: bool, begun_within: int = 0) -> list[str]:
     """What protecting a circle as chosen would mean, for the page that asks first (after: the rules
-    then; the page reads "Once saved:" above them)."""
+    then; the page reads "Once saved:" above them). begun_within: conversations its members have
+    begun with each other already (a count: admins never see who talks with whom)."""
     name = after.names[circle_id]
     first = ", where “Who may start conversations” lets them start at all" if after.starters is not None else ""
     said = [f"New conversations with members of {name} are started by {protection_starters(after, circle_id)}{first}. "
@@ -79,6 +80,12 @@ def protection_consequences(after: Rules, circle_id: int, directory_on: bool) ->
         said.append(f"Members of {name} can't start conversations with each other{unseen}; they can reply when one writes.")
     else:
         said.append(f"Members of {name} can't start conversations with each other: {_why_not(after, own, circle_id)}.")
+    if own is not None and begun_within:
+        # A practice that moved its clients in found their conversations with each other still open, with
+        # no word of them (a therapy practice's tester).
+        said.append(f"{begun_within:,} conversation{'s' if begun_within != 1 else ''} between members of {name} "
+                    f"{'have' if begun_within != 1 else 'has'} begun already: {'they stay' if begun_within != 1 else 'it stays'}, "
+                    "and both members may go on writing (either may block the other).")
     return said + _open_to_notes(after, circle_id)
 
 
