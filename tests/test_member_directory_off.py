@@ -296,7 +296,7 @@ def test_a_display_name_is_checked_only_against_the_members_one_sees(practice, l
     assert set_name("Ann").status_code == 400
 
 
-def test_a_name_another_member_goes_by_reads_with_its_username_to_others(practice, login):
+def test_a_name_another_member_goes_by_reads_with_its_username_to_others(practice, login, make_user):
     """Sam took Zoe's name (he doesn't see her), and a therapist's inbox listed both alike; a client
     who took a therapist's name wrote to the other therapist as him (an outside tester). The name
     taken second reads with its @username to everyone but its holder."""
@@ -318,6 +318,23 @@ def test_a_name_another_member_goes_by_reads_with_its_username_to_others(practic
     assert sorted(names) == ["Zoe", "Zoe (@sam)"]  # the API says it as the inbox does
     db.session.expire_all()
     assert db.session.get(User, practice["sam"].id).name == "Zoe (@sam)"  # emails too: no viewer there
+    # To a member who sees Sam but not Zoe, the mark would say that someone they can't see goes by "Zoe"
+    # (a re-check tester learnt of a client so): there it isn't written.
+    from messaging_ops_helpers import converse
+    from wb.circles import service as circle_service
+    from wb.messaging import rule_changes as changes
+
+    kit = make_user("kit", display_name="Kit")  # in no circle: sees the admins and their conversations only
+    changes.set_starters(None)
+    converse(kit, practice["sam"], ["Hello Sam"])
+    changes.set_starters([circle_service.by_name("Therapists")])
+    kit_client = login(kit)
+    assert kit_client.get("/people/zoe").status_code == 404  # Zoe isn't someone Kit sees
+    kit_inbox = visible_text(kit_client.get("/messages"))
+    assert "Zoe" in kit_inbox and "(@sam)" not in kit_inbox
+    listed = [c["other_member"]["display_name"] for c in kit_client.get("/api/v1/conversations").get_json()["conversations"]]
+    assert listed == ["Zoe"]
+    assert "Zoe (@sam)" in visible_text(drlee.get("/messages"))  # whoever sees both still tells them apart
     # choosing a name nobody has clears the mark
     assert sam.post("/settings", data={"display_name": "Sam S.", "bio": ""}).status_code == 302
     assert "(@sam)" not in visible_text(drlee.get("/messages"))

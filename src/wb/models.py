@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, bindparam, false, func, select, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_, bindparam, false, func, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -116,7 +116,7 @@ class User(UserMixin, db.Model):
         with "(@username)" after it when the name was another's too (name_shared), except to the
         member themselves."""
         name = account.display_name or account.username
-        if account.name_shared and not _is_the_viewer(account.username):
+        if account.name_shared and not _is_the_viewer(account.username) and _viewer_sees_a_namesake(account, name):
             return f"{name} (@{account.username})"
         return name
 
@@ -270,6 +270,29 @@ def _is_the_viewer(username: str) -> bool:
     from flask_login import current_user
 
     return has_request_context() and current_user.is_authenticated and current_user.username == username
+
+
+def _viewer_sees_a_namesake(account, name: str) -> bool:
+    """Whether this request's member sees another member who goes, or lately went, by a name like it:
+    the "(@username)" is what tells those two apart. To a member who sees only some members it told
+    that someone they can't see goes by that name (a client read "Dave Ng (@nina)" and so learnt of a
+    Dave Ng: a re-check tester). Outside a request (emails) and to whoever sees every member: yes.
+    Asked once a request for each name (few are shared)."""
+    from flask import g, has_request_context
+    from flask_login import current_user
+
+    from .visibility import listed_for
+
+    if not (has_request_context() and current_user.is_authenticated):
+        return True
+    among = listed_for(current_user)
+    if among is None:
+        return True
+    seen = g.setdefault("wb_namesakes_seen", {})
+    if account.username not in seen:
+        others = and_(among, User.username != account.username)
+        seen[account.username] = (User.named_like(name, among=others) or User.went_by_recently(name, among=others)) is not None
+    return seen[account.username]
 
 
 @functools.cache
