@@ -406,16 +406,29 @@ def test_a_community_whose_emails_name_nobody_starts_each_members_choices_so(app
     client = login(alice)
     assert re.search(r'name="discreet" value="yes"[^>]* checked', client.get("/settings").get_data(as_text=True))
     assert client.post("/settings/email", data={"email": "alice@mail.example.org"}).status_code == 302
+    # Ravi added his address while emails named who wrote, and chose nothing: he follows the switch too
+    # (his box stayed unticked after the admin switched naming off: a re-check tester).
+    ravi = make_user("ravi")
+    db.session.add(EmailSettings(user_id=ravi.id, address="ravi@mail.example.org"))
+    db.session.commit()
+    assert re.search(r'name="discreet" value="yes"[^>]* checked', login(ravi).get("/settings").get_data(as_text=True))
     db.session.expire_all()
-    assert db.session.get(EmailSettings, alice.id).name_writers is False  # stored as the page showed it
-    assert db.session.get(EmailSettings, carol.id).name_writers is True
+    assert db.session.get(EmailSettings, alice.id).name_writers is None  # unmade: the switch says
     db.session.execute(update(EmailSettings).values(confirmed_at=utcnow(), frequency="soon"))
+    db.session.execute(update(EmailSettings).where(EmailSettings.user_id == carol.id).values(name_writers=True))  # chose
     db.session.commit()
 
     converse(bob, alice, [FIRST])
     converse(bob, carol, [SECOND])
+    converse(bob, ravi, ["Hello Ravi"])
     assert notify(app, minutes_later=11).exit_code == 0
     by_address = {message["To"]: body_text(message) for message in smtp.messages}
-    assert "  - A conversation: 1 new message\n" in by_address["alice@mail.example.org"]
-    assert "Bob" not in by_address["alice@mail.example.org"]
+    for discreet in ("alice@mail.example.org", "ravi@mail.example.org"):
+        assert "  - A conversation: 1 new message\n" in by_address[discreet] and "Bob" not in by_address[discreet]
+        assert "This community's emails don't name who wrote; your email settings can change that." in by_address[discreet]
     assert "Bob" in by_address["carol@mail.example.org"]
+
+    # a member who then chooses naming gets it, whatever the switch says
+    assert client.post("/settings/email/frequency", data={"frequency": "soon"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(EmailSettings, alice.id).name_writers is True

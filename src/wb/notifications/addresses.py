@@ -7,7 +7,7 @@ from email.headerregistry import Address
 from flask import current_app
 from sqlalchemy import update
 
-from .. import flags, ratelimits
+from .. import ratelimits
 from ..extensions import db
 from ..models import User, utcnow
 from ..text import has_control_characters
@@ -40,9 +40,9 @@ def _stored_settings(member) -> EmailSettings:
 
 
 def _new_settings(member) -> EmailSettings:
-    """A member's email choices before they make any: no emails, naming who wrote unless the community
-    says otherwise (the emails_name_who_wrote switch)."""
-    return EmailSettings(user_id=member.id, frequency="never", name_writers=flags.is_enabled("emails_name_who_wrote"))
+    """A member's email choices before they make any: no emails, and naming who wrote as the community's
+    switch says (name_writers unmade: EmailSettings.names_writers)."""
+    return EmailSettings(user_id=member.id, frequency="never", name_writers=None)
 
 
 def clean_address(raw) -> str:

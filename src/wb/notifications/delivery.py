@@ -122,7 +122,7 @@ def _compose(notice: Notice):
         return None
     writers = _still_unread(notice)
     return unread_email(notice, recipient, settings.address, writers, settings.frequency,
-                        name_writers=settings.name_writers) if writers else None
+                        name_writers=settings.names_writers, chosen=settings.name_writers is not None) if writers else None
 
 
 def _reset_link_maker(notice: Notice) -> str:

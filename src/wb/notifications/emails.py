@@ -43,9 +43,9 @@ def _envelope(notice, address: str, subject: str) -> EmailMessage:
 
 
 def unread_email(notice, recipient, address: str, writers: list[Writer], frequency: str,
-                 name_writers: bool = True) -> EmailMessage:
-    """The notice of unread messages: names (unless the member chose not) and counts, a link to each
-    conversation, one-click unsubscribe."""
+                 name_writers: bool = True, chosen: bool = True) -> EmailMessage:
+    """The notice of unread messages: names (unless the member, or the community till they chose, said
+    not) and counts, a link to each conversation, one-click unsubscribe."""
     total = sum(writer.count for writer in writers)
     subject = ("Your daily WhiteBalloon digest: " if notice.kind == "daily" else "") + (
         f"{total} unread message{'s' if total != 1 else ''} on WhiteBalloon")
@@ -63,7 +63,8 @@ def unread_email(notice, recipient, address: str, writers: list[Writer], frequen
     lines += [
         "", f"All your conversations: {link('messaging.inbox')}", "",
         "Emails never hold the text of messages: it stays on WhiteBalloon."
-        + ("" if name_writers else " You chose emails that don't name who wrote."), "", "-- ",
+        + ("" if name_writers else " You chose emails that don't name who wrote." if chosen
+           else " This community's emails don't name who wrote; your email settings can change that."), "", "-- ",
         f'You get this email because you chose "{FREQUENCIES[frequency]}" for unread messages.',
         f"Stop these emails: {unsubscribe}",
         f"Change how often: {link('notifications.email_settings')}",

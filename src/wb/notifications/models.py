@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, true
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -27,8 +27,9 @@ class EmailSettings(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     frequency: Mapped[str] = mapped_column(String(8), default="never", server_default="never")
     # Whether an email names who wrote; off, it says only how many messages wait in each
-    # conversation (for an inbox others may read: a shared address, a therapy client's).
-    name_writers: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # conversation (for an inbox others may read: a shared address, a therapy client's). None until the
+    # member chooses: the community's switch (emails_name_who_wrote) says, as it is now (names_writers).
+    name_writers: Mapped[bool | None] = mapped_column(default=None)
     # When the last daily digest was claimed: at most one a day.
     last_digest_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -36,6 +37,15 @@ class EmailSettings(db.Model):
     @property
     def confirmed(self) -> bool:
         return self.address is not None and self.confirmed_at is not None
+
+    @property
+    def names_writers(self) -> bool:
+        """Whether its emails name who wrote: the member's choice, or until they make one the community's
+        (a member who had only added an address kept naming after the admin switched naming off: a re-check
+        tester)."""
+        from ..flags import is_enabled
+
+        return self.name_writers if self.name_writers is not None else is_enabled("emails_name_who_wrote")
 
 
 class Notice(db.Model):
