@@ -488,8 +488,8 @@ def test_created_admin_can_sign_in_through_the_form(runner, client):
     (["reports", "resolve", "99999999999999999999999"],
      "'99999999999999999999999' is too large: at most 9,223,372,036,854,775,807."),
     # An id is refused as one: "isn't a whole number from 1 to 9,223,..." read as arithmetic (a building's tester).
-    (["reports", "resolve", "１２"], "'１２' isn't a report id; report ids are whole numbers, as `./wb reports list` shows them."),
-    (["reports", "resolve", "0"], "'0' isn't a report id; report ids are whole numbers, as `./wb reports list` shows them."),
+    (["reports", "resolve", "１２"], "'１２' isn't a report id; report ids are whole numbers from 1, as `./wb reports list` shows them."),
+    (["reports", "resolve", "0"], "'0' isn't a report id; report ids are whole numbers from 1, as `./wb reports list` shows them."),
 ])
 def test_a_number_the_command_line_cant_take_is_refused_in_words(app, args, words):
     """click said "'abc' is not a valid integer range" (an operator tester)."""

@@ -626,8 +626,13 @@ def test_members_find_lists_whom_a_request_is_about_by_name_username_or_email(ru
     for typed in ("zoe", "ODEGARD", "zoe.private@mail", "@zoe_o"):
         result = runner.invoke(args=["members", "find", typed])
         assert result.exit_code == 0, result.output
-        assert "zoe_o  Zoë Ødegård  active  joined " in result.output and "Zoe.Private@Mail.Example.org" in result.output, typed
+        assert "zoe_o  Zoë Ødegård  active  joined " in result.output, typed
+        assert "Zoe.Private@Mail.Example.org\n" in result.output, typed  # confirmed (opt_in)
         assert "zed" not in result.output
+    make_user("una", display_name="Una Unconfirmed")
+    opt_in(db.session.get(User, User.by_username("una").id), "never", address="una@mail.example.org", confirmed=False)
+    assert "una@mail.example.org (not confirmed)" in runner.invoke(args=["members", "find", "una"]).output
+    assert "no email address" in runner.invoke(args=["members", "find", "zed"]).output
     erased = runner.invoke(args=["members", "find", "erased"]).output
     assert f"erased-{gone.id}" in erased and "  erased  " in erased  # what `erase` left: its id, no name, no address
     assert "root  Rita Root  active, admin  joined " in runner.invoke(args=["members", "find", "rita"]).output

@@ -129,7 +129,7 @@ def test_resolving_a_report_by_something_not_an_id_is_refused_as_a_report_id(run
     result = runner.invoke(args=["reports", "resolve", "abc"])
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == ("Error: Invalid value for 'ID': 'abc' isn't a report id; report ids are "
-                                              "whole numbers, as `./wb reports list` shows them.")
+                                              "whole numbers from 1, as `./wb reports list` shows them.")
     assert "9,223,372,036,854,775,807" not in result.output
 
 

@@ -52,4 +52,5 @@ class DatabaseId(WholeNumber):
         self.kind, self.listed_by = kind, listed_by
 
     def _refusal(self, value) -> str:
-        return f"{value!r} isn't a {self.kind} id; {self.kind} ids are whole numbers, as `{self.listed_by}` shows them."
+        return (f"{value!r} isn't a {self.kind} id; {self.kind} ids are whole numbers from 1, as `{self.listed_by}` "
+                "shows them.")

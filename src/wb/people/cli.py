@@ -71,9 +71,9 @@ def find_command(text):
     """List members whose name, username or email address holds TEXT, to see whom a request is about.
 
     Any case, with or without accents, as the members directory finds them; each with their username
-    (what `erase` and `reset-link` take), name, state, when they joined and email address, if any.
-    There was no way from the command line to learn the username an erasure request needs (a
-    residents' building's tester)."""
+    (what `erase` and `reset-link` take), name, state, when they joined and email address, if any."""
+    # There was no way from the command line to learn the username an erasure request needs (a
+    # residents' building's tester).
     from sqlalchemy import func, or_, select
 
     from ..messaging.directory_search import like_pattern, name_matches, sort_name, typed_name
@@ -84,17 +84,18 @@ def find_command(text):
     if not query:
         raise click.ClickException("Say what to look for: part of a name, a username or an email address.")
     rows = db.session.execute(
-        select(User, EmailSettings.address).outerjoin(EmailSettings, EmailSettings.user_id == User.id)
+        select(User, EmailSettings.address, EmailSettings.confirmed_at).outerjoin(EmailSettings, EmailSettings.user_id == User.id)
         .where(or_(name_matches(query), func.lower(EmailSettings.address).like(like_pattern(query.lower()), escape="\\")))
         .order_by(sort_name(), User.username).limit(FIND_LIMIT + 1)).all()
     if not rows:
         click.echo(f"No member's name, username or email address holds {query!r}.")
         return
-    for member, address in rows[:FIND_LIMIT]:
+    for member, address, confirmed_at in rows[:FIND_LIMIT]:
         state = ("erased" if member.is_erased else "closed" if member.deleted_at else member.status) \
             + (", admin" if member.role == "admin" else "")
         click.echo(f"{member.username}  {one_line(member.display_name or '-')}  {state}  "
-                   f"joined {member.created_at:%Y-%m-%d}  {address or 'no email address'}")
+                   f"joined {member.created_at:%Y-%m-%d}  "
+                   + (f"{address}{'' if confirmed_at else ' (not confirmed)'}" if address else "no email address"))
     if len(rows) > FIND_LIMIT:
         click.echo(f"More than {FIND_LIMIT} members match: type more of what you look for.")
 
