@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from wb.access import PENDING_EXPLANATION
 from wb.extensions import db
+from wb.messaging.models import LiveEvent
 from wb.models import Comment, HelpRequest
 
 
@@ -542,6 +543,8 @@ def test_a_community_that_only_messages_switches_help_requests_off_and_nothing_p
     assert admin_client.post("/admin/settings/help_requests", data={"enabled": "0", "confirmed": "1"}).status_code == 302
 
     bob_client = login(bob)
+    told = [event.kind for event in db.session.scalars(select(LiveEvent).order_by(LiveEvent.id.desc()).limit(1))]
+    assert told == ["features"]  # open pages are drawn again without requests (live.js)
     for path in ("/", "/people/alice", "/members"):
         page = visible_text(bob_client.get(path))
         assert "Lift to the clinic" not in page and "Requests" not in page and "Ask for help" not in page, path

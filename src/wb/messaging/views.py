@@ -29,6 +29,7 @@ from ..api.schemas import SendHeaders
 from ..errors import csrf_error, http_error, note_csrf_refused, render_error
 from ..main.views import viewer_zone
 from ..models import User
+from ..requests import FLAG as REQUESTS_FLAG
 from ..visibility import member_seen_by
 from ..security import MAX_PAGE, is_htmx, number_arg, page_arg, whole_number
 from ..text import BODY_MAX
@@ -804,4 +805,7 @@ def on_flag_changed(name, enabled=False, **_):
     the page drawn again)."""
     if name == policy.FLAG:  # the tabs hear of it: off ends their channel, on has their page drawn again
         live.record_for_everyone("messaging")
+        db.session.commit()
+    elif name == REQUESTS_FLAG:  # every open page is drawn again, with or without requests (a re-check tester's
+        live.record_for_everyone("features")  # home page kept "Latest requests" after they were switched off)
         db.session.commit()

@@ -87,7 +87,8 @@
     // ... and a page drawn while the member waited for approval, now they are approved: said once drawn
     // (sayApproved), and what they were typing (their bio) kept (app.js, wb:redrawing), as a
     // re-check tester lost it.
-    if (events(answer, "messaging") || events(answer, "restored") || events(answer, "approved")) {
+    // So is every page when help requests are switched on or off ("features").
+    if (events(answer, "messaging") || events(answer, "restored") || events(answer, "approved") || events(answer, "features")) {
       if (events(answer, "approved")) {
         try { window.sessionStorage.setItem(APPROVED, "yes"); } catch (error) { /* storage off: not said */ }
       }
