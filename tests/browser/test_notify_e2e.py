@@ -112,7 +112,7 @@ def test_nothing_is_asked_until_the_member_chooses_and_a_refusal_is_explained(br
 
 
 def test_a_question_closed_without_an_answer_is_explained(browsing, server):
-    """"Off in this browser." was all the panel said after the browser's question was dismissed (a
+    """"Off for you in this browser." was all the panel said after the browser's question was dismissed (a
     marketplace tester): it says what happened and what to do."""
     bob = server.create_member("bob")
     bob_page = browsing.sign_in(bob)
@@ -122,7 +122,7 @@ def test_a_question_closed_without_an_answer_is_explained(browsing, server):
     bob_page.wait_for_load_state("load")
     bob_page.get_by_role("button", name="Turn on desktop notifications").click()
     expect(bob_page.locator("[data-desktop-status]").first).to_have_text(
-        "Off in this browser: its question was closed without an answer. Press the button again and choose Allow to "
+        "Off for you in this browser: its question was closed without an answer. Press the button again and choose Allow to "
         "turn them on.")
     expect(bob_page.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
 
@@ -220,7 +220,7 @@ def test_one_members_notice_choices_are_not_the_next_members_on_a_shared_browser
     page.goto("/settings")
     page.wait_for_load_state("load")
     expect(page.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
-    expect(page.locator("[data-desktop-status]").first).to_have_text("Off in this browser.")
+    expect(page.locator("[data-desktop-status]").first).to_have_text("Off for you in this browser.")
     expect(page.get_by_label("Show a preview of the message in the notice")).not_to_be_checked()
     page.goto("/requests")
     page.wait_for_load_state("load")

@@ -241,8 +241,8 @@
     var on = noticesOn();
     button.textContent = on ? "Turn off desktop notifications" : "Turn on desktop notifications";
     button.setAttribute("aria-pressed", on ? "true" : "false");
-    explain(panel, on ? "On in this browser: a notice when a message arrives while WhiteBalloon is in the background."
-                      : "Off in this browser.");
+    explain(panel, on ? "On for you in this browser: a notice when a message arrives while WhiteBalloon is in the background."
+                      : "Off for you in this browser.");
   }
 
   document.addEventListener("click", function (event) {
@@ -263,10 +263,10 @@
       }
       known = null;
       drawSwitch(panel);
-      // The browser's question closed without an answer: "Off in this browser." alone said nothing
+      // The browser's question closed without an answer: "Off for you in this browser." alone said nothing
       // of what happened (a marketplace tester).
       if (answer === "default") {
-        explain(panel, "Off in this browser: its question was closed without an answer. Press the button again " +
+        explain(panel, "Off for you in this browser: its question was closed without an answer. Press the button again " +
           "and choose Allow to turn them on.");
       }
       unreadChanged();
