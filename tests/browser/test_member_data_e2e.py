@@ -173,6 +173,9 @@ def test_download_then_close_the_account_erasing_what_i_sent(browsing, server, a
     # "sign in again" and kept the draft: outside testers).
     expect(other_tab).to_have_url(re.compile(r"/login\?.*ended=closed"), timeout=THREAD_WAIT_MS)
     expect(other_tab.get_by_role("status")).to_contain_text("This account is closed, so it can't be signed in to again.")
+    # The words show as the page is read; the drafts go once its scripts have run (DOMContentLoaded):
+    # looked at in between, under CI's load, the draft was still there.
+    other_tab.wait_for_load_state("load")
     assert other_tab.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('wb-draft:'))") == []
 
     # His open thread is drawn again at once: her text gone, a former member, no compose box.
