@@ -510,6 +510,9 @@ def test_without_javascript_a_thread_opens_at_the_newest_and_sending_keeps_the_h
     expect(page).to_have_url(THREAD_URL)
     mine = page.locator("#thread-messages li.message.mine")
     expect(mine.locator(".body")).to_have_text("Thanks, I'll water the beans.")
+    # The address was the thread's before the send, too: measure the new page once its style
+    # sheets are in (CI measured it as its words arrived, laid out as one long page).
+    page.wait_for_load_state("load")
     assert bottom_below_thread(page, mine) <= 1
     assert in_window(page, mine), "the sent message is out of sight"
     assert in_window(page, page.locator("#thread h2")), "sending hid the conversation's header"
@@ -805,6 +808,7 @@ def test_an_admin_sees_open_reports_on_admin_and_who_resolved_them(browsing, ui_
     row.get_by_role("link", name="Their row in Members").click()
     member_row = page.locator(f"#member-{bob}")
     expect(member_row).to_be_visible()
+    page.wait_for_load_state("load")  # laid out with its style sheets, scrolled to the row
     assert in_window(page, member_row.locator("td").first)
     # On a phone the table is one block per member: nothing runs off the right edge.
     width = page.evaluate("document.documentElement.scrollWidth")
