@@ -99,7 +99,7 @@ def test_an_erased_admin_and_member_are_former_members_on_every_admin_page(admin
     as_dave = login(dave)
     as_dave.post("/admin/settings/direct_messaging", data={"enabled": "0", "confirmed": "1"})
     as_dave.post("/admin/settings/direct_messaging", data={"enabled": "1"})
-    as_dave.post("/admin/settings/rules/reach", data={"reach": "shared-circle"})
+    as_dave.post("/admin/settings/rules/reach", data={"reach": "shared-circle", "confirmed": "1"})
     as_dave.post("/admin/members/gina/suspend", data={"confirmed": "1"})
     as_dave.post(f"/admin/reports/{report.id}/resolve")
     as_dave.post("/admin/circles", data={"name": "Elm Street"})

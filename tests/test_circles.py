@@ -1,4 +1,6 @@
 """Circles: the admin pages, the command line, members' settings and pages, and the migration."""
+import re
+
 import pytest
 from sqlalchemy import func, inspect, select
 
@@ -183,8 +185,9 @@ def test_adding_a_member_to_a_circle_they_are_in_says_so_and_records_nothing(adm
 
 def test_admin_changes_the_rules_on_the_settings_page_with_their_history(admin_client, admin):
     volunteers, clinicians = circles.create("Volunteers"), circles.create("Clinicians")
-    assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": [str(volunteers.id)]}).status_code == 302
-    assert admin_client.post("/admin/settings/rules/reach", data={"reach": "shared-circle"}).status_code == 302
+    assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": [str(volunteers.id)],
+                                                                     "confirmed": "1"}).status_code == 302
+    assert admin_client.post("/admin/settings/rules/reach", data={"reach": "shared-circle", "confirmed": "1"}).status_code == 302
     assert admin_client.post("/admin/settings/rules/protect", data={"circle_id": str(clinicians.id), "open_to": [str(volunteers.id)],
                                                                     "confirmed": "1"}).status_code == 302
     loaded = rules.load_rules()
@@ -200,8 +203,62 @@ def test_admin_changes_the_rules_on_the_settings_page_with_their_history(admin_c
     assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles"}).status_code == 400
     assert admin_client.post("/admin/settings/rules/colour", data={}).status_code == 404
     assert admin_client.post("/admin/settings/rules/starters", data={"mode": "circles", "circle_id": "12345"}).status_code == 400
-    assert admin_client.post("/admin/settings/rules/protect", data={"circle_id": str(clinicians.id), "action": "off"}).status_code == 302
+    assert admin_client.post("/admin/settings/rules/protect", data={"circle_id": str(clinicians.id), "action": "off",
+                                                                    "confirmed": "1"}).status_code == 302
     assert rules.load_rules().protected == {}
+
+
+@pytest.mark.parametrize("rule, chosen, question, now, after, button", [
+    ("starters", {"mode": "circles", "circle_id": ["VOLUNTEERS"]}, "Change who may start conversations?",
+     "Who may start conversations, now all active members", "Once saved members of Volunteers", "Save who may start"),
+    ("reach", {"reach": "shared-circle"}, "Change whom members may reach?",
+     "Whom members may reach, now anyone", "Once saved members who share a circle", "Save whom members may reach"),
+    ("protect", {"circle_id": "CLIENTS", "action": "off"}, "Stop protecting Clients?",
+     "Protected circle Clients, now staff, its own members only", "Once saved off", "Stop protecting Clients"),
+])
+def test_without_javascript_a_rule_change_asks_on_a_page_first(admin_client, rule, chosen, question, now, after, button):
+    """With JavaScript a dialog asks before a rule that applies to every member at once changes; without
+    it, one tap changed it unasked. The page asks the same, with the rule now and after, and only its
+    yes changes it."""
+    volunteers, clients = circles.create("Volunteers"), circles.create("Clients")
+    rule_changes.set_protection(clients, [])
+    ids = {"VOLUNTEERS": str(volunteers.id), "CLIENTS": str(clients.id)}
+    posted = {name: [ids.get(v, v) for v in value] if isinstance(value, list) else ids.get(value, value)
+              for name, value in chosen.items()}
+    before = rules.load_rules()
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+
+    asked = admin_client.post(f"/admin/settings/rules/{rule}", data=posted)
+    assert asked.status_code == 200
+    page = visible_text(asked)
+    assert question in page and now in page and after in page
+    assert rules.load_rules() == before  # nothing changed yet, nothing audited
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+    # "Go back" leads to the rules; the yes posts the same choice again, answered
+    form = asked.get_data(as_text=True).split(f'action="/admin/settings/rules/{rule}"', 1)[1].split("</form>", 1)[0]
+    assert 'href="/admin/settings#messaging-rules">Go back, change nothing' in form and f">{button}</button>" in form
+    yes = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+    assert yes["confirmed"] == "1"
+    again = {name: [v for n, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form) if n == name]
+             for name in yes if name != "csrf_token"}
+    assert admin_client.post(f"/admin/settings/rules/{rule}", data=again).status_code == 302
+    assert rules.load_rules() != before
+    assert f"{after.removeprefix('Once saved ')}" in visible_text(admin_client.get("/admin/settings"))
+    # saving what the rule already says asks nothing
+    done = admin_client.post(f"/admin/settings/rules/{rule}", data=posted, follow_redirects=True)
+    assert "Nothing changed: the rule already said that." in visible_text(done)
+
+
+def test_the_rules_forms_carry_the_answer_a_dialog_gives(admin_client):
+    """app.js sets `confirmed` once its dialog's question is answered yes; every rule form has one."""
+    circles.create("Clients")
+    rule_changes.set_protection(Circle.query.filter_by(name="Clients").one(), [])
+    page = admin_client.get("/admin/settings").get_data(as_text=True)
+    for rule in ("starters", "reach"):
+        form = page.split(f'action="/admin/settings/rules/{rule}"', 1)[1].split("</form>", 1)[0]
+        assert '<input type="hidden" name="confirmed" value="">' in form
+    stop = page.split('action="/admin/settings/rules/protect"', 1)[1].split("</form>", 1)[0]
+    assert 'name="action" value="off"' in stop and '<input type="hidden" name="confirmed" value="">' in stop
 
 
 def test_protecting_a_circle_says_what_it_means_for_its_own_members_and_asks_first(admin_client, make_user):

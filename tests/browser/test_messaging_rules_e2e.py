@@ -183,6 +183,61 @@ def test_saving_who_may_start_or_whom_members_may_reach_asks_first(browsing, rul
             set_reach(before)  # the module's other tests count on the rule seed() set
 
 
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}], ids=["desktop", "phone"])
+def test_without_javascript_a_rule_change_asks_on_a_page_and_only_its_yes_saves(browsing, ruled_server, viewport, artifacts):
+    """Without JavaScript no dialog asked: one tap changed whom every member may reach, or stopped
+    protecting a practice's clinicians. A page asks the same, saying the rule now and after."""
+    from wb.circles import service as circles
+    from wb.messaging.rule_changes import set_protection, set_reach
+    from wb.messaging.rules.community import load_rules
+
+    admin = ruled_server.create_member("admin", role="admin")
+    with ruled_server.app.app_context():
+        before = load_rules().shared_circle
+        name = f"Clinicians {admin}"
+        circle = circles.create(name)
+        set_protection(circle, [])
+        circle_id = circle.id
+    page = browsing.sign_in(admin, server=ruled_server, viewport=viewport, java_script_enabled=False)
+    try:
+        page.goto("/admin/settings#messaging-rules")
+        other = "Anyone" if before else "Only members who share at least one circle with them"
+        page.get_by_label(other).check()
+        page.get_by_role("button", name="Save whom members may reach").click()
+        expect(page.get_by_role("heading", name="Change whom members may reach?")).to_be_visible()
+        expect(page.locator("main")).to_contain_text("It applies to every member at once.")
+        expect(page.locator(".rule-change dt")).to_have_text(["Whom members may reach, now", "Once saved"])
+        expect(page.locator(".rule-change dd")).to_have_text(
+            ["members who share a circle", "anyone"] if before else ["anyone", "members who share a circle"])
+        page.screenshot(path=str(artifacts / f"rule-asked-no-js-{viewport['width']}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        page.get_by_role("link", name="Go back, change nothing").click()
+        expect(page.get_by_role("heading", name="Messaging rules")).to_be_visible()
+        with ruled_server.app.app_context():
+            assert load_rules().shared_circle == before
+
+        page.get_by_label(other).check()
+        page.get_by_role("button", name="Save whom members may reach").click()
+        page.get_by_role("button", name="Save whom members may reach").click()
+        expect(page.locator(".flash")).to_contain_text("Whom members may reach: ")
+        with ruled_server.app.app_context():
+            assert load_rules().shared_circle == (not before)
+
+        page.get_by_role("button", name=f"Stop protecting {name}").click()
+        expect(page.get_by_role("heading", name=f"Stop protecting {name}?")).to_be_visible()
+        expect(page.locator("main")).to_contain_text(
+            "Any member the other rules allow may then start conversations with its members.")
+        with ruled_server.app.app_context():
+            assert circle_id in load_rules().protected
+        page.get_by_role("button", name=f"Stop protecting {name}").click()
+        expect(page.get_by_text(f"Protected circle {name}: staff, its own members only → off.")).to_be_visible()
+        with ruled_server.app.app_context():
+            assert circle_id not in load_rules().protected
+    finally:
+        with ruled_server.app.app_context():
+            set_reach(before)  # the module's other tests count on the rule seed() set
+
+
 def test_only_members_of_no_circle_is_refused_at_once_not_asked_first(browsing, ruled_server):
     """"Only members of these circles" with none ticked asked "Change who may start conversations?", and
     only once confirmed said to tick one (a residents' building's tester): the refusal comes at once."""

@@ -20,6 +20,7 @@ class StartersForm(Form):
 
     mode = StringField(validators=[AnyOf(["all", "circles"], message="Say who may start conversations.")])
     circle_id = CirclesField()
+    confirmed = StringField()  # "1": the admin answered "Change who may start conversations?"
 
     def validate_circle_id(self, field):
         """Only a choice of circles reads the ticks (a stale tick beside "all" changes nothing)."""
@@ -33,6 +34,7 @@ class ReachForm(Form):
     """Whom members may reach."""
 
     reach = StringField(validators=[AnyOf(["anyone", "shared-circle"], message="Say whom members may reach.")])
+    confirmed = StringField()  # "1": the admin answered "Change whom members may reach?"
 
 
 class ProtectForm(Form):
@@ -43,7 +45,7 @@ class ProtectForm(Form):
     circle_id = CircleField(message="Choose the circle to protect.")
     action = StringField()
     open_to = CirclesField()
-    confirmed = StringField()  # "1": the admin read what protecting it means and said yes
+    confirmed = StringField()  # "1": the admin read what protecting it (or no longer) means and said yes
 
     @property
     def own_members_start(self) -> bool:

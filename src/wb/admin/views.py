@@ -85,15 +85,33 @@ def set_rule(rule):
         # lost the admin's place and choices (a residents' building's tester).
         return render_template("admin/settings.html", flag_rows=flags.flag_rows(), history=flags.flag_history(),
                                rule_error=(rule, next(iter(form.first_errors.values()))), **_rules_context()), 400
+    asked = form.confirmed.data == "1"
     if rule == "starters":
         chosen = form.circle_id.circles if form.mode.data == "circles" else None
+        if not asked and (question := _ask_first(
+                rule, rule_changes.SUBJECT_WORDS[rule], rule_changes.starters_change(chosen),
+                "Change who may start conversations?", EVERY_MEMBER_AT_ONCE, "Save who may start",
+                [("mode", form.mode.data)] + [("circle_id", circle.id) for circle in chosen or []])):
+            return question
         event = rule_changes.set_starters(chosen, actor=current_user)
     elif rule == "reach":
-        event = rule_changes.set_reach(form.reach.data == "shared-circle", actor=current_user)
+        shared_circle = form.reach.data == "shared-circle"
+        if not asked and (question := _ask_first(
+                rule, rule_changes.SUBJECT_WORDS[rule], rule_changes.reach_change(shared_circle),
+                "Change whom members may reach?", EVERY_MEMBER_AT_ONCE, "Save whom members may reach",
+                [("reach", form.reach.data)])):
+            return question
+        event = rule_changes.set_reach(shared_circle, actor=current_user)
     else:
         off = form.action.data == "off"
         circle, open_to = form.circle_id.circle, None if off else form.open_to.circles
-        if not off and form.confirmed.data != "1" and _protection_changes(circle, open_to, form.own_members_start):
+        if off and not asked and (question := _ask_first(
+                rule, rule_changes.subject_words(f"protect {circle.name}"), rule_changes.protection_change(circle, None),
+                f"Stop protecting {circle.name}?",
+                "Any member the other rules allow may then start conversations with its members.",
+                f"Stop protecting {circle.name}", [("action", "off"), ("circle_id", circle.id)])):
+            return question
+        if not off and not asked and _protection_changes(circle, open_to, form.own_members_start):
             return _confirm_protection(circle, open_to, form.own_members_start)
         event = rule_changes.set_protection(circle, open_to, actor=current_user, own_members_start=form.own_members_start)
     if event is None:
@@ -101,6 +119,21 @@ def set_rule(rule):
     else:
         flash(f"{rule_changes.subject_words(event.subject)}: {event.old_value} → {event.new_value}.", "success")
     return redirect(url_for("admin.settings", _anchor="messaging-rules"))
+
+
+EVERY_MEMBER_AT_ONCE = "It applies to every member at once."
+
+
+def _ask_first(rule: str, subject: str, change: tuple[str, str], question: str, meaning: str, button: str,
+               fields: list[tuple[str, object]]):
+    """A rule that would change asks first: with JavaScript a dialog asked (app.js sets `confirmed`);
+    without it, this page asks the same, saying the rule now and after (saved at one tap without
+    JavaScript, it applied to every member at once, unasked). None: nothing would change."""
+    old, new = change
+    if old == new:
+        return None
+    return render_template("admin/confirm_rule.html", rule=rule, subject=subject, old=old, new=new,
+                           question=question, meaning=meaning, button=button, fields=fields)
 
 
 def _protection_changes(circle, open_to, own_members_start) -> bool:

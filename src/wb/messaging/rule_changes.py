@@ -87,6 +87,24 @@ def _ids(circles) -> str:
     return ",".join(str(c.id) for c in sorted(circles, key=lambda c: c.id))
 
 
+def starters_change(circles: list[Circle] | None) -> tuple[str, str]:
+    """Who may start conversations, in words, now and with these circles (None: everyone)."""
+    before = load_rules()
+    after = Rules(starters=None if circles is None else frozenset(c.id for c in circles), names=before.names)
+    return starters_words(before), starters_words(after)
+
+
+def reach_change(shared_circle: bool) -> tuple[str, str]:
+    """Whom members may reach, in words, now and so."""
+    return reach_words(load_rules()), reach_words(Rules(shared_circle=shared_circle))
+
+
+def protection_change(circle: Circle, open_to: list[Circle] | None, own_members_start: bool = True) -> tuple[str, str]:
+    """Who may start with a circle's members, in words, now and with it protected so (None: not)."""
+    before = load_rules()
+    return protection_words(before, circle.id), protection_words(protected_as(before, circle, open_to, own_members_start), circle.id)
+
+
 def set_starters(circles: list[Circle] | None, actor=None) -> AuditEvent | None:
     """Who may start conversations: everyone (None) or members of these circles."""
     before = load_rules()
