@@ -241,6 +241,23 @@ def test_the_command_line_erases_a_member_on_request(app, alice, bob, alice_wrot
     assert again.exit_code == 0 and f"erased-{alice.id} was erased already; text of 0 more message(s)" in again.output
 
 
+def test_an_erased_members_reading_is_erased_too(app, alice, bob, alice_wrote_bob):
+    """After an erasure the other member still saw how far the erased member had read ("Seen", and the
+    API's other_last_read_message_id: an API tester): that is theirs, and goes with the rest."""
+    _alice_client, bob_client, cid = alice_wrote_bob
+    api = ApiClient(bob_client, token_for(bob))
+    read_before = api.get(f"/api/v1/conversations/{cid}").json["other_last_read_message_id"]
+    assert read_before  # alice's reply read bob's message, and both share read receipts
+    assert f'data-seen-id="{read_before}"' in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+
+    assert app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"]).exit_code == 0
+
+    assert api.get(f"/api/v1/conversations/{cid}").json["other_last_read_message_id"] is None
+    assert api.get(f"/api/v1/conversations/{cid}/messages").json["other_last_read_message_id"] is None
+    assert 'data-seen-id="0"' in bob_client.get(f"/messages/{cid}").get_data(as_text=True)
+    assert membership_of(alice, cid).seen_message_id is None
+
+
 def test_erasing_an_erased_member_again_says_so_at_once_without_asking(app, alice, bob, alice_wrote_bob):
     """It asked "Erase erased-5 for good?", then said it was erased already (an outside tester)."""
     app.test_cli_runner().invoke(args=["members", "erase", "alice", "--yes"])

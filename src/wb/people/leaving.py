@@ -114,6 +114,11 @@ def erase_member(member: User, actor: User | None = None) -> int:
     member.display_name = ""
     member.bio = ""
     member.password_hash = "!"  # no password hashes to this: nobody signs in as them again
+    # How far they read ("Seen" under the other member's messages, the API's other_last_read_message_id)
+    # is theirs too: it stayed after an erasure (an API tester). Their receipts off, nothing moves it again.
+    member.read_receipts = False
+    db.session.execute(update(ConversationMembership).where(ConversationMembership.user_id == member.id)
+                       .values(seen_message_id=None))
     db.session.execute(delete(CircleMember).where(CircleMember.user_id == member.id))
     # What they wrote outside messages: their requests and comments keep their place in others'
     # threads, without their words; the notes of reports they made go; the audit log names them by id.
