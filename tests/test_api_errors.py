@@ -27,9 +27,24 @@ def test_with_messaging_off_every_api_route_is_a_404_problem(app, api_chat, alic
     if path.startswith("/api/v1/") and "no-such-thing" not in path:
         # a client with a valid token is told why (a bare 404 read as a wrong URL); nobody else is
         assert "switched messaging off" in response.get_json()["detail"]
+        # ... in words a script reads too: a syncing script took the 404 for a conversation gone (an API tester)
+        assert response.get_json()["reason"] == "messaging_off"
         anonymous = app.test_client().open(path, method=method)
         assert_problem(anonymous, 404)
-        assert anonymous.get_json()["detail"] == "There is nothing here."
+        assert anonymous.get_json()["detail"] == "There is nothing here." and "reason" not in anonymous.get_json()
+
+
+def test_a_conversation_that_is_not_yours_is_a_404_without_a_reason(api_chat, alice_api):
+    """The reason is for messaging switched off alone: any other 404 says nothing more."""
+    response = alice_api.get("/api/v1/conversations/1234567")
+    assert_problem(response, 404)
+    assert "reason" not in response.get_json()
+
+
+def test_the_document_says_what_a_problems_reason_means(alice_api):
+    problem = alice_api.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Problem"]
+    assert problem["properties"]["reason"]["const"] == "messaging_off" and "reason" not in problem.get("required", [])
+    assert "switched messaging off" in problem["properties"]["reason"]["description"]
 
 
 def test_unknown_routes_and_methods_are_problems(alice_api):

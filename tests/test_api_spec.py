@@ -149,3 +149,16 @@ def test_may_start_says_it_counts_the_days_limit(client, messaging_on):
     words = spec["Me"]["properties"]["may_start"]["description"]
     assert "today's new conversations aren't all started" in words and "limits.new_conversations_remaining" in words
     assert "today" in spec["Limits"]["properties"]["new_conversations_remaining"]["description"]
+
+
+def test_the_spec_names_each_problem_status_as_its_title_does(client, messaging_on, alice_api, api_chat):
+    """A 413's title read "Content Too Large" and the spec "Request Entity Too Large" (an API tester):
+    both say RFC 9110's words."""
+    _, _, cid = api_chat
+    spec = client.get("/api/v1/openapi.json").get_json()
+    send = spec["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]["responses"]
+    too_large = alice_api.post(f"/api/v1/conversations/{cid}/messages", data=b"{" + b" " * 300_000 + b"}",
+                               content_type="application/json")
+    assert too_large.status_code == 413
+    assert send["413"]["description"] == too_large.get_json()["title"] == "Content Too Large"
+    assert send["422"]["description"] == "Unprocessable Content"

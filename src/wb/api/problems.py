@@ -10,10 +10,13 @@ from ..ratelimits import retry_after_headers
 
 MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
+MESSAGING_OFF = "messaging_off"  # the reason of every 404 a signed-in client gets while messaging is off
 
 
 class ApiProblem(HTTPException):
     """An API error with its status, what to tell the client, invalid fields and extra headers."""
+
+    reason: str | None = None  # a problem's `reason`, for a script to tell it from others of its status
 
     def __init__(self, status: int, detail: str, errors: list | None = None, headers: dict | None = None):
         super().__init__(detail)
@@ -25,7 +28,10 @@ class ApiProblem(HTTPException):
 
 class SwitchedOff(ApiProblem):
     """The 404 a signed-in client gets while messaging is off: it says why, as the inbox tells a
-    member (a client developer read a bare 404 as a wrong URL)."""
+    member (a client developer read a bare 404 as a wrong URL), and its reason says it to a script (a
+    syncing script would take it for a conversation gone: an API tester)."""
+
+    reason = MESSAGING_OFF
 
     def __init__(self):
         super().__init__(404, "The community's admins have switched messaging off for now; every API route answers "
@@ -43,8 +49,10 @@ CSRF_REFUSED = ("A request signed in with the browser session needs a valid X-CS
 RFC_9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
 
 
-def problem_response(status: int, detail: str | None = None, errors: list | None = None, headers: dict | None = None):
-    """A problem+json response: type, title (the status phrase), status, detail, and errors for a 422 (or a 400 about one field)."""
+def problem_response(status: int, detail: str | None = None, errors: list | None = None, headers: dict | None = None,
+                     reason: str | None = None):
+    """A problem+json response: type, title (the status phrase), status, detail, errors for a 422 (or a 400
+    about one field), and a reason where one status means two things (schemas.Problem)."""
     try:
         phrase = RFC_9110_PHRASES.get(status) or HTTPStatus(status).phrase
     except ValueError:  # a status Python doesn't name
@@ -52,6 +60,8 @@ def problem_response(status: int, detail: str | None = None, errors: list | None
     body = {"type": "about:blank", "title": phrase, "status": status, "detail": detail or phrase}
     if errors is not None:
         body["errors"] = errors
+    if reason is not None:
+        body["reason"] = reason
     response = current_app.response_class(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():
@@ -66,7 +76,7 @@ def from_http_error(error: HTTPException):
     if not isinstance(error, SwitchedOff) and not _messaging_on(messaging_enabled):
         return problem_response(404, "There is nothing here.")
     if isinstance(error, ApiProblem):
-        return problem_response(error.code, error.detail, error.errors, error.extra_headers)
+        return problem_response(error.code, error.detail, error.errors, error.extra_headers, error.reason)
     status = error.code or 500
     headers = {}
     if status == 405 and getattr(error, "valid_methods", None):

@@ -92,6 +92,9 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong, in words for a person")
     errors: list[InvalidField] | None = Field(None, description="Each invalid field: in every 422, and in a 400 about the request "
                                                            "body (not JSON, not UTF-8), named (body)")
+    reason: Literal["messaging_off"] = Field(None, description=(
+        '"messaging_off" in every 404 while the community\'s admins have switched messaging off (for a client that '
+        "signs in): nothing is gone, every route answers again once they switch it on. Absent from other problems."))
 
 
 # --- members --------------------------------------------------------------------------

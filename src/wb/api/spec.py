@@ -11,7 +11,7 @@ from werkzeug.exceptions import InternalServerError
 
 from . import schemas
 from ..security import MAX_ROW_ID
-from .problems import MEDIA_TYPE, ApiProblem
+from .problems import MEDIA_TYPE, RFC_9110_PHRASES, ApiProblem
 
 log = logging.getLogger("wb.api")
 # Every route may answer these; the spec says so, so a client (and schemathesis) expects them.
@@ -179,6 +179,8 @@ def document() -> dict:
             operation["operationId"] = operation_ids.get((method, path), operation.get("operationId"))
             responses = operation.get("responses", {})
             for status, response in responses.items():
+                if status.isdigit() and int(status) in RFC_9110_PHRASES:  # as the problem's title says it
+                    response["description"] = RFC_9110_PHRASES[int(status)]
                 content = response.get("content", {})
                 if status[:1] in "45" and "application/json" in content:
                     content[MEDIA_TYPE] = content.pop("application/json")

@@ -197,6 +197,7 @@ def list_conversations():
 def open_conversation():
     """Find or start my conversation with a member: 200 with one I have (even when I can't write in it now:
     may_send and why_not_send say why), 201 with a new one, started under the same rules as the button.
+    As the button does, it brings a conversation I hid back to my inbox (hidden becomes false).
     Opening counts nothing against the day's new conversations (its first message does); 429 once they are spent."""
     member = auth.member()
     other = member_seen_by(member, request.context.json.with_, closed_too=True)  # one unseen: nobody, as on the web
