@@ -325,6 +325,21 @@ def test_removing_the_newest_message_for_me_changes_my_list_elsewhere(inbox):
     assert preview_of(text(response), with_bob) == "Message removed from your view"
 
 
+def test_removing_the_newest_message_deleted_for_both_says_it_is_removed(inbox):
+    """Bob deleted his message for both, then Alice removed "Message deleted" from her view: her list
+    still said "Message deleted" (an API tester), of a message her thread no longer shows."""
+    alice_client, bob_client, _carol, with_bob, _with_carol = inbox
+    newest = messages_in(with_bob)[-1].id
+    assert bob_client.post(f"/messages/{with_bob}/messages/{newest}/delete").status_code == 302
+    shown = ShownList(alice_client, text(alice_client.get("/messages")))
+    assert alice_client.post(f"/messages/{with_bob}/messages/{newest}/remove").status_code == 302
+    response = shown.ask()
+    assert response.status_code == 200
+    assert preview_of(text(response), with_bob) == "Message removed from your view"
+    assert preview_of(text(alice_client.get("/messages")), with_bob) == "Message removed from your view"
+    assert preview_of(text(bob_client.get("/messages")), with_bob) == "Message deleted"  # his view is his
+
+
 def test_deleting_an_older_message_leaves_the_other_members_list_idle(inbox):
     alice_client, bob_client, _carol, with_bob, _with_carol = inbox
     send(bob_client, with_bob, "and another")

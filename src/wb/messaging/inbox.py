@@ -183,10 +183,10 @@ def message_previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
     for row in rows:
         message_id, sender_id, text = row.id, row.sender_id, row.body
         hidden = row.hidden_for_low if member_id == row.user_low_id else row.hidden_for_high
-        if deleted_for(member_id, row):
-            preview = "Message deleted"
-        elif hidden:
+        if hidden:  # "Message deleted" too, once removed: the thread no longer shows it (an API tester)
             preview = "Message removed from your view"
+        elif deleted_for(member_id, row):
+            preview = "Message deleted"
         else:
             preview = " ".join(text.split())
             if len(preview) > PREVIEW_LENGTH:
