@@ -314,6 +314,16 @@ def test_the_newest_message_deleted_for_both_changes_the_other_members_list(inbo
     assert shown.ask().status_code == 304
 
 
+def test_my_own_message_deleted_for_both_says_it_was_mine_in_my_list(inbox):
+    """Bob deleted his "door code" message for both: his row about Alice read "Message deleted", as if
+    she had deleted hers (a street's tester). His says whose, as any message of his does; hers doesn't."""
+    alice_client, bob_client, _carol, with_bob, _with_carol = inbox
+    newest = messages_in(with_bob)[-1].id
+    assert bob_client.post(f"/messages/{with_bob}/messages/{newest}/delete").status_code == 302
+    assert preview_of(text(bob_client.get("/messages")), with_bob) == "You: Message deleted"
+    assert preview_of(text(alice_client.get("/messages")), with_bob) == "Message deleted"
+
+
 def test_removing_the_newest_message_for_me_changes_my_list_elsewhere(inbox):
     """Alice's other tab (or phone) asks again with the rows it shows."""
     alice_client, _bob, _carol, with_bob, _with_carol = inbox
@@ -337,7 +347,7 @@ def test_removing_the_newest_message_deleted_for_both_says_it_is_removed(inbox):
     assert response.status_code == 200
     assert preview_of(text(response), with_bob) == "Message removed from your view"
     assert preview_of(text(alice_client.get("/messages")), with_bob) == "Message removed from your view"
-    assert preview_of(text(bob_client.get("/messages")), with_bob) == "Message deleted"  # his view is his
+    assert preview_of(text(bob_client.get("/messages")), with_bob) == "You: Message deleted"  # his view is his
 
 
 def test_deleting_an_older_message_leaves_the_other_members_list_idle(inbox):

@@ -119,7 +119,8 @@ def test_blocked_list_in_settings_with_unblock(chat, alice, bob):
     # the button says whom (a row of "Unblock, Unblock" told a screen reader nothing: a newcomer)
     assert "Unblock Alice" in visible_text(settings)
     response = bob_client.post("/people/alice/unblock", data={"from": "settings"})
-    assert response.location == "/settings"
+    # back at the list, its "You unblocked" in it, as the other settings do (it was the page's top: a street's tester)
+    assert response.location == "/settings#blocked"
     assert db.session.scalar(select(Block)) is None
     assert "haven't blocked anyone" in visible_text(bob_client.get("/settings"))
     assert send(alice_client, chat[2], "back again").status_code == 200

@@ -184,16 +184,17 @@ def message_previews(member_id: int, message_ids: list[int]) -> dict[int, str]:
         message_id, sender_id, text = row.id, row.sender_id, row.body
         hidden = row.hidden_for_low if member_id == row.user_low_id else row.hidden_for_high
         if hidden:  # "Message deleted" too, once removed: the thread no longer shows it (an API tester)
-            preview = "Message removed from your view"
-        elif deleted_for(member_id, row):
+            previews[message_id] = "Message removed from your view"
+            continue
+        if deleted_for(member_id, row):
             preview = "Message deleted"
         else:
             preview = " ".join(text.split())
             if len(preview) > PREVIEW_LENGTH:
                 preview = preview[:PREVIEW_LENGTH].rstrip() + "…"
-            if sender_id == member_id:
-                preview = MINE + preview
-        previews[message_id] = preview
+        # Whose, deleted too: "Message deleted" alone, in a member's row about Alice, read as if she had
+        # deleted hers (a street's tester).
+        previews[message_id] = MINE + preview if sender_id == member_id else preview
     return previews
 
 

@@ -638,7 +638,7 @@ def unblock(username):
     person = _member_or_404(username)
     safety.unblock(current_user, person)
     flash(f"You unblocked {person.name}.", "info")
-    return redirect(url_for("people.settings") if request.form.get("from") == "settings" else _back_to(person))
+    return redirect(url_for("people.settings", _anchor="blocked") if request.form.get("from") == "settings" else _back_to(person))
 
 
 @safety_bp.route("/people/<username>/report", methods=["GET", "POST"])
