@@ -52,6 +52,16 @@ def _username_like(typed: str) -> str | None:
 _NOT_IN_A_USERNAME = re.compile(r"[^a-z0-9_-]")  # the complement of USERNAME_PATTERN's characters
 
 
+def _characters_refused(username: str) -> str:
+    """The characters of a (lower-cased) username that usernames don't take, quoted, at most three
+    ("“.”", "“ë” or “'”"); one that shows nothing by its code point. "" when there are none."""
+    refused = list(dict.fromkeys(_NOT_IN_A_USERNAME.findall(username)))
+    words = [f"“{c}”" if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}" for c in refused[:3]]
+    if len(refused) > 3:
+        words[-1] += " and others"
+    return " or ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
 def available_username(form, field):
     """A username that fits the pattern and that nobody has, in any case (the filter lower-cased it)."""
     if not field.data:
@@ -63,6 +73,11 @@ def available_username(form, field):
                 raise StopValidation(f"Usernames can't have spaces: try {suggestion}. (Your display name may have them.)")
             raise StopValidation(f"Usernames can't have spaces: use {USERNAME_CHARACTERS} (3 to 32). "
                                  "(Your display name may have them.)")
+        refused = _characters_refused(field.data)
+        if refused:  # "Carol.Brown" was told the rule alone: capitals or the dot? (a street's tester)
+            suggestion = _username_like(field.data)
+            raise StopValidation(f"Usernames can't have {refused}, only {USERNAME_CHARACTERS}"
+                                 + (f": try {suggestion}." if suggestion else " (3 to 32)."))
         raise StopValidation(USERNAME_RULE)
     if field.data.startswith(ERASED_USERNAME_PREFIX):
         raise StopValidation(f"Usernames starting with {ERASED_USERNAME_PREFIX} are kept for erased accounts.")
