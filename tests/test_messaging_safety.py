@@ -306,7 +306,7 @@ def test_a_plain_block_asks_on_a_page_and_only_the_answer_blocks(chat, alice, bo
     page = asked.get_data(as_text=True)
     assert asked.status_code == 200 and blocks() == []  # asking blocks nobody
     assert "<h1>Block <bdi>Alice</bdi>?</h1>" in page
-    assert "They won't be able to message you. They aren't told, though they may notice that they can't write to you. Any conversation with them leaves your inbox until you unblock them, from their profile or your settings." in visible_text(asked)
+    assert "They won't be able to message you or comment on your requests. They aren't told, though they may notice that they can't write to you. Any conversation with them leaves your inbox until you unblock them, from their profile or your settings." in visible_text(asked)
     assert 'action="/people/alice/block"' in page and 'name="confirmed" value="1"' in page
     assert f'name="next" value="/messages/{cid}"' in page and f'<a href="/messages/{cid}">Cancel, don&#39;t block</a>' in page
     response = bob_client.post("/people/alice/block", data={"next": f"/messages/{cid}", "confirmed": "1"})

@@ -549,7 +549,7 @@ def test_block_and_report_from_the_conversation_ask_first_and_come_back_to_it(br
     questions = []
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
     block.click()
-    assert questions == ["Block Bob? They won't be able to message you. They aren't told, though they may notice that they can't write to you. Any conversation with them leaves your inbox until you unblock them."]
+    assert questions == ["Block Bob? They won't be able to message you or comment on your requests. They aren't told, though they may notice that they can't write to you. Any conversation with them leaves your inbox until you unblock them."]
     expect(page).to_have_url(re.compile(rf"/messages/{conversation_id}$"))
     expect(page.locator(".flash")).to_have_count(0)
 
@@ -907,7 +907,7 @@ def test_without_javascript_block_asks_on_a_page_first_and_report_asks_its_reaso
 
     # Pressing Block only asked.
     expect(page.get_by_role("heading", name="Block Bob?")).to_be_visible()
-    expect(page.get_by_text("They won't be able to message you. They aren't told, though they may notice that they can't write to you. Any conversation with them leaves your inbox until you unblock them, from their profile or your settings.")).to_be_visible()
+    expect(page.get_by_text("They won't be able to message you or comment on your requests. They aren't told, though they may notice that they can't write to you. Any conversation with them leaves your inbox until you unblock them, from their profile or your settings.")).to_be_visible()
     assert blocked_by(server, alice) == []
     page.get_by_role("link", name="Cancel, don't block").click()
     expect(page).to_have_url(thread_url)
