@@ -196,9 +196,10 @@ def demo_command(host, port, no_serve, notify_every):
         click.echo(PROMPT_HINT)
     from .demo import unused_invite_url
 
-    click.echo(f"An unused invite: http://{host}:{port}{unused_invite_url()}")
-    if no_serve:
+    if no_serve:  # served later, at an address of the operator's choosing (./wb run --port ...)
+        click.echo(f"An unused invite, after the address you serve this instance at: {unused_invite_url()}")
         return
+    click.echo(f"An unused invite: http://{host}:{port}{unused_invite_url()}")
     _start_demo_mail(host, port, notify_every)
     click.echo(f"Serving on http://{host}:{port}  (Ctrl+C to stop)")
     # Flask's app.run() refuses to start inside a CLI command; werkzeug's server is what it would run.
