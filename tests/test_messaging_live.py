@@ -1011,3 +1011,20 @@ def test_a_member_waiting_for_approval_holds_a_channel_that_hears_the_approval(a
     assert answer.status_code == 200 and kinds(answer.get_json()) == ["approved"]
     assert "Waiting for approval" not in visible_text(erin_client.get("/"))
 
+
+
+def test_an_ask_with_wait_0_is_answered_at_once_with_what_changed(app, chat):
+    """A tab whose browser's leading tab holds the ask for it asks at once (static/js/live.js):
+    nothing new is answered at once, and news is brought as a held ask brings it."""
+    alice_client, bob_client, cid = chat
+    since = cursor_of(bob_client)
+    held = Held(app, bob_client, since)  # the leading tab's
+    assert held.holding(1)
+    started = time.monotonic()
+    quiet = bob_client.get(f"/messages/live?since={since}&wait=0").get_json()
+    assert time.monotonic() - started < 5  # not held (the hold is 20 s)
+    assert quiet["events"] == [] and quiet["cursor"] == since
+    send(alice_client, cid, "Hello Bob")
+    assert kinds(held.answer().get_json(), cid) == ["message"]
+    news = bob_client.get(f"/messages/live?since={since}&wait=0").get_json()
+    assert kinds(news, cid) == ["message"] and news["cursor"] > since

@@ -1063,3 +1063,48 @@ def test_a_screen_reader_hears_who_wrote_on_another_page(browsing, server):
     send(ada_page, "Your parcel is at the office")
     status = alice_page.locator("div.visually-hidden[role=status]")
     expect(status).to_have_text("New message from Ada Admin. 1 unread.", timeout=NEWS_MS + 2000)
+
+
+def test_seven_tabs_of_one_member_hold_one_ask_and_leave_room_for_a_send(browsing, server):
+    """A browser keeps six connections to a site. A seller with seven tabs open held seven asks: a
+    send waited behind them, then failed "the server took too long" without having left the browser
+    (a marketplace's tester). One tab holds the ask for all; each tab still hears of news at once."""
+    alice, bob = server.create_member("alice"), server.create_member("bob")
+    conversation_id = seed_messages(server, bob, alice, ["Is the oak table still available?"])
+    first = browsing.sign_in(alice)
+    tabs = [first] + [first.context.new_page() for _ in range(6)]
+    held, most_held = set(), [0]
+
+    def started(request):
+        if "/messages/live?" in request.url and "wait=0" not in request.url:
+            held.add(request)
+            most_held[0] = max(most_held[0], len(held))
+
+    first.context.on("request", started)
+    first.context.on("requestfinished", lambda request: held.discard(request))
+    first.context.on("requestfailed", lambda request: held.discard(request))
+    for tab in tabs:
+        tab.goto(f"/messages/{conversation_id}")
+        expect(tab.locator("#thread-messages li.message")).to_have_count(1)
+    first.wait_for_timeout(1000)  # every tab's first ask on its way
+
+    sender = tabs[2]
+    compose = sender.locator("#compose-body")
+    compose.fill("Yes, it is: 80 pounds, collect on Saturday.")
+    sender.get_by_role("button", name="Send").click()
+    # at once, not after a hold: a send that waited 20 s failed
+    expect(sender.locator("#thread-messages li.message.mine")).to_have_count(1, timeout=5000)
+    expect(sender.get_by_text("Not sent")).to_have_count(0)
+    for tab in tabs:  # the member's other tabs hear of it
+        expect(tab.locator("#thread-messages li.message")).to_have_count(2, timeout=NEWS_MS)
+
+    with server.app.app_context():
+        from wb.extensions import db
+        from wb.messaging import writes
+        from wb.messaging.models import Conversation
+        from wb.models import User
+
+        writes.send_message(User.by_username(bob), db.session.get(Conversation, conversation_id), "Great, see you then")
+    for tab in tabs:  # news from the other member reaches every tab
+        expect(tab.locator("#thread-messages li.message").last).to_contain_text("Great, see you then", timeout=NEWS_MS)
+    assert most_held[0] <= 2, most_held  # one, and a moment of two as the lead passes from tab to tab

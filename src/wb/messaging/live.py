@@ -343,8 +343,9 @@ def changes_since(member_id: int, since: int | None) -> Changes:
     return Changes(cursor, rows, False, newest=newest)
 
 
-def wait_for_changes(member, since: int | None) -> Changes:
-    """changes_since, waiting up to LIVE_HOLD_SECONDS (at least SHORTEST_HOLD of it) for some when there are none yet.
+def wait_for_changes(member, since: int | None, hold_it: bool = True) -> Changes:
+    """changes_since, waiting up to LIVE_HOLD_SECONDS (at least SHORTEST_HOLD of it) for some when there are none yet;
+    hold_it False: at once (a tab whose browser's leading tab holds the ask for it: static/js/live.js).
 
     While it waits it holds no database connection or transaction. A session ended (answered with
     nothing, so the page asks again through the sign-in check), a member no longer active (403) or
@@ -353,6 +354,10 @@ def wait_for_changes(member, since: int | None) -> Changes:
     hold = current_app.config["LIVE_HOLD_SECONDS"]
     if hold <= 0 or since is None:
         return changes_since(member.id, since)
+    if not hold_it:
+        changes = changes_since(member.id, since)
+        changes.held = False
+        return changes
     member_id, generation, tab = member.id, member.session_generation, acting_tab()
     hub = current_app.extensions["wb.live"]
     if hub.held_for(member_id) >= current_app.config["LIVE_MAX_HELD_PER_MEMBER"]:

@@ -345,10 +345,11 @@ def _compose_error(conversation, body, refusal: Refusal):
 def live_channel():
     """What changed for this member since the tab's cursor (?since=), held until something does
     or LIVE_HOLD_SECONDS pass: the page fetches the parts that changed (static/js/live.js).
+    ?wait=0: answered at once, for a tab that another tab of the browser holds the ask for.
     A member waiting for approval listens too, for the approval."""
     if not live.may_listen(current_user):
         abort(403)
-    changes = live.wait_for_changes(current_user, number_arg("since", "a cursor"))
+    changes = live.wait_for_changes(current_user, number_arg("since", "a cursor"), hold_it=request.args.get("wait") != "0")
     tab = live.acting_tab()
     hold = current_app.config["LIVE_HOLD_SECONDS"]
     response = jsonify(

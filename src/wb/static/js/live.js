@@ -11,6 +11,12 @@
 
   var MAX_BACKOFF_SECONDS = 30;
   var url = null, cursor = null, failures = 0, switchedOff = false, drawnOff = false, switchedOffRetry = 10;
+  // One held ask per browser, not one per tab: a browser keeps six connections to a site, and six
+  // tabs each holding one left none for a send, which waited until a hold ended, or failed (a
+  // marketplace's tester). The tab that leads (the one the member looked at last: Web Locks) holds
+  // the ask; the others ask at once, unheld (?wait=0), when it tells them of news (BroadcastChannel).
+  // Where a browser has neither, every tab leads, as before.
+  var leading = true, channel = null, queued = false, pinged = false;
   var changedMessages = [];  // shown messages to draw again with the next thread poll
   // This tab's id, sent with its requests (X-WB-Tab): the live events its own requests made come
   // back marked with it, and it skips them, since those requests' answers (HX-Trigger) refreshed
@@ -278,8 +284,77 @@
   // that the phone never reported as offline: a re-check tester waited 20 s for a message).
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState !== "visible") return;
+    if (channel !== null && !leading) seekLead(true);
     payOwed();
     if (failures > 0) askNowInsteadOfLater();
+  });
+
+  // --- the browser's tabs: one leads -------------------------------------------------------------
+
+  // The lead, taken from another tab (steal: the member looks at this one) or waited for (queued:
+  // when the leading tab goes, the next takes it). Held as long as the page lives.
+  function seekLead(steal) {
+    if (!steal) queued = true;
+    navigator.locks.request(channel.name, steal ? { steal: true } : {}, function () {
+      if (!steal) queued = false;
+      becomeLeader();
+      return new Promise(function () {});
+    }).catch(function () {  // taken by a tab the member looked at since
+      if (!steal) queued = false;
+      loseLead();
+    });
+  }
+
+  function becomeLeader() {
+    if (leading) return;
+    leading = true;
+    if (retryTimer !== null) { window.clearTimeout(retryTimer); retryTimer = null; }
+    if (inflight === null && url && cursor !== null) ask();  // else it holds the next ask, once this one is answered
+    tellTheOtherTabs(cursor);
+  }
+
+  function loseLead() {
+    if (!leading) return;
+    leading = false;
+    if (inflight !== null && inflight.controller) {
+      inflight.dropped = true;
+      inflight.controller.abort();
+      inflight = null;
+    }
+    if (retryTimer !== null) { window.clearTimeout(retryTimer); retryTimer = null; }
+    if (!queued) seekLead(false);
+  }
+
+  // The other tabs ask what changed since their own cursor when it is older than `newest` (null:
+  // whatever it is; a change this tab made, which its own held ask doesn't hear of). answered: the
+  // answer that brought it news from cursor `since`, whose events' tabs say who made them.
+  function tellTheOtherTabs(newest, since, answered) {
+    if (channel === null || !leading) return;
+    var tabs = answered && !answered.refresh ? answered.events.map(function (change) { return change.tab; }) : null;
+    channel.postMessage({ cursor: newest === null ? null : String(newest), since: since === undefined || since === null ? null : String(since), tabs: tabs });
+  }
+
+  function heardFromTheLeadingTab(event) {
+    var newest = event.data && event.data.cursor, tabs = event.data && event.data.tabs;
+    if (leading || !url || cursor === null || switchedOff && newest !== null) return;
+    if (newest !== null && newest !== undefined && Number(newest) <= Number(cursor)) return;
+    // News of this tab's own requests alone, from where this tab stands: it would skip every one of
+    // them (their answers refreshed it here), so it moves on without asking.
+    if (inflight === null && tabs && tabs.length && event.data.since === String(cursor) &&
+        tabs.every(function (tab) { return tab === TAB; })) {
+      cursor = newest;
+      return;
+    }
+    if (inflight !== null) { pinged = true; return; }
+    if (retryTimer !== null) { window.clearTimeout(retryTimer); retryTimer = null; }
+    ask();
+  }
+
+  // What this tab's own requests change, its held ask isn't told of (its answers refreshed it here):
+  // the other tabs are.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (leading && event.detail.successful && config && config.verb && config.verb !== "get") tellTheOtherTabs(null);
   });
   window.addEventListener("online", function () {
     var since = offlineSince;
@@ -337,9 +412,10 @@
     var started = Date.now(), headers = { Accept: "application/json", "X-WB-Tab": TAB };
     var shown = listShown(), active = openThreadId() || "0";  // the list is drawn with it open
     if (shown !== null) headers["X-WB-List"] = shown + "&active=" + active;
-    var call = { started: started, controller: window.AbortController ? new AbortController() : null, dropped: false };
+    var call = { started: started, controller: window.AbortController ? new AbortController() : null, dropped: false,
+                 held: leading, since: cursor };
     inflight = call;
-    fetch(url + "?since=" + encodeURIComponent(cursor), {
+    fetch(url + "?since=" + encodeURIComponent(cursor) + (leading ? "" : "&wait=0"), {
       credentials: "same-origin", cache: "no-store", headers: headers,
       signal: call.controller ? call.controller.signal : undefined
     }).then(function (response) {
@@ -348,6 +424,7 @@
       // and so does the page, which shows what is private; it comes back here once signed in
       // (app.js keeps a draft for it).
       if (response.status === 401 || (response.redirected && new URL(response.url).pathname === "/login")) {
+        tellTheOtherTabs(null);
         signedOut(response.redirected ? new URL(response.url).searchParams.get("ended") : null);
         return null;
       }
@@ -356,6 +433,7 @@
       // switched on (or, where the server can't hold requests, asks now and then), and the page is
       // drawn again when it is back.
       if (response.status === 403 || response.status === 404) {
+        if (!switchedOff) tellTheOtherTabs(null);
         // A page drawn while messaging was off has nothing of it to take away or say: it only
         // waits to be drawn again once messaging is on.
         if (!drawnOff) {
@@ -372,12 +450,13 @@
           if (!drawnOff) sayMessagingIsOff();
           // The server says when (Retry-After): at once where its next ask waits for the switch.
           var after = response.headers.get("Retry-After");
-          askAgain(after !== null && /^\d+$/.test(after) ? Number(after) : switchedOffRetry);
+          if (leading) askAgain(after !== null && /^\d+$/.test(after) ? Number(after) : switchedOffRetry);
         }
         return null;
       }
       if (!response.ok) throw new Error("live channel: " + response.status);
       if (switchedOff) {
+        tellTheOtherTabs(null);
         window.location.reload();
         return null;
       }
@@ -388,8 +467,14 @@
       cursor = answer.cursor;
       apply(answer, active);
       var quiet = !answer.events.length && !answer.refresh;
-      // A proxy that answers for a held request at once must not make this a busy loop.
-      var retry = answer.retry || (quiet && Date.now() - started < 1000 ? 2 : 0);
+      if (!quiet) tellTheOtherTabs(answer.cursor, call.since, answer);
+      if (!leading) {  // it asks again when the leading tab tells it of news
+        if (pinged) { pinged = false; ask(); }
+        return;
+      }
+      // A proxy that answers for a held request at once must not make this a busy loop. An unheld ask
+      // made before the tab took the lead is followed by a held one at once.
+      var retry = !call.held ? 0 : answer.retry || (quiet && Date.now() - started < 1000 ? 2 : 0);
       askAgain(retry);
     }).catch(function () {
       if (inflight === call) inflight = null;
@@ -405,6 +490,19 @@
     cursor = document.body.getAttribute("data-live-cursor");
     switchedOffRetry = Number(document.body.getAttribute("data-live-retry")) || switchedOffRetry;  // LIVE_RETRY_SECONDS
     drawnOff = switchedOff = document.body.hasAttribute("data-live-off");  // drawn while messaging was off
-    if (url && cursor !== null && window.fetch) ask();
+    if (!url || cursor === null || !window.fetch) return;
+    if (navigator.locks && window.BroadcastChannel) {
+      channel = new BroadcastChannel("wb-live:" + (document.body.getAttribute("data-member") || ""));
+      channel.onmessage = heardFromTheLeadingTab;
+      leading = false;
+      if (document.visibilityState === "visible") {
+        seekLead(true);  // it holds the ask (at once: a steal waits for nobody)
+      } else {
+        ask();  // unheld: what changed since the page was drawn, before the leading tab tells of news
+      }
+      seekLead(false);  // next in line once another tab leads
+      return;
+    }
+    ask();
   });
 })();
