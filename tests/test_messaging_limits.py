@@ -144,7 +144,7 @@ def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_butto
     assert 'action="/messages/with/member5"' not in directory and 'action="/messages/with/member6"' not in directory
     assert visible_text(directory).count("5 new conversations today") == 1  # said once, then briefly
     # and says which reason: a bare "same reason as above" sat under another reason's note (a street's tester)
-    assert "Can't start a conversation: today's new conversations are started, as above." in visible_text(directory)
+    assert "Can't start a conversation: you've reached today's limit of new conversations, as above." in visible_text(directory)
     # once, above the list: in the first row it read as about that member (a marketplace's tester)
     assert directory.index("5 new conversations today") < directory.index('<ul class="member-list">')
 
@@ -157,7 +157,7 @@ def test_once_the_days_conversations_are_started_pages_say_so_instead_of_a_butto
     assert visible_text(page).count("5 new conversations today") == 1
     assert page.index("5 new conversations today") < page.index("<article")
     comment = page[page.index('class="comment"'):page.index("Pay a deposit to hold it")]
-    assert "Can't start a conversation: today's new conversations are started, as above." in visible_text(comment)
+    assert "Can't start a conversation: you've reached today's limit of new conversations, as above." in visible_text(comment)
     requests_page = client.get("/requests").get_data(as_text=True)
     assert requests_page.index("5 new conversations today") < requests_page.index('<ul class="request-list">')
 

@@ -89,7 +89,7 @@ DAY_LIMIT = "day-limit"
 
 def day_limit_spent(retry_after: int) -> Decision:
     return Decision(NO, DAY_LIMIT, new_conversations_spent_words(retry_after), 429,
-                    link=("messaging.inbox", "Go to your conversations"), brief="today's new conversations are started")
+                    link=("messaging.inbox", "Go to your conversations"), brief="you've reached today's limit of new conversations")
 
 
 def you_blocked(person) -> Decision:
