@@ -165,6 +165,19 @@ def test_admin_members_page_adds_and_removes_circles(admin_client, alice):
     assert admin_client.post("/admin/members/alice/circles", data={"circle_id": "99999999999999999999"}).status_code == 302
 
 
+def test_the_circle_control_starts_on_no_circle_and_adding_none_is_refused(admin_client, make_user):
+    """Every row's menu started on the first circle, Coordinators: one tap on "Add to circle" put a
+    buyer among the coordinators (a marketplace's tester). It starts on "Choose a circle…"."""
+    make_user("carol")
+    coordinators = circles.create("Coordinators")
+    row = text(admin_client.get("/admin/members")).split('id="circle-for-carol"', 1)[1].split("</select>", 1)[0]
+    assert row.startswith(' name="circle_id" required>')
+    assert re.search(r'^[^<]*<option value="" selected>Choose a circle…</option>', row.split(">", 1)[1])
+    page = text(admin_client.post("/admin/members/carol/circles", data={"circle_id": ""}, follow_redirects=True))
+    assert "Choose a circle to add them to." in page
+    assert names_in(coordinators.name) == []
+
+
 def test_adding_a_member_to_a_circle_they_are_in_says_so_and_records_nothing(admin_client, make_user):
     """Members offered Carol the circles she was in, and adding her to one again said "Added @carol to
     Coordinators." (the command line said "nobody new"): a residents' building's tester."""
