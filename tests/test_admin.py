@@ -301,6 +301,8 @@ def test_suspend_without_javascript_asks_on_a_page_first(admin_client, bob):
     assert asked.status_code == 200
     page = text(asked)
     assert "Suspend <bdi>Bob</bdi>?" in page
+    # what the other members will see, said before (a marketplace's admin learnt it after)
+    assert "Other members see it:" in page and 'their profile says "Suspended", and whoever writes to them is told' in page
     assert 'name="confirmed" value="1"' in page and "Cancel, don&#39;t suspend" in page
     assert reload(User, bob.id).status == "active"
     assert admin_client.post("/admin/members/bob/suspend", data={"confirmed": "1"}).status_code == 302
