@@ -108,7 +108,9 @@ class Member(BaseModel):
 
 
 class Limits(BaseModel):
-    messages_remaining: int = Field(description="Messages you may still send in the current window")
+    messages_remaining: int = Field(description="Messages you may still send in the current window: a moving "
+                                            "one, so each send counts for the length of the window after it "
+                                            "(a minute for 20 per minute); a 429 says when to send again (Retry-After)")
     messages_limit: str
     new_conversations_remaining: int = Field(description="New conversations you may still start today (a first "
                                              "message counts one; writing where you have one counts nothing)")
@@ -226,7 +228,9 @@ class SendMessage(Request):
         json_schema_extra={"minLength": 1},
         description=f"The message text: at most {BODY_MAX:,} characters, counted after line breaks are folded "
                     "(\\r\\n and \\r count as one character each) and without the spaces around the text, so "
-                    "the JSON string itself may be longer. Plain text: "
+                    "the JSON string itself may be longer. It is stored so too: every line break (\\r\\n, \\r, "
+                    "U+0085, U+2028, U+2029) as \\n, without the spaces around the text, and an Idempotency-Key's "
+                    "retry is the same message when it is the same once stored. Plain text: "
                     "control characters other than line breaks and tabs, half of a UTF-16 surrogate pair alone "
                     "(\"\\ud800\" in JSON), the two direction overrides (U+202D, "
                     "U+202E) and text that shows nothing (only spaces or zero-width characters) are refused.")
