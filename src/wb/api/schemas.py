@@ -159,10 +159,12 @@ class Conversation(BaseModel):
     id: int
     other_member: Member
     preview: str = Field(description="What the inbox shows of the newest message: shortened, \"You: \" before yours, or what "
-                                     "became of it (\"Message deleted\"); \"No messages yet\" while last_message_id is null. "
-                                     "Words for a person to read: tell the cases apart by last_message_id")
+                                     "became of it (\"Message deleted\", \"Message removed from your view\"); \"No messages "
+                                     "yet\" while last_message_id is null. Words for a person to read: tell the cases apart by "
+                                     "last_message_id")
     last_activity_at: Timestamp
-    last_message_id: int | None
+    last_message_id: int | None = Field(description="The conversation's newest message, even one removed from your view "
+                                                    "(the messages you list then end before it)")
     unread_count: int
     last_read_message_id: int | None = Field(description="How far you have read")
     other_last_read_message_id: int | None = Field(
