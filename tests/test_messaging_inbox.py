@@ -405,6 +405,32 @@ def test_a_search_lists_only_the_conversations_with_members_whose_name_holds_it(
     assert "No conversations yet" not in nothing
 
 
+def test_a_search_says_which_hidden_conversations_it_holds_and_brings_one_back(seller, login):
+    """A seller hid Kim's conversation after the sale, searched "kim" for the price they agreed, and read
+    "No conversation found" (a marketplace's tester). The search says it is hidden and offers it back;
+    one with a member she blocked stays unsaid, as in the list."""
+    from wb.extensions import db
+    from wb.messaging import safety, writes
+    from wb.messaging.models import Conversation
+    from wb.models import User
+
+    sam, buyers, conversations = seller
+    client = login(sam)
+    writes.hide_conversation(sam, db.session.get(Conversation, conversations["zoltan"]))
+    writes.hide_conversation(sam, db.session.get(Conversation, conversations["zora"]))
+    safety.block(sam, User.by_username("zora"))
+    found = text(client.get("/messages?q=zo"))
+    said = visible_text(found)
+    assert NAMES.findall(found) == ["Zoë Ødegård"]
+    assert "You hid your conversation with Zoltan Hidden . Show it again , with Zoltan Hidden" in said
+    assert "Zora" not in said
+    assert "You hid" not in visible_text(client.get("/messages?q=buyer"))
+    back = re.search(r'<form method="post" action="(/messages/(\d+)/unhide)"', found)
+    assert int(back.group(2)) == conversations["zoltan"]
+    assert client.post(back.group(1)).location == f"/messages/{conversations['zoltan']}"
+    assert sorted(NAMES.findall(text(client.get("/messages?q=zo")))) == ["Zoltan Hidden", "Zoë Ødegård"]
+
+
 def test_a_searched_list_stays_the_search_as_news_comes(seller, login):
     """The live answer and a send's answer bring the list as the page shows it (X-WB-List): a search's,
     with only the rows that match, however many others changed."""

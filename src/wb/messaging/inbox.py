@@ -154,6 +154,25 @@ def inbox_page(member, page: int = 1, unread_only: bool = False, drawn=None, ope
     )
 
 
+HIDDEN_FOUND_AT_MOST = 5
+
+
+def hidden_found(member, search: str) -> list[tuple[int, str]]:
+    """(conversation id, other member's name) of the conversations the member hid whose other member's
+    name holds the search, at most HIDDEN_FOUND_AT_MOST, newest first: a seller who hid one after the
+    sale searched for it and found nothing (a marketplace's tester). Not those with a member they blocked,
+    which the list keeps out too."""
+    CM = ConversationMembership
+    blocked = select(Block.blocked_id).where(Block.blocker_id == member.id)
+    rows = db.session.execute(
+        select(CM.conversation_id, User.username, User.display_name, User.name_shared, User.status, User.deleted_at)
+        .join(User, User.id == CM.other_user_id)
+        .where(CM.user_id == member.id, CM.hidden.is_(True), CM.other_user_id.not_in(blocked), name_matches(search))
+        .order_by(CM.last_activity_at.desc(), CM.id.desc()).limit(HIDDEN_FOUND_AT_MOST)
+    ).all()
+    return [(row.conversation_id, display_name(row)) for row in rows]
+
+
 def users_by_id(ids) -> dict[int, User]:
     """Members by id, in one query."""
     if not ids:

@@ -36,7 +36,7 @@ from ..text import BODY_MAX
 from ..extensions import db, only_reads_from_here, reads_first, writes_from_here
 from . import conversations, directory_search, live, policy, reads, rules, safety, writes
 from .forms import ReportForm
-from .inbox import blocked_count, dashboard_summary, hidden_count, inbox_page, unread_total, users_by_id
+from .inbox import blocked_count, dashboard_summary, hidden_count, hidden_found, inbox_page, unread_total, users_by_id
 from .models import REPORT_REASONS, Report
 from .policy import Refusal
 
@@ -138,7 +138,8 @@ def _render_inbox(listing, conversation=None, **thread_context):
         # The nav badge comes with the list's answers (/messages/list), which carry its total.
         "messaging/inbox.html", listing=listing, nav_unread=listing.unread_total, badge_follows=True,
         thread=conversation is not None, conversation=conversation, active_id=active_id,
-        cant_start=rules.starting_refusal(current_user), **thread_context,
+        cant_start=rules.starting_refusal(current_user),
+        hidden_found=hidden_found(current_user, listing.search) if listing.search else [], **thread_context,
     )
 
 

@@ -306,7 +306,7 @@
   }
 
   function becomeLeader() {
-    if (leading) return;
+    if (leading) return;  // the page took the lead as it started
     leading = true;
     if (retryTimer !== null) { window.clearTimeout(retryTimer); retryTimer = null; }
     if (inflight === null && url && cursor !== null) ask();  // else it holds the next ask, once this one is answered
@@ -323,6 +323,8 @@
     }
     if (retryTimer !== null) { window.clearTimeout(retryTimer); retryTimer = null; }
     if (!queued) seekLead(false);
+    // What its held ask would have brought, up to now (the leading tab tells it of news from here on).
+    if (url && cursor !== null && !switchedOff) ask();
   }
 
   // The other tabs ask what changed since their own cursor when it is older than `newest` (null:
@@ -494,12 +496,11 @@
     if (navigator.locks && window.BroadcastChannel) {
       channel = new BroadcastChannel("wb-live:" + (document.body.getAttribute("data-member") || ""));
       channel.onmessage = heardFromTheLeadingTab;
-      leading = false;
-      if (document.visibilityState === "visible") {
-        seekLead(true);  // it holds the ask (at once: a steal waits for nobody)
-      } else {
-        ask();  // unheld: what changed since the page was drawn, before the leading tab tells of news
-      }
+      // Looked at, it leads: its held ask goes now, as the lock (a steal waits for nobody) is taken.
+      // In the background it asks once, unheld: what changed since the page was drawn.
+      leading = document.visibilityState === "visible";
+      ask();
+      if (leading) seekLead(true);
       seekLead(false);  // next in line once another tab leads
       return;
     }
